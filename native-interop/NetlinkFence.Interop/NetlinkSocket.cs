@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using NetlinkFence.Interop.Uapi;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace NetlinkFence.Interop;
+
+/// <summary>
+/// A raw <c>AF_NETLINK</c> datagram socket. Every system call of the product goes through here.
+/// Not thread-safe: callers serialise access (the connection types above do).
+/// </summary>
+public sealed unsafe class NetlinkSocket : IDisposable
+{
+    private const int SolSocket = 1;
+    private const int SoSndBuf = 7, SoRcvBuf = 8, SoSndBufForce = 32, SoRcvBufForce = 33;
+    private const int SolNetlink = 270;
+    private const int MaxIovecs = 1024; // UIO_MAXIOV
+
+    private int _fd;
+
+    private NetlinkSocket(int fd, uint portId)
+    {
+        _fd = fd;
+        PortId = portId;
+    }
+
+    /// <summary>The port id the kernel assigned at bind time (0 is the kernel itself).</summary>
+    public uint PortId { get; }
+
+    /// <summary>
+    /// Opens and binds a socket for <paramref name="protocol"/>. With <paramref name="networkNamespacePath"/>
+    /// (<c>/run/netns/NAME</c> or <c>/proc/PID/ns/net</c>) the socket is created by a short-lived thread that
+    /// has entered that namespace, so it lives there for good and no caller thread changes namespace.
+    /// </summary>
+    public static NetlinkSocket Open(NetlinkProtocol protocol, string? networkNamespacePath = null) =>
+        networkNamespacePath is null
+            ? OpenHere(protocol)
+            : NetworkNamespace.Run(networkNamespacePath, () => OpenHere(protocol));
+
+    private static NetlinkSocket OpenHere(NetlinkProtocol protocol)
+    {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, (int)protocol);
+        if (fd < 0)
+            throw new ErrnoException($"socket(AF_NETLINK, {protocol})", errno);
+        try
+        {
+            var address = new SockaddrNl { Family = (ushort)AF_NETLINK };
+            if (bind(fd, (sockaddr*)&address, sizeof(SockaddrNl)) < 0)
+                throw new ErrnoException("bind(AF_NETLINK)", errno);
+            socklen_t length = sizeof(SockaddrNl);
+            if (getsockname(fd, (sockaddr*)&address, &length) < 0)
+                throw new ErrnoException("getsockname(AF_NETLINK)", errno);
+            return new NetlinkSocket(fd, address.PortId);
+        }
+        catch
+        {
+            close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>Sets an <c>SOL_NETLINK</c> option; returns false when the kernel does not know it.</summary>
+    public bool TrySetNetlinkOption(NetlinkSocketOption option, int value) =>
+        SetOption(SolNetlink, (int)option, value) == 0;
+
+    /// <summary>
+    /// Raises the receive buffer to at least <paramref name="bytes"/>: <c>SO_RCVBUFFORCE</c> when permitted
+    /// (CAP_NET_ADMIN ignores <c>rmem_max</c>), else <c>SO_RCVBUF</c>, which the kernel caps. Returns the size in effect.
+    /// </summary>
+    public int EnsureReceiveBuffer(int bytes) => EnsureBuffer(SoRcvBuf, SoRcvBufForce, bytes);
+
+    /// <summary>Raises the send buffer like <see cref="EnsureReceiveBuffer"/>; a batch must fit in it whole.</summary>
+    public int EnsureSendBuffer(int bytes) => EnsureBuffer(SoSndBuf, SoSndBufForce, bytes);
+
+    private int EnsureBuffer(int plain, int force, int bytes)
+    {
+        int current = GetSocketOption(plain);
+        if (current >= bytes)
+            return current;
+        // The kernel doubles the value it is given (bookkeeping overhead), so ask for half.
+        int request = Math.Max(bytes / 2, 1);
+        if (SetOption(SolSocket, force, request) != 0)
+            SetOption(SolSocket, plain, request);
+        return GetSocketOption(plain);
+    }
+
+    private int GetSocketOption(int name)
+    {
+        int value = 0;
+        socklen_t length = sizeof(int);
+        if (getsockopt(Fd, SolSocket, name, &value, &length) < 0)
+            throw new ErrnoException("getsockopt(SOL_SOCKET)", errno);
+        return value;
+    }
+
+    private int SetOption(int level, int name, int value) =>
+        setsockopt(Fd, level, name, &value, sizeof(int)) < 0 ? errno : 0;
+
+    /// <summary>Sends one datagram.</summary>
+    public void Send(ReadOnlySpan<byte> datagram)
+    {
+        fixed (byte* p = datagram)
+        {
+            var iov = new iovec { iov_base = p, iov_len = datagram.Length };
+            SendIovecs(&iov, 1, datagram.Length);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="segments"/> as ONE datagram with one <c>sendmsg</c> over an iovec, without
+    /// copying them into one buffer. nfnetlink only treats BATCH_BEGIN..END as one transaction when they
+    /// arrive in a single datagram.
+    /// </summary>
+    public void Send(ReadOnlySpan<ReadOnlyMemory<byte>> segments)
+    {
+        if (segments.Length > MaxIovecs)
+            throw new ArgumentException($"a datagram can have at most {MaxIovecs} segments, got {segments.Length}", nameof(segments));
+        var pins = new MemoryHandle[segments.Length];
+        iovec* iovs = stackalloc iovec[segments.Length];
+        long total = 0;
+        try
+        {
+            for (int i = 0; i < segments.Length; i++)
+            {
+                pins[i] = segments[i].Pin();
+                iovs[i] = new iovec { iov_base = pins[i].Pointer, iov_len = segments[i].Length };
+                total += segments[i].Length;
+            }
+            SendIovecs(iovs, segments.Length, total);
+        }
+        finally
+        {
+            foreach (var pin in pins)
+                pin.Dispose();
+        }
+    }
+
+    private void SendIovecs(iovec* iovs, int count, long total)
+    {
+        var kernel = new SockaddrNl { Family = (ushort)AF_NETLINK };
+        var header = new msghdr
+        {
+            msg_name = &kernel,
+            msg_namelen = sizeof(SockaddrNl),
+            msg_iov = iovs,
+            msg_iovlen = count,
+        };
+        while (true)
+        {
+            long sent = sendmsg(Fd, &header, 0);
+            if (sent >= 0)
+            {
+                if (sent != total)
+                    throw new ErrnoException("sendmsg", (int)Errno.MSGSIZE, $"sent {sent} of {total} bytes");
+                return;
+            }
+            int error = errno;
+            if (error == (int)Errno.INTR)
+                continue;
+            throw new ErrnoException("sendmsg", error, error == (int)Errno.MSGSIZE
+                ? $"the {total}-byte batch does not fit the socket send buffer; raise /proc/sys/net/core/wmem_max to at least {total} or run with CAP_NET_ADMIN"
+                : null);
+        }
+    }
+
+    /// <summary>
+    /// Receives one datagram into <paramref name="buffer"/>. Returns its length, or -1 when
+    /// <paramref name="wait"/> is false and nothing is queued. <paramref name="truncated"/> is set when the
+    /// datagram was larger than the buffer (its tail is lost). Datagrams not sent by the kernel are skipped.
+    /// </summary>
+    public int Receive(Span<byte> buffer, bool wait, out bool truncated)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var sender = new SockaddrNl();
+                var iov = new iovec { iov_base = p, iov_len = buffer.Length };
+                var header = new msghdr
+                {
+                    msg_name = &sender,
+                    msg_namelen = sizeof(SockaddrNl),
+                    msg_iov = &iov,
+                    msg_iovlen = 1,
+                };
+                long received = recvmsg(Fd, &header, wait ? 0 : MSG_DONTWAIT);
+                if (received < 0)
+                {
+                    int error = errno;
+                    if (error == (int)Errno.INTR)
+                        continue;
+                    if (error == (int)Errno.AGAIN && !wait)
+                    {
+                        truncated = false;
+                        return -1;
+                    }
+                    throw new ErrnoException("recvmsg", error, error == (int)Errno.NOBUFS
+                        ? "the socket receive queue overflowed and kernel replies were lost"
+                        : null);
+                }
+                if (sender.PortId != 0)
+                    continue; // only the kernel may talk to us
+                truncated = (header.msg_flags & MSG_TRUNC) != 0;
+                return (int)received;
+            }
+        }
+    }
+
+    /// <summary>Waits until a datagram is queued or <paramref name="timeoutMilliseconds"/> pass; true when readable.</summary>
+    public bool WaitReadable(int timeoutMilliseconds)
+    {
+        var fds = new pollfd { fd = Fd, events = (short)POLLIN };
+        while (true)
+        {
+            int ready = poll(&fds, 1, timeoutMilliseconds);
+            if (ready >= 0)
+                return ready > 0;
+            int error = errno;
+            if (error != (int)Errno.INTR)
+                throw new ErrnoException("poll", error);
+        }
+    }
+
+    private int Fd => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(NetlinkSocket));
+
+    /// <summary>Closes the socket.</summary>
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+            close(fd);
+    }
+}

@@ -1,0 +1,56 @@
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace NetlinkFence.Interop;
+
+/// <summary>Runs code inside another network namespace on a dedicated, short-lived thread.</summary>
+public static unsafe class NetworkNamespace
+{
+    /// <summary>
+    /// Runs <paramref name="action"/> on a new thread that first joins the network namespace at
+    /// <paramref name="path"/> (<c>/run/netns/NAME</c> or <c>/proc/PID/ns/net</c>). The thread ends afterwards,
+    /// so the namespace change never leaks into the thread pool. Sockets created there stay in that namespace.
+    /// </summary>
+    public static T Run<T>(string path, Func<T> action)
+    {
+        T? result = default;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Enter(path);
+                result = action();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }, maxStackSize: 256 * 1024)
+        { IsBackground = true, Name = "netns " + path };
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+            throw failure;
+        return result!;
+    }
+
+    private static void Enter(string path)
+    {
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        int fd;
+        fixed (byte* p = bytes)
+            fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            throw new ErrnoException($"open({path})", errno, "name a network namespace file such as /run/netns/NAME or /proc/PID/ns/net");
+        try
+        {
+            if (setns(fd, CLONE_NEWNET) < 0)
+                throw new ErrnoException($"setns({path}, CLONE_NEWNET)", errno);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+}

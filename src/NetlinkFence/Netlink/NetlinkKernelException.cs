@@ -1,0 +1,15 @@
+namespace NetlinkFence.Netlink;
+
+/// <summary>The kernel refused a request outside a transaction (a dump, a generation read).</summary>
+public sealed class NetlinkKernelException : Exception
+{
+    /// <summary>Creates the exception for <paramref name="error"/> raised while <paramref name="operation"/>.</summary>
+    public NetlinkKernelException(string operation, KernelError error)
+        : base($"the kernel refused {operation}: {error}")
+    {
+        Error = error;
+    }
+
+    /// <summary>The kernel's error reply.</summary>
+    public KernelError Error { get; }
+}

@@ -1,0 +1,71 @@
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+
+namespace NetlinkFence.Nftables;
+
+/// <summary>Encodes and decodes rules (<c>NFTA_RULE_*</c>).</summary>
+internal static class RuleCodec
+{
+    public static void Encode(ref NetlinkWriter writer, Rule rule, bool withHandle)
+    {
+        writer.WriteString((ushort)NftRuleAttribute.TABLE, rule.Table);
+        writer.WriteString((ushort)NftRuleAttribute.CHAIN, rule.Chain);
+        if (withHandle)
+            writer.WriteU64BigEndian((ushort)NftRuleAttribute.HANDLE, rule.Handle);
+        if (rule.Position is { } position)
+            writer.WriteU64BigEndian((ushort)NftRuleAttribute.POSITION, position);
+        int list = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
+        // Index loop: foreach over IReadOnlyList would box an enumerator per rule.
+        var expressions = rule.Expressions;
+        for (int i = 0; i < expressions.Count; i++)
+            expressions[i].Encode(ref writer);
+        writer.EndNested(list);
+        if (rule.UserData is { } raw)
+            writer.WriteBytes((ushort)NftRuleAttribute.USERDATA, raw.Span);
+        else if (rule.Comment is { } comment)
+        {
+            Span<byte> payload = writer.Attribute((ushort)NftRuleAttribute.USERDATA, RuleUserData.CommentSize(comment));
+            RuleUserData.WriteComment(payload, RuleUserData.RuleComment, comment);
+        }
+    }
+
+    /// <summary>Identifies a rule for deletion by table, chain and handle.</summary>
+    public static void EncodeReference(ref NetlinkWriter writer, Rule rule)
+    {
+        writer.WriteString((ushort)NftRuleAttribute.TABLE, rule.Table);
+        writer.WriteString((ushort)NftRuleAttribute.CHAIN, rule.Chain);
+        writer.WriteU64BigEndian((ushort)NftRuleAttribute.HANDLE, rule.Handle);
+    }
+
+    public static Rule Decode(in NetlinkMessage message)
+    {
+        string? table = null, chain = null;
+        ulong handle = 0;
+        List<Expression>? expressions = null;
+        DataValue? userData = null;
+        var attributes = message.Attributes;
+        while (attributes.TryRead(out var a))
+        {
+            switch ((NftRuleAttribute)a.Type)
+            {
+                case NftRuleAttribute.TABLE: table = a.String(); break;
+                case NftRuleAttribute.CHAIN: chain = a.String(); break;
+                case NftRuleAttribute.HANDLE: handle = a.U64BigEndian(); break;
+                case NftRuleAttribute.EXPRESSIONS: expressions = ExpressionCodec.DecodeList(a.Payload); break;
+                case NftRuleAttribute.USERDATA: userData = new DataValue(a.Payload); break;
+            }
+        }
+        string? comment = null;
+        bool onlyComment = true;
+        if (userData is { } data)
+            comment = RuleUserData.ReadString(data.Span, RuleUserData.RuleComment, out onlyComment);
+        return new Rule((NftFamily)message.Family,
+            table ?? throw new NetlinkDecodeException("rule without NFTA_RULE_TABLE"),
+            chain ?? throw new NetlinkDecodeException("rule without NFTA_RULE_CHAIN"),
+            expressions ?? [], comment)
+        {
+            Handle = handle,
+            UserData = onlyComment ? null : userData,
+        };
+    }
+}

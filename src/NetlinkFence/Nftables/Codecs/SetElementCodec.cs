@@ -1,0 +1,76 @@
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+
+namespace NetlinkFence.Nftables;
+
+/// <summary>Encodes and decodes set elements (<c>NFTA_SET_ELEM_*</c>).</summary>
+internal static class SetElementCodec
+{
+    /// <summary>Upper bound of one encoded element, used to split element lists under the 64 KiB attribute limit.</summary>
+    public const int MaxElementSize = 512;
+
+    public static void WriteListHeader(ref NetlinkWriter writer, NftSet set, uint setId)
+    {
+        writer.WriteString((ushort)NftSetElementListAttribute.TABLE, set.Table);
+        writer.WriteString((ushort)NftSetElementListAttribute.SET, set.Name);
+        if (setId != 0)
+            writer.WriteU32BigEndian((ushort)NftSetElementListAttribute.SET_ID, setId);
+    }
+
+    public static void Encode(ref NetlinkWriter writer, SetElement element)
+    {
+        int nest = writer.BeginNested((ushort)NftListAttribute.ELEM);
+        if (element.IntervalEnd)
+            writer.WriteU32BigEndian((ushort)NftSetElementAttribute.FLAGS, (uint)NftSetElementFlags.INTERVAL_END);
+        if (element.Timeout is { } timeout)
+            writer.WriteU64BigEndian((ushort)NftSetElementAttribute.TIMEOUT, (ulong)timeout.TotalMilliseconds);
+        ExpressionCodec.WriteData(ref writer, (ushort)NftSetElementAttribute.KEY, element.Key);
+        if (element.KeyEnd is { } end)
+            ExpressionCodec.WriteData(ref writer, (ushort)NftSetElementAttribute.KEY_END, end);
+        if (element.UserData is { } userData)
+            writer.WriteBytes((ushort)NftSetElementAttribute.USERDATA, userData.Span);
+        writer.EndNested(nest);
+    }
+
+    /// <summary>Decodes the elements of one NEWSETELEM dump message into <paramref name="into"/>.</summary>
+    public static void Decode(in NetlinkMessage message, List<SetElement> into)
+    {
+        var attributes = message.Attributes;
+        while (attributes.TryRead(out var a))
+        {
+            if (a.Type != (ushort)NftSetElementListAttribute.ELEMENTS)
+                continue;
+            var elements = a.Nested();
+            while (elements.TryRead(out var e))
+                into.Add(DecodeElement(e.Nested()));
+        }
+    }
+
+    private static SetElement DecodeElement(AttributeReader attributes)
+    {
+        DataValue? key = null, keyEnd = null, userData = null;
+        uint flags = 0;
+        TimeSpan? timeout = null, expiration = null;
+        while (attributes.TryRead(out var a))
+        {
+            switch ((NftSetElementAttribute)a.Type)
+            {
+                case NftSetElementAttribute.KEY: key = ExpressionCodec.ReadData(a); break;
+                case NftSetElementAttribute.KEY_END: keyEnd = ExpressionCodec.ReadData(a); break;
+                case NftSetElementAttribute.FLAGS: flags = a.U32BigEndian(); break;
+                case NftSetElementAttribute.TIMEOUT: timeout = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
+                case NftSetElementAttribute.EXPIRATION: expiration = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
+                case NftSetElementAttribute.USERDATA: userData = new DataValue(a.Payload); break;
+            }
+        }
+        bool intervalEnd = (flags & (uint)NftSetElementFlags.INTERVAL_END) != 0;
+        return new SetElement(key ?? (intervalEnd ? default : throw new NetlinkDecodeException("set element without NFTA_SET_ELEM_KEY")))
+        {
+            KeyEnd = keyEnd,
+            IntervalEnd = intervalEnd,
+            Timeout = timeout,
+            Expiration = expiration,
+            UserData = userData,
+        };
+    }
+}

@@ -1,0 +1,37 @@
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+
+namespace NetlinkFence.Nftables;
+
+/// <summary>Encodes and decodes tables (<c>NFTA_TABLE_*</c>).</summary>
+internal static class TableCodec
+{
+    public static void Encode(ref NetlinkWriter writer, Table table, bool withFlags)
+    {
+        writer.WriteString((ushort)NftTableAttribute.NAME, table.Name);
+        if (withFlags)
+            writer.WriteU32BigEndian((ushort)NftTableAttribute.FLAGS, table.Flags);
+    }
+
+    public static Table Decode(in NetlinkMessage message)
+    {
+        string? name = null;
+        uint flags = 0;
+        ulong handle = 0;
+        var attributes = message.Attributes;
+        while (attributes.TryRead(out var a))
+        {
+            switch ((NftTableAttribute)a.Type)
+            {
+                case NftTableAttribute.NAME: name = a.String(); break;
+                case NftTableAttribute.FLAGS: flags = a.U32BigEndian(); break;
+                case NftTableAttribute.HANDLE: handle = a.U64BigEndian(); break;
+            }
+        }
+        return new Table((NftFamily)message.Family, name ?? throw new NetlinkDecodeException("table without NFTA_TABLE_NAME"))
+        {
+            Flags = flags,
+            Handle = handle,
+        };
+    }
+}

@@ -1,0 +1,29 @@
+namespace NetlinkFence.Nftables;
+
+/// <summary>What a successful commit did.</summary>
+public sealed class CommitResult
+{
+    internal CommitResult(uint generationBefore, uint generationAfter, int messages, long bytes, TimeSpan elapsed)
+    {
+        GenerationBefore = generationBefore;
+        GenerationAfter = generationAfter;
+        Messages = messages;
+        Bytes = bytes;
+        Elapsed = elapsed;
+    }
+
+    /// <summary>The ruleset generation the transaction was checked against (0 when unchecked).</summary>
+    public uint GenerationBefore { get; }
+
+    /// <summary>The ruleset generation after the commit.</summary>
+    public uint GenerationAfter { get; }
+
+    /// <summary>Netlink messages in the batch, including BATCH_BEGIN and BATCH_END.</summary>
+    public int Messages { get; }
+
+    /// <summary>Bytes sent in the one sendmsg.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Time from encoding to the kernel's answer.</summary>
+    public TimeSpan Elapsed { get; }
+}

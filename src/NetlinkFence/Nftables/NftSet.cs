@@ -1,0 +1,86 @@
+namespace NetlinkFence.Nftables;
+
+/// <summary>A named set: <c>set allow_v4 { type ipv4_addr . inet_service; flags interval; }</c>.</summary>
+public sealed record NftSet
+{
+    /// <summary>Creates a set description; a key of several types is a concatenation.</summary>
+    public NftSet(NftFamily family, string table, string name, IReadOnlyList<SetKeyType> key, SetFlags flags = SetFlags.None)
+    {
+        NftNames.Validate(table, "table");
+        NftNames.Validate(name, "set");
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Count == 0)
+            throw new ArgumentException("a set key needs at least one type", nameof(key));
+        if (key.Count > 32 / SetKeyTypes.TypeBits)
+            throw new ArgumentException($"a concatenation holds at most {32 / SetKeyTypes.TypeBits} types", nameof(key));
+        Family = family;
+        Table = table;
+        Name = name;
+        Key = key.ToArray();
+        Flags = key.Count > 1 ? flags | SetFlags.Concat : flags;
+    }
+
+    /// <summary>The family of the table.</summary>
+    public NftFamily Family { get; }
+
+    /// <summary>The table's name.</summary>
+    public string Table { get; }
+
+    /// <summary>The set's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The key's types, in concatenation order.</summary>
+    public IReadOnlyList<SetKeyType> Key { get; }
+
+    /// <summary>Set flags.</summary>
+    public SetFlags Flags { get; init; }
+
+    /// <summary>Default element timeout (requires <see cref="SetFlags.Timeout"/>).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The set's comment, stored in userdata the way nft stores it.</summary>
+    public string? Comment { get; init; }
+
+    /// <summary>Kernel handle; set on sets read back.</summary>
+    public ulong Handle { get; init; }
+
+    /// <summary>True when the key is a concatenation.</summary>
+    public bool IsConcatenation => Key.Count > 1;
+
+    /// <summary><c>NFTA_SET_KEY_TYPE</c>: the types packed 6 bits each, first type in the highest bits.</summary>
+    public uint KeyTypeCode
+    {
+        get
+        {
+            uint code = 0;
+            foreach (var type in Key)
+                code = (code << SetKeyTypes.TypeBits) | (uint)type;
+            return code;
+        }
+    }
+
+    /// <summary><c>NFTA_SET_KEY_LEN</c>: each concatenated field occupies whole 32-bit registers.</summary>
+    public int KeyLength
+    {
+        get
+        {
+            if (!IsConcatenation)
+                return Key[0].Size();
+            int length = 0;
+            foreach (var type in Key)
+                length += (type.Size() + 3) & ~3;
+            return length;
+        }
+    }
+
+    /// <summary>Whether two sets describe the same configuration (handles ignored).</summary>
+    public bool SameConfiguration(NftSet other) =>
+        Family == other.Family && Table == other.Table && Name == other.Name && Key.SequenceEqual(other.Key)
+        && Flags == other.Flags && Timeout == other.Timeout && Comment == other.Comment;
+
+    /// <inheritdoc />
+    public bool Equals(NftSet? other) => other is not null && Handle == other.Handle && SameConfiguration(other);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Family, Table, Name, Flags, Key.Count);
+}

@@ -1,0 +1,20 @@
+namespace NetlinkFence.Nftables;
+
+/// <summary>Where and how to connect.</summary>
+public sealed record NftablesConnectionOptions
+{
+    /// <summary>
+    /// The network namespace to work in: a name (<c>agent</c> means <c>/run/netns/agent</c>, as <c>ip netns</c>
+    /// creates) or a path (<c>/proc/1234/ns/net</c>). Null: the caller's namespace.
+    /// </summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>The namespace file to open, or null for the current namespace.</summary>
+    internal string? NamespacePath => NetworkNamespace switch
+    {
+        null => null,
+        var path when path.StartsWith('/') => path,
+        var name when name.Contains('/') || name is "." or ".." => throw new ArgumentException($"network namespace name '{name}' must not contain '/'; give a path starting with '/' instead"),
+        var name => "/run/netns/" + name,
+    };
+}

@@ -1,0 +1,120 @@
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+
+namespace NetlinkFence.Nftables;
+
+/// <summary>
+/// Reads one table back with several dumps and proves they come from one generation: the generation id is
+/// read before and after, and every dump message's res_id must carry its low 16 bits; otherwise it starts over.
+/// </summary>
+internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken cancellationToken)
+{
+    private const int MaxAttempts = 16;
+
+    public TableContents? ReadTable(NftFamily family, string name)
+    {
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            uint generation = channel.GetGeneration(cancellationToken);
+            if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
+                return contents;
+        }
+        throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
+            new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
+    }
+
+    private bool TryRead(NftFamily family, string name, uint generation, out TableContents? contents)
+    {
+        contents = null;
+        ushort resId = (ushort)generation;
+        bool consistent = true;
+        void Check(in NetlinkMessage m)
+        {
+            if (m.ResourceId != resId)
+                consistent = false;
+        }
+
+        Table? table = null;
+        Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
+        {
+            Check(m);
+            var t = Guard(m, TableCodec.Decode);
+            if (t.Name == name && t.Family == family)
+                table = t;
+        }, () => table = null);
+        if (!consistent)
+            return false;
+        if (table is null)
+            return true;
+
+        var chains = new List<Chain>();
+        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
+        {
+            Check(m);
+            var c = Guard(m, ChainCodec.Decode);
+            if (c.Table == name)
+                chains.Add(c);
+        }, chains.Clear);
+
+        var sets = new List<NftSet>();
+        Dump(NftMessageType.GETSET, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftSetAttribute.TABLE, name), (in NetlinkMessage m) =>
+        {
+            Check(m);
+            var s = Guard(m, SetCodec.Decode);
+            if (s.Table == name)
+                sets.Add(s);
+        }, sets.Clear);
+
+        var rules = new List<Rule>();
+        Dump(NftMessageType.GETRULE, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftRuleAttribute.TABLE, name), (in NetlinkMessage m) =>
+        {
+            Check(m);
+            var r = Guard(m, RuleCodec.Decode);
+            if (r.Table == name)
+                rules.Add(r);
+        }, rules.Clear);
+
+        var setContents = new List<SetContents>(sets.Count);
+        foreach (var set in sets)
+        {
+            var elements = new List<SetElement>();
+            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+            {
+                w.WriteString((ushort)NftSetElementListAttribute.TABLE, name);
+                w.WriteString((ushort)NftSetElementListAttribute.SET, set.Name);
+            }, (in NetlinkMessage m) =>
+            {
+                Check(m);
+                Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
+            }, elements.Clear);
+            setContents.Add(new SetContents(set, elements));
+        }
+        if (!consistent)
+            return false;
+
+        // The rule dump lists chain by chain in the table's chain order; keep that grouping explicit.
+        var ordered = new List<Rule>(rules.Count);
+        foreach (var chain in chains)
+            ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
+        contents = new TableContents(table, chains, setContents, ordered, generation);
+        return true;
+    }
+
+    private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
+        channel.Dump(type, (NetfilterFamily)family, request, handler, restart, cancellationToken);
+
+    internal delegate T Decoder<T>(in NetlinkMessage message);
+
+    /// <summary>Runs a decoder so malformed data can only surface as <see cref="NetlinkDecodeException"/>.</summary>
+    internal static T Guard<T>(in NetlinkMessage message, Decoder<T> decode)
+    {
+        try
+        {
+            return decode(message);
+        }
+        catch (ArgumentException e)
+        {
+            throw new NetlinkDecodeException($"kernel sent an object this library cannot represent: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using NetlinkFence.Interop.Uapi;
+
+namespace NetlinkFence.Nftables;
+
+/// <summary>
+/// The kernel refused a transaction. Nothing of it was applied: nf_tables batches are atomic, so the
+/// ruleset is exactly as it was before the commit.
+/// </summary>
+public sealed class TransactionRejectedException : Exception
+{
+    internal TransactionRejectedException(IReadOnlyList<TransactionFailure> failures, string? summary = null)
+        : base(Format(failures, summary))
+    {
+        Failures = failures;
+    }
+
+    /// <summary>Every refused object (the kernel reports all of them, not just the first).</summary>
+    public IReadOnlyList<TransactionFailure> Failures { get; }
+
+    /// <summary>True when the caller lacks CAP_NET_ADMIN in the target network namespace.</summary>
+    public bool IsPermissionDenied => Failures.Any(f => f.Error.Errno == (int)Errno.PERM);
+
+    /// <summary>True when the ruleset changed since the generation the transaction was built against.</summary>
+    public bool IsGenerationConflict => Failures.Any(f => f.Error.Errno == (int)Errno.RESTART && f.OperationIndex < 0);
+
+    private static string Format(IReadOnlyList<TransactionFailure> failures, string? summary)
+    {
+        if (summary is not null)
+            return summary;
+        if (failures.Any(f => f.Error.Errno == (int)Errno.PERM && f.OperationIndex < 0))
+            return "permission denied: changing nftables needs CAP_NET_ADMIN in the target network namespace (run as root)";
+        if (failures.Any(f => f.Error.Errno == (int)Errno.RESTART && f.OperationIndex < 0))
+            return "the ruleset changed since it was read (generation id mismatch); nothing was applied: read it again and retry";
+        string first = failures.Count > 0 ? failures[0].ToString() : "no details";
+        string more = failures.Count > 1 ? $" (and {failures.Count - 1} more)" : "";
+        return $"the kernel refused the transaction, nothing was applied: {first}{more}";
+    }
+}

@@ -1,1 +1,12 @@
-Console.WriteLine("netlinkfence");
+using System.CommandLine;
+using NetlinkFence.Cli;
+
+// netlinkfence: the command-line front end. Each verb lives in its own file under Verbs/.
+var root = new RootCommand("netlinkfence: a default-deny egress firewall that speaks nf_tables over netlink")
+{
+    CommonOptions.NetworkNamespace,
+    CommonOptions.Output,
+};
+root.Subcommands.Add(DemoVerb.Create());
+root.Subcommands.Add(RemoveVerb.Create());
+return await root.Parse(args).InvokeAsync();

@@ -29,12 +29,14 @@ internal static class NetlinkErrorReply
         int? offset = null;
         if ((message.Flags & NetlinkMessageFlags.ACK_TLVS) != 0)
         {
-            int echoed = (message.Flags & NetlinkMessageFlags.CAPPED) != 0
-                ? NetlinkAlignment.MessageHeaderSize
-                : NetlinkAlignment.Align((int)requestLength);
+            bool capped = (message.Flags & NetlinkMessageFlags.CAPPED) != 0;
+            if (!capped && requestLength < NetlinkAlignment.MessageHeaderSize)
+                throw new NetlinkDecodeException($"NLMSG_ERROR echoes a request of {requestLength} bytes, shorter than its own header");
+            // long: a lying 32-bit length must not overflow into a negative offset.
+            long echoed = capped ? NetlinkAlignment.MessageHeaderSize : ((long)requestLength + 3) & ~3L;
             if (echoed > request.Length)
                 throw new NetlinkDecodeException($"NLMSG_ERROR echoes {echoed} request bytes but carries only {request.Length}");
-            var attributes = new AttributeReader(request[echoed..]);
+            var attributes = new AttributeReader(request[(int)echoed..]);
             while (attributes.TryRead(out var attribute))
             {
                 switch ((NetlinkErrorAttribute)attribute.Type)

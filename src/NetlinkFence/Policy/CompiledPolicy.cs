@@ -1,0 +1,71 @@
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// The ruleset a policy compiles to: the table with every chain, set (with elements) and rule, and where
+/// each came from. Deterministic: the same resolved policy always gives the same objects and bytes.
+/// </summary>
+public sealed class CompiledPolicy
+{
+    internal CompiledPolicy(ResolvedPolicy source, Table table, IReadOnlyList<Chain> chains, IReadOnlyList<CompiledSet> sets, IReadOnlyList<CompiledRule> rules)
+    {
+        Source = source;
+        Table = table;
+        Chains = chains;
+        Sets = sets;
+        Rules = rules;
+    }
+
+    /// <summary>The resolved policy this came from.</summary>
+    public ResolvedPolicy Source { get; }
+
+    /// <summary>The table (inet, owned wholly by the tool).</summary>
+    public Table Table { get; }
+
+    /// <summary>Chains, base chains first.</summary>
+    public IReadOnlyList<Chain> Chains { get; }
+
+    /// <summary>Sets with their elements.</summary>
+    public IReadOnlyList<CompiledSet> Sets { get; }
+
+    /// <summary>Rules in chain order, each with its origin.</summary>
+    public IReadOnlyList<CompiledRule> Rules { get; }
+
+    /// <summary>
+    /// The one transaction that replaces the live table: add the table (so the delete cannot fail), delete it
+    /// with everything in it, and add it again with the whole new contents. All of it or nothing applies.
+    /// </summary>
+    public Transaction ToReplaceTransaction()
+    {
+        var tx = new Transaction().AddTable(Table).DeleteTable(Table).AddTable(Table, Source.Policy.Source);
+        foreach (var chain in Chains)
+            tx.AddChain(chain);
+        foreach (var set in Sets)
+        {
+            tx.AddSet(set.Set, set.Origin);
+            if (set.Elements.Count > 0)
+                tx.AddElements(set.Set, set.Elements, set.Origin);
+        }
+        foreach (var rule in Rules)
+            tx.AddRule(rule.Rule, rule.Origin);
+        return tx;
+    }
+
+    /// <summary>The table as the kernel should list it after a successful apply (for plan, verify and diffs).</summary>
+    public TableContents ToExpectedContents() =>
+        new(Table, Chains, Sets.Select(s => new SetContents(s.Set, s.Elements)).ToList(), Rules.Select(r => r.Rule).ToList(), 0);
+}
+
+/// <summary>A compiled set and the policy text it came from.</summary>
+/// <param name="Set">The set.</param>
+/// <param name="Elements">Its elements.</param>
+/// <param name="Origin">Policy location.</param>
+/// <param name="Explanation">What it holds, for plan's comments (e.g. names and the addresses they resolved to).</param>
+public sealed record CompiledSet(NftSet Set, IReadOnlyList<SetElement> Elements, string Origin, IReadOnlyList<string> Explanation);
+
+/// <summary>A compiled rule and why it exists.</summary>
+/// <param name="Rule">The rule.</param>
+/// <param name="Origin">Policy location, or <c>built-in</c>.</param>
+/// <param name="Reason">Why the rule is there (shown by plan).</param>
+public sealed record CompiledRule(Rule Rule, string Origin, string Reason);

@@ -1,0 +1,14 @@
+namespace NetlinkFence.Policy;
+
+/// <summary>The <c>log:</c> section: how denied packets are logged before they are dropped.</summary>
+/// <param name="Prefix">Prefix of every egress denial log line (null: no log rule, which lint reports).</param>
+/// <param name="RatePerSecond">Kernel-side limit on log lines per <paramref name="RateUnitSeconds"/>; null: unlimited.</param>
+/// <param name="RateUnitSeconds">The unit of the rate in seconds (1, 60, 3600, 86400).</param>
+/// <param name="Group">NFLOG group for reading denials over netlink; null: kernel log.</param>
+public sealed record LogSettings(string? Prefix, ulong? RatePerSecond = null, ulong RateUnitSeconds = 1, ushort? Group = null)
+{
+    /// <summary>The prefix used on the input side: <c>EGRESS</c> becomes <c>INGRESS</c>, else <c>INPUT-</c> is prepended.</summary>
+    public string? InputPrefix => Prefix is null ? null
+        : Prefix.Contains("EGRESS", StringComparison.Ordinal) ? Prefix.Replace("EGRESS", "INGRESS", StringComparison.Ordinal)
+        : "INPUT-" + Prefix;
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// Compiles a resolved policy into the default-deny ruleset of DESIGN.md. A pure function: no I/O, no clock,
+/// no randomness, so the same policy always yields the same transaction bytes.
+/// </summary>
+public static class PolicyCompiler
+{
+    private const NftFamily Inet = NftFamily.Inet;
+    private const uint Loopback = 1; // "lo" is interface 1 in every network namespace
+    private const string BuiltIn = "built-in";
+
+    // ICMPv6 neighbour discovery types (RFC 4861).
+    private const byte RouterSolicit = 133, RouterAdvert = 134, NeighborSolicit = 135, NeighborAdvert = 136;
+
+    /// <summary>Compiles <paramref name="resolved"/>.</summary>
+    public static CompiledPolicy Compile(ResolvedPolicy resolved)
+    {
+        var policy = resolved.Policy;
+        string name = policy.Table;
+        var chains = new List<Chain>
+        {
+            new(Inet, name, "input", new ChainHook("filter", HookPoint.Input, 0, ChainPolicy.Drop)),
+            new(Inet, name, "forward", new ChainHook("filter", HookPoint.Forward, 0, ChainPolicy.Drop)),
+            new(Inet, name, "output", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Drop)),
+            new(Inet, name, "ingress_denied"),
+            new(Inet, name, "egress_denied"),
+        };
+        var sets = new List<CompiledSet>();
+        var input = new List<CompiledRule>();
+        var output = new List<CompiledRule>();
+        RuleBuilder In() => new(Inet, name, "input");
+        RuleBuilder Out() => new(Inet, name, "output");
+
+        input.Add(new(In().InputInterface(Loopback).Accept(), BuiltIn, "loopback traffic stays on the host"));
+        input.Add(new(In().CtState(CtState.Established).Accept(), BuiltIn, "replies to connections the host opened"));
+        input.Add(new(In().CtState(CtState.Related).L4Protocol(ProtocolType.Icmp).Accept(), BuiltIn, "ICMP errors about existing connections (path MTU); RELATED is never a back channel for anything else"));
+        input.Add(new(In().CtState(CtState.Related).L4Protocol(ProtocolType.IcmpV6).Accept(), BuiltIn, "ICMPv6 errors about existing connections"));
+        input.Add(new(In().CtState(CtState.Invalid).Drop(), BuiltIn, "packets conntrack cannot place"));
+
+        output.Add(new(Out().OutputInterface(Loopback).Accept(), BuiltIn, "loopback traffic stays on the host"));
+        output.Add(new(Out().CtState(CtState.Established | CtState.Related).Accept(), BuiltIn, "traffic of connections already allowed"));
+        output.Add(new(Out().CtState(CtState.Invalid).Drop(), BuiltIn, "packets conntrack cannot place"));
+
+        // DNS: udp and tcp 53, to the named resolvers only.
+        foreach (var family in Families)
+        {
+            var networks = policy.Resolvers.SelectMany(d => resolved.NetworksOf(d).Select(n => (d, n))).Where(x => Family(x.n) == family).ToList();
+            if (networks.Count == 0)
+                continue;
+            string setName = $"dns_{Suffix(family)}";
+            var set = ConcatSet(name, setName, family);
+            var elements = Elements(networks.Select(x => x.n), [new PortRange(53, 53)]);
+            string origin = networks[0].d.Location.ToString();
+            sets.Add(new CompiledSet(set, elements, origin, Explain(resolved, networks.Select(x => x.d))));
+            output.Add(new(Out().DestinationAndPortIn(family, ProtocolType.Udp, setName).Accept("dns"), origin, "DNS over UDP to the named resolvers only"));
+            output.Add(new(Out().DestinationAndPortIn(family, ProtocolType.Tcp, setName).Accept("dns"), origin, "DNS over TCP to the named resolvers only"));
+        }
+
+        foreach (var entry in policy.Egress)
+            AddAllow(resolved, entry, name, "allow", "output", destination: true, sets, output);
+        foreach (var entry in policy.Input)
+            AddAllow(resolved, entry, name, "input", "input", destination: false, sets, input);
+
+        bool hasIPv6 = sets.Any(s => s.Set.Key[0] == SetKeyType.Ipv6Address);
+        if (hasIPv6)
+        {
+            // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
+            foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterSolicit, "router solicitation") })
+                output.Add(new(Out().IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} (the policy has IPv6 destinations)"));
+            foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterAdvert, "router advertisement") })
+                input.Add(new(In().IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} (the policy has IPv6 destinations)"));
+        }
+
+        input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
+        output.Add(new(Out().Jump("egress_denied"), BuiltIn, "everything else is logged and dropped"));
+
+        var rules = new List<CompiledRule>();
+        rules.AddRange(input);
+        rules.AddRange(output);
+        rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
+        rules.AddRange(DenyChain(name, "egress_denied", policy.Log, policy.Log.Prefix));
+        return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules);
+    }
+
+    private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];
+
+    private static void AddAllow(ResolvedPolicy resolved, AllowEntry entry, string table, string prefix, string chain, bool destination,
+        List<CompiledSet> sets, List<CompiledRule> rules)
+    {
+        string origin = entry.Location.ToString();
+        foreach (var (protocol, ports) in new[] { (ProtocolType.Tcp, entry.Tcp), (ProtocolType.Udp, entry.Udp) })
+        {
+            if (ports.Count == 0)
+                continue;
+            string proto = protocol == ProtocolType.Tcp ? "tcp" : "udp";
+            if (entry.Peers.Count == 0)
+            {
+                // Input allow without a source (lint warns): match the ports from anywhere.
+                string setName = $"{prefix}_{entry.Name}_{proto}";
+                var portSet = new NftSet(Inet, table, setName, [SetKeyType.InetService], SetFlags.Interval);
+                sets.Add(new CompiledSet(portSet, PortElements(ports), origin, [$"{proto} ports {string.Join(", ", ports)} from any source"]));
+                rules.Add(new(new RuleBuilder(Inet, table, chain).L4Protocol(protocol)
+                    .Add(new PayloadExpression(PayloadBase.Transport, 2, 2)).Add(new LookupExpression(setName)).Counter().Accept(entry.Name),
+                    origin, $"'{entry.Name}': {proto} {string.Join(", ", ports)} from any source"));
+                continue;
+            }
+            foreach (var family in Families)
+            {
+                var networks = entry.Peers.SelectMany(d => resolved.NetworksOf(d).Select(n => (d, n))).Where(x => Family(x.n) == family).ToList();
+                if (networks.Count == 0)
+                    continue;
+                string setName = $"{prefix}_{entry.Name}_{proto}_{Suffix(family)}";
+                var set = ConcatSet(table, setName, family);
+                sets.Add(new CompiledSet(set, Elements(networks.Select(x => x.n), ports), origin, Explain(resolved, networks.Select(x => x.d))));
+                var builder = new RuleBuilder(Inet, table, chain);
+                builder = destination
+                    ? builder.DestinationAndPortIn(family, protocol, setName)
+                    : builder.SourceAndDestinationPortIn(family, protocol, setName);
+                rules.Add(new(builder.Counter().Accept(entry.Name), origin,
+                    $"'{entry.Name}': {proto} {string.Join(", ", ports)} {(destination ? "to" : "from")} {string.Join(", ", networks.Select(x => x.d.Text).Distinct())}"));
+            }
+        }
+    }
+
+    private static IEnumerable<CompiledRule> DenyChain(string table, string chain, LogSettings log, string? prefix)
+    {
+        if (prefix is not null || log.Group is not null)
+        {
+            var builder = new RuleBuilder(Inet, table, chain);
+            if (log.RatePerSecond is { } rate)
+                builder.Limit(rate, log.RateUnitSeconds);
+            yield return new(builder.Log(prefix, log.Group).Build(), "log", "log what is denied (the rate limit bounds log lines only; every packet is still dropped)");
+        }
+        yield return new(new RuleBuilder(Inet, table, chain).Counter().Drop(), BuiltIn, "count and drop");
+    }
+
+    private static NftSet ConcatSet(string table, string name, AddressFamily family) =>
+        new(Inet, table, name, [family == AddressFamily.InterNetwork ? SetKeyType.Ipv4Address : SetKeyType.Ipv6Address, SetKeyType.InetService], SetFlags.Interval);
+
+    /// <summary>Every (network, port range) pair as one concatenated range element, sorted for determinism.</summary>
+    private static List<SetElement> Elements(IEnumerable<IPNetwork> networks, IReadOnlyList<PortRange> ports)
+    {
+        var elements = new List<SetElement>();
+        foreach (var network in networks.Distinct().OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ThenBy(n => n.PrefixLength))
+        {
+            byte[] first = network.BaseAddress.GetAddressBytes();
+            byte[] last = LastAddress(network);
+            foreach (var range in ports.Distinct().OrderBy(p => p.First).ThenBy(p => p.Last))
+                elements.Add(new SetElement(ConcatKey(first, range.First)) { KeyEnd = ConcatKey(last, range.Last) });
+        }
+        return elements;
+    }
+
+    private static List<SetElement> PortElements(IReadOnlyList<PortRange> ports)
+    {
+        var elements = new List<SetElement>();
+        foreach (var range in ports.Distinct().OrderBy(p => p.First))
+        {
+            elements.Add(new SetElement(DataValue.BigEndian16(range.First)));
+            if (range.Last < ushort.MaxValue)
+                elements.Add(new SetElement(DataValue.BigEndian16((ushort)(range.Last + 1))) { IntervalEnd = true });
+        }
+        return elements;
+    }
+
+    /// <summary>Address, then the port in its own 32-bit register (big-endian, zero padded).</summary>
+    private static DataValue ConcatKey(byte[] address, ushort port)
+    {
+        Span<byte> key = stackalloc byte[address.Length + 4];
+        address.CopyTo(key);
+        key[address.Length] = (byte)(port >> 8);
+        key[address.Length + 1] = (byte)port;
+        return new DataValue(key);
+    }
+
+    private static byte[] LastAddress(IPNetwork network)
+    {
+        byte[] bytes = network.BaseAddress.GetAddressBytes();
+        for (int bit = network.PrefixLength; bit < bytes.Length * 8; bit++)
+            bytes[bit / 8] |= (byte)(0x80 >> (bit % 8));
+        return bytes;
+    }
+
+    private static List<string> Explain(ResolvedPolicy resolved, IEnumerable<Destination> destinations) =>
+        destinations.Distinct().Select(d => d.HostName is { } host && resolved.Names.TryGetValue(host, out var r)
+            ? $"{host} -> {string.Join(", ", r.Addresses)} ({(r.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS")})"
+            : d.Text).ToList();
+
+    private static AddressFamily Family(IPNetwork network) => network.BaseAddress.AddressFamily;
+
+    private static string Suffix(AddressFamily family) => family == AddressFamily.InterNetwork ? "v4" : "v6";
+}

@@ -1,0 +1,89 @@
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// Loads a version-1 policy from YAML. Every problem is reported with file:line:column and a fix, and all of
+/// them at once: a typo never silently drops a rule (unknown keys are errors), and an undefined variable
+/// never reaches a live ruleset.
+/// </summary>
+public static class PolicyLoader
+{
+    /// <summary>Policies larger than this are refused before parsing.</summary>
+    public const int MaxFileBytes = 16 << 20;
+
+    /// <summary>Loads <paramref name="path"/>; throws <see cref="PolicyException"/> listing every error.</summary>
+    public static EgressPolicy LoadFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            throw Single(new SourceLocation(path, 0, 0), "policy file not found", "check the path", "file-not-found");
+        if (info.Length > MaxFileBytes)
+            throw Single(new SourceLocation(path, 1, 1), $"policy file is {info.Length} bytes, more than the {MaxFileBytes >> 20} MiB limit", "split the policy or use CIDRs instead of single addresses", "file-too-large");
+        return Load(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Loads a policy from bytes (UTF-8); <paramref name="fileName"/> is used in messages.</summary>
+    public static EgressPolicy Load(ReadOnlySpan<byte> utf8, string fileName)
+    {
+        if (utf8.Length > MaxFileBytes)
+            throw Single(new SourceLocation(fileName, 1, 1), $"policy is {utf8.Length} bytes, more than the {MaxFileBytes >> 20} MiB limit", "split the policy", "file-too-large");
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(utf8);
+        }
+        catch (DecoderFallbackException e)
+        {
+            var (line, column) = LineColumnOfByte(utf8, e.Index);
+            throw Single(new SourceLocation(fileName, line, column), "the file is not valid UTF-8", "save it as UTF-8", "invalid-utf8");
+        }
+        return Load(text, fileName);
+    }
+
+    /// <summary>Loads a policy from text; <paramref name="fileName"/> is used in messages.</summary>
+    public static EgressPolicy Load(string text, string fileName)
+    {
+        var reader = new PolicyReader(fileName);
+        YamlNode? root;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count > 1)
+                reader.Error(stream.Documents[1].RootNode, "a policy file holds one YAML document", "remove the extra '---' document", "multiple-documents");
+            root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        }
+        catch (YamlException e)
+        {
+            string message = e.InnerException?.Message ?? e.Message;
+            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}", "fix the YAML syntax", "yaml-syntax");
+        }
+        if (root is null)
+            throw Single(new SourceLocation(fileName, 1, 1), "the policy file is empty", "start from examples/ironclaw-agent.yaml", "empty");
+        return reader.Read(root);
+    }
+
+    private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>
+        new([new PolicyDiagnostic(Severity.Error, location, message, fix, code)]);
+
+    private static (int Line, int Column) LineColumnOfByte(ReadOnlySpan<byte> bytes, int index)
+    {
+        int line = 1, column = 1;
+        for (int i = 0; i < index && i < bytes.Length; i++)
+        {
+            if (bytes[i] == '\n')
+            {
+                line++;
+                column = 1;
+            }
+            else if ((bytes[i] & 0xC0) != 0x80)
+            {
+                column++;
+            }
+        }
+        return (line, column);
+    }
+}

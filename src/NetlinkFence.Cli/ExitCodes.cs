@@ -2,6 +2,7 @@ using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
@@ -20,6 +21,13 @@ internal static class ExitCodes
         try
         {
             return await verb();
+        }
+        catch (PolicyException e)
+        {
+            foreach (var diagnostic in e.Diagnostics)
+                Console.Error.WriteLine(diagnostic);
+            Console.Error.WriteLine($"netlinkfence: {e.Diagnostics.Count(d => d.Severity == Severity.Error)} error(s); nothing was changed");
+            return BadInput;
         }
         catch (TransactionRejectedException e)
         {

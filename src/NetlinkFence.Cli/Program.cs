@@ -7,6 +7,7 @@ var root = new RootCommand("netlinkfence: a default-deny egress firewall that sp
     CommonOptions.NetworkNamespace,
     CommonOptions.Output,
 };
+root.Subcommands.Add(ApplyVerb.Create());
 root.Subcommands.Add(DemoVerb.Create());
 root.Subcommands.Add(RemoveVerb.Create());
 return await root.Parse(args).InvokeAsync();

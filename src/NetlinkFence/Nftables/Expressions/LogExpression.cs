@@ -41,6 +41,20 @@ public sealed record LogExpression : Expression
     /// <inheritdoc />
     public override string Name => "log";
 
+    /// <summary>The syslog level the kernel uses: unset means warning (4) for the kernel log; NFLOG has none.</summary>
+    public uint? EffectiveLevel => Group is null ? Level ?? 4 : null;
+
+    /// <summary>
+    /// Semantic equality: the kernel reports its defaults (level warning, no flags, no snaplen or queue
+    /// threshold) when reading back, and those equal an unset value.
+    /// </summary>
+    public bool Equals(LogExpression? other) =>
+        other is not null && Prefix == other.Prefix && Group == other.Group && EffectiveLevel == other.EffectiveLevel
+        && (Flags ?? 0) == (other.Flags ?? 0) && (Snaplen ?? 0) == (other.Snaplen ?? 0) && (QueueThreshold ?? 0) == (other.QueueThreshold ?? 0);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Prefix, Group, EffectiveLevel);
+
     internal override void EncodeData(ref NetlinkWriter writer)
     {
         if (Prefix is not null)

@@ -1,0 +1,52 @@
+using System.Text;
+using System.Text.Json;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>Text or JSON output of the verbs (JSON written by hand: no reflection, AOT-safe).</summary>
+internal sealed class Output(bool json)
+{
+    public void Applied(CompiledPolicy compiled, ApplyResult result)
+    {
+        var commit = result.Commit;
+        if (json)
+        {
+            WriteJson(w =>
+            {
+                w.WriteString("table", compiled.Table.Name);
+                w.WriteNumber("generation", commit.GenerationAfter);
+                w.WriteNumber("milliseconds", commit.Elapsed.TotalMilliseconds);
+                w.WriteNumber("messages", commit.Messages);
+                w.WriteNumber("bytes", commit.Bytes);
+                w.WriteNumber("attempts", result.Attempts);
+                w.WriteStartArray("changes");
+                foreach (var change in result.Changes)
+                    w.WriteStringValue(change.ToString());
+                w.WriteEndArray();
+            });
+            return;
+        }
+        Console.WriteLine(result.Changes.Count == 0
+            ? $"table inet {compiled.Table.Name} already matched the policy; re-applied it atomically"
+            : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s):");
+        foreach (var change in result.Changes.Take(50))
+            Console.WriteLine("  " + change);
+        if (result.Changes.Count > 50)
+            Console.WriteLine($"  ... and {result.Changes.Count - 50} more");
+        Console.WriteLine($"committed {compiled.Rules.Count} rules and {compiled.Sets.Sum(s => s.Elements.Count)} set elements in one transaction "
+            + $"({commit.Messages} messages, {commit.Bytes} bytes) in {commit.Elapsed.TotalMilliseconds:0.00} ms; generation {commit.GenerationBefore} -> {commit.GenerationAfter}; verified by reading it back");
+    }
+
+    public static void WriteJson(Action<Utf8JsonWriter> body)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+        Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,51 @@
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>What an apply did.</summary>
+/// <param name="Commit">The commit's figures (messages, bytes, time, generations).</param>
+/// <param name="Changes">How the live table differed from the policy before the commit (empty: it already matched).</param>
+/// <param name="Attempts">How many commits it took (more than one after generation conflicts with <c>retries</c>).</param>
+public sealed record ApplyResult(CommitResult Commit, IReadOnlyList<TableDifference> Changes, int Attempts);
+
+/// <summary>
+/// Applies a compiled policy: one atomic replace of the tool's table carrying the generation id read at the
+/// start (a concurrent change makes the kernel refuse instead of mixing two rulesets), then reads the table
+/// back and checks it matches (a firewall never reports success on an unverified state).
+/// </summary>
+public static class PolicyApplier
+{
+    /// <summary>Applies <paramref name="compiled"/>; on a generation conflict re-reads and retries up to <paramref name="retries"/> times.</summary>
+    public static async Task<ApplyResult> ApplyAsync(NftablesConnection connection, CompiledPolicy compiled, int retries = 0, Func<Rule, string>? describeRule = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(compiled);
+        var expected = compiled.ToExpectedContents();
+        int rereads = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            uint generation = await connection.GetGenerationAsync(cancellationToken).ConfigureAwait(false);
+            var before = await connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
+            if (before is not null && before.Generation != generation && ++rereads < 16)
+            {
+                attempt--; // moved between the two reads: read again (not a retry)
+                continue;
+            }
+            var changes = TableDiff.Compare(expected, before, describeRule);
+            CommitResult result;
+            try
+            {
+                result = await connection.CommitAsync(compiled.ToReplaceTransaction(), new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransactionRejectedException e) when (e.IsGenerationConflict && attempt <= retries)
+            {
+                continue;
+            }
+            var after = await connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
+            var drift = TableDiff.Compare(expected, after, describeRule);
+            if (drift.Count > 0 && after?.Generation == result.GenerationAfter)
+                throw new InvalidOperationException("the kernel accepted the ruleset but reads back differently: " + string.Join("; ", drift.Take(5)));
+            return new ApplyResult(result, changes, attempt);
+        }
+    }
+}

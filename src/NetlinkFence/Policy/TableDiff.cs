@@ -1,0 +1,116 @@
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>One difference between the expected and the live table.</summary>
+/// <param name="Kind">Added (live has it, policy does not), Missing (policy has it, live does not) or Changed.</param>
+/// <param name="Subject">What differs, e.g. <c>chain output</c> or <c>set allow_x_tcp_v4</c>.</param>
+/// <param name="Detail">How it differs, in nft syntax where possible.</param>
+public sealed record TableDifference(DifferenceKind Kind, string Subject, string Detail)
+{
+    /// <summary><c>+ chain output: ...</c> / <c>- ...</c> / <c>~ ...</c>.</summary>
+    public override string ToString() => $"{Kind switch { DifferenceKind.Added => "+", DifferenceKind.Missing => "-", _ => "~" }} {Subject}: {Detail}";
+}
+
+/// <summary>Direction of a difference, seen from the live table.</summary>
+public enum DifferenceKind
+{
+    /// <summary>In the live table but not in the policy (e.g. a rule or element added by hand).</summary>
+    Added,
+    /// <summary>In the policy but not in the live table (e.g. a rule deleted by hand).</summary>
+    Missing,
+    /// <summary>In both, but different (e.g. a chain policy flipped to accept).</summary>
+    Changed,
+}
+
+/// <summary>
+/// Compares what a policy compiles to with what the kernel holds: chains (hooks, policies), rules in order
+/// (counter values ignored), sets and their elements. Nothing the kernel holds is ignored, including
+/// expressions the decoder keeps raw.
+/// </summary>
+public static class TableDiff
+{
+    /// <summary>Every difference; empty when the live table matches. <paramref name="describeRule"/> renders a rule for messages.</summary>
+    public static IReadOnlyList<TableDifference> Compare(TableContents expected, TableContents? live, Func<Rule, string>? describeRule = null)
+    {
+        describeRule ??= r => string.Join(" ", r.Expressions.Select(e => e.Name)) + (r.Comment is null ? "" : $" comment \"{r.Comment}\"");
+        var differences = new List<TableDifference>();
+        string table = $"table {expected.Table.Family.ToNftName()} {expected.Table.Name}";
+        if (live is null)
+        {
+            differences.Add(new(DifferenceKind.Missing, table, "the table does not exist"));
+            return differences;
+        }
+        if (!expected.Table.SameConfiguration(live.Table))
+            differences.Add(new(DifferenceKind.Changed, table, $"flags {live.Table.Flags}, expected {expected.Table.Flags}"));
+
+        foreach (var chain in expected.Chains)
+        {
+            var other = live.Chains.FirstOrDefault(c => c.Name == chain.Name);
+            if (other is null)
+                differences.Add(new(DifferenceKind.Missing, $"chain {chain.Name}", "the chain does not exist"));
+            else if (!chain.SameConfiguration(other))
+                differences.Add(new(DifferenceKind.Changed, $"chain {chain.Name}", $"{Hook(other.Hook)}, expected {Hook(chain.Hook)}"));
+        }
+        foreach (var chain in live.Chains.Where(c => expected.Chains.All(e => e.Name != c.Name)))
+            differences.Add(new(DifferenceKind.Added, $"chain {chain.Name}", Hook(chain.Hook)));
+
+        foreach (var chain in expected.Chains.Select(c => c.Name).Union(live.Chains.Select(c => c.Name)))
+            CompareRules(chain, expected.RulesOf(chain).ToList(), live.RulesOf(chain).ToList(), describeRule, differences);
+
+        foreach (var set in expected.Sets)
+        {
+            var other = live.Sets.FirstOrDefault(s => s.Set.Name == set.Set.Name);
+            if (other is null)
+            {
+                differences.Add(new(DifferenceKind.Missing, $"set {set.Set.Name}", "the set does not exist"));
+                continue;
+            }
+            if (!set.Set.SameConfiguration(other.Set))
+                differences.Add(new(DifferenceKind.Changed, $"set {set.Set.Name}", "type or flags differ"));
+            foreach (var element in other.Elements.Except(set.Elements))
+                differences.Add(new(DifferenceKind.Added, $"set {set.Set.Name}", $"element {Describe(element)}"));
+            foreach (var element in set.Elements.Except(other.Elements))
+                differences.Add(new(DifferenceKind.Missing, $"set {set.Set.Name}", $"element {Describe(element)}"));
+        }
+        foreach (var set in live.Sets.Where(s => expected.Sets.All(e => e.Set.Name != s.Set.Name)))
+            differences.Add(new(DifferenceKind.Added, $"set {set.Set.Name}", $"{set.Elements.Count} elements"));
+        return differences;
+    }
+
+    /// <summary>Rules are an ordered list: report the first divergence and what follows, like a line diff.</summary>
+    private static void CompareRules(string chain, List<Rule> expected, List<Rule> live, Func<Rule, string> describe, List<TableDifference> differences)
+    {
+        // Longest common subsequence on SameConfiguration: exact, and rule lists are short (sets carry the bulk).
+        int n = expected.Count, m = live.Count;
+        var lcs = new int[n + 1, m + 1];
+        for (int i = n - 1; i >= 0; i--)
+            for (int j = m - 1; j >= 0; j--)
+                lcs[i, j] = expected[i].SameConfiguration(live[j]) ? lcs[i + 1, j + 1] + 1 : Math.Max(lcs[i + 1, j], lcs[i, j + 1]);
+        int a = 0, b = 0;
+        while (a < n || b < m)
+        {
+            if (a < n && b < m && expected[a].SameConfiguration(live[b]))
+            {
+                a++;
+                b++;
+            }
+            else if (b < m && (a == n || lcs[a, b + 1] >= lcs[a + 1, b]))
+            {
+                differences.Add(new(DifferenceKind.Added, $"chain {chain}", $"rule {describe(live[b])}"));
+                b++;
+            }
+            else
+            {
+                differences.Add(new(DifferenceKind.Missing, $"chain {chain}", $"rule {describe(expected[a])}"));
+                a++;
+            }
+        }
+    }
+
+    private static string Hook(ChainHook? hook) =>
+        hook is null ? "regular chain" : $"type {hook.Type} hook {hook.Hook.ToString().ToLowerInvariant()} priority {hook.Priority}; policy {hook.Policy.ToString().ToLowerInvariant()}";
+
+    private static string Describe(SetElement element) =>
+        element.KeyEnd is { } end ? $"{element.Key}-{end}" : element.Key.ToString() + (element.IntervalEnd ? " (interval end)" : "");
+}

@@ -1,0 +1,87 @@
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Traffic;
+
+/// <summary>
+/// Real packets: after apply, the agent reaches exactly what the policy names, over IPv4 and IPv6, replies
+/// come back (stateful rules), and every denied attempt lands in egress_denied's counter.
+/// </summary>
+public sealed class EgressTrafficTests
+{
+    private const string Policy = """
+        version: 1
+        define:
+          ironclaw: 203.0.113.50
+          resolvers: [192.168.1.10]
+          collector: 192.168.1.20
+        hosts:
+          api.ironclaw.example: [$ironclaw, "2001:db8::50"]
+        log:
+          prefix: "EGRESS-DENIED: "
+        egress:
+          dns:
+            resolvers: $resolvers
+          allow:
+            - name: ironclaw-control
+              to: [api.ironclaw.example]
+              tcp: [443]
+            - name: syslog-tls
+              to: [$collector]
+              tcp: [6514]
+        """;
+
+    [Fact]
+    public async Task AllowedFlowsPassDeniedFlowsAreDroppedAndCounted()
+    {
+        using var net = new AgentAndWorld("203.0.113.50", "192.168.1.10", "192.168.1.20", "198.51.100.7", "2001:db8::50", "2001:db8::77");
+        net.ListenTcp("203.0.113.50", 443);
+        net.ListenTcp("203.0.113.50", 8443);
+        net.ListenTcp("192.168.1.20", 6514);
+        net.ListenTcp("192.168.1.20", 514);
+        net.ListenTcp("198.51.100.7", 443);
+        net.ListenTcp("192.168.1.10", 53);
+        net.ListenUdp("192.168.1.10", 53);
+        net.ListenUdp("198.51.100.7", 53);
+        net.ListenTcp("2001:db8::50", 443);
+        net.ListenTcp("2001:db8::50", 8443);
+        net.ListenTcp("2001:db8::77", 443);
+
+        // Before the policy: everything is open (proves the listeners work, so a "denied" below means the firewall).
+        Assert.True(net.TcpReachable("203.0.113.50", 8443));
+        Assert.True(net.TcpReachable("2001:db8::77", 443));
+
+        var compiled = PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Policy, "traffic.yaml"), new FixedResolver()));
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, compiled);
+
+        var allowed = new (string What, Func<bool> Probe)[]
+        {
+            ("IronClaw API 203.0.113.50:443", () => net.TcpReachable("203.0.113.50", 443)),
+            ("IronClaw API [2001:db8::50]:443", () => net.TcpReachable("2001:db8::50", 443)),
+            ("syslog-TLS 192.168.1.20:6514", () => net.TcpReachable("192.168.1.20", 6514)),
+            ("DNS/udp 192.168.1.10:53", () => net.UdpReachable("192.168.1.10", 53)),
+            ("DNS/tcp 192.168.1.10:53", () => net.TcpReachable("192.168.1.10", 53)),
+        };
+        var denied = new (string What, Func<bool> Probe)[]
+        {
+            ("IronClaw data port 203.0.113.50:8443 (not named)", () => net.TcpReachable("203.0.113.50", 8443, 700)),
+            ("IronClaw data port [2001:db8::50]:8443", () => net.TcpReachable("2001:db8::50", 8443, 700)),
+            ("plain syslog 192.168.1.20:514", () => net.TcpReachable("192.168.1.20", 514, 700)),
+            ("unlisted host 198.51.100.7:443", () => net.TcpReachable("198.51.100.7", 443, 700)),
+            ("unlisted host [2001:db8::77]:443", () => net.TcpReachable("2001:db8::77", 443, 700)),
+            ("DNS to a non-resolver 198.51.100.7:53", () => net.UdpReachable("198.51.100.7", 53, 700)),
+        };
+        foreach (var (what, probe) in allowed)
+            Assert.True(probe(), $"allowed flow blocked: {what}");
+        foreach (var (what, probe) in denied)
+            Assert.False(probe(), $"denied flow got through: {what}");
+
+        var live = await nft.ListTableAsync(NftFamily.Inet, "netlinkfence");
+        var dropCounter = live!.RulesOf("egress_denied").SelectMany(r => r.Expressions).OfType<CounterExpression>().Single();
+        Assert.True(dropCounter.Packets >= (ulong)denied.Length, $"egress_denied counted {dropCounter.Packets} packets for {denied.Length} denied attempts");
+        var allowCounters = live.RulesOf("output").Where(r => r.Comment == "ironclaw-control").SelectMany(r => r.Expressions).OfType<CounterExpression>();
+        Assert.True(allowCounters.Sum(c => (long)c.Packets) >= 2, "the ironclaw-control rules counted no packets");
+    }
+}

@@ -27,7 +27,7 @@ internal static class AttributeLocator
         return path.Count == 0 ? null : string.Join(" > ", path);
     }
 
-    private static void Walk(ReadOnlySpan<byte> attributes, int offset, List<string> path, NftMessageType? level, bool inExpressions)
+    private static void Walk(ReadOnlySpan<byte> attributes, int offset, List<string> path, NftMessageType? level, bool inExpressions, bool inElements = false)
     {
         var reader = new AttributeReader(attributes);
         int index = 0;
@@ -42,6 +42,11 @@ internal static class AttributeLocator
                 var expression = ExpressionCodec.Decode(a.Payload);
                 path.Add($"expression #{index} ({expression.Name})");
             }
+            else if (inElements)
+            {
+                path.Add($"element #{index} of this message");
+                return;
+            }
             else
             {
                 path.Add(Name(level, a.Type));
@@ -49,7 +54,8 @@ internal static class AttributeLocator
             if (a.IsNested && offset >= start + 4)
             {
                 bool expressions = level == NftMessageType.NEWRULE && a.Type == (ushort)NftRuleAttribute.EXPRESSIONS;
-                Walk(a.Payload, offset - start - 4, path, null, expressions);
+                bool elements = level is NftMessageType.NEWSETELEM or NftMessageType.DELSETELEM && a.Type == (ushort)NftSetElementListAttribute.ELEMENTS;
+                Walk(a.Payload, offset - start - 4, path, null, expressions, elements);
             }
             return;
         }

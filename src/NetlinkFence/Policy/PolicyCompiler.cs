@@ -142,24 +142,56 @@ public static class PolicyCompiler
     private static NftSet ConcatSet(string table, string name, AddressFamily family) =>
         new(Inet, table, name, [family == AddressFamily.InterNetwork ? SetKeyType.Ipv4Address : SetKeyType.Ipv6Address, SetKeyType.InetService], SetFlags.Interval);
 
-    /// <summary>Every (network, port range) pair as one concatenated range element, sorted for determinism.</summary>
+    /// <summary>
+    /// Every (network, port range) pair as one concatenated range element. Interval sets refuse overlapping
+    /// elements, so networks inside other networks are dropped and port ranges merged first; the order is
+    /// sorted, so the same policy always yields the same bytes.
+    /// </summary>
     private static List<SetElement> Elements(IEnumerable<IPNetwork> networks, IReadOnlyList<PortRange> ports)
     {
         var elements = new List<SetElement>();
-        foreach (var network in networks.Distinct().OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ThenBy(n => n.PrefixLength))
+        var merged = MergePorts(ports);
+        foreach (var network in Outermost(networks))
         {
             byte[] first = network.BaseAddress.GetAddressBytes();
             byte[] last = LastAddress(network);
-            foreach (var range in ports.Distinct().OrderBy(p => p.First).ThenBy(p => p.Last))
+            foreach (var range in merged)
                 elements.Add(new SetElement(ConcatKey(first, range.First)) { KeyEnd = ConcatKey(last, range.Last) });
         }
         return elements;
     }
 
+    /// <summary>Sorted networks with every network that lies inside another one removed.</summary>
+    private static List<IPNetwork> Outermost(IEnumerable<IPNetwork> networks)
+    {
+        var sorted = networks.Distinct().OrderBy(n => n.PrefixLength).ThenBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
+        var kept = new List<IPNetwork>();
+        foreach (var network in sorted)
+        {
+            if (!kept.Any(k => k.Contains(network.BaseAddress)))
+                kept.Add(network);
+        }
+        return kept.OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Sorted, disjoint port ranges (touching and overlapping ranges joined).</summary>
+    private static List<PortRange> MergePorts(IEnumerable<PortRange> ports)
+    {
+        var merged = new List<PortRange>();
+        foreach (var range in ports.OrderBy(p => p.First).ThenBy(p => p.Last))
+        {
+            if (merged.Count > 0 && range.First <= merged[^1].Last + 1)
+                merged[^1] = new PortRange(merged[^1].First, Math.Max(merged[^1].Last, range.Last));
+            else
+                merged.Add(range);
+        }
+        return merged;
+    }
+
     private static List<SetElement> PortElements(IReadOnlyList<PortRange> ports)
     {
         var elements = new List<SetElement>();
-        foreach (var range in ports.Distinct().OrderBy(p => p.First))
+        foreach (var range in MergePorts(ports))
         {
             elements.Add(new SetElement(DataValue.BigEndian16(range.First)));
             if (range.Last < ushort.MaxValue)

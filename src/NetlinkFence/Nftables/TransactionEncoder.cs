@@ -74,7 +74,9 @@ internal static class TransactionEncoder
                 var table = (Table)operation.Subject;
                 var (type, flags) = operation.Kind switch
                 {
-                    OperationKind.AddTable => (NftMessageType.NEWTABLE, Create),
+                    // nft 1.0.6 adds a table with NLM_F_REQUEST alone (golden bytes): NEWTABLE creates a missing
+                    // table and updates an existing one whether or not NLM_F_CREATE is set.
+                    OperationKind.AddTable => (NftMessageType.NEWTABLE, NetlinkMessageFlags.REQUEST),
                     OperationKind.CreateTable => (NftMessageType.NEWTABLE, Create | NetlinkMessageFlags.EXCL),
                     _ => (NftMessageType.DELTABLE, NetlinkMessageFlags.REQUEST),
                 };

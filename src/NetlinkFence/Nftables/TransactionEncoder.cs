@@ -156,7 +156,11 @@ internal static class TransactionEncoder
         int list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
         int next = first;
         while (next < elements.Count && writer.Length - list + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
-            SetElementCodec.Encode(ref writer, elements[next++]);
+        {
+            // Nest types 1, 2, 3, ... per message, as nft numbers them (the kernel ignores them).
+            SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1));
+            next++;
+        }
         writer.EndNested(list);
         writer.EndMessage(start);
         batch.EndMessage(writer.Length);

@@ -65,7 +65,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
     private static SetElement Element(params byte[] key) => new(new DataValue(key));
 
     /// <summary>The cases: name (= the .nft/.hex file) and the same input built with our model.</summary>
-    private static readonly Dictionary<string, Func<Transaction>> Cases = new()
+    internal static readonly Dictionary<string, Func<Transaction>> Cases = new()
     {
         // add table inet|ip|ip6 netlinkfence
         ["table-inet"] = () => new Transaction().AddTable(InetTable),
@@ -179,7 +179,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         return data;
     }
 
-    private static string GoldenDirectory => Path.Combine(AppContext.BaseDirectory, "Golden");
+    internal static string GoldenDirectory => Path.Combine(AppContext.BaseDirectory, "Golden");
 
     [Fact]
     public void Every_input_has_a_case_and_there_are_at_least_20()

@@ -41,6 +41,19 @@ public sealed record NftSet
     /// <summary>The set's comment, stored in userdata the way nft stores it.</summary>
     public string? Comment { get; init; }
 
+    /// <summary>
+    /// <c>NFTA_SET_DESC_SIZE</c>: the number of elements the set is sized for. nft sends it for anonymous
+    /// constant sets (their element count); null writes nothing.
+    /// </summary>
+    public uint? Size { get; init; }
+
+    /// <summary>
+    /// The expression whose value the key holds (nft's <c>typeof</c>), e.g. <c>meta l4proto</c> for the anonymous
+    /// set of <c>meta l4proto { icmp, ipv6-icmp }</c>. Recorded in the set's userdata the way nft 1.0.6 records it,
+    /// so <c>nft list</c> prints the set with that expression. Only <see cref="MetaExpression"/> is recorded.
+    /// </summary>
+    public Expression? KeyTypeOf { get; init; }
+
     /// <summary>Kernel handle; set on sets read back.</summary>
     public ulong Handle { get; init; }
 

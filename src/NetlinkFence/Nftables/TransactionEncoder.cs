@@ -74,7 +74,9 @@ internal static class TransactionEncoder
                 var table = (Table)operation.Subject;
                 var (type, flags) = operation.Kind switch
                 {
-                    OperationKind.AddTable => (NftMessageType.NEWTABLE, Create),
+                    // nft 1.0.6 adds a table with NLM_F_REQUEST alone (golden bytes): NEWTABLE creates a missing
+                    // table and updates an existing one whether or not NLM_F_CREATE is set.
+                    OperationKind.AddTable => (NftMessageType.NEWTABLE, NetlinkMessageFlags.REQUEST),
                     OperationKind.CreateTable => (NftMessageType.NEWTABLE, Create | NetlinkMessageFlags.EXCL),
                     _ => (NftMessageType.DELTABLE, NetlinkMessageFlags.REQUEST),
                 };
@@ -154,7 +156,11 @@ internal static class TransactionEncoder
         int list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
         int next = first;
         while (next < elements.Count && writer.Length - list + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
-            SetElementCodec.Encode(ref writer, elements[next++]);
+        {
+            // Nest types 1, 2, 3, ... per message, as nft numbers them (the kernel ignores them).
+            SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1));
+            next++;
+        }
         writer.EndNested(list);
         writer.EndMessage(start);
         batch.EndMessage(writer.Length);

@@ -9,30 +9,44 @@ internal static class SetCodec
 {
     // nft's userdata TLV types for sets (libnftnl's NFTNL_UDATA_SET_*).
     private const byte UserDataKeyByteOrder = 0;
+    private const byte UserDataKeyTypeOf = 3;
     private const byte UserDataComment = 7;
 
+    // Inside UserDataKeyTypeOf: the kind of expression (nft's internal expression-type number) and its data.
+    private const byte TypeOfExpression = 0, TypeOfData = 1;
+    // Values nft 1.0.6 writes (golden bytes): 9 for a meta expression (data: its key), 13 for a concatenation
+    // of data types (data: empty).
+    private const uint TypeOfMeta = 9, TypeOfConcat = 13;
+    private const byte TypeOfMetaKey = 0;
+
     // nft's enum byteorder.
-    private const uint ByteOrderHost = 1, ByteOrderBig = 2;
+    private const uint ByteOrderInvalid = 0, ByteOrderHost = 1, ByteOrderBig = 2;
 
     public static void Encode(ref NetlinkWriter writer, NftSet set, uint setId)
     {
+        // nft 1.0.6's order (golden bytes): TABLE NAME FLAGS KEY_TYPE KEY_LEN ID DESC TIMEOUT USERDATA.
         writer.WriteString((ushort)NftSetAttribute.TABLE, set.Table);
         writer.WriteString((ushort)NftSetAttribute.NAME, set.Name);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.FLAGS, (uint)set.Flags);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.KEY_TYPE, set.KeyTypeCode);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.KEY_LEN, (uint)set.KeyLength);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.ID, setId);
-        if (set.IsConcatenation)
+        if (set.IsConcatenation || set.Size is not null)
         {
             int desc = writer.BeginNested((ushort)NftSetAttribute.DESC);
-            int concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
-            foreach (var type in set.Key)
+            if (set.Size is { } size)
+                writer.WriteU32BigEndian((ushort)NftSetDescAttribute.SIZE, size);
+            if (set.IsConcatenation)
             {
-                int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
-                writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)type.Size());
-                writer.EndNested(element);
+                int concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
+                foreach (var type in set.Key)
+                {
+                    int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
+                    writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)type.Size());
+                    writer.EndNested(element);
+                }
+                writer.EndNested(concat);
             }
-            writer.EndNested(concat);
             writer.EndNested(desc);
         }
         if (set.Timeout is { } timeout)
@@ -40,17 +54,45 @@ internal static class SetCodec
         WriteUserData(ref writer, set);
     }
 
+    /// <summary>
+    /// libnftnl udata TLVs as nft 1.0.6 writes them: KEYBYTEORDER (u32, host order: 2 big endian, 1 host,
+    /// 0 for a concatenation), then for a concatenation or a typeof key a KEY_TYPEOF nest
+    /// { EXPR u32, DATA { ... } }, then the comment.
+    /// </summary>
     private static void WriteUserData(ref NetlinkWriter writer, NftSet set)
     {
-        int size = 2 + 4 + (set.Comment is null ? 0 : RuleUserData.CommentSize(set.Comment));
+        var meta = set.KeyTypeOf as MetaExpression;
+        int typeOfSize = set.IsConcatenation ? 2 + 6 + 2 : meta is not null ? 2 + 6 + 2 + 6 : 0;
+        int size = 2 + 4 + typeOfSize + (set.Comment is null ? 0 : RuleUserData.CommentSize(set.Comment));
         Span<byte> payload = writer.Attribute((ushort)NftSetAttribute.USERDATA, size);
-        payload[0] = UserDataKeyByteOrder;
-        payload[1] = 4;
-        uint byteOrder = set.IsConcatenation ? 0 : set.Key[0].IsBigEndian() ? ByteOrderBig : ByteOrderHost;
-        BinaryPrimitives.WriteUInt32LittleEndian(payload[2..], byteOrder);
+        uint byteOrder = set.IsConcatenation ? ByteOrderInvalid : KeyIsBigEndian(set.Key[0]) ? ByteOrderBig : ByteOrderHost;
+        int at = PutU32(payload, UserDataKeyByteOrder, byteOrder);
+        if (typeOfSize != 0)
+        {
+            payload[at] = UserDataKeyTypeOf;
+            payload[at + 1] = (byte)(typeOfSize - 2);
+            at += 2;
+            at += PutU32(payload[at..], TypeOfExpression, set.IsConcatenation ? TypeOfConcat : TypeOfMeta);
+            payload[at] = TypeOfData;
+            payload[at + 1] = (byte)(set.IsConcatenation ? 0 : 6);
+            at += 2;
+            if (!set.IsConcatenation)
+                at += PutU32(payload[at..], TypeOfMetaKey, (uint)meta!.Key);
+        }
         if (set.Comment is not null)
-            RuleUserData.WriteComment(payload[6..], UserDataComment, set.Comment);
+            RuleUserData.WriteComment(payload[at..], UserDataComment, set.Comment);
     }
+
+    private static int PutU32(Span<byte> destination, byte type, uint value)
+    {
+        destination[0] = type;
+        destination[1] = 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[2..], value);
+        return 6;
+    }
+
+    // nft's data types: addresses and ports are big endian; inet_proto (one byte) and mark are host order.
+    private static bool KeyIsBigEndian(SetKeyType type) => type is not (SetKeyType.Mark or SetKeyType.InetProto);
 
     /// <summary>Identifies a set for deletion by table and name.</summary>
     public static void EncodeReference(ref NetlinkWriter writer, NftSet set)

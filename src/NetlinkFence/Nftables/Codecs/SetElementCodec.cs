@@ -17,9 +17,14 @@ internal static class SetElementCodec
             writer.WriteU32BigEndian((ushort)NftSetElementListAttribute.SET_ID, setId);
     }
 
-    public static void Encode(ref NetlinkWriter writer, SetElement element)
+    /// <summary>
+    /// Writes one element nest. <paramref name="nestType"/> is the nest's attribute type: nft 1.0.6 (libnftnl)
+    /// numbers the elements of a message 1, 2, 3, ... (golden bytes), and the kernel ignores the type of the
+    /// nests inside <c>NFTA_SET_ELEM_LIST_ELEMENTS</c>; the default is <c>NFTA_LIST_ELEM</c> (1).
+    /// </summary>
+    public static void Encode(ref NetlinkWriter writer, SetElement element, ushort nestType = (ushort)NftListAttribute.ELEM)
     {
-        int nest = writer.BeginNested((ushort)NftListAttribute.ELEM);
+        int nest = writer.BeginNested(nestType);
         if (element.IntervalEnd)
             writer.WriteU32BigEndian((ushort)NftSetElementAttribute.FLAGS, (uint)NftSetElementFlags.INTERVAL_END);
         if (element.Timeout is { } timeout)

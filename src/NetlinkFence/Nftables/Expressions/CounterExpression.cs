@@ -13,8 +13,13 @@ public sealed record CounterExpression(ulong Packets = 0, ulong Bytes = 0) : Exp
 
     internal override void EncodeData(ref NetlinkWriter writer)
     {
-        writer.WriteU64BigEndian((ushort)NftCounterAttribute.BYTES, Bytes);
-        writer.WriteU64BigEndian((ushort)NftCounterAttribute.PACKETS, Packets);
+        // nft 1.0.6 sends a new counter with an empty data nest (golden bytes); the kernel starts it at zero.
+        // Non-zero initial values are written as libnftnl orders them: BYTES, PACKETS.
+        if (Bytes != 0 || Packets != 0)
+        {
+            writer.WriteU64BigEndian((ushort)NftCounterAttribute.BYTES, Bytes);
+            writer.WriteU64BigEndian((ushort)NftCounterAttribute.PACKETS, Packets);
+        }
     }
 
     internal static Expression? TryDecode(ReadOnlySpan<byte> data)

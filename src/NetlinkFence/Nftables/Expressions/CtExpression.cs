@@ -53,8 +53,9 @@ public sealed record CtExpression(CtKey Key, uint DestinationRegister = Register
 
     internal override void EncodeData(ref NetlinkWriter writer)
     {
-        writer.WriteU32BigEndian((ushort)NftCtAttribute.DREG, DestinationRegister);
+        // KEY before DREG, as nft 1.0.6 writes it (golden bytes).
         writer.WriteU32BigEndian((ushort)NftCtAttribute.KEY, (uint)Key);
+        writer.WriteU32BigEndian((ushort)NftCtAttribute.DREG, DestinationRegister);
         if (Direction is { } direction)
             writer.WriteU8((ushort)NftCtAttribute.DIRECTION, direction);
     }

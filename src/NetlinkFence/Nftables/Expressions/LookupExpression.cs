@@ -15,11 +15,13 @@ public sealed record LookupExpression(string SetName, uint SourceRegister = Regi
 
     internal override void EncodeData(ref NetlinkWriter writer)
     {
-        writer.WriteString((ushort)NftLookupAttribute.SET, SetName);
+        // nft 1.0.6's order (golden bytes): SREG, SET, SET_ID; FLAGS only when inverted (absent means 0).
         writer.WriteU32BigEndian((ushort)NftLookupAttribute.SREG, SourceRegister);
+        writer.WriteString((ushort)NftLookupAttribute.SET, SetName);
         if (SetId != 0)
             writer.WriteU32BigEndian((ushort)NftLookupAttribute.SET_ID, SetId);
-        writer.WriteU32BigEndian((ushort)NftLookupAttribute.FLAGS, Invert ? (uint)NftLookupFlags.INV : 0);
+        if (Invert)
+            writer.WriteU32BigEndian((ushort)NftLookupAttribute.FLAGS, (uint)NftLookupFlags.INV);
     }
 
     internal static Expression? TryDecode(ReadOnlySpan<byte> data)

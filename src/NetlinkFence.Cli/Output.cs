@@ -27,10 +27,11 @@ internal sealed class Output(bool json)
             });
             return;
         }
-        Console.WriteLine(result.Changes.Count == 0
-            ? $"table inet {compiled.Table.Name} already matched the policy; re-applied it atomically"
-            : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s):");
-        foreach (var change in result.Changes.Take(50))
+        bool created = result.Changes is [{ Kind: DifferenceKind.Missing } only] && only.Subject.StartsWith("table ", StringComparison.Ordinal);
+        Console.WriteLine(created ? $"created table inet {compiled.Table.Name} (it did not exist)"
+            : result.Changes.Count == 0 ? $"table inet {compiled.Table.Name} already matched the policy; re-applied it atomically"
+            : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s) from the live table to the policy:");
+        foreach (var change in result.Changes.Take(created ? 0 : 50))
             Console.WriteLine("  " + change);
         if (result.Changes.Count > 50)
             Console.WriteLine($"  ... and {result.Changes.Count - 50} more");

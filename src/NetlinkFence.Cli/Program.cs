@@ -9,5 +9,6 @@ var root = new RootCommand("netlinkfence: a default-deny egress firewall that sp
 };
 root.Subcommands.Add(ApplyVerb.Create());
 root.Subcommands.Add(DemoVerb.Create());
+root.Subcommands.Add(ProbeVerb.Create());
 root.Subcommands.Add(RemoveVerb.Create());
 return await root.Parse(args).InvokeAsync();

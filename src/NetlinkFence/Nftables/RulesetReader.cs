@@ -57,7 +57,13 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }, chains.Clear);
 
         var sets = new List<NftSet>();
-        Dump(NftMessageType.GETSET, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftSetAttribute.TABLE, name), (in NetlinkMessage m) =>
+        // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
+        // request: the kernel's filtered rule dump stops after the first table of that name without checking
+        // that it is active, and a commit bumps the generation before it unlinks a deleted table. So while
+        // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
+        // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
+        // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
+        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
             var s = Guard(m, SetCodec.Decode);
@@ -66,12 +72,12 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }, sets.Clear);
 
         var rules = new List<Rule>();
-        Dump(NftMessageType.GETRULE, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftRuleAttribute.TABLE, name), (in NetlinkMessage m) =>
+        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
-            var r = Guard(m, RuleCodec.Decode);
-            if (r.Table == name)
-                rules.Add(r);
+            if (TableOfRule(m) != name)
+                return; // another table's rule: not decoded at all
+            rules.Add(Guard(m, RuleCodec.Decode));
         }, rules.Clear);
 
         var setContents = new List<SetContents>(sets.Count);
@@ -98,6 +104,18 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
         contents = new TableContents(table, chains, setContents, ordered, generation);
         return true;
+    }
+
+    /// <summary>The NFTA_RULE_TABLE of a rule message, without decoding the rule.</summary>
+    private static string? TableOfRule(in NetlinkMessage message)
+    {
+        var attributes = message.Attributes;
+        while (attributes.TryRead(out var a))
+        {
+            if (a.Type == (ushort)NftRuleAttribute.TABLE)
+                return a.String();
+        }
+        return null;
     }
 
     private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>

@@ -93,7 +93,7 @@ public sealed class DumpTests(ITestOutputHelper output)
     {
         using var ns = TestNamespace.Create();
         await using var reader = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
-        await reader.CommitAsync(Fill("flip", 600, "A"));
+        await reader.CommitAsync(Fill("flip", 2000, "A"));
         await using var writer = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
@@ -102,8 +102,9 @@ public sealed class DumpTests(ITestOutputHelper output)
         {
             for (int i = 1; !stop.IsCancellationRequested; i++)
             {
-                // A has 600 rules, B 400: a listing mixing both would show the wrong count or both tags.
-                await writer.CommitAsync(i % 2 == 0 ? Fill("flip", 600, "A", replace: true) : Fill("flip", 400, "B", replace: true));
+                // A has 2000 rules, B 1000: a listing mixing both would show the wrong count or both tags. Many
+                // rules make the kernel's commit (and the window a careless reader can fall into) long.
+                await writer.CommitAsync(i % 2 == 0 ? Fill("flip", 2000, "A", replace: true) : Fill("flip", 1000, "B", replace: true));
                 Interlocked.Increment(ref commits);
                 await Task.Delay(15);
             }
@@ -116,7 +117,7 @@ public sealed class DumpTests(ITestOutputHelper output)
             Assert.NotNull(contents);
             var tags = contents.Rules.Select(r => r.Comment!.Split(' ')[0]).Distinct().ToArray();
             string tag = Assert.Single(tags);
-            Assert.Equal(tag == "A" ? 600 : 400, contents.Rules.Count);
+            Assert.Equal(tag == "A" ? 2000 : 1000, contents.Rules.Count);
             Assert.Equal(Enumerable.Range(0, contents.Rules.Count).Where(i => i % 2 == 0).Select(i => $"{tag} {i}"),
                 contents.RulesOf("output").Select(r => r.Comment));
             seen.Add(tag);

@@ -72,13 +72,17 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }, sets.Clear);
 
         var rules = new List<Rule>();
+        var positions = new List<ulong>();
         Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
-            if (TableOfRule(m) != name)
+            if (TableOfRule(m, out ulong position) != name)
                 return; // another table's rule: not decoded at all
             rules.Add(Guard(m, RuleCodec.Decode));
-        }, rules.Clear);
+            positions.Add(position);
+        }, () => { rules.Clear(); positions.Clear(); });
+        if (!RulesAreContiguous(rules, positions))
+            return false;
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
@@ -106,16 +110,37 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return true;
     }
 
-    /// <summary>The NFTA_RULE_TABLE of a rule message, without decoding the rule.</summary>
-    private static string? TableOfRule(in NetlinkMessage message)
+    /// <summary>The NFTA_RULE_TABLE of a rule message, and its NFTA_RULE_POSITION (0 if none), without decoding the rule.</summary>
+    private static string? TableOfRule(in NetlinkMessage message, out ulong position)
     {
+        string? table = null;
+        position = 0;
         var attributes = message.Attributes;
         while (attributes.TryRead(out var a))
         {
             if (a.Type == (ushort)NftRuleAttribute.TABLE)
-                return a.String();
+                table = a.String();
+            else if (a.Type == (ushort)NftRuleAttribute.POSITION)
+                position = a.U64BigEndian();
         }
-        return null;
+        return table;
+    }
+
+    /// <summary>
+    /// The kernel resumes a multi-part rule dump by counting rules, inactive ones included, so when a commit
+    /// unlinks deleted rules between two parts (after it already moved the generation id) the next part skips
+    /// rules, and no generation check notices. Every dumped rule carries the handle of the rule before it in
+    /// its chain (NFTA_RULE_POSITION; none for a chain's first rule): a gap breaks that chain of handles.
+    /// </summary>
+    private static bool RulesAreContiguous(List<Rule> rules, List<ulong> positions)
+    {
+        for (int i = 0; i < rules.Count; i++)
+        {
+            bool sameChain = i > 0 && rules[i - 1].Chain == rules[i].Chain;
+            if (positions[i] != (sameChain ? rules[i - 1].Handle : 0))
+                return false;
+        }
+        return true;
     }
 
     private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>

@@ -5,7 +5,8 @@ public sealed class NetlinkKernelException : Exception
 {
     /// <summary>Creates the exception for <paramref name="error"/> raised while <paramref name="operation"/>.</summary>
     public NetlinkKernelException(string operation, KernelError error)
-        : base($"the kernel refused {operation}: {error}")
+        : base($"the kernel refused {operation}: {error}"
+            + (error.Errno == (int)Interop.Uapi.Errno.PERM ? "; nfnetlink needs CAP_NET_ADMIN in the target network namespace (run as root)" : ""))
     {
         Error = error;
     }

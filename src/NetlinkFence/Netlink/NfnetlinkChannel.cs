@@ -173,7 +173,17 @@ internal sealed class NfnetlinkChannel : IDisposable
                     if (error is not null && sequence >= firstSequence && sequence <= lastSequence)
                         errors.Add(error);
                     else if (error is not null && sequence == marker)
+                    {
+                        // Without CAP_NET_ADMIN nfnetlink refuses every request, the marker included: that is the
+                        // batch's answer (its EPERM came first), not a failure to read the generation.
+                        if (error.Errno == (int)Errno.PERM || errors.Count > 0)
+                        {
+                            if (errors.Count == 0)
+                                errors.Add(error);
+                            return new BatchOutcome(errors, generationBefore, generationBefore, repliesLost);
+                        }
                         throw new NetlinkKernelException("reading the ruleset generation (NFT_MSG_GETGEN)", error);
+                    }
                     continue;
                 }
                 if (message.Sequence == marker && TryReadGeneration(message, out uint generationAfter))

@@ -80,11 +80,14 @@ public sealed class NftablesConnection : IAsyncDisposable, IDisposable
         _channel.ReserveSequences((int)(last - first + 1));
         var outcome = _channel.SendBatch(_batch, first, last, before, cancellationToken);
 
+        // A successful batch queues no reply at all (no message asks for an ACK), only the marker's NEWGEN, and
+        // stale replies were drained before sending. So a receive-queue overflow (ENOBUFS) during a commit means
+        // the kernel sent error replies, i.e. refused the batch, even when every one of them was lost.
         if (outcome.Errors.Count > 0)
-            throw new TransactionRejectedException(MapFailures(transaction, outcome.Errors, first));
-        if (outcome.RepliesLost && expected is { } generation && outcome.GenerationAfter == generation)
-            throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but its error replies were lost "
-                + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change");
+            throw new TransactionRejectedException(MapFailures(transaction, outcome.Errors, first), incomplete: outcome.RepliesLost);
+        if (outcome.RepliesLost)
+            throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
+                + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
         return new CommitResult(before, outcome.GenerationAfter, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started));
     }
 

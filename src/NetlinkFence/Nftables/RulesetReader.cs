@@ -57,7 +57,13 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }, chains.Clear);
 
         var sets = new List<NftSet>();
-        Dump(NftMessageType.GETSET, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftSetAttribute.TABLE, name), (in NetlinkMessage m) =>
+        // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
+        // request: the kernel's filtered rule dump stops after the first table of that name without checking
+        // that it is active, and a commit bumps the generation before it unlinks a deleted table. So while
+        // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
+        // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
+        // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
+        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
             var s = Guard(m, SetCodec.Decode);
@@ -66,13 +72,17 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }, sets.Clear);
 
         var rules = new List<Rule>();
-        Dump(NftMessageType.GETRULE, family, (ref NetlinkWriter w) => w.WriteString((ushort)NftRuleAttribute.TABLE, name), (in NetlinkMessage m) =>
+        var positions = new List<ulong>();
+        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
-            var r = Guard(m, RuleCodec.Decode);
-            if (r.Table == name)
-                rules.Add(r);
-        }, rules.Clear);
+            if (TableOfRule(m, out ulong position) != name)
+                return; // another table's rule: not decoded at all
+            rules.Add(Guard(m, RuleCodec.Decode));
+            positions.Add(position);
+        }, () => { rules.Clear(); positions.Clear(); });
+        if (!RulesAreContiguous(rules, positions))
+            return false;
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
@@ -97,6 +107,39 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         foreach (var chain in chains)
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
         contents = new TableContents(table, chains, setContents, ordered, generation);
+        return true;
+    }
+
+    /// <summary>The NFTA_RULE_TABLE of a rule message, and its NFTA_RULE_POSITION (0 if none), without decoding the rule.</summary>
+    private static string? TableOfRule(in NetlinkMessage message, out ulong position)
+    {
+        string? table = null;
+        position = 0;
+        var attributes = message.Attributes;
+        while (attributes.TryRead(out var a))
+        {
+            if (a.Type == (ushort)NftRuleAttribute.TABLE)
+                table = a.String();
+            else if (a.Type == (ushort)NftRuleAttribute.POSITION)
+                position = a.U64BigEndian();
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// The kernel resumes a multi-part rule dump by counting rules, inactive ones included, so when a commit
+    /// unlinks deleted rules between two parts (after it already moved the generation id) the next part skips
+    /// rules, and no generation check notices. Every dumped rule carries the handle of the rule before it in
+    /// its chain (NFTA_RULE_POSITION; none for a chain's first rule): a gap breaks that chain of handles.
+    /// </summary>
+    private static bool RulesAreContiguous(List<Rule> rules, List<ulong> positions)
+    {
+        for (int i = 0; i < rules.Count; i++)
+        {
+            bool sameChain = i > 0 && rules[i - 1].Chain == rules[i].Chain;
+            if (positions[i] != (sameChain ? rules[i - 1].Handle : 0))
+                return false;
+        }
         return true;
     }
 

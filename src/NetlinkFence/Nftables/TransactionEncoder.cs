@@ -25,32 +25,45 @@ internal static class TransactionEncoder
         Map(ref messageOperation, batch.MessageCount - 1, Framing);
 
         var operations = transaction.Operations;
-        for (int index = 0; index < operations.Count; index++)
+        int index = 0;
+        try
         {
-            Operation operation = operations[index];
-            if (operation.Elements is { } elements)
-            {
-                // nla_len is 16-bit: split the element list over several messages, all in this batch.
-                int next = 0;
-                do
-                {
-                    next = WriteElements(batch, operation, elements, next, sequence++);
-                    Map(ref messageOperation, batch.MessageCount - 1, index);
-                } while (next < elements.Count);
-            }
-            else
-            {
-                var writer = batch.BeginMessage();
-                WriteOperation(ref writer, operation, sequence++);
-                batch.EndMessage(writer.Length);
-                Map(ref messageOperation, batch.MessageCount - 1, index);
-            }
+            for (; index < operations.Count; index++)
+                EncodeOperation(batch, operations[index], index, ref sequence, ref messageOperation);
+        }
+        catch (NetlinkEncodingException e)
+        {
+            // Nothing was sent; say which object broke the limit, as kernel errors do.
+            var failed = operations[index];
+            throw new NetlinkEncodingException($"operation {index + 1} of {operations.Count} ({failed.Describe()})"
+                + (failed.Origin is null ? "" : $" from {failed.Origin}") + $" cannot be encoded: {e.Message}");
         }
 
         uint last = sequence;
         WriteBatchMarker(batch, NfnetlinkBatchMessage.BATCH_END, last, null);
         Map(ref messageOperation, batch.MessageCount - 1, Framing);
         return last;
+    }
+
+    private static void EncodeOperation(BatchBuffer batch, in Operation operation, int index, ref uint sequence, ref int[] messageOperation)
+    {
+        if (operation.Elements is { } elements)
+        {
+            // nla_len is 16-bit: split the element list over several messages, all in this batch.
+            int next = 0;
+            do
+            {
+                next = WriteElements(batch, operation, elements, next, sequence++);
+                Map(ref messageOperation, batch.MessageCount - 1, index);
+            } while (next < elements.Count);
+        }
+        else
+        {
+            var writer = batch.BeginMessage();
+            WriteOperation(ref writer, operation, sequence++);
+            batch.EndMessage(writer.Length);
+            Map(ref messageOperation, batch.MessageCount - 1, index);
+        }
     }
 
     private static void WriteBatchMarker(BatchBuffer batch, NfnetlinkBatchMessage type, uint sequence, uint? generation)

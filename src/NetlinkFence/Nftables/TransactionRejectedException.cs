@@ -8,11 +8,20 @@ namespace NetlinkFence.Nftables;
 /// </summary>
 public sealed class TransactionRejectedException : Exception
 {
-    internal TransactionRejectedException(IReadOnlyList<TransactionFailure> failures, string? summary = null)
-        : base(Format(failures, summary))
+    internal TransactionRejectedException(IReadOnlyList<TransactionFailure> failures, string? summary = null, bool incomplete = false)
+        : base(Format(failures, summary) + (incomplete && summary is null
+            ? $"; only {failures.Count} error replies were received, the rest were lost (socket receive queue overflow, ENOBUFS)"
+            : ""))
     {
         Failures = failures;
+        FailuresIncomplete = incomplete;
     }
+
+    /// <summary>
+    /// True when the kernel's error replies overflowed the socket's receive queue: the transaction was still
+    /// refused as a whole, but <see cref="Failures"/> lists only the errors that arrived.
+    /// </summary>
+    public bool FailuresIncomplete { get; }
 
     /// <summary>Every refused object (the kernel reports all of them, not just the first).</summary>
     public IReadOnlyList<TransactionFailure> Failures { get; }

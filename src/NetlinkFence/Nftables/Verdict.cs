@@ -28,6 +28,16 @@ public enum VerdictCode
 /// <param name="Chain">Target chain of jump/goto, else null.</param>
 public sealed record Verdict(VerdictCode Code, string? Chain = null)
 {
+    /// <summary>The target chain of jump/goto, checked against nf_tables' name limit before anything is encoded.</summary>
+    public string? Chain { get; init; } = ValidChain(Chain);
+
+    private static string? ValidChain(string? chain)
+    {
+        if (chain is not null)
+            NftNames.Validate(chain, "chain");
+        return chain;
+    }
+
     /// <summary><c>accept</c>.</summary>
     public static Verdict Accept { get; } = new(VerdictCode.Accept);
 

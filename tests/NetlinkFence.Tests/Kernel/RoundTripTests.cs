@@ -1,0 +1,319 @@
+using Xunit.Abstractions;
+using System.Net;
+using System.Text.Json;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Kernel;
+
+/// <summary>
+/// Build a table, commit it, read it back, and check it three independent ways: the decoded objects equal
+/// what was built; <c>nft -j list ruleset</c> agrees on chains, rule counts and set elements; and our
+/// renderer's text equals <c>nft list table</c> byte for byte.
+/// </summary>
+public sealed class RoundTripTests(ITestOutputHelper output)
+{
+    private const NftFamily Inet = NftFamily.Inet;
+    private const string T = "t";
+
+    /// <summary>Index 1 is always lo in a namespace; nft resolves it the same way.</summary>
+    private static string? Interfaces(uint index) => index == 1 ? "lo" : null;
+
+    // ---- expression building blocks, the sequences nft itself generates -------------------------------
+
+    private static Expression[] Nfproto(byte proto) =>
+        [new MetaExpression(MetaKey.NfProto), new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([proto]))];
+
+    private static Expression[] L4proto(byte proto) =>
+        [new MetaExpression(MetaKey.L4Proto), new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([proto]))];
+
+    private static Expression[] Ip4Field(uint offset, string address, CmpOp op = CmpOp.Eq) =>
+        [.. Nfproto(2), new PayloadExpression(PayloadBase.Network, offset, 4), new CmpExpression(op, Registers.R1, Addr(address))];
+
+    private static Expression[] Port(byte proto, ushort port, uint offset = 2) =>
+        [.. L4proto(proto), new PayloadExpression(PayloadBase.Transport, offset, 2), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.BigEndian16(port))];
+
+    private static Expression[] CtState(CtState bits) =>
+    [
+        new CtExpression(CtKey.State),
+        new BitwiseExpression(Registers.R1, Registers.R1, 4, DataValue.HostOrder32((uint)bits), DataValue.HostOrder32(0)),
+        new CmpExpression(CmpOp.Neq, Registers.R1, DataValue.HostOrder32(0)),
+    ];
+
+    private static Expression Do(Verdict verdict) => new ImmediateExpression(verdict);
+
+    private static DataValue Addr(string address) => new(IPAddress.Parse(address).GetAddressBytes());
+
+    private static DataValue Concat(string address, ushort port)
+    {
+        var bytes = new byte[8];
+        IPAddress.Parse(address).GetAddressBytes().CopyTo(bytes, 0);
+        bytes[4] = (byte)(port >> 8);
+        bytes[5] = (byte)port;
+        return new DataValue(bytes);
+    }
+
+    private static DataValue Next(DataValue value)
+    {
+        var bytes = value.Span.ToArray();
+        for (int i = bytes.Length - 1; i >= 0 && ++bytes[i] == 0; i--) { }
+        return new DataValue(bytes);
+    }
+
+    /// <summary>Interval-set elements for [from, to]: a start and an interval end one past <paramref name="to"/>.</summary>
+    private static SetElement[] Interval(DataValue from, DataValue to) => [new SetElement(from), new SetElement(Next(to)) { IntervalEnd = true }];
+
+    // ---- the table -----------------------------------------------------------------------------------
+
+    private sealed record Built(Table Table, List<Chain> Chains, List<(NftSet Set, SetElement[] Elements)> Sets, List<Rule> Rules);
+
+    /// <summary>The DESIGN.md egress ruleset, plus ranges, rejects, a regular chain with jump/goto/return, ip6 rules.</summary>
+    private static Built EgressTable()
+    {
+        var table = new Table(Inet, T);
+        ChainHook Hook(HookPoint point) => new("filter", point, 0, ChainPolicy.Drop);
+        var chains = new List<Chain>
+        {
+            new(Inet, T, "input", Hook(HookPoint.Input)),
+            new(Inet, T, "forward", Hook(HookPoint.Forward)),
+            new(Inet, T, "output", Hook(HookPoint.Output)),
+            new(Inet, T, "helper"),
+            new(Inet, T, "ingress_denied"),
+            new(Inet, T, "egress_denied"),
+        };
+
+        var dnsV4 = new NftSet(Inet, T, "dns_v4", [SetKeyType.Ipv4Address]);
+        var dnsV6 = new NftSet(Inet, T, "dns_v6", [SetKeyType.Ipv6Address]);
+        var allow = new NftSet(Inet, T, "allow_tcp_v4", [SetKeyType.Ipv4Address, SetKeyType.InetService], SetFlags.Interval) { Comment = "pinned" };
+        var nets = new NftSet(Inet, T, "nets", [SetKeyType.Ipv4Address], SetFlags.Interval);
+        var ports = new NftSet(Inet, T, "ports", [SetKeyType.InetService], SetFlags.Interval);
+        var sets = new List<(NftSet, SetElement[])>
+        {
+            (dnsV4, [new(Addr("192.168.1.10")), new(Addr("192.168.1.11")), new(Addr("9.9.9.9"))]),
+            (dnsV6, [new(Addr("2001:db8::53")), new(Addr("2001:db8::1:53"))]),
+            (allow,
+            [
+                new(Concat("203.0.113.50", 443)) { KeyEnd = Concat("203.0.113.50", 443) },
+                new(Concat("192.168.1.20", 6514)) { KeyEnd = Concat("192.168.1.20", 6514) },
+                new(Concat("10.0.0.0", 80)) { KeyEnd = Concat("10.255.255.255", 88) },
+            ]),
+            (nets,
+            [
+                .. Interval(Addr("10.0.0.0"), Addr("10.255.255.255")),
+                .. Interval(Addr("192.168.1.1"), Addr("192.168.1.5")),
+                .. Interval(Addr("203.0.113.7"), Addr("203.0.113.7")),
+            ]),
+            (ports,
+            [
+                .. Interval(DataValue.BigEndian16(22), DataValue.BigEndian16(22)),
+                .. Interval(DataValue.BigEndian16(80), DataValue.BigEndian16(80)),
+                .. Interval(DataValue.BigEndian16(443), DataValue.BigEndian16(443)),
+                .. Interval(DataValue.BigEndian16(1000), DataValue.BigEndian16(2000)),
+                .. Interval(DataValue.BigEndian16(6514), DataValue.BigEndian16(6514)),
+                .. Interval(DataValue.BigEndian16(8080), DataValue.BigEndian16(8080)),
+            ]),
+        };
+
+        var rules = new List<Rule>();
+        void R(string chain, Expression[] expressions, string? comment = null) => rules.Add(new Rule(Inet, T, chain, expressions, comment));
+        Expression[] lookupV4 = [.. Nfproto(2), new PayloadExpression(PayloadBase.Network, 16, 4), new LookupExpression("dns_v4")];
+        Expression[] lookupV6 = [.. Nfproto(10), new PayloadExpression(PayloadBase.Network, 24, 16), new LookupExpression("dns_v6")];
+
+        R("input", [new MetaExpression(MetaKey.InputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.CtState.Established), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.CtState.Related), .. L4proto(1), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.CtState.Invalid), Do(Verdict.Drop)]);
+        R("input",
+        [
+            .. Nfproto(2), new PayloadExpression(PayloadBase.Network, 12, 4),
+            new BitwiseExpression(Registers.R1, Registers.R1, 4, Addr("255.0.0.0"), Addr("0.0.0.0")),
+            new CmpExpression(CmpOp.Eq, Registers.R1, Addr("10.0.0.0")), .. Port(6, 22), Do(Verdict.Accept),
+        ]);
+        R("input", [Do(Verdict.JumpTo("ingress_denied"))]);
+
+        R("output", [new MetaExpression(MetaKey.OutputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)), Do(Verdict.Accept)]);
+        R("output", [.. CtState(Nftables.CtState.Established | Nftables.CtState.Related), Do(Verdict.Accept)]);
+        R("output", [.. CtState(Nftables.CtState.Invalid), Do(Verdict.Drop)]);
+        R("output", [.. lookupV4, .. Port(17, 53), Do(Verdict.Accept)]);
+        R("output", [.. lookupV4, .. Port(6, 53), Do(Verdict.Accept)]);
+        R("output", [.. lookupV6, .. Port(17, 53), Do(Verdict.Accept)]);
+        R("output", [.. lookupV6, .. Port(6, 53), Do(Verdict.Accept)]);
+        R("output",
+        [
+            .. Nfproto(2), .. L4proto(6),
+            new PayloadExpression(PayloadBase.Network, 16, 4, Registers.R1),
+            new PayloadExpression(PayloadBase.Transport, 2, 2, Registers.R32(1)),
+            new LookupExpression("allow_tcp_v4", Registers.R1),
+            new CounterExpression(), Do(Verdict.Accept),
+        ]);
+        R("output",
+        [
+            .. Nfproto(10), new PayloadExpression(PayloadBase.Network, 24, 16), new CmpExpression(CmpOp.Eq, Registers.R1, Addr("2001:db8::50")),
+            .. Port(6, 443), Do(Verdict.Accept),
+        ], "ironclaw v6");
+        R("output",
+        [
+            .. L4proto(6), new PayloadExpression(PayloadBase.Transport, 2, 2),
+            new CmpExpression(CmpOp.Gte, Registers.R1, DataValue.BigEndian16(1000)), new CmpExpression(CmpOp.Lte, Registers.R1, DataValue.BigEndian16(2000)),
+            Do(Verdict.Accept),
+        ]);
+        R("output",
+        [
+            .. L4proto(17), new PayloadExpression(PayloadBase.Transport, 2, 2),
+            new RangeExpression(true, Registers.R1, DataValue.BigEndian16(5000), DataValue.BigEndian16(6000)), Do(Verdict.Drop),
+        ]);
+        R("output", [.. Nfproto(2), new PayloadExpression(PayloadBase.Network, 9, 1), new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([1])), new RejectExpression(RejectType.IcmpUnreachable, 3)]);
+        R("output", [.. L4proto(17), new RejectExpression(RejectType.IcmpxUnreachable, 1)]);
+        R("output", [.. L4proto(17), new RejectExpression(RejectType.IcmpxUnreachable, 3)]);
+        R("output", [.. Port(6, 25), new RejectExpression(RejectType.TcpReset)]);
+        R("output", [.. Ip4Field(16, "10.1.2.3", CmpOp.Neq), Do(Verdict.GotoChain("helper"))]);
+        R("output",
+        [
+            .. Nfproto(2), new PayloadExpression(PayloadBase.Network, 12, 4), new LookupExpression("nets"),
+            .. L4proto(6), new PayloadExpression(PayloadBase.Transport, 2, 2), new LookupExpression("ports", Invert: true),
+            Do(Verdict.Accept),
+        ]);
+        R("output", [Do(Verdict.JumpTo("egress_denied"))]);
+
+        R("helper", [.. Ip4Field(12, "127.0.0.1"), Do(Verdict.Return)]);
+        R("helper", [.. L4proto(6), new CounterExpression()]);
+        R("helper", [.. L4proto(58), new PayloadExpression(PayloadBase.Transport, 0, 1), new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([135])), Do(Verdict.Accept)]);
+        R("helper", [.. L4proto(1), new PayloadExpression(PayloadBase.Transport, 0, 1), new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([8])), new CounterExpression(), Do(Verdict.Continue)]);
+        R("helper", [Do(Verdict.JumpTo("egress_denied"))]);
+
+        R("ingress_denied", [new CounterExpression(), Do(Verdict.Drop)]);
+
+        R("egress_denied", [new LimitExpression(10, 1), new LogExpression("EGRESS-DENIED: ") { Group = 100 }]);
+        R("egress_denied", [new LimitExpression(3, 60, Burst: 10), new LogExpression("x") { Level = 6 }], "rate limited");
+        R("egress_denied", [new CounterExpression(), Do(Verdict.Drop)]);
+
+        return new Built(table, chains, sets, rules);
+    }
+
+    private static Transaction ToTransaction(Built built)
+    {
+        var transaction = new Transaction().AddTable(built.Table);
+        foreach (var chain in built.Chains)
+            transaction.AddChain(chain);
+        foreach (var (set, elements) in built.Sets)
+            transaction.AddSet(set).AddElements(set, elements);
+        foreach (var rule in built.Rules)
+            transaction.AddRule(rule);
+        return transaction;
+    }
+
+    [Fact]
+    public async Task EgressRuleset_RoundTripsThroughKernel_NftJsonAgrees_RendererMatchesNftList()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var built = EgressTable();
+        await nft.CommitAsync(ToTransaction(built));
+        var contents = await nft.ListTableAsync(Inet, T);
+        Assert.NotNull(contents);
+
+        // (a) decoded objects equal what was built
+        Assert.True(contents.Table.SameConfiguration(built.Table));
+        Assert.Equal(built.Chains.Count, contents.Chains.Count);
+        for (int i = 0; i < built.Chains.Count; i++)
+            Assert.True(contents.Chains[i].SameConfiguration(built.Chains[i]), $"chain {built.Chains[i].Name}: {contents.Chains[i]}");
+        Assert.Equal(built.Sets.Count, contents.Sets.Count);
+        foreach (var (set, elements) in built.Sets)
+        {
+            var read = Assert.Single(contents.Sets, s => s.Set.Name == set.Name);
+            Assert.True(read.Set.SameConfiguration(set), $"set {set.Name}: built {set.Flags} read {read.Set.Flags}");
+            Assert.Equal(Describe(elements), Describe(read.Elements));
+        }
+        Assert.Equal(built.Rules.Count, contents.Rules.Count);
+        foreach (var chain in built.Chains)
+        {
+            var expected = built.Rules.Where(r => r.Chain == chain.Name).ToList();
+            var actual = contents.RulesOf(chain.Name).ToList();
+            Assert.Equal(expected.Count, actual.Count);
+            for (int i = 0; i < expected.Count; i++)
+                Assert.True(actual[i].SameConfiguration(expected[i]),
+                    $"rule {i} of {chain.Name}:\nbuilt\n{NftRenderer.RenderNetlinkDebug(expected[i])}read\n{NftRenderer.RenderNetlinkDebug(actual[i])}");
+        }
+
+        // (b) nft -j list ruleset agrees
+        using var json = JsonDocument.Parse(ns.Nft("-j list ruleset"));
+        var objects = json.RootElement.GetProperty("nftables").EnumerateArray().ToList();
+        foreach (var chain in built.Chains)
+        {
+            var listed = Assert.Single(objects, o => o.TryGetProperty("chain", out var c) && c.GetProperty("name").GetString() == chain.Name).GetProperty("chain");
+            Assert.Equal(chain.Hook is not null, listed.TryGetProperty("hook", out _));
+            if (chain.Hook is { } hook)
+            {
+                Assert.Equal(hook.Hook.ToString().ToLowerInvariant(), listed.GetProperty("hook").GetString());
+                Assert.Equal(hook.Priority, listed.GetProperty("prio").GetInt32());
+                Assert.Equal(hook.Policy == ChainPolicy.Drop ? "drop" : "accept", listed.GetProperty("policy").GetString());
+                Assert.Equal(hook.Type, listed.GetProperty("type").GetString());
+            }
+            int jsonRules = objects.Count(o => o.TryGetProperty("rule", out var r) && r.GetProperty("chain").GetString() == chain.Name);
+            Assert.Equal(built.Rules.Count(r => r.Chain == chain.Name), jsonRules);
+        }
+        var renderer = new NftRenderer(Interfaces);
+        foreach (var set in contents.Sets)
+        {
+            var listed = Assert.Single(objects, o => o.TryGetProperty("set", out var s) && s.GetProperty("name").GetString() == set.Set.Name).GetProperty("set");
+            var jsonElements = listed.GetProperty("elem").EnumerateArray().Select(JsonElementText).ToList();
+            Assert.Equal(SetElementFormatter.Items(set.Set, set.Elements), jsonElements);
+        }
+        var jsonComments = objects.Where(o => o.TryGetProperty("rule", out var r) && r.TryGetProperty("comment", out _))
+            .Select(o => o.GetProperty("rule").GetProperty("comment").GetString()).ToList();
+        Assert.Equal(built.Rules.Where(r => r.Comment is not null).Select(r => r.Comment), jsonComments);
+
+        // (c) our text equals nft's
+        string expectedText = ns.Nft("list table inet t");
+        string ours = renderer.Render(contents);
+        output.WriteLine(ours);
+        Assert.Equal(expectedText, ours);
+    }
+
+    /// <summary>An nft JSON set element in the renderer's text form: <c>"1.2.3.4"</c>, <c>{"prefix":...}</c>, <c>{"range":...}</c>, <c>{"concat":...}</c>.</summary>
+    private static string JsonElementText(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => element.GetString()!,
+        JsonValueKind.Number => element.GetRawText(),
+        JsonValueKind.Object when element.TryGetProperty("prefix", out var p) => $"{p.GetProperty("addr").GetString()}/{p.GetProperty("len").GetInt32()}",
+        JsonValueKind.Object when element.TryGetProperty("range", out var r) => $"{JsonElementText(r[0])}-{JsonElementText(r[1])}",
+        JsonValueKind.Object when element.TryGetProperty("concat", out var c) => string.Join(" . ", c.EnumerateArray().Select(JsonElementText)),
+        _ => element.GetRawText(),
+    };
+
+    private static List<string> Describe(IEnumerable<SetElement> elements) =>
+        elements.Select(e => $"{e.Key}-{e.KeyEnd}{(e.IntervalEnd ? " end" : "")}").Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task RendererMatchesNftList_ForATableNftItselfCreated()
+    {
+        // The other direction: nft builds it (its own expression choices), we decode and render it.
+        using var ns = TestNamespace.Create();
+        ns.Nft("-f -", """
+            table inet n {
+                set s4 { type ipv4_addr; elements = { 192.0.2.1, 192.0.2.2, 198.51.100.9 } }
+                set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.168.1.1-192.168.1.5, 203.0.113.7 } }
+                chain output {
+                    type filter hook output priority filter; policy drop;
+                    oif "lo" accept
+                    ct state established,related accept
+                    ct state invalid drop
+                    ip daddr @s4 udp dport 53 accept
+                    ip saddr @nets tcp dport 443 counter accept comment "x"
+                    ip6 daddr ::1 tcp sport 22 accept
+                    tcp dport 1000-2000 accept
+                    udp dport != 5000-6000 drop
+                    meta l4proto udp reject
+                    tcp dport 25 reject with tcp reset
+                    limit rate 10/second log prefix "EGRESS-DENIED: " group 100
+                    counter drop
+                }
+            }
+            """);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var contents = await nft.ListTableAsync(Inet, "n");
+        Assert.NotNull(contents);
+        Assert.Equal(ns.Nft("list table inet n"), new NftRenderer(Interfaces).Render(contents));
+    }
+}

@@ -316,4 +316,52 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         Assert.NotNull(contents);
         Assert.Equal(ns.Nft("list table inet n"), new NftRenderer(Interfaces).Render(contents));
     }
+
+    [Fact]
+    public async Task RendererMatchesNftList_ForWiderExpressionCoverage()
+    {
+        using var ns = TestNamespace.Create();
+        ns.Nft("-f -", """
+            table inet n {
+            	chain c {
+            		ip saddr 10.0.0.0/8 accept
+            		ip saddr 10.16.0.0/12 accept
+            		ip daddr 192.168.0.0/16 drop
+            		ip6 saddr 2001:db8::/32 accept
+            		tcp dport { 22, 80, 443 } accept
+            		ip daddr { 1.2.3.4, 5.6.7.8 } drop
+            		iifname "eth0" accept
+            		oifname "wg0" drop
+            		meta mark 0x00000001 accept
+            		ct state new accept
+            		meta nfproto ipv4 accept
+            		meta nfproto ipv6 counter
+            		ip6 nexthdr tcp accept
+            		ip protocol udp accept
+            		reject with icmpv6 admin-prohibited
+            		ip6 saddr ::1 reject with icmpv6 port-unreachable
+            		reject with icmp host-prohibited
+            		log level debug
+            		log
+            		log prefix "p" flags all
+            		limit rate over 5/minute drop
+            		limit rate 1 mbytes/second
+            		udp sport 53 udp dport 1024-65535 accept
+            		icmp type echo-request accept
+            		icmpv6 type { echo-request, nd-neighbor-solicit } accept
+            		iif 1 accept
+            		ct state established,related,new accept
+            		th dport 53 accept
+            		meta skuid 0 accept
+            		tcp flags syn drop
+            	}
+            }
+            """);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var contents = await nft.ListTableAsync(Inet, "n");
+        Assert.NotNull(contents);
+        string ours = new NftRenderer(Interfaces).Render(contents);
+        output.WriteLine(ours);
+        Assert.Equal(ns.Nft("list table inet n"), ours);
+    }
 }

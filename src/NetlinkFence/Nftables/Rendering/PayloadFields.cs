@@ -19,6 +19,10 @@ internal enum ValueKind
     Icmpv6Type,
     /// <summary>A host-order integer (marks).</summary>
     HostInteger,
+    /// <summary>A host-order unsigned decimal (uid, gid).</summary>
+    HostDecimal,
+    /// <summary>TCP flags, printed by name.</summary>
+    TcpFlags,
 }
 
 /// <summary>A known header field: its nft name and how its value prints.</summary>
@@ -62,6 +66,33 @@ internal static class PayloadFields
         _ => null,
     };
 
+    /// <summary>
+    /// A leading part of an address field (<c>payload load 1b @ network header + 12</c>): nft loads only the
+    /// prefix bytes for a byte-aligned CIDR match and prints it as <c>ip saddr 10.0.0.0/8</c>.
+    /// </summary>
+    public static PayloadField? AddressPrefix(byte nfproto, uint offset, uint length, out int addressLength)
+    {
+        addressLength = nfproto == NfprotoIpv4 ? 4 : 16;
+        if (length == 0 || length >= addressLength)
+            return null;
+        return (nfproto, offset) switch
+        {
+            (NfprotoIpv4, 12) => new("ip", "saddr", ValueKind.Ipv4),
+            (NfprotoIpv4, 16) => new("ip", "daddr", ValueKind.Ipv4),
+            (NfprotoIpv6, 8) => new("ip6", "saddr", ValueKind.Ipv6),
+            (NfprotoIpv6, 24) => new("ip6", "daddr", ValueKind.Ipv6),
+            _ => null,
+        };
+    }
+
+    /// <summary>nft's <c>th</c> (any transport header): ports at the same offsets for TCP, UDP, SCTP, DCCP, UDP-Lite.</summary>
+    public static PayloadField? AnyTransport(uint offset, uint length) => (offset, length) switch
+    {
+        (0, 2) => new("th", "sport", ValueKind.Service),
+        (2, 2) => new("th", "dport", ValueKind.Service),
+        _ => null,
+    };
+
     /// <summary>A field of the transport header for the given IP protocol.</summary>
     public static PayloadField? Transport(byte l4proto, uint offset, uint length) => (l4proto, offset, length) switch
     {
@@ -69,6 +100,7 @@ internal static class PayloadFields
         (ProtoTcp, 2, 2) => new("tcp", "dport", ValueKind.Service),
         (ProtoTcp, 4, 4) => new("tcp", "sequence", ValueKind.Integer),
         (ProtoTcp, 8, 4) => new("tcp", "ackseq", ValueKind.Integer),
+        (ProtoTcp, 13, 1) => new("tcp", "flags", ValueKind.TcpFlags),
         (ProtoTcp, 14, 2) => new("tcp", "window", ValueKind.Integer),
         (ProtoUdp, 0, 2) => new("udp", "sport", ValueKind.Service),
         (ProtoUdp, 2, 2) => new("udp", "dport", ValueKind.Service),

@@ -35,7 +35,14 @@ internal sealed class RuleRenderer
     }
 
     /// <summary>A register's pending value: which field or key was loaded, and an optional bitwise mask.</summary>
-    private sealed record Load(string Left, ValueKind Kind, PayloadBase? Base, MetaKey? Meta, CtKey? Ct, DataValue? Mask = null);
+    private sealed record Load(string Left, ValueKind Kind, PayloadBase? Base, MetaKey? Meta, CtKey? Ct, DataValue? Mask = null)
+    {
+        /// <summary>Length of the whole address when only its first bytes were loaded (a CIDR match), else 0.</summary>
+        public int PrefixOf { get; init; }
+
+        /// <summary>For ICMP fields: the network protocol a pending <c>meta nfproto</c> must name to be implied.</summary>
+        public byte? AlsoNetwork { get; init; }
+    }
 
     private sealed class State
     {
@@ -74,6 +81,18 @@ internal sealed class RuleRenderer
             {
                 Parts[TransportDependency] = null;
                 TransportDependency = -1;
+                if (load.AlsoNetwork is { } network && network == NetworkProto)
+                    ConsumeNetwork();
+            }
+        }
+
+        /// <summary>A statement that itself depends on the network protocol (reject with icmp) implies the nfproto match.</summary>
+        public void ConsumeNetwork()
+        {
+            if (NetworkDependency >= 0)
+            {
+                Parts[NetworkDependency] = null;
+                NetworkDependency = -1;
             }
         }
     }
@@ -106,11 +125,25 @@ internal sealed class RuleRenderer
                     {
                         PayloadBase.Network when state.NetworkProto is { } np => PayloadFields.Network(np, p.Offset, p.Length),
                         PayloadBase.Transport when state.TransportProto is { } tp => PayloadFields.Transport(tp, p.Offset, p.Length),
+                        PayloadBase.Transport => PayloadFields.AnyTransport(p.Offset, p.Length),
                         _ => null,
                     };
+                    int prefixOf = 0;
+                    if (field is null && p.Base == PayloadBase.Network && state.NetworkProto is { } proto
+                        && PayloadFields.AddressPrefix(proto, p.Offset, p.Length, out int addressLength) is { } partial)
+                    {
+                        field = partial;
+                        prefixOf = addressLength;
+                    }
                     if (field is null)
                         return null;
-                    state.Set(p.DestinationRegister, new Load(field.ToString(), field.Kind, p.Base, null, null));
+                    // ICMP fields in an inet table also depend on the network protocol: nft elides both matches.
+                    bool needsNetwork = field.Protocol is "icmp" or "icmpv6";
+                    state.Set(p.DestinationRegister, new Load(field.ToString(), field.Kind, p.Base, null, null)
+                    {
+                        PrefixOf = prefixOf,
+                        AlsoNetwork = needsNetwork ? (field.Protocol == "icmp" ? PayloadFields.NfprotoIpv4 : PayloadFields.NfprotoIpv6) : null,
+                    });
                     break;
                 }
                 case BitwiseExpression b:
@@ -186,6 +219,8 @@ internal sealed class RuleRenderer
                     state.Parts.Add(LogText(l));
                     break;
                 case RejectExpression r when RejectText(rule.Family, state.NetworkProto, r) is { } text:
+                    if (r.Type == RejectType.IcmpUnreachable)
+                        state.ConsumeNetwork();
                     state.Parts.Add(text);
                     break;
                 default:
@@ -243,6 +278,8 @@ internal sealed class RuleRenderer
                     string keyword = meta == MetaKey.InputInterfaceName ? "iifname" : "oifname";
                     return keyword + " " + prefix + ValueFormatter.Quote(Encoding.UTF8.GetString(data.Span[..end]));
                 }
+                case MetaKey.SocketUid or MetaKey.SocketGid when data.Count == 4 && load.Mask is null:
+                    return $"{load.Left} {prefix}{ValueFormatter.Format(data.Span, ValueKind.HostDecimal)}";
                 case MetaKey.Mark when data.Count == 4 && load.Mask is null:
                     return "meta mark " + prefix + "0x" + BinaryPrimitives.ReadUInt32LittleEndian(data.Span).ToString("x8", Invariant);
                 default:
@@ -261,6 +298,22 @@ internal sealed class RuleRenderer
         }
         if (load.Base is null)
             return null;
+        if (load.PrefixOf > 0)
+        {
+            if (op is not (CmpOp.Eq or CmpOp.Neq) || load.Mask is not null || data.Count >= load.PrefixOf)
+                return null;
+            var address = new byte[load.PrefixOf];
+            data.Span.CopyTo(address);
+            return $"{load.Left} {prefix}{ValueFormatter.Format(address, load.Kind)}/{data.Count * 8}";
+        }
+        if (load.Kind == ValueKind.TcpFlags && load.Mask is { } flagMask)
+        {
+            // tcp flags syn is "(flags & syn) != 0".
+            if (op != CmpOp.Neq || flagMask.Count != 1 || data.Count != 1 || data[0] != 0)
+                return null;
+            string? flags = ValueFormatter.TcpFlagNames(flagMask[0]);
+            return flags is null || flags.Contains('|') ? null : $"{load.Left} {flags}";
+        }
         if (load.Mask is { } prefixMask)
         {
             if (op is not (CmpOp.Eq or CmpOp.Neq) || load.Kind is not (ValueKind.Ipv4 or ValueKind.Ipv6))
@@ -305,6 +358,8 @@ internal sealed class RuleRenderer
         MetaKey.NfProto => "meta nfproto",
         MetaKey.L4Proto => "meta l4proto",
         MetaKey.Mark => "meta mark",
+        MetaKey.SocketUid => "meta skuid",
+        MetaKey.SocketGid => "meta skgid",
         _ => "meta " + key.ToString().ToLowerInvariant(),
     };
 

@@ -44,6 +44,8 @@ internal static class SetElementFormatter
     /// <summary>Elements per line before nft breaks it; 1 means every comma breaks.</summary>
     private static int PerLine(NftSet set)
     {
+        if ((set.Flags & SetFlags.Anonymous) != 0)
+            return int.MaxValue;
         if (set.IsConcatenation)
             return 1;
         return set.Key[0] switch
@@ -174,6 +176,8 @@ internal static class SetElementFormatter
             SetKeyType.InetProto => ValueKind.InetProto,
             SetKeyType.InetService => ValueKind.Service,
             SetKeyType.Mark => ValueKind.HostInteger,
+            (SetKeyType)14 => ValueKind.IcmpType, // nft's icmp_type, seen in anonymous sets
+            (SetKeyType)29 => ValueKind.Icmpv6Type, // nft's icmpv6_type
             _ => ValueKind.Integer,
         };
         return ValueFormatter.Format(value, kind) ?? "0x" + Convert.ToHexStringLower(value);

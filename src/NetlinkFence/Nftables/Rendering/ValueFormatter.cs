@@ -19,6 +19,8 @@ internal static class ValueFormatter
         ValueKind.InetProto => value.Length == 1 ? ProtocolName(value[0]) : null,
         ValueKind.IcmpType => value.Length == 1 ? IcmpTypeName(value[0]) : null,
         ValueKind.Icmpv6Type => value.Length == 1 ? Icmpv6TypeName(value[0]) : null,
+        ValueKind.HostDecimal => value.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(value).ToString(Invariant) : null,
+        ValueKind.TcpFlags => value.Length == 1 ? TcpFlagNames(value[0]) : null,
         ValueKind.HostInteger => value.Length == 4 ? "0x" + BinaryPrimitives.ReadUInt32LittleEndian(value).ToString("x8", Invariant) : null,
         _ => null,
     };
@@ -50,6 +52,17 @@ internal static class ValueFormatter
         136 => "udplite",
         _ => protocol.ToString(Invariant),
     };
+
+    /// <summary>TCP flag names, lowest bit first, joined with <c>|</c>; null for no flags.</summary>
+    public static string? TcpFlagNames(byte flags)
+    {
+        string[] names = ["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"];
+        var set = new List<string>();
+        for (int bit = 0; bit < 8; bit++)
+            if ((flags & (1 << bit)) != 0)
+                set.Add(names[bit]);
+        return set.Count == 0 ? null : string.Join(" | ", set);
+    }
 
     /// <summary>nft's <c>icmp_type</c> names.</summary>
     public static string IcmpTypeName(byte type) => type switch

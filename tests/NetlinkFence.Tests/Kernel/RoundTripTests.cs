@@ -374,4 +374,57 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         output.WriteLine(ours);
         Assert.Equal(ns.Nft("list table inet n"), ours);
     }
+
+    [Fact]
+    public async Task RendererMatchesNftList_ForIpAndIp6Tables()
+    {
+        using var ns = TestNamespace.Create();
+        ns.Nft("-f -", """
+            table ip a {
+            	set m { type mark; elements = { 0x00000001, 0x00000002 } }
+            	set c { type ipv4_addr . inet_service; elements = { 10.0.0.2 . 22, 10.0.0.1 . 80 } }
+            	set p { type inet_proto; elements = { tcp, udp } }
+            	set tmo { type ipv4_addr; flags timeout; timeout 1h; }
+            	set k { type ipv4_addr; flags constant; elements = { 10.0.0.1 } }
+            	set d { type ipv4_addr; flags dynamic; }
+            	chain input {
+            		type filter hook input priority filter + 5; policy accept;
+            		tcp dport 22 reject
+            		reject with icmp admin-prohibited
+            		ip protocol tcp tcp dport 22 accept
+            		meta mark @m accept
+            		ip saddr . tcp dport @c accept
+            		meta l4proto @p accept
+            		ip saddr @tmo drop
+            	}
+            	chain pre {
+            		type filter hook prerouting priority raw; policy accept;
+            	}
+            	chain post {
+            		type filter hook postrouting priority -200; policy accept;
+            	}
+            }
+            table ip6 b {
+            	chain output {
+            		type filter hook output priority mangle; policy accept;
+            		reject
+            		ip6 daddr 2001:db8::/64 tcp dport 443 accept
+            		ip6 saddr != ::1 drop
+            		ip6 nexthdr udp udp dport 53 accept
+            	}
+            }
+            """);
+        ns.Nft("add element ip a c { 10.0.0.2 . 22, 10.0.0.1 . 80, 10.0.0.3 . 80, 9.0.0.1 . 22, 10.0.0.1 . 21, 1.1.1.1 . 256 }");
+        ns.Nft("add element ip a m { 0x00000100, 0x00000003 }");
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var renderer = new NftRenderer(Interfaces);
+        foreach (var (family, name) in new[] { (NftFamily.Ip, "a"), (NftFamily.Ip6, "b") })
+        {
+            var contents = await nft.ListTableAsync(family, name);
+            Assert.NotNull(contents);
+            string ours = renderer.Render(contents);
+            output.WriteLine(ours);
+            Assert.Equal(ns.Nft($"list table {family.ToNftName()} {name}"), ours);
+        }
+    }
 }

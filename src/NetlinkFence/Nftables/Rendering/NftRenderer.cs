@@ -101,8 +101,8 @@ public sealed class NftRenderer
             flags.Add("dynamic");
         if ((set.Flags & SetFlags.Interval) != 0)
             flags.Add("interval");
-        if ((set.Flags & SetFlags.Timeout) != 0)
-            flags.Add("timeout");
+        if ((set.Flags & SetFlags.Timeout) != 0 && set.Timeout is null)
+            flags.Add("timeout"); // implied by, and not printed with, a default timeout
         if (flags.Count > 0)
             text.Append("\t\tflags ").Append(string.Join(',', flags)).Append('\n');
         if (set.Timeout is { } timeout)

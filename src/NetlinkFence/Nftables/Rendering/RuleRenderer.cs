@@ -326,7 +326,14 @@ internal sealed class RuleRenderer
         if (value is null)
             return null;
         if (load.Left is "ip protocol" or "ip6 nexthdr" && op == CmpOp.Eq)
+        {
+            // Like meta l4proto: a dependency of a later transport field, elided when one follows.
+            state.Consume(load);
             state.TransportProto = data[0];
+            state.TransportDependency = state.Parts.Count;
+            state.Parts.Add($"{load.Left} {value}");
+            return "";
+        }
         return $"{load.Left} {prefix}{value}";
     }
 

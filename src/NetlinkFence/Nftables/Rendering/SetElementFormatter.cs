@@ -63,8 +63,10 @@ internal static class SetElementFormatter
         bool interval = (set.Flags & SetFlags.Interval) != 0;
         if (set.IsConcatenation)
         {
-            // Concatenated sets keep the kernel's order (nft prints pipapo sets as dumped); hash sets are sorted.
-            IEnumerable<SetElement> ordered = interval ? elements : elements.OrderBy(e => e.Key.Span.ToArray(), ByteOrder.Instance);
+            // Concatenated interval sets keep the kernel's order (nft prints them as dumped). Concatenated hash
+            // sets are sorted the way nft sorts them: the whole key compared as one little-endian number
+            // (last byte most significant), which is what nft's list output shows.
+            IEnumerable<SetElement> ordered = interval ? elements : elements.OrderBy(e => Reversed(e.Key), ByteOrder.Instance);
             foreach (var element in ordered)
             {
                 if (element.IntervalEnd)
@@ -106,6 +108,13 @@ internal static class SetElementFormatter
             items.Add(FormatRange(type, start, max));
         }
         return items;
+    }
+
+    private static byte[] Reversed(DataValue key)
+    {
+        var bytes = key.Span.ToArray();
+        Array.Reverse(bytes);
+        return bytes;
     }
 
     private static byte[] SortKey(SetKeyType type, DataValue key)

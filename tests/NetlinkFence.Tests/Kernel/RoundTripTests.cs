@@ -427,4 +427,28 @@ public sealed class RoundTripTests(ITestOutputHelper output)
             Assert.Equal(ns.Nft($"list table {family.ToNftName()} {name}"), ours);
         }
     }
+
+    [Fact]
+    public async Task CountersWithTraffic_RenderAsNftListsThem()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var table = new Table(Inet, "c");
+        var output = new Chain(Inet, "c", "output", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Accept));
+        var counted = new Rule(Inet, "c", "output",
+        [
+            new MetaExpression(MetaKey.OutputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)),
+            .. Port(17, 9), new CounterExpression(), Do(Verdict.Accept),
+        ], "udp discard on lo");
+        await nft.CommitAsync(new Transaction().AddTable(table).AddChain(output).AddRule(counted));
+        for (int i = 0; i < 3; i++)
+            ns.Exec("bash", "-c \"echo hello > /dev/udp/127.0.0.1/9\"");
+
+        var contents = await nft.ListTableAsync(Inet, "c");
+        Assert.NotNull(contents);
+        var counter = Assert.Single(contents.Rules[0].Expressions.OfType<CounterExpression>());
+        Assert.Equal(3UL, counter.Packets);
+        Assert.True(contents.Rules[0].SameConfiguration(counted));
+        Assert.Equal(ns.Nft("list table inet c"), new NftRenderer(Interfaces).Render(contents));
+    }
 }

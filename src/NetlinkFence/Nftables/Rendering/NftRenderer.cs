@@ -106,7 +106,7 @@ public sealed class NftRenderer
         if (flags.Count > 0)
             text.Append("\t\tflags ").Append(string.Join(',', flags)).Append('\n');
         if (set.Timeout is { } timeout)
-            text.Append("\t\ttimeout ").Append(Duration(timeout)).Append('\n');
+            text.Append("\t\ttimeout ").Append(SetElementFormatter.Duration(timeout)).Append('\n');
         if (set.Comment is not null)
             text.Append("\t\tcomment ").Append(ValueFormatter.Quote(set.Comment)).Append('\n');
         if (SetElementFormatter.Format(set, contents.Elements) is { } elements)
@@ -160,21 +160,5 @@ public sealed class NftRenderer
                 return $"{name} - {-offset}";
         }
         return number;
-    }
-
-    private static string Duration(TimeSpan span)
-    {
-        var text = new StringBuilder();
-        if (span.Days > 0)
-            text.Append(CultureInfo.InvariantCulture, $"{span.Days}d");
-        if (span.Hours > 0)
-            text.Append(CultureInfo.InvariantCulture, $"{span.Hours}h");
-        if (span.Minutes > 0)
-            text.Append(CultureInfo.InvariantCulture, $"{span.Minutes}m");
-        if (span.Seconds > 0)
-            text.Append(CultureInfo.InvariantCulture, $"{span.Seconds}s");
-        if (span.Milliseconds > 0 || text.Length == 0)
-            text.Append(CultureInfo.InvariantCulture, $"{span.Milliseconds}ms");
-        return text.ToString();
     }
 }

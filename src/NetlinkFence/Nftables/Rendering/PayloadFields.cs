@@ -21,6 +21,8 @@ internal enum ValueKind
     HostInteger,
     /// <summary>A host-order unsigned decimal (uid, gid).</summary>
     HostDecimal,
+    /// <summary>Conntrack state bits (host order), printed by name.</summary>
+    CtState,
     /// <summary>TCP flags, printed by name.</summary>
     TcpFlags,
 }

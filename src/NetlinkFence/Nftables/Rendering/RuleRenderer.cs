@@ -286,6 +286,8 @@ internal sealed class RuleRenderer
                     return null;
             }
         }
+        if (load.Ct is CtKey.Mark && load.Mask is null && data.Count == 4)
+            return "ct mark " + prefix + ValueFormatter.Format(data.Span, ValueKind.HostInteger);
         if (load.Ct is CtKey.State)
         {
             // ct state a,b is "(state & mask) != 0".
@@ -371,7 +373,7 @@ internal sealed class RuleRenderer
     };
 
     /// <summary>Conntrack state bits in nft's order (lowest bit first), or null for bits nft has no name for.</summary>
-    private static string? CtStateNames(uint mask)
+    internal static string? CtStateNames(uint mask)
     {
         var names = new List<string>();
         foreach (var (bit, name) in new[]

@@ -71,7 +71,7 @@ internal static class SetElementFormatter
             {
                 if (element.IntervalEnd)
                     continue;
-                items.Add(FormatConcat(set, element.Key, element.KeyEnd ?? element.Key, interval));
+                items.Add(FormatConcat(set, element.Key, element.KeyEnd ?? element.Key, interval) + Annotations(set, element));
             }
             return items;
         }
@@ -81,33 +81,69 @@ internal static class SetElementFormatter
         if (!interval)
         {
             foreach (var element in sorted)
-                items.Add(FormatValue(type, element.Key.Span));
+                items.Add(FormatValue(type, element.Key.Span) + Annotations(set, element));
             return items;
         }
 
         // Interval sets: a start element, then the first value past the range flagged as interval end.
         byte[]? start = null;
+        SetElement? opened = null;
         foreach (var element in sorted)
         {
             if (!element.IntervalEnd)
             {
                 if (start is not null)
-                    items.Add(FormatRange(type, start, Previous(element.Key.Span.ToArray(), type)));
+                    items.Add(FormatRange(type, start, Previous(element.Key.Span.ToArray(), type)) + Annotations(set, opened!));
                 start = element.Key.Span.ToArray();
+                opened = element;
                 continue;
             }
             if (start is null)
                 continue; // nft's leading "0 is an end" element, or an end with no start: prints nothing
-            items.Add(FormatRange(type, start, Previous(element.Key.Span.ToArray(), type)));
+            items.Add(FormatRange(type, start, Previous(element.Key.Span.ToArray(), type)) + Annotations(set, opened!));
             start = null;
         }
         if (start is not null)
         {
             var max = new byte[start.Length];
             Array.Fill(max, (byte)0xff);
-            items.Add(FormatRange(type, start, max));
+            items.Add(FormatRange(type, start, max) + Annotations(set, opened!));
         }
         return items;
+    }
+
+    /// <summary>
+    /// What nft prints after an element: <c> timeout 1h</c> (when it differs from the set's), <c> expires 59m59s992ms</c>,
+    /// and <c> comment "..."</c> from the element's userdata (nft's TLV type 0, NUL-terminated).
+    /// </summary>
+    private static string Annotations(NftSet set, SetElement element)
+    {
+        var text = new StringBuilder();
+        if (element.Timeout is { } timeout && timeout != set.Timeout)
+            text.Append(" timeout ").Append(Duration(timeout));
+        if (element.Expiration is { } expires)
+            text.Append(" expires ").Append(Duration(expires));
+        if (element.UserData is { } userData && RuleUserData.ReadString(userData.Span, 0, out _) is { } comment)
+            text.Append(" comment ").Append(ValueFormatter.Quote(comment));
+        return text.ToString();
+    }
+
+    /// <summary>nft's time format: <c>1d2h3m4s5ms</c>, zero parts omitted.</summary>
+    public static string Duration(TimeSpan span)
+    {
+        var text = new StringBuilder();
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        if (span.Days > 0)
+            text.Append(invariant, $"{span.Days}d");
+        if (span.Hours > 0)
+            text.Append(invariant, $"{span.Hours}h");
+        if (span.Minutes > 0)
+            text.Append(invariant, $"{span.Minutes}m");
+        if (span.Seconds > 0)
+            text.Append(invariant, $"{span.Seconds}s");
+        if (span.Milliseconds > 0 || text.Length == 0)
+            text.Append(invariant, $"{span.Milliseconds}ms");
+        return text.ToString();
     }
 
     private static byte[] Reversed(DataValue key)
@@ -187,6 +223,7 @@ internal static class SetElementFormatter
             SetKeyType.Mark => ValueKind.HostInteger,
             (SetKeyType)14 => ValueKind.IcmpType, // nft's icmp_type, seen in anonymous sets
             (SetKeyType)29 => ValueKind.Icmpv6Type, // nft's icmpv6_type
+            (SetKeyType)26 => ValueKind.CtState, // nft's ct_state
             _ => ValueKind.Integer,
         };
         return ValueFormatter.Format(value, kind) ?? "0x" + Convert.ToHexStringLower(value);

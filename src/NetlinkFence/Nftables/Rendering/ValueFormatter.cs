@@ -20,6 +20,7 @@ internal static class ValueFormatter
         ValueKind.IcmpType => value.Length == 1 ? IcmpTypeName(value[0]) : null,
         ValueKind.Icmpv6Type => value.Length == 1 ? Icmpv6TypeName(value[0]) : null,
         ValueKind.HostDecimal => value.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(value).ToString(Invariant) : null,
+        ValueKind.CtState => value.Length == 4 ? RuleRenderer.CtStateNames(BinaryPrimitives.ReadUInt32LittleEndian(value)) : null,
         ValueKind.TcpFlags => value.Length == 1 ? TcpFlagNames(value[0]) : null,
         ValueKind.HostInteger => value.Length == 4 ? "0x" + BinaryPrimitives.ReadUInt32LittleEndian(value).ToString("x8", Invariant) : null,
         _ => null,

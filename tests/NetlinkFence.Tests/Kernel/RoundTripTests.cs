@@ -485,4 +485,31 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         Assert.Contains("expires ", ours);
         Assert.Equal(Masked(theirs), Masked(ours));
     }
+
+    [Fact]
+    public async Task VerdictMap_WhichTheModelDoesNotHold_IsRenderedAsCommentNotDropped()
+    {
+        // Maps are not modelled (a lookup with a destination register decodes as RawExpression and element
+        // data is not read back), so nft's "tcp dport vmap { 22 : accept }" cannot be printed as nft does:
+        // the rule is kept whole as a comment of its netlink form, and everything around it still matches.
+        using var ns = TestNamespace.Create();
+        ns.Nft("-f -", """
+            table inet v {
+                chain c {
+                    tcp dport 21 accept
+                    tcp dport vmap { 22 : accept, 23 : drop }
+                    tcp dport 24 drop
+                }
+            }
+            """);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var contents = await nft.ListTableAsync(Inet, "v");
+        Assert.NotNull(contents);
+        var ours = new NftRenderer().Render(contents).Split('\n');
+        var theirs = ns.Nft("list table inet v").Split('\n');
+        Assert.Equal(theirs.Length, ours.Length);
+        int vmap = Array.FindIndex(theirs, l => l.Contains("vmap", StringComparison.Ordinal));
+        Assert.StartsWith("\t\t# [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ] [ payload load 2b @ transport header + 2 => reg 1 ] [ lookup unknown 0x", ours[vmap]);
+        Assert.Equal(theirs.Where((_, i) => i != vmap), ours.Where((_, i) => i != vmap));
+    }
 }

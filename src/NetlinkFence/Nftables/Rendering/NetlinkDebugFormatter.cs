@@ -107,5 +107,11 @@ internal static class NetlinkDebugFormatter
         _ => "op" + ((uint)op).ToString(Invariant),
     };
 
+    /// <summary>libnftnl's name of a meta key, e.g. <c>l4proto</c>.</summary>
+    public static string MetaKeyName(MetaKey key) => Name(MetaKeys, (uint)key);
+
+    /// <summary>libnftnl's name of a conntrack key, e.g. <c>state</c>.</summary>
+    public static string CtKeyName(CtKey key) => Name(CtKeys, (uint)key);
+
     private static string Name(string[] names, uint key) => key < names.Length ? names[key] : "unknown " + key.ToString(Invariant);
 }

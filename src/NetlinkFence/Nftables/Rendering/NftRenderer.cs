@@ -92,6 +92,15 @@ public sealed class NftRenderer
     private static void AppendSet(StringBuilder text, SetContents contents)
     {
         var set = contents.Set;
+        if ((set.Flags & (SetFlags.Map | SetFlags.Object)) != 0)
+        {
+            // Maps are not modelled (their data type and element data are not read back): say so rather than
+            // print a map as if it were a set.
+            text.Append("\t# map ").Append(set.Name).Append(": type ").Append(string.Join(" . ", set.Key.Select(k => k.ToNftName())))
+                .Append(" : (data not decoded), ").Append(contents.Elements.Count(e => !e.IntervalEnd).ToString(CultureInfo.InvariantCulture))
+                .Append(" elements; maps are not rendered\n");
+            return;
+        }
         text.Append("\tset ").Append(set.Name).Append(" {\n");
         text.Append("\t\ttype ").Append(string.Join(" . ", set.Key.Select(k => k.ToNftName()))).Append('\n');
         var flags = new List<string>();

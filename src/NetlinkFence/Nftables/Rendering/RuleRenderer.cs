@@ -117,7 +117,7 @@ internal sealed class RuleRenderer
                     state.Set(m.DestinationRegister, new Load(MetaName(m.Key), ValueKind.Integer, null, m.Key, null));
                     break;
                 case CtExpression c when c.Direction is null:
-                    state.Set(c.DestinationRegister, new Load("ct " + c.Key.ToString().ToLowerInvariant(), ValueKind.Integer, null, null, c.Key));
+                    state.Set(c.DestinationRegister, new Load("ct " + NetlinkDebugFormatter.CtKeyName(c.Key), ValueKind.Integer, null, null, c.Key));
                     break;
                 case PayloadExpression p:
                 {
@@ -369,7 +369,7 @@ internal sealed class RuleRenderer
         MetaKey.Mark => "meta mark",
         MetaKey.SocketUid => "meta skuid",
         MetaKey.SocketGid => "meta skgid",
-        _ => "meta " + key.ToString().ToLowerInvariant(),
+        _ => "meta " + NetlinkDebugFormatter.MetaKeyName(key),
     };
 
     /// <summary>Conntrack state bits in nft's order (lowest bit first), or null for bits nft has no name for.</summary>

@@ -88,8 +88,11 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         var allow = new NftSet(Inet, T, "allow_tcp_v4", [SetKeyType.Ipv4Address, SetKeyType.InetService], SetFlags.Interval) { Comment = "pinned" };
         var nets = new NftSet(Inet, T, "nets", [SetKeyType.Ipv4Address], SetFlags.Interval);
         var ports = new NftSet(Inet, T, "ports", [SetKeyType.InetService], SetFlags.Interval);
+        // An anonymous set, as nft makes for "meta l4proto { icmp, ipv6-icmp }": bound to the one rule that uses it.
+        var icmps = new NftSet(Inet, T, "__set0", [SetKeyType.InetProto], SetFlags.Anonymous | SetFlags.Constant);
         var sets = new List<(NftSet, SetElement[])>
         {
+            (icmps, [new(new DataValue([1])), new(new DataValue([58]))]),
             (dnsV4, [new(Addr("192.168.1.10")), new(Addr("192.168.1.11")), new(Addr("9.9.9.9"))]),
             (dnsV6, [new(Addr("2001:db8::53")), new(Addr("2001:db8::1:53"))]),
             (allow,
@@ -122,6 +125,7 @@ public sealed class RoundTripTests(ITestOutputHelper output)
 
         R("input", [new MetaExpression(MetaKey.InputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)), Do(Verdict.Accept)]);
         R("input", [.. CtState(Nftables.CtState.Established), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.CtState.Related), new MetaExpression(MetaKey.L4Proto), new LookupExpression("__set0"), Do(Verdict.Accept)]);
         R("input", [.. CtState(Nftables.CtState.Related), .. L4proto(1), Do(Verdict.Accept)]);
         R("input", [.. CtState(Nftables.CtState.Invalid), Do(Verdict.Drop)]);
         R("input",
@@ -254,7 +258,7 @@ public sealed class RoundTripTests(ITestOutputHelper output)
             Assert.Equal(built.Rules.Count(r => r.Chain == chain.Name), jsonRules);
         }
         var renderer = new NftRenderer(Interfaces);
-        foreach (var set in contents.Sets)
+        foreach (var set in contents.Sets.Where(s => (s.Set.Flags & SetFlags.Anonymous) == 0))
         {
             var listed = Assert.Single(objects, o => o.TryGetProperty("set", out var s) && s.GetProperty("name").GetString() == set.Set.Name).GetProperty("set");
             var jsonElements = listed.GetProperty("elem").EnumerateArray().Select(JsonElementText).ToList();

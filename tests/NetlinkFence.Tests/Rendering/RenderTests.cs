@@ -98,4 +98,34 @@ public sealed class RenderTests
 
             """.Replace("\r", ""), new NftRenderer().Render(contents));
     }
+
+    [Fact]
+    public void IntervalSets_FoldToPrefixesForAddressesOnly_AndRangesOtherwise()
+    {
+        var v6 = new NftSet(NftFamily.Inet, "t", "v6", [SetKeyType.Ipv6Address], SetFlags.Interval);
+        var ports = new NftSet(NftFamily.Inet, "t", "p", [SetKeyType.InetService], SetFlags.Interval);
+        var v6Elements = new List<SetElement>
+        {
+            new(new DataValue(System.Net.IPAddress.Parse("2001:db8::").GetAddressBytes())),
+            new(new DataValue(System.Net.IPAddress.Parse("2001:db9::").GetAddressBytes())) { IntervalEnd = true },
+            new(new DataValue(System.Net.IPAddress.Parse("::1").GetAddressBytes())),
+            new(new DataValue(System.Net.IPAddress.Parse("::2").GetAddressBytes())) { IntervalEnd = true },
+        };
+        var portElements = new List<SetElement>
+        {
+            new(DataValue.BigEndian16(1024)), new(DataValue.BigEndian16(2048)) { IntervalEnd = true },
+            new(DataValue.BigEndian16(60000)), // open range: to the end of the key space
+        };
+        Assert.Equal(["::1", "2001:db8::/32"], SetElementFormatter.Items(v6, v6Elements));
+        Assert.Equal(["1024-2047", "60000-65535"], SetElementFormatter.Items(ports, portElements));
+    }
+
+    [Fact]
+    public void NamedMap_IsSaidToBeUnrendered_NotPrintedAsASet()
+    {
+        var map = new NftSet(NftFamily.Inet, "t", "m", [SetKeyType.InetService], SetFlags.Map);
+        var contents = new TableContents(new Table(NftFamily.Inet, "t"), [], [new SetContents(map, [new SetElement(DataValue.BigEndian16(22))])], [], 0);
+        Assert.Equal("table inet t {\n\t# map m: type inet_service : (data not decoded), 1 elements; maps are not rendered\n}\n",
+            new NftRenderer().Render(contents));
+    }
 }

@@ -18,6 +18,13 @@ namespace NetlinkFence.Nftables.Rendering;
 /// This renderer does not look anything up: without an <c>interfaceName</c> resolver it prints the index
 /// (<c>iif 1</c>); with one it prints the quoted name (<c>iif "lo"</c>) whenever the resolver returns one.
 /// </para>
+/// <para>
+/// Not rendered as nft does, because the object model does not hold the information: maps and verdict maps
+/// (a named map prints as a <c>#</c> notice, a rule using one as a <c>#</c> comment of its expressions),
+/// <c>typeof</c> set declarations (printed as <c>type</c>), set <c>size</c>/<c>policy</c>/<c>gc-interval</c>,
+/// chain and table comments, named objects (counters, quotas, limits), flowtables, netdev/bridge/arp chain
+/// devices and their priority names (numbers are printed).
+/// </para>
 /// <para>Thread-safe: instances hold no mutable state.</para>
 /// </remarks>
 public sealed class NftRenderer

@@ -190,6 +190,7 @@ public sealed class RoundTripTests(ITestOutputHelper output)
 
         R("egress_denied", [new LimitExpression(10, 1), new LogExpression("EGRESS-DENIED: ") { Group = 100 }]);
         R("egress_denied", [new LimitExpression(3, 60, Burst: 10), new LogExpression("x") { Level = 6 }], "rate limited");
+        R("egress_denied", [new LogExpression("plain: ")]); // kernel log at the default level, warn
         R("egress_denied", [new CounterExpression(), Do(Verdict.Drop)]);
 
         return new Built(table, chains, sets, rules);

@@ -55,8 +55,8 @@ internal static class NetlinkDebugFormatter
             text.Append(" prefix ").Append(l.Prefix);
         if (l.Group is { } group)
             text.Append(Invariant, $" group {group} snaplen {l.Snaplen ?? 0} qthreshold {l.QueueThreshold ?? 0}");
-        else if (l.Level is { } level)
-            text.Append(Invariant, $" level {level}");
+        else
+            text.Append(Invariant, $" level {l.Level ?? 4}"); // the kernel's effective level, which it always reports
         if (l.Flags is { } flags && flags != 0)
             text.Append(Invariant, $" flags {flags}");
         return text.ToString();

@@ -298,7 +298,7 @@ public sealed class RoundTripTests(ITestOutputHelper output)
     };
 
     private static List<string> Describe(IEnumerable<SetElement> elements) =>
-        elements.Select(e => $"{e.Key}-{e.KeyEnd}{(e.IntervalEnd ? " end" : "")}").Order(StringComparer.Ordinal).ToList();
+        elements.Select(e => $"{e.Key}-{e.KeyEnd}{(e.IntervalEnd ? " end" : "")} timeout={e.Timeout} userdata={e.UserData}").Order(StringComparer.Ordinal).ToList();
 
     [Fact]
     public async Task RendererMatchesNftList_ForATableNftItselfCreated()
@@ -516,5 +516,34 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         int vmap = Array.FindIndex(theirs, l => l.Contains("vmap", StringComparison.Ordinal));
         Assert.StartsWith("\t\t# [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ] [ payload load 2b @ transport header + 2 => reg 1 ] [ lookup unknown 0x", ours[vmap]);
         Assert.Equal(theirs.Where((_, i) => i != vmap), ours.Where((_, i) => i != vmap));
+    }
+
+    [Fact]
+    public async Task TimeoutSetWithElementTimeoutsAndComments_RoundTrips()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var table = new Table(Inet, "w");
+        var set = new NftSet(Inet, "w", "window", [SetKeyType.Ipv4Address], SetFlags.Timeout) { Timeout = TimeSpan.FromHours(1), Comment = "updates window" };
+        byte[] comment = [0, 6, .. "mirror"u8, 0]; // nft's element comment: userdata TLV type 0, NUL-terminated
+        SetElement[] elements =
+        [
+            new(Addr("151.101.2.132")),
+            new(Addr("151.101.66.132")) { Timeout = TimeSpan.FromMinutes(10), UserData = new DataValue(comment) },
+        ];
+        var bare = new NftSet(Inet, "w", "flagged", [SetKeyType.InetService], SetFlags.Timeout);
+        await nft.CommitAsync(new Transaction().AddTable(table).AddSet(set).AddElements(set, elements).AddSet(bare));
+
+        var contents = await nft.ListTableAsync(Inet, "w");
+        Assert.NotNull(contents);
+        var read = Assert.Single(contents.Sets, s => s.Set.Name == "window");
+        Assert.True(read.Set.SameConfiguration(set));
+        Assert.Equal(Describe(elements), Describe(read.Elements));
+        Assert.All(read.Elements, e => Assert.NotNull(e.Expiration));
+
+        string ours = new NftRenderer().Render(contents);
+        output.WriteLine(ours);
+        static string Masked(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"expires [0-9dhms]+", "expires ?");
+        Assert.Equal(Masked(ns.Nft("list table inet w")), Masked(ours));
     }
 }

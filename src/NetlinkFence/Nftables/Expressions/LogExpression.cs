@@ -32,7 +32,10 @@ public sealed record LogExpression : Expression
     /// <summary>Packets NFLOG queues before sending.</summary>
     public ushort? QueueThreshold { get; init; }
 
-    /// <summary>Syslog level (<c>NFT_LOGLEVEL_*</c>: 4 is warn, 8 is audit).</summary>
+    /// <summary>
+    /// Syslog level (<c>NFT_LOGLEVEL_*</c>: 4 is warn, 8 is audit). Null is the kernel's default, warn; a rule read
+    /// back with level warn has null here, since the kernel reports the default and an explicit warn alike.
+    /// </summary>
     public uint? Level { get; init; }
 
     /// <summary>Kernel log flags (<c>NF_LOG_*</c>: TCP sequence numbers, options, uid, ...).</summary>
@@ -92,6 +95,10 @@ public sealed record LogExpression : Expression
         }
         if (prefix is not null && System.Text.Encoding.UTF8.GetByteCount(prefix) > MaxPrefixBytes)
             return null;
+        // The kernel reports a level for every kernel-log rule, its default warn (NFT_LOGLEVEL_WARNING, 4) when
+        // none was given; read that back as "no level" so a rule built without one decodes equal to itself.
+        if (group is null && level == 4)
+            level = null;
         return new LogExpression(prefix) { Group = group, Snaplen = snaplen, QueueThreshold = threshold, Level = level, Flags = flags };
     }
 }

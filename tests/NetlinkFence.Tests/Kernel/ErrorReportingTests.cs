@@ -91,8 +91,9 @@ public sealed class ErrorReportingTests
         string jsonBefore = ns.Nft("-j list ruleset");
         uint generation = await nft.GetGenerationAsync();
 
-        // ~3,000 counters: far more than the 64 KiB a rule's expression list can hold.
-        var huge = new Rule(NftFamily.Inet, T, "output", Enumerable.Range(0, 3000).Select(_ => (Expression)new CounterExpression()).ToList());
+        // 100 expressions of 1,000 bytes each: within the kernel's 128 expressions, but far more than the
+        // 64 KiB a rule's expression list can hold.
+        var huge = new Rule(NftFamily.Inet, T, "output", Enumerable.Range(0, 100).Select(_ => (Expression)new RawExpression("counter", new DataValue(new byte[1000]))).ToList());
         var tx = new Transaction().AddRule(Build.AcceptTo(T, "output", 5)).AddRule(huge, origin: "policy.yaml:7:1");
         var e = await Assert.ThrowsAsync<NetlinkEncodingException>(() => nft.CommitAsync(tx).AsTask());
         Assert.Contains("64", e.Message);
@@ -104,6 +105,20 @@ public sealed class ErrorReportingTests
         // The connection is still usable afterwards: the half-encoded batch was never sent.
         await nft.CommitAsync(new Transaction().AddRule(Build.AcceptTo(T, "output", 6)));
         Assert.Equal(4, (await nft.ListTableAsync(NftFamily.Inet, T))!.Rules.Count);
+    }
+
+    [Fact]
+    public async Task MoreExpressionsThanTheKernelAcceptsAreRefusedBeforeTheKernel()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await WithKnownTable(ns);
+        uint generation = await nft.GetGenerationAsync();
+        var many = new Rule(NftFamily.Inet, T, "output", Enumerable.Range(0, 129).Select(_ => (Expression)new CounterExpression()).ToList());
+        var e = await Assert.ThrowsAsync<NetlinkEncodingException>(() => nft.CommitAsync(new Transaction().AddRule(many, "policy.yaml:9:1")).AsTask());
+        Assert.Contains("129 expressions", e.Message);
+        Assert.Contains("NFT_RULE_MAXEXPRS", e.Message);
+        Assert.Contains("policy.yaml:9:1", e.Message);
+        Assert.Equal(generation, await nft.GetGenerationAsync());
     }
 
     [Fact]

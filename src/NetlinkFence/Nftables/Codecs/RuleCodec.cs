@@ -6,6 +6,9 @@ namespace NetlinkFence.Nftables;
 /// <summary>Encodes and decodes rules (<c>NFTA_RULE_*</c>).</summary>
 internal static class RuleCodec
 {
+    /// <summary>The kernel's NFT_RULE_MAXEXPRS (nf_tables_api.c, not exported in UAPI headers).</summary>
+    public const int MaxExpressions = 128;
+
     public static void Encode(ref NetlinkWriter writer, Rule rule, bool withHandle)
     {
         writer.WriteString((ushort)NftRuleAttribute.TABLE, rule.Table);
@@ -14,6 +17,9 @@ internal static class RuleCodec
             writer.WriteU64BigEndian((ushort)NftRuleAttribute.HANDLE, rule.Handle);
         if (rule.Position is { } position)
             writer.WriteU64BigEndian((ushort)NftRuleAttribute.POSITION, position);
+        if (rule.Expressions.Count > MaxExpressions)
+            throw new NetlinkEncodingException(
+                $"rule in chain {rule.Chain} has {rule.Expressions.Count} expressions; the kernel accepts at most {MaxExpressions} (NFT_RULE_MAXEXPRS): split it");
         int list = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
         // Index loop: foreach over IReadOnlyList would box an enumerator per rule.
         var expressions = rule.Expressions;

@@ -33,8 +33,8 @@ public sealed record LogExpression : Expression
     public ushort? QueueThreshold { get; init; }
 
     /// <summary>
-    /// Syslog level (<c>NFT_LOGLEVEL_*</c>: 4 is warn, 8 is audit). Null is the kernel's default, warn; a rule read
-    /// back with level warn has null here, since the kernel reports the default and an explicit warn alike.
+    /// Syslog level (<c>NFT_LOGLEVEL_*</c>: 4 is warn, 8 is audit). Null is the kernel's default, warn; the kernel
+    /// reports that default when read back, so equality compares <see cref="EffectiveLevel"/>.
     /// </summary>
     public uint? Level { get; init; }
 
@@ -95,10 +95,6 @@ public sealed record LogExpression : Expression
         }
         if (prefix is not null && System.Text.Encoding.UTF8.GetByteCount(prefix) > MaxPrefixBytes)
             return null;
-        // The kernel reports a level for every kernel-log rule, its default warn (NFT_LOGLEVEL_WARNING, 4) when
-        // none was given; read that back as "no level" so a rule built without one decodes equal to itself.
-        if (group is null && level == 4)
-            level = null;
         return new LogExpression(prefix) { Group = group, Snaplen = snaplen, QueueThreshold = threshold, Level = level, Flags = flags };
     }
 }

@@ -9,7 +9,7 @@ namespace NetlinkFence.Nftables;
 /// </summary>
 internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken cancellationToken)
 {
-    private const int MaxAttempts = 16;
+    private const int MaxAttempts = 64;
 
     public TableContents? ReadTable(NftFamily family, string name)
     {
@@ -18,6 +18,9 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             uint generation = channel.GetGeneration(cancellationToken);
             if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
                 return contents;
+            // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
+            if (attempt > 2)
+                Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
         }
         throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
@@ -71,32 +74,25 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
                 sets.Add(s);
         }, sets.Clear);
 
-        var rules = new List<Rule>();
-        var positions = new List<ulong>();
-        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            if (TableOfRule(m, out ulong position) != name)
-                return; // another table's rule: not decoded at all
-            rules.Add(Guard(m, RuleCodec.Decode));
-            positions.Add(position);
-        }, () => { rules.Clear(); positions.Clear(); });
-        if (!RulesAreContiguous(rules, positions))
+        if (ReadRules(family, name, Check) is not { } rules)
+            return false;
+        // A rule dump that straddles the tail of someone else's commit can end early with every generation
+        // check passing (the kernel resumes by position, and the commit already moved the generation before
+        // it unlinked what it deleted). A second dump must list exactly the same rules.
+        if (ReadRules(family, name, Check) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
             return false;
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
         {
-            var elements = new List<SetElement>();
-            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
-            {
-                w.WriteString((ushort)NftSetElementListAttribute.TABLE, name);
-                w.WriteString((ushort)NftSetElementListAttribute.SET, set.Name);
-            }, (in NetlinkMessage m) =>
-            {
-                Check(m);
-                Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
-            }, elements.Clear);
+            // Hash sets are walked by skipping the elements already sent; when the kernel grows the hash
+            // table between two parts of the dump (it does so in the background after large inserts, with no
+            // generation change), the walk misses some elements and repeats others. So an element list counts
+            // only when it has no duplicates and a second dump lists exactly the same elements.
+            var elements = ReadElements(family, name, set.Name, Check);
+            if (elements is null || ReadElements(family, name, set.Name, Check) is not { } secondRead
+                || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+                return false;
             setContents.Add(new SetContents(set, elements));
         }
         if (!consistent)
@@ -108,6 +104,36 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
         contents = new TableContents(table, chains, setContents, ordered, generation);
         return true;
+    }
+
+    private List<SetElement>? ReadElements(NftFamily family, string table, string set, DumpMessageHandler check)
+    {
+        var elements = new List<SetElement>();
+        Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+        {
+            w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
+            w.WriteString((ushort)NftSetElementListAttribute.SET, set);
+        }, (in NetlinkMessage m) =>
+        {
+            check(m);
+            Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
+        }, elements.Clear);
+        return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
+    }
+
+    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check)
+    {
+        var rules = new List<Rule>();
+        var positions = new List<ulong>();
+        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
+        {
+            check(m);
+            if (TableOfRule(m, out ulong position) != name)
+                return; // another table's rule: not decoded at all
+            rules.Add(Guard(m, RuleCodec.Decode));
+            positions.Add(position);
+        }, () => { rules.Clear(); positions.Clear(); });
+        return RulesAreContiguous(rules, positions) ? rules : null;
     }
 
     /// <summary>The NFTA_RULE_TABLE of a rule message, and its NFTA_RULE_POSITION (0 if none), without decoding the rule.</summary>

@@ -7,6 +7,9 @@ using NetlinkFence.Benchmarks;
 // `verify` checks that the library's transactions and the nft text files produce the same ruleset.
 if (args is ["verify", ..])
     return Verify.Run();
+// `paired [FILE]`: alternating floor/library commits, medians (see Paired.cs).
+if (args is ["paired", ..])
+    return Paired.Run(args.Length > 1 ? args[1] : null);
 
 // In-process: the commit benchmarks need root and create network namespaces; no child build needed.
 // Short job (1 launch, 3 warm-up, 10 measured iterations) so bench/run.sh finishes in minutes on 2 cores.

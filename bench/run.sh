@@ -11,6 +11,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+ARGS="$*"
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (network namespaces, nf_tables)" >&2; exit 1; }
 command -v ip >/dev/null || { echo "bench/run.sh: needs iproute2 (ip netns)" >&2; exit 1; }
 if ! command -v nft >/dev/null; then
@@ -48,7 +49,7 @@ done
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	echo "dotnet: $(dotnet --version)"
 	echo "nft: $(nft --version)"
-	echo "command: bench/run.sh $*"
+	echo "command: bench/run.sh $ARGS"
 	echo "run time: $((end - start)) s"
 } >"$OUT/machine.txt"
 echo "results: $OUT"

@@ -26,8 +26,8 @@ internal static class Paired
             ("set elements", 100_000, () => Workload.ReplaceWithSet(100_000), 31),
         };
         var text = new StringBuilder();
-        text.AppendLine("| case | N | rounds | batch bytes | floor median (ms) | library median (ms) | library / floor | encode median (ms) | rest: sockopts + GETGEN round trip (ms) |");
-        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| case | N | rounds | batch bytes | floor median (ms) | library median (ms) | library / floor (medians) | floor min (ms) | library min (ms) | library / floor (mins) | encode median (ms) | encode / floor | rest = library - floor - encode (ms) |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         Console.Write(text);
         foreach (var (name, count, build, rounds) in cases)
         {
@@ -71,9 +71,9 @@ internal static class Paired
             }
             encode[r] = Time(() => TransactionEncoder.Encode(transaction, batch, 1, null, ref map));
         }
-        double f = Median(floor), l = Median(library), e = Median(encode);
+        double f = Median(floor), l = Median(library), e = Median(encode), fMin = floor.Min(), lMin = library.Min();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {e:0.000} | {l - f - e:0.000} |");
+            $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {fMin:0.000} | {lMin:0.000} | {lMin / fMin:0.000} | {e:0.000} | {e / f:0.000} | {l - f - e:0.000} |");
     }
 
     /// <summary>

@@ -65,9 +65,10 @@ public sealed record NftSet
     {
         get
         {
+            // Index loops: foreach over IReadOnlyList boxes an enumerator on every encode.
             uint code = 0;
-            foreach (var type in Key)
-                code = (code << SetKeyTypes.TypeBits) | (uint)type;
+            for (int i = 0; i < Key.Count; i++)
+                code = (code << SetKeyTypes.TypeBits) | (uint)Key[i];
             return code;
         }
     }
@@ -80,8 +81,8 @@ public sealed record NftSet
             if (!IsConcatenation)
                 return Key[0].Size();
             int length = 0;
-            foreach (var type in Key)
-                length += (type.Size() + 3) & ~3;
+            for (int i = 0; i < Key.Count; i++)
+                length += (Key[i].Size() + 3) & ~3;
             return length;
         }
     }

@@ -39,10 +39,10 @@ internal static class SetCodec
             if (set.IsConcatenation)
             {
                 int concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
-                foreach (var type in set.Key)
+                for (int i = 0; i < set.Key.Count; i++) // not foreach: that boxes an enumerator
                 {
                     int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
-                    writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)type.Size());
+                    writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)set.Key[i].Size());
                     writer.EndNested(element);
                 }
                 writer.EndNested(concat);

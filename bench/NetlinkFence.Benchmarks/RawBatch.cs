@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using NetlinkFence.Interop;
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Benchmarks;
+
+/// <summary>
+/// The kernel floor: the very bytes the library encodes for a transaction, sent with one raw <c>sendmsg</c>
+/// on a plain <see cref="NetlinkSocket"/>, then the receive queue drained (nothing arrives on success: no
+/// message asks for an ACK). nfnetlink validates and commits the batch synchronously inside sendmsg, so
+/// this is the kernel's own time plus one syscall: what tools/anchor-bench calls "pre-encoded replay".
+/// </summary>
+internal sealed class RawBatch : IDisposable
+{
+    private readonly NetlinkSocket _socket;
+    private readonly byte[] _bytes;
+    private readonly byte[] _receive = new byte[64 * 1024];
+
+    public RawBatch(Transaction transaction, string networkNamespace)
+    {
+        _bytes = Encode(transaction);
+        _socket = NetlinkSocket.Open(NetlinkProtocol.NETFILTER, "/run/netns/" + networkNamespace);
+        _socket.EnsureSendBuffer(_bytes.Length + 65536);
+        _socket.EnsureReceiveBuffer(4 << 20);
+    }
+
+    public int Length => _bytes.Length;
+
+    /// <summary>The batch bytes exactly as <see cref="NftablesConnection.CommitAsync"/> would send them (one contiguous copy).</summary>
+    public static byte[] Encode(Transaction transaction)
+    {
+        using var batch = new BatchBuffer();
+        int[] map = new int[64];
+        TransactionEncoder.Encode(transaction, batch, 1, null, ref map);
+        var bytes = new byte[batch.Length];
+        int offset = 0;
+        foreach (var segment in batch.Segments())
+        {
+            segment.Span.CopyTo(bytes.AsSpan(offset));
+            offset += segment.Length;
+        }
+        return bytes;
+    }
+
+    public void Commit()
+    {
+        _socket.Send(_bytes);
+        while (true)
+        {
+            int length = _socket.Receive(_receive, wait: false, out _);
+            if (length < 0)
+                return;
+            ThrowOnError(_receive.AsSpan(0, length));
+        }
+    }
+
+    private static void ThrowOnError(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= 20)
+        {
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(datagram);
+            ushort type = BinaryPrimitives.ReadUInt16LittleEndian(datagram[4..]);
+            if (type == (ushort)NetlinkMessageType.ERROR && BinaryPrimitives.ReadInt32LittleEndian(datagram[16..]) is var error and not 0)
+                throw new InvalidOperationException($"the kernel refused the replayed batch: errno {-error}");
+            if (length < 16 || length > datagram.Length)
+                return;
+            datagram = datagram[((length + 3) & ~3)..];
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+}

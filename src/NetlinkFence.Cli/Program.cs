@@ -7,7 +7,10 @@ var root = new RootCommand("netlinkfence: a default-deny egress firewall that sp
     CommonOptions.NetworkNamespace,
     CommonOptions.Output,
 };
+root.Subcommands.Add(PlanVerb.Create());
 root.Subcommands.Add(ApplyVerb.Create());
+root.Subcommands.Add(ShowVerb.Create());
+root.Subcommands.Add(VerifyVerb.Create());
 root.Subcommands.Add(DemoVerb.Create());
 root.Subcommands.Add(ProbeVerb.Create());
 root.Subcommands.Add(RemoveVerb.Create());

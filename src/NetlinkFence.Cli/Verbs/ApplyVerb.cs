@@ -17,7 +17,7 @@ internal static class ApplyVerb
             string path = parse.GetValue(policyArgument)!;
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
-            var result = await PolicyApplier.ApplyAsync(nft, compiled, parse.GetValue(retries), RuleText.Describe, cancellationToken);
+            var result = await PolicyApplier.ApplyAsync(nft, compiled, parse.GetValue(retries), Rendering.Rule, cancellationToken);
             var output = new Output(parse.GetValue(CommonOptions.Output) == "json");
             output.Applied(compiled, result);
             return ExitCodes.Ok;

@@ -25,7 +25,7 @@ internal static class DemoVerb
                 + $"in {result.Elapsed.TotalMilliseconds:0.00} ms; generation {result.GenerationBefore} -> {result.GenerationAfter}");
             var contents = await nft.ListTableAsync(NftFamily.Inet, name, cancellationToken)
                 ?? throw new InvalidOperationException("the table vanished right after the commit");
-            Console.WriteLine(TableText.Render(contents));
+            Console.Write(Rendering.Renderer.Render(contents));
             return ExitCodes.Ok;
         }));
         return command;

@@ -69,9 +69,9 @@ public static class TableDiff
             if (!set.Set.SameConfiguration(other.Set))
                 differences.Add(new(DifferenceKind.Changed, $"set {set.Set.Name}", "type or flags differ"));
             foreach (var element in other.Elements.Except(set.Elements))
-                differences.Add(new(DifferenceKind.Added, $"set {set.Set.Name}", $"element {Describe(element)}"));
+                differences.Add(new(DifferenceKind.Added, $"set {set.Set.Name}", $"element {Describe(set.Set, element)}"));
             foreach (var element in set.Elements.Except(other.Elements))
-                differences.Add(new(DifferenceKind.Missing, $"set {set.Set.Name}", $"element {Describe(element)}"));
+                differences.Add(new(DifferenceKind.Missing, $"set {set.Set.Name}", $"element {Describe(set.Set, element)}"));
         }
         foreach (var set in live.Sets.Where(s => expected.Sets.All(e => e.Set.Name != s.Set.Name)))
             differences.Add(new(DifferenceKind.Added, $"set {set.Set.Name}", $"{set.Elements.Count} elements"));
@@ -111,6 +111,21 @@ public static class TableDiff
     private static string Hook(ChainHook? hook) =>
         hook is null ? "regular chain" : $"type {hook.Type} hook {hook.Hook.ToString().ToLowerInvariant()} priority {hook.Priority}; policy {hook.Policy.ToString().ToLowerInvariant()}";
 
-    private static string Describe(SetElement element) =>
-        element.KeyEnd is { } end ? $"{element.Key}-{end}" : element.Key.ToString() + (element.IntervalEnd ? " (interval end)" : "");
+    /// <summary>An element in nft syntax (<c>203.0.113.50 . 443</c>); raw bytes only when nft syntax cannot express it alone.</summary>
+    private static string Describe(NftSet set, SetElement element)
+    {
+        if (!element.IntervalEnd)
+        {
+            try
+            {
+                var items = NetlinkFence.Nftables.Rendering.SetElementFormatter.Items(set, [element]);
+                if (items.Count == 1)
+                    return items[0];
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+        return element.KeyEnd is { } end ? $"{element.Key}-{end}" : element.Key.ToString() + (element.IntervalEnd ? " (interval end)" : "");
+    }
 }

@@ -39,7 +39,10 @@ public sealed class NftRenderer
     public NftRenderer(Func<uint, string?>? interfaceName = null) => _interfaceName = interfaceName;
 
     /// <summary>The whole table, as <c>nft list table</c> prints it, ending with a newline.</summary>
-    public string Render(TableContents contents)
+    public string Render(TableContents contents) => Render(contents, null);
+
+    /// <summary>The whole table with <paramref name="annotations"/> as <c>#</c> comment lines before sets and rules.</summary>
+    public string Render(TableContents contents, RenderAnnotations? annotations)
     {
         ArgumentNullException.ThrowIfNull(contents);
         var rules = new RuleRenderer(_interfaceName, name => contents.Sets.FirstOrDefault(s => s.Set.Name == name));
@@ -55,6 +58,7 @@ public sealed class NftRenderer
             if (!first)
                 text.Append('\n');
             first = false;
+            AppendComments(text, "\t", annotations?.BeforeSet?.Invoke(set.Set));
             AppendSet(text, set);
         }
         foreach (var chain in contents.Chains)
@@ -62,7 +66,7 @@ public sealed class NftRenderer
             if (!first)
                 text.Append('\n');
             first = false;
-            AppendChain(text, chain, contents.RulesOf(chain.Name), rules);
+            AppendChain(text, chain, contents.RulesOf(chain.Name), rules, annotations?.BeforeRule);
         }
         text.Append("}\n");
         return text.ToString();
@@ -130,7 +134,13 @@ public sealed class NftRenderer
         text.Append("\t}\n");
     }
 
-    private static void AppendChain(StringBuilder text, Chain chain, IEnumerable<Rule> rules, RuleRenderer renderer)
+    private static void AppendComments(StringBuilder text, string indent, IEnumerable<string>? lines)
+    {
+        foreach (string line in lines ?? [])
+            text.Append(indent).Append("# ").Append(line.ReplaceLineEndings(" ")).Append('\n');
+    }
+
+    private static void AppendChain(StringBuilder text, Chain chain, IEnumerable<Rule> rules, RuleRenderer renderer, Func<Rule, IEnumerable<string>>? annotate)
     {
         text.Append("\tchain ").Append(chain.Name).Append(" {\n");
         if (chain.Hook is { } hook)
@@ -140,7 +150,10 @@ public sealed class NftRenderer
                 .Append(hook.Policy == ChainPolicy.Drop ? "drop" : "accept").Append(";\n");
         }
         foreach (var rule in rules)
+        {
+            AppendComments(text, "\t\t", annotate?.Invoke(rule));
             text.Append("\t\t").Append(renderer.Render(rule)).Append('\n');
+        }
         text.Append("\t}\n");
     }
 

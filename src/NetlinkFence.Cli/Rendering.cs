@@ -1,0 +1,32 @@
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>How the CLI turns tables and compiled policies into nft text.</summary>
+internal static class Rendering
+{
+    /// <summary>Interface 1 is the loopback in every network namespace; other indexes print as numbers.</summary>
+    public static readonly NftRenderer Renderer = new(index => index == 1 ? "lo" : null);
+
+    public static string Rule(Rule rule) => Renderer.RenderRule(rule);
+
+    /// <summary>The compiled policy as an annotated <c>nft -f</c> file that performs the same atomic replace as apply.</summary>
+    public static string Plan(CompiledPolicy compiled, string policyPath)
+    {
+        var rules = compiled.Rules.ToDictionary(r => r.Rule, r => r, ReferenceEqualityComparer.Instance);
+        var sets = compiled.Sets.ToDictionary(s => s.Set, s => s, ReferenceEqualityComparer.Instance);
+        var annotations = new RenderAnnotations
+        {
+            BeforeRule = rule => rules.TryGetValue(rule, out var r) ? [$"{r.Reason} ({r.Origin})"] : [],
+            BeforeSet = set => sets.TryGetValue(set, out var s) ? [$"from {s.Origin}: " + string.Join("; ", s.Explanation)] : [],
+        };
+        string table = $"table {compiled.Table.Family.ToNftName()} {compiled.Table.Name}";
+        return $"# netlinkfence plan of {policyPath}\n"
+            + "# One atomic transaction: create the table if missing, delete it with everything in it, re-create it whole.\n"
+            + "# This file does the same with `nft -f`; `netlinkfence apply` does it over netlink with a generation check.\n"
+            + $"{table}\ndelete {table}\n"
+            + Renderer.Render(compiled.ToExpectedContents(), annotations);
+    }
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using NetlinkFence.Interop;
+using NetlinkFence.Netlink;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary><c>netlinkfence plan POLICY</c>: validate, compile, print the ruleset as an annotated nft file (no root needed), plus the diff against the live table when it can be read.</summary>
+internal static class PlanVerb
+{
+    public static Command Create()
+    {
+        var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
+        var command = new Command("plan", "print the ruleset the policy compiles to, as a valid nft -f file with comments; no root needed") { policyArgument };
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        {
+            string path = parse.GetValue(policyArgument)!;
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken);
+            string text = Rendering.Plan(compiled, path);
+            var (changes, note) = await LiveDifferences(compiled, parse.GetValue(CommonOptions.NetworkNamespace), cancellationToken);
+            if (parse.GetValue(CommonOptions.Output) == "json")
+            {
+                Output.WriteJson(w =>
+                {
+                    w.WriteString("table", compiled.Table.Name);
+                    w.WriteNumber("rules", compiled.Rules.Count);
+                    w.WriteNumber("elements", compiled.Sets.Sum(s => s.Elements.Count));
+                    w.WriteString("nft", text);
+                    if (changes is null)
+                        w.WriteString("live", note);
+                    else
+                    {
+                        w.WriteStartArray("changes");
+                        foreach (var change in changes)
+                            w.WriteStringValue(change.ToString());
+                        w.WriteEndArray();
+                    }
+                });
+                return ExitCodes.Ok;
+            }
+            Console.Write(text);
+            Console.WriteLine();
+            if (changes is null)
+                Console.WriteLine($"# {note}");
+            else if (changes.Count == 0)
+                Console.WriteLine("# the live table already matches this plan");
+            else
+            {
+                Console.WriteLine($"# applying this plan changes the live table ({changes.Count}):");
+                foreach (var change in changes)
+                    Console.WriteLine("#   " + change);
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static async Task<(IReadOnlyList<TableDifference>? Changes, string Note)> LiveDifferences(CompiledPolicy compiled, string? ns, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns }, cancellationToken);
+            var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
+            return (TableDiff.Compare(compiled.ToExpectedContents(), live, Rendering.Rule), "");
+        }
+        catch (Exception e) when (e is NetlinkKernelException or ErrnoException)
+        {
+            return (null, $"live table not compared: {e.Message}");
+        }
+    }
+}

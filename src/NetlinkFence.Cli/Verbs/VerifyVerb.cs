@@ -1,0 +1,53 @@
+using System.CommandLine;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary><c>netlinkfence verify POLICY</c>: exit 0 when the live table is exactly what the policy compiles to, else 1 with a readable diff.</summary>
+internal static class VerifyVerb
+{
+    public static Command Create()
+    {
+        var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
+        var command = new Command("verify", "exit 0 when the live table matches the policy, 1 with a diff when it does not") { policyArgument };
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        {
+            string path = parse.GetValue(policyArgument)!;
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken);
+            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
+            var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
+            var differences = TableDiff.Compare(compiled.ToExpectedContents(), live, Rendering.Rule);
+            if (parse.GetValue(CommonOptions.Output) == "json")
+            {
+                Output.WriteJson(w =>
+                {
+                    w.WriteBoolean("matches", differences.Count == 0);
+                    w.WriteStartArray("differences");
+                    foreach (var d in differences)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("kind", d.Kind.ToString().ToLowerInvariant());
+                        w.WriteString("subject", d.Subject);
+                        w.WriteString("detail", d.Detail);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+            }
+            else if (differences.Count == 0)
+            {
+                Console.WriteLine($"table inet {compiled.Table.Name} matches {path} ({compiled.Rules.Count} rules, {compiled.Sets.Sum(s => s.Elements.Count)} set elements, generation {live!.Generation})");
+            }
+            else
+            {
+                Console.WriteLine($"table inet {compiled.Table.Name} does NOT match {path}: {differences.Count} difference(s) (+ only in the live table, - only in the policy, ~ changed):");
+                foreach (var d in differences)
+                    Console.WriteLine("  " + d);
+                Console.WriteLine($"run `netlinkfence apply {path}` to restore the policy");
+            }
+            return differences.Count == 0 ? ExitCodes.Ok : ExitCodes.DriftOrFindings;
+        }));
+        return command;
+    }
+}

@@ -5,8 +5,8 @@ public static class CliRunner
 {
     public static string CliPath => Path.Combine(AppContext.BaseDirectory, "NetlinkFence.Cli.dll");
 
-    public static (int ExitCode, string Stdout, string Stderr) Run(string arguments) =>
-        TestNamespace.TryRun("dotnet", $"{CliPath} {arguments}");
+    public static (int ExitCode, string Stdout, string Stderr) Run(string arguments, string? workingDirectory = null) =>
+        TestNamespace.TryRun("dotnet", $"{CliPath} {arguments}", workingDirectory: workingDirectory);
 
     /// <summary>Runs the CLI as user nobody with no capabilities, inside a fresh network namespace.</summary>
     public static (int ExitCode, string Stdout, string Stderr) RunUnprivileged(string arguments) =>

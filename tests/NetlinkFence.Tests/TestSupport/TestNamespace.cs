@@ -42,10 +42,11 @@ public sealed class TestNamespace : IDisposable
         return result.Stdout;
     }
 
-    public static (int ExitCode, string Stdout, string Stderr) TryRun(string program, string arguments, string? stdin = null)
+    public static (int ExitCode, string Stdout, string Stderr) TryRun(string program, string arguments, string? stdin = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program, arguments)
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = stdin is not null,

@@ -26,8 +26,11 @@ public sealed class TransactionRejectedException : Exception
     /// <summary>Every refused object (the kernel reports all of them, not just the first).</summary>
     public IReadOnlyList<TransactionFailure> Failures { get; }
 
-    /// <summary>True when the caller lacks CAP_NET_ADMIN in the target network namespace.</summary>
-    public bool IsPermissionDenied => Failures.Any(f => f.Error.Errno == (int)Errno.PERM);
+    /// <summary>
+    /// True when the caller lacks CAP_NET_ADMIN in the target network namespace (the kernel refuses the batch
+    /// as a whole). An EPERM on one object, such as a table another process owns, is a refusal, not this.
+    /// </summary>
+    public bool IsPermissionDenied => Failures.Any(f => f.Error.Errno == (int)Errno.PERM && f.OperationIndex < 0);
 
     /// <summary>True when the ruleset changed since the generation the transaction was built against.</summary>
     public bool IsGenerationConflict => Failures.Any(f => f.Error.Errno == (int)Errno.RESTART && f.OperationIndex < 0);

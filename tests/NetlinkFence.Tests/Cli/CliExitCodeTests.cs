@@ -80,3 +80,28 @@ public sealed class CliExitCodeTests
         }
     }
 }
+
+/// <summary>A kernel refusal names the object and the policy line it came from, and exits 3.</summary>
+public sealed class CliKernelRefusalTests
+{
+    private static readonly string Example = Path.Combine(ApplyPolicyTests.RepositoryRoot(), "examples", "ironclaw-agent.yaml");
+
+    [Fact]
+    public async Task ATableOwnedByAnotherProcessIsRefusedWithExitThree()
+    {
+        using var ns = TestNamespace.Create();
+        // Another process holds "netlinkfence" with the owner flag: only its socket may change the table.
+        await using var owner = await NetlinkFence.Nftables.NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        await owner.CommitAsync(new NetlinkFence.Nftables.Transaction().AddTable(
+            new NetlinkFence.Nftables.Table(NetlinkFence.Nftables.NftFamily.Inet, "netlinkfence") { Flags = (uint)NetlinkFence.Interop.Uapi.NftTableFlags.OWNER }));
+        string before = ns.Nft("list ruleset");
+
+        var result = CliRunner.Run($"apply {Example} --netns {ns.Name}");
+        Assert.True(result.ExitCode == 3, $"exit {result.ExitCode}: {result.Stderr}{result.Stdout}");
+        Assert.Contains("table inet netlinkfence", result.Stderr);
+        Assert.Contains("EPERM", result.Stderr);
+        Assert.Contains("ironclaw-agent.yaml", result.Stderr);
+        Assert.Contains("nothing was applied", result.Stderr);
+        Assert.Equal(before, ns.Nft("list ruleset"));
+    }
+}

@@ -32,8 +32,12 @@ internal static class ExitCodes
         catch (TransactionRejectedException e)
         {
             Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            foreach (var failure in e.Failures.Skip(1).Take(20))
+            foreach (var failure in e.Failures.Skip(1).Take(5))
                 Console.Error.WriteLine($"  also: {failure}");
+            if (e.Failures.Count > 6)
+                Console.Error.WriteLine($"  ... and {e.Failures.Count - 6} more");
+            if (!e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)Errno.PERM))
+                Console.Error.WriteLine("  hint: EPERM on the table's own objects means another process owns the table (nft's table 'owner' flag); stop it, or pick another 'table:' name");
             return e.IsPermissionDenied ? Permission : KernelRefused;
         }
         catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.PERM)

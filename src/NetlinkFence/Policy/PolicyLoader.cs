@@ -50,20 +50,36 @@ public static class PolicyLoader
         YamlNode? root;
         try
         {
+            // Duplicate keys are dropped (and reported) on the way in, so the rest of the file is still checked.
+            var parser = new DuplicateKeyFilter(new Parser(new StringReader(text)), fileName, reader.Error);
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
             if (stream.Documents.Count > 1)
-                reader.Error(stream.Documents[1].RootNode, "a policy file holds one YAML document", "remove the extra '---' document", "multiple-documents");
+            {
+                var extra = stream.Documents[1].RootNode;
+                reader.Error(new SourceLocation(fileName, (int)extra.Start.Line, (int)extra.Start.Column),
+                    $"a policy file holds one YAML document; a second one starts here", "remove the extra '---' document (or merge it into the first)", "multiple-documents");
+            }
             root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         }
         catch (YamlException e)
         {
-            string message = e.InnerException?.Message ?? e.Message;
-            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}", "fix the YAML syntax", "yaml-syntax");
+            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
+                "fix the YAML syntax at this point (indent with spaces, not tabs; quote values containing ': ' or '#')", "yaml-syntax");
         }
-        if (root is null)
+        if (root is null || root is YamlScalarNode { Value: "" or null, Style: ScalarStyle.Plain })
             throw Single(new SourceLocation(fileName, 1, 1), "the policy file is empty", "start from examples/ironclaw-agent.yaml", "empty");
         return reader.Read(root);
+    }
+
+    /// <summary>YamlDotNet's message without its own "(Line: .., Col: ..) - (..): " prefix, which the location already says.</summary>
+    private static string YamlMessage(YamlException e)
+    {
+        string message = e.Message;
+        int marker = message.IndexOf("): ", StringComparison.Ordinal);
+        if (message.StartsWith("(Line:", StringComparison.Ordinal) && marker > 0)
+            message = message[(marker + 3)..];
+        return message.Trim();
     }
 
     private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>

@@ -16,6 +16,12 @@ internal static partial class AddressParser
     {
         error = null;
         fix = null;
+        if (text.Contains("://", StringComparison.Ordinal))
+        {
+            error = $"'{text}' is a URL; destinations are addresses, networks or host names";
+            fix = "write the host name alone (e.g. api.example.com) and its port under tcp:";
+            return null;
+        }
         int slash = text.IndexOf('/');
         if (slash >= 0)
         {

@@ -46,6 +46,10 @@ public static class PolicyLoader
     /// <summary>Loads a policy from text; <paramref name="fileName"/> is used in messages.</summary>
     public static EgressPolicy Load(string text, string fileName)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        // A byte-order mark is not part of the first key (YamlDotNet would read it as one).
+        if (text.StartsWith('\uFEFF'))
+            text = text[1..];
         var reader = new PolicyReader(fileName);
         YamlNode? root;
         try

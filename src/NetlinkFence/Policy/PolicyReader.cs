@@ -74,7 +74,7 @@ internal sealed class PolicyReader(string fileName)
                 if (!dnsKeys.TryGetValue("resolvers", out var resolverNode))
                     Error(dns, "egress.dns has no 'resolvers'", "name your resolvers (DNS to any address is never allowed), or remove 'dns:' to deny DNS", "dns-without-resolvers");
                 else
-                    resolvers = _rules.Destinations(Items(resolverNode, "egress.dns.resolvers"), "egress.dns.resolvers", Location(resolverNode), required: true);
+                    resolvers = Destinations(resolverNode, "egress.dns.resolvers");
             }
             if (egressKeys.TryGetValue("allow", out var allow))
                 egress = ReadAllowList(allow, "egress.allow", EgressAllowKeys, "to");
@@ -149,7 +149,7 @@ internal sealed class PolicyReader(string fileName)
             // present and empty is an error: it must never be read as "from anywhere".
             List<Destination> peers = [];
             if (keys.TryGetValue(peerKey, out var peerNode))
-                peers = _rules.Destinations(Items(peerNode, $"{where}.{peerKey}"), $"{where}.{peerKey}", Location(peerNode), required: true);
+                peers = Destinations(peerNode, $"{where}.{peerKey}");
             else if (egress)
                 Error(map, $"{where} ('{name}') has no '{peerKey}'", $"list the destinations in '{peerKey}:', e.g. 'to: [203.0.113.50]'", "missing-destinations");
 
@@ -159,6 +159,14 @@ internal sealed class PolicyReader(string fileName)
             entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)));
         }
         return entries;
+    }
+
+    /// <summary>A required, non-empty list of destinations (empty is reported unless a shape error already explains it).</summary>
+    private List<Destination> Destinations(YamlNode node, string path)
+    {
+        int before = _rules.Diagnostics.Count;
+        var items = Items(node, path);
+        return _rules.Destinations(items, path, Location(node), required: _rules.Diagnostics.Count == before);
     }
 
     /// <summary>A scalar or a flat list of scalars, as (text, location) items.</summary>

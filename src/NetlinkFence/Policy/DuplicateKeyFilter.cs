@@ -8,6 +8,8 @@ namespace NetlinkFence.Policy;
 /// together with its value, and reporting each as a <c>duplicate-key</c> error. YamlDotNet's representation
 /// model would otherwise throw on the first duplicate and hide every other problem in the file; YAML itself
 /// forbids duplicate keys, and silently keeping one of them would silently drop a rule.
+/// It also bounds nesting to <see cref="MaxDepth"/>: YamlDotNet builds its node tree recursively, and a
+/// file of a few hundred thousand '[' would overflow the stack and kill the process instead of failing.
 /// </summary>
 internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<SourceLocation, string, string, string> error) : IParser
 {
@@ -17,6 +19,9 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
         public bool ExpectingKey { get; set; } = true;
         public Dictionary<string, Mark> Keys { get; } = new(StringComparer.Ordinal);
     }
+
+    /// <summary>Deepest nesting accepted; a version-1 policy needs 4.</summary>
+    public const int MaxDepth = 64;
 
     private readonly Stack<Frame> _frames = new();
 
@@ -42,6 +47,8 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
                 }
                 top.Keys[key.Value] = key.Start;
             }
+            if (current is MappingStart or SequenceStart && _frames.Count >= MaxDepth)
+                throw new TooDeepException(current.Start, current.End, $"the policy nests deeper than {MaxDepth} levels");
             switch (current)
             {
                 case MappingStart:
@@ -80,6 +87,8 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
             {
                 case MappingStart or SequenceStart:
                     depth++;
+                    if (_frames.Count + depth > MaxDepth)
+                        throw new TooDeepException(inner.Current.Start, inner.Current.End, $"the policy nests deeper than {MaxDepth} levels");
                     break;
                 case MappingEnd or SequenceEnd:
                     depth--;
@@ -90,3 +99,6 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
         }
     }
 }
+
+/// <summary>Nesting beyond <see cref="DuplicateKeyFilter.MaxDepth"/>.</summary>
+internal sealed class TooDeepException(Mark start, Mark end, string message) : YamlException(start, end, message);

@@ -66,6 +66,11 @@ public static class PolicyLoader
             }
             root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         }
+        catch (TooDeepException e)
+        {
+            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
+                "a policy is a few levels deep (egress, allow, entry, list); remove the extra brackets", "too-deep");
+        }
         catch (YamlException e)
         {
             throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",

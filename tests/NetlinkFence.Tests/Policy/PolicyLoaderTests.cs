@@ -514,6 +514,23 @@ public sealed class PolicyLoaderTests
         Only(Egress("    - name: x\n      to: [203.0.113.7, \"\"]\n      tcp: [443]\n"), "empty-value", 5, 25);
     }
 
+    [Theory]
+    [InlineData(65)]
+    [InlineData(300_000)] // YamlDotNet builds nodes recursively: this used to overflow the stack and kill the process
+    public void Absurd_nesting_is_an_error_not_a_crash(int depth)
+    {
+        string yaml = "version: 1\ntable: " + new string('[', depth) + new string(']', depth) + "\n";
+        var d = Only(yaml, "too-deep", 2, 8 + 63); // the root mapping is level 1, so the 64th bracket is level 65
+        Assert.Contains("deeper than 64", d.Message);
+    }
+
+    [Fact]
+    public void Yaml_anchors_and_aliases_work_for_flat_lists()
+    {
+        string yaml = "version: 1\ndefine:\n  web: &web [203.0.113.7]\negress:\n  allow:\n    - { name: a, to: *web, tcp: [443] }\n";
+        Assert.Equal("203.0.113.7", Assert.Single(Assert.Single(PolicyLoader.Load(yaml, FileName).Egress).Peers).Text);
+    }
+
     [Fact]
     public void Bad_table_name()
     {

@@ -18,6 +18,7 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
         public bool IsMapping { get; } = isMapping;
         public bool ExpectingKey { get; set; } = true;
         public Dictionary<string, Mark> Keys { get; } = new(StringComparer.Ordinal);
+        public Scalar? LastKey { get; set; }
     }
 
     /// <summary>Deepest nesting accepted; a version-1 policy needs 4.</summary>
@@ -28,12 +29,16 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
     /// <inheritdoc />
     public ParsingEvent? Current => inner.Current;
 
+    /// <summary>Where the last event read started: the best location when YamlDotNet fails without one.</summary>
+    public Mark LastStart { get; private set; } = Mark.Empty;
+
     /// <inheritdoc />
     public bool MoveNext()
     {
         while (inner.MoveNext())
         {
             var current = inner.Current!;
+            LastStart = current.Start;
             var top = _frames.Count > 0 ? _frames.Peek() : null;
             if (top is { IsMapping: true, ExpectingKey: true } && current is Scalar key)
             {
@@ -46,6 +51,15 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
                     continue;
                 }
                 top.Keys[key.Value] = key.Start;
+                top.LastKey = key;
+            }
+            // YamlDotNet's parser emits a key without a value for "  : x" (an empty key); its node builder then
+            // fails with an ArgumentException and no location. Say what it is, and where.
+            if (top is { IsMapping: true, ExpectingKey: false } && current is MappingEnd)
+            {
+                var dangling = top.LastKey;
+                throw new YamlException(dangling?.Start ?? current.Start, current.End,
+                    dangling is { Value.Length: 0 } ? "a key is missing before ':'" : $"key '{dangling?.Value}' has no value");
             }
             if (current is MappingStart or SequenceStart && _frames.Count >= MaxDepth)
                 throw new TooDeepException(current.Start, current.End, $"the policy nests deeper than {MaxDepth} levels");

@@ -51,11 +51,12 @@ public static class PolicyLoader
         if (text.StartsWith('\uFEFF'))
             text = text[1..];
         var reader = new PolicyReader(fileName);
+        DuplicateKeyFilter? parser = null;
         YamlNode? root;
         try
         {
             // Duplicate keys are dropped (and reported) on the way in, so the rest of the file is still checked.
-            var parser = new DuplicateKeyFilter(new Parser(new StringReader(text)), fileName, reader.Error);
+            parser = new DuplicateKeyFilter(new Parser(new StringReader(text)), fileName, reader.Error);
             var stream = new YamlStream();
             stream.Load(parser);
             if (stream.Documents.Count > 1)
@@ -75,6 +76,15 @@ public static class PolicyLoader
         {
             throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
                 "fix the YAML syntax at this point (indent with spaces, not tabs; quote values containing ': ' or '#')", "yaml-syntax");
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet 18 throws these, without a location, on some malformed input, e.g. a flow list continued
+            // on a line that is not indented ("tcp: [\n6514]") or an empty key ("  : b"). Still a syntax error.
+            var mark = parser?.LastStart ?? Mark.Empty;
+            throw Single(new SourceLocation(fileName, Math.Max(1, (int)mark.Line), Math.Max(1, (int)mark.Column)),
+                "not valid YAML: the parser gave up after this point",
+                "check the lines that follow: continuation lines of a [...] list must be indented more than their key, and keys cannot be empty", "yaml-syntax");
         }
         if (root is null || root is YamlScalarNode { Value: "" or null, Style: ScalarStyle.Plain })
             throw Single(new SourceLocation(fileName, 1, 1), "the policy file is empty", "start from examples/ironclaw-agent.yaml", "empty");

@@ -28,6 +28,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>dns-name-not-pinned</c> (info)</term><description>a host name resolved by DNS at apply time; a <c>hosts:</c> pin avoids trusting DNS (poisoning).</description></item>
 /// <item><term><c>public-resolver</c> (info)</term><description>a resolver is a public service: every query leaves your network.</description></item>
 /// <item><term><c>plaintext-http</c> (info)</term><description>TCP 80 is allowed: fine for signed package repositories, not for anything else.</description></item>
+/// <item><term><c>permanent-package-mirror</c> (info)</term><description>a well-known package repository is open all the time; the seed wants mirrors open only while updating (windows are not implemented yet).</description></item>
 /// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
 /// </list>
 /// RELATED as a back channel (the seed's last point) is not a finding: the compiled input chain always ends
@@ -55,6 +56,14 @@ public static class PolicyLinter
         "dns.google", "dns.google.com", "cloudflare-dns.com", "one.one.one.one", "1dot1dot1dot1.cloudflare-dns.com",
         "dns.quad9.net", "doh.opendns.com", "dns.adguard-dns.com", "mozilla.cloudflare-dns.com", "dns.nextdns.io",
     };
+
+    private static readonly string[] PackageMirrorSuffixes =
+    [
+        "deb.debian.org", "security.debian.org", "archive.ubuntu.com", "security.ubuntu.com", "ports.ubuntu.com",
+        "dl-cdn.alpinelinux.org", "mirrors.fedoraproject.org", "dl.fedoraproject.org", "mirror.centos.org",
+        "download.opensuse.org", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "api.nuget.org",
+        "proxy.golang.org", "crates.io", "static.crates.io", "rubygems.org", "packages.microsoft.com",
+    ];
 
     /// <summary>Returns every finding, in file order.</summary>
     public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy)
@@ -135,6 +144,9 @@ public static class PolicyLinter
                     Add(Severity.Info, peer.Location, "dns-name-not-pinned", $"'{host}' is trusted to whatever DNS answers when the policy is applied",
                         $"pin it under 'hosts:' ('{host}: [address]') unless its addresses rotate (CDNs, mirrors)");
                 }
+                if (peer.HostName is { } name && PackageMirrorSuffixes.Any(m => name == m || name.EndsWith("." + m, StringComparison.Ordinal)))
+                    Add(Severity.Info, peer.Location, "permanent-package-mirror", $"package repository '{name}' is reachable all the time, not only while updating",
+                        "remove the entry outside maintenance, or apply a policy with it only for the update run (time windows are planned)");
                 if (IsPublicResolver(peer, policy))
                     Add(Severity.Warning, peer.Location, "public-dns-resolver", $"'{entry.Name}' reaches public resolver {peer.Text}: DNS over HTTPS or TLS goes around yours",
                         "remove it; lookups go to 'egress.dns.resolvers'");

@@ -153,7 +153,7 @@ public sealed class PolicyLinterTests
     [Fact]
     public void Dns_name_not_pinned()
     {
-        var f = Finding(Egress("    - { name: updates, to: [deb.debian.org], tcp: [443] }\n", dns: "[192.168.1.10]"), "dns-name-not-pinned", Severity.Info, "deb.debian.org");
+        var f = Finding(Egress("    - { name: partner, to: [api.partner.example], tcp: [443] }\n", dns: "[192.168.1.10]"), "dns-name-not-pinned", Severity.Info, "api.partner.example");
         Assert.Contains("hosts:", f.Fix);
     }
 
@@ -228,6 +228,14 @@ public sealed class PolicyLinterTests
     public void Plaintext_http()
     {
         Finding(Egress("    - { name: mirror, to: [198.51.100.7], tcp: [80] }\n", dns: "[192.168.1.10]"), "plaintext-http", Severity.Info, "{ name: mirror");
+    }
+
+    [Fact]
+    public void Permanent_package_mirror()
+    {
+        string yaml = Egress("    - { name: updates, to: [security.debian.org, mirror.example], tcp: [443] }\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "permanent-package-mirror", Severity.Info, "security.debian.org");
+        Assert.Contains("only while updating", f.Message);
     }
 
     [Fact]

@@ -167,12 +167,12 @@ public sealed class PolicyBuilder
         {
             index++;
             string call = entry.Name is null ? $"{method}(#{index})" : $"{method}(\"{entry.Name}\")";
-            int before = rules.Diagnostics.Count;
             string name = $"{(egress ? "allow" : "input")}-{index}";
             if (entry.Name is not null)
                 name = rules.EntryName(entry.Name, At(call)) ?? name;
             var peers = entry.Peers is null ? []
                 : rules.Destinations(Items(entry.Peers, $"{call} {(egress ? "to" : "from")}"), $"{call} {(egress ? "to" : "from")}", At(call), required: true);
+            int before = rules.Diagnostics.Count;
             var tcp = rules.Ports(Items(entry.Tcp, $"{call} tcp"));
             var udp = rules.Ports(Items(entry.Udp, $"{call} udp"));
             rules.RequirePorts(tcp, udp, before, call, name, At(call));

@@ -130,7 +130,6 @@ internal sealed class PolicyReader(string fileName)
             string where = $"{path}[{index}]";
             if (Mapping(item, where) is not { } map)
                 continue;
-            int before = _rules.Diagnostics.Count;
             var keys = Keys(map, allowedKeys, where);
             string name = $"{(egress ? "allow" : "input")}-{index}";
             if (keys.TryGetValue("name", out var nameNode))
@@ -153,6 +152,7 @@ internal sealed class PolicyReader(string fileName)
             else if (egress)
                 Error(map, $"{where} ('{name}') has no '{peerKey}'", $"list the destinations in '{peerKey}:', e.g. 'to: [203.0.113.50]'", "missing-destinations");
 
+            int before = _rules.Diagnostics.Count;
             var tcp = keys.TryGetValue("tcp", out var tcpNode) ? _rules.Ports(Items(tcpNode, $"{where}.tcp")) : [];
             var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp")) : [];
             _rules.RequirePorts(tcp, udp, before, where, name, Location(map));

@@ -232,7 +232,10 @@ internal sealed partial class PolicyRules
             : text.Length > 9 ? int.MaxValue : int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>An allow entry must name ports: one without would match nothing or everything.</summary>
+    /// <summary>
+    /// An allow entry must name ports: one without would match nothing or everything. Not reported when the
+    /// port lists were empty because their values were wrong (errors since <paramref name="before"/>).
+    /// </summary>
     public void RequirePorts(IReadOnlyList<PortRange> tcp, IReadOnlyList<PortRange> udp, int before, string what, string name, SourceLocation location)
     {
         if (tcp.Count == 0 && udp.Count == 0 && Diagnostics.Count == before)

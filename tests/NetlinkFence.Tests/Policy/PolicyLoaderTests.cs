@@ -283,6 +283,20 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void Entry_without_name_destinations_or_ports_reports_all_three()
+    {
+        var e = Fails(Egress("    - window: x\n"));
+        Assert.Equal(["missing-destinations", "missing-name", "no-ports", "window-unsupported"], e.Diagnostics.Select(d => d.Code).Order());
+    }
+
+    [Fact]
+    public void Bad_ports_do_not_also_report_no_ports()
+    {
+        var d = Only(Egress("    - name: x\n      to: [203.0.113.7]\n      tcp: [0]\n"), "bad-port", 6, 13);
+        Assert.Contains("out of range", d.Message);
+    }
+
+    [Fact]
     public void Bad_entry_name()
     {
         OnlyAt(Egress("    - name: Web Server\n      to: [203.0.113.7]\n      tcp: [443]\n"), "bad-entry-name", "Web Server");

@@ -16,21 +16,31 @@ internal static partial class AddressParser
     {
         error = null;
         fix = null;
+        if (text.Contains("://", StringComparison.Ordinal))
+        {
+            error = $"'{text}' is a URL; destinations are addresses, networks or host names";
+            fix = "write the host name alone (e.g. api.example.com) and its port under tcp:";
+            return null;
+        }
         int slash = text.IndexOf('/');
         if (slash >= 0)
         {
-            if (!IPAddress.TryParse(text.AsSpan(0, slash), out var address)
-                || !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int prefix))
+            string addressText = text[..slash], prefixText = text[(slash + 1)..];
+            if (!TryParseStrict(addressText, out var address)
+                || prefixText.Length is 0 or > 3 || !prefixText.All(char.IsAsciiDigit)
+                || !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix))
             {
                 error = $"'{text}' is not a CIDR";
-                fix = "write an address and a prefix length, e.g. 10.0.0.0/8 or 2001:db8::/32";
+                fix = "write a full address and a prefix length, e.g. 10.0.0.0/8 or 2001:db8::/32";
                 return null;
             }
+            if (Refuse(address, text, out error, out fix))
+                return null;
             int bits = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
             if (prefix > bits)
             {
                 error = $"prefix /{prefix} is longer than the {bits} bits of {address}";
-                fix = $"use a prefix between /0 and /{bits}";
+                fix = $"use a prefix between /0 and /{bits} (/{bits} is a single host)";
                 return null;
             }
             var canonical = Canonical(address, prefix);
@@ -42,14 +52,10 @@ internal static partial class AddressParser
             }
             return Destination.ForNetwork(new IPNetwork(canonical, prefix), location);
         }
-        if (IPAddress.TryParse(text, out var single) && (single.AddressFamily == AddressFamily.InterNetworkV6 || text.Count(c => c == '.') == 3))
+        if (TryParseStrict(text, out var single))
         {
-            if (HasZone(single))
-            {
-                error = $"'{text}' has a zone index; nftables matches addresses without one";
-                fix = "remove the %zone part";
+            if (Refuse(single, text, out error, out fix))
                 return null;
-            }
             return Destination.ForNetwork(new IPNetwork(single, single.AddressFamily == AddressFamily.InterNetwork ? 32 : 128), location);
         }
         if (HostName().IsMatch(text) && !text.All(c => char.IsDigit(c) || c == '.'))
@@ -59,10 +65,56 @@ internal static partial class AddressParser
         return null;
     }
 
+    /// <summary>Parses a single address (for <c>hosts:</c> pins); <paramref name="error"/> says why not when it can.</summary>
+    public static IPAddress? ParseAddress(string text, out string? error)
+    {
+        error = null;
+        if (!TryParseStrict(text, out var address))
+            return null;
+        if (Refuse(address, text, out error, out string? fix))
+        {
+            error += "; " + fix;
+            return null;
+        }
+        return address;
+    }
+
     /// <summary>Parses a single address (for <c>hosts:</c> pins).</summary>
-    public static IPAddress? ParseAddress(string text) =>
-        IPAddress.TryParse(text, out var address) && !HasZone(address)
-        && (address.AddressFamily == AddressFamily.InterNetworkV6 || text.Count(c => c == '.') == 3) ? address : null;
+    public static IPAddress? ParseAddress(string text) => ParseAddress(text, out _);
+
+    /// <summary>
+    /// IPv4 only as a full dotted quad without leading zeros (IPAddress.TryParse also takes "10", "10.1", "0x0a.1"
+    /// or octal "010" and reads them as something else entirely); IPv6 in any standard form.
+    /// </summary>
+    private static bool TryParseStrict(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (text.Length == 0 || char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[^1]))
+            return false;
+        if (text.Contains(':'))
+            return IPAddress.TryParse(text, out address) && address.AddressFamily == AddressFamily.InterNetworkV6;
+        var parts = text.Split('.');
+        if (parts.Length != 4 || parts.Any(p => p.Length is 0 or > 3 || !p.All(char.IsAsciiDigit) || (p.Length > 1 && p[0] == '0')))
+            return false;
+        return IPAddress.TryParse(text, out address) && address.AddressFamily == AddressFamily.InterNetwork;
+    }
+
+    /// <summary>Addresses that parse but would make a rule that never matches what the writer meant.</summary>
+    private static bool Refuse(IPAddress address, string text, out string? error, out string? fix)
+    {
+        error = fix = null;
+        if (HasZone(address))
+        {
+            error = $"'{text}' has a zone index; nftables matches addresses without one";
+            fix = "remove the %zone part";
+        }
+        else if (address.IsIPv4MappedToIPv6)
+        {
+            error = $"'{text}' is an IPv4-mapped IPv6 address: IPv4 traffic never carries it, so the rule would match nothing";
+            fix = $"write {address.MapToIPv4()}";
+        }
+        return error is not null;
+    }
 
     /// <summary>IPv6 zone (<c>%eth0</c>); reading ScopeId of an IPv4 address throws.</summary>
     public static bool HasZone(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0;

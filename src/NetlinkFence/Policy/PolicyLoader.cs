@@ -46,24 +46,59 @@ public static class PolicyLoader
     /// <summary>Loads a policy from text; <paramref name="fileName"/> is used in messages.</summary>
     public static EgressPolicy Load(string text, string fileName)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        // A byte-order mark is not part of the first key (YamlDotNet would read it as one).
+        if (text.StartsWith('\uFEFF'))
+            text = text[1..];
         var reader = new PolicyReader(fileName);
+        DuplicateKeyFilter? parser = null;
         YamlNode? root;
         try
         {
+            // Duplicate keys are dropped (and reported) on the way in, so the rest of the file is still checked.
+            parser = new DuplicateKeyFilter(new Parser(new StringReader(text)), fileName, reader.Error);
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
             if (stream.Documents.Count > 1)
-                reader.Error(stream.Documents[1].RootNode, "a policy file holds one YAML document", "remove the extra '---' document", "multiple-documents");
+            {
+                var extra = stream.Documents[1].RootNode;
+                reader.Error(new SourceLocation(fileName, (int)extra.Start.Line, (int)extra.Start.Column),
+                    $"a policy file holds one YAML document; a second one starts here", "remove the extra '---' document (or merge it into the first)", "multiple-documents");
+            }
             root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        }
+        catch (TooDeepException e)
+        {
+            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
+                "a policy is a few levels deep (egress, allow, entry, list); remove the extra brackets", "too-deep");
         }
         catch (YamlException e)
         {
-            string message = e.InnerException?.Message ?? e.Message;
-            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}", "fix the YAML syntax", "yaml-syntax");
+            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
+                "fix the YAML syntax at this point (indent with spaces, not tabs; quote values containing ': ' or '#')", "yaml-syntax");
         }
-        if (root is null)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet 18 throws these, without a location, on some malformed input, e.g. a flow list continued
+            // on a line that is not indented ("tcp: [\n6514]") or an empty key ("  : b"). Still a syntax error.
+            var mark = parser?.LastStart ?? Mark.Empty;
+            throw Single(new SourceLocation(fileName, Math.Max(1, (int)mark.Line), Math.Max(1, (int)mark.Column)),
+                "not valid YAML: the parser gave up after this point",
+                "check the lines that follow: continuation lines of a [...] list must be indented more than their key, and keys cannot be empty", "yaml-syntax");
+        }
+        if (root is null || root is YamlScalarNode { Value: "" or null, Style: ScalarStyle.Plain })
             throw Single(new SourceLocation(fileName, 1, 1), "the policy file is empty", "start from examples/ironclaw-agent.yaml", "empty");
         return reader.Read(root);
+    }
+
+    /// <summary>YamlDotNet's message without its own "(Line: .., Col: ..) - (..): " prefix, which the location already says.</summary>
+    private static string YamlMessage(YamlException e)
+    {
+        string message = e.Message;
+        int marker = message.IndexOf("): ", StringComparison.Ordinal);
+        if (message.StartsWith("(Line:", StringComparison.Ordinal) && marker > 0)
+            message = message[(marker + 3)..];
+        return message.Trim();
     }
 
     private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>

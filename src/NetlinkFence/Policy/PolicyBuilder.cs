@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Net;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// Builds an <see cref="EgressPolicy"/> in code, with exactly the rules of the YAML loader: the same values are
+/// accepted (addresses, CIDRs, host names, <c>$variables</c>, ports and ranges) and the same mistakes are refused
+/// with the same <see cref="PolicyDiagnostic.Code"/>s, all at once, by <see cref="Build"/>. A policy built here
+/// equals the one loaded from the equivalent file and compiles to the same transaction.
+/// </summary>
+/// <example>
+/// <code>
+/// var policy = new PolicyBuilder()
+///     .Define("collector", "192.168.1.20")
+///     .Pin("api.ironclaw.example", "203.0.113.50")
+///     .Log("EGRESS-DENIED: ", ratePerSecond: 10)
+///     .Resolvers("192.168.1.10")
+///     .AllowEgress("ironclaw-control", to: ["api.ironclaw.example"], tcp: [443])
+///     .AllowEgress("syslog-tls", to: ["$collector"], tcp: [6514])
+///     .Build();
+/// </code>
+/// </example>
+/// <remarks>
+/// Calls only record; nothing is checked until <see cref="Build"/>, so the order of calls does not matter (as
+/// the order of keys in a file does not). Errors are located as <c>(builder) Method("name") field[index]</c>.
+/// </remarks>
+public sealed class PolicyBuilder
+{
+    private sealed record Entry(string? Name, IReadOnlyList<string>? Peers, IReadOnlyList<string> Tcp, IReadOnlyList<string> Udp);
+
+    private string _table = "netlinkfence";
+    private readonly List<(string Name, IReadOnlyList<string> Values)> _defines = [];
+    private readonly List<(string Host, IReadOnlyList<string> Addresses)> _pins = [];
+    private string? _logPrefix;
+    private string? _logRateText;
+    private ulong? _logRatePerSecond;
+    private ushort? _logGroup;
+    private List<string>? _resolvers;
+    private readonly List<Entry> _egress = [];
+    private readonly List<Entry> _input = [];
+
+    /// <summary>The inet table the policy owns (default <c>netlinkfence</c>).</summary>
+    public PolicyBuilder Table(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        _table = name;
+        return this;
+    }
+
+    /// <summary>Defines a variable (one value or a list), used as <c>$name</c> in destinations, pins and resolvers.</summary>
+    public PolicyBuilder Define(string name, params IEnumerable<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        _defines.Add((name, Copy(values)));
+        return this;
+    }
+
+    /// <summary>Pins <paramref name="host"/> to addresses (<c>hosts:</c>): the name is never looked up in DNS.</summary>
+    public PolicyBuilder Pin(string host, params IEnumerable<string> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        _pins.Add((host, Copy(addresses)));
+        return this;
+    }
+
+    /// <summary>Logs denied packets with <paramref name="prefix"/>, at most <paramref name="ratePerSecond"/> lines a second, to NFLOG <paramref name="group"/> when given.</summary>
+    public PolicyBuilder Log(string? prefix, ulong? ratePerSecond = null, ushort? group = null)
+    {
+        _logPrefix = prefix;
+        _logRatePerSecond = ratePerSecond;
+        _logRateText = null;
+        _logGroup = group;
+        return this;
+    }
+
+    /// <summary>As <see cref="Log(string?, ulong?, ushort?)"/>, with the rate written as in a policy file (<c>10/second</c>, <c>60/minute</c>, ...).</summary>
+    public PolicyBuilder Log(string? prefix, string rate, ushort? group = null)
+    {
+        ArgumentNullException.ThrowIfNull(rate);
+        _logPrefix = prefix;
+        _logRatePerSecond = null;
+        _logRateText = rate;
+        _logGroup = group;
+        return this;
+    }
+
+    /// <summary>DNS resolvers (<c>egress.dns.resolvers</c>): UDP and TCP 53 to these only. Repeated calls add.</summary>
+    public PolicyBuilder Resolvers(params IEnumerable<string> resolvers)
+    {
+        (_resolvers ??= []).AddRange(Copy(resolvers));
+        return this;
+    }
+
+    /// <summary>Allows egress to <paramref name="to"/> (addresses, CIDRs, host names, <c>$variables</c>) on single ports.</summary>
+    public PolicyBuilder AllowEgress(string name, IEnumerable<string> to, IEnumerable<int>? tcp = null, IEnumerable<int>? udp = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(to);
+        _egress.Add(new Entry(name, Copy(to), Ports(tcp), Ports(udp)));
+        return this;
+    }
+
+    /// <summary>Allows egress to <paramref name="to"/> on port ranges.</summary>
+    public PolicyBuilder AllowEgress(string name, IEnumerable<string> to, IEnumerable<PortRange> tcp, IEnumerable<PortRange>? udp = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(to);
+        _egress.Add(new Entry(name, Copy(to), Ports(tcp), Ports(udp)));
+        return this;
+    }
+
+    /// <summary>
+    /// Allows input from <paramref name="from"/> on single ports. <c>null</c> means from any source (lint warns);
+    /// an empty list is an error. A null <paramref name="name"/> gets <c>input-N</c>, as in a file.
+    /// </summary>
+    public PolicyBuilder AllowInput(string? name, IEnumerable<string>? from, IEnumerable<int>? tcp = null, IEnumerable<int>? udp = null)
+    {
+        _input.Add(new Entry(name, from is null ? null : Copy(from), Ports(tcp), Ports(udp)));
+        return this;
+    }
+
+    /// <summary>Allows input from <paramref name="from"/> on port ranges.</summary>
+    public PolicyBuilder AllowInput(string? name, IEnumerable<string>? from, IEnumerable<PortRange> tcp, IEnumerable<PortRange>? udp = null)
+    {
+        _input.Add(new Entry(name, from is null ? null : Copy(from), Ports(tcp), Ports(udp)));
+        return this;
+    }
+
+    /// <summary>Validates everything and returns the policy; throws <see cref="PolicyException"/> listing every error.</summary>
+    public EgressPolicy Build()
+    {
+        var rules = new PolicyRules();
+        string table = rules.TableName(_table, At("Table()")) ?? "netlinkfence";
+
+        foreach (var (name, values) in _defines)
+            rules.Define(name, At($"Define(\"{name}\")"), Items(values, $"Define(\"{name}\")"));
+
+        var hosts = new Dictionary<string, IReadOnlyList<IPAddress>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (host, addresses) in _pins)
+            rules.Pin(host, At($"Pin(\"{host}\")"), Items(addresses, $"Pin(\"{host}\")"), At($"Pin(\"{host}\")"), hosts);
+
+        string? prefix = _logPrefix is null ? null : rules.LogPrefix(_logPrefix, At("Log() prefix"));
+        (ulong Count, ulong UnitSeconds)? rate = null;
+        if (_logRateText is not null)
+            rate = rules.LogRate(_logRateText, At("Log() rate"));
+        else if (_logRatePerSecond is { } perSecond && rules.LogRate(perSecond, 1, At("Log() rate")))
+            rate = (perSecond, 1);
+        var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup);
+
+        var input = Entries(rules, _input, "AllowInput", egress: false);
+        var resolvers = _resolvers is null ? []
+            : rules.Destinations(Items(_resolvers, "Resolvers()"), "resolvers", At("Resolvers()"), required: true);
+        var egress = Entries(rules, _egress, "AllowEgress", egress: true);
+        rules.CheckUniqueNames(egress, "egress");
+        rules.CheckUniqueNames(input, "input");
+
+        rules.ThrowIfErrors();
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input);
+    }
+
+    private static List<AllowEntry> Entries(PolicyRules rules, List<Entry> entries, string method, bool egress)
+    {
+        var result = new List<AllowEntry>();
+        int index = 0;
+        foreach (var entry in entries)
+        {
+            index++;
+            string call = entry.Name is null ? $"{method}(#{index})" : $"{method}(\"{entry.Name}\")";
+            string name = $"{(egress ? "allow" : "input")}-{index}";
+            if (entry.Name is not null)
+                name = rules.EntryName(entry.Name, At(call)) ?? name;
+            var peers = entry.Peers is null ? []
+                : rules.Destinations(Items(entry.Peers, $"{call} {(egress ? "to" : "from")}"), $"{call} {(egress ? "to" : "from")}", At(call), required: true);
+            int before = rules.Diagnostics.Count;
+            var tcp = rules.Ports(Items(entry.Tcp, $"{call} tcp"));
+            var udp = rules.Ports(Items(entry.Udp, $"{call} udp"));
+            rules.RequirePorts(tcp, udp, before, call, name, At(call));
+            result.Add(new AllowEntry(name, peers, tcp, udp, At(call)));
+        }
+        return result;
+    }
+
+    private static SourceLocation At(string what) => new($"(builder) {what}", 0, 0);
+
+    private static IEnumerable<(string Text, SourceLocation Location)> Items(IReadOnlyList<string> values, string what) =>
+        values.Select((value, i) => (value, At($"{what}[{i}]")));
+
+    private static List<string> Copy(IEnumerable<string>? values)
+    {
+        var list = new List<string>();
+        foreach (var value in values ?? [])
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(values));
+            list.Add(value);
+        }
+        return list;
+    }
+
+    private static List<string> Ports(IEnumerable<int>? ports) =>
+        ports?.Select(p => p.ToString(CultureInfo.InvariantCulture)).ToList() ?? [];
+
+    private static List<string> Ports(IEnumerable<PortRange>? ports) =>
+        ports?.Select(p => p.ToString()).ToList() ?? [];
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// Security findings for a policy that loads but is weak: the pitfalls argued about in the seed discussion and
+/// the complaints users have about other egress tools. The loader already refuses what can never be right
+/// (undefined or empty variables, entries without ports, DNS without resolvers, unknown keys); lint is for
+/// what is legal but risky. Each finding has a stable <see cref="PolicyDiagnostic.Code"/>:
+/// <list type="table">
+/// <item><term><c>dns-to-any</c> (error)</term><description>a resolver, or an allow on port 53, covers every address: DNS is a tunnel to anywhere ("UDP 53 to ANY is a massive policy leak").</description></item>
+/// <item><term><c>allow-any-destination</c> (error)</term><description>an egress entry allows 0.0.0.0/0 or ::/0: default deny is gone for those ports.</description></item>
+/// <item><term><c>ssh-open-to-any</c> (error)</term><description>input TCP 22 from any source (no <c>from</c>, or /0).</description></item>
+/// <item><term><c>no-log-prefix</c> (warning; info with an NFLOG group)</term><description>denials are dropped silently; deny logs are how new phone-home dependencies are found.</description></item>
+/// <item><term><c>no-log-rate</c> (warning)</term><description>denials are logged without a rate limit: a chatty or hostile process floods the log.</description></item>
+/// <item><term><c>wide-port-range</c> (warning)</term><description>a port range wider than 256 ports; the deployment should name its exact ports.</description></item>
+/// <item><term><c>input-without-source</c> (warning)</term><description>an input allow without <c>from:</c> accepts the port from anywhere.</description></item>
+/// <item><term><c>plaintext-syslog</c> (warning)</term><description>syslog on 514 or 601 in clear text where syslog over TLS (6514) is expected.</description></item>
+/// <item><term><c>broad-cidr</c> (warning)</term><description>an egress destination shorter than /16 (IPv4) or /32 (IPv6).</description></item>
+/// <item><term><c>broad-resolver</c> (warning)</term><description>a resolver given as a network, not a single address.</description></item>
+/// <item><term><c>resolver-not-pinned-host</c> (warning)</term><description>a resolver given as a host name without a <c>hosts:</c> pin: finding the DNS server needs DNS.</description></item>
+/// <item><term><c>dns-via-allow</c> (warning)</term><description>an egress entry opens port 53 outside <c>egress.dns.resolvers</c>.</description></item>
+/// <item><term><c>dns-over-tls</c> (warning)</term><description>TCP 853 is allowed: DNS-over-TLS bypasses the named resolvers and cannot be inspected.</description></item>
+/// <item><term><c>public-dns-resolver</c> (warning)</term><description>an egress entry reaches a well-known public resolver (DNS-over-HTTPS on 443 goes around yours).</description></item>
+/// <item><term><c>metadata-endpoint</c> (warning)</term><description>the cloud metadata service (169.254.169.254, fd00:ec2::254) is reachable: the credential-theft path.</description></item>
+/// <item><term><c>names-without-resolvers</c> (warning)</term><description>egress uses unpinned host names but DNS is denied, so the host's own lookups fail.</description></item>
+/// <item><term><c>dns-name-not-pinned</c> (info)</term><description>a host name resolved by DNS at apply time; a <c>hosts:</c> pin avoids trusting DNS (poisoning).</description></item>
+/// <item><term><c>public-resolver</c> (info)</term><description>a resolver is a public service: every query leaves your network.</description></item>
+/// <item><term><c>plaintext-http</c> (info)</term><description>TCP 80 is allowed: fine for signed package repositories, not for anything else.</description></item>
+/// <item><term><c>permanent-package-mirror</c> (info)</term><description>a well-known package repository is open all the time; the seed wants mirrors open only while updating (windows are not implemented yet).</description></item>
+/// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
+/// </list>
+/// RELATED as a back channel (the seed's last point) is not a finding: the compiled input chain always ends
+/// in drop and accepts RELATED only for ICMP errors, whatever the policy says.
+/// </summary>
+public static class PolicyLinter
+{
+    /// <summary>Port ranges wider than this many ports are reported as <c>wide-port-range</c>.</summary>
+    public const int WidePortRange = 256;
+
+    private static readonly IPAddress[] MetadataAddresses = [IPAddress.Parse("169.254.169.254"), IPAddress.Parse("fd00:ec2::254")];
+
+    private static readonly HashSet<IPAddress> PublicResolverAddresses =
+    [
+        .. new[]
+        {
+            "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222", "208.67.220.220",
+            "94.140.14.14", "94.140.15.15", "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111",
+            "2606:4700:4700::1001", "2620:fe::fe", "2620:fe::9", "2620:119:35::35", "2620:119:53::53",
+        }.Select(IPAddress.Parse),
+    ];
+
+    private static readonly HashSet<string> PublicResolverNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "dns.google", "dns.google.com", "cloudflare-dns.com", "one.one.one.one", "1dot1dot1dot1.cloudflare-dns.com",
+        "dns.quad9.net", "doh.opendns.com", "dns.adguard-dns.com", "mozilla.cloudflare-dns.com", "dns.nextdns.io",
+    };
+
+    private static readonly string[] PackageMirrorSuffixes =
+    [
+        "deb.debian.org", "security.debian.org", "archive.ubuntu.com", "security.ubuntu.com", "ports.ubuntu.com",
+        "dl-cdn.alpinelinux.org", "mirrors.fedoraproject.org", "dl.fedoraproject.org", "mirror.centos.org",
+        "download.opensuse.org", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "api.nuget.org",
+        "proxy.golang.org", "crates.io", "static.crates.io", "rubygems.org", "packages.microsoft.com",
+    ];
+
+    /// <summary>Returns every finding, in file order.</summary>
+    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var findings = new List<PolicyDiagnostic>();
+        void Add(Severity severity, SourceLocation location, string code, string message, string fix) =>
+            findings.Add(new PolicyDiagnostic(severity, location, message, fix, code));
+        var top = policy.Source == SourceLocation.Code.File ? SourceLocation.Code : new SourceLocation(policy.Source, 1, 1);
+
+        // Logging.
+        if (policy.Log.Prefix is null)
+        {
+            if (policy.Log.Group is null)
+                Add(Severity.Warning, top, "no-log-prefix", "denied packets are dropped without a log line",
+                    "add 'log: { prefix: \"EGRESS-DENIED: \", rate: 10/second }': deny logs show what the host tried to reach");
+            else
+                Add(Severity.Info, top, "no-log-prefix", "denials go to NFLOG without a prefix",
+                    "add 'prefix:' so log lines say which policy denied them");
+        }
+        if ((policy.Log.Prefix is not null || policy.Log.Group is not null) && policy.Log.RatePerSecond is null)
+            Add(Severity.Warning, top, "no-log-rate", "denials are logged without a rate limit: one busy process can flood the log",
+                "add 'rate: 10/second' under log: (packets are still all dropped; only log lines are limited)");
+
+        // DNS.
+        foreach (var resolver in policy.Resolvers)
+        {
+            if (IsAny(resolver))
+                Add(Severity.Error, resolver.Location, "dns-to-any", $"DNS is allowed to any address ({resolver.Text}): a tunnel to anywhere",
+                    "name your internal resolvers, e.g. 'resolvers: [192.168.1.10]'");
+            else if (resolver.Network is { } network && !IsSingleHost(network))
+                Add(Severity.Warning, resolver.Location, "broad-resolver", $"resolver {resolver.Text} is a whole network, not one server",
+                    "list the resolver addresses one by one");
+            else if (resolver.HostName is { } host && !policy.Hosts.ContainsKey(host))
+                Add(Severity.Warning, resolver.Location, "resolver-not-pinned-host", $"resolver '{host}' is a name that must itself be looked up in DNS",
+                    $"write the resolver's address, or pin '{host}' under 'hosts:'");
+            if (IsPublicResolver(resolver, policy))
+                Add(Severity.Info, resolver.Location, "public-resolver", $"resolver {resolver.Text} is a public DNS service: every lookup leaves your network",
+                    "prefer an internal resolver you can log and filter");
+        }
+
+        bool hasUnpinnedNames = false;
+        foreach (var entry in policy.Egress)
+        {
+            if (Opens(entry, 53))
+            {
+                if (entry.Peers.Any(IsAny))
+                    Add(Severity.Error, entry.Location, "dns-to-any", $"'{entry.Name}' allows port 53 to any address: DNS becomes a tunnel to anywhere",
+                        "remove port 53 here and list your resolvers under 'egress.dns.resolvers'");
+                else
+                    Add(Severity.Warning, entry.Location, "dns-via-allow", $"'{entry.Name}' opens port 53 outside 'egress.dns.resolvers'",
+                        "move the resolvers to 'egress.dns.resolvers' (udp and tcp 53, nothing else)");
+            }
+            if (entry.Tcp.Any(r => r.First <= 853 && 853 <= r.Last))
+                Add(Severity.Warning, entry.Location, "dns-over-tls", $"'{entry.Name}' allows TCP 853 (DNS over TLS), which goes around your resolvers unseen",
+                    "remove 853 unless this entry is your own DoT resolver");
+            foreach (var peer in entry.Peers)
+            {
+                if (IsAny(peer))
+                {
+                    Add(Severity.Error, peer.Location, "allow-any-destination", $"'{entry.Name}' allows {peer.Text}: every address on {Ports(entry)}",
+                        "name the destinations (addresses, CIDRs, pinned hosts); default deny is the point");
+                    continue;
+                }
+                if (peer.Network is { } network)
+                {
+                    int minimum = network.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 16 : 32;
+                    if (network.PrefixLength < minimum)
+                        Add(Severity.Warning, peer.Location, "broad-cidr", $"'{entry.Name}' allows {peer.Text}, a network of more than a /{minimum}",
+                            "narrow it to the addresses the host really talks to");
+                    if (MetadataAddresses.Any(network.Contains))
+                        Add(Severity.Warning, peer.Location, "metadata-endpoint", $"'{entry.Name}' reaches the cloud metadata service through {peer.Text}",
+                            "exclude 169.254.169.254 (and fd00:ec2::254) unless the agent must read instance metadata");
+                }
+                if (peer.HostName is { } host && !policy.Hosts.ContainsKey(host))
+                {
+                    hasUnpinnedNames = true;
+                    Add(Severity.Info, peer.Location, "dns-name-not-pinned", $"'{host}' is trusted to whatever DNS answers when the policy is applied",
+                        $"pin it under 'hosts:' ('{host}: [address]') unless its addresses rotate (CDNs, mirrors)");
+                }
+                if (peer.HostName is { } name && PackageMirrorSuffixes.Any(m => name == m || name.EndsWith("." + m, StringComparison.Ordinal)))
+                    Add(Severity.Info, peer.Location, "permanent-package-mirror", $"package repository '{name}' is reachable all the time, not only while updating",
+                        "remove the entry outside maintenance, or apply a policy with it only for the update run (time windows are planned)");
+                if (IsPublicResolver(peer, policy))
+                    Add(Severity.Warning, peer.Location, "public-dns-resolver", $"'{entry.Name}' reaches public resolver {peer.Text}: DNS over HTTPS or TLS goes around yours",
+                        "remove it; lookups go to 'egress.dns.resolvers'");
+            }
+            CheckPorts(entry, Add);
+            if (entry.Tcp.Concat(entry.Udp).Any(r => (r.First <= 514 && 514 <= r.Last) || (r.First <= 601 && 601 <= r.Last)) && !IsWide(entry))
+                Add(Severity.Warning, entry.Location, "plaintext-syslog", $"'{entry.Name}' sends syslog in clear text (514/601)",
+                    "use syslog over TLS to the collector: 'tcp: [6514]'");
+            if (entry.Tcp.Any(r => r.First <= 80 && 80 <= r.Last) && !IsWide(entry))
+                Add(Severity.Info, entry.Location, "plaintext-http", $"'{entry.Name}' allows TCP 80 (clear-text HTTP)",
+                    "fine for signed package repositories; anything else should use 443");
+        }
+        if (hasUnpinnedNames && policy.Resolvers.Count == 0)
+            Add(Severity.Warning, top, "names-without-resolvers", "egress uses host names that are not pinned, but DNS is denied: the host's own lookups of them will fail",
+                "add 'egress.dns.resolvers', or pin every name under 'hosts:' (and in /etc/hosts)");
+        if (policy.Egress.Count == 0)
+            Add(Severity.Info, top, "nothing-allowed", "no egress is allowed: the host cannot reach its management platform",
+                "add the management channel, e.g. '- { name: control, to: [api.example], tcp: [443] }'");
+
+        foreach (var entry in policy.Input)
+        {
+            bool anySource = entry.Peers.Count == 0 || entry.Peers.Any(IsAny);
+            if (anySource && entry.Tcp.Any(r => r.First <= 22 && 22 <= r.Last))
+                Add(Severity.Error, entry.Location, "ssh-open-to-any", $"'{entry.Name}' accepts SSH from any address",
+                    "add 'from:' with your management network, e.g. 'from: [10.0.0.0/8]'");
+            else if (anySource)
+                Add(Severity.Warning, entry.Location, "input-without-source", $"'{entry.Name}' accepts {Ports(entry)} from any address",
+                    "add 'from:' with the sources that need it");
+            foreach (var peer in entry.Peers.Where(p => p.HostName is { } h && !policy.Hosts.ContainsKey(h)))
+                Add(Severity.Info, peer.Location, "dns-name-not-pinned", $"source '{peer.HostName}' is trusted to whatever DNS answers when the policy is applied",
+                    $"pin it under 'hosts:'");
+            CheckPorts(entry, Add);
+        }
+
+        return findings.OrderBy(f => f.Location.Line).ThenBy(f => f.Location.Column).ThenByDescending(f => f.Severity).ThenBy(f => f.Code, StringComparer.Ordinal).ToList();
+    }
+
+    private static void CheckPorts(AllowEntry entry, Action<Severity, SourceLocation, string, string, string> add)
+    {
+        foreach (var (protocol, range) in entry.Tcp.Select(r => ("tcp", r)).Concat(entry.Udp.Select(r => ("udp", r))))
+        {
+            if (range.Count > WidePortRange)
+                add(Severity.Warning, entry.Location, "wide-port-range", $"'{entry.Name}' opens {range.Count} {protocol} ports ({range})",
+                    "name the exact ports the deployment uses");
+        }
+    }
+
+    private static bool IsWide(AllowEntry entry) => entry.Tcp.Concat(entry.Udp).Any(r => r.Count > WidePortRange);
+
+    private static bool Opens(AllowEntry entry, int port) => entry.Tcp.Concat(entry.Udp).Any(r => r.First <= port && port <= r.Last);
+
+    private static bool IsAny(Destination destination) => destination.Network is { PrefixLength: 0 };
+
+    private static bool IsSingleHost(IPNetwork network) => network.PrefixLength == network.BaseAddress.GetAddressBytes().Length * 8;
+
+    private static bool IsPublicResolver(Destination destination, EgressPolicy policy) =>
+        destination.Network is { } network ? IsSingleHost(network) && PublicResolverAddresses.Contains(network.BaseAddress)
+        : destination.HostName is { } host && (PublicResolverNames.Contains(host)
+            || (policy.Hosts.TryGetValue(host, out var pinned) && pinned.Any(PublicResolverAddresses.Contains)));
+
+    private static string Ports(AllowEntry entry) =>
+        string.Join(", ", entry.Tcp.Select(r => $"tcp {r}").Concat(entry.Udp.Select(r => $"udp {r}")));
+}

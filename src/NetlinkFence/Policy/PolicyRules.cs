@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// The validation rules of a version-1 policy, shared by the YAML loader (<see cref="PolicyReader"/>) and
+/// <see cref="PolicyBuilder"/>, so both accept and refuse exactly the same things with the same codes.
+/// Values arrive as text with a location (YAML node, or a description of the builder call), are checked,
+/// and every problem is collected: nothing stops at the first error.
+/// </summary>
+internal sealed partial class PolicyRules
+{
+    private readonly Dictionary<string, List<(string Text, SourceLocation Location)>> _variables = new(StringComparer.Ordinal);
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    private static partial Regex VariableNamePattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
+    private static partial Regex EntryNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex TableNamePattern();
+
+    /// <summary>Every problem found so far.</summary>
+    public List<PolicyDiagnostic> Diagnostics { get; } = [];
+
+    /// <summary>True when any error was reported.</summary>
+    public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
+
+    /// <summary>Names of the variables defined so far.</summary>
+    public IEnumerable<string> VariableNames => _variables.Keys;
+
+    public void Error(SourceLocation location, string message, string fix, string code) =>
+        Diagnostics.Add(new PolicyDiagnostic(Severity.Error, location, message, fix, code));
+
+    /// <summary>Throws a <see cref="PolicyException"/> with every diagnostic when there is an error.</summary>
+    public void ThrowIfErrors()
+    {
+        if (HasErrors)
+            throw new PolicyException(Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList());
+    }
+
+    public string? TableName(string text, SourceLocation location)
+    {
+        if (TableNamePattern().IsMatch(text))
+            return text;
+        Error(location, $"table name '{text}' is not allowed", "use 1-64 letters, digits, '_' or '-'", "bad-table-name");
+        return null;
+    }
+
+    /// <summary>Records a variable; its values are literals (no <c>$</c> references).</summary>
+    public void Define(string name, SourceLocation nameLocation, IEnumerable<(string Text, SourceLocation Location)> values)
+    {
+        if (!VariableNamePattern().IsMatch(name))
+        {
+            Error(nameLocation, $"variable name '{name}' is not allowed", "use letters, digits and '_', starting with a letter or '_'", "bad-variable-name");
+            return;
+        }
+        if (_variables.ContainsKey(name))
+        {
+            Error(nameLocation, $"variable '{name}' is defined twice", "keep one definition", "duplicate-variable");
+            return;
+        }
+        var literal = new List<(string, SourceLocation)>();
+        foreach (var (text, location) in values)
+        {
+            if (text.StartsWith('$'))
+                Error(location, $"variable '{name}' refers to '{text}'", "variables hold literal values; write the values out", "nested-variable");
+            else
+                literal.Add((text, location));
+        }
+        _variables[name] = literal;
+    }
+
+    /// <summary>Replaces every <c>$name</c> by the variable's values (keeping the reference's location: that is where the reader looks).</summary>
+    public List<(string Text, SourceLocation Location)> Expand(IEnumerable<(string Text, SourceLocation Location)> items)
+    {
+        var result = new List<(string, SourceLocation)>();
+        foreach (var (text, location) in items)
+        {
+            if (!text.StartsWith('$'))
+            {
+                result.Add((text, location));
+                continue;
+            }
+            string name = text[1..];
+            if (_variables.TryGetValue(name, out var values))
+            {
+                if (values.Count == 0)
+                    Error(location, $"variable '${name}' is an empty list", "define at least one value, or remove the reference: an empty list would make the rule match nothing", "empty-variable");
+                result.AddRange(values.Select(v => (v.Text, location)));
+            }
+            else
+            {
+                string? suggestion = Closest(name, _variables.Keys);
+                Error(location, $"undefined variable '${name}'",
+                    suggestion is null ? $"define '{name}' under 'define:'" : $"did you mean '${suggestion}'? Otherwise define '{name}' under 'define:'", "undefined-variable");
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Adds a <c>hosts:</c> pin to <paramref name="hosts"/>.</summary>
+    public void Pin(string name, SourceLocation nameLocation, IEnumerable<(string Text, SourceLocation Location)> values, SourceLocation valueLocation,
+        Dictionary<string, IReadOnlyList<IPAddress>> hosts)
+    {
+        var parsed = AddressParser.Parse(name, nameLocation, out _, out _);
+        if (parsed?.HostName is null)
+        {
+            Error(nameLocation, $"'{name}' is not a host name", "pin names such as api.example.com to addresses", "bad-host-name");
+            return;
+        }
+        int before = Diagnostics.Count;
+        var addresses = new List<IPAddress>();
+        foreach (var (text, location) in Expand(values))
+        {
+            if (AddressParser.ParseAddress(text, out string? error) is { } address)
+            {
+                if (!addresses.Contains(address))
+                    addresses.Add(address);
+            }
+            else
+            {
+                Error(location, error ?? $"'{text}' is not an IP address (hosts: pins name single addresses)", "write an IPv4 or IPv6 address such as 203.0.113.50 or 2001:db8::50", "bad-pin");
+            }
+        }
+        if (addresses.Count == 0 && Diagnostics.Count == before)
+            Error(valueLocation, $"host '{name}' is pinned to no address", "give at least one address", "empty-pin");
+        if (!hosts.TryAdd(parsed.HostName, addresses))
+            Error(nameLocation, $"host '{parsed.HostName}' is pinned twice (names are case-insensitive)", "keep one pin with all its addresses", "duplicate-pin");
+    }
+
+    public string? LogPrefix(string prefix, SourceLocation location)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(prefix);
+        if (bytes == 0 || bytes > 127)
+            Error(location, $"log prefix is {bytes} bytes; the kernel accepts 1 to 127", bytes == 0 ? "write a prefix such as \"EGRESS-DENIED: \", or remove 'prefix:'" : "shorten the prefix to at most 127 bytes", "bad-log-prefix");
+        else if (prefix.Any(c => c < 0x20 || c > 0x7e || c == '"'))
+            Error(location, "log prefix has characters that would garble log lines (control characters, non-ASCII or '\"')", "use printable ASCII without quotes", "bad-log-prefix");
+        else
+            return prefix;
+        return null;
+    }
+
+    public (ulong Count, ulong UnitSeconds)? LogRate(string text, SourceLocation location)
+    {
+        var parts = text.Split('/', 2);
+        ulong? seconds = parts.Length == 2 ? parts[1].Trim() switch { "second" => 1, "minute" => 60, "hour" => 3600, "day" => 86400, _ => null } : null;
+        if (parts.Length != 2 || seconds is null || !ulong.TryParse(parts[0].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong n))
+        {
+            Error(location, $"log rate '{text}' is not understood", "write N/second, N/minute, N/hour or N/day, e.g. 10/second", "bad-log-rate");
+            return null;
+        }
+        return LogRate(n, seconds.Value, location) ? (n, seconds.Value) : null;
+    }
+
+    public bool LogRate(ulong count, ulong unitSeconds, SourceLocation location)
+    {
+        if (count is >= 1 and <= 1_000_000 && unitSeconds is 1 or 60 or 3600 or 86400)
+            return true;
+        Error(location, $"log rate {count} per {unitSeconds}s is out of range", "use N from 1 to 1000000 per second, minute, hour or day (N/second)", "bad-log-rate");
+        return false;
+    }
+
+    public ushort? LogGroup(string text, SourceLocation location)
+    {
+        if (ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ushort value))
+            return value;
+        Error(location, $"log group '{text}' is not a number from 0 to 65535", "use an NFLOG group number such as 100", "bad-log-group");
+        return null;
+    }
+
+    public string? EntryName(string name, SourceLocation location)
+    {
+        if (EntryNamePattern().IsMatch(name))
+            return name;
+        Error(location, $"entry name '{name}' is not allowed", "use 1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit", "bad-entry-name");
+        return null;
+    }
+
+    /// <summary>
+    /// Expands and parses a destination list. <paramref name="required"/>: an empty list is an error (it would
+    /// match nothing, or, for input sources, be mistaken for "any source").
+    /// </summary>
+    public List<Destination> Destinations(IEnumerable<(string Text, SourceLocation Location)> items, string path, SourceLocation listLocation, bool required)
+    {
+        int before = Diagnostics.Count;
+        var destinations = new List<Destination>();
+        foreach (var (text, location) in Expand(items))
+        {
+            if (AddressParser.Parse(text, location, out string? error, out string? fix) is { } destination)
+            {
+                if (!destinations.Contains(destination))
+                    destinations.Add(destination);
+            }
+            else
+            {
+                Error(location, error!, fix!, "bad-address");
+            }
+        }
+        // Only when nothing else explains the emptiness (an undefined or empty variable already did).
+        if (required && destinations.Count == 0 && Diagnostics.Count == before)
+            Error(listLocation, $"{path} is empty", "name at least one address or host: an empty list would allow nothing and hide the mistake", "empty-destinations");
+        return destinations;
+    }
+
+    public List<PortRange> Ports(IEnumerable<(string Text, SourceLocation Location)> items)
+    {
+        var ports = new List<PortRange>();
+        foreach (var (text, location) in Expand(items))
+        {
+            var parts = text.Split('-', 2);
+            string firstText = parts[0].Trim(), lastText = parts.Length == 1 ? firstText : parts[1].Trim();
+            int? first = Port(firstText), last = Port(lastText);
+            if (first is null || last is null)
+                Error(location, $"'{text}' is not a port or port range", "write a port number (443) or a range (1000-2000)", "bad-port");
+            else if (first is < 1 or > 65535 || last is < 1 or > 65535)
+                Error(location, $"port {(first is < 1 or > 65535 ? firstText : lastText)} is out of range", "ports are 1 to 65535", "bad-port");
+            else if (last < first)
+                Error(location, $"port range '{text}' runs backwards", $"write {last}-{first}", "bad-port");
+            else if (!ports.Contains(new PortRange((ushort)first, (ushort)last)))
+                ports.Add(new PortRange((ushort)first, (ushort)last));
+        }
+        return ports;
+
+        // Digits only (no sign, no hex); very long numbers are simply out of range.
+        static int? Port(string text) =>
+            text.Length == 0 || !text.All(char.IsAsciiDigit) ? null
+            : text.Length > 9 ? int.MaxValue : int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// An allow entry must name ports: one without would match nothing or everything. Not reported when the
+    /// port lists were empty because their values were wrong (errors since <paramref name="before"/>).
+    /// </summary>
+    public void RequirePorts(IReadOnlyList<PortRange> tcp, IReadOnlyList<PortRange> udp, int before, string what, string name, SourceLocation location)
+    {
+        if (tcp.Count == 0 && udp.Count == 0 && Diagnostics.Count == before)
+            Error(location, $"{what} ('{name}') names no ports", "add 'tcp: [443]' or 'udp: [...]': an entry without ports would allow nothing or everything", "no-ports");
+    }
+
+    public void CheckUniqueNames(IReadOnlyList<AllowEntry> entries, string path)
+    {
+        foreach (var group in entries.GroupBy(e => e.Name).Where(g => g.Count() > 1))
+        {
+            var first = group.First();
+            foreach (var duplicate in group.Skip(1))
+                Error(duplicate.Location, $"{path} entry name '{group.Key}' is used more than once (first at {first.Location})",
+                    "give every entry its own name: names are rule comments, set names and log keys", "duplicate-name");
+        }
+    }
+
+    /// <summary>The candidate closest to <paramref name="word"/> (edit distance), when close enough to be a typo.</summary>
+    public static string? Closest(string word, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (var candidate in candidates)
+        {
+            int distance = Levenshtein(word.ToLowerInvariant(), candidate.ToLowerInvariant());
+            if (distance < bestDistance)
+            {
+                bestDistance = distance;
+                best = candidate;
+            }
+        }
+        return bestDistance <= Math.Max(1, word.Length / 3) ? best : null;
+    }
+
+    /// <summary>Edit distance counting a swap of two neighbours as one edit ("tabel" is one typo from "table").</summary>
+    private static int Levenshtein(string a, string b)
+    {
+        if (a.Length > 64 || b.Length > 64)
+            return int.MaxValue;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++)
+            d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++)
+            d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        }
+        return d[a.Length, b.Length];
+    }
+}

@@ -1,0 +1,266 @@
+using NetlinkFence.Policy;
+using static NetlinkFence.Tests.Policy.PolicyTestSupport;
+
+namespace NetlinkFence.Tests.Policy;
+
+/// <summary>
+/// One test per lint finding (code, severity, location of the offending node), and the shipped example.
+/// Decision: the example is the seed's recommended setup, so it must lint completely clean (no findings at
+/// all, not even info): resolvers named, the control plane pinned, syslog over TLS, log prefix with a rate.
+/// </summary>
+public sealed class PolicyLinterTests
+{
+    /// <summary>A baseline that is clean; tests add one weakness at a time.</summary>
+    private const string CleanHead = """
+        version: 1
+        log:
+          prefix: "EGRESS-DENIED: "
+          rate: 10/second
+        hosts:
+          api.example: [203.0.113.50]
+
+        """;
+
+    private const string CleanControl = "    - { name: control, to: [api.example], tcp: [443] }\n";
+
+    private static IReadOnlyList<PolicyDiagnostic> Lint(string yaml) => PolicyLinter.Lint(PolicyLoader.Load(yaml, FileName));
+
+    /// <summary>Asserts exactly one finding with <paramref name="code"/>, at the given token, and returns it.</summary>
+    private static PolicyDiagnostic Finding(string yaml, string code, Severity severity, string token, int nth = 1)
+    {
+        var findings = Lint(yaml);
+        var finding = Assert.Single(findings, f => f.Code == code);
+        Assert.Equal(severity, finding.Severity);
+        var (line, column) = Pos(yaml, token, nth);
+        Assert.Equal(new SourceLocation(FileName, line, column), finding.Location);
+        Assert.False(string.IsNullOrWhiteSpace(finding.Message));
+        Assert.False(string.IsNullOrWhiteSpace(finding.Fix));
+        return finding;
+    }
+
+    private static string Egress(string entries, string dns = "") =>
+        CleanHead + "egress:\n" + (dns.Length > 0 ? $"  dns:\n    resolvers: {dns}\n" : "") + "  allow:\n" + CleanControl + entries;
+
+    [Fact]
+    public void The_example_is_clean()
+    {
+        Assert.Empty(PolicyLinter.Lint(PolicyLoader.LoadFile(ExamplePath)));
+    }
+
+    [Fact]
+    public void The_baseline_used_by_these_tests_is_clean()
+    {
+        Assert.Empty(Lint(Egress("", dns: "[192.168.1.10]")));
+    }
+
+    [Fact]
+    public void Dns_resolver_any_address()
+    {
+        string yaml = Egress("", dns: "[0.0.0.0/0]");
+        var f = Finding(yaml, "dns-to-any", Severity.Error, "0.0.0.0/0");
+        Assert.Contains("tunnel", f.Message);
+    }
+
+    [Fact]
+    public void Dns_port_to_any_address_in_an_allow_entry()
+    {
+        string yaml = Egress("    - { name: dns, to: [\"::/0\"], udp: [53] }\n");
+        Finding(yaml, "dns-to-any", Severity.Error, "{ name: dns");
+        Finding(yaml, "allow-any-destination", Severity.Error, "\"::/0\""); // a quoted node starts at its quote
+    }
+
+    [Fact]
+    public void Dns_port_outside_the_resolvers_section()
+    {
+        Finding(Egress("    - { name: dns, to: [192.168.1.10], udp: [53] }\n"), "dns-via-allow", Severity.Warning, "{ name: dns");
+    }
+
+    [Fact]
+    public void Allow_to_any_destination()
+    {
+        var f = Finding(Egress("    - { name: web, to: [0.0.0.0/0], tcp: [443] }\n"), "allow-any-destination", Severity.Error, "0.0.0.0/0");
+        Assert.Contains("tcp 443", f.Message);
+    }
+
+    [Fact]
+    public void No_log_prefix()
+    {
+        string yaml = "version: 1\negress:\n  allow:\n    - { name: control, to: [203.0.113.50], tcp: [443] }\n";
+        Finding(yaml, "no-log-prefix", Severity.Warning, "version");
+    }
+
+    [Fact]
+    public void Nflog_group_without_prefix_is_only_info()
+    {
+        string yaml = "version: 1\nlog:\n  group: 100\n  rate: 10/second\negress:\n  allow:\n    - { name: control, to: [203.0.113.50], tcp: [443] }\n";
+        Finding(yaml, "no-log-prefix", Severity.Info, "version");
+    }
+
+    [Fact]
+    public void No_log_rate()
+    {
+        string yaml = "version: 1\nlog:\n  prefix: \"EGRESS-DENIED: \"\negress:\n  allow:\n    - { name: control, to: [203.0.113.50], tcp: [443] }\n";
+        var f = Finding(yaml, "no-log-rate", Severity.Warning, "version");
+        Assert.Contains("rate: 10/second", f.Fix);
+    }
+
+    [Fact]
+    public void Wide_port_range()
+    {
+        var f = Finding(Egress("    - { name: high, to: [203.0.113.60], udp: [1024-65535] }\n"), "wide-port-range", Severity.Warning, "{ name: high");
+        Assert.Contains("64512 udp ports", f.Message);
+    }
+
+    [Fact]
+    public void A_range_of_256_ports_is_not_wide()
+    {
+        Assert.Empty(Lint(Egress("    - { name: rtp, to: [203.0.113.60], udp: [10000-10255] }\n", dns: "[192.168.1.10]")));
+    }
+
+    [Fact]
+    public void Input_without_source()
+    {
+        string yaml = Egress("", dns: "[192.168.1.10]") + "input:\n  allow:\n    - { name: metrics, tcp: [9100] }\n";
+        var f = Finding(yaml, "input-without-source", Severity.Warning, "{ name: metrics");
+        Assert.Contains("from:", f.Fix);
+    }
+
+    [Fact]
+    public void Ssh_open_to_any()
+    {
+        string yaml = Egress("", dns: "[192.168.1.10]") + "input:\n  allow:\n    - { name: ssh, from: [0.0.0.0/0], tcp: [22] }\n";
+        Finding(yaml, "ssh-open-to-any", Severity.Error, "{ name: ssh");
+        Assert.DoesNotContain(Lint(yaml), f => f.Code == "input-without-source"); // one finding, the sharper one
+    }
+
+    [Fact]
+    public void Ssh_from_a_management_network_is_fine()
+    {
+        string yaml = Egress("", dns: "[192.168.1.10]") + "input:\n  allow:\n    - { name: ssh, from: [10.1.0.0/16], tcp: [22] }\n";
+        Assert.Empty(Lint(yaml));
+    }
+
+    [Theory]
+    [InlineData("udp: [514]")]
+    [InlineData("tcp: [514]")]
+    [InlineData("tcp: [601]")]
+    public void Plaintext_syslog(string ports)
+    {
+        var f = Finding(Egress($"    - {{ name: syslog, to: [192.168.1.20], {ports} }}\n"), "plaintext-syslog", Severity.Warning, "{ name: syslog");
+        Assert.Contains("6514", f.Fix);
+    }
+
+    [Fact]
+    public void Dns_name_not_pinned()
+    {
+        var f = Finding(Egress("    - { name: partner, to: [api.partner.example], tcp: [443] }\n", dns: "[192.168.1.10]"), "dns-name-not-pinned", Severity.Info, "api.partner.example");
+        Assert.Contains("hosts:", f.Fix);
+    }
+
+    [Fact]
+    public void Unpinned_names_with_dns_denied()
+    {
+        string yaml = Egress("    - { name: updates, to: [deb.debian.org], tcp: [443] }\n");
+        Finding(yaml, "names-without-resolvers", Severity.Warning, "version");
+    }
+
+    [Fact]
+    public void Broad_cidr()
+    {
+        string yaml = Egress("    - { name: cloud, to: [10.0.0.0/8, \"2001:db8::/31\", 172.16.0.0/16], tcp: [443] }\n");
+        var findings = Lint(yaml).Where(f => f.Code == "broad-cidr").ToList();
+        Assert.Equal(2, findings.Count); // /16 and longer are fine
+        Assert.All(findings, f => Assert.Equal(Severity.Warning, f.Severity));
+        Assert.Equal(Pos(yaml, "10.0.0.0/8").Column, findings[0].Location.Column);
+        Assert.Equal(Pos(yaml, "2001:db8::/31").Column - 1, findings[1].Location.Column); // the quote starts the node
+    }
+
+    [Fact]
+    public void Broad_resolver()
+    {
+        Finding(Egress("", dns: "[192.168.1.0/24]"), "broad-resolver", Severity.Warning, "192.168.1.0/24");
+    }
+
+    [Fact]
+    public void Resolver_given_as_an_unpinned_host_name()
+    {
+        Finding(Egress("", dns: "[ns1.corp.example]"), "resolver-not-pinned-host", Severity.Warning, "ns1.corp.example");
+    }
+
+    [Fact]
+    public void Resolver_given_as_a_pinned_host_name_is_fine()
+    {
+        string yaml = CleanHead.Replace("hosts:\n", "hosts:\n  ns1.corp.example: [192.168.1.10]\n") + "egress:\n  dns:\n    resolvers: [ns1.corp.example]\n  allow:\n" + CleanControl;
+        Assert.Empty(Lint(yaml));
+    }
+
+    [Fact]
+    public void Public_resolver()
+    {
+        var f = Finding(Egress("", dns: "[8.8.8.8]"), "public-resolver", Severity.Info, "8.8.8.8");
+        Assert.Contains("internal resolver", f.Fix);
+    }
+
+    [Fact]
+    public void Public_dns_resolver_reached_by_an_allow_entry()
+    {
+        string yaml = Egress("    - { name: doh, to: [1.1.1.1, dns.google], tcp: [443] }\n", dns: "[192.168.1.10]");
+        var findings = Lint(yaml).Where(f => f.Code == "public-dns-resolver").ToList();
+        Assert.Equal([Pos(yaml, "1.1.1.1").Column, Pos(yaml, "dns.google").Column], findings.Select(f => f.Location.Column));
+        Assert.All(findings, f => Assert.Equal(Severity.Warning, f.Severity));
+    }
+
+    [Fact]
+    public void Dns_over_tls()
+    {
+        Finding(Egress("    - { name: dot, to: [192.168.1.10], tcp: [853] }\n", dns: "[192.168.1.10]"), "dns-over-tls", Severity.Warning, "{ name: dot");
+    }
+
+    [Fact]
+    public void Metadata_endpoint()
+    {
+        string yaml = Egress("    - { name: cloud, to: [169.254.169.254], tcp: [80] }\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "metadata-endpoint", Severity.Warning, "169.254.169.254");
+        Assert.Contains("169.254.169.254", f.Fix);
+    }
+
+    [Fact]
+    public void Plaintext_http()
+    {
+        Finding(Egress("    - { name: mirror, to: [198.51.100.7], tcp: [80] }\n", dns: "[192.168.1.10]"), "plaintext-http", Severity.Info, "{ name: mirror");
+    }
+
+    [Fact]
+    public void Permanent_package_mirror()
+    {
+        string yaml = Egress("    - { name: updates, to: [security.debian.org, mirror.example], tcp: [443] }\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "permanent-package-mirror", Severity.Info, "security.debian.org");
+        Assert.Contains("only while updating", f.Message);
+    }
+
+    [Fact]
+    public void Nothing_allowed()
+    {
+        Finding(CleanHead, "nothing-allowed", Severity.Info, "version");
+    }
+
+    [Fact]
+    public void Findings_come_in_file_order_with_the_most_severe_first_at_a_location()
+    {
+        string yaml = "version: 1\negress:\n  dns:\n    resolvers: [0.0.0.0/0]\n  allow:\n    - { name: any, to: [0.0.0.0/0], tcp: [1-65535] }\n";
+        var findings = Lint(yaml);
+        Assert.Equal(
+            ["no-log-prefix", "dns-to-any", "dns-to-any", "dns-over-tls", "wide-port-range", "allow-any-destination"],
+            findings.Select(f => f.Code));
+        Assert.Equal(findings.OrderBy(f => f.Location.Line).ThenBy(f => f.Location.Column).Select(f => f.Location), findings.Select(f => f.Location));
+    }
+
+    [Fact]
+    public void Builder_policies_are_linted_with_code_locations()
+    {
+        var policy = new PolicyBuilder().Resolvers("0.0.0.0/0").AllowEgress("x", to: ["203.0.113.7"], tcp: [443]).Build();
+        var findings = PolicyLinter.Lint(policy);
+        Assert.Contains(findings, f => f.Code == "dns-to-any" && f.Location.ToString() == "(builder) Resolvers()[0]");
+        Assert.Contains(findings, f => f.Code == "no-log-prefix" && f.Location == SourceLocation.Code);
+    }
+}

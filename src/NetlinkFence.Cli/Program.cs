@@ -14,4 +14,5 @@ root.Subcommands.Add(VerifyVerb.Create());
 root.Subcommands.Add(DemoVerb.Create());
 root.Subcommands.Add(ProbeVerb.Create());
 root.Subcommands.Add(RemoveVerb.Create());
+root.Subcommands.Add(LintVerb.Create());
 return await root.Parse(args).InvokeAsync();

@@ -15,8 +15,9 @@ internal static class Rendering
     /// <summary>The compiled policy as an annotated <c>nft -f</c> file that performs the same atomic replace as apply.</summary>
     public static string Plan(CompiledPolicy compiled, string policyPath)
     {
-        var rules = compiled.Rules.ToDictionary(r => r.Rule, r => r, ReferenceEqualityComparer.Instance);
-        var sets = compiled.Sets.ToDictionary(s => s.Set, s => s, ReferenceEqualityComparer.Instance);
+        // By reference: two rules can be equal in content (e.g. the same match in two chains) yet differ in origin.
+        var rules = compiled.Rules.ToDictionary<CompiledRule, Rule>(r => r.Rule, ReferenceEqualityComparer.Instance);
+        var sets = compiled.Sets.ToDictionary<CompiledSet, NftSet>(s => s.Set, ReferenceEqualityComparer.Instance);
         var annotations = new RenderAnnotations
         {
             BeforeRule = rule => rules.TryGetValue(rule, out var r) ? [$"{r.Reason} ({r.Origin})"] : [],

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary><c>netlinkfence lint POLICY</c>: security findings with severity and location; exit 1 when there are warnings or errors.</summary>
+internal static class LintVerb
+{
+    public static Command Create()
+    {
+        var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
+        var command = new Command("lint", "report weaknesses in a policy (DNS to any, 0.0.0.0/0, no log prefix, wide port ranges, ...)") { policyArgument };
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
+        {
+            string path = parse.GetValue(policyArgument)!;
+            var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path));
+            if (parse.GetValue(CommonOptions.Output) == "json")
+            {
+                Output.WriteJson(w =>
+                {
+                    w.WriteStartArray("findings");
+                    foreach (var f in findings)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("severity", f.Severity.ToString().ToLowerInvariant());
+                        w.WriteString("code", f.Code);
+                        w.WriteString("file", f.Location.File);
+                        w.WriteNumber("line", f.Location.Line);
+                        w.WriteNumber("column", f.Location.Column);
+                        w.WriteString("message", f.Message);
+                        w.WriteString("fix", f.Fix);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+            }
+            else
+            {
+                foreach (var finding in findings)
+                    Console.WriteLine($"{finding} [{finding.Code}]");
+                Console.WriteLine(findings.Count == 0 ? $"{path}: no findings" : $"{path}: {findings.Count} finding(s)");
+            }
+            bool serious = findings.Any(f => f.Severity != Severity.Info);
+            return Task.FromResult(serious ? ExitCodes.DriftOrFindings : ExitCodes.Ok);
+        }));
+        return command;
+    }
+}

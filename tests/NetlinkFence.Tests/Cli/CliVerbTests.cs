@@ -1,0 +1,77 @@
+using NetlinkFence.Tests.Kernel;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Cli;
+
+/// <summary>plan, show, verify and lint as a user runs them.</summary>
+public sealed class CliVerbTests
+{
+    private static readonly string Example = Path.Combine(ApplyPolicyTests.RepositoryRoot(), "examples", "ironclaw-agent.yaml");
+
+    [Fact]
+    public void VerifyIsZeroAfterApplyAndOneWithADiffAfterTampering()
+    {
+        using var ns = TestNamespace.Create();
+        Assert.Equal(1, CliRunner.Run($"verify {Example} --netns {ns.Name}").ExitCode); // nothing applied yet
+        Assert.Equal(0, CliRunner.Run($"apply {Example} --netns {ns.Name}").ExitCode);
+        var clean = CliRunner.Run($"verify {Example} --netns {ns.Name}");
+        Assert.True(clean.ExitCode == 0, clean.Stdout + clean.Stderr);
+        Assert.Contains("matches", clean.Stdout);
+
+        ns.Nft("add chain inet netlinkfence output { type filter hook output priority filter ; policy accept ; }");
+        ns.Nft("add element inet netlinkfence allow_syslog-tls_tcp_v4 { 10.9.9.9 . 22 }");
+        var drift = CliRunner.Run($"verify {Example} --netns {ns.Name}");
+        Assert.Equal(1, drift.ExitCode);
+        Assert.Contains("~ chain output", drift.Stdout);
+        Assert.Contains("policy accept", drift.Stdout);
+        Assert.Contains("+ set allow_syslog-tls_tcp_v4: element 10.9.9.9 . 22", drift.Stdout);
+
+        var json = CliRunner.Run($"verify {Example} --netns {ns.Name} --output json");
+        Assert.Equal(1, json.ExitCode);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        Assert.False(document.RootElement.GetProperty("matches").GetBoolean());
+        Assert.Equal(2, document.RootElement.GetProperty("differences").GetArrayLength());
+    }
+
+    [Fact]
+    public void ShowPrintsTheLiveTableAsNftDoes()
+    {
+        using var ns = TestNamespace.Create();
+        Assert.Equal(1, CliRunner.Run($"show --netns {ns.Name}").ExitCode);
+        Assert.Equal(0, CliRunner.Run($"apply {Example} --netns {ns.Name}").ExitCode);
+        var show = CliRunner.Run($"show --netns {ns.Name}");
+        Assert.Equal(0, show.ExitCode);
+        Assert.Equal(ns.Nft("list table inet netlinkfence"), show.Stdout);
+    }
+
+    [Fact]
+    public void PlanNeedsNoPrivilege()
+    {
+        var plan = CliRunner.RunUnprivileged($"plan {Example}");
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        Assert.Contains("table inet netlinkfence {", plan.Stdout);
+        Assert.Contains("live table not compared", plan.Stdout);
+    }
+
+    [Fact]
+    public void LintFindsTheSeedsPitfallsAndPassesTheExample()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"nlf-weak-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "version: 1\negress:\n  dns:\n    resolvers: [0.0.0.0/0]\n  allow:\n    - name: all\n      to: [0.0.0.0/0]\n      tcp: [443]\n");
+        try
+        {
+            var weak = CliRunner.Run($"lint {path}");
+            Assert.Equal(1, weak.ExitCode);
+            Assert.Contains($"{path}:4:17: error: DNS is allowed to any address", weak.Stdout);
+            Assert.Contains("[allow-any-destination]", weak.Stdout);
+            Assert.Contains("[no-log-prefix]", weak.Stdout);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        var clean = CliRunner.Run($"lint {Example}");
+        Assert.Equal(0, clean.ExitCode);
+        Assert.Contains("no findings", clean.Stdout);
+    }
+}

@@ -66,21 +66,16 @@ public sealed class RuleBuilder
     public RuleBuilder SourcePort(ProtocolType protocol, ushort port) => Port(protocol, port, port, destination: false);
 
     /// <summary><c>ip daddr . tcp dport @set</c>: one lookup of (destination address, destination port).</summary>
-    public RuleBuilder DestinationAndPortIn(AddressFamily family, ProtocolType protocol, string set)
-    {
-        AddressField(family, destination: true, out uint offset, out uint length);
-        NfProto(family);
-        L4(protocol);
-        _expressions.Add(new PayloadExpression(PayloadBase.Network, offset, length, Registers.R1));
-        _expressions.Add(new PayloadExpression(PayloadBase.Transport, 2, 2, RegisterForWord((int)(length / 4))));
-        _expressions.Add(new LookupExpression(set, Registers.R1));
-        return this;
-    }
+    public RuleBuilder DestinationAndPortIn(AddressFamily family, ProtocolType protocol, string set) =>
+        AddressAndPortIn(family, protocol, set, destination: true);
 
     /// <summary><c>ip saddr . tcp dport @set</c>: one lookup of (source address, destination port).</summary>
-    public RuleBuilder SourceAndDestinationPortIn(AddressFamily family, ProtocolType protocol, string set)
+    public RuleBuilder SourceAndDestinationPortIn(AddressFamily family, ProtocolType protocol, string set) =>
+        AddressAndPortIn(family, protocol, set, destination: false);
+
+    private RuleBuilder AddressAndPortIn(AddressFamily family, ProtocolType protocol, string set, bool destination)
     {
-        AddressField(family, destination: false, out uint offset, out uint length);
+        AddressField(family, destination, out uint offset, out uint length);
         NfProto(family);
         L4(protocol);
         _expressions.Add(new PayloadExpression(PayloadBase.Network, offset, length, Registers.R1));

@@ -8,6 +8,11 @@ namespace NetlinkFence.Nftables;
 /// A connection to nf_tables over one netlink socket: commit transactions atomically, read the ruleset back.
 /// Safe to use from many threads: calls are serialised, one at a time. Dispose to close the socket.
 /// </summary>
+/// <remarks>
+/// The kernel answers nf_tables requests synchronously (a batch is processed inside the sendmsg call), so
+/// the async methods do their work on the calling thread and only wait asynchronously for the connection
+/// itself; while waiting for replies they poll the socket in short slices, so cancellation is honoured.
+/// </remarks>
 /// <example>
 /// <code>
 /// await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = "agent" });

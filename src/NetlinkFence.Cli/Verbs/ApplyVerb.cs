@@ -59,7 +59,7 @@ internal static class ApplyVerb
             if (guard is null)
                 await SavePreviousAsync(state, TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous), cancellationToken);
             else
-                (json ? Console.Error : Console.Out).WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window}, "
+                (json ? Console.Error : Console.Out).WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window!.Value.TotalSeconds:0.#}s, "
                     + $"or the previous table comes back at {DateTimeOffset.Now + window:HH:mm:ss}");
             return ExitCodes.Ok;
         }));

@@ -33,16 +33,21 @@ public sealed class ConfirmRollbackTests
         using var ns = TestNamespace.Create();
         Ok($"apply {Before} --netns {ns.Name}");
         string previous = TableSnapshotTests.MaskTableHandles(ns.Nft("-j list ruleset"));
+        // The deadline is set at the commit, somewhere between starting the CLI (t0) and its exit (t1).
         var clock = Stopwatch.StartNew();
-        Ok($"apply {After} --netns {ns.Name} --confirm-within 2s");
+        Ok($"apply {After} --netns {ns.Name} --confirm-within 3s");
+        var t1 = clock.Elapsed;
         Assert.Contains("8443", ns.Nft("list ruleset"));
-        // Still the new table shortly before the deadline...
-        Thread.Sleep(TimeSpan.FromSeconds(1.6) - clock.Elapsed);
-        Assert.Contains("8443", ns.Nft("list ruleset"));
-        // ...and the old one, byte for byte (the table's own handle aside), soon after it.
-        while (ns.Nft("list ruleset").Contains("8443") && clock.Elapsed < TimeSpan.FromSeconds(5))
+        // Still the new table shortly before the earliest possible deadline...
+        if (clock.Elapsed < TimeSpan.FromSeconds(2.7))
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(2.7) - clock.Elapsed);
+            Assert.Contains("8443", ns.Nft("list ruleset"));
+        }
+        // ...and the old one, byte for byte (the table's own handle aside), soon after the latest.
+        while (ns.Nft("list ruleset").Contains("8443") && clock.Elapsed < t1 + TimeSpan.FromSeconds(6))
             Thread.Sleep(50);
-        Assert.InRange(clock.Elapsed.TotalSeconds, 1.6, 4.0);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.7), t1 + TimeSpan.FromSeconds(4.5));
         Assert.Equal(previous, TableSnapshotTests.MaskTableHandles(ns.Nft("-j list ruleset")));
         Assert.Equal(1, CliRunner.Run($"confirm --netns {ns.Name}").ExitCode); // too late
     }

@@ -18,14 +18,14 @@ public sealed class SelfTestTests
     {
         using var net = World();
         Ok($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
-        string good = TableSnapshotTests.MaskTableHandles(net.Agent.Nft("-j list ruleset"));
+        string good = Masked(net.Agent.Nft("-j list ruleset"));
 
         string forgetful = SafetyPolicies.Write(SafetyPolicies.Text("[8443]", selftest: $"selftest: {{ allow: [ \"{ControlPlane}\" ] }}"));
         var (exit, stdout, stderr) = CliRunner.Run($"apply {forgetful} --netns {net.Agent.Name}");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got DENIED .*FAILED", stdout);
         Assert.Contains("self-test failed: restored table inet netlinkfence", stderr);
-        Assert.Equal(good, TableSnapshotTests.MaskTableHandles(net.Agent.Nft("-j list ruleset")));
+        Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
         Assert.True(net.TcpReachable("203.0.113.50", 443));
     }
 
@@ -78,6 +78,10 @@ public sealed class SelfTestTests
         Assert.Equal(PolicyLoader.Load("version: 1\nselftest: { allow: [\"203.0.113.50:443\"], deny: [\"udp:192.168.1.10:53\"] }\n", "x.yaml"), built);
         Assert.Throws<PolicyException>(() => new PolicyBuilder().SelfTest(["nope"]).Build());
     }
+
+    /// <summary>The table's handle is new, and stray IPv6 traffic on the veth may hit the denied counters meanwhile.</summary>
+    private static string Masked(string json) => System.Text.RegularExpressions.Regex.Replace(
+        TableSnapshotTests.MaskTableHandles(json), "\"packets\": \\d+, \"bytes\": \\d+", "\"packets\": N, \"bytes\": N");
 
     private static AgentAndWorld World()
     {

@@ -11,8 +11,20 @@ public static unsafe class ProcessSession
     /// </summary>
     public static void Detach()
     {
-        if (setsid() < 0 && errno != EPERM) // EPERM: already a session leader, which is detached enough
+        StartSession();
+        RedirectStandardStreamsToDevNull();
+    }
+
+    /// <summary><c>setsid</c>: a new session and process group, without a controlling terminal.</summary>
+    public static void StartSession()
+    {
+        if (setsid() < 0 && errno != EPERM) // EPERM: already a process group leader, i.e. not in the caller's group
             throw new ErrnoException("setsid()", errno);
+    }
+
+    /// <summary>Points file descriptors 0, 1 and 2 at <c>/dev/null</c>.</summary>
+    public static void RedirectStandardStreamsToDevNull()
+    {
         byte[] path = "/dev/null\0"u8.ToArray();
         int fd;
         fixed (byte* p = path)

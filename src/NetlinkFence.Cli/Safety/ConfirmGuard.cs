@@ -10,6 +10,7 @@ namespace NetlinkFence.Cli;
 internal sealed class ConfirmGuard(SafetyState state, TimeSpan window)
 {
     private readonly string _token = Guid.NewGuid().ToString("N");
+    private bool _wrotePending;
     private bool _started;
     private bool _replacedAnother;
 
@@ -20,16 +21,17 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window)
             var pending = state.ReadPending();
             if (pending is null || pending.Token == _token)
                 state.WriteSnapshot(TableSnapshot.Of(NftFamily.Inet, state.Table, before));
-            else if (!_started)
+            else if (!_wrotePending)
                 _replacedAnother = true; // the other apply's waiter sees the new token and stops; ours takes over
             state.WritePending(new PendingConfirm(_token, DateTimeOffset.UtcNow + window));
+            _wrotePending = true;
         }
         if (!_started)
         {
             var arguments = new List<string> { RollbackWaiterVerb.Name, "--table", state.Table, "--token", _token };
             if (state.Netns is { } netns)
                 arguments.AddRange(["--netns", netns]);
-            SelfLauncher.StartCopy(arguments);
+            await SelfLauncher.StartDetachedCopyAsync(arguments, cancellationToken);
             _started = true;
         }
     }
@@ -37,7 +39,7 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window)
     /// <summary>The apply did not take effect (refused, or rolled back by the self-test): nothing is left to confirm.</summary>
     public async Task AbandonAsync(CancellationToken cancellationToken)
     {
-        if (!_started || _replacedAnother) // an earlier unconfirmed apply still needs its rollback: keep waiting
+        if (!_wrotePending || _replacedAnother) // an earlier unconfirmed apply still needs its rollback: keep waiting
             return;
         using (await state.LockAsync(cancellationToken))
         {

@@ -22,7 +22,11 @@ internal static class RollbackWaiterVerb
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            ProcessSession.Detach();
+            // New session first, then tell the parent (it waits for this line), then let go of its pipes.
+            ProcessSession.StartSession();
+            Console.Out.WriteLine(SelfLauncher.DetachedMarker);
+            Console.Out.Flush();
+            ProcessSession.RedirectStandardStreamsToDevNull();
             var state = new SafetyState(parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(CommonOptions.Table)!);
             try
             {

@@ -90,6 +90,22 @@ public sealed class ConfirmRollbackTests
         Assert.Contains("8443", ns.Nft("list ruleset"));
     }
 
+    [Fact]
+    public void WaiterSurvivesItsTerminalSessionBeingKilled()
+    {
+        using var ns = TestNamespace.Create();
+        // The CLI runs as the only job of a fresh session; right after apply returns, everything in that
+        // session's process group is sent SIGHUP and SIGKILL, as when a terminal (or an SSH session) dies.
+        string script = $"dotnet {CliRunner.CliPath} apply {Before} --netns {ns.Name} --confirm-within 5s >/dev/null 2>&1; kill -HUP 0; kill -KILL 0";
+        var clock = Stopwatch.StartNew();
+        var (exit, _, stderr) = TestNamespace.TryRun("setsid", $"--wait bash -c \"{script}\"");
+        Assert.True(exit != 0 && clock.Elapsed < TimeSpan.FromSeconds(4), $"the session should have been killed right after apply: exit {exit} {stderr}");
+        Assert.Contains("netlinkfence", ns.Nft("list tables"));
+        while (ns.Nft("list tables").Contains("netlinkfence") && clock.Elapsed < TimeSpan.FromSeconds(9))
+            Thread.Sleep(50);
+        Assert.Equal("", ns.Nft("list ruleset"));
+    }
+
     private static string Ok(string arguments)
     {
         var (exit, stdout, stderr) = CliRunner.Run(arguments);

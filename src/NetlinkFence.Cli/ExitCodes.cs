@@ -14,6 +14,7 @@ internal static class ExitCodes
     public const int BadInput = 2;
     public const int KernelRefused = 3;
     public const int Permission = 4;
+    public const int SelfTestFailed = 5;
 
     /// <summary>Runs a verb, printing a one-line explanation for failures instead of a stack trace.</summary>
     public static async Task<int> Run(Func<Task<int>> verb)

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Net;
 using System.Net.Sockets;
-using NetlinkFence.Interop;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -9,7 +7,7 @@ namespace NetlinkFence.Cli;
 /// <summary>
 /// <c>netlinkfence probe [--policy FILE] tcp:HOST:PORT udp:HOST:PORT ...</c>: tries each flow from inside the
 /// namespace and reports whether the firewall let it through; with a policy, also which entry decided.
-/// A TCP connect that is accepted or refused by the peer got through; silence until the timeout means dropped.
+/// The trying itself is <see cref="FlowProbe"/> (shared with apply's self-test).
 /// </summary>
 internal static class ProbeVerb
 {
@@ -22,66 +20,18 @@ internal static class ProbeVerb
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken) : null;
-            string? ns = parse.GetValue(CommonOptions.NetworkNamespace);
-            string? nsPath = ns is null ? null : ns.StartsWith('/') ? ns : "/run/netns/" + ns;
+            string? nsPath = FlowProbe.NamespacePath(parse.GetValue(CommonOptions.NetworkNamespace));
             foreach (string target in parse.GetValue(targets)!)
             {
-                var (protocol, address, port) = Parse(target);
-                string outcome = await Try(nsPath, protocol, address, port, parse.GetValue(timeout));
-                bool passed = outcome is not ("no answer" or "blocked by the local firewall, EPERM");
-                string why = compiled is null ? "" : " -- policy: " + FlowExplainer.Explain(compiled, protocol, address, port).Reason;
-                Console.WriteLine($"{target,-28} {(passed ? "ALLOWED" : "DENIED "),-8} ({outcome}){why}");
+                if (!target.StartsWith("tcp:", StringComparison.Ordinal) && !target.StartsWith("udp:", StringComparison.Ordinal))
+                    throw new ArgumentException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
+                var flow = ExpectedFlow.Parse(target);
+                var result = await FlowProbe.TryAsync(nsPath, flow, parse.GetValue(timeout), cancellationToken);
+                string why = compiled is null ? "" : " -- policy: " + FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port).Reason;
+                Console.WriteLine($"{target,-28} {(result.Passed ? "ALLOWED" : "DENIED "),-8} ({result.Outcome}){why}");
             }
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    private static (ProtocolType, IPAddress, ushort) Parse(string target)
-    {
-        var parts = target.Split(':', 2);
-        int lastColon = parts.Length == 2 ? parts[1].LastIndexOf(':') : -1;
-        if (parts.Length != 2 || parts[0] is not ("tcp" or "udp") || lastColon < 0
-            || !IPAddress.TryParse(parts[1][..lastColon].Trim('[', ']'), out var address)
-            || !ushort.TryParse(parts[1][(lastColon + 1)..], out ushort port) || port == 0)
-            throw new ArgumentException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
-        return (parts[0] == "tcp" ? ProtocolType.Tcp : ProtocolType.Udp, address, port);
-    }
-
-    private static async Task<string> Try(string? namespacePath, ProtocolType protocol, IPAddress address, ushort port, int timeoutMilliseconds)
-    {
-        Socket Create() => protocol == ProtocolType.Tcp
-            ? new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
-            : new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        using var socket = namespacePath is null ? Create() : NetworkNamespace.Run(namespacePath, Create);
-        using var timeout = new CancellationTokenSource(timeoutMilliseconds);
-        try
-        {
-            if (protocol == ProtocolType.Tcp)
-            {
-                await socket.ConnectAsync(address, port, timeout.Token);
-                return "connected";
-            }
-            await socket.ConnectAsync(address, port, timeout.Token);
-            await socket.SendAsync("netlinkfence probe"u8.ToArray(), SocketFlags.None, timeout.Token);
-            await socket.ReceiveAsync(new byte[512], SocketFlags.None, timeout.Token);
-            return "answered";
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
-        {
-            return "reached the host, port closed";
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
-        {
-            return "blocked by the local firewall, EPERM";
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut)
-        {
-            return "no answer";
-        }
-        catch (OperationCanceledException)
-        {
-            return "no answer";
-        }
     }
 }

@@ -37,6 +37,9 @@ public sealed record EgressPolicy
     /// <summary>Input allow entries, in policy order.</summary>
     public IReadOnlyList<AllowEntry> Input { get; }
 
+    /// <summary>Flows to try right after an apply (<c>selftest:</c>); a failure restores the previous table.</summary>
+    public SelfTest SelfTest { get; init; } = SelfTest.None;
+
     /// <summary>The file the policy came from.</summary>
     public string Source { get; }
 
@@ -45,7 +48,7 @@ public sealed record EgressPolicy
         other is not null && Table == other.Table && Log == other.Log
         && Hosts.Count == other.Hosts.Count
         && Hosts.All(h => other.Hosts.TryGetValue(h.Key, out var a) && a.SequenceEqual(h.Value))
-        && Resolvers.SequenceEqual(other.Resolvers) && Egress.SequenceEqual(other.Egress) && Input.SequenceEqual(other.Input);
+        && Resolvers.SequenceEqual(other.Resolvers) && Egress.SequenceEqual(other.Egress) && Input.SequenceEqual(other.Input) && SelfTest.Equals(other.SelfTest);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Table, Egress.Count, Input.Count);

@@ -6,7 +6,11 @@ namespace NetlinkFence.Policy;
 /// <param name="Commit">The commit's figures (messages, bytes, time, generations).</param>
 /// <param name="Changes">How the live table differed from the policy before the commit (empty: it already matched).</param>
 /// <param name="Attempts">How many commits it took (more than one after generation conflicts with <c>retries</c>).</param>
-public sealed record ApplyResult(CommitResult Commit, IReadOnlyList<TableDifference> Changes, int Attempts);
+public sealed record ApplyResult(CommitResult Commit, IReadOnlyList<TableDifference> Changes, int Attempts)
+{
+    /// <summary>The table the commit replaced, as read at the generation the commit was checked against (null: there was none).</summary>
+    public TableContents? Previous { get; init; }
+}
 
 /// <summary>
 /// Applies a compiled policy: one atomic replace of the tool's table carrying the generation id read at the
@@ -16,7 +20,15 @@ public sealed record ApplyResult(CommitResult Commit, IReadOnlyList<TableDiffere
 public static class PolicyApplier
 {
     /// <summary>Applies <paramref name="compiled"/>; on a generation conflict re-reads and retries up to <paramref name="retries"/> times.</summary>
-    public static async Task<ApplyResult> ApplyAsync(NftablesConnection connection, CompiledPolicy compiled, int retries = 0, Func<Rule, string>? describeRule = null, CancellationToken cancellationToken = default)
+    public static Task<ApplyResult> ApplyAsync(NftablesConnection connection, CompiledPolicy compiled, int retries = 0, Func<Rule, string>? describeRule = null, CancellationToken cancellationToken = default) =>
+        ApplyAsync(connection, compiled, retries, describeRule, beforeCommit: null, cancellationToken);
+
+    /// <summary>
+    /// Applies <paramref name="compiled"/> like the other overload, calling <paramref name="beforeCommit"/> with the table about
+    /// to be replaced (null: none) right before each commit attempt, e.g. to save it for a rollback first.
+    /// </summary>
+    public static async Task<ApplyResult> ApplyAsync(NftablesConnection connection, CompiledPolicy compiled, int retries, Func<Rule, string>? describeRule,
+        Func<TableContents?, CancellationToken, Task>? beforeCommit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(compiled);
@@ -33,6 +45,8 @@ public static class PolicyApplier
             }
             var changes = TableDiff.Compare(expected, before, describeRule);
             CommitResult result;
+            if (beforeCommit is not null)
+                await beforeCommit(before, cancellationToken).ConfigureAwait(false);
             try
             {
                 result = await connection.CommitAsync(compiled.ToReplaceTransaction(), new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
@@ -45,7 +59,7 @@ public static class PolicyApplier
             var drift = TableDiff.Compare(expected, after, describeRule);
             if (drift.Count > 0 && after?.Generation == result.GenerationAfter)
                 throw new InvalidOperationException("the kernel accepted the ruleset but reads back differently: " + string.Join("; ", drift.Take(5)));
-            return new ApplyResult(result, changes, attempt);
+            return new ApplyResult(result, changes, attempt) { Previous = before };
         }
     }
 }

@@ -39,6 +39,8 @@ public sealed class PolicyBuilder
     private List<string>? _resolvers;
     private readonly List<Entry> _egress = [];
     private readonly List<Entry> _input = [];
+    private readonly List<string> _selfTestAllow = [];
+    private readonly List<string> _selfTestDeny = [];
 
     /// <summary>The inet table the policy owns (default <c>netlinkfence</c>).</summary>
     public PolicyBuilder Table(string name)
@@ -127,6 +129,17 @@ public sealed class PolicyBuilder
         return this;
     }
 
+    /// <summary>
+    /// Flows the self-test tries right after an apply (<c>selftest:</c>): <paramref name="allow"/> must get through,
+    /// <paramref name="deny"/> must be dropped; written <c>203.0.113.50:443</c>, <c>udp:192.168.1.10:53</c>, <c>[2001:db8::50]:443</c>.
+    /// </summary>
+    public PolicyBuilder SelfTest(IEnumerable<string>? allow, IEnumerable<string>? deny = null)
+    {
+        _selfTestAllow.AddRange(Copy(allow));
+        _selfTestDeny.AddRange(Copy(deny));
+        return this;
+    }
+
     /// <summary>Validates everything and returns the policy; throws <see cref="PolicyException"/> listing every error.</summary>
     public EgressPolicy Build()
     {
@@ -155,8 +168,11 @@ public sealed class PolicyBuilder
         rules.CheckUniqueNames(egress, "egress");
         rules.CheckUniqueNames(input, "input");
 
+        var selfTest = new SelfTest(SelfTestRules.Flows(rules, Items(_selfTestAllow, "SelfTest() allow"), "SelfTest() allow"),
+            SelfTestRules.Flows(rules, Items(_selfTestDeny, "SelfTest() deny"), "SelfTest() deny"));
+
         rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input);
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest };
     }
 
     private static List<AllowEntry> Entries(PolicyRules rules, List<Entry> entries, string method, bool egress)

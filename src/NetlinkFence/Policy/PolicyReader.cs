@@ -10,7 +10,8 @@ namespace NetlinkFence.Policy;
 /// </summary>
 internal sealed class PolicyReader(string fileName)
 {
-    private static readonly string[] RootKeys = ["version", "table", "define", "hosts", "log", "input", "egress"];
+    private static readonly string[] RootKeys = ["version", "table", "define", "hosts", "log", "input", "egress", "selftest"];
+    private static readonly string[] SelfTestKeys = ["allow", "deny"];
     private static readonly string[] LogKeys = ["prefix", "rate", "group"];
     private static readonly string[] InputKeys = ["allow"];
     private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp"];
@@ -82,8 +83,10 @@ internal sealed class PolicyReader(string fileName)
         _rules.CheckUniqueNames(egress, "egress.allow");
         _rules.CheckUniqueNames(input, "input.allow");
 
+        var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode) : SelfTest.None;
+
         _rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName);
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest };
     }
 
     private void ReadDefines(YamlNode node)
@@ -95,6 +98,16 @@ internal sealed class PolicyReader(string fileName)
             if (Scalar(keyNode, "variable name") is { } name)
                 _rules.Define(name, Location(keyNode), Items(value, $"define.{name}"));
         }
+    }
+
+    private SelfTest ReadSelfTest(YamlNode node)
+    {
+        if (Mapping(node, "selftest") is not { } map)
+            return SelfTest.None;
+        var keys = Keys(map, SelfTestKeys, "selftest");
+        List<ExpectedFlow> Read(string key) => keys.TryGetValue(key, out var list)
+            ? SelfTestRules.Flows(_rules, Items(list, $"selftest.{key}"), $"selftest.{key}") : [];
+        return new SelfTest(Read("allow"), Read("deny"));
     }
 
     private LogSettings ReadLog(YamlNode node)

@@ -1,0 +1,101 @@
+using NetlinkFence.Policy;
+using NetlinkFence.Tests.Policy;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Safety;
+
+/// <summary>
+/// <c>apply</c>'s self-test in an agent/world pair: right after the commit it connects from the agent; a policy
+/// that cuts the control plane off, or that leaks, puts the previous table back by itself and exits 5.
+/// </summary>
+public sealed class SelfTestTests
+{
+    private const string ControlPlane = "203.0.113.50:443";
+    private const string Elsewhere = "198.51.100.7:443";
+
+    [Fact]
+    public void PolicyThatForgetsTheControlPlanePortRollsItselfBack()
+    {
+        using var net = World();
+        Ok($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
+        string good = Masked(net.Agent.Nft("-j list ruleset"));
+
+        string forgetful = SafetyPolicies.Write(SafetyPolicies.Text("[8443]", selftest: $"selftest: {{ allow: [ \"{ControlPlane}\" ] }}"));
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {forgetful} --netns {net.Agent.Name}");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got DENIED .*FAILED", stdout);
+        Assert.Contains("self-test failed: restored table inet netlinkfence", stderr);
+        Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
+        Assert.True(net.TcpReachable("203.0.113.50", 443));
+    }
+
+    [Fact]
+    public void PolicyThatLeaksRollsItselfBack()
+    {
+        using var net = World();
+        string leaky = SafetyPolicies.Write(SafetyPolicies.Text(extra: """
+                - name: oops
+                  to: [0.0.0.0/0]
+                  tcp: [443]
+            """));
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {leaky} --netns {net.Agent.Name} --expect-allow {ControlPlane} --expect-deny {Elsewhere} udp:198.51.100.7:53");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got ALLOWED .* ok", stdout);
+        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got ALLOWED .*FAILED", stdout);
+        Assert.Matches("selftest: udp:198.51.100.7:53 +expected DENIED +got DENIED .* ok", stdout);
+        // It was the first apply: rolling back means no table at all.
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+    }
+
+    [Fact]
+    public void GoodPolicyStays()
+    {
+        using var net = World();
+        string good = SafetyPolicies.Write(SafetyPolicies.Text(selftest: $"selftest: {{ allow: [ \"{ControlPlane}\", \"192.168.1.20:6514\" ], deny: [ \"203.0.113.50:8443\" ] }}"));
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny {Elsewhere}");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Equal(4, stdout.Split('\n').Count(l => l.StartsWith("selftest:", StringComparison.Ordinal) && l.EndsWith(" ok", StringComparison.Ordinal)));
+        Assert.Contains("table inet netlinkfence", net.Agent.Nft("list tables"));
+        Assert.False(net.TcpReachable("198.51.100.7", 443, 500));
+    }
+
+    [Fact]
+    public void SelftestKeyIsLoadedAndCheckedWithLocations()
+    {
+        var policy = PolicyLoader.Load(SafetyPolicies.Text(selftest: "selftest: { allow: [ \"203.0.113.50:443\", \"udp:[2001:db8::53]:53\" ], deny: [ \"203.0.113.50:8443\" ] }"), PolicyTestSupport.FileName);
+        Assert.Equal(["tcp:203.0.113.50:443", "udp:[2001:db8::53]:53"], policy.SelfTest.Allow.Select(f => f.ToString()));
+        Assert.Equal("tcp:203.0.113.50:8443", Assert.Single(policy.SelfTest.Deny).ToString());
+
+        string bad = "version: 1\nselftest:\n  allow: [ \"203.0.113.50\" ]\n  deny: nope:1\n  other: []\n";
+        var e = PolicyTestSupport.Fails(bad);
+        Assert.Collection(e.Diagnostics.OrderBy(d => d.Location.Line),
+            d => Assert.Equal(("bad-flow", 3, 12), (d.Code, d.Location.Line, d.Location.Column)),
+            d => Assert.Equal(("bad-flow", 4, 9), (d.Code, d.Location.Line, d.Location.Column)),
+            d => Assert.Equal(("unknown-key", 5, 3), (d.Code, d.Location.Line, d.Location.Column)));
+
+        var built = new PolicyBuilder().SelfTest(["203.0.113.50:443"], ["udp:192.168.1.10:53"]).Build();
+        Assert.Equal(new SelfTest([ExpectedFlow.Parse("203.0.113.50:443")], [ExpectedFlow.Parse("udp:192.168.1.10:53")]), built.SelfTest);
+        Assert.Equal(PolicyLoader.Load("version: 1\nselftest: { allow: [\"203.0.113.50:443\"], deny: [\"udp:192.168.1.10:53\"] }\n", "x.yaml"), built);
+        Assert.Throws<PolicyException>(() => new PolicyBuilder().SelfTest(["nope"]).Build());
+    }
+
+    /// <summary>The table's handle is new, and stray IPv6 traffic on the veth may hit the denied counters meanwhile.</summary>
+    private static string Masked(string json) => System.Text.RegularExpressions.Regex.Replace(
+        TableSnapshotTests.MaskTableHandles(json), "\"packets\": \\d+, \"bytes\": \\d+", "\"packets\": N, \"bytes\": N");
+
+    private static AgentAndWorld World()
+    {
+        var net = new AgentAndWorld("203.0.113.50", "192.168.1.20", "198.51.100.7");
+        net.ListenTcp("203.0.113.50", 443);
+        net.ListenTcp("203.0.113.50", 8443);
+        net.ListenTcp("192.168.1.20", 6514);
+        net.ListenTcp("198.51.100.7", 443);
+        return net;
+    }
+
+    private static void Ok(string arguments)
+    {
+        var (exit, stdout, stderr) = CliRunner.Run(arguments);
+        Assert.True(exit == 0, $"netlinkfence {arguments} exited {exit}: {stdout}{stderr}");
+    }
+}

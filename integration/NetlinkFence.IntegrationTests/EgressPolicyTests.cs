@@ -1,0 +1,124 @@
+using Xunit;
+
+namespace NetlinkFence.IntegrationTests;
+
+/// <summary>
+/// The example policy applied inside the agent container, checked with real traffic to the world containers. Every
+/// world port has a listener, so ALLOWED here means "connected" / "answered", never just "port closed".
+/// </summary>
+public abstract class EgressPolicyTests<TTopology>(TTopology topology) : IClassFixture<TTopology> where TTopology : Topology
+{
+    private static readonly string[] Reached = ["connected", "answered"];
+
+    private static void AssertReached(Run probe, string flow)
+    {
+        var (verdict, detail) = Topology.Outcome(probe, flow);
+        Assert.True(verdict == "ALLOWED" && Reached.Contains(detail), $"{flow} should reach its listener, got {verdict} ({detail})\n{probe}");
+    }
+
+    private static void AssertDenied(Run probe, string flow)
+    {
+        var (verdict, detail) = Topology.Outcome(probe, flow);
+        Assert.True(verdict == "DENIED", $"{flow} should be denied, got {verdict} ({detail})\n{probe}");
+    }
+
+    [Fact]
+    public void Before_apply_every_flow_reaches_its_listener()
+    {
+        foreach (string flow in topology.AllowedFlows.Concat(topology.DeniedFlows))
+            AssertReached(topology.ProbeBefore, flow);
+    }
+
+    [Fact]
+    public void Apply_of_the_rendered_example_exits_0()
+    {
+        Assert.True(topology.FirstApply.ExitCode == 0, topology.FirstApply.ToString());
+        Assert.Contains("verified by reading it back", topology.FirstApply.Stdout);
+    }
+
+    [Fact]
+    public void The_IronClaw_API_on_443_connects() => AssertReached(topology.ProbeEnforced, $"tcp:{topology.ApiAddress}:443");
+
+    [Fact]
+    public void DNS_to_the_resolver_answers_over_udp_and_tcp()
+    {
+        AssertReached(topology.ProbeEnforced, $"udp:{topology.ResolverAddress}:53");
+        AssertReached(topology.ProbeEnforced, $"tcp:{topology.ResolverAddress}:53");
+    }
+
+    [Fact]
+    public void The_syslog_collector_on_6514_connects() => AssertReached(topology.ProbeEnforced, $"tcp:{topology.CollectorAddress}:6514");
+
+    [Fact]
+    public void Port_8443_on_the_allowed_API_host_is_denied() => AssertDenied(topology.ProbeEnforced, $"tcp:{topology.ApiAddress}:8443");
+
+    [Fact]
+    public void DNS_to_a_non_resolver_is_denied()
+    {
+        AssertDenied(topology.ProbeEnforced, $"udp:{topology.UnlistedAddress}:53");
+        AssertDenied(topology.ProbeEnforced, $"tcp:{topology.UnlistedAddress}:53");
+        AssertDenied(topology.ProbeEnforced, $"udp:{topology.ApiAddress}:53");
+    }
+
+    [Fact]
+    public void Everything_to_the_unlisted_host_is_denied()
+    {
+        foreach (string port in new[] { "443", "8443", "6514" })
+            AssertDenied(topology.ProbeEnforced, $"tcp:{topology.UnlistedAddress}:{port}");
+    }
+
+    [Fact]
+    public void The_collector_on_another_port_is_denied() => AssertDenied(topology.ProbeEnforced, $"tcp:{topology.CollectorAddress}:443");
+
+    [Fact]
+    public void The_egress_denied_counter_shows_the_denied_attempts()
+    {
+        Assert.True(topology.ShowAfterApply.ExitCode == 0, topology.ShowAfterApply.ToString());
+        Assert.Equal(0, Topology.EgressDeniedPackets(topology.ShowAfterApply));
+        long packets = Topology.EgressDeniedPackets(topology.ShowAfterProbes);
+        Assert.True(packets >= topology.DeniedFlows.Length,
+            $"{topology.DeniedFlows.Length} denied attempts, but egress_denied counted {packets} packets\n{topology.ShowAfterProbes}");
+    }
+
+    [Fact]
+    public void Denials_are_logged_with_the_configured_prefix() =>
+        Assert.Matches(@"chain egress_denied \{[^}]*log prefix ""EGRESS-DENIED: """, topology.ShowAfterProbes.Stdout);
+
+    [Fact]
+    public void A_second_apply_leaves_the_ruleset_unchanged()
+    {
+        Assert.True(topology.SecondApply.ExitCode == 0, topology.SecondApply.ToString());
+        Assert.Contains("already matched the policy", topology.SecondApply.Stdout);
+        Assert.Equal(Topology.WithoutCounterValues(topology.ShowAfterApply.Stdout), Topology.WithoutCounterValues(topology.ShowAfterSecondApply.Stdout));
+    }
+
+    [Fact]
+    public void Verify_exits_0_while_the_table_is_intact()
+    {
+        Assert.True(topology.VerifyIntact.ExitCode == 0, topology.VerifyIntact.ToString());
+    }
+
+    [Fact]
+    public void Verify_exits_1_after_the_table_was_tampered_with()
+    {
+        Assert.True(topology.TamperApply.ExitCode == 0, topology.TamperApply.ToString());
+        AssertReached(topology.ProbeTampered, $"tcp:{topology.ApiAddress}:8443");   // the tamper really opened 8443
+        Assert.True(topology.VerifyTampered.ExitCode == 1, topology.VerifyTampered.ToString());
+    }
+
+    [Fact]
+    public void Remove_restores_open_egress()
+    {
+        Assert.True(topology.Remove.ExitCode == 0, topology.Remove.ToString());
+        Assert.NotEqual(0, topology.ShowAfterRemove.ExitCode);
+        Assert.Contains("does not exist", topology.ShowAfterRemove.Stdout + topology.ShowAfterRemove.Stderr);
+        foreach (string flow in topology.AllowedFlows.Concat(topology.DeniedFlows))
+            AssertReached(topology.ProbeAfterRemove, flow);
+    }
+}
+
+/// <summary>The agent container runs privileged, the way users are told to run it.</summary>
+public sealed class PrivilegedAgentTests(PrivilegedAgent topology) : EgressPolicyTests<PrivilegedAgent>(topology);
+
+/// <summary>The agent container has only CAP_NET_ADMIN added (least privilege).</summary>
+public sealed class NetAdminAgentTests(NetAdminAgent topology) : EgressPolicyTests<NetAdminAgent>(topology);

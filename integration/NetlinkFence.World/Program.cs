@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+
+// Usage: nlf-world listen tcp:PORT|udp:PORT ...   serve until killed (prints "listening" once all are bound)
+//        nlf-world sleep                          do nothing until killed (keeps a container running)
+if (args is ["sleep"])
+{
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+if (args.Length < 2 || args[0] != "listen")
+{
+    Console.Error.WriteLine("usage: nlf-world listen tcp:PORT|udp:PORT ... | nlf-world sleep");
+    return 2;
+}
+var servers = new List<Task>();
+foreach (string spec in args[1..])
+{
+    var parts = spec.Split(':');
+    if (parts.Length != 2 || !ushort.TryParse(parts[1], out ushort port) || parts[0] is not ("tcp" or "udp"))
+    {
+        Console.Error.WriteLine($"not a listener: {spec}");
+        return 2;
+    }
+    if (parts[0] == "tcp")
+    {
+        var listener = new TcpListener(IPAddress.Any, port);
+        listener.Start();
+        servers.Add(ServeTcp(listener));
+    }
+    else
+    {
+        var udp = new UdpClient(new IPEndPoint(IPAddress.Any, port));
+        servers.Add(ServeUdp(udp));
+    }
+}
+Console.WriteLine("listening on " + string.Join(' ', args[1..]));
+await Task.WhenAll(servers);
+return 0;
+
+static async Task ServeTcp(TcpListener listener)
+{
+    while (true)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        // Accepting is the proof that the SYN got through; close at once.
+    }
+}
+
+static async Task ServeUdp(UdpClient udp)
+{
+    while (true)
+    {
+        var received = await udp.ReceiveAsync();
+        await udp.SendAsync(received.Buffer, received.RemoteEndPoint);
+    }
+}

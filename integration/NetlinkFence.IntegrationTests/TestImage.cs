@@ -2,12 +2,15 @@ using System.Diagnostics;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Images;
 
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 namespace NetlinkFence.IntegrationTests;
 
 /// <summary>
 /// The one local image every container of the suite runs: FROM scratch, holding the NativeAOT <c>netlinkfence</c>,
 /// the suite's own <c>nlf-world</c> listener, and the libc files the two need (found with ldd). Nothing is pulled.
 /// </summary>
+
 internal static class TestImage
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);

@@ -62,8 +62,7 @@ public abstract class Topology : IAsyncLifetime
 
         IContainer World(string name, params string[] listeners)
         {
-            var container = new ContainerBuilder()
-                .WithImage(image)
+            var container = new ContainerBuilder(image)
                 .WithName($"nlf-it-{name}-{suffix}")
                 .WithNetwork(network)
                 .WithNetworkAliases(name)
@@ -79,15 +78,14 @@ public abstract class Topology : IAsyncLifetime
         var collector = World("syslog", "tcp:6514");
         var unlisted = World("unlisted", "tcp:443", "tcp:8443", "udp:53", "tcp:53", "tcp:6514");
 
-        var agentBuilder = new ContainerBuilder()
-            .WithImage(image)
+        var agentBuilder = new ContainerBuilder(image)
             .WithName($"nlf-it-agent-{suffix}")
             .WithNetwork(network)
             .WithCommand("sleep")
             .WithCleanUp(true);
         agentBuilder = Privileged
             ? agentBuilder.WithPrivileged(true)
-            : agentBuilder.WithCreateParameterModifier(p => p.HostConfig.CapAdd = ["NET_ADMIN"]);
+            : agentBuilder.WithCreateParameterModifier(p => p.HostConfig!.CapAdd = ["NET_ADMIN"]);
         Agent = agentBuilder.Build();
         containers.Add(Agent);
 
@@ -144,7 +142,7 @@ public abstract class Topology : IAsyncLifetime
     private static async Task<Run> Exec(IContainer container, string[] command)
     {
         var result = await container.ExecAsync(command);
-        return new Run(string.Join(' ', command), result.ExitCode, result.Stdout, result.Stderr);
+        return new Run(string.Join(" ", command), result.ExitCode ?? -1, result.Stdout, result.Stderr);
     }
 
     /// <summary>examples/ironclaw-agent.yaml with its define: block pointed at the world containers.</summary>

@@ -9,7 +9,7 @@
 # engine that cannot be installed or started is a counted failure, never a skip.
 set -uo pipefail
 cd "$(dirname "$0")"
-source scripts/prerequisites.sh iproute2 nftables
+source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev   # gcc links the NativeAOT binaries
 
 passed=0 failed=0
 check() {

@@ -106,7 +106,24 @@ public abstract class EgressPolicyTests<TTopology>(TTopology topology) : IClassF
     }
 
     [Fact]
-    public void Verify_exits_1_after_the_table_was_tampered_with()
+    public void Verify_exits_1_after_another_program_inserted_a_rule()
+    {
+        Assert.True(topology.ForeignTamper.ExitCode == 0, topology.ForeignTamper.ToString());
+        AssertReached(topology.ProbeAfterForeignTamper, $"tcp:{topology.ApiAddress}:8443");   // the tamper really opened 8443
+        Assert.True(topology.VerifyAfterForeignTamper.ExitCode == 1, topology.VerifyAfterForeignTamper.ToString());
+        Assert.Contains("tampered", topology.VerifyAfterForeignTamper.Stdout);                 // the diff names the foreign rule
+    }
+
+    [Fact]
+    public void Apply_repairs_the_tampered_table()
+    {
+        Assert.True(topology.RepairApply.ExitCode == 0, topology.RepairApply.ToString());
+        Assert.True(topology.VerifyAfterRepair.ExitCode == 0, topology.VerifyAfterRepair.ToString());
+        AssertDenied(topology.ProbeAfterRepair, $"tcp:{topology.ApiAddress}:8443");
+    }
+
+    [Fact]
+    public void Verify_exits_1_after_a_wider_policy_was_applied_over_it()
     {
         Assert.True(topology.TamperApply.ExitCode == 0, topology.TamperApply.ToString());
         AssertReached(topology.ProbeTampered, $"tcp:{topology.ApiAddress}:8443");   // the tamper really opened 8443

@@ -44,6 +44,12 @@ public abstract class Topology : IAsyncLifetime
     public Run SecondApply { get; private set; } = null!;
     public Run ShowAfterSecondApply { get; private set; } = null!;
     public Run VerifyIntact { get; private set; } = null!;
+    public Run ForeignTamper { get; private set; } = null!;
+    public Run VerifyAfterForeignTamper { get; private set; } = null!;
+    public Run ProbeAfterForeignTamper { get; private set; } = null!;
+    public Run RepairApply { get; private set; } = null!;
+    public Run VerifyAfterRepair { get; private set; } = null!;
+    public Run ProbeAfterRepair { get; private set; } = null!;
     public Run TamperApply { get; private set; } = null!;
     public Run VerifyTampered { get; private set; } = null!;
     public Run ProbeTampered { get; private set; } = null!;
@@ -110,8 +116,8 @@ public abstract class Topology : IAsyncLifetime
 
         Policy = RenderExamplePolicy(ApiAddress, ResolverAddress, CollectorAddress);
         await Agent.CopyAsync(System.Text.Encoding.UTF8.GetBytes(Policy), PolicyPath, fileMode: Unix644);
-        // The tamper: someone with CAP_NET_ADMIN widens the live table (here by applying a policy that also opens
-        // 8443 to the API host); verify of the original policy must notice.
+        // A second tamper: someone with CAP_NET_ADMIN widens the live table by applying a policy that also opens
+        // 8443 to the API host; verify of the original policy must notice that too.
         string tampered = Policy.Replace("tcp: [443]", "tcp: [443, 8443]", StringComparison.Ordinal);
         Assert.NotEqual(Policy, tampered);
         await Agent.CopyAsync(System.Text.Encoding.UTF8.GetBytes(tampered), TamperedPolicyPath, fileMode: Unix644);
@@ -125,6 +131,14 @@ public abstract class Topology : IAsyncLifetime
         SecondApply = await Netlinkfence("apply", PolicyPath);
         ShowAfterSecondApply = await Netlinkfence("show");
         VerifyIntact = await Netlinkfence("verify", PolicyPath);
+        // The tamper: another program (nlf-world, through the library, not netlinkfence) inserts an accept for
+        // 8443 to the API host at the head of the output chain.
+        ForeignTamper = await Exec(Agent, ["/usr/bin/nlf-world", "tamper", "netlinkfence", ApiAddress, "8443"]);
+        VerifyAfterForeignTamper = await Netlinkfence("verify", PolicyPath);
+        ProbeAfterForeignTamper = await Netlinkfence("probe", $"tcp:{ApiAddress}:8443");
+        RepairApply = await Netlinkfence("apply", PolicyPath);
+        VerifyAfterRepair = await Netlinkfence("verify", PolicyPath);
+        ProbeAfterRepair = await Netlinkfence("probe", $"tcp:{ApiAddress}:8443");
         TamperApply = await Netlinkfence("apply", TamperedPolicyPath);
         VerifyTampered = await Netlinkfence("verify", PolicyPath);
         ProbeTampered = await Netlinkfence("probe", $"tcp:{ApiAddress}:8443");

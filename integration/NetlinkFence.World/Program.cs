@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using NetlinkFence.Nftables;
 
 // Usage: nlf-world listen tcp:PORT|udp:PORT ...   serve until killed (prints "listening" once all are bound)
 //        nlf-world sleep                          do nothing until killed (keeps a container running)
+//        nlf-world tamper TABLE ADDRESS PORT      what an intruder with CAP_NET_ADMIN might do: insert
+//                                                 "ip daddr ADDRESS tcp dport PORT accept" at the head of the
+//                                                 table's output chain, over netlink, without netlinkfence
 // As a container's PID 1 nothing ends it by default: exit at once on SIGTERM, so `docker stop` takes no 10 s.
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Environment.Exit(0));
 if (args is ["sleep"])
@@ -11,9 +15,20 @@ if (args is ["sleep"])
     await Task.Delay(Timeout.Infinite);
     return 0;
 }
+if (args is ["tamper", var table, var address, var portText])
+{
+    var rule = new RuleBuilder(NftFamily.Inet, table, "output")
+        .Destination(IPAddress.Parse(address))
+        .DestinationPort(ProtocolType.Tcp, ushort.Parse(portText, System.Globalization.CultureInfo.InvariantCulture))
+        .Accept(comment: "tampered");
+    await using var nft = await NftablesConnection.OpenAsync(new());
+    var result = await nft.CommitAsync(new Transaction().InsertRule(rule));
+    Console.WriteLine($"tampered: generation {result.GenerationAfter}");
+    return 0;
+}
 if (args.Length < 2 || args[0] != "listen")
 {
-    Console.Error.WriteLine("usage: nlf-world listen tcp:PORT|udp:PORT ... | nlf-world sleep");
+    Console.Error.WriteLine("usage: nlf-world listen tcp:PORT|udp:PORT ... | nlf-world sleep | nlf-world tamper TABLE ADDRESS PORT");
     return 2;
 }
 var servers = new List<Task>();

@@ -22,10 +22,15 @@ installed=$(dpkg-query -W -f='${Status} ${Version}' docker.io 2>/dev/null | sed 
 # Install when there is no dockerd, or when it is Debian 12's docker.io (20.10); any other engine is checked below.
 if ! command -v dockerd >/dev/null 2>&1 || { [[ -n $installed ]] && dpkg --compare-versions "$installed" lt 25; }; then
     if [[ ! -f /etc/apt/sources.list.d/trixie.sources ]]; then
-        [[ -f /etc/apt/sources.list.d/debian.sources ]] || fail "no /etc/apt/sources.list.d/debian.sources to derive a trixie source from"
-        # The first stanza (the main archive) with its suite replaced by trixie.
-        awk 'BEGIN{RS="";ORS="\n\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
-            sed 's/^Suites:.*/Suites: trixie/' >/etc/apt/sources.list.d/trixie.sources || fail "cannot write trixie.sources"
+        if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+            # The first stanza (the main archive, same mirror) with its suite replaced by trixie.
+            awk 'BEGIN{RS="";ORS="\n\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
+                sed 's/^Suites:.*/Suites: trixie/' >/etc/apt/sources.list.d/trixie.sources || fail "cannot write trixie.sources"
+        else
+            # An install with a one-line /etc/apt/sources.list: the main Debian mirror.
+            printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+                >/etc/apt/sources.list.d/trixie.sources || fail "cannot write trixie.sources"
+        fi
     fi
     # Priority 100: nothing is upgraded from trixie unless asked for with -t trixie.
     printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >/etc/apt/preferences.d/trixie ||

@@ -49,11 +49,12 @@ internal static class TestImage
             File.WriteAllText(Path.Combine(context, "Dockerfile"), "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/usr/bin/nlf-world\"]\nCMD [\"sleep\"]\n");
             image = new ImageFromDockerfileBuilder()
                 .WithDockerfileDirectory(context)
-                .WithName($"netlinkfence-it:{Environment.ProcessId}")
+                .WithName("netlinkfence-it:latest")   // replaced by every run, so runs leave at most one image behind
                 .WithDeleteIfExists(true)
                 .WithCleanUp(true)
                 .Build();
             await image.CreateAsync();
+            Directory.Delete(context, recursive: true);
             return image;
         }
         finally

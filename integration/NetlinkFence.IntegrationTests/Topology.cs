@@ -74,6 +74,7 @@ public abstract class Topology : IAsyncLifetime
                 .WithNetworkAliases(name)
                 .WithCommand(["listen", .. listeners])
                 .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("listening on"))
+                .WithAutoRemove(true)   // without Ryuk nothing else removes a stopped container
                 .WithCleanUp(true)
                 .Build();
             containers.Add(container);
@@ -88,6 +89,7 @@ public abstract class Topology : IAsyncLifetime
             .WithName($"nlf-it-agent-{suffix}")
             .WithNetwork(network)
             .WithCommand("sleep")
+            .WithAutoRemove(true)
             .WithCleanUp(true);
         agentBuilder = Privileged
             ? agentBuilder.WithPrivileged(true)
@@ -200,8 +202,23 @@ public abstract class Topology : IAsyncLifetime
     {
         foreach (var container in containers)
             await container.DisposeAsync();
-        if (network is not null)
-            await network.DisposeAsync();
+        if (network is null)
+            return;
+        // Auto-removal of the stopped containers finishes a moment after they stop; until then the network
+        // still has endpoints and cannot be deleted.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await network.DeleteAsync();
+                break;
+            }
+            catch (Exception) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+        await network.DisposeAsync();
     }
 }
 

@@ -92,6 +92,18 @@ public abstract class EgressPolicyTests<TTopology>(TTopology topology) : IClassF
         Assert.Matches(@"chain egress_denied \{[^}]*log prefix ""EGRESS-DENIED: """, topology.ShowAfterProbes.Stdout);
 
     [Fact]
+    public void With_an_NFLOG_group_each_denial_is_read_back_with_the_prefix()
+    {
+        Assert.True(topology.NflogApply.ExitCode == 0, topology.NflogApply.ToString());
+        foreach (string flow in topology.NflogDeniedFlows)
+            AssertDenied(topology.NflogProbe, flow);
+        Assert.True(topology.NflogReader.ExitCode == 0 && topology.NflogReader.Stdout.StartsWith("ready", StringComparison.Ordinal), topology.NflogReader.ToString());
+        int logged = topology.NflogReader.Stdout.Split('\n').Count(l => l == "nflog prefix=EGRESS-DENIED: ");
+        Assert.True(logged >= topology.NflogDeniedFlows.Length,
+            $"{topology.NflogDeniedFlows.Length} denied flows, {logged} NFLOG records with the prefix\n{topology.NflogReader}\n{topology.NflogProbe}");
+    }
+
+    [Fact]
     public void A_second_apply_leaves_the_ruleset_unchanged()
     {
         Assert.True(topology.SecondApply.ExitCode == 0, topology.SecondApply.ToString());

@@ -22,6 +22,7 @@ public abstract class Topology : IAsyncLifetime
 {
     private const string PolicyPath = "/tmp/policy.yaml";
     private const string TamperedPolicyPath = "/tmp/tampered.yaml";
+    private const string NflogPolicyPath = "/tmp/nflog.yaml";
     private readonly List<IContainer> containers = [];
     private INetwork? network;
 
@@ -53,6 +54,10 @@ public abstract class Topology : IAsyncLifetime
     public Run TamperApply { get; private set; } = null!;
     public Run VerifyTampered { get; private set; } = null!;
     public Run ProbeTampered { get; private set; } = null!;
+    public Run NflogApply { get; private set; } = null!;
+    public Run NflogProbe { get; private set; } = null!;
+    public Run NflogReader { get; private set; } = null!;
+    public string[] NflogDeniedFlows { get; private set; } = [];
     public Run Remove { get; private set; } = null!;
     public Run ShowAfterRemove { get; private set; } = null!;
     public Run ProbeAfterRemove { get; private set; } = null!;
@@ -124,6 +129,12 @@ public abstract class Topology : IAsyncLifetime
         Assert.NotEqual(Policy, tampered);
         await Agent.CopyAsync(System.Text.Encoding.UTF8.GetBytes(tampered), TamperedPolicyPath, fileMode: Unix644);
 
+        // The same policy with denials logged to NFLOG group 100 instead of the kernel log (which a container's
+        // namespace only reaches with the host-wide sysctl nf_log_all_netns=1).
+        string nflog = Policy.Replace("  rate: 10/second\n", "  rate: 10/second\n  group: 100\n", StringComparison.Ordinal);
+        Assert.NotEqual(Policy, nflog);
+        await Agent.CopyAsync(System.Text.Encoding.UTF8.GetBytes(nflog), NflogPolicyPath, fileMode: Unix644);
+
         string[] everyFlow = [.. AllowedFlows, .. DeniedFlows];
         ProbeBefore = await Netlinkfence(["probe", .. everyFlow]);
         FirstApply = await Netlinkfence("apply", PolicyPath);
@@ -144,6 +155,12 @@ public abstract class Topology : IAsyncLifetime
         TamperApply = await Netlinkfence("apply", TamperedPolicyPath);
         VerifyTampered = await Netlinkfence("verify", PolicyPath);
         ProbeTampered = await Netlinkfence("probe", $"tcp:{ApiAddress}:8443");
+        NflogApply = await Netlinkfence("apply", NflogPolicyPath);
+        NflogDeniedFlows = [$"tcp:{ApiAddress}:8443", $"udp:{UnlistedAddress}:53", $"tcp:{UnlistedAddress}:443"];
+        var reader = Exec(Agent, ["/usr/bin/nlf-world", "nflog", "100", "5000"]);
+        await Task.Delay(1500);   // let the reader bind its group before the first denial
+        NflogProbe = await Netlinkfence(["probe", "--timeout-ms", "500", .. NflogDeniedFlows]);
+        NflogReader = await reader;
         Remove = await Netlinkfence("remove");
         ShowAfterRemove = await Netlinkfence("show");
         ProbeAfterRemove = await Netlinkfence(["probe", .. everyFlow]);

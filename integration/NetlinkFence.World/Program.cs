@@ -8,6 +8,8 @@ using NetlinkFence.Nftables;
 //        nlf-world tamper TABLE ADDRESS PORT      what an intruder with CAP_NET_ADMIN might do: insert
 //                                                 "ip daddr ADDRESS tcp dport PORT accept" at the head of the
 //                                                 table's output chain, over netlink, without netlinkfence
+//        nlf-world nflog GROUP MILLISECONDS       bind NFLOG group GROUP, print "ready", then one line
+//                                                 "nflog prefix=PREFIX" per logged packet, for that long
 // As a container's PID 1 nothing ends it by default: exit at once on SIGTERM, so `docker stop` takes no 10 s.
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Environment.Exit(0));
 if (args is ["sleep"])
@@ -26,6 +28,9 @@ if (args is ["tamper", var table, var address, var portText])
     Console.WriteLine($"tampered: generation {result.GenerationAfter}");
     return 0;
 }
+if (args is ["nflog", var groupText, var millisecondsText])
+    return Nflog.Run(ushort.Parse(groupText, System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(millisecondsText, System.Globalization.CultureInfo.InvariantCulture));
 if (args.Length < 2 || args[0] != "listen")
 {
     Console.Error.WriteLine("usage: nlf-world listen tcp:PORT|udp:PORT ... | nlf-world sleep | nlf-world tamper TABLE ADDRESS PORT");

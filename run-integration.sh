@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end checks of the CLI as a user runs it, in a throwaway agent/world namespace pair (the privileged
-# Docker suite of issue 4 is not written yet): apply the example, let nft (an independent oracle) list it,
-# probe allowed and denied flows, verify removal. Ends with "tests: N passed, N failed".
+# End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in two parts:
+#  1. a throwaway agent/world namespace pair (no Docker needed): apply the example, let nft (an independent
+#     oracle) list it, probe allowed and denied flows, verify removal;
+#  2. the Docker suite (integration/, Testcontainers): installs a Docker engine new enough for Testcontainers 4
+#     when missing (scripts/docker-engine.sh), starts dockerd, publishes the NativeAOT netlinkfence, and runs
+#     agent/world containers built FROM scratch.
+# Ends with one line "tests: N passed, N failed" counting both parts; exits non-zero on any failure. A Docker
+# engine that cannot be installed or started is a counted failure, never a skip.
 set -uo pipefail
 cd "$(dirname "$0")"
-source scripts/prerequisites.sh iproute2 nftables
+source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev   # gcc links the NativeAOT binaries
 
 passed=0 failed=0
 check() {
@@ -49,6 +54,47 @@ check "remove exits 0" netlinkfence remove --netns "$agent"
 check "the table is gone" bash -c "! ip netns exec $agent nft list table inet netlinkfence"
 removed=$(netlinkfence probe --netns "$agent" tcp:198.51.100.7:443)
 check "egress is open again after remove" grep -q 'ALLOWED' <<<"$removed"
+
+# --- the Docker suite -------------------------------------------------------------------------------------
+fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
+docker_suite() {
+    if ! bash scripts/docker-engine.sh; then
+        fail "a Docker engine (API >= 1.44) is installed and running (see the message above); the Docker suite did not run"
+        return
+    fi
+    passed=$((passed + 1)); echo "ok: a Docker engine is running"
+
+    local publish_log=artifacts/docker-suite/publish.log
+    mkdir -p artifacts/docker-suite
+    if ! dotnet publish src/NetlinkFence.Cli -c Release -r linux-x64 -p:PublishAot=true -nologo >"$publish_log" 2>&1 ||
+        ! dotnet publish integration/NetlinkFence.World -c Release -r linux-x64 -p:PublishAot=true -nologo >>"$publish_log" 2>&1; then
+        tail -n 30 "$publish_log"
+        fail "NativeAOT publish of netlinkfence and nlf-world (log: $publish_log); the Docker suite did not run"
+        return
+    fi
+    passed=$((passed + 1)); echo "ok: NativeAOT publish of netlinkfence and nlf-world"
+    if grep -E ': warning (IL|CS)[0-9]+' "$publish_log"; then fail "the NativeAOT publish printed trimming/AOT or compiler warnings"
+    else passed=$((passed + 1)); echo "ok: the NativeAOT publish has no trimming/AOT warnings"; fi
+
+    export NETLINKFENCE_BINARY=$PWD/src/NetlinkFence.Cli/bin/Release/net10.0/linux-x64/publish/netlinkfence
+    export NLF_WORLD_BINARY=$PWD/integration/NetlinkFence.World/bin/Release/net10.0/linux-x64/publish/nlf-world
+    export TESTCONTAINERS_RYUK_DISABLED=true
+    local results=artifacts/docker-suite/results
+    rm -rf "$results"
+    dotnet test integration/NetlinkFence.IntegrationTests -c Release -p:RunDockerSuite=true -nologo \
+        --logger trx --logger "console;verbosity=normal" --results-directory "$results" 2>&1 | tee artifacts/docker-suite/test.log
+    local status=${PIPESTATUS[0]}
+    # One <UnitTestResult ... outcome="..."> per test that ran: Passed counts as passed, anything else as failed.
+    local p f
+    read -r p f < <(cat "$results"/*.trx 2>/dev/null | tr '\r\n' '  ' | grep -o '<UnitTestResult [^>]*>' |
+        awk '{ if ($0 ~ /outcome="Passed"/) p++; else f++ } END { printf "%d %d\n", p, f }')
+    passed=$((passed + p)) failed=$((failed + f))
+    echo "Docker suite: $p passed, $f failed"
+    if ((p + f == 0)); then fail "the Docker suite ran no test (dotnet test exited $status)"
+    elif ((status != 0 && f == 0)); then fail "dotnet test of the Docker suite exited $status"; fi
+}
+set +e   # scripts/prerequisites.sh turned on -e; every step below reports its own failure
+docker_suite
 
 echo "tests: $passed passed, $failed failed"
 ((failed == 0))

@@ -24,7 +24,11 @@ internal static class Matrix
         public List<double> Floor { get; } = [];
         public List<double> Library { get; } = [];
         public List<double> Nft { get; } = [];
+        public bool NftTimedOut { get; set; }
     }
+
+    /// <summary>nft 1.0.6 takes minutes on large concatenated interval sets (superlinear in userspace); it is stopped here.</summary>
+    public static readonly TimeSpan NftTimeout = TimeSpan.FromSeconds(60);
 
     public static int Run(string root, string? output, int scale)
     {
@@ -52,9 +56,22 @@ internal static class Matrix
         text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var c in cases)
         {
-            double f = Median(c.Floor), l = Median(c.Library), n = Median(c.Nft);
+            double f = Median(c.Floor), l = Median(c.Library);
+            string nft, nftMin, libNft, floorNft;
+            if (c.NftTimedOut || c.Nft.Count == 0)
+            {
+                double limit = NftTimeout.TotalMilliseconds;
+                (nft, nftMin) = ($"> {limit / 1000:0} s (killed)", "-");
+                (libNft, floorNft) = ($"< {l / limit:0.0000}", $"< {f / limit:0.0000}");
+            }
+            else
+            {
+                double n = Median(c.Nft);
+                (nft, nftMin) = (F(n), F(c.Nft.Min()));
+                (libNft, floorNft) = ((l / n).ToString("0.000", CultureInfo.InvariantCulture), (f / n).ToString("0.000", CultureInfo.InvariantCulture));
+            }
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {c.Group} | {c.Label} | {c.Runs} | {c.Bytes.Length:N0} | {F(f)} | {F(l)} | {F(n)} | {l / f:0.000} | {l / n:0.000} | {f / n:0.000} | {F(c.Floor.Min())} | {F(c.Library.Min())} | {F(c.Nft.Min())} |"));
+                $"| {c.Group} | {c.Label} | {c.Runs} | {c.Bytes.Length:N0} | {F(f)} | {F(l)} | {nft} | {l / f:0.000} | {libNft} | {floorNft} | {F(c.Floor.Min())} | {F(c.Library.Min())} | {nftMin} |"));
         }
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
@@ -132,9 +149,19 @@ internal static class Matrix
                 }
                 default:
                 {
+                    if (c.NftTimedOut)
+                        break; // once over the limit, not again (it would only eat the time budget)
                     Settle();
-                    elapsed = Time(() => ns.Nft(c.NftArguments));
-                    if (record) c.Nft.Add(elapsed);
+                    try
+                    {
+                        elapsed = Time(() => ns.Nft(NftTimeout, c.NftArguments));
+                        if (record) c.Nft.Add(elapsed);
+                    }
+                    catch (TimeoutException)
+                    {
+                        c.NftTimedOut = true;
+                        Console.Error.WriteLine($"\nmatrix: nft for '{c.Label}' killed after {NftTimeout.TotalSeconds} s");
+                    }
                     break;
                 }
             }

@@ -14,6 +14,8 @@ if (args is ["paired", ..])
 // `matrix ROOT [FILE] [SCALE]`: every commit-latency case in fresh namespaces, floor / library / nft side by side (Matrix.cs).
 // `process ROOT [FILE] [SCALE]`: whole-process netlinkfence apply vs nft -f of what plan prints (WholeProcess.cs).
 // SCALE divides the number of runs (for a quick try); 1 by default.
+if (args is ["phases-generated"])
+    return Run(() => ApplyPhases.Run([PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(100_000), PolicyWorkload.Entries(1_000)]));
 if (args is ["phases", ..])
     return ApplyPhases.Run(args.Skip(1));
 if (args is ["matrix", var root, ..])

@@ -15,6 +15,14 @@ internal static class WholeProcess
     private sealed record Method(string Name, Func<string, string, string[]> Command)
     {
         public Dictionary<string, List<double>> Times { get; } = [];
+        public HashSet<string> TimedOut { get; } = [];
+
+        /// <summary>Median in ms, or +infinity when it was killed at the time limit.</summary>
+        public double Median(string label) => Times.TryGetValue(label, out var list) && list.Count > 0 ? Matrix.Median(list) : double.PositiveInfinity;
+
+        public string Cell(string label) => Times.TryGetValue(label, out var list) && list.Count > 0
+            ? $"{Matrix.F(Matrix.Median(list))} (min {Matrix.F(list.Min())})"
+            : $"> {Matrix.NftTimeout.TotalSeconds:0} s (killed)";
     }
 
     public static int Run(string root, string? output, int scale)
@@ -71,10 +79,13 @@ internal static class WholeProcess
         {
             text.Append($"| {c.Label} | {c.Runs} |");
             foreach (var m in methods)
-                text.Append(' ').Append(Matrix.F(Matrix.Median(m.Times[c.Label]))).Append(" (min ").Append(Matrix.F(m.Times[c.Label].Min())).Append(") |");
-            double n = Matrix.Median(nft.Times[c.Label]);
+                text.Append(' ').Append(m.Cell(c.Label)).Append(" |");
+            double n = nft.Median(c.Label);
             foreach (var m in methods.Where(m => m != nft && m != execTrue))
-                text.Append(' ').Append((Matrix.Median(m.Times[c.Label]) / n).ToString("0.000", CultureInfo.InvariantCulture)).Append(" |");
+            {
+                double ratio = m.Median(c.Label) / (double.IsInfinity(n) ? Matrix.NftTimeout.TotalMilliseconds : n);
+                text.Append(' ').Append(double.IsInfinity(n) ? "< " : "").Append(ratio.ToString("0.0000", CultureInfo.InvariantCulture)).Append(" |");
+            }
             text.AppendLine();
         }
         Console.Write(text);
@@ -89,7 +100,19 @@ internal static class WholeProcess
         string[] command = m.Command(input, ns.Name);
         Thread.Sleep(50);
         // stdout captured (apply prints a summary), so both sides pay the same pipe.
-        double elapsed = Matrix.Time(() => BenchNamespace.Run(command[0], command[1..], captureOutput: true));
+        if (record is not null && m.TimedOut.Contains(record))
+            return; // once over the limit, not again
+        double elapsed;
+        try
+        {
+            elapsed = Matrix.Time(() => BenchNamespace.Run(command[0], command[1..], captureOutput: true, Matrix.NftTimeout));
+        }
+        catch (TimeoutException) when (record is not null)
+        {
+            m.TimedOut.Add(record);
+            Console.Error.WriteLine($"\nprocess: {m.Name} for '{record}' killed after {Matrix.NftTimeout.TotalSeconds} s");
+            return;
+        }
         if (record is not null)
         {
             if (!m.Times.TryGetValue(record, out var list))

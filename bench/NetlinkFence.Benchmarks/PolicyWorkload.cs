@@ -51,7 +51,8 @@ internal static class PolicyWorkload
         // --netns of a throwaway namespace: plan compares with the live table there (empty), never the host's.
         using var ns = BenchNamespace.Create();
         string text = BenchNamespace.Run(program, [.. prefix, "plan", policyPath, "--netns", ns.Name], captureOutput: true);
-        string file = Path.ChangeExtension(policyPath, ".nft");
+        // In the temp directory, never next to the policy (examples/ is part of the repository).
+        string file = Path.Combine(Directory, $"plan-{Path.GetFileNameWithoutExtension(policyPath)}.nft");
         File.WriteAllText(file, text);
         return file;
     }

@@ -6,10 +6,22 @@ using NetlinkFence.Benchmarks;
 
 // `verify` checks that the library's transactions and the nft text files produce the same ruleset.
 if (args is ["verify", ..])
-    return Verify.Run();
+    return Verify.Run(args.Length > 1 ? args[1] : null);
 // `paired [FILE]`: alternating floor/library commits, medians (see Paired.cs).
 if (args is ["paired", ..])
     return Paired.Run(args.Length > 1 ? args[1] : null);
+
+// `matrix ROOT [FILE] [SCALE]`: every commit-latency case in fresh namespaces, floor / library / nft side by side (Matrix.cs).
+// `process ROOT [FILE] [SCALE]`: whole-process netlinkfence apply vs nft -f of what plan prints (WholeProcess.cs).
+// SCALE divides the number of runs (for a quick try); 1 by default.
+if (args is ["phases-generated"])
+    return Run(() => ApplyPhases.Run([PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(100_000), PolicyWorkload.Entries(1_000)]));
+if (args is ["phases", ..])
+    return ApplyPhases.Run(args.Skip(1));
+if (args is ["matrix", var root, ..])
+    return Run(() => Matrix.Run(root, args.Length > 2 ? args[2] : null, args.Length > 3 ? int.Parse(args[3]) : 1));
+if (args is ["process", var root2, ..])
+    return Run(() => WholeProcess.Run(root2, args.Length > 2 ? args[2] : null, args.Length > 3 ? int.Parse(args[3]) : 1));
 
 // In-process: the commit benchmarks need root and create network namespaces; no child build needed.
 // Short job (1 launch, 3 warm-up, 10 measured iterations) so bench/run.sh finishes in minutes on 2 cores.
@@ -25,3 +37,15 @@ var config = DefaultConfig.Instance
     .WithOptions(ConfigOptions.DisableLogFile | ConfigOptions.KeepBenchmarkFiles);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
 return 0;
+
+static int Run(Func<int> mode)
+{
+    try
+    {
+        return mode();
+    }
+    finally
+    {
+        PolicyWorkload.Cleanup();
+    }
+}

@@ -18,9 +18,14 @@ internal sealed class RawBatch : IDisposable
     private readonly byte[] _bytes;
     private readonly byte[] _receive = new byte[64 * 1024];
 
-    public RawBatch(Transaction transaction, string networkNamespace)
+    public RawBatch(Transaction transaction, string networkNamespace) : this(Encode(transaction), networkNamespace)
     {
-        _bytes = Encode(transaction);
+    }
+
+    /// <summary>Bytes already encoded by <see cref="Encode"/> (so a per-run namespace does not pay the encoding again).</summary>
+    public RawBatch(byte[] bytes, string networkNamespace)
+    {
+        _bytes = bytes;
         _socket = NetlinkSocket.Open(NetlinkProtocol.NETFILTER, "/run/netns/" + networkNamespace);
         _socket.EnsureSendBuffer(_bytes.Length + 65536);
         _socket.EnsureReceiveBuffer(4 << 20);

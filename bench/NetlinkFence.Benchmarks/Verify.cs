@@ -6,9 +6,21 @@ namespace NetlinkFence.Benchmarks;
 /// <summary>Commits each workload with the library in one namespace and with nft -f in another; the listings must match.</summary>
 internal static partial class Verify
 {
-    public static int Run()
+    public static int Run(string? root = null)
     {
         int failures = 0;
+        // The interval set and the one-element add of the matrix: the library's [a, a+1) elements list as nft's.
+        failures += Check("interval-1000+1", Workload.ReplaceWithIntervalSet(1000).AddElements(Workload.IntervalSet, Workload.IntervalElements(Workload.NewIntervalAddress).ToList()),
+            Workload.ReplaceWithIntervalSetText(1000) + $"add element inet {Workload.TableName} {Workload.IntervalSetName} {{ {Workload.NewIntervalElementText} }}\n");
+        failures += Check("hash-1000+1", Workload.ReplaceWithSet(1000).AddElements(Workload.ConcatHashSet, [Workload.NewHashElement]),
+            Workload.ReplaceWithSetText(1000) + $"add element inet {Workload.TableName} {Workload.SetName} {{ {Workload.NewHashElementText} }}\n");
+        if (root is not null)
+        {
+            // Policies: the compiled transaction against what `netlinkfence plan` prints.
+            foreach (string policy in new[] { PolicyWorkload.Entries(10), PolicyWorkload.Destinations(1000), PolicyWorkload.Example(root) })
+                failures += Check(Path.GetFileNameWithoutExtension(policy), PolicyWorkload.Transaction(policy), File.ReadAllText(PolicyWorkload.PlanFile(policy)));
+            PolicyWorkload.Cleanup();
+        }
         failures += Check("rules-10", Workload.ReplaceWithRules(10), Workload.ReplaceWithRulesText(10));
         failures += Check("rules-1000", Workload.ReplaceWithRules(1000), Workload.ReplaceWithRulesText(1000));
         failures += Check("set-10000", Workload.ReplaceWithSet(10_000), Workload.ReplaceWithSetText(10_000));

@@ -123,4 +123,71 @@ internal static class Workload
 
     private static void Prelude(StringBuilder text) =>
         text.Append($"table inet {TableName}\ndelete table inet {TableName}\ntable inet {TableName} {{\n");
+
+    // ---- one element added to a preloaded set (hash: ipv4_addr . inet_service; interval: ipv4_addr, flags interval)
+
+    public const string IntervalSetName = "allow4";
+
+    public static NftSet ConcatHashSet => new(NftFamily.Inet, TableName, SetName, [SetKeyType.Ipv4Address, SetKeyType.InetService]);
+
+    public static NftSet IntervalSet => new(NftFamily.Inet, TableName, IntervalSetName, [SetKeyType.Ipv4Address], SetFlags.Interval);
+
+    /// <summary>Interval element i is the single address 10.0.0.0 + 2i: [a, a+1), so no two elements touch (nft would merge them).</summary>
+    public static uint IntervalAddress(int i) => 0x0A000000u + 2u * (uint)i;
+
+    private static string Text(uint a) => $"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}";
+
+    /// <summary>The two elements of the one-address interval [a, a+1): start, then the end flagged <c>IntervalEnd</c>.</summary>
+    public static IEnumerable<SetElement> IntervalElements(uint a)
+    {
+        yield return new SetElement(DataValue.BigEndian32(a));
+        yield return new SetElement(DataValue.BigEndian32(a + 1)) { IntervalEnd = true };
+    }
+
+    /// <summary>Full replace with one rule <c>ip daddr @allow4 counter accept</c> and an interval set of N single addresses.</summary>
+    public static Transaction ReplaceWithIntervalSet(int elements)
+    {
+        var set = IntervalSet;
+        var rule = new Rule(NftFamily.Inet, TableName, ChainName,
+        [
+            new MetaExpression(MetaKey.NfProto),
+            new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([2])),
+            new PayloadExpression(PayloadBase.Network, 16, 4),
+            new LookupExpression(IntervalSetName, Registers.R1, SetId: 1),
+            new CounterExpression(),
+            new ImmediateExpression(Verdict.Accept),
+        ]);
+        var list = new List<SetElement>(2 * elements);
+        for (int i = 0; i < elements; i++)
+            list.AddRange(IntervalElements(IntervalAddress(i)));
+        return new Transaction().AddTable(Table).DeleteTable(Table).AddTable(Table).AddChain(OutputChain)
+            .AddSet(set).AddElements(set, list).AddRule(rule);
+    }
+
+    public static string ReplaceWithIntervalSetText(int elements)
+    {
+        var text = new StringBuilder();
+        Prelude(text);
+        text.Append("\tset allow4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { ");
+        for (int i = 0; i < elements; i++)
+            text.Append(i == 0 ? "" : ",\n\t\t\t").Append(Text(IntervalAddress(i)));
+        text.Append(" }\n\t}\n");
+        text.Append("\tchain output {\n\t\ttype filter hook output priority filter; policy drop;\n");
+        text.Append("\t\tip daddr @allow4 counter accept\n\t}\n}\n");
+        return text.ToString();
+    }
+
+    /// <summary>The element added to the hash set: 198.19.200.1 . 8443 (outside the preloaded 100k).</summary>
+    public static SetElement NewHashElement => new(new DataValue([198, 19, 200, 1, 8443 >> 8, 8443 & 255, 0, 0]));
+
+    public const string NewHashElementText = "198.19.200.1 . 8443";
+
+    /// <summary>The address added to the interval set: 10.200.0.1 (outside the preloaded 100k).</summary>
+    public const uint NewIntervalAddress = 0x0AC80001u;
+
+    public const string NewIntervalElementText = "10.200.0.1";
+
+    public static Transaction AddOneHashElement() => new Transaction().AddElements(ConcatHashSet, [NewHashElement]);
+
+    public static Transaction AddOneIntervalElement() => new Transaction().AddElements(IntervalSet, IntervalElements(NewIntervalAddress).ToList());
 }

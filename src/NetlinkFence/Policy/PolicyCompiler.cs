@@ -165,13 +165,41 @@ public static class PolicyCompiler
     private static List<IPNetwork> Outermost(IEnumerable<IPNetwork> networks)
     {
         var sorted = networks.Distinct().OrderBy(n => n.PrefixLength).ThenBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
+        // A network lies inside a kept one iff its address cut to some kept prefix length is that kept network:
+        // one hash lookup per distinct kept prefix length, instead of testing every kept network (quadratic).
         var kept = new List<IPNetwork>();
+        var keptSet = new HashSet<IPNetwork>();
+        var prefixes = new SortedSet<int>();
         foreach (var network in sorted)
         {
-            if (!kept.Any(k => k.Contains(network.BaseAddress)))
+            bool inside = false;
+            foreach (int prefix in prefixes)
+            {
+                if (prefix > network.PrefixLength)
+                    break;
+                if (keptSet.Contains(Truncate(network.BaseAddress, prefix)))
+                {
+                    inside = true;
+                    break;
+                }
+            }
+            if (!inside)
+            {
                 kept.Add(network);
+                keptSet.Add(network);
+                prefixes.Add(network.PrefixLength);
+            }
         }
         return kept.OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The network of <paramref name="prefix"/> bits that contains <paramref name="address"/>.</summary>
+    private static IPNetwork Truncate(IPAddress address, int prefix)
+    {
+        byte[] bytes = address.GetAddressBytes();
+        for (int bit = prefix; bit < bytes.Length * 8; bit++)
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        return new IPNetwork(new IPAddress(bytes), prefix);
     }
 
     /// <summary>Sorted, disjoint port ranges (touching and overlapping ranges joined).</summary>

@@ -115,11 +115,12 @@ internal sealed partial class PolicyRules
         }
         int before = Diagnostics.Count;
         var addresses = new List<IPAddress>();
+        var seen = new HashSet<IPAddress>();
         foreach (var (text, location) in Expand(values))
         {
             if (AddressParser.ParseAddress(text, out string? error) is { } address)
             {
-                if (!addresses.Contains(address))
+                if (seen.Add(address))
                     addresses.Add(address);
             }
             else
@@ -189,11 +190,12 @@ internal sealed partial class PolicyRules
     {
         int before = Diagnostics.Count;
         var destinations = new List<Destination>();
+        var seen = new HashSet<Destination>(); // List.Contains made a 100,000-destination entry quadratic (tens of seconds)
         foreach (var (text, location) in Expand(items))
         {
             if (AddressParser.Parse(text, location, out string? error, out string? fix) is { } destination)
             {
-                if (!destinations.Contains(destination))
+                if (seen.Add(destination))
                     destinations.Add(destination);
             }
             else

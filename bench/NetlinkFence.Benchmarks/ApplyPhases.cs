@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using System.Globalization;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Benchmarks;
+
+/// <summary>
+/// <c>phases POLICY...</c>: the steps of <c>netlinkfence apply</c> (PolicyFiles.CompileAsync + PolicyApplier.ApplyAsync),
+/// timed one by one in a fresh namespace per policy, to show where a whole-process apply spends its time.
+/// </summary>
+internal static class ApplyPhases
+{
+    public static int Run(IEnumerable<string> policies)
+    {
+        foreach (string path in policies)
+        {
+            using var ns = BenchNamespace.Create();
+            var times = new List<(string, double)>();
+            T Step<T>(string name, Func<T> f)
+            {
+                long start = Stopwatch.GetTimestamp();
+                T value = f();
+                times.Add((name, Stopwatch.GetElapsedTime(start).TotalMilliseconds));
+                return value;
+            }
+            var policy = Step("load (YAML)", () => PolicyLoader.LoadFile(path));
+            var resolved = Step("resolve", () => ResolvedPolicy.ResolveAsync(policy).GetAwaiter().GetResult());
+            var compiled = Step("compile", () => PolicyCompiler.Compile(resolved));
+            var expected = Step("expected contents", compiled.ToExpectedContents);
+            using var connection = Step("open socket", () => NftablesConnection.Open(new() { NetworkNamespace = ns.Name }));
+            uint generation = Step("get generation", () => connection.GetGenerationAsync().AsTask().GetAwaiter().GetResult());
+            var before = Step("list table (before)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
+            Step("diff (before)", () => TableDiff.Compare(expected, before, null));
+            var tx = Step("build transaction", compiled.ToReplaceTransaction);
+            Step("commit", () => connection.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }).AsTask().GetAwaiter().GetResult());
+            var after = Step("list table (after)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
+            Step("diff (after)", () => TableDiff.Compare(expected, after, null));
+            Console.WriteLine($"{Path.GetFileName(path)}: " + string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Item1} {Matrix.F(t.Item2)} ms"))));
+        }
+        return 0;
+    }
+}

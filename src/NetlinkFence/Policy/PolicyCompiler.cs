@@ -164,12 +164,22 @@ public static class PolicyCompiler
     /// <summary>Sorted networks with every network that lies inside another one removed.</summary>
     private static List<IPNetwork> Outermost(IEnumerable<IPNetwork> networks)
     {
-        var sorted = networks.Distinct().OrderBy(n => n.PrefixLength).ThenBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
+        // By address, then shortest prefix first: a network that contains others comes right before them, and
+        // CIDRs either nest or are disjoint, so only the last kept network (of the same family) can contain the
+        // next one. One pass (n log n), not a scan of everything kept (n^2: minutes at 100,000 destinations).
+        var sorted = networks.Distinct().OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ThenBy(n => n.PrefixLength).ToList();
         var kept = new List<IPNetwork>();
+        IPNetwork? lastV4 = null, lastV6 = null;
         foreach (var network in sorted)
         {
-            if (!kept.Any(k => k.Contains(network.BaseAddress)))
-                kept.Add(network);
+            bool v4 = network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+            if ((v4 ? lastV4 : lastV6) is { } last && last.Contains(network.BaseAddress))
+                continue;
+            kept.Add(network);
+            if (v4)
+                lastV4 = network;
+            else
+                lastV6 = network;
         }
         return kept.OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
     }

@@ -33,14 +33,36 @@ internal sealed partial class PolicyRules
     /// <summary>Names of the variables defined so far.</summary>
     public IEnumerable<string> VariableNames => _variables.Keys;
 
-    public void Error(SourceLocation location, string message, string fix, string code) =>
+    /// <summary>
+    /// Most errors listed: a 10 MB file of bad lines would otherwise build hundreds of thousands of messages
+    /// (gigabytes). The rest are counted in one final diagnostic.
+    /// </summary>
+    public const int MaxErrors = 1000;
+
+    private int _droppedErrors;
+    private SourceLocation? _firstDropped;
+
+    public void Error(SourceLocation location, string message, string fix, string code)
+    {
+        if (Diagnostics.Count >= MaxErrors)
+        {
+            if (_droppedErrors++ == 0)
+                _firstDropped = location;
+            return;
+        }
         Diagnostics.Add(new PolicyDiagnostic(Severity.Error, location, message, fix, code));
+    }
 
     /// <summary>Throws a <see cref="PolicyException"/> with every diagnostic when there is an error.</summary>
     public void ThrowIfErrors()
     {
-        if (HasErrors)
-            throw new PolicyException(Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList());
+        if (!HasErrors)
+            return;
+        var sorted = Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
+        if (_droppedErrors > 0)
+            sorted.Add(new PolicyDiagnostic(Severity.Error, _firstDropped!, $"{_droppedErrors} more errors from here on are not listed (only the first {MaxErrors} are)",
+                "fix the errors listed, then check the file again", "too-many-errors"));
+        throw new PolicyException(sorted);
     }
 
     public string? TableName(string text, SourceLocation location)

@@ -60,6 +60,8 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
                 {
                     using var c = await tcpListener.AcceptAsync(stop.Token);
                     Interlocked.Increment(ref accepted);
+                    await c.SendAsync("hello"u8.ToArray(), SocketFlags.None);
+                    c.Shutdown(SocketShutdown.Both);
                 }
             }
             catch (Exception) when (stop.IsCancellationRequested)

@@ -38,7 +38,7 @@ internal static class FaultPolicies
     {
         var matching = candidates.Select((c, i) => (i, diff: TableDiff.Compare(c.ToExpectedContents(), live))).Where(x => x.diff.Count == 0).ToList();
         Assert.True(matching.Count == 1,
-            $"the live table matches {matching.Count} of {candidates.Length} policies; differences from each: "
+            $"the live table (generation {live?.Generation}: {live?.Chains.Count} chains, {live?.Sets.Count} sets, {live?.Rules.Count} rules) matches {matching.Count} of {candidates.Length} policies; differences from each: "
             + string.Join(" | ", candidates.Select(c => string.Join("; ", TableDiff.Compare(c.ToExpectedContents(), live).Take(3)))));
         return matching[0].i;
     }

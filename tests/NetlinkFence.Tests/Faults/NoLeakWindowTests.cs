@@ -36,7 +36,7 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
         // The world counts, independently of the listener, every packet that reaches it for the denied flow.
         net.World.Nft("add table inet witness");
         net.World.Nft("add chain inet witness in { type filter hook input priority -300 ; policy accept ; }");
-        net.World.Nft($"add rule inet witness in ip daddr {Denied} tcp dport {DeniedPort} counter");
+        net.World.Nft($"add rule inet witness in ip daddr {Denied} tcp dport {DeniedPort} tcp flags & (syn | ack) == syn counter");
         net.World.Nft($"add rule inet witness in ip daddr {Denied} udp dport {DeniedPort} counter");
 
         int accepted = 0, datagrams = 0;
@@ -86,7 +86,7 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
 
         // The listeners work: before any policy the flow gets through.
         Assert.True(net.TcpReachable(Denied, DeniedPort));
-        await Task.Delay(100);
+        await Task.Delay(300);
         Assert.Equal(1, accepted);
         accepted = 0;
         net.World.Nft("reset counters table inet witness");
@@ -97,12 +97,13 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
 
         // The probe: bounded, a fresh TCP connect (SYN) and a datagram every ~2 ms until the re-applies end.
         int attempts = 0;
-        var probe = Task.Run(() =>
+        var probe = Task.Run(() => NetworkNamespace.Run(net.Agent.Path, () =>
         {
+            // The whole loop runs on the thread that entered the agent's namespace, so its sockets live there.
             for (int i = 0; i < 200_000 && !stop.IsCancellationRequested; i++)
             {
-                using var tcp = NetworkNamespace.Run(net.Agent.Path, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-                using var udp = NetworkNamespace.Run(net.Agent.Path, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
                 tcp.Blocking = false;
                 try
                 {
@@ -122,7 +123,8 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
                 Interlocked.Increment(ref attempts);
                 Thread.Sleep(2);
             }
-        });
+            return 0;
+        }));
 
         ulong droppedSeen = 0, allowedCounted = 0;
         for (int i = 0; i < Reapplies; i++)

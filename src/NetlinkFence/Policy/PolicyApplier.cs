@@ -35,7 +35,7 @@ public static class PolicyApplier
             CommitResult result;
             try
             {
-                result = await connection.CommitAsync(compiled.ToReplaceTransaction(), new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
+                result = await connection.CommitAsync(compiled.ToReplaceTransaction(tableExists: before is not null), new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
             }
             catch (TransactionRejectedException e) when (e.IsGenerationConflict && attempt <= retries)
             {

@@ -32,7 +32,7 @@ internal static class ApplyPhases
             uint generation = Step("get generation", () => connection.GetGenerationAsync().AsTask().GetAwaiter().GetResult());
             var before = Step("list table (before)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
             Step("diff (before)", () => TableDiff.Compare(expected, before, null));
-            var tx = Step("build transaction", compiled.ToReplaceTransaction);
+            var tx = Step("build transaction", () => compiled.ToReplaceTransaction(tableExists: before is not null));
             Step("commit", () => connection.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }).AsTask().GetAwaiter().GetResult());
             var after = Step("list table (after)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
             Step("diff (after)", () => TableDiff.Compare(expected, after, null));

@@ -109,15 +109,24 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
     private List<SetElement>? ReadElements(NftFamily family, string table, string set, DumpMessageHandler check)
     {
         var elements = new List<SetElement>();
-        Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+        try
         {
-            w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
-            w.WriteString((ushort)NftSetElementListAttribute.SET, set);
-        }, (in NetlinkMessage m) =>
+            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+            {
+                w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
+                w.WriteString((ushort)NftSetElementListAttribute.SET, set);
+            }, (in NetlinkMessage m) =>
+            {
+                check(m);
+                Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
+            }, elements.Clear);
+        }
+        catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.NOENT)
         {
-            check(m);
-            Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
-        }, elements.Clear);
+            // The set (or its table) was deleted by a commit after the set dump listed it, e.g. another
+            // process replacing the table: the ruleset moved, so the whole listing is read again.
+            return null;
+        }
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 

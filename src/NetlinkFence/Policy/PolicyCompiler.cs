@@ -164,42 +164,24 @@ public static class PolicyCompiler
     /// <summary>Sorted networks with every network that lies inside another one removed.</summary>
     private static List<IPNetwork> Outermost(IEnumerable<IPNetwork> networks)
     {
-        var sorted = networks.Distinct().OrderBy(n => n.PrefixLength).ThenBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
-        // A network lies inside a kept one iff its address cut to some kept prefix length is that kept network:
-        // one hash lookup per distinct kept prefix length, instead of testing every kept network (quadratic).
+        // By address, then shortest prefix first: a network that contains others comes right before them, and
+        // CIDRs either nest or are disjoint, so only the last kept network (of the same family) can contain the
+        // next one. One pass (n log n), not a scan of everything kept (n^2: minutes at 100,000 destinations).
+        var sorted = networks.Distinct().OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ThenBy(n => n.PrefixLength).ToList();
         var kept = new List<IPNetwork>();
-        var keptSet = new HashSet<IPNetwork>();
-        var prefixes = new SortedSet<int>();
+        IPNetwork? lastV4 = null, lastV6 = null;
         foreach (var network in sorted)
         {
-            bool inside = false;
-            foreach (int prefix in prefixes)
-            {
-                if (prefix > network.PrefixLength)
-                    break;
-                if (keptSet.Contains(Truncate(network.BaseAddress, prefix)))
-                {
-                    inside = true;
-                    break;
-                }
-            }
-            if (!inside)
-            {
-                kept.Add(network);
-                keptSet.Add(network);
-                prefixes.Add(network.PrefixLength);
-            }
+            bool v4 = network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+            if ((v4 ? lastV4 : lastV6) is { } last && last.Contains(network.BaseAddress))
+                continue;
+            kept.Add(network);
+            if (v4)
+                lastV4 = network;
+            else
+                lastV6 = network;
         }
         return kept.OrderBy(n => Convert.ToHexString(n.BaseAddress.GetAddressBytes()), StringComparer.Ordinal).ToList();
-    }
-
-    /// <summary>The network of <paramref name="prefix"/> bits that contains <paramref name="address"/>.</summary>
-    private static IPNetwork Truncate(IPAddress address, int prefix)
-    {
-        byte[] bytes = address.GetAddressBytes();
-        for (int bit = prefix; bit < bytes.Length * 8; bit++)
-            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
-        return new IPNetwork(new IPAddress(bytes), prefix);
     }
 
     /// <summary>Sorted, disjoint port ranges (touching and overlapping ranges joined).</summary>

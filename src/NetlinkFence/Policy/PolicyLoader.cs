@@ -69,12 +69,12 @@ public static class PolicyLoader
         }
         catch (TooDeepException e)
         {
-            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
+            throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
                 "a policy is a few levels deep (egress, allow, entry, list); remove the extra brackets", "too-deep");
         }
         catch (YamlException e)
         {
-            throw Single(new SourceLocation(fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
+            throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
                 "fix the YAML syntax at this point (indent with spaces, not tabs; quote values containing ': ' or '#')", "yaml-syntax");
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
@@ -82,7 +82,7 @@ public static class PolicyLoader
             // YamlDotNet 18 throws these, without a location, on some malformed input, e.g. a flow list continued
             // on a line that is not indented ("tcp: [\n6514]") or an empty key ("  : b"). Still a syntax error.
             var mark = parser?.LastStart ?? Mark.Empty;
-            throw Single(new SourceLocation(fileName, Math.Max(1, (int)mark.Line), Math.Max(1, (int)mark.Column)),
+            throw Single(Within(text, fileName, (int)mark.Line, (int)mark.Column),
                 "not valid YAML: the parser gave up after this point",
                 "check the lines that follow: continuation lines of a [...] list must be indented more than their key, and keys cannot be empty", "yaml-syntax");
         }
@@ -99,6 +99,23 @@ public static class PolicyLoader
         if (message.StartsWith("(Line:", StringComparison.Ordinal) && marker > 0)
             message = message[(marker + 3)..];
         return message.Trim();
+    }
+
+    /// <summary>
+    /// A location inside the text: YamlDotNet places errors at the end of input on the line after the last one
+    /// (e.g. line 9 of an 8-line file truncated after "["); that is the end of the last line.
+    /// </summary>
+    private static SourceLocation Within(string text, string fileName, int line, int column)
+    {
+        int lines = 1, lastLineStart = 0;
+        for (int i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1))
+        {
+            lines++;
+            lastLineStart = i + 1;
+        }
+        if (line > lines)
+            (line, column) = (lines, text.Length - lastLineStart + 1);
+        return new SourceLocation(fileName, Math.Max(1, line), Math.Max(1, column));
     }
 
     private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>

@@ -33,14 +33,36 @@ internal sealed partial class PolicyRules
     /// <summary>Names of the variables defined so far.</summary>
     public IEnumerable<string> VariableNames => _variables.Keys;
 
-    public void Error(SourceLocation location, string message, string fix, string code) =>
+    /// <summary>
+    /// Most errors listed: a 10 MB file of bad lines would otherwise build hundreds of thousands of messages
+    /// (gigabytes). The rest are counted in one final diagnostic.
+    /// </summary>
+    public const int MaxErrors = 1000;
+
+    private int _droppedErrors;
+    private SourceLocation? _firstDropped;
+
+    public void Error(SourceLocation location, string message, string fix, string code)
+    {
+        if (Diagnostics.Count >= MaxErrors)
+        {
+            if (_droppedErrors++ == 0)
+                _firstDropped = location;
+            return;
+        }
         Diagnostics.Add(new PolicyDiagnostic(Severity.Error, location, message, fix, code));
+    }
 
     /// <summary>Throws a <see cref="PolicyException"/> with every diagnostic when there is an error.</summary>
     public void ThrowIfErrors()
     {
-        if (HasErrors)
-            throw new PolicyException(Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList());
+        if (!HasErrors)
+            return;
+        var sorted = Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
+        if (_droppedErrors > 0)
+            sorted.Add(new PolicyDiagnostic(Severity.Error, _firstDropped!, $"{_droppedErrors} more errors from here on are not listed (only the first {MaxErrors} are)",
+                "fix the errors listed, then check the file again", "too-many-errors"));
+        throw new PolicyException(sorted);
     }
 
     public string? TableName(string text, SourceLocation location)
@@ -75,15 +97,31 @@ internal sealed partial class PolicyRules
         _variables[name] = literal;
     }
 
-    /// <summary>Replaces every <c>$name</c> by the variable's values (keeping the reference's location: that is where the reader looks).</summary>
+    /// <summary>
+    /// Most values all lists of a policy may expand to together (a variable of N values referenced M times is
+    /// N*M values): far above any real policy (a 100,000-address entry is fine), far below what would exhaust
+    /// memory.
+    /// </summary>
+    public const int MaxExpandedValues = 1 << 20;
+
+    private int _expanded;
+    private bool _expansionLimitReported;
+
+    /// <summary>
+    /// Replaces every <c>$name</c> by the variable's values (keeping the reference's location: that is where the
+    /// reader looks). A variable referenced again in the same list adds nothing (every list is de-duplicated), so
+    /// it is expanded once; and all lists together expand to at most <see cref="MaxExpandedValues"/> values.
+    /// </summary>
     public List<(string Text, SourceLocation Location)> Expand(IEnumerable<(string Text, SourceLocation Location)> items)
     {
         var result = new List<(string, SourceLocation)>();
+        HashSet<string>? expanded = null;
         foreach (var (text, location) in items)
         {
             if (!text.StartsWith('$'))
             {
-                result.Add((text, location));
+                if (Count(1, location))
+                    result.Add((text, location));
                 continue;
             }
             string name = text[1..];
@@ -91,7 +129,8 @@ internal sealed partial class PolicyRules
             {
                 if (values.Count == 0)
                     Error(location, $"variable '${name}' is an empty list", "define at least one value, or remove the reference: an empty list would make the rule match nothing", "empty-variable");
-                result.AddRange(values.Select(v => (v.Text, location)));
+                else if ((expanded ??= new(StringComparer.Ordinal)).Add(name) && Count(values.Count, location))
+                    result.AddRange(values.Select(v => (v.Text, location)));
             }
             else
             {
@@ -101,6 +140,21 @@ internal sealed partial class PolicyRules
             }
         }
         return result;
+    }
+
+    /// <summary>Counts <paramref name="values"/> more expanded values; false (reported once) beyond the limit.</summary>
+    private bool Count(int values, SourceLocation location)
+    {
+        _expanded += Math.Min(values, MaxExpandedValues + 1 - _expanded);
+        if (_expanded <= MaxExpandedValues)
+            return true;
+        if (!_expansionLimitReported)
+        {
+            _expansionLimitReported = true;
+            Error(location, $"the policy expands to more than {MaxExpandedValues:N0} values (addresses, names and ports, counting every variable reference)",
+                "use CIDRs instead of single addresses, port ranges instead of single ports, or reference big variables fewer times", "too-many-values");
+        }
+        return false;
     }
 
     /// <summary>Adds a <c>hosts:</c> pin to <paramref name="hosts"/>.</summary>
@@ -212,6 +266,7 @@ internal sealed partial class PolicyRules
     public List<PortRange> Ports(IEnumerable<(string Text, SourceLocation Location)> items)
     {
         var ports = new List<PortRange>();
+        var seen = new HashSet<PortRange>();
         foreach (var (text, location) in Expand(items))
         {
             var parts = text.Split('-', 2);
@@ -223,7 +278,7 @@ internal sealed partial class PolicyRules
                 Error(location, $"port {(first is < 1 or > 65535 ? firstText : lastText)} is out of range", "ports are 1 to 65535", "bad-port");
             else if (last < first)
                 Error(location, $"port range '{text}' runs backwards", $"write {last}-{first}", "bad-port");
-            else if (!ports.Contains(new PortRange((ushort)first, (ushort)last)))
+            else if (seen.Add(new PortRange((ushort)first, (ushort)last)))
                 ports.Add(new PortRange((ushort)first, (ushort)last));
         }
         return ports;

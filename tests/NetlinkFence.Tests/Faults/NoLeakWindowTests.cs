@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Interop;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+using NetlinkFence.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace NetlinkFence.Tests.Faults;
+
+/// <summary>
+/// Issue 5, "No leak window": re-applying replaces the whole table (add, delete, re-create) in one transaction,
+/// so a denied destination stays denied during every re-apply. A probe in the agent keeps trying one (TCP and
+/// UDP) while the policy is re-applied 500 times; nothing may arrive in the world.
+/// </summary>
+public sealed class NoLeakWindowTests(ITestOutputHelper output)
+{
+    private const string Denied = "198.51.100.7", Allowed = "203.0.113.50";
+    private const int DeniedPort = 443, Reapplies = 500;
+
+    private const string Policy = """
+        version: 1
+        log:
+          prefix: "EGRESS-DENIED: "
+        egress:
+          allow:
+            - name: allowed
+              to: [203.0.113.50]
+              tcp: [443]
+        """;
+
+    [Fact]
+    public async Task FiveHundredReappliesLetNothingThrough()
+    {
+        using var net = new AgentAndWorld(Denied, Allowed);
+        // The world counts, independently of the listener, every packet that reaches it for the denied flow.
+        net.World.Nft("add table inet witness");
+        net.World.Nft("add chain inet witness in { type filter hook input priority -300 ; policy accept ; }");
+        net.World.Nft($"add rule inet witness in ip daddr {Denied} tcp dport {DeniedPort} tcp flags & (syn | ack) == syn counter");
+        net.World.Nft($"add rule inet witness in ip daddr {Denied} udp dport {DeniedPort} counter");
+
+        int accepted = 0, datagrams = 0;
+        using var stop = new CancellationTokenSource();
+        var (tcpListener, udpSocket) = NetworkNamespace.Run(net.World.Path, () =>
+        {
+            var t = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            t.Bind(new IPEndPoint(IPAddress.Parse(Denied), DeniedPort));
+            t.Listen(64);
+            var u = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            u.Bind(new IPEndPoint(IPAddress.Parse(Denied), DeniedPort));
+            return (t, u);
+        });
+        using var _t = tcpListener;
+        using var _u = udpSocket;
+        var acceptLoop = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var c = await tcpListener.AcceptAsync(stop.Token);
+                    Interlocked.Increment(ref accepted);
+                    await c.SendAsync("hello"u8.ToArray(), SocketFlags.None);
+                    c.Shutdown(SocketShutdown.Both);
+                }
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+            }
+        });
+        var receiveLoop = Task.Run(async () =>
+        {
+            var buffer = new byte[64];
+            try
+            {
+                while (true)
+                {
+                    await udpSocket.ReceiveAsync(buffer, stop.Token);
+                    Interlocked.Increment(ref datagrams);
+                }
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+            }
+        });
+
+        // The listeners work: before any policy the flow gets through.
+        Assert.True(net.TcpReachable(Denied, DeniedPort));
+        await Task.Delay(300);
+        Assert.Equal(1, accepted);
+        accepted = 0;
+
+        var compiled = FaultPolicies.Compile(Policy);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, compiled);
+        // Baseline of the witness (it counted the check above; `nft reset counters` resets counter objects, not these).
+        long[] witnessBefore = WitnessCounts(net.World.Nft("list table inet witness"));
+        Assert.True(witnessBefore[0] >= 1, "the witness did not count the check's SYN");
+
+        // The probe: bounded, a fresh TCP connect (SYN) and a datagram every ~2 ms until the re-applies end.
+        int attempts = 0;
+        var probe = Task.Run(() => NetworkNamespace.Run(net.Agent.Path, () =>
+        {
+            // The whole loop runs on the thread that entered the agent's namespace, so its sockets live there.
+            for (int i = 0; i < 200_000 && !stop.IsCancellationRequested; i++)
+            {
+                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                tcp.Blocking = false;
+                try
+                {
+                    tcp.Connect(IPAddress.Parse(Denied), DeniedPort);
+                }
+                catch (SocketException)
+                {
+                    // EINPROGRESS, or EPERM when the local firewall drops the SYN.
+                }
+                try
+                {
+                    udp.SendTo("x"u8, new IPEndPoint(IPAddress.Parse(Denied), DeniedPort));
+                }
+                catch (SocketException)
+                {
+                }
+                Interlocked.Increment(ref attempts);
+                Thread.Sleep(2);
+            }
+            return 0;
+        }));
+
+        ulong droppedSeen = 0, allowedCounted = 0;
+        for (int i = 0; i < Reapplies; i++)
+        {
+            // Counters restart with every re-created table: read them just before each re-apply.
+            var live = await nft.ListTableAsync(NftFamily.Inet, "netlinkfence");
+            droppedSeen += live!.RulesOf("egress_denied").SelectMany(r => r.Expressions).OfType<CounterExpression>().Single().Packets;
+            allowedCounted += live.RulesOf("output").Where(r => r.Comment == "allowed").SelectMany(r => r.Expressions).OfType<CounterExpression>().Aggregate(0UL, (s, c) => s + c.Packets);
+            var result = await PolicyApplier.ApplyAsync(nft, compiled);
+            Assert.Empty(result.Changes);
+        }
+        stop.Cancel();
+        await probe;
+        await Task.Delay(200); // anything in flight arrives (or does not)
+        await Task.WhenAll(acceptLoop, receiveLoop);
+
+        string witness = net.World.Nft("list table inet witness");
+        output.WriteLine($"{Reapplies} re-applies, {attempts} probe rounds (a SYN and a datagram each): {accepted} connections accepted, "
+            + $"{datagrams} datagrams received; egress_denied counted at least {droppedSeen} packets; allow counter {allowedCounted}\n{witness}");
+        Assert.True(attempts > 50, $"the probe ran only {attempts} rounds");
+        Assert.Equal(0, accepted);
+        Assert.Equal(0, datagrams);
+        Assert.Equal(witnessBefore, WitnessCounts(witness));
+        Assert.Equal(0UL, allowedCounted);
+        Assert.True(droppedSeen > 0, "egress_denied counted nothing: the probe never ran against the policy");
+    }
+
+    /// <summary>The packet counts of the witness's rules (TCP SYNs, UDP datagrams), in order.</summary>
+    private static long[] WitnessCounts(string listing) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(listing, @"counter packets (\d+)").Select(m => long.Parse(m.Groups[1].Value))];
+}

@@ -73,7 +73,7 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
     [Fact]
     public async Task SeparateProcessesWithRetryAllSucceedAndNeverMix()
     {
-        const int PerProcess = 25;
+        const int PerProcess = 100;
         using var ns = TestNamespace.Create();
         string dir = Directory.CreateTempSubdirectory("nlf-race").FullName;
         try

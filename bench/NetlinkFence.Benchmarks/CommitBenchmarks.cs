@@ -14,50 +14,28 @@ namespace NetlinkFence.Benchmarks;
 /// Sockets of Floor and Library stay open between invocations, as in a daemon.
 /// </summary>
 [MemoryDiagnoser]
-public class CommitBenchmarks
+public class CommitBenchmarks : ThreeWayCommit
 {
-    private BenchNamespace _namespace = null!;
-    private Transaction _transaction = null!;
-    private NftablesConnection? _connection;
-    private RawBatch? _raw;
-    private string _file = null!;
-
     [Params(10, 1_000, 10_000)]
     public int Rules { get; set; }
 
-    [GlobalSetup]
-    public void Setup()
-    {
-        _namespace = BenchNamespace.Create();
-        _transaction = Workload.ReplaceWithRules(Rules);
-        _connection = NftablesConnection.Open(new() { NetworkNamespace = _namespace.Name });
-        _raw = new RawBatch(_transaction, _namespace.Name);
-        _file = Path.Combine(Path.GetTempPath(), $"nlfbench-rules-{Rules}.nft");
-        File.WriteAllText(_file, Workload.ReplaceWithRulesText(Rules));
-    }
-
-    [Benchmark(Baseline = true)]
-    public void Floor() => _raw!.Commit();
-
-    [Benchmark]
-    public CommitResult Library() => _connection!.CommitAsync(_transaction).GetAwaiter().GetResult();
-
-    [Benchmark]
-    public void NftFile() => _namespace.Nft("-f", _file);
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _connection?.Dispose();
-        _raw?.Dispose();
-        _namespace.Dispose();
-        File.Delete(_file);
-    }
+    protected override (Transaction Transaction, string NftText, string Tag) Workload() =>
+        (NetlinkFence.Benchmarks.Workload.ReplaceWithRules(Rules), NetlinkFence.Benchmarks.Workload.ReplaceWithRulesText(Rules), $"rules-{Rules}");
 }
 
 /// <summary>The same three ways for one rule plus an <c>ipv4_addr . inet_service</c> set of N elements (full replace).</summary>
 [MemoryDiagnoser]
-public class CommitSetBenchmarks
+public class CommitSetBenchmarks : ThreeWayCommit
+{
+    [Params(10_000, 100_000)]
+    public int Elements { get; set; }
+
+    protected override (Transaction Transaction, string NftText, string Tag) Workload() =>
+        (NetlinkFence.Benchmarks.Workload.ReplaceWithSet(Elements), NetlinkFence.Benchmarks.Workload.ReplaceWithSetText(Elements), $"set-{Elements}");
+}
+
+/// <summary>One workload committed three ways in a fresh namespace: the raw pre-encoded bytes (floor), the library, and <c>nft -f</c>.</summary>
+public abstract class ThreeWayCommit
 {
     private BenchNamespace _namespace = null!;
     private Transaction _transaction = null!;
@@ -65,18 +43,19 @@ public class CommitSetBenchmarks
     private RawBatch? _raw;
     private string _file = null!;
 
-    [Params(10_000, 100_000)]
-    public int Elements { get; set; }
+    /// <summary>The transaction, the equivalent nft text, and a tag for the temp file name.</summary>
+    protected abstract (Transaction Transaction, string NftText, string Tag) Workload();
 
     [GlobalSetup]
     public void Setup()
     {
         _namespace = BenchNamespace.Create();
-        _transaction = Workload.ReplaceWithSet(Elements);
+        var (transaction, text, tag) = Workload();
+        _transaction = transaction;
         _connection = NftablesConnection.Open(new() { NetworkNamespace = _namespace.Name });
         _raw = new RawBatch(_transaction, _namespace.Name);
-        _file = Path.Combine(Path.GetTempPath(), $"nlfbench-set-{Elements}.nft");
-        File.WriteAllText(_file, Workload.ReplaceWithSetText(Elements));
+        _file = Path.Combine(Path.GetTempPath(), $"nlfbench-{tag}.nft");
+        File.WriteAllText(_file, text);
     }
 
     [Benchmark(Baseline = true)]

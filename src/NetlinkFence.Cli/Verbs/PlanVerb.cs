@@ -26,7 +26,7 @@ internal static class PlanVerb
                     w.WriteString("table", compiled.Table.Name);
                     w.WriteNumber("rules", compiled.Rules.Count);
                     w.WriteNumber("elements", compiled.Sets.Sum(s => s.Elements.Count));
-                    w.WriteString("nft", text);
+                    w.WriteString("ruleset", text);
                     if (changes is null)
                         w.WriteString("live", note);
                     else

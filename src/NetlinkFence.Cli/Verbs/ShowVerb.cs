@@ -26,7 +26,7 @@ internal static class ShowVerb
                     w.WriteString("table", table);
                     w.WriteNumber("generation", live.Generation);
                     w.WriteNumber("rules", live.Rules.Count);
-                    w.WriteString("nft", text);
+                    w.WriteString("ruleset", text);
                 });
             else
                 Console.Write(text);

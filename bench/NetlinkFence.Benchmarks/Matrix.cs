@@ -32,7 +32,10 @@ internal static class Matrix
 
     public static int Run(string root, string? output, int scale)
     {
+        // NLF_MATRIX_GROUP="add 1 element" (a group name) runs just that group, for a focused re-measurement.
         var cases = Build(root, scale);
+        if (Environment.GetEnvironmentVariable("NLF_MATRIX_GROUP") is { Length: > 0 } group)
+            cases = cases.Where(c => c.Group == group).ToList();
         var startup = new List<double>();
         int rounds = cases.Max(c => c.Runs);
         // Warm up the JIT and every code path (untimed): one run of each method for each case under 1 MB of batch.

@@ -18,6 +18,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     private const int MaxIovecs = 1024; // UIO_MAXIOV
 
     private int _fd;
+    private int _sendBufferSize, _receiveBufferSize; // 0 until first read
 
     private NetlinkSocket(int fd, uint portId)
     {
@@ -68,21 +69,23 @@ public sealed unsafe class NetlinkSocket : IDisposable
     /// Raises the receive buffer to at least <paramref name="bytes"/>: <c>SO_RCVBUFFORCE</c> when permitted
     /// (CAP_NET_ADMIN ignores <c>rmem_max</c>), else <c>SO_RCVBUF</c>, which the kernel caps. Returns the size in effect.
     /// </summary>
-    public int EnsureReceiveBuffer(int bytes) => EnsureBuffer(SoRcvBuf, SoRcvBufForce, bytes);
+    public int EnsureReceiveBuffer(int bytes) => EnsureBuffer(SoRcvBuf, SoRcvBufForce, bytes, ref _receiveBufferSize);
 
     /// <summary>Raises the send buffer like <see cref="EnsureReceiveBuffer"/>; a batch must fit in it whole.</summary>
-    public int EnsureSendBuffer(int bytes) => EnsureBuffer(SoSndBuf, SoSndBufForce, bytes);
+    public int EnsureSendBuffer(int bytes) => EnsureBuffer(SoSndBuf, SoSndBufForce, bytes, ref _sendBufferSize);
 
-    private int EnsureBuffer(int plain, int force, int bytes)
+    // The size in effect is remembered (only this class changes it), so a commit that fits costs no syscall.
+    private int EnsureBuffer(int plain, int force, int bytes, ref int known)
     {
-        int current = GetSocketOption(plain);
-        if (current >= bytes)
-            return current;
+        if (known == 0)
+            known = GetSocketOption(plain);
+        if (known >= bytes)
+            return known;
         // The kernel doubles the value it is given (bookkeeping overhead), so ask for half.
         int request = Math.Max(bytes / 2, 1);
         if (SetOption(SolSocket, force, request) != 0)
             SetOption(SolSocket, plain, request);
-        return GetSocketOption(plain);
+        return known = GetSocketOption(plain);
     }
 
     private int GetSocketOption(int name)

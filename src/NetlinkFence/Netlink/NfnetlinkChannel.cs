@@ -94,6 +94,30 @@ internal sealed class NfnetlinkChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Returns once any commit another socket is running has finished. The generation id moves at the start of
+    /// a commit, before its objects are activated and before a new base chain gets its drop policy, so a dump
+    /// that starts mid-commit sees half of it under the new generation id. An empty batch (BEGIN, END, no
+    /// ACK requested, so no reply) takes the kernel's commit mutex and therefore waits for that commit.
+    /// </summary>
+    public void WaitForCommitInProgress()
+    {
+        DiscardStaleReplies();
+        uint first = ReserveSequences(2);
+        Span<byte> request = stackalloc byte[2 * (NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize)];
+        var writer = new NetlinkWriter(request);
+        WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first);
+        WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 1);
+        _socket.Send(writer.Written);
+
+        static void WriteMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence)
+        {
+            int start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
+                (byte)NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
+            writer.EndMessage(start);
+        }
+    }
+
     private uint SendGetGeneration()
     {
         uint sequence = ReserveSequences(1);

@@ -5,7 +5,8 @@ namespace NetlinkFence.Nftables;
 
 /// <summary>
 /// Reads one table back with several dumps and proves they come from one generation: the generation id is
-/// read before and after, and every dump message's res_id must carry its low 16 bits; otherwise it starts over.
+/// read before and after (the first read only once no commit is running), and every dump message's res_id must
+/// carry its low 16 bits; otherwise it starts over.
 /// </summary>
 internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken cancellationToken)
 {
@@ -15,6 +16,7 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
+            channel.WaitForCommitInProgress();
             uint generation = channel.GetGeneration(cancellationToken);
             if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
                 return contents;

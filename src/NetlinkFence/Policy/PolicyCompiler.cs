@@ -79,8 +79,16 @@ public static class PolicyCompiler
         input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
         output.Add(new(Out().Jump("egress_denied"), BuiltIn, "everything else is logged and dropped"));
 
+        // The policy alone is not enough: during a re-apply the kernel unhooks the old table's chains before it
+        // gives the new ones their drop policy (nft_chain_commit_drop_policy), so a chain without rules would
+        // forward packets for that moment (NoLeakWindowTests measured ~180 in 500 re-applies). Input and
+        // output end in a jump to their denied chains for the same reason.
+        var forward = new CompiledRule(new RuleBuilder(Inet, name, "forward").Counter().Drop(), BuiltIn,
+            "this host forwards nothing; an explicit drop, so no moment of a re-apply depends on the chain policy");
+
         var rules = new List<CompiledRule>();
         rules.AddRange(input);
+        rules.Add(forward);
         rules.AddRange(output);
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
         rules.AddRange(DenyChain(name, "egress_denied", policy.Log, policy.Log.Prefix));

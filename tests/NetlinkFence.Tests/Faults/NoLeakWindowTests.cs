@@ -154,6 +154,62 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
         Assert.True(droppedSeen > 0, "egress_denied counted nothing: the probe never ran against the policy");
     }
 
+    [Fact]
+    public async Task ForwardedTrafficNeverLeaksDuringReapplies()
+    {
+        // A guest behind the agent (a container on the agent host, say) whose packets the agent forwards.
+        // During a commit the kernel unhooks the old table's base chains before it gives the new ones their
+        // drop policy: a forward chain that relied on its policy alone would forward packets in between.
+        using var net = new AgentAndWorld(Denied, Allowed);
+        using var guest = TestNamespace.Create();
+        string veth = "g" + guest.Name.GetHashCode().ToString("x8")[..6];
+        TestNamespace.Run("ip", $"link add {veth}a netns {net.Agent.Name} type veth peer name {veth}g netns {guest.Name}");
+        net.Agent.Exec("ip", $"link set {veth}a up");
+        net.Agent.Exec("ip", $"addr add 10.99.0.1/24 dev {veth}a");
+        net.Agent.Exec("sysctl", "-qw net.ipv4.ip_forward=1");
+        guest.Exec("ip", $"link set {veth}g up");
+        guest.Exec("ip", $"addr add 10.99.0.2/24 dev {veth}g");
+        guest.Exec("ip", "route add default via 10.99.0.1");
+        net.World.Nft("add table inet witness");
+        net.World.Nft("add chain inet witness in { type filter hook prerouting priority -300 ; policy accept ; }");
+        net.World.Nft("add rule inet witness in ip saddr 10.99.0.2 udp dport 443 counter");
+
+        using var stop = new CancellationTokenSource();
+        long sent = 0;
+        void Flood(int limit) => NetworkNamespace.Run(guest.Path, () =>
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            var target = new IPEndPoint(IPAddress.Parse(Denied), DeniedPort);
+            for (int i = 0; i < limit && !stop.IsCancellationRequested; i++)
+            {
+                udp.SendTo("x"u8, target);
+                Interlocked.Increment(ref sent);
+                if (i % 64 == 63)
+                    Thread.Sleep(0); // a few hundred thousand datagrams a second at most, bounded by limit
+            }
+            return 0;
+        });
+        Flood(10); // forwarding works before any policy
+        await Task.Delay(100);
+        long[] before = WitnessCounts(net.World.Nft("list table inet witness"));
+        Assert.True(before[0] >= 10, $"forwarding does not work before the policy: the world counted {before[0]}");
+
+        var compiled = FaultPolicies.Compile(Policy);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, compiled);
+        sent = 0;
+        var flood = Task.Run(() => Flood(50_000_000));
+        for (int i = 0; i < Reapplies; i++)
+            await PolicyApplier.ApplyAsync(nft, compiled);
+        stop.Cancel();
+        await flood;
+        await Task.Delay(200);
+        long[] after = WitnessCounts(net.World.Nft("list table inet witness"));
+        output.WriteLine($"{Reapplies} re-applies, {sent} forwarded datagrams tried, {after[0] - before[0]} reached the world");
+        Assert.True(sent > 10_000, $"the guest sent only {sent} datagrams");
+        Assert.Equal(before, after);
+    }
+
     /// <summary>The packet counts of the witness's rules (TCP SYNs, UDP datagrams), in order.</summary>
     private static long[] WitnessCounts(string listing) =>
         [.. System.Text.RegularExpressions.Regex.Matches(listing, @"counter packets (\d+)").Select(m => long.Parse(m.Groups[1].Value))];

@@ -33,9 +33,7 @@ internal static class Matrix
     public static int Run(string root, string? output, int scale)
     {
         // NLF_MATRIX_GROUP="add 1 element" (a group name) runs just that group, for a focused re-measurement.
-        var cases = Build(root, scale);
-        if (Environment.GetEnvironmentVariable("NLF_MATRIX_GROUP") is { Length: > 0 } group)
-            cases = cases.Where(c => c.Group == group).ToList();
+        var cases = Build(root, scale, Environment.GetEnvironmentVariable("NLF_MATRIX_GROUP") is { Length: > 0 } group ? group : null);
         var startup = new List<double>();
         int rounds = cases.Max(c => c.Runs);
         // Warm up the JIT and every code path (untimed): one run of each method for each case under 1 MB of batch.
@@ -85,12 +83,14 @@ internal static class Matrix
         return 0;
     }
 
-    private static List<Case> Build(string root, int scale)
+    private static List<Case> Build(string root, int scale, string? onlyGroup)
     {
         int Runs(int n) => Math.Max(3, n / scale);
         var cases = new List<Case>();
         void Policy(string group, string label, string path, int runs)
         {
+            if (onlyGroup is not null && onlyGroup != group)
+                return;
             string plan = PolicyWorkload.PlanFile(path);
             cases.Add(new Case(group, label, runs, PolicyWorkload.Transaction(path), ["-f", plan], null));
         }
@@ -116,7 +116,7 @@ internal static class Matrix
         cases.Add(new Case("add 1 element", "to a 100,000-element interval set (ipv4_addr, flags interval)", Runs(7),
             Workload.AddOneIntervalElement(), ["add", "element", "inet", Workload.TableName, Workload.IntervalSetName, "{ " + Workload.NewIntervalElementText + " }"],
             Workload.ReplaceWithIntervalSet(Big)));
-        return cases;
+        return onlyGroup is null ? cases : cases.Where(c => c.Group == onlyGroup).ToList();
     }
 
     /// <summary>One run of each method for <paramref name="c"/>, each in its own fresh namespace; the order rotates with the round.</summary>

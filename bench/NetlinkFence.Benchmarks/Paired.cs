@@ -24,12 +24,16 @@ internal static class Paired
             ("rules", 10_000, () => Workload.ReplaceWithRules(10_000), 21),
             ("set elements", 10_000, () => Workload.ReplaceWithSet(10_000), 101),
             ("set elements", 100_000, () => Workload.ReplaceWithSet(100_000), 31),
+            // Into a preloaded 100k hash set; every timed add is undone (untimed) before the next one.
+            ("add 1 element to 100k hash set", 1, Workload.AddOneHashElement, 301),
         };
         var text = new StringBuilder();
         text.AppendLine("| case | N | rounds | batch bytes | floor median (ms) | library median (ms) | library / floor (medians) | floor min (ms) | library min (ms) | library / floor (mins) | encode median (ms) | encode / floor | rest = library - floor - encode (ms) |");
         text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         Console.Write(text);
-        foreach (var (name, count, build, rounds) in cases)
+        // NLF_PAIRED_CASE="add 1" runs only the cases whose name contains it.
+        string? only = Environment.GetEnvironmentVariable("NLF_PAIRED_CASE");
+        foreach (var (name, count, build, rounds) in cases.Where(c => string.IsNullOrEmpty(only) || c.Name.Contains(only, StringComparison.Ordinal)))
         {
             string row = Measure(name, count, build(), rounds);
             Console.WriteLine(row);
@@ -47,6 +51,14 @@ internal static class Paired
         using var raw = new RawBatch(transaction, ns.Name);
         using var batch = new BatchBuffer();
         int[] map = new int[64];
+        bool addOne = count == 1;
+        RawBatch? undo = null;
+        if (addOne)
+        {
+            connection.CommitAsync(Workload.ReplaceWithSet(100_000)).GetAwaiter().GetResult();
+            undo = new RawBatch(new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement]), ns.Name);
+        }
+        void Undo() => undo?.Commit();
 
         var floor = new double[rounds];
         var library = new double[rounds];
@@ -54,7 +66,9 @@ internal static class Paired
         for (int i = 0; i < 3; i++)
         {
             raw.Commit();
+            Undo();
             connection.CommitAsync(transaction).GetAwaiter().GetResult();
+            Undo();
             TransactionEncoder.Encode(transaction, batch, 1, null, ref map);
         }
         for (int r = 0; r < rounds; r++)
@@ -62,15 +76,20 @@ internal static class Paired
             if (r % 2 == 0)
             {
                 floor[r] = Time(raw.Commit);
+                Undo();
                 library[r] = Time(() => connection.CommitAsync(transaction).GetAwaiter().GetResult());
+                Undo();
             }
             else
             {
                 library[r] = Time(() => connection.CommitAsync(transaction).GetAwaiter().GetResult());
+                Undo();
                 floor[r] = Time(raw.Commit);
+                Undo();
             }
             encode[r] = Time(() => TransactionEncoder.Encode(transaction, batch, 1, null, ref map));
         }
+        undo?.Dispose();
         double f = Median(floor), l = Median(library), e = Median(encode), fMin = floor.Min(), lMin = library.Min();
         return string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {fMin:0.000} | {lMin:0.000} | {lMin / fMin:0.000} | {e:0.000} | {e / f:0.000} | {l - f - e:0.000} |");

@@ -22,6 +22,9 @@ internal sealed class NfnetlinkChannel : IDisposable
     private readonly NetlinkSocket _socket;
     private readonly byte[] _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
     private uint _nextSequence;
+    // True while a reply to an earlier request may still be queued (set by every send, cleared when a call has
+    // read everything its requests can produce): a clean socket then costs no draining syscall per call.
+    private bool _repliesOutstanding;
 
     private NfnetlinkChannel(NetlinkSocket socket)
     {
@@ -89,7 +92,10 @@ internal sealed class NfnetlinkChannel : IDisposable
                     continue;
                 }
                 if (TryReadGeneration(message, out uint generation))
+                {
+                    _repliesOutstanding = false; // replies come in order: anything sent before was read on the way
                     return generation;
+                }
             }
         }
     }
@@ -108,6 +114,7 @@ internal sealed class NfnetlinkChannel : IDisposable
         var writer = new NetlinkWriter(request);
         WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first);
         WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 1);
+        _repliesOutstanding = true;
         _socket.Send(writer.Written);
 
         static void WriteMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence)
@@ -125,6 +132,7 @@ internal sealed class NfnetlinkChannel : IDisposable
         var writer = new NetlinkWriter(request);
         int start = writer.BeginMessage(MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, sequence, (byte)NetfilterFamily.UNSPEC);
         writer.EndMessage(start);
+        _repliesOutstanding = true;
         _socket.Send(writer.Written);
         return sequence;
     }
@@ -164,11 +172,13 @@ internal sealed class NfnetlinkChannel : IDisposable
         // The kernel rejects a datagram larger than sk_sndbuf - 32 with EMSGSIZE; rcvbuf must hold the error replies.
         _socket.EnsureSendBuffer((int)Math.Min(int.MaxValue, batch.Length + 65536));
         _socket.EnsureReceiveBuffer((int)Math.Min(int.MaxValue, Math.Max(MinimumSocketBuffer, (long)batch.MessageCount * 1024)));
+        _repliesOutstanding = true;
         _socket.Send(batch.Segments());
 
         var errors = new List<KernelError>();
         bool repliesLost = false;
         uint marker = SendGetGeneration();
+        bool markerResent = false; // then an earlier marker's reply may still come
         var deadline = DateTime.UtcNow + ReplyTimeout;
         while (true)
         {
@@ -179,12 +189,13 @@ internal sealed class NfnetlinkChannel : IDisposable
             }
             catch (ErrnoException e) when (e.Errno == (int)Errno.NOBUFS)
             {
-                repliesLost = true; // the queue overflowed; the marker may be lost too, so send another
+                repliesLost = markerResent = true; // the queue overflowed; the marker may be lost too, so send another
                 marker = SendGetGeneration();
                 continue;
             }
             if (length < 0)
             {
+                markerResent = true;
                 marker = SendGetGeneration(); // nothing arrived for a while: the marker was dropped
                 continue;
             }
@@ -204,6 +215,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                         {
                             if (errors.Count == 0)
                                 errors.Add(error);
+                            _repliesOutstanding = markerResent;
                             return new BatchOutcome(errors, generationBefore, generationBefore, repliesLost);
                         }
                         throw new NetlinkKernelException("reading the ruleset generation (NFT_MSG_GETGEN)", error);
@@ -211,7 +223,10 @@ internal sealed class NfnetlinkChannel : IDisposable
                     continue;
                 }
                 if (message.Sequence == marker && TryReadGeneration(message, out uint generationAfter))
+                {
+                    _repliesOutstanding = markerResent;
                     return new BatchOutcome(errors, generationBefore, generationAfter, repliesLost);
+                }
             }
         }
     }
@@ -243,6 +258,7 @@ internal sealed class NfnetlinkChannel : IDisposable
         int start = writer.BeginMessage(MessageType(type), NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.DUMP, sequence, (byte)family);
         writeRequest?.Invoke(ref writer);
         writer.EndMessage(start);
+        _repliesOutstanding = true;
         _socket.Send(writer.Written);
 
         bool interrupted = false;
@@ -260,6 +276,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                 switch ((NetlinkMessageType)message.Type)
                 {
                     case NetlinkMessageType.DONE:
+                        _repliesOutstanding = false; // DONE (or an error below) is the dump's last reply
                         if (message.Payload.Length >= 4 && BinaryPrimitives.ReadInt32LittleEndian(message.Payload) is < 0 and var status)
                         {
                             if (-status == (int)Errno.INTR)
@@ -271,6 +288,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                         var error = NetlinkErrorReply.Decode(message, out _);
                         if (error is null)
                             continue;
+                        _repliesOutstanding = false;
                         if (error.Errno == (int)Errno.INTR)
                             return false;
                         throw new NetlinkKernelException($"dumping ({type})", error);
@@ -312,12 +330,17 @@ internal sealed class NfnetlinkChannel : IDisposable
     /// <summary>Drops replies left over from an earlier, abandoned call so they can never be misread as ours.</summary>
     private void DiscardStaleReplies()
     {
+        if (!_repliesOutstanding)
+            return;
         while (true)
         {
             try
             {
                 if (_socket.Receive(_receive, wait: false, out _) < 0)
+                {
+                    _repliesOutstanding = false;
                     return;
+                }
             }
             catch (ErrnoException e) when (e.Errno == (int)Errno.NOBUFS)
             {

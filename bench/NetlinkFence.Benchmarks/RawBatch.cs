@@ -68,6 +68,12 @@ internal sealed class RawBatch : IDisposable
     public void CommitWithMarker()
     {
         _socket.Send(_bytes);
+        MarkerRoundTrip();
+    }
+
+    /// <summary>The completion marker alone: GETGEN sent, NEWGEN received.</summary>
+    public void MarkerRoundTrip()
+    {
         Span<byte> request = stackalloc byte[20];
         BinaryPrimitives.WriteUInt32LittleEndian(request, 20);
         BinaryPrimitives.WriteUInt16LittleEndian(request[4..], NfnetlinkChannel.MessageType(NftMessageType.GETGEN));

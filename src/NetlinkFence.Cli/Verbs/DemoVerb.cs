@@ -57,6 +57,8 @@ internal static class ExampleRuleset
 
         Rule R(string chain, Func<RuleBuilder, Rule> build) => build(new RuleBuilder(Inet, name, chain));
         const uint Loopback = 1;
+        // An explicit drop: during a re-apply the old chains are unhooked before the new ones get their drop policy.
+        tx.AddRule(R("forward", r => r.Counter().Drop()));
         tx.AddRule(R("input", r => r.InputInterface(Loopback).Accept()));
         tx.AddRule(R("input", r => r.CtState(CtState.Established).Accept()));
         tx.AddRule(R("input", r => r.CtState(CtState.Related).L4Protocol(ProtocolType.Icmp).Accept()));

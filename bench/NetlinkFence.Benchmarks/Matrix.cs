@@ -86,11 +86,12 @@ internal static class Matrix
     private static List<Case> Build(string root, int scale, string? onlyGroup)
     {
         int Runs(int n) => Math.Max(3, n / scale);
+        bool Wanted(string group) => onlyGroup is null || onlyGroup == group;
         var cases = new List<Case>();
         void Policy(string group, string label, string path, int runs)
         {
-            if (onlyGroup is not null && onlyGroup != group)
-                return;
+            if (!Wanted(group))
+                return; // before PlanFile: policy cases need the CLI
             string plan = PolicyWorkload.PlanFile(path);
             cases.Add(new Case(group, label, runs, PolicyWorkload.Transaction(path), ["-f", plan], null));
         }
@@ -116,7 +117,7 @@ internal static class Matrix
         cases.Add(new Case("add 1 element", "to a 100,000-element interval set (ipv4_addr, flags interval)", Runs(7),
             Workload.AddOneIntervalElement(), ["add", "element", "inet", Workload.TableName, Workload.IntervalSetName, "{ " + Workload.NewIntervalElementText + " }"],
             Workload.ReplaceWithIntervalSet(Big)));
-        return onlyGroup is null ? cases : cases.Where(c => c.Group == onlyGroup).ToList();
+        return cases.Where(c => Wanted(c.Group)).ToList();
     }
 
     /// <summary>One run of each method for <paramref name="c"/>, each in its own fresh namespace; the order rotates with the round.</summary>

@@ -17,15 +17,16 @@ internal static class Paired
 {
     public static int Run(string? output)
     {
-        var cases = new (string Name, int Count, Func<Transaction> Build, int Rounds)[]
+        var cases = new (string Name, int Count, Func<Transaction> Build, int Rounds, Func<Transaction>? Preload, Transaction? Undo)[]
         {
-            ("rules", 10, () => Workload.ReplaceWithRules(10), 201),
-            ("rules", 1_000, () => Workload.ReplaceWithRules(1_000), 41),
-            ("rules", 10_000, () => Workload.ReplaceWithRules(10_000), 21),
-            ("set elements", 10_000, () => Workload.ReplaceWithSet(10_000), 101),
-            ("set elements", 100_000, () => Workload.ReplaceWithSet(100_000), 31),
+            ("rules", 10, () => Workload.ReplaceWithRules(10), 201, null, null),
+            ("rules", 1_000, () => Workload.ReplaceWithRules(1_000), 41, null, null),
+            ("rules", 10_000, () => Workload.ReplaceWithRules(10_000), 21, null, null),
+            ("set elements", 10_000, () => Workload.ReplaceWithSet(10_000), 101, null, null),
+            ("set elements", 100_000, () => Workload.ReplaceWithSet(100_000), 31, null, null),
             // Into a preloaded 100k hash set; every timed add is undone (untimed) before the next one.
-            ("add 1 element to 100k hash set", 1, Workload.AddOneHashElement, 301),
+            ("add 1 element to 100k hash set", 1, Workload.AddOneHashElement, 301, () => Workload.ReplaceWithSet(100_000),
+                new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement])),
         };
         var text = new StringBuilder();
         text.AppendLine("| case | N | rounds | batch bytes | floor median (ms) | library median (ms) | library / floor (medians) | floor min (ms) | library min (ms) | library / floor (mins) | encode median (ms) | encode / floor | rest = library - floor - encode (ms) | floor + marker median (ms) | marker alone median (ms) |");
@@ -33,9 +34,9 @@ internal static class Paired
         Console.Write(text);
         // NLF_PAIRED_CASE="add 1" runs only the cases whose name contains it.
         string? only = Environment.GetEnvironmentVariable("NLF_PAIRED_CASE");
-        foreach (var (name, count, build, rounds) in cases.Where(c => string.IsNullOrEmpty(only) || c.Name.Contains(only, StringComparison.Ordinal)))
+        foreach (var (name, count, build, rounds, preload, undo) in cases.Where(c => string.IsNullOrEmpty(only) || c.Name.Contains(only, StringComparison.Ordinal)))
         {
-            string row = Measure(name, count, build(), rounds);
+            string row = Measure(name, count, build(), rounds, preload?.Invoke(), undo);
             Console.WriteLine(row);
             text.AppendLine(row);
         }
@@ -44,20 +45,16 @@ internal static class Paired
         return 0;
     }
 
-    private static string Measure(string name, int count, Transaction transaction, int rounds)
+    private static string Measure(string name, int count, Transaction transaction, int rounds, Transaction? preload, Transaction? undoTransaction)
     {
         using var ns = BenchNamespace.Create();
         using var connection = NftablesConnection.Open(new() { NetworkNamespace = ns.Name });
         using var raw = new RawBatch(transaction, ns.Name);
         using var batch = new BatchBuffer();
         int[] map = new int[64];
-        bool addOne = count == 1;
-        RawBatch? undo = null;
-        if (addOne)
-        {
-            connection.CommitAsync(Workload.ReplaceWithSet(100_000)).GetAwaiter().GetResult();
-            undo = new RawBatch(new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement]), ns.Name);
-        }
+        if (preload is not null)
+            connection.CommitAsync(preload).GetAwaiter().GetResult();
+        using var undo = undoTransaction is null ? null : new RawBatch(undoTransaction, ns.Name);
         void Undo() => undo?.Commit();
 
         var floor = new double[rounds];
@@ -94,7 +91,6 @@ internal static class Paired
             Undo();
             markerAlone[r] = Time(raw.MarkerRoundTrip);
         }
-        undo?.Dispose();
         double f = Median(floor), l = Median(library), e = Median(encode), fMin = floor.Min(), lMin = library.Min();
         return string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {fMin:0.000} | {lMin:0.000} | {lMin / fMin:0.000} | {e:0.000} | {e / f:0.000} | {l - f - e:0.000} | {Median(marked):0.000} | {Median(markerAlone):0.000} |");

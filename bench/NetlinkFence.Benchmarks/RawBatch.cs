@@ -74,18 +74,20 @@ internal sealed class RawBatch : IDisposable
     /// <summary>The completion marker alone: GETGEN sent, NEWGEN received.</summary>
     public void MarkerRoundTrip()
     {
-        Span<byte> request = stackalloc byte[20];
-        BinaryPrimitives.WriteUInt32LittleEndian(request, 20);
-        BinaryPrimitives.WriteUInt16LittleEndian(request[4..], NfnetlinkChannel.MessageType(NftMessageType.GETGEN));
-        BinaryPrimitives.WriteUInt16LittleEndian(request[6..], (ushort)NetlinkMessageFlags.REQUEST);
-        request[8..].Clear();
-        _socket.Send(request);
+        Span<byte> request = stackalloc byte[NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize];
+        var writer = new NetlinkWriter(request);
+        writer.EndMessage(writer.BeginMessage(NfnetlinkChannel.MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, 0, (byte)NetfilterFamily.UNSPEC));
+        _socket.Send(writer.Written);
         while (true)
         {
             int length = _socket.Receive(_receive, wait: true, out _);
             ThrowOnError(_receive.AsSpan(0, length));
-            if (length >= 20 && BinaryPrimitives.ReadUInt16LittleEndian(_receive.AsSpan(4)) == NfnetlinkChannel.MessageType(NftMessageType.NEWGEN))
-                return;
+            var reader = new NetlinkMessageReader(_receive.AsSpan(0, length));
+            while (reader.TryRead(out var message))
+            {
+                if (message.Type == NfnetlinkChannel.MessageType(NftMessageType.NEWGEN))
+                    return;
+            }
         }
     }
 

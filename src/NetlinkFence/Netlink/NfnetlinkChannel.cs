@@ -22,9 +22,6 @@ internal sealed class NfnetlinkChannel : IDisposable
     private readonly NetlinkSocket _socket;
     private readonly byte[] _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
     private uint _nextSequence;
-    // True while a reply to an earlier request may still be queued (set by every send, cleared when a call has
-    // read everything its requests can produce): a clean socket then costs no draining syscall per call.
-    private bool _repliesOutstanding;
 
     private NfnetlinkChannel(NetlinkSocket socket)
     {
@@ -92,10 +89,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                     continue;
                 }
                 if (TryReadGeneration(message, out uint generation))
-                {
-                    _repliesOutstanding = false; // replies come in order: anything sent before was read on the way
                     return generation;
-                }
             }
         }
     }
@@ -112,17 +106,22 @@ internal sealed class NfnetlinkChannel : IDisposable
         uint first = ReserveSequences(2);
         Span<byte> request = stackalloc byte[2 * (NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize)];
         var writer = new NetlinkWriter(request);
-        WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first);
-        WriteMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 1);
-        _repliesOutstanding = true;
+        WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first, null);
+        WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 1, null);
         _socket.Send(writer.Written);
+    }
 
-        static void WriteMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence)
-        {
-            int start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
-                (byte)NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
-            writer.EndMessage(start);
-        }
+    /// <summary>
+    /// Writes NFNL_MSG_BATCH_BEGIN or _END for the nf_tables subsystem; with <paramref name="generation"/> the
+    /// kernel refuses the batch (ERESTART) unless the ruleset is still at that generation.
+    /// </summary>
+    public static void WriteBatchMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence, uint? generation)
+    {
+        int start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
+            (byte)NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
+        if (generation is { } id)
+            writer.WriteU32BigEndian((ushort)NfnetlinkBatchAttribute.GENID, id);
+        writer.EndMessage(start);
     }
 
     private uint SendGetGeneration()
@@ -132,7 +131,6 @@ internal sealed class NfnetlinkChannel : IDisposable
         var writer = new NetlinkWriter(request);
         int start = writer.BeginMessage(MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, sequence, (byte)NetfilterFamily.UNSPEC);
         writer.EndMessage(start);
-        _repliesOutstanding = true;
         _socket.Send(writer.Written);
         return sequence;
     }
@@ -172,13 +170,11 @@ internal sealed class NfnetlinkChannel : IDisposable
         // The kernel rejects a datagram larger than sk_sndbuf - 32 with EMSGSIZE; rcvbuf must hold the error replies.
         _socket.EnsureSendBuffer((int)Math.Min(int.MaxValue, batch.Length + 65536));
         _socket.EnsureReceiveBuffer((int)Math.Min(int.MaxValue, Math.Max(MinimumSocketBuffer, (long)batch.MessageCount * 1024)));
-        _repliesOutstanding = true;
         _socket.Send(batch.Segments());
 
         var errors = new List<KernelError>();
         bool repliesLost = false;
         uint marker = SendGetGeneration();
-        bool markerResent = false; // then an earlier marker's reply may still come
         var deadline = DateTime.UtcNow + ReplyTimeout;
         while (true)
         {
@@ -189,13 +185,12 @@ internal sealed class NfnetlinkChannel : IDisposable
             }
             catch (ErrnoException e) when (e.Errno == (int)Errno.NOBUFS)
             {
-                repliesLost = markerResent = true; // the queue overflowed; the marker may be lost too, so send another
+                repliesLost = true; // the queue overflowed; the marker may be lost too, so send another
                 marker = SendGetGeneration();
                 continue;
             }
             if (length < 0)
             {
-                markerResent = true;
                 marker = SendGetGeneration(); // nothing arrived for a while: the marker was dropped
                 continue;
             }
@@ -215,7 +210,6 @@ internal sealed class NfnetlinkChannel : IDisposable
                         {
                             if (errors.Count == 0)
                                 errors.Add(error);
-                            _repliesOutstanding = markerResent;
                             return new BatchOutcome(errors, generationBefore, generationBefore, repliesLost);
                         }
                         throw new NetlinkKernelException("reading the ruleset generation (NFT_MSG_GETGEN)", error);
@@ -223,10 +217,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                     continue;
                 }
                 if (message.Sequence == marker && TryReadGeneration(message, out uint generationAfter))
-                {
-                    _repliesOutstanding = markerResent;
                     return new BatchOutcome(errors, generationBefore, generationAfter, repliesLost);
-                }
             }
         }
     }
@@ -258,7 +249,6 @@ internal sealed class NfnetlinkChannel : IDisposable
         int start = writer.BeginMessage(MessageType(type), NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.DUMP, sequence, (byte)family);
         writeRequest?.Invoke(ref writer);
         writer.EndMessage(start);
-        _repliesOutstanding = true;
         _socket.Send(writer.Written);
 
         bool interrupted = false;
@@ -276,7 +266,6 @@ internal sealed class NfnetlinkChannel : IDisposable
                 switch ((NetlinkMessageType)message.Type)
                 {
                     case NetlinkMessageType.DONE:
-                        _repliesOutstanding = false; // DONE (or an error below) is the dump's last reply
                         if (message.Payload.Length >= 4 && BinaryPrimitives.ReadInt32LittleEndian(message.Payload) is < 0 and var status)
                         {
                             if (-status == (int)Errno.INTR)
@@ -288,7 +277,6 @@ internal sealed class NfnetlinkChannel : IDisposable
                         var error = NetlinkErrorReply.Decode(message, out _);
                         if (error is null)
                             continue;
-                        _repliesOutstanding = false;
                         if (error.Errno == (int)Errno.INTR)
                             return false;
                         throw new NetlinkKernelException($"dumping ({type})", error);
@@ -330,17 +318,12 @@ internal sealed class NfnetlinkChannel : IDisposable
     /// <summary>Drops replies left over from an earlier, abandoned call so they can never be misread as ours.</summary>
     private void DiscardStaleReplies()
     {
-        if (!_repliesOutstanding)
-            return;
         while (true)
         {
             try
             {
                 if (_socket.Receive(_receive, wait: false, out _) < 0)
-                {
-                    _repliesOutstanding = false;
                     return;
-                }
             }
             catch (ErrnoException e) when (e.Errno == (int)Errno.NOBUFS)
             {

@@ -69,11 +69,7 @@ internal static class TransactionEncoder
     private static void WriteBatchMarker(BatchBuffer batch, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
         var writer = batch.BeginMessage();
-        int start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
-            (byte)NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
-        if (generation is { } id)
-            writer.WriteU32BigEndian((ushort)NfnetlinkBatchAttribute.GENID, id);
-        writer.EndMessage(start);
+        NfnetlinkChannel.WriteBatchMarker(ref writer, type, sequence, generation);
         batch.EndMessage(writer.Length);
     }
 

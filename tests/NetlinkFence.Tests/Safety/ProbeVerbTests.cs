@@ -19,7 +19,7 @@ public sealed class ProbeVerbTests
         var (exit, stdout, stderr) = CliRunner.Run($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
 
-        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} tcp:203.0.113.50:443 tcp:203.0.113.50:8443 tcp:198.51.100.7:443 udp:203.0.113.255:53");
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:443 tcp:203.0.113.50:8443 tcp:198.51.100.7:443 udp:203.0.113.255:53");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:443 +ALLOWED +\(connected\)$", stdout);
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +DENIED +\(no answer, egress_denied counter \+[1-9]\d*\)$", stdout);
@@ -33,7 +33,7 @@ public sealed class ProbeVerbTests
               chain output { type filter hook output priority 0; policy accept; udp dport 53 drop; }
             }
             """);
-        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} tcp:203.0.113.50:8443 udp:203.0.113.50:53");
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:8443 udp:203.0.113.50:53");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +ALLOWED +\(connected\)$", stdout);
         Assert.Matches(@"(?m)^udp:203\.0\.113\.50:53 +DENIED +\(blocked by a local firewall \(EPERM\), egress_denied counter not read \(no table inet netlinkfence\)\)$", stdout);

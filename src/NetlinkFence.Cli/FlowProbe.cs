@@ -5,17 +5,35 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
+/// <summary>What a probe saw on its socket, before anyone asks which firewall (if any) caused it.</summary>
+internal enum ProbeSignal
+{
+    /// <summary>Connected, answered, or refused by the peer (RST, ICMP port unreachable): the packet got out.</summary>
+    GotThrough,
+
+    /// <summary>Silence until the timeout: dropped somewhere, or a service that never answers.</summary>
+    NoAnswer,
+
+    /// <summary>EPERM from the kernel: a local firewall (any table, or a cgroup filter) dropped the packet.</summary>
+    LocalDrop,
+
+    /// <summary>Routing or the kernel refused before any packet left (ENETUNREACH, EHOSTUNREACH, EACCES).</summary>
+    NotTheFirewall,
+
+    /// <summary>The probe could not be made at all (EADDRNOTAVAIL with IPv6 off, EINVAL, no socket, ...).</summary>
+    CouldNotRun,
+}
+
 /// <summary>What trying one flow showed.</summary>
 /// <param name="Flow">The flow.</param>
-/// <param name="Passed">Whether the firewall let it through (an answer, or a refusal from the peer).</param>
-/// <param name="Outcome">What happened, e.g. <c>connected</c>, <c>reached the host, port closed</c>, <c>no answer</c>.</param>
-internal sealed record ProbeResult(ExpectedFlow Flow, bool Passed, string Outcome);
+/// <param name="Signal">What kind of result it was.</param>
+/// <param name="Outcome">In words, with the errno, e.g. <c>connected</c>, <c>unreachable (ENETUNREACH), not the firewall</c>.</param>
+internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string Outcome);
 
 /// <summary>
-/// Tries flows from inside a network namespace (sockets created there by <see cref="NetworkNamespace.Run"/>).
-/// A TCP connect that is accepted or refused by the peer (RST) got through the firewall; silence until the
-/// timeout, or EPERM from the local firewall, means dropped. UDP: an answer or an ICMP port-unreachable got
-/// through; a silent service looks dropped.
+/// Tries flows from inside a network namespace (sockets created there by <see cref="NetworkNamespace.Run"/>) and
+/// says what the socket saw, never which firewall caused it (that is <see cref="ProbeJudge"/>'s job, with the
+/// egress_denied counter). Never throws except when the caller cancels: a probe that cannot run is a result.
 /// </summary>
 internal static class FlowProbe
 {
@@ -24,42 +42,81 @@ internal static class FlowProbe
 
     public static async Task<ProbeResult> TryAsync(string? namespacePath, ExpectedFlow flow, int timeoutMilliseconds, CancellationToken cancellationToken = default)
     {
-        string outcome = await OutcomeAsync(namespacePath, flow.Protocol, flow.Address, flow.Port, timeoutMilliseconds, cancellationToken);
-        return new ProbeResult(flow, outcome is not ("no answer" or "blocked by the local firewall, EPERM"), outcome);
+        try
+        {
+            var (signal, outcome) = await SignalAsync(namespacePath, flow, timeoutMilliseconds, cancellationToken);
+            return new ProbeResult(flow, signal, outcome);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            string errno = e is SocketException s ? $" ({ErrnoName(s.NativeErrorCode)})" : "";
+            return new ProbeResult(flow, ProbeSignal.CouldNotRun, $"could not run: {e.Message}{errno}");
+        }
     }
 
-    private static async Task<string> OutcomeAsync(string? namespacePath, ProtocolType protocol, IPAddress address, ushort port, int timeoutMilliseconds, CancellationToken cancellationToken)
+    private static async Task<(ProbeSignal, string)> SignalAsync(string? namespacePath, ExpectedFlow flow, int timeoutMilliseconds, CancellationToken cancellationToken)
     {
-        Socket Create() => protocol == ProtocolType.Tcp
+        // An IPv4-mapped address is IPv4 on the wire; an IPv6 socket (V6ONLY) could never reach it.
+        var address = flow.Address.IsIPv4MappedToIPv6 ? flow.Address.MapToIPv4() : flow.Address;
+        Socket Create() => flow.Protocol == ProtocolType.Tcp
             ? new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         using var socket = namespacePath is null ? Create() : NetworkNamespace.Run(namespacePath, Create);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(timeoutMilliseconds);
+        bool sending = false;
         try
         {
-            await socket.ConnectAsync(address, port, timeout.Token);
-            if (protocol == ProtocolType.Tcp)
-                return "connected";
+            await socket.ConnectAsync(address, flow.Port, timeout.Token);
+            if (flow.Protocol == ProtocolType.Tcp)
+                return (ProbeSignal.GotThrough, "connected");
+            sending = true;
             await socket.SendAsync("netlinkfence probe"u8.ToArray(), SocketFlags.None, timeout.Token);
             await socket.ReceiveAsync(new byte[512], SocketFlags.None, timeout.Token);
-            return "answered";
+            return (ProbeSignal.GotThrough, "answered");
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
         {
-            return "reached the host, port closed";
+            return (ProbeSignal.GotThrough, "reached the host, port closed");
+        }
+        // .NET reports EPERM and EACCES alike (AccessDenied). Where it happens tells them apart: connect() only looks
+        // up the route (EACCES: a 'prohibit' route, or a broadcast address without SO_BROADCAST), while a firewall
+        // drop in the output path fails the send (EPERM; a TCP connect ignores it and retransmits until the timeout).
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied && sending)
+        {
+            return (ProbeSignal.LocalDrop, "blocked by a local firewall (EPERM)");
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
         {
-            return "blocked by the local firewall, EPERM";
+            return (ProbeSignal.NotTheFirewall, "not sent (EACCES: a 'prohibit' route, or a broadcast address), not the firewall");
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable)
         {
-            return "no answer";
+            return (ProbeSignal.NotTheFirewall, $"unreachable ({ErrnoName(e.NativeErrorCode)}), not the firewall");
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+            return (ProbeSignal.NoAnswer, "no answer");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return "no answer";
+            return (ProbeSignal.NoAnswer, "no answer");
         }
     }
+
+    private static string ErrnoName(int errno) => errno switch
+    {
+        1 => "EPERM",
+        13 => "EACCES",
+        22 => "EINVAL",
+        97 => "EAFNOSUPPORT",
+        99 => "EADDRNOTAVAIL",
+        101 => "ENETUNREACH",
+        113 => "EHOSTUNREACH",
+        _ => $"errno {errno}",
+    };
 }

@@ -1,27 +1,39 @@
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
-/// <summary>Runs a self-test: every flow at once from inside the namespace; prints one line per probe.</summary>
+/// <summary>
+/// Runs a self-test from inside the namespace, one probe at a time (so a rise of the egress_denied counter
+/// between the readings around a probe is that probe's), and prints one line per probe with its evidence.
+/// </summary>
 internal static class SelfTestRunner
 {
     public const int TimeoutMilliseconds = 1500;
 
-    /// <summary>True when every expected-allowed flow got through and every expected-denied flow was dropped.</summary>
-    public static async Task<bool> RunAsync(string? netns, SelfTest test, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when every expected-allowed flow got through and every expected-denied flow was dropped by the policy's
+    /// egress_denied chain. An inconclusive probe fails it unless <paramref name="inconclusivePasses"/>; a probe that
+    /// could not run always fails it. Never throws, except when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <param name="nft">A connection to the namespace, to read the counter of <paramref name="table"/>.</param>
+    public static async Task<bool> RunAsync(NftablesConnection nft, string table, string? netns, SelfTest test, bool inconclusivePasses,
+        TextWriter output, CancellationToken cancellationToken)
     {
         string? path = FlowProbe.NamespacePath(netns);
-        var probes = test.Allow.Select(f => (Expect: true, Task: FlowProbe.TryAsync(path, f, TimeoutMilliseconds, cancellationToken)))
-            .Concat(test.Deny.Select(f => (Expect: false, Task: FlowProbe.TryAsync(path, f, TimeoutMilliseconds, cancellationToken))))
-            .ToList();
-        await Task.WhenAll(probes.Select(p => p.Task));
+        var counter = new DeniedCounter(nft, table);
+        var before = await counter.ReadAsync(cancellationToken);
         bool ok = true;
-        foreach (var (expect, task) in probes)
+        foreach (var (flow, expected) in test.Allow.Select(f => (f, Verdict.Allowed)).Concat(test.Deny.Select(f => (f, Verdict.Denied))))
         {
-            var result = task.Result;
-            bool good = result.Passed == expect;
-            ok &= good;
-            output.WriteLine($"selftest: {result.Flow,-28} expected {(expect ? "ALLOWED" : "DENIED "),-8} got {(result.Passed ? "ALLOWED" : "DENIED "),-8} ({result.Outcome}) {(good ? "ok" : "FAILED")}");
+            var result = await FlowProbe.TryAsync(path, flow, TimeoutMilliseconds, cancellationToken);
+            var after = await counter.ReadAsync(cancellationToken);
+            var (denied, problem) = DeniedCounter.Between(before, after);
+            before = after;
+            var (got, evidence) = ProbeJudge.Judge(result, denied, problem, anyLocalFirewall: false);
+            string mark = got == expected ? "ok" : got == Verdict.Inconclusive && inconclusivePasses ? "inconclusive, accepted" : "FAILED";
+            ok &= mark != "FAILED";
+            output.WriteLine($"selftest: {flow,-28} expected {ProbeJudge.Word(expected),-8} got {ProbeJudge.Word(got),-12} ({evidence}) {mark}");
         }
         return ok;
     }

@@ -18,8 +18,10 @@ internal static class ApplyVerb
         var confirmWithin = new Option<string?>("--confirm-within") { Description = "restore the previous table unless 'netlinkfence confirm' arrives within this time (60s, 5m)" };
         var expectAllow = new Option<string[]>("--expect-allow") { Description = "self-test: flows (HOST:PORT, udp:HOST:PORT) that must get through, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
         var expectDeny = new Option<string[]>("--expect-deny") { Description = "self-test: flows that must be dropped, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
+        var inconclusive = new Option<string>("--selftest-inconclusive") { Description = "whether a self-test probe that proves neither (no egress_denied count, ENETUNREACH, ...) passes", DefaultValueFactory = _ => "fail" };
+        inconclusive.AcceptOnlyFromAmong("pass", "fail");
         var command = new Command("apply", "replace the netlinkfence table with the compiled policy in one atomic transaction")
-            { policyArgument, retries, confirmWithin, expectAllow, expectDeny };
+            { policyArgument, retries, confirmWithin, expectAllow, expectDeny, inconclusive };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             string path = parse.GetValue(policyArgument)!;
@@ -47,7 +49,7 @@ internal static class ApplyVerb
             }
             new Output(json).Applied(compiled, result);
 
-            if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(netns, selfTest, json ? Console.Error : Console.Out, cancellationToken))
+            if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", json ? Console.Error : Console.Out, cancellationToken))
             {
                 string restored = await Restorer.RestoreAsync(nft, TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous),
                     result.Commit.GenerationAfter, cancellationToken);

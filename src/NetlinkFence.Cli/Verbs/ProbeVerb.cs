@@ -1,13 +1,15 @@
 using System.CommandLine;
-using System.Net.Sockets;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
 /// <summary>
 /// <c>netlinkfence probe [--policy FILE] tcp:HOST:PORT udp:HOST:PORT ...</c>: tries each flow from inside the
-/// namespace and reports whether the firewall let it through; with a policy, also which entry decided.
-/// The trying itself is <see cref="FlowProbe"/> (shared with apply's self-test).
+/// namespace, one at a time, and reports whether it got through; with a policy, also which entry decided.
+/// DENIED needs evidence: the live table's egress_denied counter rose during the probe, or the kernel said EPERM
+/// (some local firewall). The trying is <see cref="FlowProbe"/> and the judging <see cref="ProbeJudge"/>, both
+/// shared with apply's self-test.
 /// </summary>
 internal static class ProbeVerb
 {
@@ -16,22 +18,44 @@ internal static class ProbeVerb
         var targets = new Argument<string[]>("flows") { Description = "flows to try, as tcp:HOST:PORT or udp:HOST:PORT ([v6] in brackets)", Arity = ArgumentArity.OneOrMore };
         var policy = new Option<string?>("--policy") { Description = "explain each result with this policy's entries" };
         var timeout = new Option<int>("--timeout-ms") { Description = "how long to wait for an answer", DefaultValueFactory = _ => 1000 };
-        var command = new Command("probe", "try flows from inside the namespace and report allowed or denied, and why") { targets, policy, timeout };
+        var command = new Command("probe", "try flows from inside the namespace and report allowed or denied, and why") { targets, policy, timeout, CommonOptions.Table };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
+            var flows = parse.GetValue(targets)!.Select(target =>
+                target.StartsWith("tcp:", StringComparison.Ordinal) || target.StartsWith("udp:", StringComparison.Ordinal)
+                    ? (target, ExpectedFlow.Parse(target))
+                    : throw new ArgumentException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53")).ToList();
             var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken) : null;
-            string? nsPath = FlowProbe.NamespacePath(parse.GetValue(CommonOptions.NetworkNamespace));
-            foreach (string target in parse.GetValue(targets)!)
+            string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
+            await using var nft = await TryOpenAsync(netns, cancellationToken);
+            var counter = new DeniedCounter(nft, compiled?.Table.Name ?? parse.GetValue(CommonOptions.Table)!);
+            string? nsPath = FlowProbe.NamespacePath(netns);
+            var before = await counter.ReadAsync(cancellationToken);
+            foreach (var (target, flow) in flows)
             {
-                if (!target.StartsWith("tcp:", StringComparison.Ordinal) && !target.StartsWith("udp:", StringComparison.Ordinal))
-                    throw new ArgumentException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
-                var flow = ExpectedFlow.Parse(target);
                 var result = await FlowProbe.TryAsync(nsPath, flow, parse.GetValue(timeout), cancellationToken);
+                var after = await counter.ReadAsync(cancellationToken);
+                var (denied, problem) = DeniedCounter.Between(before, after);
+                before = after;
+                var (verdict, evidence) = ProbeJudge.Judge(result, denied, problem, anyLocalFirewall: true);
                 string why = compiled is null ? "" : " -- policy: " + FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port).Reason;
-                Console.WriteLine($"{target,-28} {(result.Passed ? "ALLOWED" : "DENIED "),-8} ({result.Outcome}){why}");
+                Console.WriteLine($"{target,-28} {ProbeJudge.Word(verdict),-8} ({evidence}){why}");
             }
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>A connection for reading the counter; none (so no counter evidence) when nftables cannot be opened.</summary>
+    private static async Task<NftablesConnection?> TryOpenAsync(string? netns, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await NftablesConnection.OpenAsync(new() { NetworkNamespace = netns }, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;
+        }
     }
 }

@@ -10,6 +10,12 @@ namespace NetlinkFence.Policy;
 /// </summary>
 public static class PolicyCompiler
 {
+    /// <summary>
+    /// The chain every egress packet no entry allows jumps to; it ends in <c>counter drop</c>, so its counter is the
+    /// evidence that this policy (not a route, not another table) dropped a packet.
+    /// </summary>
+    public const string EgressDeniedChain = "egress_denied";
+
     private const NftFamily Inet = NftFamily.Inet;
     private const uint Loopback = 1; // "lo" is interface 1 in every network namespace
     private const string BuiltIn = "built-in";
@@ -28,7 +34,7 @@ public static class PolicyCompiler
             new(Inet, name, "forward", new ChainHook("filter", HookPoint.Forward, 0, ChainPolicy.Drop)),
             new(Inet, name, "output", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Drop)),
             new(Inet, name, "ingress_denied"),
-            new(Inet, name, "egress_denied"),
+            new(Inet, name, EgressDeniedChain),
         };
         var sets = new List<CompiledSet>();
         var input = new List<CompiledRule>();
@@ -77,7 +83,7 @@ public static class PolicyCompiler
         }
 
         input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
-        output.Add(new(Out().Jump("egress_denied"), BuiltIn, "everything else is logged and dropped"));
+        output.Add(new(Out().Jump(EgressDeniedChain), BuiltIn, "everything else is logged and dropped"));
 
         // The policy alone is not enough: during a re-apply the kernel unhooks the old table's chains before it
         // gives the new ones their drop policy (nft_chain_commit_drop_policy), so a chain without rules would
@@ -91,7 +97,7 @@ public static class PolicyCompiler
         rules.Add(forward);
         rules.AddRange(output);
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
-        rules.AddRange(DenyChain(name, "egress_denied", policy.Log, policy.Log.Prefix));
+        rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix));
         return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules);
     }
 

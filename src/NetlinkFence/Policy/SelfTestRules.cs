@@ -8,10 +8,10 @@ internal static class SelfTestRules
         var flows = new List<ExpectedFlow>();
         foreach (var (text, location) in items)
         {
-            if (ExpectedFlow.TryParse(text, out var flow))
+            if (ExpectedFlow.Problem(text, out var flow) is not { } problem)
                 flows.Add(flow);
             else
-                rules.Error(location, $"{path}: '{text}' is not a flow", "write an address and port: \"203.0.113.50:443\" (tcp), \"udp:192.168.1.10:53\" or \"[2001:db8::50]:443\"", "bad-flow");
+                rules.Error(location, $"{path}: {problem}", "write an address and port: \"203.0.113.50:443\" (tcp), \"udp:192.168.1.10:53\" or \"[2001:db8::50]:443\"", "bad-flow");
         }
         return flows;
     }

@@ -79,6 +79,101 @@ public sealed class SelfTestTests
         Assert.Throws<PolicyException>(() => new PolicyBuilder().SelfTest(["nope"]).Build());
     }
 
+    [Fact]
+    public void ProbeThatCannotRunFailsTheSelfTestAndRollsBackInsteadOfCrashing()
+    {
+        using var net = World();
+        // IPv6 switched off in the agent: connecting to an IPv6 destination fails with EADDRNOTAVAIL.
+        net.Agent.Exec("sysctl", "-q -w net.ipv6.conf.all.disable_ipv6=1");
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-allow {ControlPlane} --expect-deny [2001:db8::50]:443 --selftest-inconclusive pass");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches(@"selftest: tcp:\[2001:db8::50\]:443 +expected DENIED +got NOT RUN +\(could not run: .*\) FAILED", stdout);
+        Assert.Contains("self-test failed: removed table inet netlinkfence", stderr);
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+    }
+
+    [Theory]
+    [InlineData("224.0.0.1:443", "multicast")]
+    [InlineData("udp:[ff02::1]:53", "multicast")]
+    [InlineData("255.255.255.255:443", "broadcast")]
+    [InlineData("0.0.0.0:443", "unspecified")]
+    [InlineData("[::]:443", "unspecified")]
+    public void FlowThatNoProbeCanTryIsRefusedBeforeTheCommit(string flow, string what)
+    {
+        using var net = World();
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny {flow}");
+        Assert.True(exit == 2, $"exit {exit}: {stdout}{stderr}");
+        Assert.Contains($" {what} address", stderr);
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+
+        var e = PolicyTestSupport.Fails($"version: 1\nselftest:\n  deny: [ \"{flow}\" ]\n");
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal(("bad-flow", 3, 11), (d.Code, d.Location.Line, d.Location.Column));
+        Assert.Contains($" {what} address", d.ToString());
+    }
+
+    [Fact]
+    public void ErrorsThatAreNotTheFirewallAreNoEvidenceOfADeny()
+    {
+        using var net = World();
+        // No default route: 198.51.100.7 is ENETUNREACH; an 'unreachable' route gives EHOSTUNREACH, a 'prohibit'
+        // route EACCES; 203.0.113.255 is the agent's broadcast address (TCP: ENETUNREACH, UDP: EACCES).
+        net.Agent.Exec("ip", "route del default");
+        net.Agent.Exec("ip", "route add unreachable 192.0.2.1/32");
+        net.Agent.Exec("ip", "route add prohibit 192.0.2.2/32");
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        string[] flows = ["tcp:198.51.100.7:443", "tcp:192.0.2.1:443", "tcp:192.0.2.2:443", "tcp:203.0.113.255:443", "udp:203.0.113.255:53"];
+        string arguments = $"apply {good} --netns {net.Agent.Name} --expect-allow {ControlPlane} --expect-deny {string.Join(' ', flows)}";
+        var (exit, stdout, stderr) = CliRunner.Run(arguments);
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got ALLOWED .* ok", stdout);
+        foreach (string flow in flows)
+            Assert.Matches($"selftest: {flow} +expected DENIED +got INCONCLUSIVE .*\\(.*not the firewall.*\\) FAILED", stdout);
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+
+        // The user may accept what cannot be attributed: then the apply stands.
+        (exit, stdout, stderr) = CliRunner.Run(arguments + " --selftest-inconclusive pass");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Equal(5, stdout.Split('\n').Count(l => l.Contains("got INCONCLUSIVE", StringComparison.Ordinal) && l.EndsWith(" inconclusive, accepted", StringComparison.Ordinal)));
+        Assert.Contains("table inet netlinkfence", net.Agent.Nft("list tables"));
+    }
+
+    [Fact]
+    public void DropByAnotherTableIsNotCreditedToThePolicy()
+    {
+        using var net = World();
+        // No IPv6 in the agent: no stray router solicitations reach egress_denied while the probe waits.
+        net.Agent.Exec("sysctl", "-q -w net.ipv6.conf.all.disable_ipv6=1");
+        net.Agent.Nft("-f -", """
+            table inet other {
+              chain output { type filter hook output priority -10; policy accept; ip daddr 198.51.100.7 drop; }
+            }
+            """);
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny {Elsewhere} udp:198.51.100.7:53 tcp:203.0.113.50:8443");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied counter \\+0\\) FAILED", stdout);
+        Assert.Matches("selftest: udp:198.51.100.7:53 +expected DENIED +got INCONCLUSIVE +\\(blocked by a local firewall \\(EPERM\\), egress_denied counter \\+0\\) FAILED", stdout);
+        Assert.Matches("selftest: tcp:203.0.113.50:8443 +expected DENIED +got DENIED +\\(no answer, egress_denied counter \\+[1-9]\\d*\\) ok", stdout);
+    }
+
+    [Fact]
+    public void IPv4MappedFlowIsProbedAsIPv4()
+    {
+        using var net = World();
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny [::ffff:203.0.113.50]:443");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected DENIED +got ALLOWED .*FAILED", stdout);
+
+        (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-allow [::ffff:203.0.113.50]:443 --expect-deny [::ffff:198.51.100.7]:443");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got ALLOWED .* ok", stdout);
+        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got DENIED .*egress_denied counter \\+[1-9].* ok", stdout);
+    }
+
     /// <summary>The table's handle is new, and stray IPv6 traffic on the veth may hit the denied counters meanwhile.</summary>
     private static string Masked(string json) => System.Text.RegularExpressions.Regex.Replace(
         TableSnapshotTests.MaskTableHandles(json), "\"packets\": \\d+, \"bytes\": \\d+", "\"packets\": N, \"bytes\": N");

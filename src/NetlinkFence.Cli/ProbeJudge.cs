@@ -1,0 +1,56 @@
+namespace NetlinkFence.Cli;
+
+/// <summary>What a probe proves about a flow.</summary>
+internal enum Verdict
+{
+    /// <summary>It got out (connected, answered, or refused by the peer).</summary>
+    Allowed,
+
+    /// <summary>A firewall dropped it, with evidence (see <see cref="ProbeJudge"/>).</summary>
+    Denied,
+
+    /// <summary>Neither is shown: no answer that a counter explains, or an error that is not the firewall.</summary>
+    Inconclusive,
+
+    /// <summary>The probe could not be made.</summary>
+    NotRun,
+}
+
+/// <summary>
+/// Turns what a socket saw (<see cref="ProbeResult"/>) and the egress_denied counter's rise during that probe into
+/// a <see cref="Verdict"/> with its evidence. Silence or EPERM is a deny only when the counter rose: silence alone
+/// may be a host that does not answer or another table's drop; ENETUNREACH, EHOSTUNREACH and EACCES are routing,
+/// never the firewall.
+/// </summary>
+internal static class ProbeJudge
+{
+    /// <param name="result">What the socket saw.</param>
+    /// <param name="denied">Packets egress_denied counted during the probe, or null when that is unknown.</param>
+    /// <param name="counterProblem">Why <paramref name="denied"/> is unknown.</param>
+    /// <param name="anyLocalFirewall">Whether EPERM alone counts as denied (by some local firewall, <c>probe</c>), rather
+    /// than only a drop by this policy's egress_denied chain (the self-test).</param>
+    public static (Verdict Verdict, string Evidence) Judge(ProbeResult result, ulong? denied, string? counterProblem, bool anyLocalFirewall)
+    {
+        switch (result.Signal)
+        {
+            case ProbeSignal.GotThrough:
+                return (Verdict.Allowed, result.Outcome);
+            case ProbeSignal.NotTheFirewall:
+                return (Verdict.Inconclusive, result.Outcome);
+            case ProbeSignal.CouldNotRun:
+                return (Verdict.NotRun, result.Outcome);
+        }
+        string evidence = $"{result.Outcome}, egress_denied counter {(denied is { } n ? "+" + n : counterProblem)}";
+        bool proven = denied > 0 || (anyLocalFirewall && result.Signal == ProbeSignal.LocalDrop);
+        return (proven ? Verdict.Denied : Verdict.Inconclusive, evidence);
+    }
+
+    /// <summary>The verdict as printed: ALLOWED, DENIED, INCONCLUSIVE, NOT RUN.</summary>
+    public static string Word(Verdict verdict) => verdict switch
+    {
+        Verdict.Allowed => "ALLOWED",
+        Verdict.Denied => "DENIED",
+        Verdict.Inconclusive => "INCONCLUSIVE",
+        _ => "NOT RUN",
+    };
+}

@@ -1,0 +1,41 @@
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Safety;
+
+/// <summary>
+/// <c>probe</c> says DENIED only with evidence (the live table's egress_denied counter rose, or the kernel said
+/// EPERM), and calls routing errors what they are.
+/// </summary>
+public sealed class ProbeVerbTests
+{
+    [Fact]
+    public void DeniedNeedsEvidenceAndRoutingErrorsAreNotTheFirewall()
+    {
+        using var net = new AgentAndWorld("203.0.113.50", "198.51.100.7");
+        net.ListenTcp("203.0.113.50", 443);
+        net.ListenTcp("203.0.113.50", 8443);
+        // No default route: 198.51.100.7 is ENETUNREACH; 203.0.113.255 is the agent's broadcast address.
+        net.Agent.Exec("ip", "route del default");
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:443 tcp:203.0.113.50:8443 tcp:198.51.100.7:443 udp:203.0.113.255:53");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:443 +ALLOWED +\(connected\)$", stdout);
+        Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +DENIED +\(no answer, egress_denied counter \+[1-9]\d*\)$", stdout);
+        Assert.Matches(@"(?m)^tcp:198\.51\.100\.7:443 +INCONCLUSIVE \(unreachable \(ENETUNREACH\), not the firewall\)$", stdout);
+        Assert.Matches(@"(?m)^udp:203\.0\.113\.255:53 +INCONCLUSIVE \(not sent \(EACCES: .*\), not the firewall\)$", stdout);
+
+        // Without a netlinkfence table, EPERM still proves that a local firewall dropped it.
+        Assert.Equal(0, CliRunner.Run($"remove --netns {net.Agent.Name}").ExitCode);
+        net.Agent.Nft("-f -", """
+            table inet other {
+              chain output { type filter hook output priority 0; policy accept; udp dport 53 drop; }
+            }
+            """);
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:8443 udp:203.0.113.50:53");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +ALLOWED +\(connected\)$", stdout);
+        Assert.Matches(@"(?m)^udp:203\.0\.113\.50:53 +DENIED +\(blocked by a local firewall \(EPERM\), egress_denied counter not read \(no table inet netlinkfence\)\)$", stdout);
+    }
+}

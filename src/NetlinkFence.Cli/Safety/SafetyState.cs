@@ -119,7 +119,7 @@ internal sealed class SafetyState
             using var directory = StateDirectory.Open(Directory);
             directory.Append(Path.GetFileName(LogPath), $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} [{Environment.ProcessId}] {line}\n");
         }
-        catch (StateFileException)
+        catch (Exception e) when (e is StateFileException or IOException)
         {
             // The log is a courtesy; never let it stop a rollback.
         }

@@ -55,19 +55,7 @@ internal sealed class StateDirectory : IDisposable
         if (file is null)
             return null;
         CheckFile(name, file);
-        long length = RandomAccess.GetLength(file);
-        if (length > MaxFileBytes)
-            throw new StateFileException($"{PathOf(name)} is {length} bytes, more than netlinkfence ever writes; remove it");
-        byte[] bytes = new byte[length];
-        int done = 0;
-        while (done < bytes.Length)
-        {
-            int n = RandomAccess.Read(file, bytes.AsSpan(done), done);
-            if (n == 0)
-                throw new StateFileException($"{PathOf(name)} shrank while it was read");
-            done += n;
-        }
-        return bytes;
+        return Guard(name, () => ReadAll(name, file));
     }
 
     /// <summary>
@@ -134,11 +122,28 @@ internal sealed class StateDirectory : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
+    private byte[] ReadAll(string name, SafeFileHandle file)
+    {
+        long length = RandomAccess.GetLength(file);
+        if (length > MaxFileBytes)
+            throw new StateFileException($"{PathOf(name)} is {length} bytes, more than netlinkfence ever writes; remove it");
+        byte[] bytes = new byte[length];
+        int done = 0;
+        while (done < bytes.Length)
+        {
+            int n = RandomAccess.Read(file, bytes.AsSpan(done), done);
+            if (n == 0)
+                throw new StateFileException($"{PathOf(name)} shrank while it was read");
+            done += n;
+        }
+        return bytes;
+    }
+
     private string PathOf(string name) => Path.Combine(_directory.Path, name);
 
     private void CheckFile(string name, SafeFileHandle file)
     {
-        var status = DirectoryHandle.StatusOf(file);
+        var status = Guard(name, () => DirectoryHandle.StatusOf(file));
         if (!status.IsRegularFile)
             throw Untrusted(PathOf(name), "is not a regular file");
         CheckOwnerAndMode(PathOf(name), status, "remove it");

@@ -159,6 +159,31 @@ public sealed class TableSnapshotTests
         Assert.True(refused > 10_000, $"{decoded} decoded, {refused} refused");
     }
 
+    [Fact]
+    public void WriteFileIsPrivateAndNeverWritesThroughALinkAtItsTemporaryName()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"nlf-snapshot-{Guid.NewGuid():N}");
+        string victim = path + "-victim";
+        try
+        {
+            File.WriteAllText(victim, "untouched\n");
+            File.CreateSymbolicLink(path + ".tmp" + Environment.ProcessId, victim);
+            TableSnapshot.Deserialize(ValidTable()).WriteFile(path);
+            Assert.Equal("untouched\n", File.ReadAllText(victim));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(ValidTable(), File.ReadAllBytes(path));
+
+            File.WriteAllBytes(path, ValidTable()[..100]);
+            var e = Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.ReadFile(path));
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            foreach (string file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+                File.Delete(file);
+        }
+    }
+
     /// <summary>The version 2 header, written independently of the product (the format documented in SnapshotFormat).</summary>
     private static byte[] Seal(byte[] payload)
     {

@@ -168,6 +168,10 @@ public sealed class StateDirectoryTests
             Assert.Equal("600", Mode(stem + suffix));
         UmaskZero($"rollback --netns {ns.Name}");
         Assert.Equal("600", Mode(stem + ".log"));
+        // Let the waiter see the rollback and log its last line, so it does not re-create the directory after Dispose.
+        var clock = Stopwatch.StartNew();
+        while (!File.ReadAllText(stem + ".log").Contains("nothing to do") && clock.Elapsed < TimeSpan.FromSeconds(20))
+            Thread.Sleep(100);
 
         static string Mode(string path) => Convert.ToString((int)File.GetUnixFileMode(path), 8);
     }

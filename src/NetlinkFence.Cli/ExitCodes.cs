@@ -56,6 +56,11 @@ internal static class ExitCodes
             Console.Error.WriteLine($"netlinkfence: {e.Message}");
             return BadInput;
         }
+        catch (StateFileException e)
+        {
+            Console.Error.WriteLine($"netlinkfence: {e.Message}");
+            return BadInput;
+        }
         catch (ArgumentException e)
         {
             Console.Error.WriteLine($"netlinkfence: {e.Message}");

@@ -51,26 +51,25 @@ internal sealed class SafetyState
     /// <summary>Takes the state's lock (waits up to 30 s for another netlinkfence to release it).</summary>
     public async Task<IDisposable> LockAsync(CancellationToken cancellationToken)
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        for (int attempt = 0; ; attempt++)
+        for (int attempt = 0; attempt < 1500; attempt++)
         {
-            try
+            // An exclusive flock: held until disposed, released if the process dies.
+            using (var directory = StateDirectory.Open(Directory))
             {
-                // FileShare.None is an exclusive flock on Unix: held until disposed, released if the process dies.
-                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                if (directory.TryLock(Path.GetFileName(LockPath)) is { } held)
+                    return held;
             }
-            catch (IOException) when (attempt < 1500)
-            {
-                await Task.Delay(20, cancellationToken);
-            }
+            await Task.Delay(20, cancellationToken);
         }
+        throw new StateFileException($"another netlinkfence has held {LockPath} for 30 s; try again, or look for a hung netlinkfence process");
     }
 
     public PendingConfirm? ReadPending()
     {
-        if (!File.Exists(PendingPath))
+        using var directory = StateDirectory.Open(Directory);
+        if (directory.Read(Path.GetFileName(PendingPath)) is not { } bytes)
             return null;
-        var lines = File.ReadAllLines(PendingPath);
+        var lines = Encoding.UTF8.GetString(bytes).Split('\n');
         return lines.Length >= 2 && long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms)
             ? new PendingConfirm(lines[0], DateTimeOffset.FromUnixTimeMilliseconds(ms))
             : null;
@@ -79,25 +78,48 @@ internal sealed class SafetyState
     public void WritePending(PendingConfirm pending) =>
         WriteAtomically(PendingPath, Encoding.UTF8.GetBytes($"{pending.Token}\n{pending.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}\n"));
 
-    public void DeletePending() => File.Delete(PendingPath);
-
-    public TableSnapshot? ReadSnapshot() => File.Exists(SnapshotPath) ? TableSnapshot.ReadFile(SnapshotPath) : null;
-
-    public void WriteSnapshot(TableSnapshot snapshot)
+    public void DeletePending()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        snapshot.WriteFile(SnapshotPath);
+        using var directory = StateDirectory.Open(Directory);
+        directory.Delete(Path.GetFileName(PendingPath));
     }
 
-    public void DeleteSnapshot() => File.Delete(SnapshotPath);
+    /// <summary>The saved table, or null when none is saved; a snapshot that does not verify is an error, never "no table".</summary>
+    public TableSnapshot? ReadSnapshot()
+    {
+        using var directory = StateDirectory.Open(Directory);
+        if (directory.Read(Path.GetFileName(SnapshotPath)) is not { } bytes)
+            return null;
+        try
+        {
+            var snapshot = TableSnapshot.Deserialize(bytes);
+            return snapshot.Name == Table
+                ? snapshot
+                : throw new StateFileException($"{SnapshotPath} holds table {snapshot.Name}, not {Table}; nothing was restored. Remove it (the next apply saves a new one)");
+        }
+        catch (SnapshotCorruptException e)
+        {
+            throw new StateFileException($"{SnapshotPath} cannot be restored: {e.Message}. Nothing was restored and the live table was left as it is; "
+                + "remove the file (the next apply saves a new one) and, if needed, apply the policy you want", e);
+        }
+    }
+
+    public void WriteSnapshot(TableSnapshot snapshot) => WriteAtomically(SnapshotPath, snapshot.Serialize());
+
+    public void DeleteSnapshot()
+    {
+        using var directory = StateDirectory.Open(Directory);
+        directory.Delete(Path.GetFileName(SnapshotPath));
+    }
 
     public void Log(string line)
     {
         try
         {
-            File.AppendAllText(LogPath, $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} [{Environment.ProcessId}] {line}\n");
+            using var directory = StateDirectory.Open(Directory);
+            directory.Append(Path.GetFileName(LogPath), $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} [{Environment.ProcessId}] {line}\n");
         }
-        catch (IOException)
+        catch (Exception e) when (e is StateFileException or IOException)
         {
             // The log is a courtesy; never let it stop a rollback.
         }
@@ -105,10 +127,8 @@ internal sealed class SafetyState
 
     private static void WriteAtomically(string path, byte[] bytes)
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        string temporary = path + ".tmp" + Environment.ProcessId;
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
+        using var directory = StateDirectory.Open(Directory);
+        directory.WriteAtomically(Path.GetFileName(path), bytes);
     }
 
     private static string Sanitize(string name)

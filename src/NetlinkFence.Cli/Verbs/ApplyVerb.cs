@@ -79,7 +79,7 @@ internal static class ApplyVerb
                     state.WriteSnapshot(previous);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException)
         {
             Console.Error.WriteLine($"netlinkfence: warning: could not save the previous table for 'rollback' in {SafetyState.Directory}: {e.Message}");
         }

@@ -32,6 +32,11 @@ internal static class RollbackWaiterVerb
             {
                 return await WaitAsync(state, parse.GetValue(token)!, cancellationToken);
             }
+            catch (StateFileException e)
+            {
+                state.Log($"rollback FAILED, the live table was left as it is: {e.Message}");
+                return ExitCodes.BadInput;
+            }
             catch (Exception e)
             {
                 state.Log($"rollback FAILED: {e.GetType().Name}: {e.Message}");

@@ -59,15 +59,138 @@ public sealed class TableSnapshotTests
         Assert.Equal("table inet keep {\n}\n", ns.Nft("list ruleset"));
     }
 
-    [Fact]
-    public void CorruptSnapshotsRaiseDecodeErrors()
+    /// <summary>A table with a chain, an interval set with elements, and rules, as the library writes them.</summary>
+    private static byte[] ValidTable()
     {
-        var snapshot = TableSnapshot.Of(NftFamily.Inet, "t", new TableContents(new Table(NftFamily.Inet, "t"),
-            [new Chain(NftFamily.Inet, "t", "c")], [], [], 0));
-        var bytes = snapshot.Serialize();
-        Assert.Equal("c", Assert.Single(TableSnapshot.Deserialize(bytes).Contents!.Chains).Name);
-        for (int cut = 0; cut < bytes.Length; cut++)
-            Assert.Throws<NetlinkFence.Netlink.NetlinkDecodeException>(() => TableSnapshot.Deserialize(bytes.AsSpan(0, cut)));
+        var set = new NftSet(NftFamily.Inet, "t", "s", [SetKeyType.Ipv4Address], SetFlags.Interval);
+        var chain = new Chain(NftFamily.Inet, "t", "c");
+        SetElement[] elements = [new(new DataValue([10, 0, 0, 0])), new(new DataValue([11, 0, 0, 0])) { IntervalEnd = true }];
+        var rule = new Rule(NftFamily.Inet, "t", "c",
+            [new PayloadExpression(PayloadBase.Network, 16, 4), new LookupExpression("s", Registers.R1), new CounterExpression(), new ImmediateExpression(Verdict.Accept)], "hi");
+        return TableSnapshot.Of(NftFamily.Inet, "t", new TableContents(new Table(NftFamily.Inet, "t"), [chain],
+            [new SetContents(set, elements)], [rule], 0)).Serialize();
+    }
+
+    private static byte[] NoTable() => TableSnapshot.Of(NftFamily.Inet, "t", null).Serialize();
+
+    [Fact]
+    public void EveryOneByteCorruptionIsRefused()
+    {
+        foreach (var bytes in new[] { ValidTable(), NoTable() })
+        {
+            Assert.Equal("t", TableSnapshot.Deserialize(bytes).Name);
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                foreach (byte value in new byte[] { 0, 1, 2, 0xFF, (byte)(bytes[i] ^ 0x01), (byte)(bytes[i] ^ 0x80) })
+                {
+                    if (value == bytes[i])
+                        continue;
+                    var damaged = (byte[])bytes.Clone();
+                    damaged[i] = value;
+                    Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(damaged));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void EveryTruncationAndEveryAppendIsRefused()
+    {
+        foreach (var bytes in new[] { ValidTable(), NoTable() })
+        {
+            for (int cut = 0; cut < bytes.Length; cut++)
+            {
+                var e = Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(bytes.AsSpan(0, cut)));
+                Assert.Contains("truncated", e.Message);
+            }
+            foreach (byte extra in new byte[] { 0, 1 })
+                Assert.Contains("after its end", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize([.. bytes, extra])).Message);
+        }
+    }
+
+    [Fact]
+    public void OtherFormatVersionsAreRefused()
+    {
+        // Version 1, as the previous netlinkfence wrote "no table": magic, family, existed 0, name, count 0.
+        byte[] version1 = [.. "NLFSNAP1"u8, 1, 0, 1, 0, (byte)'t', 0, 0, 0, 0];
+        Assert.Contains("version 1", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(version1)).Message);
+        var version3 = ValidTable();
+        version3[7] = (byte)'3';
+        Assert.Contains("version 3", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(version3)).Message);
+        Assert.Contains("bad magic", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize("not a snapshot"u8)).Message);
+    }
+
+    /// <summary>
+    /// A payload that passes the checksum (written so by a bug, or forged) but is garbage: random bytes, and
+    /// valid payloads with a few bytes changed, re-sealed. Each must decode or raise the defined error, nothing else.
+    /// </summary>
+    [Fact]
+    public void GarbagePayloadsWithAValidChecksumRaiseOnlyTheDefinedError()
+    {
+        var random = new Random(9);
+        byte[][] valid = [ValidTable()[44..], NoTable()[44..]];
+        int decoded = 0, refused = 0;
+        for (int i = 0; i < 20_000; i++)
+        {
+            byte[] payload;
+            if (i % 2 == 0)
+            {
+                payload = new byte[random.Next(0, 400)];
+                random.NextBytes(payload);
+                if (payload.Length > 4 && i % 4 == 0)
+                    valid[0].AsSpan(0, 4).CopyTo(payload); // a plausible family, kind and name length
+            }
+            else
+            {
+                payload = (byte[])valid[random.Next(valid.Length)].Clone();
+                for (int changes = random.Next(1, 5); changes > 0; changes--)
+                    payload[random.Next(payload.Length)] = (byte)random.Next(256);
+            }
+            try
+            {
+                TableSnapshot.Deserialize(Seal(payload));
+                decoded++;
+            }
+            catch (SnapshotCorruptException)
+            {
+                refused++;
+            }
+        }
+        Assert.True(refused > 10_000, $"{decoded} decoded, {refused} refused");
+    }
+
+    [Fact]
+    public void WriteFileIsPrivateAndNeverWritesThroughALinkAtItsTemporaryName()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"nlf-snapshot-{Guid.NewGuid():N}");
+        string victim = path + "-victim";
+        try
+        {
+            File.WriteAllText(victim, "untouched\n");
+            File.CreateSymbolicLink(path + ".tmp" + Environment.ProcessId, victim);
+            TableSnapshot.Deserialize(ValidTable()).WriteFile(path);
+            Assert.Equal("untouched\n", File.ReadAllText(victim));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(ValidTable(), File.ReadAllBytes(path));
+
+            File.WriteAllBytes(path, ValidTable()[..100]);
+            var e = Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.ReadFile(path));
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            foreach (string file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+                File.Delete(file);
+        }
+    }
+
+    /// <summary>The version 2 header, written independently of the product (the format documented in SnapshotFormat).</summary>
+    private static byte[] Seal(byte[] payload)
+    {
+        byte[] prefix = [.. "NLFSNAP2"u8, 0, 0, 0, 0];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(prefix.AsSpan(8), (uint)payload.Length);
+        byte[] checksum = System.Security.Cryptography.SHA256.HashData([.. prefix, .. payload]);
+        return [.. prefix, .. checksum, .. payload];
     }
 
     internal static string MaskAllHandles(string json) => System.Text.RegularExpressions.Regex.Replace(json, "\"handle\": \\d+", "\"handle\": N");

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using System.Text;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
@@ -6,20 +7,75 @@ using NetlinkFence.Netlink;
 namespace NetlinkFence.Nftables;
 
 /// <summary>
-/// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection):
+/// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection), version 2:
 /// <code>
-///  "NLFSNAP1" | u8 family | u8 existed | u16 LE name length | name (UTF-8) | u32 LE message count |
-///  the table's objects as nf_tables NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM, NEWRULE netlink messages
+///  header:  "NLFSNAP" | '2' (format version) | u32 LE payload length | SHA-256 of the 12 bytes before it and the payload
+///  payload: u8 family | u8 kind (0: the table did not exist, 1: it existed) | u16 LE name length | name (UTF-8) |
+///           u32 LE message count | the table's objects as nf_tables NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM,
+///           NEWRULE netlink messages (none for kind 0)
 /// </code>
-/// The messages are what the library's own encoder writes for a commit, and are read back with the same
-/// decoders that read the kernel's dumps, so whatever a listing holds (unmodelled expressions included, as
-/// raw bytes) survives the round trip.
+/// A rollback acts on what it reads, so nothing is guessed: a snapshot is read only when it is whole (length),
+/// intact (checksum), of this version, and its payload decodes completely; "no table" is a record of its own,
+/// never the reading of an unknown byte. Anything else raises <see cref="SnapshotCorruptException"/>. Version 1
+/// (<c>"NLFSNAP1"</c>, no length or checksum) is refused. The messages are what the library's own encoder
+/// writes for a commit, read back with the decoders that read the kernel's dumps, so whatever a listing holds
+/// (unmodelled expressions included, as raw bytes) survives the round trip.
 /// </summary>
 internal static class SnapshotFormat
 {
-    private static ReadOnlySpan<byte> Magic => "NLFSNAP1"u8;
+    private const byte Version = (byte)'2';
+    private const int PrefixLength = 8 + 4; // magic and version, payload length
+    private const int HeaderLength = PrefixLength + SHA256.HashSizeInBytes;
+    private const byte KindAbsent = 0, KindPresent = 1;
+
+    private static ReadOnlySpan<byte> Magic => "NLFSNAP"u8;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Write(TableSnapshot snapshot)
+    {
+        byte[] payload = WritePayload(snapshot);
+        byte[] output = new byte[HeaderLength + payload.Length];
+        Magic.CopyTo(output);
+        output[7] = Version;
+        BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(8), (uint)payload.Length);
+        payload.CopyTo(output.AsSpan(HeaderLength));
+        Checksum(output.AsSpan(0, PrefixLength), payload, output.AsSpan(PrefixLength, SHA256.HashSizeInBytes));
+        return output;
+    }
+
+    public static (NftFamily Family, string Name, TableContents? Contents) Read(ReadOnlySpan<byte> data)
+    {
+        int known = Math.Min(data.Length, Magic.Length);
+        if (!data[..known].SequenceEqual(Magic[..known]))
+            throw new SnapshotCorruptException("not a netlinkfence table snapshot (bad magic)");
+        if (data.Length > Magic.Length && data[Magic.Length] != Version)
+            throw new SnapshotCorruptException($"snapshot format version {DescribeVersion(data[Magic.Length])}, but this netlinkfence reads version 2 only");
+        if (data.Length < HeaderLength)
+            throw new SnapshotCorruptException($"truncated snapshot: {data.Length} bytes, shorter than the {HeaderLength}-byte header");
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
+        long present = data.Length - HeaderLength;
+        if (present < length)
+            throw new SnapshotCorruptException($"truncated snapshot: {present} of {length} payload bytes");
+        if (present > length)
+            throw new SnapshotCorruptException($"snapshot has {present - length} bytes after its end");
+        var payload = data[HeaderLength..];
+        Span<byte> expected = stackalloc byte[SHA256.HashSizeInBytes];
+        Checksum(data[..PrefixLength], payload, expected);
+        if (!CryptographicOperations.FixedTimeEquals(expected, data[PrefixLength..HeaderLength]))
+            throw new SnapshotCorruptException("snapshot checksum mismatch: the file was damaged or changed after it was written");
+        try
+        {
+            return ReadPayload(payload);
+        }
+        catch (Exception e) when (e is NetlinkDecodeException or ArgumentException or DecoderFallbackException or InvalidOperationException or OverflowException or IndexOutOfRangeException)
+        {
+            // The checksum matched, so this was written so (a bug, or a deliberate forgery): still never restored.
+            throw new SnapshotCorruptException($"snapshot payload does not decode: {e.Message}", e);
+        }
+    }
+
+    private static byte[] WritePayload(TableSnapshot snapshot)
     {
         byte[] name = Encoding.UTF8.GetBytes(snapshot.Name);
         using var batch = new BatchBuffer();
@@ -31,15 +87,14 @@ internal static class SnapshotFormat
             messages = batch.MessageCount - 2; // without BATCH_BEGIN and BATCH_END
         }
         using var output = new MemoryStream();
-        output.Write(Magic);
-        Span<byte> header = stackalloc byte[4];
+        Span<byte> field = stackalloc byte[4];
         output.WriteByte((byte)snapshot.Family);
-        output.WriteByte(snapshot.Existed ? (byte)1 : (byte)0);
-        BinaryPrimitives.WriteUInt16LittleEndian(header, checked((ushort)name.Length));
-        output.Write(header[..2]);
+        output.WriteByte(snapshot.Existed ? KindPresent : KindAbsent);
+        BinaryPrimitives.WriteUInt16LittleEndian(field, checked((ushort)name.Length));
+        output.Write(field[..2]);
         output.Write(name);
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)messages);
-        output.Write(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(field, (uint)messages);
+        output.Write(field);
         for (int i = 1; i <= messages; i++)
         {
             var message = batch.Message(i);
@@ -50,27 +105,36 @@ internal static class SnapshotFormat
         return output.ToArray();
     }
 
-    public static (NftFamily Family, string Name, TableContents? Contents) Read(ReadOnlySpan<byte> data)
+    private static (NftFamily Family, string Name, TableContents? Contents) ReadPayload(ReadOnlySpan<byte> data)
     {
-        const int Fixed = 8 + 1 + 1 + 2;
-        if (data.Length < Fixed || !data[..8].SequenceEqual(Magic))
-            throw new NetlinkDecodeException("not a netlinkfence table snapshot (bad magic)");
-        var family = (NftFamily)data[8];
-        bool existed = data[9] == 1;
-        int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(data[10..]);
-        if (data.Length < Fixed + nameLength + 4)
-            throw new NetlinkDecodeException("truncated table snapshot");
-        string name = Encoding.UTF8.GetString(data.Slice(Fixed, nameLength));
+        const int Fixed = 1 + 1 + 2;
+        if (data.Length < Fixed)
+            throw new NetlinkDecodeException("payload shorter than its fixed fields");
+        var family = (NftFamily)data[0];
+        if (!Enum.IsDefined(family))
+            throw new NetlinkDecodeException($"unknown table family {data[0]}");
+        byte kind = data[1];
+        if (kind is not (KindAbsent or KindPresent))
+            throw new NetlinkDecodeException($"unknown record kind {kind} (0: no table, 1: a table)");
+        int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(data[2..]);
+        if (nameLength == 0 || data.Length < Fixed + nameLength + 4)
+            throw new NetlinkDecodeException($"table name of {nameLength} bytes does not fit");
+        string name = StrictUtf8.GetString(data.Slice(Fixed, nameLength));
         uint count = BinaryPrimitives.ReadUInt32LittleEndian(data[(Fixed + nameLength)..]);
-        if (!existed)
+        var messagesData = data[(Fixed + nameLength + 4)..];
+        if (kind == KindAbsent)
+        {
+            if (count != 0 || !messagesData.IsEmpty)
+                throw new NetlinkDecodeException("a 'no table' record carries objects");
             return (family, name, null);
+        }
 
         Table? table = null;
         var chains = new List<Chain>();
         var sets = new List<NftSet>();
         var elements = new Dictionary<string, List<SetElement>>(StringComparer.Ordinal);
         var rules = new List<Rule>();
-        var reader = new NetlinkMessageReader(data[(Fixed + nameLength + 4)..]);
+        var reader = new NetlinkMessageReader(messagesData);
         uint seen = 0;
         while (reader.TryRead(out var message))
         {
@@ -100,6 +164,17 @@ internal static class SnapshotFormat
         var setContents = sets.Select(s => new SetContents(s, elements.TryGetValue(s.Name, out var e) ? e : [])).ToList();
         return (family, name, new TableContents(table, chains, setContents, rules, 0));
     }
+
+    private static void Checksum(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, Span<byte> destination)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(prefix);
+        hash.AppendData(payload);
+        hash.GetHashAndReset(destination);
+    }
+
+    private static string DescribeVersion(byte version) =>
+        version is >= (byte)'0' and <= (byte)'9' ? ((char)version).ToString() : $"byte 0x{version:x2}";
 
     private static string? SetOf(in NetlinkMessage message)
     {

@@ -79,19 +79,29 @@ public sealed class TableSnapshot
     /// <summary>The snapshot as bytes (see <see cref="SnapshotFormat"/>); <see cref="Deserialize"/> reads them back.</summary>
     public byte[] Serialize() => SnapshotFormat.Write(this);
 
-    /// <summary>Reads bytes written by <see cref="Serialize"/>; malformed data raises <see cref="Netlink.NetlinkDecodeException"/>.</summary>
+    /// <summary>
+    /// Reads bytes written by <see cref="Serialize"/>. Bytes that are truncated, damaged (checksum), of another
+    /// format version or otherwise malformed raise <see cref="SnapshotCorruptException"/>, and nothing else.
+    /// </summary>
     public static TableSnapshot Deserialize(ReadOnlySpan<byte> data)
     {
         var (family, name, contents) = SnapshotFormat.Read(data);
         return new TableSnapshot(family, name, contents);
     }
 
-    /// <summary>Writes the snapshot to <paramref name="path"/> atomically (temporary file, flush to disk, rename).</summary>
+    /// <summary>
+    /// Writes the snapshot to <paramref name="path"/> atomically: a new temporary file (mode 0600, created
+    /// exclusively, so a symbolic link in its place is never followed), flushed to disk, then renamed.
+    /// </summary>
     public void WriteFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string temporary = path + ".tmp" + Environment.ProcessId;
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        File.Delete(temporary); // a leftover of a crashed writer with this pid (removes a link, never its target)
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temporary, options))
         {
             stream.Write(Serialize());
             stream.Flush(flushToDisk: true);
@@ -99,6 +109,16 @@ public sealed class TableSnapshot
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>Reads a snapshot written by <see cref="WriteFile"/>.</summary>
-    public static TableSnapshot ReadFile(string path) => Deserialize(File.ReadAllBytes(path));
+    /// <summary>Reads a snapshot written by <see cref="WriteFile"/>; see <see cref="Deserialize"/> for what is refused.</summary>
+    public static TableSnapshot ReadFile(string path)
+    {
+        try
+        {
+            return Deserialize(File.ReadAllBytes(path));
+        }
+        catch (SnapshotCorruptException e)
+        {
+            throw new SnapshotCorruptException($"{path}: {e.Message}", e);
+        }
+    }
 }

@@ -48,6 +48,8 @@ if $trixie; then
     # A private copy of the host's apt sources and preferences plus trixie at priority 100: only what is asked
     # for by name (PACKAGE/trixie) can come from trixie, and the host's apt configuration is not changed.
     mkdir -p "$work"/{sources.list.d,preferences.d,lists/partial,cache,archives/partial}
+    chmod 755 "$work"   # apt downloads as the user _apt
+    chown _apt "$work/lists/partial" "$work/archives/partial" 2>/dev/null || true
     cp /etc/apt/sources.list "$work/sources.list" 2>/dev/null || : >"$work/sources.list"
     cp /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources "$work/sources.list.d/" 2>/dev/null || true
     cp /etc/apt/preferences.d/* "$work/preferences.d/" 2>/dev/null || true
@@ -64,34 +66,32 @@ if $trixie; then
     apt_options=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/sources.list.d"
         -o "Dir::Etc::PreferencesParts=$work/preferences.d" -o "Dir::State::Lists=$work/lists"
         -o "Dir::Cache=$work/cache" -o "Dir::Cache::Archives=$work/archives")
-    requested=("${missing[@]/%//trixie}")
 else
     requested=("${missing[@]}")
 fi
 
 echo "install-packages.sh: installing ${missing[*]}$($trixie && echo ' (from trixie)')" >&2
 apt-get "${apt_options[@]}" update -qq || fail "apt-get update failed"
+if $trixie; then
+    # PACKAGE=VERSION, not PACKAGE/trixie: with a release, apt also takes dependencies from that release when it
+    # can (containerd from trixie); with a version, every dependency is the host's own candidate (Debian 12's),
+    # and apt's simulation below fails, saying which, when one of them is not good enough.
+    requested=()
+    for package in "${missing[@]}"; do
+        version=$(apt-cache "${apt_options[@]}" show "$package/trixie" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+        [[ -n $version ]] || fail "trixie has no package $package"
+        requested+=("$package=$version")
+    done
+fi
 
 # Debian 12's own release lines in apt's simulation: "Debian:12.15/oldstable", "Debian-Security:12/...", "Debian:12-updates/...".
 from_debian12() { [[ $1 =~ [\(\ ,]Debian(-Security)?:12[./-] ]]; }
 simulate() {
     apt-get "${apt_options[@]}" -s install --no-upgrade --no-install-recommends "${requested[@]}" 2>&1
 }
-plan=$(simulate) || fail "apt cannot install ${missing[*]}:
-$plan"
-if $trixie; then
-    # apt takes a dependency from the requested release when it can (containerd from trixie for docker.io/trixie);
-    # ask for the host's own candidate of every such dependency instead, then simulate again.
-    while read -r package; do
-        candidate=$(apt-cache "${apt_options[@]}" policy "$package" | sed -n 's/^  Candidate: //p')
-        [[ -n $candidate && $candidate != "(none)" ]] && requested+=("$package=$candidate")
-    done < <(grep '^Inst ' <<<"$plan" | while read -r _ package rest; do
-        from_debian12 "$rest" || [[ " ${missing[*]} " == *" $package "* ]] || echo "$package"
-    done)
-    plan=$(simulate) || fail "apt cannot install ${missing[*]} from trixie with Debian 12's dependencies:
-$plan"
-fi
-
+plan=$(simulate) || fail "apt cannot install ${requested[*]} without changing installed packages$($trixie && echo ' (a dependency of trixie'"'"'s package that Debian 12 does not satisfy?)'):
+$plan
+Nothing was installed."
 # Refuse anything but new packages from Debian 12 (and the ones asked for from trixie).
 refusals=$(grep -E '^(Remv|Purg) ' <<<"$plan" || true)
 refusals+=$(grep -E '^Inst [^ ]+ \[' <<<"$plan" || true)   # "Inst NAME [OLDVERSION] (...)": an upgrade or downgrade

@@ -101,6 +101,7 @@ compare() {
         [[ -n $package ]] || continue
         name=${package%%:*}
         release=$(release_of "$name" "$version")
+        [[ $release == "Debian 12" ]] || release="not in the host's Debian 12 package lists"
         listing+="$package $version ($release)"$'\n'
         if [[ $release != "Debian 12" && $name != docker.io && $name != docker-cli ]]; then foreign+="$package $version"$'\n'; fi
     done <<<"$added"

@@ -121,11 +121,13 @@ apt-get "${apt_options[@]}" install -y -qq --no-upgrade --no-install-recommends 
 # docker.io and containerd enable their services; the suite starts its own engine, so leave them disabled (only
 # when this installed them).
 units=()
-$had_docker || units+=(docker.service docker.socket)
-$had_containerd || units+=(containerd.service)
+$had_docker || units+=(docker.io:docker.service docker.io:docker.socket)
+$had_containerd || units+=(containerd:containerd.service)
 for unit in "${units[@]}"; do
-    if [[ -e /lib/systemd/system/$unit ]] && command -v deb-systemd-helper >/dev/null; then
-        deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true
+    # deb-systemd-helper keeps dpkg's record of the choice (an upgrade leaves the unit disabled); it only runs
+    # on behalf of a package.
+    if [[ -e /lib/systemd/system/${unit#*:} ]] && command -v deb-systemd-helper >/dev/null; then
+        DPKG_MAINTSCRIPT_PACKAGE=${unit%%:*} deb-systemd-helper disable "${unit#*:}" >/dev/null 2>&1 || true
     fi
 done
 if ! $had_docker && [[ -e /etc/init.d/docker ]]; then update-rc.d docker disable >/dev/null 2>&1 || true; fi

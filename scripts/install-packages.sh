@@ -46,7 +46,7 @@ trap 'exit 130' INT TERM
 apt_options=()
 if $trixie; then
     # A private copy of the host's apt sources and preferences plus trixie at priority 100: only what is asked
-    # for by name (PACKAGE/trixie) can come from trixie, and the host's apt configuration is not changed.
+    # for by version (PACKAGE=VERSION) can come from trixie, and the host's apt configuration is not changed.
     mkdir -p "$work"/{sources.list.d,preferences.d,lists/partial,cache,archives/partial}
     chmod 755 "$work"   # apt downloads as the user _apt
     chown _apt "$work/lists/partial" "$work/archives/partial" 2>/dev/null || true

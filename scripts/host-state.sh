@@ -4,7 +4,7 @@
 #
 # Recorded: every package with its version and status (dpkg-query -W), the host's rulesets (nft -s list ruleset,
 # iptables-save, ip6tables-save, with timestamps and counters blanked), the python3 the PATH resolves, the
-# forwarding and bridge-netfilter sysctls and interface names of the host, and the processes of the run (every process whose
+# forwarding and bridge-netfilter sysctls, interface names and Docker's fixed paths of the host, and the processes of the run (every process whose
 # environment carries NLF_RUN_ID, which .ci/run or run-integration.sh set at their start; NLF_RUN_ID must be set).
 # compare allows exactly one kind of change: packages that were missing and are now installed, each named, each
 # from Debian 12 except docker.io and docker-cli (which come from trixie, see scripts/install-packages.sh).
@@ -55,6 +55,11 @@ record() {
         echo "$knob $(cat "$knob" 2>&1)"
     done >"$dir/sysctl"
     ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort >"$dir/interfaces"
+    # Docker's fixed places on the host: the suite's own engine keeps everything under its temporary directory.
+    for path in /run/docker /run/docker.sock /var/lib/docker /run/containerd /var/lib/containerd /etc/docker/daemon.json \
+        /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker; do
+        [[ -e $path ]] && echo "$path"
+    done >"$dir/docker-paths"
     run_processes >"$dir/processes"
 }
 
@@ -117,7 +122,8 @@ compare() {
     local item label
     for item in nft:"nft -s list ruleset" iptables-save:"iptables-save" ip6tables-save:"ip6tables-save" \
         xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" python3:"python3 on PATH (path, target, version)" \
-        sysctl:"forwarding and bridge-netfilter sysctls" interfaces:"host network interfaces"; do
+        sysctl:"forwarding and bridge-netfilter sysctls" interfaces:"host network interfaces" \
+        docker-paths:"Docker's paths on the host (/run/docker, /var/lib/docker, cgroups, ...)"; do
         label=${item#*:}; item=${item%%:*}
         if [[ $item == ip*tables-save ]] && grep -q '^(.* not installed)$' "$before/$item" && ! grep -q 'not installed' "$after/$item"; then
             # iptables came with docker.io during the run: its rules live in nf_tables (compared above) or in

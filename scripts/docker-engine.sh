@@ -63,8 +63,10 @@ start() {
     # Cgroup directories dockerd creates for its containers (cgroupfs driver) that did not exist before.
     local cgroup
     for cgroup in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker; do [[ -d $cgroup ]] && echo "$cgroup"; done >"$dir/cgroups-before"
-    # dockerd makes /run/docker/plugins whatever its exec-root.
+    # Whatever their exec-root and state directory, dockerd makes /run/docker/plugins and containerd's shims
+    # their sockets' directory /run/containerd/s: removed at the end, when they were not there before.
     [[ -e /run/docker ]] && touch "$dir/run-docker-existed"
+    [[ -e /run/containerd ]] && touch "$dir/run-containerd-existed"
     echo '{}' >"$dir/daemon.json"
     mkdir -p "$dir/data" "$dir/exec"
     local host="unix://$dir/docker.sock"
@@ -122,6 +124,7 @@ stop() {
             [[ -d $cgroup ]] && ! grep -qx "$cgroup" "$dir/cgroups-before" 2>/dev/null && rmdir "$cgroup" 2>/dev/null
         done
         [[ -e $dir/run-docker-existed ]] || rmdir /run/docker/plugins /run/docker 2>/dev/null
+        [[ -e $dir/run-containerd-existed ]] || rmdir /run/containerd/s /run/containerd 2>/dev/null
         [[ -f $dir/dockerd.log && -n ${DOCKERD_LOG_COPY:-} ]] && cp "$dir/dockerd.log" "$DOCKERD_LOG_COPY"
     fi
     rm -rf --one-file-system -- "$dir"

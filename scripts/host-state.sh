@@ -49,7 +49,9 @@ record() {
     cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null | sort >"$dir/xtables-tables"
     local python
     python=$(command -v python3 || echo none)
-    { echo "$python"; readlink -f "$python" 2>/dev/null; "$python" --version 2>&1; } >"$dir/python3"
+    # and Debian's own, which a PATH python3 (pyenv, a venv) can hide
+    { echo "$python"; readlink -f "$python" 2>/dev/null; "$python" --version 2>&1
+      echo "/usr/bin/python3 -> $(readlink -f /usr/bin/python3 2>&1) $(/usr/bin/python3 --version 2>&1)"; } >"$dir/python3"
     for knob in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/bridge/bridge-nf-call-iptables \
         /proc/sys/net/bridge/bridge-nf-call-ip6tables; do
         echo "$knob $(cat "$knob" 2>&1)"
@@ -121,7 +123,7 @@ compare() {
     # --- rulesets, python3, sysctls, interfaces: identical
     local item label
     for item in nft:"nft -s list ruleset" iptables-save:"iptables-save" ip6tables-save:"ip6tables-save" \
-        xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" python3:"python3 on PATH (path, target, version)" \
+        xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" python3:"python3 on PATH and /usr/bin/python3 (path, target, version)" \
         sysctl:"forwarding and bridge-netfilter sysctls" interfaces:"host network interfaces" \
         docker-paths:"Docker's paths on the host (/run/docker, /var/lib/docker, cgroups, ...)"; do
         label=${item#*:}; item=${item%%:*}

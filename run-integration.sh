@@ -1,31 +1,69 @@
 #!/usr/bin/env bash
-# End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in two parts:
+# End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in three parts:
 #  1. a throwaway agent/world namespace pair (no Docker needed): apply the example, let nft (an independent
 #     oracle) list it, probe allowed and denied flows, verify removal;
-#  2. the Docker suite (integration/, Testcontainers): installs a Docker engine new enough for Testcontainers 4
-#     when missing (scripts/docker-engine.sh), starts dockerd, publishes the NativeAOT netlinkfence, and runs
-#     agent/world containers built FROM scratch.
-# Ends with one line "tests: N passed, N failed" counting both parts; exits non-zero on any failure. A Docker
+#  2. the Docker suite (integration/, Testcontainers) on a Docker engine with API >= 1.44: the user's, when one
+#     runs, else one the suite starts for itself and stops at the end (scripts/docker-engine.sh: no iptables
+#     rules, its own data and socket under a temporary directory; installs docker.io from trixie when there is
+#     no dockerd); publishes the NativeAOT netlinkfence and runs agent/world containers built FROM scratch;
+#  3. the host is as it was (scripts/host-state.sh): packages (only missing ones added, named, from Debian 12 but
+#     docker.io and docker-cli), the host's rulesets, python3, no process of the run left. Runs whatever happens
+#     before (EXIT trap, also on failure and Ctrl-C); the "before" state is the one .ci/run recorded at its start
+#     (NLF_HOST_STATE_BEFORE), or recorded here first thing when this runs alone.
+# Ends with one line "tests: N passed, N failed" counting all parts; exits non-zero on any failure. A Docker
 # engine that cannot be installed or started is a counted failure, never a skip.
 set -uo pipefail
 cd "$(dirname "$0")"
-source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev   # gcc links the NativeAOT binaries
+
+# Every process of the run carries NLF_RUN_ID (host-state.sh finds the ones left behind by it). dotnet's build
+# servers (MSBuild nodes, the compiler server) would outlive the run: they are not used.
+export NLF_RUN_ID=${NLF_RUN_ID:-run-integration-$$-$(date +%s%N)}
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 UseSharedCompilation=false
+host_state=artifacts/host-state
+before=${NLF_HOST_STATE_BEFORE:-}
+if [[ -z $before ]]; then
+    before=$host_state/before
+    rm -rf "$before"
+    bash scripts/host-state.sh record "$before" || exit 1
+fi
 
 passed=0 failed=0
 check() {
     local name=$1; shift
     if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
+fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
+
+agent="nlf-it-agent-$$" world="nlf-it-world-$$"
+engine_dir=""
+finish() {
+    trap - EXIT INT TERM
+    ip netns del "$agent" 2>/dev/null; ip netns del "$world" 2>/dev/null
+    if [[ -n $engine_dir ]]; then
+        DOCKERD_LOG_COPY=$PWD/artifacts/docker-suite/dockerd.log bash scripts/docker-engine.sh stop "$engine_dir"
+    fi
+    rm -rf "$host_state/after"
+    bash scripts/host-state.sh record "$host_state/after"
+    bash scripts/host-state.sh compare "$before" "$host_state/after" >"$host_state/compare.txt"
+    cat "$host_state/compare.txt"
+    passed=$((passed + $(grep -c '^ok: ' "$host_state/compare.txt")))
+    failed=$((failed + $(grep -c '^FAILED: ' "$host_state/compare.txt")))
+    echo "tests: $passed passed, $failed failed"
+    ((failed == 0)) && exit 0
+    exit 1
+}
+trap finish EXIT
+trap 'echo "run-integration.sh: interrupted"; failed=$((failed + 1)); exit 130' INT TERM
+
+# gcc links the NativeAOT binaries
+source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev || { fail "the prerequisites are installed (see above)"; exit 1; }
 
 if ! dotnet build src/NetlinkFence.Cli -c Release -v quiet -nologo >/dev/null; then
-    echo "tests: 0 passed, 1 failed"
+    fail "dotnet build src/NetlinkFence.Cli"
     exit 1
 fi
 netlinkfence() { dotnet src/NetlinkFence.Cli/bin/Release/net10.0/NetlinkFence.Cli.dll "$@"; }
 
-agent="nlf-it-agent-$$" world="nlf-it-world-$$"
-cleanup() { ip netns del "$agent" 2>/dev/null; ip netns del "$world" 2>/dev/null; }
-trap cleanup EXIT
 ip netns add "$agent" && ip netns add "$world"
 ip link add nlfia$$ netns "$agent" type veth peer name nlfiw$$ netns "$world"
 ip -n "$agent" link set lo up && ip -n "$agent" link set nlfia$$ up && ip -n "$world" link set nlfiw$$ up
@@ -56,16 +94,18 @@ removed=$(netlinkfence probe --netns "$agent" tcp:198.51.100.7:443)
 check "egress is open again after remove" grep -q 'ALLOWED' <<<"$removed"
 
 # --- the Docker suite -------------------------------------------------------------------------------------
-fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
 docker_suite() {
-    if ! bash scripts/docker-engine.sh; then
-        fail "a Docker engine (API >= 1.44) is installed and running (see the message above); the Docker suite did not run"
+    engine_dir=$(mktemp -d /tmp/nlf-dockerd.XXXXXX)
+    mkdir -p artifacts/docker-suite
+    if ! bash scripts/docker-engine.sh start "$engine_dir"; then
+        fail "a Docker engine (API >= 1.44) is running (see the message above); the Docker suite did not run"
         return
     fi
     passed=$((passed + 1)); echo "ok: a Docker engine is running"
+    export DOCKER_HOST
+    DOCKER_HOST=$(cat "$engine_dir/docker-host")
 
     local publish_log=artifacts/docker-suite/publish.log
-    mkdir -p artifacts/docker-suite
     if ! dotnet publish src/NetlinkFence.Cli -c Release -r linux-x64 -p:PublishAot=true -nologo >"$publish_log" 2>&1 ||
         ! dotnet publish integration/NetlinkFence.World -c Release -r linux-x64 -p:PublishAot=true -nologo >>"$publish_log" 2>&1; then
         tail -n 30 "$publish_log"
@@ -93,8 +133,5 @@ docker_suite() {
     if ((p + f == 0)); then fail "the Docker suite ran no test (dotnet test exited $status)"
     elif ((status != 0 && f == 0)); then fail "dotnet test of the Docker suite exited $status"; fi
 }
-set +e   # scripts/prerequisites.sh turned on -e; every step below reports its own failure
 docker_suite
-
-echo "tests: $passed passed, $failed failed"
-((failed == 0))
+# finish (the EXIT trap) stops the suite's engine, checks the host state and prints the summary.

@@ -14,11 +14,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ARGS="$*"
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (network namespaces, nf_tables)" >&2; exit 1; }
-command -v ip >/dev/null || { echo "bench/run.sh: needs iproute2 (ip netns)" >&2; exit 1; }
-if ! command -v nft >/dev/null; then
-	echo "bench/run.sh: nft (the baseline) is missing; installing Debian's nftables package" >&2
-	apt-get install -y nftables >/dev/null
-fi
+# ip netns, and nft (the baseline): the missing ones of these Debian 12 packages, never an upgrade or a removal.
+bash "$ROOT/scripts/install-packages.sh" iproute2 nftables || { echo "bench/run.sh: cannot install iproute2 nftables (see above)" >&2; exit 1; }
 
 ART="$ROOT/bench/BenchmarkDotNet.Artifacts"
 OUT="$ROOT/bench/results"

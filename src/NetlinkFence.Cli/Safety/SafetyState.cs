@@ -7,14 +7,31 @@ namespace NetlinkFence.Cli;
 /// <summary>A rollback that waits for <c>netlinkfence confirm</c>: who waits (token) and until when.</summary>
 /// <param name="Token">Identifies the waiter that owns it; a newer apply replaces it, and the old waiter then gives up.</param>
 /// <param name="Deadline">When the waiter restores the saved table unless confirmed.</param>
-internal sealed record PendingConfirm(string Token, DateTimeOffset Deadline);
+internal sealed record PendingConfirm(string Token, DateTimeOffset Deadline)
+{
+    /// <summary>
+    /// The handle of the table the unconfirmed apply committed (a re-created table gets a new one); 0 until the apply
+    /// has read it back. The waiter restores only over this table.
+    /// </summary>
+    public ulong TableHandle { get; init; }
+
+    /// <summary>The handle of the table that apply replaced (0: there was none); tells, while <see cref="TableHandle"/> is 0, whether the commit happened.</summary>
+    public ulong PreviousHandle { get; init; }
+
+    /// <summary>The waiter process (null: not started yet).</summary>
+    public ProcessIdentity? Waiter { get; init; }
+
+    /// <summary>Whether the live table (its handle, 0: none) is the one this unconfirmed apply left there.</summary>
+    public bool LeftThere(ulong liveHandle) => TableHandle != 0 ? liveHandle == TableHandle : liveHandle != PreviousHandle;
+}
 
 /// <summary>
 /// The state behind confirm and rollback, under <c>/run/netlinkfence</c> (tmpfs: gone after a reboot, as is the
-/// ruleset), one set of files per namespace and table, e.g. <c>netns-agent.netlinkfence.snapshot</c>:
+/// ruleset), one set of files per namespace and table, keyed on the namespace's identity (device and inode of its
+/// nsfs file, the same for every name or path of it), e.g. <c>netns-4-4026532290.netlinkfence.snapshot</c>:
 /// <list type="bullet">
 /// <item><c>.snapshot</c>: the table as it was before the last confirmed apply (what rollback restores);</item>
-/// <item><c>.pending</c>: a rollback waiting for confirm (token and deadline);</item>
+/// <item><c>.pending</c>: a rollback waiting for confirm (token, deadline, the table it guards, the waiter's process);</item>
 /// <item><c>.lock</c>: held while any of them is read or changed, and while a rollback commits;</item>
 /// <item><c>.log</c>: what the detached waiter did (it has no terminal).</item>
 /// </list>
@@ -24,17 +41,23 @@ internal sealed class SafetyState
     /// <summary>The state directory; <c>NETLINKFENCE_STATE_DIR</c> overrides it (tests).</summary>
     public static string Directory => Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR") is { Length: > 0 } d ? d : "/run/netlinkfence";
 
-    public SafetyState(string? netns, string table)
+    /// <summary>The prefix of every state file of one namespace.</summary>
+    public const string ScopePrefix = "netns-";
+
+    public SafetyState(TargetNamespace target, string table)
     {
-        Netns = netns;
+        Target = target;
+        Netns = target.Netns;
         Table = table;
-        string scope = netns is null ? "host" : "netns-" + Sanitize(netns);
+        string scope = ScopePrefix + target.Handle.Device.ToString(CultureInfo.InvariantCulture) + "-" + target.Handle.Inode.ToString(CultureInfo.InvariantCulture);
         string stem = Path.Combine(Directory, scope + "." + Sanitize(table));
         SnapshotPath = stem + ".snapshot";
         PendingPath = stem + ".pending";
         LockPath = stem + ".lock";
         LogPath = stem + ".log";
     }
+
+    public TargetNamespace Target { get; }
 
     public string? Netns { get; }
 
@@ -71,13 +94,25 @@ internal sealed class SafetyState
         if (!File.Exists(PendingPath))
             return null;
         var lines = File.ReadAllLines(PendingPath);
-        return lines.Length >= 2 && long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms)
-            ? new PendingConfirm(lines[0], DateTimeOffset.FromUnixTimeMilliseconds(ms))
-            : null;
+        if (lines.Length < 2 || !long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms))
+            return null;
+        var fields = lines.Skip(2).Select(l => l.Split('=', 2)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
+        ulong Handle(string key) => fields.TryGetValue(key, out var v) && ulong.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out ulong h) ? h : 0;
+        return new PendingConfirm(lines[0], DateTimeOffset.FromUnixTimeMilliseconds(ms))
+        {
+            TableHandle = Handle("table-handle"),
+            PreviousHandle = Handle("previous-handle"),
+            Waiter = fields.TryGetValue("waiter", out var w) ? ProcessIdentity.Parse(w) : null,
+        };
     }
 
     public void WritePending(PendingConfirm pending) =>
-        WriteAtomically(PendingPath, Encoding.UTF8.GetBytes($"{pending.Token}\n{pending.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}\n"));
+        WriteAtomically(PendingPath, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{pending.Token}\n{pending.Deadline.ToUnixTimeMilliseconds()}\ntable-handle={pending.TableHandle}\nprevious-handle={pending.PreviousHandle}\n")
+            + (pending.Waiter is { } waiter ? $"waiter={waiter}\n" : "")));
+
+    /// <summary>The log's last line, to quote when something already happened (empty when there is none).</summary>
+    public string LastLogLine() => File.Exists(LogPath) ? File.ReadLines(LogPath).LastOrDefault() ?? "" : "";
 
     public void DeletePending() => File.Delete(PendingPath);
 
@@ -111,11 +146,17 @@ internal sealed class SafetyState
         File.Move(temporary, path, overwrite: true);
     }
 
+    /// <summary>The name as a file-name part, one-to-one: letters, digits and '-' stay, every other byte becomes _XX.</summary>
     private static string Sanitize(string name)
     {
         var builder = new StringBuilder(name.Length);
-        foreach (char c in name)
-            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_');
+        foreach (byte b in Encoding.UTF8.GetBytes(name))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b == '-')
+                builder.Append((char)b);
+            else
+                builder.Append('_').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+        }
         return builder.ToString();
     }
 }

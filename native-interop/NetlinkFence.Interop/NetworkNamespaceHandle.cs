@@ -65,6 +65,30 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
         return opened;
     }
 
+    /// <summary>
+    /// The namespace's cookie (<c>SO_NETNS_COOKIE</c> of a socket made inside it): unlike the inode, never given to
+    /// another namespace while the system runs. Null when the kernel is older than 5.14 and has none.
+    /// </summary>
+    public ulong? ReadCookie() => NetworkNamespace.Run(this, () =>
+    {
+        const int SolSocket = 1, SoNetnsCookie = 71;
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            throw new ErrnoException("socket(AF_UNIX)", errno);
+        try
+        {
+            ulong cookie = 0;
+            socklen_t length = sizeof(ulong);
+            if (getsockopt(fd, SolSocket, SoNetnsCookie, &cookie, &length) == 0)
+                return (ulong?)cookie;
+            return errno == ENOPROTOOPT ? null : throw new ErrnoException("getsockopt(SO_NETNS_COOKIE)", errno);
+        }
+        finally
+        {
+            close(fd);
+        }
+    });
+
     /// <summary>Opens the namespace of the calling process.</summary>
     public static NetworkNamespaceHandle OpenCurrent() => Open("/proc/self/ns/net");
 

@@ -55,6 +55,7 @@ internal sealed class SafetyState
         PendingPath = stem + ".pending";
         LockPath = stem + ".lock";
         LogPath = stem + ".log";
+        NamespacePath = stem + ".netns";
     }
 
     public TargetNamespace Target { get; }
@@ -70,6 +71,28 @@ internal sealed class SafetyState
     public string LockPath { get; }
 
     public string LogPath { get; }
+
+    /// <summary>The cookie of the namespace the state belongs to (the inode in the name may be re-used by a later namespace).</summary>
+    public string NamespacePath { get; }
+
+    /// <summary>
+    /// Under the lock: makes sure the state is this namespace's. State left by an earlier namespace that had the same
+    /// inode (it is gone, and the kernel re-used its inode) is discarded, never applied here.
+    /// </summary>
+    public void Claim()
+    {
+        string cookie = Target.Handle.ReadCookie()?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
+        string? recorded = File.Exists(NamespacePath) ? File.ReadAllText(NamespacePath).Trim() : null;
+        if (recorded == cookie)
+            return;
+        if (recorded is not null && (File.Exists(SnapshotPath) || File.Exists(PendingPath)))
+        {
+            Log($"discarded the rollback state of an earlier namespace that had the same inode (cookie {recorded}, this one is {cookie})");
+            DeletePending();
+            DeleteSnapshot();
+        }
+        WriteAtomically(NamespacePath, Encoding.UTF8.GetBytes(cookie + "\n"));
+    }
 
     /// <summary>Takes the state's lock (waits up to 30 s for another netlinkfence to release it).</summary>
     public async Task<IDisposable> LockAsync(CancellationToken cancellationToken)

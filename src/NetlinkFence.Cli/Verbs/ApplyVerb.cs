@@ -33,11 +33,13 @@ internal static class ApplyVerb
             var notes = json ? Console.Error : Console.Out;
             using var target = TargetNamespace.Open(netns);
             var state = new SafetyState(target, compiled.Table.Name);
+            StateCleanup.RemoveVanished(state);
             await using var nft = await target.ConnectAsync(cancellationToken);
             await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
             // Held until the apply, its self-test and any undo are done: no other netlinkfence (confirm, rollback,
             // a waiter) changes this table or its rollback state meanwhile.
             using var held = await state.LockAsync(cancellationToken);
+            state.Claim();
             var earlier = state.ReadPending();
             if (earlier is not null && window is null)
             {

@@ -16,8 +16,10 @@ internal static class ConfirmVerb
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            StateCleanup.RemoveVanished(state);
             using (await state.LockAsync(cancellationToken))
             {
+                state.Claim();
                 if (state.ReadPending() is not { } pending)
                 {
                     string last = state.LastLogLine();

@@ -15,8 +15,10 @@ internal static class RollbackVerb
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            StateCleanup.RemoveVanished(state);
             using (await state.LockAsync(cancellationToken))
             {
+                state.Claim();
                 if (state.ReadSnapshot() is not { } snapshot)
                 {
                     Console.Error.WriteLine($"netlinkfence: nothing to roll back: no saved table inet {state.Table} for this namespace ({state.SnapshotPath})");

@@ -158,6 +158,27 @@ public sealed class ConfirmWaiterTests
         Assert.Contains("confirmed", Ok($"confirm --netns {dotted.Path}"));
     }
 
+    [Fact]
+    public void StateOfAVanishedNamespaceIsNeverUsedForAnother()
+    {
+        var gone = TestNamespace.Create();
+        string stem = Stem(gone);
+        Ok($"apply {Before} --netns {gone.Name}");
+        Ok($"apply {After} --netns {gone.Name}");
+        Assert.True(File.Exists(stem + ".snapshot"), "apply keeps the replaced table, keyed on the namespace's identity");
+        gone.Dispose();
+        // The next namespace may well get the same inode: its state must not be the vanished one's either way.
+        using var next = TestNamespace.Create();
+        var (exit, stdout, stderr) = CliRunner.Run($"rollback --netns {next.Name}");
+        Assert.True(exit == 1, $"exit {exit}: {stdout}{stderr}");
+        Assert.Contains("nothing to roll back", stderr);
+        Assert.False(File.Exists(stem + ".snapshot"), $"{stem}.snapshot outlived its namespace");
+        Assert.Equal("", next.Nft("list ruleset"));
+    }
+
+    internal static string Stem(TestNamespace ns) =>
+        Path.Combine(WaiterProcess.StateDirectory, $"netns-{WaiterProcess.Identity(ns).Replace(':', '-')}.netlinkfence");
+
     private static string LogPath(TestNamespace ns) =>
         Path.Combine(WaiterProcess.StateDirectory, $"netns-{WaiterProcess.Identity(ns).Replace(':', '-')}.netlinkfence.log");
 

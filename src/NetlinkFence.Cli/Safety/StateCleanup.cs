@@ -24,11 +24,8 @@ internal static class StateCleanup
             if (stale.Count == 0)
                 return;
             var live = LiveNamespaceInodes();
-            foreach (var (path, inode) in stale.Where(f => !live.Contains(f.Inode!.Value)))
-            {
+            foreach (var (path, _) in stale.Where(f => !live.Contains(f.Inode!.Value)))
                 File.Delete(path);
-                current.Log($"removed {Path.GetFileName(path)}: its namespace (inode {inode}) no longer exists");
-            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

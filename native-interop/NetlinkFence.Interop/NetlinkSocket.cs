@@ -39,6 +39,10 @@ public sealed unsafe class NetlinkSocket : IDisposable
             ? OpenHere(protocol)
             : NetworkNamespace.Run(networkNamespacePath, () => OpenHere(protocol));
 
+    /// <summary>Like <see cref="Open(NetlinkProtocol, string?)"/>, in the namespace already open in <paramref name="networkNamespace"/>.</summary>
+    public static NetlinkSocket Open(NetlinkProtocol protocol, NetworkNamespaceHandle networkNamespace) =>
+        NetworkNamespace.Run(networkNamespace, () => OpenHere(protocol));
+
     private static NetlinkSocket OpenHere(NetlinkProtocol protocol)
     {
         int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, (int)protocol);

@@ -11,7 +11,16 @@ public static unsafe class NetworkNamespace
     /// <paramref name="path"/> (<c>/run/netns/NAME</c> or <c>/proc/PID/ns/net</c>). The thread ends afterwards,
     /// so the namespace change never leaks into the thread pool. Sockets created there stay in that namespace.
     /// </summary>
-    public static T Run<T>(string path, Func<T> action)
+    public static T Run<T>(string path, Func<T> action) => RunOnThread("netns " + path, () => Enter(path), action);
+
+    /// <summary>Like <see cref="Run{T}(string, Func{T})"/>, but joins the namespace already open in <paramref name="handle"/>.</summary>
+    public static T Run<T>(NetworkNamespaceHandle handle, Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        return RunOnThread("netns " + handle.Path, () => Enter(handle), action);
+    }
+
+    private static T RunOnThread<T>(string name, Action enter, Func<T> action)
     {
         T? result = default;
         Exception? failure = null;
@@ -19,7 +28,7 @@ public static unsafe class NetworkNamespace
         {
             try
             {
-                Enter(path);
+                enter();
                 result = action();
             }
             catch (Exception e)
@@ -27,12 +36,28 @@ public static unsafe class NetworkNamespace
                 failure = e;
             }
         }, maxStackSize: 256 * 1024)
-        { IsBackground = true, Name = "netns " + path };
+        { IsBackground = true, Name = name };
         thread.Start();
         thread.Join();
         if (failure is not null)
             throw failure;
         return result!;
+    }
+
+    private static void Enter(NetworkNamespaceHandle handle)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            if (setns(handle.FileDescriptor, CLONE_NEWNET) < 0)
+                throw new ErrnoException($"setns({handle.Path}, CLONE_NEWNET)", errno);
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
     }
 
     private static void Enter(string path)

@@ -61,6 +61,11 @@ internal static class ExitCodes
             Console.Error.WriteLine($"netlinkfence: {e.Message}");
             return BadInput;
         }
+        catch (UnauthorizedAccessException e)
+        {
+            Console.Error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN; the rollback state lives in {SafetyState.Directory})");
+            return Permission;
+        }
         catch (ArgumentException e)
         {
             Console.Error.WriteLine($"netlinkfence: {e.Message}");

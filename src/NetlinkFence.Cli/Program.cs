@@ -18,4 +18,6 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+// The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.
+return await parsed.InvokeAsync(parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);

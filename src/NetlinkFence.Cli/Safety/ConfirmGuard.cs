@@ -3,48 +3,72 @@ using NetlinkFence.Nftables;
 namespace NetlinkFence.Cli;
 
 /// <summary>
-/// <c>apply --confirm-within</c>: right before the commit, saves the table it replaces (unless an earlier apply
-/// is still unconfirmed: then the rollback point stays the last confirmed table), records the deadline, and
-/// starts the detached waiter, so the rollback happens even if this process dies right after the commit.
+/// <c>apply --confirm-within</c>: right before the commit, starts the detached waiter, saves the table it replaces
+/// (unless it takes over an earlier unconfirmed apply: then the rollback point stays the last confirmed table), and
+/// records the deadline and the waiter; after the commit, records which table the commit left (its handle), so the
+/// waiter restores over that table only. The caller holds the state's lock throughout, so no other netlinkfence
+/// (nor the earlier waiter) sees a half-done state.
 /// </summary>
-internal sealed class ConfirmGuard(SafetyState state, TimeSpan window)
+internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingConfirm? earlier)
 {
     private readonly string _token = Guid.NewGuid().ToString("N");
-    private bool _wrotePending;
-    private bool _started;
-    private bool _replacedAnother;
+    private ProcessIdentity? _waiter;
+    private PendingConfirm? _mine;
+    private TableSnapshot? _savedBefore;
+    private bool _snapshotSaved;
+
+    /// <summary>The unconfirmed apply this one takes over (null: none).</summary>
+    public PendingConfirm? Earlier => earlier;
+
+    public PendingConfirm? Pending => _mine;
 
     public async Task BeforeCommitAsync(TableContents? before, CancellationToken cancellationToken)
     {
-        using (await state.LockAsync(cancellationToken))
+        if (_waiter is null)
         {
-            var pending = state.ReadPending();
-            if (pending is null || pending.Token == _token)
-                state.WriteSnapshot(TableSnapshot.Of(NftFamily.Inet, state.Table, before));
-            else if (!_wrotePending)
-                _replacedAnother = true; // the other apply's waiter sees the new token and stops; ours takes over
-            state.WritePending(new PendingConfirm(_token, DateTimeOffset.UtcNow + window));
-            _wrotePending = true;
+            var arguments = new List<string> { RollbackWaiterVerb.Name, "--table", state.Table, "--token", _token,
+                // The waiter opens the namespace through this process's handle, so it is the very same one.
+                "--netns", $"/proc/{Environment.ProcessId}/fd/{state.Target.Handle.FileDescriptor}", "--netns-id", state.Target.Id };
+            int pid = await SelfLauncher.StartDetachedCopyAsync(arguments, cancellationToken);
+            _waiter = ProcessIdentity.Of(pid) ?? throw new InvalidOperationException($"the rollback waiter (process {pid}) ended right after it started; see {state.LogPath}");
         }
-        if (!_started)
+        if (earlier is null)
         {
-            var arguments = new List<string> { RollbackWaiterVerb.Name, "--table", state.Table, "--token", _token };
-            if (state.Netns is { } netns)
-                arguments.AddRange(["--netns", netns]);
-            await SelfLauncher.StartDetachedCopyAsync(arguments, cancellationToken);
-            _started = true;
+            if (!_snapshotSaved)
+            {
+                _savedBefore = state.ReadSnapshot();
+                _snapshotSaved = true;
+            }
+            state.WriteSnapshot(TableSnapshot.Of(NftFamily.Inet, state.Table, before));
         }
+        _mine = new PendingConfirm(_token, DateTimeOffset.UtcNow + window) { PreviousHandle = before?.Table.Handle ?? 0, Waiter = _waiter };
+        state.WritePending(_mine);
     }
 
-    /// <summary>The apply did not take effect (refused, or rolled back by the self-test): nothing is left to confirm.</summary>
-    public async Task AbandonAsync(CancellationToken cancellationToken)
+    /// <summary>The commit went through and left the table with handle <paramref name="handle"/> (0: unknown).</summary>
+    public void Committed(ulong handle)
     {
-        if (!_wrotePending || _replacedAnother) // an earlier unconfirmed apply still needs its rollback: keep waiting
+        _mine = _mine! with { TableHandle = handle };
+        state.WritePending(_mine);
+    }
+
+    /// <summary>
+    /// The apply did not take effect (refused, or put back by the self-test; <paramref name="liveHandle"/> is then the
+    /// handle of the table now live): what was pending before it is pending again, with its own waiter and deadline.
+    /// </summary>
+    public void Abandon(ulong? liveHandle)
+    {
+        if (_mine is null)
             return;
-        using (await state.LockAsync(cancellationToken))
+        if (earlier is not null)
         {
-            if (state.ReadPending()?.Token == _token)
-                state.DeletePending();
+            state.WritePending(earlier with { TableHandle = liveHandle ?? earlier.TableHandle });
+            return;
         }
+        state.DeletePending();
+        if (_savedBefore is not null)
+            state.WriteSnapshot(_savedBefore);
+        else if (_snapshotSaved)
+            state.DeleteSnapshot();
     }
 }

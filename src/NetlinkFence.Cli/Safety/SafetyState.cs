@@ -7,14 +7,31 @@ namespace NetlinkFence.Cli;
 /// <summary>A rollback that waits for <c>netlinkfence confirm</c>: who waits (token) and until when.</summary>
 /// <param name="Token">Identifies the waiter that owns it; a newer apply replaces it, and the old waiter then gives up.</param>
 /// <param name="Deadline">When the waiter restores the saved table unless confirmed.</param>
-internal sealed record PendingConfirm(string Token, DateTimeOffset Deadline);
+internal sealed record PendingConfirm(string Token, DateTimeOffset Deadline)
+{
+    /// <summary>
+    /// The handle of the table the unconfirmed apply committed (a re-created table gets a new one); 0 until the apply
+    /// has read it back. The waiter restores only over this table.
+    /// </summary>
+    public ulong TableHandle { get; init; }
+
+    /// <summary>The handle of the table that apply replaced (0: there was none); tells, while <see cref="TableHandle"/> is 0, whether the commit happened.</summary>
+    public ulong PreviousHandle { get; init; }
+
+    /// <summary>The waiter process (null: not started yet).</summary>
+    public ProcessIdentity? Waiter { get; init; }
+
+    /// <summary>Whether the live table (its handle, 0: none) is the one this unconfirmed apply left there.</summary>
+    public bool LeftThere(ulong liveHandle) => TableHandle != 0 ? liveHandle == TableHandle : liveHandle != PreviousHandle;
+}
 
 /// <summary>
 /// The state behind confirm and rollback, under <c>/run/netlinkfence</c> (tmpfs: gone after a reboot, as is the
-/// ruleset), one set of files per namespace and table, e.g. <c>netns-agent.netlinkfence.snapshot</c>:
+/// ruleset), one set of files per namespace and table, keyed on the namespace's identity (device and inode of its
+/// nsfs file, the same for every name or path of it), e.g. <c>netns-4-4026532290.netlinkfence.snapshot</c>:
 /// <list type="bullet">
 /// <item><c>.snapshot</c>: the table as it was before the last confirmed apply (what rollback restores);</item>
-/// <item><c>.pending</c>: a rollback waiting for confirm (token and deadline);</item>
+/// <item><c>.pending</c>: a rollback waiting for confirm (token, deadline, the table it guards, the waiter's process);</item>
 /// <item><c>.lock</c>: held while any of them is read or changed, and while a rollback commits;</item>
 /// <item><c>.log</c>: what the detached waiter did (it has no terminal).</item>
 /// </list>
@@ -24,17 +41,24 @@ internal sealed class SafetyState
     /// <summary>The state directory; <c>NETLINKFENCE_STATE_DIR</c> overrides it (tests).</summary>
     public static string Directory => Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR") is { Length: > 0 } d ? d : "/run/netlinkfence";
 
-    public SafetyState(string? netns, string table)
+    /// <summary>The prefix of every state file of one namespace.</summary>
+    public const string ScopePrefix = "netns-";
+
+    public SafetyState(TargetNamespace target, string table)
     {
-        Netns = netns;
+        Target = target;
+        Netns = target.Netns;
         Table = table;
-        string scope = netns is null ? "host" : "netns-" + Sanitize(netns);
+        string scope = ScopePrefix + target.Handle.Device.ToString(CultureInfo.InvariantCulture) + "-" + target.Handle.Inode.ToString(CultureInfo.InvariantCulture);
         string stem = Path.Combine(Directory, scope + "." + Sanitize(table));
         SnapshotPath = stem + ".snapshot";
         PendingPath = stem + ".pending";
         LockPath = stem + ".lock";
         LogPath = stem + ".log";
+        NamespacePath = stem + ".netns";
     }
+
+    public TargetNamespace Target { get; }
 
     public string? Netns { get; }
 
@@ -47,6 +71,34 @@ internal sealed class SafetyState
     public string LockPath { get; }
 
     public string LogPath { get; }
+
+    /// <summary>The cookie of the namespace the state belongs to (the inode in the name may be re-used by a later namespace).</summary>
+    public string NamespacePath { get; }
+
+    /// <summary>
+    /// Under the lock: makes sure the state is this namespace's. State left by an earlier namespace that had the same
+    /// inode (it is gone, and the kernel re-used its inode) is discarded, never applied here.
+    /// </summary>
+    public void Claim()
+    {
+        string cookie = Target.Handle.ReadCookie()?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
+        string? recorded, snapshot, pending;
+        using (var directory = StateDirectory.Open(Directory))
+        {
+            recorded = directory.Read(Path.GetFileName(NamespacePath)) is { } bytes ? Encoding.UTF8.GetString(bytes).Trim() : null;
+            snapshot = directory.Read(Path.GetFileName(SnapshotPath)) is null ? null : SnapshotPath;
+            pending = directory.Read(Path.GetFileName(PendingPath)) is null ? null : PendingPath;
+        }
+        if (recorded == cookie)
+            return;
+        if (recorded is not null && (snapshot is not null || pending is not null))
+        {
+            Log($"discarded the rollback state of an earlier namespace that had the same inode (cookie {recorded}, this one is {cookie})");
+            DeletePending();
+            DeleteSnapshot();
+        }
+        WriteAtomically(NamespacePath, Encoding.UTF8.GetBytes(cookie + "\n"));
+    }
 
     /// <summary>Takes the state's lock (waits up to 30 s for another netlinkfence to release it).</summary>
     public async Task<IDisposable> LockAsync(CancellationToken cancellationToken)
@@ -70,13 +122,39 @@ internal sealed class SafetyState
         if (directory.Read(Path.GetFileName(PendingPath)) is not { } bytes)
             return null;
         var lines = Encoding.UTF8.GetString(bytes).Split('\n');
-        return lines.Length >= 2 && long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms)
-            ? new PendingConfirm(lines[0], DateTimeOffset.FromUnixTimeMilliseconds(ms))
-            : null;
+        if (lines.Length < 2 || !long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms))
+            throw new StateFileException($"{PendingPath} does not hold a pending confirmation (token and deadline); nothing was changed. "
+                + "Remove it only if no 'apply --confirm-within' is waiting, then run the command again");
+        var fields = lines.Skip(2).Select(l => l.Split('=', 2)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
+        ulong Handle(string key) => fields.TryGetValue(key, out var v) && ulong.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out ulong h) ? h : 0;
+        return new PendingConfirm(lines[0], DateTimeOffset.FromUnixTimeMilliseconds(ms))
+        {
+            TableHandle = Handle("table-handle"),
+            PreviousHandle = Handle("previous-handle"),
+            Waiter = fields.TryGetValue("waiter", out var w) ? ProcessIdentity.Parse(w) : null,
+        };
     }
 
     public void WritePending(PendingConfirm pending) =>
-        WriteAtomically(PendingPath, Encoding.UTF8.GetBytes($"{pending.Token}\n{pending.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}\n"));
+        WriteAtomically(PendingPath, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{pending.Token}\n{pending.Deadline.ToUnixTimeMilliseconds()}\ntable-handle={pending.TableHandle}\nprevious-handle={pending.PreviousHandle}\n")
+            + (pending.Waiter is { } waiter ? $"waiter={waiter}\n" : "")));
+
+    /// <summary>The log's last line, to quote when something already happened (empty when there is none).</summary>
+    public string LastLogLine()
+    {
+        try
+        {
+            using var directory = StateDirectory.Open(Directory);
+            return directory.Read(Path.GetFileName(LogPath)) is { } bytes
+                ? Encoding.UTF8.GetString(bytes).TrimEnd('\n').Split('\n')[^1]
+                : "";
+        }
+        catch (StateFileException)
+        {
+            return ""; // the log is a courtesy, as in Log
+        }
+    }
 
     public void DeletePending()
     {
@@ -131,11 +209,17 @@ internal sealed class SafetyState
         directory.WriteAtomically(Path.GetFileName(path), bytes);
     }
 
+    /// <summary>The name as a file-name part, one-to-one: letters, digits and '-' stay, every other byte becomes _XX.</summary>
     private static string Sanitize(string name)
     {
         var builder = new StringBuilder(name.Length);
-        foreach (char c in name)
-            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_');
+        foreach (byte b in Encoding.UTF8.GetBytes(name))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b == '-')
+                builder.Append((char)b);
+            else
+                builder.Append('_').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+        }
         return builder.ToString();
     }
 }

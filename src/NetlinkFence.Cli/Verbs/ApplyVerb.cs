@@ -32,10 +32,23 @@ internal static class ApplyVerb
             var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
-            var state = new SafetyState(netns, compiled.Table.Name);
-            var guard = window is { } span ? new ConfirmGuard(state, span) : null;
-
-            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = netns }, cancellationToken);
+            var notes = json ? Console.Error : Console.Out;
+            using var target = TargetNamespace.Open(netns);
+            var state = new SafetyState(target, compiled.Table.Name);
+            StateCleanup.RemoveVanished(state);
+            await using var nft = await target.ConnectAsync(cancellationToken);
+            await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
+            // Held until the apply, its self-test and any undo are done: no other netlinkfence (confirm, rollback,
+            // a waiter) changes this table or its rollback state meanwhile.
+            using var held = await state.LockAsync(cancellationToken);
+            state.Claim();
+            var earlier = state.ReadPending();
+            if (earlier is not null && window is null)
+            {
+                Console.Error.WriteLine(PendingReport.RefuseApply(state, earlier));
+                return ExitCodes.BadInput;
+            }
+            var guard = window is { } span ? new ConfirmGuard(state, span, earlier) : null;
             ApplyResult result;
             try
             {
@@ -43,45 +56,74 @@ internal static class ApplyVerb
             }
             catch
             {
-                if (guard is not null)
-                    await guard.AbandonAsync(CancellationToken.None);
+                guard?.Abandon(liveHandle: null);
                 throw;
             }
+            guard?.Committed(result.Committed?.Table.Handle ?? 0);
             new Output(json).Applied(compiled, result);
+            if (earlier is not null)
+                notes.WriteLine($"took over the pending rollback of the earlier unconfirmed apply (due at {PendingReport.Due(earlier)}"
+                    + (PendingReport.WaiterAlive(earlier) ? "" : ", its waiter was gone") + "): the rollback point stays the table before it");
 
-            if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", json ? Console.Error : Console.Out, cancellationToken))
-            {
-                string restored = await Restorer.RestoreAsync(nft, TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous),
-                    result.Commit.GenerationAfter, cancellationToken);
-                if (guard is not null)
-                    await guard.AbandonAsync(cancellationToken);
-                Console.Error.WriteLine($"netlinkfence: self-test failed: {restored}");
-                return ExitCodes.SelfTestFailed;
-            }
+            var previous = TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous);
+            if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", notes, cancellationToken))
+                return await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
             if (guard is null)
-                await SavePreviousAsync(state, TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous), cancellationToken);
+                SavePrevious(state, previous);
             else
-                (json ? Console.Error : Console.Out).WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window!.Value.TotalSeconds:0.#}s, "
-                    + $"or the previous table comes back at {DateTimeOffset.Now + window:HH:mm:ss}");
+                notes.WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window!.Value.TotalSeconds:0.#}s, "
+                    + $"or the previous table comes back at {PendingReport.Due(guard.Pending!)}");
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    /// <summary>Keeps the replaced table for <c>rollback</c>, unless an unconfirmed apply already holds the rollback point.</summary>
-    private static async Task SavePreviousAsync(SafetyState state, TableSnapshot previous, CancellationToken cancellationToken)
+    /// <summary>
+    /// The self-test failed: puts the replaced table back, but only over the table this apply committed (other writers'
+    /// changes elsewhere in the ruleset just mean another try). Says loudly when the failed policy stays live.
+    /// </summary>
+    private static async Task<int> UndoFailedAsync(NftablesConnection nft, SafetyState state, ConfirmGuard? guard, ApplyResult result, TableSnapshot previous, CancellationToken cancellationToken)
+    {
+        ulong committed = result.Committed?.Table.Handle ?? 0, replaced = result.Previous?.Table.Handle ?? 0;
+        RestoreOutcome outcome;
+        try
+        {
+            outcome = await Restorer.RestoreOwnAsync(nft, previous, live => committed != 0 ? live == committed : live != replaced, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            string where = state.Netns is null ? "" : " --netns " + state.Netns;
+            string retry = guard is null
+                ? SavePrevious(state, previous) ? $"run 'netlinkfence rollback{where}' to try again" : "restore it by hand"
+                : $"the pending rollback tries again at {PendingReport.Due(guard.Pending!)}, or run 'netlinkfence rollback{where}' now";
+            Console.Error.WriteLine($"netlinkfence: self-test failed, and putting the previous table back failed too: {e.Message}");
+            Console.Error.WriteLine($"netlinkfence: THE FAILED POLICY IS STILL LIVE in {state.Target.Description}; {retry}");
+            return ExitCodes.SelfTestFailed;
+        }
+        if (outcome.Restored)
+        {
+            guard?.Abandon(outcome.HandleAfter);
+            Console.Error.WriteLine($"netlinkfence: self-test failed: {outcome.Message}");
+        }
+        else
+        {
+            Console.Error.WriteLine($"netlinkfence: self-test failed, but {outcome.Message}");
+        }
+        return ExitCodes.SelfTestFailed;
+    }
+
+    /// <summary>Keeps the replaced table for <c>rollback</c> (the caller holds the lock and no confirmation is pending).</summary>
+    private static bool SavePrevious(SafetyState state, TableSnapshot previous)
     {
         try
         {
-            using (await state.LockAsync(cancellationToken))
-            {
-                if (state.ReadPending() is null)
-                    state.WriteSnapshot(previous);
-            }
+            state.WriteSnapshot(previous);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException)
         {
             Console.Error.WriteLine($"netlinkfence: warning: could not save the previous table for 'rollback' in {SafetyState.Directory}: {e.Message}");
+            return false;
         }
     }
 }

@@ -1,9 +1,11 @@
 using System.CommandLine;
-using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;
 
-/// <summary><c>netlinkfence rollback</c>: restores the table as it was before the last apply, atomically, now.</summary>
+/// <summary>
+/// <c>netlinkfence rollback</c>: restores the table as it was before the last apply, atomically, now; it also cancels
+/// a pending confirmation (its waiter then has nothing left to do).
+/// </summary>
 internal static class RollbackVerb
 {
     public static Command Create()
@@ -11,18 +13,26 @@ internal static class RollbackVerb
         var command = new Command("rollback", "restore the table as it was before the last apply (remove it if there was none), in one transaction") { CommonOptions.Table };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
-            var state = new SafetyState(parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(CommonOptions.Table)!);
+            using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
+            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            StateCleanup.RemoveVanished(state);
             using (await state.LockAsync(cancellationToken))
             {
+                state.Claim();
                 if (state.ReadSnapshot() is not { } snapshot)
                 {
                     Console.Error.WriteLine($"netlinkfence: nothing to roll back: no saved table inet {state.Table} for this namespace ({state.SnapshotPath})");
                     return ExitCodes.DriftOrFindings;
                 }
-                await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = state.Netns }, cancellationToken);
+                var pending = state.ReadPending();
+                await using var nft = await target.ConnectAsync(cancellationToken);
                 string done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
                 state.DeletePending();
                 state.DeleteSnapshot();
+                if (pending is not null)
+                    done += PendingReport.WaiterAlive(pending)
+                        ? $"; the pending rollback due at {PendingReport.Due(pending)} is cancelled (this was it)"
+                        : "; the unconfirmed apply's rollback waiter was already gone, so this is the rollback it never did";
                 state.Log("rollback verb: " + done);
                 Console.WriteLine(done);
                 return ExitCodes.Ok;

@@ -1,13 +1,17 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using NetlinkFence.Interop;
-using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;
 
 /// <summary>
 /// Hidden verb run by <c>apply --confirm-within</c> in a detached copy of this program (new session, stdio on
-/// /dev/null): waits until the pending confirm's deadline and then restores the saved table atomically, unless
-/// the pending confirm disappears first (confirmed, rolled back by hand) or belongs to a newer apply.
+/// /dev/null): waits until the pending confirm's deadline and then restores the saved table atomically, unless the
+/// pending confirm disappears first (confirmed, rolled back by hand) or belongs to a newer apply. SIGTERM, SIGINT and
+/// SIGHUP (a container stop, logind killing the user's processes) make it roll back at once instead of dying.
+/// It restores only over the table the guarded apply left there (by handle); anything else is left alone and logged.
+/// The namespace is the apply's own handle (opened through /proc/APPLY/fd/N, checked by device and inode) and is
+/// held open to the end, so a namespace name re-used meanwhile cannot redirect the rollback.
 /// </summary>
 internal static class RollbackWaiterVerb
 {
@@ -18,19 +22,43 @@ internal static class RollbackWaiterVerb
     public static Command Create()
     {
         var token = new Option<string>("--token") { Required = true };
-        var command = new Command(Name, "(internal) wait for confirm, roll back when none arrives") { CommonOptions.Table, token };
+        var netnsId = new Option<string>("--netns-id") { Required = true, Description = "DEVICE:INODE the --netns file must be" };
+        var command = new Command(Name, "(internal) wait for confirm, roll back when none arrives") { CommonOptions.Table, token, netnsId };
         command.Hidden = true;
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, _) =>
         {
-            // New session first, then tell the parent (it waits for this line), then let go of its pipes.
             ProcessSession.StartSession();
+            TargetNamespace target;
+            try
+            {
+                // Before the detached line: a mismatch makes the apply fail before it commits anything.
+                target = TargetNamespace.OpenExpecting(null, parse.GetValue(CommonOptions.NetworkNamespace)!, parse.GetValue(netnsId)!);
+            }
+            catch (Exception e) when (e is ArgumentException or ErrnoException)
+            {
+                Console.Error.WriteLine($"netlinkfence: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            using var _target = target;
+            using var rollbackNow = new CancellationTokenSource();
+            string? signal = null;
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true; // do not die: roll back, as at the deadline
+                signal ??= context.Signal.ToString();
+                rollbackNow.Cancel();
+            }
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+            // Tell the parent (it waits for this line), then let go of its pipes.
             Console.Out.WriteLine(SelfLauncher.DetachedMarker);
             Console.Out.Flush();
             ProcessSession.RedirectStandardStreamsToDevNull();
-            var state = new SafetyState(parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(CommonOptions.Table)!);
+            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
             try
             {
-                return await WaitAsync(state, parse.GetValue(token)!, cancellationToken);
+                return await WaitAsync(state, parse.GetValue(token)!, rollbackNow.Token, () => signal);
             }
             catch (StateFileException e)
             {
@@ -39,47 +67,73 @@ internal static class RollbackWaiterVerb
             }
             catch (Exception e)
             {
-                state.Log($"rollback FAILED: {e.GetType().Name}: {e.Message}");
+                state.Log($"rollback FAILED: {e.GetType().Name}: {e.Message}; the unconfirmed table may still be live: run 'netlinkfence rollback'");
                 return ExitCodes.KernelRefused;
             }
         });
         return command;
     }
 
-    private static async Task<int> WaitAsync(SafetyState state, string token, CancellationToken cancellationToken)
+    private static async Task<int> WaitAsync(SafetyState state, string token, CancellationToken rollbackNow, Func<string?> signal)
     {
         state.Log($"waiting for confirm (token {token})");
-        while (true)
+        while (!rollbackNow.IsCancellationRequested)
         {
             PendingConfirm? pending;
-            using (await state.LockAsync(cancellationToken))
+            using (await LockAsync(state))
                 pending = state.ReadPending();
             if (pending?.Token != token)
             {
-                state.Log(pending is null ? "confirmed (or rolled back by hand): nothing to do" : "a newer apply took over the pending rollback");
+                state.Log("the pending rollback is no longer this waiter's (confirmed, rolled back, or taken over by a newer apply): nothing to do");
                 return ExitCodes.Ok;
             }
             var remaining = pending.Deadline - DateTimeOffset.UtcNow;
             if (remaining <= TimeSpan.Zero)
                 break;
-            await Task.Delay(remaining < Poll ? remaining : Poll, cancellationToken);
+            try
+            {
+                await Task.Delay(remaining < Poll ? remaining : Poll, rollbackNow);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
-        using (await state.LockAsync(cancellationToken))
+        string why = signal() is { } name ? $"{name} before the deadline, rolled back at once" : "no confirm arrived in time";
+        using (await LockAsync(state))
         {
-            if (state.ReadPending()?.Token != token)
+            if (state.ReadPending() is not { } pending || pending.Token != token)
+            {
+                state.Log($"{why}, but the pending rollback is no longer this waiter's: nothing to do");
                 return ExitCodes.Ok;
+            }
             if (state.ReadSnapshot() is not { } snapshot)
             {
-                state.Log("no confirm arrived, but there is no saved table to restore");
+                state.Log($"{why}, but there is no saved table to restore");
                 state.DeletePending();
                 return ExitCodes.DriftOrFindings;
             }
-            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = state.Netns }, cancellationToken);
-            string done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
+            await using var nft = await state.Target.ConnectAsync(CancellationToken.None);
+            var outcome = await Restorer.RestoreOwnAsync(nft, snapshot, pending.LeftThere, CancellationToken.None);
             state.DeletePending();
-            state.DeleteSnapshot();
-            state.Log("no confirm arrived in time: " + done);
+            if (outcome.Restored)
+                state.DeleteSnapshot();
+            state.Log(outcome.Restored ? $"{why}: {outcome.Message}" : $"{why}, but {outcome.Message}");
             return ExitCodes.Ok;
+        }
+    }
+
+    /// <summary>The state's lock, however long an apply (with its self-test) holds it: the rollback must not give up.</summary>
+    private static async Task<IDisposable> LockAsync(SafetyState state)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await state.LockAsync(CancellationToken.None);
+            }
+            catch (Exception e) when ((e is IOException or StateFileException) && attempt < 20) // LockAsync waits 30 s each time: 10 minutes in all
+            {
+            }
         }
     }
 }

@@ -30,9 +30,11 @@ internal sealed class NfnetlinkChannel : IDisposable
         _nextSequence = (uint)Environment.TickCount | 1;
     }
 
-    public static NfnetlinkChannel Open(string? networkNamespacePath)
+    public static NfnetlinkChannel Open(string? networkNamespacePath, NetworkNamespaceHandle? networkNamespace = null)
     {
-        var socket = NetlinkSocket.Open(NetlinkProtocol.NETFILTER, networkNamespacePath);
+        var socket = networkNamespace is not null
+            ? NetlinkSocket.Open(NetlinkProtocol.NETFILTER, networkNamespace)
+            : NetlinkSocket.Open(NetlinkProtocol.NETFILTER, networkNamespacePath);
         try
         {
             // Extended ACKs give the kernel's error text and the offending attribute's offset; capped

@@ -39,8 +39,13 @@ public sealed class NftablesConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Opens a connection synchronously.</summary>
-    public static NftablesConnection Open(NftablesConnectionOptions? options = null) =>
-        new(NfnetlinkChannel.Open((options ?? new()).NamespacePath));
+    public static NftablesConnection Open(NftablesConnectionOptions? options = null)
+    {
+        options ??= new();
+        if (options.NamespaceHandle is not null && options.NetworkNamespace is not null)
+            throw new ArgumentException("give either NetworkNamespace or NamespaceHandle, not both", nameof(options));
+        return new(NfnetlinkChannel.Open(options.NamespacePath, options.NamespaceHandle));
+    }
 
     /// <summary>Reads the ruleset's generation id; it changes with every committed transaction in the namespace.</summary>
     public async ValueTask<uint> GetGenerationAsync(CancellationToken cancellationToken = default)

@@ -9,6 +9,12 @@ public sealed record NftablesConnectionOptions
     /// </summary>
     public string? NetworkNamespace { get; init; }
 
+    /// <summary>
+    /// The network namespace to work in, already open (instead of <see cref="NetworkNamespace"/>): the connection is
+    /// made in exactly that namespace, even if its name now points elsewhere. The caller keeps and disposes it.
+    /// </summary>
+    public NetlinkFence.Interop.NetworkNamespaceHandle? NamespaceHandle { get; init; }
+
     /// <summary>The namespace file to open, or null for the current namespace.</summary>
     internal string? NamespacePath => NetworkNamespace switch
     {

@@ -10,6 +10,12 @@ public sealed record ApplyResult(CommitResult Commit, IReadOnlyList<TableDiffere
 {
     /// <summary>The table the commit replaced, as read at the generation the commit was checked against (null: there was none).</summary>
     public TableContents? Previous { get; init; }
+
+    /// <summary>
+    /// The table as read back right after the commit when it matched the policy (its <see cref="Table.Handle"/> identifies the
+    /// table this commit created: a later re-creation gets a new handle); null when another writer had already changed it.
+    /// </summary>
+    public TableContents? Committed { get; init; }
 }
 
 /// <summary>
@@ -63,7 +69,7 @@ public static class PolicyApplier
             uint ours = unchecked(generation + 1) is 0 ? 1 : unchecked(generation + 1);
             if (drift.Count > 0 && after?.Generation == ours)
                 throw new InvalidOperationException("the kernel accepted the ruleset but reads back differently: " + string.Join("; ", drift.Take(5)));
-            return new ApplyResult(result, changes, attempt) { Previous = before };
+            return new ApplyResult(result, changes, attempt) { Previous = before, Committed = drift.Count == 0 ? after : null };
         }
     }
 }

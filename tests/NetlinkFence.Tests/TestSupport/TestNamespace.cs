@@ -18,9 +18,10 @@ public sealed class TestNamespace : IDisposable
     /// <summary>Path of the namespace file.</summary>
     public string Path => "/run/netns/" + Name;
 
-    public static TestNamespace Create()
+    /// <summary>Creates a namespace; <paramref name="suffix"/> (e.g. <c>.x</c>) is appended to the unique name.</summary>
+    public static TestNamespace Create(string suffix = "")
     {
-        string name = $"nlf{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}";
+        string name = $"nlf{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}{suffix}";
         Run("ip", $"netns add {name}");
         var ns = new TestNamespace(name);
         ns.Exec("ip", "link set lo up");

@@ -1,0 +1,105 @@
+using System.Globalization;
+using NetlinkFence.Interop;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// Removes the rollback state of namespaces that no longer exist. A network namespace lives while something holds it:
+/// a process in it (<c>/proc/PID/ns/net</c>), an open file descriptor (<c>/proc/PID/fd/N</c>, e.g. a waiter's handle),
+/// or a bind mount (<c>/run/netns/NAME</c>, or elsewhere: <c>/proc/self/mountinfo</c>). State whose namespace inode
+/// none of these shows is unreachable (nothing can enter that namespace again) and is deleted, so the kernel handing
+/// the inode to a new namespace later does not hand it that state as well. Sockets alone can keep a namespace alive
+/// unseen, but nothing can enter it then either.
+/// </summary>
+internal static class StateCleanup
+{
+    public static void RemoveVanished(SafetyState current)
+    {
+        try
+        {
+            var stale = System.IO.Directory.EnumerateFiles(SafetyState.Directory, SafetyState.ScopePrefix + "*")
+                .Select(path => (Path: path, Inode: InodeOf(Path.GetFileName(path))))
+                .Where(f => f.Inode is not null && f.Inode != current.Target.Handle.Inode)
+                .ToList();
+            if (stale.Count == 0)
+                return;
+            var live = LiveNamespaceInodes();
+            using var directory = StateDirectory.Open(SafetyState.Directory);
+            foreach (var (path, _) in stale.Where(f => !live.Contains(f.Inode!.Value)))
+                directory.Delete(Path.GetFileName(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException)
+        {
+            // A courtesy: never let it stop the command.
+        }
+    }
+
+    /// <summary>The inode in <c>netns-DEVICE-INODE.TABLE...</c>.</summary>
+    private static ulong? InodeOf(string fileName)
+    {
+        var parts = fileName[SafetyState.ScopePrefix.Length..].Split('.', 2)[0].Split('-');
+        return parts.Length == 2 && ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong inode) ? inode : null;
+    }
+
+    private static HashSet<ulong> LiveNamespaceInodes()
+    {
+        var live = new HashSet<ulong>();
+        foreach (string process in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(process), out _))
+                continue;
+            AddLink(live, Path.Combine(process, "ns", "net"));
+            try
+            {
+                foreach (string fd in System.IO.Directory.EnumerateFileSystemEntries(Path.Combine(process, "fd")))
+                    AddLink(live, fd);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        // Bind mounts of namespace files (ip netns, docker): field 4 of mountinfo is the mount's root, "net:[INODE]".
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 3)
+                AddTarget(live, fields[3]);
+        }
+        // And /run/netns directly, in case it is mounted in a way mountinfo does not show as above.
+        if (System.IO.Directory.Exists("/run/netns"))
+        {
+            foreach (string path in System.IO.Directory.EnumerateFiles("/run/netns"))
+            {
+                try
+                {
+                    using var handle = NetworkNamespaceHandle.Open(path);
+                    live.Add(handle.Inode);
+                }
+                catch (Exception e) when (e is ErrnoException or ArgumentException)
+                {
+                }
+            }
+        }
+        return live;
+    }
+
+    private static void AddLink(HashSet<ulong> live, string path)
+    {
+        try
+        {
+            if (new FileInfo(path).LinkTarget is { } target)
+                AddTarget(live, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static void AddTarget(HashSet<ulong> live, string target)
+    {
+        if (target.StartsWith("net:[", StringComparison.Ordinal) && target.EndsWith(']')
+            && ulong.TryParse(target.AsSpan(5, target.Length - 6), NumberStyles.None, CultureInfo.InvariantCulture, out ulong inode))
+            live.Add(inode);
+    }
+}

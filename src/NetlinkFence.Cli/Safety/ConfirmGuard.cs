@@ -22,10 +22,23 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
 
     public PendingConfirm? Pending => _mine;
 
+    /// <summary>
+    /// The waiter is found through /proc by pid (its handle on the namespace, its identity): a /proc that belongs to
+    /// another PID namespace (e.g. <c>unshare --pid</c> without <c>--mount-proc</c>) would name other processes.
+    /// </summary>
+    private static void RequireOwnProc()
+    {
+        string? self = new FileInfo("/proc/self").LinkTarget;
+        if (self != Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            throw new InvalidOperationException($"/proc is not this process's PID namespace (/proc/self is {self ?? "missing"}, this process is {Environment.ProcessId}), "
+                + "so the rollback waiter could not be found again; nothing was changed. Mount /proc for this PID namespace (e.g. unshare --pid --fork --mount-proc)");
+    }
+
     public async Task BeforeCommitAsync(TableContents? before, CancellationToken cancellationToken)
     {
         if (_waiter is null)
         {
+            RequireOwnProc();
             var arguments = new List<string> { RollbackWaiterVerb.Name, "--table", state.Table, "--token", _token,
                 // The waiter opens the namespace through this process's handle, so it is the very same one.
                 "--netns", $"/proc/{Environment.ProcessId}/fd/{state.Target.Handle.FileDescriptor}", "--netns-id", state.Target.Id };

@@ -47,9 +47,10 @@ public sealed class StateDirectoryTests
         Assert.Equal(applied, ns.Nft("list ruleset"));
         Assert.Equal(2, state.Cli($"confirm --netns {ns.Name}", directory).ExitCode);
 
-        // A plain apply still applies (the rollback point is a courtesy) and says it could not save it.
+        // A plain apply takes the state's lock too (a pending confirmation must be seen): refused, nothing changed.
         (exit, _, stderr) = state.Cli($"apply {Before} --netns {ns.Name}", directory);
-        Assert.True(exit == 0 && stderr.Contains("could not save the previous table"), $"apply exited {exit}: {stderr}");
+        Assert.True(exit == 2 && stderr.Contains("nothing was changed"), $"apply exited {exit}: {stderr}");
+        Assert.Equal(applied, ns.Nft("list ruleset"));
     }
 
     [Theory]
@@ -143,7 +144,7 @@ public sealed class StateDirectoryTests
 
         // pid 1 exits after apply and takes its namespace's waiter with it; rollback below stands in for it.
         var (exit, stdout, stderr) = TestNamespace.TryRun("unshare",
-            $"--pid --fork env NETLINKFENCE_STATE_DIR={state.Path} dotnet {CliRunner.CliPath} apply {After} --netns {ns.Name} --confirm-within 60s");
+            $"--pid --fork --mount-proc env NETLINKFENCE_STATE_DIR={state.Path} dotnet {CliRunner.CliPath} apply {After} --netns {ns.Name} --confirm-within 60s");
         Assert.True(exit == 0, $"apply exited {exit}: {stdout}{stderr}");
         Assert.Contains("8443", ns.Nft("list ruleset"));
         Assert.Equal("untouched\n", File.ReadAllText(snapshotVictim));

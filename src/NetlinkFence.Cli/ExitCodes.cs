@@ -2,6 +2,7 @@ using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -52,6 +53,11 @@ internal static class ExitCodes
             return Permission;
         }
         catch (ErrnoException e) when (e.Errno == (int)Errno.NOENT)
+        {
+            Console.Error.WriteLine($"netlinkfence: {e.Message}");
+            return BadInput;
+        }
+        catch (NftSyntaxException e)
         {
             Console.Error.WriteLine($"netlinkfence: {e.Message}");
             return BadInput;

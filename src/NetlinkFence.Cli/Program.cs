@@ -18,4 +18,5 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+return NamespaceArgument.Check(parsed.GetValue(CommonOptions.NetworkNamespace)) ?? await parsed.InvokeAsync();

@@ -15,6 +15,12 @@ internal sealed partial class PolicyRules
 {
     private readonly Dictionary<string, List<(string Text, SourceLocation Location)>> _variables = new(StringComparer.Ordinal);
 
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,40}$")]
+    private static partial Regex KeyLikePattern();
+
+    /// <summary>True for text that could be a mistyped key (a short word), which error messages may quote.</summary>
+    public static bool LooksLikeKey(string text) => KeyLikePattern().IsMatch(text);
+
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
     private static partial Regex VariableNamePattern();
 

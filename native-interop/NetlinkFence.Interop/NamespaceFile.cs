@@ -10,9 +10,10 @@ public static unsafe class NamespaceFile
     private const int NsGetNsType = 0xb703;
 
     /// <summary>
-    /// Throws <see cref="ArgumentException"/> with a plain message unless <paramref name="path"/> is a network
-    /// namespace file (<c>/run/netns/NAME</c>, <c>/proc/PID/ns/net</c>); returns true when it is the initial
-    /// network namespace (the one of PID 1), when that can be told (reading <c>/proc/1/ns/net</c> needs root).
+    /// Throws <see cref="ArgumentException"/> with a plain message when <paramref name="path"/> exists but is not a
+    /// network namespace file (<c>/run/netns/NAME</c>, <c>/proc/PID/ns/net</c>); returns true when it is the initial
+    /// network namespace (the one of PID 1), when that can be told (reading <c>/proc/1/ns/net</c> needs root). A
+    /// path that does not exist returns false: entering it fails later with ENOENT, which callers already report.
     /// </summary>
     public static bool CheckNetwork(string path)
     {
@@ -25,7 +26,7 @@ public static unsafe class NamespaceFile
         {
             int error = errno;
             if (error == ENOENT || error == ENOTDIR)
-                throw new ArgumentException($"network namespace {path} does not exist (ip netns list shows the named ones)");
+                return false;
             throw new ErrnoException($"open({path})", error, "name a network namespace file such as /run/netns/NAME or /proc/PID/ns/net");
         }
         try

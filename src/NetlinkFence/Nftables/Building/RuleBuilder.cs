@@ -168,7 +168,8 @@ public sealed class RuleBuilder
         }
         else
         {
-            int loaded = (prefix + 7) / 8;
+            // Any other prefix: the whole address, masked, as nft encodes it (ip6 daddr fe80::/10 loads 16 bytes).
+            int loaded = bytes.Length;
             byte[] mask = new byte[loaded];
             for (int bit = 0; bit < prefix; bit++)
                 mask[bit / 8] |= (byte)(0x80 >> (bit % 8));

@@ -311,15 +311,11 @@ internal sealed class RuleRenderer
             return null;
         if (load.PrefixOf > 0)
         {
-            if (op is not (CmpOp.Eq or CmpOp.Neq) || data.Count >= load.PrefixOf)
-                return null;
-            // The first bytes of an address (a byte-aligned prefix), or those bytes masked (e.g. fe80::/10: 2 bytes & ffc0).
-            int bits = data.Count * 8;
-            if (load.Mask is { } partialMask && (partialMask.Count != data.Count || (bits = ValueFormatter.PrefixLength(partialMask.Span)) <= (data.Count - 1) * 8))
+            if (op is not (CmpOp.Eq or CmpOp.Neq) || load.Mask is not null || data.Count >= load.PrefixOf)
                 return null;
             var address = new byte[load.PrefixOf];
             data.Span.CopyTo(address);
-            return $"{load.Left} {prefix}{ValueFormatter.Format(address, load.Kind)}/{bits}";
+            return $"{load.Left} {prefix}{ValueFormatter.Format(address, load.Kind)}/{data.Count * 8}";
         }
         if (load.Kind == ValueKind.TcpFlags && load.Mask is { } flagMask)
         {

@@ -40,7 +40,8 @@ public static unsafe class RegularFile
             if (fstat(fd, &opened) < 0)
                 throw new ErrnoException($"fstat({path})", errno);
             ThrowUnlessRegular(path, (uint)opened.st_mode);
-            var buffer = new byte[(int)Math.Min((long)maxBytes + 1, Math.Max(0, opened.st_size) + 1)];
+            // Sized by what the file claims, but never trusted: a file may grow, and /proc files claim 0 bytes.
+            var buffer = new byte[(int)Math.Min((long)maxBytes + 1, Math.Max(64 * 1024, (long)opened.st_size + 1))];
             var content = new MemoryStream();
             while (content.Length <= maxBytes)
             {

@@ -44,23 +44,26 @@ internal static class NftSyntax
 
     /// <summary>
     /// <paramref name="text"/> in nft's double quotes. Throws <see cref="NftSyntaxException"/> for what nft cannot
-    /// read back as the same string: a <c>"</c>, control characters, Unicode format characters (e.g. bidirectional
-    /// overrides, which make the line read differently from what it is), and <c>$</c> where nft expands variables
+    /// read back as the same string: a <c>"</c>, control characters, Unicode format characters and line or paragraph
+    /// separators (e.g. bidirectional overrides, U+2028: they make the line read differently from what it is), and <c>$</c> where nft expands variables
     /// (<paramref name="expandsVariables"/>, e.g. a log prefix).
     /// </summary>
     public static string Quote(string text, string what, bool expandsVariables = false)
     {
         foreach (char c in text)
         {
-            if (c == '"' || char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format || (expandsVariables && c == '$'))
+            if (!Quotable(c, expandsVariables))
                 throw new NftSyntaxException(what, text, $"nft quoted strings have no escape for {Describe(c)}");
         }
         return "\"" + text + "\"";
     }
 
     /// <summary>True when <see cref="Quote"/> accepts <paramref name="text"/>.</summary>
-    public static bool CanQuote(string text, bool expandsVariables = false) =>
-        !text.Any(c => c == '"' || char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format || (expandsVariables && c == '$'));
+    public static bool CanQuote(string text, bool expandsVariables = false) => text.All(c => Quotable(c, expandsVariables));
+
+    private static bool Quotable(char c, bool expandsVariables) =>
+        c != '"' && !char.IsControl(c) && !(expandsVariables && c == '$')
+        && CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator);
 
     /// <summary>
     /// A table, chain or set name, which nft cannot quote: returned as it is when it is one nft identifier

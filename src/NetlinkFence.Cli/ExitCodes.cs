@@ -2,6 +2,7 @@ using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -57,6 +58,11 @@ internal static class ExitCodes
             return BadInput;
         }
         catch (StateFileException e)
+        {
+            Console.Error.WriteLine($"netlinkfence: {e.Message}");
+            return BadInput;
+        }
+        catch (NftSyntaxException e)
         {
             Console.Error.WriteLine($"netlinkfence: {e.Message}");
             return BadInput;

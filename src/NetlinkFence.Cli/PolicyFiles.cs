@@ -1,4 +1,3 @@
-using NetlinkFence.Interop;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -18,10 +17,7 @@ internal static class PolicyFiles
     /// <summary>Whoever can edit the policy owns the host: say so when that is not only root.</summary>
     private static void WarnIfWritableByOthers(string path)
     {
-        var (owner, mode) = FileOwnership.Inspect(path);
-        if ((mode & 0x2) != 0)
-            Console.Error.WriteLine($"netlinkfence: warning: {path} is world-writable; anyone on the host can rewrite the firewall (chmod o-w {path})");
-        if (owner != 0)
-            Console.Error.WriteLine($"netlinkfence: warning: {path} is owned by uid {owner}, not root; that user can rewrite the firewall (chown root {path})");
+        foreach (string warning in PolicyFileHygiene.Warnings(path))
+            Console.Error.WriteLine($"netlinkfence: warning: {warning}");
     }
 }

@@ -19,5 +19,8 @@ root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
 var parsed = root.Parse(args);
+bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.
-return await parsed.InvokeAsync(parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
+// Its --netns is the apply's own, already checked, descriptor.
+return (isWaiter ? null : NamespaceArgument.Check(parsed.GetValue(CommonOptions.NetworkNamespace)))
+    ?? await parsed.InvokeAsync(isWaiter ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);

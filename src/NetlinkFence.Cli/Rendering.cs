@@ -23,11 +23,9 @@ internal static class Rendering
             BeforeRule = rule => rules.TryGetValue(rule, out var r) ? [$"{r.Reason} ({r.Origin})"] : [],
             BeforeSet = set => sets.TryGetValue(set, out var s) ? [$"from {s.Origin}: " + string.Join("; ", s.Explanation)] : [],
         };
-        string table = $"table {compiled.Table.Family.ToNftName()} {compiled.Table.Name}";
-        return $"# netlinkfence plan of {policyPath}\n"
+        return $"# netlinkfence plan of {NftRenderer.CommentText(policyPath)}\n"
             + "# One atomic transaction: create the table if missing, delete it with everything in it, re-create it whole.\n"
             + "# This file does the same with `nft -f`; `netlinkfence apply` does it over netlink with a generation check.\n"
-            + $"{table}\ndelete {table}\n"
-            + Renderer.Render(compiled.ToExpectedContents(), annotations);
+            + Renderer.RenderReplacement(compiled.ToExpectedContents(), annotations);
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -42,14 +43,14 @@ internal static class PlanVerb
             Console.Write(text);
             Console.WriteLine();
             if (changes is null)
-                Console.WriteLine($"# {note}");
+                Console.WriteLine($"# {NftRenderer.CommentText(note)}");
             else if (changes.Count == 0)
                 Console.WriteLine("# the live table already matches this plan");
             else
             {
                 Console.WriteLine($"# applying this plan changes the live table ({changes.Count}):");
                 foreach (var change in changes)
-                    Console.WriteLine("#   " + change);
+                    Console.WriteLine("#   " + NftRenderer.CommentText(change.ToString()));
             }
             return ExitCodes.Ok;
         }));

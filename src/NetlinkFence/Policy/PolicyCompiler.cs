@@ -76,10 +76,8 @@ public static class PolicyCompiler
         if (hasIPv6)
         {
             // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
-            foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterSolicit, "router solicitation") })
-                output.Add(new(Out().IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} (the policy has IPv6 destinations)"));
-            foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterAdvert, "router advertisement") })
-                input.Add(new(In().IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} (the policy has IPv6 destinations)"));
+            output.AddRange(NeighbourDiscoveryOut(Out));
+            input.AddRange(NeighbourDiscoveryIn(In));
         }
 
         input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
@@ -99,6 +97,45 @@ public static class PolicyCompiler
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
         rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix));
         return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules);
+    }
+
+    /// <summary>
+    /// Neighbour discovery as RFC 4861 sends it: hop limit 255 (so a receiver knows it came from the link), to
+    /// link-scope destinations, which no router forwards: router solicitation to all-routers (ff02::2), neighbour
+    /// solicitation to a solicited-node group (ff02::1:ff00:0/104) or a link-local address, advertisement to
+    /// all-nodes (ff02::1) or a link-local address. The kernel also sends NS (unreachability probes) and NA (replies
+    /// to a neighbour that asked from its global address) to a neighbour's global address; those are accepted only
+    /// when the kernel itself sends them: an ND packet from a process's socket (a raw socket needs only CAP_NET_RAW,
+    /// which Docker grants by default) to any other address is denied, as it could carry any payload to any host
+    /// beyond the next router.
+    /// </summary>
+    private static IEnumerable<CompiledRule> NeighbourDiscoveryOut(Func<RuleBuilder> rule)
+    {
+        var linkScope = new (byte Type, string Label, string Address, int Prefix)[]
+        {
+            (RouterSolicit, "router solicitation to all routers", "ff02::2", 128),
+            (NeighborSolicit, "neighbour solicitation to a solicited-node group", "ff02::1:ff00:0", 104),
+            (NeighborSolicit, "neighbour solicitation to a link-local address", "fe80::", 10),
+            (NeighborAdvert, "neighbour advertisement to all nodes", "ff02::1", 128),
+            (NeighborAdvert, "neighbour advertisement to a link-local address", "fe80::", 10),
+        };
+        foreach (var (type, label, address, prefix) in linkScope)
+            yield return new(rule().Destination(IPAddress.Parse(address), prefix).HopLimit(255).IcmpV6Type(type).Accept(), BuiltIn,
+                $"IPv6 {label}, hop limit 255: stays on the link (the policy has IPv6 destinations)");
+        // A router solicitation to any other address matches nothing here and ends in egress_denied.
+        foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement") })
+            yield return new(rule().IcmpV6Type(type).FromProcessSocket().Jump(EgressDeniedChain), BuiltIn,
+                $"IPv6 {label} from a process's socket to any other address: could carry a payload past the router");
+        foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement") })
+            yield return new(rule().HopLimit(255).IcmpV6Type(type).Accept(), BuiltIn,
+                $"IPv6 {label} the kernel sends to a neighbour's own address, hop limit 255 (unreachability probes, replies)");
+    }
+
+    /// <summary>Inbound neighbour discovery only with hop limit 255: it was sent on this link (RFC 4861 7.1).</summary>
+    private static IEnumerable<CompiledRule> NeighbourDiscoveryIn(Func<RuleBuilder> rule)
+    {
+        foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterAdvert, "router advertisement") })
+            yield return new(rule().HopLimit(255).IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} from the link (hop limit 255; the policy has IPv6 destinations)");
     }
 
     private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];

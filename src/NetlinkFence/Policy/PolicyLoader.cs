@@ -1,4 +1,6 @@
 using System.Text;
+using NetlinkFence.Interop;
+using NetlinkFence.Interop.Uapi;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -14,15 +16,37 @@ public static class PolicyLoader
     /// <summary>Policies larger than this are refused before parsing.</summary>
     public const int MaxFileBytes = 16 << 20;
 
-    /// <summary>Loads <paramref name="path"/>; throws <see cref="PolicyException"/> listing every error.</summary>
+    /// <summary>
+    /// Loads <paramref name="path"/>, which must be a regular file (a directory, FIFO or device is refused before
+    /// reading), reading at most <see cref="MaxFileBytes"/> + 1 bytes whatever the file claims its size is; throws
+    /// <see cref="PolicyException"/> listing every error.
+    /// </summary>
     public static EgressPolicy LoadFile(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists)
+        ArgumentNullException.ThrowIfNull(path);
+        var start = new SourceLocation(path, 1, 1);
+        byte[] bytes;
+        try
+        {
+            bytes = RegularFile.Read(path, MaxFileBytes);
+        }
+        catch (ErrnoException e) when (e.Errno == (int)Errno.NOENT)
+        {
             throw Single(new SourceLocation(path, 0, 0), "policy file not found", "check the path", "file-not-found");
-        if (info.Length > MaxFileBytes)
-            throw Single(new SourceLocation(path, 1, 1), $"policy file is {info.Length} bytes, more than the {MaxFileBytes >> 20} MiB limit", "split the policy or use CIDRs instead of single addresses", "file-too-large");
-        return Load(File.ReadAllBytes(path), path);
+        }
+        catch (ErrnoException e)
+        {
+            throw Single(new SourceLocation(path, 0, 0), $"cannot read the policy file: {ErrnoException.Describe(e.Errno)} ({e.ErrnoName})",
+                e.Errno == (int)Errno.ACCES ? "run as a user that may read it (root for apply)" : "check the path", "unreadable");
+        }
+        catch (NotARegularFileException e)
+        {
+            throw Single(new SourceLocation(path, 0, 0), $"the policy path is {e.Kind}: a policy must be a regular file",
+                "name the YAML file itself (not a directory, FIFO, device or process substitution)", "not-a-regular-file");
+        }
+        if (bytes.Length > MaxFileBytes)
+            throw Single(start, $"policy file is larger than the {MaxFileBytes >> 20} MiB limit", "split the policy or use CIDRs instead of single addresses", "file-too-large");
+        return Load(bytes, path);
     }
 
     /// <summary>Loads a policy from bytes (UTF-8); <paramref name="fileName"/> is used in messages.</summary>

@@ -28,9 +28,16 @@ internal sealed class PolicyReader(string fileName)
     {
         if (root is not YamlMappingNode map)
         {
-            Error(root, "the policy must be a mapping with keys such as version, define, egress", "start from examples/ironclaw-agent.yaml", "not-a-mapping");
+            Error(root, "the file is not a policy: a policy is a YAML mapping with keys such as version, define, egress (its content is not shown)", "check the path, or start from examples/ironclaw-agent.yaml", "not-a-mapping");
             _rules.ThrowIfErrors();
             throw new InvalidOperationException("unreachable");
+        }
+        if (!map.Children.Keys.Any(k => k is YamlScalarNode { Value: { } key } && RootKeys.Contains(key)))
+        {
+            // Not a policy at all, e.g. a wrong path to /etc/shadow: its lines must not be echoed as unknown keys.
+            Error(root, $"the file is not a policy: none of its top-level keys is one of {string.Join(", ", RootKeys)} (its content is not shown)",
+                "check the path; a policy starts with 'version: 1' (see examples/ironclaw-agent.yaml)", "not-a-policy");
+            _rules.ThrowIfErrors();
         }
         var keys = Keys(map, RootKeys, "the policy");
 
@@ -242,7 +249,8 @@ internal sealed class PolicyReader(string fileName)
             if (!allowed.Contains(key))
             {
                 string? suggestion = PolicyRules.Closest(key, allowed);
-                Error(keyNode, $"unknown key '{key}' in {where}",
+                // Only key-like text is quoted back: an unknown key may be a line of some other file.
+                Error(keyNode, PolicyRules.LooksLikeKey(key) ? $"unknown key '{key}' in {where}" : $"unknown key in {where} (not shown: it is not a word)",
                     (suggestion is null ? "" : $"did you mean '{suggestion}'? ") + "allowed here: " + string.Join(", ", allowed), "unknown-key");
                 continue;
             }

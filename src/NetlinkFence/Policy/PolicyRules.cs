@@ -15,13 +15,19 @@ internal sealed partial class PolicyRules
 {
     private readonly Dictionary<string, List<(string Text, SourceLocation Location)>> _variables = new(StringComparer.Ordinal);
 
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,40}$")]
+    private static partial Regex KeyLikePattern();
+
+    /// <summary>True for text that could be a mistyped key (a short word), which error messages may quote.</summary>
+    public static bool LooksLikeKey(string text) => KeyLikePattern().IsMatch(text);
+
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
     private static partial Regex VariableNamePattern();
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
     private static partial Regex EntryNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex TableNamePattern();
 
     /// <summary>Every problem found so far.</summary>
@@ -69,7 +75,7 @@ internal sealed partial class PolicyRules
     {
         if (TableNamePattern().IsMatch(text))
             return text;
-        Error(location, $"table name '{text}' is not allowed", "use 1-64 letters, digits, '_' or '-'", "bad-table-name");
+        Error(location, $"table name '{text}' is not allowed", "use 1-64 letters, digits, '_' or '-', starting with a letter or '_' (nft reads a leading digit or '-' as a number)", "bad-table-name");
         return null;
     }
 
@@ -195,6 +201,8 @@ internal sealed partial class PolicyRules
             Error(location, $"log prefix is {bytes} bytes; the kernel accepts 1 to 127", bytes == 0 ? "write a prefix such as \"EGRESS-DENIED: \", or remove 'prefix:'" : "shorten the prefix to at most 127 bytes", "bad-log-prefix");
         else if (prefix.Any(c => c < 0x20 || c > 0x7e || c == '"'))
             Error(location, "log prefix has characters that would garble log lines (control characters, non-ASCII or '\"')", "use printable ASCII without quotes", "bad-log-prefix");
+        else if (prefix.Contains('$'))
+            Error(location, "log prefix has a '$', which nft reads as a variable (the plan would not load with nft -f)", "leave '$' out of the prefix", "bad-log-prefix");
         else
             return prefix;
         return null;

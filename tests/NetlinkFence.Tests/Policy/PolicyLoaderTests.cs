@@ -357,6 +357,22 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void Log_prefix_with_a_dollar_is_refused_because_nft_reads_it_as_a_variable()
+    {
+        var d = Only("version: 1\nlog:\n  prefix: \"COST$ \"\n", "bad-log-prefix", 3, 11);
+        Assert.Contains("'$'", d.Message);
+    }
+
+    [Theory]
+    [InlineData("1abc")]
+    [InlineData("-abc")]
+    public void Table_name_nft_would_read_as_a_number_is_refused(string name)
+    {
+        var d = Only($"version: 1\ntable: \"{name}\"\n", "bad-table-name", 2, 8);
+        Assert.Contains("starting with a letter", d.Fix);
+    }
+
+    [Fact]
     public void Log_prefix_of_127_bytes_is_accepted()
     {
         string prefix = new('A', 127);

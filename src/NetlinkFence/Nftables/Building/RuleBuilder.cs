@@ -17,6 +17,7 @@ public sealed class RuleBuilder
     private readonly NftFamily _family;
     private readonly string _table;
     private readonly string _chain;
+    private AddressFamily? _nfproto; // the meta nfproto match already added, so that it is added once
 
     /// <summary>Starts a rule for <paramref name="chain"/> of table <paramref name="table"/>.</summary>
     public RuleBuilder(NftFamily family, string table, string chain)
@@ -94,6 +95,23 @@ public sealed class RuleBuilder
         return this;
     }
 
+    /// <summary><c>ip6 hoplimit N</c>: the IPv6 hop limit equals <paramref name="hopLimit"/>.</summary>
+    public RuleBuilder HopLimit(byte hopLimit)
+    {
+        NfProto(AddressFamily.InterNetworkV6);
+        _expressions.Add(new PayloadExpression(PayloadBase.Network, 7, 1));
+        _expressions.Add(new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([hopLimit])));
+        return this;
+    }
+
+    /// <summary><c>meta skuid &gt;= 0</c>: the packet belongs to a process's socket (it fails to match packets the kernel sends itself).</summary>
+    public RuleBuilder FromProcessSocket()
+    {
+        _expressions.Add(new MetaExpression(MetaKey.SocketUid));
+        _expressions.Add(new CmpExpression(CmpOp.Gte, Registers.R1, DataValue.HostOrder32(0)));
+        return this;
+    }
+
     /// <summary><c>limit rate N/second</c> (burst 5, nft's default).</summary>
     public RuleBuilder Limit(ulong rate, ulong unitSeconds) => Add(new LimitExpression(rate, unitSeconds));
 
@@ -150,7 +168,8 @@ public sealed class RuleBuilder
         }
         else
         {
-            int loaded = (prefix + 7) / 8;
+            // Any other prefix: the whole address, masked, as nft encodes it (ip6 daddr fe80::/10 loads 16 bytes).
+            int loaded = bytes.Length;
             byte[] mask = new byte[loaded];
             for (int bit = 0; bit < prefix; bit++)
                 mask[bit / 8] |= (byte)(0x80 >> (bit % 8));
@@ -200,6 +219,9 @@ public sealed class RuleBuilder
     {
         if (_family != NftFamily.Inet)
             return; // ip and ip6 tables only see their own family
+        if (_nfproto == family)
+            return;
+        _nfproto = family;
         byte proto = family == AddressFamily.InterNetworkV6 ? (byte)NetfilterFamily.IPV6 : (byte)NetfilterFamily.IPV4;
         MetaEquals(MetaKey.NfProto, new DataValue([proto]));
     }

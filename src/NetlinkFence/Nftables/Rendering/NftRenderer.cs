@@ -47,7 +47,7 @@ public sealed class NftRenderer
         ArgumentNullException.ThrowIfNull(contents);
         var rules = new RuleRenderer(_interfaceName, name => contents.Sets.FirstOrDefault(s => s.Set.Name == name));
         var text = new StringBuilder();
-        text.Append("table ").Append(contents.Table.Family.ToNftName()).Append(' ').Append(contents.Table.Name).Append(" {\n");
+        text.Append("table ").Append(contents.Table.Family.ToNftName()).Append(' ').Append(NftSyntax.Name(contents.Table.Name, "table")).Append(" {\n");
         if ((contents.Table.Flags & 1) != 0)
             text.Append("\tflags dormant\n");
         bool first = true;
@@ -70,6 +70,28 @@ public sealed class NftRenderer
         }
         text.Append("}\n");
         return text.ToString();
+    }
+
+    /// <summary>
+    /// An <c>nft -f</c> file that replaces the table atomically: create it if missing, delete it with everything in
+    /// it, and re-create it whole (<c>table F N</c>, <c>delete table F N</c>, then <see cref="Render(TableContents, RenderAnnotations?)"/>).
+    /// </summary>
+    public string RenderReplacement(TableContents contents, RenderAnnotations? annotations)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        string table = $"table {contents.Table.Family.ToNftName()} {NftSyntax.Name(contents.Table.Name, "table")}";
+        return $"{table}\ndelete {table}\n" + Render(contents, annotations);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> made safe for the body of a <c>#</c> comment line: printable ASCII, with control
+    /// characters, backslashes and non-ASCII as visible escapes (<c>\n</c>, <c>\x1b</c>, <c>\u00e9</c>), so a
+    /// comment built from untrusted text (a file name, a string read back from the kernel) cannot end early.
+    /// </summary>
+    public static string CommentText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return NftSyntax.Comment(text);
     }
 
     /// <summary>One rule as nft prints it inside its chain, without indentation, e.g. <c>tcp dport 443 accept</c>.</summary>
@@ -107,12 +129,12 @@ public sealed class NftRenderer
         {
             // Maps are not modelled (their data type and element data are not read back): say so rather than
             // print a map as if it were a set.
-            text.Append("\t# map ").Append(set.Name).Append(": type ").Append(string.Join(" . ", set.Key.Select(k => k.ToNftName())))
+            text.Append("\t# map ").Append(NftSyntax.Comment(set.Name)).Append(": type ").Append(string.Join(" . ", set.Key.Select(k => k.ToNftName())))
                 .Append(" : (data not decoded), ").Append(contents.Elements.Count(e => !e.IntervalEnd).ToString(CultureInfo.InvariantCulture))
                 .Append(" elements; maps are not rendered\n");
             return;
         }
-        text.Append("\tset ").Append(set.Name).Append(" {\n");
+        text.Append("\tset ").Append(NftSyntax.Name(set.Name, "set")).Append(" {\n");
         text.Append("\t\ttype ").Append(string.Join(" . ", set.Key.Select(k => k.ToNftName()))).Append('\n');
         var flags = new List<string>();
         if ((set.Flags & SetFlags.Constant) != 0)
@@ -128,7 +150,7 @@ public sealed class NftRenderer
         if (set.Timeout is { } timeout)
             text.Append("\t\ttimeout ").Append(SetElementFormatter.Duration(timeout)).Append('\n');
         if (set.Comment is not null)
-            text.Append("\t\tcomment ").Append(ValueFormatter.Quote(set.Comment)).Append('\n');
+            text.Append("\t\tcomment ").Append(NftSyntax.Quote(set.Comment, $"comment of set {NftSyntax.Comment(set.Name)}")).Append('\n');
         if (SetElementFormatter.Format(set, contents.Elements) is { } elements)
             text.Append("\t\telements = { ").Append(elements).Append(" }\n");
         text.Append("\t}\n");
@@ -137,15 +159,15 @@ public sealed class NftRenderer
     private static void AppendComments(StringBuilder text, string indent, IEnumerable<string>? lines)
     {
         foreach (string line in lines ?? [])
-            text.Append(indent).Append("# ").Append(line.ReplaceLineEndings(" ")).Append('\n');
+            text.Append(indent).Append("# ").Append(NftSyntax.Comment(line)).Append('\n');
     }
 
     private static void AppendChain(StringBuilder text, Chain chain, IEnumerable<Rule> rules, RuleRenderer renderer, Func<Rule, IEnumerable<string>>? annotate)
     {
-        text.Append("\tchain ").Append(chain.Name).Append(" {\n");
+        text.Append("\tchain ").Append(NftSyntax.Name(chain.Name, "chain")).Append(" {\n");
         if (chain.Hook is { } hook)
         {
-            text.Append("\t\ttype ").Append(hook.Type).Append(" hook ").Append(HookName(hook.Hook))
+            text.Append("\t\ttype ").Append(NftSyntax.Name(hook.Type, "chain type")).Append(" hook ").Append(HookName(hook.Hook))
                 .Append(" priority ").Append(Priority(chain.Family, hook)).Append("; policy ")
                 .Append(hook.Policy == ChainPolicy.Drop ? "drop" : "accept").Append(";\n");
         }

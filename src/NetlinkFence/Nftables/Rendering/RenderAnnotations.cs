@@ -2,7 +2,8 @@ namespace NetlinkFence.Nftables.Rendering;
 
 /// <summary>
 /// <c>#</c> comment lines to print before sets and rules (e.g. where each came from in a policy), so rendered
-/// text explains itself and stays a valid <c>nft -f</c> file.
+/// text explains itself and stays a valid <c>nft -f</c> file. Lines may hold anything (file names, text from the
+/// kernel): control characters and non-ASCII are printed as visible escapes, so a line never ends early.
 /// </summary>
 public sealed record RenderAnnotations
 {

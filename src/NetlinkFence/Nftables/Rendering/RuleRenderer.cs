@@ -27,11 +27,20 @@ internal sealed class RuleRenderer
     /// <summary>The rule as nft prints it inside a chain (without indentation or newline).</summary>
     public string Render(Rule rule)
     {
-        string comment = rule.Comment is null ? "" : " comment " + ValueFormatter.Quote(rule.Comment);
-        var statements = TryRender(rule);
-        if (statements is not null)
-            return statements + comment;
-        return "# " + string.Join(' ', rule.Expressions.Select(NetlinkDebugFormatter.Format)) + comment;
+        string? refused = null;
+        try
+        {
+            string comment = rule.Comment is null ? "" : " comment " + NftSyntax.Quote(rule.Comment, "rule comment");
+            if (TryRender(rule) is { } statements)
+                return statements + comment;
+        }
+        catch (NftSyntaxException e)
+        {
+            refused = $" (not nft syntax: {e.What}: {e.Reason})";
+        }
+        // Never printed partly or dropped: the whole rule as one comment line, escaped so that it stays one line.
+        string debug = string.Join(' ', rule.Expressions.Select(NetlinkDebugFormatter.Format));
+        return "# " + NftSyntax.Comment(debug + (rule.Comment is null ? "" : " comment \"" + rule.Comment + "\"") + refused);
     }
 
     /// <summary>A register's pending value: which field or key was loaded, and an optional bitwise mask.</summary>
@@ -199,7 +208,7 @@ internal sealed class RuleRenderer
                     state.Loads.Clear();
                     foreach (var load in loads)
                         state.Consume(load);
-                    string target = "@" + l.SetName;
+                    string target = "@" + NftSyntax.Name(l.SetName, "set");
                     if (l.SetName.StartsWith("__set", StringComparison.Ordinal) && _findSet?.Invoke(l.SetName) is { } anonymous
                         && SetElementFormatter.Format(anonymous.Set, anonymous.Elements, singleLine: true) is { } inline)
                         target = "{ " + inline + " }";
@@ -267,7 +276,7 @@ internal sealed class RuleRenderer
                 {
                     uint index = BinaryPrimitives.ReadUInt32LittleEndian(data.Span);
                     string keyword = meta == MetaKey.InputInterface ? "iif" : "oif";
-                    string device = _interfaceName?.Invoke(index) is { } name ? ValueFormatter.Quote(name) : index.ToString(Invariant);
+                    string device = _interfaceName?.Invoke(index) is { } name ? NftSyntax.Quote(name, "interface name") : index.ToString(Invariant);
                     return keyword + " " + prefix + device;
                 }
                 case MetaKey.InputInterfaceName or MetaKey.OutputInterfaceName when data.Count == 16 && load.Mask is null:
@@ -276,7 +285,7 @@ internal sealed class RuleRenderer
                     if (end < 0 || data.Span[end..].ContainsAnyExcept((byte)0))
                         return null;
                     string keyword = meta == MetaKey.InputInterfaceName ? "iifname" : "oifname";
-                    return keyword + " " + prefix + ValueFormatter.Quote(Encoding.UTF8.GetString(data.Span[..end]));
+                    return keyword + " " + prefix + NftSyntax.Quote(Encoding.UTF8.GetString(data.Span[..end]), "interface name");
                 }
                 case MetaKey.SocketUid or MetaKey.SocketGid when data.Count == 4 && load.Mask is null:
                     return $"{load.Left} {prefix}{ValueFormatter.Format(data.Span, ValueKind.HostDecimal)}";
@@ -399,8 +408,8 @@ internal sealed class RuleRenderer
         VerdictCode.Queue => "queue",
         VerdictCode.Continue => "continue",
         VerdictCode.Return => "return",
-        VerdictCode.Jump when verdict.Chain is not null => "jump " + verdict.Chain,
-        VerdictCode.Goto when verdict.Chain is not null => "goto " + verdict.Chain,
+        VerdictCode.Jump when verdict.Chain is not null => "jump " + NftSyntax.Name(verdict.Chain, "chain"),
+        VerdictCode.Goto when verdict.Chain is not null => "goto " + NftSyntax.Name(verdict.Chain, "chain"),
         _ => null,
     };
 
@@ -438,7 +447,7 @@ internal sealed class RuleRenderer
     {
         var text = new StringBuilder("log");
         if (l.Prefix is not null)
-            text.Append(" prefix ").Append(ValueFormatter.Quote(l.Prefix));
+            text.Append(" prefix ").Append(NftSyntax.Quote(l.Prefix, "log prefix", expandsVariables: true));
         if (l.Group is { } group)
             text.Append(Invariant, $" group {group}");
         if (l.Snaplen is { } snaplen && snaplen != 0)

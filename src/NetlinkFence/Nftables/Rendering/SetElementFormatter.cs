@@ -124,7 +124,7 @@ internal static class SetElementFormatter
         if (element.Expiration is { } expires)
             text.Append(" expires ").Append(Duration(expires));
         if (element.UserData is { } userData && RuleUserData.ReadString(userData.Span, 0, out _) is { } comment)
-            text.Append(" comment ").Append(ValueFormatter.Quote(comment));
+            text.Append(" comment ").Append(NftSyntax.Quote(comment, $"comment of an element of set {NftSyntax.Comment(set.Name)}"));
         return text.ToString();
     }
 

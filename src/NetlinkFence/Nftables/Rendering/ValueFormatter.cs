@@ -160,7 +160,4 @@ internal static class ValueFormatter
         }
         return words.Count == 0 ? "0x" : string.Join(' ', words);
     }
-
-    /// <summary>A string in nft's double quotes.</summary>
-    public static string Quote(string text) => "\"" + text + "\"";
 }

@@ -36,9 +36,12 @@ fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
 
 agent="nlf-it-agent-$$" world="nlf-it-world-$$"
 engine_dir=""
+# The CLI's rollback state goes to a private directory, not the host's /run/netlinkfence.
+NETLINKFENCE_STATE_DIR=$(mktemp -d /tmp/nlf-it-state.XXXXXX) && export NETLINKFENCE_STATE_DIR
 finish() {
     trap - EXIT INT TERM
     ip netns del "$agent" 2>/dev/null; ip netns del "$world" 2>/dev/null
+    rm -rf -- "$NETLINKFENCE_STATE_DIR"
     if [[ -n $engine_dir ]]; then
         DOCKERD_LOG_COPY=$PWD/artifacts/docker-suite/dockerd.log bash scripts/docker-engine.sh stop "$engine_dir"
     fi

@@ -62,6 +62,8 @@ record() {
         /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker; do
         [[ -e $path ]] && echo "$path"
     done >"$dir/docker-paths"
+    # netlinkfence's own rollback state on the host: the tests keep theirs in private directories.
+    ls -la --time-style=+ /run/netlinkfence 2>&1 | sed 1d >"$dir/netlinkfence-state"
     run_processes >"$dir/processes"
 }
 
@@ -125,7 +127,8 @@ compare() {
     for item in nft:"nft -s list ruleset" iptables-save:"iptables-save" ip6tables-save:"ip6tables-save" \
         xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" python3:"python3 on PATH and /usr/bin/python3 (path, target, version)" \
         sysctl:"forwarding and bridge-netfilter sysctls" interfaces:"host network interfaces" \
-        docker-paths:"Docker's paths on the host (/run/docker, /var/lib/docker, cgroups, ...)"; do
+        docker-paths:"Docker's paths on the host (/run/docker, /var/lib/docker, cgroups, ...)" \
+        netlinkfence-state:"netlinkfence's rollback state on the host (/run/netlinkfence)"; do
         label=${item#*:}; item=${item%%:*}
         if [[ $item == ip*tables-save ]] && grep -q '^(.* not installed)$' "$before/$item" && ! grep -q 'not installed' "$after/$item"; then
             # iptables came with docker.io during the run: its rules live in nf_tables (compared above) or in

@@ -11,7 +11,11 @@ public static unsafe class NetworkNamespace
     /// <paramref name="path"/> (<c>/run/netns/NAME</c> or <c>/proc/PID/ns/net</c>). The thread ends afterwards,
     /// so the namespace change never leaks into the thread pool. Sockets created there stay in that namespace.
     /// </summary>
-    public static T Run<T>(string path, Func<T> action) => RunOnThread("netns " + path, () => Enter(path), action);
+    public static T Run<T>(string path, Func<T> action)
+    {
+        using var handle = NetworkNamespaceHandle.Open(path);
+        return Run(handle, action);
+    }
 
     /// <summary>Like <see cref="Run{T}(string, Func{T})"/>, but joins the namespace already open in <paramref name="handle"/>.</summary>
     public static T Run<T>(NetworkNamespaceHandle handle, Func<T> action)
@@ -60,22 +64,4 @@ public static unsafe class NetworkNamespace
         }
     }
 
-    private static void Enter(string path)
-    {
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        int fd;
-        fixed (byte* p = bytes)
-            fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            throw new ErrnoException($"open({path})", errno, "name a network namespace file such as /run/netns/NAME or /proc/PID/ns/net");
-        try
-        {
-            if (setns(fd, CLONE_NEWNET) < 0)
-                throw new ErrnoException($"setns({path}, CLONE_NEWNET)", errno);
-        }
-        finally
-        {
-            close(fd);
-        }
-    }
 }

@@ -44,7 +44,7 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         int fd;
         fixed (byte* p = bytes)
-            fd = open(p, O_RDONLY | O_CLOEXEC);
+            fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); // O_NONBLOCK: a FIFO given as a namespace must not hang the open
         if (fd < 0)
             throw new ErrnoException($"open({path})", errno, "name a network namespace file such as /run/netns/NAME or /proc/PID/ns/net");
         stat info;
@@ -88,6 +88,24 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
             close(fd);
         }
     });
+
+    /// <summary>
+    /// True when this is the initial network namespace (PID 1's), when that can be told: reading
+    /// <c>/proc/1/ns/net</c> needs root, and false is the answer when it cannot be read.
+    /// </summary>
+    public bool IsInitial
+    {
+        get
+        {
+            stat init;
+            fixed (byte* p = "/proc/1/ns/net\0"u8)
+            {
+                if (stat(p, &init) < 0)
+                    return false;
+            }
+            return (ulong)init.st_dev == Device && (ulong)init.st_ino == Inode;
+        }
+    }
 
     /// <summary>Opens the namespace of the calling process.</summary>
     public static NetworkNamespaceHandle OpenCurrent() => Open("/proc/self/ns/net");

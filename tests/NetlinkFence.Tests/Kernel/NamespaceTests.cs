@@ -72,8 +72,8 @@ public sealed class NamespaceTests
         Assert.Contains("/proc/999999999/ns/net", e2.Message);
         var e3 = Assert.Throws<ArgumentException>(() => NftablesConnection.Open(new() { NetworkNamespace = "a/b" }));
         Assert.Contains("a/b", e3.Message);
-        // Not a namespace file at all.
-        var e4 = await Assert.ThrowsAsync<ErrnoException>(() => NftablesConnection.OpenAsync(new() { NetworkNamespace = "/etc/hostname" }).AsTask());
-        Assert.Contains("/etc/hostname", e4.Message);
+        // Not a namespace file at all: said plainly (NS_GET_NSTYPE), not as setns's EINVAL.
+        var e4 = await Assert.ThrowsAsync<ArgumentException>(() => NftablesConnection.OpenAsync(new() { NetworkNamespace = "/etc/hostname" }).AsTask());
+        Assert.Contains("/etc/hostname is not a network namespace", e4.Message);
     }
 }

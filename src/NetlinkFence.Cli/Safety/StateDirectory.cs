@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using NetlinkFence.Interop;
+using NetlinkFence.Interop.Uapi;
 
 namespace NetlinkFence.Cli;
 
@@ -28,6 +29,12 @@ internal sealed class StateDirectory : IDisposable
         try
         {
             directory = DirectoryHandle.OpenOrCreate(path, DirectoryMode);
+        }
+        catch (ErrnoException e) when (e.Errno == (int)Errno.NOENT && Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent && !System.IO.Directory.Exists(parent))
+        {
+            // A minimal root (a FROM-scratch container) may have no /run: make the parents as mkdir -p would (0755).
+            System.IO.Directory.CreateDirectory(parent);
+            return Open(path);
         }
         catch (ErrnoException e)
         {

@@ -177,6 +177,19 @@ public sealed class StateDirectoryTests
         static string Mode(string path) => Convert.ToString((int)File.GetUnixFileMode(path), 8);
     }
 
+    /// <summary>A minimal root (a FROM-scratch container) has no /run: the state directory's parents are made as mkdir -p would.</summary>
+    [Fact]
+    public void AMissingParentOfTheStateDirectoryIsCreated()
+    {
+        using var ns = TestNamespace.Create();
+        using var state = new StateDir(create: false);
+        string nested = System.IO.Path.Combine(state.Path, "run", "netlinkfence");
+        var (exit, stdout, stderr) = state.Cli($"apply {Before} --netns {ns.Name}", nested);
+        Assert.True(exit == 0, $"apply exited {exit}: {stdout}{stderr}");
+        Assert.Contains("443", ns.Nft("list ruleset"));
+        Assert.Equal("700", Convert.ToString((int)File.GetUnixFileMode(nested), 8));
+    }
+
     [Fact]
     public void RollbackRefusesACorruptOrTruncatedSnapshotAndLeavesTheLiveTable()
     {

@@ -11,8 +11,9 @@ namespace NetlinkFence.Policy;
 public static class PolicyCompiler
 {
     /// <summary>
-    /// The chain every egress packet no entry allows jumps to; it ends in <c>counter drop</c>, so its counter is the
-    /// evidence that this policy (not a route, not another table) dropped a packet.
+    /// The chain every egress packet no entry allows jumps to; it ends in <c>counter drop</c>, so its counters are the
+    /// evidence that this policy (not a route, not another table) dropped a packet: its first rule counts the
+    /// self-test's probes (<see cref="SelfTestMark"/>), the last one everything.
     /// </summary>
     public const string EgressDeniedChain = "egress_denied";
 
@@ -24,8 +25,7 @@ public static class PolicyCompiler
     /// </summary>
     public const uint SelfTestMark = 0x4e4c4654;
 
-    /// <summary>The comment of the rule that counts <see cref="SelfTestMark"/> packets in <see cref="EgressDeniedChain"/>.</summary>
-    public const string SelfTestCounterComment = "self-test probes dropped";
+    private const string SelfTestCounterComment = "self-test probes dropped";
 
     private const NftFamily Inet = NftFamily.Inet;
     private const uint Loopback = 1; // "lo" is interface 1 in every network namespace

@@ -3,13 +3,21 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
-/// <summary>One reading of the egress_denied counter: its packets and the ruleset generation, or why there is none.</summary>
-internal sealed record DeniedReading(ulong? Packets, uint Generation, string? Problem);
+/// <summary>
+/// One reading of the egress_denied chain: the packets its self-test counter saw (marked probes), the packets it
+/// dropped in all, and the ruleset generation; or why there is none.
+/// </summary>
+internal sealed record DeniedReading(ulong? Probes, ulong Dropped, uint Generation, string? Problem);
+
+/// <summary>What egress_denied counted between two readings: marked probe packets, and any other packets it dropped.</summary>
+internal sealed record DeniedDelta(ulong Probes, ulong Others);
 
 /// <summary>
-/// Reads the packets counted by the live table's <c>egress_denied</c> chain (its <c>counter drop</c>), the evidence
-/// that the policy itself dropped a probe. Read before and after one probe at a time: a rise in between is that
-/// probe's (or, unavoidably, another packet the policy dropped in the same moment).
+/// Reads the live table's <c>egress_denied</c> chain: the counter of its first rule, which counts only packets
+/// carrying <see cref="PolicyCompiler.SelfTestMark"/> (the probe sockets' SO_MARK), is the evidence that the policy
+/// itself dropped a probe; the chain's other counters (everything it drops) are read too, only to say how much other
+/// traffic was dropped meanwhile. Read before and after one probe at a time: a rise of the probe counter in between
+/// is that probe's packets, whatever else the policy drops in the same moment.
 /// </summary>
 internal sealed class DeniedCounter(NftablesConnection? nft, string table)
 {
@@ -17,16 +25,19 @@ internal sealed class DeniedCounter(NftablesConnection? nft, string table)
     public async Task<DeniedReading> ReadAsync(CancellationToken cancellationToken)
     {
         if (nft is null)
-            return new DeniedReading(null, 0, "not read (no nftables connection)");
+            return new DeniedReading(null, 0, 0, "not read (no nftables connection)");
         try
         {
             var live = await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken);
             if (live is null)
-                return new DeniedReading(null, 0, $"not read (no table inet {table})");
-            var counters = live.RulesOf(PolicyCompiler.EgressDeniedChain).SelectMany(r => r.Expressions).OfType<CounterExpression>().ToList();
-            return counters.Count == 0
-                ? new DeniedReading(null, live.Generation, $"not read (table inet {table} has no counter in chain {PolicyCompiler.EgressDeniedChain})")
-                : new DeniedReading(counters.Aggregate(0UL, (sum, c) => sum + c.Packets), live.Generation, null);
+                return new DeniedReading(null, 0, 0, $"not read (no table inet {table})");
+            var rules = live.RulesOf(PolicyCompiler.EgressDeniedChain).ToList();
+            var probes = rules.FirstOrDefault(CountsProbes);
+            if (probes is null)
+                return new DeniedReading(null, 0, live.Generation,
+                    $"not read (chain {PolicyCompiler.EgressDeniedChain} of table inet {table} has no self-test counter 'meta mark 0x{PolicyCompiler.SelfTestMark:x8} counter'; apply the policy with this version)");
+            ulong dropped = rules.Where(r => r != probes).SelectMany(r => r.Expressions).OfType<CounterExpression>().Aggregate(0UL, (sum, c) => sum + c.Packets);
+            return new DeniedReading(((CounterExpression)probes.Expressions[2]).Packets, dropped, live.Generation, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -34,18 +45,25 @@ internal sealed class DeniedCounter(NftablesConnection? nft, string table)
         }
         catch (Exception e)
         {
-            return new DeniedReading(null, 0, $"not read ({e.Message})");
+            return new DeniedReading(null, 0, 0, $"not read ({e.Message})");
         }
     }
 
-    /// <summary>Packets counted between two readings, or null and why not (unreadable, or the ruleset changed meanwhile).</summary>
-    public static (ulong? Packets, string? Problem) Between(DeniedReading before, DeniedReading after)
+    /// <summary>What was counted between two readings, or null and why not (unreadable, or the ruleset changed meanwhile).</summary>
+    public static (DeniedDelta? Delta, string? Problem) Between(DeniedReading before, DeniedReading after)
     {
         if (before.Problem is not null || after.Problem is not null)
             return (null, after.Problem ?? before.Problem);
         // Another commit in between may have re-created the chain (a reset counter) or changed what drops what.
         if (before.Generation != after.Generation)
             return (null, "not attributable (the ruleset changed during the probe)");
-        return (after.Packets - before.Packets, null);
+        ulong probes = after.Probes!.Value - before.Probes!.Value;
+        ulong dropped = after.Dropped - before.Dropped;
+        return (new DeniedDelta(probes, dropped > probes ? dropped - probes : 0), null);
     }
+
+    /// <summary>Exactly <c>meta mark SelfTestMark counter</c> (no verdict), as the compiler writes it; the comment is not relied on.</summary>
+    private static bool CountsProbes(Rule rule) =>
+        rule.Expressions is [MetaExpression { Key: MetaKey.Mark, DestinationRegister: Registers.R1 }, CmpExpression { Op: CmpOp.Eq, SourceRegister: Registers.R1 } cmp, CounterExpression]
+        && cmp.Data == DataValue.HostOrder32(PolicyCompiler.SelfTestMark);
 }

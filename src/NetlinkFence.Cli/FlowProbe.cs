@@ -28,12 +28,17 @@ internal enum ProbeSignal
 /// <param name="Flow">The flow.</param>
 /// <param name="Signal">What kind of result it was.</param>
 /// <param name="Outcome">In words, with the errno, e.g. <c>connected</c>, <c>unreachable (ENETUNREACH), not the firewall</c>.</param>
-internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string Outcome);
+/// <param name="Unmarked">Why the probe's packets did not carry <see cref="PolicyCompiler.SelfTestMark"/> (no
+/// CAP_NET_ADMIN for SO_MARK), so the self-test counter cannot show them; null when they did.</param>
+internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string Outcome, string? Unmarked = null);
 
 /// <summary>
 /// Tries flows from inside a network namespace (sockets created there by <see cref="NetworkNamespace.Run"/>) and
 /// says what the socket saw, never which firewall caused it (that is <see cref="ProbeJudge"/>'s job, with the
-/// egress_denied counter). Never throws except when the caller cancels: a probe that cannot run is a result.
+/// egress_denied chain's self-test counter). Every probe socket carries <see cref="PolicyCompiler.SelfTestMark"/>
+/// (SO_MARK): the kernel copies it to every packet the socket sends (SYN retransmits and datagrams alike), and the
+/// compiled policy counts marked packets apart. Never throws except when the caller cancels: a probe that cannot
+/// run is a result.
 /// </summary>
 internal static class FlowProbe
 {
@@ -44,8 +49,8 @@ internal static class FlowProbe
     {
         try
         {
-            var (signal, outcome) = await SignalAsync(namespacePath, flow, timeoutMilliseconds, cancellationToken);
-            return new ProbeResult(flow, signal, outcome);
+            var (signal, outcome, unmarked) = await SignalAsync(namespacePath, flow, timeoutMilliseconds, cancellationToken);
+            return new ProbeResult(flow, signal, outcome, unmarked);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -58,7 +63,7 @@ internal static class FlowProbe
         }
     }
 
-    private static async Task<(ProbeSignal, string)> SignalAsync(string? namespacePath, ExpectedFlow flow, int timeoutMilliseconds, CancellationToken cancellationToken)
+    private static async Task<(ProbeSignal, string, string?)> SignalAsync(string? namespacePath, ExpectedFlow flow, int timeoutMilliseconds, CancellationToken cancellationToken)
     {
         // An IPv4-mapped address is IPv4 on the wire; an IPv6 socket (V6ONLY) could never reach it.
         var address = flow.Address.IsIPv4MappedToIPv6 ? flow.Address.MapToIPv4() : flow.Address;
@@ -66,6 +71,29 @@ internal static class FlowProbe
             ? new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         using var socket = namespacePath is null ? Create() : NetworkNamespace.Run(namespacePath, Create);
+        string? unmarked = Mark(socket);
+        var (signal, outcome) = await ConnectAsync(socket, address, flow, timeoutMilliseconds, cancellationToken);
+        return (signal, outcome, unmarked);
+    }
+
+    /// <summary>Sets SO_MARK to <see cref="PolicyCompiler.SelfTestMark"/>; null when set, else why not.</summary>
+    private static string? Mark(Socket socket)
+    {
+        const int SolSocket = 1, SoMark = 36; // asm-generic/socket.h
+        try
+        {
+            socket.SetRawSocketOption(SolSocket, SoMark, BitConverter.GetBytes(PolicyCompiler.SelfTestMark));
+            return null;
+        }
+        catch (SocketException e)
+        {
+            return $"probe not marked ({ErrnoName(e.NativeErrorCode)}: SO_MARK needs CAP_NET_ADMIN)";
+        }
+    }
+
+    private static async Task<(ProbeSignal, string)> ConnectAsync(Socket socket, IPAddress address, ExpectedFlow flow, int timeoutMilliseconds,
+        CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(timeoutMilliseconds);
         bool sending = false;

@@ -17,19 +17,20 @@ internal enum Verdict
 }
 
 /// <summary>
-/// Turns what a socket saw (<see cref="ProbeResult"/>) and the egress_denied counter's rise during that probe into
-/// a <see cref="Verdict"/> with its evidence. Silence or EPERM is a deny only when the counter rose: silence alone
-/// may be a host that does not answer or another table's drop; ENETUNREACH, EHOSTUNREACH and EACCES are routing,
-/// never the firewall.
+/// Turns what a socket saw (<see cref="ProbeResult"/>) and the rise of egress_denied's self-test counter (marked
+/// probe packets only) during that probe into a <see cref="Verdict"/> with its evidence. Silence or EPERM is a deny
+/// only when that counter rose: silence alone may be a host that does not answer or another table's drop, and other
+/// packets the policy drops meanwhile are not this probe's; ENETUNREACH, EHOSTUNREACH and EACCES are routing, never
+/// the firewall.
 /// </summary>
 internal static class ProbeJudge
 {
     /// <param name="result">What the socket saw.</param>
-    /// <param name="denied">Packets egress_denied counted during the probe, or null when that is unknown.</param>
+    /// <param name="denied">What egress_denied counted during the probe, or null when that is unknown.</param>
     /// <param name="counterProblem">Why <paramref name="denied"/> is unknown.</param>
     /// <param name="anyLocalFirewall">Whether EPERM alone counts as denied (by some local firewall, <c>probe</c>), rather
     /// than only a drop by this policy's egress_denied chain (the self-test).</param>
-    public static (Verdict Verdict, string Evidence) Judge(ProbeResult result, ulong? denied, string? counterProblem, bool anyLocalFirewall)
+    public static (Verdict Verdict, string Evidence) Judge(ProbeResult result, DeniedDelta? denied, string? counterProblem, bool anyLocalFirewall)
     {
         switch (result.Signal)
         {
@@ -40,8 +41,12 @@ internal static class ProbeJudge
             case ProbeSignal.CouldNotRun:
                 return (Verdict.NotRun, result.Outcome);
         }
-        string evidence = $"{result.Outcome}, egress_denied counter {(denied is { } n ? "+" + n : counterProblem)}";
-        bool proven = denied > 0 || (anyLocalFirewall && result.Signal == ProbeSignal.LocalDrop);
+        if (result.Unmarked is not null)
+            (denied, counterProblem) = (null, result.Unmarked); // its packets cannot show in the self-test counter
+        string evidence = denied is null
+            ? $"{result.Outcome}, egress_denied probe count {counterProblem}"
+            : $"{result.Outcome}, egress_denied probe count +{denied.Probes}" + (denied.Others > 0 ? $", +{denied.Others} other packets dropped meanwhile (not this probe's)" : "");
+        bool proven = denied?.Probes > 0 || (anyLocalFirewall && result.Signal == ProbeSignal.LocalDrop);
         return (proven ? Verdict.Denied : Verdict.Inconclusive, evidence);
     }
 

@@ -4,8 +4,9 @@ using NetlinkFence.Policy;
 namespace NetlinkFence.Cli;
 
 /// <summary>
-/// Runs a self-test from inside the namespace, one probe at a time (so a rise of the egress_denied counter
-/// between the readings around a probe is that probe's), and prints one line per probe with its evidence.
+/// Runs a self-test from inside the namespace, one probe at a time (every probe carries the same socket mark, so a
+/// rise of egress_denied's counter of marked packets between the readings around a probe is that probe's), and
+/// prints one line per probe with its evidence.
 /// </summary>
 internal static class SelfTestRunner
 {

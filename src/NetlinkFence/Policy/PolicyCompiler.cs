@@ -11,10 +11,21 @@ namespace NetlinkFence.Policy;
 public static class PolicyCompiler
 {
     /// <summary>
-    /// The chain every egress packet no entry allows jumps to; it ends in <c>counter drop</c>, so its counter is the
-    /// evidence that this policy (not a route, not another table) dropped a packet.
+    /// The chain every egress packet no entry allows jumps to; it ends in <c>counter drop</c>, so its counters are the
+    /// evidence that this policy (not a route, not another table) dropped a packet: its first rule counts the
+    /// self-test's probes (<see cref="SelfTestMark"/>), the last one everything.
     /// </summary>
     public const string EgressDeniedChain = "egress_denied";
+
+    /// <summary>
+    /// The socket mark (<c>SO_MARK</c>, "NLFT") that self-test probes carry. The first rule of
+    /// <see cref="EgressDeniedChain"/> counts the packets with this mark (<c>meta mark 0x4e4c4654 counter</c>, no
+    /// verdict), so a rise of that counter during a probe is that probe's packets dropped by this policy, and no
+    /// other traffic's.
+    /// </summary>
+    public const uint SelfTestMark = 0x4e4c4654;
+
+    private const string SelfTestCounterComment = "self-test probes dropped";
 
     private const NftFamily Inet = NftFamily.Inet;
     private const uint Loopback = 1; // "lo" is interface 1 in every network namespace
@@ -180,6 +191,9 @@ public static class PolicyCompiler
 
     private static IEnumerable<CompiledRule> DenyChain(string table, string chain, LogSettings log, string? prefix)
     {
+        if (chain == EgressDeniedChain)
+            yield return new(new RuleBuilder(Inet, table, chain).Mark(SelfTestMark).Counter().Build(SelfTestCounterComment), BuiltIn,
+                "count the self-test's probes apart from other dropped traffic (they carry this socket mark); no verdict");
         if (prefix is not null || log.Group is not null)
         {
             var builder = new RuleBuilder(Inet, table, chain);

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Interop;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.Policy;
 using NetlinkFence.Tests.TestSupport;
@@ -154,9 +157,74 @@ public sealed class SelfTestTests
         string good = SafetyPolicies.Write(SafetyPolicies.Text());
         var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny {Elsewhere} udp:198.51.100.7:53 tcp:203.0.113.50:8443");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
-        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied counter \\+0\\) FAILED", stdout);
-        Assert.Matches("selftest: udp:198.51.100.7:53 +expected DENIED +got INCONCLUSIVE +\\(blocked by a local firewall \\(EPERM\\), egress_denied counter \\+0\\) FAILED", stdout);
-        Assert.Matches("selftest: tcp:203.0.113.50:8443 +expected DENIED +got DENIED +\\(no answer, egress_denied counter \\+[1-9]\\d*\\) ok", stdout);
+        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied probe count \\+0(, \\+\\d+ other packets dropped meanwhile \\(not this probe's\\))?\\) FAILED", stdout);
+        Assert.Matches("selftest: udp:198.51.100.7:53 +expected DENIED +got INCONCLUSIVE +\\(blocked by a local firewall \\(EPERM\\), egress_denied probe count \\+0(, \\+\\d+ other packets dropped meanwhile \\(not this probe's\\))?\\) FAILED", stdout);
+        Assert.Matches("selftest: tcp:203.0.113.50:8443 +expected DENIED +got DENIED +\\(no answer, egress_denied probe count \\+[1-9]\\d*(, \\+\\d+ other packets dropped meanwhile \\(not this probe's\\))?\\) ok", stdout);
+    }
+
+    [Fact]
+    public void OtherTrafficThePolicyDropsIsNotCreditedToASilentProbe()
+    {
+        using var net = World();
+        // The policy allows the collector's 6514, but the world black-holes it: the probe gets no answer, and the
+        // policy is not what stopped it.
+        net.World.Nft("-f -", """
+            table inet blackhole {
+              chain input { type filter hook input priority 0; policy accept; tcp dport 6514 drop; }
+            }
+            """);
+        using var noise = new DeniedNoise(net.Agent.Path, "198.51.100.7", 9);
+        string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        // The noise runs from before the commit until after the self-test, so it overlaps every probe.
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny 192.168.1.20:6514 203.0.113.50:8443");
+        noise.Dispose();
+        Assert.True(noise.Dropped > 0, "the noise was never dropped by the policy");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches("selftest: tcp:192.168.1.20:6514 +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied probe count \\+0, \\+[1-9]\\d* other packets dropped meanwhile \\(not this probe's\\)\\) FAILED", stdout);
+        // A probe the policy really drops is still DENIED amid the same noise.
+        Assert.Matches("selftest: tcp:203.0.113.50:8443 +expected DENIED +got DENIED +\\(no answer, egress_denied probe count \\+[1-9]\\d*, .*\\) ok", stdout);
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+    }
+
+    /// <summary>Unmarked UDP from inside a namespace to a destination the policy denies, every few milliseconds, until disposed.</summary>
+    private sealed class DeniedNoise : IDisposable
+    {
+        private readonly Socket _socket;
+        private readonly Thread _thread;
+        private volatile bool _stop;
+        private int _dropped;
+
+        public DeniedNoise(string namespacePath, string address, int port)
+        {
+            _socket = NetworkNamespace.Run(namespacePath, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+            var destination = new IPEndPoint(IPAddress.Parse(address), port);
+            _thread = new Thread(() =>
+            {
+                while (!_stop)
+                {
+                    try
+                    {
+                        _socket.SendTo("noise"u8, destination);
+                    }
+                    catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+                    {
+                        Interlocked.Increment(ref _dropped); // EPERM: a netfilter drop on output
+                    }
+                    Thread.Sleep(5);
+                }
+            }) { IsBackground = true };
+            _thread.Start();
+        }
+
+        /// <summary>Datagrams the kernel refused with EPERM (dropped on output: here only the policy drops them).</summary>
+        public int Dropped => Volatile.Read(ref _dropped);
+
+        public void Dispose()
+        {
+            _stop = true;
+            _thread.Join();
+            _socket.Dispose();
+        }
     }
 
     [Fact]
@@ -171,7 +239,7 @@ public sealed class SelfTestTests
         (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-allow [::ffff:203.0.113.50]:443 --expect-deny [::ffff:198.51.100.7]:443");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got ALLOWED .* ok", stdout);
-        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got DENIED .*egress_denied counter \\+[1-9].* ok", stdout);
+        Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got DENIED .*egress_denied probe count \\+[1-9].* ok", stdout);
     }
 
     /// <summary>The table's handle is new, and stray IPv6 traffic on the veth may hit the denied counters meanwhile.</summary>

@@ -33,6 +33,9 @@ public sealed class RuleBuilder
     /// <summary><c>oif "lo"</c>: the packet leaves on interface index <paramref name="interfaceIndex"/>.</summary>
     public RuleBuilder OutputInterface(uint interfaceIndex) => MetaEquals(MetaKey.OutputInterface, DataValue.HostOrder32(interfaceIndex));
 
+    /// <summary><c>meta mark 0x...</c>: the packet carries <paramref name="mark"/> (locally generated: its socket's <c>SO_MARK</c>).</summary>
+    public RuleBuilder Mark(uint mark) => MetaEquals(MetaKey.Mark, DataValue.HostOrder32(mark));
+
     /// <summary><c>ct state established,related</c>: any of <paramref name="states"/>.</summary>
     public RuleBuilder CtState(CtState states)
     {

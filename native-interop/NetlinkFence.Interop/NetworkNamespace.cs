@@ -50,6 +50,10 @@ public static unsafe class NetworkNamespace
 
     private static void Enter(NetworkNamespaceHandle handle)
     {
+        // Already there (the caller's own namespace, e.g. the host's): setns would need CAP_SYS_ADMIN for nothing,
+        // and a process with CAP_NET_ADMIN alone (a container with --cap-add NET_ADMIN) must still work.
+        if (IsCurrentThreadIn(handle))
+            return;
         bool added = false;
         handle.DangerousAddRef(ref added);
         try
@@ -64,4 +68,14 @@ public static unsafe class NetworkNamespace
         }
     }
 
+    private static bool IsCurrentThreadIn(NetworkNamespaceHandle handle)
+    {
+        stat current;
+        fixed (byte* p = "/proc/thread-self/ns/net\0"u8)
+        {
+            if (stat(p, &current) < 0)
+                return false;
+        }
+        return (ulong)current.st_dev == handle.Device && (ulong)current.st_ino == handle.Inode;
+    }
 }

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
@@ -9,7 +9,7 @@ namespace NetlinkFence.Nftables;
 /// <summary>
 /// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection), version 2:
 /// <code>
-///  header:  "NLFSNAP" | '2' (format version) | u32 LE payload length | SHA-256 of the 12 bytes before it and the payload
+///  header:  "NLFSNAP" | '2' (format version) | u32 LE payload length | XXH128 of the 12 bytes before it and the payload
 ///  payload: u8 family | u8 kind (0: the table did not exist, 1: it existed) | u16 LE name length | name (UTF-8) |
 ///           u32 LE message count | the table's objects as nf_tables NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM,
 ///           NEWRULE netlink messages (none for kind 0)
@@ -19,13 +19,16 @@ namespace NetlinkFence.Nftables;
 /// never the reading of an unknown byte. Anything else raises <see cref="SnapshotCorruptException"/>. Version 1
 /// (<c>"NLFSNAP1"</c>, no length or checksum) is refused. The messages are what the library's own encoder
 /// writes for a commit, read back with the decoders that read the kernel's dumps, so whatever a listing holds
-/// (unmodelled expressions included, as raw bytes) survives the round trip.
+/// (unmodelled expressions included, as raw bytes) survives the round trip. The checksum finds damage, not an
+/// attacker (the state directory's ownership and modes keep those out); it is XXH128 rather than SHA-256 so that
+/// the NativeAOT binary needs no OpenSSL: a FROM-scratch container or a minimal host has no libssl.
 /// </summary>
 internal static class SnapshotFormat
 {
     private const byte Version = (byte)'2';
     private const int PrefixLength = 8 + 4; // magic and version, payload length
-    private const int HeaderLength = PrefixLength + SHA256.HashSizeInBytes;
+    private const int ChecksumLength = 16; // XXH128
+    private const int HeaderLength = PrefixLength + ChecksumLength;
     private const byte KindAbsent = 0, KindPresent = 1;
 
     private static ReadOnlySpan<byte> Magic => "NLFSNAP"u8;
@@ -40,7 +43,7 @@ internal static class SnapshotFormat
         output[7] = Version;
         BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(8), (uint)payload.Length);
         payload.CopyTo(output.AsSpan(HeaderLength));
-        Checksum(output.AsSpan(0, PrefixLength), payload, output.AsSpan(PrefixLength, SHA256.HashSizeInBytes));
+        Checksum(output.AsSpan(0, PrefixLength), payload, output.AsSpan(PrefixLength, ChecksumLength));
         return output;
     }
 
@@ -60,9 +63,9 @@ internal static class SnapshotFormat
         if (present > length)
             throw new SnapshotCorruptException($"snapshot has {present - length} bytes after its end");
         var payload = data[HeaderLength..];
-        Span<byte> expected = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> expected = stackalloc byte[ChecksumLength];
         Checksum(data[..PrefixLength], payload, expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected, data[PrefixLength..HeaderLength]))
+        if (!expected.SequenceEqual(data[PrefixLength..HeaderLength]))
             throw new SnapshotCorruptException("snapshot checksum mismatch: the file was damaged or changed after it was written");
         try
         {
@@ -167,10 +170,10 @@ internal static class SnapshotFormat
 
     private static void Checksum(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, Span<byte> destination)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(prefix);
-        hash.AppendData(payload);
-        hash.GetHashAndReset(destination);
+        var hash = new XxHash128();
+        hash.Append(prefix);
+        hash.Append(payload);
+        hash.GetCurrentHash(destination);
     }
 
     private static string DescribeVersion(byte version) =>

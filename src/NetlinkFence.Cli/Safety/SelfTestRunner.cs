@@ -17,12 +17,12 @@ internal static class SelfTestRunner
     /// egress_denied chain. An inconclusive probe fails it unless <paramref name="inconclusivePasses"/>; a probe that
     /// could not run always fails it. Never throws, except when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    /// <param name="nft">A connection to the namespace, to read the counter of <paramref name="table"/>.</param>
-    public static async Task<bool> RunAsync(NftablesConnection nft, string table, string? netns, SelfTest test, bool inconclusivePasses,
+    /// <param name="connection">A connection to the namespace, to read the counter of <paramref name="table"/>.</param>
+    public static async Task<bool> RunAsync(NftablesConnection connection, string table, string? netns, SelfTest test, bool inconclusivePasses,
         TextWriter output, CancellationToken cancellationToken)
     {
         string? path = FlowProbe.NamespacePath(netns);
-        var counter = new DeniedCounter(nft, table);
+        var counter = new DeniedCounter(connection, table);
         var before = await counter.ReadAsync(cancellationToken);
         bool ok = true;
         foreach (var (flow, expected) in test.Allow.Select(f => (f, Verdict.Allowed)).Concat(test.Deny.Select(f => (f, Verdict.Denied))))

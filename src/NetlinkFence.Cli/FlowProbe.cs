@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using NetlinkFence.Interop;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -43,7 +44,8 @@ internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string
 internal static class FlowProbe
 {
     /// <summary><c>/run/netns/NAME</c> for a name, the path itself for a path, null for the current namespace.</summary>
-    public static string? NamespacePath(string? netns) => netns is null ? null : netns.StartsWith('/') ? netns : "/run/netns/" + netns;
+    /// <summary>The namespace file <c>--netns</c> names (the library's resolution, with its checks), or null.</summary>
+    public static string? NamespacePath(string? netns) => new NftablesConnectionOptions { NetworkNamespace = netns }.NamespacePath;
 
     public static async Task<ProbeResult> TryAsync(string? namespacePath, ExpectedFlow flow, int timeoutMilliseconds, CancellationToken cancellationToken = default)
     {

@@ -15,8 +15,11 @@ public sealed record NftablesConnectionOptions
     /// </summary>
     public NetlinkFence.Interop.NetworkNamespaceHandle? NamespaceHandle { get; init; }
 
-    /// <summary>The namespace file to open, or null for the current namespace.</summary>
-    internal string? NamespacePath => NetworkNamespace switch
+    /// <summary>
+    /// The namespace file <see cref="NetworkNamespace"/> names, or null for the current namespace; a name with '/'
+    /// (or "." / "..") is refused with <see cref="ArgumentException"/>, so a name cannot walk out of /run/netns.
+    /// </summary>
+    public string? NamespacePath => NetworkNamespace switch
     {
         null => null,
         "" => throw new ArgumentException("the network namespace is empty: give a name (/run/netns/NAME) or a path such as /proc/PID/ns/net"),

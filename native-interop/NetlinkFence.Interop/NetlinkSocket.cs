@@ -10,7 +10,7 @@ namespace NetlinkFence.Interop;
 /// A raw <c>AF_NETLINK</c> datagram socket. Every system call of the product goes through here.
 /// Not thread-safe: callers serialise access (the connection types above do).
 /// </summary>
-public sealed unsafe class NetlinkSocket : IDisposable
+public sealed unsafe partial class NetlinkSocket : IDisposable
 {
     private const int SolSocket = 1;
     private const int SoSndBuf = 7, SoRcvBuf = 8, SoSndBufForce = 32, SoRcvBufForce = 33;

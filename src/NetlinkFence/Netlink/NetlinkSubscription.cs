@@ -32,6 +32,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
     private byte[]? _assembly; // a record that spans pipe segments is copied here, once
     private long _overruns;
     private int _disposed;
+    private bool _ended; // the consumer saw the end and completed its side of the pipe
 
     internal NetlinkSubscription(INetlinkDatagramSource source, uint portId, NetlinkSubscriptionLimits? limits = null)
     {
@@ -148,7 +149,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
         where TConsumer : INetlinkStreamConsumer
     {
         var reader = _pipe.Reader;
-        while (true)
+        while (!_ended)
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
@@ -164,8 +165,14 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
             if (delivered > 0)
                 return true;
             if (result.IsCompleted)
-                return false;
+            {
+                // The writer ended (disposed, or failed: then ReadAsync threw above). Only the consumer touches the
+                // reader side, so completing it here cannot race a read in progress.
+                _ended = true;
+                await reader.CompleteAsync().ConfigureAwait(false);
+            }
         }
+        return false;
     }
 
     private int Deliver<TConsumer>(ref ReadOnlySequence<byte> buffer, TConsumer consumer) where TConsumer : INetlinkStreamConsumer
@@ -208,8 +215,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _stop.Cancel();
-        await _reader.ConfigureAwait(false); // never faults: failures go into the pipe
-        await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
+        await _reader.ConfigureAwait(false); // never faults: failures go into the pipe; a waiting consumer sees the end
         _source.Dispose();
         _stop.Dispose();
     }

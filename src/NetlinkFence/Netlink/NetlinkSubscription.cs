@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 
@@ -33,6 +34,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
     private long _overruns;
     private int _disposed;
     private bool _ended; // the consumer saw the end and completed its side of the pipe
+    private ExceptionDispatchInfo? _failure; // why the reader stopped, thrown once everything before it is consumed
 
     internal NetlinkSubscription(INetlinkDatagramSource source, uint portId, NetlinkSubscriptionLimits? limits = null)
     {
@@ -116,7 +118,9 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
         }
         catch (Exception e)
         {
-            await writer.CompleteAsync(e).ConfigureAwait(false); // the consumer's next ReceiveAsync throws it
+            // Not CompleteAsync(e): the pipe would throw it at the consumer at once and drop what is still queued.
+            _failure = ExceptionDispatchInfo.Capture(e);
+            await writer.CompleteAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -142,7 +146,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
 
     /// <summary>
     /// Waits for what the socket received and hands every whole record to <paramref name="consumer"/>. Returns false
-    /// when the stream has ended (disposed); rethrows a socket failure. Cancellation ends the wait at once with
+    /// when the stream has ended (disposed); after the last record, rethrows the failure that stopped the reader. Cancellation ends the wait at once with
     /// <see cref="OperationCanceledException"/> and loses nothing: records not yet handed over stay queued.
     /// </summary>
     public async ValueTask<bool> ReceiveAsync<TConsumer>(TConsumer consumer, CancellationToken cancellationToken)
@@ -172,6 +176,7 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
                 await reader.CompleteAsync().ConfigureAwait(false);
             }
         }
+        _failure?.Throw();
         return false;
     }
 

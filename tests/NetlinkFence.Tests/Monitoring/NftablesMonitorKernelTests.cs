@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
 using NetlinkFence.Nftables.Monitoring;
 using NetlinkFence.Tests.TestSupport;
@@ -146,6 +147,43 @@ public sealed class NftablesMonitorKernelTests
         });
         await monitor.DisposeAsync();
         Assert.Equal(0, await reading.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task AnOverflowIsReportedAsLostAndTheStreamGoesOn()
+    {
+        using var ns = TestNamespace.Create();
+        // The kernel's default receive queue (rmem_default, ~208 KiB) and a reader that stops after one byte in the
+        // pipe: the queue overflows while nobody reads, as it would behind a slow consumer.
+        await using var monitor = NftablesMonitor.Open(new() { NetworkNamespace = ns.Name },
+            new NetlinkSubscriptionLimits { SocketReceiveBuffer = 0, PauseWriterThreshold = 1 });
+        // One element notification each: ~40,000 messages, megabytes of skbs.
+        var elements = string.Join(", ", Enumerable.Range(0, 40_000).Select(i => $"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"));
+        ns.Nft("-f -", $"add table inet flood\nadd set inet flood s {{ type ipv4_addr ; }}\nadd element inet flood s {{ {elements} }}\n");
+
+        using var guard = new CancellationTokenSource(Patience);
+        long lost = 0, elementsSeen = 0;
+        int after = 0;
+        await foreach (var change in monitor.ReadChangesAsync(guard.Token))
+        {
+            if (change.Kind == NftablesChangeKind.Lost)
+            {
+                lost += change.LostCount;
+                // A change made now is dropped too while the queue is still full (and reported as another loss);
+                // once the reader has drained it, one arrives.
+                RunNft(ns, $"add table ip after{++after}");
+            }
+            else if (change.Kind == NftablesChangeKind.ElementsAdded)
+                elementsSeen += change.Elements!.Count;
+            else if (change.Kind == NftablesChangeKind.TableAdded && change.Table!.Name.StartsWith("after"))
+            {
+                Assert.NotNull(change.Generation); // decoded whole, with its commit
+                break; // the stream goes on after the overflow
+            }
+        }
+        Assert.True(lost > 0, $"no loss reported, {elementsSeen} elements seen");
+        Assert.Equal(lost, monitor.Overruns);
+        Assert.True(elementsSeen < 40_000, $"{elementsSeen} elements seen although the queue overflowed");
     }
 
     /// <summary>Runs nft in the namespace and returns its pid: <c>ip netns exec</c> execs nft without forking.</summary>

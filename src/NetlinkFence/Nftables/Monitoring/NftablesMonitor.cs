@@ -26,13 +26,15 @@ public sealed class NftablesMonitor : IAsyncDisposable
     private NftablesMonitor(NetlinkSubscription subscription) => _subscription = subscription;
 
     /// <summary>Opens a monitor in the namespace <paramref name="options"/> names (the caller's when null) and starts listening.</summary>
-    public static NftablesMonitor Open(NftablesConnectionOptions? options = null)
+    public static NftablesMonitor Open(NftablesConnectionOptions? options = null) => Open(options, null);
+
+    internal static NftablesMonitor Open(NftablesConnectionOptions? options, NetlinkSubscriptionLimits? limits)
     {
         options ??= new();
         if (options.NamespaceHandle is not null && options.NetworkNamespace is not null)
             throw new ArgumentException("give either NetworkNamespace or NamespaceHandle, not both", nameof(options));
         return new(NetlinkSubscription.Open(NetlinkProtocol.NETFILTER, [(int)NfnetlinkGroup.NFTABLES],
-            options.NamespacePath, options.NamespaceHandle));
+            options.NamespacePath, options.NamespaceHandle, limits));
     }
 
     /// <summary>The monitor socket's netlink port id.</summary>

@@ -35,7 +35,8 @@ public enum NftablesChangeKind
     Unknown,
     /// <summary>
     /// Notifications were lost: the socket's receive queue overflowed (ENOBUFS) <see cref="NftablesChange.LostCount"/>
-    /// times. What changed meanwhile is unknown: re-read the ruleset.
+    /// times. The kernel reports an overflow when it starts dropping and goes on dropping, unreported, until the
+    /// queue has been read empty; the changes around this point are unknown: re-read the ruleset.
     /// </summary>
     Lost,
 }

@@ -308,7 +308,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                 return length;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
+                throw new NetlinkTimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
             if (resendMarkerAfterMilliseconds >= 0 && waited >= resendMarkerAfterMilliseconds)
                 return -1;
             // Short poll slices keep cancellation responsive without a thread per connection.

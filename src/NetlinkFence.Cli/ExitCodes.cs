@@ -7,7 +7,7 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
-/// <summary>The CLI's exit codes (DESIGN.md) and the mapping from failures to them.</summary>
+/// <summary>The CLI's exit codes (the table in README, "The command line") and the mapping from failures to them.</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

@@ -25,8 +25,12 @@ internal static class DemoVerb
             Console.WriteLine($"committed in one batch ({commit.Messages} messages, {commit.Bytes} bytes) "
                 + $"in {commit.Elapsed.TotalMilliseconds:0.00} ms; generation {commit.GenerationBefore} -> {commit.GenerationAfter}");
             // Committed is null only when another writer changed the table right after our commit: show what is there now.
-            var contents = result.Committed ?? await nft.ListTableAsync(NftFamily.Inet, name, cancellationToken)
-                ?? throw new InvalidOperationException("the table vanished right after the commit");
+            var contents = result.Committed ?? await nft.ListTableAsync(NftFamily.Inet, name, cancellationToken);
+            if (contents is null)
+            {
+                Console.Error.WriteLine($"netlinkfence: another process deleted table inet {name} right after the commit");
+                return ExitCodes.DriftOrFindings;
+            }
             Console.Write(Rendering.Renderer.Render(contents));
             return ExitCodes.Ok;
         }));

@@ -20,6 +20,27 @@ public sealed record NftSet
         Flags = key.Count > 1 ? flags | SetFlags.Concat : flags;
     }
 
+    private NftSet(NftFamily family, string table, string name)
+    {
+        NftNames.Validate(table, "table");
+        NftNames.Validate(name, "set");
+        Family = family;
+        Table = table;
+        Name = name;
+        Key = [];
+    }
+
+    /// <summary>
+    /// A set known only by name, enough to add, delete or flush its elements, or to delete it; its key types
+    /// and flags are unknown (<see cref="Key"/> is empty), so typed elements are not checked against them and an
+    /// element's shape is taken from the element itself (a range of one field becomes an interval start and end).
+    /// It cannot be created with <see cref="Transaction.AddSet"/>.
+    /// </summary>
+    public static NftSet Reference(NftFamily family, string table, string name) => new(family, table, name);
+
+    /// <summary>True for a <see cref="Reference"/>: the key types and flags are unknown.</summary>
+    public bool IsReference => Key.Count == 0;
+
     /// <summary>The family of the table.</summary>
     public NftFamily Family { get; }
 
@@ -29,7 +50,7 @@ public sealed record NftSet
     /// <summary>The set's name.</summary>
     public string Name { get; }
 
-    /// <summary>The key's types, in concatenation order.</summary>
+    /// <summary>The key's types, in concatenation order; empty for a <see cref="Reference"/>.</summary>
     public IReadOnlyList<SetKeyType> Key { get; }
 
     /// <summary>Set flags.</summary>
@@ -79,7 +100,7 @@ public sealed record NftSet
         get
         {
             if (!IsConcatenation)
-                return Key[0].Size();
+                return IsReference ? 0 : Key[0].Size();
             int length = 0;
             for (int i = 0; i < Key.Count; i++)
                 length += (Key[i].Size() + 3) & ~3;

@@ -17,7 +17,9 @@ public sealed record NftSet
         Table = table;
         Name = name;
         Key = key.ToArray();
-        Flags = key.Count > 1 ? flags | SetFlags.Concat : flags;
+        // nft sets NFT_SET_CONCAT only on interval concatenations (the kernel's pipapo set needs it and the field
+        // lengths of NFTA_SET_DESC_CONCAT); a concatenated hash set is a plain hash of the padded key.
+        Flags = key.Count > 1 && (flags & SetFlags.Interval) != 0 ? flags | SetFlags.Concat : flags;
     }
 
     private NftSet(NftFamily family, string table, string name)

@@ -248,7 +248,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         }
     }
 
-    private static byte[][] Encode(Transaction transaction)
+    internal static byte[][] Encode(Transaction transaction)
     {
         using var batch = new BatchBuffer();
         int[] map = [];
@@ -260,7 +260,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
     }
 
     /// <summary>Zeroes nlmsg_seq (bytes 8..11) and nlmsg_pid (12..15).</summary>
-    private static byte[] Mask(byte[] message)
+    internal static byte[] Mask(byte[] message)
     {
         var copy = (byte[])message.Clone();
         if (copy.Length >= 16)

@@ -33,8 +33,11 @@ public sealed record SetElement(DataValue Key)
         init => UserData = value is null ? null : SetElementKeys.CommentUserData(value);
     }
 
-    /// <summary>The typed fields the element was built from (<see cref="Of"/>); null for raw elements.</summary>
-    internal SetKeyField[]? Fields { get; private init; }
+    /// <summary>
+    /// The typed fields the element was built from (<see cref="Of"/>); null for raw elements, and for elements
+    /// already shaped for their set (so shaping twice changes nothing).
+    /// </summary>
+    internal SetKeyField[]? Fields { get; init; }
 
     /// <summary>
     /// An element from typed fields: one field is a plain key, several a concatenation (each field padded to a

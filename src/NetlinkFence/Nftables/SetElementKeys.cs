@@ -54,7 +54,7 @@ internal static class SetElementKeys
     /// <summary>
     /// The elements to send for <paramref name="elements"/>: typed ones checked against <paramref name="set"/>'s
     /// key (unless it is a <see cref="NftSet.Reference"/>) and expanded the way nft expands them; the same list
-    /// when nothing needed to change.
+    /// when nothing needed to change. Expanded elements lose their fields, so shaping a shaped list is a no-op.
     /// </summary>
     public static IReadOnlyList<SetElement> Shape(NftSet set, IReadOnlyList<SetElement> elements, bool add)
     {
@@ -88,17 +88,17 @@ internal static class SetElementKeys
             if (fields.Length > 1)
             {
                 // One value in a concatenated interval set: nft sends it as the range [value, value].
-                shaped.Add(element with { KeyEnd = element.Key });
+                shaped.Add(element with { KeyEnd = element.Key, Fields = null });
             }
             else if (fields[0].EndsAtMaximum)
             {
-                shaped.Add(element with { UserData = WithOpenFlag(element.UserData) });
+                shaped.Add(element with { UserData = WithOpenFlag(element.UserData), Fields = null });
             }
             else
             {
                 // The kernel's rbtree stores an interval as its start and the first value past it, flagged as an
                 // end; timeout and comment stay on the start, as nft sends them.
-                shaped.Add(element);
+                shaped.Add(element with { Fields = null });
                 shaped.Add(new SetElement(fields[0].PastLast()) { IntervalEnd = true });
             }
         }
@@ -107,21 +107,24 @@ internal static class SetElementKeys
 
     private static void Check(NftSet set, SetElement element, SetKeyField[] fields)
     {
-        string setName = $"set {set.Family.ToNftName()} {set.Table} {set.Name}";
-        string declared = string.Join(" . ", set.Key.Select(t => t.ToNftName()));
-        string text = string.Join(" . ", fields.Select(f => f.ToString()));
+        // The texts are built only on failure: the compiler shapes 100,000s of elements through here.
         if (fields.Length != set.Key.Count)
             throw new ArgumentException(
-                $"element {text} has {fields.Length} field(s) but {setName} has key {declared} ({set.Key.Count} field(s))", nameof(element));
+                $"element {Text(fields)} has {fields.Length} field(s) but {Describe(set)} ({set.Key.Count} field(s))", nameof(element));
         for (int i = 0; i < fields.Length; i++)
         {
             if (fields[i].Type != set.Key[i])
                 throw new ArgumentException(
-                    $"element {text}: field {i + 1} ({fields[i]}) is {fields[i].Type.ToNftName()}, but {setName} has key {declared}", nameof(element));
+                    $"element {Text(fields)}: field {i + 1} ({fields[i]}) is {fields[i].Type.ToNftName()}, but {Describe(set)}", nameof(element));
         }
         if ((set.Flags & SetFlags.Interval) == 0 && (element.KeyEnd is not null || Array.Exists(fields, f => f.IsRange)))
-            throw new ArgumentException($"element {text} is a range, but {setName} is not an interval set (flags interval)", nameof(element));
+            throw new ArgumentException($"element {Text(fields)} is a range, but set {set.Family.ToNftName()} {set.Table} {set.Name} is not an interval set (flags interval)", nameof(element));
     }
+
+    private static string Text(SetKeyField[] fields) => string.Join(" . ", fields.Select(f => f.ToString()));
+
+    private static string Describe(NftSet set) =>
+        $"set {set.Family.ToNftName()} {set.Table} {set.Name} has key {string.Join(" . ", set.Key.Select(t => t.ToNftName()))}";
 
     /// <summary>Appends nft's "open interval" flag TLV after any comment, as nft orders them.</summary>
     private static DataValue WithOpenFlag(DataValue? userData)

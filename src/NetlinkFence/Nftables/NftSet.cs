@@ -22,7 +22,7 @@ public sealed record NftSet
         Flags = key.Count > 1 && (flags & SetFlags.Interval) != 0 ? flags | SetFlags.Concat : flags;
     }
 
-    private NftSet(NftFamily family, string table, string name)
+    private NftSet(NftFamily family, string table, string name, SetFlags flags)
     {
         NftNames.Validate(table, "table");
         NftNames.Validate(name, "set");
@@ -30,15 +30,19 @@ public sealed record NftSet
         Table = table;
         Name = name;
         Key = [];
+        Flags = flags;
     }
 
     /// <summary>
-    /// A set known only by name, enough to add, delete or flush its elements, or to delete it; its key types
-    /// and flags are unknown (<see cref="Key"/> is empty), so typed elements are not checked against them and an
-    /// element's shape is taken from the element itself (a range of one field becomes an interval start and end).
-    /// It cannot be created with <see cref="Transaction.AddSet"/>.
+    /// A set known only by name, enough to add, delete or flush its elements, or to delete it. Its key types are
+    /// unknown (<see cref="Key"/> is empty), so typed elements are not checked against them (the kernel still
+    /// refuses a key of the wrong length). <paramref name="flags"/> is what you know of the set's flags: only
+    /// <see cref="SetFlags.Interval"/> matters, because in an interval set a single value is sent as a start and an
+    /// end element and in a hash set as one element; without it only a range (<see cref="SetKeyField.IsRange"/>)
+    /// is sent as an interval. A reference cannot be created with <see cref="Transaction.AddSet"/>.
     /// </summary>
-    public static NftSet Reference(NftFamily family, string table, string name) => new(family, table, name);
+    public static NftSet Reference(NftFamily family, string table, string name, SetFlags flags = SetFlags.None) =>
+        new(family, table, name, flags);
 
     /// <summary>True for a <see cref="Reference"/>: the key types and flags are unknown.</summary>
     public bool IsReference => Key.Count == 0;

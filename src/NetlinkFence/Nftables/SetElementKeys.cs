@@ -72,8 +72,8 @@ internal static class SetElementKeys
             if (!set.IsReference)
                 Check(set, element, fields);
             bool range = element.KeyEnd is not null || Array.Exists(fields, f => f.IsRange);
-            // A reference does not know the set's flags: only a range says it must be an interval set.
-            bool interval = set.IsReference ? range : (set.Flags & SetFlags.Interval) != 0;
+            // A reference may not know the set's flags: then only a range says it must be an interval set.
+            bool interval = (set.Flags & SetFlags.Interval) != 0 || (set.IsReference && range);
             if (!interval || (fields.Length > 1 && (range || !add)))
             {
                 // Hash sets, concatenated ranges (both ends already in the element), and deletes of one value

@@ -223,6 +223,15 @@ public sealed class SetElementKeyTests
     }
 
     [Fact]
+    public void A_single_value_through_a_reference_follows_the_flags_the_caller_knows()
+    {
+        var value = SetElement.Of(Ip("192.0.2.1"));
+        Assert.Equal([Raw(192, 0, 2, 1), Raw(192, 0, 2, 2) with { IntervalEnd = true }],
+            Sent(NftSet.Reference(Inet, T, "nets_v4", SetFlags.Interval), value));
+        Assert.Equal([Raw(192, 0, 2, 1)], Sent(NftSet.Reference(Inet, T, "dns_v4"), value));
+    }
+
+    [Fact]
     public void A_reference_cannot_be_created_and_has_no_key_to_check()
     {
         var reference = NftSet.Reference(Inet, T, "s");

@@ -32,17 +32,18 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
             .AddSet(new NftSet(Inet, T, "windows", [SetKeyType.Ipv4Address], SetFlags.Timeout)));
 
         var flows = NftSet.Reference(Inet, T, "flows");
-        var nets = NftSet.Reference(Inet, T, "nets");
+        var nets = NftSet.Reference(Inet, T, "nets", SetFlags.Interval); // a single value needs its end element
         var allow = NftSet.Reference(Inet, T, "allow");
         var windows = NftSet.Reference(Inet, T, "windows");
         var https = SetElement.Of(Ip("203.0.113.7"), ProtocolType.Tcp, SetKeyField.Port(443));
         var dns = SetElement.Of(Ip("198.51.100.1"), ProtocolType.Udp, SetKeyField.Port(53));
         var tenSlash8 = SetElement.Of(Net("10.0.0.0/8"));
         var top = SetElement.Of(Net("255.255.255.0/24")) with { Comment = "top" };
+        var single = SetElement.Of(Ip("192.0.2.1"));
         var v6Range = SetElement.Of(Net("2001:db8::/32"), SetKeyField.Ports(1000, 2000));
         await nft.CommitAsync(new Transaction()
             .AddElements(flows, [https, dns])
-            .AddElements(nets, [tenSlash8, top])
+            .AddElements(nets, [tenSlash8, single, top])
             .AddElements(allow, [v6Range])
             .AddElements(windows, [SetElement.Of(Ip("192.0.2.9")) with { Timeout = TimeSpan.FromHours(1), Comment = "window" }]));
 
@@ -53,7 +54,7 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
         output.WriteLine(listedFlows + listedNets + listedAllow + listedWindows);
         Assert.Contains("203.0.113.7 . tcp . 443", listedFlows);
         Assert.Contains("198.51.100.1 . udp . 53", listedFlows);
-        Assert.Contains("10.0.0.0/8", listedNets);
+        Assert.Contains("elements = { 10.0.0.0/8, 192.0.2.1,", listedNets); // one address, not "from here up"
         Assert.Contains("255.255.255.0/24 comment \"top\"", listedNets); // open interval printed as a prefix
         Assert.Contains("2001:db8::/32 . 1000-2000", listedAllow);
         Assert.Contains("192.0.2.9 timeout 1h expires", listedWindows);

@@ -82,6 +82,12 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
         Assert.DoesNotContain("10.0.0.0", listedNets);
         Assert.Contains("255.255.255.0/24", listedNets);
         Assert.DoesNotContain("elements", listedAllow);
+
+        // A reference also names a set to delete.
+        await nft.CommitAsync(new Transaction().DeleteSet(allow));
+        string table = ns.Nft("list table inet t");
+        Assert.DoesNotContain("set allow", table);
+        Assert.Contains("set flows", table);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
@@ -68,7 +69,7 @@ internal sealed class ChangeDecoder : INetlinkStreamConsumer
         {
             change = Decode(message, family);
         }
-        catch (Exception e) when (e is NetlinkDecodeException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is NetlinkFenceException or ArgumentException or InvalidOperationException)
         {
             change = Unknown(message, family, e.Message);
         }

@@ -7,7 +7,7 @@ namespace NetlinkFence.Nftables.Monitoring;
 /// <summary>
 /// Watches ruleset changes in a network namespace as they are committed, by anyone (this library, <c>nft</c>,
 /// iptables-nft, ...): a member of the nf_tables multicast group (<c>NFNLGRP_NFTABLES</c>) whose notifications are
-/// decoded into <see cref="NftablesChange"/>s. Changes committed after <see cref="Open"/> returns are all seen, or
+/// decoded into <see cref="NftablesChange"/>s. Changes committed after <see cref="Open(NftablesConnectionOptions?)"/> returns are all seen, or
 /// reported as <see cref="NftablesChangeKind.Lost"/>. Reading needs CAP_NET_ADMIN in the namespace.
 /// </summary>
 /// <example>

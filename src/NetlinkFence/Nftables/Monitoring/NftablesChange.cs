@@ -19,7 +19,7 @@ public sealed class NftablesChange
     /// <summary>What changed.</summary>
     public NftablesChangeKind Kind { get; }
 
-    /// <summary>The address family of the changed object (nfgenmsg.nfgen_family).</summary>
+    /// <summary>The address family of the changed object (nfgenmsg.nfgen_family); 0 for <see cref="NftablesChangeKind.Lost"/>.</summary>
     public NftFamily Family { get; }
 
     /// <summary>
@@ -66,7 +66,10 @@ public sealed class NftablesChange
     /// <summary>The netlink message type of the notification (subsystem in the high byte, nf_tables message in the low byte).</summary>
     public ushort MessageType { get; }
 
-    /// <summary>For <see cref="NftablesChangeKind.Unknown"/>: the message payload (nfgenmsg and attributes), as received.</summary>
+    /// <summary>
+    /// For <see cref="NftablesChangeKind.Unknown"/>: the message payload (nfgenmsg and attributes) as received, or the rest
+    /// of the datagram when a lying length kept it from being split into messages.
+    /// </summary>
     public ReadOnlyMemory<byte> RawPayload { get; internal init; }
 
     /// <summary>For <see cref="NftablesChangeKind.Unknown"/>: why it could not be decoded; null when the type is simply not modelled.</summary>

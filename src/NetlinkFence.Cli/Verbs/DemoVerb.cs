@@ -39,7 +39,7 @@ internal static class ExampleRuleset
     {
         const NftFamily Inet = NftFamily.Inet;
         var table = new Table(Inet, name);
-        var tx = new Transaction().AddTable(table).DeleteTable(table).AddTable(table);
+        var tx = new Transaction().DestroyTable(table).AddTable(table);
         tx.AddChain(new Chain(Inet, name, "input", new ChainHook("filter", HookPoint.Input, 0, ChainPolicy.Drop)));
         tx.AddChain(new Chain(Inet, name, "forward", new ChainHook("filter", HookPoint.Forward, 0, ChainPolicy.Drop)));
         tx.AddChain(new Chain(Inet, name, "output", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Drop)));

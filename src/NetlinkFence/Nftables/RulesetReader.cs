@@ -12,6 +12,8 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
 {
     private const int MaxAttempts = 64;
 
+    public CancellationToken CancellationToken => cancellationToken;
+
     public TableContents? ReadTable(NftFamily family, string name)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
@@ -27,6 +29,76 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
     }
+
+    /// <summary>A partial listing: false when it saw the ruleset move (then it is read again).</summary>
+    public delegate bool PartRead<T>(DumpMessageHandler check, out T result);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> under the same proof as <see cref="ReadTable"/>: no commit running when it
+    /// starts, the same generation id before and after, and every dump message stamped with that generation.
+    /// </summary>
+    public T ReadConsistent<T>(string what, PartRead<T> read)
+    {
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            channel.WaitForCommitInProgress();
+            uint generation = channel.GetGeneration(cancellationToken);
+            bool consistent = true;
+            void Check(in NetlinkMessage m)
+            {
+                if (m.ResourceId != (ushort)generation)
+                    consistent = false;
+            }
+            if (read(Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
+                return result;
+            if (attempt > 2)
+                Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
+        }
+        throw new NetlinkKernelException($"listing {what}",
+            new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
+    }
+
+    /// <summary>The chains of <paramref name="table"/> (every table when null) in <paramref name="family"/> (0: all).</summary>
+    public List<Chain> ReadChains(NftFamily family, string? table, DumpMessageHandler check)
+    {
+        var chains = new List<Chain>();
+        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
+        {
+            check(m);
+            var c = Guard(m, ChainCodec.Decode);
+            if (table is null || c.Table == table)
+                chains.Add(c);
+        }, chains.Clear);
+        return chains;
+    }
+
+    /// <summary>The named sets of <paramref name="table"/> (family-wide dump, filtered here: see <see cref="TryRead"/>).</summary>
+    public List<NftSet> ReadSets(NftFamily family, string table, DumpMessageHandler check)
+    {
+        var sets = new List<NftSet>();
+        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
+        {
+            check(m);
+            var s = Guard(m, SetCodec.Decode);
+            if (s.Table == table)
+                sets.Add(s);
+        }, sets.Clear);
+        return sets;
+    }
+
+    /// <summary>One set's elements, read twice and compared (see <see cref="TryRead"/>); null when the reads disagree or the set went away.</summary>
+    public List<SetElement>? ReadElementsTwice(NftFamily family, string table, string set, DumpMessageHandler check)
+    {
+        var elements = ReadElements(family, table, set, check);
+        if (elements is null || ReadElements(family, table, set, check) is not { } secondRead
+            || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+            return null;
+        return elements;
+    }
+
+    /// <summary>The rules of one chain in order, from a family-wide rule dump; null when the dump skipped rules.</summary>
+    public List<Rule>? ReadChainRules(NftFamily family, string table, string chain, DumpMessageHandler check) =>
+        ReadRules(family, table, check, chain);
 
     private bool TryRead(NftFamily family, string name, uint generation, out TableContents? contents)
     {
@@ -132,7 +204,7 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 
-    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check)
+    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check, string? chain = null)
     {
         var rules = new List<Rule>();
         var positions = new List<ulong>();
@@ -141,7 +213,10 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             check(m);
             if (TableOfRule(m, out ulong position) != name)
                 return; // another table's rule: not decoded at all
-            rules.Add(Guard(m, RuleCodec.Decode));
+            var rule = Guard(m, RuleCodec.Decode);
+            if (chain is not null && rule.Chain != chain)
+                return;
+            rules.Add(rule);
             positions.Add(position);
         }, () => { rules.Clear(); positions.Clear(); });
         return RulesAreContiguous(rules, positions) ? rules : null;

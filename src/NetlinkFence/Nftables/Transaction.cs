@@ -11,6 +11,9 @@ public sealed class Transaction
 
     internal IReadOnlyList<Operation> Operations => _operations;
 
+    /// <summary>Whether a destroy operation is in it: the connection then needs to know if the kernel has NFT_MSG_DESTROY*.</summary>
+    internal bool HasDestroy { get; private set; }
+
     /// <summary>Number of operations (not counting the messages element lists are split into).</summary>
     public int Count => _operations.Count;
 
@@ -25,13 +28,33 @@ public sealed class Transaction
     /// <summary>Deletes a table with everything in it; fails with ENOENT if it does not exist.</summary>
     public Transaction DeleteTable(Table table, string? origin = null) => Add(OperationKind.DeleteTable, table, origin);
 
+    /// <summary>
+    /// Deletes a table with everything in it if it exists, and is no error if it does not (idempotent delete).
+    /// Sent as <c>NFT_MSG_DESTROYTABLE</c> on kernels that have it (6.3+); on older kernels as the table added
+    /// (with <see cref="Table.Flags"/>) and deleted in the same batch, which has the same effect.
+    /// </summary>
+    public Transaction DestroyTable(Table table, string? origin = null) => Add(OperationKind.DestroyTable, table, origin);
+
     /// <summary>Adds a chain; no error if it exists.</summary>
     public Transaction AddChain(Chain chain, string? origin = null) => Add(OperationKind.AddChain, chain, origin);
 
-    /// <summary>Deletes an empty, unreferenced chain.</summary>
+    /// <summary>Deletes a chain with its rules; fails with ENOENT if it does not exist and EBUSY while a rule jumps to it.</summary>
     public Transaction DeleteChain(Chain chain, string? origin = null) => Add(OperationKind.DeleteChain, chain, origin);
 
-    /// <summary>Appends a rule to its chain (after <see cref="Rule.Position"/> when set).</summary>
+    /// <summary>
+    /// Deletes a chain with its rules if it exists; no error if it (or its table) does not. <c>NFT_MSG_DESTROYCHAIN</c>
+    /// on kernels 6.3+; on older kernels the chain is added (as <paramref name="chain"/> describes it) and deleted,
+    /// which needs its table to exist.
+    /// </summary>
+    public Transaction DestroyChain(Chain chain, string? origin = null) => Add(OperationKind.DestroyChain, chain, origin);
+
+    /// <summary>Deletes every rule of a chain, keeping the chain (<c>NFT_MSG_DELRULE</c> with only table and chain).</summary>
+    public Transaction FlushChain(Chain chain, string? origin = null) => Add(OperationKind.FlushChain, chain, origin);
+
+    /// <summary>
+    /// Appends a rule to its chain (after <see cref="Rule.Position"/> when set). With
+    /// <see cref="CommitOptions.EchoHandles"/> the kernel's handle for it is in <see cref="CommitResult.RuleHandles"/>.
+    /// </summary>
     public Transaction AddRule(Rule rule, string? origin = null) => Add(OperationKind.AddRule, rule, origin);
 
     /// <summary>Inserts a rule at the start of its chain (before <see cref="Rule.Position"/> when set).</summary>
@@ -41,55 +64,89 @@ public sealed class Transaction
     public Transaction ReplaceRule(Rule rule, string? origin = null) =>
         Add(OperationKind.ReplaceRule, RequireHandle(rule), origin);
 
-    /// <summary>Deletes the rule whose handle is <see cref="Rule.Handle"/>.</summary>
+    /// <summary>Deletes the rule whose handle is <see cref="Rule.Handle"/>; fails with ENOENT if there is none.</summary>
     public Transaction DeleteRule(Rule rule, string? origin = null) =>
         Add(OperationKind.DeleteRule, RequireHandle(rule), origin);
+
+    /// <summary>
+    /// Deletes the rule whose handle is <see cref="Rule.Handle"/> if it exists; no error if it (or its chain or
+    /// table) does not. Needs <c>NFT_MSG_DESTROYRULE</c> (kernel 6.3+): a rule has no add-then-delete form, so
+    /// on older kernels the commit throws <see cref="NotSupportedException"/> before anything is sent.
+    /// </summary>
+    public Transaction DestroyRule(Rule rule, string? origin = null) =>
+        Add(OperationKind.DestroyRule, RequireHandle(rule), origin);
 
     /// <summary>Adds a named set; rules later in the same transaction can look it up.</summary>
     public Transaction AddSet(NftSet set, string? origin = null)
     {
-        _operations.Add(new Operation(OperationKind.AddSet, set, origin, ++_nextSetId, null));
+        _operations.Add(Operation.Of(OperationKind.AddSet, set, origin, ++_nextSetId));
         return this;
     }
 
-    /// <summary>Deletes a set no rule refers to.</summary>
+    /// <summary>Deletes a set no rule refers to; fails with ENOENT if it does not exist.</summary>
     public Transaction DeleteSet(NftSet set, string? origin = null) => Add(OperationKind.DeleteSet, set, origin);
+
+    /// <summary>
+    /// Deletes a set no rule refers to if it exists; no error if it (or its table) does not. <c>NFT_MSG_DESTROYSET</c>
+    /// on kernels 6.3+; on older kernels the set is added (as <paramref name="set"/> describes it: an existing set
+    /// of another key type fails with EEXIST) and deleted, which needs its table to exist.
+    /// </summary>
+    public Transaction DestroySet(NftSet set, string? origin = null) => Add(OperationKind.DestroySet, set, origin);
+
+    /// <summary>Deletes every element of a set, keeping the set (<c>NFT_MSG_DELSETELEM</c> without an element list).</summary>
+    public Transaction FlushSet(NftSet set, string? origin = null) => Add(OperationKind.FlushSet, set, origin);
 
     /// <summary>
     /// Adds elements to a set. Any number of elements: they are split over as many messages as the 64 KiB
     /// attribute limit needs, all inside this one transaction.
     /// </summary>
-    public Transaction AddElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null)
-    {
-        _operations.Add(new Operation(OperationKind.AddElements, set, origin, SetIdOf(set), elements));
-        return this;
-    }
+    public Transaction AddElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>
+        AddElementOperation(OperationKind.AddElements, set, elements, origin);
 
-    /// <summary>Deletes elements from a set.</summary>
-    public Transaction DeleteElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null)
+    /// <summary>Deletes elements from a set; fails with ENOENT if one of them is not in it.</summary>
+    public Transaction DeleteElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>
+        AddElementOperation(OperationKind.DeleteElements, set, elements, origin);
+
+    /// <summary>
+    /// Deletes those of <paramref name="elements"/> that are in the set; no error for the others.
+    /// <c>NFT_MSG_DESTROYSETELEM</c> on kernels 6.3+; on older kernels the elements are added and deleted.
+    /// </summary>
+    public Transaction DestroyElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>
+        AddElementOperation(OperationKind.DestroyElements, set, elements, origin);
+
+    private Transaction AddElementOperation(OperationKind kind, NftSet set, IReadOnlyList<SetElement> elements, string? origin)
     {
-        _operations.Add(new Operation(OperationKind.DeleteElements, set, origin, SetIdOf(set), elements));
-        return this;
+        ArgumentNullException.ThrowIfNull(elements);
+        return Append(Operation.Of(kind, set, origin, SetIdOf(set), elements));
     }
 
     private uint SetIdOf(NftSet set)
     {
         for (int i = _operations.Count - 1; i >= 0; i--)
         {
-            if (_operations[i].Kind == OperationKind.AddSet && ReferenceEquals(_operations[i].Subject, set))
+            if (_operations[i].Kind == OperationKind.AddSet && ReferenceEquals(_operations[i].Set, set))
                 return _operations[i].SetId;
         }
         return 0;
     }
 
-    private Transaction Add(OperationKind kind, object subject, string? origin)
+    private Transaction Add(OperationKind kind, Table table, string? origin) => Append(Operation.Of(kind, table, origin));
+
+    private Transaction Add(OperationKind kind, Chain chain, string? origin) => Append(Operation.Of(kind, chain, origin));
+
+    private Transaction Add(OperationKind kind, Rule rule, string? origin) => Append(Operation.Of(kind, rule, origin));
+
+    private Transaction Add(OperationKind kind, NftSet set, string? origin) => Append(Operation.Of(kind, set, origin));
+
+    private Transaction Append(Operation operation)
     {
-        ArgumentNullException.ThrowIfNull(subject);
-        _operations.Add(new Operation(kind, subject, origin, 0, null));
+        _operations.Add(operation);
+        HasDestroy |= operation.Kind is OperationKind.DestroyTable or OperationKind.DestroyChain or OperationKind.DestroyRule
+            or OperationKind.DestroySet or OperationKind.DestroyElements;
         return this;
     }
 
-    private static Rule RequireHandle(Rule rule) => rule.Handle != 0
+    private static Rule RequireHandle(Rule rule) => (rule ?? throw new ArgumentNullException(nameof(rule))).Handle != 0
         ? rule
         : throw new ArgumentException("replacing or deleting a rule needs its handle (read it back first)", nameof(rule));
 }

@@ -42,9 +42,9 @@ public sealed class Transaction
     public Transaction DeleteChain(Chain chain, string? origin = null) => Add(OperationKind.DeleteChain, chain, origin);
 
     /// <summary>
-    /// Deletes a chain with its rules if it exists; no error if it (or its table) does not. <c>NFT_MSG_DESTROYCHAIN</c>
-    /// on kernels 6.3+; on older kernels the chain is added (as <paramref name="chain"/> describes it) and deleted,
-    /// which needs its table to exist.
+    /// Deletes a chain with its rules if it exists; no error if it does not (its table must exist: ENOENT otherwise).
+    /// <c>NFT_MSG_DESTROYCHAIN</c> on kernels 6.3+; on older kernels the chain is added (as <paramref name="chain"/>
+    /// describes it) and deleted.
     /// </summary>
     public Transaction DestroyChain(Chain chain, string? origin = null) => Add(OperationKind.DestroyChain, chain, origin);
 
@@ -69,8 +69,8 @@ public sealed class Transaction
         Add(OperationKind.DeleteRule, RequireHandle(rule), origin);
 
     /// <summary>
-    /// Deletes the rule whose handle is <see cref="Rule.Handle"/> if it exists; no error if it (or its chain or
-    /// table) does not. Needs <c>NFT_MSG_DESTROYRULE</c> (kernel 6.3+): a rule has no add-then-delete form, so
+    /// Deletes the rule whose handle is <see cref="Rule.Handle"/> if it exists; no error if it or its chain does not
+    /// (its table must exist: ENOENT otherwise). Needs <c>NFT_MSG_DESTROYRULE</c> (kernel 6.3+): a rule has no add-then-delete form, so
     /// on older kernels the commit throws <see cref="NotSupportedException"/> before anything is sent.
     /// </summary>
     public Transaction DestroyRule(Rule rule, string? origin = null) =>
@@ -87,9 +87,9 @@ public sealed class Transaction
     public Transaction DeleteSet(NftSet set, string? origin = null) => Add(OperationKind.DeleteSet, set, origin);
 
     /// <summary>
-    /// Deletes a set no rule refers to if it exists; no error if it (or its table) does not. <c>NFT_MSG_DESTROYSET</c>
-    /// on kernels 6.3+; on older kernels the set is added (as <paramref name="set"/> describes it: an existing set
-    /// of another key type fails with EEXIST) and deleted, which needs its table to exist.
+    /// Deletes a set no rule refers to if it exists; no error if it does not (its table must exist: ENOENT otherwise).
+    /// <c>NFT_MSG_DESTROYSET</c> on kernels 6.3+; on older kernels the set is added (as <paramref name="set"/>
+    /// describes it: an existing set of another key type fails with EEXIST) and deleted.
     /// </summary>
     public Transaction DestroySet(NftSet set, string? origin = null) => Add(OperationKind.DestroySet, set, origin);
 
@@ -108,7 +108,7 @@ public sealed class Transaction
         AddElementOperation(OperationKind.DeleteElements, set, elements, origin);
 
     /// <summary>
-    /// Deletes those of <paramref name="elements"/> that are in the set; no error for the others.
+    /// Deletes those of <paramref name="elements"/> that are in the set; no error for the others (the set must exist).
     /// <c>NFT_MSG_DESTROYSETELEM</c> on kernels 6.3+; on older kernels the elements are added and deleted.
     /// </summary>
     public Transaction DestroyElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>

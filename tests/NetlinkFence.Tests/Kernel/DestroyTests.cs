@@ -121,6 +121,31 @@ public sealed class DestroyTests
         Assert.Contains("rule d output", Listed(ns));
     }
 
+    /// <summary>The kernel's destroy forgives a missing object, and a rule's missing chain, but not a missing table.</summary>
+    [Fact]
+    public async Task Destroying_in_a_missing_table_is_refused_with_ENOENT_and_in_a_missing_chain_is_not()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await OpenWithTable(ns, destroyMessages: true);
+        var listed = Listed(ns);
+        var rule = (await nft.ListRulesAsync(NftFamily.Inet, T, "r"))!.Single();
+
+        var refused = await Assert.ThrowsAsync<TransactionRejectedException>(() => nft.CommitAsync(new Transaction()
+            .DestroyChain(Build.RegularChain("missing", "r")).DestroySet(Build.AddressPortSet("missing", "s"))
+            .DestroyRule(new Rule(NftFamily.Inet, T, "missing", rule.Expressions) { Handle = rule.Handle })
+            .DestroyRule(Build.AcceptTo("missing", "r", 1) with { Handle = rule.Handle })
+            .DestroyRule(rule with { Handle = rule.Handle + 1000 })).AsTask());
+
+        Assert.Equal([0, 1, 3], refused.Failures.Select(f => f.OperationIndex));
+        Assert.All(refused.Failures, f => Assert.Equal(2, f.Error.Errno)); // ENOENT
+        Assert.Equal(listed, Listed(ns));
+
+        await nft.CommitAsync(new Transaction()
+            .DestroyRule(new Rule(NftFamily.Inet, T, "missing", rule.Expressions) { Handle = rule.Handle })
+            .DestroyRule(rule with { Handle = rule.Handle + 1000 }));
+        Assert.Equal(listed, Listed(ns));
+    }
+
     [Fact]
     public async Task Destroying_a_rule_without_destroy_messages_is_refused_before_anything_is_sent()
     {

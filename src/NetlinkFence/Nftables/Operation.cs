@@ -43,6 +43,15 @@ internal readonly record struct Operation
     /// <summary>The batch-local id of a set added in the same transaction (<c>NFTA_SET_ID</c>), else 0.</summary>
     public uint SetId { get; private init; }
 
+    /// <summary>The batch-local id of a rule a later rule is positioned against (<c>NFTA_RULE_ID</c>), else 0.</summary>
+    public uint RuleId { get; private init; }
+
+    /// <summary>The batch-local id of the rule this one goes after or before (<c>NFTA_RULE_POSITION_ID</c>), else 0.</summary>
+    public uint PositionId { get; private init; }
+
+    /// <summary>This rule operation with a batch-local id, so later rules can be positioned against it.</summary>
+    public Operation WithRuleId(uint id) => this with { RuleId = id };
+
     /// <summary>The elements of an element operation; null for every other kind.</summary>
     public IReadOnlyList<SetElement>? Elements { get; private init; }
 
@@ -52,8 +61,8 @@ internal readonly record struct Operation
     public static Operation Of(OperationKind kind, Chain chain, string? origin) =>
         new(kind, origin) { Chain = chain ?? throw new ArgumentNullException(nameof(chain)) };
 
-    public static Operation Of(OperationKind kind, Rule rule, string? origin) =>
-        new(kind, origin) { Rule = rule ?? throw new ArgumentNullException(nameof(rule)) };
+    public static Operation Of(OperationKind kind, Rule rule, string? origin, uint positionId = 0) =>
+        new(kind, origin) { Rule = rule ?? throw new ArgumentNullException(nameof(rule)), PositionId = positionId };
 
     public static Operation Of(OperationKind kind, NftSet set, string? origin, uint setId = 0, IReadOnlyList<SetElement>? elements = null) =>
         new(kind, origin) { Set = set ?? throw new ArgumentNullException(nameof(set)), SetId = setId, Elements = elements };

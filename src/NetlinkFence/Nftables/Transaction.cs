@@ -8,6 +8,7 @@ public sealed class Transaction
 {
     private readonly List<Operation> _operations = [];
     private uint _nextSetId;
+    private uint _nextRuleId;
 
     internal IReadOnlyList<Operation> Operations => _operations;
 
@@ -56,6 +57,17 @@ public sealed class Transaction
     /// <see cref="CommitOptions.EchoHandles"/> the kernel's handle for it is in <see cref="CommitResult.RuleHandles"/>.
     /// </summary>
     public Transaction AddRule(Rule rule, string? origin = null) => Add(OperationKind.AddRule, rule, origin);
+
+    /// <summary>
+    /// Appends a rule right after <paramref name="anchor"/>, a rule added or inserted earlier in this transaction
+    /// (it has no handle yet): the kernel finds it by a batch-local id (<c>NFTA_RULE_ID</c>, <c>NFTA_RULE_POSITION_ID</c>).
+    /// </summary>
+    public Transaction AddRuleAfter(Rule rule, Rule anchor, string? origin = null) =>
+        Append(Operation.Of(OperationKind.AddRule, rule, origin, RuleIdOf(anchor)));
+
+    /// <summary>Inserts a rule right before <paramref name="anchor"/>, a rule added or inserted earlier in this transaction.</summary>
+    public Transaction InsertRuleBefore(Rule rule, Rule anchor, string? origin = null) =>
+        Append(Operation.Of(OperationKind.InsertRule, rule, origin, RuleIdOf(anchor)));
 
     /// <summary>Inserts a rule at the start of its chain (before <see cref="Rule.Position"/> when set).</summary>
     public Transaction InsertRule(Rule rule, string? origin = null) => Add(OperationKind.InsertRule, rule, origin);
@@ -118,6 +130,21 @@ public sealed class Transaction
     {
         ArgumentNullException.ThrowIfNull(elements);
         return Append(Operation.Of(kind, set, origin, SetIdOf(set), elements));
+    }
+
+    private uint RuleIdOf(Rule anchor)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        for (int i = _operations.Count - 1; i >= 0; i--)
+        {
+            var operation = _operations[i];
+            if (operation.Kind is not (OperationKind.AddRule or OperationKind.InsertRule) || !ReferenceEquals(operation.Rule, anchor))
+                continue;
+            if (operation.RuleId == 0)
+                _operations[i] = operation.WithRuleId(++_nextRuleId);
+            return _operations[i].RuleId;
+        }
+        throw new ArgumentException("the anchor rule must be added or inserted earlier in this transaction", nameof(anchor));
     }
 
     private uint SetIdOf(NftSet set)

@@ -127,7 +127,7 @@ internal static class TransactionEncoder
         var rule = operation.Rule!;
         var flags = RuleFlags(operation.Kind) | NetlinkMessageFlags.ECHO;
         var start = Begin(ref writer, NftMessageType.NEWRULE, flags, sequence, rule.Family);
-        RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule);
+        RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule, operation.RuleId, operation.PositionId);
         writer.EndMessage(start);
     }
 
@@ -192,7 +192,7 @@ internal static class TransactionEncoder
             {
                 var rule = operation.Rule!;
                 var start = Begin(ref writer, NftMessageType.NEWRULE, RuleFlags(operation.Kind), sequence, rule.Family);
-                RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule);
+                RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule, operation.RuleId, operation.PositionId);
                 writer.EndMessage(start);
                 break;
             }

@@ -91,4 +91,20 @@ public sealed class RuleHandleTests
 
         Assert.Equal(["before first", "first", "after first", "before last", "last"], await Comments(nft));
     }
+
+    [Fact]
+    public async Task Rules_go_after_or_before_a_rule_added_in_the_same_transaction()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await Open(ns);
+        var anchor = Build.AcceptTo(T, "output", 2, "anchor");
+
+        await nft.CommitAsync(new Transaction()
+            .AddRule(anchor).AddRule(Build.AcceptTo(T, "output", 3, "last"))
+            .AddRuleAfter(Build.AcceptTo(T, "output", 4, "after anchor"), anchor)
+            .InsertRuleBefore(Build.AcceptTo(T, "output", 5, "before anchor"), anchor));
+
+        Assert.Equal(["first", "before anchor", "anchor", "after anchor", "last"], await Comments(nft));
+        Assert.Throws<ArgumentException>(() => new Transaction().AddRuleAfter(anchor, Build.AcceptTo(T, "output", 6)));
+    }
 }

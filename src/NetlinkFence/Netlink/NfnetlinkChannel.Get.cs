@@ -16,7 +16,7 @@ internal sealed partial class NfnetlinkChannel
         uint sequence = ReserveSequences(1);
         Span<byte> request = stackalloc byte[1024];
         var writer = new NetlinkWriter(request);
-        var start = writer.BeginMessage(MessageType(type), NetlinkMessageFlags.REQUEST, sequence, (byte)family);
+        var start = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)type, NetlinkMessageFlags.REQUEST, sequence, family);
         writeRequest(ref writer);
         writer.EndMessage(start);
         _socket.Send(writer.Written);

@@ -119,8 +119,8 @@ internal sealed partial class NfnetlinkChannel : IDisposable
     /// </summary>
     public static void WriteBatchMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
-        int start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
-            (byte)NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
+        var start = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NONE, (byte)type, NetlinkMessageFlags.REQUEST, sequence,
+            NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
         if (generation is { } id)
             writer.WriteU32BigEndian((ushort)NfnetlinkBatchAttribute.GENID, id);
         writer.EndMessage(start);
@@ -131,7 +131,7 @@ internal sealed partial class NfnetlinkChannel : IDisposable
         uint sequence = ReserveSequences(1);
         Span<byte> request = stackalloc byte[NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize];
         var writer = new NetlinkWriter(request);
-        int start = writer.BeginMessage(MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, sequence, (byte)NetfilterFamily.UNSPEC);
+        var start = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.GETGEN, NetlinkMessageFlags.REQUEST, sequence, NetfilterFamily.UNSPEC);
         writer.EndMessage(start);
         _socket.Send(writer.Written);
         return sequence;
@@ -252,7 +252,7 @@ internal sealed partial class NfnetlinkChannel : IDisposable
         uint sequence = ReserveSequences(1);
         Span<byte> request = stackalloc byte[1024];
         var writer = new NetlinkWriter(request);
-        int start = writer.BeginMessage(MessageType(type), NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.DUMP, sequence, (byte)family);
+        var start = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)type, NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.DUMP, sequence, family);
         writeRequest?.Invoke(ref writer);
         writer.EndMessage(start);
         _socket.Send(writer.Written);
@@ -312,7 +312,7 @@ internal sealed partial class NfnetlinkChannel : IDisposable
                 return length;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
+                throw new NetlinkTimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
             if (resendMarkerAfterMilliseconds >= 0 && waited >= resendMarkerAfterMilliseconds)
                 return -1;
             // Short poll slices keep cancellation responsive without a thread per connection.

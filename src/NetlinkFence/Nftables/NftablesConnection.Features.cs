@@ -37,8 +37,8 @@ public sealed partial class NftablesConnection
         NfnetlinkChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first, null);
         _batch.EndMessage(writer.Length);
         writer = _batch.BeginMessage();
-        var message = writer.BeginMessage(NfnetlinkChannel.MessageType(NftDestroyMessage.DESTROYTABLE), NetlinkMessageFlags.REQUEST, first + 1,
-            (byte)NftFamily.Inet);
+        var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftDestroyMessage.DESTROYTABLE, NetlinkMessageFlags.REQUEST, first + 1,
+            NetfilterFamily.INET);
         // Never NAME-less without HANDLE: a table delete with neither flushes every table of the family.
         writer.WriteU64BigEndian((ushort)NftTableAttribute.HANDLE, 0);
         writer.EndMessage(message);

@@ -272,7 +272,7 @@ internal static class TransactionEncoder
         SetElementCodec.WriteListHeader(ref writer, set, operation.SetId);
         var list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
         int next = first;
-        while (next < elements.Count && writer.Length - list + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
+        while (next < elements.Count && writer.Length - list.Offset + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
         {
             // Nest types 1, 2, 3, ... per message, as nft numbers them (the kernel ignores them).
             SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1));
@@ -284,8 +284,8 @@ internal static class TransactionEncoder
         return next;
     }
 
-    private static int Begin(ref NetlinkWriter writer, NftMessageType type, NetlinkMessageFlags flags, uint sequence, NftFamily family) =>
-        writer.BeginMessage(NfnetlinkChannel.MessageType(type), flags, sequence, (byte)family);
+    private static NetlinkMessageToken Begin(ref NetlinkWriter writer, NftMessageType type, NetlinkMessageFlags flags, uint sequence, NftFamily family) =>
+        writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)type, flags, sequence, (NetfilterFamily)family);
 
     private static void Map(ref int[] map, int message, int operation)
     {

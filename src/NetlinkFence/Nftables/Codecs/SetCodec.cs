@@ -33,15 +33,15 @@ internal static class SetCodec
         writer.WriteU32BigEndian((ushort)NftSetAttribute.ID, setId);
         if (set.IsConcatenation || set.Size is not null)
         {
-            int desc = writer.BeginNested((ushort)NftSetAttribute.DESC);
+            var desc = writer.BeginNested((ushort)NftSetAttribute.DESC);
             if (set.Size is { } size)
                 writer.WriteU32BigEndian((ushort)NftSetDescAttribute.SIZE, size);
             if (set.IsConcatenation)
             {
-                int concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
+                var concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
                 for (int i = 0; i < set.Key.Count; i++) // not foreach: that boxes an enumerator
                 {
-                    int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
+                    var element = writer.BeginNested((ushort)NftListAttribute.ELEM);
                     writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)set.Key[i].Size());
                     writer.EndNested(element);
                 }

@@ -1,5 +1,6 @@
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace NetlinkFence.Tests.Kernel;
 
@@ -7,7 +8,7 @@ namespace NetlinkFence.Tests.Kernel;
 /// Handles of added rules come back from the commit (NLM_F_ECHO), so the caller can delete or replace exactly the
 /// rule it added; rules go where Position says.
 /// </summary>
-public sealed class RuleHandleTests
+public sealed class RuleHandleTests(ITestOutputHelper output)
 {
     private const string T = "h";
 
@@ -106,5 +107,21 @@ public sealed class RuleHandleTests
 
         Assert.Equal(["first", "before anchor", "anchor", "after anchor", "last"], await Comments(nft));
         Assert.Throws<ArgumentException>(() => new Transaction().AddRuleAfter(anchor, Build.AcceptTo(T, "output", 6)));
+    }
+
+    [Fact]
+    public async Task Ten_thousand_added_rules_all_get_their_handle_back()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await Open(ns);
+        var tx = new Transaction();
+        for (int n = 0; n < 10_000; n++)
+            tx.AddRule(Build.AcceptTo(T, "output", n + 10));
+
+        var result = await nft.CommitAsync(tx, new CommitOptions { EchoHandles = true });
+        output.WriteLine($"10,000 rules with echoed handles: {result.Elapsed.TotalMilliseconds:0} ms, {result.Bytes} bytes");
+
+        var listed = (await nft.ListRulesAsync(NftFamily.Inet, T, "output"))!.Skip(1).Select(r => r.Handle);
+        Assert.Equal(listed, result.RuleHandles);
     }
 }

@@ -14,7 +14,7 @@ public sealed partial class NftablesConnection
     /// <summary>Lists the chains of <paramref name="table"/> (of every table when null) in <paramref name="family"/> (all families when null).</summary>
     public ValueTask<IReadOnlyList<Chain>> ListChainsAsync(NftFamily? family = null, string? table = null, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<Chain>>(reader => reader.ReadConsistent($"chains of {table ?? "every table"}",
-            (DumpMessageHandler check, out IReadOnlyList<Chain> chains) =>
+            (uint _, DumpMessageHandler check, out IReadOnlyList<Chain> chains) =>
             {
                 chains = reader.ReadChains(family ?? 0, table, check);
                 return true;
@@ -25,7 +25,7 @@ public sealed partial class NftablesConnection
     {
         ArgumentNullException.ThrowIfNull(table);
         return ReadAsync<IReadOnlyList<NftSet>>(reader => reader.ReadConsistent($"sets of table {family.ToNftName()} {table}",
-            (DumpMessageHandler check, out IReadOnlyList<NftSet> sets) =>
+            (uint _, DumpMessageHandler check, out IReadOnlyList<NftSet> sets) =>
             {
                 sets = reader.ReadSets(family, table, check);
                 return true;
@@ -40,7 +40,7 @@ public sealed partial class NftablesConnection
     {
         ArgumentNullException.ThrowIfNull(set);
         return ReadAsync<IReadOnlyList<SetElement>?>(reader => reader.ReadConsistent($"elements of set {set.Family.ToNftName()} {set.Table} {set.Name}",
-            (DumpMessageHandler check, out IReadOnlyList<SetElement>? elements) =>
+            (uint _, DumpMessageHandler check, out IReadOnlyList<SetElement>? elements) =>
             {
                 elements = null;
                 if (GetOne(NftMessageType.GETSET, set.Family, (ref NetlinkWriter w) => SetCodec.EncodeReference(ref w, set), SetCodec.Decode, reader.CancellationToken) is null)
@@ -55,12 +55,12 @@ public sealed partial class NftablesConnection
     {
         var reference = new Chain(family, table, chain);
         return ReadAsync<IReadOnlyList<Rule>?>(reader => reader.ReadConsistent($"rules of chain {family.ToNftName()} {table} {chain}",
-            (DumpMessageHandler check, out IReadOnlyList<Rule>? rules) =>
+            (uint _, DumpMessageHandler check, out IReadOnlyList<Rule>? rules) =>
             {
                 rules = null;
                 if (GetOne(NftMessageType.GETCHAIN, family, (ref NetlinkWriter w) => ChainCodec.EncodeReference(ref w, reference), ChainCodec.Decode, reader.CancellationToken) is null)
                     return true;
-                rules = reader.ReadChainRules(family, table, chain, check);
+                rules = reader.ReadRulesTwice(family, table, check, chain);
                 return rules is not null;
             }), cancellationToken);
     }

@@ -14,28 +14,16 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
 
     public CancellationToken CancellationToken => cancellationToken;
 
-    public TableContents? ReadTable(NftFamily family, string name)
-    {
-        for (int attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            channel.WaitForCommitInProgress();
-            uint generation = channel.GetGeneration(cancellationToken);
-            if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
-                return contents;
-            // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
-            if (attempt > 2)
-                Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
-        }
-        throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
-            new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
-    }
+    public TableContents? ReadTable(NftFamily family, string name) =>
+        ReadConsistent($"table {family.ToNftName()} {name}",
+            (uint generation, DumpMessageHandler check, out TableContents? contents) => TryRead(family, name, generation, check, out contents));
 
-    /// <summary>A partial listing: false when it saw the ruleset move (then it is read again).</summary>
-    public delegate bool PartRead<T>(DumpMessageHandler check, out T result);
+    /// <summary>A listing at <paramref name="generation"/>: false when it saw the ruleset move (then it is read again).</summary>
+    public delegate bool PartRead<T>(uint generation, DumpMessageHandler check, out T result);
 
     /// <summary>
-    /// Runs <paramref name="read"/> under the same proof as <see cref="ReadTable"/>: no commit running when it
-    /// starts, the same generation id before and after, and every dump message stamped with that generation.
+    /// Runs <paramref name="read"/> until it reads one generation: no commit running when it starts, the same
+    /// generation id before and after, and every dump message's res_id carrying its low 16 bits.
     /// </summary>
     public T ReadConsistent<T>(string what, PartRead<T> read)
     {
@@ -49,8 +37,9 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
                 if (m.ResourceId != (ushort)generation)
                     consistent = false;
             }
-            if (read(Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
+            if (read(generation, Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
                 return result;
+            // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
                 Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
         }
@@ -96,64 +85,44 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return elements;
     }
 
-    /// <summary>The rules of one chain in order, from a family-wide rule dump; null when the dump skipped rules.</summary>
-    public List<Rule>? ReadChainRules(NftFamily family, string table, string chain, DumpMessageHandler check) =>
-        ReadRules(family, table, check, chain);
+    /// <summary>
+    /// The rules of <paramref name="table"/> (only of <paramref name="chain"/> when given) from a family-wide rule
+    /// dump, in order; null when a dump skipped rules. A rule dump that straddles the tail of someone else's commit
+    /// can end early with every generation check passing (the kernel resumes by position, and the commit already
+    /// moved the generation before it unlinked what it deleted): a second dump must list exactly the same rules.
+    /// </summary>
+    public List<Rule>? ReadRulesTwice(NftFamily family, string table, DumpMessageHandler check, string? chain = null)
+    {
+        if (ReadRules(family, table, check, chain) is not { } rules)
+            return null;
+        return ReadRules(family, table, check, chain) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
+    }
 
-    private bool TryRead(NftFamily family, string name, uint generation, out TableContents? contents)
+    private bool TryRead(NftFamily family, string name, uint generation, DumpMessageHandler check, out TableContents? contents)
     {
         contents = null;
-        ushort resId = (ushort)generation;
-        bool consistent = true;
-        void Check(in NetlinkMessage m)
-        {
-            if (m.ResourceId != resId)
-                consistent = false;
-        }
-
         Table? table = null;
         Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
         {
-            Check(m);
+            check(m);
             var t = Guard(m, TableCodec.Decode);
             if (t.Name == name && t.Family == family)
                 table = t;
         }, () => table = null);
-        if (!consistent)
-            return false;
         if (table is null)
             return true;
 
-        var chains = new List<Chain>();
-        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var c = Guard(m, ChainCodec.Decode);
-            if (c.Table == name)
-                chains.Add(c);
-        }, chains.Clear);
+        var chains = ReadChains(family, name, check);
 
-        var sets = new List<NftSet>();
         // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
         // request: the kernel's filtered rule dump stops after the first table of that name without checking
         // that it is active, and a commit bumps the generation before it unlinks a deleted table. So while
         // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
         // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
         // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
-        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var s = Guard(m, SetCodec.Decode);
-            if (s.Table == name)
-                sets.Add(s);
-        }, sets.Clear);
+        var sets = ReadSets(family, name, check);
 
-        if (ReadRules(family, name, Check) is not { } rules)
-            return false;
-        // A rule dump that straddles the tail of someone else's commit can end early with every generation
-        // check passing (the kernel resumes by position, and the commit already moved the generation before
-        // it unlinked what it deleted). A second dump must list exactly the same rules.
-        if (ReadRules(family, name, Check) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
+        if (ReadRulesTwice(family, name, check) is not { } rules)
             return false;
 
         var setContents = new List<SetContents>(sets.Count);
@@ -163,14 +132,10 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             // table between two parts of the dump (it does so in the background after large inserts, with no
             // generation change), the walk misses some elements and repeats others. So an element list counts
             // only when it has no duplicates and a second dump lists exactly the same elements.
-            var elements = ReadElements(family, name, set.Name, Check);
-            if (elements is null || ReadElements(family, name, set.Name, Check) is not { } secondRead
-                || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+            if (ReadElementsTwice(family, name, set.Name, check) is not { } elements)
                 return false;
             setContents.Add(new SetContents(set, elements));
         }
-        if (!consistent)
-            return false;
 
         // The rule dump lists chain by chain in the table's chain order; keep that grouping explicit.
         var ordered = new List<Rule>(rules.Count);

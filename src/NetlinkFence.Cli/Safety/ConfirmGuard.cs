@@ -17,9 +17,6 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
     private TableSnapshot? _savedBefore;
     private bool _snapshotSaved;
 
-    /// <summary>The unconfirmed apply this one takes over (null: none).</summary>
-    public PendingConfirm? Earlier => earlier;
-
     public PendingConfirm? Pending => _mine;
 
     /// <summary>

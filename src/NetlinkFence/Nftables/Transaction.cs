@@ -91,6 +91,8 @@ public sealed class Transaction
     /// <summary>Adds a named set; rules later in the same transaction can look it up.</summary>
     public Transaction AddSet(NftSet set, string? origin = null)
     {
+        if (set is { IsReference: true })
+            throw new ArgumentException($"set {set.Name} is a reference (name only): creating it needs its key types", nameof(set));
         _operations.Add(Operation.Of(OperationKind.AddSet, set, origin, ++_nextSetId));
         return this;
     }
@@ -110,12 +112,16 @@ public sealed class Transaction
 
     /// <summary>
     /// Adds elements to a set. Any number of elements: they are split over as many messages as the 64 KiB
-    /// attribute limit needs, all inside this one transaction.
+    /// attribute limit needs, all inside this one transaction. Typed elements (<see cref="SetElement.Of"/>) are
+    /// checked against the set's key types (unless <paramref name="set"/> is a <see cref="NftSet.Reference"/>).
     /// </summary>
     public Transaction AddElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>
         AddElementOperation(OperationKind.AddElements, set, elements, origin);
 
-    /// <summary>Deletes elements from a set; fails with ENOENT if one of them is not in it.</summary>
+    /// <summary>
+    /// Deletes elements from a set (typed elements checked and shaped as for <see cref="AddElements"/>); fails with
+    /// ENOENT if one of them is not in it.
+    /// </summary>
     public Transaction DeleteElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null) =>
         AddElementOperation(OperationKind.DeleteElements, set, elements, origin);
 
@@ -128,8 +134,9 @@ public sealed class Transaction
 
     private Transaction AddElementOperation(OperationKind kind, NftSet set, IReadOnlyList<SetElement> elements, string? origin)
     {
-        ArgumentNullException.ThrowIfNull(elements);
-        return Append(Operation.Of(kind, set, origin, SetIdOf(set), elements));
+        // Typed elements are checked and expanded as nft does; a destroy names elements as a delete does.
+        var shaped = SetElementKeys.Shape(set, elements, add: kind == OperationKind.AddElements);
+        return Append(Operation.Of(kind, set, origin, SetIdOf(set), shaped));
     }
 
     private uint RuleIdOf(Rule anchor)

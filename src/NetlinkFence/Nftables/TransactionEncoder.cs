@@ -78,6 +78,9 @@ internal static class TransactionEncoder
             if (operation.Kind == OperationKind.DestroyRule)
                 throw new NotSupportedException($"{operation.Describe()}: deleting a rule that may not exist needs NFT_MSG_DESTROYRULE (kernel 6.3+); "
                     + "this kernel does not have it, and a rule has no add-then-delete form");
+            if (operation.Set is { IsReference: true })
+                throw new NotSupportedException($"{operation.Describe()}: on kernels before 6.3 (no NFT_MSG_DESTROYSET) a set is destroyed by "
+                    + "adding and deleting it, which needs its key types: give the whole set, not a reference");
             EncodeMessage(batch, operation, WriteIdiomAdd, index, ref sequence, ref messageOperation);
             EncodeMessage(batch, operation, WriteIdiomDelete, index, ref sequence, ref messageOperation);
             return;

@@ -86,6 +86,15 @@ public sealed class VerbEncodingTests
     }
 
     [Fact]
+    public void A_set_reference_is_destroyed_by_name_and_needs_its_key_types_only_before_6_3()
+    {
+        var reference = NftSet.Reference(NftFamily.Inet, T, "s");
+        Assert.Equal(Encode(new Transaction().DestroySet(Set), EncoderFeatures.DestroyMessages)[1],
+            Encode(new Transaction().DestroySet(reference), EncoderFeatures.DestroyMessages)[1]);
+        Assert.Throws<NotSupportedException>(() => Encode(new Transaction().DestroySet(reference)));
+    }
+
+    [Fact]
     public void Only_rule_messages_carry_echo_and_only_when_asked()
     {
         var tx = new Transaction().AddTable(Table).AddChain(Chain).AddRule(Build.AcceptTo(T, "output", 1)).InsertRule(Build.AcceptTo(T, "output", 2)).ReplaceRule(Rule);

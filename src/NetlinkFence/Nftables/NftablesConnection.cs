@@ -68,6 +68,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
     public async ValueTask<CommitResult> CommitAsync(Transaction transaction, CommitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        transaction = await ResolveReferencesAsync(transaction, cancellationToken).ConfigureAwait(false);
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {

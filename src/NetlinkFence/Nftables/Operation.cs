@@ -52,6 +52,10 @@ internal readonly record struct Operation
     /// <summary>This rule operation with a batch-local id, so later rules can be positioned against it.</summary>
     public Operation WithRuleId(uint id) => this with { RuleId = id };
 
+    /// <summary>This element operation on <paramref name="set"/> (the set a reference named) with its shaped elements.</summary>
+    public Operation WithSet(NftSet set, uint setId, IReadOnlyList<SetElement> elements) =>
+        this with { Set = set, SetId = setId, Elements = elements };
+
     /// <summary>The elements of an element operation; null for every other kind.</summary>
     public IReadOnlyList<SetElement>? Elements { get; private init; }
 

@@ -134,9 +134,59 @@ public sealed class Transaction
 
     private Transaction AddElementOperation(OperationKind kind, NftSet set, IReadOnlyList<SetElement> elements, string? origin)
     {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(elements);
+        // A reference does not know whether the set is an interval set, and a single value sent to an interval set
+        // as one element is an open interval ("this address and every one above"): its typed elements wait, as they
+        // are, for the commit, which reads the set's real flags and key types first (ResolveReferences).
+        if (set.IsReference && HasTypedElements(elements))
+        {
+            HasUnresolvedReferences = true;
+            return Append(Operation.Of(kind, set, origin, 0, elements));
+        }
         // Typed elements are checked and expanded as nft does; a destroy names elements as a delete does.
         var shaped = SetElementKeys.Shape(set, elements, add: kind == OperationKind.AddElements);
         return Append(Operation.Of(kind, set, origin, SetIdOf(set), shaped));
+    }
+
+    /// <summary>True when element operations on a <see cref="NftSet.Reference"/> wait for the set's real declaration.</summary>
+    internal bool HasUnresolvedReferences { get; private set; }
+
+    /// <summary>
+    /// This transaction with every waiting reference replaced by the set <paramref name="lookup"/> finds (a set
+    /// added earlier in this transaction first) and its typed elements checked and shaped against it. Operation
+    /// indices stay the same, so failures map back to what the caller added.
+    /// </summary>
+    internal async ValueTask<Transaction> ResolveReferencesAsync(Func<NftSet, ValueTask<NftSet>> lookup)
+    {
+        var resolved = new Transaction { _nextSetId = _nextSetId, _nextRuleId = _nextRuleId, HasDestroy = HasDestroy };
+        var known = new Dictionary<(NftFamily, string, string), (NftSet Set, uint SetId)>();
+        foreach (var operation in _operations)
+        {
+            if (operation is { Kind: OperationKind.AddSet, Set: { } added })
+                known[(added.Family, added.Table, added.Name)] = (added, operation.SetId);
+            if (operation is not { Set: { IsReference: true } reference, Elements: { } elements } || !HasTypedElements(elements))
+            {
+                resolved._operations.Add(operation);
+                continue;
+            }
+            var key = (reference.Family, reference.Table, reference.Name);
+            if (!known.TryGetValue(key, out var real))
+                known[key] = real = (await lookup(reference).ConfigureAwait(false), 0);
+            var shaped = SetElementKeys.Shape(real.Set, elements, add: operation.Kind == OperationKind.AddElements);
+            resolved._operations.Add(operation.WithSet(real.Set, real.SetId, shaped));
+        }
+        return resolved;
+    }
+
+    private static bool HasTypedElements(IReadOnlyList<SetElement> elements)
+    {
+        for (int i = 0; i < elements.Count; i++)
+        {
+            if (elements[i].Fields is not null)
+                return true;
+        }
+        return false;
     }
 
     private uint RuleIdOf(Rule anchor)

@@ -23,6 +23,10 @@ internal static class TransactionEncoder
     public static uint Encode(Transaction transaction, BatchBuffer batch, uint firstSequence, uint? generation, ref int[] messageOperation,
         EncoderFeatures features = EncoderFeatures.None)
     {
+        // Typed elements through a reference are shaped only once the set's flags are known (NftablesConnection
+        // reads them): sent unshaped, one address in an interval set would be an open interval.
+        if (transaction.HasUnresolvedReferences)
+            throw new InvalidOperationException("the transaction's set references must be resolved before encoding");
         batch.Reset();
         uint sequence = firstSequence;
         WriteBatchMarker(batch, NfnetlinkBatchMessage.BATCH_BEGIN, sequence++, generation);

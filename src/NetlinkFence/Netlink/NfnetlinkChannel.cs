@@ -12,7 +12,7 @@ internal delegate void DumpMessageHandler(in NetlinkMessage message);
 /// A <c>NETLINK_NETFILTER</c> socket speaking to nf_tables: batches, generation ids and dumps.
 /// Not thread-safe; the public connection serialises callers.
 /// </summary>
-internal sealed class NfnetlinkChannel : IDisposable
+internal sealed partial class NfnetlinkChannel : IDisposable
 {
     private const int ReceiveBufferSize = 256 * 1024;
     private const int MinimumSocketBuffer = 4 << 20; // what nft asks for as well
@@ -156,7 +156,8 @@ internal sealed class NfnetlinkChannel : IDisposable
 
     /// <summary>
     /// Sends the whole batch (BATCH_BEGIN..BATCH_END with sequence numbers <paramref name="firstSequence"/>..
-    /// <paramref name="lastSequence"/>) in one sendmsg and collects every error reply for it.
+    /// <paramref name="lastSequence"/>) in one sendmsg and collects every error reply for it. Every other reply whose
+    /// sequence number is inside the batch (what NLM_F_ECHO asked the kernel to send back) goes to <paramref name="onEcho"/>.
     /// </summary>
     /// <remarks>
     /// No message asks for an ACK: nfnetlink runs the batch synchronously inside sendmsg and queues an
@@ -166,7 +167,8 @@ internal sealed class NfnetlinkChannel : IDisposable
     /// and it carries the new generation id. If the receive queue overflowed (ENOBUFS), errors may have been
     /// lost; then the outcome is decided by the generation id, never guessed.
     /// </remarks>
-    public BatchOutcome SendBatch(BatchBuffer batch, uint firstSequence, uint lastSequence, uint generationBefore, CancellationToken cancellationToken)
+    public BatchOutcome SendBatch(BatchBuffer batch, uint firstSequence, uint lastSequence, uint generationBefore, CancellationToken cancellationToken,
+        DumpMessageHandler? onEcho = null)
     {
         DiscardStaleReplies();
         // The kernel rejects a datagram larger than sk_sndbuf - 32 with EMSGSIZE; rcvbuf must hold the error replies.
@@ -218,7 +220,9 @@ internal sealed class NfnetlinkChannel : IDisposable
                     }
                     continue;
                 }
-                if (message.Sequence == marker && TryReadGeneration(message, out uint generationAfter))
+                if (onEcho is not null && message.Sequence >= firstSequence && message.Sequence <= lastSequence)
+                    onEcho(message);
+                else if (message.Sequence == marker && TryReadGeneration(message, out uint generationAfter))
                     return new BatchOutcome(errors, generationBefore, generationAfter, repliesLost);
             }
         }

@@ -21,7 +21,7 @@ namespace NetlinkFence.Nftables;
 /// var contents = await nft.ListTableAsync(NftFamily.Inet, "demo");
 /// </code>
 /// </example>
-public sealed class NftablesConnection : IAsyncDisposable, IDisposable
+public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
 {
     private readonly NfnetlinkChannel _channel;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -68,6 +68,7 @@ public sealed class NftablesConnection : IAsyncDisposable, IDisposable
     public async ValueTask<CommitResult> CommitAsync(Transaction transaction, CommitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        transaction = await ResolveReferencesAsync(transaction, cancellationToken).ConfigureAwait(false);
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -85,20 +86,22 @@ public sealed class NftablesConnection : IAsyncDisposable, IDisposable
         uint? expected = options?.ExpectedGeneration;
         uint before = expected ?? 0;
         // Sequence numbers: BEGIN, one per message (element lists may take several), END.
+        var features = EncoderFeaturesFor(transaction, options, cancellationToken);
         uint first = _channel.ReserveSequences(0);
-        uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation);
+        uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation, features);
         _channel.ReserveSequences((int)(last - first + 1));
-        var outcome = _channel.SendBatch(_batch, first, last, before, cancellationToken);
+        var echo = RuleHandleEcho.For(transaction, features, first, _messageOperation);
+        var outcome = _channel.SendBatch(_batch, first, last, before, cancellationToken, echo?.Receive);
 
         // A successful batch queues no reply at all (no message asks for an ACK), only the marker's NEWGEN, and
         // stale replies were drained before sending. So a receive-queue overflow (ENOBUFS) during a commit means
         // the kernel sent error replies, i.e. refused the batch, even when every one of them was lost.
         if (outcome.Errors.Count > 0)
             throw new TransactionRejectedException(MapFailures(transaction, outcome.Errors, first), incomplete: outcome.RepliesLost);
-        if (outcome.RepliesLost)
+        if (outcome.RepliesLost && echo is not { Received: > 0 }) // an echo is only sent by a commit that applied
             throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
                 + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
-        return new CommitResult(before, outcome.GenerationAfter, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started));
+        return new CommitResult(before, outcome.GenerationAfter, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
     }
 
     private List<TransactionFailure> MapFailures(Transaction transaction, IReadOnlyList<KernelError> errors, uint first)

@@ -12,76 +12,117 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
 {
     private const int MaxAttempts = 64;
 
-    public TableContents? ReadTable(NftFamily family, string name)
+    public CancellationToken CancellationToken => cancellationToken;
+
+    public TableContents? ReadTable(NftFamily family, string name) =>
+        ReadConsistent($"table {family.ToNftName()} {name}",
+            (uint generation, DumpMessageHandler check, out TableContents? contents) => TryRead(family, name, generation, check, out contents));
+
+    /// <summary>A listing at <paramref name="generation"/>: false when it saw the ruleset move (then it is read again).</summary>
+    public delegate bool PartRead<T>(uint generation, DumpMessageHandler check, out T result);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> until it reads one generation: no commit running when it starts, the same
+    /// generation id before and after, and every dump message's res_id carrying its low 16 bits.
+    /// </summary>
+    public T ReadConsistent<T>(string what, PartRead<T> read)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             channel.WaitForCommitInProgress();
             uint generation = channel.GetGeneration(cancellationToken);
-            if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
-                return contents;
+            bool consistent = true;
+            void Check(in NetlinkMessage m)
+            {
+                if (m.ResourceId != (ushort)generation)
+                    consistent = false;
+            }
+            if (read(generation, Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
+                return result;
             // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
                 Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
         }
-        throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
+        throw new NetlinkKernelException($"listing {what}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
     }
 
-    private bool TryRead(NftFamily family, string name, uint generation, out TableContents? contents)
+    /// <summary>The chains of <paramref name="table"/> (every table when null) in <paramref name="family"/> (0: all).</summary>
+    public List<Chain> ReadChains(NftFamily family, string? table, DumpMessageHandler check)
+    {
+        var chains = new List<Chain>();
+        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
+        {
+            check(m);
+            var c = Guard(m, ChainCodec.Decode);
+            if (table is null || c.Table == table)
+                chains.Add(c);
+        }, chains.Clear);
+        return chains;
+    }
+
+    /// <summary>The named sets of <paramref name="table"/> (family-wide dump, filtered here: see <see cref="TryRead"/>).</summary>
+    public List<NftSet> ReadSets(NftFamily family, string table, DumpMessageHandler check)
+    {
+        var sets = new List<NftSet>();
+        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
+        {
+            check(m);
+            var s = Guard(m, SetCodec.Decode);
+            if (s.Table == table)
+                sets.Add(s);
+        }, sets.Clear);
+        return sets;
+    }
+
+    /// <summary>One set's elements, read twice and compared (see <see cref="TryRead"/>); null when the reads disagree or the set went away.</summary>
+    public List<SetElement>? ReadElementsTwice(NftFamily family, string table, string set, DumpMessageHandler check)
+    {
+        var elements = ReadElements(family, table, set, check);
+        if (elements is null || ReadElements(family, table, set, check) is not { } secondRead
+            || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+            return null;
+        return elements;
+    }
+
+    /// <summary>
+    /// The rules of <paramref name="table"/> (only of <paramref name="chain"/> when given) from a family-wide rule
+    /// dump, in order; null when a dump skipped rules. A rule dump that straddles the tail of someone else's commit
+    /// can end early with every generation check passing (the kernel resumes by position, and the commit already
+    /// moved the generation before it unlinked what it deleted): a second dump must list exactly the same rules.
+    /// </summary>
+    public List<Rule>? ReadRulesTwice(NftFamily family, string table, DumpMessageHandler check, string? chain = null)
+    {
+        if (ReadRules(family, table, check, chain) is not { } rules)
+            return null;
+        return ReadRules(family, table, check, chain) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
+    }
+
+    private bool TryRead(NftFamily family, string name, uint generation, DumpMessageHandler check, out TableContents? contents)
     {
         contents = null;
-        ushort resId = (ushort)generation;
-        bool consistent = true;
-        void Check(in NetlinkMessage m)
-        {
-            if (m.ResourceId != resId)
-                consistent = false;
-        }
-
         Table? table = null;
         Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
         {
-            Check(m);
+            check(m);
             var t = Guard(m, TableCodec.Decode);
             if (t.Name == name && t.Family == family)
                 table = t;
         }, () => table = null);
-        if (!consistent)
-            return false;
         if (table is null)
             return true;
 
-        var chains = new List<Chain>();
-        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var c = Guard(m, ChainCodec.Decode);
-            if (c.Table == name)
-                chains.Add(c);
-        }, chains.Clear);
+        var chains = ReadChains(family, name, check);
 
-        var sets = new List<NftSet>();
         // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
         // request: the kernel's filtered rule dump stops after the first table of that name without checking
         // that it is active, and a commit bumps the generation before it unlinks a deleted table. So while
         // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
         // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
         // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
-        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var s = Guard(m, SetCodec.Decode);
-            if (s.Table == name)
-                sets.Add(s);
-        }, sets.Clear);
+        var sets = ReadSets(family, name, check);
 
-        if (ReadRules(family, name, Check) is not { } rules)
-            return false;
-        // A rule dump that straddles the tail of someone else's commit can end early with every generation
-        // check passing (the kernel resumes by position, and the commit already moved the generation before
-        // it unlinked what it deleted). A second dump must list exactly the same rules.
-        if (ReadRules(family, name, Check) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
+        if (ReadRulesTwice(family, name, check) is not { } rules)
             return false;
 
         var setContents = new List<SetContents>(sets.Count);
@@ -91,14 +132,10 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             // table between two parts of the dump (it does so in the background after large inserts, with no
             // generation change), the walk misses some elements and repeats others. So an element list counts
             // only when it has no duplicates and a second dump lists exactly the same elements.
-            var elements = ReadElements(family, name, set.Name, Check);
-            if (elements is null || ReadElements(family, name, set.Name, Check) is not { } secondRead
-                || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+            if (ReadElementsTwice(family, name, set.Name, check) is not { } elements)
                 return false;
             setContents.Add(new SetContents(set, elements));
         }
-        if (!consistent)
-            return false;
 
         // The rule dump lists chain by chain in the table's chain order; keep that grouping explicit.
         var ordered = new List<Rule>(rules.Count);
@@ -132,7 +169,7 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 
-    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check)
+    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check, string? chain = null)
     {
         var rules = new List<Rule>();
         var positions = new List<ulong>();
@@ -141,7 +178,10 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             check(m);
             if (TableOfRule(m, out ulong position) != name)
                 return; // another table's rule: not decoded at all
-            rules.Add(Guard(m, RuleCodec.Decode));
+            var rule = Guard(m, RuleCodec.Decode);
+            if (chain is not null && rule.Chain != chain)
+                return;
+            rules.Add(rule);
             positions.Add(position);
         }, () => { rules.Clear(); positions.Clear(); });
         return RulesAreContiguous(rules, positions) ? rules : null;

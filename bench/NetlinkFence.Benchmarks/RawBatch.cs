@@ -76,7 +76,7 @@ internal sealed class RawBatch : IDisposable
     {
         Span<byte> request = stackalloc byte[NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize];
         var writer = new NetlinkWriter(request);
-        writer.EndMessage(writer.BeginMessage(NfnetlinkChannel.MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, 0, (byte)NetfilterFamily.UNSPEC));
+        writer.EndMessage(writer.BeginMessage(NftablesChannel.MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, 0, (byte)NetfilterFamily.UNSPEC));
         _socket.Send(writer.Written);
         while (true)
         {
@@ -85,7 +85,7 @@ internal sealed class RawBatch : IDisposable
             var reader = new NetlinkMessageReader(_receive.AsSpan(0, length));
             while (reader.TryRead(out var message))
             {
-                if (message.Type == NfnetlinkChannel.MessageType(NftMessageType.NEWGEN))
+                if (message.Type == NftablesChannel.MessageType(NftMessageType.NEWGEN))
                     return;
             }
         }

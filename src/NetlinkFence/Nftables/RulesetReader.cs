@@ -6,31 +6,44 @@ namespace NetlinkFence.Nftables;
 /// <summary>
 /// Reads one table back with several dumps and proves they come from one generation: the generation id is
 /// read before and after (the first read only once no commit is running), and every dump message's res_id must
-/// carry its low 16 bits; otherwise it starts over.
+/// carry its low 16 bits; otherwise it starts over. With <c>synchronous</c> every wait blocks the calling
+/// thread and the returned task is complete; otherwise waits are asynchronous.
 /// </summary>
-internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken cancellationToken)
+internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, CancellationToken cancellationToken)
 {
     private const int MaxAttempts = 64;
 
-    public TableContents? ReadTable(NftFamily family, string name)
+    public async ValueTask<TableContents?> ReadTableAsync(NftFamily family, string name)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             channel.WaitForCommitInProgress();
-            uint generation = channel.GetGeneration(cancellationToken);
-            if (TryRead(family, name, generation, out var contents) && channel.GetGeneration(cancellationToken) == generation)
+            uint generation = await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false);
+            var (read, contents) = await TryReadAsync(family, name, generation).ConfigureAwait(false);
+            if (read && await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false) == generation)
                 return contents;
             // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
-                Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
+                await PauseAsync(Math.Min(attempt * 2, 50)).ConfigureAwait(false);
         }
         throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
     }
 
-    private bool TryRead(NftFamily family, string name, uint generation, out TableContents? contents)
+    private async ValueTask PauseAsync(int milliseconds)
     {
-        contents = null;
+        if (!synchronous)
+        {
+            await Task.Delay(milliseconds, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        cancellationToken.WaitHandle.WaitOne(milliseconds);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Reads the table; false when the ruleset moved meanwhile (read again), contents null when it does not exist.</summary>
+    private async ValueTask<(bool Read, TableContents? Contents)> TryReadAsync(NftFamily family, string name, uint generation)
+    {
         ushort resId = (ushort)generation;
         bool consistent = true;
         void Check(in NetlinkMessage m)
@@ -40,26 +53,26 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         }
 
         Table? table = null;
-        Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
             var t = Guard(m, TableCodec.Decode);
             if (t.Name == name && t.Family == family)
                 table = t;
-        }, () => table = null);
+        }, () => table = null).ConfigureAwait(false);
         if (!consistent)
-            return false;
+            return (false, null);
         if (table is null)
-            return true;
+            return (true, null);
 
         var chains = new List<Chain>();
-        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
             var c = Guard(m, ChainCodec.Decode);
             if (c.Table == name)
                 chains.Add(c);
-        }, chains.Clear);
+        }, chains.Clear).ConfigureAwait(false);
 
         var sets = new List<NftSet>();
         // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
@@ -68,21 +81,21 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
         // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
         // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
-        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
         {
             Check(m);
             var s = Guard(m, SetCodec.Decode);
             if (s.Table == name)
                 sets.Add(s);
-        }, sets.Clear);
+        }, sets.Clear).ConfigureAwait(false);
 
-        if (ReadRules(family, name, Check) is not { } rules)
-            return false;
+        if (await ReadRulesAsync(family, name, Check).ConfigureAwait(false) is not { } rules)
+            return (false, null);
         // A rule dump that straddles the tail of someone else's commit can end early with every generation
         // check passing (the kernel resumes by position, and the commit already moved the generation before
         // it unlinked what it deleted). A second dump must list exactly the same rules.
-        if (ReadRules(family, name, Check) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
-            return false;
+        if (await ReadRulesAsync(family, name, Check).ConfigureAwait(false) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
+            return (false, null);
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
@@ -91,29 +104,28 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             // table between two parts of the dump (it does so in the background after large inserts, with no
             // generation change), the walk misses some elements and repeats others. So an element list counts
             // only when it has no duplicates and a second dump lists exactly the same elements.
-            var elements = ReadElements(family, name, set.Name, Check);
-            if (elements is null || ReadElements(family, name, set.Name, Check) is not { } secondRead
+            var elements = await ReadElementsAsync(family, name, set.Name, Check).ConfigureAwait(false);
+            if (elements is null || await ReadElementsAsync(family, name, set.Name, Check).ConfigureAwait(false) is not { } secondRead
                 || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
-                return false;
+                return (false, null);
             setContents.Add(new SetContents(set, elements));
         }
         if (!consistent)
-            return false;
+            return (false, null);
 
         // The rule dump lists chain by chain in the table's chain order; keep that grouping explicit.
         var ordered = new List<Rule>(rules.Count);
         foreach (var chain in chains)
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
-        contents = new TableContents(table, chains, setContents, ordered, generation);
-        return true;
+        return (true, new TableContents(table, chains, setContents, ordered, generation));
     }
 
-    private List<SetElement>? ReadElements(NftFamily family, string table, string set, DumpMessageHandler check)
+    private async ValueTask<List<SetElement>?> ReadElementsAsync(NftFamily family, string table, string set, DumpMessageHandler check)
     {
         var elements = new List<SetElement>();
         try
         {
-            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+            await DumpAsync(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
             {
                 w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
                 w.WriteString((ushort)NftSetElementListAttribute.SET, set);
@@ -121,7 +133,7 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
             {
                 check(m);
                 Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
-            }, elements.Clear);
+            }, elements.Clear).ConfigureAwait(false);
         }
         catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.NOENT)
         {
@@ -132,18 +144,18 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 
-    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check)
+    private async ValueTask<List<Rule>?> ReadRulesAsync(NftFamily family, string name, DumpMessageHandler check)
     {
         var rules = new List<Rule>();
         var positions = new List<ulong>();
-        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             if (TableOfRule(m, out ulong position) != name)
                 return; // another table's rule: not decoded at all
             rules.Add(Guard(m, RuleCodec.Decode));
             positions.Add(position);
-        }, () => { rules.Clear(); positions.Clear(); });
+        }, () => { rules.Clear(); positions.Clear(); }).ConfigureAwait(false);
         return RulesAreContiguous(rules, positions) ? rules : null;
     }
 
@@ -180,8 +192,8 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
         return true;
     }
 
-    private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
-        channel.Dump(type, (NetfilterFamily)family, request, handler, restart, cancellationToken);
+    private ValueTask DumpAsync(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
+        channel.DumpAsync(type, (NetfilterFamily)family, request, handler, restart, synchronous, cancellationToken);
 
     internal delegate T Decoder<T>(in NetlinkMessage message);
 

@@ -69,7 +69,7 @@ internal static class TransactionEncoder
     private static void WriteBatchMarker(BatchBuffer batch, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
         var writer = batch.BeginMessage();
-        NfnetlinkChannel.WriteBatchMarker(ref writer, type, sequence, generation);
+        NftablesChannel.WriteBatchMarker(ref writer, type, sequence, generation);
         batch.EndMessage(writer.Length);
     }
 
@@ -177,7 +177,7 @@ internal static class TransactionEncoder
     }
 
     private static int Begin(ref NetlinkWriter writer, NftMessageType type, NetlinkMessageFlags flags, uint sequence, NftFamily family) =>
-        writer.BeginMessage(NfnetlinkChannel.MessageType(type), flags, sequence, (byte)family);
+        writer.BeginMessage(NftablesChannel.MessageType(type), flags, sequence, (byte)family);
 
     private static void Map(ref int[] map, int message, int operation)
     {

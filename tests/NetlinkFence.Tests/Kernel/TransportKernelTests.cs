@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 
@@ -41,6 +42,24 @@ public sealed class TransportKernelTests
     }
 
     [Fact]
+    public async Task ACommitWhoseRepliesAreAlreadyQueuedCompletesOnTheCallersThreadWithoutWaiting()
+    {
+        // nfnetlink runs the batch and the GETGEN marker inside sendmsg, so the marker's NEWGEN (and any error)
+        // is queued before the library looks: the async commit must not wait on epoll or hop threads for it.
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var committing = nft.CommitAsync(new Transaction().AddTable(Build.Table("t")).AddChain(Build.BaseChain("t")));
+        Assert.True(committing.IsCompleted);
+        await committing;
+        var refused = nft.CommitAsync(RefusedAtTheThirdOperation());
+        Assert.True(refused.IsCompleted);
+        await Assert.ThrowsAsync<TransactionRejectedException>(() => refused.AsTask());
+        var reading = nft.GetGenerationAsync();
+        Assert.True(reading.IsCompleted);
+        Assert.Equal((await committing).GenerationAfter, await reading);
+    }
+
+    [Fact]
     public async Task AWaitForAReplyThatNeverComesEndsWhenCancelled()
     {
         using var ns = TestNamespace.Create();
@@ -62,18 +81,32 @@ public sealed class TransportKernelTests
         Assert.Equal(generation, channel.GetGeneration(CancellationToken.None));
     }
 
-    [Fact]
-    public async Task ADumpCancelledBeforeItsRepliesAreReadThrowsAndTheNextDumpIsWhole()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADumpCancelledMidWayThrowsAndTheNextDumpIsWhole(bool synchronous)
     {
+        const int Rules = 2000; // far more than one dump datagram holds
         using var ns = TestNamespace.Create();
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
         var tx = new Transaction().AddTable(Build.Table("t")).AddChain(Build.BaseChain("t"));
-        for (int i = 0; i < 500; i++)
+        for (int i = 0; i < Rules; i++)
             tx.AddRule(Build.AcceptTo("t", "output", i));
         await nft.CommitAsync(tx);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => nft.ListTableAsync(NftFamily.Inet, "t", new CancellationToken(true)).AsTask());
-        Assert.Equal(500, (await nft.ListTableAsync(NftFamily.Inet, "t"))!.Rules.Count);
-        Assert.Equal(500, nft.ListTable(NftFamily.Inet, "t")!.Rules.Count);
+
+        using var channel = await NftablesChannel.OpenAsync(ns.Path);
+        using var cancel = new CancellationTokenSource();
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await channel.DumpAsync(NftMessageType.GETRULE, NetfilterFamily.INET, null,
+            (in NetlinkMessage _) => { if (++seen == 10) cancel.Cancel(); }, () => seen = 0, synchronous, cancel.Token));
+        Assert.InRange(seen, 10, Rules - 1); // stopped before the end: the kernel's dump was left running
+
+        int rules = 0;
+        await channel.DumpAsync(NftMessageType.GETRULE, NetfilterFamily.INET, null, (in NetlinkMessage _) => rules++, () => rules = 0,
+            synchronous, CancellationToken.None);
+        Assert.Equal(Rules, rules);
+        Assert.Equal(Rules, (await nft.ListTableAsync(NftFamily.Inet, "t"))!.Rules.Count);
+        Assert.Equal(Rules, nft.ListTable(NftFamily.Inet, "t")!.Rules.Count);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -76,7 +76,7 @@ internal sealed class RawBatch : IDisposable
     {
         Span<byte> request = stackalloc byte[NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize];
         var writer = new NetlinkWriter(request);
-        writer.EndMessage(writer.BeginMessage(NftablesChannel.MessageType(NftMessageType.GETGEN), NetlinkMessageFlags.REQUEST, 0, (byte)NetfilterFamily.UNSPEC));
+        writer.EndMessage(writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.GETGEN, NetlinkMessageFlags.REQUEST, 0, NetfilterFamily.UNSPEC));
         _socket.Send(writer.Written);
         while (true)
         {

@@ -1,37 +1,31 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Text;
 using NetlinkFence.Interop;
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
 
-/// <summary>A minimal nfnetlink_log (NFLOG) reader: binds one group and prints the prefix of every logged packet.</summary>
+/// <summary>
+/// A minimal nfnetlink_log (NFLOG) reader on the library's public netlink writer and reader: binds one group
+/// and prints the prefix of every logged packet.
+/// </summary>
 internal static class Nflog
 {
-    private const ushort SubsysUlog = 4;                 // NFNL_SUBSYS_ULOG
-    private const ushort MsgPacket = 0, MsgConfig = 1;   // NFULNL_MSG_*
-    private const ushort CfgCmd = 1;                     // NFULA_CFG_CMD
-    private const byte CmdBind = 1;                      // NFULNL_CFG_CMD_BIND
-    private const ushort AttrPrefix = 10;                // NFULA_PREFIX
-    private const ushort NlmFRequest = 1, NlmFAck = 4, NlmsgError = 2;
+    private const uint BindSequence = 1;
 
     public static int Run(ushort group, int milliseconds)
     {
-        using var socket = NetlinkSocket.Open(NetlinkFence.Interop.Uapi.NetlinkProtocol.NETFILTER);
-        // nlmsghdr + nfgenmsg(AF_UNSPEC, version 0, res_id = group, big endian) + NFULA_CFG_CMD { BIND }
-        var request = new byte[16 + 4 + 8];
-        BinaryPrimitives.WriteUInt32LittleEndian(request, (uint)request.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(request.AsSpan(4), (ushort)(SubsysUlog << 8 | MsgConfig));
-        BinaryPrimitives.WriteUInt16LittleEndian(request.AsSpan(6), NlmFRequest | NlmFAck);
-        BinaryPrimitives.WriteUInt32LittleEndian(request.AsSpan(8), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(18), group);
-        BinaryPrimitives.WriteUInt16LittleEndian(request.AsSpan(20), 5);
-        BinaryPrimitives.WriteUInt16LittleEndian(request.AsSpan(22), CfgCmd);
-        request[24] = CmdBind;
-        socket.Send(request);
+        using var socket = NetlinkSocket.Open(NetlinkProtocol.NETFILTER);
+        // NFULNL_MSG_CONFIG with res_id = group and NFULA_CFG_CMD { BIND }: from now on the group's packets come here.
+        Span<byte> request = stackalloc byte[32];
+        var writer = new NetlinkWriter(request);
+        var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.ULOG, (byte)NfulnlMessageType.CONFIG,
+            NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.ACK, BindSequence, NetfilterFamily.UNSPEC, resourceId: group);
+        writer.WriteU8((ushort)NfulaConfigAttribute.CMD, (byte)NfulnlConfigCommand.BIND);
+        writer.EndMessage(message);
+        socket.Send(writer.Written);
 
         var buffer = new byte[65536];
         int length = socket.Receive(buffer, wait: true, out _);
-        if (length < 20 || BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(4)) != NlmsgError
-            || BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(16)) != 0)
+        if (!IsAck(buffer.AsSpan(0, Math.Max(length, 0))))
         {
             Console.Error.WriteLine("nflog: binding group " + group + " was refused");
             return 3;
@@ -45,34 +39,41 @@ internal static class Nflog
             if (!socket.WaitReadable((int)Math.Max(1, milliseconds - clock.ElapsedMilliseconds)))
                 continue;
             length = socket.Receive(buffer, wait: false, out _);
-            for (int offset = 0; length > 0 && offset + 16 <= length;)
-            {
-                int messageLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(offset));
-                if (messageLength < 16 || offset + messageLength > length)
-                    break;
-                if (BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 4)) == (SubsysUlog << 8 | MsgPacket))
-                    PrintPrefix(buffer.AsSpan(offset + 20, messageLength - 20));
-                offset += (messageLength + 3) & ~3;
-            }
+            if (length > 0)
+                PrintPrefixes(buffer.AsSpan(0, length));
         }
         return 0;
     }
 
-    private static void PrintPrefix(ReadOnlySpan<byte> attributes)
+    /// <summary>Whether the datagram is the kernel's NLMSG_ERROR with code 0 for the bind request.</summary>
+    private static bool IsAck(ReadOnlySpan<byte> datagram)
     {
-        while (attributes.Length >= 4)
+        var reader = new NetlinkMessageReader(datagram);
+        return reader.TryRead(out var reply)
+            && reply.Type == (ushort)NetlinkMessageType.ERROR
+            && reply.Sequence == BindSequence
+            && reply.Payload.Length >= 4
+            && BitConverter.ToInt32(reply.Payload) == 0;
+    }
+
+    private static void PrintPrefixes(ReadOnlySpan<byte> datagram)
+    {
+        var reader = new NetlinkMessageReader(datagram);
+        try
         {
-            int attributeLength = BinaryPrimitives.ReadUInt16LittleEndian(attributes);
-            ushort type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(attributes[2..]) & 0x3fff);
-            if (attributeLength < 4 || attributeLength > attributes.Length)
-                return;
-            if (type == AttrPrefix)
+            while (reader.TryRead(out var message))
             {
-                var value = attributes[4..attributeLength];
-                int end = value.IndexOf((byte)0);
-                Console.WriteLine("nflog prefix=" + Encoding.ASCII.GetString(end < 0 ? value : value[..end]));
+                if (message.Type != Nfnetlink.MessageType(NfnetlinkSubsystem.ULOG, (byte)NfulnlMessageType.PACKET))
+                    continue;
+                var attributes = message.Attributes;
+                while (attributes.TryRead(out var attribute))
+                    if (attribute.Type == (ushort)NfulaAttribute.PREFIX)
+                        Console.WriteLine("nflog prefix=" + attribute.String());
             }
-            attributes = attributes[Math.Min(attributes.Length, (attributeLength + 3) & ~3)..];
+        }
+        catch (NetlinkDecodeException e)
+        {
+            Console.Error.WriteLine("nflog: skipped a malformed datagram: " + e.Message);
         }
     }
 }

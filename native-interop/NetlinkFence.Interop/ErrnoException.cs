@@ -4,31 +4,27 @@ using NetlinkFence.Interop.Uapi;
 namespace NetlinkFence.Interop;
 
 /// <summary>A failed system call or a kernel error reply, carrying the errno and its symbolic name.</summary>
-public sealed class ErrnoException : Exception
+public sealed class ErrnoException : NetlinkFenceException
 {
     /// <summary>Creates the exception for <paramref name="errno"/> raised by <paramref name="operation"/>.</summary>
     public ErrnoException(string operation, int errno, string? detail = null)
-        : base(Format(operation, errno, detail))
+        : base(Format(operation, errno, detail), errno)
     {
         Operation = operation;
-        Errno = errno;
     }
 
     /// <summary>What failed, e.g. <c>sendmsg</c> or <c>setns(/run/netns/agent)</c>.</summary>
     public string Operation { get; }
 
-    /// <summary>The positive errno value.</summary>
-    public int Errno { get; }
-
-    /// <summary>The symbolic name, e.g. <c>EPERM</c>, or <c>errno N</c> when unknown.</summary>
-    public string ErrnoName => NameOf(Errno);
+    /// <summary>The positive errno value (a failed system call always has one, so never null here, unlike the base's).</summary>
+    public new int Errno => base.Errno!.Value;
 
     /// <summary>The symbolic name of an errno value, e.g. <c>EPERM</c>.</summary>
     public static string NameOf(int errno) => errno switch
     {
         (int)Uapi.Errno._2BIG => "E2BIG",
         524 => "ENOTSUPP",
-        _ when Enum.IsDefined((Errno)errno) => "E" + ((Errno)errno).ToString(),
+        _ when Enum.IsDefined((Uapi.Errno)errno) => "E" + ((Uapi.Errno)errno).ToString(),
         _ => $"errno {errno}",
     };
 

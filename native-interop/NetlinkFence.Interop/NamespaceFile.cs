@@ -4,7 +4,7 @@ namespace NetlinkFence.Interop;
 public static class NamespaceFile
 {
     /// <summary>
-    /// Throws <see cref="ArgumentException"/> with a plain message when <paramref name="path"/> exists but is not a
+    /// Throws <see cref="InvalidInputException"/> with a plain message when <paramref name="path"/> exists but is not a
     /// network namespace file (<c>/run/netns/NAME</c>, <c>/proc/PID/ns/net</c>); returns true when it is the initial
     /// network namespace (see <see cref="NetworkNamespaceHandle.IsInitial"/>). A path that does not exist returns
     /// false: entering it fails later with ENOENT, which callers already report.

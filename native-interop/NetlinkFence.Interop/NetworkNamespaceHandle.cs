@@ -37,7 +37,7 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
     /// <inheritdoc/>
     public override bool IsInvalid => handle == new IntPtr(-1);
 
-    /// <summary>Opens <paramref name="path"/> and checks that it is a network namespace.</summary>
+    /// <summary>Opens <paramref name="path"/>: <see cref="InvalidInputException"/> when it is not a network namespace file, <see cref="ErrnoException"/> when it cannot be opened.</summary>
     public static NetworkNamespaceHandle Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -60,7 +60,7 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
         if (type != CLONE_NEWNET)
         {
             opened.Dispose();
-            throw new ArgumentException($"{path} is not a network namespace file; name one such as /run/netns/NAME or /proc/PID/ns/net");
+            throw new InvalidInputException($"{path} is not a network namespace file; name one such as /run/netns/NAME or /proc/PID/ns/net");
         }
         return opened;
     }

@@ -5,16 +5,6 @@ namespace NetlinkFence.Interop;
 /// <summary>Detaching the current process from its terminal (for the rollback waiter, a copy of the tool itself).</summary>
 public static unsafe class ProcessSession
 {
-    /// <summary>
-    /// Starts a new session (<c>setsid</c>: no controlling terminal, so no SIGHUP when the terminal goes away)
-    /// and points standard input, output and error at <c>/dev/null</c>.
-    /// </summary>
-    public static void Detach()
-    {
-        StartSession();
-        RedirectStandardStreamsToDevNull();
-    }
-
     /// <summary><c>setsid</c>: a new session and process group, without a controlling terminal.</summary>
     public static void StartSession()
     {

@@ -13,11 +13,30 @@ internal static class CommonOptions
 
     public static readonly Option<string> Output = CreateOutput();
 
-    public static readonly Option<string> Table = new("--table")
+    public static readonly Option<string> Table = CreateTable();
+
+    private static Option<string> CreateTable()
     {
-        Description = "the inet table netlinkfence owns",
-        DefaultValueFactory = _ => "netlinkfence",
-    };
+        var option = new Option<string>("--table")
+        {
+            Description = "the inet table netlinkfence owns",
+            DefaultValueFactory = _ => "netlinkfence",
+        };
+        // A name nf_tables cannot hold (empty, over NFT_NAME_MAXLEN, a NUL) is bad input (exit 2), not a crash in a verb;
+        // the library's Table constructor is the one place that knows the rule.
+        option.Validators.Add(result =>
+        {
+            try
+            {
+                _ = new Nftables.Table(Nftables.NftFamily.Inet, result.GetValueOrDefault<string>() ?? "");
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError($"--table: {e.Message}");
+            }
+        });
+        return option;
+    }
 
     private static Option<string> CreateOutput()
     {

@@ -7,7 +7,7 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
-/// <summary>The CLI's exit codes (DESIGN.md) and the mapping from failures to them.</summary>
+/// <summary>The CLI's exit codes (the table in README, "The command line") and the mapping from failures to them.</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;
@@ -17,70 +17,76 @@ internal static class ExitCodes
     public const int Permission = 4;
     public const int SelfTestFailed = 5;
 
-    /// <summary>Runs a verb, printing a one-line explanation for failures instead of a stack trace.</summary>
+    /// <summary>
+    /// Neither the input's fault nor a refusal: the kernel did not answer or sent a reply that does not decode, a system
+    /// call failed with another errno, an I/O error, the rollback waiter could not be started.
+    /// </summary>
+    public const int SystemFailure = 6;
+
+    /// <summary>A bug in netlinkfence: an exception no code path throws on purpose (sysexits.h's EX_SOFTWARE).</summary>
+    public const int InternalError = 70;
+
+    /// <summary>Runs a verb, printing a one-line explanation for failures instead of a stack trace (bugs keep theirs).</summary>
     public static async Task<int> Run(Func<Task<int>> verb)
     {
         try
         {
             return await verb();
         }
-        catch (PolicyException e)
+        catch (Exception e) when (e is not OperationCanceledException) // Ctrl-C/SIGTERM: System.CommandLine's own exit
         {
-            foreach (var diagnostic in e.Diagnostics)
-                Console.Error.WriteLine(diagnostic);
-            Console.Error.WriteLine($"netlinkfence: {e.Diagnostics.Count(d => d.Severity == Severity.Error)} error(s); nothing was changed");
-            return BadInput;
+            return Report(e, Console.Error);
         }
-        catch (TransactionRejectedException e)
+    }
+
+    /// <summary>Writes what <paramref name="failure"/> means to <paramref name="error"/> and returns its exit code.</summary>
+    public static int Report(Exception failure, TextWriter error)
+    {
+        switch (failure)
         {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            foreach (var failure in e.Failures.Skip(1).Take(5))
-                Console.Error.WriteLine($"  also: {failure}");
-            if (e.Failures.Count > 6)
-                Console.Error.WriteLine($"  ... and {e.Failures.Count - 6} more");
-            if (!e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)Errno.PERM))
-                Console.Error.WriteLine("  hint: EPERM on the table's own objects means another process owns the table (nft's table 'owner' flag); stop it, or pick another 'table:' name");
-            return e.IsPermissionDenied ? Permission : KernelRefused;
-        }
-        catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.PERM)
-        {
-            Console.Error.WriteLine("netlinkfence: permission denied: reading or changing nftables needs CAP_NET_ADMIN (run as root)");
-            return Permission;
-        }
-        catch (ErrnoException e) when (e.Errno is (int)Errno.PERM or (int)Errno.ACCES)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN, and CAP_SYS_ADMIN for --netns)");
-            return Permission;
-        }
-        catch (ErrnoException e) when (e.Errno == (int)Errno.NOENT)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            return BadInput;
-        }
-        catch (StateFileException e)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            return BadInput;
-        }
-        catch (NftSyntaxException e)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            return BadInput;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN; the rollback state lives in {SafetyState.Directory})");
-            return Permission;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            return BadInput;
-        }
-        catch (NetlinkKernelException e)
-        {
-            Console.Error.WriteLine($"netlinkfence: {e.Message}");
-            return KernelRefused;
+            case PolicyException e:
+                foreach (var diagnostic in e.Diagnostics)
+                    error.WriteLine(diagnostic);
+                error.WriteLine($"netlinkfence: {e.Diagnostics.Count(d => d.Severity == Severity.Error)} error(s); nothing was changed");
+                return BadInput;
+            case TransactionRejectedException e:
+                error.WriteLine($"netlinkfence: {e.Message}");
+                foreach (var failed in e.Failures.Skip(1).Take(5))
+                    error.WriteLine($"  also: {failed}");
+                if (e.Failures.Count > 6)
+                    error.WriteLine($"  ... and {e.Failures.Count - 6} more");
+                if (!e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)Errno.PERM))
+                    error.WriteLine("  hint: EPERM on the table's own objects means another process owns the table (nft's table 'owner' flag); stop it, or pick another 'table:' name");
+                return e.IsPermissionDenied ? Permission : KernelRefused;
+            case NetlinkKernelException e when e.IsPermissionDenied:
+                error.WriteLine("netlinkfence: permission denied: reading or changing nftables needs CAP_NET_ADMIN (run as root)");
+                return Permission;
+            case NetlinkKernelException e:
+                error.WriteLine($"netlinkfence: {e.Message}");
+                return KernelRefused;
+            case ErrnoException e when e.IsPermissionDenied:
+                error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN, and CAP_SYS_ADMIN for --netns)");
+                return Permission;
+            case UnauthorizedAccessException e:
+                error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN; the rollback state lives in {SafetyState.Directory})");
+                return Permission;
+            case ReadBackMismatchException e:
+                error.WriteLine($"netlinkfence: {e.Message}");
+                return DriftOrFindings;
+            // The input is at fault: a namespace that does not exist or is not one, a flow, a name nft cannot write,
+            // an object over a netlink limit, a state file or snapshot that cannot be trusted, a bad option value.
+            case ErrnoException e when e.IsNotFound:
+            case InvalidInputException or NotARegularFileException or NftSyntaxException or NetlinkEncodingException
+                or SnapshotCorruptException or StateFileException or UsageException:
+                error.WriteLine($"netlinkfence: {failure.Message}");
+                return BadInput;
+            case NetlinkFenceException or SystemFailureException or IOException:
+                error.WriteLine($"netlinkfence: {failure.Message}");
+                return SystemFailure;
+            default:
+                error.WriteLine($"netlinkfence: internal error: this is a bug in netlinkfence, not a problem with your input; please report it with this trace (exit {InternalError})");
+                error.WriteLine(failure.ToString());
+                return InternalError;
         }
     }
 }

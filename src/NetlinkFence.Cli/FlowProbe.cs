@@ -34,7 +34,7 @@ internal enum ProbeSignal
 internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string Outcome, string? Unmarked = null);
 
 /// <summary>
-/// Tries flows from inside a network namespace (sockets created there by <see cref="NetworkNamespace.Run"/>) and
+/// Tries flows from inside a network namespace (sockets created there by <see cref="NetworkNamespace.Run{T}(string, Func{T})"/>) and
 /// says what the socket saw, never which firewall caused it (that is <see cref="ProbeJudge"/>'s job, with the
 /// egress_denied chain's self-test counter). Every probe socket carries <see cref="PolicyCompiler.SelfTestMark"/>
 /// (SO_MARK): the kernel copies it to every packet the socket sends (SYN retransmits and datagrams alike), and the

@@ -18,7 +18,7 @@ internal static class NamespaceArgument
         int code = ExitCodes.Run(() =>
         {
             if (networkNamespace.Length == 0)
-                throw new ArgumentException("--netns needs a name (/run/netns/NAME) or a path such as /proc/PID/ns/net");
+                throw new UsageException("--netns needs a name (/run/netns/NAME) or a path such as /proc/PID/ns/net");
             if (new NftablesConnectionOptions { NetworkNamespace = networkNamespace }.CheckNetworkNamespace())
                 Console.Error.WriteLine($"netlinkfence: warning: --netns {networkNamespace} is the host's initial network namespace (that of PID 1): this changes the host's own firewall");
             return Task.FromResult(ExitCodes.Ok);

@@ -22,5 +22,9 @@ var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.
 // Its --netns is the apply's own, already checked, descriptor.
-return (isWaiter ? null : NamespaceArgument.Check(parsed.GetValue(CommonOptions.NetworkNamespace)))
-    ?? await parsed.InvokeAsync(isWaiter ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
+if ((isWaiter ? null : NamespaceArgument.Check(parsed.GetValue(CommonOptions.NetworkNamespace))) is { } refused)
+    return refused;
+int code = await parsed.InvokeAsync(isWaiter ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
+// A command line that does not parse (an unknown option, a bad --table) is bad input: System.CommandLine prints the
+// errors and the help, but exits 1, which means drift. Failures inside a verb are mapped by ExitCodes.Run.
+return parsed.Errors.Count > 0 ? ExitCodes.BadInput : code;

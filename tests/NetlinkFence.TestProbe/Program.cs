@@ -26,6 +26,8 @@ try
 catch (TransactionRejectedException e)
 {
     Console.WriteLine($"REJECTED permission={e.IsPermissionDenied} conflict={e.IsGenerationConflict} failures={e.Failures.Count}");
+    NetlinkFence.NetlinkFenceException seen = e; // what a caller that catches the library's base type sees
+    Console.WriteLine($"BASE errno={seen.ErrnoName} permission={seen.IsPermissionDenied} notfound={seen.IsNotFound} exists={seen.IsExists} conflict={seen.IsGenerationConflict}");
     Console.WriteLine("MESSAGE " + e.Message);
     return e.IsPermissionDenied ? 4 : 3;
 }

@@ -17,9 +17,6 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
     private TableSnapshot? _savedBefore;
     private bool _snapshotSaved;
 
-    /// <summary>The unconfirmed apply this one takes over (null: none).</summary>
-    public PendingConfirm? Earlier => earlier;
-
     public PendingConfirm? Pending => _mine;
 
     /// <summary>
@@ -30,7 +27,7 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
     {
         string? self = new FileInfo("/proc/self").LinkTarget;
         if (self != Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            throw new InvalidOperationException($"/proc is not this process's PID namespace (/proc/self is {self ?? "missing"}, this process is {Environment.ProcessId}), "
+            throw new SystemFailureException($"/proc is not this process's PID namespace (/proc/self is {self ?? "missing"}, this process is {Environment.ProcessId}), "
                 + "so the rollback waiter could not be found again; nothing was changed. Mount /proc for this PID namespace (e.g. unshare --pid --fork --mount-proc)");
     }
 
@@ -43,7 +40,7 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
                 // The waiter opens the namespace through this process's handle, so it is the very same one.
                 "--netns", $"/proc/{Environment.ProcessId}/fd/{state.Target.Handle.FileDescriptor}", "--netns-id", state.Target.Id };
             int pid = await SelfLauncher.StartDetachedCopyAsync(arguments, cancellationToken);
-            _waiter = ProcessIdentity.Of(pid) ?? throw new InvalidOperationException($"the rollback waiter (process {pid}) ended right after it started; see {state.LogPath}");
+            _waiter = ProcessIdentity.Of(pid) ?? throw new SystemFailureException($"the rollback waiter (process {pid}) ended right after it started; see {state.LogPath}");
         }
         if (earlier is null)
         {

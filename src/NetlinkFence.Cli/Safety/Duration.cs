@@ -14,7 +14,7 @@ internal static class Duration
             : t.EndsWith('h') ? (t[..^1], 3600.0)
             : (t, 1.0);
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value <= 0 || value * scale > 24 * 3600)
-            throw new ArgumentException($"'{text}' is not a duration; write 60s, 500ms or 5m (at most 24h)");
+            throw new UsageException($"'{text}' is not a duration; write 60s, 500ms or 5m (at most 24h)");
         return TimeSpan.FromSeconds(value * scale);
     }
 }

@@ -18,7 +18,7 @@ internal static class SelfLauncher
     /// <summary>Starts the copy and waits (up to 10 s) until it has detached; returns its process id.</summary>
     public static async Task<int> StartDetachedCopyAsync(IEnumerable<string> arguments, CancellationToken cancellationToken)
     {
-        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program's own executable (Environment.ProcessPath)");
+        string executable = Environment.ProcessPath ?? throw new SystemFailureException("cannot find this program's own executable (Environment.ProcessPath)");
         var start = new ProcessStartInfo(executable)
         {
             UseShellExecute = false,
@@ -30,7 +30,7 @@ internal static class SelfLauncher
             start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]); // the entry assembly (NetlinkFence.Cli.dll)
         foreach (string argument in arguments)
             start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {executable}");
+        using var process = Process.Start(start) ?? throw new SystemFailureException($"could not start {executable}");
         process.StandardInput.Close();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
@@ -41,12 +41,12 @@ internal static class SelfLauncher
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new InvalidOperationException($"the rollback waiter (process {process.Id}) did not detach within 10 s");
+            throw new SystemFailureException($"the rollback waiter (process {process.Id}) did not detach within 10 s");
         }
         if (line != DetachedMarker)
         {
             string error = await process.StandardError.ReadToEndAsync(cancellationToken);
-            throw new InvalidOperationException($"the rollback waiter failed before it detached: {line} {error.Trim()}");
+            throw new SystemFailureException($"the rollback waiter failed before it detached: {line} {error.Trim()}");
         }
         process.StandardOutput.Close();
         process.StandardError.Close();

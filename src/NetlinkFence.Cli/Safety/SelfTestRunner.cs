@@ -16,8 +16,9 @@ internal static class SelfTestRunner
     /// True when every expected-allowed flow got through and every expected-denied flow was dropped by the policy's
     /// egress_denied chain. An inconclusive probe fails it unless <paramref name="inconclusivePasses"/>; a probe that
     /// could not run always fails it. Never throws, except when <paramref name="cancellationToken"/> is cancelled.
+    /// <paramref name="connection"/> is a connection to the namespace the flows are tried in, to read the counter of
+    /// <paramref name="table"/>.
     /// </summary>
-    /// <param name="connection">A connection to the namespace, to read the counter of <paramref name="table"/>.</param>
     public static async Task<bool> RunAsync(NftablesConnection connection, string table, string? netns, SelfTest test, bool inconclusivePasses,
         TextWriter output, CancellationToken cancellationToken)
     {

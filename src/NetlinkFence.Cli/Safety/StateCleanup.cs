@@ -76,7 +76,7 @@ internal static class StateCleanup
                     using var handle = NetworkNamespaceHandle.Open(path);
                     live.Add(handle.Inode);
                 }
-                catch (Exception e) when (e is ErrnoException or ArgumentException)
+                catch (Exception e) when (e is ErrnoException or InvalidInputException)
                 {
                 }
             }

@@ -38,7 +38,7 @@ internal sealed class TargetNamespace : IDisposable
         if (opened.Id != expectedId)
         {
             opened.Dispose();
-            throw new ArgumentException($"{path} is namespace {opened.Id}, not {expectedId} (it was replaced meanwhile)");
+            throw new InvalidInputException($"{path} is namespace {opened.Id}, not {expectedId} (it was replaced meanwhile)");
         }
         return opened;
     }

@@ -24,7 +24,7 @@ internal static class ProbeVerb
             var flows = parse.GetValue(targets)!.Select(target =>
                 target.StartsWith("tcp:", StringComparison.Ordinal) || target.StartsWith("udp:", StringComparison.Ordinal)
                     ? (target, ExpectedFlow.Parse(target))
-                    : throw new ArgumentException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53")).ToList();
+                    : throw new UsageException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53")).ToList();
             var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken) : null;
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             await using var nft = await TryOpenAsync(netns, cancellationToken);

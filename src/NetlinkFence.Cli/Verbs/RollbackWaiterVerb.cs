@@ -34,7 +34,7 @@ internal static class RollbackWaiterVerb
                 // Before the detached line: a mismatch makes the apply fail before it commits anything.
                 target = TargetNamespace.OpenExpecting(null, parse.GetValue(CommonOptions.NetworkNamespace)!, parse.GetValue(netnsId)!);
             }
-            catch (Exception e) when (e is ArgumentException or ErrnoException)
+            catch (Exception e) when (e is InvalidInputException or ErrnoException)
             {
                 Console.Error.WriteLine($"netlinkfence: {e.Message}");
                 return ExitCodes.BadInput;

@@ -6,17 +6,20 @@ namespace NetlinkFence.Netlink;
 /// Iterates a run of attributes with strict bounds checks: <c>while (reader.TryRead(out var a)) switch (a.Type) ...</c>.
 /// A length that is too small, or larger than what is left, raises <see cref="NetlinkDecodeException"/>.
 /// </summary>
-internal ref struct AttributeReader
+public ref struct AttributeReader
 {
     private readonly ReadOnlySpan<byte> _all;
     private int _position;
 
+    /// <summary>Creates a reader over a run of attributes (a message's tail, or a nest's payload).</summary>
     public AttributeReader(ReadOnlySpan<byte> attributes)
     {
         _all = attributes;
         _position = 0;
     }
 
+    /// <summary>Reads the next attribute; false when the run is exhausted.</summary>
+    /// <exception cref="NetlinkDecodeException">The next attribute is truncated or its length lies.</exception>
     public bool TryRead(out NetlinkAttribute attribute)
     {
         int left = _all.Length - _position;

@@ -72,7 +72,7 @@ internal sealed class NetlinkConnection : IDisposable
 
     /// <summary>
     /// Receives one datagram into the receive buffer and returns its length; -1 when <paramref name="sliceMilliseconds"/>
-    /// (when not -1) passed with nothing queued. Throws <see cref="TimeoutException"/> at <paramref name="deadline"/>.
+    /// (when not -1) passed with nothing queued. Throws <see cref="NetlinkTimeoutException"/> at <paramref name="deadline"/>.
     /// </summary>
     public async ValueTask<int> ReceiveAsync(long deadline, int sliceMilliseconds, bool synchronous, CancellationToken cancellationToken)
     {
@@ -88,7 +88,7 @@ internal sealed class NetlinkConnection : IDisposable
             }
             long left = deadline - Environment.TickCount64;
             if (left <= 0)
-                throw new TimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
+                throw new NetlinkTimeoutException($"the kernel did not answer within {ReplyTimeout.TotalSeconds:0} s");
             int wait = (int)Math.Min(left, sliceMilliseconds < 0 ? int.MaxValue : sliceMilliseconds);
             bool readable = synchronous
                 ? _transport.WaitReadable(wait, cancellationToken)

@@ -5,13 +5,15 @@ namespace NetlinkFence.Netlink;
 
 /// <summary>
 /// Iterates the messages of one received datagram with strict bounds checks. A lying length
-/// raises <see cref="NetlinkDecodeException"/>; nothing is ever read past the datagram.
+/// raises <see cref="NetlinkDecodeException"/>; nothing is ever read past the datagram. Works for any
+/// netlink protocol: <c>while (reader.TryRead(out var message)) ...</c>.
 /// </summary>
-internal ref struct NetlinkMessageReader
+public ref struct NetlinkMessageReader
 {
     private ReadOnlySpan<byte> _remaining;
     private int _offset;
 
+    /// <summary>Creates a reader over the bytes of one received datagram (or several messages written back to back).</summary>
     public NetlinkMessageReader(ReadOnlySpan<byte> datagram)
     {
         _remaining = datagram;
@@ -21,6 +23,8 @@ internal ref struct NetlinkMessageReader
     /// <summary>Offset of the next message within the datagram.</summary>
     public readonly int Offset => _offset;
 
+    /// <summary>Reads the next message; false when the datagram is exhausted.</summary>
+    /// <exception cref="NetlinkDecodeException">The next message is truncated or its length lies.</exception>
     public bool TryRead(out NetlinkMessage message)
     {
         if (_remaining.IsEmpty)

@@ -55,17 +55,15 @@ internal sealed class NfnetlinkChannel : IDisposable
         }
     }
 
-    /// <summary>nlmsg_type of an nfnetlink message: the subsystem in the high byte, its message in the low byte.</summary>
-    public static ushort MessageType(NfnetlinkSubsystem subsystem, byte message) => (ushort)(((int)subsystem << 8) | message);
-
     /// <summary>
     /// Writes NFNL_MSG_BATCH_BEGIN or _END for <paramref name="subsystem"/> (carried in res_id); with
     /// <paramref name="generation"/> the kernel refuses the batch (ERESTART) unless the ruleset is still at that generation.
     /// </summary>
     public static void WriteBatchMarker(ref NetlinkWriter writer, NfnetlinkSubsystem subsystem, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
-        var start = writer.BeginMessage((ushort)type, NetlinkMessageFlags.REQUEST, sequence,
-            (byte)NetfilterFamily.UNSPEC, (ushort)subsystem);
+        // Batch markers belong to no subsystem (NFNL_SUBSYS_NONE); res_id names the one the batch is for.
+        var start = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NONE, (byte)type, NetlinkMessageFlags.REQUEST, sequence,
+            NetfilterFamily.UNSPEC, (ushort)subsystem);
         if (generation is { } id)
             writer.WriteU32BigEndian((ushort)NfnetlinkBatchAttribute.GENID, id);
         writer.EndMessage(start);
@@ -144,7 +142,8 @@ internal sealed class NfnetlinkChannel : IDisposable
         uint sequence = Connection.ReserveSequences(1);
         Span<byte> request = stackalloc byte[NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize];
         var writer = new NetlinkWriter(request);
-        var start = writer.BeginMessage(type, NetlinkMessageFlags.REQUEST, sequence, (byte)NetfilterFamily.UNSPEC);
+        var start = writer.BeginMessage(type, NetlinkMessageFlags.REQUEST, sequence);
+        writer.WriteNfgenHeader(NetfilterFamily.UNSPEC);
         writer.EndMessage(start);
         Connection.Send(writer.Written);
         return sequence;
@@ -164,7 +163,8 @@ internal sealed class NfnetlinkChannel : IDisposable
     {
         Span<byte> request = stackalloc byte[1024];
         var writer = new NetlinkWriter(request);
-        var start = writer.BeginMessage(type, flags, 0, (byte)family); // the connection fills in the sequence number
+        var start = writer.BeginMessage(type, flags, 0); // the connection fills in the sequence number
+        writer.WriteNfgenHeader(family);
         writeRequest?.Invoke(ref writer);
         writer.EndMessage(start);
         return writer.Written.ToArray();

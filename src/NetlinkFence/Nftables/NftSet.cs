@@ -17,8 +17,36 @@ public sealed record NftSet
         Table = table;
         Name = name;
         Key = key.ToArray();
-        Flags = key.Count > 1 ? flags | SetFlags.Concat : flags;
+        // nft sets NFT_SET_CONCAT only on interval concatenations (the kernel's pipapo set needs it and the field
+        // lengths of NFTA_SET_DESC_CONCAT); a concatenated hash set is a plain hash of the padded key.
+        Flags = key.Count > 1 && (flags & SetFlags.Interval) != 0 ? flags | SetFlags.Concat : flags;
     }
+
+    private NftSet(NftFamily family, string table, string name, SetFlags flags)
+    {
+        NftNames.Validate(table, "table");
+        NftNames.Validate(name, "set");
+        Family = family;
+        Table = table;
+        Name = name;
+        Key = [];
+        Flags = flags;
+    }
+
+    /// <summary>
+    /// A set known only by name: enough for every operation that names a set (adding and deleting its elements,
+    /// <see cref="Transaction.DeleteSet"/>), not to create one. Its key types are
+    /// unknown (<see cref="Key"/> is empty), so typed elements are not checked against them (the kernel still
+    /// refuses a key of the wrong length). <paramref name="flags"/> is what you know of the set's flags: only
+    /// <see cref="SetFlags.Interval"/> matters, because in an interval set a single value is sent as a start and an
+    /// end element and in a hash set as one element; without it only a range (<see cref="SetKeyField.IsRange"/>)
+    /// is sent as an interval.
+    /// </summary>
+    public static NftSet Reference(NftFamily family, string table, string name, SetFlags flags = SetFlags.None) =>
+        new(family, table, name, flags);
+
+    /// <summary>True for a <see cref="Reference"/>: the key types and flags are unknown.</summary>
+    public bool IsReference => Key.Count == 0;
 
     /// <summary>The family of the table.</summary>
     public NftFamily Family { get; }
@@ -29,7 +57,7 @@ public sealed record NftSet
     /// <summary>The set's name.</summary>
     public string Name { get; }
 
-    /// <summary>The key's types, in concatenation order.</summary>
+    /// <summary>The key's types, in concatenation order; empty for a <see cref="Reference"/>.</summary>
     public IReadOnlyList<SetKeyType> Key { get; }
 
     /// <summary>Set flags.</summary>
@@ -79,7 +107,7 @@ public sealed record NftSet
         get
         {
             if (!IsConcatenation)
-                return Key[0].Size();
+                return IsReference ? 0 : Key[0].Size();
             int length = 0;
             for (int i = 0; i < Key.Count; i++)
                 length += (Key[i].Size() + 3) & ~3;

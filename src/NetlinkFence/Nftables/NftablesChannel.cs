@@ -30,7 +30,7 @@ internal sealed class NftablesChannel : IDisposable
     public static NftablesChannel Over(INetlinkTransport transport, uint? firstSequence = null) =>
         new(NfnetlinkChannel.Over(transport, firstSequence));
 
-    public static ushort MessageType(NftMessageType type) => NfnetlinkChannel.MessageType(NfnetlinkSubsystem.NFTABLES, (byte)type);
+    public static ushort MessageType(NftMessageType type) => NetlinkFence.Netlink.Nfnetlink.MessageType(NfnetlinkSubsystem.NFTABLES, (byte)type);
 
     /// <summary>Writes NFNL_MSG_BATCH_BEGIN or _END for the nf_tables subsystem (see <see cref="NfnetlinkChannel.WriteBatchMarker"/>).</summary>
     public static void WriteBatchMarker(ref NetlinkWriter writer, NfnetlinkBatchMessage type, uint sequence, uint? generation) =>

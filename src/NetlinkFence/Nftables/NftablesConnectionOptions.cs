@@ -17,19 +17,19 @@ public sealed record NftablesConnectionOptions
 
     /// <summary>
     /// The namespace file <see cref="NetworkNamespace"/> names, or null for the current namespace; a name with '/'
-    /// (or "." / "..") is refused with <see cref="ArgumentException"/>, so a name cannot walk out of /run/netns.
+    /// (or "." / "..") is refused with <see cref="InvalidInputException"/>, so a name cannot walk out of /run/netns.
     /// </summary>
     public string? NamespacePath => NetworkNamespace switch
     {
         null => null,
-        "" => throw new ArgumentException("the network namespace is empty: give a name (/run/netns/NAME) or a path such as /proc/PID/ns/net"),
+        "" => throw new InvalidInputException("the network namespace is empty: give a name (/run/netns/NAME) or a path such as /proc/PID/ns/net"),
         var path when path.StartsWith('/') => path,
-        var name when name.Contains('/') || name is "." or ".." => throw new ArgumentException($"network namespace name '{name}' must not contain '/'; give a path starting with '/' instead"),
+        var name when name.Contains('/') || name is "." or ".." => throw new InvalidInputException($"network namespace name '{name}' must not contain '/'; give a path starting with '/' instead"),
         var name => "/run/netns/" + name,
     };
 
     /// <summary>
-    /// Checks <see cref="NetworkNamespace"/> before connecting: <see cref="ArgumentException"/> with a plain message
+    /// Checks <see cref="NetworkNamespace"/> before connecting: <see cref="InvalidInputException"/> with a plain message
     /// when it is empty, missing or not a network namespace; true when it is the host's initial namespace (PID 1's).
     /// False when no namespace is named.
     /// </summary>

@@ -23,6 +23,47 @@ public sealed record SetElement(DataValue Key)
     /// <summary>Raw element userdata (nft's element comment), kept as read back.</summary>
     public DataValue? UserData { get; init; }
 
+    /// <summary>
+    /// nft's element comment, kept in <see cref="UserData"/> (libnftnl's <c>NFTNL_UDATA_SET_ELEM_COMMENT</c> TLV);
+    /// setting it replaces the userdata.
+    /// </summary>
+    public string? Comment
+    {
+        get => UserData is { } userData ? RuleUserData.ReadString(userData.Span, RuleUserData.RuleComment, out _) : null;
+        init => UserData = value is null ? null : SetElementKeys.CommentUserData(value);
+    }
+
+    /// <summary>
+    /// The typed fields the element was built from (<see cref="Of"/>); null for raw elements, and for elements
+    /// already shaped for their set (so shaping twice changes nothing).
+    /// </summary>
+    internal SetKeyField[]? Fields { get; init; }
+
+    /// <summary>
+    /// An element from typed fields: one field is a plain key, several a concatenation (each field padded to a
+    /// 32-bit register, as nft does). A field may be a range (<see cref="SetKeyField.Network"/>,
+    /// <see cref="SetKeyField.Ports"/>) for interval sets. <see cref="Transaction.AddElements"/> checks the fields
+    /// against the set's key types and writes what nft writes for the set's kind: the exclusive end element of a
+    /// non-concatenated interval, <see cref="KeyEnd"/> for concatenated intervals.
+    /// </summary>
+    /// <example><c>tx.AddElements(set, [SetElement.Of(IPAddress.Parse("203.0.113.7"), ProtocolType.Tcp, SetKeyField.Port(443))]);</c></example>
+    public static SetElement Of(params SetKeyField[] fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        if (fields.Length == 0)
+            throw new ArgumentException("an element needs at least one key field", nameof(fields));
+        var copy = fields.ToArray();
+        var key = SetElementKeys.Join(copy, last: false);
+        bool range = Array.Exists(copy, f => f.IsRange);
+        return new SetElement(key)
+        {
+            // A concatenated range carries both ends in one element; a single field's range becomes two
+            // elements when the transaction shapes it (SetElementKeys.Shape).
+            KeyEnd = range && copy.Length > 1 ? SetElementKeys.Join(copy, last: true) : null,
+            Fields = copy,
+        };
+    }
+
     /// <summary>Equality of configuration: the expiration countdown is ignored.</summary>
     public bool Equals(SetElement? other) =>
         other is not null && Key == other.Key && Equals(KeyEnd, other.KeyEnd) && IntervalEnd == other.IntervalEnd

@@ -22,7 +22,7 @@ public enum SetFlags : uint
     Eval = NftSetFlags.EVAL,
     /// <summary>An object map.</summary>
     Object = NftSetFlags.OBJECT,
-    /// <summary>The key is a concatenation (set automatically).</summary>
+    /// <summary>An interval set whose key is a concatenation (set automatically for those, as nft does).</summary>
     Concat = NftSetFlags.CONCAT,
     /// <summary>Elements carry expressions.</summary>
     Expressions = NftSetFlags.EXPR,

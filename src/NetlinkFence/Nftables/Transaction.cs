@@ -48,6 +48,8 @@ public sealed class Transaction
     /// <summary>Adds a named set; rules later in the same transaction can look it up.</summary>
     public Transaction AddSet(NftSet set, string? origin = null)
     {
+        if (set is { IsReference: true })
+            throw new ArgumentException($"set {set.Name} is a reference (name only): creating it needs its key types", nameof(set));
         _operations.Add(new Operation(OperationKind.AddSet, set, origin, ++_nextSetId, null));
         return this;
     }
@@ -57,18 +59,19 @@ public sealed class Transaction
 
     /// <summary>
     /// Adds elements to a set. Any number of elements: they are split over as many messages as the 64 KiB
-    /// attribute limit needs, all inside this one transaction.
+    /// attribute limit needs, all inside this one transaction. Typed elements (<see cref="SetElement.Of"/>) are
+    /// checked against the set's key types (unless <paramref name="set"/> is a <see cref="NftSet.Reference"/>).
     /// </summary>
     public Transaction AddElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null)
     {
-        _operations.Add(new Operation(OperationKind.AddElements, set, origin, SetIdOf(set), elements));
+        _operations.Add(new Operation(OperationKind.AddElements, set, origin, SetIdOf(set), SetElementKeys.Shape(set, elements, add: true)));
         return this;
     }
 
-    /// <summary>Deletes elements from a set.</summary>
+    /// <summary>Deletes elements from a set (typed elements checked and shaped as for <see cref="AddElements"/>).</summary>
     public Transaction DeleteElements(NftSet set, IReadOnlyList<SetElement> elements, string? origin = null)
     {
-        _operations.Add(new Operation(OperationKind.DeleteElements, set, origin, SetIdOf(set), elements));
+        _operations.Add(new Operation(OperationKind.DeleteElements, set, origin, SetIdOf(set), SetElementKeys.Shape(set, elements, add: false)));
         return this;
     }
 

@@ -89,7 +89,7 @@ internal static class TransactionEncoder
                     OperationKind.CreateTable => (NftMessageType.NEWTABLE, Create | NetlinkMessageFlags.EXCL),
                     _ => (NftMessageType.DELTABLE, NetlinkMessageFlags.REQUEST),
                 };
-                int start = Begin(ref writer, type, flags, sequence, table.Family);
+                var start = Begin(ref writer, type, flags, sequence, table.Family);
                 TableCodec.Encode(ref writer, table, withFlags: operation.Kind != OperationKind.DeleteTable);
                 writer.EndMessage(start);
                 break;
@@ -97,7 +97,7 @@ internal static class TransactionEncoder
             case OperationKind.AddChain:
             {
                 var chain = (Chain)operation.Subject;
-                int start = Begin(ref writer, NftMessageType.NEWCHAIN, Create, sequence, chain.Family);
+                var start = Begin(ref writer, NftMessageType.NEWCHAIN, Create, sequence, chain.Family);
                 ChainCodec.Encode(ref writer, chain);
                 writer.EndMessage(start);
                 break;
@@ -105,7 +105,7 @@ internal static class TransactionEncoder
             case OperationKind.DeleteChain:
             {
                 var chain = (Chain)operation.Subject;
-                int start = Begin(ref writer, NftMessageType.DELCHAIN, NetlinkMessageFlags.REQUEST, sequence, chain.Family);
+                var start = Begin(ref writer, NftMessageType.DELCHAIN, NetlinkMessageFlags.REQUEST, sequence, chain.Family);
                 ChainCodec.EncodeReference(ref writer, chain);
                 writer.EndMessage(start);
                 break;
@@ -119,7 +119,7 @@ internal static class TransactionEncoder
                     OperationKind.InsertRule => Create,
                     _ => NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.REPLACE,
                 };
-                int start = Begin(ref writer, NftMessageType.NEWRULE, flags, sequence, rule.Family);
+                var start = Begin(ref writer, NftMessageType.NEWRULE, flags, sequence, rule.Family);
                 RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule);
                 writer.EndMessage(start);
                 break;
@@ -127,7 +127,7 @@ internal static class TransactionEncoder
             case OperationKind.DeleteRule:
             {
                 var rule = (Rule)operation.Subject;
-                int start = Begin(ref writer, NftMessageType.DELRULE, NetlinkMessageFlags.REQUEST, sequence, rule.Family);
+                var start = Begin(ref writer, NftMessageType.DELRULE, NetlinkMessageFlags.REQUEST, sequence, rule.Family);
                 RuleCodec.EncodeReference(ref writer, rule);
                 writer.EndMessage(start);
                 break;
@@ -135,7 +135,7 @@ internal static class TransactionEncoder
             case OperationKind.AddSet:
             {
                 var set = (NftSet)operation.Subject;
-                int start = Begin(ref writer, NftMessageType.NEWSET, Create, sequence, set.Family);
+                var start = Begin(ref writer, NftMessageType.NEWSET, Create, sequence, set.Family);
                 SetCodec.Encode(ref writer, set, operation.SetId);
                 writer.EndMessage(start);
                 break;
@@ -143,7 +143,7 @@ internal static class TransactionEncoder
             case OperationKind.DeleteSet:
             {
                 var set = (NftSet)operation.Subject;
-                int start = Begin(ref writer, NftMessageType.DELSET, NetlinkMessageFlags.REQUEST, sequence, set.Family);
+                var start = Begin(ref writer, NftMessageType.DELSET, NetlinkMessageFlags.REQUEST, sequence, set.Family);
                 SetCodec.EncodeReference(ref writer, set);
                 writer.EndMessage(start);
                 break;
@@ -159,12 +159,12 @@ internal static class TransactionEncoder
         var set = (NftSet)operation.Subject;
         bool add = operation.Kind == OperationKind.AddElements;
         var writer = batch.BeginMessage();
-        int start = Begin(ref writer, add ? NftMessageType.NEWSETELEM : NftMessageType.DELSETELEM,
+        var start = Begin(ref writer, add ? NftMessageType.NEWSETELEM : NftMessageType.DELSETELEM,
             add ? NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE : NetlinkMessageFlags.REQUEST, sequence, set.Family);
         SetElementCodec.WriteListHeader(ref writer, set, operation.SetId);
-        int list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
+        var list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
         int next = first;
-        while (next < elements.Count && writer.Length - list + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
+        while (next < elements.Count && writer.Length - list.Offset + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
         {
             // Nest types 1, 2, 3, ... per message, as nft numbers them (the kernel ignores them).
             SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1));
@@ -176,8 +176,8 @@ internal static class TransactionEncoder
         return next;
     }
 
-    private static int Begin(ref NetlinkWriter writer, NftMessageType type, NetlinkMessageFlags flags, uint sequence, NftFamily family) =>
-        writer.BeginMessage(NftablesChannel.MessageType(type), flags, sequence, (byte)family);
+    private static NetlinkMessageToken Begin(ref NetlinkWriter writer, NftMessageType type, NetlinkMessageFlags flags, uint sequence, NftFamily family) =>
+        writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)type, flags, sequence, (NetfilterFamily)family);
 
     private static void Map(ref int[] map, int message, int operation)
     {

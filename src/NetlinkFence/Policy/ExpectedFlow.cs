@@ -21,9 +21,9 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
     /// </summary>
     public static bool TryParse(string text, out ExpectedFlow flow) => Problem(text, out flow) is null;
 
-    /// <summary>Parses <paramref name="text"/> or throws <see cref="ArgumentException"/> saying what is wrong and how to write a flow.</summary>
+    /// <summary>Parses <paramref name="text"/> or throws <see cref="InvalidInputException"/> saying what is wrong and how to write a flow.</summary>
     public static ExpectedFlow Parse(string text) => Problem(text, out var flow) is { } problem
-        ? throw new ArgumentException($"{problem}; {HowToWrite}")
+        ? throw new InvalidInputException($"{problem}; {HowToWrite}")
         : flow;
 
     /// <summary>Why <paramref name="text"/> is not a flow a probe can try (null when it is one, then in <paramref name="flow"/>).</summary>

@@ -68,7 +68,7 @@ public static class PolicyApplier
             // listing of that later generation legitimately holds the other writer's table, not a bad read-back.
             uint ours = unchecked(generation + 1) is 0 ? 1 : unchecked(generation + 1);
             if (drift.Count > 0 && after?.Generation == ours)
-                throw new InvalidOperationException("the kernel accepted the ruleset but reads back differently: " + string.Join("; ", drift.Take(5)));
+                throw new ReadBackMismatchException(drift);
             return new ApplyResult(result, changes, attempt) { Previous = before, Committed = drift.Count == 0 ? after : null };
         }
     }

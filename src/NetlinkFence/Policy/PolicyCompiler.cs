@@ -71,7 +71,7 @@ public static class PolicyCompiler
                 continue;
             string setName = $"dns_{Suffix(family)}";
             var set = ConcatSet(name, setName, family);
-            var elements = Elements(networks.Select(x => x.n), [new PortRange(53, 53)]);
+            var elements = Elements(set, networks.Select(x => x.n), [new PortRange(53, 53)]);
             string origin = networks[0].d.Location.ToString();
             sets.Add(new CompiledSet(set, elements, origin, Explain(resolved, networks.Select(x => x.d))));
             output.Add(new(Out().DestinationAndPortIn(family, ProtocolType.Udp, setName).Accept("dns"), origin, "DNS over UDP to the named resolvers only"));
@@ -178,7 +178,7 @@ public static class PolicyCompiler
                     continue;
                 string setName = $"{prefix}_{entry.Name}_{proto}_{Suffix(family)}";
                 var set = ConcatSet(table, setName, family);
-                sets.Add(new CompiledSet(set, Elements(networks.Select(x => x.n), ports), origin, Explain(resolved, networks.Select(x => x.d))));
+                sets.Add(new CompiledSet(set, Elements(set, networks.Select(x => x.n), ports), origin, Explain(resolved, networks.Select(x => x.d))));
                 var builder = new RuleBuilder(Inet, table, chain);
                 builder = destination
                     ? builder.DestinationAndPortIn(family, protocol, setName)
@@ -208,22 +208,21 @@ public static class PolicyCompiler
         new(Inet, table, name, [family == AddressFamily.InterNetwork ? SetKeyType.Ipv4Address : SetKeyType.Ipv6Address, SetKeyType.InetService], SetFlags.Interval);
 
     /// <summary>
-    /// Every (network, port range) pair as one concatenated range element. Interval sets refuse overlapping
-    /// elements, so networks inside other networks are dropped and port ranges merged first; the order is
-    /// sorted, so the same policy always yields the same bytes.
+    /// Every (network, port range) pair as one concatenated range element, shaped as the transaction sends it.
+    /// Interval sets refuse overlapping elements, so networks inside other networks are dropped and port ranges
+    /// merged first; the order is sorted, so the same policy always yields the same bytes.
     /// </summary>
-    private static List<SetElement> Elements(IEnumerable<IPNetwork> networks, IReadOnlyList<PortRange> ports)
+    private static IReadOnlyList<SetElement> Elements(NftSet set, IEnumerable<IPNetwork> networks, IReadOnlyList<PortRange> ports)
     {
         var elements = new List<SetElement>();
         var merged = MergePorts(ports);
         foreach (var network in Outermost(networks))
         {
-            byte[] first = network.BaseAddress.GetAddressBytes();
-            byte[] last = LastAddress(network);
+            var addresses = SetKeyField.Network(network);
             foreach (var range in merged)
-                elements.Add(new SetElement(ConcatKey(first, range.First)) { KeyEnd = ConcatKey(last, range.Last) });
+                elements.Add(SetElement.Of(addresses, SetKeyField.Ports(range.First, range.Last)));
         }
-        return elements;
+        return SetElementKeys.Shape(set, elements, add: true);
     }
 
     /// <summary>Sorted networks with every network that lies inside another one removed.</summary>
@@ -273,24 +272,6 @@ public static class PolicyCompiler
                 elements.Add(new SetElement(DataValue.BigEndian16((ushort)(range.Last + 1))) { IntervalEnd = true });
         }
         return elements;
-    }
-
-    /// <summary>Address, then the port in its own 32-bit register (big-endian, zero padded).</summary>
-    private static DataValue ConcatKey(byte[] address, ushort port)
-    {
-        Span<byte> key = stackalloc byte[address.Length + 4];
-        address.CopyTo(key);
-        key[address.Length] = (byte)(port >> 8);
-        key[address.Length + 1] = (byte)port;
-        return new DataValue(key);
-    }
-
-    private static byte[] LastAddress(IPNetwork network)
-    {
-        byte[] bytes = network.BaseAddress.GetAddressBytes();
-        for (int bit = network.PrefixLength; bit < bytes.Length * 8; bit++)
-            bytes[bit / 8] |= (byte)(0x80 >> (bit % 8));
-        return bytes;
     }
 
     private static List<string> Explain(ResolvedPolicy resolved, IEnumerable<Destination> destinations) =>

@@ -1,7 +1,7 @@
 namespace NetlinkFence.Policy;
 
 /// <summary>A policy could not be loaded or compiled; <see cref="Diagnostics"/> lists every error, not just the first.</summary>
-public sealed class PolicyException : Exception
+public sealed class PolicyException : NetlinkFenceException
 {
     /// <summary>Creates the exception from its diagnostics.</summary>
     public PolicyException(IReadOnlyList<PolicyDiagnostic> diagnostics)

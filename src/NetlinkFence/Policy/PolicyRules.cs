@@ -36,9 +36,6 @@ internal sealed partial class PolicyRules
     /// <summary>True when any error was reported.</summary>
     public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
 
-    /// <summary>Names of the variables defined so far.</summary>
-    public IEnumerable<string> VariableNames => _variables.Keys;
-
     /// <summary>
     /// Most errors listed: a 10 MB file of bad lines would otherwise build hundreds of thousands of messages
     /// (gigabytes). The rest are counted in one final diagnostic.

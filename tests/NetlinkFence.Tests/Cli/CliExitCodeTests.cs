@@ -1,3 +1,10 @@
+using NetlinkFence.Cli;
+using NetlinkFence.Interop;
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Policy;
 using NetlinkFence.Tests.Kernel;
 using NetlinkFence.Tests.TestSupport;
 
@@ -103,5 +110,130 @@ public sealed class CliKernelRefusalTests
         Assert.Contains("ironclaw-agent.yaml", result.Stderr);
         Assert.Contains("nothing was applied", result.Stderr);
         Assert.Equal(before, ns.Nft("list ruleset"));
+    }
+}
+
+/// <summary>
+/// Each failure maps to its exit code (<see cref="ExitCodes.Report"/>, the mapping <c>ExitCodes.Run</c> applies to every verb).
+/// Each exception here is thrown for real by the code that throws it in use, where a test can make it do so; the rest
+/// are constructed. A programmer's ArgumentException is a bug (70, with its stack trace), never "bad input".
+/// </summary>
+public sealed class CliFailureMappingTests
+{
+    private static Exception Thrown(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+        throw new Xunit.Sdk.XunitException("nothing was thrown");
+    }
+
+    private static (int Code, string Output) Report(Exception e)
+    {
+        var output = new StringWriter();
+        return (ExitCodes.Report(e, output), output.ToString());
+    }
+
+    public static TheoryData<string> Bugs => ["null dereference", "empty sequence", "library argument check"];
+
+    private static Exception Bug(string kind) => kind switch
+    {
+        "null dereference" => Thrown(() => _ = Environment.GetEnvironmentVariable($"NLF_UNSET_{Guid.NewGuid():N}")!.Length),
+        "empty sequence" => Thrown(() => _ = Array.Empty<int>().First()),
+        _ => Thrown(() => _ = new Table(NftFamily.Inet, "")), // a caller passing an empty name: the caller's bug
+    };
+
+    [Theory]
+    [MemberData(nameof(Bugs))]
+    public void AnUnexpectedExceptionIsABugWithItsStackTraceNotBadInput(string kind)
+    {
+        var e = Bug(kind);
+        var (code, output) = Report(e);
+        Assert.Equal(ExitCodes.InternalError, code);
+        Assert.NotEqual(ExitCodes.BadInput, code);
+        Assert.Contains("this is a bug in netlinkfence", output);
+        Assert.Contains(e.GetType().FullName!, output);
+        Assert.Contains("   at ", output); // the stack trace, for the report
+    }
+
+    public static TheoryData<string, int> Typed => new()
+    {
+        { "policy", ExitCodes.BadInput },
+        { "flow", ExitCodes.BadInput },
+        { "namespace name", ExitCodes.BadInput },
+        { "snapshot", ExitCodes.BadInput },
+        { "nft syntax", ExitCodes.BadInput },
+        { "encoding", ExitCodes.BadInput },
+        { "ENOENT", ExitCodes.BadInput },
+        { "EPERM", ExitCodes.Permission },
+        { "EACCES", ExitCodes.Permission },
+        { "batch EPERM", ExitCodes.Permission },
+        { "object EPERM", ExitCodes.KernelRefused },
+        { "generation conflict", ExitCodes.KernelRefused },
+        { "kernel ENOENT", ExitCodes.KernelRefused },
+        { "read back", ExitCodes.DriftOrFindings },
+        { "timeout", ExitCodes.SystemFailure },
+        { "decode", ExitCodes.SystemFailure },
+        { "ENOBUFS", ExitCodes.SystemFailure },
+        { "io", ExitCodes.SystemFailure },
+    };
+
+    private static Exception Failure(string kind) => kind switch
+    {
+        "policy" => Thrown(() => PolicyLoader.Load("version: 1\negress:\n  dns:\n    resolvers: $nope\n", "p.yaml")),
+        "flow" => Thrown(() => ExpectedFlow.Parse("nonsense")),
+        "namespace name" => Thrown(() => _ = new NftablesConnectionOptions { NetworkNamespace = "a/b" }.NamespacePath),
+        "snapshot" => Thrown(() => TableSnapshot.Deserialize(new byte[3])),
+        "nft syntax" => Thrown(() => NftSyntax.Name("two words", "chain")),
+        "encoding" => new NetlinkEncodingException("attribute over 64 KiB"),
+        "ENOENT" => new ErrnoException("open(/run/netns/x)", (int)Errno.NOENT),
+        "EPERM" => new ErrnoException("setns(/run/netns/x, CLONE_NEWNET)", (int)Errno.PERM),
+        "EACCES" => new ErrnoException("open(/run/netns/x)", (int)Errno.ACCES),
+        "batch EPERM" => Rejected(-1, Errno.PERM),
+        "object EPERM" => Rejected(0, Errno.PERM),
+        "generation conflict" => Rejected(-1, Errno.RESTART),
+        "kernel ENOENT" => new NetlinkKernelException("dumping (GETSET)", new KernelError(1, (int)Errno.NOENT, null, null)),
+        "read back" => new ReadBackMismatchException([new TableDifference(DifferenceKind.Missing, "chain output", "the chain does not exist")]),
+        "timeout" => new NetlinkTimeoutException("the kernel did not answer within 30 s"),
+        "decode" => new NetlinkDecodeException("truncated attribute"),
+        "ENOBUFS" => new ErrnoException("recvmsg", (int)Errno.NOBUFS),
+        _ => new IOException("No space left on device"),
+    };
+
+    private static TransactionRejectedException Rejected(int index, Errno errno) =>
+        new([new TransactionFailure(index, 1, index < 0 ? "the batch" : "add table inet t", null, new KernelError(1, (int)errno, null, null), null)]);
+
+    [Theory]
+    [MemberData(nameof(Typed))]
+    public void EachLibraryFailureHasItsExitCodeAndOneLine(string kind, int expected)
+    {
+        var e = Failure(kind);
+        if (e is not IOException)
+            Assert.IsAssignableFrom<NetlinkFenceException>(e);
+        var (code, output) = Report(e);
+        Assert.True(code == expected, $"{kind}: exit {code}, expected {expected}: {output}");
+        Assert.DoesNotContain("   at ", output); // no stack trace for what is not a bug
+        Assert.DoesNotContain("bug", output);
+    }
+
+    [Fact]
+    public async Task CancellationIsLeftToTheCommandLineLibrary()
+    {
+        await Assert.ThrowsAsync<OperationCanceledException>(() => ExitCodes.Run(() => throw new OperationCanceledException()));
+    }
+
+    [Theory]
+    [InlineData("show --table \"\"", "--table: table name must not be empty")]
+    [InlineData("show --no-such-option", "--no-such-option")]
+    public void ACommandLineThatDoesNotParseIsBadInput(string arguments, string said)
+    {
+        var result = CliRunner.Run(arguments);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, $"exit {result.ExitCode}: {result.Stderr}{result.Stdout}");
+        Assert.Contains(said, result.Stderr);
     }
 }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
@@ -163,6 +165,35 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
             var key = new DataValue([203, 0, 113, 50, 0x01, 0xbb, 0, 0]);
             return Tx().AddSet(set).AddElements(set, [new SetElement(key) { KeyEnd = key }]);
         },
+        // typed elements (SetElement.Of): the key builder must write what nft writes
+        // add element pins_v6 { 2001:db8::7 comment "pinned" }
+        ["element-ipv6"] = () =>
+        {
+            var set = Set("pins_v6", SetFlags.None, SetKeyType.Ipv6Address);
+            return Tx().AddSet(set).AddElements(set, [SetElement.Of(IPAddress.Parse("2001:db8::7")) with { Comment = "pinned" }]);
+        },
+        // add element flows_v4 { 203.0.113.7 . tcp . 443 }: each field padded to 4 bytes, protocol included
+        ["element-concat-proto"] = () =>
+        {
+            var set = Set("flows_v4", SetFlags.None, SetKeyType.Ipv4Address, SetKeyType.InetProto, SetKeyType.InetService);
+            return Tx().AddSet(set).AddElements(set, [SetElement.Of(IPAddress.Parse("203.0.113.7"), ProtocolType.Tcp, SetKeyField.Port(443))]);
+        },
+        // add element allow_tcp_v4 { 10.0.0.0/8 . 1000-2000 }: KEY the first values, KEY_END the last (inclusive)
+        ["element-concat-interval-range"] = () =>
+        {
+            var set = Set("allow_tcp_v4", SetFlags.Interval, SetKeyType.Ipv4Address, SetKeyType.InetService);
+            return Tx().AddSet(set).AddElements(set, [SetElement.Of(IPNetwork.Parse("10.0.0.0/8"), SetKeyField.Ports(1000, 2000))]);
+        },
+        // add element nets_v4 { 255.255.255.0/24 }: no value lies past 255.255.255.255, so nft sends the start
+        // alone with its "open interval" userdata flag; the same two-message bookkeeping as element-interval.
+        ["element-interval-overflow"] = () =>
+        {
+            var set = Set("nets_v4", SetFlags.Interval, SetKeyType.Ipv4Address);
+            var range = SetElement.Of(IPNetwork.Parse("255.255.255.0/24"));
+            return Tx().AddSet(set)
+                .AddElements(set, [Element(0, 0, 0, 0) with { IntervalEnd = true }, range])
+                .AddElements(set, [range]);
+        },
         // add element updates_v4 { 151.101.2.132 timeout 10m }
         ["element-timeout"] = () =>
         {
@@ -217,7 +248,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         }
     }
 
-    private static byte[][] Encode(Transaction transaction)
+    internal static byte[][] Encode(Transaction transaction)
     {
         using var batch = new BatchBuffer();
         int[] map = [];
@@ -229,7 +260,7 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
     }
 
     /// <summary>Zeroes nlmsg_seq (bytes 8..11) and nlmsg_pid (12..15).</summary>
-    private static byte[] Mask(byte[] message)
+    internal static byte[] Mask(byte[] message)
     {
         var copy = (byte[])message.Clone();
         if (copy.Length >= 16)

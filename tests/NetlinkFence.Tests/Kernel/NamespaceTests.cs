@@ -70,10 +70,10 @@ public sealed class NamespaceTests
         Assert.Equal("ENOENT", e1.ErrnoName);
         var e2 = await Assert.ThrowsAsync<ErrnoException>(() => NftablesConnection.OpenAsync(new() { NetworkNamespace = "/proc/999999999/ns/net" }).AsTask());
         Assert.Contains("/proc/999999999/ns/net", e2.Message);
-        var e3 = Assert.Throws<ArgumentException>(() => NftablesConnection.Open(new() { NetworkNamespace = "a/b" }));
+        var e3 = Assert.Throws<InvalidInputException>(() => NftablesConnection.Open(new() { NetworkNamespace = "a/b" }));
         Assert.Contains("a/b", e3.Message);
         // Not a namespace file at all: said plainly (NS_GET_NSTYPE), not as setns's EINVAL.
-        var e4 = await Assert.ThrowsAsync<ArgumentException>(() => NftablesConnection.OpenAsync(new() { NetworkNamespace = "/etc/hostname" }).AsTask());
+        var e4 = await Assert.ThrowsAsync<InvalidInputException>(() => NftablesConnection.OpenAsync(new() { NetworkNamespace = "/etc/hostname" }).AsTask());
         Assert.Contains("/etc/hostname is not a network namespace", e4.Message);
     }
 }

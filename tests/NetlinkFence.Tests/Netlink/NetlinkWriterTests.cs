@@ -10,7 +10,8 @@ namespace NetlinkFence.Tests.Netlink;
 /// </summary>
 public sealed class NetlinkWriterTests
 {
-    private const ushort NewTable = ((ushort)NfnetlinkSubsystem.NFTABLES << 8) | (ushort)NftMessageType.NEWTABLE;
+    private static NetlinkMessageToken BeginNewTable(ref NetlinkWriter writer, uint sequence, NetfilterFamily family) =>
+        writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.NEWTABLE, NetlinkMessageFlags.REQUEST, sequence, family);
 
     private static byte[] Dirty(int size)
     {
@@ -32,11 +33,12 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(64);
         var writer = new NetlinkWriter(buffer);
-        int message = writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE | NetlinkMessageFlags.ACK,
-            sequence: 0x01020304, family: (byte)NetfilterFamily.INET, resourceId: 0x0a0b);
+        var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.NEWTABLE,
+            NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE | NetlinkMessageFlags.ACK,
+            sequence: 0x01020304, family: NetfilterFamily.INET, resourceId: 0x0a0b);
         writer.EndMessage(message);
 
-        Assert.Equal(0, message);
+        Assert.Equal(0, message.Offset);
         Assert.Equal(20, writer.Length);
         AssertWritten("""
             14 00 00 00   00 0a   05 04   04 03 02 01   00 00 00 00
@@ -49,7 +51,7 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(128);
         var writer = new NetlinkWriter(buffer);
-        int message = writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, sequence: 7, family: (byte)NetfilterFamily.IPV4);
+        var message = BeginNewTable(ref writer, sequence: 7, NetfilterFamily.IPV4);
         writer.WriteString((ushort)NftTableAttribute.NAME, "filter");
         writer.WriteU32BigEndian((ushort)NftTableAttribute.FLAGS, 0);
         writer.EndMessage(message);
@@ -67,13 +69,14 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(128);
         var writer = new NetlinkWriter(buffer);
-        int first = writer.BeginMessage((ushort)NfnetlinkBatchMessage.BATCH_BEGIN, NetlinkMessageFlags.REQUEST, 1, 0, (ushort)NfnetlinkSubsystem.NFTABLES);
+        var first = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NONE, (byte)NfnetlinkBatchMessage.BATCH_BEGIN, NetlinkMessageFlags.REQUEST, 1,
+            NetfilterFamily.UNSPEC, (ushort)NfnetlinkSubsystem.NFTABLES);
         writer.EndMessage(first);
-        int second = writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, 2, 1);
+        var second = BeginNewTable(ref writer, 2, NetfilterFamily.INET);
         writer.WriteU8(9, 0xAB);
         writer.EndMessage(second);
 
-        Assert.Equal(20, second);
+        Assert.Equal(20, second.Offset);
         AssertWritten("""
             14 00 00 00   10 00   01 00   01 00 00 00   00 00 00 00   00 00 00 0a
             1c 00 00 00   00 0a   01 00   02 00 00 00   00 00 00 00   01 00 00 00
@@ -163,7 +166,7 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(64);
         var writer = new NetlinkWriter(buffer);
-        int nest = writer.BeginNested(1);
+        var nest = writer.BeginNested(1);
         writer.WriteU32BigEndian(1, 0xDEADBEEF);
         writer.WriteU8(2, 1);
         writer.EndNested(nest);
@@ -180,14 +183,14 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(128);
         var writer = new NetlinkWriter(buffer);
-        int message = writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, 1, 1);
-        int outer = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
-        int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
+        var message = BeginNewTable(ref writer, 1, NetfilterFamily.INET);
+        var outer = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
+        var element = writer.BeginNested((ushort)NftListAttribute.ELEM);
         writer.WriteString((ushort)NftExpressionAttribute.NAME, "ct");
-        int data = writer.BeginNested((ushort)NftExpressionAttribute.DATA);
+        var data = writer.BeginNested((ushort)NftExpressionAttribute.DATA);
         writer.EndNested(data); // empty nest
         writer.EndNested(element);
-        int second = writer.BeginNested((ushort)NftListAttribute.ELEM);
+        var second = writer.BeginNested((ushort)NftListAttribute.ELEM);
         writer.WriteU16BigEndian(9, 0x0102);
         writer.EndNested(second);
         writer.EndNested(outer);
@@ -209,7 +212,7 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(8);
         var writer = new NetlinkWriter(buffer);
-        int nest = writer.BeginNested(0x8003);
+        var nest = writer.BeginNested(0x8003);
         writer.EndNested(nest);
         AssertWritten("04 00 03 80", buffer, writer.Length);
     }
@@ -268,7 +271,7 @@ public sealed class NetlinkWriterTests
         var e = Assert.Throws<NetlinkEncodingException>(() =>
         {
             var writer = new NetlinkWriter(new byte[200_000]);
-            int nest = writer.BeginNested(1);
+            var nest = writer.BeginNested(1);
             writer.WriteBytes(1, new byte[40_000]);
             writer.WriteBytes(2, new byte[40_000]);
             writer.EndNested(nest);
@@ -278,12 +281,60 @@ public sealed class NetlinkWriterTests
     }
 
     [Fact]
+    public void Outer_nest_over_65535_bytes_throws_even_when_its_inner_nests_fit()
+    {
+        var e = Assert.Throws<NetlinkEncodingException>(() =>
+        {
+            var writer = new NetlinkWriter(new byte[200_000]);
+            var outer = writer.BeginNested(1);
+            for (ushort i = 1; i <= 2; i++)
+            {
+                var inner = writer.BeginNested(i);
+                writer.WriteBytes(1, new byte[40_000]);
+                writer.EndNested(inner); // 40,008 bytes: fine
+            }
+            writer.EndNested(outer);
+        });
+        Assert.Contains("80020", e.Message);
+    }
+
+    [Fact]
+    public void Tokens_name_the_offset_their_end_patches()
+    {
+        byte[] buffer = Dirty(64);
+        var writer = new NetlinkWriter(buffer);
+        var message = BeginNewTable(ref writer, 1, NetfilterFamily.INET);
+        var outer = writer.BeginNested(1);
+        var inner = writer.BeginNested(2);
+        writer.WriteU8(3, 1);
+        writer.EndNested(inner);
+        writer.EndNested(outer);
+        writer.EndMessage(message);
+
+        Assert.Equal((0, 20, 24), (message.Offset, outer.Offset, inner.Offset));
+        Assert.Equal(16, BitConverter.ToUInt16(buffer, outer.Offset));
+        Assert.Equal(12, BitConverter.ToUInt16(buffer, inner.Offset));
+        Assert.Equal(36u, BitConverter.ToUInt32(buffer, message.Offset));
+    }
+
+    [Fact]
+    public void Generic_message_header_that_does_not_fit_throws()
+    {
+        var e = Assert.Throws<NetlinkEncodingException>(() =>
+        {
+            var writer = new NetlinkWriter(new byte[15]);
+            writer.BeginMessage(18, NetlinkMessageFlags.REQUEST, 1);
+        });
+        Assert.Contains("15", e.Message);
+    }
+
+    [Fact]
     public void Message_header_that_does_not_fit_throws()
     {
         var e = Assert.Throws<NetlinkEncodingException>(() =>
         {
             var writer = new NetlinkWriter(new byte[19]);
-            writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, 1, 1);
+            BeginNewTable(ref writer, 1, NetfilterFamily.INET);
         });
         Assert.Contains("19", e.Message);
     }
@@ -295,7 +346,7 @@ public sealed class NetlinkWriterTests
         var e = Assert.Throws<NetlinkEncodingException>(() =>
         {
             var writer = new NetlinkWriter(backing.AsSpan(0, 24));
-            writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, 1, 1);
+            BeginNewTable(ref writer, 1, NetfilterFamily.INET);
             writer.WriteU32BigEndian(1, 1); // needs 8 bytes, 4 left
         });
         Assert.Contains("24", e.Message);
@@ -318,7 +369,7 @@ public sealed class NetlinkWriterTests
     {
         byte[] buffer = Dirty(28);
         var writer = new NetlinkWriter(buffer);
-        int message = writer.BeginMessage(NewTable, NetlinkMessageFlags.REQUEST, 1, 1);
+        var message = BeginNewTable(ref writer, 1, NetfilterFamily.INET);
         writer.WriteU32BigEndian(1, 1);
         writer.EndMessage(message);
         Assert.Equal(28, writer.Length);

@@ -410,7 +410,8 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
                     WriteErrorReply(ref writer, random);
                     break;
                 case 1 when i == count - 1:
-                    int done = writer.BeginMessage((ushort)NetlinkMessageType.DONE, NetlinkMessageFlags.MULTI, (uint)random.Next(), 0);
+                    var done = writer.BeginMessage((ushort)NetlinkMessageType.DONE, NetlinkMessageFlags.MULTI, (uint)random.Next());
+                    BinaryPrimitives.WriteInt32LittleEndian(writer.Reserve(4), 0); // the dump's status
                     writer.EndMessage(done);
                     break;
                 default:
@@ -461,12 +462,12 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
     private static void WriteRuleMessage(ref NetlinkWriter writer, Random random)
     {
         var flags = (NetlinkMessageFlags)random.Next(0x1000) | NetlinkMessageFlags.REQUEST;
-        int message = writer.BeginMessage(NftType(NftMessageType.NEWRULE), flags, (uint)random.Next(), (byte)NetfilterFamily.INET, (ushort)random.Next(0x10000));
+        var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.NEWRULE, flags, (uint)random.Next(), NetfilterFamily.INET, (ushort)random.Next(0x10000));
         writer.WriteString((ushort)NftRuleAttribute.TABLE, RandomName(random));
         writer.WriteString((ushort)NftRuleAttribute.CHAIN, RandomName(random));
         if (random.Next(2) == 0)
             writer.WriteU64BigEndian((ushort)NftRuleAttribute.HANDLE, (ulong)random.NextInt64());
-        int expressions = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
+        var expressions = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
         foreach (Expression expression in RandomExpressions(random))
             expression.Encode(ref writer);
         writer.EndNested(expressions);
@@ -494,7 +495,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
                     writer.WriteBytes(type, bytes);
                     break;
                 default:
-                    int nest = writer.BeginNested(type);
+                    var nest = writer.BeginNested(type);
                     WriteRandomAttributes(ref writer, random, depth + 1);
                     writer.EndNested(nest);
                     break;
@@ -504,7 +505,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
 
     private static void WriteErrorReply(ref NetlinkWriter writer, Random random)
     {
-        // struct nlmsghdr, written by hand: the writer's BeginMessage always adds an nfgenmsg.
+        // struct nlmsghdr, written by hand: a kernel reply carries a port id, which the writer leaves to the kernel.
         int start = writer.Length;
         bool extended = random.Next(3) != 0;
         bool capped = random.Next(2) == 0;
@@ -522,7 +523,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
         // else the whole request (a small rule message).
         var requestBuffer = new byte[2048];
         var request = new NetlinkWriter(requestBuffer);
-        int requestStart = request.BeginMessage(NftType(NftMessageType.NEWRULE), NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.ACK, (uint)random.Next(), (byte)NetfilterFamily.INET);
+        var requestStart = request.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.NEWRULE, NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.ACK, (uint)random.Next(), NetfilterFamily.INET);
         request.WriteString((ushort)NftRuleAttribute.TABLE, RandomName(random));
         request.WriteString((ushort)NftRuleAttribute.CHAIN, RandomName(random));
         request.EndMessage(requestStart);
@@ -702,9 +703,9 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
             new CounterExpression(), new ImmediateExpression(Verdict.Accept), .. RandomExpressions(random)];
         var buffer = new byte[8192];
         var writer = new NetlinkWriter(buffer);
-        int message = writer.BeginMessage(NftType(NftMessageType.NEWRULE), NetlinkMessageFlags.REQUEST, 1, (byte)NetfilterFamily.INET);
+        var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftMessageType.NEWRULE, NetlinkMessageFlags.REQUEST, 1, NetfilterFamily.INET);
         writer.WriteString((ushort)NftRuleAttribute.TABLE, "netlinkfence");
-        int nest = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
+        var nest = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
         foreach (Expression expression in expressions)
             expression.Encode(ref writer);
         writer.EndNested(nest);

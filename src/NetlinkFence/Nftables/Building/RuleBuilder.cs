@@ -10,7 +10,15 @@ namespace NetlinkFence.Nftables;
 /// preceded by <c>meta nfproto</c> and an L4 match by <c>meta l4proto</c>, as nft does, so a rule can never
 /// read an IPv4 field out of an IPv6 packet.
 /// </summary>
-/// <example><c>new RuleBuilder(NftFamily.Inet, "t", "output").IPv4Destination(ip).TcpDestinationPort(443).Counter().Accept()</c></example>
+/// <example>
+/// <code>
+/// Rule allow = new RuleBuilder(NftFamily.Inet, "t", "output")   // ip daddr 203.0.113.50 tcp dport 443 counter accept
+///     .Destination(IPAddress.Parse("203.0.113.50"))
+///     .DestinationPort(ProtocolType.Tcp, 443)
+///     .Counter()
+///     .Accept("ironclaw-control");
+/// </code>
+/// </example>
 public sealed class RuleBuilder
 {
     private readonly List<Expression> _expressions = [];

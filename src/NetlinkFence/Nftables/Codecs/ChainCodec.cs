@@ -15,7 +15,7 @@ internal static class ChainCodec
             // nft 1.0.6's order (golden bytes): TYPE, POLICY, then the HOOK nest.
             writer.WriteString((ushort)NftChainAttribute.TYPE, hook.Type);
             writer.WriteU32BigEndian((ushort)NftChainAttribute.POLICY, (uint)hook.Policy);
-            int nest = writer.BeginNested((ushort)NftChainAttribute.HOOK);
+            var nest = writer.BeginNested((ushort)NftChainAttribute.HOOK);
             writer.WriteU32BigEndian((ushort)NftHookAttribute.HOOKNUM, (uint)hook.Hook);
             writer.WriteU32BigEndian((ushort)NftHookAttribute.PRIORITY, (uint)hook.Priority);
             writer.EndNested(nest);

@@ -20,7 +20,7 @@ internal static class RuleCodec
         if (rule.Expressions.Count > MaxExpressions)
             throw new NetlinkEncodingException(
                 $"rule in chain {rule.Chain} has {rule.Expressions.Count} expressions; the kernel accepts at most {MaxExpressions} (NFT_RULE_MAXEXPRS): split it");
-        int list = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
+        var list = writer.BeginNested((ushort)NftRuleAttribute.EXPRESSIONS);
         // Index loop: foreach over IReadOnlyList would box an enumerator per rule.
         var expressions = rule.Expressions;
         for (int i = 0; i < expressions.Count; i++)

@@ -31,17 +31,18 @@ internal static class SetCodec
         writer.WriteU32BigEndian((ushort)NftSetAttribute.KEY_TYPE, set.KeyTypeCode);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.KEY_LEN, (uint)set.KeyLength);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.ID, setId);
-        if (set.IsConcatenation || set.Size is not null)
+        bool concatFields = set.IsConcatenation && (set.Flags & SetFlags.Concat) != 0;
+        if (concatFields || set.Size is not null)
         {
-            int desc = writer.BeginNested((ushort)NftSetAttribute.DESC);
+            var desc = writer.BeginNested((ushort)NftSetAttribute.DESC);
             if (set.Size is { } size)
                 writer.WriteU32BigEndian((ushort)NftSetDescAttribute.SIZE, size);
-            if (set.IsConcatenation)
+            if (concatFields)
             {
-                int concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
+                var concat = writer.BeginNested((ushort)NftSetDescAttribute.CONCAT);
                 for (int i = 0; i < set.Key.Count; i++) // not foreach: that boxes an enumerator
                 {
-                    int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
+                    var element = writer.BeginNested((ushort)NftListAttribute.ELEM);
                     writer.WriteU32BigEndian((ushort)NftSetFieldAttribute.LEN, (uint)set.Key[i].Size());
                     writer.EndNested(element);
                 }

@@ -24,7 +24,7 @@ internal static class SetElementCodec
     /// </summary>
     public static void Encode(ref NetlinkWriter writer, SetElement element, ushort nestType = (ushort)NftListAttribute.ELEM)
     {
-        int nest = writer.BeginNested(nestType);
+        var nest = writer.BeginNested(nestType);
         if (element.IntervalEnd)
             writer.WriteU32BigEndian((ushort)NftSetElementAttribute.FLAGS, (uint)NftSetElementFlags.INTERVAL_END);
         if (element.Timeout is { } timeout)

@@ -20,9 +20,9 @@ public abstract record Expression
     /// <summary>Writes one <c>NFTA_LIST_ELEM</c> { <c>NFTA_EXPR_NAME</c>, <c>NFTA_EXPR_DATA</c> { ... } }.</summary>
     internal void Encode(ref NetlinkWriter writer)
     {
-        int element = writer.BeginNested((ushort)NftListAttribute.ELEM);
+        var element = writer.BeginNested((ushort)NftListAttribute.ELEM);
         writer.WriteString((ushort)NftExpressionAttribute.NAME, Name);
-        int data = writer.BeginNested((ushort)NftExpressionAttribute.DATA);
+        var data = writer.BeginNested((ushort)NftExpressionAttribute.DATA);
         EncodeData(ref writer);
         writer.EndNested(data);
         writer.EndNested(element);

@@ -56,7 +56,7 @@ internal static class ExpressionCodec
     /// <summary>Writes <c>NFTA_DATA_VALUE</c> nested in <paramref name="type"/>.</summary>
     public static void WriteData(ref NetlinkWriter writer, ushort type, DataValue value)
     {
-        int nest = writer.BeginNested(type);
+        var nest = writer.BeginNested(type);
         writer.WriteBytes((ushort)NftDataAttribute.VALUE, value.Span);
         writer.EndNested(nest);
     }

@@ -40,8 +40,8 @@ public sealed record ImmediateExpression : Expression
         writer.WriteU32BigEndian((ushort)NftImmediateAttribute.DREG, DestinationRegister);
         if (Verdict is { } verdict)
         {
-            int data = writer.BeginNested((ushort)NftImmediateAttribute.DATA);
-            int nest = writer.BeginNested((ushort)NftDataAttribute.VERDICT);
+            var data = writer.BeginNested((ushort)NftImmediateAttribute.DATA);
+            var nest = writer.BeginNested((ushort)NftDataAttribute.VERDICT);
             writer.WriteU32BigEndian((ushort)NftVerdictAttribute.CODE, (uint)verdict.Code);
             if (verdict.Chain is { } chain)
                 writer.WriteString((ushort)NftVerdictAttribute.CHAIN, chain);

@@ -5,7 +5,7 @@ namespace NetlinkFence.Nftables.Rendering;
 /// e.g. a chain name with a space or a comment with a <c>"</c>, typically written into the kernel by another tool.
 /// Rendering refuses rather than print something <c>nft -f</c> would read differently.
 /// </summary>
-public sealed class NftSyntaxException : Exception
+public sealed class NftSyntaxException : NetlinkFenceException
 {
     /// <summary>Creates the exception for the string <paramref name="text"/>, a <paramref name="what"/> (e.g. <c>chain name</c>), refused because of <paramref name="reason"/>.</summary>
     public NftSyntaxException(string what, string text, string reason)

@@ -5,10 +5,10 @@ namespace NetlinkFence.Nftables;
 /// damaged (checksum mismatch), another format version, or a payload that does not decode. Such a snapshot is
 /// never restored, and never read as "there was no table".
 /// </summary>
-public sealed class SnapshotCorruptException : Exception
+public sealed class SnapshotCorruptException : NetlinkFenceException
 {
     internal SnapshotCorruptException(string message, Exception? inner = null)
-        : base(message, inner)
+        : base(message, innerException: inner)
     {
     }
 }

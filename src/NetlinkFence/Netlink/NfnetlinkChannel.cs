@@ -149,9 +149,13 @@ internal sealed class NfnetlinkChannel : IDisposable
         return sequence;
     }
 
-    /// <summary>Sends a request of <paramref name="type"/> (no attributes, no ACK) and waits for the reply <paramref name="onReply"/> accepts.</summary>
-    public ValueTask RequestAsync(ushort type, NetfilterFamily family, string operation, ReplyHandler onReply, bool synchronous, CancellationToken cancellationToken) =>
-        Connection.RequestAsync(Request(type, NetlinkMessageFlags.REQUEST, family, null), operation, onReply, synchronous, cancellationToken);
+    /// <summary>
+    /// Sends a request of <paramref name="type"/> (attributes from <paramref name="writeRequest"/>, no ACK) and waits
+    /// for the reply <paramref name="onReply"/> accepts; an error reply raises <see cref="NetlinkKernelException"/>.
+    /// </summary>
+    public ValueTask RequestAsync(ushort type, NetfilterFamily family, DumpRequestWriter? writeRequest, string operation, ReplyHandler onReply,
+        bool synchronous, CancellationToken cancellationToken) =>
+        Connection.RequestAsync(Request(type, NetlinkMessageFlags.REQUEST, family, writeRequest), operation, onReply, synchronous, cancellationToken);
 
     /// <summary>Runs a dump of <paramref name="type"/> (see <see cref="NetlinkConnection.DumpAsync"/>).</summary>
     public ValueTask DumpAsync(ushort type, NetfilterFamily family, DumpRequestWriter? writeRequest, string operation,

@@ -44,7 +44,7 @@ internal sealed class NftablesChannel : IDisposable
     public async ValueTask<uint> GetGenerationAsync(bool synchronous, CancellationToken cancellationToken)
     {
         uint generation = 0;
-        await Nfnetlink.RequestAsync(MessageType(NftMessageType.GETGEN), NetfilterFamily.UNSPEC, GenerationOperation,
+        await Nfnetlink.RequestAsync(MessageType(NftMessageType.GETGEN), NetfilterFamily.UNSPEC, null, GenerationOperation,
             (in NetlinkMessage m) => TryReadGeneration(m, out generation), synchronous, cancellationToken).ConfigureAwait(false);
         return generation;
     }

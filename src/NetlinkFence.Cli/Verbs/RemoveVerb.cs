@@ -13,9 +13,8 @@ internal static class RemoveVerb
         {
             string table = parse.GetValue(CommonOptions.Table)!;
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
-            // Add-then-delete in one batch: succeeds whether or not the table exists.
-            var target = new Table(NftFamily.Inet, table);
-            await nft.CommitAsync(new Transaction().AddTable(target).DeleteTable(target), cancellationToken: cancellationToken);
+            // Destroy: succeeds whether or not the table exists.
+            await nft.CommitAsync(new Transaction().DestroyTable(new Table(NftFamily.Inet, table)), cancellationToken: cancellationToken);
             Console.WriteLine($"removed table inet {table}");
             return ExitCodes.Ok;
         }));

@@ -3,8 +3,9 @@ namespace NetlinkFence.Nftables;
 /// <summary>What a successful commit did.</summary>
 public sealed class CommitResult
 {
-    internal CommitResult(uint generationBefore, uint generationAfter, int messages, long bytes, TimeSpan elapsed)
+    internal CommitResult(uint generationBefore, uint generationAfter, int messages, long bytes, TimeSpan elapsed, IReadOnlyList<ulong>? ruleHandles = null)
     {
+        RuleHandles = ruleHandles ?? [];
         GenerationBefore = generationBefore;
         GenerationAfter = generationAfter;
         Messages = messages;
@@ -26,4 +27,12 @@ public sealed class CommitResult
 
     /// <summary>Time from encoding to the kernel's answer.</summary>
     public TimeSpan Elapsed { get; }
+
+    /// <summary>
+    /// With <see cref="CommitOptions.EchoHandles"/>: the kernel's handle of every rule the transaction added,
+    /// inserted or replaced, in transaction order (a replaced rule keeps its handle), so the caller can delete or
+    /// replace exactly the rule it added (<c>rule with { Handle = h }</c>). 0 where the echo was lost (the socket's
+    /// receive queue overflowed). Empty without the option.
+    /// </summary>
+    public IReadOnlyList<ulong> RuleHandles { get; }
 }

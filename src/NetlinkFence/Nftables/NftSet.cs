@@ -35,12 +35,10 @@ public sealed record NftSet
 
     /// <summary>
     /// A set known only by name: enough for every operation that names a set (adding and deleting its elements,
-    /// <see cref="Transaction.DeleteSet"/>), not to create one. Its key types are
-    /// unknown (<see cref="Key"/> is empty), so typed elements are not checked against them (the kernel still
-    /// refuses a key of the wrong length). <paramref name="flags"/> is what you know of the set's flags: only
-    /// <see cref="SetFlags.Interval"/> matters, because in an interval set a single value is sent as a start and an
-    /// end element and in a hash set as one element; without it only a range (<see cref="SetKeyField.IsRange"/>)
-    /// is sent as an interval.
+    /// <see cref="Transaction.DeleteSet"/>), not to create one. Typed elements (<see cref="SetElement.Of"/>) added
+    /// through a reference are checked and shaped at commit against the set the kernel has (one extra request per
+    /// referenced set): whether it is an interval set decides how a single value is sent, and guessing wrong would
+    /// turn one address into an open interval. <paramref name="flags"/> is only what the reference itself reports.
     /// </summary>
     public static NftSet Reference(NftFamily family, string table, string name, SetFlags flags = SetFlags.None) =>
         new(family, table, name, flags);

@@ -66,6 +66,34 @@ internal sealed class NftablesChannel : IDisposable
         Nfnetlink.SendBatchAsync(batch, firstSequence, count, MessageType(NftMessageType.GETGEN), ReadGenerationMarker,
             GenerationOperation, onEcho, synchronous, cancellationToken);
 
+    /// <summary>Like <see cref="SendBatchAsync"/>, blocking the calling thread.</summary>
+    public BatchOutcome SendBatch(BatchBuffer batch, uint firstSequence, uint count, CancellationToken cancellationToken) =>
+        NfnetlinkChannel.Completed(SendBatchAsync(batch, firstSequence, count, null, synchronous: true, cancellationToken));
+
+    /// <summary>
+    /// Sends one non-dump GET (e.g. NFT_MSG_GETCHAIN naming table and chain) and hands the kernel's single reply
+    /// to <paramref name="handler"/>. Returns false when the kernel answers ENOENT (no such object); any other
+    /// error is thrown. No NLM_F_ACK: the reply itself, or the error, is the answer.
+    /// </summary>
+    public async ValueTask<bool> GetAsync(NftMessageType type, NetfilterFamily family, DumpRequestWriter writeRequest, DumpMessageHandler handler,
+        bool synchronous, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Nfnetlink.RequestAsync(MessageType(type), family, writeRequest, $"getting one object ({type})",
+                (in NetlinkMessage m) => { handler(m); return true; }, synchronous, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.NOENT)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc cref="GetAsync"/>
+    public bool Get(NftMessageType type, NetfilterFamily family, DumpRequestWriter writeRequest, DumpMessageHandler handler, CancellationToken cancellationToken) =>
+        NfnetlinkChannel.Completed(GetAsync(type, family, writeRequest, handler, synchronous: true, cancellationToken));
+
     /// <summary>Runs a dump (<c>NLM_F_DUMP</c>), restarted from scratch when the ruleset changes meanwhile.</summary>
     public ValueTask DumpAsync(NftMessageType type, NetfilterFamily family, DumpRequestWriter? writeRequest, DumpMessageHandler handler, Action restart, bool synchronous, CancellationToken cancellationToken) =>
         Nfnetlink.DumpAsync(MessageType(type), family, writeRequest, $"dumping ({type})", handler, restart, synchronous, cancellationToken);

@@ -97,6 +97,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
     public async ValueTask<CommitResult> CommitAsync(Transaction transaction, CommitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        transaction = await ResolveReferencesAsync(transaction, cancellationToken).ConfigureAwait(false);
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -130,22 +131,24 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         uint before = expected ?? 0;
         // Sequence numbers: BEGIN, one per message (element lists may take several), END. Only encoding knows
         // how many, so the batch is encoded from the next free number and exactly that range is reserved after.
+        var features = EncoderFeaturesFor(transaction, options, cancellationToken);
         var connection = _channel.Connection;
         uint first = connection.NextSequence;
-        uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation);
+        uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation, features);
         uint count = last - first + 1; // modulo 2^32: the range may wrap past zero
         connection.ReserveSequences(count);
-        var outcome = await _channel.SendBatchAsync(_batch, first, count, onEcho: null, synchronous, cancellationToken).ConfigureAwait(false);
+        var echo = RuleHandleEcho.For(transaction, features, first, _messageOperation);
+        var outcome = await _channel.SendBatchAsync(_batch, first, count, echo?.Receive, synchronous, cancellationToken).ConfigureAwait(false);
 
         // A successful batch queues no reply at all (no message asks for an ACK), only the marker's NEWGEN, and
         // stale replies were drained before sending. So a receive-queue overflow (ENOBUFS) during a commit means
         // the kernel sent error replies, i.e. refused the batch, even when every one of them was lost.
         if (outcome.Errors.Count > 0)
             throw new TransactionRejectedException(MapFailures(transaction, outcome.Errors, first), incomplete: outcome.RepliesLost);
-        if (outcome.RepliesLost)
+        if (outcome.RepliesLost && echo is not { Received: > 0 }) // an echo is only sent by a commit that applied
             throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
                 + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
-        return new CommitResult(before, outcome.EndMarkerValue, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started));
+        return new CommitResult(before, outcome.EndMarkerValue, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
     }
 
     private List<TransactionFailure> MapFailures(Transaction transaction, IReadOnlyList<KernelError> errors, uint first)
@@ -196,7 +199,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await new RulesetReader(_channel, synchronous: false, cancellationToken).ReadTableAsync(family, table).ConfigureAwait(false);
+            return new RulesetReader(_channel, cancellationToken).ReadTable(family, table);
         }
         finally
         {
@@ -211,7 +214,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         Enter(cancellationToken);
         try
         {
-            return NfnetlinkChannel.Completed(new RulesetReader(_channel, synchronous: true, cancellationToken).ReadTableAsync(family, table));
+            return new RulesetReader(_channel, cancellationToken).ReadTable(family, table);
         }
         finally
         {

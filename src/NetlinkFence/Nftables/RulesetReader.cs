@@ -6,96 +6,127 @@ namespace NetlinkFence.Nftables;
 /// <summary>
 /// Reads one table back with several dumps and proves they come from one generation: the generation id is
 /// read before and after (the first read only once no commit is running), and every dump message's res_id must
-/// carry its low 16 bits; otherwise it starts over. With <c>synchronous</c> every wait blocks the calling
-/// thread and the returned task is complete; otherwise waits are asynchronous.
+/// carry its low 16 bits; otherwise it starts over.
 /// </summary>
-internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, CancellationToken cancellationToken)
+internal sealed class RulesetReader(NftablesChannel channel, CancellationToken cancellationToken)
 {
     private const int MaxAttempts = 64;
 
-    public async ValueTask<TableContents?> ReadTableAsync(NftFamily family, string name)
+    public CancellationToken CancellationToken => cancellationToken;
+
+    public TableContents? ReadTable(NftFamily family, string name) =>
+        ReadConsistent($"table {family.ToNftName()} {name}",
+            (uint generation, DumpMessageHandler check, out TableContents? contents) => TryRead(family, name, generation, check, out contents));
+
+    /// <summary>A listing at <paramref name="generation"/>: false when it saw the ruleset move (then it is read again).</summary>
+    public delegate bool PartRead<T>(uint generation, DumpMessageHandler check, out T result);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> until it reads one generation: no commit running when it starts, the same
+    /// generation id before and after, and every dump message's res_id carrying its low 16 bits.
+    /// </summary>
+    public T ReadConsistent<T>(string what, PartRead<T> read)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             channel.WaitForCommitInProgress();
-            uint generation = await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false);
-            var (read, contents) = await TryReadAsync(family, name, generation).ConfigureAwait(false);
-            if (read && await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false) == generation)
-                return contents;
+            uint generation = channel.GetGeneration(cancellationToken);
+            bool consistent = true;
+            void Check(in NetlinkMessage m)
+            {
+                if (m.ResourceId != (ushort)generation)
+                    consistent = false;
+            }
+            if (read(generation, Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
+                return result;
             // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
-                await PauseAsync(Math.Min(attempt * 2, 50)).ConfigureAwait(false);
+            {
+                cancellationToken.WaitHandle.WaitOne(Math.Min(attempt * 2, 50));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
-        throw new NetlinkKernelException($"listing table {family.ToNftName()} {name}",
+        throw new NetlinkKernelException($"listing {what}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
     }
 
-    private async ValueTask PauseAsync(int milliseconds)
+    /// <summary>The chains of <paramref name="table"/> (every table when null) in <paramref name="family"/> (0: all).</summary>
+    public List<Chain> ReadChains(NftFamily family, string? table, DumpMessageHandler check)
     {
-        if (!synchronous)
+        var chains = new List<Chain>();
+        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
         {
-            await Task.Delay(milliseconds, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        cancellationToken.WaitHandle.WaitOne(milliseconds);
-        cancellationToken.ThrowIfCancellationRequested();
+            check(m);
+            var c = Guard(m, ChainCodec.Decode);
+            if (table is null || c.Table == table)
+                chains.Add(c);
+        }, chains.Clear);
+        return chains;
     }
 
-    /// <summary>Reads the table; false when the ruleset moved meanwhile (read again), contents null when it does not exist.</summary>
-    private async ValueTask<(bool Read, TableContents? Contents)> TryReadAsync(NftFamily family, string name, uint generation)
+    /// <summary>The named sets of <paramref name="table"/> (family-wide dump, filtered here: see <see cref="TryRead"/>).</summary>
+    public List<NftSet> ReadSets(NftFamily family, string table, DumpMessageHandler check)
     {
-        ushort resId = (ushort)generation;
-        bool consistent = true;
-        void Check(in NetlinkMessage m)
+        var sets = new List<NftSet>();
+        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
         {
-            if (m.ResourceId != resId)
-                consistent = false;
-        }
+            check(m);
+            var s = Guard(m, SetCodec.Decode);
+            if (s.Table == table)
+                sets.Add(s);
+        }, sets.Clear);
+        return sets;
+    }
 
+    /// <summary>One set's elements, read twice and compared (see <see cref="TryRead"/>); null when the reads disagree or the set went away.</summary>
+    public List<SetElement>? ReadElementsTwice(NftFamily family, string table, string set, DumpMessageHandler check)
+    {
+        var elements = ReadElements(family, table, set, check);
+        if (elements is null || ReadElements(family, table, set, check) is not { } secondRead
+            || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
+            return null;
+        return elements;
+    }
+
+    /// <summary>
+    /// The rules of <paramref name="table"/> (only of <paramref name="chain"/> when given) from a family-wide rule
+    /// dump, in order; null when a dump skipped rules. A rule dump that straddles the tail of someone else's commit
+    /// can end early with every generation check passing (the kernel resumes by position, and the commit already
+    /// moved the generation before it unlinked what it deleted): a second dump must list exactly the same rules.
+    /// </summary>
+    public List<Rule>? ReadRulesTwice(NftFamily family, string table, DumpMessageHandler check, string? chain = null)
+    {
+        if (ReadRules(family, table, check, chain) is not { } rules)
+            return null;
+        return ReadRules(family, table, check, chain) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
+    }
+
+    private bool TryRead(NftFamily family, string name, uint generation, DumpMessageHandler check, out TableContents? contents)
+    {
+        contents = null;
         Table? table = null;
-        await DumpAsync(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
+        Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
         {
-            Check(m);
+            check(m);
             var t = Guard(m, TableCodec.Decode);
             if (t.Name == name && t.Family == family)
                 table = t;
-        }, () => table = null).ConfigureAwait(false);
-        if (!consistent)
-            return (false, null);
+        }, () => table = null);
         if (table is null)
-            return (true, null);
+            return true;
 
-        var chains = new List<Chain>();
-        await DumpAsync(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var c = Guard(m, ChainCodec.Decode);
-            if (c.Table == name)
-                chains.Add(c);
-        }, chains.Clear).ConfigureAwait(false);
+        var chains = ReadChains(family, name, check);
 
-        var sets = new List<NftSet>();
         // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
         // request: the kernel's filtered rule dump stops after the first table of that name without checking
         // that it is active, and a commit bumps the generation before it unlinks a deleted table. So while
         // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
         // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
         // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
-        await DumpAsync(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
-        {
-            Check(m);
-            var s = Guard(m, SetCodec.Decode);
-            if (s.Table == name)
-                sets.Add(s);
-        }, sets.Clear).ConfigureAwait(false);
+        var sets = ReadSets(family, name, check);
 
-        if (await ReadRulesAsync(family, name, Check).ConfigureAwait(false) is not { } rules)
-            return (false, null);
-        // A rule dump that straddles the tail of someone else's commit can end early with every generation
-        // check passing (the kernel resumes by position, and the commit already moved the generation before
-        // it unlinked what it deleted). A second dump must list exactly the same rules.
-        if (await ReadRulesAsync(family, name, Check).ConfigureAwait(false) is not { } again || !again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)))
-            return (false, null);
+        if (ReadRulesTwice(family, name, check) is not { } rules)
+            return false;
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
@@ -104,28 +135,25 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
             // table between two parts of the dump (it does so in the background after large inserts, with no
             // generation change), the walk misses some elements and repeats others. So an element list counts
             // only when it has no duplicates and a second dump lists exactly the same elements.
-            var elements = await ReadElementsAsync(family, name, set.Name, Check).ConfigureAwait(false);
-            if (elements is null || await ReadElementsAsync(family, name, set.Name, Check).ConfigureAwait(false) is not { } secondRead
-                || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
-                return (false, null);
+            if (ReadElementsTwice(family, name, set.Name, check) is not { } elements)
+                return false;
             setContents.Add(new SetContents(set, elements));
         }
-        if (!consistent)
-            return (false, null);
 
         // The rule dump lists chain by chain in the table's chain order; keep that grouping explicit.
         var ordered = new List<Rule>(rules.Count);
         foreach (var chain in chains)
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
-        return (true, new TableContents(table, chains, setContents, ordered, generation));
+        contents = new TableContents(table, chains, setContents, ordered, generation);
+        return true;
     }
 
-    private async ValueTask<List<SetElement>?> ReadElementsAsync(NftFamily family, string table, string set, DumpMessageHandler check)
+    private List<SetElement>? ReadElements(NftFamily family, string table, string set, DumpMessageHandler check)
     {
         var elements = new List<SetElement>();
         try
         {
-            await DumpAsync(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
             {
                 w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
                 w.WriteString((ushort)NftSetElementListAttribute.SET, set);
@@ -133,7 +161,7 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
             {
                 check(m);
                 Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
-            }, elements.Clear).ConfigureAwait(false);
+            }, elements.Clear);
         }
         catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.NOENT)
         {
@@ -144,18 +172,21 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 
-    private async ValueTask<List<Rule>?> ReadRulesAsync(NftFamily family, string name, DumpMessageHandler check)
+    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check, string? chain = null)
     {
         var rules = new List<Rule>();
         var positions = new List<ulong>();
-        await DumpAsync(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
+        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             if (TableOfRule(m, out ulong position) != name)
                 return; // another table's rule: not decoded at all
-            rules.Add(Guard(m, RuleCodec.Decode));
+            var rule = Guard(m, RuleCodec.Decode);
+            if (chain is not null && rule.Chain != chain)
+                return;
+            rules.Add(rule);
             positions.Add(position);
-        }, () => { rules.Clear(); positions.Clear(); }).ConfigureAwait(false);
+        }, () => { rules.Clear(); positions.Clear(); });
         return RulesAreContiguous(rules, positions) ? rules : null;
     }
 
@@ -192,8 +223,8 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
         return true;
     }
 
-    private ValueTask DumpAsync(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
-        channel.DumpAsync(type, (NetfilterFamily)family, request, handler, restart, synchronous, cancellationToken);
+    private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
+        channel.Dump(type, (NetfilterFamily)family, request, handler, restart, cancellationToken);
 
     internal delegate T Decoder<T>(in NetlinkMessage message);
 

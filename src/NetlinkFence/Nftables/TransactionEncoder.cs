@@ -16,9 +16,17 @@ internal static class TransactionEncoder
     /// <summary>Map entry for BATCH_BEGIN and BATCH_END, which belong to no operation.</summary>
     public const int Framing = -1;
 
-    /// <summary>Encodes and returns the sequence number of BATCH_END (the last message).</summary>
-    public static uint Encode(Transaction transaction, BatchBuffer batch, uint firstSequence, uint? generation, ref int[] messageOperation)
+    /// <summary>
+    /// Encodes and returns the sequence number of BATCH_END (the last message). <paramref name="features"/>
+    /// chooses kernel-dependent encodings; with none, the bytes are those of nft 1.0.6 (golden tests).
+    /// </summary>
+    public static uint Encode(Transaction transaction, BatchBuffer batch, uint firstSequence, uint? generation, ref int[] messageOperation,
+        EncoderFeatures features = EncoderFeatures.None)
     {
+        // Typed elements through a reference are shaped only once the set's flags are known (NftablesConnection
+        // reads them): sent unshaped, one address in an interval set would be an open interval.
+        if (transaction.HasUnresolvedReferences)
+            throw new InvalidOperationException("the transaction's set references must be resolved before encoding");
         batch.Reset();
         uint sequence = firstSequence;
         WriteBatchMarker(batch, NfnetlinkBatchMessage.BATCH_BEGIN, sequence++, generation);
@@ -29,7 +37,7 @@ internal static class TransactionEncoder
         try
         {
             for (; index < operations.Count; index++)
-                EncodeOperation(batch, operations[index], index, ref sequence, ref messageOperation);
+                EncodeOperation(batch, operations[index], index, features, ref sequence, ref messageOperation);
         }
         catch (NetlinkEncodingException e)
         {
@@ -45,26 +53,70 @@ internal static class TransactionEncoder
         return last;
     }
 
-    private static void EncodeOperation(BatchBuffer batch, in Operation operation, int index, ref uint sequence, ref int[] messageOperation)
+    private static void EncodeOperation(BatchBuffer batch, in Operation operation, int index, EncoderFeatures features, ref uint sequence, ref int[] messageOperation)
     {
+        bool destroyMessages = (features & EncoderFeatures.DestroyMessages) != 0;
         if (operation.Elements is { } elements)
         {
-            // nla_len is 16-bit: split the element list over several messages, all in this batch.
-            int next = 0;
-            do
+            if (operation.Kind == OperationKind.DestroyElements && !destroyMessages)
             {
-                next = WriteElements(batch, operation, elements, next, sequence++);
-                Map(ref messageOperation, batch.MessageCount - 1, index);
-            } while (next < elements.Count);
+                // Before NFT_MSG_DESTROYSETELEM (6.3): add the elements (no error if present), then delete them.
+                EncodeElementMessages(batch, operation, elements, NftMessageType.NEWSETELEM, index, ref sequence, ref messageOperation);
+                EncodeElementMessages(batch, operation, elements, NftMessageType.DELSETELEM, index, ref sequence, ref messageOperation);
+            }
+            else
+            {
+                var type = operation.Kind switch
+                {
+                    OperationKind.AddElements => NftMessageType.NEWSETELEM,
+                    OperationKind.DestroyElements => NftDestroyMessage.DESTROYSETELEM,
+                    _ => NftMessageType.DELSETELEM,
+                };
+                EncodeElementMessages(batch, operation, elements, type, index, ref sequence, ref messageOperation);
+            }
+            return;
         }
-        else
+        if (!destroyMessages && IsDestroy(operation.Kind))
         {
-            var writer = batch.BeginMessage();
-            WriteOperation(ref writer, operation, sequence++);
-            batch.EndMessage(writer.Length);
-            Map(ref messageOperation, batch.MessageCount - 1, index);
+            // Before NFT_MSG_DESTROY* (6.3): add the object (no error if it exists), then delete it, in this batch.
+            if (operation.Kind == OperationKind.DestroyRule)
+                throw new NotSupportedException($"{operation.Describe()}: deleting a rule that may not exist needs NFT_MSG_DESTROYRULE (kernel 6.3+); "
+                    + "this kernel does not have it, and a rule has no add-then-delete form");
+            if (operation.Set is { IsReference: true })
+                throw new NotSupportedException($"{operation.Describe()}: on kernels before 6.3 (no NFT_MSG_DESTROYSET) a set is destroyed by "
+                    + "adding and deleting it, which needs its key types: give the whole set, not a reference");
+            EncodeMessage(batch, operation, WriteIdiomAdd, index, ref sequence, ref messageOperation);
+            EncodeMessage(batch, operation, WriteIdiomDelete, index, ref sequence, ref messageOperation);
+            return;
         }
+        bool echo = (features & EncoderFeatures.EchoRuleHandles) != 0 && operation.WritesRule;
+        EncodeMessage(batch, operation, echo ? WriteEchoedOperation : WriteOperation, index, ref sequence, ref messageOperation);
     }
+
+    private delegate void MessageWriter(ref NetlinkWriter writer, in Operation operation, uint sequence);
+
+    private static void EncodeMessage(BatchBuffer batch, in Operation operation, MessageWriter write, int index, ref uint sequence, ref int[] messageOperation)
+    {
+        var writer = batch.BeginMessage();
+        write(ref writer, operation, sequence++);
+        batch.EndMessage(writer.Length);
+        Map(ref messageOperation, batch.MessageCount - 1, index);
+    }
+
+    private static void EncodeElementMessages(BatchBuffer batch, in Operation operation, IReadOnlyList<SetElement> elements, NftMessageType type,
+        int index, ref uint sequence, ref int[] messageOperation)
+    {
+        // nla_len is 16-bit: split the element list over several messages, all in this batch.
+        int next = 0;
+        do
+        {
+            next = WriteElements(batch, operation, type, elements, next, sequence++);
+            Map(ref messageOperation, batch.MessageCount - 1, index);
+        } while (next < elements.Count);
+    }
+
+    private static bool IsDestroy(OperationKind kind) => kind is OperationKind.DestroyTable or OperationKind.DestroyChain
+        or OperationKind.DestroySet or OperationKind.DestroyRule;
 
     private static void WriteBatchMarker(BatchBuffer batch, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
@@ -73,78 +125,118 @@ internal static class TransactionEncoder
         batch.EndMessage(writer.Length);
     }
 
+    /// <summary>
+    /// NLM_F_ECHO on NEWRULE: at commit the kernel unicasts the new rule, with its handle, back to this socket
+    /// under the message's sequence number (nf_tables_rule_notify with report set).
+    /// </summary>
+    private static void WriteEchoedOperation(ref NetlinkWriter writer, in Operation operation, uint sequence)
+    {
+        var rule = operation.Rule!;
+        var flags = RuleFlags(operation.Kind) | NetlinkMessageFlags.ECHO;
+        var start = Begin(ref writer, NftMessageType.NEWRULE, flags, sequence, rule.Family);
+        RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule, operation.RuleId, operation.PositionId);
+        writer.EndMessage(start);
+    }
+
+    private static NetlinkMessageFlags RuleFlags(OperationKind kind) => kind switch
+    {
+        OperationKind.AddRule => Create | NetlinkMessageFlags.APPEND,
+        OperationKind.InsertRule => Create,
+        _ => NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.REPLACE,
+    };
+
+    private const NetlinkMessageFlags Create = NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE;
+
     private static void WriteOperation(ref NetlinkWriter writer, in Operation operation, uint sequence)
     {
-        const NetlinkMessageFlags Create = NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE;
         switch (operation.Kind)
         {
-            case OperationKind.AddTable or OperationKind.CreateTable or OperationKind.DeleteTable:
+            case OperationKind.AddTable or OperationKind.CreateTable or OperationKind.DeleteTable or OperationKind.DestroyTable:
             {
-                var table = (Table)operation.Subject;
+                var table = operation.Table!;
                 var (type, flags) = operation.Kind switch
                 {
                     // nft 1.0.6 adds a table with NLM_F_REQUEST alone (golden bytes): NEWTABLE creates a missing
                     // table and updates an existing one whether or not NLM_F_CREATE is set.
                     OperationKind.AddTable => (NftMessageType.NEWTABLE, NetlinkMessageFlags.REQUEST),
                     OperationKind.CreateTable => (NftMessageType.NEWTABLE, Create | NetlinkMessageFlags.EXCL),
+                    OperationKind.DestroyTable => (NftDestroyMessage.DESTROYTABLE, NetlinkMessageFlags.REQUEST),
                     _ => (NftMessageType.DELTABLE, NetlinkMessageFlags.REQUEST),
                 };
                 var start = Begin(ref writer, type, flags, sequence, table.Family);
-                TableCodec.Encode(ref writer, table, withFlags: operation.Kind != OperationKind.DeleteTable);
+                TableCodec.Encode(ref writer, table, withFlags: operation.Kind is OperationKind.AddTable or OperationKind.CreateTable);
                 writer.EndMessage(start);
                 break;
             }
             case OperationKind.AddChain:
             {
-                var chain = (Chain)operation.Subject;
+                var chain = operation.Chain!;
                 var start = Begin(ref writer, NftMessageType.NEWCHAIN, Create, sequence, chain.Family);
                 ChainCodec.Encode(ref writer, chain);
                 writer.EndMessage(start);
                 break;
             }
-            case OperationKind.DeleteChain:
+            case OperationKind.DeleteChain or OperationKind.DestroyChain:
             {
-                var chain = (Chain)operation.Subject;
-                var start = Begin(ref writer, NftMessageType.DELCHAIN, NetlinkMessageFlags.REQUEST, sequence, chain.Family);
+                var chain = operation.Chain!;
+                var type = operation.Kind == OperationKind.DestroyChain ? NftDestroyMessage.DESTROYCHAIN : NftMessageType.DELCHAIN;
+                var start = Begin(ref writer, type, NetlinkMessageFlags.REQUEST, sequence, chain.Family);
                 ChainCodec.EncodeReference(ref writer, chain);
+                writer.EndMessage(start);
+                break;
+            }
+            case OperationKind.FlushChain:
+            {
+                // nft's `flush chain`: DELRULE naming only table and chain deletes every rule in it (golden bytes).
+                var chain = operation.Chain!;
+                var start = Begin(ref writer, NftMessageType.DELRULE, NetlinkMessageFlags.REQUEST, sequence, chain.Family);
+                writer.WriteString((ushort)NftRuleAttribute.TABLE, chain.Table);
+                writer.WriteString((ushort)NftRuleAttribute.CHAIN, chain.Name);
                 writer.EndMessage(start);
                 break;
             }
             case OperationKind.AddRule or OperationKind.InsertRule or OperationKind.ReplaceRule:
             {
-                var rule = (Rule)operation.Subject;
-                var flags = operation.Kind switch
-                {
-                    OperationKind.AddRule => Create | NetlinkMessageFlags.APPEND,
-                    OperationKind.InsertRule => Create,
-                    _ => NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.REPLACE,
-                };
-                var start = Begin(ref writer, NftMessageType.NEWRULE, flags, sequence, rule.Family);
-                RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule);
+                var rule = operation.Rule!;
+                var start = Begin(ref writer, NftMessageType.NEWRULE, RuleFlags(operation.Kind), sequence, rule.Family);
+                RuleCodec.Encode(ref writer, rule, withHandle: operation.Kind == OperationKind.ReplaceRule, operation.RuleId, operation.PositionId);
                 writer.EndMessage(start);
                 break;
             }
-            case OperationKind.DeleteRule:
+            case OperationKind.DeleteRule or OperationKind.DestroyRule:
             {
-                var rule = (Rule)operation.Subject;
-                var start = Begin(ref writer, NftMessageType.DELRULE, NetlinkMessageFlags.REQUEST, sequence, rule.Family);
+                var rule = operation.Rule!;
+                var type = operation.Kind == OperationKind.DestroyRule ? NftDestroyMessage.DESTROYRULE : NftMessageType.DELRULE;
+                var start = Begin(ref writer, type, NetlinkMessageFlags.REQUEST, sequence, rule.Family);
                 RuleCodec.EncodeReference(ref writer, rule);
                 writer.EndMessage(start);
                 break;
             }
             case OperationKind.AddSet:
             {
-                var set = (NftSet)operation.Subject;
+                var set = operation.Set!;
                 var start = Begin(ref writer, NftMessageType.NEWSET, Create, sequence, set.Family);
                 SetCodec.Encode(ref writer, set, operation.SetId);
                 writer.EndMessage(start);
                 break;
             }
-            case OperationKind.DeleteSet:
+            case OperationKind.DeleteSet or OperationKind.DestroySet:
             {
-                var set = (NftSet)operation.Subject;
-                var start = Begin(ref writer, NftMessageType.DELSET, NetlinkMessageFlags.REQUEST, sequence, set.Family);
+                var set = operation.Set!;
+                var type = operation.Kind == OperationKind.DestroySet ? NftDestroyMessage.DESTROYSET : NftMessageType.DELSET;
+                var start = Begin(ref writer, type, NetlinkMessageFlags.REQUEST, sequence, set.Family);
                 SetCodec.EncodeReference(ref writer, set);
+                writer.EndMessage(start);
+                break;
+            }
+            case OperationKind.FlushSet:
+            {
+                // nft's `flush set`: DELSETELEM without NFTA_SET_ELEM_LIST_ELEMENTS deletes every element. nft 1.0.6
+                // names the set before the table here (golden bytes); the kernel does not mind the order.
+                var set = operation.Set!;
+                var start = Begin(ref writer, NftMessageType.DELSETELEM, NetlinkMessageFlags.REQUEST, sequence, set.Family);
+                writer.WriteString((ushort)NftSetElementListAttribute.SET, set.Name);
+                writer.WriteString((ushort)NftSetElementListAttribute.TABLE, set.Table);
                 writer.EndMessage(start);
                 break;
             }
@@ -153,14 +245,37 @@ internal static class TransactionEncoder
         }
     }
 
-    /// <summary>Writes one NEWSETELEM/DELSETELEM message with as many elements as fit; returns the next element index.</summary>
-    private static int WriteElements(BatchBuffer batch, in Operation operation, IReadOnlyList<SetElement> elements, int first, uint sequence)
+    /// <summary>The add half of the pre-6.3 destroy idiom: the object as an add operation would write it.</summary>
+    private static void WriteIdiomAdd(ref NetlinkWriter writer, in Operation operation, uint sequence)
     {
-        var set = (NftSet)operation.Subject;
-        bool add = operation.Kind == OperationKind.AddElements;
+        var add = operation.Kind switch
+        {
+            OperationKind.DestroyTable => Operation.Of(OperationKind.AddTable, operation.Table!, operation.Origin),
+            OperationKind.DestroyChain => Operation.Of(OperationKind.AddChain, operation.Chain!, operation.Origin),
+            _ => Operation.Of(OperationKind.AddSet, operation.Set!, operation.Origin),
+        };
+        WriteOperation(ref writer, add, sequence);
+    }
+
+    /// <summary>The delete half of the pre-6.3 destroy idiom.</summary>
+    private static void WriteIdiomDelete(ref NetlinkWriter writer, in Operation operation, uint sequence)
+    {
+        var delete = operation.Kind switch
+        {
+            OperationKind.DestroyTable => Operation.Of(OperationKind.DeleteTable, operation.Table!, operation.Origin),
+            OperationKind.DestroyChain => Operation.Of(OperationKind.DeleteChain, operation.Chain!, operation.Origin),
+            _ => Operation.Of(OperationKind.DeleteSet, operation.Set!, operation.Origin),
+        };
+        WriteOperation(ref writer, delete, sequence);
+    }
+
+    /// <summary>Writes one set element list message with as many elements as fit; returns the next element index.</summary>
+    private static int WriteElements(BatchBuffer batch, in Operation operation, NftMessageType type, IReadOnlyList<SetElement> elements, int first, uint sequence)
+    {
+        var set = operation.Set!;
         var writer = batch.BeginMessage();
-        var start = Begin(ref writer, add ? NftMessageType.NEWSETELEM : NftMessageType.DELSETELEM,
-            add ? NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE : NetlinkMessageFlags.REQUEST, sequence, set.Family);
+        var start = Begin(ref writer, type,
+            type == NftMessageType.NEWSETELEM ? NetlinkMessageFlags.REQUEST | NetlinkMessageFlags.CREATE : NetlinkMessageFlags.REQUEST, sequence, set.Family);
         SetElementCodec.WriteListHeader(ref writer, set, operation.SetId);
         var list = writer.BeginNested((ushort)NftSetElementListAttribute.ELEMENTS);
         int next = first;

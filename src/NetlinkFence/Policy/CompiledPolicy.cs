@@ -33,8 +33,9 @@ public sealed class CompiledPolicy
     public IReadOnlyList<CompiledRule> Rules { get; }
 
     /// <summary>
-    /// The one transaction that replaces the live table: add the table (so the delete cannot fail), delete it
-    /// with everything in it, and add it again with the whole new contents. All of it or nothing applies.
+    /// The one transaction that replaces the live table: destroy it with everything in it (NFT_MSG_DESTROYTABLE, or
+    /// on kernels before 6.3 add it so the delete cannot fail, then delete it), and add it again with the whole new
+    /// contents. All of it or nothing applies.
     /// With <paramref name="tableExists"/> false (the caller read that there is no table, and commits with that
     /// generation) it only creates it: a table added and deleted in one batch is listed to concurrent readers as
     /// an empty, active table while the kernel processes the batch (nf_tables' deactivate-next marks it active
@@ -42,7 +43,7 @@ public sealed class CompiledPolicy
     /// </summary>
     public Transaction ToReplaceTransaction(bool tableExists = true)
     {
-        var tx = tableExists ? new Transaction().AddTable(Table).DeleteTable(Table).AddTable(Table, Source.Policy.Source) : new Transaction().AddTable(Table, Source.Policy.Source);
+        var tx = tableExists ? new Transaction().DestroyTable(Table).AddTable(Table, Source.Policy.Source) : new Transaction().AddTable(Table, Source.Policy.Source);
         foreach (var chain in Chains)
             tx.AddChain(chain);
         foreach (var set in Sets)

@@ -209,26 +209,42 @@ public sealed class SetElementKeyTests
 
     // ---- references --------------------------------------------------------------------------------------
 
+    /// <summary>What the commit does with a reference: the kernel's declaration of the set stands in for it.</summary>
+    private static Transaction Resolved(Transaction tx, NftSet kernelSet) =>
+        tx.ResolveReferencesAsync(_ => ValueTask.FromResult(kernelSet)).AsTask().GetAwaiter().GetResult();
+
     [Fact]
-    public void A_reference_writes_the_same_element_messages_as_the_full_set()
+    public void A_reference_writes_the_same_element_messages_as_the_full_set_once_resolved()
     {
         var full = Set("allow_tcp_v4", SetFlags.Interval, SetKeyType.Ipv4Address, SetKeyType.InetService);
         var reference = NftSet.Reference(Inet, T, "allow_tcp_v4");
         var range = SetElement.Of(Net("10.0.0.0/8"), SetKeyField.Ports(1000, 2000));
-        Assert.Equal(GoldenBytesTests.Encode(new Transaction().AddElements(full, [range]).DeleteElements(full, [range])),
-            GoldenBytesTests.Encode(new Transaction().AddElements(reference, [range]).DeleteElements(reference, [range])));
-        // a single field's range still becomes start and exclusive end: only interval sets hold ranges
-        var nets = NftSet.Reference(Inet, T, "nets_v4");
-        Assert.Equal([Raw(10, 0, 0, 0), Raw(11, 0, 0, 0) with { IntervalEnd = true }], Sent(nets, SetElement.Of(Net("10.0.0.0/8"))));
+        var single = SetElement.Of(Ip("192.0.2.1"), SetKeyField.Port(443));
+        var viaReference = new Transaction().AddElements(reference, [range, single]).DeleteElements(reference, [range]);
+        Assert.True(viaReference.HasUnresolvedReferences);
+        // Never encoded as it is: a single value would go out as one element.
+        Assert.Throws<InvalidOperationException>(() => GoldenBytesTests.Encode(viaReference));
+        Assert.Equal(GoldenBytesTests.Encode(new Transaction().AddElements(full, [range, single]).DeleteElements(full, [range])),
+            GoldenBytesTests.Encode(Resolved(viaReference, full)));
     }
 
     [Fact]
-    public void A_single_value_through_a_reference_follows_the_flags_the_caller_knows()
+    public void A_single_value_through_a_reference_follows_the_set_the_kernel_has()
     {
         var value = SetElement.Of(Ip("192.0.2.1"));
+        var reference = NftSet.Reference(Inet, T, "s"); // says nothing of the set's flags
+        var tx = new Transaction().AddElements(reference, [value]);
         Assert.Equal([Raw(192, 0, 2, 1), Raw(192, 0, 2, 2) with { IntervalEnd = true }],
-            Sent(NftSet.Reference(Inet, T, "nets_v4", SetFlags.Interval), value));
-        Assert.Equal([Raw(192, 0, 2, 1)], Sent(NftSet.Reference(Inet, T, "dns_v4"), value));
+            Resolved(tx, Set("s", SetFlags.Interval, SetKeyType.Ipv4Address)).Operations[0].Elements!);
+        Assert.Equal([Raw(192, 0, 2, 1)], Resolved(tx, Set("s", SetFlags.None, SetKeyType.Ipv4Address)).Operations[0].Elements!);
+        // The kernel's key types are checked as for a full set.
+        Assert.Throws<ArgumentException>(() => Resolved(tx, Set("s", SetFlags.None, SetKeyType.Ipv6Address)));
+        // A set added earlier in the same transaction stands in without asking the kernel.
+        var added = Set("s", SetFlags.Interval, SetKeyType.Ipv4Address);
+        var sameTx = new Transaction().AddSet(added).AddElements(reference, [value]);
+        var resolved = sameTx.ResolveReferencesAsync(_ => throw new InvalidOperationException("asked the kernel")).AsTask().GetAwaiter().GetResult();
+        Assert.Equal(2, resolved.Operations[1].Elements!.Count);
+        Assert.Equal(resolved.Operations[0].SetId, resolved.Operations[1].SetId);
     }
 
     [Fact]

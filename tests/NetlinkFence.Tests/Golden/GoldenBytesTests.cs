@@ -77,6 +77,8 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         ["base-chains"] = () => Tx(Input, Forward, Output),
         // add chain inet netlinkfence egress_denied
         ["regular-chain"] = () => Tx(Denied),
+        // flush chain: DELRULE naming only the table and the chain
+        ["flush-chain"] = () => Tx(Denied).FlushChain(Denied),
         // iif "lo" accept (lo is ifindex 1 in the capture namespace; meta iif is host order)
         ["rule-iif-lo"] = () => Tx(Input).AddRule(R(Input, [Meta(MetaKey.InputInterface), Eq(1, 0, 0, 0), Accept])),
         ["rule-oif-lo"] = () => Tx(Output).AddRule(R(Output, [Meta(MetaKey.OutputInterface), Eq(1, 0, 0, 0), Accept])),
@@ -136,6 +138,8 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         ["rule-return"] = () => Tx(Denied).AddRule(R(Denied, [new ImmediateExpression(Verdict.Return)])),
         // sets
         ["set-ipv4"] = () => Tx().AddSet(Set("dns_v4", SetFlags.None, SetKeyType.Ipv4Address)),
+        // flush set: DELSETELEM without an element list (set named by name: nft sends no NFTA_SET_ELEM_LIST_SET_ID)
+        ["flush-set"] = () => Tx().AddSet(Set("dns_v4", SetFlags.None, SetKeyType.Ipv4Address)).FlushSet(Set("dns_v4", SetFlags.None, SetKeyType.Ipv4Address)),
         ["set-ipv4-interval"] = () => Tx().AddSet(Set("nets_v4", SetFlags.Interval, SetKeyType.Ipv4Address)),
         ["set-concat-v4-interval"] = () => Tx().AddSet(Set("allow_tcp_v4", SetFlags.Interval, SetKeyType.Ipv4Address, SetKeyType.InetService)),
         ["set-concat-v6-interval"] = () => Tx().AddSet(Set("allow_tcp_v6", SetFlags.Interval, SetKeyType.Ipv6Address, SetKeyType.InetService)),

@@ -32,7 +32,7 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
             .AddSet(new NftSet(Inet, T, "windows", [SetKeyType.Ipv4Address], SetFlags.Timeout)));
 
         var flows = NftSet.Reference(Inet, T, "flows");
-        var nets = NftSet.Reference(Inet, T, "nets", SetFlags.Interval); // a single value needs its end element
+        var nets = NftSet.Reference(Inet, T, "nets"); // the commit reads its flags: a single value gets its end element
         var allow = NftSet.Reference(Inet, T, "allow");
         var windows = NftSet.Reference(Inet, T, "windows");
         var https = SetElement.Of(Ip("203.0.113.7"), ProtocolType.Tcp, SetKeyField.Port(443));
@@ -101,11 +101,40 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
         var error = Assert.Throws<ArgumentException>(() => new Transaction().AddElements(set, [SetElement.Of(Ip("2001:db8::53"))]));
         Assert.Contains("ipv6_addr", error.Message);
 
-        // Through a reference nothing can check the type in advance: the kernel refuses the 16-byte key
-        // for a 4-byte set (EINVAL), and the set stays empty.
-        var rejected = await Assert.ThrowsAsync<TransactionRejectedException>(() => nft.CommitAsync(
+        // Through a reference the commit reads the set's key types first: refused before anything is sent.
+        error = await Assert.ThrowsAsync<ArgumentException>(() => nft.CommitAsync(
             new Transaction().AddElements(NftSet.Reference(Inet, T, "dns_v4"), [SetElement.Of(Ip("2001:db8::53"))])).AsTask());
-        Assert.Equal(22, rejected.Failures[0].Error.Errno); // EINVAL
+        Assert.Contains("ipv6_addr", error.Message);
         Assert.DoesNotContain("elements", ns.Nft("list set inet t dns_v4"));
+    }
+
+    [Fact]
+    public async Task One_address_through_a_reference_to_an_interval_set_is_one_address_not_an_open_interval()
+    {
+        using var ns = TestNamespace.Create();
+        // Another process made the interval set; the reference below says nothing of its flags.
+        ns.Nft("add table inet t; add set inet t allow { type ipv4_addr; flags interval; }");
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        await nft.CommitAsync(new Transaction().AddElements(NftSet.Reference(Inet, T, "allow"), [SetElement.Of(Ip("192.0.2.1"))]));
+
+        // Sent as one element, the kernel would hold "192.0.2.1 and every address above" (nft prints 192.0.2.1-255.255.255.255).
+        string listed = ns.Nft("list set inet t allow");
+        output.WriteLine(listed);
+        Assert.Contains("elements = { 192.0.2.1 }", listed);
+        Assert.Contains("192.0.2.1", ns.Nft("get element inet t allow { 192.0.2.1 }"));
+        Assert.NotEqual(0, TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft get element inet t allow {{ 192.0.2.2 }}").ExitCode);
+    }
+
+    [Fact]
+    public async Task A_reference_to_a_missing_set_is_not_found_before_anything_is_sent()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        await nft.CommitAsync(new Transaction().AddTable(new Table(Inet, T)));
+        uint before = await nft.GetGenerationAsync();
+        var error = await Assert.ThrowsAsync<NetlinkFence.Netlink.NetlinkKernelException>(() => nft.CommitAsync(
+            new Transaction().AddElements(NftSet.Reference(Inet, T, "nope"), [SetElement.Of(Ip("192.0.2.1"))])).AsTask());
+        Assert.True(error.IsNotFound);
+        Assert.Equal(before, await nft.GetGenerationAsync());
     }
 }

@@ -9,7 +9,7 @@ internal static class RuleCodec
     /// <summary>The kernel's NFT_RULE_MAXEXPRS (nf_tables_api.c, not exported in UAPI headers).</summary>
     public const int MaxExpressions = 128;
 
-    public static void Encode(ref NetlinkWriter writer, Rule rule, bool withHandle)
+    public static void Encode(ref NetlinkWriter writer, Rule rule, bool withHandle, uint id = 0, uint positionId = 0)
     {
         writer.WriteString((ushort)NftRuleAttribute.TABLE, rule.Table);
         writer.WriteString((ushort)NftRuleAttribute.CHAIN, rule.Chain);
@@ -33,6 +33,11 @@ internal static class RuleCodec
             Span<byte> payload = writer.Attribute((ushort)NftRuleAttribute.USERDATA, RuleUserData.CommentSize(comment));
             RuleUserData.WriteComment(payload, RuleUserData.RuleComment, comment);
         }
+        // Batch-local ids, written only for rules positioned against each other in one transaction.
+        if (id != 0)
+            writer.WriteU32BigEndian((ushort)NftRuleAttribute.ID, id);
+        if (positionId != 0)
+            writer.WriteU32BigEndian((ushort)NftRuleAttribute.POSITION_ID, positionId);
     }
 
     /// <summary>Identifies a rule for deletion by table, chain and handle.</summary>

@@ -45,13 +45,13 @@ public sealed class TableSnapshot
     }
 
     /// <summary>
-    /// The one transaction that puts this snapshot back: add the table (so the delete cannot fail), delete it
-    /// with everything in it, and, when it existed, add it again with all its objects. All or nothing applies.
+    /// The one transaction that puts this snapshot back: destroy the table with everything in it (no error if it
+    /// does not exist), and, when it existed, add it again with all its objects. All or nothing applies.
     /// </summary>
     public Transaction ToRestoreTransaction()
     {
         var bare = new Table(Family, Name);
-        var tx = new Transaction().AddTable(bare).DeleteTable(bare);
+        var tx = new Transaction().DestroyTable(bare);
         if (Contents is { } contents)
             AppendContents(tx, contents);
         return tx;

@@ -1,0 +1,22 @@
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Netlink;
+
+namespace NetlinkFence.Nftables;
+
+public sealed partial class NftablesConnection
+{
+    /// <summary>
+    /// Reads the sets that <see cref="NftSet.Reference"/>s of <paramref name="transaction"/> name, so their typed
+    /// elements are checked and shaped against the set the kernel has (see <see cref="Transaction.AddElements"/>).
+    /// A set that does not exist is refused here, before anything is sent, as the kernel would refuse it.
+    /// </summary>
+    private async ValueTask<Transaction> ResolveReferencesAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        if (!transaction.HasUnresolvedReferences)
+            return transaction;
+        return await transaction.ResolveReferencesAsync(async reference =>
+            await GetSetAsync(reference.Family, reference.Table, reference.Name, cancellationToken).ConfigureAwait(false)
+            ?? throw new NetlinkKernelException($"adding elements to set {reference.Family.ToNftName()} {reference.Table} {reference.Name}",
+                new KernelError(0, (int)Errno.NOENT, "the set does not exist", null))).ConfigureAwait(false);
+    }
+}

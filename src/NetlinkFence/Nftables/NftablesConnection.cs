@@ -11,7 +11,7 @@ namespace NetlinkFence.Nftables;
 /// <remarks>
 /// The kernel answers nf_tables requests inside the sendmsg call that carries them, so a reply is usually
 /// queued before anything waits: such a call completes on the calling thread. When a reply is not there yet
-/// (a long dump, a lost end marker), the async methods wait on the runtime's epoll without holding a thread,
+/// (a lost end marker, a reply not yet queued), the async methods wait on the runtime's epoll without holding a thread,
 /// and cancelling ends the wait at once. The synchronous methods (<see cref="Commit"/>, <see cref="ListTable"/>,
 /// <see cref="GetGeneration"/>) block the calling thread in poll instead. Listings (<see cref="ListTableAsync"/> and
 /// the other listing methods) use that synchronous path inside their async methods for now; it rarely waits, as

@@ -85,7 +85,7 @@ internal sealed class RawBatch : IDisposable
             var reader = new NetlinkMessageReader(_receive.AsSpan(0, length));
             while (reader.TryRead(out var message))
             {
-                if (message.Type == NfnetlinkChannel.MessageType(NftMessageType.NEWGEN))
+                if (message.Type == NftablesChannel.MessageType(NftMessageType.NEWGEN))
                     return;
             }
         }

@@ -1,6 +1,6 @@
 namespace NetlinkFence.Interop;
 
-/// <summary>What <see cref="NetlinkSocket.TryReceive"/> found.</summary>
+/// <summary>What <see cref="NetlinkSocket.ReceiveDatagram"/> found.</summary>
 public enum NetlinkReceiveStatus
 {
     /// <summary>A whole datagram was received.</summary>

@@ -31,7 +31,7 @@ public sealed unsafe partial class NetlinkSocket
     /// queue overflow (<c>ENOBUFS</c>: the kernel dropped notifications because the queue was full) is
     /// <see cref="NetlinkReceiveStatus.Overrun"/>; the socket stays usable after it. Datagrams not sent by the kernel are skipped.
     /// </summary>
-    public NetlinkReceiveStatus TryReceive(Span<byte> buffer, out int length)
+    public NetlinkReceiveStatus ReceiveDatagram(Span<byte> buffer, out int length)
     {
         fixed (byte* p = buffer)
         {

@@ -10,6 +10,11 @@ namespace NetlinkFence.Interop;
 /// A raw <c>AF_NETLINK</c> datagram socket. Every system call of the product goes through here.
 /// Not thread-safe: callers serialise access (the connection types above do).
 /// </summary>
+/// <remarks>
+/// Waiting is readiness-based: <see cref="WaitReadableAsync"/> registers the descriptor with the runtime's
+/// epoll (through a <see cref="System.Net.Sockets.Socket"/> that shares it) and the receive itself stays a non-blocking
+/// <c>recvmsg</c> here, so MSG_TRUNC and the sender's port id remain visible. Synchronous waits use <c>poll</c>.
+/// </remarks>
 public sealed unsafe partial class NetlinkSocket : IDisposable
 {
     private const int SolSocket = 1;
@@ -42,6 +47,19 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
     /// <summary>Like <see cref="Open(NetlinkProtocol, string?)"/>, in the namespace already open in <paramref name="networkNamespace"/>.</summary>
     public static NetlinkSocket Open(NetlinkProtocol protocol, NetworkNamespaceHandle networkNamespace) =>
         NetworkNamespace.Run(networkNamespace, () => OpenHere(protocol));
+
+    /// <summary>
+    /// Like <see cref="Open(NetlinkProtocol, string?)"/>, without blocking the caller while the short-lived
+    /// thread enters the namespace.
+    /// </summary>
+    public static Task<NetlinkSocket> OpenAsync(NetlinkProtocol protocol, string? networkNamespacePath = null) =>
+        networkNamespacePath is null
+            ? Task.FromResult(OpenHere(protocol))
+            : NetworkNamespace.RunAsync(networkNamespacePath, () => OpenHere(protocol));
+
+    /// <summary>Like <see cref="OpenAsync(NetlinkProtocol, string?)"/>, in the namespace already open in <paramref name="networkNamespace"/>.</summary>
+    public static Task<NetlinkSocket> OpenAsync(NetlinkProtocol protocol, NetworkNamespaceHandle networkNamespace) =>
+        NetworkNamespace.RunAsync(networkNamespace, () => OpenHere(protocol));
 
     private static NetlinkSocket OpenHere(NetlinkProtocol protocol)
     {
@@ -175,8 +193,21 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
     /// Receives one datagram into <paramref name="buffer"/>. Returns its length, or -1 when
     /// <paramref name="wait"/> is false and nothing is queued. <paramref name="truncated"/> is set when the
     /// datagram was larger than the buffer (its tail is lost). Datagrams not sent by the kernel are skipped.
+    /// A queue overflow (the kernel dropped datagrams for us) raises <see cref="ErrnoException"/> with ENOBUFS.
     /// </summary>
     public int Receive(Span<byte> buffer, bool wait, out bool truncated)
+    {
+        while (true)
+        {
+            int length = TryReceive(buffer, out truncated);
+            if (length >= 0 || !wait)
+                return length;
+            WaitReadable(-1);
+        }
+    }
+
+    // Always MSG_DONTWAIT: the descriptor turns non-blocking anyway once the runtime's epoll watches it.
+    private int TryReceive(Span<byte> buffer, out bool truncated)
     {
         fixed (byte* p = buffer)
         {
@@ -191,20 +222,18 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
                     msg_iov = &iov,
                     msg_iovlen = 1,
                 };
-                long received = recvmsg(Fd, &header, wait ? 0 : MSG_DONTWAIT);
+                long received = recvmsg(Fd, &header, MSG_DONTWAIT);
                 if (received < 0)
                 {
                     int error = errno;
                     if (error == (int)Errno.INTR)
                         continue;
-                    if (error == (int)Errno.AGAIN && !wait)
+                    if (error == (int)Errno.AGAIN)
                     {
                         truncated = false;
                         return -1;
                     }
-                    throw new ErrnoException("recvmsg", error, error == (int)Errno.NOBUFS
-                        ? "the socket receive queue overflowed and kernel replies were lost"
-                        : null);
+                    throw ReceiveError(error);
                 }
                 if (sender.PortId != 0)
                     continue; // only the kernel may talk to us
@@ -214,7 +243,13 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>Waits until a datagram is queued or <paramref name="timeoutMilliseconds"/> pass; true when readable.</summary>
+    internal static ErrnoException ReceiveError(int error) =>
+        new("recvmsg", error, error == (int)Errno.NOBUFS ? "the socket receive queue overflowed and kernel replies were lost" : null);
+
+    /// <summary>
+    /// Waits until a datagram is queued or <paramref name="timeoutMilliseconds"/> pass (-1: no limit); true when
+    /// readable. Blocks the calling thread in <c>poll</c>.
+    /// </summary>
     public bool WaitReadable(int timeoutMilliseconds)
     {
         var fds = new pollfd { fd = Fd, events = (short)POLLIN };
@@ -229,13 +264,15 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
         }
     }
 
-    private int Fd => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(NetlinkSocket));
+    internal int Fd => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(NetlinkSocket));
 
     /// <summary>Closes the socket.</summary>
     public void Dispose()
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-            close(fd);
+        if (fd < 0)
+            return;
+        DisposeReadiness();
+        close(fd);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -24,11 +25,45 @@ public static unsafe class NetworkNamespace
         return RunOnThread("netns " + handle.Path, () => Enter(handle), action);
     }
 
+    /// <summary>
+    /// Like <see cref="Run{T}(string, Func{T})"/>, without blocking the caller: the short-lived thread completes
+    /// the task when <paramref name="action"/> returns.
+    /// </summary>
+    public static Task<T> RunAsync<T>(string path, Func<T> action)
+    {
+        var handle = NetworkNamespaceHandle.Open(path);
+        var task = RunAsync(handle, action);
+        task.ContinueWith(static (_, h) => ((NetworkNamespaceHandle)h!).Dispose(), handle,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
+    }
+
+    /// <summary>Like <see cref="RunAsync{T}(string, Func{T})"/>, but joins the namespace already open in <paramref name="handle"/>.</summary>
+    public static Task<T> RunAsync<T>(NetworkNamespaceHandle handle, Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        // Continuations must not run on the namespace thread: it may not be in the caller's namespace.
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        StartThread("netns " + handle.Path, () =>
+        {
+            try
+            {
+                Enter(handle);
+                completion.SetResult(action());
+            }
+            catch (Exception e)
+            {
+                completion.SetException(e);
+            }
+        });
+        return completion.Task;
+    }
+
     private static T RunOnThread<T>(string name, Action enter, Func<T> action)
     {
         T? result = default;
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        ExceptionDispatchInfo? failure = null;
+        var thread = StartThread(name, () =>
         {
             try
             {
@@ -37,15 +72,19 @@ public static unsafe class NetworkNamespace
             }
             catch (Exception e)
             {
-                failure = e;
+                failure = ExceptionDispatchInfo.Capture(e);
             }
-        }, maxStackSize: 256 * 1024)
-        { IsBackground = true, Name = name };
-        thread.Start();
+        });
         thread.Join();
-        if (failure is not null)
-            throw failure;
+        failure?.Throw(); // keeps the stack trace of the namespace thread
         return result!;
+    }
+
+    private static Thread StartThread(string name, ThreadStart body)
+    {
+        var thread = new Thread(body, maxStackSize: 256 * 1024) { IsBackground = true, Name = name };
+        thread.Start();
+        return thread;
     }
 
     private static void Enter(NetworkNamespaceHandle handle)

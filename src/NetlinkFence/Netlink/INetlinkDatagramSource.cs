@@ -7,7 +7,7 @@ namespace NetlinkFence.Netlink;
 /// </summary>
 internal interface INetlinkDatagramSource : IDisposable
 {
-    /// <summary>Receives one datagram without waiting (see <see cref="NetlinkSocket.TryReceive"/>).</summary>
+    /// <summary>Receives one datagram without waiting (see <see cref="NetlinkSocket.ReceiveDatagram"/>).</summary>
     NetlinkReceiveStatus TryReceive(Span<byte> buffer, out int length);
 
     /// <summary>Waits until a datagram is queued; true when an overrun (ENOBUFS) was reported instead.</summary>

@@ -9,7 +9,7 @@ internal sealed class SocketDatagramSource(NetlinkSocket socket) : INetlinkDatag
 
     public NetlinkSocket Socket => socket;
 
-    public NetlinkReceiveStatus TryReceive(Span<byte> buffer, out int length) => socket.TryReceive(buffer, out length);
+    public NetlinkReceiveStatus TryReceive(Span<byte> buffer, out int length) => socket.ReceiveDatagram(buffer, out length);
 
     public ValueTask<bool> WaitAsync(CancellationToken cancellationToken) => _readiness.WaitAsync(cancellationToken);
 

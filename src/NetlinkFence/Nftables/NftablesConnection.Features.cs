@@ -31,10 +31,10 @@ public sealed partial class NftablesConnection
     /// </summary>
     private bool? ProbeDestroy(CancellationToken cancellationToken)
     {
-        uint first = _channel.ReserveSequences(3);
+        uint first = _channel.Connection.ReserveSequences(3);
         _batch.Reset();
         var writer = _batch.BeginMessage();
-        NfnetlinkChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first, null);
+        NftablesChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_BEGIN, first, null);
         _batch.EndMessage(writer.Length);
         writer = _batch.BeginMessage();
         var message = writer.BeginNfnetlinkMessage(NfnetlinkSubsystem.NFTABLES, (byte)NftDestroyMessage.DESTROYTABLE, NetlinkMessageFlags.REQUEST, first + 1,
@@ -44,10 +44,10 @@ public sealed partial class NftablesConnection
         writer.EndMessage(message);
         _batch.EndMessage(writer.Length);
         writer = _batch.BeginMessage();
-        NfnetlinkChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 2, null);
+        NftablesChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 2, null);
         _batch.EndMessage(writer.Length);
 
-        var outcome = _channel.SendBatch(_batch, first, first + 2, 0, cancellationToken);
+        var outcome = _channel.SendBatch(_batch, first, 3, cancellationToken);
         if (outcome.Errors.Count == 0 && !outcome.RepliesLost)
             return true;
         if (outcome.Errors.Any(e => e.Errno is (int)Errno.INVAL or (int)Errno.OPNOTSUPP))

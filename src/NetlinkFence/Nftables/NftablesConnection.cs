@@ -9,9 +9,13 @@ namespace NetlinkFence.Nftables;
 /// Safe to use from many threads: calls are serialised, one at a time. Dispose to close the socket.
 /// </summary>
 /// <remarks>
-/// The kernel answers nf_tables requests synchronously (a batch is processed inside the sendmsg call), so
-/// the async methods do their work on the calling thread and only wait asynchronously for the connection
-/// itself; while waiting for replies they poll the socket in short slices, so cancellation is honoured.
+/// The kernel answers nf_tables requests inside the sendmsg call that carries them, so a reply is usually
+/// queued before anything waits: such a call completes on the calling thread. When a reply is not there yet
+/// (a lost end marker, a reply not yet queued), the async methods wait on the runtime's epoll without holding a thread,
+/// and cancelling ends the wait at once. The synchronous methods (<see cref="Commit"/>, <see cref="ListTable"/>,
+/// <see cref="GetGeneration"/>) block the calling thread in poll instead. Listings (<see cref="ListTableAsync"/> and
+/// the other listing methods) use that synchronous path inside their async methods for now; it rarely waits, as
+/// the kernel fills each dump part in the recvmsg that asks for it.
 /// </remarks>
 /// <example>
 /// <code>
@@ -23,34 +27,61 @@ namespace NetlinkFence.Nftables;
 /// </example>
 public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
 {
-    private readonly NfnetlinkChannel _channel;
+    private readonly NftablesChannel _channel;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly BatchBuffer _batch = new();
     private int[] _messageOperation = new int[64];
     private bool _disposed;
 
-    private NftablesConnection(NfnetlinkChannel channel) => _channel = channel;
+    internal NftablesConnection(NftablesChannel channel) => _channel = channel;
 
-    /// <summary>Opens a connection, in another network namespace if <paramref name="options"/> names one.</summary>
-    public static ValueTask<NftablesConnection> OpenAsync(NftablesConnectionOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens a connection, in another network namespace if <paramref name="options"/> names one (the socket is
+    /// created by a short-lived thread in that namespace; the caller does not block on it).
+    /// </summary>
+    public static async ValueTask<NftablesConnection> OpenAsync(NftablesConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Open(options));
+        options = Validate(options);
+        return new(await NftablesChannel.OpenAsync(options.NamespacePath, options.NamespaceHandle).ConfigureAwait(false));
     }
 
     /// <summary>Opens a connection synchronously.</summary>
-    public static NftablesConnection Open(NftablesConnectionOptions? options = null)
+    public static NftablesConnection Open(NftablesConnectionOptions? options = null) => Open(options, firstSequence: null);
+
+    /// <summary>Opens a connection whose first sequence number is <paramref name="firstSequence"/> (tests start it near the wrap).</summary>
+    internal static NftablesConnection Open(NftablesConnectionOptions? options, uint? firstSequence)
+    {
+        options = Validate(options);
+        return new(NftablesChannel.Open(options.NamespacePath, options.NamespaceHandle, firstSequence));
+    }
+
+    private static NftablesConnectionOptions Validate(NftablesConnectionOptions? options)
     {
         options ??= new();
         if (options.NamespaceHandle is not null && options.NetworkNamespace is not null)
             throw new ArgumentException("give either NetworkNamespace or NamespaceHandle, not both", nameof(options));
-        return new(NfnetlinkChannel.Open(options.NamespacePath, options.NamespaceHandle));
+        return options;
     }
 
     /// <summary>Reads the ruleset's generation id; it changes with every committed transaction in the namespace.</summary>
     public async ValueTask<uint> GetGenerationAsync(CancellationToken cancellationToken = default)
     {
         await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _channel.GetGenerationAsync(synchronous: false, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Like <see cref="GetGenerationAsync"/>, blocking the calling thread.</summary>
+    public uint GetGeneration(CancellationToken cancellationToken = default)
+    {
+        Enter(cancellationToken);
         try
         {
             return _channel.GetGeneration(cancellationToken);
@@ -72,7 +103,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return Commit(transaction, options, cancellationToken);
+            return await CommitLockedAsync(transaction, options, synchronous: false, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -80,18 +111,36 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    private CommitResult Commit(Transaction transaction, CommitOptions? options, CancellationToken cancellationToken)
+    /// <summary>Like <see cref="CommitAsync"/>, blocking the calling thread.</summary>
+    public CommitResult Commit(Transaction transaction, CommitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        Enter(cancellationToken);
+        try
+        {
+            return NfnetlinkChannel.Completed(CommitLockedAsync(transaction, options, synchronous: true, cancellationToken));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async ValueTask<CommitResult> CommitLockedAsync(Transaction transaction, CommitOptions? options, bool synchronous, CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
         uint? expected = options?.ExpectedGeneration;
         uint before = expected ?? 0;
-        // Sequence numbers: BEGIN, one per message (element lists may take several), END.
+        // Sequence numbers: BEGIN, one per message (element lists may take several), END. Only encoding knows
+        // how many, so the batch is encoded from the next free number and exactly that range is reserved after.
         var features = EncoderFeaturesFor(transaction, options, cancellationToken);
-        uint first = _channel.ReserveSequences(0);
+        var connection = _channel.Connection;
+        uint first = connection.NextSequence;
         uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation, features);
-        _channel.ReserveSequences((int)(last - first + 1));
+        uint count = last - first + 1; // modulo 2^32: the range may wrap past zero
+        connection.ReserveSequences(count);
         var echo = RuleHandleEcho.For(transaction, features, first, _messageOperation);
-        var outcome = _channel.SendBatch(_batch, first, last, before, cancellationToken, echo?.Receive);
+        var outcome = await _channel.SendBatchAsync(_batch, first, count, echo?.Receive, synchronous, cancellationToken).ConfigureAwait(false);
 
         // A successful batch queues no reply at all (no message asks for an ACK), only the marker's NEWGEN, and
         // stale replies were drained before sending. So a receive-queue overflow (ENOBUFS) during a commit means
@@ -101,7 +150,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         if (outcome.RepliesLost && echo is not { Received: > 0 }) // an echo is only sent by a commit that applied
             throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
                 + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
-        return new CommitResult(before, outcome.GenerationAfter, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
+        return new CommitResult(before, outcome.EndMarkerValue, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
     }
 
     private List<TransactionFailure> MapFailures(Transaction transaction, IReadOnlyList<KernelError> errors, uint first)
@@ -109,8 +158,9 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         var failures = new List<TransactionFailure>(errors.Count);
         foreach (var error in errors)
         {
-            int message = (int)(error.Sequence - first);
-            int index = message >= 0 && message < _batch.MessageCount ? _messageOperation[message] : TransactionEncoder.Framing;
+            uint distance = error.Sequence - first; // unsigned: the batch's numbers may wrap past zero
+            int message = distance < (uint)_batch.MessageCount ? (int)distance : -1;
+            int index = message >= 0 ? _messageOperation[message] : TransactionEncoder.Framing;
             if (index == TransactionEncoder.Framing)
             {
                 failures.Add(new TransactionFailure(-1, transaction.Count, "the batch", null, error, null));
@@ -130,8 +180,9 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         try
         {
             var tables = new List<Table>();
-            _channel.Dump(NftMessageType.GETTABLE, (NetfilterFamily)(family ?? 0), null,
-                (in NetlinkMessage m) => tables.Add(RulesetReader.Guard(m, TableCodec.Decode)), tables.Clear, cancellationToken);
+            await _channel.DumpAsync(NftMessageType.GETTABLE, (NetfilterFamily)(family ?? 0), null,
+                (in NetlinkMessage m) => tables.Add(RulesetReader.Guard(m, TableCodec.Decode)), tables.Clear,
+                synchronous: false, cancellationToken).ConfigureAwait(false);
             return tables;
         }
         finally
@@ -158,10 +209,37 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Like <see cref="ListTableAsync"/>, blocking the calling thread.</summary>
+    public TableContents? ListTable(NftFamily family, string table, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        Enter(cancellationToken);
+        try
+        {
+            return new RulesetReader(_channel, cancellationToken).ReadTable(family, table);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private async ValueTask EnterAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ThrowIfDisposedInside();
+    }
+
+    private void Enter(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _gate.Wait(cancellationToken);
+        ThrowIfDisposedInside();
+    }
+
+    private void ThrowIfDisposedInside()
+    {
         if (_disposed)
         {
             _gate.Release();

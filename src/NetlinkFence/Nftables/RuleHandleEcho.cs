@@ -31,7 +31,7 @@ internal sealed class RuleHandleEcho
     public static RuleHandleEcho? For(Transaction transaction, EncoderFeatures features, uint firstSequence, int[] messageOperation) =>
         (features & EncoderFeatures.EchoRuleHandles) != 0 ? new RuleHandleEcho(transaction, firstSequence, messageOperation) : null;
 
-    /// <summary>The handler for <see cref="NfnetlinkChannel.SendBatch"/>'s echo replies.</summary>
+    /// <summary>The handler for <see cref="NftablesChannel.SendBatchAsync"/>'s echo replies.</summary>
     public DumpMessageHandler Receive { get; }
 
     /// <summary>How many rule echoes arrived.</summary>
@@ -42,7 +42,7 @@ internal sealed class RuleHandleEcho
 
     private void OnEcho(in NetlinkMessage message)
     {
-        if (message.Type != NfnetlinkChannel.MessageType(NftMessageType.NEWRULE))
+        if (message.Type != NftablesChannel.MessageType(NftMessageType.NEWRULE))
             return;
         int index = (int)(message.Sequence - _firstSequence);
         if (index < 0 || index >= _messageOperation.Length || _messageOperation[index] is var operation && operation < 0

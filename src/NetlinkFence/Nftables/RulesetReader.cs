@@ -8,7 +8,7 @@ namespace NetlinkFence.Nftables;
 /// read before and after (the first read only once no commit is running), and every dump message's res_id must
 /// carry its low 16 bits; otherwise it starts over.
 /// </summary>
-internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken cancellationToken)
+internal sealed class RulesetReader(NftablesChannel channel, CancellationToken cancellationToken)
 {
     private const int MaxAttempts = 64;
 
@@ -41,7 +41,10 @@ internal sealed class RulesetReader(NfnetlinkChannel channel, CancellationToken 
                 return result;
             // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
-                Task.Delay(Math.Min(attempt * 2, 50), cancellationToken).GetAwaiter().GetResult();
+            {
+                cancellationToken.WaitHandle.WaitOne(Math.Min(attempt * 2, 50));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
         throw new NetlinkKernelException($"listing {what}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));

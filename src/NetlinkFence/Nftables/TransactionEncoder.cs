@@ -121,7 +121,7 @@ internal static class TransactionEncoder
     private static void WriteBatchMarker(BatchBuffer batch, NfnetlinkBatchMessage type, uint sequence, uint? generation)
     {
         var writer = batch.BeginMessage();
-        NfnetlinkChannel.WriteBatchMarker(ref writer, type, sequence, generation);
+        NftablesChannel.WriteBatchMarker(ref writer, type, sequence, generation);
         batch.EndMessage(writer.Length);
     }
 

@@ -16,7 +16,7 @@ public sealed class AbandonedCallTests
     public async Task AnAbandonedDumpDoesNotDisturbTheNextCalls()
     {
         using var ns = TestNamespace.Create();
-        using var channel = NfnetlinkChannel.Open(ns.Path);
+        using var channel = NftablesChannel.Open(ns.Path);
         await using (var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name }))
         {
             var tx = new Transaction().AddTable(Build.Table("t")).AddChain(Build.BaseChain("t"));

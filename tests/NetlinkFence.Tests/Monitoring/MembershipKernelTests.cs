@@ -18,19 +18,19 @@ public sealed class MembershipKernelTests
         var buffer = new byte[64 << 10];
 
         ns.Nft("add table ip before");
-        Assert.Equal(NetlinkReceiveStatus.WouldBlock, socket.TryReceive(buffer, out _));
+        Assert.Equal(NetlinkReceiveStatus.WouldBlock, socket.ReceiveDatagram(buffer, out _));
 
         socket.JoinGroup((int)NfnetlinkGroup.NFTABLES);
         ns.Nft("add table ip during");
-        Assert.Equal(NetlinkReceiveStatus.Datagram, socket.TryReceive(buffer, out int length));
+        Assert.Equal(NetlinkReceiveStatus.Datagram, socket.ReceiveDatagram(buffer, out int length));
         Assert.True(length > 16);
-        while (socket.TryReceive(buffer, out _) == NetlinkReceiveStatus.Datagram)
+        while (socket.ReceiveDatagram(buffer, out _) == NetlinkReceiveStatus.Datagram)
         {
         }
 
         socket.LeaveGroup((int)NfnetlinkGroup.NFTABLES);
         ns.Nft("add table ip after");
-        Assert.Equal(NetlinkReceiveStatus.WouldBlock, socket.TryReceive(buffer, out _));
+        Assert.Equal(NetlinkReceiveStatus.WouldBlock, socket.ReceiveDatagram(buffer, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => socket.JoinGroup(0));
     }
 }

@@ -15,10 +15,10 @@ public sealed partial class NftablesConnection
         set => _kernelHasDestroy = value;
     }
 
-    private EncoderFeatures EncoderFeaturesFor(Transaction transaction, CommitOptions? options, CancellationToken cancellationToken)
+    private async ValueTask<EncoderFeatures> EncoderFeaturesForAsync(Transaction transaction, CommitOptions? options, bool synchronous, CancellationToken cancellationToken)
     {
         var features = options?.EchoHandles == true ? EncoderFeatures.EchoRuleHandles : EncoderFeatures.None;
-        if (transaction.HasDestroy && (_kernelHasDestroy ??= ProbeDestroy(cancellationToken) ?? true))
+        if (transaction.HasDestroy && (_kernelHasDestroy ??= await ProbeDestroyAsync(synchronous, cancellationToken).ConfigureAwait(false) ?? true))
             features |= EncoderFeatures.DestroyMessages;
         return features;
     }
@@ -29,7 +29,7 @@ public sealed partial class NftablesConnection
     /// event); one without it refuses the unknown message type with EINVAL. Null when the answer says neither
     /// (e.g. EPERM without CAP_NET_ADMIN: the real commit then reports it), so it is asked again next time.
     /// </summary>
-    private bool? ProbeDestroy(CancellationToken cancellationToken)
+    private async ValueTask<bool?> ProbeDestroyAsync(bool synchronous, CancellationToken cancellationToken)
     {
         uint first = _channel.Connection.ReserveSequences(3);
         _batch.Reset();
@@ -47,7 +47,7 @@ public sealed partial class NftablesConnection
         NftablesChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 2, null);
         _batch.EndMessage(writer.Length);
 
-        var outcome = _channel.SendBatch(_batch, first, 3, cancellationToken);
+        var outcome = await _channel.SendBatchAsync(_batch, first, 3, null, synchronous, cancellationToken).ConfigureAwait(false);
         if (outcome.Errors.Count == 0 && !outcome.RepliesLost)
             return true;
         if (outcome.Errors.Any(e => e.Errno is (int)Errno.INVAL or (int)Errno.OPNOTSUPP))

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
@@ -13,23 +14,15 @@ public sealed partial class NftablesConnection
 {
     /// <summary>Lists the chains of <paramref name="table"/> (of every table when null) in <paramref name="family"/> (all families when null).</summary>
     public ValueTask<IReadOnlyList<Chain>> ListChainsAsync(NftFamily? family = null, string? table = null, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<Chain>>(reader => reader.ReadConsistent($"chains of {table ?? "every table"}",
-            (uint _, DumpMessageHandler check, out IReadOnlyList<Chain> chains) =>
-            {
-                chains = reader.ReadChains(family ?? 0, table, check);
-                return true;
-            }), cancellationToken);
+        ReadAsync<IReadOnlyList<Chain>>(reader => reader.ReadConsistentAsync<IReadOnlyList<Chain>>($"chains of {table ?? "every table"}",
+            async (_, check) => (true, await reader.ReadChainsAsync(family ?? 0, table, check).ConfigureAwait(false))), cancellationToken);
 
     /// <summary>Lists the named sets of a table, without their elements; empty when the table does not exist.</summary>
     public ValueTask<IReadOnlyList<NftSet>> ListSetsAsync(NftFamily family, string table, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(table);
-        return ReadAsync<IReadOnlyList<NftSet>>(reader => reader.ReadConsistent($"sets of table {family.ToNftName()} {table}",
-            (uint _, DumpMessageHandler check, out IReadOnlyList<NftSet> sets) =>
-            {
-                sets = reader.ReadSets(family, table, check);
-                return true;
-            }), cancellationToken);
+        return ReadAsync<IReadOnlyList<NftSet>>(reader => reader.ReadConsistentAsync<IReadOnlyList<NftSet>>($"sets of table {family.ToNftName()} {table}",
+            async (_, check) => (true, await reader.ReadSetsAsync(family, table, check).ConfigureAwait(false))), cancellationToken);
     }
 
     /// <summary>
@@ -39,14 +32,15 @@ public sealed partial class NftablesConnection
     public ValueTask<IReadOnlyList<SetElement>?> ListElementsAsync(NftSet set, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
-        return ReadAsync<IReadOnlyList<SetElement>?>(reader => reader.ReadConsistent($"elements of set {set.Family.ToNftName()} {set.Table} {set.Name}",
-            (uint _, DumpMessageHandler check, out IReadOnlyList<SetElement>? elements) =>
+        return ReadAsync<IReadOnlyList<SetElement>?>(reader => reader.ReadConsistentAsync<IReadOnlyList<SetElement>?>(
+            $"elements of set {set.Family.ToNftName()} {set.Table} {set.Name}",
+            async (_, check) =>
             {
-                elements = null;
-                if (GetOne(NftMessageType.GETSET, set.Family, (ref NetlinkWriter w) => SetCodec.EncodeReference(ref w, set), SetCodec.Decode, reader.CancellationToken) is null)
-                    return true;
-                elements = reader.ReadElementsTwice(set.Family, set.Table, set.Name, check);
-                return elements is not null;
+                if (await GetOneAsync(NftMessageType.GETSET, set.Family, (ref NetlinkWriter w) => SetCodec.EncodeReference(ref w, set), SetCodec.Decode,
+                        reader.Synchronous, reader.CancellationToken).ConfigureAwait(false) is null)
+                    return (true, null);
+                var elements = await reader.ReadElementsTwiceAsync(set.Family, set.Table, set.Name, check).ConfigureAwait(false);
+                return (elements is not null, elements);
             }), cancellationToken);
     }
 
@@ -54,14 +48,14 @@ public sealed partial class NftablesConnection
     public ValueTask<IReadOnlyList<Rule>?> ListRulesAsync(NftFamily family, string table, string chain, CancellationToken cancellationToken = default)
     {
         var reference = new Chain(family, table, chain);
-        return ReadAsync<IReadOnlyList<Rule>?>(reader => reader.ReadConsistent($"rules of chain {family.ToNftName()} {table} {chain}",
-            (uint _, DumpMessageHandler check, out IReadOnlyList<Rule>? rules) =>
+        return ReadAsync<IReadOnlyList<Rule>?>(reader => reader.ReadConsistentAsync<IReadOnlyList<Rule>?>($"rules of chain {family.ToNftName()} {table} {chain}",
+            async (_, check) =>
             {
-                rules = null;
-                if (GetOne(NftMessageType.GETCHAIN, family, (ref NetlinkWriter w) => ChainCodec.EncodeReference(ref w, reference), ChainCodec.Decode, reader.CancellationToken) is null)
-                    return true;
-                rules = reader.ReadRulesTwice(family, table, check, chain);
-                return rules is not null;
+                if (await GetOneAsync(NftMessageType.GETCHAIN, family, (ref NetlinkWriter w) => ChainCodec.EncodeReference(ref w, reference), ChainCodec.Decode,
+                        reader.Synchronous, reader.CancellationToken).ConfigureAwait(false) is null)
+                    return (true, null);
+                var rules = await reader.ReadRulesTwiceAsync(family, table, check, chain).ConfigureAwait(false);
+                return (rules is not null, rules);
             }), cancellationToken);
     }
 
@@ -107,7 +101,7 @@ public sealed partial class NftablesConnection
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return GetOne(type, family, request, decode, cancellationToken);
+            return await GetOneAsync(type, family, request, decode, synchronous: false, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -115,20 +109,21 @@ public sealed partial class NftablesConnection
         }
     }
 
-    private T? GetOne<T>(NftMessageType type, NftFamily family, DumpRequestWriter request, RulesetReader.Decoder<T> decode, CancellationToken cancellationToken)
-        where T : class
+    private async ValueTask<T?> GetOneAsync<T>(NftMessageType type, NftFamily family, DumpRequestWriter request, RulesetReader.Decoder<T> decode,
+        bool synchronous, CancellationToken cancellationToken) where T : class
     {
-        T? result = null;
-        _channel.Get(type, (NetfilterFamily)family, request, (in NetlinkMessage m) => result = RulesetReader.Guard(m, decode), cancellationToken);
-        return result;
+        var result = new StrongBox<T?>();
+        await _channel.GetAsync(type, (NetfilterFamily)family, request, (in NetlinkMessage m) => result.Value = RulesetReader.Guard(m, decode),
+            synchronous, cancellationToken).ConfigureAwait(false);
+        return result.Value;
     }
 
-    private async ValueTask<T> ReadAsync<T>(Func<RulesetReader, T> read, CancellationToken cancellationToken)
+    private async ValueTask<T> ReadAsync<T>(Func<RulesetReader, ValueTask<T>> read, CancellationToken cancellationToken)
     {
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return read(new RulesetReader(_channel, cancellationToken));
+            return await read(new RulesetReader(_channel, synchronous: false, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {

@@ -13,9 +13,8 @@ namespace NetlinkFence.Nftables;
 /// queued before anything waits: such a call completes on the calling thread. When a reply is not there yet
 /// (a lost end marker, a reply not yet queued), the async methods wait on the runtime's epoll without holding a thread,
 /// and cancelling ends the wait at once. The synchronous methods (<see cref="Commit"/>, <see cref="ListTable"/>,
-/// <see cref="GetGeneration"/>) block the calling thread in poll instead. Listings (<see cref="ListTableAsync"/> and
-/// the other listing methods) use that synchronous path inside their async methods for now; it rarely waits, as
-/// the kernel fills each dump part in the recvmsg that asks for it.
+/// <see cref="GetGeneration"/>) block the calling thread in poll instead: the same code with a flag, so the two
+/// paths cannot drift apart.
 /// </remarks>
 /// <example>
 /// <code>
@@ -133,7 +132,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         uint before = expected ?? 0;
         // Sequence numbers: BEGIN, one per message (element lists may take several), END. Only encoding knows
         // how many, so the batch is encoded from the next free number and exactly that range is reserved after.
-        var features = EncoderFeaturesFor(transaction, options, cancellationToken);
+        var features = await EncoderFeaturesForAsync(transaction, options, synchronous, cancellationToken).ConfigureAwait(false);
         var connection = _channel.Connection;
         uint first = connection.NextSequence;
         uint last = TransactionEncoder.Encode(transaction, _batch, first, expected, ref _messageOperation, features);
@@ -201,7 +200,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return new RulesetReader(_channel, cancellationToken).ReadTable(family, table);
+            return await new RulesetReader(_channel, synchronous: false, cancellationToken).ReadTableAsync(family, table).ConfigureAwait(false);
         }
         finally
         {
@@ -216,7 +215,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         Enter(cancellationToken);
         try
         {
-            return new RulesetReader(_channel, cancellationToken).ReadTable(family, table);
+            return NfnetlinkChannel.Completed(new RulesetReader(_channel, synchronous: true, cancellationToken).ReadTableAsync(family, table));
         }
         finally
         {

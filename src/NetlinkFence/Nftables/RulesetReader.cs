@@ -8,81 +8,83 @@ namespace NetlinkFence.Nftables;
 /// read before and after (the first read only once no commit is running), and every dump message's res_id must
 /// carry its low 16 bits; otherwise it starts over.
 /// </summary>
-internal sealed class RulesetReader(NftablesChannel channel, CancellationToken cancellationToken)
+/// <remarks>
+/// Every read is written once, async; with <c>synchronous</c> its waits block the calling thread instead (the
+/// connection's blocking methods), so the two paths cannot drift apart.
+/// </remarks>
+internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, CancellationToken cancellationToken)
 {
     private const int MaxAttempts = 64;
 
     public CancellationToken CancellationToken => cancellationToken;
 
-    public TableContents? ReadTable(NftFamily family, string name) =>
-        ReadConsistent($"table {family.ToNftName()} {name}",
-            (uint generation, DumpMessageHandler check, out TableContents? contents) => TryRead(family, name, generation, check, out contents));
+    public bool Synchronous => synchronous;
 
-    /// <summary>A listing at <paramref name="generation"/>: false when it saw the ruleset move (then it is read again).</summary>
-    public delegate bool PartRead<T>(uint generation, DumpMessageHandler check, out T result);
+    public ValueTask<TableContents?> ReadTableAsync(NftFamily family, string name) =>
+        ReadConsistentAsync($"table {family.ToNftName()} {name}", (generation, check) => TryReadAsync(family, name, generation, check));
+
+    /// <summary>
+    /// A listing at <paramref name="generation"/>: <c>Complete</c> is false when it saw the ruleset move (then it
+    /// is read again).
+    /// </summary>
+    public delegate ValueTask<(bool Complete, T Result)> PartRead<T>(uint generation, DumpMessageHandler check);
 
     /// <summary>
     /// Runs <paramref name="read"/> until it reads one generation: no commit running when it starts, the same
     /// generation id before and after, and every dump message's res_id carrying its low 16 bits.
     /// </summary>
-    public T ReadConsistent<T>(string what, PartRead<T> read)
+    public async ValueTask<T> ReadConsistentAsync<T>(string what, PartRead<T> read)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             channel.WaitForCommitInProgress();
-            uint generation = channel.GetGeneration(cancellationToken);
-            bool consistent = true;
-            void Check(in NetlinkMessage m)
-            {
-                if (m.ResourceId != (ushort)generation)
-                    consistent = false;
-            }
-            if (read(generation, Check, out var result) && consistent && channel.GetGeneration(cancellationToken) == generation)
+            uint generation = await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false);
+            var consistency = new GenerationCheck(generation);
+            var (complete, result) = await read(generation, consistency.Check).ConfigureAwait(false);
+            if (complete && consistency.Consistent
+                && await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false) == generation)
                 return result;
             // Give a busy writer or the kernel's background hash-table resize a moment before reading again.
             if (attempt > 2)
-            {
-                cancellationToken.WaitHandle.WaitOne(Math.Min(attempt * 2, 50));
-                cancellationToken.ThrowIfCancellationRequested();
-            }
+                await PauseAsync(Math.Min(attempt * 2, 50)).ConfigureAwait(false);
         }
         throw new NetlinkKernelException($"listing {what}",
             new KernelError(0, (int)Errno.INTR, $"the ruleset kept changing during {MaxAttempts} attempts to read it", null));
     }
 
     /// <summary>The chains of <paramref name="table"/> (every table when null) in <paramref name="family"/> (0: all).</summary>
-    public List<Chain> ReadChains(NftFamily family, string? table, DumpMessageHandler check)
+    public async ValueTask<List<Chain>> ReadChainsAsync(NftFamily family, string? table, DumpMessageHandler check)
     {
         var chains = new List<Chain>();
-        Dump(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETCHAIN, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             var c = Guard(m, ChainCodec.Decode);
             if (table is null || c.Table == table)
                 chains.Add(c);
-        }, chains.Clear);
+        }, chains.Clear).ConfigureAwait(false);
         return chains;
     }
 
-    /// <summary>The named sets of <paramref name="table"/> (family-wide dump, filtered here: see <see cref="TryRead"/>).</summary>
-    public List<NftSet> ReadSets(NftFamily family, string table, DumpMessageHandler check)
+    /// <summary>The named sets of <paramref name="table"/> (family-wide dump, filtered here: see <see cref="TryReadAsync"/>).</summary>
+    public async ValueTask<List<NftSet>> ReadSetsAsync(NftFamily family, string table, DumpMessageHandler check)
     {
         var sets = new List<NftSet>();
-        Dump(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETSET, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             var s = Guard(m, SetCodec.Decode);
             if (s.Table == table)
                 sets.Add(s);
-        }, sets.Clear);
+        }, sets.Clear).ConfigureAwait(false);
         return sets;
     }
 
-    /// <summary>One set's elements, read twice and compared (see <see cref="TryRead"/>); null when the reads disagree or the set went away.</summary>
-    public List<SetElement>? ReadElementsTwice(NftFamily family, string table, string set, DumpMessageHandler check)
+    /// <summary>One set's elements, read twice and compared (see <see cref="TryReadAsync"/>); null when the reads disagree or the set went away.</summary>
+    public async ValueTask<List<SetElement>?> ReadElementsTwiceAsync(NftFamily family, string table, string set, DumpMessageHandler check)
     {
-        var elements = ReadElements(family, table, set, check);
-        if (elements is null || ReadElements(family, table, set, check) is not { } secondRead
+        var elements = await ReadElementsAsync(family, table, set, check).ConfigureAwait(false);
+        if (elements is null || await ReadElementsAsync(family, table, set, check).ConfigureAwait(false) is not { } secondRead
             || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
             return null;
         return elements;
@@ -94,28 +96,27 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
     /// can end early with every generation check passing (the kernel resumes by position, and the commit already
     /// moved the generation before it unlinked what it deleted): a second dump must list exactly the same rules.
     /// </summary>
-    public List<Rule>? ReadRulesTwice(NftFamily family, string table, DumpMessageHandler check, string? chain = null)
+    public async ValueTask<List<Rule>?> ReadRulesTwiceAsync(NftFamily family, string table, DumpMessageHandler check, string? chain = null)
     {
-        if (ReadRules(family, table, check, chain) is not { } rules)
+        if (await ReadRulesAsync(family, table, check, chain).ConfigureAwait(false) is not { } rules)
             return null;
-        return ReadRules(family, table, check, chain) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
+        return await ReadRulesAsync(family, table, check, chain).ConfigureAwait(false) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
     }
 
-    private bool TryRead(NftFamily family, string name, uint generation, DumpMessageHandler check, out TableContents? contents)
+    private async ValueTask<(bool Complete, TableContents? Contents)> TryReadAsync(NftFamily family, string name, uint generation, DumpMessageHandler check)
     {
-        contents = null;
         Table? table = null;
-        Dump(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETTABLE, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             var t = Guard(m, TableCodec.Decode);
             if (t.Name == name && t.Family == family)
                 table = t;
-        }, () => table = null);
+        }, () => table = null).ConfigureAwait(false);
         if (table is null)
-            return true;
+            return (true, null);
 
-        var chains = ReadChains(family, name, check);
+        var chains = await ReadChainsAsync(family, name, check).ConfigureAwait(false);
 
         // Sets and rules are dumped for the whole family and filtered here, never with NFTA_*_TABLE in the
         // request: the kernel's filtered rule dump stops after the first table of that name without checking
@@ -123,10 +124,10 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
         // a DELTABLE + NEWTABLE of the same name is being committed, a filtered dump can list the old,
         // deleted table's (inactive, skipped) rules, i.e. none, under the new generation id: an empty table
         // that no generation check can detect. The unfiltered dump checks every rule's activity instead.
-        var sets = ReadSets(family, name, check);
+        var sets = await ReadSetsAsync(family, name, check).ConfigureAwait(false);
 
-        if (ReadRulesTwice(family, name, check) is not { } rules)
-            return false;
+        if (await ReadRulesTwiceAsync(family, name, check).ConfigureAwait(false) is not { } rules)
+            return (false, null);
 
         var setContents = new List<SetContents>(sets.Count);
         foreach (var set in sets)
@@ -135,8 +136,8 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
             // table between two parts of the dump (it does so in the background after large inserts, with no
             // generation change), the walk misses some elements and repeats others. So an element list counts
             // only when it has no duplicates and a second dump lists exactly the same elements.
-            if (ReadElementsTwice(family, name, set.Name, check) is not { } elements)
-                return false;
+            if (await ReadElementsTwiceAsync(family, name, set.Name, check).ConfigureAwait(false) is not { } elements)
+                return (false, null);
             setContents.Add(new SetContents(set, elements));
         }
 
@@ -144,16 +145,15 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
         var ordered = new List<Rule>(rules.Count);
         foreach (var chain in chains)
             ordered.AddRange(rules.Where(r => r.Chain == chain.Name));
-        contents = new TableContents(table, chains, setContents, ordered, generation);
-        return true;
+        return (true, new TableContents(table, chains, setContents, ordered, generation));
     }
 
-    private List<SetElement>? ReadElements(NftFamily family, string table, string set, DumpMessageHandler check)
+    private async ValueTask<List<SetElement>?> ReadElementsAsync(NftFamily family, string table, string set, DumpMessageHandler check)
     {
         var elements = new List<SetElement>();
         try
         {
-            Dump(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
+            await DumpAsync(NftMessageType.GETSETELEM, family, (ref NetlinkWriter w) =>
             {
                 w.WriteString((ushort)NftSetElementListAttribute.TABLE, table);
                 w.WriteString((ushort)NftSetElementListAttribute.SET, set);
@@ -161,7 +161,7 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
             {
                 check(m);
                 Guard(m, (in NetlinkMessage msg) => { SetElementCodec.Decode(msg, elements); return 0; });
-            }, elements.Clear);
+            }, elements.Clear).ConfigureAwait(false);
         }
         catch (NetlinkKernelException e) when (e.Error.Errno == (int)Errno.NOENT)
         {
@@ -172,11 +172,11 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
         return new HashSet<SetElement>(elements).Count == elements.Count ? elements : null;
     }
 
-    private List<Rule>? ReadRules(NftFamily family, string name, DumpMessageHandler check, string? chain = null)
+    private async ValueTask<List<Rule>?> ReadRulesAsync(NftFamily family, string name, DumpMessageHandler check, string? chain = null)
     {
         var rules = new List<Rule>();
         var positions = new List<ulong>();
-        Dump(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
+        await DumpAsync(NftMessageType.GETRULE, family, null, (in NetlinkMessage m) =>
         {
             check(m);
             if (TableOfRule(m, out ulong position) != name)
@@ -186,7 +186,7 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
                 return;
             rules.Add(rule);
             positions.Add(position);
-        }, () => { rules.Clear(); positions.Clear(); });
+        }, () => { rules.Clear(); positions.Clear(); }).ConfigureAwait(false);
         return RulesAreContiguous(rules, positions) ? rules : null;
     }
 
@@ -223,8 +223,29 @@ internal sealed class RulesetReader(NftablesChannel channel, CancellationToken c
         return true;
     }
 
-    private void Dump(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
-        channel.Dump(type, (NetfilterFamily)family, request, handler, restart, cancellationToken);
+    private ValueTask DumpAsync(NftMessageType type, NftFamily family, DumpRequestWriter? request, DumpMessageHandler handler, Action restart) =>
+        channel.DumpAsync(type, (NetfilterFamily)family, request, handler, restart, synchronous, cancellationToken);
+
+    private async ValueTask PauseAsync(int milliseconds)
+    {
+        if (synchronous)
+            cancellationToken.WaitHandle.WaitOne(milliseconds);
+        else
+            await Task.Delay(milliseconds, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Whether every dump message of one attempt carried the generation it started at (res_id: its low 16 bits).</summary>
+    private sealed class GenerationCheck(uint generation)
+    {
+        public bool Consistent { get; private set; } = true;
+
+        public void Check(in NetlinkMessage message)
+        {
+            if (message.ResourceId != (ushort)generation)
+                Consistent = false;
+        }
+    }
 
     internal delegate T Decoder<T>(in NetlinkMessage message);
 

@@ -336,6 +336,25 @@ public sealed class TransportSeamTests
     }
 
     [Fact]
+    public async Task ListingsWaitAsynchronouslyAndEndWithCancellation()
+    {
+        // The kernel never answers the listing's first GETGEN: the async listings must wait on readiness (a pending
+        // task, no blocked thread) and end at once when cancelled; a blocking wait would hit the script's guard.
+        var kernel = new Kernel(onMarker: _ => { });
+        using var cancel = new CancellationTokenSource();
+        var listings = new Task[]
+        {
+            kernel.Connection.ListTableAsync(NftFamily.Inet, "t", cancel.Token).AsTask(),
+            kernel.Connection.ListChainsAsync(NftFamily.Inet, "t", cancel.Token).AsTask(),
+            kernel.Connection.ListElementsAsync(NftSet.Reference(NftFamily.Inet, "t", "s"), cancel.Token).AsTask(),
+        };
+        Assert.False(listings[0].IsCompleted);
+        cancel.Cancel();
+        foreach (var listing in listings)
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listing);
+    }
+
+    [Fact]
     public async Task AnAsyncWaitEndsWithCancellation()
     {
         var transport = new ScriptedTransport(); // never answers

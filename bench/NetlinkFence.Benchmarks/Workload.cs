@@ -1,4 +1,5 @@
 using System.Text;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Benchmarks;

@@ -1,8 +1,9 @@
-using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
-using NetlinkFence.Nftables;
 using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Nftables.Snapshots;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;

@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 
 // Usage: NetlinkFence.TestProbe commit TABLE [NETNS]

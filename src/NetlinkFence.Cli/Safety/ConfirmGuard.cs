@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Snapshots;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;

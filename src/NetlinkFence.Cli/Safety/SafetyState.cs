@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NetlinkFence.Nftables.Snapshots;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NetlinkFence.Nftables.Snapshots;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 

@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 namespace NetlinkFence.Nftables;
 
 /// <summary>A named set: <c>set allow_v4 { type ipv4_addr . inet_service; flags interval; }</c>.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Codecs;
 
 namespace NetlinkFence.Nftables;
 

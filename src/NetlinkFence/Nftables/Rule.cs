@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 namespace NetlinkFence.Nftables;
 
 /// <summary>A rule: a list of expressions evaluated in order, with an optional comment.</summary>

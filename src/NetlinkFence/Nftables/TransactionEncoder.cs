@@ -1,5 +1,6 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Codecs;
 
 namespace NetlinkFence.Nftables;
 

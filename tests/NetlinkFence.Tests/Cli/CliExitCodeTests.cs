@@ -1,9 +1,10 @@
 using NetlinkFence.Cli;
-using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
-using NetlinkFence.Nftables;
 using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Nftables.Snapshots;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.Kernel;
 using NetlinkFence.Tests.TestSupport;

@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
 using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
-using NetlinkFence.Nftables;
 using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Nftables.Snapshots;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.Kernel;
 

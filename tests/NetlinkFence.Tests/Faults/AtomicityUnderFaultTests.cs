@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;

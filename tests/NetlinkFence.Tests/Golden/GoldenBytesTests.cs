@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using Xunit.Abstractions;
 

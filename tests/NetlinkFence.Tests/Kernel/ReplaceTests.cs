@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 

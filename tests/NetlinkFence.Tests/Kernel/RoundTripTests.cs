@@ -1,9 +1,10 @@
-using Xunit.Abstractions;
 using System.Net;
 using System.Text.Json;
-using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace NetlinkFence.Tests.Kernel;
 
@@ -124,10 +125,10 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         Expression[] lookupV6 = [.. Nfproto(10), new PayloadExpression(PayloadBase.Network, 24, 16), new LookupExpression("dns_v6")];
 
         R("input", [new MetaExpression(MetaKey.InputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)), Do(Verdict.Accept)]);
-        R("input", [.. CtState(Nftables.CtState.Established), Do(Verdict.Accept)]);
-        R("input", [.. CtState(Nftables.CtState.Related), new MetaExpression(MetaKey.L4Proto), new LookupExpression("__set0"), Do(Verdict.Accept)]);
-        R("input", [.. CtState(Nftables.CtState.Related), .. L4proto(1), Do(Verdict.Accept)]);
-        R("input", [.. CtState(Nftables.CtState.Invalid), Do(Verdict.Drop)]);
+        R("input", [.. CtState(Nftables.Expressions.CtState.Established), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.Expressions.CtState.Related), new MetaExpression(MetaKey.L4Proto), new LookupExpression("__set0"), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.Expressions.CtState.Related), .. L4proto(1), Do(Verdict.Accept)]);
+        R("input", [.. CtState(Nftables.Expressions.CtState.Invalid), Do(Verdict.Drop)]);
         R("input",
         [
             .. Nfproto(2), new PayloadExpression(PayloadBase.Network, 12, 4),
@@ -137,8 +138,8 @@ public sealed class RoundTripTests(ITestOutputHelper output)
         R("input", [Do(Verdict.JumpTo("ingress_denied"))]);
 
         R("output", [new MetaExpression(MetaKey.OutputInterface), new CmpExpression(CmpOp.Eq, Registers.R1, DataValue.HostOrder32(1)), Do(Verdict.Accept)]);
-        R("output", [.. CtState(Nftables.CtState.Established | Nftables.CtState.Related), Do(Verdict.Accept)]);
-        R("output", [.. CtState(Nftables.CtState.Invalid), Do(Verdict.Drop)]);
+        R("output", [.. CtState(Nftables.Expressions.CtState.Established | Nftables.Expressions.CtState.Related), Do(Verdict.Accept)]);
+        R("output", [.. CtState(Nftables.Expressions.CtState.Invalid), Do(Verdict.Drop)]);
         R("output", [.. lookupV4, .. Port(17, 53), Do(Verdict.Accept)]);
         R("output", [.. lookupV4, .. Port(6, 53), Do(Verdict.Accept)]);
         R("output", [.. lookupV6, .. Port(17, 53), Do(Verdict.Accept)]);

@@ -1,5 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 

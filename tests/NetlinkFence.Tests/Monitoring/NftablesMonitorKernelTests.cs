@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using NetlinkFence.Netlink;
-using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Monitoring;

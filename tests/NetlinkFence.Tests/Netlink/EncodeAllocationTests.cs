@@ -1,4 +1,5 @@
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Tests.Netlink;

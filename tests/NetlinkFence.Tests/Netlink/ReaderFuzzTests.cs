@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 using Xunit.Abstractions;

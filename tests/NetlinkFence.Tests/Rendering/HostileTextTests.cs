@@ -1,5 +1,6 @@
-using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables.Rendering;
+using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Rendering;

@@ -1,3 +1,5 @@
+using NetlinkFence.Nftables.Expressions;
+using NetlinkFence.Nftables.Snapshots;
 using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 

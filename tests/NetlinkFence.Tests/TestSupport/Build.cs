@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Tests.TestSupport;

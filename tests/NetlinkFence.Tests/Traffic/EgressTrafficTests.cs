@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Codecs;
 
 /// <summary>Encodes and decodes chains (<c>NFTA_CHAIN_*</c>, <c>NFTA_HOOK_*</c>).</summary>
 internal static class ChainCodec

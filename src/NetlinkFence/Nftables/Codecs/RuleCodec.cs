@@ -1,7 +1,8 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Expressions;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Codecs;
 
 /// <summary>Encodes and decodes rules (<c>NFTA_RULE_*</c>).</summary>
 internal static class RuleCodec

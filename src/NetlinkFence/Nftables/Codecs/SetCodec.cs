@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Expressions;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Codecs;
 
 /// <summary>Encodes and decodes named sets (<c>NFTA_SET_*</c>), including the userdata nft reads to print them.</summary>
 internal static class SetCodec

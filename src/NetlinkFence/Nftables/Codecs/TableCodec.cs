@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Codecs;
 
 /// <summary>Encodes and decodes tables (<c>NFTA_TABLE_*</c>).</summary>
 internal static class TableCodec

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>
 /// <c>[ bitwise reg 1 = ( reg 1 &amp; 0x0000000e ) ^ 0x00000000 ]</c>: masks a register (ct state bits, CIDR prefixes).

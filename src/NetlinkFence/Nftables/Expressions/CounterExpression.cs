@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary><c>counter packets 0 bytes 0</c>: counts the packets that reach it.</summary>
 /// <param name="Packets">Packets counted (initial value when adding).</param>

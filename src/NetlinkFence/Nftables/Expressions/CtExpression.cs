@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>Conntrack keys (<c>NFT_CT_*</c>).</summary>
 public enum CtKey : uint

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>
 /// One step of a rule, as the kernel sees it (<c>[ payload load 4b @ network header + 16 =&gt; reg 1 ]</c>).

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>Decodes <c>NFTA_RULE_EXPRESSIONS</c>; an unknown expression, or a known one with attributes we do not model, becomes a <see cref="RawExpression"/>.</summary>
 internal static class ExpressionCodec

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>
 /// <c>[ immediate reg 0 accept ]</c> or <c>[ immediate reg 1 0x... ]</c>: puts a verdict into the verdict

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>What a limit counts.</summary>
 public enum LimitType : uint

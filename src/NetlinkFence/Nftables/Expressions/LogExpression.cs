@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>
 /// <c>log prefix "EGRESS-DENIED: " group 100</c>: logs the packet to the kernel log, or to an NFLOG group

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary><c>[ lookup reg 1 set allow_v4 ]</c>: the rule continues only if the register's value is (or, inverted, is not) in the set.</summary>
 /// <param name="SetName">The named set.</param>

@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>Packet metadata keys (<c>NFT_META_*</c>); any kernel value round-trips even when unnamed here.</summary>
 public enum MetaKey : uint

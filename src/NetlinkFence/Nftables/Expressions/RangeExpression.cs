@@ -1,7 +1,7 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary><c>[ range eq reg 1 0x0400 0x0800 ]</c>: the register lies (or, with <see cref="Negate"/>, does not lie) in [From, To].</summary>
 /// <param name="Negate">True for <c>!=</c> (NFT_RANGE_NEQ).</param>

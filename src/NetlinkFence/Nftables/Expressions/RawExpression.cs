@@ -1,6 +1,6 @@
 using NetlinkFence.Netlink;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Expressions;
 
 /// <summary>
 /// An expression this library does not model, kept byte-for-byte as the kernel sent it so nothing read

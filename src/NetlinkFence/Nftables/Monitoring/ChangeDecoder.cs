@@ -1,6 +1,7 @@
-using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Codecs;
 
 namespace NetlinkFence.Nftables.Monitoring;
 

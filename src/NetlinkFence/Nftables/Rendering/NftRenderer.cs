@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NetlinkFence.Nftables.Expressions;
 
 namespace NetlinkFence.Nftables.Rendering;
 

@@ -1,4 +1,4 @@
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Snapshots;
 
 /// <summary>
 /// Bytes that are not a whole, intact <see cref="TableSnapshot"/> of a version this library reads: truncated,

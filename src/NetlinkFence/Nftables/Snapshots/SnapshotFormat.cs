@@ -3,8 +3,9 @@ using System.IO.Hashing;
 using System.Text;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Codecs;
 
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Snapshots;
 
 /// <summary>
 /// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection), version 2:

@@ -1,4 +1,4 @@
-namespace NetlinkFence.Nftables;
+namespace NetlinkFence.Nftables.Snapshots;
 
 /// <summary>
 /// What one table looked like at a moment (or that it did not exist), kept so it can be put back exactly:

@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Nftables.Expressions;
 
 namespace NetlinkFence.Nftables;
 

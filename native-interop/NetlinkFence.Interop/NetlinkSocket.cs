@@ -209,38 +209,14 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
     // Always MSG_DONTWAIT: the descriptor turns non-blocking anyway once the runtime's epoll watches it.
     private int TryReceive(Span<byte> buffer, out bool truncated)
     {
-        fixed (byte* p = buffer)
+        var status = ReceiveDatagram(buffer, out int length);
+        truncated = status == NetlinkReceiveStatus.Truncated;
+        return status switch
         {
-            while (true)
-            {
-                var sender = new SockaddrNl();
-                var iov = new iovec { iov_base = p, iov_len = buffer.Length };
-                var header = new msghdr
-                {
-                    msg_name = &sender,
-                    msg_namelen = sizeof(SockaddrNl),
-                    msg_iov = &iov,
-                    msg_iovlen = 1,
-                };
-                long received = recvmsg(Fd, &header, MSG_DONTWAIT);
-                if (received < 0)
-                {
-                    int error = errno;
-                    if (error == (int)Errno.INTR)
-                        continue;
-                    if (error == (int)Errno.AGAIN)
-                    {
-                        truncated = false;
-                        return -1;
-                    }
-                    throw ReceiveError(error);
-                }
-                if (sender.PortId != 0)
-                    continue; // only the kernel may talk to us
-                truncated = (header.msg_flags & MSG_TRUNC) != 0;
-                return (int)received;
-            }
-        }
+            NetlinkReceiveStatus.WouldBlock => -1,
+            NetlinkReceiveStatus.Overrun => throw ReceiveError((int)Errno.NOBUFS),
+            _ => length,
+        };
     }
 
     internal static ErrnoException ReceiveError(int error) =>

@@ -53,12 +53,19 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
     /// <paramref name="groups"/> and starts reading. Notifications sent after this returns are delivered.
     /// </summary>
     public static NetlinkSubscription Open(NetlinkProtocol protocol, ReadOnlySpan<int> groups, string? namespacePath,
-        NetworkNamespaceHandle? namespaceHandle, NetlinkSubscriptionLimits? limits = null)
+        NetworkNamespaceHandle? namespaceHandle, NetlinkSubscriptionLimits? limits = null) =>
+        Start(namespaceHandle is not null ? NetlinkSocket.Open(protocol, namespaceHandle) : NetlinkSocket.Open(protocol, namespacePath),
+            groups, limits);
+
+    /// <summary>Like <see cref="Open"/>, without blocking the caller while the socket is made inside the namespace.</summary>
+    public static async Task<NetlinkSubscription> OpenAsync(NetlinkProtocol protocol, int[] groups, string? namespacePath,
+        NetworkNamespaceHandle? namespaceHandle, NetlinkSubscriptionLimits? limits = null) =>
+        Start(await (namespaceHandle is not null ? NetlinkSocket.OpenAsync(protocol, namespaceHandle) : NetlinkSocket.OpenAsync(protocol, namespacePath))
+            .ConfigureAwait(false), groups, limits);
+
+    private static NetlinkSubscription Start(NetlinkSocket socket, ReadOnlySpan<int> groups, NetlinkSubscriptionLimits? limits)
     {
         limits ??= NetlinkSubscriptionLimits.Default;
-        var socket = namespaceHandle is not null
-            ? NetlinkSocket.Open(protocol, namespaceHandle)
-            : NetlinkSocket.Open(protocol, namespacePath);
         try
         {
             // Overflows must be reported, not hidden: NETLINK_NO_ENOBUFS off (the default, made explicit).

@@ -20,7 +20,7 @@ public sealed class NftablesMonitorKernelTests
     public async Task ChangesMadeByNftArriveDecodedWithTheirGenerationAndCommitter()
     {
         using var ns = TestNamespace.Create();
-        await using var monitor = NftablesMonitor.Open(new() { NetworkNamespace = ns.Name });
+        await using var monitor = await NftablesMonitor.OpenAsync(new() { NetworkNamespace = ns.Name });
         using var guard = new CancellationTokenSource(Patience);
         await using var changes = monitor.ReadChangesAsync(guard.Token).GetAsyncEnumerator(guard.Token);
 

@@ -28,13 +28,27 @@ public sealed class NftablesMonitor : IAsyncDisposable
     /// <summary>Opens a monitor in the namespace <paramref name="options"/> names (the caller's when null) and starts listening.</summary>
     public static NftablesMonitor Open(NftablesConnectionOptions? options = null) => Open(options, null);
 
+    /// <summary>Like <see cref="Open(NftablesConnectionOptions?)"/>, without blocking the caller while the socket is made inside the namespace.</summary>
+    public static async Task<NftablesMonitor> OpenAsync(NftablesConnectionOptions? options = null)
+    {
+        options = Checked(options);
+        return new(await NetlinkSubscription.OpenAsync(NetlinkProtocol.NETFILTER, [(int)NfnetlinkGroup.NFTABLES],
+            options.NamespacePath, options.NamespaceHandle).ConfigureAwait(false));
+    }
+
     internal static NftablesMonitor Open(NftablesConnectionOptions? options, NetlinkSubscriptionLimits? limits)
+    {
+        options = Checked(options);
+        return new(NetlinkSubscription.Open(NetlinkProtocol.NETFILTER, [(int)NfnetlinkGroup.NFTABLES],
+            options.NamespacePath, options.NamespaceHandle, limits));
+    }
+
+    private static NftablesConnectionOptions Checked(NftablesConnectionOptions? options)
     {
         options ??= new();
         if (options.NamespaceHandle is not null && options.NetworkNamespace is not null)
             throw new ArgumentException("give either NetworkNamespace or NamespaceHandle, not both", nameof(options));
-        return new(NetlinkSubscription.Open(NetlinkProtocol.NETFILTER, [(int)NfnetlinkGroup.NFTABLES],
-            options.NamespacePath, options.NamespaceHandle, limits));
+        return options;
     }
 
     /// <summary>The monitor socket's netlink port id.</summary>

@@ -81,12 +81,14 @@ public sealed partial class NftablesConnection
     {
         NftNames.Validate(table, "table");
         NftNames.Validate(name, "set");
-        return GetAsync(NftMessageType.GETSET, family, (ref NetlinkWriter w) =>
-        {
-            w.WriteString((ushort)NftSetAttribute.TABLE, table);
-            w.WriteString((ushort)NftSetAttribute.NAME, name);
-        }, SetCodec.Decode, cancellationToken);
+        return GetAsync(NftMessageType.GETSET, family, SetRequest(table, name), SetCodec.Decode, cancellationToken);
     }
+
+    private static DumpRequestWriter SetRequest(string table, string name) => (ref NetlinkWriter w) =>
+    {
+        w.WriteString((ushort)NftSetAttribute.TABLE, table);
+        w.WriteString((ushort)NftSetAttribute.NAME, name);
+    };
 
     /// <summary>Gets one rule by handle (NFT_MSG_GETRULE); null when it, its chain or its table does not exist.</summary>
     public ValueTask<Rule?> GetRuleAsync(NftFamily family, string table, string chain, ulong handle, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
+using NetlinkFence.Nftables.Codecs;
 
 namespace NetlinkFence.Nftables;
 
@@ -10,12 +11,13 @@ public sealed partial class NftablesConnection
     /// elements are checked and shaped against the set the kernel has (see <see cref="Transaction.AddElements"/>).
     /// A set that does not exist is refused here, before anything is sent, as the kernel would refuse it.
     /// </summary>
-    private async ValueTask<Transaction> ResolveReferencesAsync(Transaction transaction, CancellationToken cancellationToken)
+    private async ValueTask<Transaction> ResolveReferencesAsync(Transaction transaction, bool synchronous, CancellationToken cancellationToken)
     {
         if (!transaction.HasUnresolvedReferences)
             return transaction;
         return await transaction.ResolveReferencesAsync(async reference =>
-            await GetSetAsync(reference.Family, reference.Table, reference.Name, cancellationToken).ConfigureAwait(false)
+            await GetOneAsync(NftMessageType.GETSET, reference.Family, SetRequest(reference.Table, reference.Name), SetCodec.Decode,
+                synchronous, cancellationToken).ConfigureAwait(false)
             ?? throw new NetlinkKernelException($"adding elements to set {reference.Family.ToNftName()} {reference.Table} {reference.Name}",
                 new KernelError(0, (int)Errno.NOENT, "the set does not exist", null))).ConfigureAwait(false);
     }

@@ -99,7 +99,6 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
     public async ValueTask<CommitResult> CommitAsync(Transaction transaction, CommitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        transaction = await ResolveReferencesAsync(transaction, cancellationToken).ConfigureAwait(false);
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -128,6 +127,7 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
 
     private async ValueTask<CommitResult> CommitLockedAsync(Transaction transaction, CommitOptions? options, bool synchronous, CancellationToken cancellationToken)
     {
+        transaction = await ResolveReferencesAsync(transaction, synchronous, cancellationToken).ConfigureAwait(false);
         long started = Stopwatch.GetTimestamp();
         uint? expected = options?.ExpectedGeneration;
         uint before = expected ?? 0;

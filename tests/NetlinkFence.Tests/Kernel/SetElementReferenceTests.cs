@@ -126,6 +126,16 @@ public sealed class SetElementReferenceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_blocking_commit_resolves_references_too()
+    {
+        using var ns = TestNamespace.Create();
+        ns.Nft("add table inet t; add set inet t allow { type ipv4_addr; flags interval; }");
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        nft.Commit(new Transaction().AddElements(NftSet.Reference(Inet, T, "allow"), [SetElement.Of(Ip("192.0.2.1"))]));
+        Assert.Contains("elements = { 192.0.2.1 }", ns.Nft("list set inet t allow"));
+    }
+
+    [Fact]
     public async Task A_reference_to_a_missing_set_is_not_found_before_anything_is_sent()
     {
         using var ns = TestNamespace.Create();

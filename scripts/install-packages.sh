@@ -113,16 +113,18 @@ if [[ ! -e $policy_rc ]]; then
     chmod 755 "$policy_rc"
     own_policy_rc=true
 fi
-had_docker=false had_containerd=false
+had_docker=false had_containerd=false had_rsyslog=false
 is_installed docker.io && had_docker=true
 is_installed containerd && had_containerd=true
+is_installed rsyslog && had_rsyslog=true
 apt-get "${apt_options[@]}" install -y -qq --no-upgrade --no-install-recommends "${requested[@]}" >"$work/install.log" 2>&1 ||
     { cat "$work/install.log" >&2; fail "apt-get install ${requested[*]} failed"; }
-# docker.io and containerd enable their services; the suite starts its own engine, so leave them disabled (only
-# when this installed them).
+# docker.io, containerd and rsyslog enable their services; the suite starts its own engine and its own collector
+# (inside a test namespace), so leave them disabled (only when this installed them).
 units=()
 $had_docker || units+=(docker.io:docker.service docker.io:docker.socket)
 $had_containerd || units+=(containerd:containerd.service)
+$had_rsyslog || units+=(rsyslog:rsyslog.service)
 for unit in "${units[@]}"; do
     # deb-systemd-helper keeps dpkg's record of the choice (an upgrade leaves the unit disabled); it only runs
     # on behalf of a package.
@@ -131,6 +133,7 @@ for unit in "${units[@]}"; do
     fi
 done
 if ! $had_docker && [[ -e /etc/init.d/docker ]]; then update-rc.d docker disable >/dev/null 2>&1 || true; fi
+if ! $had_rsyslog && [[ -e /etc/init.d/rsyslog ]]; then update-rc.d rsyslog disable >/dev/null 2>&1 || true; fi
 
 for package in "${missing[@]}"; do
     is_installed "$package" || fail "$package is not installed after apt-get install"

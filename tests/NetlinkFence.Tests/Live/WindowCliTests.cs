@@ -99,12 +99,12 @@ public sealed class WindowCliTests : IDisposable
     {
         using var net = World();
         Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
-        string before = net.Agent.Nft("list table inet netlinkfence");
+        string before = net.Agent.Nft("-s list table inet netlinkfence");
         var result = Cli(verb, net);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Stderr);
         Assert.DoesNotContain("internal error", result.Stderr);
-        Assert.Equal(before, net.Agent.Nft("list table inet netlinkfence"));
+        Assert.Equal(before, net.Agent.Nft("-s list table inet netlinkfence"));
     }
 
     [Fact]

@@ -57,6 +57,7 @@ internal static class SetElementCodec
         DataValue? key = null, keyEnd = null, userData = null;
         uint flags = 0;
         TimeSpan? timeout = null, expiration = null;
+        CounterExpression? counter = null;
         while (attributes.TryRead(out var a))
         {
             switch ((NftSetElementAttribute)a.Type)
@@ -67,6 +68,9 @@ internal static class SetElementCodec
                 case NftSetElementAttribute.TIMEOUT: timeout = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
                 case NftSetElementAttribute.EXPIRATION: expiration = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
                 case NftSetElementAttribute.USERDATA: userData = new DataValue(a.Payload); break;
+                // The kernel lists one set expression as EXPR, several as the EXPRESSIONS list.
+                case NftSetElementAttribute.EXPR: counter ??= ExpressionCodec.Decode(a.Payload) as CounterExpression; break;
+                case NftSetElementAttribute.EXPRESSIONS: counter ??= ExpressionCodec.DecodeList(a.Payload).OfType<CounterExpression>().FirstOrDefault(); break;
             }
         }
         bool intervalEnd = (flags & (uint)NftSetElementFlags.INTERVAL_END) != 0;
@@ -77,6 +81,7 @@ internal static class SetElementCodec
             Timeout = timeout,
             Expiration = expiration,
             UserData = userData,
+            Counter = counter,
         };
     }
 }

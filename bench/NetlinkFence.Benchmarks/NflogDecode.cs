@@ -25,7 +25,7 @@ internal static class NflogDecode
         BenchNamespace.Run("ip", "-n", ns.Name, "addr", "add", "10.7.0.1/24", "dev", "b0");
         BenchNamespace.Run("ip", "-n", ns.Name, "route", "add", "default", "dev", "b0");
         string rules = Path.GetTempFileName();
-        File.WriteAllText(rules, "table inet b { chain o { type filter hook output priority 0; policy accept; ip daddr 198.51.100.0/24 log prefix \"EGRESS-DENIED: \" group 100 drop } }\n");
+        File.WriteAllText(rules, "table inet b { chain o { type filter hook output priority 0; policy accept; ip daddr 198.51.100.0/24 log prefix \"EGRESS-DENIED: \" group 100 drop; }; }\n");
         ns.Nft("-f", rules);
         File.Delete(rules);
 

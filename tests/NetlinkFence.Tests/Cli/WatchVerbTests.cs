@@ -17,6 +17,8 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
     private const string Policy = """
         version: 1
         table: watchtest
+        hosts:
+          web.example: [198.51.100.10]
         log:
           prefix: "EGRESS-DENIED: "
         egress:
@@ -24,7 +26,7 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
             resolvers: [198.51.100.53]
           allow:
             - name: web
-              to: [198.51.100.10]
+              to: [web.example]
               tcp: [443]
         """;
 
@@ -116,6 +118,7 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
             Assert.Equal(65534u, json.GetProperty("uid").GetUInt32());
             Assert.Equal("egress_denied", json.GetProperty("chain").GetString());
             Assert.Equal("no entry allows 198.51.100.7", json.GetProperty("reason").GetString());
+            Assert.False(json.TryGetProperty("destinationName", out var name), $"named {name}"); // no name of the policy's has this address
         }
         finally
         {
@@ -140,6 +143,7 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
                 Assert.True(exit == 0, watch.Stderr);
                 string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.Equal(3, lines.Length);
+                Assert.Contains(" -> 198.51.100.10:8443 (web.example) uid=0(root) ", lines[0]); // the pinned name
                 Assert.EndsWith("-- 198.51.100.10 is allowed, but not udp/8443", lines[0]);
                 Assert.EndsWith("-- DNS to a non-resolver: 198.51.100.99 is not in egress.dns.resolvers", lines[1]);
                 Assert.Contains(" egress_denied udp 203.0.113.2:", lines[2]);

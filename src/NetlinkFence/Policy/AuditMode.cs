@@ -13,9 +13,6 @@ public static class AuditMode
     /// <summary>The timeout set in the compiled table that switches audit mode on while it holds an element.</summary>
     public const string SetName = "audit_active";
 
-    /// <summary>The NFLOG group audit records go to when the policy names none (<c>log.group</c>).</summary>
-    public const ushort DefaultLogGroup = 100;
-
     /// <summary>The longest audit: the kernel's element timeout is bounded, and an audit is meant to be short.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
 

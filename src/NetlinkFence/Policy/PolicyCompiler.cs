@@ -237,7 +237,7 @@ public static class PolicyCompiler
         var logged = Audited();
         if (log.RatePerSecond is { } rate)
             logged.Limit(rate, log.RateUnitSeconds);
-        yield return new(logged.Log(AuditLogPrefix, log.Group ?? AuditMode.DefaultLogGroup).Build(), BuiltIn,
+        yield return new(logged.Log(AuditLogPrefix, log.NflogGroup).Build(), BuiltIn,
             "audit mode only (the audit set holds an unexpired element): log what would be denied");
         yield return new(Audited().Counter().Accept("audit"), BuiltIn,
             "audit mode only: accept what would be denied; the element's kernel timeout ends it even if the learner dies");

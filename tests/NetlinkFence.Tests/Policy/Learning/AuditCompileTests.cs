@@ -23,7 +23,7 @@ public sealed class AuditCompileTests
         Assert.Same(accept, denied[1]);
         var log = denied[0].Expressions.OfType<LogExpression>().Single();
         Assert.Equal(PolicyCompiler.AuditLogPrefix, log.Prefix);
-        Assert.Equal(AuditMode.DefaultLogGroup, log.Group);
+        Assert.Equal(LogSettings.DefaultGroup, log.Group);
         Assert.Equal(AuditMode.SetName, denied[0].Expressions.OfType<LookupExpression>().Single().SetName);
         Assert.IsType<LimitExpression>(denied[0].Expressions.Single(e => e is LimitExpression)); // the policy's rate bounds the audit log too
         Assert.Equal(Verdict.Drop, denied[^1].Expressions.OfType<ImmediateExpression>().Single().Verdict);

@@ -86,6 +86,41 @@ public sealed class LearnTests : IDisposable
     }
 
     [Fact]
+    public async Task AnUnnamedAddressIsNamedByReverseDnsThroughThePolicysResolver()
+    {
+        using var net = new AgentAndWorld(Ntp, "192.168.1.10");
+        net.ListenUdp(Ntp, 123);
+        // The resolver: dnsmasq in the world, answering PTR for the NTP server (reached from the agent, as the policy allows).
+        using var dnsmasq = Process.Start(new ProcessStartInfo("ip",
+            $"netns exec {net.World.Name} /usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address=192.168.1.10 "
+            + $"--pid-file={_directory}/dnsmasq.pid --ptr-record=7.100.51.198.in-addr.arpa,ntp1.example.net")
+            { RedirectStandardError = true, UseShellExecute = false })!;
+        try
+        {
+            string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", PolicyText);
+            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+            await ApplyAsync(nft, PolicyText, policy);
+
+            using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s");
+            var stdout = learner.StandardOutput.ReadToEndAsync();
+            var stderr = learner.StandardError.ReadToEndAsync();
+            while (!learner.HasExited)
+                net.UdpReachable(Ntp, 123, 300);
+            await learner.WaitForExitAsync();
+            string output = await stdout;
+            Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+            Assert.Contains("+    - name: ntp1-example-net", output);
+            Assert.Contains($"is ntp1.example.net by reverse DNS", output);
+            Assert.Contains($"+      to: [{Ntp}]", output);
+        }
+        finally
+        {
+            dnsmasq.Kill();
+            await dnsmasq.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task AuditAcceptsAndLogsDeniedFlowsThenEnforcementReturns()
     {
         using var net = new AgentAndWorld(Web, "192.168.1.10");

@@ -42,7 +42,14 @@ internal static class LearnVerb
                 AuditState? state = null;
                 if (parse.GetValue(audit))
                 {
-                    state = await AuditMode.StartAsync(nft, policy.Table, duration, cancellationToken);
+                    try
+                    {
+                        state = await AuditMode.StartAsync(nft, policy.Table, duration, cancellationToken);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        throw new UsageException(e.Message); // no audit set in the live table: apply again (exit 2)
+                    }
                     Console.Error.WriteLine(state.Banner);
                 }
                 notes.WriteLine($"watching denials of table inet {policy.Table} (NFLOG group {reader.Group}) for {duration.TotalSeconds:0.#}s{(state is null ? "" : ", in AUDIT mode")}");
@@ -78,7 +85,7 @@ internal static class LearnVerb
         return command;
     }
 
-    /// <summary>Feeds denials to the learner until <paramref name="duration"/> has passed (or Ctrl-C: what was seen still counts).</summary>
+    /// <summary>Feeds denials to the learner until <paramref name="duration"/> has passed; Ctrl-C ends learn without suggestions.</summary>
     private static async Task ReadAsync(NflogReader reader, DenialLearner learner, TimeSpan duration, CancellationToken cancellationToken)
     {
         using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -88,7 +95,7 @@ internal static class LearnVerb
             await foreach (var record in reader.ReadAsync(until.Token))
                 learner.Observe(record);
         }
-        catch (OperationCanceledException) when (until.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
         }
     }

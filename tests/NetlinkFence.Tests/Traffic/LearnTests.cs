@@ -183,6 +183,44 @@ public sealed class LearnTests : IDisposable
         Assert.True(drop.Packets > 0, "the flow was not dropped by egress_denied after the audit");
     }
 
+    [Fact]
+    public async Task AuditRecordsSayAcceptAndStopEndsTheAuditAtOnce()
+    {
+        using var net = new AgentAndWorld(Web, "192.168.1.10");
+        net.ListenTcp(Web, 443);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await ApplyAsync(nft, PolicyText, "policy.yaml");
+        await using var reader = await NetlinkFence.Logging.NflogReader.OpenAsync(LogSettings.DefaultGroup, net.Agent.Name);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var records = reader.ReadAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+
+        var state = await AuditMode.StartAsync(nft, "netlinkfence", TimeSpan.FromMinutes(5));
+        Assert.InRange(state.Remaining!.Value, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
+        Assert.Contains("AUDIT MODE", state.Banner);
+        Assert.True(net.TcpReachable(Web, 443), "audit mode did not accept the denied flow");
+        var audited = await NextToAsync(records, Web);
+        Assert.Equal("accept", audited.Verdict);
+        Assert.Equal(PolicyCompiler.AuditLogPrefix, audited.Prefix);
+        Assert.Equal(PolicyCompiler.EgressDeniedChain, audited.Chain);
+
+        await AuditMode.StopAsync(nft, "netlinkfence");
+        Assert.Null(await AuditMode.ReadAsync(nft, "netlinkfence"));
+        Assert.False(net.TcpReachable(Web, 443, 700), "the flow is still accepted after StopAsync");
+        var denied = await NextToAsync(records, Web, verdict: "drop");
+        Assert.Equal("EGRESS-DENIED: ", denied.Prefix);
+    }
+
+    private static async Task<NetlinkFence.Logging.DenialRecord> NextToAsync(IAsyncEnumerator<NetlinkFence.Logging.DenialRecord> records, string destination, string? verdict = null)
+    {
+        while (await records.MoveNextAsync())
+        {
+            var record = records.Current;
+            if (record.Destination?.ToString() == destination && (verdict is null || record.Verdict == verdict))
+                return record;
+        }
+        throw new InvalidOperationException("the record stream ended");
+    }
+
     /// <summary>Polls <paramref name="probe"/> until it is true or the learner has ended (then one last try).</summary>
     private static async Task<bool> EventuallyAsync(Func<bool> probe, Process learner)
     {

@@ -12,12 +12,14 @@ namespace NetlinkFence.Logging;
 /// namespace: nfnetlink_log over this library's netlink layer, each packet decoded into a <see cref="DenialRecord"/>.
 /// NFLOG works in any namespace with no sysctl (kernel log lines from a non-initial namespace need
 /// <c>nf_log_all_netns</c>). Needs CAP_NET_ADMIN in the namespace. One reader per group and namespace: the kernel
-/// refuses a second (EBUSY).
+/// refuses a second (EPERM).
 /// </summary>
 /// <remarks>
 /// Losses are counted, never thrown: <see cref="LostInKernel"/> counts the packets the kernel numbered but this
 /// reader never got (its receive queue overflowed, ENOBUFS), <see cref="DroppedSlowConsumer"/> the records dropped
-/// because <see cref="ReadAsync"/>'s consumer fell <see cref="NflogReaderOptions.BufferCapacity"/> records behind.
+/// because <see cref="ReadAsync"/>'s consumer fell <see cref="NflogReaderOptions.BufferCapacity"/> records behind
+/// (or, with <see cref="NflogReaderOptions.DropWhenFull"/> false, such a consumer stops the socket being read and the
+/// kernel's losses show in <see cref="LostInKernel"/>).
 /// </remarks>
 /// <example>
 /// <code>
@@ -36,18 +38,18 @@ public sealed class NflogReader : IAsyncDisposable
     private readonly Task _pump;
     private int _reading, _disposed;
 
-    private NflogReader(ushort group, NetlinkSubscription subscription, InterfaceNames interfaces, int capacity)
+    private NflogReader(ushort group, NetlinkSubscription subscription, InterfaceNames interfaces, NflogReaderOptions options)
     {
         Group = group;
         _subscription = subscription;
         _interfaces = interfaces;
-        _records = Channel.CreateBounded<DenialRecord>(new BoundedChannelOptions(capacity)
+        _records = Channel.CreateBounded<DenialRecord>(new BoundedChannelOptions(options.BufferCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite, // TryWrite reports the drop, so it is counted
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full, so a drop is counted (or waited out)
             SingleReader = true,
             SingleWriter = true,
         });
-        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames()), _records.Writer);
+        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames()), _records.Writer, options.DropWhenFull);
         _pump = Task.Run(PumpAsync);
     }
 
@@ -60,8 +62,8 @@ public sealed class NflogReader : IAsyncDisposable
     /// (<c>/proc/PID/ns/net</c>); null: the caller's namespace.</param>
     /// <param name="options">Copy range, batching and buffer sizes; null: the defaults.</param>
     /// <param name="cancellationToken">Cancels the setup.</param>
-    /// <exception cref="NetlinkKernelException">The kernel refused the group (EBUSY: another reader has it; EPERM: no
-    /// CAP_NET_ADMIN).</exception>
+    /// <exception cref="NetlinkKernelException">The kernel refused the group: EPERM when another socket already reads it
+    /// in this namespace, or without CAP_NET_ADMIN there.</exception>
     /// <exception cref="InvalidInputException">The namespace name is not usable.</exception>
     public static async Task<NflogReader> OpenAsync(ushort group, string? networkNamespace = null, NflogReaderOptions? options = null,
         CancellationToken cancellationToken = default)
@@ -76,11 +78,11 @@ public sealed class NflogReader : IAsyncDisposable
             socket.EnsureReceiveBuffer(options.SocketReceiveBuffer);
             // The instance belongs to the port that sends BIND: configure on the very socket the stream then reads.
             using (var config = new NetlinkConnection(new SocketTransport(socket), ownsTransport: false))
-                await config.RequestAsync(NflogConfig.Bind(group, options), $"bind NFLOG group {group}", null, synchronous: false, cancellationToken)
+                await config.RequestAsync(NflogConfig.Bind(group, options), $"binding NFLOG group {group} (EPERM also when another socket, e.g. another watch, already reads this group in this namespace)", null, synchronous: false, cancellationToken)
                     .ConfigureAwait(false);
             interfaces = await InterfaceNames.OpenAsync(path).ConfigureAwait(false);
             var limits = NetlinkSubscriptionLimits.Default with { SocketReceiveBuffer = options.SocketReceiveBuffer };
-            return new NflogReader(group, NetlinkSubscription.Start(socket, [], limits), interfaces, options.BufferCapacity);
+            return new NflogReader(group, NetlinkSubscription.Start(socket, [], limits), interfaces, options);
         }
         catch
         {
@@ -135,8 +137,7 @@ public sealed class NflogReader : IAsyncDisposable
         try
         {
             while (await _subscription.ReceiveAsync(_stream, _stop.Token).ConfigureAwait(false))
-            {
-            }
+                await _stream.ForwardAsync(_stop.Token).ConfigureAwait(false);
             _records.Writer.TryComplete();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)

@@ -33,6 +33,13 @@ public sealed record NflogReaderOptions
     /// </summary>
     public int BufferCapacity { get; init; } = 10_000;
 
+    /// <summary>
+    /// True (the default): when <see cref="BufferCapacity"/> records wait for the consumer, newer ones are dropped and
+    /// counted in <see cref="NflogReader.DroppedSlowConsumer"/>, and the socket is still read. False: the reader waits
+    /// for the consumer; the socket's queue then fills and the kernel drops, counted in <see cref="NflogReader.LostInKernel"/>.
+    /// </summary>
+    public bool DropWhenFull { get; init; } = true;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(CopyRange, 0, nameof(CopyRange));

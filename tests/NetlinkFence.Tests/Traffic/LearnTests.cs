@@ -197,7 +197,12 @@ public sealed class LearnTests : IDisposable
         var state = await AuditMode.StartAsync(nft, "netlinkfence", TimeSpan.FromMinutes(5));
         Assert.InRange(state.Remaining!.Value, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
         Assert.Contains("AUDIT MODE", state.Banner);
+        var counter = new NetlinkFence.Cli.DeniedCounter(nft, "netlinkfence");
+        var before = await counter.ReadAsync(CancellationToken.None);
         Assert.True(net.TcpReachable(Web, 443), "audit mode did not accept the denied flow");
+        var after = await counter.ReadAsync(CancellationToken.None);
+        // probe's evidence: what audit mode accepts is not counted as dropped (nothing is dropped while it lasts).
+        Assert.Equal(before.Dropped, after.Dropped);
         var audited = await NextToAsync(records, Web);
         Assert.Equal("accept", audited.Verdict);
         Assert.Equal(PolicyCompiler.AuditLogPrefix, audited.Prefix);

@@ -19,6 +19,11 @@ internal static class WatchVerb
 
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1); // loss reports and summary lines between denials
 
+    // A burst, or a stall of the output (a busy machine, a slow terminal), is absorbed by 50,000 records held here,
+    // then by the pipe and the socket's 4 MiB queue (the reader waits rather than drops): about 3 s at 20,000 a
+    // second. Beyond that the kernel drops, and the sequence gaps are printed as lost.
+    private static readonly NflogReaderOptions ReaderOptions = new() { BufferCapacity = 50_000, DropWhenFull = false };
+
     // Local until the shared --policy of CommonOptions exists: replace this field with it.
     private static readonly Option<string?> PolicyOption = new("--policy")
     {
@@ -50,7 +55,7 @@ internal static class WatchVerb
             await using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
             var sinks = new List<IDenialSink> { every is { } interval ? new DenialSummary(stdout, json, interval) : new DenialPrinter(stdout, json) };
             // watch --forward adds its forwarder to `sinks` here: every sink gets every record and loss report.
-            await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), cancellationToken: cancellationToken);
+            await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
             Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
             var explainer = compiled is null ? null : new DenialExplainer(compiled);
             await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer, sinks, stdout, limit, runFor, cancellationToken);

@@ -41,6 +41,7 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
             OutputInterface = interfaces.Name(packet.OutputIndex),
             Prefix = prefix,
             Chain = Chain(packet.Hook, prefix),
+            Verdict = prefix == Policy.PolicyCompiler.AuditLogPrefix ? "accept" : "drop", // learn --audit logs, then accepts
             Sequence = packet.Sequence >= 0 ? (uint)packet.Sequence : null,
             PacketLength = packet.PacketLength,
             Truncated = packet.Truncated,

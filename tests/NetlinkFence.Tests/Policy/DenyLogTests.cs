@@ -13,7 +13,9 @@ public sealed class DenyLogTests
     private static IReadOnlyList<Expression> LogRule(PolicyBuilder builder, string chain)
     {
         var compiled = PolicyCompiler.Compile(ResolvedPolicy.ResolveAsync(builder.Build(), new NoDns()).GetAwaiter().GetResult());
-        return Assert.Single(compiled.Rules, r => r.Rule.Chain == chain && r.Rule.Expressions.OfType<LogExpression>().Any()).Rule.Expressions;
+        // The denial log rule (not the audit-mode log rule, which only matches while learn --audit runs).
+        return Assert.Single(compiled.Rules, r => r.Rule.Chain == chain && r.Rule.Expressions.OfType<LogExpression>().Any()
+            && !r.Rule.Expressions.OfType<LookupExpression>().Any(l => l.SetName == AuditMode.SetName)).Rule.Expressions;
     }
 
     private static PolicyBuilder Policy() => new PolicyBuilder().Table("t").Resolvers("192.0.2.53").AllowEgress("web", to: ["203.0.113.50"], tcp: [443]);

@@ -7,6 +7,9 @@ namespace NetlinkFence.Policy;
 /// <param name="Group">NFLOG group for reading denials over netlink; null: kernel log.</param>
 public sealed record LogSettings(string? Prefix, ulong? RatePerSecond = null, ulong RateUnitSeconds = 1, ushort? Group = null)
 {
+    /// <summary>The syslog-over-TLS collector denials are shipped to (<c>log.remote</c>); null: none.</summary>
+    public RemoteLogSettings? Remote { get; init; }
+
     /// <summary>The prefix used on the input side: <c>EGRESS</c> becomes <c>INGRESS</c>, else <c>INPUT-</c> is prepended.</summary>
     public string? InputPrefix => Prefix is null ? null
         : Prefix.Contains("EGRESS", StringComparison.Ordinal) ? Prefix.Replace("EGRESS", "INGRESS", StringComparison.Ordinal)

@@ -59,6 +59,21 @@ public sealed record SyslogTlsOptions
     /// <summary>Connection events and errors (connected, lost, certificate refused, dropped), as sentences; called on the forwarder's task.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>The options a policy's <c>log.remote</c> names (the rest at their defaults; change them with <c>with</c>).</summary>
+    public static SyslogTlsOptions FromPolicy(NetlinkFence.Policy.RemoteLogSettings remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        return new SyslogTlsOptions
+        {
+            Host = remote.Host,
+            Port = remote.Port,
+            CaFile = remote.CaFile,
+            ClientCertificateFile = remote.CertificateFile,
+            ClientKeyFile = remote.KeyFile,
+            QueueCapacity = remote.Queue,
+        };
+    }
+
     /// <summary><c>host:port</c> (<c>[v6]:port</c>), as in messages.</summary>
     public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

@@ -195,13 +195,15 @@ public static class PolicyCompiler
         if (chain == EgressDeniedChain)
             yield return new(new RuleBuilder(Inet, table, chain).Mark(SelfTestMark).Counter().Build(SelfTestCounterComment), BuiltIn,
                 "count the self-test's probes apart from other dropped traffic (they carry this socket mark); no verdict");
-        if (prefix is not null || log.Group is not null)
-        {
-            var builder = new RuleBuilder(Inet, table, chain);
-            if (log.RatePerSecond is { } rate)
-                builder.Limit(rate, log.RateUnitSeconds);
-            yield return new(builder.Log(prefix, log.Group).Build(), "log", "log what is denied (the rate limit bounds log lines only; every packet is still dropped)");
-        }
+        // One limit guards both log statements: a packet over the rate is logged nowhere (and still dropped below).
+        // The kernel log line needs a prefix; the NFLOG copy is always sent, so `watch` works in any namespace.
+        var builder = new RuleBuilder(Inet, table, chain);
+        if (log.RatePerSecond is { } rate)
+            builder.Limit(rate, log.RateUnitSeconds);
+        if (prefix is not null)
+            builder.Log(prefix);
+        yield return new(builder.Log(prefix, log.NflogGroup).Build(), "log",
+            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} (the rate limit bounds log records only; every packet is still dropped)");
         yield return new(new RuleBuilder(Inet, table, chain).Counter().Drop(), BuiltIn, "count and drop");
     }
 

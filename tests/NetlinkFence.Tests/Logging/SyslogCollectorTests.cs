@@ -199,6 +199,69 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.Equal(["5"], NflogSequences(received));
     }
 
+    /// <summary>
+    /// The CLI end to end: a policy with log.remote (and the entry lint asks for) applied in the agent; <c>watch
+    /// --forward</c> prints denied NTP and the collector receives each with the policy's reason.
+    /// </summary>
+    [Fact]
+    public async Task WatchForwardShipsRealDenialsThroughThePolicysOwnAllowEntry()
+    {
+        using var collector = StartCollector(_ca);
+        string policy = Path.Combine(_directory, "policy.yaml");
+        File.WriteAllText(policy, $$"""
+            version: 1
+            log:
+              prefix: "EGRESS-DENIED: "
+              rate: 10/second
+              remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+            egress:
+              allow:
+                - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
+            """);
+        Assert.DoesNotContain("remote-log", CliRunner.Run($"lint {policy}").Stdout);
+        var apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"{CliRunner.CliPath} --netns {_net.Agent.Name} watch --policy {policy} --forward --count 3 --output json")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var watch = System.Diagnostics.Process.Start(start)!;
+        var stderr = new System.Text.StringBuilder();
+        watch.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
+        watch.BeginErrorReadLine();
+        var stdout = watch.StandardOutput.ReadToEndAsync();
+        string Errors() { lock (stderr) return stderr.ToString(); }
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!Errors().Contains("watching NFLOG group") && !watch.HasExited && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        // Denied NTP, a datagram at a time until watch has seen three (the log rate limit may skip some).
+        while (!watch.HasExited && DateTime.UtcNow < deadline)
+        {
+            DenialTraffic.Udp(_net.Agent.Path, "198.51.100.7", 123, 1);
+            await Task.Delay(200);
+        }
+        Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), Errors());
+        Assert.True(watch.ExitCode == 0, Errors());
+        Assert.Equal(3, (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var received = collector.WaitFor(r => r.Count >= 3);
+        Assert.True(received.Count == 3, $"{received.Count} received; watch: {Errors()}");
+        // The agent's own IPv6 chatter (MLD, router solicitations on the new veth) may be denied and counted too.
+        var ntp = received.Select(m => m.Data["denial@32473"]).Where(d => d.GetValueOrDefault("dst") == "198.51.100.7").ToList();
+        Assert.True(ntp.Count >= 1, $"no NTP denial among {received.Count}");
+        foreach (var data in ntp)
+        {
+            string all = string.Join(" ", data.Select(p => $"{p.Key}={p.Value}"));
+            Assert.True(data.GetValueOrDefault("proto") == "udp" && data.GetValueOrDefault("dst") == "198.51.100.7" && data.GetValueOrDefault("dport") == "123"
+                && data.GetValueOrDefault("uid") == "0" && data.GetValueOrDefault("reason") == "no entry allows 198.51.100.7"
+                && data.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", all);
+        }
+        Assert.Contains($"connected to {Collector}:{Port}", Errors());
+    }
+
     private static async Task<SyslogForwarderStatus> WaitForError(SyslogTlsForwarder forwarder)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);

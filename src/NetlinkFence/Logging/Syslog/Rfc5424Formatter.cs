@@ -47,6 +47,7 @@ internal sealed class Rfc5424Formatter
         Param(sb, "sport", record.SourcePort);
         Param(sb, "dst", record.Destination?.ToString());
         Param(sb, "dport", record.DestinationPort);
+        Param(sb, "dstname", context?.DestinationName);
         Param(sb, "icmptype", record.IcmpType);
         Param(sb, "icmpcode", record.IcmpCode);
         Param(sb, "uid", record.Uid);

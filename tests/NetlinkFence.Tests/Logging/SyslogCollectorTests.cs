@@ -193,6 +193,12 @@ public sealed class SyslogCollectorTests : IDisposable
     {
         var client = _ca.Issue("agent.test", null, "agent.test", server: false);
         using var collector = StartCollector(_ca, permittedPeer: "agent.test");
+        await using (var anonymous = await StartForwarder())
+        {
+            // Without a certificate the collector hangs up (during or right after the handshake): nothing is accepted.
+            anonymous.Enqueue(Denial(4));
+            Assert.NotNull((await WaitForError(anonymous)).LastError);
+        }
         await using var forwarder = await StartForwarder(client: client);
         forwarder.Enqueue(Denial(5));
         var received = collector.WaitFor(r => r.Count >= 1);

@@ -99,6 +99,40 @@ public sealed class SyslogFormatAndFilesTests
         }
     }
 
+    /// <summary>The CLI: a policy whose CA file is missing is bad input (exit 2) naming the path and errno; nothing starts.</summary>
+    [Fact]
+    public void WatchForwardWithAMissingCaFileIsBadInput()
+    {
+        string directory = Directory.CreateTempSubdirectory("nlf-watch-ca-").FullName;
+        try
+        {
+            string ca = Path.Combine(directory, "missing-ca.pem");
+            string policy = Path.Combine(directory, "policy.yaml");
+            File.WriteAllText(policy, $$"""
+                version: 1
+                log:
+                  prefix: "EGRESS-DENIED: "
+                  rate: 10/second
+                  remote: { tls: "192.0.2.20:6514", ca: {{ca}} }
+                egress:
+                  allow:
+                    - { name: syslog-tls, to: [192.0.2.20], tcp: [6514] }
+                """);
+            var (exit, _, stderr) = CliRunner.Run($"watch --policy {policy} --forward --count 1");
+            Assert.Equal(2, exit);
+            Assert.Contains($"cannot read the CA file {ca}: No such file or directory (ENOENT)", stderr);
+
+            File.WriteAllText(policy, "version: 1\nlog: { prefix: \"X: \", rate: 1/second }\n");
+            (exit, _, stderr) = CliRunner.Run($"watch --policy {policy} --forward --count 1");
+            Assert.Equal(2, exit);
+            Assert.Contains("has no log.remote", stderr);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static string Frameless(byte[] frame)
     {
         string text = Encoding.UTF8.GetString(frame);

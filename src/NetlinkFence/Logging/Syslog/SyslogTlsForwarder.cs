@@ -51,6 +51,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private int _connections;
     private bool _connected;
     private string? _lastError;
+    private int _disposed;
 
     private SyslogTlsForwarder(SyslogTlsOptions options)
     {
@@ -223,10 +224,11 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                 await watch.ConfigureAwait(false); // throws why the connection ended
             List<Item> batch;
             Task wake;
+            ulong reported;
             lock (_gate)
             {
                 Forget(DateTimeOffset.UtcNow.Ticks);
-                batch = TakeBatch();
+                batch = TakeBatch(out reported);
                 _inFlight = batch.Count > 0;
                 if (batch.Count == 0)
                 {
@@ -235,6 +237,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                 }
                 wake = _wake.Task;
             }
+            if (reported > 0)
+                _options.Log?.Invoke($"{reported} denial(s) were dropped (queue of {_options.QueueCapacity} full); reported to {_options.Endpoint}");
             if (batch.Count == 0)
             {
                 // Wake up now and then to forget old written messages even when nothing new arrives.
@@ -258,14 +262,14 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     }
 
     /// <summary>The next messages to write (under the gate), formatted, already in the resend buffer so a failed write resends them.</summary>
-    private List<Item> TakeBatch()
+    private List<Item> TakeBatch(out ulong reported)
     {
         var batch = new List<Item>();
         int bytes = 0;
+        reported = _droppedUnreported;
         if (_droppedUnreported > 0)
         {
             var report = new Item(null, null, _formatter.Dropped(_droppedUnreported, _firstDrop, _lastDrop, _options.QueueCapacity, ++_sequence));
-            _options.Log?.Invoke($"{_droppedUnreported} denial(s) were dropped (queue of {_options.QueueCapacity} full); reported to {_options.Endpoint}");
             _droppedUnreported = 0;
             batch.Add(report);
             bytes += report.Frame!.Length;
@@ -342,6 +346,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     /// <summary>Stops forwarding and closes the connection (TLS close_notify). Call <see cref="FlushAsync"/> first to send what is queued.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stop.Dispose();

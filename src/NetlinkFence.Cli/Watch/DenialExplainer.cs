@@ -15,7 +15,9 @@ internal sealed class DenialExplainer
     private const ushort Dns = 53;
     private const string IngressDeniedChain = "ingress_denied"; // the compiler's input deny chain
     private readonly CompiledPolicy _compiled;
+    private const int MaxCached = 4096; // a flood repeats few flows; a scan of many is bounded
     private readonly Dictionary<IPAddress, string> _names = [];
+    private readonly Dictionary<(IPAddress?, ProtocolType, ushort?, string?), DenialExplanation> _cache = [];
 
     public DenialExplainer(CompiledPolicy compiled)
     {
@@ -27,8 +29,13 @@ internal sealed class DenialExplainer
 
     public DenialExplanation Explain(DenialRecord record)
     {
+        var key = (record.Destination, record.Protocol, record.DestinationPort, record.Chain);
+        if (_cache.TryGetValue(key, out var known))
+            return known;
+        if (_cache.Count >= MaxCached)
+            _cache.Clear();
         string? name = record.Destination is { } d ? _names.GetValueOrDefault(d) : null;
-        return new DenialExplanation(Reason(record), name);
+        return _cache[key] = new DenialExplanation(Reason(record), name);
     }
 
     private string Reason(DenialRecord record)
@@ -36,7 +43,7 @@ internal sealed class DenialExplainer
         if (record.Destination is not { } destination)
             return "the packet was cut before its addresses; the policy cannot be consulted";
         if (record.Chain == IngressDeniedChain)
-            return $"no input entry allows {Describe(record)} from {record.Source}";
+            return $"no input entry allows {Describe(record)}";
         if (record.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp) || record.DestinationPort is not { } port)
             return $"no entry allows {Describe(record)} to {destination} (entries allow tcp and udp only)";
         if (port == Dns && !FlowExplainer.Explain(_compiled, record.Protocol, destination, port).Allowed)

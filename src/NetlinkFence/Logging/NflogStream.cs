@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Threading.Channels;
 using NetlinkFence.Netlink;
 
@@ -13,7 +12,6 @@ namespace NetlinkFence.Logging;
 internal sealed class NflogStream(DenialRecordFactory factory, ChannelWriter<DenialRecord> records, bool dropWhenFull) : INetlinkStreamConsumer
 {
     private readonly List<DenialRecord> _staged = [];
-    private const int MessageHeaderSize = 16; // struct nlmsghdr
     private uint _nextSequence; // a fresh instance numbers its packets from 0
     private long _received, _lost, _dropped, _overruns;
 
@@ -28,16 +26,9 @@ internal sealed class NflogStream(DenialRecordFactory factory, ChannelWriter<Den
     public void OnDatagram(ReadOnlySpan<byte> datagram)
     {
         var now = DateTimeOffset.UtcNow;
-        // Walked here rather than with NetlinkMessageReader: a malformed message must end only itself, never the stream.
-        while (datagram.Length >= MessageHeaderSize)
-        {
-            int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(datagram), (uint)datagram.Length);
-            if (length < MessageHeaderSize)
-                return;
-            if (NflogDecoder.IsPacket(BinaryPrimitives.ReadUInt16LittleEndian(datagram[4..])))
-                Accept(NflogDecoder.Decode(datagram[MessageHeaderSize..length]), now);
-            datagram = datagram[Math.Min((length + 3) & ~3, datagram.Length)..];
-        }
+        var reader = new NflogDatagramReader(datagram);
+        while (reader.TryRead(out var packet))
+            Accept(packet, now);
     }
 
     private void Accept(in NflogPacket packet, DateTimeOffset now)

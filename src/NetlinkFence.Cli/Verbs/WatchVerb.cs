@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using NetlinkFence.Cli.Watch;
 using NetlinkFence.Logging;
+using NetlinkFence.Logging.Syslog;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -19,6 +20,9 @@ internal static class WatchVerb
 
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1); // loss reports and summary lines between denials
 
+    /// <summary>How long watch waits at its end for queued denials to reach the collector.</summary>
+    private static readonly TimeSpan ForwardDrainTimeout = TimeSpan.FromSeconds(15);
+
     // A burst, or a stall of the output (a busy machine, a slow terminal), is absorbed by 50,000 records held here,
     // then by the pipe and the socket's 4 MiB queue (the reader waits rather than drops): about 3 s at 20,000 a
     // second. Beyond that the kernel drops, and the sequence gaps are printed as lost.
@@ -35,10 +39,11 @@ internal static class WatchVerb
         var count = new Option<int?>("--count") { Description = "stop after this many denials" };
         var duration = new Option<string?>("--duration") { Description = "stop after this long (30s, 5m)" };
         var summary = new Option<string?>("--summary") { Description = "print aggregated lines every interval (10s) instead of one line per denial" };
+        var forward = new Option<bool>("--forward") { Description = "also send every denial to the policy's log.remote collector (syslog over TLS)" };
         var group = new Option<ushort?>("--group") { Description = $"the NFLOG group (default: the policy's log.group, else {LogSettings.DefaultGroup})" };
         var command = new Command("watch", "print every denial as it happens (NFLOG), and why the policy denied it")
         {
-            PolicyOption, count, duration, summary, group,
+            PolicyOption, count, duration, summary, group, forward,
         };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
@@ -54,11 +59,30 @@ internal static class WatchVerb
 
             await using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
             var sinks = new List<IDenialSink> { every is { } interval ? new DenialSummary(stdout, json, interval) : new DenialPrinter(stdout, json) };
-            // watch --forward adds its forwarder to `sinks` here: every sink gets every record and loss report.
-            await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
-            Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
-            var explainer = compiled is null ? null : new DenialExplainer(compiled);
-            await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer, sinks, stdout, limit, runFor, cancellationToken);
+            try
+            {
+                if (parse.GetValue(forward))
+                {
+                    var remote = compiled?.Source.Policy.Log.Remote
+                        ?? throw new UsageException(compiled is null ? "--forward needs a policy (--policy) with log.remote" : $"--forward: {policyPath} has no log.remote");
+                    var options = SyslogTlsOptions.FromPolicy(remote) with
+                    {
+                        // From the namespace the policy guards: the forwarder is subject to the policy it reports for.
+                        NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace),
+                        Log = message => Console.Error.WriteLine($"netlinkfence: forward: {message}"),
+                    };
+                    sinks.Add(new ForwardingSink(await SyslogTlsForwarder.StartAsync(options, cancellationToken), Console.Error, ForwardDrainTimeout));
+                }
+                await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
+                Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
+                var explainer = compiled is null ? null : new DenialExplainer(compiled);
+                await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer, sinks, stdout, limit, runFor, cancellationToken);
+            }
+            finally
+            {
+                foreach (var sink in sinks)
+                    await sink.DisposeAsync(); // the forwarder closes its TLS connection
+            }
             return ExitCodes.Ok;
         }));
         return command;

@@ -7,6 +7,9 @@ namespace NetlinkFence.Policy;
 /// <param name="Group">NFLOG group for reading denials over netlink (<c>log.group</c>); null: <see cref="DefaultGroup"/>.</param>
 public sealed record LogSettings(string? Prefix, ulong? RatePerSecond = null, ulong RateUnitSeconds = 1, ushort? Group = null)
 {
+    /// <summary>The syslog-over-TLS collector denials are shipped to (<c>log.remote</c>); null: none.</summary>
+    public RemoteLogSettings? Remote { get; init; }
+
     /// <summary>The NFLOG group denials go to when <c>log.group</c> is unset (what <c>netlinkfence watch</c> reads by default).</summary>
     public const ushort DefaultGroup = 100;
 

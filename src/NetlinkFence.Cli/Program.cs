@@ -18,6 +18,8 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
+root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(LearnVerb.Create());
 root.Subcommands.Add(WindowVerbs.Open());
 root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());

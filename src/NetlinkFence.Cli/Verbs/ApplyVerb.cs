@@ -55,9 +55,11 @@ internal static class ApplyVerb
             {
                 result = await PolicyApplier.ApplyAsync(nft, compiled, parse.GetValue(retries), Rendering.Rule, guard is null ? null : guard.BeforeCommitAsync, cancellationToken);
             }
-            catch
+            catch (Exception e)
             {
                 guard?.Abandon(liveHandle: null);
+                if (e is TransactionRejectedException rejected && OwnedByAnother(rejected))
+                    await Daemon.ControlClient.ExplainOwnerAsync(netns, compiled.Table.Name, Console.Error, cancellationToken);
                 throw;
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
@@ -112,6 +114,10 @@ internal static class ApplyVerb
         }
         return ExitCodes.SelfTestFailed;
     }
+
+    /// <summary>EPERM on the table's own objects (not on the batch): another socket owns the table, e.g. a running daemon.</summary>
+    internal static bool OwnedByAnother(TransactionRejectedException e) =>
+        !e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)NetlinkFence.Interop.Uapi.Errno.PERM);
 
     /// <summary>Keeps the replaced table for <c>rollback</c> (the caller holds the lock and no confirmation is pending).</summary>
     private static bool SavePrevious(SafetyState state, TableSnapshot previous)

@@ -14,7 +14,15 @@ internal static class RemoveVerb
             string table = parse.GetValue(CommonOptions.Table)!;
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             // Destroy: succeeds whether or not the table exists.
-            await nft.CommitAsync(new Transaction().DestroyTable(new Table(NftFamily.Inet, table)), cancellationToken: cancellationToken);
+            try
+            {
+                await nft.CommitAsync(new Transaction().DestroyTable(new Table(NftFamily.Inet, table)), cancellationToken: cancellationToken);
+            }
+            catch (TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e))
+            {
+                await Daemon.ControlClient.ExplainOwnerAsync(parse.GetValue(CommonOptions.NetworkNamespace), table, Console.Error, cancellationToken);
+                throw;
+            }
             Console.WriteLine($"removed table inet {table}");
             return ExitCodes.Ok;
         }));

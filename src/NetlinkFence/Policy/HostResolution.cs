@@ -7,7 +7,7 @@ public enum ResolutionSource
 {
     /// <summary>A <c>hosts:</c> pin in the policy (preferred: no trust in DNS).</summary>
     Pin,
-    /// <summary>A DNS lookup (A and AAAA) when the policy was applied.</summary>
+    /// <summary>A DNS lookup (A and AAAA) when the policy was resolved; see <see cref="HostResolution.Resolver"/> for which resolver.</summary>
     Dns,
 }
 
@@ -17,6 +17,18 @@ public enum ResolutionSource
 /// <param name="Source">Pin or DNS.</param>
 public sealed record HostResolution(string Host, IReadOnlyList<IPAddress> Addresses, ResolutionSource Source)
 {
+    /// <summary>For DNS answers with TTLs (<see cref="ITtlHostResolver"/>): every address with its TTL, in the order of <see cref="Addresses"/>; empty otherwise.</summary>
+    public IReadOnlyList<DnsAddress> Answers { get; init; } = [];
+
+    /// <summary>Which resolver answered (e.g. <c>192.168.1.10:53</c>, or <c>system</c>); null for pins.</summary>
+    public string? Resolver { get; init; }
+
+    /// <summary>When the answer was received; null for pins.</summary>
+    public DateTimeOffset? ResolvedAt { get; init; }
+
+    /// <summary>True for a <c>resolve: lazy</c> name that did not resolve: it allows nothing until it does.</summary>
+    public bool Unresolved => Source == ResolutionSource.Dns && Addresses.Count == 0;
+
     /// <summary>Equality by value.</summary>
     public bool Equals(HostResolution? other) =>
         other is not null && Host == other.Host && Source == other.Source && Addresses.SequenceEqual(other.Addresses);

@@ -14,7 +14,7 @@ internal static class VerifyVerb
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             string path = parse.GetValue(policyArgument)!;
-            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken);
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
             var differences = TableDiff.Compare(compiled.ToExpectedContents(), live, Rendering.Rule);

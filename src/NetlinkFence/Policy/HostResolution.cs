@@ -44,19 +44,42 @@ public interface IHostResolver
     Task<IReadOnlyList<IPAddress>> ResolveAsync(string host, CancellationToken cancellationToken);
 }
 
-/// <summary>The system resolver (getaddrinfo, as configured in /etc/nsswitch.conf and /etc/resolv.conf).</summary>
-public sealed class SystemHostResolver : IHostResolver
+/// <summary>
+/// The system resolver (getaddrinfo, as configured in /etc/nsswitch.conf, /etc/hosts and /etc/resolv.conf). It
+/// reports no TTLs: its answers carry TTL 0, which the DNS refresher floors at <c>min_ttl</c>.
+/// </summary>
+public sealed class SystemHostResolver : ITtlHostResolver
 {
+    private readonly string? _namespacePath;
+
+    /// <summary>Resolves in this process's network namespace.</summary>
+    public SystemHostResolver()
+    {
+    }
+
+    /// <summary>Resolves from inside the network namespace at <paramref name="namespacePath"/> (null: this process's).</summary>
+    public SystemHostResolver(string? namespacePath) => _namespacePath = namespacePath;
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<IPAddress>> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         try
         {
+            if (_namespacePath is { } path)
+                return await NetlinkFence.Interop.NetworkNamespace.RunAsync(path, () => Dns.GetHostAddresses(host)).WaitAsync(cancellationToken).ConfigureAwait(false);
             return await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
         }
         catch (System.Net.Sockets.SocketException)
         {
             return [];
         }
+    }
+
+    /// <inheritdoc />
+    public async Task<DnsAnswer> LookupAsync(string host, CancellationToken cancellationToken)
+    {
+        var addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
+        return new DnsAnswer(host, addresses.Select(a => new DnsAddress(a, TimeSpan.Zero)).ToList(), "system (getaddrinfo)",
+            addresses.Count == 0 ? "the system resolver found no address" : null);
     }
 }

@@ -34,18 +34,15 @@ public sealed class DnsHostResolver : ITtlHostResolver
     /// <param name="networkNamespace">Where the queries leave from; null: this process's namespace.</param>
     /// <param name="timeout">How long one query waits for an answer (default 2 s; one retry).</param>
     public DnsHostResolver(IEnumerable<IPEndPoint> servers, string? networkNamespace = null, TimeSpan? timeout = null)
-        : this(servers.ToList(), networkNamespace, timeout, label: null)
     {
-    }
-
-    private DnsHostResolver(List<IPEndPoint> servers, string? networkNamespace, TimeSpan? timeout, string? label)
-    {
-        if (servers.Count == 0)
+        ArgumentNullException.ThrowIfNull(servers);
+        var list = servers.Distinct().ToList();
+        if (list.Count == 0)
             throw new ArgumentException("at least one DNS server is needed", nameof(servers));
-        Servers = servers;
+        Servers = list;
         _namespacePath = new NftablesConnectionOptions { NetworkNamespace = networkNamespace }.NamespacePath;
-        _label = label ?? string.Join(", ", servers);
-        _client = new LookupClient(new LookupClientOptions(servers.Select(s => new NameServer(s)).ToArray())
+        _label = string.Join(", ", list);
+        _client = new LookupClient(new LookupClientOptions(list.Select(s => new NameServer(s)).ToArray())
         {
             UseCache = false, // the TTLs must be the server's, not a cache's countdown
             Timeout = timeout ?? TimeSpan.FromSeconds(2),
@@ -59,9 +56,10 @@ public sealed class DnsHostResolver : ITtlHostResolver
 
     /// <summary>
     /// The policy's own resolvers (<c>egress.dns.resolvers</c>: single addresses, and names pinned in <c>hosts:</c>),
-    /// port 53; the system's (/etc/resolv.conf) only when the policy names none that is a single address.
+    /// port 53; the system resolver (getaddrinfo, no TTLs: refreshed every <c>min_ttl</c>) only when the policy
+    /// names none that is a single address. Both ask from inside <paramref name="networkNamespace"/> when given.
     /// </summary>
-    public static DnsHostResolver ForPolicy(EgressPolicy policy, string? networkNamespace = null, TimeSpan? timeout = null)
+    public static ITtlHostResolver ForPolicy(EgressPolicy policy, string? networkNamespace = null, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var servers = new List<IPEndPoint>();
@@ -72,13 +70,9 @@ public sealed class DnsHostResolver : ITtlHostResolver
             else if (resolver.HostName is { } name && policy.Hosts.TryGetValue(name, out var pinned))
                 servers.AddRange(pinned.Select(a => new IPEndPoint(a, 53)));
         }
-        if (servers.Count > 0)
-            return new DnsHostResolver(servers.Distinct().ToList(), networkNamespace, timeout, label: null);
-        var system = NameServer.ResolveNameServers(skipIPv6SiteLocal: true, fallbackToGooglePublicDns: false)
-            .Select(s => new IPEndPoint(IPAddress.Parse(s.Address), s.Port)).ToList();
-        if (system.Count == 0)
-            throw new InvalidOperationException("the policy names no resolver (egress.dns.resolvers) and /etc/resolv.conf names none either");
-        return new DnsHostResolver(system, networkNamespace, timeout, "system: " + string.Join(", ", system));
+        return servers.Count > 0
+            ? new DnsHostResolver(servers, networkNamespace, timeout)
+            : new SystemHostResolver(new NftablesConnectionOptions { NetworkNamespace = networkNamespace }.NamespacePath);
     }
 
     /// <summary>The servers asked, in order.</summary>

@@ -32,7 +32,7 @@ public sealed class DnsRefresher
     private readonly List<TrackedName> _due = [];
 
     /// <summary>Tracks every DNS name of <paramref name="policy"/>; all are due at once (the first round asks for all).</summary>
-    /// <param name="policy">The resolved policy (its answers seed each name's addresses, so a first failure keeps them).</param>
+    /// <param name="policy">The resolved policy: its names that are not pinned are kept fresh (lazy ones too).</param>
     /// <param name="resolver">Asks DNS, e.g. <see cref="DnsHostResolver.ForPolicy"/>.</param>
     /// <param name="sink">Gets each refreshed name's addresses.</param>
     /// <param name="time">The clock (tests move it by hand); default the system's.</param>
@@ -47,18 +47,11 @@ public sealed class DnsRefresher
         _sink = sink;
         _time = time ?? TimeProvider.System;
         _log = log ?? (_ => { });
+        // Every name is due at once: the first round gives the kernel each address's expiry. Until an answer
+        // arrives, the addresses the apply put in stay as the apply left them.
         var now = _time.GetUtcNow();
-        _names = policy.Names.Values.Where(n => n.Source == ResolutionSource.Dns).OrderBy(n => n.Host, StringComparer.Ordinal).Select(n =>
-        {
-            var name = new TrackedName(n.Host) { Due = now, LastTtl = Settings.MinTtl };
-            foreach (var (address, ttl) in n.Answers)
-            {
-                var expires = (n.ResolvedAt ?? now) + Settings.Lifetime(ttl);
-                if (expires > now)
-                    name.Addresses.Add((address, expires));
-            }
-            return name;
-        }).ToArray();
+        _names = policy.Names.Values.Where(n => n.Source == ResolutionSource.Dns).OrderBy(n => n.Host, StringComparer.Ordinal)
+            .Select(n => new TrackedName(n.Host) { Due = now, LastTtl = Settings.MinTtl }).ToArray();
     }
 
     /// <summary>The timings in use (<c>egress.dns</c> of the policy).</summary>

@@ -29,7 +29,7 @@ internal static class ApplyVerb
             var window = parse.GetValue(confirmWithin) is { } w ? Duration.Parse(w) : (TimeSpan?)null;
             var cliTest = new SelfTest((parse.GetValue(expectAllow) ?? []).Select(ExpectedFlow.Parse).ToList(),
                 (parse.GetValue(expectDeny) ?? []).Select(ExpectedFlow.Parse).ToList());
-            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken);
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
@@ -64,6 +64,9 @@ internal static class ApplyVerb
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
             new Output(json).Applied(compiled, result);
+            if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
+                notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
+                    + "their addresses stay allowed until the next apply, and new ones are not");
             if (earlier is not null)
                 notes.WriteLine($"took over the pending rollback of the earlier unconfirmed apply (due at {PendingReport.Due(earlier)}"
                     + (PendingReport.WaiterAlive(earlier) ? "" : ", its waiter was gone") + "): the rollback point stays the table before it");

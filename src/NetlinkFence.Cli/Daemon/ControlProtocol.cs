@@ -34,8 +34,20 @@ internal sealed record ControlResponse
 
     [JsonPropertyName("pid")] public int? Pid { get; init; }
 
+    /// <summary>open: the window as the kernel now holds it; status: every window entry.</summary>
+    [JsonPropertyName("windows")] public List<ControlWindow>? Windows { get; init; }
+
     public static ControlResponse Error(string message, int exit = ExitCodes.BadInput) => new() { Ok = false, Message = message, Exit = exit };
 }
+
+/// <summary>One window entry's state.</summary>
+/// <param name="Entry">The entry's name.</param>
+/// <param name="Open">Whether the kernel lets its traffic through now.</param>
+/// <param name="RemainingSeconds">Seconds before the kernel closes it (0 when closed).</param>
+internal sealed record ControlWindow(
+    [property: JsonPropertyName("entry")] string Entry,
+    [property: JsonPropertyName("open")] bool Open,
+    [property: JsonPropertyName("remaining_seconds")] double RemainingSeconds);
 
 /// <summary>Source-generated (reflection-free, NativeAOT-safe) JSON for the control protocol.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]

@@ -5,6 +5,7 @@ using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Nftables;
 using NetlinkFence.Nftables.Monitoring;
 using NetlinkFence.Policy;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Cli.Daemon;
 
@@ -21,18 +22,26 @@ internal sealed class DaemonHost
     private readonly string? _netns;
     private readonly NftablesConnection _nft;
     private readonly SystemdNotifier _notifier;
+    private readonly TargetNamespace _target;
     private readonly SemaphoreSlim _changes = new(1, 1);
     private CompiledPolicy _policy;
     private TableMode _mode;
+    private LivePolicy? _live;
+    private CancellationTokenSource? _refreshing;
+    private Task _refresher = Task.CompletedTask;
 
-    private DaemonHost(string policyPath, string? netns, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
+    private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
         _policyPath = policyPath;
-        _netns = netns;
+        _netns = target.Netns;
+        _target = target;
         _nft = nft;
         _notifier = notifier;
         _policy = policy;
     }
+
+    /// <summary>The running policy, attached after the first apply (windows, element reloads, DNS refreshes go through it).</summary>
+    private LivePolicy Live => _live ?? throw new InvalidOperationException("not attached yet");
 
     private uint Flags => _mode == TableMode.Owner ? Table.OwnerFlag | Table.PersistFlag : 0;
 
@@ -48,7 +57,7 @@ internal sealed class DaemonHost
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite("SIGHUP"); });
 
         using var target = TargetNamespace.Open(netns);
-        var compiled = await PolicyFiles.CompileAsync(policyPath, checkOwnership: true, cancellationToken);
+        var compiled = await PolicyFiles.CompileAsync(policyPath, checkOwnership: true, cancellationToken, netns);
         var state = new SafetyState(target, compiled.Table.Name);
         using var held = DaemonLock.TryTake(state, out int holder);
         if (held is null)
@@ -60,7 +69,7 @@ internal sealed class DaemonHost
         using var notifier = SystemdNotifier.FromEnvironment();
         await using var nft = await target.ConnectAsync(cancellationToken);
         await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
-        var daemon = new DaemonHost(policyPath, netns, nft, notifier, compiled);
+        var daemon = new DaemonHost(policyPath, target, nft, notifier, compiled);
 
         NftablesMonitor? monitor = null;
         try
@@ -70,6 +79,8 @@ internal sealed class DaemonHost
                 state.Claim();
                 monitor = await daemon.FirstApplyAsync(noOwner, target, cancellationToken);
             }
+            daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
+            daemon.StartRefresher(compiled.Source);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var watching = monitor is null ? Task.CompletedTask
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
@@ -90,6 +101,7 @@ internal sealed class DaemonHost
             }
             notifier.Notify("STOPPING=1\nSTATUS=stopping; the table stays in place");
             running.Cancel();
+            await daemon.StopRefresherAsync();
             try
             {
                 await watching;
@@ -163,7 +175,7 @@ internal sealed class DaemonHost
             CompiledPolicy next;
             try
             {
-                next = await PolicyFiles.CompileAsync(_policyPath, checkOwnership: true, cancellationToken);
+                next = await PolicyFiles.CompileAsync(_policyPath, checkOwnership: true, cancellationToken, _netns);
             }
             catch (Exception e) when (e is PolicyException or IOException or UnauthorizedAccessException)
             {
@@ -179,18 +191,29 @@ internal sealed class DaemonHost
                 Log($"reload ({why}) refused: the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}; restart the daemon to move");
                 return ControlResponse.Error($"the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}: restart it to move");
             }
+            ReloadResult result;
             await _changes.WaitAsync(cancellationToken);
             try
             {
-                await ApplyAsync(next, cancellationToken);
+                // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
+                // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
+                result = await Live.ReloadAsync(next.Source, cancellationToken);
                 _policy = next;
             }
             finally
             {
                 _changes.Release();
             }
-            Log($"reloaded ({why})");
-            return new ControlResponse { Ok = true, Message = $"reloaded {_policyPath} into {TableText}" };
+            await StopRefresherAsync();
+            StartRefresher(next.Source);
+            string how = result.Kind switch
+            {
+                ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
+                ReloadKind.Replace => "atomic replace of the table (open windows closed)",
+                _ => "nothing changed",
+            };
+            Log($"reloaded ({why}): {how}{(result.Commit is { } c ? $", {c.Messages} messages, generation {c.GenerationAfter}" : "")}");
+            return new ControlResponse { Ok = true, Message = $"reloaded {_policyPath} into {TableText}: {how}" };
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -246,14 +269,84 @@ internal sealed class DaemonHost
                 {
                     Ok = true, Message = Status(), Table = _policy.Table.Name, Mode = _mode.ToString().ToLowerInvariant(),
                     Policy = _policyPath, Pid = Environment.ProcessId,
+                    Windows = (await Live.WindowsAsync(cancellationToken)).Select(ToControl).ToList(),
                 };
             case "reload":
                 return await ReloadAsync($"control socket, {peer}", cancellationToken);
-            case "open" or "close":
-                return ControlResponse.Error($"'{request.Op}' is not served by this daemon yet (windows need the live policy); nothing was changed");
+            case "open":
+            {
+                if (request.Name is null)
+                    return ControlResponse.Error("open needs \"name\" (a window entry); nothing was changed");
+                var entry = _policy.Source.Policy.Egress.FirstOrDefault(e => e.Name == request.Name);
+                var span = request.For is null ? entry?.Window ?? TimeSpan.Zero
+                    : WindowDuration.Parse(request.For) ?? throw new UsageException($"\"for\": '{request.For}' is not a duration; write 90s, 10m or 1h30m");
+                var window = await Windows(peer).OpenAsync(request.Name, span, cancellationToken);
+                return new ControlResponse { Ok = true, Message = $"{request.Name}: open", Windows = [ToControl(window)] };
+            }
+            case "close":
+                if (request.Name is null)
+                    return ControlResponse.Error("close needs \"name\" (a window entry); nothing was changed");
+                await Windows(peer).CloseAsync(request.Name, cancellationToken);
+                return new ControlResponse { Ok = true, Message = $"{request.Name}: closed" };
             default:
                 return ControlResponse.Error($"unknown op '{request.Op}': expected open, close, status or reload; nothing was changed");
         }
+    }
+
+    /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>
+    private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live);
+
+    private static ControlWindow ToControl(LiveWindow window) =>
+        new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
+
+    /// <summary>
+    /// Keeps the policy's DNS names fresh: each answer becomes element additions with kernel timeouts (TTL + grace)
+    /// through the live policy, on the daemon's connection. A failed refresh is logged; the next one tries again.
+    /// </summary>
+    private void StartRefresher(ResolvedPolicy policy)
+    {
+        var refresher = new DnsRefresher(policy, DnsHostResolver.ForPolicy(policy.Policy, _netns), RefreshAsync, log: Log);
+        if (refresher.Names.Count == 0)
+            return;
+        _refreshing = new CancellationTokenSource();
+        var token = _refreshing.Token;
+        Log($"dns: keeping {refresher.Names.Count} name(s) fresh (min_ttl {refresher.Settings.MinTtl.TotalSeconds:0}s, grace {refresher.Settings.Grace.TotalSeconds:0}s)");
+        _refresher = Task.Run(async () =>
+        {
+            try
+            {
+                await refresher.RunAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                Log($"dns: the refresher stopped: {e.Message}; names are no longer refreshed (their addresses expire in the kernel); reload to restart it");
+            }
+        });
+    }
+
+    private async Task RefreshAsync(string host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Live.RefreshNameAsync(host, addresses, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+        }
+    }
+
+    private async Task StopRefresherAsync()
+    {
+        if (_refreshing is null)
+            return;
+        _refreshing.Cancel();
+        await _refresher;
+        _refreshing.Dispose();
+        _refreshing = null;
     }
 
     private string Status() =>

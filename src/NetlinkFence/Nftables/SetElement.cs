@@ -27,6 +27,12 @@ public sealed record SetElement(DataValue Key)
     /// </summary>
     public IReadOnlyList<Expressions.Expression>? Expressions { get; init; }
 
+    /// <summary>
+    /// The element's own counter, as read back from a set with <see cref="NftSet.ElementCounters"/>; null when
+    /// adding (the kernel starts it at zero) and for sets without. Not part of equality: it changes with traffic.
+    /// </summary>
+    public Expressions.CounterExpression? Counter { get; init; }
+
     /// <summary>Raw element userdata (nft's element comment), kept as read back.</summary>
     public DataValue? UserData { get; init; }
 

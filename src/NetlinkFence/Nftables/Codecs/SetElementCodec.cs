@@ -83,6 +83,7 @@ internal static class SetElementCodec
             Expiration = expiration,
             UserData = userData,
             Expressions = expressions,
+            Counter = expressions?.OfType<CounterExpression>().FirstOrDefault(),
         };
     }
 }

@@ -200,11 +200,10 @@ public static class PolicyCompiler
     }
 
     /// <summary>
-    /// Whether an entry is allowed from the start. Seam for <c>window:</c> (AllowEntry.Window, being added by the
-    /// live policy work): an entry with a window grants nothing until a window is opened at run time, so it must
-    /// return false for those (<c>entry.Window is null</c>).
+    /// Whether an entry is allowed from the start: an entry with a <c>window:</c> grants nothing until a window is
+    /// opened at run time (<see cref="LivePolicy.OpenWindowAsync"/>).
     /// </summary>
-    private static bool GrantsAtCompileTime(AllowEntry entry) => true;
+    private static bool GrantsAtCompileTime(AllowEntry entry) => entry.Window is null;
 
     private static CompiledRule AllowSet(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries, List<AllowGrant> grants, string table,
         AddressFamily family, bool destination, List<CompiledSet> sets)

@@ -101,7 +101,8 @@ internal sealed class ControlServer : IAsyncDisposable
                 if (!response.Ok)
                     Console.Error.WriteLine($"netlinkfence: control request from {peer} refused: {response.Message}");
                 await client.SendAsync(JsonSerializer.SerializeToUtf8Bytes(response, ControlJsonContext.Default.ControlResponse), SocketFlags.None, timeout.Token);
-                client.Shutdown(SocketShutdown.Both);
+                client.Shutdown(SocketShutdown.Send);
+                await DrainAsync(client, timeout.Token);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
             {
@@ -154,6 +155,22 @@ internal sealed class ControlServer : IAsyncDisposable
             return (null, $"the request is not valid JSON ({e.Message}); nothing was changed");
         }
     }
+
+    /// <summary>
+    /// Reads and discards what the client still sends (the rest of an oversized request) until it stops, for at most
+    /// the request's time and <see cref="MaxDrainBytes"/>: closing an AF_UNIX socket with unread data resets the
+    /// connection (unix_release_sock: ECONNRESET to the peer), and the client would lose the answer already sent.
+    /// </summary>
+    private static async Task DrainAsync(Socket client, CancellationToken cancellationToken)
+    {
+        byte[] discard = new byte[16 * 1024];
+        long drained = 0;
+        int n;
+        while (drained < MaxDrainBytes && (n = await client.ReceiveAsync(discard, SocketFlags.None, cancellationToken)) > 0)
+            drained += n;
+    }
+
+    private const long MaxDrainBytes = 64L * 1024 * 1024;
 
     /// <summary>The peer's credentials: struct ucred { pid_t pid; uid_t uid; gid_t gid; }.</summary>
     private static Peer PeerOf(Socket client)

@@ -200,8 +200,8 @@ public static class PolicyCompiler
     }
 
     /// <summary>
-    /// Whether an entry is allowed from the start: an entry with a <c>window:</c> grants nothing until a window is
-    /// opened at run time (<see cref="LivePolicy.OpenWindowAsync"/>).
+    /// Whether an entry is allowed from the start: an entry with a <c>window:</c> is closed after apply and grants
+    /// nothing until a window is opened at run time (<see cref="LivePolicy.OpenWindowAsync"/>).
     /// </summary>
     private static bool GrantsAtCompileTime(AllowEntry entry) => entry.Window is null;
 
@@ -214,8 +214,7 @@ public static class PolicyCompiler
         var ofFamily = grants.Where(g => Family(g.Network) == family).ToList();
         // Compile-time grants never expire, so the elements do not depend on the clock.
         var elements = new Layout.AllowSetModel(set, ofFamily).Elements(DateTimeOffset.UnixEpoch);
-        var named = ofFamily.Select(g => g.Entry).ToHashSet(StringComparer.Ordinal);
-        var explanation = entries.Where(e => named.Contains(e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList();
+        var explanation = entries.Where(e => ofFamily.Exists(g => g.Entry == e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList();
         sets.Add(new CompiledSet(set, elements, origin, explanation));
         var builder = new RuleBuilder(Inet, table, destination ? "output" : "input");
         builder = destination ? builder.DestinationProtocolAndPortIn(family, setName) : builder.SourceProtocolAndDestinationPortIn(family, setName);

@@ -68,7 +68,7 @@ public sealed class LivePolicy
     /// <summary>
     /// Opens window entry <paramref name="entry"/> for <paramref name="duration"/> (more than zero, at most its
     /// <c>window:</c>). Extends, never shortens: a window already open for longer keeps its expiry. Returns the window
-    /// as the kernel then holds it.
+    /// as this commit left it (no re-read: the change costs one small transaction whatever the table's size).
     /// </summary>
     public async Task<LiveWindow> OpenWindowAsync(string entry, TimeSpan duration, CancellationToken cancellationToken = default)
     {
@@ -83,7 +83,8 @@ public sealed class LivePolicy
                 return []; // never shortens
             return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
         }, $"open {entry}", cancellationToken).ConfigureAwait(false);
-        return await WindowAsync(window, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        return new LiveWindow(window, OpenUntil(window.Name, now) - now);
     }
 
     /// <summary>Closes window entry <paramref name="entry"/> now (no effect when it is closed).</summary>
@@ -186,12 +187,11 @@ public sealed class LivePolicy
         var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
         {
             var held = _models.TryGetValue(f, out var model) ? model.Grants.ToList() : [];
-            var want = new List<AllowGrant>();
+            // The permanent grants exactly as apply compiles them; open windows re-granted with their expiry.
+            var want = compiled.Grants.Where(g => g.Network.BaseAddress.AddressFamily == f).ToList();
             foreach (var entry in next.Policy.Egress)
             {
-                if (entry.Window is null)
-                    want.AddRange(EntryGrants(next, nextNames, entry, f, null));
-                else if (OpenUntil(entry.Name, now) is { } until)
+                if (entry.Window is not null && OpenUntil(entry.Name, now) is { } until)
                     want.AddRange(EntryGrants(next, nextNames, entry, f, until));
             }
             // Timed grants of plain entries (added destinations, refreshed names) stay until they expire.
@@ -218,7 +218,7 @@ public sealed class LivePolicy
                 continue;
             foreach (var element in set.Elements)
             {
-                if (element.Comment is not { } entry || element.Expressions?.OfType<CounterExpression>().FirstOrDefault() is not { } counter)
+                if (element.Comment is not { } entry || element.Counter is not { } counter)
                     continue;
                 var (packets, bytes) = sums.GetValueOrDefault(entry);
                 sums[entry] = (packets + counter.Packets, bytes + counter.Bytes);
@@ -302,8 +302,16 @@ public sealed class LivePolicy
                 }
                 catch
                 {
-                    // The model may hold a change the kernel refused: rebuild it from what the kernel has.
-                    await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+                    // The model may hold a change the kernel refused: rebuild it from what the kernel has (when it
+                    // cannot be read either, the next change fails on the generation check and reads again).
+                    try
+                    {
+                        await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        _generation = 0; // never a current generation: forces a re-read before the next commit
+                    }
                     throw;
                 }
             }
@@ -352,9 +360,6 @@ public sealed class LivePolicy
     }
 
     // ---- windows ---------------------------------------------------------------------------------------------
-
-    private async Task<LiveWindow> WindowAsync(AllowEntry entry, CancellationToken cancellationToken) =>
-        Window(entry, await ListAsync(cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// How long the kernel keeps <paramref name="entry"/> open: the longest-lived of its elements, each the earlier of the

@@ -22,8 +22,15 @@ internal static class CommonOptions
             Description = "the inet table netlinkfence owns",
             DefaultValueFactory = _ => "netlinkfence",
         };
-        // A name nf_tables cannot hold (empty, over NFT_NAME_MAXLEN, a NUL) is bad input (exit 2), not a crash in a verb;
-        // the library's Table constructor is the one place that knows the rule.
+        ValidateTableName(option);
+        return option;
+    }
+
+    /// <summary>
+    /// A name nf_tables cannot hold (empty, over NFT_NAME_MAXLEN, a NUL) is bad input (exit 2), not a crash in a verb;
+    /// the library's Table constructor is the one place that knows the rule.
+    /// </summary>
+    public static void ValidateTableName(Option option) =>
         option.Validators.Add(result =>
         {
             try
@@ -35,8 +42,6 @@ internal static class CommonOptions
                 result.AddError($"--table: {e.Message}");
             }
         });
-        return option;
-    }
 
     private static Option<string> CreateOutput()
     {

@@ -71,6 +71,9 @@ internal static class ExitCodes
             case UnauthorizedAccessException e:
                 error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN; the rollback state lives in {SafetyState.Directory})");
                 return Permission;
+            case LivePolicyException e:
+                error.WriteLine($"netlinkfence: {e.Message}");
+                return DriftOrFindings;
             case ReadBackMismatchException e:
                 error.WriteLine($"netlinkfence: {e.Message}");
                 return DriftOrFindings;

@@ -18,6 +18,10 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
+root.Subcommands.Add(WindowVerbs.Open());
+root.Subcommands.Add(WindowVerbs.Close());
+root.Subcommands.Add(WindowVerbs.Status());
+root.Subcommands.Add(StatsVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.

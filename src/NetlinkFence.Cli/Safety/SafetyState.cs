@@ -57,6 +57,7 @@ internal sealed class SafetyState
         LockPath = stem + ".lock";
         LogPath = stem + ".log";
         NamespacePath = stem + ".netns";
+        WindowLogPath = stem + ".windows";
     }
 
     public TargetNamespace Target { get; }
@@ -72,6 +73,9 @@ internal sealed class SafetyState
     public string LockPath { get; }
 
     public string LogPath { get; }
+
+    /// <summary>Every open and close of a window of this table (time, uid, entry, duration), one line each.</summary>
+    public string WindowLogPath { get; }
 
     /// <summary>The cookie of the namespace the state belongs to (the inode in the name may be re-used by a later namespace).</summary>
     public string NamespacePath { get; }

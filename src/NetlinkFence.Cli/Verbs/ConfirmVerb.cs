@@ -11,11 +11,11 @@ internal static class ConfirmVerb
 {
     public static Command Create()
     {
-        var command = new Command("confirm", "keep the table applied with --confirm-within: cancel the pending rollback") { CommonOptions.Table };
+        var command = new Command("confirm", "keep the table applied with --confirm-within: cancel the pending rollback").WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            var state = new SafetyState(target, PolicyTable.Resolve(parse));
             StateCleanup.RemoveVanished(state);
             using (await state.LockAsync(cancellationToken))
             {

@@ -1,20 +1,32 @@
 using System.CommandLine;
+using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;
 
-/// <summary><c>netlinkfence remove</c>: deletes the tool's table (and only it), atomically.</summary>
+/// <summary>
+/// <c>netlinkfence remove</c>: deletes the tool's table (and only it), atomically. The table is named the one way every
+/// live-table verb names it (<see cref="PolicyTable"/>). A plain delete, not a destroy: the kernel says ENOENT when there
+/// is no such table, so the verb never claims to have removed a table that was not there.
+/// </summary>
 internal static class RemoveVerb
 {
     public static Command Create()
     {
-        var command = new Command("remove", "delete the netlinkfence table; other tables are never touched") { CommonOptions.Table };
+        var command = new Command("remove", "delete the netlinkfence table; other tables are never touched").WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
-            string table = parse.GetValue(CommonOptions.Table)!;
+            string table = PolicyTable.Resolve(parse);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
-            // Destroy: succeeds whether or not the table exists.
-            await nft.CommitAsync(new Transaction().DestroyTable(new Table(NftFamily.Inet, table)), cancellationToken: cancellationToken);
+            try
+            {
+                await nft.CommitAsync(new Transaction().DeleteTable(new Table(NftFamily.Inet, table)), cancellationToken: cancellationToken);
+            }
+            catch (TransactionRejectedException e) when (e.Errno == (int)Errno.NOENT)
+            {
+                Console.Error.WriteLine($"there was no table inet {table}; nothing to remove");
+                return ExitCodes.DriftOrFindings;
+            }
             Console.WriteLine($"removed table inet {table}");
             return ExitCodes.Ok;
         }));

@@ -10,11 +10,11 @@ internal static class RollbackVerb
 {
     public static Command Create()
     {
-        var command = new Command("rollback", "restore the table as it was before the last apply (remove it if there was none), in one transaction") { CommonOptions.Table };
+        var command = new Command("rollback", "restore the table as it was before the last apply (remove it if there was none), in one transaction").WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            var state = new SafetyState(target, PolicyTable.Resolve(parse));
             StateCleanup.RemoveVanished(state);
             using (await state.LockAsync(cancellationToken))
             {

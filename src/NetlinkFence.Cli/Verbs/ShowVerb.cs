@@ -8,10 +8,10 @@ internal static class ShowVerb
 {
     public static Command Create()
     {
-        var command = new Command("show", "print the live netlinkfence table, decoded from the kernel, in nft syntax with counters") { CommonOptions.Table };
+        var command = new Command("show", "print the live netlinkfence table, decoded from the kernel, in nft syntax with counters").WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
-            string table = parse.GetValue(CommonOptions.Table)!;
+            string table = PolicyTable.Resolve(parse);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken);
             if (live is null)

@@ -9,11 +9,14 @@ internal static class VerifyVerb
 {
     public static Command Create()
     {
-        var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
+        var policyArgument = new Argument<string?>("policy") { Description = "the policy file (YAML); or --policy, default " + PolicyTable.DefaultPolicyPath, Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("verify", "exit 0 when the live table matches the policy, 1 with a diff when it does not") { policyArgument };
+        command.Options.Add(PolicyTable.Policy); // the policy names the table; --table would compare it with another table's rules
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
-            string path = parse.GetValue(policyArgument)!;
+            if (parse.GetValue(policyArgument) is { } positional && parse.GetValue(PolicyTable.Policy) is { } named && positional != named)
+                throw new UsageException($"two policies: '{positional}' and --policy '{named}'; name one");
+            string path = parse.GetValue(policyArgument) ?? PolicyTable.LoadPolicy(parse).Path;
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);

@@ -20,6 +20,13 @@ public sealed record SetElement(DataValue Key)
     /// <summary>Time left before expiry, as read back.</summary>
     public TimeSpan? Expiration { get; init; }
 
+    /// <summary>
+    /// The element's own expressions as read back (e.g. its <see cref="Expressions.CounterExpression"/> in a set with a
+    /// <c>counter</c> template); null when it has none. Read only: the set's template gives new elements theirs, and
+    /// equality ignores them (a counter's value is not configuration).
+    /// </summary>
+    public IReadOnlyList<Expressions.Expression>? Expressions { get; init; }
+
     /// <summary>Raw element userdata (nft's element comment), kept as read back.</summary>
     public DataValue? UserData { get; init; }
 

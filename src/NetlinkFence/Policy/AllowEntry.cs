@@ -34,10 +34,17 @@ public sealed record AllowEntry
     /// <summary>Where the entry starts in the policy file.</summary>
     public SourceLocation Location { get; }
 
+    /// <summary>
+    /// <c>window:</c> (egress only): the entry is closed after apply and opened on demand for at most this long,
+    /// with the kernel ending it (per-element timeouts); null: a permanent entry.
+    /// </summary>
+    public TimeSpan? Window { get; init; }
+
     /// <summary>Equality ignores locations.</summary>
     public bool Equals(AllowEntry? other) =>
-        other is not null && Name == other.Name && Peers.SequenceEqual(other.Peers) && Tcp.SequenceEqual(other.Tcp) && Udp.SequenceEqual(other.Udp) && ResolveLazily == other.ResolveLazily;
+        other is not null && Name == other.Name && Peers.SequenceEqual(other.Peers) && Tcp.SequenceEqual(other.Tcp) && Udp.SequenceEqual(other.Udp)
+        && Window == other.Window && ResolveLazily == other.ResolveLazily;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, Peers.Count, Tcp.Count, Udp.Count);
+    public override int GetHashCode() => HashCode.Combine(Name, Peers.Count, Tcp.Count, Udp.Count, Window);
 }

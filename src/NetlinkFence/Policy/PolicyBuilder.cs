@@ -41,6 +41,7 @@ public sealed class PolicyBuilder
     private readonly List<string> _lazy = [];
     private readonly List<Entry> _egress = [];
     private readonly List<Entry> _input = [];
+    private readonly List<(string Entry, string? Text, TimeSpan? Span)> _windows = [];
     private readonly List<string> _selfTestAllow = [];
     private readonly List<string> _selfTestDeny = [];
 
@@ -130,6 +131,26 @@ public sealed class PolicyBuilder
     }
 
     /// <summary>
+    /// Makes egress entry <paramref name="entry"/> an update window (<c>window:</c>): closed after apply, opened on demand
+    /// for at most <paramref name="window"/> (written as in a file: <c>30m</c>, <c>90s</c>, <c>1h30m</c>; 1s to 24h).
+    /// </summary>
+    public PolicyBuilder Window(string entry, string window)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(window);
+        _windows.Add((entry, window, null));
+        return this;
+    }
+
+    /// <summary>As <see cref="Window(string, string)"/>, with a <see cref="TimeSpan"/> (1s to 24h).</summary>
+    public PolicyBuilder Window(string entry, TimeSpan window)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _windows.Add((entry, null, window));
+        return this;
+    }
+
+    /// <summary>
     /// Allows input from <paramref name="from"/> on single ports. <c>null</c> means from any source (lint warns);
     /// an empty list is an error. A null <paramref name="name"/> gets <c>input-N</c>, as in a file.
     /// </summary>
@@ -181,7 +202,7 @@ public sealed class PolicyBuilder
         var input = Entries(rules, _input, "AllowInput", egress: false);
         var resolvers = _resolvers is null ? []
             : rules.Destinations(Items(_resolvers, "Resolvers()"), "resolvers", At("Resolvers()"), required: true);
-        var egress = Entries(rules, _egress, "AllowEgress", egress: true);
+        var egress = Windows(rules, Entries(rules, _egress, "AllowEgress", egress: true));
         foreach (string lazy in _lazy.Where(l => !egress.Any(e => e.Name == l)))
             rules.Error(At($"ResolveLazily(\"{lazy}\")"), $"there is no egress entry '{lazy}'", "name an entry added with AllowEgress", "unknown-entry");
         egress = egress.Select(e => _lazy.Contains(e.Name) ? e with { ResolveLazily = true } : e).ToList();
@@ -228,6 +249,23 @@ public sealed class PolicyBuilder
             result.Add(new AllowEntry(name, peers, tcp, udp, At(call)));
         }
         return result;
+    }
+
+    private List<AllowEntry> Windows(PolicyRules rules, List<AllowEntry> egress)
+    {
+        foreach (var (entry, text, span) in _windows)
+        {
+            var at = At($"Window(\"{entry}\")");
+            int index = egress.FindIndex(e => e.Name == entry);
+            var window = text is not null ? rules.Window(text, at) : rules.Window(span!.Value, at);
+            if (index < 0)
+                rules.Error(at, $"Window() names '{entry}', which is not an egress entry", "call AllowEgress with that name too, or fix the name", "window-unknown-entry");
+            else if (egress[index].Window is not null)
+                rules.Error(at, $"'{entry}' has two windows", "call Window() once per entry", "duplicate-key");
+            else if (window is not null)
+                egress[index] = new AllowEntry(egress[index].Name, egress[index].Peers, egress[index].Tcp, egress[index].Udp, egress[index].Location) { Window = window };
+        }
+        return egress;
     }
 
     private static SourceLocation At(string what) => new($"(builder) {what}", 0, 0);

@@ -28,7 +28,9 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>dns-name-not-pinned</c> (info)</term><description>a host name resolved by DNS at apply time; a <c>hosts:</c> pin avoids trusting DNS (poisoning).</description></item>
 /// <item><term><c>public-resolver</c> (info)</term><description>a resolver is a public service: every query leaves your network.</description></item>
 /// <item><term><c>plaintext-http</c> (info)</term><description>TCP 80 is allowed: fine for signed package repositories, not for anything else.</description></item>
-/// <item><term><c>permanent-package-mirror</c> (info)</term><description>a well-known package repository is open all the time; the seed wants mirrors open only while updating (windows are not implemented yet).</description></item>
+/// <item><term><c>permanent-package-mirror</c> (info)</term><description>a well-known package repository is open all the time; the seed wants mirrors open only while updating (give the entry a <c>window:</c>).</description></item>
+/// <item><term><c>long-window</c> (warning)</term><description>a <c>window:</c> longer than 2h: an update run rarely needs more, and an open window is an open door.</description></item>
+/// <item><term><c>window-without-names</c> (warning)</term><description>a window entry whose destinations are only addresses (no <c>hosts:</c> pin, no DNS name): a mirror's addresses move, and a raw address says nothing about what it is.</description></item>
 /// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
 /// </list>
 /// RELATED as a back channel (the seed's last point) is not a finding: the compiled input chain always ends
@@ -38,6 +40,9 @@ public static class PolicyLinter
 {
     /// <summary>Port ranges wider than this many ports are reported as <c>wide-port-range</c>.</summary>
     public const int WidePortRange = 256;
+
+    /// <summary>Windows longer than this are reported as <c>long-window</c>.</summary>
+    public static readonly TimeSpan LongWindow = TimeSpan.FromHours(2);
 
     private static readonly IPAddress[] MetadataAddresses = [IPAddress.Parse("169.254.169.254"), IPAddress.Parse("fd00:ec2::254")];
 
@@ -144,14 +149,20 @@ public static class PolicyLinter
                     Add(Severity.Info, peer.Location, "dns-name-not-pinned", $"'{host}' is trusted to whatever DNS answers when the policy is applied",
                         $"pin it under 'hosts:' ('{host}: [address]') unless its addresses rotate (CDNs, mirrors)");
                 }
-                if (peer.HostName is { } name && PackageMirrorSuffixes.Any(m => name == m || name.EndsWith("." + m, StringComparison.Ordinal)))
+                if (entry.Window is null && peer.HostName is { } name && PackageMirrorSuffixes.Any(m => name == m || name.EndsWith("." + m, StringComparison.Ordinal)))
                     Add(Severity.Info, peer.Location, "permanent-package-mirror", $"package repository '{name}' is reachable all the time, not only while updating",
-                        "remove the entry outside maintenance, or apply a policy with it only for the update run (time windows are planned)");
+                        $"add 'window: 30m' to '{entry.Name}': it stays closed until 'netlinkfence open {entry.Name}', and the kernel closes it again");
                 if (IsPublicResolver(peer, policy))
                     Add(Severity.Warning, peer.Location, "public-dns-resolver", $"'{entry.Name}' reaches public resolver {peer.Text}: DNS over HTTPS or TLS goes around yours",
                         "remove it; lookups go to 'egress.dns.resolvers'");
             }
             CheckPorts(entry, Add);
+            if (entry.Window is { } window && window > LongWindow)
+                Add(Severity.Warning, entry.Location, "long-window", $"'{entry.Name}' may stay open for {WindowDuration.Format(window)}",
+                    $"an update run rarely needs more than {WindowDuration.Format(LongWindow)}: shorten 'window:' (open it again when needed)");
+            if (entry.Window is not null && !entry.Peers.Any(p => p.HostName is not null))
+                Add(Severity.Warning, entry.Location, "window-without-names", $"window entry '{entry.Name}' names only addresses, no host (pinned or DNS)",
+                    "name the repository's host in 'to:' (pin it under 'hosts:' or let DNS resolve it): mirror addresses move");
             if (entry.Tcp.Concat(entry.Udp).Any(r => (r.First <= 514 && 514 <= r.Last) || (r.First <= 601 && 601 <= r.Last)) && !IsWide(entry))
                 Add(Severity.Warning, entry.Location, "plaintext-syslog", $"'{entry.Name}' sends syslog in clear text (514/601)",
                     "use syslog over TLS to the collector: 'tcp: [6514]'");

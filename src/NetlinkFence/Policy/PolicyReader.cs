@@ -175,8 +175,9 @@ internal sealed class PolicyReader(string fileName)
             {
                 Error(map, $"{where} has no 'name'", "name every egress entry, e.g. 'name: ironclaw-control': the name is the rule's comment in the ruleset and in logs", "missing-name");
             }
-            if (keys.TryGetValue("window", out var window))
-                Error(window, "'window:' (time-bounded allows) is not implemented yet; the entry would be open permanently", "remove the entry, or remove 'window:' to allow it permanently", "window-unsupported");
+            TimeSpan? window = null;
+            if (keys.TryGetValue("window", out var windowNode) && Scalar(windowNode, "window") is { } w)
+                window = _rules.Window(w, Location(windowNode));
 
             // Egress needs 'to'. Input without 'from' means any source (lint warns), but a 'from' that is
             // present and empty is an error: it must never be read as "from anywhere".
@@ -191,7 +192,7 @@ internal sealed class PolicyReader(string fileName)
             var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp")) : [];
             _rules.RequirePorts(tcp, udp, before, where, name, Location(map));
             bool lazy = keys.TryGetValue("resolve", out var resolve) && Scalar(resolve, $"{where}.resolve") is { } r && _rules.ResolveMode(r, Location(resolve));
-            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { ResolveLazily = lazy });
+            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { Window = window, ResolveLazily = lazy });
         }
         return entries;
     }

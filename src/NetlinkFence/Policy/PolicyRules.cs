@@ -345,6 +345,32 @@ internal sealed partial class PolicyRules
             Error(location, $"{what} ('{name}') names no ports", "add 'tcp: [443]' or 'udp: [...]': an entry without ports would allow nothing or everything", "no-ports");
     }
 
+    /// <summary>The shortest and longest <c>window:</c>.</summary>
+    public static readonly TimeSpan MinWindow = TimeSpan.FromSeconds(1), MaxWindow = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// A <c>window:</c> duration: whole numbers with units, largest first, e.g. <c>30m</c>, <c>90s</c>, <c>1h30m</c>;
+    /// 1s to 24h.
+    /// </summary>
+    public TimeSpan? Window(string text, SourceLocation location)
+    {
+        if (WindowDuration.Parse(text) is not { } window)
+        {
+            Error(location, $"window '{text}' is not a duration", "write a whole number of seconds, minutes or hours, e.g. 'window: 30m' (or 90s, 2h, 1h30m)", "bad-window");
+            return null;
+        }
+        return Window(window, location);
+    }
+
+    /// <summary>Checks a window's range (1s to 24h).</summary>
+    public TimeSpan? Window(TimeSpan window, SourceLocation location)
+    {
+        if (window >= MinWindow && window <= MaxWindow)
+            return window;
+        Error(location, $"window {WindowDuration.Format(window)} is out of range", "a window is 1s to 24h; a longer one is a permanent entry (remove 'window:')", "bad-window");
+        return null;
+    }
+
     public void CheckUniqueNames(IReadOnlyList<AllowEntry> entries, string path)
     {
         foreach (var group in entries.GroupBy(e => e.Name).Where(g => g.Count() > 1))

@@ -86,7 +86,7 @@ public sealed class PolicyBuilderTests
                 resolvers: [192.168.1.10, "2001:db8::53"]
               allow:
                 - { name: api, to: [api.example], tcp: [443, 8443] }
-                - { name: updates, to: $mirrors, tcp: [80, 443] }
+                - { name: updates, to: $mirrors, tcp: [80, 443], window: 45m }
                 - { name: ntp, to: [192.0.2.0/24], udp: [123], tcp: [4000-4010] }
             """;
         var built = new PolicyBuilder()
@@ -100,6 +100,7 @@ public sealed class PolicyBuilderTests
             .Resolvers("192.168.1.10", "2001:db8::53")
             .AllowEgress("api", to: ["api.example"], tcp: [443, 8443])
             .AllowEgress("updates", to: ["$mirrors"], tcp: [80, 443])
+            .Window("updates", "45m")
             .AllowEgress("ntp", to: ["192.0.2.0/24"], tcp: [new PortRange(4000, 4010)], udp: [new PortRange(123, 123)])
             .Build();
         var loaded = PolicyLoader.Load(yaml, FileName);
@@ -191,6 +192,20 @@ public sealed class PolicyBuilderTests
             .AllowEgress("dup", to: ["203.0.113.8"], tcp: [443]));
         Assert.Equal(["bad-table-name", "bad-pin", "bad-log-prefix", "bad-log-rate", "bad-entry-name", "duplicate-name"],
             e.Diagnostics.Select(d => d.Code));
+    }
+
+    [Fact]
+    public void Window_errors_are_the_loaders()
+    {
+        var ok = new PolicyBuilder().AllowEgress("updates", to: ["deb.debian.org"], tcp: [443]).Window("updates", TimeSpan.FromMinutes(30)).Build();
+        Assert.Equal(TimeSpan.FromMinutes(30), ok.Egress[0].Window);
+        var e = Refused(new PolicyBuilder()
+            .AllowEgress("a", to: ["203.0.113.7"], tcp: [443]).Window("a", "25h")
+            .AllowEgress("b", to: ["203.0.113.7"], tcp: [443]).Window("b", "soon")
+            .AllowEgress("c", to: ["203.0.113.7"], tcp: [443]).Window("c", TimeSpan.Zero)
+            .Window("nobody", "5m"));
+        Assert.Equal(["bad-window", "bad-window", "bad-window", "window-unknown-entry"], e.Diagnostics.Select(d => d.Code));
+        Assert.Contains("Window(\"nobody\")", e.Diagnostics[3].Location.ToString());
     }
 
     [Fact]

@@ -239,6 +239,32 @@ public sealed class PolicyLinterTests
     }
 
     [Fact]
+    public void A_package_mirror_behind_a_window_is_not_permanent()
+    {
+        string yaml = Egress("    - { name: updates, to: [deb.debian.org], tcp: [443], window: 30m }\n", dns: "[192.168.1.10]");
+        Assert.DoesNotContain(Lint(yaml), f => f.Code == "permanent-package-mirror");
+        Assert.Contains("window: 30m", Finding(Egress("    - { name: updates, to: [deb.debian.org], tcp: [443] }\n", dns: "[192.168.1.10]"),
+            "permanent-package-mirror", Severity.Info, "deb.debian.org").Fix);
+    }
+
+    [Fact]
+    public void Window_longer_than_two_hours()
+    {
+        string yaml = Egress("    - { name: updates, to: [deb.debian.org], tcp: [443], window: 2h1s }\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "long-window", Severity.Warning, "{ name: updates");
+        Assert.Contains("2h1s", f.Message);
+        Assert.DoesNotContain(Lint(yaml.Replace("2h1s", "2h")), x => x.Code == "long-window");
+    }
+
+    [Fact]
+    public void Window_without_host_names()
+    {
+        string yaml = Egress("    - { name: updates, to: [198.51.100.7], tcp: [443], window: 30m }\n", dns: "[192.168.1.10]");
+        Finding(yaml, "window-without-names", Severity.Warning, "{ name: updates");
+        Assert.DoesNotContain(Lint(Egress("    - { name: updates, to: [api.example, 198.51.100.7], tcp: [443], window: 30m }\n")), x => x.Code == "window-without-names");
+    }
+
+    [Fact]
     public void Nothing_allowed()
     {
         Finding(CleanHead, "nothing-allowed", Severity.Info, "version");

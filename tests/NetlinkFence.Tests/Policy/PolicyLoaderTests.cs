@@ -22,6 +22,8 @@ public sealed class PolicyLoaderTests
 
     private static string Egress(string entry) => Ok + "egress:\n  allow:\n" + entry;
 
+    private static EgressPolicy Load(string yaml) => PolicyLoader.Load(yaml, FileName);
+
     // ---- keys -------------------------------------------------------------------------------------------
 
     [Fact]
@@ -286,7 +288,7 @@ public sealed class PolicyLoaderTests
     public void Entry_without_name_destinations_or_ports_reports_all_three()
     {
         var e = Fails(Egress("    - window: x\n"));
-        Assert.Equal(["missing-destinations", "missing-name", "no-ports", "window-unsupported"], e.Diagnostics.Select(d => d.Code).Order());
+        Assert.Equal(["bad-window", "missing-destinations", "missing-name", "no-ports"], e.Diagnostics.Select(d => d.Code).Order());
     }
 
     [Fact]
@@ -323,11 +325,40 @@ public sealed class PolicyLoaderTests
         Assert.Contains("to is empty", d.Message);
     }
 
-    [Fact]
-    public void Window_is_refused_until_implemented()
+    [Theory]
+    [InlineData("30m", 1800)]
+    [InlineData("1s", 1)]
+    [InlineData("90s", 90)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("24h", 86400)]
+    public void Window_is_read_as_a_duration(string text, int seconds)
     {
-        var d = OnlyAt(Egress("    - name: updates\n      to: [deb.debian.org]\n      tcp: [443]\n      window: updates\n"), "window-unsupported", "updates", 2);
-        Assert.Contains("open permanently", d.Message);
+        var policy = Load(Egress($"    - name: updates\n      to: [deb.debian.org]\n      tcp: [443]\n      window: {text}\n"));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Assert.Single(policy.Egress).Window);
+    }
+
+    [Theory]
+    [InlineData("updates", "not a duration")]
+    [InlineData("0s", "out of range")]
+    [InlineData("25h", "out of range")]
+    [InlineData("24h1s", "out of range")]
+    [InlineData("30", "not a duration")]
+    [InlineData("1.5h", "not a duration")]
+    [InlineData("30m1h", "not a duration")]
+    [InlineData("-5m", "not a duration")]
+    public void Bad_window_is_a_located_error(string text, string message)
+    {
+        var d = Only(Egress($"    - name: updates\n      to: [deb.debian.org]\n      tcp: [443]\n      window: {text}\n"), "bad-window", 7, 15);
+        Assert.Contains(message, d.Message);
+    }
+
+    [Fact]
+    public void Window_changes_equality()
+    {
+        string Entry(string window) => Egress($"    - name: updates\n      to: [deb.debian.org]\n      tcp: [443]\n{window}");
+        Assert.Equal(Load(Entry("      window: 30m\n")).Egress[0], Load(Entry("      window: 1800s\n")).Egress[0]);
+        Assert.NotEqual(Load(Entry("      window: 30m\n")).Egress[0], Load(Entry("      window: 31m\n")).Egress[0]);
+        Assert.NotEqual(Load(Entry("      window: 30m\n")).Egress[0], Load(Entry("")).Egress[0]);
     }
 
     [Fact]

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// <c>netlinkfence open NAME [--for 10m]</c>, <c>close NAME</c> and <c>status</c>: update windows of the policy's live
+/// table (<see cref="PolicyTable"/> names it). Opening is one generation-checked transaction of element additions whose
+/// per-element timeouts the kernel enforces: the window closes on time whatever runs afterwards.
+/// </summary>
+internal static class WindowVerbs
+{
+    /// <summary>How the verbs reach the running policy; the daemon's client replaces the kernel-direct one.</summary>
+    public static Func<TargetNamespace, EgressPolicy, string, IWindowControl> Control { get; set; } =
+        (target, policy, table) => new KernelWindowControl(target, policy, table);
+
+    public static Command Open()
+    {
+        var name = new Argument<string>("name") { Description = "the window entry (an egress entry with 'window:')" };
+        var duration = new Option<string?>("--for") { Description = "how long (90s, 10m, 1h30m); default and maximum: the entry's window" };
+        var command = new Command("open", "open a window entry for a bounded time; the kernel closes it again") { name, duration };
+        command.WithPolicyTable();
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        {
+            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
+            string entry = parse.GetValue(name)!;
+            var max = KernelWindowControl.CheckWindow(policy, entry);
+            var span = parse.GetValue(duration) is { } text
+                ? WindowDuration.Parse(text) ?? throw new UsageException($"--for '{text}' is not a duration; write 90s, 10m or 1h30m")
+                : max;
+            KernelWindowControl.CheckOpen(policy, entry, span);
+            using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
+            var window = await Control(target, policy, table).OpenAsync(entry, span, cancellationToken);
+            if (parse.GetValue(CommonOptions.Output) == "json")
+                Output.WriteJson(w => Write(w, window));
+            else
+                Console.WriteLine($"{entry}: open for {WindowDuration.Format(window.Remaining ?? TimeSpan.Zero)} (the kernel closes it then)");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command Close()
+    {
+        var name = new Argument<string>("name") { Description = "the window entry" };
+        var command = new Command("close", "close a window entry now") { name };
+        command.WithPolicyTable();
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        {
+            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
+            string entry = parse.GetValue(name)!;
+            KernelWindowControl.CheckWindow(policy, entry);
+            using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
+            await Control(target, policy, table).CloseAsync(entry, cancellationToken);
+            Console.WriteLine($"{entry}: closed");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command Status()
+    {
+        var command = new Command("status", "list every window entry with its remaining time");
+        command.WithPolicyTable();
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        {
+            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
+            using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
+            var windows = await Control(target, policy, table).StatusAsync(cancellationToken);
+            if (parse.GetValue(CommonOptions.Output) == "json")
+            {
+                Output.WriteJson(w =>
+                {
+                    w.WriteString("table", table);
+                    w.WriteStartArray("windows");
+                    foreach (var window in windows)
+                    {
+                        w.WriteStartObject();
+                        Write(w, window);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return ExitCodes.Ok;
+            }
+            if (windows.Count == 0)
+                Console.WriteLine($"table inet {table}: the policy has no window entries");
+            foreach (var window in windows)
+                Console.WriteLine($"{window.Entry.Name}: {(window.Remaining is { } left ? $"open, {WindowDuration.Format(left)} left" : "closed")} "
+                    + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static void Write(System.Text.Json.Utf8JsonWriter w, LiveWindow window)
+    {
+        w.WriteString("entry", window.Entry.Name);
+        w.WriteBoolean("open", window.IsOpen);
+        w.WriteNumber("remaining_seconds", Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
+        w.WriteNumber("window_seconds", window.Entry.Window!.Value.TotalSeconds);
+        w.WriteString("location", window.Entry.Location.ToString());
+    }
+}

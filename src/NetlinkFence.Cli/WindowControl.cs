@@ -1,0 +1,85 @@
+using NetlinkFence.Interop;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// What <c>open</c>, <c>close</c> and <c>status</c> ask of a running policy. <see cref="KernelWindowControl"/> works on
+/// the kernel directly; the daemon serves the same three calls over its control socket (its side calls
+/// <see cref="KernelWindowControl"/>, the CLI's side replaces it with a socket client when a daemon runs).
+/// </summary>
+internal interface IWindowControl
+{
+    /// <summary>Opens <paramref name="entry"/> for <paramref name="duration"/> (extends, never shortens).</summary>
+    Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken);
+
+    /// <summary>Closes <paramref name="entry"/> at once.</summary>
+    Task CloseAsync(string entry, CancellationToken cancellationToken);
+
+    /// <summary>Every window entry with its remaining time.</summary>
+    Task<IReadOnlyList<LiveWindow>> StatusAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Window control on the kernel: attaches a <see cref="LivePolicy"/> to the policy's live table in the target namespace
+/// for each call, and records each open and close (stderr and the state directory's window log, with the uid that
+/// asked: this process's own, or the peer's that the daemon read with SO_PEERCRED).
+/// </summary>
+internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null) : IWindowControl
+{
+    public async Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        CheckOpen(policy, entry, duration);
+        var window = await WithLiveAsync(live => live.OpenWindowAsync(entry, duration, cancellationToken), cancellationToken);
+        Record("open", entry, $"for {WindowDuration.Format(duration)}, open {WindowDuration.Format(window.Remaining ?? TimeSpan.Zero)} from now");
+        return window;
+    }
+
+    public async Task CloseAsync(string entry, CancellationToken cancellationToken)
+    {
+        CheckWindow(policy, entry);
+        await WithLiveAsync(async live => { await live.CloseWindowAsync(entry, cancellationToken); return 0; }, cancellationToken);
+        Record("close", entry, "closed now");
+    }
+
+    public Task<IReadOnlyList<LiveWindow>> StatusAsync(CancellationToken cancellationToken) =>
+        WithLiveAsync(live => live.WindowsAsync(cancellationToken), cancellationToken);
+
+    /// <summary>The checks the issue names as bad input (exit 2), before anything touches the kernel.</summary>
+    public static void CheckOpen(EgressPolicy policy, string entry, TimeSpan duration)
+    {
+        var window = CheckWindow(policy, entry);
+        if (duration <= TimeSpan.Zero)
+            throw new UsageException($"--for must be more than 0s (the longest for '{entry}' is its window, {WindowDuration.Format(window)})");
+        if (duration > window)
+            throw new UsageException($"'{entry}' opens for at most its window, {WindowDuration.Format(window)}; --for {WindowDuration.Format(duration)} is longer");
+    }
+
+    public static TimeSpan CheckWindow(EgressPolicy policy, string entry)
+    {
+        var found = policy.Egress.FirstOrDefault(e => e.Name == entry)
+            ?? throw new UsageException($"the policy ({policy.Source}) has no egress entry '{entry}'"
+                + (policy.Egress.Any(e => e.Window is not null) ? $"; its windows: {string.Join(", ", policy.Egress.Where(e => e.Window is not null).Select(e => e.Name))}" : "; it has no window entries"));
+        return found.Window ?? throw new UsageException($"'{entry}' has no 'window:' in {policy.Source}: it is a permanent entry, not a window; add e.g. 'window: 30m' to it");
+    }
+
+    private async Task<T> WithLiveAsync<T>(Func<LivePolicy, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var resolved = await ResolvedPolicy.ResolveAsync(WithTable(), cancellationToken: cancellationToken);
+        await using var nft = await target.ConnectAsync(cancellationToken);
+        return await call(await LivePolicy.AttachAsync(nft, resolved, cancellationToken));
+    }
+
+    private EgressPolicy WithTable() => table == policy.Table ? policy
+        : new EgressPolicy(table, policy.Log, policy.Hosts, policy.Resolvers, policy.Egress, policy.Input, policy.Source) { SelfTest = policy.SelfTest };
+
+    private void Record(string verb, string entry, string detail)
+    {
+        uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
+        string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
+        Console.Error.WriteLine($"netlinkfence: {verb} {entry} (uid {uid}): {detail}");
+        var state = new SafetyState(target, table);
+        using var directory = StateDirectory.Open(SafetyState.Directory);
+        directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");
+    }
+}

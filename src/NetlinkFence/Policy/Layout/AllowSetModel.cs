@@ -1,0 +1,293 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Nftables;
+
+namespace NetlinkFence.Policy.Layout;
+
+/// <summary>
+/// The elements of one allow set (<c>allow_v4</c>, <c>input_v6</c>, ...: key <c>addr . inet_proto . inet_service</c>,
+/// flags interval|timeout) as a function of the grants it holds, for one address family. Overlapping grants are
+/// planned into disjoint elements (<see cref="ElementPlanner"/>); each element's comment is its first contributing
+/// entry in policy order, its timeout the latest expiry of its contributors (none when one is permanent), and its
+/// userdata lists every contributor (<see cref="GrantUserData"/>) so <see cref="FromKernel"/> can rebuild the model.
+/// Grants are kept in clusters of overlapping address ranges, indexed by address, so a <see cref="Change"/> re-plans
+/// only the clusters it overlaps. Not thread-safe.
+/// </summary>
+internal sealed class AllowSetModel
+{
+    private readonly SortedSet<Cluster> _clusters = new(ClusterOrder.Instance);
+    private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
+    private readonly AddressFamily _family;
+
+    /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/>; entries rank in order of first appearance.</summary>
+    public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants)
+        : this(set)
+    {
+        ArgumentNullException.ThrowIfNull(grants);
+        foreach (var cluster in ElementPlanner.Clusters(grants.Select(Place).ToList()))
+            _clusters.Add(new Cluster(cluster));
+    }
+
+    private AllowSetModel(NftSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        Set = set;
+        _family = set.Key.Count == 3 && set.Key[0] == SetKeyType.Ipv4Address && set.Key[1] == SetKeyType.InetProto && set.Key[2] == SetKeyType.InetService
+            ? AddressFamily.InterNetwork
+            : set.Key.Count == 3 && set.Key[0] == SetKeyType.Ipv6Address && set.Key[1] == SetKeyType.InetProto && set.Key[2] == SetKeyType.InetService
+                ? AddressFamily.InterNetworkV6
+                : throw new ArgumentException($"set {set.Name} does not have an allow set's key (addr . inet_proto . inet_service)", nameof(set));
+    }
+
+    /// <summary>The set the elements belong to.</summary>
+    public NftSet Set { get; }
+
+    /// <summary>The grants held, as CIDR networks, in address order (a model rebuilt from the kernel holds its elements' pieces).</summary>
+    public IEnumerable<AllowGrant> Grants =>
+        _clusters.SelectMany(c => c.Grants).SelectMany(g => AddressMath.Networks(g.First, g.Last, _family)
+            .Select(n => new AllowGrant(g.Entry, n, (ProtocolType)g.Protocol, g.Ports, g.Expires)));
+
+    /// <summary>Number of elements (including ones whose contributors have all expired).</summary>
+    public int Count => _clusters.Sum(c => c.Boxes.Count);
+
+    /// <summary>
+    /// Every element as the set should hold it at <paramref name="now"/>, sorted by key: the same grants always give
+    /// the same elements. Elements whose contributors have all expired are left out; timeouts count from <paramref name="now"/>.
+    /// </summary>
+    public IReadOnlyList<SetElement> Elements(DateTimeOffset now)
+    {
+        var elements = new List<SetElement>();
+        foreach (var cluster in _clusters)
+            foreach (var box in cluster.Boxes)
+                if (ToElement(box, now) is { } element)
+                    elements.Add(element);
+        return elements;
+    }
+
+    /// <summary>
+    /// Adds and removes grants and returns the element changes for one transaction. Only clusters whose address
+    /// range overlaps a changed grant are re-planned, and only elements that differ are in the delta. Removing a
+    /// grant held exactly removes it (another grant of the same entry may still cover the region); otherwise the
+    /// grant's region is cut out of that entry's grants with the same expiry (what a model rebuilt from a dump holds).
+    /// New entries rank after the known ones.
+    /// </summary>
+    public ElementDelta Change(IEnumerable<AllowGrant> add, IEnumerable<AllowGrant> remove, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        var removed = remove.Select(Place).ToList();
+        var added = add.Select(Place).ToList();
+        var affected = new List<Cluster>();
+        foreach (var g in removed.Concat(added))
+            foreach (var cluster in Overlapping(g.First, g.Last))
+                if (!affected.Contains(cluster))
+                    affected.Add(cluster);
+        var pool = affected.SelectMany(c => c.Grants).ToList();
+        foreach (var g in removed)
+            Remove(pool, g);
+        pool.AddRange(added);
+        var before = affected.SelectMany(c => c.Boxes).ToHashSet();
+        foreach (var cluster in affected)
+            _clusters.Remove(cluster);
+        var after = new List<AllowBox>();
+        foreach (var grants in ElementPlanner.Clusters(pool))
+        {
+            var cluster = new Cluster(grants);
+            _clusters.Add(cluster);
+            after.AddRange(cluster.Boxes);
+        }
+        var afterSet = after.ToHashSet();
+        var gone = before.Where(b => !afterSet.Contains(b)).Order().ToList();
+        var fresh = after.Where(b => !before.Contains(b)).Order().ToList();
+        var removeElements = gone.Select(b => Key(b)).ToList();
+        var addElements = fresh.Select(b => ToElement(b, now)).OfType<SetElement>().ToList();
+        return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements);
+    }
+
+    /// <summary>
+    /// Rebuilds the model of <paramref name="set"/> from its elements as listed by the kernel: each element's
+    /// contributor TLVs become grants of its address range, protocol and ports. An element without them (added by
+    /// hand) counts as its comment's entry (or <c>(unnamed)</c>), expiring when the kernel says it expires.
+    /// Entry ranks follow the contributor order of the elements (each element lists its contributors in rank order).
+    /// </summary>
+    public static AllowSetModel FromKernel(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(elements);
+        var model = new AllowSetModel(set);
+        int addressBytes = model._family == AddressFamily.InterNetwork ? 4 : 16;
+        var pieces = new List<(string Entry, DateTimeOffset? Expires, byte Protocol, UInt128 First, UInt128 Last, PortRange Ports)>();
+        var orders = new List<List<string>>();
+        foreach (var element in elements)
+        {
+            var first = element.Key.Span;
+            var last = (element.KeyEnd ?? element.Key).Span;
+            int protoAt = addressBytes, portAt = addressBytes + 4;
+            var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span) : [];
+            if (contributors.Count == 0)
+                contributors.Add((element.Comment ?? "(unnamed)", element.Expiration is { } left ? Truncate(now + left) : null));
+            orders.Add(contributors.Select(c => c.Entry).ToList());
+            foreach (var (entry, expires) in contributors)
+                pieces.Add((entry, expires, first[protoAt],
+                    AddressMath.ToNumber(first[..addressBytes]), AddressMath.ToNumber(last[..addressBytes]),
+                    new PortRange((ushort)(first[portAt] << 8 | first[portAt + 1]), (ushort)(last[portAt] << 8 | last[portAt + 1]))));
+        }
+        foreach (var entry in RankOrder(orders))
+            model._ranks[entry] = model._ranks.Count;
+        var placed = pieces.Select(p => new PlacedGrant(p.Entry, p.Expires, p.Protocol, p.First, p.Last, p.Ports, model._ranks[p.Entry]));
+        foreach (var cluster in ElementPlanner.Clusters(placed))
+            model._clusters.Add(new Cluster(cluster));
+        return model;
+    }
+
+    /// <summary>An order of entries in which every element's contributor list is ascending (Kahn's algorithm, ties by first appearance).</summary>
+    private static List<string> RankOrder(List<List<string>> orders)
+    {
+        var seen = new List<string>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var after = new List<HashSet<int>>();
+        var pending = new List<int>();
+        int Id(string entry)
+        {
+            if (!index.TryGetValue(entry, out int id))
+            {
+                index[entry] = id = seen.Count;
+                seen.Add(entry);
+                after.Add([]);
+                pending.Add(0);
+            }
+            return id;
+        }
+        foreach (var order in orders)
+            for (int i = 0; i < order.Count; i++)
+            {
+                int id = Id(order[i]);
+                if (i > 0 && Id(order[i - 1]) is int previous && previous != id && after[previous].Add(id))
+                    pending[id]++;
+            }
+        var ready = new SortedSet<int>(Enumerable.Range(0, seen.Count).Where(i => pending[i] == 0));
+        var result = new List<string>();
+        while (ready.Count > 0)
+        {
+            int next = ready.Min;
+            ready.Remove(next);
+            result.Add(seen[next]);
+            foreach (int later in after[next])
+                if (--pending[later] == 0)
+                    ready.Add(later);
+        }
+        // A cycle (contradictory orders: elements written by different policies) keeps first appearance.
+        result.AddRange(seen.Where(e => !result.Contains(e)));
+        return result;
+    }
+
+    private PlacedGrant Place(AllowGrant grant)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        if (grant.Network.BaseAddress.AddressFamily != _family)
+            throw new ArgumentException($"grant of '{grant.Entry}' for {grant.Network} is not {(_family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} like set {Set.Name}", nameof(grant));
+        if (grant.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp))
+            throw new ArgumentException($"grant of '{grant.Entry}' is for {grant.Protocol}; allow sets hold tcp and udp", nameof(grant));
+        if (!_ranks.TryGetValue(grant.Entry, out int rank))
+            _ranks[grant.Entry] = rank = _ranks.Count;
+        var (first, last) = AddressMath.Range(grant.Network);
+        return new PlacedGrant(grant.Entry, grant.Expires is { } e ? Truncate(e) : null, (byte)grant.Protocol, first, last, grant.Ports, rank);
+    }
+
+    /// <summary>Expiries are kept to the millisecond, as element userdata records them.</summary>
+    private static DateTimeOffset Truncate(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    private static void Remove(List<PlacedGrant> pool, PlacedGrant cut)
+    {
+        int exact = pool.FindIndex(g => g.Entry == cut.Entry && g.Expires == cut.Expires && g.Protocol == cut.Protocol
+            && g.First == cut.First && g.Last == cut.Last && g.Ports == cut.Ports);
+        if (exact >= 0)
+        {
+            pool.RemoveAt(exact);
+            return;
+        }
+        for (int i = pool.Count - 1; i >= 0; i--)
+        {
+            var g = pool[i];
+            if (g.Entry != cut.Entry || g.Expires != cut.Expires || g.Protocol != cut.Protocol
+                || g.Last < cut.First || g.First > cut.Last || g.Ports.Last < cut.Ports.First || g.Ports.First > cut.Ports.Last)
+                continue;
+            pool.RemoveAt(i);
+            // What is left of g: address parts outside the cut, and inside it the ports outside the cut.
+            if (g.First < cut.First)
+                pool.Add(g with { Last = cut.First - 1 });
+            if (g.Last > cut.Last)
+                pool.Add(g with { First = cut.Last + 1 });
+            var inside = g with { First = UInt128.Max(g.First, cut.First), Last = UInt128.Min(g.Last, cut.Last) };
+            if (g.Ports.First < cut.Ports.First)
+                pool.Add(inside with { Ports = new PortRange(g.Ports.First, (ushort)(cut.Ports.First - 1)) });
+            if (g.Ports.Last > cut.Ports.Last)
+                pool.Add(inside with { Ports = new PortRange((ushort)(cut.Ports.Last + 1), g.Ports.Last) });
+        }
+    }
+
+    /// <summary>The clusters whose address range overlaps <paramref name="first"/>..<paramref name="last"/>.</summary>
+    private List<Cluster> Overlapping(UInt128 first, UInt128 last)
+    {
+        var found = new List<Cluster>();
+        if (_clusters.Count == 0)
+            return found;
+        // Clusters are disjoint and sorted by first address: walk back from the last one starting at or before `last`.
+        foreach (var cluster in _clusters.GetViewBetween(Cluster.Probe(0), Cluster.Probe(last)).Reverse())
+        {
+            if (cluster.Last < first)
+                break;
+            found.Add(cluster);
+        }
+        return found;
+    }
+
+    private SetElement Key(AllowBox box) => SetElement.Of(
+        SetKeyField.AddressRange(AddressMath.ToAddress(box.First, _family), AddressMath.ToAddress(box.Last, _family)),
+        SetKeyField.Protocol(box.Protocol), SetKeyField.Ports(box.FirstPort, box.LastPort));
+
+    private SetElement? ToElement(AllowBox box, DateTimeOffset now)
+    {
+        TimeSpan? timeout = null;
+        if (box.Expires is { } expires)
+        {
+            // The kernel counts element timeouts in milliseconds; what expires within one is already gone.
+            timeout = TimeSpan.FromMilliseconds(Math.Floor((expires - now).TotalMilliseconds));
+            if (timeout <= TimeSpan.Zero)
+                return null;
+        }
+        var shaped = SetElementKeys.Shape(Set, [Key(box)], add: true)[0];
+        return shaped with { Timeout = timeout, UserData = GrantUserData.Encode(box) };
+    }
+
+    /// <summary>Overlapping grants and the boxes they plan to.</summary>
+    private sealed class Cluster
+    {
+        private Cluster(UInt128 first)
+        {
+            First = first;
+            Grants = [];
+            Boxes = [];
+        }
+
+        public Cluster(List<PlacedGrant> grants)
+        {
+            Grants = grants;
+            First = grants.Min(g => g.First);
+            Last = grants.Max(g => g.Last);
+            Boxes = ElementPlanner.Plan(grants);
+        }
+
+        public static Cluster Probe(UInt128 first) => new(first);
+
+        public UInt128 First { get; }
+        public UInt128 Last { get; }
+        public List<PlacedGrant> Grants { get; }
+        public List<AllowBox> Boxes { get; }
+    }
+
+    private sealed class ClusterOrder : IComparer<Cluster>
+    {
+        public static readonly ClusterOrder Instance = new();
+        public int Compare(Cluster? x, Cluster? y) => x!.First.CompareTo(y!.First);
+    }
+}

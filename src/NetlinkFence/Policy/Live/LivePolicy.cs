@@ -1,0 +1,459 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
+using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Policy.Layout;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// A policy running in the kernel, for an agent that embeds the library instead of running the daemon: open and close
+/// update windows, add and remove destinations of an egress entry, follow a DNS name, reload, read per-entry counters.
+/// Every change is ONE transaction of allow-set element deletions and additions (never a table replace), checked
+/// against the generation this object last saw (<see cref="CommitOptions.ExpectedGeneration"/>): when another writer
+/// committed meanwhile, it re-reads the allow sets and tries once more, then fails with nothing applied. Expiries are
+/// per-element kernel timeouts, so a window closes on time even when no process of ours runs. Only the elements in the
+/// address region a change touches are rewritten (<see cref="AllowSetModel"/>), so its cost does not grow with the
+/// table. Thread-safe: changes are serialized.
+/// </summary>
+public sealed class LivePolicy
+{
+    /// <summary>The egress allow sets, one per family (key <c>addr . inet_proto . inet_service</c>).</summary>
+    internal const string AllowV4 = "allow_v4", AllowV6 = "allow_v6", InputV4 = "input_v4", InputV6 = "input_v6";
+
+    private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];
+
+    private readonly NftablesConnection _nft;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TimeProvider _time;
+    private ResolvedPolicy _policy;
+    private CompiledPolicy _compiled;
+    private Dictionary<string, IReadOnlyList<IPAddress>> _names;
+    private Dictionary<AddressFamily, AllowSetModel> _models = [];
+    private uint _generation;
+
+    private LivePolicy(NftablesConnection connection, ResolvedPolicy policy, TimeProvider time)
+    {
+        _nft = connection;
+        _time = time;
+        _policy = policy;
+        _compiled = PolicyCompiler.Compile(policy);
+        _names = Names(policy);
+    }
+
+    /// <summary>The policy the table runs (the one attached or last reloaded).</summary>
+    public ResolvedPolicy Policy => _policy;
+
+    /// <summary>The inet table's name.</summary>
+    public string Table => _policy.Policy.Table;
+
+    /// <summary>
+    /// Attaches to the live table of <paramref name="policy"/> (applied before, e.g. by <see cref="PolicyApplier"/>):
+    /// checks that its chains, rules and sets are this policy's (allow-set elements aside: windows and refreshed names
+    /// change them) and rebuilds what the allow sets hold from one dump of the table. Throws
+    /// <see cref="LivePolicyException"/> when there is no such table or it is another policy's.
+    /// </summary>
+    public static async Task<LivePolicy> AttachAsync(NftablesConnection connection, ResolvedPolicy policy, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(policy);
+        var live = new LivePolicy(connection, policy, TimeProvider.System);
+        await live.ReadAsync(checkStructure: true, cancellationToken).ConfigureAwait(false);
+        return live;
+    }
+
+    /// <summary>
+    /// Opens window entry <paramref name="entry"/> for <paramref name="duration"/> (more than zero, at most its
+    /// <c>window:</c>). Extends, never shortens: a window already open for longer keeps its expiry. Returns the window
+    /// as the kernel then holds it.
+    /// </summary>
+    public async Task<LiveWindow> OpenWindowAsync(string entry, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        var window = WindowEntry(entry);
+        if (duration <= TimeSpan.Zero || duration > window.Window)
+            throw new ArgumentOutOfRangeException(nameof(duration), duration,
+                $"'{entry}' opens for more than 0s and at most its window, {WindowDuration.Format(window.Window!.Value)}");
+        await ChangeAsync(now =>
+        {
+            var until = now + duration;
+            if (OpenUntil(window.Name, now) is { } current && current >= until)
+                return []; // never shortens
+            return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
+        }, $"open {entry}", cancellationToken).ConfigureAwait(false);
+        return await WindowAsync(window, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes window entry <paramref name="entry"/> now (no effect when it is closed).</summary>
+    public Task CloseWindowAsync(string entry, CancellationToken cancellationToken = default)
+    {
+        var window = WindowEntry(entry);
+        return ChangeAsync(_ => Families.Select(f => new SetChange(f, [], Held(window.Name, f))), $"close {entry}", cancellationToken);
+    }
+
+    /// <summary>Every window entry with the time it stays open, read from the kernel's element expirations now.</summary>
+    public async Task<IReadOnlyList<LiveWindow>> WindowsAsync(CancellationToken cancellationToken = default)
+    {
+        var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        return _policy.Policy.Egress.Where(e => e.Window is not null).Select(e => Window(e, contents)).ToList();
+    }
+
+    /// <summary>
+    /// Lets egress entry <paramref name="entry"/> reach <paramref name="network"/> too (its ports), for
+    /// <paramref name="timeout"/> (the kernel removes it then) or until removed.
+    /// </summary>
+    public Task AddDestinationAsync(string entry, IPNetwork network, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var allow = EgressEntry(entry);
+        if (timeout is { } t && t <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(timeout), t, "a timeout is more than zero");
+        var family = network.BaseAddress.AddressFamily;
+        return ChangeAsync(now => [new SetChange(family, PortGrants(allow, network, now + timeout), [])], $"add {network} to {entry}", cancellationToken);
+    }
+
+    /// <summary>Stops egress entry <paramref name="entry"/> from reaching <paramref name="network"/> (all of it, whatever gave it).</summary>
+    public Task RemoveDestinationAsync(string entry, IPNetwork network, CancellationToken cancellationToken = default)
+    {
+        var allow = EgressEntry(entry);
+        var family = network.BaseAddress.AddressFamily;
+        return ChangeAsync(_ => [new SetChange(family, [], Overlapping(allow.Name, network, family))], $"remove {network} from {entry}", cancellationToken);
+    }
+
+    /// <summary>
+    /// The DNS refresher's call: <paramref name="host"/> now resolves to <paramref name="addresses"/>, each allowed until
+    /// its expiry (TTL + grace). Every egress entry that names the host gets them (a window entry only while open, and
+    /// no longer than the window); an address the answer no longer holds is left to expire on its own timeout.
+    /// </summary>
+    public Task RefreshNameAsync(string host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(addresses);
+        var entries = _policy.Policy.Egress.Where(e => e.Peers.Any(p => string.Equals(p.HostName, host, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (entries.Count == 0)
+            throw new ArgumentException($"no egress entry of the policy names '{host}'", nameof(host));
+        return ChangeAsync(now =>
+        {
+            _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
+            var changes = new List<SetChange>();
+            foreach (var entry in entries)
+            {
+                DateTimeOffset? windowEnd = entry.Window is null ? null : OpenUntil(entry.Name, now);
+                if (entry.Window is not null && windowEnd is null)
+                    continue; // a closed window stays closed
+                foreach (var (address, expires) in addresses.Where(a => a.Expires > now))
+                {
+                    var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+                    var until = windowEnd is { } end && end < expires ? end : expires;
+                    // The address's earlier grants of this entry, except a permanent one a literal destination gives.
+                    var earlier = Overlapping(entry.Name, network, address.AddressFamily)
+                        .Where(g => g.Network == network && (g.Expires is not null || !IsLiteral(entry, network))).ToList();
+                    changes.Add(new SetChange(address.AddressFamily, PortGrants(entry, network, until), earlier));
+                }
+            }
+            return changes;
+        }, $"refresh {host}", cancellationToken);
+    }
+
+    /// <summary>
+    /// Brings the table to <paramref name="next"/> in one transaction: element changes when only destinations, ports or
+    /// windows differ (open windows of entries that stay window entries stay open, timed grants stay), otherwise one
+    /// atomic replace of the table (<see cref="PolicyApplier"/>), which closes open windows.
+    /// </summary>
+    public async Task<ReloadResult> ReloadAsync(ResolvedPolicy next, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var compiled = PolicyCompiler.Compile(next);
+        bool sameShape = next.Policy.Table == Table
+            && TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(compiled.ToExpectedContents())).Count == 0;
+        if (!sameShape)
+        {
+            var applied = await PolicyApplier.ApplyAsync(_nft, compiled, retries: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                Switch(next, compiled);
+                await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            return new ReloadResult(ReloadKind.Replace, 0, 0, applied.Commit);
+        }
+        var nextNames = Names(next);
+        var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
+        {
+            var held = _models.TryGetValue(f, out var model) ? model.Grants.ToList() : [];
+            var want = new List<AllowGrant>();
+            foreach (var entry in next.Policy.Egress)
+            {
+                if (entry.Window is null)
+                    want.AddRange(EntryGrants(next, nextNames, entry, f, null));
+                else if (OpenUntil(entry.Name, now) is { } until)
+                    want.AddRange(EntryGrants(next, nextNames, entry, f, until));
+            }
+            // Timed grants of plain entries (added destinations, refreshed names) stay until they expire.
+            var plain = next.Policy.Egress.Where(e => e.Window is null).Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+            want.AddRange(held.Where(g => g.Expires > now && plain.Contains(g.Entry)));
+            return new SetChange(f, want, held);
+        }), "reload", cancellationToken, onCommitted: () => Switch(next, compiled)).ConfigureAwait(false);
+        return commit is null ? new ReloadResult(ReloadKind.Unchanged, 0, 0, null) : new ReloadResult(ReloadKind.Elements, removed, added, commit);
+    }
+
+    /// <summary>
+    /// Packets and bytes per allow entry (egress, then input, in policy order), summed from the allow sets' per-element
+    /// counters as the kernel lists them now.
+    /// </summary>
+    public async Task<IReadOnlyList<EntryCounters>> ReadCountersAsync(CancellationToken cancellationToken = default)
+    {
+        var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        var egress = new Dictionary<string, (ulong Packets, ulong Bytes)>(StringComparer.Ordinal);
+        var input = new Dictionary<string, (ulong Packets, ulong Bytes)>(StringComparer.Ordinal);
+        foreach (var set in contents.Sets)
+        {
+            var sums = set.Set.Name is AllowV4 or AllowV6 ? egress : set.Set.Name is InputV4 or InputV6 ? input : null;
+            if (sums is null)
+                continue;
+            foreach (var element in set.Elements)
+            {
+                if (element.Comment is not { } entry || element.Expressions?.OfType<CounterExpression>().FirstOrDefault() is not { } counter)
+                    continue;
+                var (packets, bytes) = sums.GetValueOrDefault(entry);
+                sums[entry] = (packets + counter.Packets, bytes + counter.Bytes);
+            }
+        }
+        return _policy.Policy.Egress.Select(e => Counters(e, false, egress))
+            .Concat(_policy.Policy.Input.Select(e => Counters(e, true, input))).ToList();
+
+        static EntryCounters Counters(AllowEntry entry, bool isInput, Dictionary<string, (ulong Packets, ulong Bytes)> sums)
+        {
+            var (packets, bytes) = sums.GetValueOrDefault(entry.Name);
+            return new EntryCounters(entry, isInput, packets, bytes);
+        }
+    }
+
+    /// <summary>
+    /// The changes to this table as nf_tables reports them (decoded monitor events, each commit ending with its
+    /// <see cref="NftablesChangeKind.Committed"/> boundary; losses as <see cref="NftablesChangeKind.Lost"/>), until
+    /// <paramref name="cancellationToken"/> is cancelled. <paramref name="options"/> names the network namespace (the
+    /// one the attached connection works in).
+    /// </summary>
+    public async IAsyncEnumerable<NftablesChange> ChangesAsync(NftablesConnectionOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var monitor = await NftablesMonitor.OpenAsync(options).ConfigureAwait(false);
+        await foreach (var change in monitor.ReadChangesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (change.Kind is NftablesChangeKind.Committed or NftablesChangeKind.Lost || change.TableName == Table)
+                yield return change;
+        }
+    }
+
+    // ---- the one change path ---------------------------------------------------------------------------------
+
+    private async Task<(CommitResult? Commit, int Removed, int Added)> ChangeAsync(
+        Func<DateTimeOffset, IEnumerable<SetChange>> plan,
+        string what, CancellationToken cancellationToken, Action? onCommitted = null)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    var now = _time.GetUtcNow();
+                    var tx = new Transaction();
+                    int removed = 0, added = 0;
+                    foreach (var (family, add, remove) in plan(now).ToList())
+                    {
+                        var adds = add.ToList();
+                        var removes = remove.ToList();
+                        if (adds.Count == 0 && removes.Count == 0)
+                            continue;
+                        var model = Model(family);
+                        var delta = model.Change(adds, removes, now);
+                        if (delta.Remove.Count > 0)
+                            tx.DeleteElements(model.Set, delta.Remove, what);
+                        if (delta.Add.Count > 0)
+                            tx.AddElements(model.Set, delta.Add, what);
+                        removed += delta.Remove.Count;
+                        added += delta.Add.Count;
+                    }
+                    if (tx.Count == 0)
+                    {
+                        onCommitted?.Invoke();
+                        return (null, 0, 0);
+                    }
+                    var result = await _nft.CommitAsync(tx, new CommitOptions { ExpectedGeneration = _generation }, cancellationToken).ConfigureAwait(false);
+                    // Our commit made exactly the expected generation + 1 (the kernel skips 0 on wrap).
+                    _generation = unchecked(_generation + 1) is 0 ? 1 : unchecked(_generation + 1);
+                    onCommitted?.Invoke();
+                    return (result, removed, added);
+                }
+                catch (TransactionRejectedException e) when (e.IsGenerationConflict)
+                {
+                    // Another writer committed since we last read: what the sets hold may differ from our model.
+                    await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+                    if (attempt >= 2)
+                        throw new LivePolicyException(
+                            $"table inet {Table} was changed by another writer twice while '{what}' was committed (generation conflict); nothing of it was applied, try again", e);
+                }
+                catch
+                {
+                    // The model may hold a change the kernel refused: rebuild it from what the kernel has.
+                    await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Grants to add to and remove from one family's allow set.</summary>
+    private readonly record struct SetChange(AddressFamily Family, IEnumerable<AllowGrant> Add, IEnumerable<AllowGrant> Remove);
+
+    private async Task ReadAsync(bool checkStructure, CancellationToken cancellationToken)
+    {
+        var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        if (checkStructure)
+        {
+            var differences = TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(contents));
+            if (differences.Count > 0)
+                throw new LivePolicyException($"table inet {Table} is not this policy's ({differences.Count} difference(s), first: {differences[0]}); apply the policy first");
+        }
+        var now = _time.GetUtcNow();
+        var models = new Dictionary<AddressFamily, AllowSetModel>();
+        foreach (var set in contents.Sets)
+        {
+            if (set.Set.Name is AllowV4 or AllowV6)
+                models[set.Set.Name == AllowV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6] = AllowSetModel.FromKernel(set.Set, set.Elements, now);
+        }
+        _models = models;
+        _generation = contents.Generation;
+    }
+
+    private async Task<TableContents> ListAsync(CancellationToken cancellationToken) =>
+        await _nft.ListTableAsync(NftFamily.Inet, Table, cancellationToken).ConfigureAwait(false)
+        ?? throw new LivePolicyException($"there is no table inet {Table} (removed, or never applied): apply the policy first");
+
+    private void Switch(ResolvedPolicy next, CompiledPolicy compiled)
+    {
+        _policy = next;
+        _compiled = compiled;
+        _names = Names(next);
+    }
+
+    // ---- windows ---------------------------------------------------------------------------------------------
+
+    private async Task<LiveWindow> WindowAsync(AllowEntry entry, CancellationToken cancellationToken) =>
+        Window(entry, await ListAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// How long the kernel keeps <paramref name="entry"/> open: the longest-lived of its elements, each the earlier of the
+    /// element's own expiration and the entry's expiry in the element's userdata (an element shared with a permanent
+    /// entry has no timeout but still closes for this one).
+    /// </summary>
+    private LiveWindow Window(AllowEntry entry, TableContents contents)
+    {
+        var now = _time.GetUtcNow();
+        TimeSpan? remaining = null;
+        foreach (var set in contents.Sets.Where(s => s.Set.Name is AllowV4 or AllowV6))
+        {
+            foreach (var element in set.Elements)
+            {
+                var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span) : [];
+                TimeSpan? left = null;
+                foreach (var (name, expires) in contributors)
+                {
+                    if (name == entry.Name && expires is { } e && e > now)
+                        left = Max(left, e - now);
+                }
+                if (contributors.Count == 0 && element.Comment == entry.Name)
+                    left = element.Expiration;
+                if (left is { } l && element.Expiration is { } kernel && kernel < l)
+                    left = kernel;
+                remaining = Max(remaining, left);
+            }
+        }
+        return new LiveWindow(entry, remaining);
+
+        static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
+    }
+
+    /// <summary>When the open window of <paramref name="entry"/> closes, as the model holds it; null when closed.</summary>
+    private DateTimeOffset? OpenUntil(string entry, DateTimeOffset now)
+    {
+        DateTimeOffset? until = null;
+        foreach (var model in _models.Values)
+            foreach (var grant in model.Grants)
+                if (grant.Entry == entry && grant.Expires is { } e && e > now && (until is null || e > until))
+                    until = e;
+        return until;
+    }
+
+    // ---- grants ----------------------------------------------------------------------------------------------
+
+    private IEnumerable<AllowGrant> EntryGrants(AllowEntry entry, AddressFamily family, DateTimeOffset? expires) =>
+        EntryGrants(_policy, _names, entry, family, expires);
+
+    /// <summary>What an egress entry allows in one family: each destination network (names as resolved) on each port range.</summary>
+    private static IEnumerable<AllowGrant> EntryGrants(ResolvedPolicy policy, Dictionary<string, IReadOnlyList<IPAddress>> names, AllowEntry entry,
+        AddressFamily family, DateTimeOffset? expires)
+    {
+        foreach (var peer in entry.Peers)
+        {
+            var networks = peer.HostName is { } host
+                ? (names.GetValueOrDefault(host) ?? []).Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
+                : policy.NetworksOf(peer);
+            foreach (var network in networks.Where(n => n.BaseAddress.AddressFamily == family))
+                foreach (var grant in PortGrants(entry, network, expires))
+                    yield return grant;
+        }
+    }
+
+    private static IEnumerable<AllowGrant> PortGrants(AllowEntry entry, IPNetwork network, DateTimeOffset? expires) =>
+        entry.Tcp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Tcp, p, expires))
+            .Concat(entry.Udp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Udp, p, expires)));
+
+    /// <summary>Every grant the model holds for <paramref name="entry"/> in <paramref name="family"/>.</summary>
+    private List<AllowGrant> Held(string entry, AddressFamily family) =>
+        _models.TryGetValue(family, out var model) ? model.Grants.Where(g => g.Entry == entry).ToList() : [];
+
+    /// <summary>The entry's grants inside <paramref name="network"/>, and the part inside it of grants that contain it.</summary>
+    private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family) =>
+        Held(entry, family).Select(g =>
+                network.Contains(g.Network.BaseAddress) && g.Network.PrefixLength >= network.PrefixLength ? g
+                : g.Network.Contains(network.BaseAddress) && network.PrefixLength >= g.Network.PrefixLength ? g with { Network = network }
+                : null)
+            .OfType<AllowGrant>().ToList();
+
+    private bool IsLiteral(AllowEntry entry, IPNetwork network) =>
+        entry.Peers.Any(p => p.Network is { } n && n.Contains(network.BaseAddress));
+
+    private AllowSetModel Model(AddressFamily family) =>
+        _models.TryGetValue(family, out var model) ? model
+        : throw new LivePolicyException($"table inet {Table} has no set {(family == AddressFamily.InterNetwork ? AllowV4 : AllowV6)}");
+
+    private AllowEntry EgressEntry(string entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return _policy.Policy.Egress.FirstOrDefault(e => e.Name == entry)
+            ?? throw new ArgumentException($"the policy has no egress entry '{entry}'", nameof(entry));
+    }
+
+    private AllowEntry WindowEntry(string entry)
+    {
+        var found = EgressEntry(entry);
+        return found.Window is null ? throw new ArgumentException($"'{entry}' has no 'window:'; it is open permanently, not a window", nameof(entry)) : found;
+    }
+
+    private static Dictionary<string, IReadOnlyList<IPAddress>> Names(ResolvedPolicy policy) =>
+        policy.Names.ToDictionary(n => n.Key, n => n.Value.Addresses, StringComparer.OrdinalIgnoreCase);
+
+    private static TableContents WithoutAllowElements(TableContents contents) =>
+        contents with { Sets = contents.Sets.Select(s => s.Set.Name is AllowV4 or AllowV6 ? s with { Elements = [] } : s).ToList() };
+}

@@ -1,0 +1,75 @@
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Cli;
+
+/// <summary>
+/// Issue 11, "One way to name the table": the live-table verbs take <c>--policy</c> and act on its <c>table:</c>;
+/// <c>--table</c> overrides; a verb never reports what it did not do.
+/// </summary>
+public sealed class PolicyTableTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nlf-policy-table-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Policy(string table)
+    {
+        string path = Path.Combine(_dir, $"{table}.yaml");
+        File.WriteAllText(path, $"version: 1\ntable: {table}\negress:\n  allow:\n    - {{ name: web, to: [192.0.2.7], tcp: [443] }}\n");
+        return path;
+    }
+
+    [Fact]
+    public void Remove_without_the_table_says_nothing_was_removed_and_leaves_the_policy_table_alone()
+    {
+        using var ns = TestNamespace.Create();
+        string hid = Policy("hid");
+        Assert.Equal(0, CliRunner.Run($"apply {hid} --netns {ns.Name}").ExitCode);
+
+        // The user's report: remove without naming the policy must not claim to have removed "netlinkfence".
+        var wrong = CliRunner.Run($"remove --netns {ns.Name}");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("there was no table inet netlinkfence; nothing to remove", wrong.Stderr);
+        Assert.DoesNotContain("removed", wrong.Stdout);
+        Assert.Contains("table inet hid", ns.Nft("list tables"));
+
+        var shown = CliRunner.Run($"show --policy {hid} --netns {ns.Name}");
+        Assert.True(shown.ExitCode == 0, shown.Stderr);
+        Assert.Contains("table inet hid", shown.Stdout);
+        var verified = CliRunner.Run($"verify --policy {hid} --netns {ns.Name}");
+        Assert.True(verified.ExitCode == 0, verified.Stdout + verified.Stderr);
+
+        var removed = CliRunner.Run($"remove --policy {hid} --netns {ns.Name}");
+        Assert.True(removed.ExitCode == 0, removed.Stderr);
+        Assert.Contains("removed table inet hid", removed.Stdout);
+        Assert.DoesNotContain("hid", ns.Nft("list tables"));
+
+        var again = CliRunner.Run($"remove --policy {hid} --netns {ns.Name}");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("there was no table inet hid; nothing to remove", again.Stderr);
+    }
+
+    [Fact]
+    public void Table_overrides_the_policys_table()
+    {
+        using var ns = TestNamespace.Create();
+        string hid = Policy("hid");
+        Assert.Equal(0, CliRunner.Run($"apply {Policy("other")} --netns {ns.Name}").ExitCode);
+        Assert.Equal(0, CliRunner.Run($"apply {hid} --netns {ns.Name}").ExitCode);
+        var removed = CliRunner.Run($"remove --policy {hid} --table other --netns {ns.Name}");
+        Assert.True(removed.ExitCode == 0, removed.Stderr);
+        Assert.Contains("removed table inet other", removed.Stdout);
+        string tables = ns.Nft("list tables");
+        Assert.Contains("table inet hid", tables);
+        Assert.DoesNotContain("other", tables);
+    }
+
+    [Fact]
+    public void A_missing_policy_file_is_bad_input_not_a_fallback_to_the_default_table()
+    {
+        using var ns = TestNamespace.Create();
+        var result = CliRunner.Run($"remove --policy {Path.Combine(_dir, "absent.yaml")} --netns {ns.Name}");
+        Assert.Equal(2, result.ExitCode);
+        Assert.DoesNotContain("removed", result.Stdout);
+    }
+}

@@ -1,0 +1,199 @@
+using System.Net;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Policy;
+using NetlinkFence.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace NetlinkFence.Tests.Live;
+
+/// <summary>
+/// Issue 11, the library: a <see cref="LivePolicy"/> attached to an applied table, with real traffic from the agent
+/// namespace to the world namespace. Windows open and close as element transactions the kernel enforces.
+/// </summary>
+public sealed class LivePolicyTests(ITestOutputHelper output)
+{
+    internal const string Mirror = "203.0.113.80", Control = "203.0.113.50", Extra = "198.51.100.9";
+
+    internal const string Yaml = """
+        version: 1
+        hosts:
+          api.ironclaw.example: [203.0.113.50]
+          deb.mirror.example: [203.0.113.80]
+        egress:
+          allow:
+            - name: control
+              to: [api.ironclaw.example]
+              tcp: [443]
+            - name: updates
+              to: [deb.mirror.example]
+              tcp: [80]
+              window: 1m
+        """;
+
+    private static async Task<(LivePolicy Live, NftablesConnection Nft)> ApplyAsync(AgentAndWorld net, string yaml = Yaml)
+    {
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "live.yaml"), new FixedResolver());
+        var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        return (await LivePolicy.AttachAsync(nft, resolved), nft);
+    }
+
+    private static AgentAndWorld World()
+    {
+        var net = new AgentAndWorld(Mirror, Control, Extra);
+        net.ListenTcp(Mirror, 80);
+        net.ListenTcp(Control, 443);
+        net.ListenTcp(Extra, 443);
+        return net;
+    }
+
+    [Fact]
+    public async Task A_window_is_closed_after_apply_opens_and_closes_at_once()
+    {
+        using var net = World();
+        Assert.True(net.TcpReachable(Mirror, 80)); // the listener works: a "denied" below is the firewall
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        Assert.True(net.TcpReachable(Control, 443));
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "a window entry must be closed after apply");
+        Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+
+        var opened = await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        Assert.InRange(opened.Remaining!.Value, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(50));
+        Assert.True(net.TcpReachable(Mirror, 80));
+
+        await live.CloseWindowAsync("updates");
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "close must close at once");
+        Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+        Assert.True(net.TcpReachable(Control, 443));
+    }
+
+    [Fact]
+    public async Task Opening_twice_extends_and_never_shortens()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(20));
+        var extended = await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(55));
+        Assert.True(extended.Remaining > TimeSpan.FromSeconds(35), $"extended to {extended.Remaining}");
+        var kept = await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(5));
+        Assert.True(kept.Remaining > TimeSpan.FromSeconds(30), $"a shorter open shortened the window to {kept.Remaining}");
+
+        // Another process (a fresh attach, as the CLI does) sees the same expiry in the kernel and does not shorten it either.
+        var resolved = live.Policy;
+        await using var other = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        var second = await LivePolicy.AttachAsync(other, resolved);
+        var seen = await second.OpenWindowAsync("updates", TimeSpan.FromSeconds(5));
+        Assert.True(seen.Remaining > TimeSpan.FromSeconds(30), $"a second attach shortened the window to {seen.Remaining}");
+        Assert.True(net.TcpReachable(Mirror, 80));
+    }
+
+    [Fact]
+    public async Task Opening_commits_only_element_messages_in_one_generation_checked_transaction()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        await using var monitor = await NftablesMonitor.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        uint before = await nft.GetGenerationAsync();
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(30));
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50)); // the extension too
+        var changes = new List<NftablesChange>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int commits = 0;
+        await foreach (var change in monitor.ReadChangesAsync(timeout.Token))
+        {
+            changes.Add(change);
+            output.WriteLine(change.ToString());
+            if (change.Kind == NftablesChangeKind.Committed && ++commits == 2)
+                break;
+        }
+        Assert.All(changes.Where(c => c.Kind != NftablesChangeKind.Committed),
+            c => Assert.Contains(c.Kind, new[] { NftablesChangeKind.ElementsAdded, NftablesChangeKind.ElementsDeleted }));
+        Assert.Contains(changes, c => c.Kind == NftablesChangeKind.ElementsAdded && c.SetName == "allow_v4");
+        Assert.Equal(before + 2, await nft.GetGenerationAsync()); // two commits, one each
+    }
+
+    [Fact]
+    public async Task A_change_after_another_writer_committed_rereads_and_applies_once()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        // Another writer moves the generation: our next change conflicts, re-reads and succeeds on its second attempt.
+        net.Agent.Nft("add table inet bystander");
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(30));
+        Assert.True(net.TcpReachable(Mirror, 80));
+    }
+
+    [Fact]
+    public async Task Destinations_are_added_with_a_timeout_and_removed()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        Assert.False(net.TcpReachable(Extra, 443, 700));
+        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
+        Assert.True(net.TcpReachable(Extra, 443));
+        string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
+        output.WriteLine(listed);
+        Assert.Matches(@"198\.51\.100\.9 \. tcp \. 443[^\n]*timeout (4m5\d|5m)", listed); // the kernel's own countdown
+        await live.RemoveDestinationAsync("control", IPNetwork.Parse(Extra + "/32"));
+        Assert.False(net.TcpReachable(Extra, 443, 700));
+        Assert.True(net.TcpReachable(Control, 443));
+    }
+
+    [Fact]
+    public async Task Per_entry_counters_rise_with_traffic()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        var before = await live.ReadCountersAsync();
+        Assert.All(before, c => Assert.Equal(0UL, c.Packets));
+        for (int i = 0; i < 3; i++)
+            Assert.True(net.TcpReachable(Control, 443));
+        var after = await live.ReadCountersAsync();
+        var control = Assert.Single(after, c => c.Entry.Name == "control");
+        Assert.True(control.Packets >= 3, $"control counted {control.Packets} packets"); // at least each SYN (later packets are established)
+        Assert.True(control.Bytes > 0);
+        Assert.Equal(0UL, Assert.Single(after, c => c.Entry.Name == "updates").Packets);
+    }
+
+    [Fact]
+    public async Task Reload_changes_elements_when_only_destinations_change_and_replaces_otherwise()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        var more = Yaml.Replace("to: [api.ironclaw.example]", $"to: [api.ironclaw.example, {Extra}]");
+        var moreResolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(more, "live.yaml"), new FixedResolver());
+        var reload = await live.ReloadAsync(moreResolved);
+        Assert.Equal(ReloadKind.Elements, reload.Kind);
+        Assert.True(net.TcpReachable(Extra, 443));
+        Assert.True(net.TcpReachable(Mirror, 80), "an open window stays open across an element reload");
+        Assert.Equal(ReloadKind.Unchanged, (await live.ReloadAsync(moreResolved)).Kind);
+
+        var logged = more.Replace("egress:", "log:\n  prefix: \"DENIED: \"\negress:");
+        var replace = await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(logged, "live.yaml"), new FixedResolver()));
+        Assert.Equal(ReloadKind.Replace, replace.Kind);
+        Assert.True(net.TcpReachable(Extra, 443));
+    }
+
+    [Fact]
+    public async Task Attach_refuses_a_missing_table_and_another_policys_table()
+    {
+        using var net = World();
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml, "live.yaml"), new FixedResolver());
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        var missing = await Assert.ThrowsAsync<LivePolicyException>(() => LivePolicy.AttachAsync(nft, resolved));
+        Assert.Contains("no table inet netlinkfence", missing.Message);
+        var other = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml.Replace("egress:", "log:\n  prefix: \"X: \"\negress:"), "o.yaml"), new FixedResolver());
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(other));
+        var foreign = await Assert.ThrowsAsync<LivePolicyException>(() => LivePolicy.AttachAsync(nft, resolved));
+        Assert.Contains("not this policy's", foreign.Message);
+    }
+}

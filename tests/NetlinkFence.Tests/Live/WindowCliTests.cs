@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Live;
+
+/// <summary>
+/// Issue 11, "Update windows", as a user runs them: <c>open</c>, <c>close</c>, <c>status</c> and <c>stats</c> on the
+/// kernel directly, with real traffic, and the bad inputs that are exit 2 with the table unchanged.
+/// </summary>
+public sealed class WindowCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nlf-window-cli-").FullName;
+    private readonly string _policy;
+
+    public WindowCliTests()
+    {
+        _policy = Path.Combine(_dir, "policy.yaml");
+        File.WriteAllText(_policy, LivePolicyTests.Yaml);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static AgentAndWorld World()
+    {
+        var net = new AgentAndWorld(LivePolicyTests.Mirror, LivePolicyTests.Control);
+        net.ListenTcp(LivePolicyTests.Mirror, 80);
+        net.ListenTcp(LivePolicyTests.Control, 443);
+        return net;
+    }
+
+    private (int ExitCode, string Stdout, string Stderr) Cli(string verb, AgentAndWorld net) =>
+        CliRunner.Run($"{verb} --policy {_policy} --netns {net.Agent.Name}");
+
+    [Fact]
+    public void The_kernel_closes_a_window_on_time_with_no_process_of_ours_running()
+    {
+        using var net = World();
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80));
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "closed after apply");
+
+        var opened = Cli("open updates --for 5s", net);
+        var openedAt = Stopwatch.StartNew();
+        Assert.True(opened.ExitCode == 0, opened.Stdout + opened.Stderr);
+        Assert.Contains("updates: open for", opened.Stdout);
+        Assert.Contains("uid 0", opened.Stderr);
+        // The CLI has exited: from here on nothing of ours runs; only the kernel's element timeout can close it.
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80), "open for 5s");
+
+        var status = Cli("status --output json", net);
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            var window = json.RootElement.GetProperty("windows")[0];
+            Assert.Equal("updates", window.GetProperty("entry").GetString());
+            Assert.True(window.GetProperty("open").GetBoolean());
+            Assert.InRange(window.GetProperty("remaining_seconds").GetDouble(), 0.001, 5);
+        }
+
+        var margin = TimeSpan.FromSeconds(5) + TimeSpan.FromSeconds(3) - openedAt.Elapsed;
+        if (margin > TimeSpan.Zero)
+            Thread.Sleep(margin);
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the kernel must have closed the window after 5 s");
+        Assert.Contains("updates: closed", Cli("status", net).Stdout);
+        Assert.True(net.TcpReachable(LivePolicyTests.Control, 443));
+
+        string log = File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
+            .Single(f => File.ReadAllText(f).Contains(net.Agent.Name)));
+        Assert.Matches(@"uid=0 open updates table=inet netlinkfence namespace \S+: for 5s", log);
+    }
+
+    [Fact]
+    public void Close_closes_at_once_and_a_shorter_open_does_not_shorten()
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        Assert.Equal(0, Cli("open updates", net).ExitCode); // default: the whole window (1m)
+        Assert.Equal(0, Cli("open updates --for 2s", net).ExitCode);
+        Thread.Sleep(TimeSpan.FromSeconds(4));
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80), "open --for 2s shortened a 1m window");
+
+        var closed = Cli("close updates", net);
+        Assert.True(closed.ExitCode == 0, closed.Stderr);
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "close must close at once");
+        Assert.Contains("close updates", closed.Stderr);
+    }
+
+    [Theory]
+    [InlineData("open nosuch", "has no egress entry 'nosuch'")]
+    [InlineData("open control", "'control' has no 'window:'")]
+    [InlineData("open updates --for 0", "--for '0' is not a duration")]
+    [InlineData("open updates --for 0s", "more than 0s")]
+    [InlineData("open updates --for 25h", "at most its window, 1m")]
+    [InlineData("open updates --for 2m", "at most its window, 1m")]
+    [InlineData("open updates --for soon", "not a duration")]
+    [InlineData("close nosuch", "has no egress entry 'nosuch'")]
+    public void Bad_input_is_exit_2_with_a_plain_message_and_the_table_unchanged(string verb, string message)
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        string before = net.Agent.Nft("-s list table inet netlinkfence");
+        var result = Cli(verb, net);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.DoesNotContain("internal error", result.Stderr);
+        Assert.Equal(before, net.Agent.Nft("-s list table inet netlinkfence"));
+    }
+
+    [Fact]
+    public void Open_without_a_policy_file_is_exit_2()
+    {
+        var result = CliRunner.Run($"open updates --policy {Path.Combine(_dir, "absent.yaml")}");
+        Assert.Equal(2, result.ExitCode);
+    }
+
+    [Fact]
+    public void Stats_shows_per_entry_and_denied_counters_with_locations()
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        for (int i = 0; i < 2; i++)
+            Assert.True(net.TcpReachable(LivePolicyTests.Control, 443));
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700));
+        var stats = Cli("stats --output json", net);
+        Assert.True(stats.ExitCode == 0, stats.Stderr);
+        using var json = JsonDocument.Parse(stats.Stdout);
+        var control = json.RootElement.GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("entry").GetString() == "control");
+        Assert.True(control.GetProperty("packets").GetUInt64() >= 2);
+        Assert.Equal($"{_policy}:7:7", control.GetProperty("location").GetString());
+        var denied = json.RootElement.GetProperty("denied").EnumerateArray().Single(e => e.GetProperty("chain").GetString() == "egress_denied");
+        Assert.True(denied.GetProperty("packets").GetUInt64() >= 1);
+        var text = Cli("stats", net);
+        Assert.Contains("control", text.Stdout);
+        Assert.Contains($"{_policy}:7:7", text.Stdout);
+    }
+}

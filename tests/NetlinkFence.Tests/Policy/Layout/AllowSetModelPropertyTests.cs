@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+using NetlinkFence.Policy.Layout;
+
+namespace NetlinkFence.Tests.Policy.Layout;
+
+/// <summary>
+/// Random grants in a small space (one /24, ports 1..24, five entries, a few expiries), fixed seeds so a failure
+/// reproduces: the elements are pairwise disjoint; at random probe points the contributors of the element holding the
+/// point are exactly the grants covering it; after random changes applied as deltas to a simulated set, the set equals
+/// the model's elements and a model built from scratch, and a model rebuilt from the elements plans the same.
+/// </summary>
+public sealed class AllowSetModelPropertyTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Entries = ["a", "b", "c", "d", "e"];
+    private static readonly DateTimeOffset?[] Expiries = [null, null, Now.AddSeconds(10), Now.AddSeconds(20)];
+
+    private static AllowGrant RandomGrant(Random random)
+    {
+        int prefix = random.Next(24, 33);
+        uint address = 0xC0000200u | (uint)random.Next(256);
+        address &= prefix == 32 ? uint.MaxValue : ~((1u << (32 - prefix)) - 1);
+        var network = new IPNetwork(new IPAddress(BitConverter.GetBytes(address).Reverse().ToArray()), prefix);
+        ushort first = (ushort)random.Next(1, 25), last = (ushort)random.Next(first, Math.Min(first + 8, 24) + 1);
+        return new AllowGrant(Entries[random.Next(Entries.Length)], network, random.Next(2) == 0 ? ProtocolType.Tcp : ProtocolType.Udp,
+            new PortRange(first, last), Expiries[random.Next(Expiries.Length)]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void Elements_are_disjoint_and_hold_exactly_the_covering_grants(int seed)
+    {
+        var random = new Random(seed);
+        var grants = Enumerable.Range(0, random.Next(1, 30)).Select(_ => RandomGrant(random)).ToList();
+        var model = new AllowSetModel(AllowSetModelTests.V4, grants);
+        var elements = model.Elements(Now);
+        var boxes = elements.Select(e => (Box: AllowSetModelTests.Decoded.Of(e, AllowSetModelTests.V4), Element: e)).ToList();
+        for (int i = 0; i < boxes.Count; i++)
+            for (int j = i + 1; j < boxes.Count; j++)
+                Assert.False(Overlap(boxes[i].Box, boxes[j].Box), $"{boxes[i].Box} overlaps {boxes[j].Box}");
+        var order = grants.Select(g => g.Entry).Distinct().ToList();
+        for (int probe = 0; probe < 2000; probe++)
+        {
+            var address = IPAddress.Parse($"192.0.2.{random.Next(256)}");
+            byte protocol = random.Next(2) == 0 ? (byte)6 : (byte)17;
+            ushort port = (ushort)random.Next(0, 27);
+            var covering = grants.Where(g => g.Network.Contains(address) && (byte)g.Protocol == protocol && g.Ports.First <= port && port <= g.Ports.Last)
+                .Select(g => (g.Entry, g.Expires)).Distinct().OrderBy(c => order.IndexOf(c.Entry)).ThenBy(c => c.Expires ?? DateTimeOffset.MinValue).ToList();
+            var holding = boxes.Where(b => Contains(b.Box, address, protocol, port)).ToList();
+            if (covering.Count == 0)
+            {
+                Assert.Empty(holding);
+                continue;
+            }
+            var element = Assert.Single(holding).Element;
+            Assert.Equal(covering, GrantUserData.Decode(element.UserData!.Value.Span));
+            Assert.Equal(covering[0].Entry, element.Comment);
+            Assert.Equal(covering.Any(c => c.Expires is null) ? null : covering.Max(c => c.Expires) - Now, element.Timeout);
+        }
+        Assert.Equal(elements, AllowSetModel.FromKernel(AllowSetModelTests.V4, elements, Now).Elements(Now));
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(14)]
+    [InlineData(15)]
+    [InlineData(16)]
+    public void Random_changes_as_deltas_equal_a_model_built_from_scratch(int seed)
+    {
+        var random = new Random(seed);
+        var held = Enumerable.Range(0, random.Next(0, 15)).Select(_ => RandomGrant(random)).ToList();
+        var order = held.Select(g => g.Entry).Distinct().ToList();
+        var model = new AllowSetModel(AllowSetModelTests.V4, held);
+        var kernel = model.Elements(Now).ToDictionary(KernelKey);
+        for (int step = 0; step < 60; step++)
+        {
+            var add = Enumerable.Range(0, random.Next(0, 4)).Select(_ => RandomGrant(random)).ToList();
+            var remove = held.Where(_ => random.Next(4) == 0).Take(3).ToList();
+            foreach (var g in remove)
+                held.Remove(g);
+            held.AddRange(add);
+            order.AddRange(add.Select(g => g.Entry).Where(e => !order.Contains(e)).Distinct());
+            var delta = model.Change(add, remove, Now);
+            // One transaction: deletes, then adds; a delete of a missing key or an add of a present one would fail.
+            foreach (var e in delta.Remove)
+                Assert.True(kernel.Remove(KernelKey(e)), $"step {step}: delete of an element the set does not hold");
+            foreach (var e in delta.Add)
+                Assert.True(kernel.TryAdd(KernelKey(e), e), $"step {step}: add of an element the set already holds");
+            var expected = model.Elements(Now);
+            Assert.Equal(expected, kernel.Values.OrderBy(e => e.Key.Span.ToArray(), ByteOrder.Instance).ToList());
+            var scratch = new AllowSetModel(AllowSetModelTests.V4, held.OrderBy(g => order.IndexOf(g.Entry)));
+            Assert.Equal(scratch.Elements(Now), expected);
+        }
+    }
+
+    private static (DataValue, DataValue) KernelKey(SetElement e) => (e.Key, e.KeyEnd ?? e.Key);
+
+    private static bool Overlap(AllowSetModelTests.Decoded a, AllowSetModelTests.Decoded b) =>
+        a.Protocol == b.Protocol && N(a.First) <= N(b.Last) && N(b.First) <= N(a.Last) && a.FirstPort <= b.LastPort && b.FirstPort <= a.LastPort;
+
+    private static bool Contains(AllowSetModelTests.Decoded a, IPAddress address, byte protocol, ushort port) =>
+        a.Protocol == protocol && N(a.First) <= N(address) && N(address) <= N(a.Last) && a.FirstPort <= port && port <= a.LastPort;
+
+    private static uint N(IPAddress address) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+using NetlinkFence.Policy.Layout;
+
+namespace NetlinkFence.Tests.Policy.Layout;
+
+/// <summary>
+/// The allow-set planner: overlapping grants become disjoint elements, attributed to the first entry in policy
+/// order, timed out with the latest expiry, and rebuildable from their userdata; changes touch only what differs.
+/// </summary>
+public sealed class AllowSetModelTests
+{
+    internal static readonly NftSet V4 = new(NftFamily.Inet, "t", "allow_v4", [SetKeyType.Ipv4Address, SetKeyType.InetProto, SetKeyType.InetService], SetFlags.Interval | SetFlags.Timeout);
+    internal static readonly NftSet V6 = new(NftFamily.Inet, "t", "allow_v6", [SetKeyType.Ipv6Address, SetKeyType.InetProto, SetKeyType.InetService], SetFlags.Interval | SetFlags.Timeout);
+    private static readonly DateTimeOffset Now = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
+
+    private static AllowGrant Tcp(string entry, string network, ushort first, ushort last = 0, DateTimeOffset? expires = null) =>
+        new(entry, IPNetwork.Parse(network), ProtocolType.Tcp, new PortRange(first, last == 0 ? first : last), expires);
+
+    private static AllowGrant Udp(string entry, string network, ushort first, ushort last = 0, DateTimeOffset? expires = null) =>
+        new(entry, IPNetwork.Parse(network), ProtocolType.Udp, new PortRange(first, last == 0 ? first : last), expires);
+
+    /// <summary><c>first-last . proto . ports comment</c>, the element as nft would print it (addresses as ranges).</summary>
+    internal static string Text(SetElement e, NftSet set)
+    {
+        var box = Decoded.Of(e, set);
+        string ports = box.FirstPort == box.LastPort ? $"{box.FirstPort}" : $"{box.FirstPort}-{box.LastPort}";
+        string addresses = box.First.Equals(box.Last) ? $"{box.First}" : $"{box.First}-{box.Last}";
+        string proto = box.Protocol == 6 ? "tcp" : "udp";
+        return $"{addresses} . {proto} . {ports} \"{e.Comment}\" [{string.Join(",", GrantUserData.Decode(e.UserData!.Value.Span).Select(c => c.Entry + (c.Expires is { } x ? "@" + (x - Now).TotalSeconds : "")))}]"
+            + (e.Timeout is { } t ? $" timeout {t.TotalSeconds}s" : "");
+    }
+
+    private static string[] Texts(AllowSetModel model) => model.Elements(Now).Select(e => Text(e, model.Set)).ToArray();
+
+    [Fact]
+    public void Disjoint_grants_are_one_element_each_in_key_order()
+    {
+        var model = new AllowSetModel(V4, [Tcp("b", "203.0.113.7/32", 443), Tcp("a", "10.0.0.0/8", 80, 81), Udp("a", "10.0.0.0/8", 53)]);
+        Assert.Equal([
+            "10.0.0.0-10.255.255.255 . tcp . 80-81 \"a\" [a]",
+            "10.0.0.0-10.255.255.255 . udp . 53 \"a\" [a]",
+            "203.0.113.7 . tcp . 443 \"b\" [b]",
+        ], Texts(model));
+    }
+
+    [Fact]
+    public void A_network_inside_another_splits_the_outer_one_and_the_first_entry_names_the_overlap()
+    {
+        // The kernel refuses 10.1.2.0/24 . tcp . 443 next to 10.0.0.0/8 . tcp . 443 (EEXIST): three disjoint pieces.
+        var model = new AllowSetModel(V4, [Tcp("wide", "10.0.0.0/8", 443), Tcp("narrow", "10.1.2.0/24", 443)]);
+        Assert.Equal([
+            "10.0.0.0-10.1.1.255 . tcp . 443 \"wide\" [wide]",
+            "10.1.2.0-10.1.2.255 . tcp . 443 \"wide\" [wide,narrow]",
+            "10.1.3.0-10.255.255.255 . tcp . 443 \"wide\" [wide]",
+        ], Texts(model));
+        // Policy order, not address order, decides the comment.
+        var reversed = new AllowSetModel(V4, [Tcp("narrow", "10.1.2.0/24", 443), Tcp("wide", "10.0.0.0/8", 443)]);
+        Assert.Contains("10.1.2.0-10.1.2.255 . tcp . 443 \"narrow\" [narrow,wide]", Texts(reversed));
+    }
+
+    [Fact]
+    public void Overlapping_port_ranges_split_by_port_and_the_same_entry_joins_its_pieces()
+    {
+        var model = new AllowSetModel(V4, [Tcp("a", "192.0.2.1/32", 1000, 2000), Tcp("b", "192.0.2.1/32", 1500, 2500), Tcp("a", "192.0.2.1/32", 2001, 2100)]);
+        Assert.Equal([
+            "192.0.2.1 . tcp . 1000-1499 \"a\" [a]",
+            "192.0.2.1 . tcp . 1500-2100 \"a\" [a,b]",
+            "192.0.2.1 . tcp . 2101-2500 \"b\" [b]",
+        ], Texts(model));
+    }
+
+    [Fact]
+    public void Different_protocols_never_overlap_and_identical_grants_are_one_element()
+    {
+        var model = new AllowSetModel(V4, [Tcp("a", "192.0.2.0/24", 53), Udp("b", "192.0.2.0/24", 53), Tcp("a", "192.0.2.0/24", 53)]);
+        Assert.Equal([
+            "192.0.2.0-192.0.2.255 . tcp . 53 \"a\" [a]",
+            "192.0.2.0-192.0.2.255 . udp . 53 \"b\" [b]",
+        ], Texts(model));
+    }
+
+    [Fact]
+    public void The_timeout_is_the_latest_expiry_and_a_permanent_contributor_makes_it_permanent()
+    {
+        var model = new AllowSetModel(V4, [
+            Tcp("w1", "192.0.2.0/24", 22, 0, Now.AddSeconds(30)), Tcp("w2", "192.0.2.0/25", 22, 0, Now.AddSeconds(90)),
+            Tcp("w1", "198.51.100.0/24", 22, 0, Now.AddSeconds(30)), Tcp("p", "198.51.100.7/32", 22),
+        ]);
+        Assert.Equal([
+            "192.0.2.0-192.0.2.127 . tcp . 22 \"w1\" [w1@30,w2@90] timeout 90s",
+            "192.0.2.128-192.0.2.255 . tcp . 22 \"w1\" [w1@30] timeout 30s",
+            "198.51.100.0-198.51.100.6 . tcp . 22 \"w1\" [w1@30] timeout 30s",
+            "198.51.100.7 . tcp . 22 \"w1\" [w1@30,p]",
+            "198.51.100.8-198.51.100.255 . tcp . 22 \"w1\" [w1@30] timeout 30s",
+        ], Texts(model));
+        // Later, what expired is gone and the rest counts down from then.
+        Assert.Equal([
+            "192.0.2.0-192.0.2.127 . tcp . 22 \"w1\" [w1@30,w2@90] timeout 30s",
+            "198.51.100.7 . tcp . 22 \"w1\" [w1@30,p]",
+        ], model.Elements(Now.AddSeconds(60)).Select(e => Text(e, V4)).ToArray());
+    }
+
+    [Fact]
+    public void Whole_address_space_and_whole_port_range_are_planned_without_overflow()
+    {
+        var v6 = new AllowSetModel(V6, [Tcp("any", "::/0", 1, 65535), Tcp("one", "2001:db8::1/128", 443), Tcp("top", "ffff::/16", 65535)]);
+        Assert.Equal([
+            "::-2001:db8:: . tcp . 1-65535 \"any\" [any]",
+            "2001:db8::1 . tcp . 1-442 \"any\" [any]",
+            "2001:db8::1 . tcp . 443 \"any\" [any,one]",
+            "2001:db8::1 . tcp . 444-65535 \"any\" [any]",
+            "2001:db8::2-fffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 1-65535 \"any\" [any]",
+            "ffff::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 1-65534 \"any\" [any]",
+            "ffff::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 65535 \"any\" [any,top]",
+        ], Texts(v6));
+        var v4 = new AllowSetModel(V4, [Tcp("any", "0.0.0.0/0", 1, 65535), Udp("top", "255.255.255.255/32", 65535)]);
+        Assert.Equal(["0.0.0.0-255.255.255.255 . tcp . 1-65535 \"any\" [any]", "255.255.255.255 . udp . 65535 \"top\" [top]"], Texts(v4));
+    }
+
+    [Fact]
+    public void Grants_of_the_other_family_or_protocol_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => new AllowSetModel(V4, [Tcp("a", "2001:db8::/32", 443)]));
+        Assert.Throws<ArgumentException>(() => new AllowSetModel(V4, [new AllowGrant("a", IPNetwork.Parse("192.0.2.0/24"), ProtocolType.Icmp, new PortRange(1, 1))]));
+    }
+
+    [Fact]
+    public void Too_many_entries_on_one_element_is_a_clear_error_not_lost_userdata()
+    {
+        var grants = Enumerable.Range(0, 40).Select(i => Tcp($"entry-number-{i}", "192.0.2.1/32", 443)).ToList();
+        var error = Assert.Throws<InvalidOperationException>(() => new AllowSetModel(V4, grants).Elements(Now));
+        Assert.Contains("overlap in one element", error.Message);
+    }
+
+    [Fact]
+    public void Adding_one_address_touches_only_its_region()
+    {
+        var grants = Enumerable.Range(0, 2000).Select(i => Tcp($"e{i}", $"10.0.{i / 250}.{i % 250}/32", 443)).ToList();
+        var model = new AllowSetModel(V4, grants);
+        var delta = model.Change([Tcp("new", "10.0.3.7/32", 443, 0, Now.AddMinutes(5))], [], Now);
+        Assert.Equal(["10.0.3.7 . tcp . 443 \"e757\" [e757,new@300]"], delta.Add.Select(e => Text(e, V4)));
+        Assert.Single(delta.Remove);
+        Assert.Equal(Key("10.0.3.7", 443), delta.Remove[0].Key);
+
+        var add = model.Change([Tcp("new", "192.0.2.0/24", 22)], [], Now);
+        Assert.Empty(add.Remove);
+        Assert.Equal(["192.0.2.0-192.0.2.255 . tcp . 22 \"new\" [new]"], add.Add.Select(e => Text(e, V4)));
+
+        var back = model.Change([], [Tcp("new", "10.0.3.7/32", 443, 0, Now.AddMinutes(5)), Tcp("new", "192.0.2.0/24", 22)], Now);
+        Assert.Equal(["10.0.3.7 . tcp . 443 \"e757\" [e757]"], back.Add.Select(e => Text(e, V4)));
+        Assert.Equal(2, back.Remove.Count);
+        Assert.Equal(new AllowSetModel(V4, grants).Elements(Now), model.Elements(Now));
+    }
+
+    [Fact]
+    public void A_model_rebuilt_from_its_elements_plans_the_same_elements_and_can_change()
+    {
+        var model = new AllowSetModel(V4, [
+            Tcp("wide", "10.0.0.0/8", 443), Tcp("narrow", "10.1.2.0/24", 443, 0, Now.AddSeconds(50)), Udp("dns", "10.1.2.3/32", 53),
+            Tcp("narrow", "10.1.2.128/25", 80, 90),
+        ]);
+        var rebuilt = AllowSetModel.FromKernel(V4, model.Elements(Now), Now);
+        Assert.Equal(model.Elements(Now), rebuilt.Elements(Now));
+        // The rebuilt model cuts a removed grant out of the entry's pieces.
+        var delta = rebuilt.Change([], [Tcp("wide", "10.0.0.0/8", 443)], Now);
+        Assert.Equal(["10.1.2.0-10.1.2.255 . tcp . 443 \"narrow\" [narrow@50] timeout 50s"], delta.Add.Select(e => Text(e, V4)));
+        // A udp grant does not split tcp elements; the /25's own ports are an element of their own.
+        Assert.Equal([
+            "10.0.0.0-10.1.1.255 . tcp . 443 \"wide\" [wide]",
+            "10.1.2.0-10.1.2.255 . tcp . 443 \"wide\" [wide,narrow@50]",
+            "10.1.2.3 . udp . 53 \"dns\" [dns]",
+            "10.1.2.128-10.1.2.255 . tcp . 80-90 \"narrow\" [narrow]",
+            "10.1.3.0-10.255.255.255 . tcp . 443 \"wide\" [wide]",
+        ], Texts(model));
+        Assert.Equal(3, delta.Remove.Count);
+    }
+
+    [Fact]
+    public void An_element_added_by_hand_is_attributed_to_its_comment()
+    {
+        var element = SetElement.Of(IPAddress.Parse("192.0.2.9"), ProtocolType.Tcp, SetKeyField.Port(8443)) with { Comment = "manual", Expiration = TimeSpan.FromSeconds(20) };
+        var model = AllowSetModel.FromKernel(V4, SetElementKeys.Shape(V4, [element], add: true), Now);
+        Assert.Equal(["192.0.2.9 . tcp . 8443 \"manual\" [manual@20] timeout 20s"], Texts(model));
+    }
+
+    private static DataValue Key(string address, ushort port) =>
+        new([.. IPAddress.Parse(address).GetAddressBytes(), 6, 0, 0, 0, (byte)(port >> 8), (byte)port, 0, 0]);
+
+    /// <summary>An element's box, decoded from its key bytes.</summary>
+    internal readonly record struct Decoded(IPAddress First, IPAddress Last, byte Protocol, ushort FirstPort, ushort LastPort)
+    {
+        public static Decoded Of(SetElement e, NftSet set)
+        {
+            int n = set.Key[0] == SetKeyType.Ipv4Address ? 4 : 16;
+            var k = e.Key.Span;
+            var end = (e.KeyEnd ?? e.Key).Span;
+            return new(new IPAddress(k[..n]), new IPAddress(end[..n]), k[n], (ushort)(k[n + 4] << 8 | k[n + 5]), (ushort)(end[n + 4] << 8 | end[n + 5]));
+        }
+    }
+}

@@ -12,6 +12,20 @@ internal static class Rendering
 
     public static string Rule(Rule rule) => Renderer.RenderRule(rule);
 
+    /// <summary>
+    /// Where a set's elements come from: one line when short; an allow set (one per family, every entry's elements in
+    /// it) gets a line per entry, so each element's comment can be traced to the entry's file:line.
+    /// </summary>
+    private static IEnumerable<string> SetComment(CompiledSet set)
+    {
+        if (set.Explanation.Count == 0)
+            return [$"from {set.Origin}: no elements until a window opens or a destination is added"];
+        string joined = string.Join("; ", set.Explanation);
+        if (set.Explanation.Count == 1 || joined.Length <= 120)
+            return [$"from {set.Origin}: {joined}"];
+        return [$"from {set.Origin}:", .. set.Explanation.Select(line => "  " + line)];
+    }
+
     /// <summary>The compiled policy as an annotated <c>nft -f</c> file that performs the same atomic replace as apply.</summary>
     public static string Plan(CompiledPolicy compiled, string policyPath)
     {
@@ -21,7 +35,7 @@ internal static class Rendering
         var annotations = new RenderAnnotations
         {
             BeforeRule = rule => rules.TryGetValue(rule, out var r) ? [$"{r.Reason} ({r.Origin})"] : [],
-            BeforeSet = set => sets.TryGetValue(set, out var s) ? [$"from {s.Origin}: " + string.Join("; ", s.Explanation)] : [],
+            BeforeSet = set => sets.TryGetValue(set, out var s) ? SetComment(s) : [],
         };
         return $"# netlinkfence plan of {NftRenderer.CommentText(policyPath)}\n"
             + "# One atomic transaction: create the table if missing, delete it with everything in it, re-create it whole.\n"

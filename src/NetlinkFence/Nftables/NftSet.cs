@@ -81,6 +81,12 @@ public sealed record NftSet
     /// </summary>
     public Expression? KeyTypeOf { get; init; }
 
+    /// <summary>
+    /// The <c>counter</c> set expression (<c>NFTA_SET_EXPR</c>): the kernel gives every element its own packet and
+    /// byte counter, listed with the element (<see cref="SetElement.Counter"/>).
+    /// </summary>
+    public bool ElementCounters { get; init; }
+
     /// <summary>Kernel handle; set on sets read back.</summary>
     public ulong Handle { get; init; }
 
@@ -117,7 +123,7 @@ public sealed record NftSet
     /// <summary>Whether two sets describe the same configuration (handles ignored).</summary>
     public bool SameConfiguration(NftSet other) =>
         Family == other.Family && Table == other.Table && Name == other.Name && Key.SequenceEqual(other.Key)
-        && Flags == other.Flags && Timeout == other.Timeout && Comment == other.Comment;
+        && Flags == other.Flags && Timeout == other.Timeout && Comment == other.Comment && ElementCounters == other.ElementCounters;
 
     /// <inheritdoc />
     public bool Equals(NftSet? other) => other is not null && Handle == other.Handle && SameConfiguration(other);

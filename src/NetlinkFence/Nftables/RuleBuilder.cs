@@ -97,6 +97,30 @@ public sealed class RuleBuilder
         return this;
     }
 
+    /// <summary>
+    /// <c>ip daddr . meta l4proto . th dport @set</c>: one lookup of (destination address, protocol, destination
+    /// port) in a set keyed <c>ipv4_addr . inet_proto . inet_service</c>, so one rule serves every protocol.
+    /// </summary>
+    public RuleBuilder DestinationProtocolAndPortIn(AddressFamily family, string set) => AddressProtocolAndPortIn(family, set, destination: true);
+
+    /// <summary><c>ip saddr . meta l4proto . th dport @set</c>: as <see cref="DestinationProtocolAndPortIn"/> for inbound traffic.</summary>
+    public RuleBuilder SourceProtocolAndDestinationPortIn(AddressFamily family, string set) => AddressProtocolAndPortIn(family, set, destination: false);
+
+    private RuleBuilder AddressProtocolAndPortIn(AddressFamily family, string set, bool destination)
+    {
+        AddressField(family, destination, out uint offset, out uint length);
+        NfProto(family);
+        int word = (int)(length / 4);
+        _expressions.Add(new PayloadExpression(PayloadBase.Network, offset, length, Registers.R1));
+        // nft 1.0.6 also emits a byteorder of length 1 after the l4proto load (a no-op on one byte); the lookup
+        // needs only the register, which meta's 8-bit store zero-pads (nft_reg_store8).
+        _expressions.Add(new MetaExpression(MetaKey.L4Proto, RegisterForWord(word)));
+        // Without an l4proto match th dport reads bytes 2-3 of any transport header; only tcp and udp are in the set.
+        _expressions.Add(new PayloadExpression(PayloadBase.Transport, 2, 2, RegisterForWord(word + 1)));
+        _expressions.Add(new LookupExpression(set, Registers.R1));
+        return this;
+    }
+
     /// <summary><c>icmpv6 type nd-neighbor-solicit</c> and friends (the ICMPv6 type byte).</summary>
     public RuleBuilder IcmpV6Type(byte type)
     {

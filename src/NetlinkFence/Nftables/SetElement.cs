@@ -21,11 +21,10 @@ public sealed record SetElement(DataValue Key)
     public TimeSpan? Expiration { get; init; }
 
     /// <summary>
-    /// The element's own expressions as read back (e.g. its <see cref="Expressions.CounterExpression"/> in a set with a
-    /// <c>counter</c> template); null when it has none. Read only: the set's template gives new elements theirs, and
-    /// equality ignores them (a counter's value is not configuration).
+    /// The element's own counter, as read back from a set with <see cref="NftSet.ElementCounters"/>; null when
+    /// adding (the kernel starts it at zero) and for sets without. Not part of equality: it changes with traffic.
     /// </summary>
-    public IReadOnlyList<Expressions.Expression>? Expressions { get; init; }
+    public Expressions.CounterExpression? Counter { get; init; }
 
     /// <summary>Raw element userdata (nft's element comment), kept as read back.</summary>
     public DataValue? UserData { get; init; }

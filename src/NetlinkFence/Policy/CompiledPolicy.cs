@@ -8,8 +8,11 @@ namespace NetlinkFence.Policy;
 /// </summary>
 public sealed class CompiledPolicy
 {
-    internal CompiledPolicy(ResolvedPolicy source, Table table, IReadOnlyList<Chain> chains, IReadOnlyList<CompiledSet> sets, IReadOnlyList<CompiledRule> rules)
+    internal CompiledPolicy(ResolvedPolicy source, Table table, IReadOnlyList<Chain> chains, IReadOnlyList<CompiledSet> sets, IReadOnlyList<CompiledRule> rules,
+        IReadOnlyList<AllowGrant> grants, IReadOnlyList<AllowGrant> inputGrants)
     {
+        Grants = grants;
+        InputGrants = inputGrants;
         Source = source;
         Table = table;
         Chains = chains;
@@ -28,6 +31,15 @@ public sealed class CompiledPolicy
 
     /// <summary>Sets with their elements.</summary>
     public IReadOnlyList<CompiledSet> Sets { get; }
+
+    /// <summary>
+    /// What the egress allow entries let through, in policy order (the elements of <c>allow_v4</c> and
+    /// <c>allow_v6</c> are planned from these). Entries with a window contribute nothing here.
+    /// </summary>
+    public IReadOnlyList<AllowGrant> Grants { get; }
+
+    /// <summary>What the input allow entries let in (sources), in policy order: the elements of <c>input_v4</c> and <c>input_v6</c>.</summary>
+    public IReadOnlyList<AllowGrant> InputGrants { get; }
 
     /// <summary>Rules in chain order, each with its origin.</summary>
     public IReadOnlyList<CompiledRule> Rules { get; }

@@ -23,10 +23,9 @@ public static class FlowExplainer
         if (IPAddress.IsLoopback(address))
             return new FlowVerdict(true, "loopback traffic is always allowed (oif \"lo\" accept)");
         string proto = protocol == ProtocolType.Tcp ? "tcp" : "udp";
-        byte[] key = new byte[address.GetAddressBytes().Length + 4];
-        address.GetAddressBytes().CopyTo(key, 0);
-        key[^4] = (byte)(port >> 8);
-        key[^3] = (byte)port;
+        byte[] addressBytes = address.GetAddressBytes();
+        // DNS: ip daddr . udp dport @dns_v4 (the protocol is the rule's, the set holds address . port).
+        byte[] dnsKey = [.. addressBytes, (byte)(port >> 8), (byte)port, 0, 0];
         foreach (var rule in compiled.Rules.Where(r => r.Rule.Chain == "output"))
         {
             var lookup = rule.Rule.Expressions.OfType<LookupExpression>().FirstOrDefault();
@@ -34,20 +33,51 @@ public static class FlowExplainer
             if (lookup is null || l4 is null || l4.Data[0] != (byte)protocol)
                 continue;
             var set = compiled.Sets.FirstOrDefault(s => s.Set.Name == lookup.SetName);
-            if (set is null || set.Set.KeyLength != key.Length)
-                continue;
-            if (set.Elements.Any(e => e.KeyEnd is { } end && Compare(e.Key.Span, key) <= 0 && Compare(key, end.Span) <= 0))
-            {
-                string what = rule.Rule.Comment == "dns" ? "DNS to a named resolver" : $"allow entry '{rule.Rule.Comment}'";
-                return new FlowVerdict(true, $"{what} at {rule.Origin}");
-            }
+            if (set is not null && set.Set.KeyLength == dnsKey.Length && set.Elements.Any(e => Holds(set.Set, e, dnsKey)))
+                return new FlowVerdict(true, $"DNS to a named resolver at {rule.Origin}");
         }
-        bool addressKnown = compiled.Sets.Any(s => s.Set.KeyLength == key.Length && s.Elements.Any(e => e.KeyEnd is { } end
-            && Compare(e.Key.Span[..^4], key.AsSpan(0, key.Length - 4)) <= 0 && Compare(key.AsSpan(0, key.Length - 4), end.Span[..^4]) <= 0));
+        // Allow entries: ip daddr . meta l4proto . th dport @allow_v4; the element's comment names the first entry.
+        var allow = compiled.Sets.FirstOrDefault(s => s.Set.Name == PolicyCompiler.EgressAllowSet(address.AddressFamily));
+        byte[] key = [.. addressBytes, (byte)protocol, 0, 0, 0, (byte)(port >> 8), (byte)port, 0, 0];
+        if (allow?.Elements.FirstOrDefault(e => Holds(allow.Set, e, key)) is { } element)
+        {
+            var entry = compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == element.Comment);
+            return new FlowVerdict(true, $"allow entry '{element.Comment}'{(entry is null ? "" : $" at {entry.Location}")}");
+        }
+        bool addressKnown = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
+            .Any(s => s.Elements.Any(e => AddressIn(s.Set, e, addressBytes)));
         return new FlowVerdict(false, addressKnown
             ? $"{address} is allowed, but not {proto}/{port}: logged and dropped by egress_denied"
             : $"no entry allows {address}: logged and dropped by egress_denied");
     }
 
-    private static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
+    /// <summary>
+    /// Whether a concatenated range element holds <paramref name="key"/>: every field on its own between the
+    /// element's first and last value (a concatenation is a box, not a lexicographic range).
+    /// </summary>
+    private static bool Holds(NftSet set, SetElement element, byte[] key)
+    {
+        if (element.IntervalEnd || element.Key.Count != key.Length)
+            return false;
+        var first = element.Key.Span;
+        var last = (element.KeyEnd ?? element.Key).Span;
+        int at = 0;
+        foreach (var type in set.Key)
+        {
+            int size = type.Size(), padded = (size + 3) & ~3;
+            var value = key.AsSpan(at, size);
+            if (value.SequenceCompareTo(first.Slice(at, size)) < 0 || value.SequenceCompareTo(last.Slice(at, size)) > 0)
+                return false;
+            at += padded;
+        }
+        return true;
+    }
+
+    private static bool AddressIn(NftSet set, SetElement element, byte[] address)
+    {
+        if (element.IntervalEnd || !set.IsConcatenation || set.Key[0].Size() != address.Length || element.Key.Count < address.Length)
+            return false;
+        var last = (element.KeyEnd ?? element.Key).Span;
+        return address.AsSpan().SequenceCompareTo(element.Key.Span[..address.Length]) >= 0 && address.AsSpan().SequenceCompareTo(last[..address.Length]) <= 0;
+    }
 }

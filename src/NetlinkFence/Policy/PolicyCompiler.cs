@@ -79,12 +79,19 @@ public static class PolicyCompiler
             output.Add(new(Out().DestinationAndPortIn(family, ProtocolType.Tcp, setName).Accept("dns"), origin, "DNS over TCP to the named resolvers only"));
         }
 
-        foreach (var entry in policy.Egress)
-            AddAllow(resolved, entry, name, "allow", "output", destination: true, sets, output);
-        foreach (var entry in policy.Input)
-            AddAllow(resolved, entry, name, "input", "input", destination: false, sets, input);
+        // Allow entries: one set per direction and family, one rule per set (the number of rules and sets does not
+        // grow with the policy); overlapping entries are made disjoint elements by the layout planner.
+        var egressGrants = Grants(resolved, policy.Egress, anySource: false);
+        var inputGrants = Grants(resolved, policy.Input, anySource: true);
+        foreach (var family in Families)
+        {
+            output.Add(AllowSet(resolved, policy.Egress, egressGrants, name, family, destination: true, sets));
+            input.Add(AllowSet(resolved, policy.Input, inputGrants, name, family, destination: false, sets));
+        }
 
-        bool hasIPv6 = sets.Any(s => s.Set.Key[0] == SetKeyType.Ipv6Address);
+        // IPv6 peers named in the policy (an input entry without from: allows ::/0 but names none).
+        bool hasIPv6 = sets.Any(s => s.Set.Name == "dns_v6")
+            || policy.Egress.Concat(policy.Input).Any(e => GrantsAtCompileTime(e) && e.Peers.SelectMany(resolved.NetworksOf).Any(n => Family(n) == AddressFamily.InterNetworkV6));
         if (hasIPv6)
         {
             // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
@@ -108,7 +115,7 @@ public static class PolicyCompiler
         rules.AddRange(output);
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
         rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix));
-        return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules);
+        return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules, egressGrants, inputGrants);
     }
 
     /// <summary>
@@ -152,42 +159,81 @@ public static class PolicyCompiler
 
     private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];
 
-    private static void AddAllow(ResolvedPolicy resolved, AllowEntry entry, string table, string prefix, string chain, bool destination,
-        List<CompiledSet> sets, List<CompiledRule> rules)
+    /// <summary>The name of the egress allow set of <paramref name="family"/>: <c>allow_v4</c>, <c>allow_v6</c>.</summary>
+    public static string EgressAllowSet(AddressFamily family) => $"allow_{Suffix(family)}";
+
+    /// <summary>The name of the input allow set of <paramref name="family"/>: <c>input_v4</c>, <c>input_v6</c>.</summary>
+    public static string InputAllowSet(AddressFamily family) => $"input_{Suffix(family)}";
+
+    /// <summary>
+    /// An allow set: key <c>addr . inet_proto . inet_service</c>, intervals (networks, port ranges), timeouts (windows
+    /// and live additions expire in the kernel), and a counter on every element (per-entry traffic without a rule
+    /// per entry). Created even when empty, so live changes only ever add elements.
+    /// </summary>
+    internal static NftSet AllowSetOf(string table, string name, AddressFamily family) =>
+        new(Inet, table, name, [family == AddressFamily.InterNetwork ? SetKeyType.Ipv4Address : SetKeyType.Ipv6Address, SetKeyType.InetProto, SetKeyType.InetService],
+            SetFlags.Interval | SetFlags.Timeout) { ElementCounters = true };
+
+    /// <summary>
+    /// What the allow entries let through, in policy order: per entry, per peer network, tcp ranges then udp ranges.
+    /// An input entry without <c>from:</c> allows any source (0.0.0.0/0 and ::/0).
+    /// </summary>
+    private static List<AllowGrant> Grants(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries, bool anySource)
     {
-        string origin = entry.Location.ToString();
-        foreach (var (protocol, ports) in new[] { (ProtocolType.Tcp, entry.Tcp), (ProtocolType.Udp, entry.Udp) })
+        var grants = new List<AllowGrant>();
+        foreach (var entry in entries)
         {
-            if (ports.Count == 0)
+            if (!GrantsAtCompileTime(entry))
                 continue;
-            string proto = protocol == ProtocolType.Tcp ? "tcp" : "udp";
-            if (entry.Peers.Count == 0)
+            IEnumerable<IPNetwork> networks = entry.Peers.Count == 0 && anySource
+                ? [new IPNetwork(IPAddress.Any, 0), new IPNetwork(IPAddress.IPv6Any, 0)]
+                : entry.Peers.SelectMany(resolved.NetworksOf);
+            foreach (var network in networks.Distinct())
             {
-                // Input allow without a source (lint warns): match the ports from anywhere.
-                string setName = $"{prefix}_{entry.Name}_{proto}";
-                var portSet = new NftSet(Inet, table, setName, [SetKeyType.InetService], SetFlags.Interval);
-                sets.Add(new CompiledSet(portSet, PortElements(ports), origin, [$"{proto} ports {string.Join(", ", ports)} from any source"]));
-                rules.Add(new(new RuleBuilder(Inet, table, chain).L4Protocol(protocol)
-                    .Add(new PayloadExpression(PayloadBase.Transport, 2, 2)).Add(new LookupExpression(setName)).Counter().Accept(entry.Name),
-                    origin, $"'{entry.Name}': {proto} {string.Join(", ", ports)} from any source"));
-                continue;
-            }
-            foreach (var family in Families)
-            {
-                var networks = entry.Peers.SelectMany(d => resolved.NetworksOf(d).Select(n => (d, n))).Where(x => Family(x.n) == family).ToList();
-                if (networks.Count == 0)
-                    continue;
-                string setName = $"{prefix}_{entry.Name}_{proto}_{Suffix(family)}";
-                var set = ConcatSet(table, setName, family);
-                sets.Add(new CompiledSet(set, Elements(set, networks.Select(x => x.n), ports), origin, Explain(resolved, networks.Select(x => x.d))));
-                var builder = new RuleBuilder(Inet, table, chain);
-                builder = destination
-                    ? builder.DestinationAndPortIn(family, protocol, setName)
-                    : builder.SourceAndDestinationPortIn(family, protocol, setName);
-                rules.Add(new(builder.Counter().Accept(entry.Name), origin,
-                    $"'{entry.Name}': {proto} {string.Join(", ", ports)} {(destination ? "to" : "from")} {string.Join(", ", networks.Select(x => x.d.Text).Distinct())}"));
+                foreach (var range in entry.Tcp)
+                    grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, range));
+                foreach (var range in entry.Udp)
+                    grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, range));
             }
         }
+        return grants;
+    }
+
+    /// <summary>
+    /// Whether an entry is allowed from the start: an entry with a <c>window:</c> is closed after apply and grants
+    /// nothing until a window is opened at run time (<see cref="LivePolicy.OpenWindowAsync"/>).
+    /// </summary>
+    private static bool GrantsAtCompileTime(AllowEntry entry) => entry.Window is null;
+
+    private static CompiledRule AllowSet(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries, List<AllowGrant> grants, string table,
+        AddressFamily family, bool destination, List<CompiledSet> sets)
+    {
+        string setName = destination ? EgressAllowSet(family) : InputAllowSet(family);
+        string origin = destination ? "egress.allow" : "input.allow";
+        var set = AllowSetOf(table, setName, family);
+        var ofFamily = grants.Where(g => Family(g.Network) == family).ToList();
+        // Compile-time grants never expire, so the elements do not depend on the clock.
+        var elements = new Layout.AllowSetModel(set, ofFamily).Elements(DateTimeOffset.UnixEpoch);
+        var explanation = entries.Where(e => ofFamily.Exists(g => g.Entry == e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList();
+        sets.Add(new CompiledSet(set, elements, origin, explanation));
+        var builder = new RuleBuilder(Inet, table, destination ? "output" : "input");
+        builder = destination ? builder.DestinationProtocolAndPortIn(family, setName) : builder.SourceProtocolAndDestinationPortIn(family, setName);
+        string comment = destination ? "allow" : "input";
+        return new(builder.Counter().Accept(comment), origin,
+            $"{(destination ? "egress" : "input")} allow entries ({Suffix(family)}); each element counts its own traffic, its comment names the entry");
+    }
+
+    /// <summary>One line per entry for plan: <c>'web' at policy.yaml:23:7: tcp 443; udp 53 to api.example -> 203.0.113.50 (DNS)</c>.</summary>
+    private static string EntryLine(ResolvedPolicy resolved, AllowEntry entry, AddressFamily family, bool destination)
+    {
+        var ports = new List<string>();
+        if (entry.Tcp.Count > 0)
+            ports.Add($"tcp {string.Join(", ", entry.Tcp)}");
+        if (entry.Udp.Count > 0)
+            ports.Add($"udp {string.Join(", ", entry.Udp)}");
+        var peers = entry.Peers.Where(d => resolved.NetworksOf(d).Any(n => Family(n) == family)).ToList();
+        string who = peers.Count == 0 ? "any source" : string.Join(", ", Explain(resolved, peers));
+        return $"'{entry.Name}' at {entry.Location}: {string.Join("; ", ports)} {(destination ? "to" : "from")} {who}";
     }
 
     private static IEnumerable<CompiledRule> DenyChain(string table, string chain, LogSettings log, string? prefix)
@@ -261,18 +307,6 @@ public static class PolicyCompiler
                 merged.Add(range);
         }
         return merged;
-    }
-
-    private static List<SetElement> PortElements(IReadOnlyList<PortRange> ports)
-    {
-        var elements = new List<SetElement>();
-        foreach (var range in MergePorts(ports))
-        {
-            elements.Add(new SetElement(DataValue.BigEndian16(range.First)));
-            if (range.Last < ushort.MaxValue)
-                elements.Add(new SetElement(DataValue.BigEndian16((ushort)(range.Last + 1))) { IntervalEnd = true });
-        }
-        return elements;
     }
 
     private static List<string> Explain(ResolvedPolicy resolved, IEnumerable<Destination> destinations) =>

@@ -146,6 +146,61 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_refreshed_name_is_allowed_until_its_expiry_and_a_closed_window_stays_closed()
+    {
+        using var net = World();
+        // mirror.example is not pinned: resolved (here by a fixed resolver) to the mirror's address at apply time.
+        string yaml = Yaml.Replace("  deb.mirror.example: [203.0.113.80]\n", "")
+            .Replace("to: [api.ironclaw.example]", "to: [api.ironclaw.example, deb.mirror.example]").Replace("tcp: [443]", "tcp: [443, 80]");
+        var resolver = new FixedResolver(new() { ["deb.mirror.example"] = [IPAddress.Parse(Mirror)] });
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "live.yaml"), resolver);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        Assert.False(net.TcpReachable(Extra, 443, 700));
+
+        // The name moved to Extra, valid for 4 s: 'control' reaches it; 'updates' (a closed window) gains nothing.
+        await live.RefreshNameAsync("deb.mirror.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(4))]);
+        Assert.True(net.TcpReachable(Extra, 443));
+        string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
+        output.WriteLine(listed);
+        Assert.DoesNotContain("\"updates\"", listed);
+        Thread.Sleep(TimeSpan.FromSeconds(4 + 3));
+        Assert.False(net.TcpReachable(Extra, 443, 700), "the kernel must have expired the refreshed address");
+        Assert.True(net.TcpReachable(Mirror, 80), "the address resolved at apply stays (a one-shot apply does not expire names)");
+    }
+
+    [Fact]
+    public async Task Changes_reports_this_tables_element_commits()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new List<NftablesChange>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var change in live.ChangesAsync(new() { NetworkNamespace = net.Agent.Name }, timeout.Token))
+            {
+                seen.Add(change);
+                if (change.Kind == NftablesChangeKind.ElementsAdded)
+                    return;
+            }
+        });
+        // The monitor joins the group asynchronously: open (and close) until it has seen an addition.
+        while (!reading.IsCompleted && !timeout.IsCancellationRequested)
+        {
+            net.Agent.Nft("add table inet bystander"); // another table's changes are not reported
+            await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(30));
+            await live.CloseWindowAsync("updates");
+            await Task.WhenAny(reading, Task.Delay(500));
+        }
+        await reading;
+        Assert.Contains(seen, c => c.Kind == NftablesChangeKind.ElementsAdded && c.SetName == "allow_v4");
+        Assert.DoesNotContain(seen, c => c.TableName == "bystander");
+    }
+
+    [Fact]
     public async Task Per_entry_counters_rise_with_traffic()
     {
         using var net = World();

@@ -53,7 +53,7 @@ public sealed class PlanSnapshotTests
     public void TenThousandDestinationsCostOneRule()
     {
         string plan = File.ReadAllText(Path.Combine(SnapshotDirectory, "ten-thousand.plan"));
-        Assert.Single(plan.Split('\n'), line => line.Contains("@allow_fleet_tcp_v4"));
-        Assert.Equal(10_000, plan.Split('\n').Count(line => line.Contains(". 443")));
+        Assert.Single(plan.Split('\n'), line => line.Contains("@allow_v4"));
+        Assert.Equal(10_000, plan.Split('\n').Count(line => line.Contains(". tcp . 443 comment \"fleet\"")));
     }
 }

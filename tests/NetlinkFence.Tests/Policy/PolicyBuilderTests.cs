@@ -209,6 +209,21 @@ public sealed class PolicyBuilderTests
     }
 
     [Fact]
+    public void A_window_entry_compiles_to_no_grants_it_is_closed_after_apply()
+    {
+        var policy = new PolicyBuilder()
+            .AllowEgress("control", to: ["203.0.113.50"], tcp: [443])
+            .AllowEgress("updates", to: ["203.0.113.80"], tcp: [80]).Window("updates", "30m")
+            .Build();
+        var compiled = Compile(policy);
+        Assert.All(compiled.Grants, g => Assert.Equal("control", g.Entry));
+        Assert.Single(compiled.Grants);
+        var allow = Assert.Single(compiled.Sets, s => s.Set.Name == "allow_v4");
+        Assert.All(allow.Elements, e => Assert.Equal("control", e.Comment));
+        Assert.NotEmpty(allow.Elements);
+    }
+
+    [Fact]
     public void Bad_rate_text_and_duplicate_definitions()
     {
         var e = Refused(new PolicyBuilder().Log("X: ", "10/sec").Define("a", "1.2.3.4").Define("a", "1.2.3.5").Define("b", "$a"));

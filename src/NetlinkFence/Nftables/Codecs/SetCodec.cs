@@ -25,7 +25,7 @@ internal static class SetCodec
 
     public static void Encode(ref NetlinkWriter writer, NftSet set, uint setId)
     {
-        // nft 1.0.6's order (golden bytes): TABLE NAME FLAGS KEY_TYPE KEY_LEN ID DESC TIMEOUT USERDATA.
+        // nft 1.0.6's order (golden bytes): TABLE NAME FLAGS KEY_TYPE KEY_LEN ID DESC TIMEOUT USERDATA EXPR.
         writer.WriteString((ushort)NftSetAttribute.TABLE, set.Table);
         writer.WriteString((ushort)NftSetAttribute.NAME, set.Name);
         writer.WriteU32BigEndian((ushort)NftSetAttribute.FLAGS, (uint)set.Flags);
@@ -54,6 +54,16 @@ internal static class SetCodec
         if (set.Timeout is { } timeout)
             writer.WriteU64BigEndian((ushort)NftSetAttribute.TIMEOUT, (ulong)timeout.TotalMilliseconds);
         WriteUserData(ref writer, set);
+        if (set.ElementCounters)
+        {
+            // One set expression: nft 1.0.6 sends NFTA_SET_EXPR { NAME "counter", DATA {} } (not the EXPRESSIONS
+            // list) and no per-element expressions; the kernel gives each new element a copy.
+            var expr = writer.BeginNested((ushort)NftSetAttribute.EXPR);
+            writer.WriteString((ushort)NftExpressionAttribute.NAME, "counter");
+            var data = writer.BeginNested((ushort)NftExpressionAttribute.DATA);
+            writer.EndNested(data);
+            writer.EndNested(expr);
+        }
     }
 
     /// <summary>
@@ -110,6 +120,7 @@ internal static class SetCodec
         ulong handle = 0;
         TimeSpan? timeout = null;
         string? comment = null;
+        bool counters = false;
         var attributes = message.Attributes;
         while (attributes.TryRead(out var a))
         {
@@ -123,6 +134,8 @@ internal static class SetCodec
                 case NftSetAttribute.HANDLE: handle = a.U64BigEndian(); break;
                 case NftSetAttribute.TIMEOUT: timeout = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
                 case NftSetAttribute.USERDATA: comment = RuleUserData.ReadString(a.Payload, UserDataComment, out _); break;
+                case NftSetAttribute.EXPR: counters |= ExpressionCodec.Decode(a.Payload) is CounterExpression; break;
+                case NftSetAttribute.EXPRESSIONS: counters |= ExpressionCodec.DecodeList(a.Payload).Exists(e => e is CounterExpression); break;
             }
         }
         var key = new List<SetKeyType>();
@@ -138,6 +151,7 @@ internal static class SetCodec
             Flags = (SetFlags)flags,
             Timeout = timeout,
             Comment = comment,
+            ElementCounters = counters,
             Handle = handle,
         };
     }

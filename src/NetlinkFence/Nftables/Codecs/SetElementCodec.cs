@@ -57,7 +57,7 @@ internal static class SetElementCodec
         DataValue? key = null, keyEnd = null, userData = null;
         uint flags = 0;
         TimeSpan? timeout = null, expiration = null;
-        List<Expression>? expressions = null;
+        CounterExpression? counter = null;
         while (attributes.TryRead(out var a))
         {
             switch ((NftSetElementAttribute)a.Type)
@@ -68,10 +68,9 @@ internal static class SetElementCodec
                 case NftSetElementAttribute.TIMEOUT: timeout = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
                 case NftSetElementAttribute.EXPIRATION: expiration = TimeSpan.FromMilliseconds(a.U64BigEndian()); break;
                 case NftSetElementAttribute.USERDATA: userData = new DataValue(a.Payload); break;
-                // A set with an expression template (e.g. `counter`) lists each element's own instance: one expression
-                // in NFTA_SET_ELEM_EXPR, several as a list in NFTA_SET_ELEM_EXPRESSIONS (nf_tables_fill_expr_info).
-                case NftSetElementAttribute.EXPR: (expressions ??= []).Add(ExpressionCodec.Decode(a.Payload)); break;
-                case NftSetElementAttribute.EXPRESSIONS: (expressions ??= []).AddRange(ExpressionCodec.DecodeList(a.Payload)); break;
+                // The kernel lists one set expression as EXPR, several as the EXPRESSIONS list.
+                case NftSetElementAttribute.EXPR: counter ??= ExpressionCodec.Decode(a.Payload) as CounterExpression; break;
+                case NftSetElementAttribute.EXPRESSIONS: counter ??= ExpressionCodec.DecodeList(a.Payload).OfType<CounterExpression>().FirstOrDefault(); break;
             }
         }
         bool intervalEnd = (flags & (uint)NftSetElementFlags.INTERVAL_END) != 0;
@@ -82,7 +81,7 @@ internal static class SetElementCodec
             Timeout = timeout,
             Expiration = expiration,
             UserData = userData,
-            Expressions = expressions,
+            Counter = counter,
         };
     }
 }

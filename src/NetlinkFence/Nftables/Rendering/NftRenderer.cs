@@ -150,6 +150,8 @@ public sealed class NftRenderer
             text.Append("\t\tflags ").Append(string.Join(',', flags)).Append('\n');
         if (set.Timeout is { } timeout)
             text.Append("\t\ttimeout ").Append(SetElementFormatter.Duration(timeout)).Append('\n');
+        if (set.ElementCounters)
+            text.Append("\t\tcounter\n");
         if (set.Comment is not null)
             text.Append("\t\tcomment ").Append(NftSyntax.Quote(set.Comment, $"comment of set {NftSyntax.Comment(set.Name)}")).Append('\n');
         if (SetElementFormatter.Format(set, contents.Elements) is { } elements)

@@ -114,7 +114,7 @@ internal static class SetElementFormatter
 
     /// <summary>
     /// What nft prints after an element: <c> timeout 1h</c> (when it differs from the set's), <c> expires 59m59s992ms</c>,
-    /// and <c> comment "..."</c> from the element's userdata (nft's TLV type 0, NUL-terminated).
+    /// <c> counter packets 3 bytes 180</c> (read back from a set with element counters), and <c> comment "..."</c> from the element's userdata (nft's TLV type 0, NUL-terminated).
     /// </summary>
     private static string Annotations(NftSet set, SetElement element)
     {
@@ -123,6 +123,8 @@ internal static class SetElementFormatter
             text.Append(" timeout ").Append(Duration(timeout));
         if (element.Expiration is { } expires)
             text.Append(" expires ").Append(Duration(expires));
+        if (element.Counter is { } counter)
+            text.Append(" counter packets ").Append(counter.Packets).Append(" bytes ").Append(counter.Bytes);
         if (element.UserData is { } userData && RuleUserData.ReadString(userData.Span, 0, out _) is { } comment)
             text.Append(" comment ").Append(NftSyntax.Quote(comment, $"comment of an element of set {NftSyntax.Comment(set.Name)}"));
         return text.ToString();

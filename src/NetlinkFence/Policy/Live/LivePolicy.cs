@@ -185,12 +185,11 @@ public sealed class LivePolicy
         var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
         {
             var held = _models.TryGetValue(f, out var model) ? model.Grants.ToList() : [];
-            var want = new List<AllowGrant>();
+            // The permanent grants exactly as apply compiles them; open windows re-granted with their expiry.
+            var want = compiled.Grants.Where(g => g.Network.BaseAddress.AddressFamily == f).ToList();
             foreach (var entry in next.Policy.Egress)
             {
-                if (entry.Window is null)
-                    want.AddRange(EntryGrants(next, nextNames, entry, f, null));
-                else if (OpenUntil(entry.Name, now) is { } until)
+                if (entry.Window is not null && OpenUntil(entry.Name, now) is { } until)
                     want.AddRange(EntryGrants(next, nextNames, entry, f, until));
             }
             // Timed grants of plain entries (added destinations, refreshed names) stay until they expire.
@@ -217,7 +216,7 @@ public sealed class LivePolicy
                 continue;
             foreach (var element in set.Elements)
             {
-                if (element.Comment is not { } entry || element.Expressions?.OfType<CounterExpression>().FirstOrDefault() is not { } counter)
+                if (element.Comment is not { } entry || element.Counter is not { } counter)
                     continue;
                 var (packets, bytes) = sums.GetValueOrDefault(entry);
                 sums[entry] = (packets + counter.Packets, bytes + counter.Bytes);

@@ -78,7 +78,8 @@ policy=examples/ironclaw-agent.yaml
 check "apply exits 0" netlinkfence apply "$policy" --netns "$agent"
 listing=$(ip netns exec "$agent" nft list table inet netlinkfence 2>&1)
 check "nft lists a default-drop output chain" grep -q "type filter hook output priority filter; policy drop;" <<<"$listing"
-check "nft lists the ironclaw-control rule" grep -q 'ip daddr . tcp dport @allow_ironclaw-control_tcp_v4 counter packets 0 bytes 0 accept comment "ironclaw-control"' <<<"$listing"
+check "nft lists the one egress allow rule" grep -q 'ip daddr . meta l4proto . th dport @allow_v4 counter packets 0 bytes 0 accept comment "allow"' <<<"$listing"
+check "nft lists the ironclaw-control element with its counter" grep -q '203.0.113.50 . tcp . 443 counter packets 0 bytes 0 comment "ironclaw-control"' <<<"$listing"
 check "nft lists the log-prefixed drop" grep -q 'log prefix "EGRESS-DENIED: "' <<<"$listing"
 
 probes=$(netlinkfence probe --netns "$agent" tcp:203.0.113.50:443 tcp:203.0.113.50:8443 udp:192.168.1.10:53 tcp:192.168.1.20:6514 tcp:198.51.100.7:443 udp:198.51.100.7:53)

@@ -25,7 +25,7 @@ if (args is ["phases", ..])
 if (args is ["matrix", var root, ..])
     return Run(() => Matrix.Run(root, args.Length > 2 ? args[2] : null, args.Length > 3 ? int.Parse(args[3]) : 1));
 if (args is ["process", var root2, ..])
-    return Run(() => WholeProcess.Run(root2, args.Length > 2 ? args[2] : null, args.Length > 3 ? int.Parse(args[3]) : 1));
+    return Run(() => WholeProcess.Run(root2, args.Length > 2 ? args[2] : null, args.Length > 3 ? int.Parse(args[3]) : 1, args.Length > 4 ? args[4] : null));
 
 // In-process: the commit benchmarks need root and create network namespaces; no child build needed.
 // Short job (1 launch, 3 warm-up, 10 measured iterations) so bench/run.sh finishes in minutes on 2 cores.

@@ -25,7 +25,8 @@ internal static class WholeProcess
             : $"> {Matrix.NftTimeout.TotalSeconds:0} s (killed)";
     }
 
-    public static int Run(string root, string? output, int scale)
+    /// <param name="only">When set, only the cases whose label contains it (e.g. <c>entries</c>).</param>
+    public static int Run(string root, string? output, int scale, string? only = null)
     {
         var (cli, prefix) = PolicyWorkload.Cli();
         var methods = new List<Method>();
@@ -45,7 +46,10 @@ internal static class WholeProcess
             ("1,000 destinations (1 entry)", PolicyWorkload.Destinations(1_000), 11),
             ("100,000 destinations (1 entry)", PolicyWorkload.Destinations(100_000), 5),
             ("examples/ironclaw-agent.yaml", PolicyWorkload.Example(root), 11),
-        })
+            // One destination per entry: with one allow set per family the kernel work no longer grows per entry.
+            ("1,000 entries x 1 destination", PolicyWorkload.Entries(1_000), 11),
+            ("10,000 entries x 1 destination", PolicyWorkload.Entries(10_000), 5),
+        }.Where(c => only is null || c.Item1.Contains(only, StringComparison.Ordinal)))
             cases.Add((label, path, PolicyWorkload.PlanFile(path), Math.Max(3, runs / scale)));
 
         // Untimed warm-up: page cache for the binaries, the files and the runtime.

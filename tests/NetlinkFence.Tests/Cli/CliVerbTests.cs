@@ -19,12 +19,12 @@ public sealed class CliVerbTests
         Assert.Contains("matches", clean.Stdout);
 
         ns.Nft("add chain inet netlinkfence output { type filter hook output priority filter ; policy accept ; }");
-        ns.Nft("add element inet netlinkfence allow_syslog-tls_tcp_v4 { 10.9.9.9 . 22 }");
+        ns.Nft("add element inet netlinkfence allow_v4 { 10.9.9.9 . tcp . 22 }");
         var drift = CliRunner.Run($"verify {Example} --netns {ns.Name}");
         Assert.Equal(1, drift.ExitCode);
         Assert.Contains("~ chain output", drift.Stdout);
         Assert.Contains("policy accept", drift.Stdout);
-        Assert.Contains("+ set allow_syslog-tls_tcp_v4: element 10.9.9.9 . 22", drift.Stdout);
+        Assert.Contains("+ set allow_v4: element 10.9.9.9 . tcp . 22", drift.Stdout);
 
         var json = CliRunner.Run($"verify {Example} --netns {ns.Name} --output json");
         Assert.Equal(1, json.ExitCode);

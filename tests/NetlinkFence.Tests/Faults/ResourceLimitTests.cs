@@ -27,8 +27,8 @@ public sealed class ResourceLimitTests(ITestOutputHelper output)
         Assert.Equal(Count, policy.Egress[0].Peers.Count);
         var compiled = PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(policy, new FixedResolver()));
         double compileMs = sw.Elapsed.TotalMilliseconds;
-        var set = compiled.Sets.Single(s => s.Set.Name.StartsWith("allow_variant-7", StringComparison.Ordinal));
-        Assert.Equal(Count, set.Elements.Count);
+        var set = compiled.Sets.Single(s => s.Set.Name == "allow_v4");
+        Assert.Equal(Count, set.Elements.Count(e => e.Comment == "variant-7")); // and marker-7's element
 
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
         // Something to replace first, so the big apply is a replacement.
@@ -42,7 +42,7 @@ public sealed class ResourceLimitTests(ITestOutputHelper output)
         var live = await nft.ListTableAsync(NftFamily.Inet, "netlinkfence");
         double dumpMs = sw.Elapsed.TotalMilliseconds;
         Assert.Empty(TableDiff.Compare(compiled.ToExpectedContents(), live));
-        Assert.Equal(Count, live!.Sets.Single(s => s.Set.Name == set.Set.Name).Elements.Count(e => !e.IntervalEnd));
+        Assert.Equal(Count, live!.Sets.Single(s => s.Set.Name == set.Set.Name).Elements.Count(e => !e.IntervalEnd && e.Comment == "variant-7"));
 
         using var json = JsonDocument.Parse(ns.Nft($"-j list set inet netlinkfence {set.Set.Name}"));
         int nftCount = json.RootElement.GetProperty("nftables").EnumerateArray()

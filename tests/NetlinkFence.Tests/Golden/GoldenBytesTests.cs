@@ -144,6 +144,8 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         ["set-ipv4-interval"] = () => Tx().AddSet(Set("nets_v4", SetFlags.Interval, SetKeyType.Ipv4Address)),
         ["set-concat-v4-interval"] = () => Tx().AddSet(Set("allow_tcp_v4", SetFlags.Interval, SetKeyType.Ipv4Address, SetKeyType.InetService)),
         ["set-concat-v6-interval"] = () => Tx().AddSet(Set("allow_tcp_v6", SetFlags.Interval, SetKeyType.Ipv6Address, SetKeyType.InetService)),
+        // The allow layout's set: one per family, protocol in the key, per-element counters (NFTA_SET_EXPR "counter").
+        ["set-allow-counter"] = () => Tx().AddSet(Set("allow_v4", SetFlags.Interval | SetFlags.Timeout, SetKeyType.Ipv4Address, SetKeyType.InetProto, SetKeyType.InetService) with { ElementCounters = true }),
         ["set-inet-service"] = () => Tx().AddSet(Set("ports", SetFlags.None, SetKeyType.InetService)),
         ["set-timeout"] = () => Tx().AddSet(Set("updates_v4", SetFlags.Timeout, SetKeyType.Ipv4Address) with { Timeout = TimeSpan.FromHours(1) }),
         // elements

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;
 
@@ -48,17 +49,25 @@ public sealed class ApplyPolicyTests
         Assert.Contains("\"udp\"", output[3]);
         Assert.Contains("\"@dns_v4\"", output[4]);
         Assert.Contains("\"tcp\"", output[4]);
-        Assert.Contains("\"@allow_ironclaw-control_tcp_v4\"", output[5]);
+        // One rule per allow set: ip daddr . meta l4proto . th dport @allow_v4 counter accept.
+        Assert.Contains("\"@allow_v4\"", output[5]);
+        Assert.Contains("\"l4proto\"", output[5]);
         Assert.Contains("\"counter\"", output[5]);
-        Assert.Contains("\"@allow_syslog-tls_tcp_v4\"", output[6]);
+        Assert.Contains("\"@allow_v6\"", output[6]);
         Assert.Contains("\"egress_denied\"", output[^1]);
-        Assert.Equal("ironclaw-control", rules.Where(r => r.GetProperty("chain").GetString() == "output").ElementAt(5).GetProperty("comment").GetString());
+        Assert.Equal("allow", rules.Where(r => r.GetProperty("chain").GetString() == "output").ElementAt(5).GetProperty("comment").GetString());
 
         var sets = items.Where(i => i.TryGetProperty("set", out _)).Select(i => i.GetProperty("set")).ToDictionary(s => s.GetProperty("name").GetString()!);
-        Assert.Contains("203.0.113.50", sets["allow_ironclaw-control_tcp_v4"].GetProperty("elem").GetRawText());
-        Assert.Contains("443", sets["allow_ironclaw-control_tcp_v4"].GetProperty("elem").GetRawText());
+        // Each element names its entry and carries its own counter (the set's counter expression).
+        var allow = sets["allow_v4"].GetProperty("elem").EnumerateArray().Select(e => e.GetProperty("elem")).ToList();
+        var control = Assert.Single(allow, e => e.GetProperty("comment").GetString() == "ironclaw-control");
+        Assert.Equal("[\"203.0.113.50\",\"tcp\",443]", control.GetProperty("val").GetProperty("concat").GetRawText().Replace(" ", ""));
+        Assert.Equal(0, control.GetProperty("counter").GetProperty("packets").GetInt64());
+        var syslog = Assert.Single(allow, e => e.GetProperty("comment").GetString() == "syslog-tls");
+        Assert.Contains("6514", syslog.GetProperty("val").GetRawText());
         Assert.Contains("192.168.1.10", sets["dns_v4"].GetProperty("elem").GetRawText());
-        Assert.Contains("6514", sets["allow_syslog-tls_tcp_v4"].GetProperty("elem").GetRawText());
+        foreach (string name in new[] { "allow_v6", "input_v4", "input_v6" })
+            Assert.False(sets[name].TryGetProperty("elem", out _), $"{name} is created empty");
 
         string deny = string.Join("\n", rules.Where(r => r.GetProperty("chain").GetString() == "egress_denied").Select(r => r.GetProperty("expr").GetRawText()));
         Assert.Contains("EGRESS-DENIED: ", deny);
@@ -84,7 +93,7 @@ public sealed class ApplyPolicyTests
     [Theory]
     [InlineData("delete rule", DifferenceKind.Missing, "chain output")]
     [InlineData("policy accept", DifferenceKind.Changed, "chain output")]
-    [InlineData("add element", DifferenceKind.Added, "set allow_ironclaw-control_tcp_v4")]
+    [InlineData("add element", DifferenceKind.Added, "set allow_v4")]
     [InlineData("add rule", DifferenceKind.Added, "chain output")]
     [InlineData("add chain", DifferenceKind.Added, "chain sneaky")]
     public async Task DriftIsDetectedAndRepaired(string tampering, DifferenceKind kind, string subject)
@@ -99,14 +108,14 @@ public sealed class ApplyPolicyTests
         switch (tampering)
         {
             case "delete rule":
-                ulong handle = live!.RulesOf("output").Single(r => r.Comment == "syslog-tls").Handle;
+                ulong handle = live!.RulesOf("output").Single(r => r.Comment == "allow" && r.Expressions.OfType<LookupExpression>().Single().SetName == "allow_v4").Handle;
                 ns.Nft($"delete rule inet netlinkfence output handle {handle}");
                 break;
             case "policy accept":
                 ns.Nft("add chain inet netlinkfence output { type filter hook output priority filter ; policy accept ; }");
                 break;
             case "add element":
-                ns.Nft("add element inet netlinkfence allow_ironclaw-control_tcp_v4 { 198.51.100.9 . 22 }");
+                ns.Nft("add element inet netlinkfence allow_v4 { 198.51.100.9 . tcp . 22 }");
                 break;
             case "add rule":
                 ns.Nft("insert rule inet netlinkfence output accept");

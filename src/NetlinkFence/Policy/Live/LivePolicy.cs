@@ -67,7 +67,7 @@ public sealed class LivePolicy
     /// <summary>
     /// Opens window entry <paramref name="entry"/> for <paramref name="duration"/> (more than zero, at most its
     /// <c>window:</c>). Extends, never shortens: a window already open for longer keeps its expiry. Returns the window
-    /// as the kernel then holds it.
+    /// as this commit left it (no re-read: the change costs one small transaction whatever the table's size).
     /// </summary>
     public async Task<LiveWindow> OpenWindowAsync(string entry, TimeSpan duration, CancellationToken cancellationToken = default)
     {
@@ -82,7 +82,8 @@ public sealed class LivePolicy
                 return []; // never shortens
             return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
         }, $"open {entry}", cancellationToken).ConfigureAwait(false);
-        return await WindowAsync(window, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        return new LiveWindow(window, OpenUntil(window.Name, now) - now);
     }
 
     /// <summary>Closes window entry <paramref name="entry"/> now (no effect when it is closed).</summary>
@@ -300,8 +301,16 @@ public sealed class LivePolicy
                 }
                 catch
                 {
-                    // The model may hold a change the kernel refused: rebuild it from what the kernel has.
-                    await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+                    // The model may hold a change the kernel refused: rebuild it from what the kernel has (when it
+                    // cannot be read either, the next change fails on the generation check and reads again).
+                    try
+                    {
+                        await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        _generation = 0; // never a current generation: forces a re-read before the next commit
+                    }
                     throw;
                 }
             }
@@ -347,9 +356,6 @@ public sealed class LivePolicy
     }
 
     // ---- windows ---------------------------------------------------------------------------------------------
-
-    private async Task<LiveWindow> WindowAsync(AllowEntry entry, CancellationToken cancellationToken) =>
-        Window(entry, await ListAsync(cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// How long the kernel keeps <paramref name="entry"/> open: the longest-lived of its elements, each the earlier of the

@@ -101,10 +101,19 @@ public sealed class DnsRefresher
         int answered = 0;
         for (int i = 0; i < _due.Count; i++)
         {
-            if (Accept(_due[i], answers[i], now))
+            if (!Accept(_due[i], answers[i], now))
+                continue;
+            answered++;
+            try
             {
-                answered++;
                 await _sink(_due[i].Host, _due[i].Addresses, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The kernel keeps what it had (each address expires on its own timeout); try again after min_ttl
+                // rather than stopping every other name.
+                _due[i].Due = now + Settings.MinTtl;
+                _log($"dns: handing {_due[i].Host}'s {_due[i].Addresses.Count} address(es) on failed: {e.Message}; trying again in {Settings.MinTtl.TotalSeconds:0}s");
             }
         }
         return answered;

@@ -154,6 +154,36 @@ public sealed class DnsRefresherTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
     }
 
+    [Fact]
+    public async Task ASinkFailureIsLoggedAndRetriedAfterMinTtlWithoutStoppingOtherNames()
+    {
+        var dns = new ScriptedDns();
+        dns.Answer("cdn.example", 300, "198.51.100.10");
+        dns.Answer("late.example", 300, "198.51.100.11");
+        var clock = new ManualClock(Start);
+        var log = new List<string>();
+        var handed = new List<string>();
+        bool failed = false;
+        var refresher = new DnsRefresher(await Policy(dns), dns, (host, _, _) =>
+        {
+            if (host == "cdn.example" && !failed)
+            {
+                failed = true;
+                handed.Add("cdn.example (failed)");
+                throw new InvalidOperationException("generation moved");
+            }
+            handed.Add(host);
+            return Task.CompletedTask;
+        }, clock, log.Add);
+        Assert.Equal(2, await refresher.RefreshDueAsync());
+        Assert.Equal(["cdn.example (failed)", "late.example"], handed);
+        Assert.Single(log, l => l.Contains("handing cdn.example's 1 address(es) on failed: generation moved"));
+        Assert.Equal(Start + TimeSpan.FromSeconds(30), refresher.NextDue);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await refresher.RefreshDueAsync());
+        Assert.Equal("cdn.example", handed[^1]);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (int i = 0; i < 500 && !condition(); i++)

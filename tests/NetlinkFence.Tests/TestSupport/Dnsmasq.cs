@@ -7,7 +7,9 @@ namespace NetlinkFence.Tests.TestSupport;
 /// <summary>
 /// Debian's dnsmasq, started by a test inside a namespace it made (usually the world of an <see cref="AgentAndWorld"/>),
 /// answering only from a hosts file with a short TTL; <see cref="SetHosts"/> rewrites the file and SIGHUPs it.
-/// Stopped (SIGKILL) on dispose.
+/// Stopped (SIGKILL) on dispose. <c>--keep-in-foreground</c>, not <c>--no-daemon</c>: in debug mode dnsmasq serves
+/// a TCP connection inline and answers nothing else until the client closes it, and DnsClient keeps the TCP
+/// connection of a truncated answer open for the next one.
 /// </summary>
 public sealed class Dnsmasq : IDisposable
 {
@@ -28,7 +30,7 @@ public sealed class Dnsmasq : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string argument in (string[])["netns", "exec", ns.Name, Binary, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+        foreach (string argument in (string[])["netns", "exec", ns.Name, Binary, "--keep-in-foreground", "--log-facility=-", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
             $"--addn-hosts={_hostsFile}", $"--local-ttl={ttlSeconds}", "--port=53", "--bind-interfaces", $"--listen-address={listenAddress}",
             "--user=root", "--pid-file=", "--edns-packet-max=1232"])
             start.ArgumentList.Add(argument);

@@ -65,6 +65,24 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
+    public async Task AReloadThatReplacesTheTableKeepsItOwned()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy("log:\n  prefix: \"A: \"\n" + Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        File.WriteAllText(policy, "log:\n  prefix: \"B: \"\n" + Policy("203.0.113.50"));
+        daemon.Signal("HUP");
+        Assert.True(daemon.WaitForLog("reloaded (SIGHUP): atomic replace"), daemon.Log);
+        Assert.Contains("\"B: \"", ns.Nft("list ruleset"));
+        var table = await DaemonTests.ReadTableAsync(ns);
+        Assert.Equal(NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag, table!.Flags);
+        var add = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft add rule inet netlinkfence output accept");
+        Assert.True(add.ExitCode != 0 && add.Stderr.Contains("Operation not permitted"), add.Stderr);
+        File.Delete(policy);
+    }
+
+    [Fact]
     public void WindowsAreOpenedListedAndClosedThroughTheDaemon()
     {
         using var ns = TestNamespace.Create();

@@ -23,6 +23,8 @@ root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());
 root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
+root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(LearnVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The daemon handles SIGTERM/SIGINT (stop, table left in place) and SIGHUP (reload) itself.

@@ -11,6 +11,10 @@ if (args is ["verify", ..])
 if (args is ["paired", ..])
     return Paired.Run(args.Length > 1 ? args[1] : null);
 
+// `dns-refresh [NAMES] [ROUNDS]`: CPU of one DNS refresh round against a local dnsmasq (DnsRefreshRound.cs).
+if (args is ["dns-refresh", ..])
+    return DnsRefreshRound.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000, args.Length > 2 ? int.Parse(args[2]) : 10);
+
 // `matrix ROOT [FILE] [SCALE]`: every commit-latency case in fresh namespaces, floor / library / nft side by side (Matrix.cs).
 // `process ROOT [FILE] [SCALE]`: whole-process netlinkfence apply vs nft -f of what plan prints (WholeProcess.cs).
 // SCALE divides the number of runs (for a quick try); 1 by default.

@@ -5,14 +5,23 @@ namespace NetlinkFence.Cli;
 /// <summary>Loading a policy file for a verb: parse, resolve names, compile; hygiene warnings on the way.</summary>
 internal static class PolicyFiles
 {
-    public static async Task<CompiledPolicy> CompileAsync(string path, bool checkOwnership, CancellationToken cancellationToken)
+    /// <summary>
+    /// Names that are not pinned are resolved through the policy's own resolvers (the system's when it names none),
+    /// from inside <paramref name="netns"/> when given: the way the agent itself reaches them.
+    /// </summary>
+    public static async Task<CompiledPolicy> CompileAsync(string path, bool checkOwnership, CancellationToken cancellationToken, string? netns = null)
     {
         var policy = PolicyLoader.LoadFile(path);
         if (checkOwnership)
             WarnIfWritableByOthers(path);
-        var resolved = await ResolvedPolicy.ResolveAsync(policy, cancellationToken: cancellationToken);
+        var resolved = await ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null, cancellationToken);
         return PolicyCompiler.Compile(resolved);
     }
+
+    /// <summary>True when some name is not pinned (only then is a resolver, and its namespace, needed).</summary>
+    private static bool NeedsDns(EgressPolicy policy) =>
+        policy.Resolvers.Concat(policy.Egress.SelectMany(e => e.Peers)).Concat(policy.Input.SelectMany(e => e.Peers))
+            .Any(d => d.HostName is { } host && !policy.Hosts.ContainsKey(host));
 
     /// <summary>Whoever can edit the policy owns the host: say so when that is not only root.</summary>
     private static void WarnIfWritableByOthers(string path)

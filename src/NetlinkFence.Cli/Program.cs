@@ -18,19 +18,22 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
-root.Subcommands.Add(WatchVerb.Create());
-root.Subcommands.Add(LearnVerb.Create());
 root.Subcommands.Add(WindowVerbs.Open());
 root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());
 root.Subcommands.Add(StatsVerb.Create());
+root.Subcommands.Add(RunVerb.Create());
+root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(LearnVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
+// The daemon handles SIGTERM/SIGINT (stop, table left in place) and SIGHUP (reload) itself.
+bool ownSignals = isWaiter || parsed.CommandResult.Command.Name == RunVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.
 // Its --netns is the apply's own, already checked, descriptor.
 if ((isWaiter ? null : NamespaceArgument.Check(parsed.GetValue(CommonOptions.NetworkNamespace))) is { } refused)
     return refused;
-int code = await parsed.InvokeAsync(isWaiter ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
+int code = await parsed.InvokeAsync(ownSignals ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
 // A command line that does not parse (an unknown option, a bad --table) is bad input: System.CommandLine prints the
 // errors and the help, but exits 1, which means drift. Failures inside a verb are mapped by ExitCodes.Run.
 return parsed.Errors.Count > 0 ? ExitCodes.BadInput : code;

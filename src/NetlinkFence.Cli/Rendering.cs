@@ -40,6 +40,29 @@ internal static class Rendering
         return $"# netlinkfence plan of {NftRenderer.CommentText(policyPath)}\n"
             + "# One atomic transaction: create the table if missing, delete it with everything in it, re-create it whole.\n"
             + "# This file does the same with `nft -f`; `netlinkfence apply` does it over netlink with a generation check.\n"
+            + Names(compiled.Source)
             + Renderer.RenderReplacement(compiled.ToExpectedContents(), annotations);
+    }
+
+    /// <summary>Each host name with its addresses, their TTLs and where they came from (a pin, or which resolver), as comment lines.</summary>
+    public static string Names(ResolvedPolicy resolved)
+    {
+        if (resolved.Names.Count == 0)
+            return "";
+        var text = new System.Text.StringBuilder("# Host names:\n");
+        foreach (var name in resolved.Names.Values.OrderBy(n => n.Host, StringComparer.Ordinal))
+            text.Append("#   ").Append(NftRenderer.CommentText(NameLine(name))).Append('\n');
+        if (resolved.Names.Values.Any(n => n.Source == ResolutionSource.Dns))
+            text.Append("# DNS names are resolved once here; only the daemon (netlinkfence run) keeps them following DNS.\n");
+        return text.ToString();
+    }
+
+    /// <summary><c>host -> address (ttl 300s), ... (DNS via 192.168.1.10:53)</c>, or <c>(hosts: pin)</c>.</summary>
+    public static string NameLine(HostResolution name)
+    {
+        string addresses = name.Unresolved ? "no address yet (resolve: lazy)"
+            : name.Answers.Count > 0 ? string.Join(", ", name.Answers.Select(a => $"{a.Address} (ttl {a.Ttl.TotalSeconds:0}s)"))
+            : string.Join(", ", name.Addresses);
+        return $"{name.Host} -> {addresses} ({(name.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS via " + name.Resolver)})";
     }
 }

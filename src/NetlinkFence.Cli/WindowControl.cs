@@ -25,7 +25,8 @@ internal interface IWindowControl
 /// for each call, and records each open and close (stderr and the state directory's window log, with the uid that
 /// asked: this process's own, or the peer's that the daemon read with SO_PEERCRED).
 /// </summary>
-internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null) : IWindowControl
+/// <remarks>The daemon passes its own <paramref name="attached"/> live policy: only its connection may change a table it owns.</remarks>
+internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null, LivePolicy? attached = null) : IWindowControl
 {
     public async Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -65,6 +66,8 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
 
     private async Task<T> WithLiveAsync<T>(Func<LivePolicy, Task<T>> call, CancellationToken cancellationToken)
     {
+        if (attached is not null)
+            return await call(attached);
         var resolved = await ResolvedPolicy.ResolveAsync(WithTable(), cancellationToken: cancellationToken);
         await using var nft = await target.ConnectAsync(cancellationToken);
         return await call(await LivePolicy.AttachAsync(nft, resolved, cancellationToken));

@@ -215,7 +215,7 @@ internal sealed class SafetyState
     }
 
     /// <summary>The name as a file-name part, one-to-one: letters, digits and '-' stay, every other byte becomes _XX.</summary>
-    private static string Sanitize(string name)
+    internal static string Sanitize(string name)
     {
         var builder = new StringBuilder(name.Length);
         foreach (byte b in Encoding.UTF8.GetBytes(name))

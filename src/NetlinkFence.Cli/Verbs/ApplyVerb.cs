@@ -29,7 +29,7 @@ internal static class ApplyVerb
             var window = parse.GetValue(confirmWithin) is { } w ? Duration.Parse(w) : (TimeSpan?)null;
             var cliTest = new SelfTest((parse.GetValue(expectAllow) ?? []).Select(ExpectedFlow.Parse).ToList(),
                 (parse.GetValue(expectDeny) ?? []).Select(ExpectedFlow.Parse).ToList());
-            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken);
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
@@ -55,13 +55,18 @@ internal static class ApplyVerb
             {
                 result = await PolicyApplier.ApplyAsync(nft, compiled, parse.GetValue(retries), Rendering.Rule, guard is null ? null : guard.BeforeCommitAsync, cancellationToken);
             }
-            catch
+            catch (Exception e)
             {
                 guard?.Abandon(liveHandle: null);
+                if (e is TransactionRejectedException rejected && OwnedByAnother(rejected))
+                    await Daemon.ControlClient.ExplainOwnerAsync(netns, compiled.Table.Name, Console.Error, cancellationToken);
                 throw;
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
             new Output(json).Applied(compiled, result);
+            if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
+                notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
+                    + "their addresses stay allowed until the next apply, and new ones are not");
             if (earlier is not null)
                 notes.WriteLine($"took over the pending rollback of the earlier unconfirmed apply (due at {PendingReport.Due(earlier)}"
                     + (PendingReport.WaiterAlive(earlier) ? "" : ", its waiter was gone") + "): the rollback point stays the table before it");
@@ -112,6 +117,10 @@ internal static class ApplyVerb
         }
         return ExitCodes.SelfTestFailed;
     }
+
+    /// <summary>EPERM on the table's own objects (not on the batch): another socket owns the table, e.g. a running daemon.</summary>
+    internal static bool OwnedByAnother(TransactionRejectedException e) =>
+        !e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)NetlinkFence.Interop.Uapi.Errno.PERM);
 
     /// <summary>Keeps the replaced table for <c>rollback</c> (the caller holds the lock and no confirmation is pending).</summary>
     private static bool SavePrevious(SafetyState state, TableSnapshot previous)

@@ -17,7 +17,7 @@ internal static class PlanVerb
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             string path = parse.GetValue(policyArgument)!;
-            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken);
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             string text = Rendering.Plan(compiled, path);
             var (changes, note) = await LiveDifferences(compiled, parse.GetValue(CommonOptions.NetworkNamespace), cancellationToken);
             if (parse.GetValue(CommonOptions.Output) == "json")
@@ -28,6 +28,27 @@ internal static class PlanVerb
                     w.WriteNumber("rules", compiled.Rules.Count);
                     w.WriteNumber("elements", compiled.Sets.Sum(s => s.Elements.Count));
                     w.WriteString("ruleset", text);
+                    w.WriteStartArray("names");
+                    foreach (var name in compiled.Source.Names.Values.OrderBy(n => n.Host, StringComparer.Ordinal))
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("host", name.Host);
+                        w.WriteString("source", name.Source == ResolutionSource.Pin ? "pin" : "resolver");
+                        if (name.Resolver is not null)
+                            w.WriteString("resolver", name.Resolver);
+                        w.WriteStartArray("addresses");
+                        foreach (var address in name.Addresses)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("address", address.ToString());
+                            if (name.Answers.FirstOrDefault(a => a.Address.Equals(address)) is { Address: not null } answer)
+                                w.WriteNumber("ttl", (long)answer.Ttl.TotalSeconds);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
                     if (changes is null)
                         w.WriteString("live", note);
                     else

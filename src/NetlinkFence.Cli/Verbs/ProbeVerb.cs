@@ -25,7 +25,7 @@ internal static class ProbeVerb
                 target.StartsWith("tcp:", StringComparison.Ordinal) || target.StartsWith("udp:", StringComparison.Ordinal)
                     ? (target, ExpectedFlow.Parse(target))
                     : throw new UsageException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53")).ToList();
-            var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken) : null;
+            var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace)) : null;
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             await using var nft = await TryOpenAsync(netns, cancellationToken);
             var counter = new DeniedCounter(nft, compiled?.Table.Name ?? parse.GetValue(CommonOptions.Table)!);

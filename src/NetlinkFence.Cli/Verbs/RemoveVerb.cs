@@ -27,6 +27,11 @@ internal static class RemoveVerb
                 Console.Error.WriteLine($"there was no table inet {table}; nothing to remove");
                 return ExitCodes.DriftOrFindings;
             }
+            catch (TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e))
+            {
+                await Daemon.ControlClient.ExplainOwnerAsync(parse.GetValue(CommonOptions.NetworkNamespace), table, Console.Error, cancellationToken);
+                throw;
+            }
             Console.WriteLine($"removed table inet {table}");
             return ExitCodes.Ok;
         }));

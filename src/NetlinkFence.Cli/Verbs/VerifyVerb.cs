@@ -17,7 +17,7 @@ internal static class VerifyVerb
             if (parse.GetValue(policyArgument) is { } positional && parse.GetValue(PolicyTable.Policy) is { } named && positional != named)
                 throw new UsageException($"two policies: '{positional}' and --policy '{named}'; name one");
             string path = parse.GetValue(policyArgument) ?? PolicyTable.LoadPolicy(parse).Path;
-            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken);
+            var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
             var differences = TableDiff.Compare(compiled.ToExpectedContents(), live, Rendering.Rule);

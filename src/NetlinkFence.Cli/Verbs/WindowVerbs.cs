@@ -12,7 +12,7 @@ internal static class WindowVerbs
 {
     /// <summary>How the verbs reach the running policy; the daemon's client replaces the kernel-direct one.</summary>
     public static Func<TargetNamespace, EgressPolicy, string, IWindowControl> Control { get; set; } =
-        (target, policy, table) => new KernelWindowControl(target, policy, table);
+        (target, policy, table) => new Daemon.DaemonWindowClient(target, policy, table);
 
     public static Command Open()
     {

@@ -64,6 +64,13 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         return options;
     }
 
+    /// <summary>
+    /// The netlink port id of this connection's socket: the kernel's name for it in monitor events
+    /// (<see cref="Monitoring.NftablesChange.PortId"/>) and as the owner of a table it committed with <see cref="Table.OwnerFlag"/>
+    /// (<see cref="Table.Owner"/>).
+    /// </summary>
+    public uint PortId => _channel.Connection.Transport.PortId;
+
     /// <summary>Reads the ruleset's generation id; it changes with every committed transaction in the namespace.</summary>
     public async ValueTask<uint> GetGenerationAsync(CancellationToken cancellationToken = default)
     {

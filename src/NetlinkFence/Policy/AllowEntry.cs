@@ -25,6 +25,12 @@ public sealed record AllowEntry
     /// <summary>UDP ports.</summary>
     public IReadOnlyList<PortRange> Udp { get; }
 
+    /// <summary>
+    /// <c>resolve: lazy</c>: a DNS name of this entry that does not resolve when the policy is applied is not an
+    /// error (it allows nothing until it resolves; the DNS refresher adds it then).
+    /// </summary>
+    public bool ResolveLazily { get; init; }
+
     /// <summary>Where the entry starts in the policy file.</summary>
     public SourceLocation Location { get; }
 
@@ -37,7 +43,7 @@ public sealed record AllowEntry
     /// <summary>Equality ignores locations.</summary>
     public bool Equals(AllowEntry? other) =>
         other is not null && Name == other.Name && Peers.SequenceEqual(other.Peers) && Tcp.SequenceEqual(other.Tcp) && Udp.SequenceEqual(other.Udp)
-        && Window == other.Window;
+        && Window == other.Window && ResolveLazily == other.ResolveLazily;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Name, Peers.Count, Tcp.Count, Udp.Count, Window);

@@ -45,6 +45,13 @@ public sealed class CompiledPolicy
     public IReadOnlyList<CompiledRule> Rules { get; }
 
     /// <summary>
+    /// The same policy with <paramref name="flags"/> as its table's flags, e.g. <see cref="Table.OwnerFlag"/> |
+    /// <see cref="Table.PersistFlag"/> for a daemon that owns the table while it runs.
+    /// </summary>
+    public CompiledPolicy WithTableFlags(uint flags) =>
+        flags == Table.Flags ? this : new(Source, Table with { Flags = flags }, Chains, Sets, Rules, Grants, InputGrants);
+
+    /// <summary>
     /// The one transaction that replaces the live table: destroy it with everything in it (NFT_MSG_DESTROYTABLE, or
     /// on kernels before 6.3 add it so the delete cannot fail, then delete it), and add it again with the whole new
     /// contents. All of it or nothing applies.

@@ -38,6 +38,8 @@ public sealed class PolicyBuilder
     private ushort? _logGroup;
     private (string Tls, string Ca, string? Certificate, string? Key, int? Queue)? _remote;
     private List<string>? _resolvers;
+    private DnsSettings _dns = DnsSettings.Default;
+    private readonly List<string> _lazy = [];
     private readonly List<Entry> _egress = [];
     private readonly List<Entry> _input = [];
     private readonly List<(string Entry, string? Text, TimeSpan? Span)> _windows = [];
@@ -106,6 +108,21 @@ public sealed class PolicyBuilder
     public PolicyBuilder Resolvers(params IEnumerable<string> resolvers)
     {
         (_resolvers ??= []).AddRange(Copy(resolvers));
+        return this;
+    }
+
+    /// <summary>How names follow DNS (<c>egress.dns.min_ttl</c>, <c>grace</c>, <c>max_addresses_per_name</c>); null keeps a default.</summary>
+    public PolicyBuilder Dns(TimeSpan? minTtl = null, TimeSpan? grace = null, int? maxAddressesPerName = null)
+    {
+        _dns = new DnsSettings(minTtl ?? _dns.MinTtl, grace ?? _dns.Grace, maxAddressesPerName ?? _dns.MaxAddressesPerName);
+        return this;
+    }
+
+    /// <summary><c>resolve: lazy</c> on the egress entry <paramref name="entry"/>: its names need not resolve when applied.</summary>
+    public PolicyBuilder ResolveLazily(string entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _lazy.Add(entry);
         return this;
     }
 
@@ -207,6 +224,10 @@ public sealed class PolicyBuilder
         var resolvers = _resolvers is null ? []
             : rules.Destinations(Items(_resolvers, "Resolvers()"), "resolvers", At("Resolvers()"), required: true);
         var egress = Windows(rules, Entries(rules, _egress, "AllowEgress", egress: true));
+        foreach (string lazy in _lazy.Where(l => !egress.Any(e => e.Name == l)))
+            rules.Error(At($"ResolveLazily(\"{lazy}\")"), $"there is no egress entry '{lazy}'", "name an entry added with AllowEgress", "unknown-entry");
+        egress = egress.Select(e => _lazy.Contains(e.Name) ? e with { ResolveLazily = true } : e).ToList();
+        var dns = Dns(rules, _dns);
         rules.CheckUniqueNames(egress, "egress");
         rules.CheckUniqueNames(input, "input");
 
@@ -214,7 +235,19 @@ public sealed class PolicyBuilder
             SelfTestRules.Flows(rules, Items(_selfTestDeny, "SelfTest() deny"), "SelfTest() deny"));
 
         rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest };
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest, Dns = dns };
+    }
+
+    /// <summary>The same ranges as the file's keys, checked through the same rules.</summary>
+    private static DnsSettings Dns(PolicyRules rules, DnsSettings dns)
+    {
+        // Whole, non-negative seconds are written as a file would; anything else is refused as "not a duration".
+        static string Seconds(TimeSpan span) => span.Ticks >= 0 && span.Ticks % TimeSpan.TicksPerSecond == 0
+            ? ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s" : span.ToString();
+        var minTtl = rules.DnsDuration(Seconds(dns.MinTtl), "min_ttl", TimeSpan.FromSeconds(1), At("Dns() minTtl"));
+        var grace = rules.DnsDuration(Seconds(dns.Grace), "grace", TimeSpan.Zero, At("Dns() grace"));
+        var max = rules.MaxAddressesPerName(dns.MaxAddressesPerName.ToString(CultureInfo.InvariantCulture), At("Dns() maxAddressesPerName"));
+        return new DnsSettings(minTtl ?? DnsSettings.Default.MinTtl, grace ?? DnsSettings.Default.Grace, max ?? DnsSettings.Default.MaxAddressesPerName);
     }
 
     private static List<AllowEntry> Entries(PolicyRules rules, List<Entry> entries, string method, bool egress)

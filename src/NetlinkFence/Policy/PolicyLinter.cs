@@ -189,6 +189,9 @@ public static class PolicyLinter
                 Add(Severity.Info, entry.Location, "plaintext-http", $"'{entry.Name}' allows TCP 80 (clear-text HTTP)",
                     "fine for signed package repositories; anything else should use 443");
         }
+        if (hasUnpinnedNames || policy.Input.Any(e => e.Peers.Any(p => p.HostName is { } h && !policy.Hosts.ContainsKey(h))))
+            Add(Severity.Info, top, "names-not-refreshed", "host names that are not pinned are resolved once by 'apply' and not refreshed without the daemon",
+                "run 'netlinkfence run POLICY' to have them follow DNS (re-resolved at their TTL, addresses expiring in the kernel), or pin them under 'hosts:'");
         if (hasUnpinnedNames && policy.Resolvers.Count == 0)
             Add(Severity.Warning, top, "names-without-resolvers", "egress uses host names that are not pinned, but DNS is denied: the host's own lookups of them will fail",
                 "add 'egress.dns.resolvers', or pin every name under 'hosts:' (and in /etc/hosts)");

@@ -17,8 +17,8 @@ internal sealed class PolicyReader(string fileName)
     private static readonly string[] InputKeys = ["allow"];
     private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp"];
     private static readonly string[] EgressKeys = ["dns", "allow"];
-    private static readonly string[] DnsKeys = ["resolvers"];
-    private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window"];
+    private static readonly string[] DnsKeys = ["resolvers", "min_ttl", "grace", "max_addresses_per_name"];
+    private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window", "resolve"];
 
     private readonly PolicyRules _rules = new();
 
@@ -73,6 +73,7 @@ internal sealed class PolicyReader(string fileName)
         }
 
         var resolvers = new List<Destination>();
+        var dnsSettings = DnsSettings.Default;
         var egress = new List<AllowEntry>();
         if (keys.TryGetValue("egress", out var egressNode) && Mapping(egressNode, "egress") is { } egressMap)
         {
@@ -84,6 +85,7 @@ internal sealed class PolicyReader(string fileName)
                     Error(dns, "egress.dns has no 'resolvers'", "name your resolvers (DNS to any address is never allowed), or remove 'dns:' to deny DNS", "dns-without-resolvers");
                 else
                     resolvers = Destinations(resolverNode, "egress.dns.resolvers");
+                dnsSettings = ReadDnsSettings(dnsKeys);
             }
             if (egressKeys.TryGetValue("allow", out var allow))
                 egress = ReadAllowList(allow, "egress.allow", EgressAllowKeys, "to");
@@ -94,7 +96,19 @@ internal sealed class PolicyReader(string fileName)
         var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode) : SelfTest.None;
 
         _rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest };
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings };
+    }
+
+    private DnsSettings ReadDnsSettings(Dictionary<string, YamlNode> keys)
+    {
+        var settings = DnsSettings.Default;
+        if (keys.TryGetValue("min_ttl", out var minTtl) && Scalar(minTtl, "egress.dns.min_ttl") is { } m && _rules.DnsDuration(m, "min_ttl", TimeSpan.FromSeconds(1), Location(minTtl)) is { } floor)
+            settings = settings with { MinTtl = floor };
+        if (keys.TryGetValue("grace", out var grace) && Scalar(grace, "egress.dns.grace") is { } g && _rules.DnsDuration(g, "grace", TimeSpan.Zero, Location(grace)) is { } span)
+            settings = settings with { Grace = span };
+        if (keys.TryGetValue("max_addresses_per_name", out var max) && Scalar(max, "egress.dns.max_addresses_per_name") is { } x && _rules.MaxAddressesPerName(x, Location(max)) is { } cap)
+            settings = settings with { MaxAddressesPerName = cap };
+        return settings;
     }
 
     private void ReadDefines(YamlNode node)
@@ -198,7 +212,8 @@ internal sealed class PolicyReader(string fileName)
             var tcp = keys.TryGetValue("tcp", out var tcpNode) ? _rules.Ports(Items(tcpNode, $"{where}.tcp")) : [];
             var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp")) : [];
             _rules.RequirePorts(tcp, udp, before, where, name, Location(map));
-            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { Window = window });
+            bool lazy = keys.TryGetValue("resolve", out var resolve) && Scalar(resolve, $"{where}.resolve") is { } r && _rules.ResolveMode(r, Location(resolve));
+            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { Window = window, ResolveLazily = lazy });
         }
         return entries;
     }

@@ -233,6 +233,47 @@ internal sealed partial class PolicyRules
         return null;
     }
 
+    /// <summary>
+    /// A duration of <c>egress.dns</c> (<c>30s</c>, <c>5m</c>, <c>1h</c>; bare digits are seconds) within
+    /// [<paramref name="min"/>, 24h]; kernel element timeouts are milliseconds, so whole seconds are plenty.
+    /// </summary>
+    public TimeSpan? DnsDuration(string text, string key, TimeSpan min, SourceLocation location)
+    {
+        string t = text.Trim();
+        int unit = t.Length > 0 ? t[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 } : 0;
+        string digits = unit == 0 ? t : t[..^1];
+        if (unit == 0)
+            unit = 1;
+        if (digits.Length is 0 or > 6 || !digits.All(char.IsAsciiDigit))
+        {
+            Error(location, $"egress.dns.{key} '{text}' is not a duration", "write seconds, minutes or hours such as 30s, 5m or 1h", "bad-dns-duration");
+            return null;
+        }
+        var value = TimeSpan.FromSeconds((long)int.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture) * unit);
+        if (value >= min && value <= TimeSpan.FromHours(24))
+            return value;
+        Error(location, $"egress.dns.{key} {text} is out of range", $"use {(min == TimeSpan.Zero ? "0s" : "1s")} to 24h", "bad-dns-duration");
+        return null;
+    }
+
+    /// <summary>Most addresses most one name may hold (<c>egress.dns.max_addresses_per_name</c>), 1 to 10,000.</summary>
+    public int? MaxAddressesPerName(string text, SourceLocation location)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value is >= 1 and <= 10_000)
+            return value;
+        Error(location, $"egress.dns.max_addresses_per_name '{text}' is not a number from 1 to 10000", "use a count such as 50", "bad-max-addresses");
+        return null;
+    }
+
+    /// <summary><c>resolve:</c> on an allow entry: only <c>lazy</c> is written (resolving at apply is the default).</summary>
+    public bool ResolveMode(string text, SourceLocation location)
+    {
+        if (text == "lazy")
+            return true;
+        Error(location, $"resolve: '{text}' is not understood", "write 'resolve: lazy' (a name that does not resolve at apply is then not an error), or remove it", "bad-resolve");
+        return false;
+    }
+
     public string? EntryName(string name, SourceLocation location)
     {
         if (EntryNamePattern().IsMatch(name))

@@ -20,37 +20,74 @@ public sealed class ResolvedPolicy
 
     /// <summary>
     /// Resolves every host name: a <c>hosts:</c> pin wins over DNS. A name that resolves to nothing is an error
-    /// (with its location): it would silently allow nothing.
+    /// (with its location): it would silently allow nothing; unless every entry using it says <c>resolve: lazy</c>,
+    /// then it is kept with no addresses (<see cref="HostResolution.Unresolved"/>). With an
+    /// <see cref="ITtlHostResolver"/>, all names are asked in one batch and the answers keep their TTLs.
     /// </summary>
     public static async Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, IHostResolver? resolver = null, CancellationToken cancellationToken = default)
     {
         resolver ??= new SystemHostResolver();
         var names = new Dictionary<string, HostResolution>(StringComparer.OrdinalIgnoreCase);
-        var errors = new List<PolicyDiagnostic>();
-        var all = policy.Resolvers.Concat(policy.Egress.SelectMany(e => e.Peers)).Concat(policy.Input.SelectMany(e => e.Peers));
-        foreach (var destination in all.Where(d => d.HostName is not null))
+        // Each DNS name once, with where it must resolve (the first use by an entry that is not lazy), or null.
+        var wanted = new Dictionary<string, SourceLocation?>(StringComparer.OrdinalIgnoreCase);
+        var uses = policy.Resolvers.Select(d => (Destination: d, Lazy: false))
+            .Concat(policy.Egress.SelectMany(e => e.Peers.Select(d => (Destination: d, Lazy: e.ResolveLazily))))
+            .Concat(policy.Input.SelectMany(e => e.Peers.Select(d => (Destination: d, Lazy: false))));
+        foreach (var (destination, lazy) in uses.Where(u => u.Destination.HostName is not null))
         {
             string host = destination.HostName!;
-            if (names.ContainsKey(host))
-                continue;
             if (policy.Hosts.TryGetValue(host, out var pinned))
             {
-                names[host] = new HostResolution(host, Sorted(pinned), ResolutionSource.Pin);
+                names.TryAdd(host, new HostResolution(host, Sorted(pinned), ResolutionSource.Pin));
                 continue;
             }
-            var addresses = await resolver.ResolveAsync(host, cancellationToken).ConfigureAwait(false);
-            var usable = addresses.Where(a => a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
-                .Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Select(a => AddressParser.HasZone(a) ? new IPAddress(a.GetAddressBytes()) : a).Distinct().ToList();
-            if (usable.Count == 0)
-                errors.Add(new PolicyDiagnostic(Severity.Error, destination.Location, $"host '{host}' did not resolve to any address",
-                    $"pin it under 'hosts:' (preferred), or check DNS", "unresolved-host"));
-            else
-                names[host] = new HostResolution(host, Sorted(usable), ResolutionSource.Dns);
+            var required = lazy ? null : destination.Location;
+            if (!wanted.TryAdd(host, required) && wanted[host] is null)
+                wanted[host] = required;
+        }
+
+        var hosts = wanted.Keys.ToList();
+        var errors = new List<PolicyDiagnostic>();
+        if (resolver is ITtlHostResolver timed)
+        {
+            var answers = await timed.LookupManyAsync(hosts, cancellationToken).ConfigureAwait(false);
+            var now = DateTimeOffset.UtcNow;
+            foreach (var answer in answers)
+            {
+                var usable = answer.Addresses.Select(a => (Address: Usable(a.Address), a.Ttl)).Where(a => a.Address is not null)
+                    .Select(a => new DnsAddress(a.Address!, a.Ttl)).DistinctBy(a => a.Address).OrderBy(a => a.Address, AddressOrder.Instance).ToList();
+                Add(answer.Host, usable.Select(a => a.Address).ToList(), answer.Error);
+                if (names.TryGetValue(answer.Host, out var found))
+                    names[answer.Host] = found with { Answers = usable, Resolver = answer.Resolver, ResolvedAt = now };
+            }
+        }
+        else
+        {
+            foreach (string host in hosts)
+            {
+                var addresses = await resolver.ResolveAsync(host, cancellationToken).ConfigureAwait(false);
+                Add(host, addresses.Select(Usable).OfType<IPAddress>().Distinct().ToList(), null);
+            }
         }
         if (errors.Count > 0)
             throw new PolicyException(errors);
         return new ResolvedPolicy(policy, names);
+
+        void Add(string host, List<IPAddress> usable, string? why)
+        {
+            if (usable.Count == 0 && wanted[host] is { } location)
+                errors.Add(new PolicyDiagnostic(Severity.Error, location, $"host '{host}' did not resolve to any address{(why is null ? "" : $" ({why})")}",
+                    "pin it under 'hosts:' (preferred), check DNS, or write 'resolve: lazy' on the entry to allow it once it resolves", "unresolved-host"));
+            else
+                names[host] = new HostResolution(host, Sorted(usable), ResolutionSource.Dns);
+        }
     }
+
+    /// <summary>An IPv4 or IPv6 address as a set element takes it (v4-mapped as v4, no zone); null for other families.</summary>
+    private static IPAddress? Usable(IPAddress address) =>
+        address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) ? null
+        : address.IsIPv4MappedToIPv6 ? address.MapToIPv4()
+        : AddressParser.HasZone(address) ? new IPAddress(address.GetAddressBytes()) : address;
 
     /// <summary>The networks a destination stands for.</summary>
     public IEnumerable<IPNetwork> NetworksOf(Destination destination) =>
@@ -59,5 +96,16 @@ public sealed class ResolvedPolicy
             : Names[destination.HostName!].Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
 
     private static List<IPAddress> Sorted(IEnumerable<IPAddress> addresses) =>
-        addresses.Distinct().OrderBy(a => a.AddressFamily).ThenBy(a => Convert.ToHexString(a.GetAddressBytes()), StringComparer.Ordinal).ToList();
+        addresses.Distinct().OrderBy(a => a, AddressOrder.Instance).ToList();
+
+    /// <summary>IPv4 before IPv6, then by bytes: the order addresses are listed in everywhere.</summary>
+    private sealed class AddressOrder : IComparer<IPAddress?>
+    {
+        public static readonly AddressOrder Instance = new();
+
+        public int Compare(IPAddress? x, IPAddress? y) =>
+            x is null || y is null ? Comparer<object?>.Default.Compare(x, y)
+            : x.AddressFamily != y.AddressFamily ? x.AddressFamily.CompareTo(y.AddressFamily)
+            : x.GetAddressBytes().AsSpan().SequenceCompareTo(y.GetAddressBytes());
+    }
 }

@@ -83,6 +83,17 @@ public sealed class EgressTrafficTests
         // The last rule's counter drop counts everything dropped (the first rule counts self-test probes only).
         var dropCounter = live!.RulesOf("egress_denied").Last().Expressions.OfType<CounterExpression>().Single();
         Assert.True(dropCounter.Packets >= (ulong)denied.Length, $"egress_denied counted {dropCounter.Packets} packets for {denied.Length} denied attempts");
+        // Per-entry traffic is counted per element (the allow sets' counter expression): the first packet of each
+        // allowed connection passes the allow rule and counts on the element that matched it.
+        var elements = live.Sets.Where(s => s.Set.Name is "allow_v4" or "allow_v6").SelectMany(s => s.Elements).ToList();
+        foreach (string entry in new[] { "ironclaw-control", "syslog-tls" })
+        {
+            var counted = elements.Where(e => e.Comment == entry).Select(e => e.Counter!).ToList();
+            Assert.NotEmpty(counted);
+            Assert.True(counted.Sum(c => (long)c.Packets) >= (entry == "ironclaw-control" ? 2 : 1), $"the {entry} elements counted no packets");
+        }
+        var ruleCounters = live.RulesOf("output").Where(r => r.Comment == "allow").SelectMany(r => r.Expressions).OfType<CounterExpression>();
+        Assert.True(ruleCounters.Sum(c => (long)c.Packets) >= 3, "the allow rules counted no packets");
         // Per entry: the allow sets' per-element counters, summed by the elements' comments.
         var entries = await (await LivePolicy.AttachAsync(nft, compiled.Source)).ReadCountersAsync();
         Assert.True(Assert.Single(entries, e => e.Entry.Name == "ironclaw-control").Packets >= 2, "the ironclaw-control elements counted no packets");

@@ -18,6 +18,7 @@ internal static class TableCodec
         string? name = null;
         uint flags = 0;
         ulong handle = 0;
+        uint? owner = null;
         var attributes = message.Attributes;
         while (attributes.TryRead(out var a))
         {
@@ -26,12 +27,14 @@ internal static class TableCodec
                 case NftTableAttribute.NAME: name = a.String(); break;
                 case NftTableAttribute.FLAGS: flags = a.U32BigEndian(); break;
                 case NftTableAttribute.HANDLE: handle = a.U64BigEndian(); break;
+                case NftTableAttribute.OWNER: owner = a.U32BigEndian(); break;
             }
         }
         return new Table((NftFamily)message.Family, name ?? throw new NetlinkDecodeException("table without NFTA_TABLE_NAME"))
         {
             Flags = flags,
             Handle = handle,
+            Owner = owner,
         };
     }
 }

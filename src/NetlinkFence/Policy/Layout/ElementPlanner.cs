@@ -38,6 +38,12 @@ internal static class ElementPlanner
     /// <summary>The boxes of one cluster, in key order.</summary>
     public static List<AllowBox> Plan(IReadOnlyList<PlacedGrant> cluster)
     {
+        if (cluster.Count == 1)
+        {
+            // The common case (an entry's own destination, overlapping nothing): one box, no sweep.
+            var g = cluster[0];
+            return [new AllowBox(g.First, g.Last, g.Protocol, g.Ports.First, g.Ports.Last, [g.Contributor])];
+        }
         var boxes = new List<AllowBox>();
         foreach (var protocol in cluster.Select(g => g.Protocol).Distinct())
             PlanProtocol(cluster.Where(g => g.Protocol == protocol).OrderBy(g => g.First).ToList(), protocol, boxes);

@@ -33,6 +33,7 @@ public sealed class LivePolicy
     private Dictionary<string, IReadOnlyList<IPAddress>> _names;
     private Dictionary<AddressFamily, AllowSetModel> _models = [];
     private uint _generation;
+    private uint _ownership; // the attached table's owner|persist flags: a replace keeps them (an owned table stays owned)
 
     private LivePolicy(NftablesConnection connection, ResolvedPolicy policy, TimeProvider time)
     {
@@ -169,7 +170,7 @@ public sealed class LivePolicy
             && TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(compiled.ToExpectedContents())).Count == 0;
         if (!sameShape)
         {
-            var applied = await PolicyApplier.ApplyAsync(_nft, compiled, retries: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var applied = await PolicyApplier.ApplyAsync(_nft, compiled.WithTableFlags(compiled.Table.Flags | _ownership), retries: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -332,6 +333,9 @@ public sealed class LivePolicy
             var differences = TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(contents));
             if (differences.Count > 0)
                 throw new LivePolicyException($"table inet {Table} is not this policy's ({differences.Count} difference(s), first: {differences[0]}); apply the policy first");
+            // Owned (by this connection: any other could not change it): a replace re-creates it owned, persist kept.
+            _ownership = (contents.Table.Flags & NetlinkFence.Nftables.Table.OwnerFlag) == 0 ? 0
+                : contents.Table.Flags & (NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag);
         }
         var now = _time.GetUtcNow();
         var models = new Dictionary<AddressFamily, AllowSetModel>();

@@ -1,0 +1,63 @@
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace NetlinkFence.Cli.Daemon;
+
+/// <summary>The CLI's side of the control socket: one request, one response, per connection.</summary>
+internal static class ControlClient
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Sends <paramref name="request"/> to the daemon for <paramref name="table"/> in <paramref name="netns"/>; null when no
+    /// daemon answers there (no socket file, nobody listening: a stale file of a killed daemon), so the caller can work on
+    /// the kernel directly.
+    /// </summary>
+    public static async Task<ControlResponse?> TryRequestAsync(string? netns, string table, ControlRequest request, CancellationToken cancellationToken)
+    {
+        string path = DaemonPaths.ControlSocket(netns, table);
+        if (!File.Exists(path))
+            return null;
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), timeout.Token);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+        {
+            return null;
+        }
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(request, ControlJsonContext.Default.ControlRequest);
+        await socket.SendAsync(bytes, SocketFlags.None, timeout.Token);
+        socket.Shutdown(SocketShutdown.Send);
+        using var reply = new MemoryStream();
+        byte[] buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+            reply.Write(buffer, 0, n);
+        return JsonSerializer.Deserialize(reply.GetBuffer().AsSpan(0, (int)reply.Length), ControlJsonContext.Default.ControlResponse)
+            ?? throw new SystemFailureException($"the daemon on {path} answered JSON null");
+    }
+
+    /// <summary>
+    /// After the kernel refused a change with EPERM on the table's objects: when a daemon holds the table, says so and
+    /// how to change its policy instead (the kernel lets only the owner's socket change an owned table).
+    /// </summary>
+    public static async Task ExplainOwnerAsync(string? netns, string table, TextWriter error, CancellationToken cancellationToken)
+    {
+        ControlResponse? status;
+        try
+        {
+            status = await TryRequestAsync(netns, table, new ControlRequest("status"), cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or IOException or JsonException or OperationCanceledException)
+        {
+            return;
+        }
+        if (status is { Ok: true })
+            error.WriteLine($"netlinkfence: table inet {table} is owned by the running 'netlinkfence run' daemon (pid {status.Pid}, policy {status.Policy}): "
+                + $"only it can change the table. Edit {status.Policy} and reload the daemon ('systemctl reload netlinkfence', or 'kill -HUP {status.Pid}'), or stop it first");
+    }
+}

@@ -1,0 +1,356 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Policy;
+using NetlinkFence.Runtime;
+
+namespace NetlinkFence.Cli.Daemon;
+
+/// <summary>
+/// <c>netlinkfence run</c>: applies the policy (the same generation-checked atomic replace as <c>apply</c>), then
+/// holds the table until SIGTERM/SIGINT: it owns it (owner|persist, so only its socket may change it, and it stays
+/// when the daemon exits: fail closed), or, where the kernel refuses that, watches it and repairs foreign changes.
+/// SIGHUP and the control socket's <c>reload</c> re-read the policy file; a file that does not compile is logged
+/// and the running policy stays. Every change goes through the one connection that owns the table.
+/// </summary>
+internal sealed class DaemonHost
+{
+    private readonly string _policyPath;
+    private readonly string? _netns;
+    private readonly NftablesConnection _nft;
+    private readonly SystemdNotifier _notifier;
+    private readonly TargetNamespace _target;
+    private readonly SemaphoreSlim _changes = new(1, 1);
+    private CompiledPolicy _policy;
+    private TableMode _mode;
+    private LivePolicy? _live;
+    private CancellationTokenSource? _refreshing;
+    private Task _refresher = Task.CompletedTask;
+
+    private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
+    {
+        _policyPath = policyPath;
+        _netns = target.Netns;
+        _target = target;
+        _nft = nft;
+        _notifier = notifier;
+        _policy = policy;
+    }
+
+    /// <summary>The running policy, attached after the first apply (windows, element reloads, DNS refreshes go through it).</summary>
+    private LivePolicy Live => _live ?? throw new InvalidOperationException("not attached yet");
+
+    private uint Flags => _mode == TableMode.Owner ? Table.OwnerFlag | Table.PersistFlag : 0;
+
+    private string TableText => $"table inet {_policy.Table.Name}";
+
+    public static async Task<int> RunAsync(string policyPath, string? netns, bool noOwner, CancellationToken cancellationToken)
+    {
+        using var stop = new CancellationTokenSource();
+        var reloads = Channel.CreateUnbounded<string>();
+        // Handled here, not by the runtime: SIGTERM/SIGINT end the daemon with the table left in place, SIGHUP reloads.
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite("SIGHUP"); });
+
+        using var target = TargetNamespace.Open(netns);
+        var compiled = await PolicyFiles.CompileAsync(policyPath, checkOwnership: true, cancellationToken, netns);
+        var state = new SafetyState(target, compiled.Table.Name);
+        using var held = DaemonLock.TryTake(state, out int holder);
+        if (held is null)
+        {
+            Console.Error.WriteLine($"netlinkfence: another 'netlinkfence run'{(holder > 0 ? $" (pid {holder})" : "")} already holds table inet {compiled.Table.Name} "
+                + $"in {target.Description}; stop it first (its control socket is {DaemonPaths.ControlSocket(netns, compiled.Table.Name)}); nothing was changed");
+            return ExitCodes.BadInput;
+        }
+        using var notifier = SystemdNotifier.FromEnvironment();
+        await using var nft = await target.ConnectAsync(cancellationToken);
+        await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
+        var daemon = new DaemonHost(policyPath, target, nft, notifier, compiled);
+
+        NftablesMonitor? monitor = null;
+        try
+        {
+            using (await state.LockAsync(cancellationToken)) // no apply, confirm or rollback in between
+            {
+                state.Claim();
+                monitor = await daemon.FirstApplyAsync(noOwner, target, cancellationToken);
+            }
+            daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
+            daemon.StartRefresher(compiled.Source);
+            using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var watching = monitor is null ? Task.CompletedTask
+                : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
+            await using var control = ControlServer.Start(DaemonPaths.ControlSocket(netns, compiled.Table.Name), daemon.HandleAsync);
+            Log($"control socket {control.Path}");
+            notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
+
+            try
+            {
+                while (true)
+                {
+                    string why = await reloads.Reader.ReadAsync(stop.Token);
+                    await daemon.ReloadAsync(why, stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            notifier.Notify("STOPPING=1\nSTATUS=stopping; the table stays in place");
+            running.Cancel();
+            await daemon.StopRefresherAsync();
+            try
+            {
+                await watching;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            Log($"stopping: {daemon.TableText} stays in place"
+                + (daemon._mode == TableMode.Owner ? " (persist: it outlives this daemon's socket, orphaned until the next 'run' adopts it)" : ""));
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (monitor is not null)
+                await monitor.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The first commit: with owner|persist unless told otherwise; where the kernel refuses those flags (EOPNOTSUPP,
+    /// EINVAL: before Linux 6.9), without them, in watch mode (the monitor is opened before the commit, so no change
+    /// after it is missed). An orphaned persist table a previous daemon left is replaced, and so adopted.
+    /// </summary>
+    private async Task<NftablesMonitor?> FirstApplyAsync(bool noOwner, TargetNamespace target, CancellationToken cancellationToken)
+    {
+        if (!noOwner)
+        {
+            try
+            {
+                _mode = TableMode.Owner;
+                var result = await ApplyAsync(_policy, cancellationToken);
+                var owner = result.Committed?.Table.Owner;
+                Log($"mode: owner. {TableText} is owned by this daemon's netlink socket (port {_nft.PortId}{(owner == _nft.PortId ? "" : $"; read back: owner {owner?.ToString() ?? "none"}")}): "
+                    + "no other process, root 'nft' included, can change or delete it; it stays in place when the daemon exits");
+                return null;
+            }
+            catch (TransactionRejectedException e) when (!e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno is (int)Errno.OPNOTSUPP or (int)Errno.INVAL))
+            {
+                Log($"the kernel refused the table flags owner|persist ({e.Message}): falling back to watching");
+            }
+        }
+        _mode = TableMode.Watch;
+        var monitor = await NftablesMonitor.OpenAsync(new() { NamespaceHandle = target.Handle });
+        try
+        {
+            await ApplyAsync(_policy, cancellationToken);
+        }
+        catch
+        {
+            await monitor.DisposeAsync();
+            throw;
+        }
+        Log($"mode: watch{(noOwner ? " (--no-owner)" : "")}. {TableText} is not owned: any change to it by another process is repaired as soon as it is seen, and logged");
+        return monitor;
+    }
+
+    /// <summary>The atomic replace, with the mode's table flags, through the daemon's own connection.</summary>
+    private async Task<ApplyResult> ApplyAsync(CompiledPolicy policy, CancellationToken cancellationToken)
+    {
+        var result = await PolicyApplier.ApplyAsync(_nft, policy.WithTableFlags(Flags), retries: 3, Rendering.Rule, cancellationToken);
+        Log($"applied {policy.Source.Policy.Source}: {result.Changes.Count} change(s), {result.Commit.Messages} messages, generation {result.Commit.GenerationAfter}");
+        return result;
+    }
+
+    /// <summary>Re-reads the policy file and replaces the table; a file that does not load leaves the running policy as it is.</summary>
+    private async Task<ControlResponse> ReloadAsync(string why, CancellationToken cancellationToken)
+    {
+        _notifier.Notify("RELOADING=1\nSTATUS=reloading");
+        try
+        {
+            CompiledPolicy next;
+            try
+            {
+                next = await PolicyFiles.CompileAsync(_policyPath, checkOwnership: true, cancellationToken, _netns);
+            }
+            catch (Exception e) when (e is PolicyException or IOException or UnauthorizedAccessException)
+            {
+                var text = new StringWriter();
+                ExitCodes.Report(e, text);
+                foreach (string line in text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    Console.Error.WriteLine(line);
+                Log($"reload ({why}) refused: the running policy stays in place");
+                return ControlResponse.Error($"reload refused, the running policy stays: {text.ToString().Trim().Replace("netlinkfence: ", "")}");
+            }
+            if (next.Table.Name != _policy.Table.Name)
+            {
+                Log($"reload ({why}) refused: the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}; restart the daemon to move");
+                return ControlResponse.Error($"the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}: restart it to move");
+            }
+            ReloadResult result;
+            await _changes.WaitAsync(cancellationToken);
+            try
+            {
+                // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
+                // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
+                result = await Live.ReloadAsync(next.Source, cancellationToken);
+                _policy = next;
+            }
+            finally
+            {
+                _changes.Release();
+            }
+            await StopRefresherAsync();
+            StartRefresher(next.Source);
+            string how = result.Kind switch
+            {
+                ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
+                ReloadKind.Replace => "atomic replace of the table (open windows closed)",
+                _ => "nothing changed",
+            };
+            Log($"reloaded ({why}): {how}{(result.Commit is { } c ? $", {c.Messages} messages, generation {c.GenerationAfter}" : "")}");
+            return new ControlResponse { Ok = true, Message = $"reloaded {_policyPath} into {TableText}: {how}" };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var text = new StringWriter();
+            int exit = ExitCodes.Report(e, text);
+            Console.Error.Write(text.ToString());
+            Log($"reload ({why}) failed: the table is as it was before the reload");
+            return ControlResponse.Error(text.ToString().Trim().Replace("netlinkfence: ", ""), exit);
+        }
+        finally
+        {
+            _notifier.Notify($"READY=1\nSTATUS={Status()}");
+        }
+    }
+
+    /// <summary>Watch mode: puts the table back to the policy after changes another process made (or that may have been lost).</summary>
+    private async Task RepairAsync(IReadOnlyList<NftablesChange> changes, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var who = changes.FirstOrDefault(c => c.Kind != NftablesChangeKind.Lost);
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            var expected = _policy.WithTableFlags(Flags).ToExpectedContents();
+            var live = await _nft.ListTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken);
+            var differences = TableDiff.Compare(expected, live, Rendering.Rule);
+            foreach (var change in changes)
+                Log($"foreign change to {TableText}: {change}");
+            if (differences.Count == 0)
+                return;
+            foreach (var difference in differences)
+                Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
+            await ApplyAsync(_policy, cancellationToken);
+            Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"repairing {TableText} failed: {e.Message}; it is tried again at the next change");
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    private async Task<ControlResponse> HandleAsync(ControlRequest request, Peer peer, CancellationToken cancellationToken)
+    {
+        Log($"control: {request.Op ?? "(no op)"}{(request.Name is null ? "" : " " + request.Name)} from {peer}");
+        switch (request.Op)
+        {
+            case "status":
+                return new ControlResponse
+                {
+                    Ok = true, Message = Status(), Table = _policy.Table.Name, Mode = _mode.ToString().ToLowerInvariant(),
+                    Policy = _policyPath, Pid = Environment.ProcessId,
+                    Windows = (await Live.WindowsAsync(cancellationToken)).Select(ToControl).ToList(),
+                };
+            case "reload":
+                return await ReloadAsync($"control socket, {peer}", cancellationToken);
+            case "open":
+            {
+                if (request.Name is null)
+                    return ControlResponse.Error("open needs \"name\" (a window entry); nothing was changed");
+                var entry = _policy.Source.Policy.Egress.FirstOrDefault(e => e.Name == request.Name);
+                var span = request.For is null ? entry?.Window ?? TimeSpan.Zero
+                    : WindowDuration.Parse(request.For) ?? throw new UsageException($"\"for\": '{request.For}' is not a duration; write 90s, 10m or 1h30m");
+                var window = await Windows(peer).OpenAsync(request.Name, span, cancellationToken);
+                return new ControlResponse { Ok = true, Message = $"{request.Name}: open", Windows = [ToControl(window)] };
+            }
+            case "close":
+                if (request.Name is null)
+                    return ControlResponse.Error("close needs \"name\" (a window entry); nothing was changed");
+                await Windows(peer).CloseAsync(request.Name, cancellationToken);
+                return new ControlResponse { Ok = true, Message = $"{request.Name}: closed" };
+            default:
+                return ControlResponse.Error($"unknown op '{request.Op}': expected open, close, status or reload; nothing was changed");
+        }
+    }
+
+    /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>
+    private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live);
+
+    private static ControlWindow ToControl(LiveWindow window) =>
+        new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
+
+    /// <summary>
+    /// Keeps the policy's DNS names fresh: each answer becomes element additions with kernel timeouts (TTL + grace)
+    /// through the live policy, on the daemon's connection. A failed refresh is logged; the next one tries again.
+    /// </summary>
+    private void StartRefresher(ResolvedPolicy policy)
+    {
+        var refresher = new DnsRefresher(policy, DnsHostResolver.ForPolicy(policy.Policy, _netns), RefreshAsync, log: Log);
+        if (refresher.Names.Count == 0)
+            return;
+        _refreshing = new CancellationTokenSource();
+        var token = _refreshing.Token;
+        Log($"dns: keeping {refresher.Names.Count} name(s) fresh (min_ttl {refresher.Settings.MinTtl.TotalSeconds:0}s, grace {refresher.Settings.Grace.TotalSeconds:0}s)");
+        _refresher = Task.Run(async () =>
+        {
+            try
+            {
+                await refresher.RunAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                Log($"dns: the refresher stopped: {e.Message}; names are no longer refreshed (their addresses expire in the kernel); reload to restart it");
+            }
+        });
+    }
+
+    private async Task RefreshAsync(string host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Live.RefreshNameAsync(host, addresses, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+        }
+    }
+
+    private async Task StopRefresherAsync()
+    {
+        if (_refreshing is null)
+            return;
+        _refreshing.Cancel();
+        await _refresher;
+        _refreshing.Dispose();
+        _refreshing = null;
+    }
+
+    private string Status() =>
+        $"{TableText} from {_policyPath}, mode {_mode.ToString().ToLowerInvariant()}" + (_netns is null ? "" : $", namespace {_netns}");
+
+    private static void Log(string line) => Console.Error.WriteLine($"netlinkfence[run]: {line}");
+}

@@ -1,0 +1,123 @@
+using System.Text;
+using NetlinkFence.Cli.Daemon;
+using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Tests.TestSupport;
+using Xunit;
+
+namespace NetlinkFence.Tests.Daemon;
+
+/// <summary>
+/// The daemon's live side on the real kernel: a reload that changes only destinations is element changes (the commit's
+/// notifications, read with an independent monitor, hold no table, chain, rule or set message), and windows are opened,
+/// listed and closed through the daemon (which owns the table, so nothing else could).
+/// </summary>
+public sealed class DaemonLiveTests
+{
+    private static string Policy(string destination) => $"""
+        version: 1
+        egress:
+          allow:
+            - name: control
+              to: [{destination}]
+              tcp: [443]
+            - name: mirror
+              to: [203.0.113.60]
+              tcp: [80]
+              window: 30m
+        """;
+
+    /// <summary>A listing without the time left on each element (it runs down between two listings).</summary>
+    private static string WithoutExpiry(string listing) => System.Text.RegularExpressions.Regex.Replace(listing, @" expires \S+", "");
+
+    [Fact]
+    public async Task SighupWithAChangedDestinationCommitsOnlyElementChanges()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        await using var monitor = await NftablesMonitor.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var changes = new List<NftablesChange>();
+        using var reading = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var read = Task.Run(async () =>
+        {
+            await foreach (var change in monitor.ReadChangesAsync(reading.Token))
+            {
+                changes.Add(change);
+                if (change.Kind == NftablesChangeKind.Committed)
+                    return;
+            }
+        });
+
+        File.WriteAllText(policy, Policy("203.0.113.77"));
+        daemon.Signal("HUP");
+        await read;
+        Assert.True(daemon.WaitForLog("reloaded (SIGHUP): element changes only"), daemon.Log);
+        var kinds = changes.Select(c => c.Kind).Distinct().ToList();
+        Assert.All(changes.Where(c => c.Kind != NftablesChangeKind.Committed),
+            c => Assert.True(c.Kind is NftablesChangeKind.ElementsAdded or NftablesChangeKind.ElementsDeleted, c.ToString()));
+        Assert.Contains(NftablesChangeKind.ElementsAdded, kinds);
+        Assert.Contains(NftablesChangeKind.ElementsDeleted, kinds);
+        string listing = ns.Nft("list ruleset");
+        Assert.Contains("203.0.113.77", listing);
+        Assert.DoesNotContain("203.0.113.50", listing);
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public async Task AReloadThatReplacesTheTableKeepsItOwned()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy("log:\n  prefix: \"A: \"\n" + Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        File.WriteAllText(policy, "log:\n  prefix: \"B: \"\n" + Policy("203.0.113.50"));
+        daemon.Signal("HUP");
+        Assert.True(daemon.WaitForLog("reloaded (SIGHUP): atomic replace"), daemon.Log);
+        Assert.Contains("\"B: \"", ns.Nft("list ruleset"));
+        var table = await DaemonTests.ReadTableAsync(ns);
+        Assert.Equal(NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag, table!.Flags);
+        var add = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft add rule inet netlinkfence output accept");
+        Assert.True(add.ExitCode != 0 && add.Stderr.Contains("Operation not permitted"), add.Stderr);
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public void WindowsAreOpenedListedAndClosedThroughTheDaemon()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        Assert.DoesNotContain("203.0.113.60", ns.Nft("list ruleset"));
+
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+        Assert.True(daemon.WaitForLog("control: open mirror from uid 0"), daemon.Log);
+        Assert.Contains("203.0.113.60", ns.Nft("list ruleset"));
+
+        var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name} --output json");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.Contains("\"entry\":\"mirror\"", status.Stdout.Replace(" ", ""));
+        Assert.Contains("\"open\":true", status.Stdout.Replace(" ", ""));
+        Assert.True(daemon.WaitForLog("control: status from uid 0"), daemon.Log);
+
+        // Bad input through the daemon: exit 2, nothing changed, the daemon keeps running.
+        string before = WithoutExpiry(ns.Nft("list ruleset"));
+        var unknown = DaemonTests.Send(DaemonPaths.ControlSocket(ns.Name, "netlinkfence"), Encoding.UTF8.GetBytes("{\"op\":\"open\",\"name\":\"nosuch\"}"));
+        Assert.Contains("\"ok\":false", unknown);
+        Assert.Contains("\"exit\":2", unknown);
+        var tooLong = CliRunner.Run($"open mirror --for 25h --policy {policy} --netns {ns.Name}");
+        Assert.Equal(2, tooLong.ExitCode);
+        var zero = CliRunner.Run($"open mirror --for 0s --policy {policy} --netns {ns.Name}");
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Equal(before, WithoutExpiry(ns.Nft("list ruleset")));
+
+        var close = CliRunner.Run($"close mirror --policy {policy} --netns {ns.Name}");
+        Assert.True(close.ExitCode == 0, $"exit {close.ExitCode}: {close.Stderr}");
+        Assert.True(daemon.WaitForLog("control: close mirror from uid 0"), daemon.Log);
+        Assert.DoesNotContain("203.0.113.60", ns.Nft("list ruleset"));
+        Assert.False(daemon.HasExited);
+        File.Delete(policy);
+    }
+}

@@ -1,0 +1,259 @@
+using System.Net.Sockets;
+using System.Text;
+using NetlinkFence.Cli.Daemon;
+using NetlinkFence.Nftables;
+using NetlinkFence.Tests.TestSupport;
+using Xunit;
+
+namespace NetlinkFence.Tests.Daemon;
+
+/// <summary>
+/// <c>netlinkfence run</c> against the real kernel, each test in fresh namespaces: ownership (the kernel refuses
+/// other processes, root nft included), fail-closed stop, adoption by the next run, one daemon per table, reload,
+/// and what the control socket does with bad input.
+/// </summary>
+public sealed class DaemonTests
+{
+    private const string Table = "netlinkfence";
+
+    internal static string Policy(string destination = "203.0.113.50") => $"""
+        version: 1
+        egress:
+          allow:
+            - name: control
+              to: [{destination}]
+              tcp: [443]
+        """;
+
+    internal static string WritePolicy(string text)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"nlf-daemon-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, text);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+
+    internal static async Task<Table?> ReadTableAsync(TestNamespace ns)
+    {
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        return (await nft.ListTableAsync(NftFamily.Inet, Table))?.Table;
+    }
+
+    [Fact]
+    public async Task OwnsTheTableSoForeignNftIsRefusedLeavesItOnSigtermAndTheNextRunAdoptsIt()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        using (var daemon = DaemonProcess.Start(policy, ns))
+        {
+            daemon.WaitReady();
+            Assert.Contains("mode: owner", daemon.Log);
+            var owned = await ReadTableAsync(ns);
+            Assert.NotNull(owned);
+            Assert.Equal(Nftables.Table.OwnerFlag | Nftables.Table.PersistFlag, owned.Flags);
+            Assert.NotNull(owned.Owner);
+
+            string before = ns.Nft("list ruleset");
+            string handle = ns.Nft("-a list chain inet netlinkfence output").Split('\n').Last(l => l.Contains("# handle")).Split("# handle ")[1].Trim();
+            var delete = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft delete rule inet netlinkfence output handle {handle}");
+            var add = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft add rule inet netlinkfence output accept");
+            var drop = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft delete table inet netlinkfence");
+            Assert.True(delete.ExitCode != 0 && delete.Stderr.Contains("Operation not permitted"), delete.Stderr);
+            Assert.True(add.ExitCode != 0 && add.Stderr.Contains("Operation not permitted"), add.Stderr);
+            Assert.True(drop.ExitCode != 0 && drop.Stderr.Contains("Operation not permitted"), drop.Stderr);
+            Assert.Equal(before, ns.Nft("list ruleset"));
+
+            daemon.Signal("TERM");
+            Assert.Equal(0, daemon.WaitExit());
+            Assert.Contains("stays in place", daemon.Log);
+            Assert.Equal(WithoutOwnership(before), WithoutOwnership(ns.Nft("list ruleset")));
+        }
+
+        // Orphaned: persist without owner (the kernel clears the owner flag when the socket closes); still filtering.
+        var orphan = await ReadTableAsync(ns);
+        Assert.NotNull(orphan);
+        Assert.Equal(Nftables.Table.PersistFlag, orphan.Flags);
+        Assert.Null(orphan.Owner);
+
+        using (var next = DaemonProcess.Start(policy, ns))
+        {
+            next.WaitReady();
+            var adopted = await ReadTableAsync(ns);
+            Assert.NotNull(adopted);
+            Assert.Equal(Nftables.Table.OwnerFlag | Nftables.Table.PersistFlag, adopted.Flags);
+            Assert.NotNull(adopted.Owner);
+            var add = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft add rule inet netlinkfence output accept");
+            Assert.True(add.ExitCode != 0 && add.Stderr.Contains("Operation not permitted"), add.Stderr);
+            next.Signal("INT");
+            Assert.Equal(0, next.WaitExit());
+        }
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public void ASecondRunForTheSameTableRefusesAndApplyAndRemovePointAtTheDaemon()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        string before = ns.Nft("list ruleset");
+
+        var second = CliRunner.Run($"run {policy} --netns {ns.Name}");
+        Assert.True(second.ExitCode == 2, $"exit {second.ExitCode}: {second.Stderr}");
+        Assert.Contains($"another 'netlinkfence run' (pid {daemon.Pid}) already holds table inet {Table}", second.Stderr);
+
+        var apply = CliRunner.Run($"apply {policy} --netns {ns.Name}");
+        Assert.True(apply.ExitCode == 3, $"exit {apply.ExitCode}: {apply.Stderr}");
+        Assert.Contains($"owned by the running 'netlinkfence run' daemon (pid {daemon.Pid}, policy {policy})", apply.Stderr);
+        Assert.Contains($"kill -HUP {daemon.Pid}", apply.Stderr);
+
+        var remove = CliRunner.Run($"remove --netns {ns.Name}");
+        Assert.True(remove.ExitCode == 3, $"exit {remove.ExitCode}: {remove.Stderr}");
+        Assert.Contains("owned by the running 'netlinkfence run' daemon", remove.Stderr);
+
+        Assert.Equal(before, ns.Nft("list ruleset"));
+        Assert.False(daemon.HasExited);
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public async Task SighupReloadsTheFileAndABadFileKeepsTheRunningPolicy()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        Assert.Contains("203.0.113.50", ns.Nft("list ruleset"));
+
+        File.WriteAllText(policy, Policy("203.0.113.77"));
+        daemon.Signal("HUP");
+        Assert.True(daemon.WaitForLog("reloaded (SIGHUP)"), daemon.Log);
+        string reloaded = ns.Nft("list ruleset");
+        Assert.Contains("203.0.113.77", reloaded);
+        Assert.DoesNotContain("203.0.113.50", reloaded);
+        Assert.Equal((Nftables.Table.OwnerFlag | Nftables.Table.PersistFlag), (await ReadTableAsync(ns))!.Flags);
+
+        File.WriteAllText(policy, Policy("203.0.113.77") + "\n    - name: broken\n      to: [$undefined]\n      tcp: [443]\n");
+        daemon.Signal("HUP");
+        Assert.True(daemon.WaitForLog("refused: the running policy stays in place"), daemon.Log);
+        Assert.Contains(policy + ":", daemon.Log); // located: file:line:col
+        Assert.Equal(reloaded, ns.Nft("list ruleset"));
+        Assert.False(daemon.HasExited);
+        Assert.Contains("\"ok\":true", Status(ns));
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public void TheControlSocketAnswersBadInputWithAnErrorAndKeepsRunning()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        string path = DaemonPaths.ControlSocket(ns.Name, Table);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        string before = ns.Nft("list ruleset");
+
+        string notJson = Send(path, Encoding.UTF8.GetBytes("this is not json\n"));
+        Assert.Contains("\"ok\":false", notJson);
+        Assert.Contains("not valid JSON", notJson);
+
+        string huge = Send(path, new byte[10 * 1024 * 1024]);
+        Assert.Contains("\"ok\":false", huge);
+        Assert.Contains("longer than 65536 bytes", huge);
+
+        var unknown = Parse(Send(path, Encoding.UTF8.GetBytes("{\"op\":\"explode\"}")));
+        Assert.False(unknown.Ok);
+        Assert.Contains("unknown op 'explode'", unknown.Message);
+        string extra = Send(path, Encoding.UTF8.GetBytes("{\"op\":\"status\",\"evil\":1}"));
+        Assert.Contains("not valid JSON", extra);
+
+        Assert.False(daemon.HasExited);
+        string status = Status(ns);
+        Assert.Contains("\"ok\":true", status);
+        Assert.Contains("\"mode\":\"owner\"", status);
+        Assert.Contains($"\"pid\":{daemon.Pid}", status);
+        Assert.Equal(before, ns.Nft("list ruleset"));
+        Assert.Contains("control: status from uid 0", daemon.Log); // SO_PEERCRED
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public async Task WithoutOwnershipAForeignRuleIsRepairedAndLogged()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        using var daemon = DaemonProcess.Start(policy, ns, "--no-owner");
+        daemon.WaitReady();
+        Assert.Contains("mode: watch (--no-owner)", daemon.Log);
+        string before = ns.Nft("list ruleset");
+        Assert.Equal(0u, (await ReadTableAsync(ns))!.Flags);
+
+        ns.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        var seen = System.Diagnostics.Stopwatch.StartNew();
+        // Polled, not timed: the repair is one atomic replace right after the foreign commit's notification.
+        Assert.True(DaemonProcess.WaitUntil(() => ns.Nft("list ruleset") == before, 30), ns.Nft("list ruleset") + daemon.Log);
+        Console.WriteLine($"foreign rule gone {seen.Elapsed.TotalMilliseconds:0} ms after nft returned (polling nft)");
+        Assert.True(daemon.WaitForLog("repaired table inet netlinkfence"), daemon.Log);
+        Assert.Contains("foreign change to table inet netlinkfence: RuleAdded inet netlinkfence output", daemon.Log);
+        Assert.Contains("nft[", daemon.Log);
+
+        ns.Nft("delete table inet netlinkfence");
+        Assert.True(DaemonProcess.WaitUntil(() => TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft list ruleset").Stdout == before, 30), daemon.Log);
+        Assert.True(daemon.WaitForLog("repaired table inet netlinkfence", count: 2), daemon.Log);
+
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        Assert.Equal(before, ns.Nft("list ruleset"));
+        File.Delete(policy);
+    }
+
+    [Fact]
+    public void ReadinessGoesToAnAbstractNotifySocket()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        using var daemon = DaemonProcess.Start(policy, ns, abstractNotify: true);
+        daemon.WaitReady();
+        var ready = daemon.Notifications.First(n => n.Contains("READY=1"));
+        Assert.Contains("STATUS=table inet netlinkfence", ready);
+        Assert.Contains($"MAINPID={daemon.Pid}", ready);
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        Assert.Contains(daemon.Notifications, n => n.Contains("STOPPING=1"));
+        File.Delete(policy);
+    }
+
+    /// <summary>nft 1.0.6's listing without what ownership adds (the owner's program name, the flags line): the rules and sets.</summary>
+    private static string WithoutOwnership(string listing) =>
+        string.Join('\n', listing.Replace(" # progname dotnet", "").Split('\n').Where(l => !l.StartsWith("\tflags ", StringComparison.Ordinal)));
+
+    private static ControlResponse Parse(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize(json, NetlinkFence.Cli.Daemon.ControlJsonContext.Default.ControlResponse)!;
+
+    internal static string Status(TestNamespace ns) => Send(DaemonPaths.ControlSocket(ns.Name, Table), Encoding.UTF8.GetBytes("{\"op\":\"status\"}\n"));
+
+    /// <summary>Sends raw bytes as one request (a client that sends more than the limit may see its send cut off) and reads the answer.</summary>
+    internal static string Send(string path, byte[] request)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.ReceiveTimeout = 30_000;
+        socket.Connect(new UnixDomainSocketEndPoint(path));
+        try
+        {
+            socket.Send(request);
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            // The daemon stopped reading at its limit and answered: read what it said.
+        }
+        var answer = new MemoryStream();
+        byte[] buffer = new byte[4096];
+        int n;
+        while ((n = socket.Receive(buffer)) > 0)
+            answer.Write(buffer, 0, n);
+        return Encoding.UTF8.GetString(answer.ToArray());
+    }
+}

@@ -1,0 +1,75 @@
+using NetlinkFence.Tests.TestSupport;
+using Xunit;
+
+namespace NetlinkFence.Tests.Daemon;
+
+/// <summary>
+/// packaging/systemd/netlinkfence.service passes <c>systemd-analyze verify</c> (which needs no running systemd) in a
+/// private root holding the unit, an executable /usr/sbin/netlinkfence and /bin/kill, so ExecStart and ExecReload resolve
+/// as on an installed host. verify exits 0 on unknown keys and values it ignores, so any line it prints is a failure.
+/// </summary>
+public sealed class SystemdUnitTests
+{
+    private static readonly string Unit = Path.Combine(Kernel.ApplyPolicyTests.RepositoryRoot(), "packaging", "systemd", "netlinkfence.service");
+
+    [Fact]
+    public void TheUnitPassesSystemdAnalyzeVerify()
+    {
+        if (Verify(File.ReadAllText(Unit)) is not var (exit, output))
+            return;
+        Assert.True(exit == 0 && output.Length == 0, $"systemd-analyze verify exited {exit}:\n{output}");
+    }
+
+    [Fact]
+    public void VerifyCatchesAMisspeltKey()
+    {
+        // The check above would pass a unit whose hardening systemd silently ignores, were it not for the output check.
+        if (Verify(File.ReadAllText(Unit).Replace("ProtectSystem=strict", "ProtectSytem=strict")) is not var (_, output))
+            return;
+        Assert.Contains("Unknown key 'ProtectSytem'", output);
+    }
+
+    [Fact]
+    public void TheUnitStartsBeforeTheNetworkAndIsHardened()
+    {
+        var lines = File.ReadAllLines(Unit).Select(l => l.Trim()).ToHashSet();
+        foreach (string required in new[]
+        {
+            "Type=notify", "ExecStart=/usr/sbin/netlinkfence run /etc/netlinkfence/policy.yaml", "ExecReload=/bin/kill -HUP $MAINPID",
+            "DefaultDependencies=no", "Before=network-pre.target shutdown.target", "Wants=network-pre.target",
+            "CapabilityBoundingSet=CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_ADMIN", "NoNewPrivileges=yes", "ProtectSystem=strict",
+            "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_NETLINK AF_UNIX AF_INET AF_INET6",
+            "RuntimeDirectory=netlinkfence", "RuntimeDirectoryMode=0700",
+        })
+            Assert.Contains(required, lines);
+    }
+
+    /// <summary>verify's exit code and output; null (with the reason printed) where systemd-analyze is not installed.</summary>
+    private static (int Exit, string Output)? Verify(string unitText)
+    {
+        if (TestNamespace.TryRun("sh", "-c \"command -v systemd-analyze\"").ExitCode != 0)
+        {
+            Console.WriteLine("SKIPPED: systemd-analyze is not installed (package systemd); the unit was not verified");
+            return null;
+        }
+        var root = Directory.CreateTempSubdirectory("nlf-unit-");
+        try
+        {
+            string units = Path.Combine(root.FullName, "etc", "systemd", "system");
+            Directory.CreateDirectory(units);
+            Directory.CreateDirectory(Path.Combine(root.FullName, "usr", "sbin"));
+            Directory.CreateDirectory(Path.Combine(root.FullName, "bin"));
+            string binary = Path.Combine(root.FullName, "usr", "sbin", "netlinkfence");
+            File.WriteAllText(binary, "#!/bin/sh\n");
+            File.SetUnixFileMode(binary, (UnixFileMode)0x1ED); // 0755
+            File.Copy("/bin/kill", Path.Combine(root.FullName, "bin", "kill"));
+            File.WriteAllText(Path.Combine(units, "netlinkfence.service"), unitText);
+            var (exit, stdout, stderr) = TestNamespace.TryRun("systemd-analyze", $"verify --root={root.FullName} netlinkfence.service");
+            return (exit, (stdout + stderr).Trim());
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+using NetlinkFence.Runtime;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Dns;
+
+/// <summary>
+/// End to end, in real time: dnsmasq in the world answers for a name, the refresher (asking from inside the agent
+/// namespace, through the policy's own DNS allowance) hands its answers to <see cref="LivePolicy"/>, and real TCP
+/// connections from the agent show what the kernel lets through as the name moves.
+/// </summary>
+public sealed class DnsFollowTrafficTests
+{
+    private const string Resolver = "198.51.100.53", Old = "198.51.100.10", New = "198.51.100.11";
+
+    [Fact]
+    public async Task ANameThatMovesIsReachableAtItsNewAddressWithinMinTtlAndDeniedAtTheOldAfterTtlPlusGrace()
+    {
+        using var net = new AgentAndWorld(Resolver, Old, New);
+        using var dns = new Dnsmasq(net.World, Resolver, ttlSeconds: 1, ("cdn.test", Old));
+        dns.WaitUntilAnswering(net.Agent, "cdn.test");
+        net.ListenTcp(Old, 443);
+        net.ListenTcp(New, 443);
+        Assert.True(net.TcpReachable(New, 443)); // before the policy everything is open: the listeners work
+
+        var minTtl = TimeSpan.FromSeconds(2);
+        var grace = TimeSpan.FromSeconds(8);
+        var policy = new PolicyBuilder().Table("dnsfollow").Resolvers(Resolver).Dns(minTtl, grace)
+            .AllowEgress("web", to: ["cdn.test"], tcp: [443]).Build();
+        var resolver = DnsHostResolver.ForPolicy(policy, net.Agent.Name, TimeSpan.FromMilliseconds(500));
+        var resolved = await ResolvedPolicy.ResolveAsync(policy, resolver);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        var log = new List<string>();
+        var refresher = new DnsRefresher(resolved, resolver, live.RefreshNameAsync, log: line => { lock (log) log.Add(line); });
+        using var stop = new CancellationTokenSource();
+        var running = refresher.RunAsync(stop.Token);
+        try
+        {
+            Assert.True(net.TcpReachable(Old, 443), "the name's address is not reachable after apply");
+            Assert.False(net.TcpReachable(New, 443, 500), "an address the name does not have is reachable");
+            await Eventually(() => net.Agent.Nft("list table inet dnsfollow").Contains("expires"), TimeSpan.FromSeconds(10),
+                "the refresher never gave the name's address a kernel timeout: " + net.Agent.Nft("list table inet dnsfollow"));
+
+            dns.SetHosts(("cdn.test", New));
+            var moved = Stopwatch.StartNew();
+            // min_ttl + 1 s, plus a CI margin of 4 s (a loaded 2-core machine; each probe waits up to 0.5 s).
+            await Eventually(() => net.TcpReachable(New, 443, 500), minTtl + TimeSpan.FromSeconds(1 + 4), $"{New} not reachable after the name moved");
+            Assert.True(net.TcpReachable(Old, 443), "the old address was cut before its TTL + grace ran out");
+            // The old address was last answered at most min_ttl before the move: gone by then + TTL (floored) + grace.
+            await Eventually(() => !net.TcpReachable(Old, 443, 500), minTtl + minTtl + grace + TimeSpan.FromSeconds(5) - moved.Elapsed,
+                $"{Old} still reachable after TTL + grace");
+            Assert.True(net.TcpReachable(New, 443), "the new address stopped being reachable");
+            Assert.False(running.IsFaulted, running.Exception?.ToString());
+            Assert.DoesNotContain(log, l => l.Contains("failed"));
+        }
+        finally
+        {
+            stop.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        }
+    }
+
+    private static async Task Eventually(Func<bool> condition, TimeSpan within, string failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < within, failure + $" (waited {clock.Elapsed.TotalSeconds:0.0}s)");
+            await Task.Delay(100);
+        }
+    }
+}

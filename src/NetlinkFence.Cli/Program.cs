@@ -22,6 +22,8 @@ root.Subcommands.Add(WindowVerbs.Open());
 root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());
 root.Subcommands.Add(StatsVerb.Create());
+root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(LearnVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.

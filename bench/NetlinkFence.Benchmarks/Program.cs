@@ -14,6 +14,9 @@ if (args is ["paired", ..])
 // `matrix ROOT [FILE] [SCALE]`: every commit-latency case in fresh namespaces, floor / library / nft side by side (Matrix.cs).
 // `process ROOT [FILE] [SCALE]`: whole-process netlinkfence apply vs nft -f of what plan prints (WholeProcess.cs).
 // SCALE divides the number of runs (for a quick try); 1 by default.
+// `nflog [RECORDS]`: NFLOG decode rate on one thread, from a flood captured in a namespace (NflogDecode.cs).
+if (args is ["nflog", ..])
+    return NflogDecode.Run(args.Length > 1 ? int.Parse(args[1]) : 200_000);
 if (args is ["phases-generated"])
     return Run(() => ApplyPhases.Run([PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(100_000), PolicyWorkload.Entries(1_000)]));
 if (args is ["phases", ..])

@@ -78,7 +78,7 @@ internal static class ExitCodes
             // an object over a netlink limit, a state file or snapshot that cannot be trusted, a bad option value.
             case ErrnoException e when e.IsNotFound:
             case InvalidInputException or NotARegularFileException or NftSyntaxException or NetlinkEncodingException
-                or SnapshotCorruptException or StateFileException or UsageException:
+                or SnapshotCorruptException or StateFileException or UsageException or Logging.Syslog.SyslogTlsException:
                 error.WriteLine($"netlinkfence: {failure.Message}");
                 return BadInput;
             case NetlinkFenceException or SystemFailureException or IOException:

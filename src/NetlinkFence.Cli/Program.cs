@@ -18,6 +18,8 @@ root.Subcommands.Add(LintVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());
+root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(LearnVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.

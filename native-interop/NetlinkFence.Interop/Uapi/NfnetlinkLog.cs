@@ -111,3 +111,16 @@ public enum NfulnlCopyMode : byte
     /// <summary><c>NFULNL_COPY_PACKET</c></summary>
     PACKET = 2,
 }
+
+/// <summary>Values of <c>NFULNL_CFG_F_*</c> (<c>NFULA_CFG_FLAGS</c>) from <c>&lt;linux/netfilter/nfnetlink_log.h&gt;</c>.</summary>
+[UapiPrefix("NFULNL_CFG_F_", "linux/netfilter/nfnetlink_log.h")]
+[Flags]
+public enum NfulnlConfigFlags : ushort
+{
+    /// <summary><c>NFULNL_CFG_F_SEQ</c>: each packet carries the instance's own sequence number (NFULA_SEQ).</summary>
+    SEQ = 0x0001,
+    /// <summary><c>NFULNL_CFG_F_SEQ_GLOBAL</c>: each packet carries the namespace-wide sequence number (NFULA_SEQ_GLOBAL).</summary>
+    SEQ_GLOBAL = 0x0002,
+    /// <summary><c>NFULNL_CFG_F_CONNTRACK</c>: each packet carries its conntrack entry (NFULA_CT).</summary>
+    CONNTRACK = 0x0004,
+}

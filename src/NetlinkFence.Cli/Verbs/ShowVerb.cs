@@ -20,6 +20,10 @@ internal static class ShowVerb
                 return ExitCodes.DriftOrFindings;
             }
             string text = Rendering.Renderer.Render(live);
+            // Audit mode accepts what the policy denies: say so first, on both streams, whatever the output format.
+            var audit = Policy.AuditMode.FromContents(live, DateTimeOffset.UtcNow);
+            if (audit is not null)
+                Console.Error.WriteLine(audit.Banner);
             if (parse.GetValue(CommonOptions.Output) == "json")
                 Output.WriteJson(w =>
                 {
@@ -27,9 +31,17 @@ internal static class ShowVerb
                     w.WriteNumber("generation", live.Generation);
                     w.WriteNumber("rules", live.Rules.Count);
                     w.WriteString("ruleset", text);
+                    if (audit is not null)
+                    {
+                        w.WriteStartObject("audit");
+                        w.WriteString("banner", audit.Banner);
+                        if (audit.Remaining is { } remaining)
+                            w.WriteNumber("remainingSeconds", Math.Round(remaining.TotalSeconds, 1));
+                        w.WriteEndObject();
+                    }
                 });
             else
-                Console.Write(text);
+                Console.Write((audit is null ? "" : $"# {audit.Banner}\n") + text);
             return ExitCodes.Ok;
         }));
         return command;

@@ -29,14 +29,18 @@ internal sealed class NetlinkConnection : IDisposable
     internal static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly INetlinkTransport _transport;
+    private readonly bool _ownsTransport;
     private readonly byte[] _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
     private uint _nextSequence;
 
-    /// <param name="transport">The socket; the connection owns it.</param>
+    /// <param name="transport">The socket; the connection owns it unless <paramref name="ownsTransport"/> is false.</param>
     /// <param name="firstSequence">The first sequence number to use (tests start it near the wrap).</param>
-    public NetlinkConnection(INetlinkTransport transport, uint? firstSequence = null)
+    /// <param name="ownsTransport">False when the socket lives on after the connection (NFLOG configures a socket
+    /// that a <see cref="NetlinkSubscription"/> then reads).</param>
+    public NetlinkConnection(INetlinkTransport transport, uint? firstSequence = null, bool ownsTransport = true)
     {
         _transport = transport;
+        _ownsTransport = ownsTransport;
         // Seed the sequence space away from zero so replies to another socket's requests never look like ours.
         _nextSequence = firstSequence ?? ((uint)Environment.TickCount | 1);
     }
@@ -238,7 +242,8 @@ internal sealed class NetlinkConnection : IDisposable
 
     public void Dispose()
     {
-        _transport.Dispose();
+        if (_ownsTransport)
+            _transport.Dispose();
         ArrayPool<byte>.Shared.Return(_receive);
     }
 }

@@ -63,7 +63,8 @@ internal sealed class NetlinkSubscription : IAsyncDisposable
         Start(await (namespaceHandle is not null ? NetlinkSocket.OpenAsync(protocol, namespaceHandle) : NetlinkSocket.OpenAsync(protocol, namespacePath))
             .ConfigureAwait(false), groups, limits);
 
-    private static NetlinkSubscription Start(NetlinkSocket socket, ReadOnlySpan<int> groups, NetlinkSubscriptionLimits? limits)
+    /// <summary>Starts reading <paramref name="socket"/> (already set up, e.g. bound to an NFLOG group); the subscription owns it.</summary>
+    public static NetlinkSubscription Start(NetlinkSocket socket, ReadOnlySpan<int> groups, NetlinkSubscriptionLimits? limits)
     {
         limits ??= NetlinkSubscriptionLimits.Default;
         try

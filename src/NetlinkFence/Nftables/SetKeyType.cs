@@ -6,6 +6,8 @@ namespace NetlinkFence.Nftables;
 /// </summary>
 public enum SetKeyType : uint
 {
+    /// <summary><c>nf_proto</c> (<c>meta nfproto</c>: ipv4 = 2, ipv6 = 10), 1 byte, host order.</summary>
+    NfProto = 2,
     /// <summary><c>ipv4_addr</c>, 4 bytes, network order.</summary>
     Ipv4Address = 7,
     /// <summary><c>ipv6_addr</c>, 16 bytes, network order.</summary>
@@ -29,14 +31,14 @@ public static class SetKeyTypes
     {
         SetKeyType.Ipv4Address => 4,
         SetKeyType.Ipv6Address => 16,
-        SetKeyType.InetProto => 1,
+        SetKeyType.InetProto or SetKeyType.NfProto => 1,
         SetKeyType.InetService => 2,
         SetKeyType.Mark => 4,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown set key type"),
     };
 
     /// <summary>True when values are stored in network byte order.</summary>
-    public static bool IsBigEndian(this SetKeyType type) => type is not SetKeyType.Mark;
+    public static bool IsBigEndian(this SetKeyType type) => type is not (SetKeyType.Mark or SetKeyType.NfProto);
 
     /// <summary>nft's name of the type, e.g. <c>ipv4_addr</c>.</summary>
     public static string ToNftName(this SetKeyType type) => type switch
@@ -44,6 +46,7 @@ public static class SetKeyTypes
         SetKeyType.Ipv4Address => "ipv4_addr",
         SetKeyType.Ipv6Address => "ipv6_addr",
         SetKeyType.InetProto => "inet_proto",
+        SetKeyType.NfProto => "nf_proto",
         SetKeyType.InetService => "inet_service",
         SetKeyType.Mark => "mark",
         _ => $"type-{(uint)type}",

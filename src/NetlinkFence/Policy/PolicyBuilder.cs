@@ -36,6 +36,7 @@ public sealed class PolicyBuilder
     private string? _logRateText;
     private ulong? _logRatePerSecond;
     private ushort? _logGroup;
+    private (string Tls, string Ca, string? Certificate, string? Key, int? Queue)? _remote;
     private List<string>? _resolvers;
     private readonly List<Entry> _egress = [];
     private readonly List<Entry> _input = [];
@@ -84,6 +85,19 @@ public sealed class PolicyBuilder
         _logRatePerSecond = null;
         _logRateText = rate;
         _logGroup = group;
+        return this;
+    }
+
+    /// <summary>
+    /// Ships denials to a syslog-over-TLS collector (<c>log.remote</c>): <paramref name="tls"/> is <c>address:port</c>
+    /// (<c>[v6]:port</c>, <c>name:port</c>, <c>$variable:port</c>), <paramref name="ca"/> the absolute path of the CA
+    /// that signed the collector's certificate; optionally a client certificate and key, and the queue size.
+    /// </summary>
+    public PolicyBuilder RemoteLog(string tls, string ca, string? certificate = null, string? key = null, int? queue = null)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        ArgumentNullException.ThrowIfNull(ca);
+        _remote = (tls, ca, certificate, key, queue);
         return this;
     }
 
@@ -159,7 +173,14 @@ public sealed class PolicyBuilder
             rate = rules.LogRate(_logRateText, At("Log() rate"));
         else if (_logRatePerSecond is { } perSecond && rules.LogRate(perSecond, 1, At("Log() rate")))
             rate = (perSecond, 1);
-        var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup);
+        RemoteLogSettings? remote = null;
+        if (_remote is { } r)
+        {
+            static (string, SourceLocation)? Field(string? text, string what) => text is null ? null : (text, At($"RemoteLog() {what}"));
+            remote = RemoteLogRules.Check(rules, At("RemoteLog()"), Field(r.Tls, "tls"), Field(r.Ca, "ca"), Field(r.Certificate, "certificate"),
+                Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"));
+        }
+        var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup) { Remote = remote };
 
         var input = Entries(rules, _input, "AllowInput", egress: false);
         var resolvers = _resolvers is null ? []

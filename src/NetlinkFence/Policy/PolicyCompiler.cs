@@ -114,6 +114,7 @@ public static class PolicyCompiler
         rules.Add(forward);
         rules.AddRange(output);
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
+        rules.AddRange(AuditRules(name, policy.Log, sets)); // first in egress_denied: before its self-test counter and drop
         rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix));
         return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules, egressGrants, inputGrants);
     }
@@ -243,14 +244,51 @@ public static class PolicyCompiler
         if (chain == EgressDeniedChain)
             yield return new(new RuleBuilder(Inet, table, chain).Mark(SelfTestMark).Counter().Build(SelfTestCounterComment), BuiltIn,
                 "count the self-test's probes apart from other dropped traffic (they carry this socket mark); no verdict");
-        if (prefix is not null || log.Group is not null)
-        {
-            var builder = new RuleBuilder(Inet, table, chain);
-            if (log.RatePerSecond is { } rate)
-                builder.Limit(rate, log.RateUnitSeconds);
-            yield return new(builder.Log(prefix, log.Group).Build(), "log", "log what is denied (the rate limit bounds log lines only; every packet is still dropped)");
-        }
+        // One limit guards both log statements: a packet over the rate is logged nowhere (and still dropped below).
+        // The kernel log line needs a prefix; the NFLOG copy is always sent, so `watch` works in any namespace.
+        var builder = new RuleBuilder(Inet, table, chain);
+        if (log.RatePerSecond is { } rate)
+            builder.Limit(rate, log.RateUnitSeconds);
+        if (prefix is not null)
+            builder.Log(prefix);
+        yield return new(builder.Log(prefix, log.NflogGroup).Build(), "log",
+            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} (the rate limit bounds log records only; every packet is still dropped)");
         yield return new(new RuleBuilder(Inet, table, chain).Counter().Drop(), BuiltIn, "count and drop");
+    }
+
+    // ---- Audit mode (learn --audit) ---------------------------------------------------------------------------------
+
+    /// <summary>The log prefix of packets accepted in audit mode; NFLOG records with it say <c>accept</c>.</summary>
+    public const string AuditLogPrefix = "EGRESS-AUDIT: ";
+
+    /// <summary>
+    /// The audit switch: a timeout set keyed by <c>meta nfproto</c>. Empty (as every apply leaves it), the audit rules
+    /// match nothing; <see cref="AuditMode"/> adds the element for ipv4/ipv6 with a timeout, and when the timeout runs
+    /// out the kernel stops matching it (nft_set_elem_expired on lookup) whether or not anyone is alive to remove it.
+    /// </summary>
+    internal static NftSet AuditSet(string table) =>
+        new(Inet, table, AuditMode.SetName, [SetKeyType.NfProto], SetFlags.Timeout)
+        {
+            Comment = "learn --audit: while an element lives (kernel timeout), egress_denied logs and accepts",
+        };
+
+    /// <summary>
+    /// Two rules at the top of egress_denied, both conditional on the audit set: log (rate-limited like the denial log,
+    /// to the NFLOG group with <see cref="AuditLogPrefix"/>), then accept. Two rules so that the log's rate limit never
+    /// turns into a drop of an audited packet.
+    /// </summary>
+    private static IEnumerable<CompiledRule> AuditRules(string table, LogSettings log, List<CompiledSet> sets)
+    {
+        var set = AuditSet(table);
+        sets.Add(new CompiledSet(set, [], BuiltIn, ["audit mode switch: empty unless 'learn --audit' runs (its element expires in the kernel)"]));
+        RuleBuilder Audited() => new RuleBuilder(Inet, table, EgressDeniedChain).Add(new MetaExpression(MetaKey.NfProto)).Add(new LookupExpression(set.Name));
+        var logged = Audited();
+        if (log.RatePerSecond is { } rate)
+            logged.Limit(rate, log.RateUnitSeconds);
+        yield return new(logged.Log(AuditLogPrefix, log.NflogGroup).Build(), BuiltIn,
+            "audit mode only (the audit set holds an unexpired element): log what would be denied");
+        yield return new(Audited().Counter().Accept("audit"), BuiltIn,
+            "audit mode only: accept what would be denied; the element's kernel timeout ends it even if the learner dies");
     }
 
     private static NftSet ConcatSet(string table, string name, AddressFamily family) =>

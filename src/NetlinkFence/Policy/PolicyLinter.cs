@@ -17,6 +17,8 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>wide-port-range</c> (warning)</term><description>a port range wider than 256 ports; the deployment should name its exact ports.</description></item>
 /// <item><term><c>input-without-source</c> (warning)</term><description>an input allow without <c>from:</c> accepts the port from anywhere.</description></item>
 /// <item><term><c>plaintext-syslog</c> (warning)</term><description>syslog on 514 or 601 in clear text where syslog over TLS (6514) is expected.</description></item>
+/// <item><term><c>remote-log-blocked</c> (error)</term><description>no egress entry allows TCP to the <c>log.remote</c> collector: the forwarder would be blocked by the policy it reports for.</description></item>
+/// <item><term><c>remote-log-unverified</c> (warning)</term><description>the <c>log.remote</c> collector is a host name neither pinned nor named by an entry: whether it is reachable depends on DNS.</description></item>
 /// <item><term><c>broad-cidr</c> (warning)</term><description>an egress destination shorter than /16 (IPv4) or /32 (IPv6).</description></item>
 /// <item><term><c>broad-resolver</c> (warning)</term><description>a resolver given as a network, not a single address.</description></item>
 /// <item><term><c>resolver-not-pinned-host</c> (warning)</term><description>a resolver given as a host name without a <c>hosts:</c> pin: finding the DNS server needs DNS.</description></item>
@@ -87,6 +89,23 @@ public static class PolicyLinter
         if ((policy.Log.Prefix is not null || policy.Log.Group is not null) && policy.Log.RatePerSecond is null)
             Add(Severity.Warning, top, "no-log-rate", "denials are logged without a rate limit: one busy process can flood the log",
                 "add 'rate: 10/second' under log: (packets are still all dropped; only log lines are limited)");
+
+        if (policy.Log.Remote is { } remote)
+        {
+            switch (RemoteLogRules.Reachable(policy, remote, out _))
+            {
+                case false:
+                    Add(Severity.Error, remote.Location, "remote-log-blocked",
+                        $"log.remote {remote.Endpoint} is not reachable: no egress entry allows tcp/{remote.Port} to {remote.Host}, so the policy blocks its own denial forwarder",
+                        $"add an entry such as '- {{ name: syslog-tls, to: [{remote.Host}], tcp: [{remote.Port}] }}' under egress.allow");
+                    break;
+                case null:
+                    Add(Severity.Warning, remote.Location, "remote-log-unverified",
+                        $"log.remote host '{remote.Host}' is neither pinned nor named by an egress entry: whether tcp/{remote.Port} to it is allowed depends on what DNS answers",
+                        $"pin '{remote.Host}' under 'hosts:' and allow it, e.g. '- {{ name: syslog-tls, to: [{remote.Host}], tcp: [{remote.Port}] }}'");
+                    break;
+            }
+        }
 
         // DNS.
         foreach (var resolver in policy.Resolvers)

@@ -12,7 +12,8 @@ internal sealed class PolicyReader(string fileName)
 {
     private static readonly string[] RootKeys = ["version", "table", "define", "hosts", "log", "input", "egress", "selftest"];
     private static readonly string[] SelfTestKeys = ["allow", "deny"];
-    private static readonly string[] LogKeys = ["prefix", "rate", "group"];
+    private static readonly string[] LogKeys = ["prefix", "rate", "group", "remote"];
+    private static readonly string[] RemoteKeys = ["tls", "ca", "cert", "key", "queue"];
     private static readonly string[] InputKeys = ["allow"];
     private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp"];
     private static readonly string[] EgressKeys = ["dns", "allow"];
@@ -131,7 +132,27 @@ internal sealed class PolicyReader(string fileName)
         ushort? group = null;
         if (keys.TryGetValue("group", out var groupNode) && Scalar(groupNode, "log.group") is { } g)
             group = _rules.LogGroup(g, Location(groupNode));
-        return new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, group);
+        var remote = keys.TryGetValue("remote", out var remoteNode) ? ReadRemote(remoteNode) : null;
+        return new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, group) { Remote = remote };
+    }
+
+    private RemoteLogSettings? ReadRemote(YamlNode node)
+    {
+        if (Mapping(node, "log.remote") is not { } map)
+            return null;
+        var keys = Keys(map, RemoteKeys, "log.remote");
+        (string, SourceLocation)? Value(string key) =>
+            keys.TryGetValue(key, out var value) && Scalar(value, $"log.remote.{key}") is { } text ? (text, Location(value)) : null;
+        int before = _rules.Diagnostics.Count;
+        var tls = Value("tls");
+        var ca = Value("ca");
+        var cert = Value("cert");
+        var key = Value("key");
+        var queue = Value("queue");
+        // A key that is present but not a value was reported just now; do not also call it missing.
+        if (_rules.Diagnostics.Count != before)
+            return null;
+        return RemoteLogRules.Check(_rules, Location(map), tls, ca, cert, key, queue);
     }
 
     private List<AllowEntry> ReadAllowList(YamlNode node, string path, string[] allowedKeys, string peerKey)

@@ -104,7 +104,7 @@ internal static class SetCodec
     }
 
     // nft's data types: addresses and ports are big endian; inet_proto (one byte) and mark are host order.
-    private static bool KeyIsBigEndian(SetKeyType type) => type is not (SetKeyType.Mark or SetKeyType.InetProto);
+    private static bool KeyIsBigEndian(SetKeyType type) => type is not (SetKeyType.Mark or SetKeyType.InetProto or SetKeyType.NfProto);
 
     /// <summary>Identifies a set for deletion by table and name.</summary>
     public static void EncodeReference(ref NetlinkWriter writer, NftSet set)

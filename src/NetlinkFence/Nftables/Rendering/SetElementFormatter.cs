@@ -51,7 +51,7 @@ internal static class SetElementFormatter
         return set.Key[0] switch
         {
             SetKeyType.Ipv4Address => 2,
-            SetKeyType.InetService or SetKeyType.InetProto or SetKeyType.Mark => 5,
+            SetKeyType.InetService or SetKeyType.InetProto or SetKeyType.NfProto or SetKeyType.Mark => 5,
             _ => 1,
         };
     }
@@ -228,6 +228,8 @@ internal static class SetElementFormatter
             (SetKeyType)26 => ValueKind.CtState, // nft's ct_state
             _ => ValueKind.Integer,
         };
+        if (type == SetKeyType.NfProto && value.Length == 1 && value[0] is PayloadFields.NfprotoIpv4 or PayloadFields.NfprotoIpv6)
+            return value[0] == PayloadFields.NfprotoIpv4 ? "ipv4" : "ipv6";
         return ValueFormatter.Format(value, kind) ?? "0x" + Convert.ToHexStringLower(value);
     }
 

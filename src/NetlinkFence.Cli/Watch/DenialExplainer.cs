@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Logging;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli.Watch;
+
+/// <summary>
+/// Explains a denial with the policy: the same words as <c>probe</c> (<see cref="FlowExplainer"/>), and DNS to an
+/// address that is not one of the policy's resolvers said as such. Names come from <c>hosts:</c> pins and from the
+/// names the policy resolved when it was loaded.
+/// </summary>
+internal sealed class DenialExplainer
+{
+    private const ushort Dns = 53;
+    private const string IngressDeniedChain = "ingress_denied"; // the compiler's input deny chain
+    private readonly CompiledPolicy _compiled;
+    private const int MaxCached = 4096; // a flood repeats few flows; a scan of many is bounded
+    private readonly Dictionary<IPAddress, string> _names = [];
+    private readonly Dictionary<(IPAddress?, ProtocolType, ushort?, string?), DenialExplanation> _cache = [];
+
+    public DenialExplainer(CompiledPolicy compiled)
+    {
+        _compiled = compiled;
+        foreach (var (host, resolution) in compiled.Source.Names.OrderBy(n => n.Key, StringComparer.Ordinal))
+            foreach (var address in resolution.Addresses)
+                _names.TryAdd(address, host);
+    }
+
+    public DenialExplanation Explain(DenialRecord record)
+    {
+        var key = (record.Destination, record.Protocol, record.DestinationPort, record.Chain);
+        if (_cache.TryGetValue(key, out var known))
+            return known;
+        if (_cache.Count >= MaxCached)
+            _cache.Clear();
+        string? name = record.Destination is { } d ? _names.GetValueOrDefault(d) : null;
+        return _cache[key] = new DenialExplanation(Reason(record), name);
+    }
+
+    private string Reason(DenialRecord record)
+    {
+        if (record.Destination is not { } destination)
+            return "the packet was cut before its addresses; the policy cannot be consulted";
+        if (record.Chain == IngressDeniedChain)
+            return $"no input entry allows {Describe(record)}";
+        if (record.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp) || record.DestinationPort is not { } port)
+            return $"no entry allows {Describe(record)} to {destination} (entries allow tcp and udp only)";
+        if (port == Dns && !FlowExplainer.Explain(_compiled, record.Protocol, destination, port).Allowed)
+            return $"DNS to a non-resolver: {destination} is not in egress.dns.resolvers";
+        var verdict = FlowExplainer.Explain(_compiled, record.Protocol, destination, port);
+        if (verdict.Allowed)
+            return $"this policy allows it ({verdict.Reason}), but the live table denied it: the live table is not this policy";
+        string reason = verdict.Reason;
+        // probe's wording, without its tail: every record here was logged and dropped by a deny chain
+        int tail = reason.IndexOf(": logged and dropped", StringComparison.Ordinal);
+        return tail >= 0 ? reason[..tail] : reason;
+    }
+
+    private static string Describe(DenialRecord record) => record.Protocol switch
+    {
+        ProtocolType.Tcp or ProtocolType.Udp when record.DestinationPort is { } port => $"{DenialText.Protocol(record)}/{port}",
+        _ => DenialText.Protocol(record),
+    };
+}

@@ -1,0 +1,32 @@
+namespace NetlinkFence.Logging.Syslog;
+
+/// <summary>A snapshot of a <see cref="SyslogTlsForwarder"/>'s counters.</summary>
+public sealed record SyslogForwarderStatus
+{
+    /// <summary>True while a verified TLS connection to the collector is open.</summary>
+    public bool Connected { get; init; }
+
+    /// <summary>Records accepted into the queue.</summary>
+    public ulong Enqueued { get; init; }
+
+    /// <summary>Messages written and flushed to a connection (resends included; drop reports included).</summary>
+    public ulong Sent { get; init; }
+
+    /// <summary>Messages put back in the queue because the connection they were written on broke within the resend window.</summary>
+    public ulong Resent { get; init; }
+
+    /// <summary>Records refused because the queue was full, since the forwarder started.</summary>
+    public ulong Dropped { get; init; }
+
+    /// <summary>Records dropped and not yet reported to the collector.</summary>
+    public ulong DroppedUnreported { get; init; }
+
+    /// <summary>Messages waiting to be written.</summary>
+    public int Pending { get; init; }
+
+    /// <summary>Verified connections made so far.</summary>
+    public int Connections { get; init; }
+
+    /// <summary>Why the last connection attempt failed or the last connection ended; null when none did.</summary>
+    public string? LastError { get; init; }
+}

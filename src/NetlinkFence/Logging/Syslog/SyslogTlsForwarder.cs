@@ -1,0 +1,355 @@
+using System.Security.Cryptography;
+
+namespace NetlinkFence.Logging.Syslog;
+
+/// <summary>
+/// Ships denial records to a syslog-over-TLS collector: RFC 5424 messages (structured data <c>denial@PEN</c> with
+/// the record's fields) in RFC 5425 octet-counted frames over TLS 1.2 or 1.3, the collector's certificate checked
+/// against the configured CA only. Records wait in a bounded queue while the collector is unreachable; beyond its
+/// capacity they are dropped, counted, and reported to the collector (<c>DROPPED</c>, <c>dropped@PEN count="N"</c>)
+/// once it is reachable again. Reconnects with exponential backoff.
+/// </summary>
+/// <remarks>
+/// Delivery is at least once. A message counts as sent when it is written and flushed; TCP syslog has no
+/// application acknowledgement, so messages written on a connection stay in a resend buffer for
+/// <see cref="SyslogTlsOptions.ResendWindow"/>; when the connection breaks (the collector closes it, resets it,
+/// or the kernel aborts it for unacknowledged data) they are written again, first, on the next connection.
+/// A collector may therefore receive a message twice: every message carries <c>run</c> (random per forwarder)
+/// and <c>seq</c> (increasing), identical in a resend, so duplicates are recognised by (<c>host</c>, <c>run</c>, <c>seq</c>).
+/// <code>
+/// await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions { Host = "192.168.1.20", CaFile = "/etc/netlinkfence/ca.pem" });
+/// await foreach (var denial in reader.ReadAsync(cancellationToken))
+///     forwarder.Enqueue(denial);
+/// </code>
+/// </remarks>
+public sealed class SyslogTlsForwarder : IAsyncDisposable
+{
+    private const int MaxBatchMessages = 512;
+    private const int MaxBatchBytes = 256 * 1024;
+
+    private sealed class Item(DenialRecord? record, DenialContext? context, byte[]? frame)
+    {
+        public DenialRecord? Record { get; } = record;
+        public DenialContext? Context { get; } = context;
+        public byte[]? Frame { get; set; } = frame;
+        public long WrittenAt { get; set; }
+    }
+
+    private readonly SyslogTlsOptions _options;
+    private readonly Rfc5424Formatter _formatter;
+    private readonly object _gate = new();
+    private readonly LinkedList<Item> _pending = new();
+    private readonly Queue<Item> _written = new();
+    private readonly CancellationTokenSource _stop = new();
+    private TaskCompletionSource _wake = NewSignal();
+    private TaskCompletionSource _idle = NewSignal();
+    private Task _loop = Task.CompletedTask;
+    private bool _inFlight;
+    private ulong _sequence;
+    private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
+    private DateTimeOffset _firstDrop, _lastDrop;
+    private int _connections;
+    private bool _connected;
+    private string? _lastError;
+    private int _disposed;
+
+    private SyslogTlsForwarder(SyslogTlsOptions options)
+    {
+        _options = options;
+        _formatter = new Rfc5424Formatter(options, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+    }
+
+    /// <summary>
+    /// Checks the options, reads the CA file (and the client certificate) once so a mistake is reported now
+    /// (<see cref="SyslogTlsException"/> with the path and errno), and starts forwarding in the background. It does
+    /// not wait for the collector: records queue until it is reachable.
+    /// </summary>
+    public static Task<SyslogTlsForwarder> StartAsync(SyslogTlsOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Host);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Port, 65535);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ResendWindow, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.MinReconnectDelay, TimeSpan.Zero);
+        if ((options.ClientCertificateFile is null) != (options.ClientKeyFile is null))
+            throw new ArgumentException("a client certificate needs its key, and a key its certificate", nameof(options));
+        cancellationToken.ThrowIfCancellationRequested();
+        CollectorTrust.Load(options.CaFile);
+        if (options.ClientCertificateFile is { } certificate)
+            CollectorTrust.LoadClientCertificate(certificate, options.ClientKeyFile!).Dispose();
+        var forwarder = new SyslogTlsForwarder(options);
+        forwarder._loop = Task.Run(() => forwarder.RunAsync(forwarder._stop.Token), CancellationToken.None);
+        return Task.FromResult(forwarder);
+    }
+
+    /// <summary>The options it was started with.</summary>
+    public SyslogTlsOptions Options => _options;
+
+    /// <summary>
+    /// Queues one record (with what the policy says about it, when known). False when the queue is full: the
+    /// record is dropped and counted, and the count is reported to the collector. Never blocks.
+    /// </summary>
+    public bool Enqueue(DenialRecord record, DenialContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_gate)
+        {
+            if (_pending.Count >= _options.QueueCapacity)
+            {
+                var now = DateTimeOffset.UtcNow;
+                if (_droppedUnreported++ == 0)
+                    _firstDrop = now;
+                _lastDrop = now;
+                _dropped++;
+                return false;
+            }
+            _enqueued++;
+            _pending.AddLast(new Item(record, context, null));
+            Wake();
+            return true;
+        }
+    }
+
+    /// <summary>Queues every record of <paramref name="records"/> until it ends or <paramref name="cancellationToken"/> is cancelled.</summary>
+    public async Task ForwardAsync(IAsyncEnumerable<DenialRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false))
+            Enqueue(record);
+    }
+
+    /// <summary>Waits until every queued record (and any drop report) has been written and flushed to the collector.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task idle;
+            lock (_gate)
+            {
+                if (_pending.Count == 0 && !_inFlight && _droppedUnreported == 0)
+                    return;
+                idle = _idle.Task;
+            }
+            await idle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The counters now.</summary>
+    public SyslogForwarderStatus Status
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new SyslogForwarderStatus
+                {
+                    Connected = _connected,
+                    Enqueued = _enqueued,
+                    Sent = _sent,
+                    Resent = _resent,
+                    Dropped = _dropped,
+                    DroppedUnreported = _droppedUnreported,
+                    Pending = _pending.Count,
+                    Connections = _connections,
+                    LastError = _lastError,
+                };
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var delay = _options.MinReconnectDelay;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            CollectorConnection connection;
+            try
+            {
+                connection = await CollectorConnection.OpenAsync(_options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NetlinkFenceException or IOException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
+            {
+                Failed($"{e.Message}; retrying in {delay.TotalSeconds:0.#} s");
+                if (!await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
+                    return;
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+                continue;
+            }
+            delay = _options.MinReconnectDelay;
+            lock (_gate)
+            {
+                _connections++;
+                _connected = true;
+            }
+            _options.Log?.Invoke($"connected to {_options.Endpoint} (certificate verified against {_options.CaFile})");
+            using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watch = connection.WatchAsync(_options.Endpoint, watchStop.Token);
+            try
+            {
+                await PumpAsync(connection, watch, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
+            {
+                int again = Requeue();
+                Failed($"{e.Message}; {again} message(s) written in the last {_options.ResendWindow.TotalSeconds:0.#} s will be sent again");
+            }
+            finally
+            {
+                lock (_gate)
+                    _connected = false;
+                watchStop.Cancel();
+                await connection.DisposeAsync().ConfigureAwait(false);
+                await watch.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            if (!cancellationToken.IsCancellationRequested && !await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
+                return;
+        }
+    }
+
+    private async Task PumpAsync(CollectorConnection connection, Task watch, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        while (true)
+        {
+            if (watch.IsCompleted)
+                await watch.ConfigureAwait(false); // throws why the connection ended
+            List<Item> batch;
+            Task wake;
+            ulong reported;
+            lock (_gate)
+            {
+                Forget(DateTimeOffset.UtcNow.Ticks);
+                batch = TakeBatch(out reported);
+                _inFlight = batch.Count > 0;
+                if (batch.Count == 0)
+                {
+                    _idle.TrySetResult();
+                    _idle = NewSignal();
+                }
+                wake = _wake.Task;
+            }
+            if (reported > 0)
+                _options.Log?.Invoke($"{reported} denial(s) were dropped (queue of {_options.QueueCapacity} full); reported to {_options.Endpoint}");
+            if (batch.Count == 0)
+            {
+                // Wake up now and then to forget old written messages even when nothing new arrives.
+                await Task.WhenAny(wake, watch, Task.Delay(_options.ResendWindow / 4, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                continue;
+            }
+            buffer.SetLength(0);
+            foreach (var item in batch)
+                buffer.Write(item.Frame);
+            await connection.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                long now = DateTimeOffset.UtcNow.Ticks;
+                foreach (var item in batch)
+                    item.WrittenAt = now;
+                _sent += (ulong)batch.Count;
+                _inFlight = false;
+            }
+        }
+    }
+
+    /// <summary>The next messages to write (under the gate), formatted, already in the resend buffer so a failed write resends them.</summary>
+    private List<Item> TakeBatch(out ulong reported)
+    {
+        var batch = new List<Item>();
+        int bytes = 0;
+        reported = _droppedUnreported;
+        if (_droppedUnreported > 0)
+        {
+            var report = new Item(null, null, _formatter.Dropped(_droppedUnreported, _firstDrop, _lastDrop, _options.QueueCapacity, ++_sequence));
+            _droppedUnreported = 0;
+            batch.Add(report);
+            bytes += report.Frame!.Length;
+        }
+        while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _pending.First is { } node)
+        {
+            _pending.RemoveFirst();
+            var item = node.Value;
+            item.Frame ??= _formatter.Denial(item.Record!, item.Context, ++_sequence);
+            batch.Add(item);
+            bytes += item.Frame.Length;
+        }
+        foreach (var item in batch)
+        {
+            item.WrittenAt = long.MaxValue; // in flight: never forgotten before it is written
+            _written.Enqueue(item);
+        }
+        return batch;
+    }
+
+    /// <summary>Forgets written messages older than the resend window, and the oldest beyond the queue's capacity.</summary>
+    private void Forget(long now)
+    {
+        long horizon = now - _options.ResendWindow.Ticks;
+        while (_written.TryPeek(out var oldest) && (oldest.WrittenAt < horizon || _written.Count > _options.QueueCapacity))
+            _written.Dequeue();
+    }
+
+    /// <summary>After a broken connection: the messages that may not have arrived go back to the front of the queue, in order.</summary>
+    private int Requeue()
+    {
+        lock (_gate)
+        {
+            int count = _written.Count;
+            foreach (var item in _written.Reverse())
+                _pending.AddFirst(item);
+            _written.Clear();
+            _resent += (ulong)count;
+            _inFlight = false;
+            return count;
+        }
+    }
+
+    private void Failed(string message)
+    {
+        lock (_gate)
+            _lastError = message;
+        _options.Log?.Invoke(message);
+    }
+
+    private static async Task<bool> PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        // Up to a quarter more, so many forwarders do not reconnect in step after a collector restart.
+        var jittered = delay + TimeSpan.FromTicks((long)(delay.Ticks * 0.25 * Random.Shared.NextDouble()));
+        try
+        {
+            await Task.Delay(jittered, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Wake()
+    {
+        _wake.TrySetResult();
+        _wake = NewSignal();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Stops forwarding and closes the connection (TLS close_notify). Call <see cref="FlushAsync"/> first to send what is queued.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

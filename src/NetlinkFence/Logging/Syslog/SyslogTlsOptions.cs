@@ -1,0 +1,79 @@
+namespace NetlinkFence.Logging.Syslog;
+
+/// <summary>
+/// Where and how <see cref="SyslogTlsForwarder"/> sends denials: a syslog-over-TLS collector (RFC 5425, usually
+/// TCP 6514) whose certificate must chain to <see cref="CaFile"/> and name <see cref="Host"/>.
+/// </summary>
+public sealed record SyslogTlsOptions
+{
+    /// <summary>The collector's address or host name; the server certificate must name it (IP or DNS subjectAltName).</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The collector's TCP port (6514 is syslog over TLS).</summary>
+    public int Port { get; init; } = 6514;
+
+    /// <summary>PEM file with the CA certificate(s) that signed the collector's certificate: the only trust anchors (the system store is not used).</summary>
+    public required string CaFile { get; init; }
+
+    /// <summary>PEM client certificate, for collectors that authenticate senders (with <see cref="ClientKeyFile"/>).</summary>
+    public string? ClientCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="ClientCertificateFile"/> (unencrypted PKCS#8, PKCS#1 or SEC1).</summary>
+    public string? ClientKeyFile { get; init; }
+
+    /// <summary>Most records held while the collector is unreachable (default 10,000); more are dropped, counted and reported.</summary>
+    public int QueueCapacity { get; init; } = 10_000;
+
+    /// <summary>The network namespace to connect from (a name under /run/netns or a path); null: the caller's.</summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>HOSTNAME of every message; null: this host's name.</summary>
+    public string? HostName { get; init; }
+
+    /// <summary>Facility of every message (default <see cref="SyslogFacility.AuthPriv"/>: denials are security audit events).</summary>
+    public SyslogFacility Facility { get; init; } = SyslogFacility.AuthPriv;
+
+    /// <summary>
+    /// The private enterprise number in the structured-data ids (<c>denial@N</c>, <c>dropped@N</c>). The default, 32473,
+    /// is the number IANA reserves for documentation (RFC 5612): set your organisation's own number.
+    /// </summary>
+    public int EnterpriseNumber { get; init; } = 32473;
+
+    /// <summary>First wait before reconnecting after a failure; doubled on each failure up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan MinReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait between connection attempts.</summary>
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a written record is kept for resending: a connection that breaks sends again every record written
+    /// on it less than this long before (at-least-once; duplicates carry the same run and seq). The kernel aborts a
+    /// connection whose data stays unacknowledged for two thirds of this (TCP_USER_TIMEOUT), so a record forgotten
+    /// after it was at least acknowledged by the collector's TCP.
+    /// </summary>
+    public TimeSpan ResendWindow { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait for a TCP connection and the TLS handshake.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Connection events and errors (connected, lost, certificate refused, dropped), as sentences; called on the forwarder's task.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>The options a policy's <c>log.remote</c> names (the rest at their defaults; change them with <c>with</c>).</summary>
+    public static SyslogTlsOptions FromPolicy(NetlinkFence.Policy.RemoteLogSettings remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        return new SyslogTlsOptions
+        {
+            Host = remote.Host,
+            Port = remote.Port,
+            CaFile = remote.CaFile,
+            ClientCertificateFile = remote.CertificateFile,
+            ClientKeyFile = remote.KeyFile,
+            QueueCapacity = remote.Queue,
+        };
+    }
+
+    /// <summary><c>host:port</c> (<c>[v6]:port</c>), as in messages.</summary>
+    public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}

@@ -1,0 +1,56 @@
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// <c>log.remote</c>: where denials are shipped, as syslog over TLS (RFC 5425): <c>{ tls: "192.168.1.20:6514",
+/// ca: /etc/netlinkfence/ca.pem }</c>, with an optional client certificate and key and the queue size. The files
+/// are read when the forwarder starts, not when the policy loads.
+/// </summary>
+public sealed record RemoteLogSettings
+{
+    /// <summary>Creates the settings; prefer <see cref="PolicyBuilder.RemoteLog"/> or the policy file.</summary>
+    public RemoteLogSettings(string host, int port, string caFile, string? certificateFile = null, string? keyFile = null, int queue = DefaultQueue, SourceLocation? location = null)
+    {
+        Host = host;
+        Port = port;
+        CaFile = caFile;
+        CertificateFile = certificateFile;
+        KeyFile = keyFile;
+        Queue = queue;
+        Location = location ?? SourceLocation.Code;
+    }
+
+    /// <summary>Records held while the collector is unreachable when <c>queue:</c> is not given.</summary>
+    public const int DefaultQueue = 10_000;
+
+    /// <summary>The collector's address, or a host name (the address or name its certificate must carry).</summary>
+    public string Host { get; }
+
+    /// <summary>The collector's TCP port (usually 6514).</summary>
+    public int Port { get; }
+
+    /// <summary>Absolute path of the PEM CA file: the only trust anchor for the collector's certificate.</summary>
+    public string CaFile { get; }
+
+    /// <summary>Absolute path of the PEM client certificate (<c>cert:</c>), for collectors that authenticate senders.</summary>
+    public string? CertificateFile { get; }
+
+    /// <summary>Absolute path of the client certificate's PEM private key (<c>key:</c>).</summary>
+    public string? KeyFile { get; }
+
+    /// <summary>Most records held in memory while the collector is unreachable (<c>queue:</c>); more are dropped, counted and reported.</summary>
+    public int Queue { get; }
+
+    /// <summary>Where <c>remote:</c> is written.</summary>
+    public SourceLocation Location { get; }
+
+    /// <summary><c>host:port</c> (<c>[v6]:port</c>).</summary>
+    public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+
+    /// <summary>Equality ignores the location.</summary>
+    public bool Equals(RemoteLogSettings? other) =>
+        other is not null && Host == other.Host && Port == other.Port && CaFile == other.CaFile
+        && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Host, Port, CaFile);
+}

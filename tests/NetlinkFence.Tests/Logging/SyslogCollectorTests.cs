@@ -1,0 +1,285 @@
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Logging;
+using NetlinkFence.Logging.Syslog;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Logging;
+
+/// <summary>
+/// The forwarder against a real collector: Debian's rsyslogd with the gtls driver, started in the world namespace
+/// of an agent/world pair; the forwarder connects from the agent. Nothing leaves the test's namespaces.
+/// </summary>
+public sealed class SyslogCollectorTests : IDisposable
+{
+    private const string Collector = "198.51.100.20";
+    private const int Port = 6514;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("nlf-syslog-").FullName;
+    private readonly AgentAndWorld _net = new(Collector);
+    private readonly TestCertificates _ca;
+    private readonly List<string> _log = [];
+
+    public SyslogCollectorTests() => _ca = new TestCertificates(_directory, "test");
+
+    private RsyslogCollector StartCollector(TestCertificates signer, string? ip = Collector, string? permittedPeer = null)
+    {
+        var (certificate, key) = signer.Issue("collector", ip, null, server: true);
+        var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key, permittedPeer);
+        collector.Start();
+        return collector;
+    }
+
+    private Task<SyslogTlsForwarder> StartForwarder(int capacity = 10_000, (string, string)? client = null) =>
+        SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = Collector,
+            Port = Port,
+            CaFile = _ca.CaFile,
+            ClientCertificateFile = client?.Item1,
+            ClientKeyFile = client?.Item2,
+            NetworkNamespace = _net.Agent.Name,
+            QueueCapacity = capacity,
+            HostName = "agent-under-test",
+            MinReconnectDelay = TimeSpan.FromMilliseconds(100),
+            MaxReconnectDelay = TimeSpan.FromSeconds(1),
+            Log = message => { lock (_log) _log.Add(message); },
+        });
+
+    private static DenialRecord Denial(int n) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Family = AddressFamily.InterNetwork,
+        Protocol = n % 2 == 0 ? ProtocolType.Udp : ProtocolType.Tcp,
+        Source = IPAddress.Parse(AgentAndWorld.AgentV4),
+        SourcePort = (ushort)(40000 + n % 1000),
+        Destination = IPAddress.Parse($"203.0.113.{n % 250 + 1}"),
+        DestinationPort = (ushort)(1000 + n),
+        Uid = 118,
+        Gid = 124,
+        UserName = "_chrony",
+        OutputInterface = "eth0",
+        Prefix = "EGRESS-DENIED: ",
+        Chain = "egress_denied",
+        Verdict = "drop",
+        Sequence = (uint)n,
+        PacketLength = 76,
+    };
+
+    private static HashSet<string> NflogSequences(IEnumerable<SyslogMessage> messages) =>
+        messages.Where(m => m.MessageId == "DENIED").Select(m => m.Data["denial@32473"]["nflogseq"]).ToHashSet();
+
+    [Fact]
+    public async Task AThousandDenialsArriveAsRfc5424MessagesWithTheirFields()
+    {
+        using var collector = StartCollector(_ca);
+        await using var forwarder = await StartForwarder();
+        for (int n = 0; n < 1000; n++)
+            Assert.True(forwarder.Enqueue(Denial(n), n == 7 ? new DenialContext("no entry allows 203.0.113.8", "ntp", "policy.yaml:12:7") : null));
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+            await forwarder.FlushAsync(timeout.Token);
+
+        var received = collector.WaitFor(r => NflogSequences(r).Count >= 1000);
+        Assert.Equal(Enumerable.Range(0, 1000).Select(n => n.ToString()).ToHashSet(), NflogSequences(received));
+        Assert.All(received, m =>
+        {
+            Assert.Equal(10 * 8 + 4, m.Priority); // authpriv (10), warning (4)
+            Assert.Equal(1, m.Version);
+            Assert.Equal("agent-under-test", m.HostName);
+            Assert.Equal("netlinkfence", m.AppName);
+            Assert.Equal("DENIED", m.MessageId);
+        });
+        var seventh = received.Single(m => m.Data["denial@32473"]["nflogseq"] == "7").Data["denial@32473"];
+        Assert.Equal("tcp", seventh["proto"]);
+        Assert.Equal("203.0.113.8", seventh["dst"]);
+        Assert.Equal("1007", seventh["dport"]);
+        Assert.Equal(AgentAndWorld.AgentV4, seventh["src"]);
+        Assert.Equal("118", seventh["uid"]);
+        Assert.Equal("_chrony", seventh["user"]);
+        Assert.Equal("egress_denied", seventh["chain"]);
+        Assert.Equal("drop", seventh["verdict"]);
+        Assert.Equal("ntp", seventh["entry"]);
+        Assert.Equal("policy.yaml:12:7", seventh["policy"]);
+        Assert.Equal("no entry allows 203.0.113.8", seventh["reason"]);
+        Assert.Equal("agent-under-test", seventh["host"]);
+        Assert.Contains("EGRESS-DENIED: tcp 203.0.113.2:40007 -> 203.0.113.8:1007 uid=118(_chrony)", received.Single(m => m.Data["denial@32473"]["nflogseq"] == "7").Text);
+        Assert.Equal(1, forwarder.Status.Connections);
+    }
+
+    [Fact]
+    public async Task ACollectorRestartLosesNoneOfTheRecordsQueuedMeanwhile()
+    {
+        var collector = StartCollector(_ca);
+        try
+        {
+            await using var forwarder = await StartForwarder();
+            for (int n = 0; n < 1000; n++)
+                forwarder.Enqueue(Denial(n));
+            Assert.Equal(1000, NflogSequences(collector.WaitFor(r => NflogSequences(r).Count >= 1000)).Count);
+
+            collector.Stop();
+            // Stopped for 5 s, with denials arriving all along.
+            for (int second = 0; second < 5; second++)
+            {
+                for (int n = 0; n < 200; n++)
+                    Assert.True(forwarder.Enqueue(Denial(1000 + second * 200 + n)));
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            collector.Start();
+
+            var received = collector.WaitFor(r => NflogSequences(r).Count >= 2000);
+            var missing = Enumerable.Range(0, 2000).Select(n => n.ToString()).Except(NflogSequences(received)).ToList();
+            Assert.True(missing.Count == 0, $"{missing.Count} lost, e.g. {string.Join(", ", missing.Take(10))}; forwarder: {forwarder.Status}; log: {string.Join(" | ", _log)}");
+            Assert.True(forwarder.Status.Connections >= 2, forwarder.Status.ToString());
+            Assert.Equal(0UL, forwarder.Status.Dropped);
+            // Resent messages are recognisable: the same run and seq.
+            var ids = received.Select(m => (m.Data["denial@32473"]["run"], m.Data["denial@32473"]["seq"])).ToList();
+            Assert.Equal(ids.Distinct().Count(), received.Select(m => m.Data["denial@32473"]["nflogseq"]).Distinct().Count());
+        }
+        finally
+        {
+            collector.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ACollectorWhoseCertificateIsNotSignedByTheCaGetsNothingAndTheErrorSaysWhy()
+    {
+        using var other = new TestCertificates(_directory, "other");
+        using var collector = StartCollector(other);
+        await using var forwarder = await StartForwarder();
+        forwarder.Enqueue(Denial(1));
+        var status = await WaitForError(forwarder);
+        Assert.Contains($"certificate of {Collector}:{Port} (CN=collector, issued by CN=other) is not signed by {_ca.CaFile}", status.LastError);
+        Assert.Matches("PartialChain|UntrustedRoot", status.LastError);
+        Assert.Equal(0, status.Connections);
+        Assert.Equal(1, status.Pending);
+        Assert.Empty(collector.Received());
+    }
+
+    [Fact]
+    public async Task ACollectorCertificateForAnotherAddressIsRefused()
+    {
+        using var collector = StartCollector(_ca, ip: "198.51.100.99");
+        await using var forwarder = await StartForwarder();
+        forwarder.Enqueue(Denial(1));
+        var status = await WaitForError(forwarder);
+        Assert.Contains($"does not name {Collector} in its subjectAltName", status.LastError);
+        Assert.Equal(0, status.Connections);
+        Assert.Empty(collector.Received());
+    }
+
+    [Fact]
+    public async Task AFullQueueCountsDropsAndReportsThemOnTheNextConnection()
+    {
+        await using var forwarder = await StartForwarder(capacity: 100);
+        int accepted = Enumerable.Range(0, 250).Count(n => forwarder.Enqueue(Denial(n)));
+        Assert.Equal(100, accepted);
+        Assert.Equal(150UL, forwarder.Status.Dropped);
+
+        using var collector = StartCollector(_ca);
+        var received = collector.WaitFor(r => r.Count >= 101);
+        Assert.Equal(101, received.Count);
+        var report = received[0];
+        Assert.Equal("DROPPED", report.MessageId);
+        Assert.Equal("150", report.Data["dropped@32473"]["count"]);
+        Assert.StartsWith("150 denials were dropped", report.Text);
+        Assert.Equal(Enumerable.Range(0, 100).Select(n => n.ToString()).ToHashSet(), NflogSequences(received));
+        Assert.Equal(0UL, forwarder.Status.DroppedUnreported);
+    }
+
+    [Fact]
+    public async Task AClientCertificateIsPresentedToACollectorThatRequiresOne()
+    {
+        var client = _ca.Issue("agent.test", null, "agent.test", server: false);
+        using var collector = StartCollector(_ca, permittedPeer: "agent.test");
+        await using (var anonymous = await StartForwarder())
+        {
+            // Without a certificate the collector hangs up (during or right after the handshake): nothing is accepted.
+            anonymous.Enqueue(Denial(4));
+            Assert.NotNull((await WaitForError(anonymous)).LastError);
+        }
+        await using var forwarder = await StartForwarder(client: client);
+        forwarder.Enqueue(Denial(5));
+        var received = collector.WaitFor(r => r.Count >= 1);
+        Assert.Equal(["5"], NflogSequences(received));
+    }
+
+    /// <summary>
+    /// The CLI end to end: a policy with log.remote (and the entry lint asks for) applied in the agent; <c>watch
+    /// --forward</c> prints denied NTP and the collector receives each with the policy's reason.
+    /// </summary>
+    [Fact]
+    public async Task WatchForwardShipsRealDenialsThroughThePolicysOwnAllowEntry()
+    {
+        using var collector = StartCollector(_ca);
+        string policy = Path.Combine(_directory, "policy.yaml");
+        File.WriteAllText(policy, $$"""
+            version: 1
+            log:
+              prefix: "EGRESS-DENIED: "
+              rate: 10/second
+              remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+            egress:
+              allow:
+                - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
+            """);
+        Assert.DoesNotContain("remote-log", CliRunner.Run($"lint {policy}").Stdout);
+        var apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"{CliRunner.CliPath} --netns {_net.Agent.Name} watch --policy {policy} --forward --count 3 --output json")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var watch = System.Diagnostics.Process.Start(start)!;
+        var stderr = new System.Text.StringBuilder();
+        watch.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
+        watch.BeginErrorReadLine();
+        var stdout = watch.StandardOutput.ReadToEndAsync();
+        string Errors() { lock (stderr) return stderr.ToString(); }
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!Errors().Contains("watching NFLOG group") && !watch.HasExited && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        // Denied NTP, a datagram at a time until watch has seen three (the log rate limit may skip some).
+        while (!watch.HasExited && DateTime.UtcNow < deadline)
+        {
+            DenialTraffic.Udp(_net.Agent.Path, "198.51.100.7", 123, 1);
+            await Task.Delay(200);
+        }
+        Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), Errors());
+        Assert.True(watch.ExitCode == 0, Errors());
+        Assert.Equal(3, (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var received = collector.WaitFor(r => r.Count >= 3);
+        Assert.True(received.Count == 3, $"{received.Count} received; watch: {Errors()}");
+        // The agent's own IPv6 chatter (MLD, router solicitations on the new veth) may be denied and counted too.
+        var ntp = received.Select(m => m.Data["denial@32473"]).Where(d => d.GetValueOrDefault("dst") == "198.51.100.7").ToList();
+        Assert.True(ntp.Count >= 1, $"no NTP denial among {received.Count}");
+        foreach (var data in ntp)
+        {
+            string all = string.Join(" ", data.Select(p => $"{p.Key}={p.Value}"));
+            Assert.True(data.GetValueOrDefault("proto") == "udp" && data.GetValueOrDefault("dst") == "198.51.100.7" && data.GetValueOrDefault("dport") == "123"
+                && data.GetValueOrDefault("uid") == "0" && data.GetValueOrDefault("reason") == "no entry allows 198.51.100.7"
+                && data.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", all);
+        }
+        Assert.Contains($"connected to {Collector}:{Port}", Errors());
+    }
+
+    private static async Task<SyslogForwarderStatus> WaitForError(SyslogTlsForwarder forwarder)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (forwarder.Status.LastError is null && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        return forwarder.Status;
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _net.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

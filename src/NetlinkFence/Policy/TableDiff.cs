@@ -4,7 +4,7 @@ namespace NetlinkFence.Policy;
 
 /// <summary>One difference between the expected and the live table.</summary>
 /// <param name="Kind">Added (live has it, policy does not), Missing (policy has it, live does not) or Changed.</param>
-/// <param name="Subject">What differs, e.g. <c>chain output</c> or <c>set allow_x_tcp_v4</c>.</param>
+/// <param name="Subject">What differs, e.g. <c>chain output</c> or <c>set allow_v4</c>.</param>
 /// <param name="Detail">How it differs, in nft syntax where possible.</param>
 public sealed record TableDifference(DifferenceKind Kind, string Subject, string Detail)
 {

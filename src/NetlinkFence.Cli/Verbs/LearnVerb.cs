@@ -4,6 +4,7 @@ using NetlinkFence.Logging;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Policy.Learning;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Cli;
 
@@ -72,7 +73,7 @@ internal static class LearnVerb
 
             var resolvers = policy.Resolvers.SelectMany(compiled.Source.NetworksOf)
                 .Where(n => n.PrefixLength == n.BaseAddress.GetAddressBytes().Length * 8).Select(n => n.BaseAddress).ToList();
-            var reverse = resolvers.Count == 0 ? null : new DnsReverseResolver(resolvers, new NftablesConnectionOptions { NetworkNamespace = netns }.NamespacePath);
+            var reverse = resolvers.Count == 0 ? null : new DnsHostResolver(resolvers.Select(a => new System.Net.IPEndPoint(a, 53)), netns);
             var report = await learner.SuggestAsync(compiled.Source, reverse, cancellationToken);
             var change = PolicyMerger.Merge(text, path, report.Entries);
             var newErrors = change.NewFindings.Where(f => f.Severity == Severity.Error).ToList();

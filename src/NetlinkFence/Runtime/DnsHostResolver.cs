@@ -5,6 +5,7 @@ using DnsClient.Protocol;
 using NetlinkFence.Interop;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
+using NetlinkFence.Policy.Learning;
 
 namespace NetlinkFence.Runtime;
 
@@ -13,6 +14,7 @@ namespace NetlinkFence.Runtime;
 /// namespace, every query leaves from inside it, the way the agent itself reaches its resolvers: lookups run
 /// synchronously on threads that joined the namespace, so every socket DnsClient makes (UDP per query, TCP on a
 /// truncated answer) is created in that namespace. Without one, they run on dedicated threads of this process.
+/// The one place the product speaks DNS: forward lookups for the allow sets, PTR lookups for <c>learn</c>.
 /// </summary>
 /// <example>
 /// <code>
@@ -20,7 +22,7 @@ namespace NetlinkFence.Runtime;
 /// var resolved = await ResolvedPolicy.ResolveAsync(policy, dns);
 /// </code>
 /// </example>
-public sealed class DnsHostResolver : ITtlHostResolver
+public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
 {
     /// <summary>Lookups of one batch run on at most this many threads (a silent server costs a timeout per name).</summary>
     private const int Threads = 8;
@@ -113,6 +115,27 @@ public sealed class DnsHostResolver : ITtlHostResolver
         await Task.WhenAll(work).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return answers;
+    }
+
+    /// <summary>
+    /// The PTR name of <paramref name="address"/> (lower case, no trailing dot), asked the same way as forward
+    /// lookups; a server that does not answer, or answers with an error, gives null, never an exception.
+    /// </summary>
+    public async Task<string?> ReverseAsync(IPAddress address, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return await OnThread(() =>
+        {
+            try
+            {
+                var response = _client.QueryReverse(address);
+                return response.Answers.OfType<PtrRecord>().Select(p => p.PtrDomainName.Value.TrimEnd('.')).FirstOrDefault(n => n.Length > 0)?.ToLowerInvariant();
+            }
+            catch (Exception e) when (e is DnsResponseException or SocketException or IOException)
+            {
+                return null;
+            }
+        }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs blocking lookups on a thread of their own, inside the namespace when there is one.</summary>

@@ -216,7 +216,7 @@ public static class PolicyCompiler
         // Compile-time grants never expire, so the elements do not depend on the clock.
         var elements = new Layout.AllowSetModel(set, ofFamily).Elements(DateTimeOffset.UnixEpoch);
         var granted = ofFamily.Select(g => g.Entry).ToHashSet(StringComparer.Ordinal);
-        var explanation = entries.Where(e => granted.Contains(e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList();
+        var explanation = new LazyList<string>(() => entries.Where(e => granted.Contains(e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList());
         sets.Add(new CompiledSet(set, elements, origin, explanation));
         var builder = new RuleBuilder(Inet, table, destination ? "output" : "input");
         builder = destination ? builder.DestinationProtocolAndPortIn(family, setName) : builder.SourceProtocolAndDestinationPortIn(family, setName);

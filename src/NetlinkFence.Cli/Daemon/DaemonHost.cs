@@ -275,12 +275,16 @@ internal sealed class DaemonHost
         switch (request.Op)
         {
             case "status":
+            {
+                var status = await Windows(peer).StatusAsync(cancellationToken);
                 return new ControlResponse
                 {
                     Ok = true, Message = Status(), Table = _policy.Table.Name, Mode = _mode.ToString().ToLowerInvariant(),
                     Policy = _policyPath, Pid = Environment.ProcessId,
-                    Windows = (await Live.WindowsAsync(cancellationToken)).Select(ToControl).ToList(),
+                    Windows = status.Windows.Select(ToControl).ToList(),
+                    Audit = status.Audit is { } audit ? new ControlAudit(audit.Table, audit.Remaining?.TotalSeconds, audit.Ends) : null,
                 };
+            }
             case "reload":
                 return await ReloadAsync($"control socket, {peer}", cancellationToken);
             case "open":

@@ -91,6 +91,27 @@ public sealed class DaemonForwardingTests : IDisposable
         }
     }
 
+    /// <summary>An unreadable CA file: the daemon says why it does not forward, and enforces the policy anyway.</summary>
+    [Fact]
+    public void AnUnreadableCaFileIsLoggedAndThePolicyStaysEnforced()
+    {
+        string missing = Path.Combine(_directory, "no-such-ca.pem");
+        string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: true).Replace(_ca.CaFile, missing));
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog($"forward: denials are not forwarded: cannot read the CA file {missing}"), daemon.Log);
+            Assert.Contains("ENOENT", daemon.Log);
+            Assert.Contains(NtpServer, _net.Agent.Nft("list ruleset")); // the table the policy compiles to is in place
+            Assert.False(daemon.HasExited);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
     public void Dispose()
     {
         _ca.Dispose();

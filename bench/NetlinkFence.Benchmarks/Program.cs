@@ -23,6 +23,12 @@ if (args is ["nflog", ..])
     return NflogDecode.Run(args.Length > 1 ? int.Parse(args[1]) : 200_000);
 if (args is ["phases-generated"])
     return Run(() => ApplyPhases.Run([PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(1_000), PolicyWorkload.Destinations(100_000), PolicyWorkload.Entries(1_000)]));
+if (args is ["phases-entries", ..])
+    return Run(() => ApplyPhases.Run(args.Skip(1).SelectMany(n => Enumerable.Repeat(PolicyWorkload.Entries(int.Parse(n)), 3)).ToList()));
+if (args is ["load-split", ..])
+    return LoadSplit.Run(args.Skip(1).Select(int.Parse));
+if (args is ["compile-split", ..])
+    return CompileSplit.Run(args.Skip(1).Select(int.Parse));
 if (args is ["phases", ..])
     return ApplyPhases.Run(args.Skip(1));
 if (args is ["matrix", var root, ..])

@@ -215,7 +215,8 @@ public static class PolicyCompiler
         var ofFamily = grants.Where(g => Family(g.Network) == family).ToList();
         // Compile-time grants never expire, so the elements do not depend on the clock.
         var elements = new Layout.AllowSetModel(set, ofFamily).Elements(DateTimeOffset.UnixEpoch);
-        var explanation = entries.Where(e => ofFamily.Exists(g => g.Entry == e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList();
+        var granted = ofFamily.Select(g => g.Entry).ToHashSet(StringComparer.Ordinal);
+        var explanation = new LazyList<string>(() => entries.Where(e => granted.Contains(e.Name)).Select(e => EntryLine(resolved, e, family, destination)).ToList());
         sets.Add(new CompiledSet(set, elements, origin, explanation));
         var builder = new RuleBuilder(Inet, table, destination ? "output" : "input");
         builder = destination ? builder.DestinationProtocolAndPortIn(family, setName) : builder.SourceProtocolAndDestinationPortIn(family, setName);

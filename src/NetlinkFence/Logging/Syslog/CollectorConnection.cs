@@ -134,10 +134,10 @@ internal sealed class CollectorConnection : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or SocketException)
             {
-                throw new IOException($"connection to {endpoint} broken: {Innermost(e)}", e);
+                throw new CollectorConnectionLostException($"connection to {endpoint} broken: {Innermost(e)}", e);
             }
             if (read == 0)
-                throw new IOException($"{endpoint} closed the connection");
+                throw new CollectorConnectionLostException($"{endpoint} closed the connection");
         }
     }
 

@@ -197,7 +197,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
+            catch (Exception e) when (e is CollectorConnectionLostException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
             {
                 int again = Requeue();
                 Failed($"{e.Message}; {again} message(s) written in the last {_options.ResendWindow.TotalSeconds:0.#} s will be sent again");

@@ -16,9 +16,12 @@ internal interface IWindowControl
     /// <summary>Closes <paramref name="entry"/> at once.</summary>
     Task CloseAsync(string entry, CancellationToken cancellationToken);
 
-    /// <summary>Every window entry with its remaining time.</summary>
-    Task<IReadOnlyList<LiveWindow>> StatusAsync(CancellationToken cancellationToken);
+    /// <summary>Every window entry with its remaining time, and the table's audit state (null: enforcing).</summary>
+    Task<WindowStatus> StatusAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>What <c>status</c> reports: the window entries, and an active audit (which accepts what the policy denies).</summary>
+internal sealed record WindowStatus(IReadOnlyList<LiveWindow> Windows, AuditState? Audit);
 
 /// <summary>
 /// Window control on the kernel: attaches a <see cref="LivePolicy"/> to the policy's live table in the target namespace
@@ -43,8 +46,13 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
         Record("close", entry, "closed now");
     }
 
-    public Task<IReadOnlyList<LiveWindow>> StatusAsync(CancellationToken cancellationToken) =>
-        WithLiveAsync(live => live.WindowsAsync(cancellationToken), cancellationToken);
+    public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken)
+    {
+        var windows = await WithLiveAsync(live => live.WindowsAsync(cancellationToken), cancellationToken);
+        // Read on a connection of its own: reading does not need the owning socket (the daemon's stays free for changes).
+        await using var nft = await target.ConnectAsync(cancellationToken);
+        return new WindowStatus(windows, await AuditMode.ReadAsync(nft, table, cancellationToken));
+    }
 
     /// <summary>The checks the issue names as bad input (exit 2), before anything touches the kernel.</summary>
     public static void CheckOpen(EgressPolicy policy, string entry, TimeSpan duration)

@@ -37,6 +37,9 @@ internal sealed record ControlResponse
     /// <summary>open: the window as the kernel now holds it; status: every window entry.</summary>
     [JsonPropertyName("windows")] public List<ControlWindow>? Windows { get; init; }
 
+    /// <summary>status: the table's active audit (it accepts what the policy denies), absent while it enforces.</summary>
+    [JsonPropertyName("audit")] public ControlAudit? Audit { get; init; }
+
     public static ControlResponse Error(string message, int exit = ExitCodes.BadInput) => new() { Ok = false, Message = message, Exit = exit };
 }
 
@@ -48,6 +51,15 @@ internal sealed record ControlWindow(
     [property: JsonPropertyName("entry")] string Entry,
     [property: JsonPropertyName("open")] bool Open,
     [property: JsonPropertyName("remaining_seconds")] double RemainingSeconds);
+
+/// <summary>An active audit, as the kernel counts it down.</summary>
+/// <param name="Table">The table in audit mode.</param>
+/// <param name="RemainingSeconds">Seconds before the kernel's timeout ends it (null: no timeout).</param>
+/// <param name="Ends">When it ends.</param>
+internal sealed record ControlAudit(
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("remaining_seconds")] double? RemainingSeconds,
+    [property: JsonPropertyName("ends")] DateTimeOffset? Ends);
 
 /// <summary>Source-generated (reflection-free, NativeAOT-safe) JSON for the control protocol.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]

@@ -29,6 +29,7 @@ internal sealed class DaemonHost
     private LivePolicy? _live;
     private CancellationTokenSource? _refreshing;
     private Task _refresher = Task.CompletedTask;
+    private DenialForwarding? _forwarding;
 
     private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
@@ -81,6 +82,7 @@ internal sealed class DaemonHost
             }
             daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
             daemon.StartRefresher(compiled.Source);
+            await daemon.StartForwardingAsync(compiled, cancellationToken);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var watching = monitor is null ? Task.CompletedTask
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
@@ -102,6 +104,7 @@ internal sealed class DaemonHost
             notifier.Notify("STOPPING=1\nSTATUS=stopping; the table stays in place");
             running.Cancel();
             await daemon.StopRefresherAsync();
+            await daemon.StopForwardingAsync();
             try
             {
                 await watching;
@@ -206,6 +209,13 @@ internal sealed class DaemonHost
             }
             await StopRefresherAsync();
             StartRefresher(next.Source);
+            if (DenialForwarding.Differs(_forwarding, next))
+            {
+                await StopForwardingAsync();
+                await StartForwardingAsync(next, cancellationToken);
+            }
+            else
+                _forwarding?.Explain(next);
             string how = result.Kind switch
             {
                 ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
@@ -265,12 +275,16 @@ internal sealed class DaemonHost
         switch (request.Op)
         {
             case "status":
+            {
+                var status = await Windows(peer).StatusAsync(cancellationToken);
                 return new ControlResponse
                 {
                     Ok = true, Message = Status(), Table = _policy.Table.Name, Mode = _mode.ToString().ToLowerInvariant(),
                     Policy = _policyPath, Pid = Environment.ProcessId,
-                    Windows = (await Live.WindowsAsync(cancellationToken)).Select(ToControl).ToList(),
+                    Windows = status.Windows.Select(ToControl).ToList(),
+                    Audit = status.Audit is { } audit ? new ControlAudit(audit.Table, audit.Remaining?.TotalSeconds, audit.Ends) : null,
                 };
+            }
             case "reload":
                 return await ReloadAsync($"control socket, {peer}", cancellationToken);
             case "open":
@@ -347,6 +361,30 @@ internal sealed class DaemonHost
         await _refresher;
         _refreshing.Dispose();
         _refreshing = null;
+    }
+
+    /// <summary>
+    /// With <c>log.remote</c>: denials go to the collector from now on. A collector or CA that cannot be used is
+    /// logged and the table stays enforced: forwarding is evidence, never a reason to open or drop the policy.
+    /// </summary>
+    private async Task StartForwardingAsync(CompiledPolicy policy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            _forwarding = await DenialForwarding.StartAsync(policy, _netns, Log, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"forward: denials are not forwarded: {e.Message}; fix log.remote and reload (SIGHUP)");
+        }
+    }
+
+    private async Task StopForwardingAsync()
+    {
+        if (_forwarding is null)
+            return;
+        await _forwarding.DisposeAsync();
+        _forwarding = null;
     }
 
     private string Status() =>

@@ -23,8 +23,10 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
             await Kernel.CloseAsync(entry, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<LiveWindow>> StatusAsync(CancellationToken cancellationToken) =>
-        await AskAsync(new ControlRequest("status"), cancellationToken) is { } answer ? ToWindows(answer) : await Kernel.StatusAsync(cancellationToken);
+    public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken) =>
+        await AskAsync(new ControlRequest("status"), cancellationToken) is { } answer
+            ? new WindowStatus(ToWindows(answer), answer.Audit is { } a ? new AuditState(a.Table, a.RemainingSeconds is { } s ? TimeSpan.FromSeconds(s) : null, a.Ends) : null)
+            : await Kernel.StatusAsync(cancellationToken);
 
     private KernelWindowControl Kernel => new(target, policy, table);
 

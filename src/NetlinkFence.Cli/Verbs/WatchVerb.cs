@@ -73,7 +73,8 @@ internal static class WatchVerb
                 await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
                 Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
                 var explainer = compiled is null ? null : new DenialExplainer(compiled);
-                await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer, sinks, stdout, limit, runFor, cancellationToken);
+                await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer is null ? null : explainer.Explain,
+                    sinks, stdout, limit, runFor, cancellationToken);
             }
             finally
             {
@@ -87,10 +88,11 @@ internal static class WatchVerb
 
     /// <summary>
     /// Hands each record of <paramref name="denials"/> to every sink until <paramref name="limit"/> records,
-    /// <paramref name="runFor"/> or cancellation (which ends it normally); reports losses when they grow.
+    /// <paramref name="runFor"/> or cancellation (which ends it normally); reports losses when they grow. Each record
+    /// is explained by <paramref name="explain"/> (watch: its policy; the daemon: the policy running now).
     /// </summary>
     internal static async Task RunAsync(IAsyncEnumerable<DenialRecord> denials, Func<(long Kernel, long Dropped)> losses,
-        DenialExplainer? explainer, IReadOnlyList<IDenialSink> sinks, TextWriter output, int? limit, TimeSpan? runFor, CancellationToken cancellationToken)
+        Func<DenialRecord, DenialExplanation>? explain, IReadOnlyList<IDenialSink> sinks, TextWriter output, int? limit, TimeSpan? runFor, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (runFor is { } d)
@@ -125,7 +127,7 @@ internal static class WatchVerb
                 if (!more)
                     break;
                 var record = records.Current;
-                var explanation = explainer?.Explain(record);
+                var explanation = explain?.Invoke(record);
                 foreach (var sink in sinks)
                     await sink.WriteAsync(record, explanation, token);
                 seen++;

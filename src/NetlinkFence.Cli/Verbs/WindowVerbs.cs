@@ -60,18 +60,29 @@ internal static class WindowVerbs
 
     public static Command Status()
     {
-        var command = new Command("status", "list every window entry with its remaining time");
+        var command = new Command("status", "list every window entry with its remaining time, and an active audit");
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            var windows = await Control(target, policy, table).StatusAsync(cancellationToken);
+            var (windows, audit) = await Control(target, policy, table).StatusAsync(cancellationToken);
+            // Audit mode accepts what the policy denies: said first, on both streams, whatever the output format (as show does).
+            if (audit is not null)
+                Console.Error.WriteLine(audit.Banner);
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>
                 {
                     w.WriteString("table", table);
+                    if (audit is not null)
+                    {
+                        w.WriteStartObject("audit");
+                        w.WriteString("banner", audit.Banner);
+                        if (audit.Remaining is { } remaining)
+                            w.WriteNumber("remaining_seconds", Math.Round(remaining.TotalSeconds, 1));
+                        w.WriteEndObject();
+                    }
                     w.WriteStartArray("windows");
                     foreach (var window in windows)
                     {
@@ -83,6 +94,8 @@ internal static class WindowVerbs
                 });
                 return ExitCodes.Ok;
             }
+            if (audit is not null)
+                Console.WriteLine($"# {audit.Banner}");
             if (windows.Count == 0)
                 Console.WriteLine($"table inet {table}: the policy has no window entries");
             foreach (var window in windows)

@@ -35,26 +35,28 @@ internal sealed class DenialExplainer
         if (_cache.Count >= MaxCached)
             _cache.Clear();
         string? name = record.Destination is { } d ? _names.GetValueOrDefault(d) : null;
-        return _cache[key] = new DenialExplanation(Reason(record), name);
+        var (reason, entry) = Reason(record);
+        return _cache[key] = new DenialExplanation(reason, name, entry);
     }
 
-    private string Reason(DenialRecord record)
+    /// <summary>The reason, and the allow entry it is about when there is one (an allowed address on another port).</summary>
+    private (string Reason, AllowEntry? Entry) Reason(DenialRecord record)
     {
         if (record.Destination is not { } destination)
-            return "the packet was cut before its addresses; the policy cannot be consulted";
+            return ("the packet was cut before its addresses; the policy cannot be consulted", null);
         if (record.Chain == IngressDeniedChain)
-            return $"no input entry allows {Describe(record)}";
+            return ($"no input entry allows {Describe(record)}", null);
         if (record.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp) || record.DestinationPort is not { } port)
-            return $"no entry allows {Describe(record)} to {destination} (entries allow tcp and udp only)";
-        if (port == Dns && !FlowExplainer.Explain(_compiled, record.Protocol, destination, port).Allowed)
-            return $"DNS to a non-resolver: {destination} is not in egress.dns.resolvers";
+            return ($"no entry allows {Describe(record)} to {destination} (entries allow tcp and udp only)", null);
         var verdict = FlowExplainer.Explain(_compiled, record.Protocol, destination, port);
+        if (port == Dns && !verdict.Allowed)
+            return ($"DNS to a non-resolver: {destination} is not in egress.dns.resolvers", verdict.Entry);
         if (verdict.Allowed)
-            return $"this policy allows it ({verdict.Reason}), but the live table denied it: the live table is not this policy";
+            return ($"this policy allows it ({verdict.Reason}), but the live table denied it: the live table is not this policy", verdict.Entry);
         string reason = verdict.Reason;
         // probe's wording, without its tail: every record here was logged and dropped by a deny chain
         int tail = reason.IndexOf(": logged and dropped", StringComparison.Ordinal);
-        return tail >= 0 ? reason[..tail] : reason;
+        return (tail >= 0 ? reason[..tail] : reason, verdict.Entry);
     }
 
     private static string Describe(DenialRecord record) => record.Protocol switch

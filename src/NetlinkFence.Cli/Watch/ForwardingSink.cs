@@ -6,18 +6,28 @@ namespace NetlinkFence.Cli.Watch;
 /// <summary>
 /// <c>watch --forward</c>: every denial also goes to the policy's <c>log.remote</c> collector (syslog over TLS).
 /// Connection events go to standard error; at the end, what is queued is sent (bounded wait) and what could not be
-/// is said.
+/// is said. The daemon (<c>run</c>) uses it too, with <paramref name="reportLosses"/>: it has no printer to say them.
 /// </summary>
-internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter errors, TimeSpan drainTimeout) : IDenialSink
+internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter errors, TimeSpan drainTimeout, bool reportLosses = false) : IDenialSink
 {
+    private bool _dropping;
+
     public ValueTask WriteAsync(DenialRecord record, DenialExplanation? explanation, CancellationToken cancellationToken)
     {
-        forwarder.Enqueue(record, explanation is null ? null : new DenialContext(explanation.Reason, DestinationName: explanation.DestinationName));
+        bool queued = forwarder.Enqueue(record, explanation?.ToContext());
+        if (!queued && !_dropping) // said once per run of drops; the forwarder reports the count to the collector
+            errors.WriteLine($"netlinkfence: forward: the queue for {forwarder.Options.Endpoint} is full ({forwarder.Options.QueueCapacity}): denials are dropped and counted");
+        _dropping = !queued;
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Kernel and reader losses are printed by the printer; the collector learns of its own queue's drops.</summary>
-    public ValueTask LostAsync(long lostInKernel, long droppedSlowConsumer, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>Kernel and reader losses: watch's printer says them; with <c>reportLosses</c> (the daemon) this sink does.</summary>
+    public ValueTask LostAsync(long lostInKernel, long droppedSlowConsumer, CancellationToken cancellationToken)
+    {
+        if (reportLosses)
+            errors.WriteLine($"netlinkfence: forward: {DenialPrinter.LostText(lostInKernel, droppedSlowConsumer)}");
+        return ValueTask.CompletedTask;
+    }
 
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {

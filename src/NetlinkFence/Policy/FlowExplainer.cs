@@ -8,7 +8,12 @@ namespace NetlinkFence.Policy;
 /// <summary>The verdict the compiled policy gives a new outgoing flow, and which part of the policy decides it.</summary>
 /// <param name="Allowed">True when a rule accepts the flow.</param>
 /// <param name="Reason">The allow entry (<c>'ironclaw-control' at policy.yaml:22:7</c>) or why nothing allows it.</param>
-public sealed record FlowVerdict(bool Allowed, string Reason);
+public sealed record FlowVerdict(bool Allowed, string Reason)
+{
+    /// <summary>The allow entry the verdict is about: the one that allows the flow, or the one whose destination the
+    /// address is when only the port or protocol is not allowed; null when no entry is involved.</summary>
+    public AllowEntry? Entry { get; init; }
+}
 
 /// <summary>
 /// Explains, without touching the kernel, what the compiled output chain does with a new connection: it
@@ -42,13 +47,15 @@ public static class FlowExplainer
         if (allow?.Elements.FirstOrDefault(e => Holds(allow.Set, e, key)) is { } element)
         {
             var entry = compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == element.Comment);
-            return new FlowVerdict(true, $"allow entry '{element.Comment}'{(entry is null ? "" : $" at {entry.Location}")}");
+            return new FlowVerdict(true, $"allow entry '{element.Comment}'{(entry is null ? "" : $" at {entry.Location}")}") { Entry = entry };
         }
-        bool addressKnown = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
-            .Any(s => s.Elements.Any(e => AddressIn(s.Set, e, addressBytes)));
-        return new FlowVerdict(false, addressKnown
+        var known = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
+            .SelectMany(s => s.Elements.Where(e => AddressIn(s.Set, e, addressBytes))).FirstOrDefault();
+        // The element's comment names the entry the address belongs to (DNS elements carry none).
+        var about = known?.Comment is { } name ? compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == name) : null;
+        return new FlowVerdict(false, known is not null
             ? $"{address} is allowed, but not {proto}/{port}: logged and dropped by egress_denied"
-            : $"no entry allows {address}: logged and dropped by egress_denied");
+            : $"no entry allows {address}: logged and dropped by egress_denied") { Entry = about };
     }
 
     /// <summary>

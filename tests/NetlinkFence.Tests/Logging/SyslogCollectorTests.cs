@@ -207,7 +207,8 @@ public sealed class SyslogCollectorTests : IDisposable
 
     /// <summary>
     /// The CLI end to end: a policy with log.remote (and the entry lint asks for) applied in the agent; <c>watch
-    /// --forward</c> prints denied NTP and the collector receives each with the policy's reason.
+    /// --forward</c> prints denied NTP and the collector receives each with the policy's reason, and the entry (with its
+    /// file:line:column) whose address it is: the address is allowed, on another port.
     /// </summary>
     [Fact]
     public async Task WatchForwardShipsRealDenialsThroughThePolicysOwnAllowEntry()
@@ -223,6 +224,7 @@ public sealed class SyslogCollectorTests : IDisposable
             egress:
               allow:
                 - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
+                - { name: ntp-https, to: [198.51.100.7], tcp: [443] }
             """);
         Assert.DoesNotContain("remote-log", CliRunner.Run($"lint {policy}").Stdout);
         var apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
@@ -262,7 +264,8 @@ public sealed class SyslogCollectorTests : IDisposable
         {
             string all = string.Join(" ", data.Select(p => $"{p.Key}={p.Value}"));
             Assert.True(data.GetValueOrDefault("proto") == "udp" && data.GetValueOrDefault("dst") == "198.51.100.7" && data.GetValueOrDefault("dport") == "123"
-                && data.GetValueOrDefault("uid") == "0" && data.GetValueOrDefault("reason") == "no entry allows 198.51.100.7"
+                && data.GetValueOrDefault("uid") == "0" && data.GetValueOrDefault("reason") == "198.51.100.7 is allowed, but not udp/123"
+                && data.GetValueOrDefault("entry") == "ntp-https" && data.GetValueOrDefault("policy") == $"{policy}:9:7"
                 && data.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", all);
         }
         Assert.Contains($"connected to {Collector}:{Port}", Errors());

@@ -61,4 +61,15 @@ public sealed class FlowExplainerTests
         Assert.Equal("DNS to a named resolver at explain.yaml:4:17", Explain(ProtocolType.Udp, "192.168.1.10", 53).Reason);
         Assert.Equal("192.168.1.10 is allowed, but not udp/123: logged and dropped by egress_denied", Explain(ProtocolType.Udp, "192.168.1.10", 123).Reason);
     }
+
+    [Fact]
+    public void A_denial_of_an_allowed_address_names_the_entry_it_belongs_to()
+    {
+        var otherPort = Explain(ProtocolType.Tcp, "203.0.113.50", 8443);
+        Assert.Equal("control", otherPort.Entry?.Name);
+        Assert.Equal("explain.yaml:6:7", otherPort.Entry?.Location.ToString());
+        Assert.Equal("control", Explain(ProtocolType.Tcp, "203.0.113.50", 443).Entry?.Name);
+        Assert.Null(Explain(ProtocolType.Tcp, "198.51.100.7", 443).Entry); // nothing allows the address
+        Assert.Null(Explain(ProtocolType.Udp, "192.168.1.10", 123).Entry); // a resolver's element names no entry
+    }
 }

@@ -167,7 +167,7 @@ public sealed class LivePolicy
         ArgumentNullException.ThrowIfNull(next);
         var compiled = PolicyCompiler.Compile(next);
         bool sameShape = next.Policy.Table == Table
-            && TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(compiled.ToExpectedContents())).Count == 0;
+            && TableDiff.Compare(WithoutLiveElements(_compiled.ToExpectedContents()), WithoutLiveElements(compiled.ToExpectedContents())).Count == 0;
         if (!sameShape)
         {
             var applied = await PolicyApplier.ApplyAsync(_nft, compiled.WithTableFlags(compiled.Table.Flags | _ownership), retries: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -330,7 +330,7 @@ public sealed class LivePolicy
         var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
         if (checkStructure)
         {
-            var differences = TableDiff.Compare(WithoutAllowElements(_compiled.ToExpectedContents()), WithoutAllowElements(contents));
+            var differences = TableDiff.Compare(WithoutLiveElements(_compiled.ToExpectedContents()), WithoutLiveElements(contents));
             if (differences.Count > 0)
                 throw new LivePolicyException($"table inet {Table} is not this policy's ({differences.Count} difference(s), first: {differences[0]}); apply the policy first");
             // Owned (by this connection: any other could not change it): a replace re-creates it owned, persist kept.
@@ -463,6 +463,10 @@ public sealed class LivePolicy
     private static Dictionary<string, IReadOnlyList<IPAddress>> Names(ResolvedPolicy policy) =>
         policy.Names.ToDictionary(n => n.Key, n => n.Value.Addresses, StringComparer.OrdinalIgnoreCase);
 
-    private static TableContents WithoutAllowElements(TableContents contents) =>
-        contents with { Sets = contents.Sets.Select(s => s.Set.Name is AllowV4 or AllowV6 ? s with { Elements = [] } : s).ToList() };
+    /// <summary>
+    /// The table without the elements that change while it runs: the allow sets' (windows, DNS refreshes) and the
+    /// audit set's (a kernel-timed audit that <c>learn --audit</c> started is the table's state, not another policy).
+    /// </summary>
+    private static TableContents WithoutLiveElements(TableContents contents) =>
+        contents with { Sets = contents.Sets.Select(s => s.Set.Name is AllowV4 or AllowV6 or AuditMode.SetName ? s with { Elements = [] } : s).ToList() };
 }

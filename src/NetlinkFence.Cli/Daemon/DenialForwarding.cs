@@ -1,0 +1,112 @@
+using NetlinkFence.Cli.Watch;
+using NetlinkFence.Logging;
+using NetlinkFence.Logging.Syslog;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli.Daemon;
+
+/// <summary>
+/// The daemon's denial pipeline when the policy has <c>log.remote</c>: the policy's NFLOG group, read in the
+/// daemon's namespace, each record explained as <c>watch</c> explains it (by the policy running now, so a reload
+/// that only changes entries is seen at once) and queued on a syslog-over-TLS forwarder. The same loop and sink as
+/// <c>watch --forward</c>; losses (the socket's queue, the reader's buffer, the forwarder's queue) go to the log.
+/// </summary>
+internal sealed class DenialForwarding : IAsyncDisposable
+{
+    // The collector's own restarts are absorbed by the forwarder's queue; this buffer absorbs bursts between the
+    // socket and the forwarder (Enqueue never blocks), and the kernel's sequence gaps count what was lost before it.
+    private static readonly NflogReaderOptions ReaderOptions = new() { BufferCapacity = 50_000, DropWhenFull = false };
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly NflogReader _reader;
+    private readonly ForwardingSink _sink;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private volatile DenialExplainer _explainer;
+
+    private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, ForwardingSink sink, CompiledPolicy policy)
+    {
+        Remote = remote;
+        Group = group;
+        _reader = reader;
+        _sink = sink;
+        _explainer = new DenialExplainer(policy);
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    private async Task RunAsync(CancellationToken token)
+    {
+        try
+        {
+            await WatchVerb.RunAsync(_reader.ReadAsync(token), () => (_reader.LostInKernel, _reader.DroppedSlowConsumer),
+                record => _explainer.Explain(record), [_sink], TextWriter.Null, limit: null, runFor: null, token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Console.Error.WriteLine($"netlinkfence: forward: reading denials stopped: {e.Message}; a reload (SIGHUP) restarts it");
+        }
+    }
+
+    /// <summary>The collector this pipeline sends to.</summary>
+    public RemoteLogSettings Remote { get; }
+
+    /// <summary>The NFLOG group it reads.</summary>
+    public ushort Group { get; }
+
+    /// <summary>Starts forwarding for <paramref name="policy"/>, or returns null when it has no <c>log.remote</c>.</summary>
+    public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string? netns, Action<string> log, CancellationToken cancellationToken)
+    {
+        if (policy.Source.Policy.Log.Remote is not { } remote)
+            return null;
+        ushort group = policy.Source.Policy.Log.NflogGroup;
+        var options = SyslogTlsOptions.FromPolicy(remote) with
+        {
+            // From the namespace the policy guards: the forwarder is subject to the policy it reports for.
+            NetworkNamespace = netns,
+            Log = message => log($"forward: {message}"),
+        };
+        var forwarder = await SyslogTlsForwarder.StartAsync(options, cancellationToken);
+        NflogReader reader;
+        try
+        {
+            reader = await NflogReader.OpenAsync(group, netns, ReaderOptions, cancellationToken);
+        }
+        catch
+        {
+            await forwarder.DisposeAsync();
+            throw;
+        }
+        log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
+        return new DenialForwarding(remote, group, reader, new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true), policy);
+    }
+
+    /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
+    public static bool Differs(DenialForwarding? running, CompiledPolicy next)
+    {
+        var log = next.Source.Policy.Log;
+        if (running is null || log.Remote is not { } remote)
+            return running is not null || log.Remote is not null;
+        var now = running.Remote;
+        return running.Group != log.NflogGroup || now.Host != remote.Host || now.Port != remote.Port || now.CaFile != remote.CaFile
+            || now.CertificateFile != remote.CertificateFile || now.KeyFile != remote.KeyFile || now.Queue != remote.Queue;
+    }
+
+    /// <summary>Explains the next denials with <paramref name="policy"/> (a reload that keeps the collector and the group).</summary>
+    public void Explain(CompiledPolicy policy) => _explainer = new DenialExplainer(policy);
+
+    /// <summary>Stops reading, gives the forwarder a few seconds to send what is queued (what is not is logged), closes both.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await _sink.DisposeAsync();
+        await _reader.DisposeAsync();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,121 @@
+using NetlinkFence.Tests.Logging;
+using NetlinkFence.Tests.TestSupport;
+using Xunit;
+
+namespace NetlinkFence.Tests.Daemon;
+
+/// <summary>
+/// The daemon forwards denials (issue 12, <c>log.remote</c>): <c>run</c> in the agent of an agent/world pair,
+/// Debian's rsyslogd (gtls) in the world; NTP from the agent is denied, read from the policy's NFLOG group and arrives
+/// at the collector with the policy's reason, entry and file:line. A SIGHUP that moves the NFLOG group restarts the
+/// pipeline on the new group, and the next denials are explained by the reloaded policy.
+/// </summary>
+public sealed class DaemonForwardingTests : IDisposable
+{
+    private const string Collector = "198.51.100.20";
+    private const string NtpServer = "198.51.100.7";
+    private const int Port = 6514;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("nlf-daemon-forward-").FullName;
+    private readonly AgentAndWorld _net = new(Collector);
+    private readonly TestCertificates _ca;
+
+    public DaemonForwardingTests() => _ca = new TestCertificates(_directory, "test");
+
+    private string Policy(string group, bool ntpEntry) => $$"""
+        version: 1
+        log:
+          prefix: "EGRESS-DENIED: "
+          rate: 10/second
+          group: {{group}}
+          remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+        egress:
+          allow:
+            - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
+        """ + (ntpEntry ? $"\n    - {{ name: ntp-https, to: [{NtpServer}], tcp: [443] }}\n" : "\n");
+
+    /// <summary>Sends denied NTP from the agent until the collector holds a denial to it that <paramref name="match"/> accepts.</summary>
+    private static IReadOnlyDictionary<string, string>? NtpDenial(RsyslogCollector collector, string agentPath, Func<IReadOnlyDictionary<string, string>, bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (DateTime.UtcNow < deadline)
+        {
+            DenialTraffic.Udp(agentPath, NtpServer, 123, 1);
+            var found = collector.WaitFor(r => r.Any(m => Ntp(m) is { } d && match(d)), TimeSpan.FromMilliseconds(500))
+                .Select(Ntp).FirstOrDefault(d => d is not null && match(d));
+            if (found is not null)
+                return found;
+        }
+        return null;
+    }
+
+    private static IReadOnlyDictionary<string, string>? Ntp(SyslogMessage message) =>
+        message.MessageId == "DENIED" && message.Data.TryGetValue("denial@32473", out var data) && data.GetValueOrDefault("dst") == NtpServer
+            && data.GetValueOrDefault("dport") == "123" ? data : null;
+
+    private static string All(IReadOnlyDictionary<string, string>? data) => data is null ? "(none)" : string.Join(" ", data.Select(p => $"{p.Key}={p.Value}"));
+
+    [Fact]
+    public void TheDaemonForwardsDenialsWithTheirReasonAndEntryAndFollowsAReload()
+    {
+        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
+        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
+        collector.Start();
+        string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: true));
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog("forward: denials of NFLOG group 100 go to 198.51.100.20:6514"), daemon.Log);
+
+            // The address is an entry's (on tcp/443): the reason says so, and the entry and its line travel with it.
+            var first = NtpDenial(collector, _net.Agent.Path, d => d.ContainsKey("reason"));
+            Assert.True(first is not null, $"no NTP denial at the collector; daemon: {daemon.Log}; collector: {collector.Console}");
+            Assert.True(first!.GetValueOrDefault("reason") == $"{NtpServer} is allowed, but not udp/123" && first.GetValueOrDefault("entry") == "ntp-https"
+                && first.GetValueOrDefault("policy") == $"{policy}:10:7" && first.GetValueOrDefault("proto") == "udp" && first.GetValueOrDefault("uid") == "0"
+                && first.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", All(first));
+            Assert.Contains($"connected to {Collector}:{Port}", daemon.Log);
+
+            // Another NFLOG group and no NTP entry: the pipeline moves to group 101; the reason is the new policy's.
+            File.WriteAllText(policy, Policy("101", ntpEntry: false));
+            daemon.Signal("HUP");
+            Assert.True(daemon.WaitForLog("reloaded (SIGHUP)"), daemon.Log);
+            Assert.True(daemon.WaitForLog("forward: denials of NFLOG group 101 go to"), daemon.Log);
+            var second = NtpDenial(collector, _net.Agent.Path, d => d.GetValueOrDefault("reason") == $"no entry allows {NtpServer}");
+            Assert.True(second is not null, $"no NTP denial with the reloaded reason; daemon: {daemon.Log}");
+            Assert.False(second!.ContainsKey("entry"), All(second));
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    /// <summary>An unreadable CA file: the daemon says why it does not forward, and enforces the policy anyway.</summary>
+    [Fact]
+    public void AnUnreadableCaFileIsLoggedAndThePolicyStaysEnforced()
+    {
+        string missing = Path.Combine(_directory, "no-such-ca.pem");
+        string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: true).Replace(_ca.CaFile, missing));
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog($"forward: denials are not forwarded: cannot read the CA file {missing}"), daemon.Log);
+            Assert.Contains("ENOENT", daemon.Log);
+            Assert.Contains(NtpServer, _net.Agent.Nft("list ruleset")); // the table the policy compiles to is in place
+            Assert.False(daemon.HasExited);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _net.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -17,7 +17,9 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        _ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // The CA outlives what it issues by a day: a leaf issued seconds later must not end after its issuer
+        // (CertificateRequest.Create refuses that; CI met it once).
+        _ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow.AddDays(2));
         CaFile = Path.Combine(directory, name + "-ca.pem");
         File.WriteAllText(CaFile, _ca.ExportCertificatePem());
     }

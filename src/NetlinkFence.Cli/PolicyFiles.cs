@@ -14,9 +14,12 @@ internal static class PolicyFiles
         var policy = PolicyLoader.LoadFile(path);
         if (checkOwnership)
             WarnIfWritableByOthers(path);
-        var resolved = await ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null, cancellationToken);
-        return PolicyCompiler.Compile(resolved);
+        return PolicyCompiler.Compile(await ResolveAsync(policy, netns, cancellationToken));
     }
+
+    /// <summary>The one way a verb resolves a loaded policy's names: the policy's resolvers, from inside <paramref name="netns"/>.</summary>
+    public static Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, string? netns, CancellationToken cancellationToken) =>
+        ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null, cancellationToken);
 
     /// <summary>True when some name is not pinned (only then is a resolver, and its namespace, needed).</summary>
     private static bool NeedsDns(EgressPolicy policy) =>

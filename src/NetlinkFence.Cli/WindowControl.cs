@@ -76,13 +76,12 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     {
         if (attached is not null)
             return await call(attached);
-        var resolved = await ResolvedPolicy.ResolveAsync(WithTable(), cancellationToken: cancellationToken);
+        var resolved = await PolicyFiles.ResolveAsync(WithTable(), target.Netns, cancellationToken);
         await using var nft = await target.ConnectAsync(cancellationToken);
         return await call(await LivePolicy.AttachAsync(nft, resolved, cancellationToken));
     }
 
-    private EgressPolicy WithTable() => table == policy.Table ? policy
-        : new EgressPolicy(table, policy.Log, policy.Hosts, policy.Resolvers, policy.Egress, policy.Input, policy.Source) { SelfTest = policy.SelfTest };
+    private EgressPolicy WithTable() => policy with { Table = table };
 
     private void Record(string verb, string entry, string detail)
     {

@@ -21,9 +21,9 @@ internal static class StatsVerb
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             if (table != policy.Table)
-                policy = new EgressPolicy(table, policy.Log, policy.Hosts, policy.Resolvers, policy.Egress, policy.Input, policy.Source) { SelfTest = policy.SelfTest };
-            var resolved = await ResolvedPolicy.ResolveAsync(policy, cancellationToken: cancellationToken);
+                policy = policy with { Table = table };
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
+            var resolved = await PolicyFiles.ResolveAsync(policy, target.Netns, cancellationToken);
             await using var nft = await target.ConnectAsync(cancellationToken);
             var live = await LivePolicy.AttachAsync(nft, resolved, cancellationToken);
             var entries = await live.ReadCountersAsync(cancellationToken);

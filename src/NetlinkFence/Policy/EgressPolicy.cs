@@ -20,7 +20,7 @@ public sealed record EgressPolicy
     }
 
     /// <summary>The inet table the tool owns; no other table is ever touched.</summary>
-    public string Table { get; }
+    public string Table { get; init; }
 
     /// <summary>Logging of denials.</summary>
     public LogSettings Log { get; }

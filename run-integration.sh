@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in three parts:
+# End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in four parts:
 #  1. a throwaway agent/world namespace pair (no Docker needed): apply the example, let nft (an independent
 #     oracle) list it, probe allowed and denied flows, verify removal;
-#  2. the Docker suite (integration/, Testcontainers) on a Docker engine with API >= 1.44: the user's, when one
+#  2. the packages, from the NativeAOT binary: scripts/package-deb.sh, then tests/packaging/deb-test.sh (install,
+#     upgrade, remove and purge on a throwaway overlay of this Debian 12 root, a live table in a namespace that they
+#     must leave alone, lintian), and deploy/kubernetes validated against the Kubernetes schema (npm's
+#     kubernetes-models, tests/packaging/validate-manifests.mjs);
+#  3. the Docker suite (integration/, Testcontainers) on a Docker engine with API >= 1.44: the user's, when one
 #     runs, else one the suite starts for itself and stops at the end (scripts/docker-engine.sh: no iptables
 #     rules, its own data and socket under a temporary directory; installs docker.io from trixie when there is
 #     no dockerd); publishes the NativeAOT netlinkfence and runs agent/world containers built FROM scratch;
-#  3. the host is as it was (scripts/host-state.sh): packages (only missing ones added, named, from Debian 12 but
+#  4. the host is as it was (scripts/host-state.sh): packages (only missing ones added, named, from Debian 12 but
 #     docker.io and docker-cli), the host's rulesets, python3, no process of the run left. Runs whatever happens
 #     before (EXIT trap, also on failure and Ctrl-C); the "before" state is the one .ci/run recorded at its start
 #     (NLF_HOST_STATE_BEFORE), or recorded here first thing when this runs alone.
@@ -97,6 +101,67 @@ check "the table is gone" bash -c "! ip netns exec $agent nft list table inet ne
 removed=$(netlinkfence probe --netns "$agent" tcp:198.51.100.7:443)
 check "egress is open again after remove" grep -q 'ALLOWED' <<<"$removed"
 
+# --- the NativeAOT binaries: the packages and the Docker suite ship and run them ---------------------------------
+published=false
+publish_native() {
+    mkdir -p artifacts
+    local publish_log=artifacts/publish.log
+    if ! dotnet publish src/NetlinkFence.Cli -c Release -r linux-x64 -p:PublishAot=true -nologo >"$publish_log" 2>&1 ||
+        ! dotnet publish integration/NetlinkFence.World -c Release -r linux-x64 -p:PublishAot=true -nologo >>"$publish_log" 2>&1; then
+        tail -n 30 "$publish_log"
+        fail "NativeAOT publish of netlinkfence and nlf-world (log: $publish_log); the packaging checks and the Docker suite did not run"
+        return
+    fi
+    passed=$((passed + 1)); echo "ok: NativeAOT publish of netlinkfence and nlf-world"
+    if grep -E ': warning (IL|CS)[0-9]+' "$publish_log"; then fail "the NativeAOT publish printed trimming/AOT or compiler warnings"
+    else passed=$((passed + 1)); echo "ok: the NativeAOT publish has no trimming/AOT warnings"; fi
+    export NETLINKFENCE_BINARY=$PWD/src/NetlinkFence.Cli/bin/Release/net10.0/linux-x64/publish/netlinkfence
+    export NLF_WORLD_BINARY=$PWD/integration/NetlinkFence.World/bin/Release/net10.0/linux-x64/publish/nlf-world
+    published=true
+}
+publish_native
+
+# --- the packages: the .deb on a throwaway root (tests/packaging/deb-test.sh), the Kubernetes manifests --------
+count_lines() { # LOG: adds its "ok: " and "FAILED: " lines to the summary
+    passed=$((passed + $(grep -c '^ok: ' "$1"))) failed=$((failed + $(grep -c '^FAILED: ' "$1")))
+}
+packaging_checks() {
+    $published || { fail "the NativeAOT binary is missing (see the publish above); the packaging checks did not run"; return; }
+    local out=artifacts/packaging old new
+    rm -rf "$out" && mkdir -p "$out"
+    # Two builds of one binary, revisions 1 and 2: the second is the upgrade.
+    if old=$(bash scripts/package-deb.sh --binary "$NETLINKFENCE_BINARY" --output "$out" --revision 1 2>"$out/package-deb.log") &&
+        new=$(bash scripts/package-deb.sh --binary "$NETLINKFENCE_BINARY" --output "$out" --revision 2 2>>"$out/package-deb.log"); then
+        passed=$((passed + 1)); echo "ok: scripts/package-deb.sh builds ${old##*/} and ${new##*/}"
+        bash tests/packaging/deb-test.sh "$old" "$new" --lintian 2>&1 | tee "$out/deb-test.log"
+        local status=${PIPESTATUS[0]}
+        count_lines "$out/deb-test.log"
+        if ((status != 0)) && ! grep -q '^FAILED: ' "$out/deb-test.log"; then fail "tests/packaging/deb-test.sh exited $status"; fi
+    else
+        tail -n 20 "$out/package-deb.log"
+        fail "scripts/package-deb.sh builds the .deb (log: $out/package-deb.log)"
+    fi
+
+    # The manifests against the Kubernetes schema: npm's kubernetes-models (its generated validators), in a private
+    # prefix and cache that go with the run.
+    local npm_dir
+    npm_dir=$(mktemp -d /tmp/nlf-npm.XXXXXX)
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        fail "node and npm are needed to validate deploy/kubernetes against the Kubernetes schema"
+    elif ! npm install --no-audit --no-fund --loglevel=error --cache "$npm_dir/cache" --prefix "$npm_dir" \
+        kubernetes-models@5.1.0 yaml@2.9.1 >"$out/npm.log" 2>&1; then
+        tail -n 20 "$out/npm.log"
+        fail "npm installs kubernetes-models to validate deploy/kubernetes (log: $out/npm.log)"
+    else
+        node tests/packaging/validate-manifests.mjs "$npm_dir/node_modules" deploy/kubernetes/*.yaml 2>&1 | tee "$out/manifests.log"
+        local status=${PIPESTATUS[0]}
+        count_lines "$out/manifests.log"
+        if ((status != 0)) && ! grep -q '^FAILED: ' "$out/manifests.log"; then fail "validate-manifests.mjs exited $status"; fi
+    fi
+    rm -rf -- "$npm_dir"
+}
+packaging_checks
+
 # --- the Docker suite -------------------------------------------------------------------------------------
 docker_suite() {
     engine_dir=$(mktemp -d /tmp/nlf-dockerd.XXXXXX)
@@ -109,19 +174,7 @@ docker_suite() {
     export DOCKER_HOST
     DOCKER_HOST=$(cat "$engine_dir/docker-host")
 
-    local publish_log=artifacts/docker-suite/publish.log
-    if ! dotnet publish src/NetlinkFence.Cli -c Release -r linux-x64 -p:PublishAot=true -nologo >"$publish_log" 2>&1 ||
-        ! dotnet publish integration/NetlinkFence.World -c Release -r linux-x64 -p:PublishAot=true -nologo >>"$publish_log" 2>&1; then
-        tail -n 30 "$publish_log"
-        fail "NativeAOT publish of netlinkfence and nlf-world (log: $publish_log); the Docker suite did not run"
-        return
-    fi
-    passed=$((passed + 1)); echo "ok: NativeAOT publish of netlinkfence and nlf-world"
-    if grep -E ': warning (IL|CS)[0-9]+' "$publish_log"; then fail "the NativeAOT publish printed trimming/AOT or compiler warnings"
-    else passed=$((passed + 1)); echo "ok: the NativeAOT publish has no trimming/AOT warnings"; fi
-
-    export NETLINKFENCE_BINARY=$PWD/src/NetlinkFence.Cli/bin/Release/net10.0/linux-x64/publish/netlinkfence
-    export NLF_WORLD_BINARY=$PWD/integration/NetlinkFence.World/bin/Release/net10.0/linux-x64/publish/nlf-world
+    $published || { fail "the NativeAOT binaries are missing (see the publish above); the Docker suite did not run"; return; }
     export TESTCONTAINERS_RYUK_DISABLED=true
     local results=artifacts/docker-suite/results
     rm -rf "$results"

@@ -107,7 +107,7 @@ public sealed class DaemonSetLike : IAsyncLifetime
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             var result = await daemon.ExecAsync(["/usr/sbin/netlinkfence", "verify", PolicyInPod]);
-            Readiness = new Run("[daemon-v1] readiness: netlinkfence verify", result.ExitCode, result.Stdout, result.Stderr);
+            Readiness = new Run("[daemon-v1] readiness: netlinkfence verify", result.ExitCode ?? -1, result.Stdout, result.Stderr);
             if (result.ExitCode == 0)
                 break;
             await Task.Delay(500);
@@ -118,7 +118,7 @@ public sealed class DaemonSetLike : IAsyncLifetime
         int pid = inspect.GetProperty("State").GetProperty("Pid").GetInt32();
         DaemonCapabilities = string.Join("\n", File.ReadAllLines($"/proc/{pid}/status").Where(l => l.StartsWith("Cap", StringComparison.Ordinal)));
         var probe = await daemon.ExecAsync(["/usr/sbin/netlinkfence", "probe", $"tcp:{ApiAddress}:443", $"tcp:{ApiAddress}:8443"]);
-        Probe = new Run("[daemon-v1] netlinkfence probe", probe.ExitCode, probe.Stdout, probe.Stderr);
+        Probe = new Run("[daemon-v1] netlinkfence probe", probe.ExitCode ?? -1, probe.Stdout, probe.Stderr);
 
         // The rolling update: the old pod goes first (maxSurge 0), then the new pod's init container runs.
         await daemon.StopAsync();   // SIGTERM

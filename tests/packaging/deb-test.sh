@@ -124,8 +124,9 @@ if [[ $lintian == --lintian ]]; then
     if in_root apt-get update -qq >"$work/apt.log" 2>&1 &&
         in_root apt-get install -y -qq --no-install-recommends lintian >>"$work/apt.log" 2>&1; then
         ok "apt installed Debian 12's lintian $(in_root lintian --version | sed 's/Lintian v//') in the throwaway root"
-        # Errors, warnings and info tags fail; pedantic tags are shown. Overrides are in the package itself.
-        report=$(in_root lintian --fail-on error,warning,info --display-info --show-overrides /tmp/old.deb 2>&1)
+        # Errors, warnings and info tags fail. Overrides are in the package itself (not --show-overrides: with it,
+        # lintian 2.116 also fails on the overridden tags).
+        report=$(in_root lintian --fail-on error,warning,info --display-info /tmp/old.deb 2>&1)
         status=$?
         [[ -n $report ]] && sed 's/^/    lintian: /' <<<"$report"
         if ((status == 0)) && ! grep -q "^[EWI]: " <<<"$report"; then ok "lintian: no error, warning or info tag (overrides: packaging/debian/lintian-overrides)"

@@ -96,7 +96,7 @@ public sealed class DaemonSetLike : IAsyncLifetime
             var container = Pod(name, policyFile, command, oneShot: true);
             await container.StartAsync();
             long exit = await container.GetExitCodeAsync();
-            var (stdout, stderr) = await container.GetLogsAsync();
+            var (stdout, stderr) = await container.GetLogsAsync(timestampsEnabled: false);
             return new Run($"[{name}] netlinkfence {string.Join(" ", command)}", exit, stdout, stderr);
         }
 
@@ -123,7 +123,7 @@ public sealed class DaemonSetLike : IAsyncLifetime
         // The rolling update: the old pod goes first (maxSurge 0), then the new pod's init container runs.
         await daemon.StopAsync();   // SIGTERM
         DaemonExitCode = await daemon.GetExitCodeAsync();
-        DaemonLog = string.Concat(await daemon.GetLogsAsync());
+        DaemonLog = string.Concat(await daemon.GetLogsAsync(timestampsEnabled: false));
         VerifyAfterDaemonStopped = await RunToEnd("verify-gap", goodFile, "verify", PolicyInPod);
         BadInit = await RunToEnd("init-v2", badFile, "apply", PolicyInPod);
         BadReadiness = await RunToEnd("readiness-v2", badFile, "verify", PolicyInPod);

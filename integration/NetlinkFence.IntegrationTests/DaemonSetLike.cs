@@ -159,6 +159,18 @@ public sealed class DaemonSetLike : IAsyncLifetime
 
     private static string Docker(params string[] arguments) => RunProcess("docker", arguments);
 
+    private static void TryRunProcess(string program, params string[] arguments)
+    {
+        try
+        {
+            RunProcess(program, arguments);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone (an auto-removed container)
+        }
+    }
+
     private static string RunProcess(string program, params string[] arguments)
     {
         var psi = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -174,7 +186,14 @@ public sealed class DaemonSetLike : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (var container in containers)
+        {
+            string id = container.Id;
             await container.DisposeAsync();
+            // The pods are not auto-removed (their exit codes and logs are read after they end), and without Ryuk
+            // nothing else removes a stopped container.
+            if (id.Length > 0)
+                TryRunProcess("docker", "rm", "--force", id);
+        }
         if (network is not null)
         {
             for (int attempt = 1; ; attempt++)

@@ -62,8 +62,8 @@ finish() {
 trap finish EXIT
 trap 'echo "run-integration.sh: interrupted"; failed=$((failed + 1)); exit 130' INT TERM
 
-# gcc links the NativeAOT binaries
-source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev || { fail "the prerequisites are installed (see above)"; exit 1; }
+# gcc links the NativeAOT binaries; the packaging part uses binutils (objdump), man-db, xz-utils and util-linux (unshare)
+source scripts/prerequisites.sh iproute2 nftables gcc zlib1g-dev binutils man-db xz-utils util-linux || { fail "the prerequisites are installed (see above)"; exit 1; }
 
 if ! dotnet build src/NetlinkFence.Cli -c Release -v quiet -nologo >/dev/null; then
     fail "dotnet build src/NetlinkFence.Cli"

@@ -89,7 +89,7 @@ internal static class IptablesValues
         ulong seconds = "second".StartsWith(unit, StringComparison.Ordinal) ? 1
             : "minute".StartsWith(unit, StringComparison.Ordinal) ? 60
             : "hour".StartsWith(unit, StringComparison.Ordinal) ? 3600
-            : "day".StartsWith(unit, StringComparison.Ordinal) ? 86400 : 0;
+            : "day".StartsWith(unit, StringComparison.Ordinal) ? 86400UL : 0UL;
         ulong count = ulong.Parse(countText, NumberStyles.None, CultureInfo.InvariantCulture);
         return seconds == 0 || count == 0 ? null : (count, seconds);
     }

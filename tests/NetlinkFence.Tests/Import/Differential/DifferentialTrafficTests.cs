@@ -1,0 +1,124 @@
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Import.Differential;
+
+/// <summary>
+/// The proof of `import iptables`: a ruleset loaded with Debian's iptables-nft-restore in one fresh agent/world pair,
+/// the policy `import` makes of it applied with `apply --netns` in a second, and `nft -f` of that policy's `plan` in
+/// a third; then every flow of <see cref="FlowMatrix"/> goes through all three, and each must get the same verdict.
+/// When one does not, the failure prints the whole matrix (flow, verdict in each pair) and the imported policy.
+/// One class per ruleset, so the rulesets run in parallel.
+/// </summary>
+public abstract class DifferentialTrafficTest
+{
+    protected static async Task ImportedPolicyAllowsExactlyWhatIptablesAllows(string rules, string? rules6 = null, params (string Name, string Value)[] defines)
+    {
+        string hostBefore = HostFirewall.Read();
+        var defined = defines.ToDictionary(d => d.Name, d => d.Value);
+        var work = Directory.CreateTempSubdirectory("nlf-import-diff-");
+        try
+        {
+            string policy = Path.Combine(work.FullName, "policy.yaml");
+            var import = CliRunner.Run($"import iptables {Rulesets.PathOf(rules)}" + (rules6 is null ? "" : $" --ip6 {Rulesets.PathOf(rules6)}")
+                + $" --output {policy}" + string.Concat(defines.Select(d => $" --define {d.Name}={d.Value}")));
+            Assert.True(import.ExitCode == 0 && File.Exists(policy), $"import of {rules} exited {import.ExitCode}:\n{import.Stderr}{import.Stdout}");
+            string imported = File.ReadAllText(policy);
+
+            var pairs = await OpenPairsAsync(3);
+            try
+            {
+                var (reference, applied, planned) = (pairs[0], pairs[1], pairs[2]);
+                Rulesets.LoadWithIptables(reference.Agent, Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules)), defined),
+                    Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules6 ?? Rulesets.IPv6Denied)), defined));
+                var apply = CliRunner.Run($"apply {policy} --netns {applied.Agent.Name}");
+                Assert.True(apply.ExitCode == 0, $"apply of the imported policy exited {apply.ExitCode}:\n{apply.Stderr}\n{imported}");
+                var plan = CliRunner.Run($"plan {policy} --netns {planned.Agent.Name}");
+                Assert.True(plan.ExitCode == 0, $"plan of the imported policy exited {plan.ExitCode}:\n{plan.Stderr}\n{imported}");
+                planned.Agent.Nft("-f -", plan.Stdout);
+
+                var matrix = await VerdictMatrix.RunAsync(FlowMatrix.Flows,
+                    ("iptables-nft-restore", reference), ("import + apply", applied), ("import + plan + nft -f", planned));
+                Assert.True(matrix.Differing.Count == 0,
+                    $"{rules}{(rules6 is null ? "" : " + " + rules6)}: {matrix.Differing.Count} flows judged differently:\n{matrix.Render()}\n"
+                    + $"the imported policy:\n{imported}\nimport's messages:\n{import.Stderr}");
+                // Not vacuous: the ruleset allows some of the matrix and denies some of it.
+                Assert.True(matrix.AllowedIn(0) > 0 && matrix.AllowedIn(0) < matrix.Flows.Count, matrix.Render());
+            }
+            finally
+            {
+                foreach (var pair in pairs)
+                    pair.Dispose();
+            }
+            Assert.Equal(hostBefore, HostFirewall.Read());
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Pairs made side by side (each is a few dozen `ip` calls and listener threads); all or none.</summary>
+    internal static async Task<AgentAndWorld[]> OpenPairsAsync(int count)
+    {
+        var opening = Enumerable.Range(0, count).Select(_ => Task.Run(FlowMatrix.OpenPair)).ToArray();
+        try
+        {
+            return await Task.WhenAll(opening);
+        }
+        catch
+        {
+            foreach (var task in opening.Where(t => t.IsCompletedSuccessfully))
+                task.Result.Dispose();
+            throw;
+        }
+    }
+}
+
+public sealed class SeedEgressFilterDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("seed-egress-filter.rules");
+}
+
+public sealed class SeedWithVariablesDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("seed-with-variables.rules", null,
+        ("IRONCLAW_IP", "203.0.113.50"), ("REPO_IPS", "198.51.100.20,198.51.100.21"));
+}
+
+public sealed class InputManagementDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("input-management.rules");
+}
+
+public sealed class MultiportDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("multiport.rules");
+}
+
+public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("user-chains.rules");
+}
+
+public sealed class IPv6DifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("ipv6.rules", "ipv6.v6.rules");
+}
+
+public sealed class RejectDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("reject.rules");
+}
+
+public sealed class CommentsDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("comments.rules");
+}

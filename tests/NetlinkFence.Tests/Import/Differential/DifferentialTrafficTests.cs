@@ -11,7 +11,7 @@ namespace NetlinkFence.Tests.Import.Differential;
 /// </summary>
 public abstract class DifferentialTrafficTest
 {
-    protected static async Task ImportedPolicyAllowsExactlyWhatIptablesAllows(string rules, string? rules6 = null, params (string Name, string Value)[] defines)
+    protected static async Task AssertSameVerdictsAsync(string rules, string? rules6 = null, params (string Name, string Value)[] defines)
     {
         string hostBefore = HostFirewall.Read();
         var defined = defines.ToDictionary(d => d.Name, d => d.Value);
@@ -77,48 +77,48 @@ public abstract class DifferentialTrafficTest
 public sealed class SeedEgressFilterDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("seed-egress-filter.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("seed-egress-filter.rules");
 }
 
 public sealed class SeedWithVariablesDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("seed-with-variables.rules", null,
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("seed-with-variables.rules", null,
         ("IRONCLAW_IP", "203.0.113.50"), ("REPO_IPS", "198.51.100.20,198.51.100.21"));
 }
 
 public sealed class InputManagementDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("input-management.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("input-management.rules");
 }
 
 public sealed class MultiportDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("multiport.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("multiport.rules");
 }
 
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("user-chains.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("user-chains.rules");
 }
 
 public sealed class IPv6DifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("ipv6.rules", "ipv6.v6.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("ipv6.rules", "ipv6.v6.rules");
 }
 
 public sealed class RejectDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("reject.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("reject.rules");
 }
 
 public sealed class CommentsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => ImportedPolicyAllowsExactlyWhatIptablesAllows("comments.rules");
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("comments.rules");
 }

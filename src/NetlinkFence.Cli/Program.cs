@@ -25,6 +25,7 @@ root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(WatchVerb.Create());
 root.Subcommands.Add(LearnVerb.Create());
+root.Subcommands.Add(ImportVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 // The daemon handles SIGTERM/SIGINT (stop, table left in place) and SIGHUP (reload) itself.

@@ -145,7 +145,7 @@ public static class PolicyLoader
     private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>
         new([new PolicyDiagnostic(Severity.Error, location, message, fix, code)]);
 
-    private static (int Line, int Column) LineColumnOfByte(ReadOnlySpan<byte> bytes, int index)
+    internal static (int Line, int Column) LineColumnOfByte(ReadOnlySpan<byte> bytes, int index)
     {
         int line = 1, column = 1;
         for (int i = 0; i < index && i < bytes.Length; i++)

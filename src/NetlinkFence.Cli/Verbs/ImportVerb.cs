@@ -1,0 +1,69 @@
+using System.CommandLine;
+using NetlinkFence.Policy;
+using NetlinkFence.Policy.Import;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// <c>netlinkfence import iptables FILE [--ip6 FILE6] [--output POLICY.yaml] [--define NAME=VALUE]... [--partial]</c>:
+/// an iptables-save file as a policy, or every reason it cannot be one (exit 2, nothing written).
+/// </summary>
+internal static class ImportVerb
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "the output of iptables-save (IPv4)" };
+        var ip6 = new Option<string?>("--ip6") { Description = "the output of ip6tables-save (IPv6); without it the policy denies IPv6" };
+        // Shadows the global --output (text|json) on purpose: here it names the policy file to write.
+        var output = new Option<string?>("--output") { Description = "write the policy to this file (replaced only when the import succeeds); default: standard output" };
+        var define = new Option<string[]>("--define") { Description = "NAME=VALUE for a shell variable left in the ruleset ($NAME, ${NAME}); VALUE may be a comma list", AllowMultipleArgumentsPerToken = false };
+        var partial = new Option<bool>("--partial") { Description = "import what a policy can express and leave the other lines as comments, instead of failing" };
+        var iptables = new Command("iptables", "turn an iptables-save file into a policy that allows and denies the same traffic") { file, ip6, output, define, partial };
+        iptables.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
+        {
+            string path = parse.GetValue(file)!;
+            string? target = parse.GetValue(output);
+            var defines = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string d in parse.GetValue(define) ?? [])
+            {
+                int equals = d.IndexOf('=');
+                if (equals <= 0)
+                    throw new UsageException($"--define '{d}': write NAME=VALUE, e.g. --define IRONCLAW_IP=203.0.113.50");
+                if (!defines.TryAdd(d[..equals], d[(equals + 1)..]))
+                    throw new UsageException($"--define {d[..equals]} is given twice");
+            }
+            var request = new IptablesImportRequest
+            {
+                IPv4 = IptablesImporter.ReadFile(path),
+                IPv6 = parse.GetValue(ip6) is { } v6 ? IptablesImporter.ReadFile(v6) : null,
+                Defines = defines,
+                Partial = parse.GetValue(partial),
+                PolicyName = target ?? "(standard output)",
+            };
+            var result = IptablesImporter.Import(request);
+            if (target is null)
+            {
+                Console.Out.Write(result.Yaml);
+            }
+            else
+            {
+                // Written whole or not at all: a failed import never leaves a half policy where the old one was.
+                string temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.tmp");
+                File.WriteAllText(temporary, result.Yaml);
+                File.Move(temporary, target, overwrite: true);
+            }
+            var error = Console.Error;
+            foreach (var d in result.NotImported)
+                error.WriteLine($"{d} [not imported]");
+            int entries = result.Policy.Egress.Count + result.Policy.Input.Count;
+            error.WriteLine($"netlinkfence: imported {result.Policy.Egress.Count} egress and {result.Policy.Input.Count} input entr{(entries == 1 ? "y" : "ies")}"
+                + (result.Policy.Resolvers.Count > 0 ? $", {result.Policy.Resolvers.Count} DNS resolver(s)" : "")
+                + $" from {path}{(request.IPv6 is null ? "" : " and " + request.IPv6.Name)}"
+                + (target is null ? "" : $" into {target}")
+                + (result.NotImported.Count > 0 ? $"; {result.NotImported.Count} line(s) NOT imported (--partial)" : "")
+                + $"; {result.Notes.Count} note(s) and {result.Lint.Count} lint finding(s) at the end of the policy");
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return new Command("import", "bring an existing ruleset in as a policy") { iptables };
+    }
+}

@@ -1,0 +1,469 @@
+namespace NetlinkFence.Policy.Import;
+
+/// <summary>
+/// Turns a parsed ruleset into allow entries, checking that first-match order means the same as an allow-list:
+/// the compiled policy accepts loopback, then established (and related) traffic, drops INVALID, accepts its allow
+/// entries, and drops (and logs) the rest. A ruleset means the same when every ACCEPT is reached by all the packets
+/// it names (no earlier DROP or REJECT takes part of them), loopback and established traffic are accepted as a whole,
+/// and the chain policies are DROP. Anything else is listed, with its line and why, as unsupported.
+/// </summary>
+internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
+{
+    private ImportPlan Plan => plan;
+
+    private const string Fix = "rewrite or remove the rule (or import with --partial: it is then left out, as a comment)";
+
+    public void Translate(IptablesRuleset ruleset)
+    {
+        foreach (var table in ruleset.Tables)
+        {
+            if (table.Name == "filter")
+                Filter(ruleset, table);
+            else
+                OtherTable(table);
+        }
+        if (!ruleset.Tables.Any(t => t.Name == "filter"))
+            Unsupported(ruleset.Tables.Count > 0 ? ruleset.Tables[0].Header.At() : new SourceLocation(ruleset.File, 1, 1),
+                $"no *filter table: {(ruleset.IPv6 ? "IPv6" : "IPv4")} traffic is not filtered at all by this ruleset (every chain's policy is ACCEPT)",
+                "import a ruleset with a *filter table whose INPUT, FORWARD and OUTPUT policies are DROP");
+    }
+
+    private void OtherTable(IptablesTable table)
+    {
+        bool any = false;
+        foreach (var chain in table.ChainOrder)
+        {
+            if (chain.Policy == "DROP")
+            {
+                any = true;
+                Unsupported(chain.Declaration.At(), $"table {table.Name}: chain {chain.Name} drops by policy; only the filter table is imported", Fix);
+                plan.Fates.Add((chain.Declaration, LineFate.NotImported, $"{table.Name} table"));
+            }
+            else
+            {
+                plan.Fates.Add((chain.Declaration, LineFate.NoEffect, $"{table.Name} table chain without effect on what is allowed"));
+            }
+            foreach (var rule in chain.Rules)
+            {
+                any = true;
+                Unsupported(rule.Line.At(), $"a rule of the {table.Name} table: only the filter table is imported (a {table.Name} rule can change addresses, marks or verdicts the filter rules see)", Fix);
+                plan.Fates.Add((rule.Line, LineFate.NotImported, $"{table.Name} table"));
+            }
+        }
+        if (!any)
+            plan.Fates.Add((table.Header, LineFate.NoEffect, $"{table.Name} table with no rules"));
+    }
+
+    private void Filter(IptablesRuleset ruleset, IptablesTable table)
+    {
+        var flattener = new ChainFlattener(table, errors);
+        foreach (var (name, direction) in new[] { ("OUTPUT", Direction.Output), ("INPUT", Direction.Input), ("FORWARD", Direction.Forward) })
+        {
+            var chain = table.Chains.GetValueOrDefault(name) ?? new IptablesChain(name, "ACCEPT", table.Header) { Declared = false };
+            new ChainAnalysis(this, ruleset, chain, direction, flattener.Flatten(chain, direction)).Run();
+        }
+        foreach (var chain in table.ChainOrder.Where(c => c.Policy is null))
+        {
+            bool reached = flattener.Reached.Contains(chain.Name);
+            plan.Fates.Add((chain.Declaration, LineFate.BuiltIn, reached ? "user chain, inlined where it is jumped to" : "user chain never jumped to"));
+            if (!reached)
+            {
+                foreach (var rule in chain.Rules)
+                    plan.Fates.Add((rule.Line, LineFate.NoEffect, $"in chain {chain.Name}, which no rule of INPUT, OUTPUT or FORWARD jumps to"));
+            }
+        }
+    }
+
+    private void Unsupported(SourceLocation at, string message, string fix) =>
+        plan.Unsupported.Add(new PolicyDiagnostic(Severity.Error, at, message, fix, "unsupported-rule"));
+
+    private void Note(Severity severity, SourceLocation at, string message, string fix, string code) =>
+        plan.Notes.Add(new PolicyDiagnostic(severity, at, message, fix, code));
+
+    /// <summary>One built-in chain, its rules in the order packets meet them.</summary>
+    private sealed class ChainAnalysis(IptablesTranslator owner, IptablesRuleset ruleset, IptablesChain chain, Direction direction, List<FlatRule> rules)
+    {
+        private readonly ImportPlan _plan = owner.Plan;
+        private readonly List<FlatRule> _denies = [];
+        private readonly List<FlatRule> _logs = [];
+        private readonly List<(FlatRule Rule, ConnState States, bool Loopback)> _accepts = [];
+        private readonly List<FlatRule> _partialLoopback = [];
+        private readonly List<FlatRule> _partialEstablished = [];
+        private readonly HashSet<FlatRule> _shadowing = [];
+        private readonly HashSet<IptablesLine> _jumps = [];
+        private FlatRule? _loopback;
+        private FlatRule? _terminator;
+        private ConnState _established;
+        private FlatRule? _establishedRule;
+
+        private string Peer => direction == Direction.Input ? "source" : "destination";
+        private string Lo => direction == Direction.Input ? "-i lo" : "-o lo";
+        private string Family => ruleset.IPv6 ? "IPv6" : "IPv4";
+
+        public void Run()
+        {
+            foreach (var rule in rules)
+                One(rule);
+            Coverage();
+            ChainPolicy();
+            if (direction != Direction.Forward)
+                Logging();
+        }
+
+        private void One(FlatRule rule)
+        {
+            if (_terminator is not null)
+            {
+                Fate(rule, LineFate.NoEffect, $"never reached: line {_terminator.Line.Number} before it ends the chain");
+                return;
+            }
+            if (rule.Never is { } never)
+            {
+                Fate(rule, LineFate.NoEffect, $"matches nothing: {never}");
+                return;
+            }
+            switch (rule.Target)
+            {
+                case null:
+                    Fate(rule, LineFate.NoEffect, "no target: iptables only counts these packets");
+                    return;
+                case "RETURN":
+                    var userChain = rule.Via.Count > 0 ? rule.Rule.Chain : null;
+                    if (rule.Unconditional && userChain is not null)
+                    {
+                        Fate(rule, LineFate.NoEffect, "RETURN with no condition: the calling chain goes on, as after the last rule");
+                        return;
+                    }
+                    NotImported(rule, "RETURN skips the rest of its chain for some packets: what the later rules mean depends on it, which an allow-list cannot say");
+                    return;
+                case "ACCEPT":
+                    Accept(rule);
+                    return;
+                case "DROP" or "REJECT":
+                    _denies.Add(rule);
+                    Fate(rule, LineFate.Denied, rule.States == ConnState.Invalid ? "INVALID: the policy drops it first" : rule.Target == "REJECT" ? "REJECT: the policy drops (see notes)" : "denied: the policy's default drop");
+                    if (rule.Target == "REJECT")
+                        owner.Note(Severity.Info, rule.Line.At(), $"REJECT{(rule.Rule.RejectWith is { } w ? " --reject-with " + w : "")} becomes a drop: a policy has no reject, so "
+                            + (direction == Direction.Input ? "the peer gets no RST or ICMP error and waits for its timeout" : "the local program gets no immediate error and waits for its timeout"),
+                            "nothing to do unless programs rely on the fast refusal", "reject-as-drop");
+                    if (rule.Unconditional)
+                        _terminator = rule;
+                    return;
+                case "LOG":
+                    _logs.Add(rule);
+                    Fate(rule, LineFate.Log, "");
+                    return;
+                default:
+                    NotImported(rule, rule.Unsupported.Count > 0 ? rule.Unsupported[0].Reason : $"target {rule.Target}");
+                    return;
+            }
+        }
+
+        private void Accept(FlatRule rule)
+        {
+            if (rule.Unsupported.Count > 0)
+            {
+                NotImported(rule, string.Join("; ", rule.Unsupported.Select(u => u.Reason)), rule.Unsupported[0].Line.At(rule.Unsupported[0].Column));
+                return;
+            }
+            if (direction == Direction.Forward)
+            {
+                NotImported(rule, "ACCEPT in FORWARD: the host would route packets for others; a policy forwards nothing");
+                return;
+            }
+            if (rule.WrongInterface is { } wrong)
+            {
+                NotImported(rule, $"{(direction == Direction.Input ? "-o" : "-i")} {wrong} on {chain.Name} (iptables refuses it)");
+                return;
+            }
+            if (rule.Interface == "lo")
+            {
+                if (rule.States is null && rule.Protocol is null && rule.Peer is null && rule.Local is null && rule.DestinationPorts is null
+                    && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null)
+                {
+                    Shadowed(rule, ConnState.All, loopback: true);
+                    _loopback ??= rule;
+                    Fate(rule, LineFate.BuiltIn, "loopback: every policy accepts it");
+                }
+                else
+                {
+                    _partialLoopback.Add(rule);
+                }
+                return;
+            }
+            if (rule.Interface is { } other)
+            {
+                NotImported(rule, $"interface {other}: a policy does not match interfaces (only loopback, which it always accepts)");
+                return;
+            }
+            var states = rule.States ?? ConnState.All;
+            var tracked = states & (ConnState.Established | ConnState.Related);
+            if ((states & ~(ConnState.New | ConnState.Established | ConnState.Related)) != 0 && rule.States is not null)
+            {
+                NotImported(rule, $"accepts {states & ~(ConnState.New | ConnState.Established | ConnState.Related)} packets: the policy drops INVALID first and has no entry for the other states");
+                return;
+            }
+            if (rule.States is not null && (states & ConnState.New) == 0)
+            {
+                Shadowed(rule, tracked, loopback: false);
+                if (rule.OnlyStates)
+                {
+                    _established |= tracked;
+                    _establishedRule ??= rule;
+                    Fate(rule, LineFate.BuiltIn, direction == Direction.Input && (tracked & ConnState.Related) != 0 ? "established traffic; RELATED for ICMP errors only, see notes" : "established traffic");
+                }
+                else
+                {
+                    _partialEstablished.Add(rule);
+                }
+                return;
+            }
+            // An allow: NEW connections (and, without a state match, the rest of their packets, which the policy's
+            // established rule accepts anyway when the ruleset accepts established traffic as a whole).
+            if (Inexpressible(rule) is { } reason)
+            {
+                NotImported(rule, reason);
+                return;
+            }
+            if (rule.DestinationPorts?.SelectMany(p => p.Ranges).Any(r => r.Last == 0) == true)
+            {
+                NotImported(rule, "port 0 is not a port a connection can use; a policy names ports 1 to 65535");
+                return;
+            }
+            if (!Shadowed(rule, ConnState.New | ConnState.Untracked, loopback: false))
+                return;
+            var entry = new ImportedEntry { Egress = direction == Direction.Output, IPv6 = ruleset.IPv6, Comment = rule.Comment };
+            entry.Peers = rule.Peer?.ToList();
+            var ports = rule.DestinationPorts?.ToList() ?? [new PortItem("1:65535", [(1, 65535)])];
+            (rule.Protocol == "tcp" ? entry.Tcp : entry.Udp).AddRange(ports);
+            entry.Lines.AddRange(rule.Lines);
+            (direction == Direction.Output ? _plan.Egress : _plan.Input).Add(entry);
+            Fate(rule, LineFate.Entry, "");
+            if (rule.DestinationPorts?.SelectMany(p => p.Ranges).Any(r => r.First == 0) == true)
+                owner.Note(Severity.Info, rule.Line.At(), "a port range starting at 0 starts at 1 in the policy (port 0 carries no connection)", "", "port-zero");
+        }
+
+        private string? Inexpressible(FlatRule rule) =>
+            rule.Protocol switch
+            {
+                null => $"accepts every protocol (ICMP included){(rule.Peer is null ? "" : " for these addresses")}: a policy allows TCP and UDP ports only",
+                "icmp" or "ipv6-icmp" => $"accepts {rule.Protocol}{(rule.IcmpType is { } t ? " type " + t : "")}: a policy has no ICMP entries (it accepts ICMP errors about allowed connections by itself, and IPv6 neighbour discovery when it has IPv6 peers)",
+                _ when rule.SourcePorts is not null => "matches a source port: a policy matches destination ports only",
+                _ when rule.Limit is not null => "a rate-limited ACCEPT: a policy allows a flow or not",
+                _ when rule.Local is not null => direction == Direction.Output
+                    ? "matches the host's own source address (-s on OUTPUT): a policy matches the destination"
+                    : "matches the host's own destination address (-d on INPUT): a policy matches the source",
+                _ => null,
+            };
+
+        /// <summary>
+        /// True when no earlier DROP or REJECT takes part of what <paramref name="rule"/> accepts; otherwise both are
+        /// listed (the deny, and the accept that an allow-list would make whole again) and false.
+        /// </summary>
+        private bool Shadowed(FlatRule rule, ConnState states, bool loopback)
+        {
+            bool clear = true;
+            foreach (var deny in _denies)
+            {
+                if (!Overlaps(deny, rule, states, loopback))
+                    continue;
+                clear = false;
+                if (_shadowing.Add(deny))
+                {
+                    Refate(deny, $"denies part of what line {rule.Line.Number} accepts after it");
+                    owner.Unsupported(deny.Line.At(), $"{deny.Target} before line {rule.Line.Number}'s ACCEPT takes away part of what that line accepts: an allow-list has no exceptions, it would accept all of it", Fix);
+                }
+            }
+            if (!clear)
+            {
+                var first = _denies.First(d => Overlaps(d, rule, states, loopback));
+                NotImported(rule, $"line {first.Line.Number} before it {(first.Target == "REJECT" ? "reject" : "drop")}s part of what it accepts (an allow entry would accept all of it)");
+            }
+            return clear;
+        }
+
+        /// <summary>Whether some packet matches both <paramref name="deny"/> and the accept; unknown conditions count as matching.</summary>
+        internal static bool Overlaps(FlatRule deny, FlatRule accept, ConnState acceptStates, bool loopback)
+        {
+            if (deny.Unsupported.Count > 0)
+                return true;
+            if (deny.Protocol is not null && accept.Protocol is not null && deny.Protocol != accept.Protocol)
+                return false;
+            if (((deny.States ?? ConnState.All) & acceptStates) == 0)
+                return false;
+            if (loopback ? deny.Interface is not null && deny.Interface != "lo" : deny.Interface == "lo")
+                return false;
+            if (deny.Peer is not null && accept.Peer is not null
+                && !deny.Peer.SelectMany(d => d.Networks).Any(d => accept.Peer.SelectMany(a => a.Networks).Any(a => IptablesValues.Overlap(a, d))))
+                return false;
+            if (deny.DestinationPorts is not null && accept.DestinationPorts is not null
+                && !deny.DestinationPorts.SelectMany(d => d.Ranges).Any(d => accept.DestinationPorts.SelectMany(a => a.Ranges).Any(a => a.First <= d.Last && d.First <= a.Last)))
+                return false;
+            if (deny.SourcePorts is not null && accept.SourcePorts is not null
+                && !deny.SourcePorts.SelectMany(d => d.Ranges).Any(d => accept.SourcePorts.SelectMany(a => a.Ranges).Any(a => a.First <= d.Last && d.First <= a.Last)))
+                return false;
+            return true;
+        }
+
+        /// <summary>Loopback and established traffic: the policy accepts all of it; the ruleset must too.</summary>
+        private void Coverage()
+        {
+            if (direction == Direction.Forward)
+                return;
+            var at = chain.Declaration.At();
+            if (_loopback is null)
+                owner.Unsupported(_partialLoopback.FirstOrDefault()?.Line.At() ?? at,
+                    $"{chain.Name} does not accept all loopback traffic ({Lo}), which every policy accepts: {Family} traffic between programs on this host would be allowed where the ruleset denies it",
+                    $"add '-A {chain.Name} {Lo} -j ACCEPT' first if that is what you want, or import with --partial");
+            foreach (var rule in _partialLoopback)
+                Fate(rule, _loopback is null ? LineFate.NotImported : LineFate.BuiltIn, _loopback is null ? "part of loopback (see the error)" : $"loopback: covered by line {_loopback.Line.Number}");
+            var needed = direction == Direction.Output ? ConnState.Established | ConnState.Related : ConnState.Established;
+            var missing = needed & ~_established;
+            if (missing != 0)
+            {
+                string what = direction == Direction.Output
+                    ? "the policy accepts ESTABLISHED and RELATED traffic on output (replies, and ICMP errors about accepted connections)"
+                    : "the policy accepts ESTABLISHED traffic on input (replies to the host's connections)";
+                owner.Unsupported(_establishedRule?.Line.At() ?? at,
+                    $"{chain.Name} does not accept {missing.ToString().ToUpperInvariant().Replace(", ", " and ")} traffic as a whole; {what}, so it would allow packets the ruleset drops",
+                    $"add '-A {chain.Name} -m conntrack --ctstate {(direction == Direction.Output ? "ESTABLISHED,RELATED" : "ESTABLISHED,RELATED")} -j ACCEPT' near the top, or import with --partial");
+            }
+            foreach (var rule in _partialEstablished)
+                Fate(rule, missing != 0 ? LineFate.NotImported : LineFate.BuiltIn, missing != 0 ? "established traffic of part of the flows (see the error)" : "established traffic");
+            if (direction == Direction.Input && (_established & ConnState.Related) == 0)
+                owner.Unsupported(_establishedRule?.Line.At() ?? at,
+                    "INPUT does not accept RELATED ICMP errors; the policy accepts ICMP errors about the host's own connections (path MTU, unreachable)",
+                    "add RELATED to the established rule (the policy accepts it for ICMP only), or import with --partial");
+            else if (direction == Direction.Input)
+                owner.Note(Severity.Warning, (_establishedRule?.Line ?? chain.Declaration).At(), "RELATED is accepted on INPUT for every protocol; the policy accepts RELATED for ICMP errors only (RELATED must not be a back channel): "
+                    + "a helper-made related connection (FTP data, for instance) that the ruleset accepts is dropped", "nothing to do unless the host uses conntrack helpers", "related-input-narrowed");
+        }
+
+        private void ChainPolicy()
+        {
+            string what = direction switch
+            {
+                Direction.Output => "everything the rules do not drop may leave the host: that is not an allow-list",
+                Direction.Input => "everything the rules do not drop may reach the host",
+                _ => "the host routes packets for others; a policy forwards nothing",
+            };
+            var declaration = chain.Declaration;
+            if (chain.Policy == "ACCEPT" && _terminator is null)
+            {
+                owner.Unsupported(declaration.At(), chain.Declared ? $"{chain.Name}'s policy is ACCEPT: {what}" : $"{chain.Name} is not declared, so its policy is ACCEPT: {what}",
+                    $"set ':{chain.Name} DROP [0:0]' after checking what must be allowed, or import with --partial");
+                if (chain.Declared)
+                    _plan.Fates.Add((declaration, LineFate.NotImported, "policy ACCEPT"));
+            }
+            else if (chain.Declared)
+            {
+                _plan.Fates.Add((declaration, LineFate.BuiltIn, chain.Policy == "DROP" ? "default drop" : $"policy ACCEPT never applies: line {_terminator!.Line.Number} drops everything first"));
+            }
+        }
+
+        /// <summary>
+        /// The policy logs every packet it drops, with one prefix (and a derived one on input) and one rate. The first
+        /// LOG rule of OUTPUT gives them; what differs from the ruleset is a note (logging changes no verdict).
+        /// </summary>
+        private void Logging()
+        {
+            var log = _logs.FirstOrDefault();
+            if (log is null)
+            {
+                if (direction == Direction.Output && _plan.Log is null && !ruleset.IPv6)
+                    owner.Note(Severity.Info, chain.Declaration.At(), "OUTPUT has no LOG rule: the policy still sends every denial to NFLOG group 100 (netlinkfence watch), without a kernel log line",
+                        "add 'log: { prefix: \"EGRESS-DENIED: \", rate: 10/second }' to the policy for kernel log lines", "no-log-rule");
+                return;
+            }
+            if (direction == Direction.Output && _plan.Log is null)
+            {
+                string? prefix = log.Rule.LogPrefix;
+                if (prefix is not null && !ValidPrefix(prefix))
+                {
+                    owner.Note(Severity.Warning, log.Line.At(), $"log prefix '{IptablesSaveParser.Printable(prefix)}' cannot be a policy's prefix (printable ASCII without '\"' or '$', 1 to 127 bytes); denials are logged without it",
+                        "choose a plain prefix such as \"EGRESS-DENIED: \"", "log-prefix-not-imported");
+                    prefix = null;
+                }
+                if (log.Rule.LogPrefix is null)
+                    owner.Note(Severity.Info, log.Line.At(), "LOG without --log-prefix: a policy writes kernel log lines only with a prefix, so denials go to NFLOG group 100 only",
+                        "add 'prefix:' under log: for kernel log lines", "log-without-prefix");
+                _plan.Log = new ImportedLog(prefix, log.Limit, log.Line);
+            }
+            else if (direction == Direction.Input && _plan.Log is { } outputLog)
+            {
+                string? expected = new LogSettings(outputLog.Prefix).InputPrefix;
+                if (log.Rule.LogPrefix != expected)
+                    owner.Note(Severity.Info, log.Line.At(), $"input denials are logged with prefix '{expected ?? "(none)"}' (derived from the output prefix), not '{IptablesSaveParser.Printable(log.Rule.LogPrefix ?? "(none)")}'",
+                        "", "input-log-prefix");
+                if (log.Limit != outputLog.Rate)
+                    owner.Note(Severity.Info, log.Line.At(), "input denials are logged at the output LOG rule's rate (a policy has one log rate)", "", "input-log-rate");
+            }
+            else if (direction == Direction.Input)
+            {
+                owner.Note(Severity.Warning, log.Line.At(), "INPUT logs but OUTPUT does not: a policy has one log prefix, taken from OUTPUT, so input denials go to NFLOG only",
+                    "add a LOG rule at the end of OUTPUT, or 'log:' to the policy", "input-log-not-imported");
+            }
+            foreach (var other in _logs.Skip(1))
+                owner.Note(Severity.Warning, other.Line.At(), $"a second LOG rule on {chain.Name}: the policy logs each denial once, with line {log.Line.Number}'s settings", "", "extra-log-rule");
+            if (!WholeLog(log))
+                owner.Note(Severity.Warning, log.Line.At(), "this LOG rule logs only part of the traffic; the policy logs every denied packet", "", "partial-log");
+            var position = new Dictionary<FlatRule, int>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < rules.Count; i++)
+                position[rules[i]] = i;
+            int index = position[log];
+            foreach (var (accept, states, loopback) in _accepts)
+            {
+                if (position[accept] > index && Overlaps(log, accept, states, loopback))
+                {
+                    owner.Note(Severity.Warning, log.Line.At(), $"logs packets that line {accept.Line.Number} then accepts; the policy logs only what it drops", "", "log-before-accept");
+                    break;
+                }
+            }
+            foreach (var deny in _denies.Where(d => position[d] < index && d.States != ConnState.Invalid))
+            {
+                owner.Note(Severity.Info, deny.Line.At(), $"the ruleset drops these packets before its LOG rule (line {log.Line.Number}) sees them; the policy logs them too", "", "drop-before-log");
+                break;
+            }
+            foreach (var ignored in log.Rule.Ignored)
+                owner.Note(Severity.Info, log.Line.At(), $"LOG option '{ignored}' is not imported (a policy logs with the kernel's default level)", "", "log-option-ignored");
+            if (log.Rule.LimitBurst is { } burst && burst != "5")
+                owner.Note(Severity.Info, log.Line.At(), $"--limit-burst {burst} is not imported (the policy's log limit has nftables' default burst of 5)", "", "log-burst-ignored");
+        }
+
+        /// <summary>A LOG rule with no condition but its rate limit: it logs everything that reaches it.</summary>
+        private static bool WholeLog(FlatRule log) =>
+            log.Protocol is null && log.Peer is null && log.Local is null && log.Interface is null && log.WrongInterface is null && log.DestinationPorts is null
+            && log.SourcePorts is null && log.States is null && log.IcmpType is null && log.Unsupported.Count == 0 && log.Never is null;
+
+        private static bool ValidPrefix(string prefix)
+        {
+            var check = new PolicyRules();
+            return check.LogPrefix(prefix, SourceLocation.Code) is not null;
+        }
+
+        private void Fate(FlatRule rule, LineFate fate, string why)
+        {
+            foreach (var via in rule.Via)
+            {
+                if (_jumps.Add(via.Line))
+                    _plan.Fates.Add((via.Line, LineFate.BuiltIn, $"jump to {via.Target}, inlined"));
+            }
+            _plan.Fates.Add((rule.Line, fate, why));
+            if (rule.Target == "ACCEPT" && fate is LineFate.Entry or LineFate.BuiltIn)
+                _accepts.Add((rule, fate == LineFate.Entry ? ConnState.New | ConnState.Untracked : rule.States ?? ConnState.All, rule.Interface == "lo"));
+        }
+
+        private void Refate(FlatRule rule, string why)
+        {
+            int i = _plan.Fates.FindLastIndex(f => f.Line == rule.Line);
+            if (i >= 0)
+                _plan.Fates[i] = (rule.Line, LineFate.NotImported, why);
+        }
+
+        private void NotImported(FlatRule rule, string reason, SourceLocation? at = null)
+        {
+            owner.Unsupported(at ?? rule.Line.At(), $"{(rule.Via.Count > 0 ? $"(reached from {chain.Name} through line {rule.Via[0].Line.Number}) " : "")}{reason}", Fix);
+            Fate(rule, LineFate.NotImported, reason);
+        }
+    }
+}

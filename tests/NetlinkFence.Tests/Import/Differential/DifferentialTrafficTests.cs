@@ -134,3 +134,9 @@ public sealed class CommentsDifferentialTests : DifferentialTrafficTest
     [Fact]
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("comments.rules");
 }
+
+public sealed class OrderAndStateDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("order-and-state.rules");
+}

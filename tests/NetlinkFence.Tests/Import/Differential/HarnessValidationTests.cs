@@ -33,7 +33,14 @@ public sealed class HarnessValidationTests
     {
         using var open = FlowMatrix.OpenPair();
         var matrix = await VerdictMatrix.RunAsync(FlowMatrix.Flows, ("no firewall", open));
-        Assert.True(matrix.AllowedIn(0) == matrix.Flows.Count, matrix.Render());
+        if (matrix.AllowedIn(0) == matrix.Flows.Count)
+            return;
+        // One pair has nothing to compare with, so nothing was tried again: a machine slow enough to miss the first
+        // deadline gets the longer one before a missing answer counts.
+        var unanswered = matrix.Flows.Where(f => !matrix.Outcome(0, f).Allowed).ToList();
+        var again = await FlowRunner.RunAsync(open, unanswered, TimeSpan.FromSeconds(12));
+        Assert.True(again.All(o => o.Allowed), "unanswered twice without a firewall:\n"
+            + string.Join("\n", unanswered.Select((f, i) => $"{f}: {again[i].Verdict}")) + "\n" + matrix.Render());
     }
 }
 

@@ -55,8 +55,7 @@ internal static class ImportVerb
             var error = Console.Error;
             foreach (var d in result.NotImported)
                 error.WriteLine($"{d} [not imported]");
-            int entries = result.Policy.Egress.Count + result.Policy.Input.Count;
-            error.WriteLine($"netlinkfence: imported {result.Policy.Egress.Count} egress and {result.Policy.Input.Count} input entr{(entries == 1 ? "y" : "ies")}"
+            error.WriteLine($"netlinkfence: imported {result.Policy.Egress.Count} egress and {result.Policy.Input.Count} input entries"
                 + (result.Policy.Resolvers.Count > 0 ? $", {result.Policy.Resolvers.Count} DNS resolver(s)" : "")
                 + $" from {path}{(request.IPv6 is null ? "" : " and " + request.IPv6.Name)}"
                 + (target is null ? "" : $" into {target}")

@@ -15,7 +15,7 @@ internal static class EntryMerger
             var merged = Adjacent(list);
             merged = AcrossFamilies(merged);
             foreach (var entry in merged)
-                entry.Name = IptablesImporter.UniqueName(entry.Comment ?? $"{(entry.Egress ? "allow" : "input")}{(entry.IPv6 ? "6" : "")}-line-{entry.Lines[^1].Number}", taken);
+                entry.Name = IptablesImporter.UniqueName(Slug(entry.Comment) ?? $"{(entry.Egress ? "allow" : "input")}{(entry.IPv6 ? "6" : "")}-line-{entry.Lines[^1].Number}", taken);
             list.Clear();
             list.AddRange(merged);
         }
@@ -35,6 +35,24 @@ internal static class EntryMerger
                 }
             }
         }
+    }
+
+    /// <summary>A comment as a name: lower case, every run of other characters one '-' (null when nothing is left).</summary>
+    private static string? Slug(string? comment)
+    {
+        if (comment is null)
+            return null;
+        var slug = new System.Text.StringBuilder();
+        foreach (char c in comment.ToLowerInvariant())
+        {
+            bool keep = c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_';
+            if (keep)
+                slug.Append(c);
+            else if (slug.Length > 0 && slug[^1] != '-')
+                slug.Append('-');
+        }
+        string text = slug.ToString().Trim('-');
+        return text.Length == 0 ? null : text;
     }
 
     private static List<ImportedEntry> Adjacent(List<ImportedEntry> entries)

@@ -5,6 +5,8 @@ internal enum LineFate
 {
     /// <summary>Became (part of) an allow entry, cited above it.</summary>
     Entry,
+    /// <summary>A <c>-j CHAIN</c>: the chain's rules are inlined where it is jumped to.</summary>
+    Jump,
     /// <summary>Something every policy does by itself (loopback, established, default drop, INVALID).</summary>
     BuiltIn,
     /// <summary>A deny the policy's default drop covers.</summary>

@@ -120,6 +120,7 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
     {
         LineFate.Entry => "allow entry",
         LineFate.BuiltIn => "built in",
+        LineFate.Jump => "jump",
         LineFate.Denied => "denied",
         LineFate.Log => "log: settings",
         LineFate.NoEffect => "no effect",

@@ -69,8 +69,11 @@ public static class IptablesImporter
         foreach (var ruleset in rulesets)
             translator.Translate(ruleset);
         errors.ThrowIfErrors();
+        var sorted = plan.Unsupported.OrderBy(d => d.Location.File, StringComparer.Ordinal).ThenBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
+        plan.Unsupported.Clear();
+        plan.Unsupported.AddRange(sorted);
         if (plan.Unsupported.Count > 0 && !request.Partial)
-            throw new PolicyException([.. plan.Unsupported.OrderBy(d => d.Location.File, StringComparer.Ordinal).ThenBy(d => d.Location.Line).ThenBy(d => d.Location.Column)]);
+            throw new PolicyException(plan.Unsupported);
 
         EntryMerger.Merge(plan);
         var writer = new ImportedPolicyWriter(plan, rulesets);

@@ -62,10 +62,14 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             var chain = table.Chains.GetValueOrDefault(name) ?? new IptablesChain(name, "ACCEPT", table.Header) { Declared = false };
             new ChainAnalysis(this, ruleset, chain, direction, flattener.Flatten(chain, direction)).Run();
         }
+        // Nothing goes silently: a line no packet reaches (a jump to an empty chain, say) is still accounted for.
+        var accounted = plan.Fates.Select(f => f.Line).ToHashSet();
+        foreach (var rule in table.ChainOrder.Where(c => c.Policy is not null).SelectMany(c => c.Rules).Where(r => !accounted.Contains(r.Line)))
+            plan.Fates.Add((rule.Line, LineFate.NoEffect, rule.TargetIsChain ? $"jump to {rule.Target}, which has no rules" : "no packet reaches it"));
         foreach (var chain in table.ChainOrder.Where(c => c.Policy is null))
         {
             bool reached = flattener.Reached.Contains(chain.Name);
-            plan.Fates.Add((chain.Declaration, LineFate.BuiltIn, reached ? "user chain, inlined where it is jumped to" : "user chain never jumped to"));
+            plan.Fates.Add((chain.Declaration, reached ? LineFate.Jump : LineFate.NoEffect, reached ? "user chain, inlined where it is jumped to" : "user chain never jumped to"));
             if (!reached)
             {
                 foreach (var rule in chain.Rules)
@@ -135,6 +139,9 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                         return;
                     }
                     NotImported(rule, "RETURN skips the rest of its chain for some packets: what the later rules mean depends on it, which an allow-list cannot say");
+                    // The later rules of its chain do not see what it returns: like a deny for them (an accept after it that
+                    // overlaps is not imported either, so --partial never allows more than the ruleset).
+                    _denies.Add(rule);
                     return;
                 case "ACCEPT":
                     Accept(rule);
@@ -268,7 +275,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 if (!Overlaps(deny, rule, states, loopback))
                     continue;
                 clear = false;
-                if (_shadowing.Add(deny))
+                if (deny.Target != "RETURN" && _shadowing.Add(deny))
                 {
                     Refate(deny, $"denies part of what line {rule.Line.Number} accepts after it");
                     owner.Unsupported(deny.Line.At(), $"{deny.Target} before line {rule.Line.Number}'s ACCEPT takes away part of what that line accepts: an allow-list has no exceptions, it would accept all of it", Fix);
@@ -277,7 +284,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             if (!clear)
             {
                 var first = _denies.First(d => Overlaps(d, rule, states, loopback));
-                NotImported(rule, $"line {first.Line.Number} before it {(first.Target == "REJECT" ? "reject" : "drop")}s part of what it accepts (an allow entry would accept all of it)");
+                NotImported(rule, $"line {first.Line.Number} before it {first.Target switch { "REJECT" => "rejects", "RETURN" => "returns", _ => "drops" }} part of what it accepts (an allow entry would accept all of it)");
             }
             return clear;
         }
@@ -419,7 +426,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                     break;
                 }
             }
-            foreach (var deny in _denies.Where(d => position[d] < index && d.States != ConnState.Invalid))
+            foreach (var deny in _denies.Where(d => position[d] < index && d.States != ConnState.Invalid && d.Target != "RETURN"))
             {
                 owner.Note(Severity.Info, deny.Line.At(), $"the ruleset drops these packets before its LOG rule (line {log.Line.Number}) sees them; the policy logs them too", "", "drop-before-log");
                 break;
@@ -446,7 +453,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             foreach (var via in rule.Via)
             {
                 if (_jumps.Add(via.Line))
-                    _plan.Fates.Add((via.Line, LineFate.BuiltIn, $"jump to {via.Target}, inlined"));
+                    _plan.Fates.Add((via.Line, LineFate.Jump, $"to {via.Target}: its rules are inlined here"));
             }
             _plan.Fates.Add((rule.Line, fate, why));
             if (rule.Target == "ACCEPT" && fate is LineFate.Entry or LineFate.BuiltIn)

@@ -140,3 +140,27 @@ public sealed class OrderAndStateDifferentialTests : DifferentialTrafficTest
     [Fact]
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("order-and-state.rules");
 }
+
+// The importer's own test rulesets that it imports without --partial, through the same matrix. Not dual-stack.v4/v6:
+// its IPv6 half accepts no neighbour discovery, so under ip6tables the agent reaches no IPv6 neighbour at all, while
+// the imported policy (with its own neighbour discovery rules) allows its two IPv6 entries (ipv6.v6.rules is the
+// dual-stack case here).
+
+public sealed class ImportTestsSeedEgressDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync(Rulesets.OfImportTests("seed-egress.rules"), null, false,
+        ("IRONCLAW_IP", "203.0.113.50"), ("REPO_IPS", "198.51.100.20,198.51.100.21"));
+}
+
+public sealed class ImportTestsManagementInputDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync(Rulesets.OfImportTests("management-input.rules"));
+}
+
+public sealed class ImportTestsMultiportChainsDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync(Rulesets.OfImportTests("multiport-chains.rules"));
+}

@@ -11,8 +11,13 @@ public static partial class Rulesets
     /// <summary>What <c>import</c> without <c>--ip6</c> promises for IPv6: the reference loads it next to an IPv4-only file.</summary>
     public const string IPv6Denied = "ipv6-denied.v6.rules";
 
+    /// <summary>A file of Rulesets/ (an absolute path is taken as it is).</summary>
     public static string PathOf(string name) =>
         Path.Combine(ApplyPolicyTests.RepositoryRoot(), "tests", "NetlinkFence.Tests", "Import", "Differential", "Rulesets", name);
+
+    /// <summary>A ruleset of the importer's own tests (tests/NetlinkFence.Tests/Import/Rulesets), put through the same matrix.</summary>
+    public static string OfImportTests(string name) =>
+        Path.Combine(ApplyPolicyTests.RepositoryRoot(), "tests", "NetlinkFence.Tests", "Import", "Rulesets", name);
 
     /// <summary>The file's text with <c>$NAME</c> and <c>${NAME}</c> replaced as a shell would (what the operator's
     /// template becomes before iptables-restore reads it); an undefined name is the test's mistake.</summary>

@@ -28,6 +28,10 @@ public sealed class VerdictMatrix
     /// <summary>Flows whose verdict (allowed or not) is not the same in every pair.</summary>
     public IReadOnlyList<Flow> Differing => Enumerable.Range(0, Flows.Count).Where(Differs).Select(i => Flows[i]).ToList();
 
+    /// <summary>Flows the pair at <paramref name="pair"/> allowed and the reference (pair 0) denied.</summary>
+    public IReadOnlyList<Flow> AllowedOnlyIn(int pair) =>
+        Enumerable.Range(0, Flows.Count).Where(i => _outcomes[pair][i].Allowed && !_outcomes[0][i].Allowed).Select(i => Flows[i]).ToList();
+
     /// <summary>How many flows the pair at <paramref name="pair"/> (0: the reference) allowed.</summary>
     public int AllowedIn(int pair) => _outcomes[pair].Count(o => o.Allowed);
 

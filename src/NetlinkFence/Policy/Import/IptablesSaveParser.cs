@@ -107,6 +107,8 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                 table = null;
                 continue;
             }
+            if (table is { Name: "?" })
+                continue; // inside an unknown table: its header's error says it all
             if (table is null)
             {
                 Error(lineNumber, indent + 1, trimmed[0] is ':' or '-' or '[' ? "rule or chain outside a table: no '*filter' line before it" : "not iptables-save syntax (a table starts with '*filter')",

@@ -1,0 +1,245 @@
+using System.Net;
+using NetlinkFence.Policy;
+using static NetlinkFence.Tests.Import.ImportTestSupport;
+
+namespace NetlinkFence.Tests.Import;
+
+/// <summary>What the import makes of rulesets: entries, built-ins, refusals of what an allow-list cannot say, findings.</summary>
+public sealed class IptablesImportTests
+{
+    private static readonly string[] Rulesets = ["seed-egress.rules", "management-input.rules", "multiport-chains.rules", "dual-stack.v4.rules"];
+
+    private static Severity[] NoErrors(IEnumerable<PolicyDiagnostic> lint) => [.. lint.Select(d => d.Severity).Where(s => s == Severity.Error)];
+
+    [Fact]
+    public void The_seed_imports_to_the_golden_policy()
+    {
+        var result = ImportFile("seed-egress.rules", SeedDefines);
+        string golden = PathOf("seed-egress.yaml");
+        if (Environment.GetEnvironmentVariable("NLF_UPDATE_GOLDEN") == "1")
+            File.WriteAllText(golden, result.Yaml);
+        Assert.Equal(File.ReadAllText(golden), result.Yaml);
+    }
+
+    [Fact]
+    public void The_seed_policy_keeps_its_variables_as_defines_and_allows_what_the_rules_allow()
+    {
+        var result = ImportFile("seed-egress.rules", SeedDefines);
+        var policy = PolicyLoader.Load(result.Yaml, "seed-egress.yaml");
+        Assert.Equal(result.Policy, policy);
+        Assert.Contains("  IRONCLAW_IP: 203.0.113.50\n", result.Yaml);
+        Assert.Contains("  REPO_IPS: [198.51.100.80, 198.51.100.81]\n", result.Yaml);
+        Assert.Contains("to: [$IRONCLAW_IP]", result.Yaml);
+        Assert.Contains("to: [$REPO_IPS]", result.Yaml);
+        Assert.Equal("EGRESS-DENIED: ", policy.Log.Prefix);
+        Assert.Null(policy.Log.RatePerSecond);
+        var https = Assert.Single(policy.Egress, e => e.Tcp.SequenceEqual([new PortRange(443, 443)]));
+        Assert.Equal(IPNetwork.Parse("203.0.113.50/32"), https.Peers.Single().Network);
+        var dns = Assert.Single(policy.Egress, e => e.Udp.Count > 0);
+        Assert.Equal([new PortRange(53, 53)], dns.Udp);
+        Assert.Empty(dns.Tcp); // UDP only, as in the ruleset: resolvers would also open TCP 53
+        Assert.Empty(policy.Resolvers);
+        Assert.Empty(policy.Input);
+        Assert.Equal(["dns-via-allow", "no-log-rate", "plaintext-http"], result.Lint.Select(d => d.Code).Order(StringComparer.Ordinal));
+        Assert.Equal(["related-input-narrowed"], result.Notes.Select(n => n.Code));
+    }
+
+    [Theory]
+    [InlineData("seed-egress.rules")]
+    [InlineData("management-input.rules")]
+    [InlineData("multiport-chains.rules")]
+    [InlineData("dual-stack.v4.rules")]
+    [InlineData("order-dependent.rules")]
+    public void Every_rule_and_chain_line_is_accounted_for_in_the_output(string name)
+    {
+        var result = ImportFile(name, SeedDefines, partial: true, ipv6: name == "dual-stack.v4.rules" ? "dual-stack.v6.rules" : null);
+        var files = name == "dual-stack.v4.rules" ? new[] { name, "dual-stack.v6.rules" } : [name];
+        foreach (string file in files)
+        {
+            string[] lines = File.ReadAllLines(PathOf(file));
+            for (int i = 0; i < lines.Length; i++)
+            {
+                if (lines[i].StartsWith("-A", StringComparison.Ordinal) || lines[i].StartsWith(':'))
+                    Assert.Contains($"#   {file}:{i + 1}: ", result.Yaml);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("seed-egress.rules")]
+    [InlineData("management-input.rules")]
+    [InlineData("multiport-chains.rules")]
+    [InlineData("dual-stack.v4.rules")]
+    public void Imported_policies_load_and_lint_without_errors(string name)
+    {
+        var result = ImportFile(name, name == "seed-egress.rules" ? SeedDefines : null, ipv6: name == "dual-stack.v4.rules" ? "dual-stack.v6.rules" : null);
+        Assert.Equal(result.Policy, PolicyLoader.Load(result.Yaml, "x.yaml"));
+        Assert.Empty(NoErrors(PolicyLinter.Lint(result.Policy)));
+        Assert.Empty(result.NotImported);
+    }
+
+    [Fact]
+    public void Input_entries_from_a_network_udp_and_tcp_53_become_resolvers_and_the_limit_the_rate()
+    {
+        var result = ImportFile("management-input.rules");
+        Assert.Equal(["ssh-from-management", "node-exporter"], result.Policy.Input.Select(e => e.Name));
+        Assert.All(result.Policy.Input, e => Assert.Equal(IPNetwork.Parse("10.20.0.0/16"), e.Peers.Single().Network));
+        Assert.Equal(IPNetwork.Parse("192.168.1.10/32"), result.Policy.Resolvers.Single().Network);
+        Assert.Equal((5UL, 60UL), (result.Policy.Log.RatePerSecond!.Value, result.Policy.Log.RateUnitSeconds));
+        Assert.Empty(result.Lint);
+    }
+
+    [Fact]
+    public void User_chains_are_flattened_and_iptables_save_splits_are_joined()
+    {
+        var result = ImportFile("multiport-chains.rules");
+        var web = Assert.Single(result.Policy.Egress, e => e.Name == "web-mirrors");
+        Assert.Equal([IPNetwork.Parse("203.0.113.0/24"), IPNetwork.Parse("198.51.100.0/24")], web.Peers.Select(p => p.Network!.Value));
+        Assert.Equal([new PortRange(80, 80), new PortRange(443, 443), new PortRange(8000, 8100)], web.Tcp);
+        var ntp = Assert.Single(result.Policy.Egress, e => e.Udp.Count > 0);
+        Assert.Equal("ntp-pool-it-s-fine", ntp.Name);
+        Assert.Contains("# comment: ntp \"pool\" it's \\ fine", result.Yaml);
+        Assert.Contains(result.Notes, n => n.Code == "reject-as-drop" && n.Location.Line == 15);
+    }
+
+    [Fact]
+    public void The_ipv6_file_joins_entries_with_the_same_comment()
+    {
+        var result = ImportFile("dual-stack.v4.rules", ipv6: "dual-stack.v6.rules");
+        var ssh = Assert.Single(result.Policy.Input);
+        Assert.Equal([IPNetwork.Parse("10.20.0.0/16"), IPNetwork.Parse("2001:db8:20::/48")], ssh.Peers.Select(p => p.Network!.Value));
+        var ironclaw = Assert.Single(result.Policy.Egress);
+        Assert.Equal([IPNetwork.Parse("203.0.113.50/32"), IPNetwork.Parse("2001:db8::50/128")], ironclaw.Peers.Select(p => p.Network!.Value));
+        Assert.DoesNotContain("No --ip6 file", result.Yaml);
+    }
+
+    [Fact]
+    public void What_an_allow_list_cannot_say_fails_with_every_line_and_why()
+    {
+        var e = Assert.Throws<PolicyException>(() => ImportFile("order-dependent.rules"));
+        Assert.All(e.Diagnostics, d => Assert.Equal("unsupported-rule", d.Code));
+        Assert.Equal([8, 12, 19, 20, 21, 24, 25], e.Diagnostics.Select(d => d.Location.Line));
+        Assert.Contains("nat table", e.Diagnostics[0].Message);
+        Assert.Contains("FORWARD's policy is ACCEPT", e.Diagnostics[1].Message);
+        Assert.Contains("line 20", e.Diagnostics[2].Message);
+        Assert.Contains("line 19", e.Diagnostics[3].Message);
+        Assert.Contains("ICMP", e.Diagnostics[4].Message);
+        Assert.Contains("RETURN", e.Diagnostics[5].Message);
+    }
+
+    [Fact]
+    public void Partial_imports_the_rest_and_keeps_the_refused_lines_as_comments()
+    {
+        var result = ImportFile("order-dependent.rules", partial: true);
+        Assert.Equal(7, result.NotImported.Count);
+        var only = Assert.Single(result.Policy.Egress);
+        Assert.Equal([new PortRange(6514, 6514)], only.Tcp);
+        Assert.Contains("# NOT IMPORTED (--partial)", result.Yaml);
+        Assert.Contains("#   order-dependent.rules:20: NOT IMPORTED", result.Yaml);
+        Assert.Equal(result.Policy, PolicyLoader.Load(result.Yaml, "x.yaml"));
+    }
+
+    [Fact]
+    public void Output_policy_accept_is_not_an_allow_list_unless_a_final_drop_ends_the_chain()
+    {
+        string accept = Filter("-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT").Replace(":OUTPUT DROP", ":OUTPUT ACCEPT");
+        var d = Assert.Single(Fails(accept).Diagnostics);
+        Assert.Equal(new SourceLocation("r.rules", 4, 1), d.Location);
+        Assert.Contains("not an allow-list", d.Message);
+        var ended = ImportText(accept.Replace("COMMIT", "-A OUTPUT -j DROP\nCOMMIT"));
+        Assert.Single(ended.Policy.Egress);
+        Assert.Contains("policy ACCEPT never applies", ended.Yaml);
+    }
+
+    [Fact]
+    public void A_drop_that_no_later_accept_overlaps_is_just_a_deny()
+    {
+        var result = ImportText(Filter("-A OUTPUT -d 10.0.0.0/8 -j DROP\n-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT"));
+        Assert.Single(result.Policy.Egress);
+        Assert.Contains($"#   r.rules:{FirstRuleLine}: denied", result.Yaml);
+    }
+
+    [Fact]
+    public void A_drop_of_established_traffic_before_the_established_rule_is_refused()
+    {
+        string rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+            + "-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -d 10.0.0.0/8 -j DROP\n-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+        var e = Fails(rules);
+        Assert.Contains(e.Diagnostics, d => d.Location.Line == 8 && d.Message.Contains("line 9"));
+    }
+
+    [Fact]
+    public void Missing_loopback_or_established_rules_are_refused_because_the_policy_would_allow_more()
+    {
+        var e = Fails("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT\nCOMMIT\n");
+        Assert.Contains(e.Diagnostics, d => d.Message.Contains("loopback") && d.Location.Line == 4);
+        Assert.Contains(e.Diagnostics, d => d.Message.Contains("ESTABLISHED") && d.Location.Line == 4);
+        Assert.Contains(e.Diagnostics, d => d.Message.Contains("loopback") && d.Location.Line == 2);
+        Assert.Contains(e.Diagnostics, d => d.Message.Contains("RELATED ICMP errors") && d.Location.Line == 2);
+    }
+
+    [Theory]
+    [InlineData("-A OUTPUT -d 203.0.113.50 -j ACCEPT", "every protocol")]
+    [InlineData("-A OUTPUT -p tcp --sport 1024:65535 --dport 443 -j ACCEPT", "source port")]
+    [InlineData("-A OUTPUT -o eth0 -p tcp --dport 443 -j ACCEPT", "interface")]
+    [InlineData("-A OUTPUT -p tcp -m tcp ! --dport 443 -j ACCEPT", "negated")]
+    [InlineData("-A OUTPUT -p tcp -m owner --uid-owner 0 -j ACCEPT", "-m owner")]
+    [InlineData("-A OUTPUT -p tcp --dport 443 -m limit --limit 1/sec -j ACCEPT", "rate-limited")]
+    [InlineData("-A OUTPUT -s 10.0.0.5 -p tcp --dport 443 -j ACCEPT", "source address")]
+    [InlineData("-A OUTPUT -p tcp --dport 443 -j NFQUEUE", "NFQUEUE")]
+    [InlineData("-A FORWARD -p tcp --dport 443 -j ACCEPT", "FORWARD")]
+    public void Accepts_a_policy_cannot_express_are_refused_with_the_reason(string rule, string reason)
+    {
+        var d = Assert.Single(Fails(Filter(rule)).Diagnostics);
+        Assert.Equal(FirstRuleLine, d.Location.Line);
+        Assert.Equal("unsupported-rule", d.Code);
+        Assert.Contains(reason, d.Message);
+    }
+
+    [Fact]
+    public void Dns_to_any_address_is_imported_faithfully_and_reported_by_lint()
+    {
+        var result = ImportText(Filter("-A OUTPUT -p udp --dport 53 -j ACCEPT\n-A OUTPUT -j LOG --log-prefix \"EGRESS-DENIED: \""));
+        var entry = Assert.Single(result.Policy.Egress);
+        Assert.Equal(IPNetwork.Parse("0.0.0.0/0"), entry.Peers.Single().Network);
+        Assert.Contains(result.Lint, d => d.Code == "dns-to-any" && d.Severity == Severity.Error);
+        Assert.Contains(result.Lint, d => d.Code == "no-log-rate");
+        Assert.Contains("# lint (netlinkfence lint on this policy):", result.Yaml);
+        Assert.Contains("[dns-to-any]", result.Yaml);
+    }
+
+    [Fact]
+    public void Input_from_anywhere_stays_ipv4_only_and_ssh_to_any_is_a_lint_error()
+    {
+        var result = ImportText(Filter("-A INPUT -p tcp --dport 22 -j ACCEPT"));
+        Assert.Equal(IPNetwork.Parse("0.0.0.0/0"), Assert.Single(result.Policy.Input).Peers.Single().Network);
+        Assert.Contains(result.Lint, d => d.Code == "ssh-open-to-any");
+    }
+
+    [Fact]
+    public void Port_variables_become_defines_in_policy_syntax()
+    {
+        var result = ImportText(Filter("-A INPUT -s $MGMT -p tcp -m multiport --dports $PORTS,9100 -j ACCEPT"),
+            new Dictionary<string, string> { ["MGMT"] = "10.20.0.0/16", ["PORTS"] = "8000:8100" });
+        Assert.Contains("  PORTS: 8000-8100\n", result.Yaml);
+        Assert.Contains("from: [$MGMT]", result.Yaml);
+        Assert.Contains("tcp: [$PORTS, 9100]", result.Yaml);
+        Assert.Equal([new PortRange(8000, 8100), new PortRange(9100, 9100)], result.Policy.Input.Single().Tcp);
+    }
+
+    [Fact]
+    public void Counters_written_by_iptables_save_c_are_read()
+    {
+        var result = ImportText("*filter\n:INPUT DROP [10:600]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [3:180]\n[5:300] -A INPUT -i lo -j ACCEPT\n[1:60] -A INPUT -m state --state ESTABLISHED -m state --state ESTABLISHED,RELATED -j ACCEPT\n"
+            + "[5:300] -A OUTPUT -o lo -j ACCEPT\n[0:0] -A OUTPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n[2:120] -A OUTPUT -d 203.0.113.50/32 -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n", partial: true);
+        Assert.Single(result.Policy.Egress);
+    }
+
+    [Fact]
+    public void A_log_rule_before_accepts_is_a_note_not_a_failure()
+    {
+        var result = ImportText(Filter("-A OUTPUT -j LOG --log-prefix \"OUT: \"\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT"));
+        Assert.Contains(result.Notes, n => n.Code == "log-before-accept");
+        Assert.Equal("OUT: ", result.Policy.Log.Prefix);
+    }
+}

@@ -42,13 +42,21 @@ public sealed class AgentAndWorld : IDisposable
     public TestNamespace World { get; }
 
     /// <summary>A TCP listener in the world that answers every connection with "hello".</summary>
-    public void ListenTcp(string address, int port)
+    public void ListenTcp(string address, int port) => ListenTcp(World, address, port);
+
+    /// <summary>
+    /// A TCP listener in <paramref name="side"/> (the agent or the world) that answers every connection with "hello";
+    /// <c>0.0.0.0</c> or <c>::</c> listens on every address of that family only (never dual-stack).
+    /// </summary>
+    public void ListenTcp(TestNamespace side, string address, int port)
     {
-        var listener = NetworkNamespace.Run(World.Path, () =>
+        var listener = NetworkNamespace.Run(side.Path, () =>
         {
             var socket = new Socket(IPAddress.Parse(address).AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (socket.AddressFamily == AddressFamily.InterNetworkV6)
+                socket.DualMode = false;
             socket.Bind(new IPEndPoint(IPAddress.Parse(address), port));
-            socket.Listen(16);
+            socket.Listen(512); // room for a few hundred connections arriving at once (the differential matrix)
             return socket;
         });
         _listeners.Add(listener);
@@ -74,9 +82,12 @@ public sealed class AgentAndWorld : IDisposable
     }
 
     /// <summary>A UDP responder in the world that echoes every datagram.</summary>
-    public void ListenUdp(string address, int port)
+    public void ListenUdp(string address, int port) => ListenUdp(World, address, port);
+
+    /// <summary>A UDP responder in <paramref name="side"/> (the agent or the world) that echoes every datagram.</summary>
+    public void ListenUdp(TestNamespace side, string address, int port)
     {
-        var socket = NetworkNamespace.Run(World.Path, () =>
+        var socket = NetworkNamespace.Run(side.Path, () =>
         {
             var s = new Socket(IPAddress.Parse(address).AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             s.Bind(new IPEndPoint(IPAddress.Parse(address), port));

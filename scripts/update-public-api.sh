@@ -31,4 +31,9 @@ for project in "${projects[@]}"; do
     mv "$unshipped.sorted" "$unshipped"
     echo "update-public-api: $unshipped: $(($(wc -l <"$unshipped") - 1)) symbols"
 done
-git status --short -- "${projects[@]/%//PublicAPI.*.txt}" 2>/dev/null || true
+git status --short -- "${projects[@]}"
+
+# The generated listings of the public types (docs/api.md, README's "Library reference" table) follow the same change.
+echo "update-public-api: docs/api.md and README.md's library table"
+NLF_UPDATE_DOCS=1 dotnet test tests/NetlinkFence.Tests -c Release -nologo -v quiet --filter "FullyQualifiedName~Docs.ApiListingTests"
+git status --short -- docs/api.md README.md

@@ -55,5 +55,6 @@ static async Task PrintTableAsync(NftablesConnection nft, string title)
     TableContents contents = await nft.ListTableAsync(NftFamily.Inet, Table)
         ?? throw new InvalidOperationException($"table inet {Table} disappeared");
     Console.WriteLine($"# {title}");
-    Console.Write(new NftRenderer().Render(contents));   // as `nft list table` prints it
+    // As `nft list table` prints it; index 1 is lo in every network namespace (other interfaces print as indexes).
+    Console.Write(new NftRenderer(index => index == 1 ? "lo" : null).Render(contents));
 }

@@ -133,6 +133,6 @@ internal static partial class ApiListing
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    [GeneratedRegex(@"`\d+$")]
+    [GeneratedRegex(@"`+\d+$")]
     private static partial Regex Generic();
 }

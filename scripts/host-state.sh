@@ -138,6 +138,12 @@ compare() {
             else result FAILED "$label: not installed before, shows rules now" "$(cat "$after/$item")"; fi
             continue
         fi
+        if [[ $item == nft ]] && grep -q '^(nft not installed)$' "$before/$item" && ! grep -q 'not installed' "$after/$item"; then
+            # nftables came with the run (a fresh machine): the ruleset before could not be listed, so it must be empty now.
+            if [[ ! -s $after/$item ]]; then result ok "$label: nft not installed before, the ruleset is empty now"
+            else result FAILED "$label: nft not installed before, the host has a ruleset now" "$(cat "$after/$item")"; fi
+            continue
+        fi
         if cmp -s "$before/$item" "$after/$item"; then result ok "$label unchanged"
         else result FAILED "$label changed" "$(diff "$before/$item" "$after/$item")"; fi
     done

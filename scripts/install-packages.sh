@@ -43,7 +43,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-apt_options=()
+# Wait for another apt/dpkg (unattended-upgrades at boot, a parallel install) instead of failing on its lock.
+apt_options=(-o DPkg::Lock::Timeout=600)
 if $trixie; then
     # A private copy of the host's apt sources and preferences plus trixie at priority 100: only what is asked
     # for by version (PACKAGE=VERSION) can come from trixie, and the host's apt configuration is not changed.
@@ -63,7 +64,7 @@ if $trixie; then
             >"$work/sources.list.d/nlf-trixie.sources"
     fi
     printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >"$work/preferences.d/nlf-trixie"
-    apt_options=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/sources.list.d"
+    apt_options+=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/sources.list.d"
         -o "Dir::Etc::PreferencesParts=$work/preferences.d" -o "Dir::State::Lists=$work/lists"
         -o "Dir::Cache=$work/cache" -o "Dir::Cache::Archives=$work/archives")
 else

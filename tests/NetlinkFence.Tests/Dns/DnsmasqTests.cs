@@ -188,7 +188,8 @@ public sealed class DnsmasqTests
                 File.WriteAllText(policy, text + "      resolve: lazy\n");
                 var plan = CliRunner.Run($"plan {policy} --netns {net.Agent.Name}");
                 Assert.True(plan.ExitCode == 0, plan.Stderr);
-                Assert.Contains($"#   cdn.test -> 198.51.100.10 (ttl 30s) (DNS via {ResolverAddress}:53)", plan.Stdout);
+                string expected = $"#   cdn.test -> 198.51.100.10 (ttl 30s) (DNS via {ResolverAddress}:53)";
+                Assert.True(plan.Stdout.Contains(expected), $"plan does not show '{expected}':\n{plan.Stdout}\n{plan.Stderr}");
                 Assert.Contains("#   gone.test -> no address yet (resolve: lazy)", plan.Stdout);
                 var applied = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
                 Assert.True(applied.ExitCode == 0, applied.Stderr);

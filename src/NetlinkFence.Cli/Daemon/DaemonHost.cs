@@ -320,6 +320,8 @@ internal sealed class DaemonHost
     private void StartRefresher(ResolvedPolicy policy)
     {
         var refresher = new DnsRefresher(policy, DnsHostResolver.ForPolicy(policy.Policy, _netns), RefreshAsync, log: Log);
+        if (refresher.NotRefreshed.Count > 0)
+            Log($"dns: {string.Join(", ", refresher.NotRefreshed)}: used only in input 'from:', resolved at start and at each reload, not refreshed");
         if (refresher.Names.Count == 0)
             return;
         _refreshing = new CancellationTokenSource();
@@ -341,15 +343,32 @@ internal sealed class DaemonHost
         });
     }
 
-    private async Task RefreshAsync(string host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken)
+    /// <summary>
+    /// One refresh round: every answered name in one element transaction. When the kernel refuses it, each name is
+    /// tried on its own, so one name the kernel will not take does not hold back the others.
+    /// </summary>
+    private async Task RefreshAsync(IReadOnlyList<(string Host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> Addresses)> names,
+        CancellationToken cancellationToken)
     {
         try
         {
-            await Live.RefreshNameAsync(host, addresses, cancellationToken);
+            await Live.RefreshNamesAsync(names, cancellationToken);
+            return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && names.Count > 1)
         {
-            Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+            Log($"dns: refreshing {names.Count} names in one transaction in {TableText} failed: {e.Message}; trying them one by one");
+        }
+        foreach (var (host, addresses) in names)
+        {
+            try
+            {
+                await Live.RefreshNamesAsync([(host, addresses)], cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+            }
         }
     }
 

@@ -65,7 +65,7 @@ internal sealed class DaemonHost
         if (held is null)
         {
             Console.Error.WriteLine($"netlinkfence: another 'netlinkfence run'{(holder > 0 ? $" (pid {holder})" : "")} already holds table inet {compiled.Table.Name} "
-                + $"in {target.Description}; stop it first (its control socket is {DaemonPaths.ControlSocket(netns, compiled.Table.Name)}); nothing was changed");
+                + $"in {target.Description}; stop it first (its control socket is {DaemonPaths.ControlSocket(target, compiled.Table.Name)}); nothing was changed");
             return ExitCodes.BadInput;
         }
         using var notifier = SystemdNotifier.FromEnvironment();
@@ -87,7 +87,7 @@ internal sealed class DaemonHost
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var watching = monitor is null ? Task.CompletedTask
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
-            await using var control = ControlServer.Start(DaemonPaths.ControlSocket(netns, compiled.Table.Name), daemon.HandleAsync);
+            await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Runtime;
 
@@ -9,14 +10,17 @@ namespace NetlinkFence.Benchmarks;
 /// <c>dns-refresh [NAMES] [ROUNDS]</c>: the CPU one refresh round costs. A fresh namespace runs Debian's dnsmasq on
 /// its loopback, answering NAMES names (two A records each, TTL 30 s) from a hosts file; a <see cref="DnsRefresher"/>
 /// over <see cref="DnsHostResolver"/> (queries made from inside the namespace, A and AAAA per name) refreshes them
-/// all each round, its clock moved by hand past the TTL, handing every answer to a sink that only counts. This
-/// process's CPU time (all threads, user + system) is read around each round; dnsmasq's own CPU is not counted.
+/// all each round, its clock moved by hand past the TTL. Two series: the answers handed to a sink that only counts
+/// (DNS and merge alone), then to <see cref="LivePolicy.RefreshNamesAsync"/> on the policy's table applied in the
+/// namespace (the daemon's path: one element transaction per round, with kernel timeouts). This process's CPU time (all
+/// threads, user + system) is read around each round; dnsmasq's own CPU is not counted. Allocation is split at the
+/// moment the DNS answers are in: before it, DnsClient's queries and answers; after it, the merge and the commits.
 /// </summary>
 internal static class DnsRefreshRound
 {
     private sealed class Clock : TimeProvider
     {
-        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch;
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow; // LivePolicy drops what expired by the system clock
 
         public override DateTimeOffset GetUtcNow() => Now;
     }
@@ -38,40 +42,18 @@ internal static class DnsRefreshRound
             var resolver = new DnsHostResolver([new IPEndPoint(IPAddress.Loopback, 53)], ns.Name, TimeSpan.FromSeconds(2));
             WaitForDnsmasq(resolver);
             var resolved = ResolvedPolicy.ResolveAsync(policy, resolver).GetAwaiter().GetResult();
-            var clock = new Clock();
-            long handed = 0;
-            var refresher = new DnsRefresher(resolved, resolver, (_, addresses, _) => { handed += addresses.Count; return Task.CompletedTask; }, clock,
-                line => Console.Error.WriteLine(line));
-            var cpu = new List<double>();
-            var wall = new List<double>();
-            var allocated = new List<long>();
-            for (int round = -2; round < rounds; round++) // two warm-up rounds
-            {
-                var process = Process.GetCurrentProcess();
-                var cpuBefore = process.TotalProcessorTime;
-                long bytesBefore = GC.GetTotalAllocatedBytes(precise: true);
-                var stopwatch = Stopwatch.StartNew();
-                int answered = refresher.RefreshDueAsync().GetAwaiter().GetResult();
-                stopwatch.Stop();
-                process.Refresh();
-                if (answered != names)
-                    throw new InvalidOperationException($"round {round}: {answered} of {names} names answered");
-                if (round >= 0)
-                {
-                    cpu.Add((process.TotalProcessorTime - cpuBefore).TotalMilliseconds);
-                    wall.Add(stopwatch.Elapsed.TotalMilliseconds);
-                    allocated.Add(GC.GetTotalAllocatedBytes(precise: true) - bytesBefore);
-                }
-                clock.Now += TimeSpan.FromSeconds(30);
-            }
-            cpu.Sort();
-            wall.Sort();
-            allocated.Sort();
             Console.WriteLine($"dns-refresh: {names} names (A + AAAA each, 2 addresses), {rounds} rounds after 2 warm-up, dnsmasq on the namespace's loopback");
-            Console.WriteLine($"  CPU per round (this process, all threads): median {cpu[rounds / 2]:0.0} ms, min {cpu[0]:0.0} ms, max {cpu[^1]:0.0} ms");
-            Console.WriteLine($"  wall per round: median {wall[rounds / 2]:0.0} ms, max {wall[^1]:0.0} ms");
-            Console.WriteLine($"  allocated per round: median {allocated[rounds / 2] / 1024.0:0} KiB ({allocated[rounds / 2] / (double)names:0} bytes per name, DnsClient's answers included)");
+            long handed = 0;
+            Series("answers to a counting sink (no commit)", resolved, resolver, names, rounds,
+                (DnsRefresher.RefreshNames)((batch, _) => { foreach (var (_, addresses) in batch) handed += addresses.Count; return Task.CompletedTask; }));
             Console.WriteLine($"  addresses handed on: {handed}");
+            using var nft = NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name }).GetAwaiter().GetResult();
+            PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved)).GetAwaiter().GetResult();
+            var live = LivePolicy.AttachAsync(nft, resolved).GetAwaiter().GetResult();
+            Series("answers committed: LivePolicy.RefreshNamesAsync, one element transaction per round (the daemon's path)", resolved, resolver, names, rounds,
+                (DnsRefresher.RefreshNames)((batch, ct) => live.RefreshNamesAsync(batch, ct)));
+            string listing = ns.NftOutput("list", "set", "inet", policy.Table, "allow_v4");
+            Console.WriteLine($"  allow_v4 holds {listing.Split("expires").Length - 1} elements with a timeout (nft list set)");
             return 0;
         }
         finally
@@ -79,6 +61,69 @@ internal static class DnsRefreshRound
             dnsmasq.Kill();
             dnsmasq.WaitForExit();
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Two warm-up rounds, then <paramref name="rounds"/> measured ones, the clock moved past the TTL before each.</summary>
+    private static void Series(string title, ResolvedPolicy resolved, DnsHostResolver resolver, int names, int rounds, DnsRefresher.RefreshNames sink)
+    {
+        var clock = new Clock();
+        var timed = new AnsweredAt(resolver);
+        var refresher = new DnsRefresher(resolved, timed, sink, clock, line => Console.Error.WriteLine(line));
+        var cpu = new List<double>();
+        var system = new List<double>();
+        var wall = new List<double>();
+        var dnsBytes = new List<long>();
+        var restBytes = new List<long>();
+        for (int round = -2; round < rounds; round++) // two warm-up rounds
+        {
+            var process = Process.GetCurrentProcess();
+            var cpuBefore = process.TotalProcessorTime;
+            var systemBefore = process.PrivilegedProcessorTime;
+            long bytesBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var stopwatch = Stopwatch.StartNew();
+            int answered = refresher.RefreshDueAsync().GetAwaiter().GetResult();
+            stopwatch.Stop();
+            long bytesAfter = GC.GetTotalAllocatedBytes(precise: true);
+            process.Refresh();
+            if (answered != names)
+                throw new InvalidOperationException($"round {round}: {answered} of {names} names answered");
+            if (round >= 0)
+            {
+                cpu.Add((process.TotalProcessorTime - cpuBefore).TotalMilliseconds);
+                system.Add((process.PrivilegedProcessorTime - systemBefore).TotalMilliseconds);
+                wall.Add(stopwatch.Elapsed.TotalMilliseconds);
+                dnsBytes.Add(timed.BytesWhenAnswered - bytesBefore);
+                restBytes.Add(bytesAfter - timed.BytesWhenAnswered);
+            }
+            clock.Now += TimeSpan.FromSeconds(31);
+        }
+        cpu.Sort();
+        system.Sort();
+        wall.Sort();
+        dnsBytes.Sort();
+        restBytes.Sort();
+        Console.WriteLine($"{title}:");
+        Console.WriteLine($"  CPU per round (this process, all threads): median {cpu[rounds / 2]:0.0} ms, min {cpu[0]:0.0} ms, max {cpu[^1]:0.0} ms; of it in the kernel (system time): median {system[rounds / 2]:0.0} ms");
+        Console.WriteLine($"  wall per round: median {wall[rounds / 2]:0.0} ms, max {wall[^1]:0.0} ms");
+        Console.WriteLine($"  allocated per round, DNS (DnsClient's queries and answers): median {dnsBytes[rounds / 2] / 1024.0:0} KiB ({dnsBytes[rounds / 2] / (double)names:0} bytes per name)");
+        Console.WriteLine($"  allocated per round, after the answers (merge{(title.Contains("commit") ? " and commits" : "")}): median {restBytes[rounds / 2] / 1024.0:0} KiB ({restBytes[rounds / 2] / (double)names:0} bytes per name)");
+    }
+
+    /// <summary>Passes lookups on and notes the process's allocated bytes the moment the answers are in.</summary>
+    private sealed class AnsweredAt(DnsHostResolver inner) : ITtlHostResolver
+    {
+        public long BytesWhenAnswered { get; private set; }
+
+        public Task<IReadOnlyList<System.Net.IPAddress>> ResolveAsync(string host, CancellationToken cancellationToken) => inner.ResolveAsync(host, cancellationToken);
+
+        public Task<DnsAnswer> LookupAsync(string host, CancellationToken cancellationToken) => inner.LookupAsync(host, cancellationToken);
+
+        public async Task<IReadOnlyList<DnsAnswer>> LookupManyAsync(IReadOnlyList<string> hosts, CancellationToken cancellationToken)
+        {
+            var answers = await inner.LookupManyAsync(hosts, cancellationToken).ConfigureAwait(false);
+            BytesWhenAnswered = GC.GetTotalAllocatedBytes(precise: true);
+            return answers;
         }
     }
 

@@ -15,7 +15,14 @@ internal static class ControlClient
     /// </summary>
     public static async Task<ControlResponse?> TryRequestAsync(string? netns, string table, ControlRequest request, CancellationToken cancellationToken)
     {
-        string path = DaemonPaths.ControlSocket(netns, table);
+        using var target = TargetNamespace.Open(netns);
+        return await TryRequestAsync(target, table, request, cancellationToken);
+    }
+
+    /// <summary>As <see cref="TryRequestAsync(string?, string, ControlRequest, CancellationToken)"/>, for a namespace already open.</summary>
+    public static async Task<ControlResponse?> TryRequestAsync(TargetNamespace target, string table, ControlRequest request, CancellationToken cancellationToken)
+    {
+        string path = DaemonPaths.ControlSocket(target, table);
         if (!File.Exists(path))
             return null;
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -6,9 +6,9 @@ namespace NetlinkFence.Cli.Daemon;
 /// One request to the daemon's control socket: a JSON object, at most <see cref="ControlServer.MaxRequestBytes"/> bytes,
 /// one per connection, e.g. <c>{"op":"open","name":"package-updates","for":"10m"}</c>.
 /// </summary>
-/// <param name="Op">open, close, status or reload.</param>
+/// <param name="Op">open, close, status, reload, audit (<c>learn --audit</c> starts one) or audit-end.</param>
 /// <param name="Name">The window entry (open, close).</param>
-/// <param name="For">How long to open it (open; default: its <c>window:</c>).</param>
+/// <param name="For">How long to open it (open; default: its <c>window:</c>), or how long the audit lasts (audit, required).</param>
 internal sealed record ControlRequest(
     [property: JsonPropertyName("op")] string? Op,
     [property: JsonPropertyName("name")] string? Name = null,
@@ -37,7 +37,7 @@ internal sealed record ControlResponse
     /// <summary>open: the window as the kernel now holds it; status: every window entry.</summary>
     [JsonPropertyName("windows")] public List<ControlWindow>? Windows { get; init; }
 
-    /// <summary>status: the table's active audit (it accepts what the policy denies), absent while it enforces.</summary>
+    /// <summary>status, audit: the table's active audit (it accepts what the policy denies), absent while it enforces.</summary>
     [JsonPropertyName("audit")] public ControlAudit? Audit { get; init; }
 
     public static ControlResponse Error(string message, int exit = ExitCodes.BadInput) => new() { Ok = false, Message = message, Exit = exit };

@@ -30,6 +30,7 @@ internal sealed class DaemonHost
     private CancellationTokenSource? _refreshing;
     private Task _refresher = Task.CompletedTask;
     private DenialForwarding? _forwarding;
+    private DateTimeOffset? _auditEnds; // an audit this daemon started (learn --audit), until the kernel ends it
 
     private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
@@ -64,7 +65,7 @@ internal sealed class DaemonHost
         if (held is null)
         {
             Console.Error.WriteLine($"netlinkfence: another 'netlinkfence run'{(holder > 0 ? $" (pid {holder})" : "")} already holds table inet {compiled.Table.Name} "
-                + $"in {target.Description}; stop it first (its control socket is {DaemonPaths.ControlSocket(netns, compiled.Table.Name)}); nothing was changed");
+                + $"in {target.Description}; stop it first (its control socket is {DaemonPaths.ControlSocket(target, compiled.Table.Name)}); nothing was changed");
             return ExitCodes.BadInput;
         }
         using var notifier = SystemdNotifier.FromEnvironment();
@@ -86,7 +87,7 @@ internal sealed class DaemonHost
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var watching = monitor is null ? Task.CompletedTask
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
-            await using var control = ControlServer.Start(DaemonPaths.ControlSocket(netns, compiled.Table.Name), daemon.HandleAsync);
+            await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 
@@ -202,6 +203,8 @@ internal sealed class DaemonHost
                 // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
                 result = await Live.ReloadAsync(next.Source, cancellationToken);
                 _policy = next;
+                if (result.Kind == ReloadKind.Replace)
+                    await RestoreAuditAsync(cancellationToken);
             }
             finally
             {
@@ -250,6 +253,8 @@ internal sealed class DaemonHost
             var expected = _policy.WithTableFlags(Flags).ToExpectedContents();
             var live = await _nft.ListTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken);
             var differences = TableDiff.Compare(expected, live, Rendering.Rule);
+            if (_auditEnds > DateTimeOffset.UtcNow)
+                differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)
                 Log($"foreign change to {TableText}: {change}");
             if (differences.Count == 0)
@@ -257,6 +262,7 @@ internal sealed class DaemonHost
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             await ApplyAsync(_policy, cancellationToken);
+            await RestoreAuditAsync(cancellationToken);
             Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen");
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -302,9 +308,78 @@ internal sealed class DaemonHost
                     return ControlResponse.Error("close needs \"name\" (a window entry); nothing was changed");
                 await Windows(peer).CloseAsync(request.Name, cancellationToken);
                 return new ControlResponse { Ok = true, Message = $"{request.Name}: closed" };
+            case "audit":
+            {
+                var span = request.For is null ? throw new UsageException("audit needs \"for\" (how long, e.g. 10m); nothing was changed") : Duration.Parse(request.For);
+                var audit = await StartAuditAsync(span, peer, cancellationToken);
+                return new ControlResponse { Ok = true, Message = audit.Banner, Pid = Environment.ProcessId, Audit = new ControlAudit(audit.Table, audit.Remaining?.TotalSeconds, audit.Ends) };
+            }
+            case "audit-end":
+                await EndAuditAsync(peer, cancellationToken);
+                return new ControlResponse { Ok = true, Message = $"audit mode ended: {TableText} enforces the policy again" };
             default:
-                return ControlResponse.Error($"unknown op '{request.Op}': expected open, close, status or reload; nothing was changed");
+                return ControlResponse.Error($"unknown op '{request.Op}': expected open, close, status, reload, audit or audit-end; nothing was changed");
         }
+    }
+
+    /// <summary>
+    /// <c>learn --audit</c> through the daemon: the audit elements (kernel timeout: the audit ends on time even if
+    /// nothing runs) committed on the daemon's own connection, the only one an owned table accepts; in watch mode a
+    /// change from the daemon's own socket is not a foreign one. Remembered, so a repair or a reload that replaces the
+    /// table puts the audit back for the time it has left.
+    /// </summary>
+    private async Task<AuditState> StartAuditAsync(TimeSpan duration, Peer peer, CancellationToken cancellationToken)
+    {
+        if (duration > AuditMode.MaxDuration)
+            throw new UsageException($"an audit lasts at most {AuditMode.MaxDuration.TotalHours:0}h; nothing was changed");
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            AuditState audit;
+            try
+            {
+                audit = await AuditMode.StartAsync(_nft, _policy.Table.Name, duration, cancellationToken);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            _auditEnds = audit.Ends;
+            Log($"audit: started by uid {peer.Uid} for {duration.TotalSeconds:0.###}s: {TableText} ACCEPTS (and logs) what the policy denies until {audit.Ends:u}");
+            return audit;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    private async Task EndAuditAsync(Peer peer, CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            _auditEnds = null;
+            await AuditMode.StopAsync(_nft, _policy.Table.Name, cancellationToken);
+            Log($"audit: ended by uid {peer.Uid}: {TableText} enforces the policy again");
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>After the table was replaced (repair, reload): the audit this daemon started goes back in for the time it has left.</summary>
+    private async Task RestoreAuditAsync(CancellationToken cancellationToken)
+    {
+        var left = _auditEnds - DateTimeOffset.UtcNow;
+        if (left is null || left <= TimeSpan.FromMilliseconds(1))
+        {
+            _auditEnds = null;
+            return;
+        }
+        await AuditMode.StartAsync(_nft, _policy.Table.Name, left.Value, cancellationToken);
+        Log($"audit: restored after the table was replaced, {left.Value.TotalSeconds:0.#}s left");
     }
 
     /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>
@@ -320,6 +395,8 @@ internal sealed class DaemonHost
     private void StartRefresher(ResolvedPolicy policy)
     {
         var refresher = new DnsRefresher(policy, DnsHostResolver.ForPolicy(policy.Policy, _netns), RefreshAsync, log: Log);
+        if (refresher.NotRefreshed.Count > 0)
+            Log($"dns: {string.Join(", ", refresher.NotRefreshed)}: used only in input 'from:', resolved at start and at each reload, not refreshed");
         if (refresher.Names.Count == 0)
             return;
         _refreshing = new CancellationTokenSource();
@@ -341,17 +418,43 @@ internal sealed class DaemonHost
         });
     }
 
-    private async Task RefreshAsync(string host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken)
+    /// <summary>
+    /// One refresh round: every answered name in one element transaction. When the kernel refuses it, each name is
+    /// tried on its own, so one name the kernel will not take does not hold back the others.
+    /// </summary>
+    private async Task RefreshAsync(IReadOnlyList<(string Host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> Addresses)> names,
+        CancellationToken cancellationToken)
     {
         try
         {
-            await Live.RefreshNameAsync(host, addresses, cancellationToken);
+            await Live.RefreshNamesAsync(names, cancellationToken);
+            ReleaseRoundMemory();
+            return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && names.Count > 1)
         {
-            Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+            Log($"dns: refreshing {names.Count} names in one transaction in {TableText} failed: {e.Message}; trying them one by one");
+        }
+        foreach (var (host, addresses) in names)
+        {
+            try
+            {
+                await Live.RefreshNamesAsync([(host, addresses)], cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+            }
         }
     }
+
+    /// <summary>
+    /// A round of 1,000 names allocates about 20 MB (DnsClient's answers, the allow-set re-plan) that is garbage once
+    /// committed; the daemon then sleeps until the next round. Collecting and decommitting it now keeps the resident
+    /// size at the live data (a few MB) instead of letting gen0 grow to its budget between rounds (measured by
+    /// DaemonSteadyStateTests). Costs a few ms per round; rounds are at least min_ttl apart.
+    /// </summary>
+    private static void ReleaseRoundMemory() => GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     private async Task StopRefresherAsync()
     {

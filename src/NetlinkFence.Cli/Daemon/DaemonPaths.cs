@@ -4,11 +4,20 @@ namespace NetlinkFence.Cli.Daemon;
 internal static class DaemonPaths
 {
     /// <summary>
-    /// The control socket, <c>/run/netlinkfence/&lt;netns-or-host&gt;-&lt;table&gt;.sock</c>: named by the <c>--netns</c>
-    /// text the daemon was started with (a CLI verb given the same text finds it).
+    /// The control socket, <c>/run/netlinkfence/netns-DEV-INODE.&lt;table&gt;.sock</c>: keyed like the rollback state on the
+    /// namespace's identity, so a verb given another spelling of the daemon's namespace (a name, /proc/PID/ns/net, or
+    /// nothing for the namespace it runs in) finds it.
     /// </summary>
-    public static string ControlSocket(string? netns, string table) =>
-        Path.Combine(SafetyState.Directory, (netns is null ? "host" : SafetyState.Sanitize(netns)) + "-" + SafetyState.Sanitize(table) + ".sock");
+    public static string ControlSocket(TargetNamespace target, string table) => ControlSocket(new SafetyState(target, table));
+
+    /// <summary>As <see cref="ControlSocket(TargetNamespace, string)"/>, for a <c>--netns</c> text (opened only to read its identity).</summary>
+    public static string ControlSocket(string? netns, string table)
+    {
+        using var target = TargetNamespace.Open(netns);
+        return ControlSocket(target, table);
+    }
+
+    private static string ControlSocket(SafetyState state) => state.LockPath[..^".lock".Length] + ".sock";
 
     /// <summary>
     /// The lock one daemon holds while it runs (flock): keyed like the rollback state on the namespace's identity, so

@@ -33,7 +33,7 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
     /// <summary>The daemon's answer (null: no daemon); a refusal becomes the exit code the daemon chose, with its message.</summary>
     private async Task<ControlResponse?> AskAsync(ControlRequest request, CancellationToken cancellationToken)
     {
-        var answer = await ControlClient.TryRequestAsync(target.Netns, table, request, cancellationToken);
+        var answer = await ControlClient.TryRequestAsync(target, table, request, cancellationToken);
         if (answer is null)
             return null;
         if (!answer.Ok)

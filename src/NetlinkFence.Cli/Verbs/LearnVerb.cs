@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using NetlinkFence.Cli.Daemon;
 using NetlinkFence.Logging;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
@@ -43,14 +44,7 @@ internal static class LearnVerb
                 AuditState? state = null;
                 if (parse.GetValue(audit))
                 {
-                    try
-                    {
-                        state = await AuditMode.StartAsync(nft, policy.Table, duration, cancellationToken);
-                    }
-                    catch (InvalidOperationException e)
-                    {
-                        throw new UsageException(e.Message); // no audit set in the live table: apply again (exit 2)
-                    }
+                    state = await StartAuditAsync(nft, netns, policy.Table, duration, cancellationToken);
                     Console.Error.WriteLine(state.Banner);
                 }
                 notes.WriteLine($"watching denials of table inet {policy.Table} (NFLOG group {reader.Group}) for {duration.TotalSeconds:0.#}s{(state is null ? "" : ", in AUDIT mode")}");
@@ -63,7 +57,7 @@ internal static class LearnVerb
                     // Ends the audit now; if this never runs (killed), the element's kernel timeout ends it anyway.
                     if (state is not null)
                     {
-                        await AuditMode.StopAsync(nft, policy.Table, CancellationToken.None);
+                        await EndAuditAsync(nft, netns, policy.Table);
                         Console.Error.WriteLine($"audit mode ended: table inet {policy.Table} enforces the policy again");
                     }
                 }
@@ -84,6 +78,40 @@ internal static class LearnVerb
             return newErrors.Count == 0 ? ExitCodes.Ok : ExitCodes.DriftOrFindings;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Starts the audit through the daemon when one runs for the table (it owns the table, so only it may add the audit
+    /// elements; in watch mode it would repair a change made by anyone else), else on the kernel directly.
+    /// </summary>
+    private static async Task<AuditState> StartAuditAsync(NftablesConnection nft, string? netns, string table, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var answer = await ControlClient.TryRequestAsync(netns, table, new ControlRequest("audit", For: $"{duration.TotalMilliseconds:0}ms"), cancellationToken);
+        if (answer is not null)
+        {
+            if (!answer.Ok || answer.Audit is not { } audit)
+                throw answer.Exit == ExitCodes.BadInput ? new UsageException($"the daemon refused the audit: {answer.Message}") : new SystemFailureException($"the daemon refused the audit: {answer.Message}");
+            Console.Error.WriteLine($"audit started by the running 'netlinkfence run' daemon (pid {answer.Pid?.ToString() ?? "?"}), which owns table inet {table}");
+            return new AuditState(audit.Table, audit.RemainingSeconds is { } s ? TimeSpan.FromSeconds(s) : null, audit.Ends);
+        }
+        try
+        {
+            return await AuditMode.StartAsync(nft, table, duration, cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException(e.Message); // no audit set in the live table: apply again (exit 2)
+        }
+    }
+
+    /// <summary>Ends the audit the way it was started: through the daemon when one answers, else on the kernel.</summary>
+    private static async Task EndAuditAsync(NftablesConnection nft, string? netns, string table)
+    {
+        var answer = await ControlClient.TryRequestAsync(netns, table, new ControlRequest("audit-end"), CancellationToken.None);
+        if (answer is null)
+            await AuditMode.StopAsync(nft, table, CancellationToken.None);
+        else if (!answer.Ok)
+            throw new SystemFailureException($"the daemon did not end the audit: {answer.Message} (the kernel ends it when its time is up)");
     }
 
     /// <summary>Feeds denials to the learner until <paramref name="duration"/> has passed; Ctrl-C ends learn without suggestions.</summary>

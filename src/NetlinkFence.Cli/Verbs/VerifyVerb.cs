@@ -21,11 +21,28 @@ internal static class VerifyVerb
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
             var differences = TableDiff.Compare(compiled.ToExpectedContents(), live, Rendering.Rule);
+            // An audit (learn --audit, kernel-timed) is the table's state, not drift: said as AUDIT, not as a difference.
+            var audit = live is null ? null : AuditMode.FromContents(live, DateTimeOffset.UtcNow);
+            if (audit is not null)
+            {
+                differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList();
+                Console.Error.WriteLine("AUDIT: " + audit.Banner);
+            }
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>
                 {
                     w.WriteBoolean("matches", differences.Count == 0);
+                    if (audit is not null)
+                    {
+                        w.WriteStartObject("audit");
+                        w.WriteString("table", audit.Table);
+                        if (audit.Remaining is { } remaining)
+                            w.WriteNumber("remaining_seconds", Math.Round(remaining.TotalSeconds, 3));
+                        if (audit.Ends is { } ends)
+                            w.WriteString("ends", ends);
+                        w.WriteEndObject();
+                    }
                     w.WriteStartArray("differences");
                     foreach (var d in differences)
                     {
@@ -41,6 +58,8 @@ internal static class VerifyVerb
             else if (differences.Count == 0)
             {
                 Console.WriteLine($"table inet {compiled.Table.Name} matches {path} ({compiled.Rules.Count} rules, {compiled.Sets.Sum(s => s.Elements.Count)} set elements, generation {live!.Generation})");
+                if (audit is not null)
+                    Console.WriteLine($"AUDIT: it is in audit mode{(audit.Remaining is { } r ? $" for {r.TotalSeconds:0}s more" : " without a timeout")}: what the policy denies is ACCEPTED (and logged) until then");
             }
             else
             {
@@ -48,6 +67,8 @@ internal static class VerifyVerb
                 foreach (var d in differences)
                     Console.WriteLine("  " + d);
                 Console.WriteLine($"run `netlinkfence apply {path}` to restore the policy");
+                if (audit is not null)
+                    Console.WriteLine($"AUDIT: it is also in audit mode{(audit.Remaining is { } r ? $" for {r.TotalSeconds:0}s more" : " without a timeout")}: what the policy denies is ACCEPTED (and logged) until then");
             }
             return differences.Count == 0 ? ExitCodes.Ok : ExitCodes.DriftOrFindings;
         }));

@@ -7,14 +7,16 @@ namespace NetlinkFence.Runtime;
 /// Keeps every DNS name of a policy (those not pinned in <c>hosts:</c>) fresh: asks again when a name's TTL
 /// (floored at <c>min_ttl</c>) runs out, and hands each name's addresses with their expiry (TTL + <c>grace</c>,
 /// at most <c>max_addresses_per_name</c>, the oldest expiring first) to a sink such as
-/// <c>LivePolicy.RefreshNameAsync</c>, which turns the expiry into kernel element timeouts: an address nobody
-/// refreshes leaves the kernel by itself. A name that stops resolving keeps its last addresses until they expire;
-/// the failure is logged once per name per TTL.
+/// <c>LivePolicy.RefreshNamesAsync</c> (all names of a round at once: one kernel transaction per round), which turns
+/// the expiry into kernel element timeouts: an address nobody refreshes leaves the kernel by itself. A name that stops
+/// resolving keeps its last addresses until they expire; the failure is logged once per name per TTL. The names kept
+/// fresh are those the policy's egress entries name (<c>to:</c>); a name used only in <c>input</c> (<c>from:</c>) is
+/// resolved when the table is applied and reloaded, not refreshed.
 /// </summary>
 /// <example>
 /// <code>
 /// var refresher = new DnsRefresher(resolved, DnsHostResolver.ForPolicy(resolved.Policy, "agent"),
-///     (host, addresses, ct) => live.RefreshNameAsync(host, addresses, ct), log: Console.Error.WriteLine);
+///     (names, ct) => live.RefreshNamesAsync(names, ct), log: Console.Error.WriteLine);
 /// await refresher.RunAsync(stopping);
 /// </code>
 /// </example>
@@ -23,21 +25,39 @@ public sealed class DnsRefresher
     /// <summary>Receives a name's addresses with the time each must expire at (the list is reused: copy what you keep).</summary>
     public delegate Task RefreshName(string host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken);
 
+    /// <summary>Receives every name answered in one round with its addresses (the lists are reused: copy what you keep).</summary>
+    public delegate Task RefreshNames(IReadOnlyList<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> names, CancellationToken cancellationToken);
+
     private readonly ITtlHostResolver _resolver;
-    private readonly RefreshName _sink;
+    private readonly RefreshNames _sink;
+    private readonly RefreshName? _perName;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly TrackedName[] _names;
     private readonly List<string> _dueHosts = [];
     private readonly List<TrackedName> _due = [];
+    private readonly List<TrackedName> _answered = [];
+    private readonly List<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> _handed = [];
 
-    /// <summary>Tracks every DNS name of <paramref name="policy"/>; all are due at once (the first round asks for all).</summary>
+    /// <summary>Tracks every DNS name the egress entries of <paramref name="policy"/> name; all are due at once (the first round asks for all).</summary>
     /// <param name="policy">The resolved policy: its names that are not pinned are kept fresh (lazy ones too).</param>
     /// <param name="resolver">Asks DNS, e.g. <see cref="DnsHostResolver.ForPolicy"/>.</param>
-    /// <param name="sink">Gets each refreshed name's addresses.</param>
+    /// <param name="sink">Gets each refreshed name's addresses, one name at a time.</param>
     /// <param name="time">The clock (tests move it by hand); default the system's.</param>
     /// <param name="log">Failures and caps, one line each; default none.</param>
     public DnsRefresher(ResolvedPolicy policy, ITtlHostResolver resolver, RefreshName sink, TimeProvider? time = null, Action<string>? log = null)
+        : this(policy, resolver, (RefreshNames)((_, _) => Task.CompletedTask), time, log)
+    {
+        _perName = sink ?? throw new ArgumentNullException(nameof(sink));
+    }
+
+    /// <summary>Tracks every DNS name the egress entries of <paramref name="policy"/> name; all are due at once (the first round asks for all).</summary>
+    /// <param name="policy">The resolved policy: its names that are not pinned are kept fresh (lazy ones too).</param>
+    /// <param name="resolver">Asks DNS, e.g. <see cref="DnsHostResolver.ForPolicy"/>.</param>
+    /// <param name="sink">Gets every name answered in a round at once (e.g. one kernel transaction per round).</param>
+    /// <param name="time">The clock (tests move it by hand); default the system's.</param>
+    /// <param name="log">Failures and caps, one line each; default none.</param>
+    public DnsRefresher(ResolvedPolicy policy, ITtlHostResolver resolver, RefreshNames sink, TimeProvider? time = null, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(resolver);
@@ -50,9 +70,15 @@ public sealed class DnsRefresher
         // Every name is due at once: the first round gives the kernel each address's expiry. Until an answer
         // arrives, the addresses the apply put in stay as the apply left them.
         var now = _time.GetUtcNow();
-        _names = policy.Names.Values.Where(n => n.Source == ResolutionSource.Dns).OrderBy(n => n.Host, StringComparer.Ordinal)
+        var egress = policy.Policy.Egress.SelectMany(e => e.Peers).Select(p => p.HostName).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _names = policy.Names.Values.Where(n => n.Source == ResolutionSource.Dns && egress.Contains(n.Host)).OrderBy(n => n.Host, StringComparer.Ordinal)
             .Select(n => new TrackedName(n.Host) { Due = now, LastTtl = Settings.MinTtl }).ToArray();
+        NotRefreshed = policy.Names.Values.Where(n => n.Source == ResolutionSource.Dns && !egress.Contains(n.Host)).Select(n => n.Host)
+            .Order(StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>DNS names only <c>input</c> entries use (<c>from:</c>): resolved when the table is applied, not kept fresh here.</summary>
+    public IReadOnlyList<string> NotRefreshed { get; }
 
     /// <summary>The timings in use (<c>egress.dns</c> of the policy).</summary>
     public DnsSettings Settings { get; }
@@ -98,25 +124,51 @@ public sealed class DnsRefresher
             return 0;
         var answers = await _resolver.LookupManyAsync(_dueHosts, cancellationToken).ConfigureAwait(false);
         now = _time.GetUtcNow();
-        int answered = 0;
+        _answered.Clear();
+        _handed.Clear();
         for (int i = 0; i < _due.Count; i++)
         {
-            if (!Accept(_due[i], answers[i], now))
-                continue;
-            answered++;
+            if (Accept(_due[i], answers[i], now))
+            {
+                _answered.Add(_due[i]);
+                _handed.Add((_due[i].Host, _due[i].Addresses));
+            }
+        }
+        if (_handed.Count == 0)
+            return 0;
+        if (_perName is not null)
+            return await HandOneByOneAsync(_perName, now, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _sink(_handed, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The kernel keeps what it had (each address expires on its own timeout); try again after min_ttl
+            // rather than stopping.
+            foreach (var name in _answered)
+                name.Due = now + Settings.MinTtl;
+            _log($"dns: handing {(_answered.Count == 1 ? _answered[0].Host + "'s" : $"{_answered.Count} names'")} {_answered.Sum(n => n.Addresses.Count)} address(es) on failed: {e.Message}; trying again in {Settings.MinTtl.TotalSeconds:0}s");
+        }
+        return _answered.Count;
+    }
+
+    /// <summary>A per-name sink: each name in turn; a name whose hand-over fails is logged and asked again after min_ttl, the rest go on.</summary>
+    private async Task<int> HandOneByOneAsync(RefreshName sink, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var name in _answered)
+        {
             try
             {
-                await _sink(_due[i].Host, _due[i].Addresses, cancellationToken).ConfigureAwait(false);
+                await sink(name.Host, name.Addresses, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // The kernel keeps what it had (each address expires on its own timeout); try again after min_ttl
-                // rather than stopping every other name.
-                _due[i].Due = now + Settings.MinTtl;
-                _log($"dns: handing {_due[i].Host}'s {_due[i].Addresses.Count} address(es) on failed: {e.Message}; trying again in {Settings.MinTtl.TotalSeconds:0}s");
+                name.Due = now + Settings.MinTtl;
+                _log($"dns: handing {name.Host}'s {name.Addresses.Count} address(es) on failed: {e.Message}; trying again in {Settings.MinTtl.TotalSeconds:0}s");
             }
         }
-        return answered;
+        return _answered.Count;
     }
 
     /// <summary>Refreshes names as they fall due until <paramref name="cancellationToken"/> is cancelled.</summary>

@@ -217,4 +217,41 @@ public sealed class DnsRefresherTests
         Assert.Equal(180, name.Addresses.Count);
         Assert.True(allocated == 0, $"merging 100 answers of 60 addresses allocated {allocated} bytes");
     }
+
+    /// <summary>
+    /// A name only input.allow uses (from:) has nowhere to go in the egress allow sets: it is not tracked (it used to be
+    /// asked and then refused every min_ttl with "no egress entry names it"), and the round sink gets every answered
+    /// egress name at once.
+    /// </summary>
+    [Fact]
+    public async Task NamesUsedOnlyInInputAreNotTrackedAndARoundIsHandedOnAtOnce()
+    {
+        var dns = new ScriptedDns();
+        dns.Answer("cdn.example", 60, "198.51.100.10");
+        dns.Answer("api.example", 60, "198.51.100.11");
+        dns.Answer("admin.example", 60, "198.51.100.20");
+        var policy = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load("""
+            version: 1
+            input:
+              allow:
+                - { name: ssh, from: [admin.example], tcp: [22] }
+            egress:
+              dns:
+                resolvers: [192.0.2.53]
+              allow:
+                - { name: web, to: [cdn.example, api.example], tcp: [443] }
+            """, "input-names.yaml"), dns);
+        var rounds = new List<List<string>>();
+        var log = new List<string>();
+        var refresher = new DnsRefresher(policy, dns, (DnsRefresher.RefreshNames)((names, _) =>
+        {
+            rounds.Add(names.Select(n => n.Host).ToList());
+            return Task.CompletedTask;
+        }), new ManualClock(Start), log.Add);
+        Assert.Equal(["api.example", "cdn.example"], refresher.Names);
+        Assert.Equal(["admin.example"], refresher.NotRefreshed);
+        Assert.Equal(2, await refresher.RefreshDueAsync());
+        Assert.Equal([["api.example", "cdn.example"]], rounds);
+        Assert.Empty(log);
+    }
 }

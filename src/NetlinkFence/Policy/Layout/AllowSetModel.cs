@@ -78,13 +78,13 @@ internal sealed class AllowSetModel
         var removed = remove.Select(Place).ToList();
         var added = add.Select(Place).ToList();
         var affected = new List<Cluster>();
+        var seen = new HashSet<Cluster>(ReferenceEqualityComparer.Instance);
         foreach (var g in removed.Concat(added))
             foreach (var cluster in Overlapping(g.First, g.Last))
-                if (!affected.Contains(cluster))
+                if (seen.Add(cluster))
                     affected.Add(cluster);
         var pool = affected.SelectMany(c => c.Grants).ToList();
-        foreach (var g in removed)
-            Remove(pool, g);
+        RemoveAll(pool, removed);
         pool.AddRange(added);
         var before = affected.SelectMany(c => c.Boxes).ToHashSet();
         foreach (var cluster in affected)
@@ -102,6 +102,34 @@ internal sealed class AllowSetModel
         var removeElements = gone.Select(b => Key(b)).ToList();
         var addElements = fresh.Select(b => ToElement(b, now)).OfType<SetElement>().ToList();
         return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements);
+    }
+
+    /// <summary>
+    /// The grants of <paramref name="entry"/> inside <paramref name="network"/> (as CIDR networks), and the part inside it
+    /// of those that contain it. Only the clusters overlapping the network are looked at: the cost does not grow with
+    /// the set (a DNS refresh asks this once per address).
+    /// </summary>
+    public List<AllowGrant> GrantsOverlapping(string entry, IPNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var (first, last) = AddressMath.Range(network);
+        var found = new List<AllowGrant>();
+        foreach (var cluster in Overlapping(first, last))
+        {
+            foreach (var g in cluster.Grants)
+            {
+                if (g.Entry != entry || g.Last < first || g.First > last)
+                    continue;
+                foreach (var piece in AddressMath.Networks(g.First, g.Last, _family))
+                {
+                    if (network.Contains(piece.BaseAddress) && piece.PrefixLength >= network.PrefixLength)
+                        found.Add(new AllowGrant(g.Entry, piece, (ProtocolType)g.Protocol, g.Ports, g.Expires));
+                    else if (piece.Contains(network.BaseAddress) && network.PrefixLength >= piece.PrefixLength)
+                        found.Add(new AllowGrant(g.Entry, network, (ProtocolType)g.Protocol, g.Ports, g.Expires));
+                }
+            }
+        }
+        return found;
     }
 
     /// <summary>
@@ -195,6 +223,43 @@ internal sealed class AllowSetModel
 
     /// <summary>Expiries are kept to the millisecond, as element userdata records them.</summary>
     private static DateTimeOffset Truncate(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    /// <summary>
+    /// Removes each of <paramref name="cuts"/> from the pool: grants held exactly go in one pass (a refresh round
+    /// removes thousands), the rest are cut one by one.
+    /// </summary>
+    private static void RemoveAll(List<PlacedGrant> pool, List<PlacedGrant> cuts)
+    {
+        if (cuts.Count == 0)
+            return;
+        var exact = new Dictionary<PlacedGrant, int>(ExactGrant.Instance);
+        foreach (var cut in cuts)
+            exact[cut] = exact.GetValueOrDefault(cut) + 1;
+        var remaining = new List<PlacedGrant>(pool.Count);
+        foreach (var g in pool)
+        {
+            if (exact.TryGetValue(g, out int count) && count > 0)
+                exact[g] = count - 1;
+            else
+                remaining.Add(g);
+        }
+        pool.Clear();
+        pool.AddRange(remaining);
+        foreach (var (cut, left) in exact)
+            for (int i = 0; i < left; i++)
+                Remove(pool, cut);
+    }
+
+    /// <summary>Grants equal in everything a removal matches on (not the rank).</summary>
+    private sealed class ExactGrant : IEqualityComparer<PlacedGrant>
+    {
+        public static readonly ExactGrant Instance = new();
+
+        public bool Equals(PlacedGrant? x, PlacedGrant? y) => x!.Entry == y!.Entry && x.Expires == y.Expires && x.Protocol == y.Protocol
+            && x.First == y.First && x.Last == y.Last && x.Ports == y.Ports;
+
+        public int GetHashCode(PlacedGrant g) => HashCode.Combine(g.Entry, g.Expires, g.Protocol, g.First, g.Last, g.Ports);
+    }
 
     private static void Remove(List<PlacedGrant> pool, PlacedGrant cut)
     {

@@ -31,6 +31,7 @@ public sealed class LivePolicy
     private ResolvedPolicy _policy;
     private CompiledPolicy _compiled;
     private Dictionary<string, IReadOnlyList<IPAddress>> _names;
+    private Dictionary<string, List<AllowEntry>> _entriesByHost;
     private Dictionary<AddressFamily, AllowSetModel> _models = [];
     private uint _generation;
     private uint _ownership; // the attached table's owner|persist flags: a replace keeps them (an owned table stays owned)
@@ -42,6 +43,7 @@ public sealed class LivePolicy
         _policy = policy;
         _compiled = PolicyCompiler.Compile(policy);
         _names = Names(policy);
+        _entriesByHost = EntriesByHost(policy);
     }
 
     /// <summary>The policy the table runs (the one attached or last reloaded).</summary>
@@ -131,31 +133,57 @@ public sealed class LivePolicy
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(addresses);
-        var entries = _policy.Policy.Egress.Where(e => e.Peers.Any(p => string.Equals(p.HostName, host, StringComparison.OrdinalIgnoreCase))).ToList();
-        if (entries.Count == 0)
+        if (!NamesHost(host))
             throw new ArgumentException($"no egress entry of the policy names '{host}'", nameof(host));
-        return ChangeAsync(now =>
+        return RefreshNamesAsync([(host, addresses)], cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="RefreshNameAsync"/> for many names in ONE transaction (a refresh round of the DNS refresher): the
+    /// kernel sees one commit per round, not one per name. Names no egress entry names are skipped (a name used only
+    /// in <c>input</c> is resolved when the table is applied, not refreshed).
+    /// </summary>
+    public async Task RefreshNamesAsync(IReadOnlyList<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> names,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0)
+            return;
+        await ChangeAsync(now =>
         {
-            _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
             var changes = new List<SetChange>();
-            foreach (var entry in entries)
+            var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+            foreach (var (host, addresses) in names)
             {
-                DateTimeOffset? windowEnd = entry.Window is null ? null : OpenUntil(entry.Name, now);
-                if (entry.Window is not null && windowEnd is null)
-                    continue; // a closed window stays closed
-                foreach (var (address, expires) in addresses.Where(a => a.Expires > now))
+                if (!_entriesByHost.TryGetValue(host, out var entries))
+                    continue;
+                _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
+                foreach (var entry in entries)
                 {
-                    var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
-                    var until = windowEnd is { } end && end < expires ? end : expires;
-                    // The address's earlier grants of this entry, except a permanent one a literal destination gives.
-                    var earlier = Overlapping(entry.Name, network, address.AddressFamily)
-                        .Where(g => g.Network == network && (g.Expires is not null || !IsLiteral(entry, network))).ToList();
-                    changes.Add(new SetChange(address.AddressFamily, PortGrants(entry, network, until), earlier));
+                    DateTimeOffset? windowEnd = null;
+                    if (entry.Window is not null && !windowEnds.TryGetValue(entry.Name, out windowEnd))
+                        windowEnds[entry.Name] = windowEnd = OpenUntil(entry.Name, now);
+                    if (entry.Window is not null && windowEnd is null)
+                        continue; // a closed window stays closed
+                    foreach (var (address, expires) in addresses)
+                    {
+                        if (expires <= now)
+                            continue;
+                        var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+                        var until = windowEnd is { } end && end < expires ? end : expires;
+                        // The address's earlier grants of this entry, except a permanent one a literal destination gives.
+                        var earlier = Overlapping(entry.Name, network, address.AddressFamily);
+                        earlier.RemoveAll(g => g.Network != network || (g.Expires is null && IsLiteral(entry, network)));
+                        changes.Add(new SetChange(address.AddressFamily, PortGrants(entry, network, until), earlier));
+                    }
                 }
             }
             return changes;
-        }, $"refresh {host}", cancellationToken);
+        }, names.Count == 1 ? $"refresh {names[0].Host}" : $"refresh {names.Count} names", cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Whether an egress entry names <paramref name="host"/> (so <see cref="RefreshNameAsync"/> has somewhere to put its addresses).</summary>
+    public bool NamesHost(string host) => _entriesByHost.ContainsKey(host);
 
     /// <summary>
     /// Brings the table to <paramref name="next"/> in one transaction: element changes when only destinations, ports or
@@ -266,10 +294,21 @@ public sealed class LivePolicy
                     var now = _time.GetUtcNow();
                     var tx = new Transaction();
                     int removed = 0, added = 0;
-                    foreach (var (family, add, remove) in plan(now).ToList())
+                    // One model change per family: a round of many names re-plans each cluster once, and no
+                    // element is both added and deleted in the transaction.
+                    var merged = new Dictionary<AddressFamily, (List<AllowGrant> Add, List<AllowGrant> Remove)>();
+                    foreach (var (family, add, remove) in plan(now))
                     {
-                        var adds = add.ToList();
-                        var removes = remove.ToList();
+                        if (!merged.TryGetValue(family, out var lists))
+                            merged[family] = lists = ([], []);
+                        lists.Add.AddRange(add);
+                        lists.Remove.AddRange(remove);
+                    }
+                    foreach (var family in Families)
+                    {
+                        if (!merged.TryGetValue(family, out var lists))
+                            continue;
+                        var (adds, removes) = lists;
                         if (adds.Count == 0 && removes.Count == 0)
                             continue;
                         var model = Model(family);
@@ -357,6 +396,7 @@ public sealed class LivePolicy
         _policy = next;
         _compiled = compiled;
         _names = Names(next);
+        _entriesByHost = EntriesByHost(next);
     }
 
     // ---- windows ---------------------------------------------------------------------------------------------
@@ -434,11 +474,7 @@ public sealed class LivePolicy
 
     /// <summary>The entry's grants inside <paramref name="network"/>, and the part inside it of grants that contain it.</summary>
     private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family) =>
-        Held(entry, family).Select(g =>
-                network.Contains(g.Network.BaseAddress) && g.Network.PrefixLength >= network.PrefixLength ? g
-                : g.Network.Contains(network.BaseAddress) && network.PrefixLength >= g.Network.PrefixLength ? g with { Network = network }
-                : null)
-            .OfType<AllowGrant>().ToList();
+        _models.TryGetValue(family, out var model) ? model.GrantsOverlapping(entry, network) : [];
 
     private bool IsLiteral(AllowEntry entry, IPNetwork network) =>
         entry.Peers.Any(p => p.Network is { } n && n.Contains(network.BaseAddress));
@@ -458,6 +494,16 @@ public sealed class LivePolicy
     {
         var found = EgressEntry(entry);
         return found.Window is null ? throw new ArgumentException($"'{entry}' has no 'window:'; it is open permanently, not a window", nameof(entry)) : found;
+    }
+
+    /// <summary>The egress entries naming each host (a refresh round looks each name up once, not every entry).</summary>
+    private static Dictionary<string, List<AllowEntry>> EntriesByHost(ResolvedPolicy policy)
+    {
+        var byHost = new Dictionary<string, List<AllowEntry>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in policy.Policy.Egress)
+            foreach (var host in entry.Peers.Select(p => p.HostName).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase))
+                (byHost.TryGetValue(host, out var list) ? list : byHost[host] = []).Add(entry);
+        return byHost;
     }
 
     private static Dictionary<string, IReadOnlyList<IPAddress>> Names(ResolvedPolicy policy) =>

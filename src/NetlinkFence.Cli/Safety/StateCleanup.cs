@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Enumeration;
 using NetlinkFence.Interop;
 
 namespace NetlinkFence.Cli;
@@ -75,41 +74,25 @@ internal static class StateCleanup
         }
         if (candidates.IsSubsetOf(live))
             return live;
-        foreach (string process in Names("/proc"))
+        // One readlink per entry (LinkListing): .NET's enumerations would stat and lstat every link as well.
+        foreach (string process in LinkListing.Names("/proc"))
         {
             if (!int.TryParse(process, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                 continue;
             string directory = "/proc/" + process;
             AddLink(live, directory + "/ns/net");
-            try
-            {
-                foreach (string fd in Names(directory + "/fd"))
-                    AddLink(live, directory + "/fd/" + fd);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The process ended meanwhile.
-            }
+            foreach (string fd in LinkListing.Names(directory + "/fd")) // empty when the process ended meanwhile
+                AddLink(live, directory + "/fd/" + fd);
             if (candidates.IsSubsetOf(live))
                 break;
         }
         return live;
     }
 
-    /// <summary>The entry names of a directory, without the stat calls the usual enumerations make to learn each entry's attributes.</summary>
-    private static FileSystemEnumerable<string> Names(string directory) =>
-        new(directory, (ref FileSystemEntry entry) => entry.FileName.ToString(), new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true });
-
     private static void AddLink(HashSet<ulong> live, string path)
     {
-        try
-        {
-            if (new FileInfo(path).LinkTarget is { } target)
-                AddTarget(live, target);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        if (LinkListing.Target(path) is { } target)
+            AddTarget(live, target);
     }
 
     private static void AddTarget(HashSet<ulong> live, string target)

@@ -8,9 +8,10 @@ namespace NetlinkFence.Benchmarks;
 
 /// <summary>
 /// The kernel floor: the very bytes the library encodes for a transaction, sent with one raw <c>sendmsg</c>
-/// on a plain <see cref="NetlinkSocket"/>, then the receive queue drained (nothing arrives on success: no
-/// message asks for an ACK). nfnetlink validates and commits the batch synchronously inside sendmsg, so
-/// this is the kernel's own time plus one syscall: what tools/anchor-bench calls "pre-encoded replay".
+/// on a plain <see cref="NetlinkSocket"/>, then the receive queue drained (on success: the NEWGEN echoed for
+/// BATCH_BEGIN and the ACK of the last message, the replies the library reads too). nfnetlink validates and
+/// commits the batch synchronously inside sendmsg, so this is the kernel's own time plus the syscalls that
+/// send it and read what it queued: what tools/anchor-bench calls "pre-encoded replay".
 /// </summary>
 internal sealed class RawBatch : IDisposable
 {
@@ -62,12 +63,12 @@ internal sealed class RawBatch : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Commit"/> plus the library's completion marker: a GETGEN request and a wait for its reply. The
-    /// difference to <see cref="Commit"/> is what the reliable end-of-replies signal costs on its own.
+    /// <see cref="Commit"/> plus a GETGEN request and a wait for its reply: what the library's end marker cost when
+    /// it ended every commit (before the batch's last message asked for an ACK), kept for comparison.
     /// </summary>
     public void CommitWithMarker()
     {
-        _socket.Send(_bytes);
+        Commit();
         MarkerRoundTrip();
     }
 

@@ -23,7 +23,7 @@ internal static class StateCleanup
                 .ToList();
             if (stale.Count == 0)
                 return;
-            var live = LiveNamespaceInodes();
+            var live = LiveNamespaceInodes([.. stale.Select(f => f.Inode!.Value)]);
             using var directory = StateDirectory.Open(SafetyState.Directory);
             foreach (var (path, _) in stale.Where(f => !live.Contains(f.Inode!.Value)))
                 directory.Delete(Path.GetFileName(path));
@@ -41,24 +41,15 @@ internal static class StateCleanup
         return parts.Length == 2 && ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong inode) ? inode : null;
     }
 
-    private static HashSet<ulong> LiveNamespaceInodes()
+    /// <summary>
+    /// Which of <paramref name="candidates"/> are live namespaces. The cheap places (bind mounts, /run/netns) are looked
+    /// at first, and the walk over every process's namespace and open files stops once every candidate is found:
+    /// only a namespace that really vanished costs the whole walk (a few thousand readlinks on a busy host, each
+    /// one syscall: no stat of the link or its target).
+    /// </summary>
+    private static HashSet<ulong> LiveNamespaceInodes(HashSet<ulong> candidates)
     {
         var live = new HashSet<ulong>();
-        foreach (string process in System.IO.Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(process), out _))
-                continue;
-            AddLink(live, Path.Combine(process, "ns", "net"));
-            try
-            {
-                foreach (string fd in System.IO.Directory.EnumerateFileSystemEntries(Path.Combine(process, "fd")))
-                    AddLink(live, fd);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The process ended meanwhile.
-            }
-        }
         // Bind mounts of namespace files (ip netns, docker): field 4 of mountinfo is the mount's root, "net:[INODE]".
         foreach (string line in File.ReadLines("/proc/self/mountinfo"))
         {
@@ -81,19 +72,27 @@ internal static class StateCleanup
                 }
             }
         }
+        if (candidates.IsSubsetOf(live))
+            return live;
+        // One readlink per entry (LinkListing): .NET's enumerations would stat and lstat every link as well.
+        foreach (string process in LinkListing.Names("/proc"))
+        {
+            if (!int.TryParse(process, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                continue;
+            string directory = "/proc/" + process;
+            AddLink(live, directory + "/ns/net");
+            foreach (string fd in LinkListing.Names(directory + "/fd")) // empty when the process ended meanwhile
+                AddLink(live, directory + "/fd/" + fd);
+            if (candidates.IsSubsetOf(live))
+                break;
+        }
         return live;
     }
 
     private static void AddLink(HashSet<ulong> live, string path)
     {
-        try
-        {
-            if (new FileInfo(path).LinkTarget is { } target)
-                AddTarget(live, target);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        if (LinkListing.Target(path) is { } target)
+            AddTarget(live, target);
     }
 
     private static void AddTarget(HashSet<ulong> live, string target)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using NetlinkFence.Interop.Uapi;
 
 namespace NetlinkFence.Netlink;
 
@@ -53,6 +54,15 @@ internal sealed class BatchBuffer : IDisposable
         ReadOnlySpan<byte> tail = _segments[segment].AsSpan(offset);
         int length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(tail);
         return tail[..length];
+    }
+
+    /// <summary>Sets <paramref name="flags"/> in the header of message <paramref name="index"/> (nlmsg_flags, bytes 6..7).</summary>
+    public void AddFlags(int index, NetlinkMessageFlags flags)
+    {
+        long start = _messageStarts[index];
+        var header = _segments[(int)(start >> 32)].AsSpan((int)start + 6, 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(header,
+            (ushort)(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(header) | (ushort)flags));
     }
 
     /// <summary>The filled parts of the segments, in order, for one sendmsg.</summary>

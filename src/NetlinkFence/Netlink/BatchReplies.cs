@@ -2,26 +2,52 @@ using NetlinkFence.Interop.Uapi;
 
 namespace NetlinkFence.Netlink;
 
-/// <summary>Reads the value an end-marker reply carries (for nf_tables: NEWGEN's generation id).</summary>
+/// <summary>Reads the generation id a reply carries (for nf_tables: NEWGEN's); false for any other message.</summary>
 internal delegate bool EndMarkerReader(in NetlinkMessage message, out uint value);
 
-/// <summary>What came back for a batch: every error reply, the end marker's value, and whether replies were lost.</summary>
-internal sealed record BatchOutcome(IReadOnlyList<KernelError> Errors, uint EndMarkerValue, bool RepliesLost);
+/// <summary>What came back for a batch.</summary>
+/// <param name="Errors">Every error reply for the batch's messages, in message order.</param>
+/// <param name="CommittedGeneration">The generation the commit made, from the NEWGEN the kernel echoes under the first
+/// message's sequence number when that message asked for an echo; only a commit that applied and changed something sends it.</param>
+/// <param name="MarkerGeneration">The answer of a GETGEN end marker, when one had to be sent.</param>
+/// <param name="RepliesLost">The receive queue overflowed (ENOBUFS) or the batch's final ACK never came: replies may be missing.</param>
+internal sealed record BatchOutcome(IReadOnlyList<KernelError> Errors, uint? CommittedGeneration, uint? MarkerGeneration, bool RepliesLost);
 
 /// <summary>
-/// Sorts the replies that follow a batch: errors and echoes for the batch's messages, the end marker's answer,
-/// and anything else (stale replies to earlier requests), which is dropped. Sequence ranges may wrap past zero.
+/// Sorts the replies that follow a batch: errors and echoes for the batch's messages, the commit's NEWGEN, the ACK of the message that asked for one (the end of the replies), the answer of a GETGEN end
+/// marker when one was sent, and anything else (stale replies to earlier requests), which is dropped.
+/// Sequence ranges may wrap past zero.
 /// </summary>
-internal sealed class BatchReplies(uint firstSequence, uint count, DumpMessageHandler? onEcho, EndMarkerReader readMarker, string markerOperation)
+/// <remarks>
+/// Kernel facts this relies on (net/netfilter/nfnetlink.c, nfnetlink_rcv_batch): the whole batch is handled inside
+/// the sendmsg that carries it; errors and requested ACKs are collected per message in message order and delivered
+/// after the commit or abort, so the ACK of the last message comes after every error of the batch (and after a
+/// commit-time error, which is sent first, for the first message after BATCH_BEGIN). A refusal of the batch as a whole (ERESTART for a stale
+/// generation, EPERM, ENOMEM, ...) is one error for BATCH_BEGIN, possibly with nothing after it; since everything was
+/// queued before sendmsg returned, the replies end where the socket has nothing more to read.
+/// </remarks>
+internal sealed class BatchReplies(uint firstSequence, uint count, uint? acknowledgedSequence, DumpMessageHandler? onEcho,
+    EndMarkerReader readGeneration, string markerOperation)
 {
     private readonly List<KernelError> _errors = [];
     private HashSet<uint>? _failed; // a duplicated error reply counts once
     private uint _firstMarker, _markers;
+    private uint? _committedGeneration;
+    private bool _refusedAsAWhole;
 
     /// <summary>Set when the receive queue overflowed (ENOBUFS): replies may be missing.</summary>
     public bool RepliesLost { get; set; }
 
-    /// <summary>The outcome, once <see cref="Read"/> returned true.</summary>
+    /// <summary>True when no message asked for an ACK, so only a GETGEN marker can end the replies.</summary>
+    public bool NeedsMarker => acknowledgedSequence is null;
+
+    /// <summary>
+    /// True when the batch was refused as a whole (an error for BATCH_BEGIN) and no marker is awaited: what is still
+    /// queued belongs to the batch, and an empty socket ends the replies.
+    /// </summary>
+    public bool EndsWhenDrained => _refusedAsAWhole && _markers == 0;
+
+    /// <summary>The outcome, once <see cref="Read"/> or <see cref="Drained"/> returned it.</summary>
     public BatchOutcome? Outcome { get; private set; }
 
     /// <summary>Records that an end marker was sent with <paramref name="sequence"/>; every marker sent answers equally well.</summary>
@@ -32,7 +58,7 @@ internal sealed class BatchReplies(uint firstSequence, uint count, DumpMessageHa
         _markers = sequence - _firstMarker + 1;
     }
 
-    /// <summary>Reads one datagram; true when the end marker's answer was in it.</summary>
+    /// <summary>Reads one datagram; true when it held the end of the replies.</summary>
     public bool Read(ReadOnlySpan<byte> datagram)
     {
         var reader = new NetlinkMessageReader(datagram);
@@ -41,11 +67,16 @@ internal sealed class BatchReplies(uint firstSequence, uint count, DumpMessageHa
             if (message.Type == (ushort)NetlinkMessageType.ERROR)
             {
                 var error = NetlinkErrorReply.Decode(message, out uint sequence);
-                if (error is null)
-                    continue; // an ACK (kernels from 6.10 may ACK BATCH_END; nothing here asks for one)
                 if (NetlinkConnection.InRange(sequence, firstSequence, count))
-                    AddError(error);
-                else if (NetlinkConnection.InRange(sequence, _firstMarker, _markers))
+                {
+                    if (error is not null)
+                        AddError(error);
+                    if (sequence == acknowledgedSequence)
+                        return Finish(null); // the last message's ACK (or error): every reply of the batch came before it
+                    if (error is not null && sequence == firstSequence)
+                        _refusedAsAWhole = true;
+                }
+                else if (NetlinkConnection.InRange(sequence, _firstMarker, _markers) && error is not null)
                 {
                     // Without CAP_NET_ADMIN nfnetlink refuses every request, the marker included: that is the
                     // batch's answer (its EPERM came first), not a failure to read the marker.
@@ -53,18 +84,36 @@ internal sealed class BatchReplies(uint firstSequence, uint count, DumpMessageHa
                     {
                         if (_errors.Count == 0)
                             _errors.Add(error);
-                        return Finish(0);
+                        return Finish(null);
                     }
                     throw new NetlinkKernelException(markerOperation, error);
                 }
                 continue;
             }
             if (NetlinkConnection.InRange(message.Sequence, firstSequence, count))
-                onEcho?.Invoke(message); // NLM_F_ECHO: the kernel's copy of an object the batch created
-            else if (NetlinkConnection.InRange(message.Sequence, _firstMarker, _markers) && readMarker(message, out uint value))
+            {
+                if (readGeneration(message, out uint generation))
+                    _committedGeneration = generation; // NLM_F_ECHO on the first message: the commit applied
+                else
+                    onEcho?.Invoke(message); // NLM_F_ECHO on a message: the kernel's copy of an object the batch created
+            }
+            else if (NetlinkConnection.InRange(message.Sequence, _firstMarker, _markers) && readGeneration(message, out uint value))
+            {
+                // The marker's answer is queued after every reply to the batch. If an ACK was asked for and has not
+                // come, it was lost (or the kernel dropped the batch without a word): say so, never guess success.
+                if (acknowledgedSequence is not null)
+                    RepliesLost = true;
                 return Finish(value);
+            }
         }
         return false;
+    }
+
+    /// <summary>Ends the replies of a batch refused as a whole once nothing more is queued (see <see cref="EndsWhenDrained"/>).</summary>
+    public BatchOutcome Drained()
+    {
+        Finish(null);
+        return Outcome!;
     }
 
     private void AddError(KernelError error)
@@ -74,12 +123,12 @@ internal sealed class BatchReplies(uint firstSequence, uint count, DumpMessageHa
             _errors.Add(error);
     }
 
-    private bool Finish(uint markerValue)
+    private bool Finish(uint? markerGeneration)
     {
         // In message order (replies are queued in order; a script may not be), counting across the wrap.
         uint first = firstSequence;
         _errors.Sort((a, b) => (a.Sequence - first).CompareTo(b.Sequence - first));
-        Outcome = new BatchOutcome(_errors, markerValue, RepliesLost);
+        Outcome = new BatchOutcome(_errors, _committedGeneration, markerGeneration, RepliesLost);
         return true;
     }
 }

@@ -83,43 +83,51 @@ internal sealed class NfnetlinkChannel : IDisposable
 
     /// <summary>
     /// Sends the whole batch (<paramref name="count"/> messages, BATCH_BEGIN..BATCH_END, sequence numbers from
-    /// <paramref name="firstSequence"/>, possibly wrapping past zero) in one sendmsg and collects every error reply for it.
-    /// Non-error replies inside the batch's range (NLM_F_ECHO copies) go to <paramref name="onEcho"/>.
+    /// <paramref name="firstSequence"/>, possibly wrapping past zero) in one sendmsg and collects every reply for it:
+    /// errors, the commit's NEWGEN when the first message asked for an echo (read by <paramref name="readGeneration"/>),
+    /// and NLM_F_ECHO copies of objects, which go to <paramref name="onEcho"/>.
     /// </summary>
     /// <remarks>
-    /// No message asks for an ACK: nfnetlink runs the batch synchronously inside sendmsg and queues an
-    /// error for each refused message, so success is "no error before the end marker". The end marker is
-    /// a request of <paramref name="markerType"/> (nf_tables: GETGEN) sent right after: replies are queued in
-    /// order, so its reply arrives after every reply to the batch, on every kernel version (unlike ACKs for
-    /// BATCH_END, which exist only from 6.10). If the receive queue overflowed (ENOBUFS), replies may have been
-    /// lost, the marker's too, so another marker is sent and the outcome says so: the caller decides by the
-    /// value the marker carries (the generation id), never by guessing. A marker lost otherwise (nothing
-    /// arrives for a while) is sent again; any marker's answer ends the wait.
+    /// When the batch has messages between BEGIN and END, the last of them asks for an ACK (the encoder sets
+    /// NLM_F_ACK on it): nfnetlink runs the batch inside sendmsg and queues that ACK after
+    /// every error of the batch, on every kernel version (unlike ACKs for BATCH_END, 6.10+, and only on success), so
+    /// its arrival ends the replies and no second request is needed. A batch refused as a whole gets one error for
+    /// BATCH_BEGIN instead; then the replies end when the socket has nothing more queued.
+    /// A GETGEN end marker (<paramref name="markerType"/>; its reply is queued after every reply to the batch) is sent
+    /// only when that cannot work: the batch asks no ACK (it is empty), the receive queue overflowed (ENOBUFS: the
+    /// ACK may be lost too, and the outcome says replies were lost), or nothing arrived for a while (a marker lost
+    /// that way is sent again; any marker's answer ends the wait).
     /// </remarks>
     public async ValueTask<BatchOutcome> SendBatchAsync(BatchBuffer batch, uint firstSequence, uint count,
-        ushort markerType, EndMarkerReader readMarker, string markerOperation, DumpMessageHandler? onEcho,
+        ushort markerType, EndMarkerReader readGeneration, string markerOperation, DumpMessageHandler? onEcho,
         bool synchronous, CancellationToken cancellationToken)
     {
         SendBatch(batch);
-        var replies = new BatchReplies(firstSequence, count, onEcho, readMarker, markerOperation);
-        replies.MarkerSent(SendMarker(markerType));
+        uint? acknowledged = count > 2 ? firstSequence + count - 2 : null; // the message before BATCH_END
+        var replies = new BatchReplies(firstSequence, count, acknowledged, onEcho, readGeneration, markerOperation);
+        if (replies.NeedsMarker)
+            replies.MarkerSent(SendMarker(markerType));
         long deadline = NetlinkConnection.Deadline(NetlinkConnection.ReplyTimeout);
         while (true)
         {
             int length;
             try
             {
-                length = await Connection.ReceiveAsync(deadline, MarkerResendMilliseconds, synchronous, cancellationToken).ConfigureAwait(false);
+                // Draining: everything was queued inside sendmsg, so do not wait (a slice of 0 ms polls once).
+                length = await Connection.ReceiveAsync(deadline, replies.EndsWhenDrained ? 0 : MarkerResendMilliseconds,
+                    synchronous, cancellationToken).ConfigureAwait(false);
             }
             catch (ErrnoException e) when (e.Errno == (int)Errno.NOBUFS)
             {
-                replies.RepliesLost = true; // the queue overflowed; the marker may be lost too, so send another
+                replies.RepliesLost = true; // the queue overflowed; the ACK may be lost too, so end with a marker
                 replies.MarkerSent(SendMarker(markerType));
                 continue;
             }
             if (length < 0)
             {
-                replies.MarkerSent(SendMarker(markerType)); // nothing arrived for a while: the marker was dropped
+                if (replies.EndsWhenDrained)
+                    return replies.Drained();
+                replies.MarkerSent(SendMarker(markerType)); // nothing arrived for a while: ask for an end marker
                 continue;
             }
             if (replies.Read(Connection.Received(length)))

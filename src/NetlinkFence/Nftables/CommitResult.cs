@@ -16,7 +16,12 @@ public sealed class CommitResult
     /// <summary>The ruleset generation the transaction was checked against (0 when unchecked).</summary>
     public uint GenerationBefore { get; }
 
-    /// <summary>The ruleset generation after the commit.</summary>
+    /// <summary>
+    /// The ruleset generation after the commit: the kernel's own NEWGEN echo of this commit when its first operation
+    /// adds an object; else, when it was checked against a generation (<see cref="CommitOptions.ExpectedGeneration"/>),
+    /// that generation plus one (the generation stays, though, if the commit changed nothing, e.g. only adding
+    /// elements that were all there already); otherwise read right after the commit.
+    /// </summary>
     public uint GenerationAfter { get; }
 
     /// <summary>Netlink messages in the batch, including BATCH_BEGIN and BATCH_END.</summary>

@@ -6,7 +6,7 @@ namespace NetlinkFence.Nftables;
 
 /// <summary>
 /// The nf_tables protocol over an <see cref="NfnetlinkChannel"/>: message types, generation ids
-/// (GETGEN/NEWGEN), batches ended by a GETGEN marker, and dumps. Not thread-safe; the public connection
+/// (GETGEN/NEWGEN), batches (ended by the ACK of their last message, a GETGEN marker when that cannot work), and dumps. Not thread-safe; the public connection
 /// serialises callers. Each operation has an async form with a <c>synchronous</c> flag and a blocking form.
 /// </summary>
 internal sealed class NftablesChannel : IDisposable
@@ -59,8 +59,8 @@ internal sealed class NftablesChannel : IDisposable
 
     /// <summary>
     /// Sends a batch encoded with sequence numbers <paramref name="firstSequence"/>.. (<paramref name="count"/>
-    /// messages) and collects its errors; the end marker is GETGEN, whose NEWGEN carries the generation after it.
-    /// Non-error replies inside the batch (NLM_F_ECHO) go to <paramref name="onEcho"/>.
+    /// messages) and collects its errors and the NEWGEN a commit that applied echoes (the generation after it); the
+    /// fallback end marker is GETGEN. Other non-error replies inside the batch (NLM_F_ECHO) go to <paramref name="onEcho"/>.
     /// </summary>
     public ValueTask<BatchOutcome> SendBatchAsync(BatchBuffer batch, uint firstSequence, uint count, DumpMessageHandler? onEcho, bool synchronous, CancellationToken cancellationToken) =>
         Nfnetlink.SendBatchAsync(batch, firstSequence, count, MessageType(NftMessageType.GETGEN), ReadGenerationMarker,

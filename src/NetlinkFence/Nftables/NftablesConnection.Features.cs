@@ -43,6 +43,7 @@ public sealed partial class NftablesConnection
         writer.WriteU64BigEndian((ushort)NftTableAttribute.HANDLE, 0);
         writer.EndMessage(message);
         _batch.EndMessage(writer.Length);
+        _batch.AddFlags(1, NetlinkMessageFlags.ACK); // its ACK ends the replies (see NfnetlinkChannel.SendBatchAsync)
         writer = _batch.BeginMessage();
         NftablesChannel.WriteBatchMarker(ref writer, NfnetlinkBatchMessage.BATCH_END, first + 2, null);
         _batch.EndMessage(writer.Length);

@@ -149,15 +149,24 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         var echo = RuleHandleEcho.For(transaction, features, first, _messageOperation);
         var outcome = await _channel.SendBatchAsync(_batch, first, count, echo?.Receive, synchronous, cancellationToken).ConfigureAwait(false);
 
-        // A successful batch queues no reply at all (no message asks for an ACK), only the marker's NEWGEN, and
-        // stale replies were drained before sending. So a receive-queue overflow (ENOBUFS) during a commit means
-        // the kernel sent error replies, i.e. refused the batch, even when every one of them was lost.
         if (outcome.Errors.Count > 0)
             throw new TransactionRejectedException(MapFailures(transaction, outcome.Errors, first), incomplete: outcome.RepliesLost);
-        if (outcome.RepliesLost && echo is not { Received: > 0 }) // an echo is only sent by a commit that applied
+        // Only a commit that applied sends its NEWGEN or rule echoes. Without them, lost replies (a receive-queue
+        // overflow, ENOBUFS, after stale replies were drained before sending) can only have been error replies.
+        bool applied = outcome.CommittedGeneration is not null || echo is { Received: > 0 };
+        if (outcome.RepliesLost && !applied)
             throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
                 + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
-        return new CommitResult(before, outcome.EndMarkerValue, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
+        uint after = outcome.CommittedGeneration ?? outcome.MarkerGeneration
+            ?? (expected is { } checkedAgainst && !TransactionEncoder.EchoesGeneration(transaction)
+                // Batches that start with element changes or deletes ask for no echo (it would come with one
+                // notification per element or rule): a commit checked against a generation made the next one
+                // (the kernel skips 0 on wrap).
+                ? (unchecked(checkedAgainst + 1) is 0 ? 1 : unchecked(checkedAgainst + 1))
+                // Asked for and not sent: the commit changed nothing (the kernel keeps its generation and sends no
+                // NEWGEN). Unchecked element batches too: only a second request can tell.
+                : await _channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false));
+        return new CommitResult(before, after, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
     }
 
     private List<TransactionFailure> MapFailures(Transaction transaction, IReadOnlyList<KernelError> errors, uint first)
@@ -209,6 +218,24 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
         try
         {
             return await new RulesetReader(_channel, synchronous: false, cancellationToken).ReadTableAsync(family, table).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ListTableAsync"/>, with each set's elements and the rules dumped once instead of twice: for a
+    /// read-back that is compared with what was committed, and read again with <see cref="ListTableAsync"/> when it
+    /// differs (a dump walk disturbed by a hash-table resize can miss objects; see <see cref="RulesetReader.SingleRead"/>).
+    /// </summary>
+    internal async ValueTask<TableContents?> ListTableForComparisonAsync(NftFamily family, string table, CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await new RulesetReader(_channel, synchronous: false, cancellationToken) { SingleRead = true }.ReadTableAsync(family, table).ConfigureAwait(false);
         }
         finally
         {

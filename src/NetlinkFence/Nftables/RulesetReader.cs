@@ -15,6 +15,13 @@ namespace NetlinkFence.Nftables;
 /// </remarks>
 internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, CancellationToken cancellationToken)
 {
+    /// <summary>
+    /// Dump each set's elements and the rules once instead of twice. A walk disturbed by a hash-table resize or a
+    /// foreign commit can then miss objects unnoticed (repeats are still caught), so only a caller that compares
+    /// the result with what it expects, and reads again the careful way when they differ, may ask for it.
+    /// </summary>
+    public bool SingleRead { get; init; }
+
     private const int MaxAttempts = 64;
 
     public CancellationToken CancellationToken => cancellationToken;
@@ -85,6 +92,8 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
     public async ValueTask<List<SetElement>?> ReadElementsTwiceAsync(NftFamily family, string table, string set, DumpMessageHandler check)
     {
         var elements = await ReadElementsAsync(family, table, set, check).ConfigureAwait(false);
+        if (SingleRead)
+            return elements;
         if (elements is null || await ReadElementsAsync(family, table, set, check).ConfigureAwait(false) is not { } secondRead
             || secondRead.Count != elements.Count || !new HashSet<SetElement>(secondRead).SetEquals(elements))
             return null;
@@ -101,6 +110,8 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
     {
         if (await ReadRulesAsync(family, table, check, chain).ConfigureAwait(false) is not { } rules)
             return null;
+        if (SingleRead)
+            return rules;
         return await ReadRulesAsync(family, table, check, chain).ConfigureAwait(false) is { } again && again.Select(r => r.Handle).SequenceEqual(rules.Select(r => r.Handle)) ? rules : null;
     }
 

@@ -9,9 +9,17 @@ namespace NetlinkFence.Nftables;
 /// <code>
 ///  BATCH_BEGIN(seq n, res_id NFNL_SUBSYS_NFTABLES [, NFNL_BATCH_GENID]) | op messages n+1.. | BATCH_END
 /// </code>
+/// Two flags nft 1.0.6 does not send (the only differences from its bytes) let a commit learn its outcome from
+/// the one sendmsg, with no second request (see <see cref="NetlinkFence.Netlink.NfnetlinkChannel.SendBatchAsync"/>):
+/// NLM_F_ACK on the last message, whose ACK the kernel queues after every error of the batch, so it ends the
+/// replies; and NLM_F_ECHO on the first message, which makes a commit that changed something send its NEWGEN (the
+/// generation after it) back to this socket, because the kernel's generation notice follows the first message's
+/// flags. Only when the first operation adds one object (see <see cref="EchoesGeneration"/>).
+/// </summary>
+/// <remarks>
 /// Allocates nothing per rule or attribute: objects are written straight into the batch's pooled segments,
 /// and the message-to-operation map is a reused array.
-/// </summary>
+/// </remarks>
 internal static class TransactionEncoder
 {
     /// <summary>Map entry for BATCH_BEGIN and BATCH_END, which belong to no operation.</summary>
@@ -48,11 +56,28 @@ internal static class TransactionEncoder
                 + (failed.Origin is null ? "" : $" from {failed.Origin}") + $" cannot be encoded: {e.Message}");
         }
 
+        // The last message's ACK and the first one's echo: see the class comment. A batch with no message has
+        // nothing to acknowledge and nothing to commit; the channel ends its replies with a GETGEN instead.
+        if (batch.MessageCount > 1)
+        {
+            batch.AddFlags(batch.MessageCount - 1, NetlinkMessageFlags.ACK);
+            if (EchoesGeneration(transaction))
+                batch.AddFlags(1, NetlinkMessageFlags.ECHO);
+        }
         uint last = sequence;
         WriteBatchMarker(batch, NfnetlinkBatchMessage.BATCH_END, last, null);
         Map(ref messageOperation, batch.MessageCount - 1, Framing);
         return last;
     }
+
+    /// <summary>
+    /// Whether the batch asks for the commit's NEWGEN echo: when its first operation adds one object. The echo
+    /// also returns that operation's own notifications, which for deletes and flushes (every rule of a deleted
+    /// table or chain) and element changes are one message per rule or element: those ask for none.
+    /// </summary>
+    public static bool EchoesGeneration(Transaction transaction) => transaction.Count > 0 && transaction.Operations[0].Kind is
+        OperationKind.AddTable or OperationKind.CreateTable or OperationKind.AddChain or OperationKind.AddSet
+        or OperationKind.AddRule or OperationKind.InsertRule or OperationKind.ReplaceRule;
 
     private static void EncodeOperation(BatchBuffer batch, in Operation operation, int index, EncoderFeatures features, ref uint sequence, ref int[] messageOperation)
     {

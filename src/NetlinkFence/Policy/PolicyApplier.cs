@@ -61,11 +61,18 @@ public static class PolicyApplier
             {
                 continue;
             }
-            var after = await connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
+            // One quick listing proves the commit when it matches; only a difference is worth the careful read
+            // (every dump twice), which tells a dump walk that missed objects from a real mismatch.
+            var after = await connection.ListTableForComparisonAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
             var drift = TableDiff.Compare(expected, after, describeRule);
-            // Our commit made exactly generation + 1 (the kernel skips 0 on wrap). result.GenerationAfter is read
-            // by a marker after the batch, so another writer's commit that lands in between shows there too: a
-            // listing of that later generation legitimately holds the other writer's table, not a bad read-back.
+            if (drift.Count > 0)
+            {
+                after = await connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
+                drift = TableDiff.Compare(expected, after, describeRule);
+            }
+            // Our commit made exactly generation + 1 (the kernel skips 0 on wrap), as result.GenerationAfter (the
+            // commit's own echoed NEWGEN) says; a listing of a later generation legitimately holds another writer's
+            // table (one that committed after us), not a bad read-back.
             uint ours = unchecked(generation + 1) is 0 ? 1 : unchecked(generation + 1);
             if (drift.Count > 0 && after?.Generation == ours)
                 throw new ReadBackMismatchException(drift);

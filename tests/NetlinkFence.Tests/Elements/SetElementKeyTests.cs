@@ -27,13 +27,13 @@ public sealed class SetElementKeyTests
         return tx.Operations[0].Elements!;
     }
 
-    private static byte[][] Golden(string name) =>
-        File.ReadAllLines(Path.Combine(GoldenBytesTests.GoldenDirectory, name + ".hex")).Where(l => l.Length > 0)
-            .Select(l => GoldenBytesTests.Mask(Convert.FromHexString(l))).ToArray();
+    private static byte[][] Golden(string name, Transaction built) =>
+        GoldenBytesTests.WithCompletionFlags(File.ReadAllLines(Path.Combine(GoldenBytesTests.GoldenDirectory, name + ".hex")).Where(l => l.Length > 0)
+            .Select(l => GoldenBytesTests.Mask(Convert.FromHexString(l))).ToArray(), TransactionEncoder.EchoesGeneration(built));
 
     private static void AssertBatch(string golden, Transaction built)
     {
-        var expected = Golden(golden);
+        var expected = Golden(golden, built);
         var actual = GoldenBytesTests.Encode(built).Select(GoldenBytesTests.Mask).ToArray();
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)

@@ -44,8 +44,8 @@ public sealed class TransportKernelTests
     [Fact]
     public async Task ACommitWhoseRepliesAreAlreadyQueuedCompletesOnTheCallersThreadWithoutWaiting()
     {
-        // nfnetlink runs the batch and the GETGEN marker inside sendmsg, so the marker's NEWGEN (and any error)
-        // is queued before the library looks: the async commit must not wait on epoll or hop threads for it.
+        // nfnetlink runs the batch inside sendmsg, so its replies (the NEWGEN echo, the last message's ACK, any
+        // error) are queued before the library looks: the async commit must not wait on epoll or hop threads for them.
         using var ns = TestNamespace.Create();
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
         var committing = nft.CommitAsync(new Transaction().AddTable(Build.Table("t")).AddChain(Build.BaseChain("t")));

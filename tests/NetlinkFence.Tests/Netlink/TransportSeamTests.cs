@@ -7,7 +7,8 @@ using NetlinkFence.Tests.TestSupport;
 namespace NetlinkFence.Tests.Netlink;
 
 /// <summary>
-/// The reply handling above the socket, driven by a scripted kernel (no root): end markers, lost markers,
+/// The reply handling above the socket, driven by a scripted kernel (no root): the batch's final ACK and echoed
+/// generation, batch-level refusals, end markers when the ACK is lost,
 /// ENOBUFS, stale, duplicated, reordered and truncated replies, dump restarts and dump status. What the real
 /// kernel does in each case is covered by the kernel tests; these pin down what the library makes of it.
 /// </summary>
@@ -27,7 +28,10 @@ public sealed class TransportSeamTests
         public readonly NftablesChannel Channel;
         public readonly NftablesConnection Connection;
 
-        public Kernel(uint? firstSequence = null, Action<Kernel>? onMarker = null, Action<Kernel>? onBatch = null)
+        /// <param name="onBatch">The kernel's replies to the batch; by default the commit applied: the NEWGEN echoed
+        /// for the first message (generation 7), then the ACK of the last message.</param>
+        /// <param name="onMarker">The replies to a GETGEN end marker; by default its NEWGEN (generation 9).</param>
+        public Kernel(uint? firstSequence = null, Action<Kernel>? onBatch = null, Action<Kernel>? onMarker = null)
         {
             Channel = NftablesChannel.Over(Transport, firstSequence);
             Connection = new NftablesConnection(Channel);
@@ -36,12 +40,12 @@ public sealed class TransportSeamTests
                 if (messages[0].Type == BatchBegin)
                 {
                     Batch = messages;
-                    onBatch?.Invoke(this);
+                    (onBatch ?? (k => k.Applied(7)))(this);
                 }
                 else if (messages[0].Is(NftMessageType.GETGEN))
                 {
                     Markers.Add(messages[0].Sequence);
-                    (onMarker ?? (k => k.AnswerMarker(7)))(this);
+                    (onMarker ?? (k => k.AnswerMarker(9)))(this);
                 }
             };
         }
@@ -49,52 +53,80 @@ public sealed class TransportSeamTests
         /// <summary>Sequence number of batch message <paramref name="index"/> (0 = BEGIN).</summary>
         public uint Message(int index) => Batch[index].Sequence;
 
+        /// <summary>The message that asked for the ACK: the last one before BATCH_END.</summary>
+        public uint Last => Batch[^2].Sequence;
+
         public uint LastMarker => Markers[^1];
+
+        public byte[] Echo(uint generation) => KernelReply.NewGeneration(Message(1), generation);
+
+        public byte[] Ack => KernelReply.Error(Last, 0);
+
+        public void Applied(uint generation) => Transport.QueueEach(Echo(generation), Ack);
 
         public void AnswerMarker(uint generation) => Transport.QueueEach(KernelReply.NewGeneration(LastMarker, generation));
 
-        public Task<CommitResult> CommitAsync(bool synchronous) => synchronous
-            ? Task.FromResult(Connection.Commit(ThreeOperations()))
-            : Connection.CommitAsync(ThreeOperations()).AsTask();
+        public Task<CommitResult> CommitAsync(bool synchronous, Transaction? transaction = null) => synchronous
+            ? Task.FromResult(Connection.Commit(transaction ?? ThreeOperations()))
+            : Connection.CommitAsync(transaction ?? ThreeOperations()).AsTask();
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task ABatchWithNoErrorBeforeTheMarkerSucceedsWithTheMarkersGeneration(bool synchronous)
+    public async Task ABatchEndsOnItsLastMessagesAckInOneSendmsgWithTheEchoedGeneration(bool synchronous)
     {
         var kernel = new Kernel();
         var result = await kernel.CommitAsync(synchronous);
         Assert.Equal(7u, result.GenerationAfter);
         Assert.Equal(5, kernel.Batch.Count);
-        Assert.Single(kernel.Markers);
+        Assert.Single(kernel.Transport.Sent); // the batch, and no second request
+        Assert.Empty(kernel.Markers);
+        // The first message (it adds a table) asks for the echo that carries the NEWGEN, the last message (not
+        // BATCH_END, whose ACK needs 6.10 and comes only on success) for the ACK.
+        Assert.Equal([0, NetlinkMessageFlags.ECHO, 0, NetlinkMessageFlags.ACK, 0],
+            kernel.Batch.Select(m => m.Flags & (NetlinkMessageFlags.ECHO | NetlinkMessageFlags.ACK)));
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task ErrorsOutOfOrderAndDuplicatedAreEachReportedOnceInMessageOrder(bool synchronous)
+    public async Task ErrorsOutOfOrderAndDuplicatedAreEachReportedOnceInMessageOrderAndTheAckIsNoError(bool synchronous)
     {
-        var kernel = new Kernel(onMarker: k => k.Transport.QueueEach(
-            KernelReply.Error(k.Message(3), (int)Errno.NOENT),
-            KernelReply.Error(k.Message(2), (int)Errno.EXIST),
-            KernelReply.Error(k.Message(3), (int)Errno.NOENT),
-            KernelReply.NewGeneration(k.LastMarker, 7)));
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(
+            KernelReply.Error(k.Message(2), (int)Errno.NOENT),
+            KernelReply.Error(k.Message(1), (int)Errno.EXIST),
+            KernelReply.Error(k.Message(2), (int)Errno.NOENT),
+            k.Ack));
         var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous));
-        Assert.Equal([1, 2], e.Failures.Select(f => f.OperationIndex));
+        Assert.Equal([0, 1], e.Failures.Select(f => f.OperationIndex));
         Assert.Equal([(int)Errno.EXIST, (int)Errno.NOENT], e.Failures.Select(f => f.Error.Errno));
         Assert.False(e.FailuresIncomplete);
+        Assert.Single(kernel.Transport.Sent);
+    }
+
+    [Fact]
+    public async Task AnErrorForTheLastMessageEndsTheRepliesAndIsItsOwn()
+    {
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(
+            KernelReply.Error(k.Message(1), (int)Errno.EXIST), KernelReply.Error(k.Last, (int)Errno.NOENT)));
+        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
+        Assert.Equal([0, 2], e.Failures.Select(f => f.OperationIndex));
+        Assert.Single(kernel.Transport.Sent);
     }
 
     [Fact]
     public async Task RepliesToEarlierRequestsArrivingAmongOursAreIgnored()
     {
-        // An error for a request before the batch and the NEWGEN of an older marker must change nothing.
-        var kernel = new Kernel(onMarker: k => k.Transport.QueueEach(
+        // An error for a request before the batch, the NEWGEN of an older request and an ACK numbered after the
+        // batch must change nothing.
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(
             KernelReply.Error(k.Message(0) - 3, (int)Errno.NOENT),
             KernelReply.NewGeneration(k.Message(0) - 1, 1),
-            KernelReply.Error(k.LastMarker + 5, (int)Errno.PERM),
-            KernelReply.NewGeneration(k.LastMarker, 7)));
+            KernelReply.Error(k.Message(4) + 5, (int)Errno.PERM),
+            k.Echo(7),
+            KernelReply.Error(k.Message(4) + 1, 0),
+            k.Ack));
         var result = await kernel.CommitAsync(synchronous: false);
         Assert.Equal(7u, result.GenerationAfter);
     }
@@ -103,10 +135,10 @@ public sealed class TransportSeamTests
     public async Task RepliesQueuedBeforeACallAreDrainedAndNeverReadAsItsOwn()
     {
         var kernel = new Kernel();
-        // Left over from an abandoned call, numbered like the next batch's first operation and its marker (which
-        // a long-lived socket whose counter went round could see): gone before the batch is sent.
+        // Left over from an abandoned call, numbered like the next batch's first operation, its BEGIN and its last
+        // message (which a long-lived socket whose counter went round could see): gone before the batch is sent.
         uint begin = kernel.Channel.Connection.NextSequence;
-        kernel.Transport.QueueEach(KernelReply.Error(begin + 1, (int)Errno.NOENT), KernelReply.NewGeneration(begin + 5, 1));
+        kernel.Transport.QueueEach(KernelReply.Error(begin + 1, (int)Errno.NOENT), KernelReply.NewGeneration(begin + 1, 1), KernelReply.Error(begin + 3, 0));
         kernel.Transport.QueueOverflow();
         var result = await kernel.CommitAsync(synchronous: false);
         Assert.Equal(7u, result.GenerationAfter);
@@ -115,29 +147,72 @@ public sealed class TransportSeamTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task ALostMarkerIsSentAgain(bool synchronous)
+    public async Task ABatchRefusedAsAWholeEndsWithWhatIsQueuedWithoutAMarker(bool synchronous)
     {
-        var kernel = new Kernel(onMarker: k =>
-        {
-            if (k.Markers.Count == 2)
-                k.AnswerMarker(7); // the first one got no answer
-        });
+        // A stale generation: one ERESTART for BEGIN and nothing else (nfnetlink_rcv_batch returns before the batch).
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(KernelReply.Error(k.Message(0), (int)Errno.RESTART)));
+        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous));
+        Assert.True(e.IsGenerationConflict);
+        Assert.Equal([-1], e.Failures.Select(f => f.OperationIndex));
+        Assert.Single(kernel.Transport.Sent);
+        Assert.Equal(1, kernel.Transport.TimedOutWaits); // one look at an empty socket, no waiting
+    }
+
+    [Fact]
+    public async Task ACommitTimeErrorComesBeforeTheAckAndTheAckIsNoSuccess()
+    {
+        // The commit itself failed: its error comes first (the kernel names the first message after BEGIN), then
+        // the collected ACK of the last message.
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(KernelReply.Error(k.Message(1), (int)Errno.LOOP), k.Ack));
+        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
+        Assert.Equal([(int)Errno.LOOP], e.Failures.Select(f => f.Error.Errno));
+        Assert.Equal([0], e.Failures.Select(f => f.OperationIndex));
+        Assert.Single(kernel.Transport.Sent);
+    }
+
+    [Fact]
+    public async Task EpermForTheBatchIsItsAnswer()
+    {
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(KernelReply.Error(k.Message(0), (int)Errno.PERM)));
+        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
+        Assert.True(e.IsPermissionDenied);
+        Assert.Single(kernel.Transport.Sent);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ALostAckIsMadeUpForByAMarkerAndTheEchoedGenerationCounts(bool synchronous)
+    {
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(k.Echo(7))); // the ACK never comes
         var result = await kernel.CommitAsync(synchronous);
         Assert.Equal(7u, result.GenerationAfter);
-        Assert.Equal(2, kernel.Markers.Count);
+        Assert.Single(kernel.Markers);
         Assert.Equal(1, kernel.Transport.TimedOutWaits);
     }
 
     [Fact]
-    public async Task TheAnswerToAnEarlierMarkerOfTheSameBatchEndsTheWait()
+    public async Task NoReplyAtAllIsNeverASuccess()
     {
-        var kernel = new Kernel(onMarker: k =>
+        // Neither the echo nor the ACK (a kernel that dropped the batch without a word): the marker answers, and the
+        // outcome is a refusal whose replies were lost, not a commit.
+        var kernel = new Kernel(onBatch: _ => { });
+        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
+        Assert.True(e.FailuresIncomplete);
+        Assert.Single(kernel.Markers);
+    }
+
+    [Fact]
+    public async Task ALostMarkerIsSentAgainAndAnEarlierMarkersAnswerEndsTheWait()
+    {
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(k.Echo(7)), onMarker: k =>
         {
             if (k.Markers.Count == 2)
-                k.Transport.QueueEach(KernelReply.NewGeneration(k.Markers[0], 7)); // late, but after the batch's replies
+                k.Transport.QueueEach(KernelReply.NewGeneration(k.Markers[0], 9)); // late, but after the batch's replies
         });
         var result = await kernel.CommitAsync(synchronous: false);
         Assert.Equal(7u, result.GenerationAfter);
+        Assert.Equal(2, kernel.Markers.Count);
     }
 
     [Theory]
@@ -145,51 +220,64 @@ public sealed class TransportSeamTests
     [InlineData(true)]
     public async Task AnOverflowMidBatchReportsTheErrorsThatArrivedAsIncomplete(bool synchronous)
     {
-        var kernel = new Kernel(onMarker: k =>
+        var kernel = new Kernel(onBatch: k =>
         {
-            if (k.Markers.Count == 1)
-            {
-                k.Transport.QueueEach(KernelReply.Error(k.Message(2), (int)Errno.NOENT));
-                k.Transport.QueueOverflow(); // the rest, the marker's NEWGEN included, was dropped
-            }
-            else
-                k.AnswerMarker(7);
+            k.Transport.QueueEach(KernelReply.Error(k.Message(2), (int)Errno.NOENT));
+            k.Transport.QueueOverflow(); // the rest, the ACK included, was dropped
         });
         var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous));
         Assert.True(e.FailuresIncomplete);
         Assert.Equal([1], e.Failures.Select(f => f.OperationIndex));
-        Assert.Equal(2, kernel.Markers.Count);
+        Assert.Single(kernel.Markers);
     }
 
     [Fact]
     public async Task AnOverflowThatLostEveryErrorIsStillARefusal()
     {
-        var kernel = new Kernel(onMarker: k =>
-        {
-            if (k.Markers.Count == 1)
-                k.Transport.QueueOverflow();
-            else
-                k.AnswerMarker(7);
-        });
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueOverflow());
         var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
         Assert.True(e.FailuresIncomplete);
         Assert.Empty(e.Failures);
     }
 
     [Fact]
-    public async Task EpermForTheMarkerIsTheBatchsAnswer()
+    public async Task AnOverflowAfterTheCommitsEchoIsASuccess()
     {
-        var kernel = new Kernel(onMarker: k => k.Transport.QueueEach(
-            KernelReply.Error(k.Message(0), (int)Errno.PERM), KernelReply.Error(k.LastMarker, (int)Errno.PERM)));
-        var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
-        Assert.True(e.IsPermissionDenied);
+        // Only a commit that applied echoes its NEWGEN, so lost replies after it cannot have been errors.
+        var kernel = new Kernel(onBatch: k =>
+        {
+            k.Transport.QueueEach(k.Echo(7));
+            k.Transport.QueueOverflow();
+        });
+        var result = await kernel.CommitAsync(synchronous: false);
+        Assert.Equal(7u, result.GenerationAfter);
+    }
+
+    [Fact]
+    public async Task ACommitWithoutAnEchoedGenerationReadsItWithGetgen()
+    {
+        // A batch that changed nothing: the kernel keeps the generation and echoes no NEWGEN, only the ACK.
+        var kernel = new Kernel(onBatch: k => k.Transport.QueueEach(k.Ack));
+        var result = await kernel.CommitAsync(synchronous: false);
+        Assert.Equal(9u, result.GenerationAfter);
+        Assert.Equal(2, kernel.Transport.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AnEmptyBatchAsksNoAckAndEndsWithAMarker()
+    {
+        var kernel = new Kernel(onBatch: _ => { });
+        var result = await kernel.CommitAsync(synchronous: false, new Transaction());
+        Assert.Equal(2, kernel.Batch.Count);
+        Assert.All(kernel.Batch, m => Assert.Equal((NetlinkMessageFlags)0, m.Flags & NetlinkMessageFlags.ACK));
+        Assert.Equal(9u, result.GenerationAfter);
     }
 
     [Fact]
     public async Task ARefusedMarkerAloneIsAKernelErrorNotASuccess()
     {
-        var kernel = new Kernel(onMarker: k => k.Transport.QueueEach(KernelReply.Error(k.LastMarker, (int)Errno.INVAL)));
-        var e = await Assert.ThrowsAsync<NetlinkKernelException>(() => kernel.CommitAsync(synchronous: false));
+        var kernel = new Kernel(onBatch: _ => { }, onMarker: k => k.Transport.QueueEach(KernelReply.Error(k.LastMarker, (int)Errno.INVAL)));
+        var e = await Assert.ThrowsAsync<NetlinkKernelException>(() => kernel.CommitAsync(synchronous: false, new Transaction()));
         Assert.Equal((int)Errno.INVAL, e.Error.Errno);
     }
 
@@ -199,13 +287,12 @@ public sealed class TransportSeamTests
     [InlineData(uint.MaxValue)] // BEGIN is the last number before the wrap
     public async Task ErrorsAreMatchedAcrossTheSequenceWrap(uint firstSequence)
     {
-        var kernel = new Kernel(firstSequence, onMarker: k => k.Transport.QueueEach(
-            KernelReply.Error(k.Message(3), (int)Errno.NOENT), KernelReply.NewGeneration(k.LastMarker, 7)));
+        var kernel = new Kernel(firstSequence, onBatch: k => k.Transport.QueueEach(KernelReply.Error(k.Message(2), (int)Errno.NOENT), k.Ack));
         var e = await Assert.ThrowsAsync<TransactionRejectedException>(() => kernel.CommitAsync(synchronous: false));
         Assert.Equal(firstSequence, kernel.Message(0));
-        Assert.Equal([2], e.Failures.Select(f => f.OperationIndex));
-        // The range was reserved once: the marker got the number right after END.
-        Assert.Equal(kernel.Message(4) + 1, kernel.Markers[0]);
+        Assert.Equal([1], e.Failures.Select(f => f.OperationIndex));
+        // The range was reserved once: the next number is the one right after END.
+        Assert.Equal(kernel.Message(4) + 1, kernel.Channel.Connection.NextSequence);
     }
 
     [Fact]
@@ -220,18 +307,20 @@ public sealed class TransportSeamTests
         channel.Connection.ReserveSequences(last - first + 1);
         transport.OnSend = messages =>
         {
-            if (messages[0].Is(NftMessageType.GETGEN))
+            if (messages[0].Type == BatchBegin)
                 transport.QueueEach(
                     KernelReply.Object(NftMessageType.NEWRULE, first + 3, 42, default),
                     KernelReply.Object(NftMessageType.NEWRULE, first - 1, 41, default), // not ours
-                    KernelReply.NewGeneration(messages[0].Sequence, 7));
+                    KernelReply.NewGeneration(first + 1, 7),
+                    KernelReply.Error(first + 3, 0));
         };
         var echoed = new List<uint>();
         var outcome = await channel.SendBatchAsync(batch, first, last - first + 1,
             (in NetlinkMessage m) => echoed.Add(KernelReply.ObjectId(m)), synchronous: false, CancellationToken.None);
         Assert.Equal([42u], echoed);
-        Assert.Equal(7u, outcome.EndMarkerValue);
+        Assert.Equal(7u, outcome.CommittedGeneration);
         Assert.Empty(outcome.Errors);
+        Assert.Single(transport.Sent);
         batch.Dispose();
     }
 

@@ -264,7 +264,8 @@ public static class PolicyCompiler
             var elements = grants.Where(g => g.Scope is { } s && s.IsCgroup == cgroup && Family(g.Network) == family)
                 .GroupBy(g => g.Scope!.Value).OrderBy(g => g.Key.Id)
                 .SelectMany(g => new Layout.AllowSetModel(set, g, g.Key).Elements(DateTimeOffset.UnixEpoch)).ToList();
-            var explanation = new LazyList<string>(() => resolved.Policy.Egress.Where(e => e.By.Any(b => b.IsCgroup == cgroup))
+            var explanation = new LazyList<string>(() => resolved.Policy.Egress
+                .Where(e => e.By.Any(b => b.IsCgroup == cgroup) && e.Peers.SelectMany(resolved.NetworksOf).Any(n => Family(n) == family))
                 .Select(e => EntryLine(resolved, e, family, destination: true) + " by " + string.Join(", ", resolved.ScopesOf(e).Select(Describe))).ToList());
             sets.Add(new CompiledSet(set, elements, "egress.allow", explanation));
             if (cgroup)
@@ -289,7 +290,7 @@ public static class PolicyCompiler
             ServiceScopeKind.Cgroup => $"cgroup {binding.CgroupPath}",
             ServiceScopeKind.User => $"user {binding.Scope.Value}",
             _ => $"uid {binding.Scope.Value}",
-        } + (binding.Current is { } current ? $" ({current})" : binding.Scope.IsCgroup ? " (absent now: allows nothing until it exists)" : "");
+        } + (binding.Scope.Kind == ServiceScopeKind.Uid ? "" : binding.Current is { } current ? $" ({current})" : " (absent now: allows nothing until it exists)");
 
     /// <summary>One line per entry for plan: <c>'web' at policy.yaml:23:7: tcp 443; udp 53 to api.example -> 203.0.113.50 (DNS)</c>.</summary>
     private static string EntryLine(ResolvedPolicy resolved, AllowEntry entry, AddressFamily family, bool destination)

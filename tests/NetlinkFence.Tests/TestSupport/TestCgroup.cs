@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using NetlinkFence.Runtime;
+
+namespace NetlinkFence.Tests.TestSupport;
+
+/// <summary>
+/// A cgroup directory the test makes under the host's cgroup2 mount (<c>/nlf-test-XXXX/...</c>), and clients that send
+/// from inside it: a shell moves itself into the cgroup (writes its pid to cgroup.procs) and then execs into the
+/// agent's network namespace, so its socket belongs to that cgroup. Removed (deepest first) on dispose.
+/// </summary>
+public sealed class TestCgroup : IDisposable
+{
+    private readonly List<string> _made = [];
+
+    public TestCgroup()
+    {
+        Hierarchy = CgroupHierarchy.Find() ?? throw new InvalidOperationException("no cgroup2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)");
+        Root = "/nlf-test-" + Guid.NewGuid().ToString("n")[..10];
+        Make(Root);
+    }
+
+    public CgroupHierarchy Hierarchy { get; }
+
+    /// <summary>This test's cgroup, from the cgroup2 root: <c>/nlf-test-XXXX</c>.</summary>
+    public string Root { get; }
+
+    /// <summary>Makes <c>Root/relative</c> (and its parents); returns its path from the cgroup2 root.</summary>
+    public string Make(string relative)
+    {
+        string path = relative.StartsWith(Root, StringComparison.Ordinal) ? relative : Root + "/" + relative.TrimStart('/');
+        string current = "";
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            current += "/" + part;
+            if (!Directory.Exists(Hierarchy.DirectoryOf(current)))
+            {
+                Directory.CreateDirectory(Hierarchy.DirectoryOf(current));
+                _made.Add(current);
+            }
+        }
+        return path;
+    }
+
+    /// <summary>Removes <paramref name="path"/> (no process may be in it), as a unit's stop does.</summary>
+    public void Remove(string path)
+    {
+        Directory.Delete(Hierarchy.DirectoryOf(path));
+        _made.Remove(path);
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="address"/>:<paramref name="port"/> (TCP) from a process in cgroup <paramref name="cgroup"/>
+    /// (null: the test's own) running as <paramref name="uid"/> (null: root), inside network namespace
+    /// <paramref name="netns"/>; true when the listener's 5-byte greeting came back.
+    /// </summary>
+    public bool TcpReachable(TestNamespace netns, string? cgroup, uint? uid, string address, int port, int timeoutSeconds = 2)
+    {
+        string join = cgroup is null ? "" : $"echo $$ > {Hierarchy.DirectoryOf(cgroup)}/cgroup.procs && ";
+        string user = uid is { } u ? $"setpriv --reuid={u} --regid={u} --clear-groups " : "";
+        string connect = $"exec 3<>/dev/tcp/{address}/{port} && head -c5 <&3";
+        var start = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"{join}exec nsenter --net={netns.Path} {user}timeout {timeoutSeconds} bash -c '{connect}'");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds + 20)))
+        {
+            process.Kill(entireProcessTree: true);
+            return false;
+        }
+        return process.ExitCode == 0 && stdout.Result == "hello";
+    }
+
+    public void Dispose()
+    {
+        for (int i = _made.Count - 1; i >= 0; i--)
+        {
+            // A client that is still exiting keeps its cgroup busy for a moment: retry, bounded.
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                try
+                {
+                    Directory.Delete(Hierarchy.DirectoryOf(_made[i]));
+                    break;
+                }
+                catch (IOException) when (attempt < 49)
+                {
+                    Thread.Sleep(100);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+}

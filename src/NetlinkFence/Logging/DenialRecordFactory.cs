@@ -7,9 +7,11 @@ namespace NetlinkFence.Logging;
 
 /// <summary>
 /// Turns an <see cref="NflogPacket"/> into a <see cref="DenialRecord"/>: the consumer layer, where addresses and
-/// strings are allocated. Interface and user names are cached; so is the last prefix, which rarely changes. Not thread-safe.
+/// strings are allocated. Interface and user names are cached; so is the last prefix, which rarely changes. An egress
+/// TCP/UDP record also gets the cgroup (and unit) of its sending socket, looked up when the record is made (the socket
+/// may be gone a moment later). Not thread-safe.
 /// </summary>
-internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames users)
+internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames users, SocketCgroupLookup? sockets = null, CgroupNames? cgroups = null)
 {
     /// <summary>The chain the compiled policy logs egress denials from (its output chain jumps there).</summary>
     public const string EgressDeniedChain = "egress_denied";
@@ -20,9 +22,15 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
     private byte[] _prefixBytes = [];
     private string _prefix = "";
 
+    /// <summary>Starts the records of one NFLOG datagram (records of one batch share socket lookups).</summary>
+    public void BeginBatch() => sockets?.BeginBatch();
+
     public DenialRecord Create(in NflogPacket packet, DateTimeOffset now)
     {
         string prefix = Prefix(packet.Prefix);
+        string? chain = Chain(packet.Hook, prefix);
+        ulong? cgroupId = chain == EgressDeniedChain ? sockets?.Find(packet) : null;
+        var (cgroup, unit) = cgroupId is { } id && cgroups is not null ? cgroups.Name(id) : (null, null);
         return new DenialRecord
         {
             Time = packet.TimestampMicroseconds >= 0 ? DateTimeOffset.UnixEpoch.AddTicks(packet.TimestampMicroseconds * 10) : now,
@@ -40,7 +48,10 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
             InputInterface = interfaces.Name(packet.InputIndex),
             OutputInterface = interfaces.Name(packet.OutputIndex),
             Prefix = prefix,
-            Chain = Chain(packet.Hook, prefix),
+            CgroupId = cgroupId,
+            Cgroup = cgroup,
+            Unit = unit,
+            Chain = chain,
             Verdict = prefix == Policy.PolicyCompiler.AuditLogPrefix ? "accept" : "drop", // learn --audit logs, then accepts
             Sequence = packet.Sequence >= 0 ? (uint)packet.Sequence : null,
             PacketLength = packet.PacketLength,

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Logging;
 
@@ -11,7 +13,7 @@ namespace NetlinkFence.Logging;
 /// TCP/UDP record also gets the cgroup (and unit) of its sending socket, looked up when the record is made (the socket
 /// may be gone a moment later). Not thread-safe.
 /// </summary>
-internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames users, SocketCgroupLookup? sockets = null, CgroupNames? cgroups = null)
+internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames users, SocketCgroupLookup? sockets = null, CgroupHierarchy? cgroups = null)
 {
     /// <summary>The chain the compiled policy logs egress denials from (its output chain jumps there).</summary>
     public const string EgressDeniedChain = "egress_denied";
@@ -30,7 +32,7 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
         string prefix = Prefix(packet.Prefix);
         string? chain = Chain(packet.Hook, prefix);
         ulong? cgroupId = chain == EgressDeniedChain ? sockets?.Find(packet) : null;
-        var (cgroup, unit) = cgroupId is { } id && cgroups is not null ? cgroups.Name(id) : (null, null);
+        string? cgroup = cgroupId is { } id ? CgroupPath(id) : null;
         return new DenialRecord
         {
             Time = packet.TimestampMicroseconds >= 0 ? DateTimeOffset.UnixEpoch.AddTicks(packet.TimestampMicroseconds * 10) : now,
@@ -50,7 +52,7 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
             Prefix = prefix,
             CgroupId = cgroupId,
             Cgroup = cgroup,
-            Unit = unit,
+            Unit = cgroup is null ? null : CgroupHierarchy.UnitOf(cgroup),
             Chain = chain,
             Verdict = prefix == Policy.PolicyCompiler.AuditLogPrefix ? "accept" : "drop", // learn --audit logs, then accepts
             Sequence = packet.Sequence >= 0 ? (uint)packet.Sequence : null,
@@ -71,6 +73,19 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
         -1 when prefix.Length > 0 => EgressDeniedChain,
         _ => null,
     };
+
+    /// <summary>The id's path under the cgroup2 mount, or null (no cgroup2 mount, or the cgroup was removed since).</summary>
+    private string? CgroupPath(ulong id)
+    {
+        try
+        {
+            return cgroups?.PathOf(id);
+        }
+        catch (ErrnoException)
+        {
+            return null; // a directory this process may not stat
+        }
+    }
 
     private string Prefix(ReadOnlySpan<byte> bytes)
     {

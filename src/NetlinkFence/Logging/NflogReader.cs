@@ -4,6 +4,7 @@ using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Logging;
 
@@ -52,7 +53,7 @@ public sealed class NflogReader : IAsyncDisposable
             SingleReader = true,
             SingleWriter = true,
         });
-        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames(), sockets, sockets is null ? null : CgroupNames.Open()),
+        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames(), sockets, sockets is null ? null : CgroupHierarchy.Find()),
             _records.Writer, options.DropWhenFull);
         _pump = Task.Run(PumpAsync);
     }

@@ -53,6 +53,13 @@ public sealed record DenialRecord
     public ulong? CgroupId { get; init; }
 
     /// <summary>
+    /// True when the sending socket was looked up for its cgroup (an egress TCP or UDP packet sent from a local socket,
+    /// see <see cref="NflogReaderOptions.SocketCgroups"/>): then a null <see cref="CgroupId"/> means the socket was
+    /// already closed, and the cgroup is unknown.
+    /// </summary>
+    public bool CgroupLookedUp { get; init; }
+
+    /// <summary>
     /// The path of <see cref="CgroupId"/> under the cgroup2 mount (<c>/system.slice/chrony.service</c>); null when the id
     /// is unknown, or the cgroup was removed before it could be named.
     /// </summary>

@@ -31,7 +31,8 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
     {
         string prefix = Prefix(packet.Prefix);
         string? chain = Chain(packet.Hook, prefix);
-        ulong? cgroupId = chain == EgressDeniedChain ? sockets?.Find(packet) : null;
+        bool lookedUp = sockets is not null && chain == EgressDeniedChain && SocketCgroupLookup.Applies(packet);
+        ulong? cgroupId = lookedUp ? sockets!.Find(packet) : null;
         string? cgroup = cgroupId is { } id ? CgroupPath(id) : null;
         return new DenialRecord
         {
@@ -50,6 +51,7 @@ internal sealed class DenialRecordFactory(InterfaceNames interfaces, UserNames u
             InputInterface = interfaces.Name(packet.InputIndex),
             OutputInterface = interfaces.Name(packet.OutputIndex),
             Prefix = prefix,
+            CgroupLookedUp = lookedUp,
             CgroupId = cgroupId,
             Cgroup = cgroup,
             Unit = cgroup is null ? null : CgroupHierarchy.UnitOf(cgroup),

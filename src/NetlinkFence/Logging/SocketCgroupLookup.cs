@@ -60,9 +60,7 @@ internal sealed class SocketCgroupLookup : IDisposable
     /// </summary>
     public ulong? Find(in NflogPacket packet)
     {
-        if (packet.Protocol is not ((int)ProtocolType.Tcp or (int)ProtocolType.Udp) || packet.Uid < 0
-            || packet.SourcePort < 0 || packet.DestinationPort < 0 || packet.Truncated
-            || packet.Source.Length != packet.Destination.Length || packet.Source.Length is not (4 or 16))
+        if (!Applies(packet))
             return null;
         var key = new Tuple(Address(packet.Source), Address(packet.Destination), packet.SourcePort << 16 | packet.DestinationPort,
             packet.Protocol, packet.Source.Length, (uint)packet.Uid, packet.OutputIndex);
@@ -74,6 +72,12 @@ internal sealed class SocketCgroupLookup : IDisposable
             _batch[_batchCount++] = (key, id);
         return id;
     }
+
+    /// <summary>Whether <paramref name="packet"/> was sent from a local TCP or UDP socket (it has a uid) that can be looked up by its addresses and ports.</summary>
+    public static bool Applies(in NflogPacket packet) =>
+        (packet.Protocol is (int)ProtocolType.Tcp or (int)ProtocolType.Udp) && packet.Uid >= 0
+        && packet.SourcePort >= 0 && packet.DestinationPort >= 0 && !packet.Truncated
+        && packet.Source.Length == packet.Destination.Length && (packet.Source.Length is 4 or 16);
 
     private ulong? Ask(in NflogPacket packet)
     {

@@ -583,6 +583,62 @@ public enum NftLookupFlags : uint
     INV = 0x1,
 }
 
+/// <summary>Values of <c>NFTA_SOCKET_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFTA_SOCKET_", "linux/netfilter/nf_tables.h")]
+public enum NftSocketAttribute : ushort
+{
+    /// <summary><c>NFTA_SOCKET_UNSPEC</c></summary>
+    UNSPEC = 0,
+    /// <summary><c>NFTA_SOCKET_KEY</c></summary>
+    KEY = 1,
+    /// <summary><c>NFTA_SOCKET_DREG</c></summary>
+    DREG = 2,
+    /// <summary><c>NFTA_SOCKET_LEVEL</c></summary>
+    LEVEL = 3,
+}
+
+/// <summary>Values of <c>NFT_SOCKET_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFT_SOCKET_", "linux/netfilter/nf_tables.h")]
+public enum NftSocketKey : uint
+{
+    /// <summary><c>NFT_SOCKET_TRANSPARENT</c></summary>
+    TRANSPARENT = 0,
+    /// <summary><c>NFT_SOCKET_MARK</c></summary>
+    MARK = 1,
+    /// <summary><c>NFT_SOCKET_WILDCARD</c></summary>
+    WILDCARD = 2,
+    /// <summary><c>NFT_SOCKET_CGROUPV2</c></summary>
+    CGROUPV2 = 3,
+}
+
+/// <summary>Values of <c>NFTA_BYTEORDER_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFTA_BYTEORDER_", "linux/netfilter/nf_tables.h")]
+public enum NftByteorderAttribute : ushort
+{
+    /// <summary><c>NFTA_BYTEORDER_UNSPEC</c></summary>
+    UNSPEC = 0,
+    /// <summary><c>NFTA_BYTEORDER_SREG</c></summary>
+    SREG = 1,
+    /// <summary><c>NFTA_BYTEORDER_DREG</c></summary>
+    DREG = 2,
+    /// <summary><c>NFTA_BYTEORDER_OP</c></summary>
+    OP = 3,
+    /// <summary><c>NFTA_BYTEORDER_LEN</c></summary>
+    LEN = 4,
+    /// <summary><c>NFTA_BYTEORDER_SIZE</c></summary>
+    SIZE = 5,
+}
+
+/// <summary>Values of <c>NFT_BYTEORDER_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFT_BYTEORDER_", "linux/netfilter/nf_tables.h")]
+public enum NftByteorderOp : uint
+{
+    /// <summary><c>NFT_BYTEORDER_NTOH</c></summary>
+    NTOH = 0,
+    /// <summary><c>NFT_BYTEORDER_HTON</c></summary>
+    HTON = 1,
+}
+
 /// <summary>Values of <c>NFTA_LOOKUP_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
 [UapiPrefix("NFTA_LOOKUP_", "linux/netfilter/nf_tables.h")]
 public enum NftLookupAttribute : ushort

@@ -106,7 +106,22 @@ public sealed class RuleBuilder
     /// <summary><c>ip saddr . meta l4proto . th dport @set</c>: as <see cref="DestinationProtocolAndPortIn"/> for inbound traffic.</summary>
     public RuleBuilder SourceProtocolAndDestinationPortIn(AddressFamily family, string set) => AddressProtocolAndPortIn(family, set, destination: false);
 
-    private RuleBuilder AddressProtocolAndPortIn(AddressFamily family, string set, bool destination)
+    /// <summary>
+    /// <c>ip daddr . meta l4proto . th dport . socket cgroupv2 level N @set</c>: as <see cref="DestinationProtocolAndPortIn"/>,
+    /// with the id of the sending socket's cgroup ancestor at <paramref name="level"/> as a fourth field (set key
+    /// <c>... . cgroupsv2</c>): the element allows the destination to that cgroup and the cgroups below it only.
+    /// </summary>
+    public RuleBuilder DestinationProtocolPortAndCgroupIn(AddressFamily family, string set, uint level) =>
+        AddressProtocolAndPortIn(family, set, destination: true, scope: word => new SocketExpression(level, RegisterForWord(word)), scopeSize: 8);
+
+    /// <summary>
+    /// <c>ip daddr . meta l4proto . th dport . meta skuid @set</c>: as <see cref="DestinationProtocolAndPortIn"/>, with the
+    /// sending socket's user id as a fourth field (set key <c>... . uid</c>).
+    /// </summary>
+    public RuleBuilder DestinationProtocolPortAndUserIn(AddressFamily family, string set) =>
+        AddressProtocolAndPortIn(family, set, destination: true, scope: word => new MetaExpression(MetaKey.SocketUid, RegisterForWord(word)), scopeSize: 4);
+
+    private RuleBuilder AddressProtocolAndPortIn(AddressFamily family, string set, bool destination, Func<int, Expression>? scope = null, uint scopeSize = 0)
     {
         AddressField(family, destination, out uint offset, out uint length);
         NfProto(family);
@@ -117,6 +132,14 @@ public sealed class RuleBuilder
         _expressions.Add(new MetaExpression(MetaKey.L4Proto, RegisterForWord(word)));
         // Without an l4proto match th dport reads bytes 2-3 of any transport header; only tcp and udp are in the set.
         _expressions.Add(new PayloadExpression(PayloadBase.Transport, 2, 2, RegisterForWord(word + 1)));
+        if (scope is not null)
+        {
+            // A host-order value in an interval set is stored in network order (the set compares bytes): nft
+            // converts it in the register first, and so do we.
+            uint register = RegisterForWord(word + 2);
+            _expressions.Add(scope(word + 2));
+            _expressions.Add(ByteorderExpression.HostToNetwork(register, scopeSize));
+        }
         _expressions.Add(new LookupExpression(set, Registers.R1));
         return this;
     }

@@ -90,6 +90,22 @@ public readonly struct SetKeyField
         ? new(SetKeyType.Mark, DataValue.HostOrder32(first), DataValue.HostOrder32(last))
         : throw new ArgumentException($"mark range {first}-{last} ends before it starts", nameof(last));
 
+    /// <summary>A socket's user id (<c>uid</c>), in network order as interval concatenations store it.</summary>
+    public static SetKeyField Uid(uint uid)
+    {
+        var value = DataValue.BigEndian32(uid);
+        return new(SetKeyType.Uid, value, value);
+    }
+
+    /// <summary>A cgroup v2 id (<c>cgroupsv2</c>, the inode number of the cgroup's directory), in network order as interval concatenations store it.</summary>
+    public static SetKeyField CgroupId(ulong id)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, id);
+        var value = DataValue.Own(bytes);
+        return new(SetKeyType.CgroupV2, value, value);
+    }
+
     /// <summary>An address field (<see cref="Address"/>).</summary>
     public static implicit operator SetKeyField(IPAddress address) => Address(address);
 

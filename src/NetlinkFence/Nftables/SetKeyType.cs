@@ -18,6 +18,16 @@ public enum SetKeyType : uint
     InetService = 13,
     /// <summary><c>mark</c>, 4 bytes, host order.</summary>
     Mark = 19,
+    /// <summary>
+    /// <c>uid</c> (<c>meta skuid</c>), 4 bytes; network order as an interval concatenation stores it (the rule converts
+    /// the loaded value with <c>byteorder hton</c>, as nft does).
+    /// </summary>
+    Uid = 24,
+    /// <summary>
+    /// <c>cgroupsv2</c> (<c>socket cgroupv2</c>: a cgroup's id, the inode number of its directory), 8 bytes; network order
+    /// as an interval concatenation stores it (see <see cref="Uid"/>).
+    /// </summary>
+    CgroupV2 = 46,
 }
 
 /// <summary>Sizes and byte orders of <see cref="SetKeyType"/>.</summary>
@@ -33,7 +43,8 @@ public static class SetKeyTypes
         SetKeyType.Ipv6Address => 16,
         SetKeyType.InetProto or SetKeyType.NfProto => 1,
         SetKeyType.InetService => 2,
-        SetKeyType.Mark => 4,
+        SetKeyType.Mark or SetKeyType.Uid => 4,
+        SetKeyType.CgroupV2 => 8,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown set key type"),
     };
 
@@ -49,6 +60,8 @@ public static class SetKeyTypes
         SetKeyType.NfProto => "nf_proto",
         SetKeyType.InetService => "inet_service",
         SetKeyType.Mark => "mark",
+        SetKeyType.Uid => "uid",
+        SetKeyType.CgroupV2 => "cgroupsv2",
         _ => $"type-{(uint)type}",
     };
 }

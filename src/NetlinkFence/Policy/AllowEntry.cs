@@ -40,10 +40,15 @@ public sealed record AllowEntry
     /// </summary>
     public TimeSpan? Window { get; init; }
 
+    /// <summary>
+    /// <c>by:</c> (egress only): who may use the entry, any one of these; empty: every process (as without <c>by:</c>).
+    /// </summary>
+    public IReadOnlyList<ServiceScope> By { get; init; } = [];
+
     /// <summary>Equality ignores locations.</summary>
     public bool Equals(AllowEntry? other) =>
         other is not null && Name == other.Name && Peers.SequenceEqual(other.Peers) && Tcp.SequenceEqual(other.Tcp) && Udp.SequenceEqual(other.Udp)
-        && Window == other.Window && ResolveLazily == other.ResolveLazily;
+        && Window == other.Window && ResolveLazily == other.ResolveLazily && By.SequenceEqual(other.By);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Name, Peers.Count, Tcp.Count, Udp.Count, Window);

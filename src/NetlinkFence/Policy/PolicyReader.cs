@@ -15,10 +15,11 @@ internal sealed class PolicyReader(string fileName)
     private static readonly string[] LogKeys = ["prefix", "rate", "group", "remote"];
     private static readonly string[] RemoteKeys = ["tls", "ca", "cert", "key", "queue"];
     private static readonly string[] InputKeys = ["allow"];
-    private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp"];
+    private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp", "by"];
     private static readonly string[] EgressKeys = ["dns", "allow"];
     private static readonly string[] DnsKeys = ["resolvers", "min_ttl", "grace", "max_addresses_per_name"];
-    private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window", "resolve"];
+    private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window", "resolve", "by"];
+    private static readonly string[] ByKeys = ["unit", "cgroup", "user", "uid", "when_absent"];
 
     private readonly PolicyRules _rules = new();
 
@@ -213,9 +214,77 @@ internal sealed class PolicyReader(string fileName)
             var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp")) : [];
             _rules.RequirePorts(tcp, udp, before, where, name, Location(map));
             bool lazy = keys.TryGetValue("resolve", out var resolve) && Scalar(resolve, $"{where}.resolve") is { } r && _rules.ResolveMode(r, Location(resolve));
-            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { Window = window, ResolveLazily = lazy });
+            List<ServiceScope> by = [];
+            if (keys.TryGetValue("by", out var byNode))
+            {
+                if (egress)
+                    by = ReadBy(byNode, $"{where}.by");
+                else
+                    Error(byNode, $"{where} ('{name}') has 'by:', which input entries cannot have",
+                        "the kernel filters an incoming packet before it knows which process's socket will receive it, so no cgroup or user can be matched; remove 'by:' and narrow 'from:' and the ports instead", "by-on-input");
+            }
+            entries.Add(new AllowEntry(name, peers, tcp, udp, Location(map)) { Window = window, ResolveLazily = lazy, By = by });
         }
         return entries;
+    }
+
+    /// <summary><c>by:</c>: one mapping or a non-empty list of them, each naming exactly one unit, cgroup, user or uid.</summary>
+    private List<ServiceScope> ReadBy(YamlNode node, string path)
+    {
+        var scopes = new List<ServiceScope>();
+        var items = node is YamlSequenceNode list ? list.Children.ToList() : [node];
+        if (items.Count == 0)
+            Error(node, $"{path} is empty: the entry would allow nobody",
+                "name who may use the entry, e.g. 'by: { unit: chrony.service }', or remove 'by:' to allow every process", "empty-by");
+        int index = 0;
+        foreach (var item in items)
+        {
+            index++;
+            string where = items.Count == 1 && node is not YamlSequenceNode ? path : $"{path}[{index}]";
+            if (item is not YamlMappingNode map)
+            {
+                Error(item, $"{where} must be a mapping such as '{{ unit: chrony.service }}'", "write one of unit:, cgroup:, user: or uid: with a value", "not-a-mapping");
+                continue;
+            }
+            var keys = Keys(map, ByKeys, where);
+            var named = keys.Where(k => k.Key != "when_absent").ToList();
+            if (named.Count != 1)
+            {
+                Error(map, named.Count == 0 ? $"{where} names nobody" : $"{where} names {string.Join(" and ", named.Select(k => k.Key))} in one item",
+                    "write exactly one of unit:, cgroup:, user: or uid: per item; list several items to allow several services", "bad-by");
+                continue;
+            }
+            var (key, valueNode) = named[0];
+            var kind = key switch { "unit" => ServiceScopeKind.Unit, "cgroup" => ServiceScopeKind.Cgroup, "user" => ServiceScopeKind.User, _ => ServiceScopeKind.Uid };
+            if (Scalar(valueNode, $"{where}.{key}") is not { } raw)
+                continue;
+            var expanded = _rules.Expand([(raw, Location(valueNode))]);
+            if (expanded.Count != 1)
+            {
+                if (raw.StartsWith('$') && expanded.Count > 1)
+                    Error(valueNode, $"{where}.{key} is {raw}, which holds {expanded.Count} values", "list one item per value instead", "not-a-scalar");
+                continue;
+            }
+            var (value, location) = expanded[0];
+            if (ScopeSyntax.Check(kind, value) is { } problem)
+            {
+                _rules.Error(location, $"{where}.{key}: {problem.Message}", problem.Fix, "bad-by");
+                continue;
+            }
+            bool deny = false;
+            if (keys.TryGetValue("when_absent", out var absentNode) && Scalar(absentNode, $"{where}.when_absent") is { } absent)
+            {
+                if (absent != "deny")
+                    Error(absentNode, $"{where}.when_absent is '{(PolicyRules.LooksLikeKey(absent) ? absent : "(not shown)")}'",
+                        "the only value is 'deny' (allow nothing until it exists); an absent service never opens the entry to everyone", "bad-by");
+                else if (kind is ServiceScopeKind.User or ServiceScopeKind.Uid)
+                    Error(absentNode, $"{where}.when_absent is for units and cgroups", "a user either exists or is an error; remove 'when_absent'", "bad-by");
+                else
+                    deny = true;
+            }
+            scopes.Add(new ServiceScope(kind, value, Location(map)) { WhenAbsentDeny = deny });
+        }
+        return scopes;
     }
 
     /// <summary>A required, non-empty list of destinations (empty is reported unless a shape error already explains it).</summary>

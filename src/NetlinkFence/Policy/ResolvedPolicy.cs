@@ -6,10 +6,40 @@ namespace NetlinkFence.Policy;
 /// <summary>A policy whose host names have been turned into addresses: ready to compile.</summary>
 public sealed class ResolvedPolicy
 {
-    private ResolvedPolicy(EgressPolicy policy, IReadOnlyDictionary<string, HostResolution> names)
+    private ResolvedPolicy(EgressPolicy policy, IReadOnlyDictionary<string, HostResolution> names, IReadOnlyDictionary<ServiceScope, ScopeBinding> scopes)
     {
         Policy = policy;
         Names = names;
+        Scopes = scopes;
+    }
+
+    /// <summary>Every <c>by:</c> item of the policy, resolved on the host (units to cgroups, users to uids).</summary>
+    public IReadOnlyDictionary<ServiceScope, ScopeBinding> Scopes { get; }
+
+    /// <summary>The bindings of <paramref name="entry"/>'s <c>by:</c> items, in order (empty: the entry is open to every process).</summary>
+    public IEnumerable<ScopeBinding> ScopesOf(AllowEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.By.Select(s => Scopes[s]);
+    }
+
+    /// <summary>This policy with <paramref name="scope"/> bound to <paramref name="binding"/> (the daemon's view after a unit restarted).</summary>
+    public ResolvedPolicy WithBinding(ServiceScope scope, ScopeBinding binding)
+    {
+        var scopes = new Dictionary<ServiceScope, ScopeBinding>(Scopes) { [scope] = binding };
+        return new ResolvedPolicy(Policy, Names, scopes);
+    }
+
+    /// <summary>
+    /// As <see cref="ResolveAsync(EgressPolicy, IHostResolver?, CancellationToken)"/>, and resolves every <c>by:</c> item
+    /// on <paramref name="host"/>: an unknown user, a cgroup path outside the cgroup2 mount, a unit or cgroup that does not
+    /// exist (unless <c>when_absent: deny</c>) are located errors.
+    /// </summary>
+    public static async Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, IHostResolver? resolver, IServiceHost? host, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var scopes = ScopeResolver.Resolve(policy, host); // first: fails before any DNS traffic
+        return await ResolveNamesAsync(policy, resolver, scopes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The policy.</summary>
@@ -24,7 +54,15 @@ public sealed class ResolvedPolicy
     /// then it is kept with no addresses (<see cref="HostResolution.Unresolved"/>). With an
     /// <see cref="ITtlHostResolver"/>, all names are asked in one batch and the answers keep their TTLs.
     /// </summary>
-    public static async Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, IHostResolver? resolver = null, CancellationToken cancellationToken = default)
+    public static Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, IHostResolver? resolver = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        // A policy with by: and no host to resolve it on is an error (located), never "open to everyone".
+        return ResolveNamesAsync(policy, resolver, ScopeResolver.Resolve(policy, null), cancellationToken);
+    }
+
+    private static async Task<ResolvedPolicy> ResolveNamesAsync(EgressPolicy policy, IHostResolver? resolver, Dictionary<ServiceScope, ScopeBinding> scopes,
+        CancellationToken cancellationToken)
     {
         resolver ??= new SystemHostResolver();
         var names = new Dictionary<string, HostResolution>(StringComparer.OrdinalIgnoreCase);
@@ -71,7 +109,7 @@ public sealed class ResolvedPolicy
         }
         if (errors.Count > 0)
             throw new PolicyException(errors);
-        return new ResolvedPolicy(policy, names);
+        return new ResolvedPolicy(policy, names, scopes);
 
         void Add(string host, List<IPAddress> usable, string? why)
         {

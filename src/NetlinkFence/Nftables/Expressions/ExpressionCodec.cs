@@ -48,6 +48,8 @@ internal static class ExpressionCodec
             "counter" => CounterExpression.TryDecode(data),
             "limit" => LimitExpression.TryDecode(data),
             "reject" => RejectExpression.TryDecode(data),
+            "socket" => SocketExpression.TryDecode(data),
+            "byteorder" => ByteorderExpression.TryDecode(data),
             _ => null,
         };
         return decoded ?? new RawExpression(name, new DataValue(data));

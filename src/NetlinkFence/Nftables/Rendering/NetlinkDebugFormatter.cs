@@ -44,6 +44,8 @@ internal static class NetlinkDebugFormatter
         CounterExpression c => $"counter pkts {c.Packets} bytes {c.Bytes}",
         LimitExpression l => $"limit rate {l.Rate}/{UnitName(l.UnitSeconds)} burst {l.Burst} type {(l.Type == LimitType.Bytes ? "bytes" : "packets")} flags 0x{(l.Invert ? 1 : 0):x}",
         LogExpression l => LogText(l),
+        SocketExpression s => $"socket load cgroupv2 => reg {s.DestinationRegister}",
+        ByteorderExpression b => $"byteorder reg {b.DestinationRegister} = {(b.ToNetworkOrder ? "hton" : "ntoh")}(reg {b.SourceRegister}, {b.Size}, {b.Length})",
         RejectExpression r => $"reject type {(uint)r.Type} code {r.IcmpCode}",
         RawExpression raw => $"{raw.KernelName} unknown 0x{Convert.ToHexStringLower(raw.Data.Span)}",
         _ => $"{expression.Name} unknown",

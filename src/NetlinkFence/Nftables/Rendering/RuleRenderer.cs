@@ -52,6 +52,16 @@ internal sealed class RuleRenderer
 
         /// <summary>For ICMP fields: the network protocol a pending <c>meta nfproto</c> must name to be implied.</summary>
         public byte? AlsoNetwork { get; init; }
+
+        /// <summary>A host-order key converted to network order in place (nft's byteorder before an interval concatenation lookup).</summary>
+        public bool NetworkOrder { get; init; }
+
+        /// <summary>A load nft prints in a concatenation lookup: a header field, ct, or one of the meta and socket keys our sets use.</summary>
+        public bool IsConcatenable => Mask is null && (Base is not null || Ct is not null || IsSocket
+            || Meta is MetaKey.L4Proto or MetaKey.NfProto or MetaKey.Mark || (Meta is MetaKey.SocketUid && NetworkOrder));
+
+        /// <summary><c>socket cgroupv2 level N</c>.</summary>
+        public bool IsSocket { get; init; }
     }
 
     private sealed class State
@@ -126,6 +136,18 @@ internal sealed class RuleRenderer
                 case MetaExpression m:
                     state.Set(m.DestinationRegister, new Load(MetaName(m.Key), ValueKind.Integer, null, m.Key, null));
                     break;
+                case SocketExpression so:
+                    state.Set(so.DestinationRegister, new Load($"socket cgroupv2 level {so.Level}", ValueKind.Integer, null, null, null) { IsSocket = true });
+                    break;
+                case ByteorderExpression bo when bo.ToNetworkOrder && bo.SourceRegister == bo.DestinationRegister && bo.Length == bo.Size:
+                {
+                    // Only in front of a lookup (checked there): a host-order meta or socket key stored in network order.
+                    var load = state.Take(bo.SourceRegister);
+                    if (load is null || !(load.IsSocket && bo.Size == 8 || load.Meta == MetaKey.SocketUid && bo.Size == 4))
+                        return null;
+                    state.Set(bo.DestinationRegister, load with { NetworkOrder = true });
+                    break;
+                }
                 case CtExpression c when c.Direction is null:
                     state.Set(c.DestinationRegister, new Load("ct " + NetlinkDebugFormatter.CtKeyName(c.Key), ValueKind.Integer, null, null, c.Key));
                     break;
@@ -202,8 +224,7 @@ internal sealed class RuleRenderer
                 }
                 case LookupExpression l:
                 {
-                    if (state.Loads.Count == 0 || state.Loads[0].Register != l.SourceRegister
-                        || state.Loads.Any(x => x.Load.Mask is not null || (x.Load.Base is null && x.Load.Ct is null && x.Load.Meta is not (MetaKey.L4Proto or MetaKey.NfProto or MetaKey.Mark))))
+                    if (state.Loads.Count == 0 || state.Loads[0].Register != l.SourceRegister || state.Loads.Any(x => !x.Load.IsConcatenable))
                         return null;
                     var loads = state.Loads.Select(x => x.Load).ToList();
                     state.Loads.Clear();

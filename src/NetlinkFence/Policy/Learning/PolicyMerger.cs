@@ -75,7 +75,7 @@ public static class PolicyMerger
         foreach (var port in entry.Ports)
             yield return $"{pad}#   {port.Flow}: {port.Count} x, first {Time(port.FirstSeen)}, last {Time(port.LastSeen)}"
                 + (port.Users.Count > 0 ? $", from {string.Join(", ", port.Users)}" : "")
-                + (port.Cgroups.Count > 0 ? $" in {string.Join(", ", port.Cgroups)}" : "");
+                + (port.Cgroups.Count > 0 ? $"; cgroups {OneLine(string.Join(", ", port.Cgroups))}" : "");
         if (entry.TooManySenders > 0)
             yield return $"{pad}#   sent by {entry.TooManySenders} different services or users: no 'by:' suggested, the entry is open to every process";
         else if (entry.By.Count > 0 && entry.UnknownCgroup > 0)
@@ -117,6 +117,9 @@ public static class PolicyMerger
         }
         return quoted.Append('"').ToString();
     }
+
+    /// <summary>Text for a comment line: a cgroup directory's name may hold a line break, which would end the comment.</summary>
+    private static string OneLine(string text) => string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

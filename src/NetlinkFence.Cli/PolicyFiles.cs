@@ -17,9 +17,13 @@ internal static class PolicyFiles
         return PolicyCompiler.Compile(await ResolveAsync(policy, netns, cancellationToken));
     }
 
-    /// <summary>The one way a verb resolves a loaded policy's names: the policy's resolvers, from inside <paramref name="netns"/>.</summary>
+    /// <summary>
+    /// The one way a verb resolves a loaded policy's names: the policy's resolvers, from inside <paramref name="netns"/>;
+    /// and its <c>by:</c> items on this host (cgroups are not per network namespace).
+    /// </summary>
     public static Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, string? netns, CancellationToken cancellationToken) =>
-        ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null, cancellationToken);
+        ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null,
+            policy.Egress.Any(e => e.By.Count > 0) ? new Runtime.HostServices() : null, cancellationToken);
 
     /// <summary>True when some name is not pinned (only then is a resolver, and its namespace, needed).</summary>
     private static bool NeedsDns(EgressPolicy policy) =>

@@ -86,6 +86,7 @@ internal sealed class DaemonHost
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var watching = monitor is null ? Task.CompletedTask
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
+            var binding = daemon.StartScopeBinding(running.Token);
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(netns, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
@@ -108,6 +109,13 @@ internal sealed class DaemonHost
             try
             {
                 await watching;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            try
+            {
+                await binding;
             }
             catch (OperationCanceledException)
             {
@@ -339,6 +347,39 @@ internal sealed class DaemonHost
                 Log($"dns: the refresher stopped: {e.Message}; names are no longer refreshed (their addresses expire in the kernel); reload to restart it");
             }
         });
+    }
+
+    /// <summary>
+    /// Keeps unit- and cgroup-scoped entries bound to the cgroup ids their services have now: a restarted unit gets a new
+    /// cgroup (a new id), which the kernel does not match (denied) until the elements are moved to it, right after the
+    /// hierarchy reports the change. Runs whatever the policy (a reload may add by: items).
+    /// </summary>
+    private Task StartScopeBinding(CancellationToken cancellationToken)
+    {
+        var host = new HostServices();
+        if (host.Hierarchy is not { } hierarchy)
+        {
+            if (_policy.Source.Scopes.Keys.Any(s => s.IsCgroup))
+                Log("scope: no cgroup2 hierarchy is mounted; unit and cgroup scoped entries cannot be re-bound");
+            return Task.CompletedTask;
+        }
+        return Task.Run(() => new CgroupWatcher(hierarchy.MountPoint).RunAsync(async token =>
+        {
+            if (!_live!.Policy.Scopes.Keys.Any(s => s.IsCgroup))
+                return;
+            var seen = Stopwatch.GetTimestamp();
+            try
+            {
+                foreach (var rebind in await Live.RebindAsync(host, token))
+                    Log(rebind.Note is { } note ? $"scope: {note}"
+                        : $"scope: {rebind.Scope} re-bound {rebind.Before?.ToString() ?? "(absent)"} -> {rebind.After?.ToString() ?? "(absent: denied until it is back)"}, "
+                          + $"{Stopwatch.GetElapsedTime(seen).TotalMilliseconds:0.#} ms after the change was seen");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"scope: re-binding failed: {e.Message}; the old cgroup ids stay (they match nothing: denied), tried again at the next change");
+            }
+        }, cancellationToken), cancellationToken);
     }
 
     private async Task RefreshAsync(string host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> addresses, CancellationToken cancellationToken)

@@ -13,4 +13,5 @@ namespace NetlinkFence.Policy;
 /// <param name="Protocol">TCP or UDP.</param>
 /// <param name="Ports">The port range.</param>
 /// <param name="Expires">When the kernel must stop allowing it; null: never.</param>
-public sealed record AllowGrant(string Entry, IPNetwork Network, ProtocolType Protocol, PortRange Ports, DateTimeOffset? Expires = null);
+/// <param name="Scope">Who may use it (a cgroup or a user, from the entry's <c>by:</c>); null: every process.</param>
+public sealed record AllowGrant(string Entry, IPNetwork Network, ProtocolType Protocol, PortRange Ports, DateTimeOffset? Expires = null, GrantScope? Scope = null);

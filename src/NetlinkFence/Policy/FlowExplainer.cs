@@ -49,6 +49,18 @@ public static class FlowExplainer
             var entry = compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == element.Comment);
             return new FlowVerdict(true, $"allow entry '{element.Comment}'{(entry is null ? "" : $" at {entry.Location}")}") { Entry = entry };
         }
+        // Scoped entries (by:): the destination is allowed, but only to the cgroups or users the entry names.
+        foreach (bool cgroup in new[] { true, false })
+        {
+            var scoped = compiled.Sets.FirstOrDefault(s => s.Set.Name == PolicyCompiler.ScopedAllowSet(address.AddressFamily, cgroup));
+            if (scoped?.Elements.FirstOrDefault(e => Holds(scoped.Set, e, key, fields: 3)) is { } only)
+            {
+                var entry = compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == only.Comment);
+                string who = entry is null ? "the services it names" : string.Join(", ", compiled.Source.ScopesOf(entry).Select(PolicyCompiler.Describe));
+                return new FlowVerdict(false, $"allow entry '{only.Comment}'{(entry is null ? "" : $" at {entry.Location}")} allows {address} {proto}/{port} only by: {who}; "
+                    + "from any other process it is logged and dropped by egress_denied") { Entry = entry };
+            }
+        }
         var known = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
             .SelectMany(s => s.Elements.Where(e => AddressIn(s.Set, e, addressBytes))).FirstOrDefault();
         // The element's comment names the entry the address belongs to (DNS elements carry none).
@@ -62,14 +74,14 @@ public static class FlowExplainer
     /// Whether a concatenated range element holds <paramref name="key"/>: every field on its own between the
     /// element's first and last value (a concatenation is a box, not a lexicographic range).
     /// </summary>
-    private static bool Holds(NftSet set, SetElement element, byte[] key)
+    private static bool Holds(NftSet set, SetElement element, byte[] key, int? fields = null)
     {
-        if (element.IntervalEnd || element.Key.Count != key.Length)
+        if (element.IntervalEnd || (fields is null ? element.Key.Count != key.Length : element.Key.Count < key.Length))
             return false;
         var first = element.Key.Span;
         var last = (element.KeyEnd ?? element.Key).Span;
         int at = 0;
-        foreach (var type in set.Key)
+        foreach (var type in set.Key.Take(fields ?? set.Key.Count))
         {
             int size = type.Size(), padded = (size + 3) & ~3;
             var value = key.AsSpan(at, size);

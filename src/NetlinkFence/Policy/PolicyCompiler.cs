@@ -87,6 +87,7 @@ public static class PolicyCompiler
         {
             output.Add(AllowSet(resolved, policy.Egress, egressGrants, name, family, destination: true, sets));
             input.Add(AllowSet(resolved, policy.Input, inputGrants, name, family, destination: false, sets));
+            output.AddRange(ScopedAllowSets(resolved, egressGrants, name, family, sets));
         }
 
         // IPv6 peers named in the policy (an input entry without from: allows ::/0 but names none).
@@ -189,12 +190,19 @@ public static class PolicyCompiler
             IEnumerable<IPNetwork> networks = entry.Peers.Count == 0 && anySource
                 ? [new IPNetwork(IPAddress.Any, 0), new IPNetwork(IPAddress.IPv6Any, 0)]
                 : entry.Peers.SelectMany(resolved.NetworksOf);
+            // by: makes the entry's grants one per bound item (cgroup or user); an item bound to nothing (a unit that
+            // is not running, when_absent: deny) grants nothing. Without by: one unscoped grant.
+            GrantScope?[] scopes = entry.By.Count == 0 ? [null]
+                : resolved.ScopesOf(entry).Where(b => b.Current is not null).Select(b => b.Current).Distinct().ToArray();
             foreach (var network in networks.Distinct())
             {
-                foreach (var range in entry.Tcp)
-                    grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, range));
-                foreach (var range in entry.Udp)
-                    grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, range));
+                foreach (var scope in scopes)
+                {
+                    foreach (var range in entry.Tcp)
+                        grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, range, Scope: scope));
+                    foreach (var range in entry.Udp)
+                        grants.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, range, Scope: scope));
+                }
             }
         }
         return grants;
@@ -212,7 +220,7 @@ public static class PolicyCompiler
         string setName = destination ? EgressAllowSet(family) : InputAllowSet(family);
         string origin = destination ? "egress.allow" : "input.allow";
         var set = AllowSetOf(table, setName, family);
-        var ofFamily = grants.Where(g => Family(g.Network) == family).ToList();
+        var ofFamily = grants.Where(g => Family(g.Network) == family && g.Scope is null).ToList();
         // Compile-time grants never expire, so the elements do not depend on the clock.
         var elements = new Layout.AllowSetModel(set, ofFamily).Elements(DateTimeOffset.UnixEpoch);
         var granted = ofFamily.Select(g => g.Entry).ToHashSet(StringComparer.Ordinal);
@@ -224,6 +232,65 @@ public static class PolicyCompiler
         return new(builder.Counter().Accept(comment), origin,
             $"{(destination ? "egress" : "input")} allow entries ({Suffix(family)}); each element counts its own traffic, its comment names the entry");
     }
+
+    /// <summary>The name of the egress allow set of <paramref name="family"/> for grants scoped to cgroups (<c>allow_cgroup_v4</c>) or users (<c>allow_user_v4</c>).</summary>
+    public static string ScopedAllowSet(AddressFamily family, bool cgroup) => $"allow_{(cgroup ? "cgroup" : "user")}_{Suffix(family)}";
+
+    /// <summary>
+    /// A scoped allow set: an allow set's key and flags (<see cref="AllowSetOf"/>) with the scope as a fourth field,
+    /// <c>cgroupsv2</c> (the id of the cgroup the entry names) or <c>uid</c>.
+    /// </summary>
+    internal static NftSet ScopedAllowSetOf(string table, AddressFamily family, bool cgroup) =>
+        new(Inet, table, ScopedAllowSet(family, cgroup),
+            [family == AddressFamily.InterNetwork ? SetKeyType.Ipv4Address : SetKeyType.Ipv6Address, SetKeyType.InetProto, SetKeyType.InetService,
+             cgroup ? SetKeyType.CgroupV2 : SetKeyType.Uid],
+            SetFlags.Interval | SetFlags.Timeout) { ElementCounters = true };
+
+    /// <summary>
+    /// The scoped allow sets of one family, when some egress entry has <c>by:</c> of their kind (even when what it names
+    /// is absent now: the daemon binds it later without a structure change). Cgroups: one rule per distinct depth of the
+    /// named cgroups (<c>socket cgroupv2 level N</c> loads the socket's ancestor at that depth, so a service's child
+    /// cgroups match too); users: one rule. The number of rules and sets does not grow with the entries.
+    /// </summary>
+    private static IEnumerable<CompiledRule> ScopedAllowSets(ResolvedPolicy resolved, List<AllowGrant> grants, string table, AddressFamily family, List<CompiledSet> sets)
+    {
+        var bindings = resolved.Policy.Egress.SelectMany(resolved.ScopesOf).ToList();
+        foreach (bool cgroup in new[] { true, false })
+        {
+            var ofKind = bindings.Where(b => b.Scope.IsCgroup == cgroup).ToList();
+            if (ofKind.Count == 0)
+                continue;
+            var set = ScopedAllowSetOf(table, family, cgroup);
+            var elements = grants.Where(g => g.Scope is { } s && s.IsCgroup == cgroup && Family(g.Network) == family)
+                .GroupBy(g => g.Scope!.Value).OrderBy(g => g.Key.Id)
+                .SelectMany(g => new Layout.AllowSetModel(set, g, g.Key).Elements(DateTimeOffset.UnixEpoch)).ToList();
+            var explanation = new LazyList<string>(() => resolved.Policy.Egress
+                .Where(e => e.By.Any(b => b.IsCgroup == cgroup) && e.Peers.SelectMany(resolved.NetworksOf).Any(n => Family(n) == family))
+                .Select(e => EntryLine(resolved, e, family, destination: true) + " by " + string.Join(", ", resolved.ScopesOf(e).Select(Describe))).ToList());
+            sets.Add(new CompiledSet(set, elements, "egress.allow", explanation));
+            if (cgroup)
+            {
+                foreach (uint level in ofKind.Select(b => b.Level).Distinct().Order())
+                    yield return new(new RuleBuilder(Inet, table, "output").DestinationProtocolPortAndCgroupIn(family, set.Name, level).Counter().Accept("allow"),
+                        "egress.allow", $"egress allow entries with by: a unit or cgroup at depth {level} ({Suffix(family)}); the element's last field is the cgroup's id");
+            }
+            else
+            {
+                yield return new(new RuleBuilder(Inet, table, "output").DestinationProtocolPortAndUserIn(family, set.Name).Counter().Accept("allow"),
+                    "egress.allow", $"egress allow entries with by: a user ({Suffix(family)}); the element's last field is the socket owner's uid");
+            }
+        }
+    }
+
+    /// <summary><c>unit chrony.service = /system.slice/chrony.service (cgroup 1234)</c>, <c>user _chrony (uid 118)</c>.</summary>
+    internal static string Describe(ScopeBinding binding) =>
+        binding.Scope.Kind switch
+        {
+            ServiceScopeKind.Unit => $"unit {binding.Scope.Value} = {binding.CgroupPath}",
+            ServiceScopeKind.Cgroup => $"cgroup {binding.CgroupPath}",
+            ServiceScopeKind.User => $"user {binding.Scope.Value}",
+            _ => $"uid {binding.Scope.Value}",
+        } + (binding.Scope.Kind == ServiceScopeKind.Uid ? "" : binding.Current is { } current ? $" ({current})" : " (absent now: allows nothing until it exists)");
 
     /// <summary>One line per entry for plan: <c>'web' at policy.yaml:23:7: tcp 443; udp 53 to api.example -> 203.0.113.50 (DNS)</c>.</summary>
     private static string EntryLine(ResolvedPolicy resolved, AllowEntry entry, AddressFamily family, bool destination)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
 using NetlinkFence.Interop;
@@ -190,10 +191,22 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
             }
             return 0;
         });
-        Flood(10); // forwarding works before any policy
-        await Task.Delay(100);
-        long[] before = WitnessCounts(net.World.Nft("list table inet witness"));
-        Assert.True(before[0] >= 10, $"forwarding does not work before the policy: the world counted {before[0]}");
+        // Forwarding works before any policy. The first datagrams wait for two neighbour resolutions (guest to
+        // agent, agent to world), which a loaded runner can stretch past any fixed delay: poll, bounded.
+        long[] before = [0, 0];
+        for (var waited = Stopwatch.StartNew(); before[0] < 10 && waited.Elapsed < TimeSpan.FromSeconds(30);)
+        {
+            Flood(10);
+            await Task.Delay(200);
+            before = WitnessCounts(net.World.Nft("list table inet witness"));
+        }
+        Assert.True(before[0] >= 10, $"forwarding does not work before the policy: the world counted {before[0]} in 30 s");
+        for (long[] settled = []; !settled.SequenceEqual(before);) // datagrams still queued for a neighbour land first
+        {
+            settled = before;
+            await Task.Delay(300);
+            before = WitnessCounts(net.World.Nft("list table inet witness"));
+        }
 
         var compiled = FaultPolicies.Compile(Policy);
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });

@@ -18,11 +18,12 @@ public sealed class ConfirmRollbackTests
     {
         using var ns = TestNamespace.Create();
         Ok($"apply {Before} --netns {ns.Name}");
-        Ok($"apply {After} --netns {ns.Name} --confirm-within 2s");
+        // The window must outlast a CLI start and an nft listing on a loaded 2-core runner (2 s did not, in CI).
+        Ok($"apply {After} --netns {ns.Name} --confirm-within 15s");
         string applied = ns.Nft("list ruleset");
         Assert.Contains("8443", applied);
         Assert.Contains("confirmed", Ok($"confirm --netns {ns.Name}"));
-        Thread.Sleep(3500);
+        Thread.Sleep(16_000); // past the window: a waiter that ignored the confirm would have rolled back by now
         Assert.Equal(applied, ns.Nft("list ruleset"));
         Assert.Equal(1, CliRunner.Run($"confirm --netns {ns.Name}").ExitCode); // nothing left to confirm
     }

@@ -1,114 +1,167 @@
 using System.Diagnostics;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Tests.TestSupport;
 
 /// <summary>
-/// A cgroup v2 directory made by a test under the cgroup2 mount (unified, or hybrid's <c>/sys/fs/cgroup/unified</c>):
-/// a directory of the test's own (<c>/nlf-test-RANDOM</c>) with children, and the processes the test starts in them.
-/// Dispose kills them (and anything left in the cgroups, <c>cgroup.kill</c>) and removes the directories.
+/// A cgroup directory the test makes under the host's cgroup2 mount (<c>/nlf-test-XXXX/...</c>), and clients that send
+/// from inside it: a shell moves itself into the cgroup (writes its pid to cgroup.procs) and then execs into the
+/// agent's network namespace, so its socket belongs to that cgroup. Removed (deepest first) on dispose.
 /// </summary>
-internal sealed class TestCgroup : IDisposable
+/// <remarks>
+/// <see cref="Create"/> and the indexer give a child cgroup as a <see cref="Child"/> that starts long-running
+/// processes in it (killed, with anything left in the cgroups, on dispose).
+/// </remarks>
+public sealed class TestCgroup : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private readonly List<string> _made = [];
     private readonly List<Process> _processes = [];
-    private readonly List<TestCgroup> _children = [];
 
-    /// <summary>Makes <c>/nlf-test-RANDOM</c> and a child directory for each name (e.g. <c>a</c>, <c>b</c>, <c>foo.service</c>).</summary>
+    /// <summary>Makes the test's cgroup and a child directory for each name (e.g. <c>a</c>, <c>b</c>, <c>foo.service</c>).</summary>
     public static TestCgroup Create(params string[] children)
     {
-        var root = new TestCgroup("/nlf-test-" + Guid.NewGuid().ToString("N")[..10]);
-        try
-        {
-            foreach (string child in children)
-                root._children.Add(new TestCgroup(root.Path + "/" + child));
-        }
-        catch
-        {
-            root.Dispose();
-            throw;
-        }
-        return root;
+        var cgroups = new TestCgroup();
+        foreach (string child in children)
+            cgroups.Make(child);
+        return cgroups;
     }
 
-    private TestCgroup(string path)
+    /// <summary>The child <c>Root/name</c>.</summary>
+    public Child this[string name] => new(this, Root + "/" + name);
+
+    /// <summary>A cgroup under the test's own: its path, id, and processes started in it.</summary>
+    public sealed class Child(TestCgroup owner, string path)
     {
-        Path = path;
-        Directory.CreateDirectory(FullPath);
+        /// <summary>The path from the cgroup2 root (<c>/nlf-test-0123456789/a</c>), as the kernel and netlinkfence name it.</summary>
+        public string Path { get; } = path;
+
+        /// <summary>The directory.</summary>
+        public string FullPath => owner.Hierarchy.DirectoryOf(Path);
+
+        /// <summary>The cgroup id: the directory's inode number, as stat(1) reads it (not through the code under test).</summary>
+        public ulong Id => ulong.Parse(TestNamespace.Run("stat", $"-c %i {FullPath}").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// Starts <paramref name="command"/> (a shell command line) in this cgroup: a shell writes its pid to
+        /// <c>cgroup.procs</c> and then execs the command, so every socket the command makes belongs here. It runs
+        /// until it ends or the owner's dispose kills it.
+        /// </summary>
+        public Process Start(string command)
+        {
+            var start = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"echo $$ > {FullPath}/cgroup.procs && exec {command}");
+            var process = Process.Start(start)!;
+            owner._processes.Add(process);
+            return process;
+        }
+
+        /// <summary>Runs <paramref name="command"/> in this cgroup to its end and returns its exit code.</summary>
+        public int Run(string command)
+        {
+            var process = Start(command);
+            if (!process.WaitForExit(Patience))
+                throw new TimeoutException($"'{command}' did not end within {Patience.TotalSeconds} s");
+            return process.ExitCode;
+        }
     }
 
-    /// <summary>The child named <paramref name="name"/>.</summary>
-    public TestCgroup this[string name] => _children.Single(c => c.Path.EndsWith("/" + name, StringComparison.Ordinal));
+    public TestCgroup()
+    {
+        Hierarchy = CgroupHierarchy.Find() ?? throw new InvalidOperationException("no cgroup2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)");
+        Root = "/nlf-test-" + Guid.NewGuid().ToString("n")[..10];
+        Make(Root);
+    }
 
-    /// <summary>The cgroup2 mount point, from /proc/self/mountinfo.</summary>
-    public static string Mount { get; } = File.ReadLines("/proc/self/mountinfo")
-        .Select(l => l.Split(' '))
-        .Where(f => Array.IndexOf(f, "-") is > 0 and var dash && dash + 1 < f.Length && f[dash + 1] == "cgroup2")
-        .Select(f => f[4]).FirstOrDefault() ?? throw new InvalidOperationException("no cgroup2 mount in /proc/self/mountinfo");
+    public CgroupHierarchy Hierarchy { get; }
 
-    /// <summary>The path under the mount (<c>/nlf-test-0123456789/a</c>), as the kernel and netlinkfence name it.</summary>
-    public string Path { get; }
+    /// <summary>This test's cgroup, from the cgroup2 root: <c>/nlf-test-XXXX</c>.</summary>
+    public string Root { get; }
 
-    /// <summary>The directory.</summary>
-    public string FullPath => Mount + Path;
+    /// <summary>Makes <c>Root/relative</c> (and its parents); returns its path from the cgroup2 root.</summary>
+    public string Make(string relative)
+    {
+        string path = relative.StartsWith(Root, StringComparison.Ordinal) ? relative : Root + "/" + relative.TrimStart('/');
+        string current = "";
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            current += "/" + part;
+            if (!Directory.Exists(Hierarchy.DirectoryOf(current)))
+            {
+                Directory.CreateDirectory(Hierarchy.DirectoryOf(current));
+                _made.Add(current);
+            }
+        }
+        return path;
+    }
 
-    /// <summary>The cgroup id: the directory's inode number (as stat(1) reads it).</summary>
-    public ulong Id => ulong.Parse(TestNamespace.Run("stat", $"-c %i {FullPath}").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>Removes <paramref name="path"/> (no process may be in it), as a unit's stop does.</summary>
+    public void Remove(string path)
+    {
+        Directory.Delete(Hierarchy.DirectoryOf(path));
+        _made.Remove(path);
+    }
 
     /// <summary>
-    /// Starts <paramref name="command"/> (a shell command line) in this cgroup: a shell writes its pid to
-    /// <c>cgroup.procs</c> and then execs the command, so every socket the command makes belongs to this cgroup.
-    /// The process runs until it ends or Dispose kills it.
+    /// Connects to <paramref name="address"/>:<paramref name="port"/> (TCP) from a process in cgroup <paramref name="cgroup"/>
+    /// (null: the test's own) running as <paramref name="uid"/> (null: root), inside network namespace
+    /// <paramref name="netns"/>; true when the listener's 5-byte greeting came back.
     /// </summary>
-    public Process Start(string command)
+    public bool TcpReachable(TestNamespace netns, string? cgroup, uint? uid, string address, int port, int timeoutSeconds = 2)
     {
-        var start = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        string join = cgroup is null ? "" : $"echo $$ > {Hierarchy.DirectoryOf(cgroup)}/cgroup.procs && ";
+        string user = uid is { } u ? $"setpriv --reuid={u} --regid={u} --clear-groups " : "";
+        string connect = $"exec 3<>/dev/tcp/{address}/{port} && head -c5 <&3";
+        var start = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"echo $$ > {FullPath}/cgroup.procs && exec {command}");
-        var process = Process.Start(start)!;
-        _processes.Add(process);
-        return process;
-    }
-
-    /// <summary>Runs <paramref name="command"/> in this cgroup to its end and returns its exit code.</summary>
-    public int Run(string command)
-    {
-        var process = Start(command);
-        if (!process.WaitForExit(Patience))
-            throw new TimeoutException($"'{command}' did not end within {Patience.TotalSeconds} s");
-        return process.ExitCode;
+        start.ArgumentList.Add($"{join}exec nsenter --net={netns.Path} {user}timeout {timeoutSeconds} bash -c '{connect}'");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds + 20)))
+        {
+            process.Kill(entireProcessTree: true);
+            return false;
+        }
+        return process.ExitCode == 0 && stdout.Result == "hello";
     }
 
     public void Dispose()
     {
-        foreach (var child in _children)
-            child.Dispose();
         foreach (var process in _processes)
         {
-            try
-            {
-                if (!process.HasExited)
-                    process.Kill(entireProcessTree: true);
-                process.WaitForExit(Patience);
-            }
-            catch (InvalidOperationException)
-            {
-                // never started
-            }
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+            process.WaitForExit(Patience);
             process.Dispose();
         }
-        if (File.Exists(FullPath + "/cgroup.kill"))
-            File.WriteAllText(FullPath + "/cgroup.kill", "1"); // whatever the commands left behind
-        // rmdir fails (EBUSY) while killed tasks are still leaving: bounded retries.
-        var until = Stopwatch.StartNew();
-        while (Directory.Exists(FullPath))
+        for (int i = _made.Count - 1; i >= 0; i--)
         {
-            try
+            string kill = Hierarchy.DirectoryOf(_made[i]) + "/cgroup.kill";
+            if (File.Exists(kill))
+                File.WriteAllText(kill, "1"); // whatever the commands left behind (Linux 5.14+)
+            // A client that is still exiting keeps its cgroup busy for a moment: retry, bounded.
+            for (int attempt = 0; attempt < 50; attempt++)
             {
-                Directory.Delete(FullPath);
-            }
-            catch (IOException) when (until.Elapsed < Patience)
-            {
-                Thread.Sleep(50);
+                try
+                {
+                    Directory.Delete(Hierarchy.DirectoryOf(_made[i]));
+                    break;
+                }
+                catch (IOException) when (attempt < 49)
+                {
+                    Thread.Sleep(100);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    break;
+                }
             }
         }
     }

@@ -11,7 +11,9 @@ namespace NetlinkFence.Policy.Layout;
 /// entry in policy order, its timeout the latest expiry of its contributors (none when one is permanent), and its
 /// userdata lists every contributor (<see cref="GrantUserData"/>) so <see cref="FromKernel"/> can rebuild the model.
 /// Grants are kept in clusters of overlapping address ranges, indexed by address, so a <see cref="Change"/> re-plans
-/// only the clusters it overlaps. Not thread-safe.
+/// only the clusters it overlaps. A scoped set (<c>allow_cgroup_v4</c>, <c>allow_user_v6</c>, ...) has the scope (cgroup id
+/// or uid) as a fourth key field: one model holds the grants of ONE scope value (elements of different values never
+/// overlap), so a set holds one model per value and re-binding a restarted unit moves one model's elements. Not thread-safe.
 /// </summary>
 internal sealed class AllowSetModel
 {
@@ -19,33 +21,39 @@ internal sealed class AllowSetModel
     private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
     private readonly AddressFamily _family;
 
-    /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/>; entries rank in order of first appearance.</summary>
-    public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants)
-        : this(set)
+    /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/> (all of <paramref name="scope"/>); entries rank in order of first appearance.</summary>
+    public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants, GrantScope? scope = null)
+        : this(set, scope)
     {
         ArgumentNullException.ThrowIfNull(grants);
         foreach (var cluster in ElementPlanner.Clusters(grants.Select(Place).ToList()))
             _clusters.Add(new Cluster(cluster));
     }
 
-    private AllowSetModel(NftSet set)
+    private AllowSetModel(NftSet set, GrantScope? scope)
     {
         ArgumentNullException.ThrowIfNull(set);
         Set = set;
-        _family = set.Key.Count == 3 && set.Key[0] == SetKeyType.Ipv4Address && set.Key[1] == SetKeyType.InetProto && set.Key[2] == SetKeyType.InetService
-            ? AddressFamily.InterNetwork
-            : set.Key.Count == 3 && set.Key[0] == SetKeyType.Ipv6Address && set.Key[1] == SetKeyType.InetProto && set.Key[2] == SetKeyType.InetService
-                ? AddressFamily.InterNetworkV6
-                : throw new ArgumentException($"set {set.Name} does not have an allow set's key (addr . inet_proto . inet_service)", nameof(set));
+        Scope = scope;
+        var key = set.Key;
+        bool allowKey = key.Count >= 3 && key[1] == SetKeyType.InetProto && key[2] == SetKeyType.InetService
+            && (key.Count == 3 ? scope is null : key.Count == 4 && scope is { } s && key[3] == (s.IsCgroup ? SetKeyType.CgroupV2 : SetKeyType.Uid));
+        _family = allowKey && key[0] == SetKeyType.Ipv4Address ? AddressFamily.InterNetwork
+            : allowKey && key[0] == SetKeyType.Ipv6Address ? AddressFamily.InterNetworkV6
+            : throw new ArgumentException($"set {set.Name} does not have an allow set's key for {(scope is { } g ? g.ToString() : "unscoped grants")} "
+                + "(addr . inet_proto . inet_service, and cgroupsv2 or uid for scoped grants)", nameof(set));
     }
 
     /// <summary>The set the elements belong to.</summary>
     public NftSet Set { get; }
 
+    /// <summary>The scope every grant of this model has (the key's fourth field); null for an unscoped set.</summary>
+    public GrantScope? Scope { get; }
+
     /// <summary>The grants held, as CIDR networks, in address order (a model rebuilt from the kernel holds its elements' pieces).</summary>
     public IEnumerable<AllowGrant> Grants =>
         _clusters.SelectMany(c => c.Grants).SelectMany(g => AddressMath.Networks(g.First, g.Last, _family)
-            .Select(n => new AllowGrant(g.Entry, n, (ProtocolType)g.Protocol, g.Ports, g.Expires)));
+            .Select(n => new AllowGrant(g.Entry, n, (ProtocolType)g.Protocol, g.Ports, g.Expires, Scope)));
 
     /// <summary>Number of elements (including ones whose contributors have all expired).</summary>
     public int Count => _clusters.Sum(c => c.Boxes.Count);
@@ -110,10 +118,30 @@ internal sealed class AllowSetModel
     /// hand) counts as its comment's entry (or <c>(unnamed)</c>), expiring when the kernel says it expires.
     /// Entry ranks follow the contributor order of the elements (each element lists its contributors in rank order).
     /// </summary>
-    public static AllowSetModel FromKernel(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now)
+    public static AllowSetModel FromKernel(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now) => FromKernelOf(set, elements, now, null);
+
+    /// <summary>
+    /// As <see cref="FromKernel(NftSet, IEnumerable{SetElement}, DateTimeOffset)"/> for a scoped set: one model per scope
+    /// value its elements hold (the key's fourth field).
+    /// </summary>
+    public static Dictionary<GrantScope, AllowSetModel> FromKernelByScope(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(elements);
+        if (set.Key.Count != 4 || set.Key[3] is not (SetKeyType.CgroupV2 or SetKeyType.Uid))
+            throw new ArgumentException($"set {set.Name} is not a scoped allow set", nameof(set));
+        bool cgroup = set.Key[3] == SetKeyType.CgroupV2;
+        int at = set.KeyLength - (cgroup ? 8 : 4);
+        return elements.GroupBy(e => cgroup
+                ? GrantScope.Cgroup(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(e.Key.Span[at..]))
+                : GrantScope.User(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(e.Key.Span[at..])))
+            .ToDictionary(g => g.Key, g => FromKernelOf(set, g, now, g.Key));
+    }
+
+    private static AllowSetModel FromKernelOf(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now, GrantScope? scope)
     {
         ArgumentNullException.ThrowIfNull(elements);
-        var model = new AllowSetModel(set);
+        var model = new AllowSetModel(set, scope);
         int addressBytes = model._family == AddressFamily.InterNetwork ? 4 : 16;
         var pieces = new List<(string Entry, DateTimeOffset? Expires, byte Protocol, UInt128 First, UInt128 Last, PortRange Ports)>();
         var orders = new List<List<string>>();
@@ -185,6 +213,8 @@ internal sealed class AllowSetModel
         ArgumentNullException.ThrowIfNull(grant);
         if (grant.Network.BaseAddress.AddressFamily != _family)
             throw new ArgumentException($"grant of '{grant.Entry}' for {grant.Network} is not {(_family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} like set {Set.Name}", nameof(grant));
+        if (grant.Scope != Scope)
+            throw new ArgumentException($"grant of '{grant.Entry}' is for {grant.Scope?.ToString() ?? "every process"}, this model of set {Set.Name} holds {Scope?.ToString() ?? "unscoped grants"}", nameof(grant));
         if (grant.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp))
             throw new ArgumentException($"grant of '{grant.Entry}' is for {grant.Protocol}; allow sets hold tcp and udp", nameof(grant));
         if (!_ranks.TryGetValue(grant.Entry, out int rank))
@@ -241,9 +271,14 @@ internal sealed class AllowSetModel
         return found;
     }
 
-    private SetElement Key(AllowBox box) => SetElement.Of(
-        SetKeyField.AddressRange(AddressMath.ToAddress(box.First, _family), AddressMath.ToAddress(box.Last, _family)),
-        SetKeyField.Protocol(box.Protocol), SetKeyField.Ports(box.FirstPort, box.LastPort));
+    private SetElement Key(AllowBox box)
+    {
+        var address = SetKeyField.AddressRange(AddressMath.ToAddress(box.First, _family), AddressMath.ToAddress(box.Last, _family));
+        var protocol = SetKeyField.Protocol(box.Protocol);
+        var ports = SetKeyField.Ports(box.FirstPort, box.LastPort);
+        return Scope is not { } scope ? SetElement.Of(address, protocol, ports)
+            : SetElement.Of(address, protocol, ports, scope.IsCgroup ? SetKeyField.CgroupId(scope.Id) : SetKeyField.Uid((uint)scope.Id));
+    }
 
     private SetElement? ToElement(AllowBox box, DateTimeOffset now)
     {

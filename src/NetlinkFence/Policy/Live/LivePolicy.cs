@@ -18,7 +18,7 @@ namespace NetlinkFence.Policy;
 /// address region a change touches are rewritten (<see cref="AllowSetModel"/>), so its cost does not grow with the
 /// table. Thread-safe: changes are serialized.
 /// </summary>
-public sealed class LivePolicy
+public sealed partial class LivePolicy
 {
     /// <summary>The egress allow sets, one per family (key <c>addr . inet_proto . inet_service</c>).</summary>
     internal const string AllowV4 = "allow_v4", AllowV6 = "allow_v6", InputV4 = "input_v4", InputV6 = "input_v6";
@@ -31,7 +31,9 @@ public sealed class LivePolicy
     private ResolvedPolicy _policy;
     private CompiledPolicy _compiled;
     private Dictionary<string, IReadOnlyList<IPAddress>> _names;
-    private Dictionary<AddressFamily, AllowSetModel> _models = [];
+    private Dictionary<(AddressFamily Family, GrantScope? Scope), AllowSetModel> _models = [];
+    private Dictionary<string, NftSet> _scopedSets = [];
+    private readonly Dictionary<(ServiceScope, AddressFamily), List<AllowGrant>> _parked = []; // timed grants of a cgroup that went away, until it is back
     private uint _generation;
     private uint _ownership; // the attached table's owner|persist flags: a replace keeps them (an owned table stays owned)
 
@@ -111,7 +113,7 @@ public sealed class LivePolicy
         if (timeout is { } t && t <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(timeout), t, "a timeout is more than zero");
         var family = network.BaseAddress.AddressFamily;
-        return ChangeAsync(now => [new SetChange(family, PortGrants(allow, network, now + timeout), [])], $"add {network} to {entry}", cancellationToken);
+        return ChangeAsync(now => [new SetChange(family, PortGrants(_policy, allow, network, now + timeout), [])], $"add {network} to {entry}", cancellationToken);
     }
 
     /// <summary>Stops egress entry <paramref name="entry"/> from reaching <paramref name="network"/> (all of it, whatever gave it).</summary>
@@ -150,7 +152,7 @@ public sealed class LivePolicy
                     // The address's earlier grants of this entry, except a permanent one a literal destination gives.
                     var earlier = Overlapping(entry.Name, network, address.AddressFamily)
                         .Where(g => g.Network == network && (g.Expires is not null || !IsLiteral(entry, network))).ToList();
-                    changes.Add(new SetChange(address.AddressFamily, PortGrants(entry, network, until), earlier));
+                    changes.Add(new SetChange(address.AddressFamily, PortGrants(_policy, entry, network, until), earlier));
                 }
             }
             return changes;
@@ -186,7 +188,7 @@ public sealed class LivePolicy
         var nextNames = Names(next);
         var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
         {
-            var held = _models.TryGetValue(f, out var model) ? model.Grants.ToList() : [];
+            var held = _models.Where(m => m.Key.Family == f).SelectMany(m => m.Value.Grants).ToList();
             // The permanent grants exactly as apply compiles them; open windows re-granted with their expiry.
             var want = compiled.Grants.Where(g => g.Network.BaseAddress.AddressFamily == f).ToList();
             foreach (var entry in next.Policy.Egress)
@@ -213,7 +215,7 @@ public sealed class LivePolicy
         var input = new Dictionary<string, (ulong Packets, ulong Bytes)>(StringComparer.Ordinal);
         foreach (var set in contents.Sets)
         {
-            var sums = set.Set.Name is AllowV4 or AllowV6 ? egress : set.Set.Name is InputV4 or InputV6 ? input : null;
+            var sums = IsEgressAllowSet(set.Set.Name) ? egress : set.Set.Name is InputV4 or InputV6 ? input : null;
             if (sums is null)
                 continue;
             foreach (var element in set.Elements)
@@ -266,21 +268,28 @@ public sealed class LivePolicy
                     var now = _time.GetUtcNow();
                     var tx = new Transaction();
                     int removed = 0, added = 0;
-                    foreach (var (family, add, remove) in plan(now).ToList())
+                    // Per set and scope value: each model holds one (family, scope) and changes its own elements.
+                    var changes = plan(now).SelectMany(c => c.Add.Select(g => (Key: (c.Family, g.Scope), Grant: g, Add: true))
+                            .Concat(c.Remove.Select(g => (Key: (c.Family, g.Scope), Grant: g, Add: false))))
+                        .GroupBy(x => x.Key).ToList();
+                    // Deletions first in the batch: a re-bound cgroup's old elements go before its new ones are added.
+                    var deletes = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
+                    var inserts = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
+                    foreach (var change in changes)
                     {
-                        var adds = add.ToList();
-                        var removes = remove.ToList();
-                        if (adds.Count == 0 && removes.Count == 0)
-                            continue;
-                        var model = Model(family);
-                        var delta = model.Change(adds, removes, now);
+                        var model = Model(change.Key.Family, change.Key.Scope);
+                        var delta = model.Change(change.Where(x => x.Add).Select(x => x.Grant).ToList(), change.Where(x => !x.Add).Select(x => x.Grant).ToList(), now);
                         if (delta.Remove.Count > 0)
-                            tx.DeleteElements(model.Set, delta.Remove, what);
+                            deletes.Add((model.Set, delta.Remove));
                         if (delta.Add.Count > 0)
-                            tx.AddElements(model.Set, delta.Add, what);
+                            inserts.Add((model.Set, delta.Add));
                         removed += delta.Remove.Count;
                         added += delta.Add.Count;
                     }
+                    foreach (var (set, elements) in deletes)
+                        tx.DeleteElements(set, elements, what);
+                    foreach (var (set, elements) in inserts)
+                        tx.AddElements(set, elements, what);
                     if (tx.Count == 0)
                     {
                         onCommitted?.Invoke();
@@ -338,13 +347,21 @@ public sealed class LivePolicy
                 : contents.Table.Flags & (NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag);
         }
         var now = _time.GetUtcNow();
-        var models = new Dictionary<AddressFamily, AllowSetModel>();
+        var models = new Dictionary<(AddressFamily, GrantScope?), AllowSetModel>();
+        var scopedSets = new Dictionary<string, NftSet>(StringComparer.Ordinal);
         foreach (var set in contents.Sets)
         {
             if (set.Set.Name is AllowV4 or AllowV6)
-                models[set.Set.Name == AllowV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6] = AllowSetModel.FromKernel(set.Set, set.Elements, now);
+                models[(set.Set.Name == AllowV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6, null)] = AllowSetModel.FromKernel(set.Set, set.Elements, now);
+            else if (ScopedSetFamily(set.Set.Name) is { } family)
+            {
+                scopedSets[set.Set.Name] = set.Set;
+                foreach (var (scope, model) in AllowSetModel.FromKernelByScope(set.Set, set.Elements, now))
+                    models[(family, scope)] = model;
+            }
         }
         _models = models;
+        _scopedSets = scopedSets;
         _generation = contents.Generation;
     }
 
@@ -370,7 +387,7 @@ public sealed class LivePolicy
     {
         var now = _time.GetUtcNow();
         TimeSpan? remaining = null;
-        foreach (var set in contents.Sets.Where(s => s.Set.Name is AllowV4 or AllowV6))
+        foreach (var set in contents.Sets.Where(s => IsEgressAllowSet(s.Set.Name)))
         {
             foreach (var element in set.Elements)
             {
@@ -409,6 +426,10 @@ public sealed class LivePolicy
     private IEnumerable<AllowGrant> EntryGrants(AllowEntry entry, AddressFamily family, DateTimeOffset? expires) =>
         EntryGrants(_policy, _names, entry, family, expires);
 
+    /// <summary>The scopes an entry's grants get now: one per bound <c>by:</c> item; none while all are absent; [null] without <c>by:</c>.</summary>
+    private static GrantScope?[] ScopesOf(ResolvedPolicy policy, AllowEntry entry) =>
+        entry.By.Count == 0 ? [null] : policy.ScopesOf(entry).Where(b => b.Current is not null).Select(b => b.Current).Distinct().ToArray();
+
     /// <summary>What an egress entry allows in one family: each destination network (names as resolved) on each port range.</summary>
     private static IEnumerable<AllowGrant> EntryGrants(ResolvedPolicy policy, Dictionary<string, IReadOnlyList<IPAddress>> names, AllowEntry entry,
         AddressFamily family, DateTimeOffset? expires)
@@ -419,18 +440,19 @@ public sealed class LivePolicy
                 ? (names.GetValueOrDefault(host) ?? []).Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
                 : policy.NetworksOf(peer);
             foreach (var network in networks.Where(n => n.BaseAddress.AddressFamily == family))
-                foreach (var grant in PortGrants(entry, network, expires))
+                foreach (var grant in PortGrants(policy, entry, network, expires))
                     yield return grant;
         }
     }
 
-    private static IEnumerable<AllowGrant> PortGrants(AllowEntry entry, IPNetwork network, DateTimeOffset? expires) =>
-        entry.Tcp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Tcp, p, expires))
-            .Concat(entry.Udp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Udp, p, expires)));
+    private static IEnumerable<AllowGrant> PortGrants(ResolvedPolicy policy, AllowEntry entry, IPNetwork network, DateTimeOffset? expires) =>
+        ScopesOf(policy, entry).SelectMany(scope =>
+            entry.Tcp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Tcp, p, expires, scope))
+                .Concat(entry.Udp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Udp, p, expires, scope))));
 
     /// <summary>Every grant the model holds for <paramref name="entry"/> in <paramref name="family"/>.</summary>
     private List<AllowGrant> Held(string entry, AddressFamily family) =>
-        _models.TryGetValue(family, out var model) ? model.Grants.Where(g => g.Entry == entry).ToList() : [];
+        _models.Where(m => m.Key.Family == family).SelectMany(m => m.Value.Grants).Where(g => g.Entry == entry).ToList();
 
     /// <summary>The entry's grants inside <paramref name="network"/>, and the part inside it of grants that contain it.</summary>
     private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family) =>
@@ -443,9 +465,23 @@ public sealed class LivePolicy
     private bool IsLiteral(AllowEntry entry, IPNetwork network) =>
         entry.Peers.Any(p => p.Network is { } n && n.Contains(network.BaseAddress));
 
-    private AllowSetModel Model(AddressFamily family) =>
-        _models.TryGetValue(family, out var model) ? model
-        : throw new LivePolicyException($"table inet {Table} has no set {(family == AddressFamily.InterNetwork ? AllowV4 : AllowV6)}");
+    private AllowSetModel Model(AddressFamily family, GrantScope? scope)
+    {
+        if (_models.TryGetValue((family, scope), out var model))
+            return model;
+        string name = scope is { } s ? PolicyCompiler.ScopedAllowSet(family, s.IsCgroup) : family == AddressFamily.InterNetwork ? AllowV4 : AllowV6;
+        if (scope is null || !_scopedSets.TryGetValue(name, out var set))
+            throw new LivePolicyException($"table inet {Table} has no set {name}");
+        // A scope value the set holds no element of yet (a unit that started, a window of a scoped entry).
+        return _models[(family, scope)] = new AllowSetModel(set, [], scope);
+    }
+
+    /// <summary>The family of a scoped allow set's name (<c>allow_cgroup_v4</c>, <c>allow_user_v6</c>), or null for any other set.</summary>
+    private static AddressFamily? ScopedSetFamily(string name) =>
+        Families.Select(f => (AddressFamily?)f).FirstOrDefault(f => name == PolicyCompiler.ScopedAllowSet(f!.Value, true) || name == PolicyCompiler.ScopedAllowSet(f!.Value, false));
+
+    /// <summary>Whether <paramref name="name"/> is an egress allow set, scoped or not (its elements change while the policy runs).</summary>
+    private static bool IsEgressAllowSet(string name) => name is AllowV4 or AllowV6 || ScopedSetFamily(name) is not null;
 
     private AllowEntry EgressEntry(string entry)
     {
@@ -468,5 +504,5 @@ public sealed class LivePolicy
     /// audit set's (a kernel-timed audit that <c>learn --audit</c> started is the table's state, not another policy).
     /// </summary>
     private static TableContents WithoutLiveElements(TableContents contents) =>
-        contents with { Sets = contents.Sets.Select(s => s.Set.Name is AllowV4 or AllowV6 or AuditMode.SetName ? s with { Elements = [] } : s).ToList() };
+        contents with { Sets = contents.Sets.Select(s => IsEgressAllowSet(s.Set.Name) || s.Set.Name is AuditMode.SetName ? s with { Elements = [] } : s).ToList() };
 }

@@ -40,7 +40,8 @@ public sealed class LearnTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task ApplyAsync(NftablesConnection nft, string text, string file) =>
-        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(text, file), new FixedResolver())));
+        // The host's services: a learned entry may say 'by:' (the user or unit that sent the denials).
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(text, file), new FixedResolver(), new NetlinkFence.Runtime.HostServices())));
 
     [Fact]
     public async Task TheChronyStoryNtpToAnUnnamedAddressBecomesAnEntryThatThenAllowsIt()

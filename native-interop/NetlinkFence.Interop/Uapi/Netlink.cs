@@ -124,6 +124,8 @@ public enum NetlinkProtocol : int
 {
     /// <summary><c>NETLINK_ROUTE</c></summary>
     ROUTE = 0,
+    /// <summary><c>NETLINK_SOCK_DIAG</c>: socket monitoring (inet_diag), e.g. which cgroup a socket belongs to.</summary>
+    SOCK_DIAG = 4,
     /// <summary><c>NETLINK_NETFILTER</c></summary>
     NETFILTER = 12,
 }

@@ -157,9 +157,22 @@ internal static class LearnVerb
                         w.WriteNumber("count", port.Count);
                         w.WriteString("firstSeen", port.FirstSeen);
                         w.WriteString("lastSeen", port.LastSeen);
+                        w.WriteStartArray("cgroups");
+                        foreach (string cgroup in port.Cgroups)
+                            w.WriteStringValue(cgroup);
+                        w.WriteEndArray();
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
+                    w.WriteStartArray("by");
+                    foreach (var scope in entry.By)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString(scope.Kind.ToString().ToLowerInvariant(), scope.Value);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteNumber("unknownCgroup", entry.UnknownCgroup);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

@@ -39,7 +39,7 @@ internal sealed class DenialPrinter(TextWriter output, bool json) : IDenialSink
         return $"{lostInKernel + droppedSlowConsumer} denials lost ({string.Join("; ", parts)})";
     }
 
-    /// <summary><c>2026-12-02T06:40:01.123Z egress_denied udp 203.0.113.2:41234 -> 198.51.100.7:123 uid=118(_chrony) out=veth0 -- no entry allows 198.51.100.7</c>.</summary>
+    /// <summary><c>2026-12-02T06:40:01.123Z egress_denied udp 203.0.113.2:41234 -> 198.51.100.7:123 uid=118(_chrony) cgroup=/system.slice/chrony.service unit=chrony.service out=veth0 -- no entry allows 198.51.100.7</c>.</summary>
     private static string Text(DenialRecord record, DenialExplanation? explanation)
     {
         var line = new System.Text.StringBuilder();
@@ -53,6 +53,8 @@ internal sealed class DenialPrinter(TextWriter output, bool json) : IDenialSink
             line.Append(" type ").Append(type).Append('/').Append(record.IcmpCode);
         if (DenialText.User(record) is { Length: > 0 } user)
             line.Append(' ').Append(user);
+        if (DenialText.Cgroup(record) is { Length: > 0 } cgroup)
+            line.Append(' ').Append(cgroup);
         if (record.InputInterface is { } input)
             line.Append(" in=").Append(input);
         if (record.OutputInterface is { } outputInterface)
@@ -69,6 +71,7 @@ internal sealed class DenialPrinter(TextWriter output, bool json) : IDenialSink
         record.Family switch { AddressFamily.InterNetwork => "ipv4", AddressFamily.InterNetworkV6 => "ipv6", _ => "unknown" },
         DenialText.Protocol(record), record.Source?.ToString(), record.SourcePort, record.Destination?.ToString(), record.DestinationPort,
         explanation?.DestinationName, record.IcmpType, record.IcmpCode, record.Uid, record.Gid, record.UserName,
+        record.CgroupId, record.Cgroup, record.Unit, record.CgroupLookedUp && record.CgroupId is null ? true : null,
         record.InputInterface, record.OutputInterface, record.Prefix, record.Verdict, record.Sequence, record.PacketLength,
         record.Truncated, explanation?.Reason), WatchJsonContext.Default.DenialLine);
 }

@@ -7,13 +7,15 @@ using NetlinkFence.Logging;
 namespace NetlinkFence.Cli.Watch;
 
 /// <summary>
-/// <c>watch --summary 10s</c>: identical denials (protocol, source address, destination, destination port, uid) are
-/// counted, and every interval one line per group is printed, busiest first, with first and last seen:
-/// <c>12 x udp 10.0.0.5 -> 162.159.200.1:123 uid=118(_chrony) first 06:40:01 last 06:40:09</c>.
+/// <c>watch --summary 10s</c>: identical denials (protocol, source address, destination, destination port, uid,
+/// cgroup) are counted, and every interval one line per group is printed, busiest first, with first and last seen:
+/// <c>12 x udp 10.0.0.5 -> 162.159.200.1:123 uid=118(_chrony) cgroup=/system.slice/chrony.service unit=chrony.service first 06:40:01 last 06:40:09</c>.
+/// The cgroup is the path (a restarted unit's new cgroup groups with the old one); denials whose socket was gone
+/// (cgroup unknown) form their own group.
 /// </summary>
 internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan interval, TimeProvider? clock = null) : IDenialSink
 {
-    private readonly record struct Key(ProtocolType Protocol, IPAddress? Source, IPAddress? Destination, ushort? Port, uint? Uid);
+    private readonly record struct Key(ProtocolType Protocol, IPAddress? Source, IPAddress? Destination, ushort? Port, uint? Uid, string? Cgroup);
 
     private sealed class Group(DenialRecord first, DenialExplanation? explanation)
     {
@@ -29,7 +31,7 @@ internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan inter
 
     public async ValueTask WriteAsync(DenialRecord record, DenialExplanation? explanation, CancellationToken cancellationToken)
     {
-        var key = new Key(record.Protocol, record.Source, record.Destination, record.DestinationPort, record.Uid);
+        var key = new Key(record.Protocol, record.Source, record.Destination, record.DestinationPort, record.Uid, DenialText.Cgroup(record));
         if (_groups.TryGetValue(key, out var group))
         {
             group.Count++;
@@ -85,6 +87,8 @@ internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan inter
         var r = group.First;
         string name = group.Explanation?.DestinationName is { } n ? $" ({n})" : "";
         string user = DenialText.User(r) is { Length: > 0 } u ? " " + u : "";
+        if (DenialText.Cgroup(r) is { Length: > 0 } cgroup)
+            user += " " + cgroup;
         string reason = group.Explanation is { } e ? " -- " + e.Reason : "";
         return $"{group.Count} x {DenialText.Flow(r)}{name}{user} first {Clock(r.Time)} last {Clock(group.LastSeen)}{reason}";
     }
@@ -95,7 +99,7 @@ internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan inter
     {
         var r = group.First;
         return JsonSerializer.Serialize(new SummaryLine(group.Count, DenialText.Protocol(r), r.Source?.ToString(), r.Destination?.ToString(),
-            r.DestinationPort, group.Explanation?.DestinationName, r.Uid, r.UserName, r.Time, group.LastSeen, group.Explanation?.Reason),
+            r.DestinationPort, group.Explanation?.DestinationName, r.Uid, r.UserName, r.Cgroup, r.Unit, r.Time, group.LastSeen, group.Explanation?.Reason),
             WatchJsonContext.Default.SummaryLine);
     }
 }

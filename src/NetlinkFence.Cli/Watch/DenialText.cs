@@ -30,6 +30,20 @@ internal static class DenialText
     public static string User(DenialRecord record) =>
         record.Uid is not { } uid ? "" : record.UserName is { } name ? $"uid={uid}({name})" : $"uid={uid}";
 
+    /// <summary>
+    /// <c>cgroup=/system.slice/chrony.service unit=chrony.service</c>, <c>cgroup=unknown</c> (the sending socket was
+    /// closed before it could be looked up), <c>cgroup-id=1234</c> (the cgroup was removed since), or empty (no
+    /// local sending socket: input, ICMP).
+    /// </summary>
+    public static string Cgroup(DenialRecord record) => record switch
+    {
+        { Cgroup: { } path, Unit: { } unit } => $"cgroup={path} unit={unit}",
+        { Cgroup: { } path } => $"cgroup={path}",
+        { CgroupId: { } id } => $"cgroup-id={id}",
+        { CgroupLookedUp: true } => "cgroup=unknown",
+        _ => "",
+    };
+
     /// <summary><c>tcp 10.0.0.5 -> 203.0.113.50:443</c>, <c>icmp 10.0.0.5 -> 192.0.2.1 type 8/0</c>.</summary>
     public static string Flow(DenialRecord record)
     {

@@ -2,17 +2,20 @@ using System.Text.Json.Serialization;
 
 namespace NetlinkFence.Cli.Watch;
 
-/// <summary>One JSON line of <c>watch --output json</c>: a denial.</summary>
+/// <summary>
+/// One JSON line of <c>watch --output json</c>: a denial. <c>cgroupId</c>/<c>cgroup</c>/<c>unit</c> name the sending
+/// socket's cgroup; <c>cgroupUnknown: true</c> says the socket was closed before it could be looked up.
+/// </summary>
 internal sealed record DenialLine(
     DateTimeOffset Time, string? Chain, string Family, string Protocol, string? Source, ushort? SourcePort,
     string? Destination, ushort? DestinationPort, string? DestinationName, byte? IcmpType, byte? IcmpCode,
-    uint? Uid, uint? Gid, string? User, string? InputInterface, string? OutputInterface, string Prefix, string Verdict,
+    uint? Uid, uint? Gid, string? User, ulong? CgroupId, string? Cgroup, string? Unit, bool? CgroupUnknown, string? InputInterface, string? OutputInterface, string Prefix, string Verdict,
     uint? Sequence, int Length, bool Truncated, string? Reason);
 
 /// <summary>One JSON line of <c>watch --summary</c>: identical denials aggregated over the interval.</summary>
 internal sealed record SummaryLine(
     int Count, string Protocol, string? Source, string? Destination, ushort? DestinationPort, string? DestinationName,
-    uint? Uid, string? User, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, string? Reason);
+    uint? Uid, string? User, string? Cgroup, string? Unit, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, string? Reason);
 
 /// <summary>A JSON line saying denials were lost, and where.</summary>
 internal sealed record LostLine(long Lost, long LostInKernel, long DroppedSlowConsumer);

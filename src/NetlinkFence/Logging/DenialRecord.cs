@@ -45,6 +45,29 @@ public sealed record DenialRecord
     /// <summary>The user name of <see cref="Uid"/> when it resolves.</summary>
     public string? UserName { get; init; }
 
+    /// <summary>
+    /// The cgroup v2 id of the socket that sent the packet (the cgroup it was created in), found by looking the socket
+    /// up over sock_diag when the record arrived. Null when that does not apply (input, ICMP, no local socket) or the
+    /// socket was already closed: unknown, never guessed.
+    /// </summary>
+    public ulong? CgroupId { get; init; }
+
+    /// <summary>
+    /// True when the sending socket was looked up for its cgroup (an egress TCP or UDP packet sent from a local socket,
+    /// see <see cref="NflogReaderOptions.SocketCgroups"/>): then a null <see cref="CgroupId"/> means the socket was
+    /// already closed, and the cgroup is unknown.
+    /// </summary>
+    public bool CgroupLookedUp { get; init; }
+
+    /// <summary>
+    /// The path of <see cref="CgroupId"/> under the cgroup2 mount (<c>/system.slice/chrony.service</c>); null when the id
+    /// is unknown, or the cgroup was removed before it could be named.
+    /// </summary>
+    public string? Cgroup { get; init; }
+
+    /// <summary>The systemd unit <see cref="Cgroup"/> belongs to (<c>chrony.service</c>), when its path names one.</summary>
+    public string? Unit { get; init; }
+
     /// <summary>Input interface name (or index as <c>if7</c> when the name is unknown).</summary>
     public string? InputInterface { get; init; }
 

@@ -4,6 +4,7 @@ using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Netlink;
 using NetlinkFence.Nftables;
+using NetlinkFence.Runtime;
 
 namespace NetlinkFence.Logging;
 
@@ -12,7 +13,8 @@ namespace NetlinkFence.Logging;
 /// namespace: nfnetlink_log over this library's netlink layer, each packet decoded into a <see cref="DenialRecord"/>.
 /// NFLOG works in any namespace with no sysctl (kernel log lines from a non-initial namespace need
 /// <c>nf_log_all_netns</c>). Needs CAP_NET_ADMIN in the namespace. One reader per group and namespace: the kernel
-/// refuses a second (EPERM).
+/// refuses a second (EPERM). An egress TCP/UDP denial carries the cgroup and unit of its sending socket
+/// (<see cref="DenialRecord.Cgroup"/>, looked up over sock_diag as it arrives; see <see cref="NflogReaderOptions.SocketCgroups"/>).
 /// </summary>
 /// <remarks>
 /// Losses are counted, never thrown: <see cref="LostInKernel"/> counts the packets the kernel numbered but this
@@ -32,24 +34,27 @@ public sealed class NflogReader : IAsyncDisposable
 {
     private readonly NetlinkSubscription _subscription;
     private readonly InterfaceNames _interfaces;
+    private readonly SocketCgroupLookup? _sockets;
     private readonly NflogStream _stream;
     private readonly Channel<DenialRecord> _records;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pump;
     private int _reading, _disposed;
 
-    private NflogReader(ushort group, NetlinkSubscription subscription, InterfaceNames interfaces, NflogReaderOptions options)
+    private NflogReader(ushort group, NetlinkSubscription subscription, InterfaceNames interfaces, SocketCgroupLookup? sockets, NflogReaderOptions options)
     {
         Group = group;
         _subscription = subscription;
         _interfaces = interfaces;
+        _sockets = sockets;
         _records = Channel.CreateBounded<DenialRecord>(new BoundedChannelOptions(options.BufferCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full, so a drop is counted (or waited out)
             SingleReader = true,
             SingleWriter = true,
         });
-        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames()), _records.Writer, options.DropWhenFull);
+        _stream = new NflogStream(new DenialRecordFactory(interfaces, new UserNames(), sockets, sockets is null ? null : CgroupHierarchy.Find()),
+            _records.Writer, options.DropWhenFull);
         _pump = Task.Run(PumpAsync);
     }
 
@@ -73,6 +78,7 @@ public sealed class NflogReader : IAsyncDisposable
         string? path = new NftablesConnectionOptions { NetworkNamespace = networkNamespace }.NamespacePath;
         var socket = await NetlinkSocket.OpenAsync(NetlinkProtocol.NETFILTER, path).ConfigureAwait(false);
         InterfaceNames? interfaces = null;
+        SocketCgroupLookup? sockets = null;
         try
         {
             socket.EnsureReceiveBuffer(options.SocketReceiveBuffer);
@@ -81,12 +87,15 @@ public sealed class NflogReader : IAsyncDisposable
                 await config.RequestAsync(NflogConfig.Bind(group, options), $"binding NFLOG group {group} (EPERM also when another socket, e.g. another watch, already reads this group in this namespace)", null, synchronous: false, cancellationToken)
                     .ConfigureAwait(false);
             interfaces = await InterfaceNames.OpenAsync(path).ConfigureAwait(false);
+            if (options.SocketCgroups)
+                sockets = await SocketCgroupLookup.OpenAsync(path).ConfigureAwait(false); // sockets are looked up where they live
             var limits = NetlinkSubscriptionLimits.Default with { SocketReceiveBuffer = options.SocketReceiveBuffer };
-            return new NflogReader(group, NetlinkSubscription.Start(socket, [], limits), interfaces, options);
+            return new NflogReader(group, NetlinkSubscription.Start(socket, [], limits), interfaces, sockets, options);
         }
         catch
         {
             interfaces?.Dispose();
+            sockets?.Dispose();
             socket.Dispose(); // closing the socket also destroys the kernel's instance (NETLINK_URELEASE)
             throw;
         }
@@ -159,6 +168,7 @@ public sealed class NflogReader : IAsyncDisposable
         await _pump.ConfigureAwait(false);
         await _subscription.DisposeAsync().ConfigureAwait(false);
         _interfaces.Dispose();
+        _sockets?.Dispose();
         _stop.Dispose();
     }
 }

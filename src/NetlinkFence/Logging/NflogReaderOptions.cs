@@ -40,6 +40,14 @@ public sealed record NflogReaderOptions
     /// </summary>
     public bool DropWhenFull { get; init; } = true;
 
+    /// <summary>
+    /// True (the default): each egress TCP/UDP denial's sending socket is looked up over NETLINK_SOCK_DIAG in the
+    /// reader's namespace as the record arrives, for its cgroup (<see cref="DenialRecord.CgroupId"/>,
+    /// <see cref="DenialRecord.Cgroup"/>, <see cref="DenialRecord.Unit"/>): one kernel request per socket and datagram
+    /// of records. False: those stay null.
+    /// </summary>
+    public bool SocketCgroups { get; init; } = true;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(CopyRange, 0, nameof(CopyRange));

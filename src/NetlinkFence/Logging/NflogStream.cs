@@ -27,6 +27,7 @@ internal sealed class NflogStream(DenialRecordFactory factory, ChannelWriter<Den
     {
         var now = DateTimeOffset.UtcNow;
         var reader = new NflogDatagramReader(datagram);
+        factory.BeginBatch();
         while (reader.TryRead(out var packet))
             Accept(packet, now);
     }

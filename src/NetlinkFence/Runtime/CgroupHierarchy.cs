@@ -14,7 +14,9 @@ public sealed class CgroupHierarchy
 {
     private const int MaxWalkDepth = 16;
     private static readonly string[] UnitSuffixes = [".service", ".scope"];
+    private const int MaxRememberedMissing = 4096;
     private readonly ConcurrentDictionary<ulong, string> _pathById = new();
+    private readonly ConcurrentDictionary<ulong, byte> _missingIds = new();
 
     /// <summary>Uses the cgroup2 hierarchy mounted at <paramref name="mountPoint"/> (also a test-made subtree root).</summary>
     public CgroupHierarchy(string mountPoint)
@@ -95,11 +97,26 @@ public sealed class CgroupHierarchy
     /// The path of cgroup <paramref name="id"/>, or null when no cgroup has it (any more). Remembered ids are checked
     /// again before they are returned (a removed cgroup's id is never reused while the host runs, but its path may be).
     /// </summary>
+    /// <remarks>
+    /// A walk's answer is remembered, a found path (checked again on every call) and a missing id alike: ids are never
+    /// reused, so one that is gone stays gone, and a flood of denials from a removed cgroup walks the tree once.
+    /// </remarks>
     public string? PathOf(ulong id)
     {
         if (_pathById.TryGetValue(id, out var known) && FileInode.Of(DirectoryOf(known)) == id)
             return known;
-        return Walk(path => FileInode.Of(DirectoryOf(path)) == id);
+        if (_missingIds.ContainsKey(id))
+            return null;
+        var found = FileInode.Of(MountPoint) == id ? "/" : Walk(path => FileInode.Of(DirectoryOf(path)) == id);
+        if (found is not null)
+            _pathById[id] = found;
+        else
+        {
+            if (_missingIds.Count >= MaxRememberedMissing)
+                _missingIds.Clear();
+            _missingIds[id] = 0;
+        }
+        return found;
     }
 
     /// <summary>

@@ -103,6 +103,17 @@ public sealed class CgroupHierarchyTests
         }
     }
 
+    [Fact]
+    public void The_root_cgroup_s_id_maps_to_slash_and_an_id_no_cgroup_has_to_null()
+    {
+        var host = CgroupHierarchy.Find()!;
+        var rootId = host.IdOf("/");
+        Assert.NotNull(rootId);
+        Assert.Equal("/", new CgroupHierarchy(host.MountPoint).PathOf(rootId.Value)); // a socket of a process in the root cgroup
+        Assert.Null(host.PathOf(ulong.MaxValue));
+        Assert.Null(host.PathOf(ulong.MaxValue)); // remembered as missing: no second walk, same answer
+    }
+
     /// <summary>A cgroup whose last process just exited may still be busy for a moment (EBUSY): retry, bounded.</summary>
     private static void RemoveWhenEmpty(string directory)
     {

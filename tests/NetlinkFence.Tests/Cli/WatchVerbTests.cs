@@ -127,6 +127,38 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Json_lines_carry_the_cgroup_and_unit_of_each_denial_s_sending_socket()
+    {
+        var (net, file) = Scene();
+        using var _ = net;
+        using var cgroups = TestCgroup.Create("ntp.service", "other");
+        try
+        {
+            using var watch = new Watch($"--netns {net.Agent.Name} --policy {file} --output json --count 2");
+            // Two daemons' sockets, kept open (a socket closed before its record is read shows as unknown: DenialCgroupTests).
+            cgroups["ntp.service"].Start($"ip netns exec {net.Agent.Name} bash -c \"exec 3>/dev/udp/198.51.100.7/123; echo x >&3; sleep 120\"");
+            cgroups["other"].Start($"ip netns exec {net.Agent.Name} bash -c \"exec 3>/dev/udp/198.51.100.7/124; echo x >&3; sleep 120\"");
+            var (exit, stdout) = watch.WaitForExit();
+            Assert.True(exit == 0, watch.Stderr);
+            var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            foreach (var line in lines)
+                output.WriteLine(line.ToString());
+            var ntp = lines.Single(l => l.GetProperty("destinationPort").GetInt32() == 123);
+            Assert.Equal(cgroups["ntp.service"].Path, ntp.GetProperty("cgroup").GetString());
+            Assert.Equal(cgroups["ntp.service"].Id, ntp.GetProperty("cgroupId").GetUInt64());
+            Assert.Equal("ntp.service", ntp.GetProperty("unit").GetString());
+            Assert.False(ntp.TryGetProperty("cgroupUnknown", out var _));
+            var other = lines.Single(l => l.GetProperty("destinationPort").GetInt32() == 124);
+            Assert.Equal(cgroups["other"].Path, other.GetProperty("cgroup").GetString());
+            Assert.False(other.TryGetProperty("unit", out var _));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Text_lines_give_probe_s_reasons_and_summary_lines_aggregate_and_SIGTERM_ends_with_exit_0()
     {
         var (net, file) = Scene();
@@ -147,12 +179,14 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
                 Assert.EndsWith("-- 198.51.100.10 is allowed, but not udp/8443", lines[0]);
                 Assert.EndsWith("-- DNS to a non-resolver: 198.51.100.99 is not in egress.dns.resolvers", lines[1]);
                 Assert.Contains(" egress_denied udp 203.0.113.2:", lines[2]);
-                Assert.Contains(" -> 198.51.100.7:123 uid=0(root) out=v", lines[2]);
+                // The sending socket closes right after its one datagram: its cgroup (the root) is read or unknown.
+                Assert.Matches(@" -> 198\.51\.100\.7:123 uid=0\(root\) cgroup=(/|unknown) out=v", lines[2]);
             }
             using (var watch = new Watch($"--netns {net.Agent.Name} --policy {file} --summary 1h"))
             {
-                DenialTraffic.Udp(net.Agent.Path, "198.51.100.7", 123, 12);
-                DenialTraffic.Udp(net.Agent.Path, "198.51.100.8", 443, 2);
+                // Sockets kept open until watch has read their denials: each one's cgroup (the root) is found.
+                using var ntp = DenialTraffic.UdpKept(net.Agent.Path, "198.51.100.7", 123, 12);
+                using var web = DenialTraffic.UdpKept(net.Agent.Path, "198.51.100.8", 443, 2);
                 Thread.Sleep(2000); // the records reach watch within milliseconds; the summary prints when it ends
                 Process.Start("kill", $"-TERM {watch.Pid}").WaitForExit();
                 var (exit, stdout) = watch.WaitForExit();
@@ -160,7 +194,7 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
                 Assert.True(exit == 0, watch.Stderr);
                 string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.Equal(2, lines.Length);
-                Assert.Matches(@"^12 x udp 203\.0\.113\.2 -> 198\.51\.100\.7:123 uid=0\(root\) first \d\d:\d\d:\d\d last \d\d:\d\d:\d\d -- no entry allows 198\.51\.100\.7$", lines[0]);
+                Assert.Matches(@"^12 x udp 203\.0\.113\.2 -> 198\.51\.100\.7:123 uid=0\(root\) cgroup=/ first \d\d:\d\d:\d\d last \d\d:\d\d:\d\d -- no entry allows 198\.51\.100\.7$", lines[0]);
                 Assert.StartsWith("2 x udp 203.0.113.2 -> 198.51.100.8:443 ", lines[1]);
             }
             using (var watch = new Watch($"--netns {net.Agent.Name} --duration 1s"))

@@ -21,6 +21,17 @@ internal static class DenialTraffic
             socket.Send(data, SocketFlags.None, out _);
     }
 
+    /// <summary>Like <see cref="Udp"/>, but the socket stays open until the caller disposes it (its cgroup can be looked up).</summary>
+    public static Socket UdpKept(string namespacePath, string address, int port, int count)
+    {
+        var target = IPAddress.Parse(address);
+        var socket = NetworkNamespace.Run(namespacePath, () => new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
+        socket.Connect(target, port);
+        for (int i = 0; i < count; i++)
+            socket.Send(new byte[8], SocketFlags.None, out _);
+        return socket;
+    }
+
     /// <summary>Sends at about <paramref name="perSecond"/> datagrams a second for <paramref name="duration"/>; returns how many were sent.</summary>
     public static long UdpAtRate(string namespacePath, string address, int port, int perSecond, TimeSpan duration)
     {

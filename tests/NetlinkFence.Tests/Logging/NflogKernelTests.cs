@@ -15,11 +15,11 @@ namespace NetlinkFence.Tests.Logging;
 /// </summary>
 public sealed class NflogKernelTests(ITestOutputHelper output)
 {
-    private const ushort Group = 100;
+    internal const ushort Group = 100;
     private const string Prefix = "EGRESS-DENIED: ";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30); // a loaded CI machine; records arrive in ms
 
-    private static AgentAndWorld DenyingAgent()
+    internal static AgentAndWorld DenyingAgent()
     {
         var net = new AgentAndWorld("198.51.100.1", "2001:db8:5::1");
         net.Agent.Nft("-f -", $$"""

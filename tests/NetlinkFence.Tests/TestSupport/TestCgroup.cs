@@ -8,9 +8,64 @@ namespace NetlinkFence.Tests.TestSupport;
 /// from inside it: a shell moves itself into the cgroup (writes its pid to cgroup.procs) and then execs into the
 /// agent's network namespace, so its socket belongs to that cgroup. Removed (deepest first) on dispose.
 /// </summary>
+/// <remarks>
+/// <see cref="Create"/> and the indexer give a child cgroup as a <see cref="Child"/> that starts long-running
+/// processes in it (killed, with anything left in the cgroups, on dispose).
+/// </remarks>
 public sealed class TestCgroup : IDisposable
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private readonly List<string> _made = [];
+    private readonly List<Process> _processes = [];
+
+    /// <summary>Makes the test's cgroup and a child directory for each name (e.g. <c>a</c>, <c>b</c>, <c>foo.service</c>).</summary>
+    public static TestCgroup Create(params string[] children)
+    {
+        var cgroups = new TestCgroup();
+        foreach (string child in children)
+            cgroups.Make(child);
+        return cgroups;
+    }
+
+    /// <summary>The child <c>Root/name</c>.</summary>
+    public Child this[string name] => new(this, Root + "/" + name);
+
+    /// <summary>A cgroup under the test's own: its path, id, and processes started in it.</summary>
+    public sealed class Child(TestCgroup owner, string path)
+    {
+        /// <summary>The path from the cgroup2 root (<c>/nlf-test-0123456789/a</c>), as the kernel and netlinkfence name it.</summary>
+        public string Path { get; } = path;
+
+        /// <summary>The directory.</summary>
+        public string FullPath => owner.Hierarchy.DirectoryOf(Path);
+
+        /// <summary>The cgroup id: the directory's inode number, as stat(1) reads it (not through the code under test).</summary>
+        public ulong Id => ulong.Parse(TestNamespace.Run("stat", $"-c %i {FullPath}").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// Starts <paramref name="command"/> (a shell command line) in this cgroup: a shell writes its pid to
+        /// <c>cgroup.procs</c> and then execs the command, so every socket the command makes belongs here. It runs
+        /// until it ends or the owner's dispose kills it.
+        /// </summary>
+        public Process Start(string command)
+        {
+            var start = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"echo $$ > {FullPath}/cgroup.procs && exec {command}");
+            var process = Process.Start(start)!;
+            owner._processes.Add(process);
+            return process;
+        }
+
+        /// <summary>Runs <paramref name="command"/> in this cgroup to its end and returns its exit code.</summary>
+        public int Run(string command)
+        {
+            var process = Start(command);
+            if (!process.WaitForExit(Patience))
+                throw new TimeoutException($"'{command}' did not end within {Patience.TotalSeconds} s");
+            return process.ExitCode;
+        }
+    }
 
     public TestCgroup()
     {
@@ -79,8 +134,18 @@ public sealed class TestCgroup : IDisposable
 
     public void Dispose()
     {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+            process.WaitForExit(Patience);
+            process.Dispose();
+        }
         for (int i = _made.Count - 1; i >= 0; i--)
         {
+            string kill = Hierarchy.DirectoryOf(_made[i]) + "/cgroup.kill";
+            if (File.Exists(kill))
+                File.WriteAllText(kill, "1"); // whatever the commands left behind (Linux 5.14+)
             // A client that is still exiting keeps its cgroup busy for a moment: retry, bounded.
             for (int attempt = 0; attempt < 50; attempt++)
             {

@@ -40,7 +40,8 @@ public sealed class LearnTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task ApplyAsync(NftablesConnection nft, string text, string file) =>
-        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(text, file), new FixedResolver())));
+        // The host's services: a learned entry may say 'by:' (the user or unit that sent the denials).
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(text, file), new FixedResolver(), new NetlinkFence.Runtime.HostServices())));
 
     [Fact]
     public async Task TheChronyStoryNtpToAnUnnamedAddressBecomesAnEntryThatThenAllowsIt()
@@ -83,6 +84,32 @@ public sealed class LearnTests : IDisposable
         var (_, after, _) = CliRunner.Run($"lint --output json {merged}");
         Assert.Equal(Count(before, "\"error\""), Count(after, "\"error\""));
         Assert.Contains("\"findings\"", after);
+    }
+
+    [Fact]
+    public async Task LearnSuggestsByWithTheUnitOfTheServiceThatSentTheDenialsAndWritesIt()
+    {
+        using var net = new AgentAndWorld(Ntp, "192.168.1.10");
+        using var cgroups = TestCgroup.Create("foo.service");
+        string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", PolicyText);
+        string merged = Path.Combine(_directory, "merged.yaml");
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await ApplyAsync(nft, PolicyText, policy);
+
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s --write {merged}");
+        var stdout = learner.StandardOutput.ReadToEndAsync();
+        var stderr = learner.StandardError.ReadToEndAsync();
+        // The service: one UDP socket, an NTP query every 200 ms until it is killed (learn binds NFLOG some time after it starts).
+        cgroups["foo.service"].Start($"ip netns exec {net.Agent.Name} bash -c \"exec 3>/dev/udp/{Ntp}/123; while :; do echo x >&3; sleep 0.2; done\"");
+        await learner.WaitForExitAsync();
+        string output = await stdout;
+        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+
+        Assert.Contains("+      udp: [123]", output);
+        Assert.Contains("+      by: { unit: foo.service }", output);
+        Assert.Matches(@"\+    #   udp/123: \d+ x, .*, from root \(uid 0\); cgroups foo\.service\n", output);
+        var written = PolicyLoader.Load(File.ReadAllText(merged), merged).Egress[^1];
+        Assert.Equal([new ServiceScope(ServiceScopeKind.Unit, "foo.service")], written.By);
     }
 
     [Fact]

@@ -53,6 +53,9 @@ internal sealed class Rfc5424Formatter
         Param(sb, "uid", record.Uid);
         Param(sb, "gid", record.Gid);
         Param(sb, "user", record.UserName);
+        Param(sb, "cgroupid", record.CgroupId);
+        Param(sb, "cgroup", record.Cgroup ?? (record.CgroupLookedUp && record.CgroupId is null ? "unknown" : null));
+        Param(sb, "unit", record.Unit);
         Param(sb, "in", record.InputInterface);
         Param(sb, "out", record.OutputInterface);
         Param(sb, "prefix", record.Prefix.Length == 0 ? null : record.Prefix);
@@ -111,6 +114,10 @@ internal sealed class Rfc5424Formatter
             sb.Append(CultureInfo.InvariantCulture, $" type {type} code {record.IcmpCode ?? 0}");
         if (record.Uid is { } uid)
             sb.Append(CultureInfo.InvariantCulture, $" uid={uid}").Append(record.UserName is null ? "" : $"({record.UserName})");
+        if (record.Cgroup is { } cgroup)
+            sb.Append(" cgroup=").Append(cgroup).Append(record.Unit is { } unit ? $" unit={unit}" : "");
+        else if (record.CgroupLookedUp && record.CgroupId is null)
+            sb.Append(" cgroup=unknown");
         if (context?.Reason is { } reason)
             sb.Append(": ").Append(reason);
     }

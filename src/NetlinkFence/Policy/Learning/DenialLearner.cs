@@ -14,6 +14,9 @@ namespace NetlinkFence.Policy.Learning;
 /// </summary>
 public sealed class DenialLearner
 {
+    /// <summary>The most <c>by:</c> items suggested for one entry; more senders than this get no <c>by:</c> (a comment says so).</summary>
+    public const int MaxScopes = 4;
+
     private const ushort DnsPort = 53;
     private readonly Dictionary<(IPAddress Address, ProtocolType Protocol, ushort Port), Tally> _flows = [];
 
@@ -95,11 +98,15 @@ public sealed class DenialLearner
             var addresses = flows.Select(f => f.Address).Distinct().ToList();
             var ports = flows.GroupBy(f => (f.Port.Protocol, f.Port.Port))
                 .Select(g => new SuggestedPort(g.Key.Protocol, g.Key.Port, g.Sum(f => f.Port.Count), g.Min(f => f.Port.FirstSeen), g.Max(f => f.Port.LastSeen),
-                    g.SelectMany(f => f.Port.Users).Distinct().ToList()))
+                    g.SelectMany(f => f.Port.Users).Distinct().ToList()) { Cgroups = g.SelectMany(f => f.Port.Cgroups).Distinct().Take(8).ToList() })
                 .OrderBy(p => p.Protocol == ProtocolType.Tcp ? 0 : 1).ThenBy(p => p.Port).ToList();
             // A pin names every address of the host: the entry follows the pin. Otherwise the addresses that were denied.
             IReadOnlyList<string> to = source == NameSource.Pin ? [host!] : addresses.Select(a => a.ToString()).ToList();
-            entries.Add(new SuggestedEntry(UniqueName(host ?? Label(addresses[0]), taken), to, addresses, host, source, ports));
+            var senders = Senders.Combine(flows.Select(f => _flows[(f.Address, f.Port.Protocol, f.Port.Port)].Senders));
+            entries.Add(new SuggestedEntry(UniqueName(host ?? Label(addresses[0]), taken), to, addresses, host, source, ports)
+            {
+                By = senders.By, UnknownCgroup = senders.Unknown, TooManySenders = senders.TooMany,
+            });
         }
         return new LearnReport(entries, findings, Observed, Ignored, allowed);
     }
@@ -130,6 +137,9 @@ public sealed class DenialLearner
     private sealed class Tally(DateTimeOffset first)
     {
         private readonly List<string> _users = [];
+        private readonly List<string> _cgroups = [];
+
+        public Senders Senders { get; } = new();
 
         public long Count { get; private set; }
 
@@ -147,8 +157,55 @@ public sealed class DenialLearner
             string? user = record.UserName is { } n ? $"{n} (uid {record.Uid})" : record.Uid is { } uid ? $"uid {uid}" : null;
             if (user is not null && _users.Count < 8 && !_users.Contains(user))
                 _users.Add(user);
+            string? cgroup = record.Unit ?? record.Cgroup ?? (record.CgroupLookedUp ? "cgroup unknown" : null);
+            if (cgroup is not null && _cgroups.Count < 8 && !_cgroups.Contains(cgroup))
+                _cgroups.Add(cgroup);
+            Senders.Add(record);
         }
 
-        public SuggestedPort ToPort(ProtocolType protocol, ushort port) => new(protocol, port, Count, First, Last, _users.ToList());
+        public SuggestedPort ToPort(ProtocolType protocol, ushort port) => new(protocol, port, Count, First, Last, _users.ToList()) { Cgroups = _cgroups.ToList() };
+    }
+
+    /// <summary>Who sent the denials of a flow, as <c>by:</c> items: from known cgroups, and the users of the others.</summary>
+    private sealed class Senders
+    {
+        private const int Remembered = 64;
+        private readonly HashSet<ServiceScope> _known = [];
+        private readonly HashSet<ServiceScope> _usersOfUnknown = [];
+
+        public long Unknown { get; private set; }
+
+        public void Add(DenialRecord record)
+        {
+            var user = record.UserName is { } name ? new ServiceScope(ServiceScopeKind.User, name)
+                : record.Uid is { } uid ? new ServiceScope(ServiceScopeKind.Uid, uid.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null;
+            ServiceScope? scope = record switch
+            {
+                // A .service is what `unit:` names (a scope or slice is transient or too wide): its path otherwise.
+                { Unit: { } unit } when unit.EndsWith(".service", StringComparison.Ordinal) => new ServiceScope(ServiceScopeKind.Unit, unit),
+                { Cgroup: { } path } when path != "/" => new ServiceScope(ServiceScopeKind.Cgroup, path),
+                { Cgroup: "/" } => user, // the root cgroup holds everything: only the user tells senders apart
+                { CgroupLookedUp: true } => null, // the socket was gone (or its cgroup removed): unknown
+                _ => user, // no lookup was made (e.g. the reader was told not to)
+            };
+            if (scope is null)
+            {
+                Unknown++;
+                if (user is not null && _usersOfUnknown.Count < Remembered)
+                    _usersOfUnknown.Add(user);
+            }
+            else if (_known.Count < Remembered)
+                _known.Add(scope);
+        }
+
+        /// <summary>The <c>by:</c> of an entry made of these flows.</summary>
+        public static (IReadOnlyList<ServiceScope> By, long Unknown, int TooMany) Combine(IEnumerable<Senders> flows)
+        {
+            var list = flows.ToList();
+            var known = list.SelectMany(f => f._known).Distinct().ToList();
+            var by = known.Count > 0 ? known : list.SelectMany(f => f._usersOfUnknown).Distinct().ToList();
+            long unknown = list.Sum(f => f.Unknown);
+            return by.Count > MaxScopes ? ([], unknown, by.Count) : (by.OrderBy(s => s.Kind).ThenBy(s => s.Value, StringComparer.Ordinal).ToList(), unknown, 0);
+        }
     }
 }

@@ -25,6 +25,12 @@ public enum NameSource
 /// <param name="Users">Who sent them (user name, else <c>uid=N</c>), as the kernel reported the sending socket.</param>
 public sealed record SuggestedPort(ProtocolType Protocol, ushort Port, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Users)
 {
+    /// <summary>
+    /// The sending sockets' cgroups: the unit name when the path names one, else the path; <c>cgroup unknown</c> for
+    /// denials whose socket was closed before it could be looked up. At most 8.
+    /// </summary>
+    public IReadOnlyList<string> Cgroups { get; init; } = [];
+
     /// <summary><c>udp/123</c>.</summary>
     public string Flow => $"{(Protocol == ProtocolType.Tcp ? "tcp" : "udp")}/{Port}";
 }
@@ -38,6 +44,20 @@ public sealed record SuggestedPort(ProtocolType Protocol, ushort Port, long Coun
 /// <param name="Ports">The denied ports, TCP first, each with its count and first/last seen.</param>
 public sealed record SuggestedEntry(string Name, IReadOnlyList<string> To, IReadOnlyList<IPAddress> Addresses, string? HostName, NameSource NameSource, IReadOnlyList<SuggestedPort> Ports)
 {
+    /// <summary>
+    /// The suggested <c>by:</c>: who sent these denials, so that only they may use the entry. A <c>.service</c> unit
+    /// when the sending socket's cgroup belongs to one, else its cgroup path, else (the root cgroup, or no cgroup could
+    /// be read) the user; the users of denials whose cgroup is unknown are only used when no cgroup is known at all.
+    /// Empty when nothing names the senders, or more than <see cref="DenialLearner.MaxScopes"/> did.
+    /// </summary>
+    public IReadOnlyList<ServiceScope> By { get; init; } = [];
+
+    /// <summary>Denials whose sending socket was closed before its cgroup was read (not in <see cref="By"/> when any cgroup is).</summary>
+    public long UnknownCgroup { get; init; }
+
+    /// <summary>Distinct senders seen, when there were more than <see cref="DenialLearner.MaxScopes"/> (then <see cref="By"/> is empty).</summary>
+    public int TooManySenders { get; init; }
+
     /// <summary>Denials this entry would have allowed.</summary>
     public long Count => Ports.Sum(p => p.Count);
 

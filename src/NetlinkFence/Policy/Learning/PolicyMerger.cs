@@ -74,7 +74,12 @@ public static class PolicyMerger
         yield return $"{pad}# learned by 'netlinkfence learn'{named}: {entry.Count} denial(s), first {Time(entry.FirstSeen)}, last {Time(entry.LastSeen)}";
         foreach (var port in entry.Ports)
             yield return $"{pad}#   {port.Flow}: {port.Count} x, first {Time(port.FirstSeen)}, last {Time(port.LastSeen)}"
-                + (port.Users.Count > 0 ? $", from {string.Join(", ", port.Users)}" : "");
+                + (port.Users.Count > 0 ? $", from {string.Join(", ", port.Users)}" : "")
+                + (port.Cgroups.Count > 0 ? $"; cgroups {OneLine(string.Join(", ", port.Cgroups))}" : "");
+        if (entry.TooManySenders > 0)
+            yield return $"{pad}#   sent by {entry.TooManySenders} different services or users: no 'by:' suggested, the entry is open to every process";
+        else if (entry.By.Count > 0 && entry.UnknownCgroup > 0)
+            yield return $"{pad}#   {entry.UnknownCgroup} denial(s) came from sockets closed before their cgroup was read: check that 'by:' names every sender";
         yield return $"{pad}- name: {entry.Name}";
         yield return $"{inner}to: [{string.Join(", ", entry.To.Select(Scalar))}]";
         foreach (var protocol in new[] { ProtocolType.Tcp, ProtocolType.Udp })
@@ -83,7 +88,38 @@ public static class PolicyMerger
             if (ports.Count > 0)
                 yield return $"{inner}{(protocol == ProtocolType.Tcp ? "tcp" : "udp")}: [{string.Join(", ", ports)}]";
         }
+        if (entry.By.Count > 0)
+            yield return $"{inner}by: {By(entry.By)}";
     }
+
+    /// <summary><c>{ unit: chrony.service }</c>, or a list of them: the <c>by:</c> value in flow style, on one line.</summary>
+    internal static string By(IReadOnlyList<ServiceScope> by)
+    {
+        var items = by.Select(s => $"{{ {s.Kind.ToString().ToLowerInvariant()}: {ScopeValue(s.Value)} }}").ToList();
+        return items.Count == 1 ? items[0] : $"[{string.Join(", ", items)}]";
+    }
+
+    // Unit names, paths and user names are plain scalars when they are plainly safe in a flow collection; else
+    // double-quoted, with '\', '"' and control characters escaped (a cgroup directory may be named anything).
+    private static string ScopeValue(string value)
+    {
+        if (value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '/' or '@' or '-') && value[0] is not ('-' or '.' or '@'))
+            return value;
+        var quoted = new StringBuilder("\"");
+        foreach (char c in value)
+        {
+            if (c is '\\' or '"')
+                quoted.Append('\\').Append(c);
+            else if (char.IsControl(c))
+                quoted.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
+            else
+                quoted.Append(c);
+        }
+        return quoted.Append('"').ToString();
+    }
+
+    /// <summary>Text for a comment line: a cgroup directory's name may hold a line break, which would end the comment.</summary>
+    private static string OneLine(string text) => string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

@@ -195,21 +195,7 @@ public sealed class DaemonSetLike : IAsyncLifetime
                 TryRunProcess("docker", "rm", "--force", id);
         }
         if (network is not null)
-        {
-            for (int attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    await network.DeleteAsync();
-                    break;
-                }
-                catch (Exception) when (attempt < 20)
-                {
-                    await Task.Delay(250);
-                }
-            }
-            await network.DisposeAsync();
-        }
+            await NetworkCleanup.DeleteWhenEmptyAsync(network);
         if (ImageTag.Length > 0)
             Docker("image", "rm", "--force", ImageTag);
         if (scratch is not null)

@@ -221,21 +221,7 @@ public abstract class Topology : IAsyncLifetime
             await container.DisposeAsync();
         if (network is null)
             return;
-        // Auto-removal of the stopped containers finishes a moment after they stop; until then the network
-        // still has endpoints and cannot be deleted.
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await network.DeleteAsync();
-                break;
-            }
-            catch (Exception) when (attempt < 20)
-            {
-                await Task.Delay(250);
-            }
-        }
-        await network.DisposeAsync();
+        await NetworkCleanup.DeleteWhenEmptyAsync(network);
     }
 }
 

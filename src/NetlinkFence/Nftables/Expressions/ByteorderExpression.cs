@@ -38,6 +38,8 @@ public sealed record ByteorderExpression(uint SourceRegister, uint DestinationRe
         var attributes = new AttributeReader(data);
         while (attributes.TryRead(out var a))
         {
+            if (a.Payload.Length != 4)
+                return null; // not the shape this codec writes: kept raw, never an exception
             switch ((NftByteorderAttribute)a.Type)
             {
                 case NftByteorderAttribute.SREG: sreg = a.U32BigEndian(); break;

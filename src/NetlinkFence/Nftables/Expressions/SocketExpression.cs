@@ -29,6 +29,8 @@ public sealed record SocketExpression(uint Level, uint DestinationRegister = Reg
         var attributes = new AttributeReader(data);
         while (attributes.TryRead(out var a))
         {
+            if (a.Payload.Length != 4)
+                return null; // not the shape this codec writes: kept raw, never an exception
             switch ((NftSocketAttribute)a.Type)
             {
                 case NftSocketAttribute.KEY: key = a.U32BigEndian(); break;

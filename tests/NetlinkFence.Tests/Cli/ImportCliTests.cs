@@ -41,7 +41,12 @@ public sealed class ImportCliTests(ITestOutputHelper output) : IDisposable
     public void Output_writes_the_policy_that_plan_then_compiles()
     {
         string target = Path.Combine(_directory, "policy.yaml");
-        var (code, _, stderr) = CliRunner.Run($"import iptables {Rules("dual-stack.v4.rules")} --ip6 {Rules("dual-stack.v6.rules")} --output {target}");
+        // dual-stack.v6.rules accepts no neighbour discovery: the policy's built-in ND would make its IPv6 flows work.
+        var (refused, _, why) = CliRunner.Run($"import iptables {Rules("dual-stack.v4.rules")} --ip6 {Rules("dual-stack.v6.rules")} --output {target}");
+        Assert.Equal(2, refused);
+        Assert.Contains("dual-stack.v6.rules:5:1: error: the ruleset drops IPv6 neighbour discovery", why);
+        Assert.False(File.Exists(target));
+        var (code, _, stderr) = CliRunner.Run($"import iptables {Rules("dual-stack.v4.rules")} --ip6 {Rules("dual-stack.v6.rules")} --partial --output {target}");
         Assert.True(code == 0, stderr);
         Assert.Contains($"into {target}", stderr);
         var (planCode, plan, planError) = CliRunner.Run($"plan {target}");

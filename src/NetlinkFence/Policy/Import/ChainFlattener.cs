@@ -63,6 +63,7 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
             States = rule.States,
             Limit = rule.Limit,
             IcmpType = rule.IcmpType,
+            HopLimit = rule.HopLimit,
             Comment = rule.Comment,
         };
         if (direction == Direction.Forward)
@@ -102,6 +103,7 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
             inner.Limit ??= outer.Limit;
         }
         inner.IcmpType = Same(outer.IcmpType, inner.IcmpType, "ICMP types", inner);
+        inner.HopLimit = Same(outer.HopLimit, inner.HopLimit, "hop limits", inner);
         inner.Comment ??= outer.Comment;
         return inner;
     }

@@ -35,6 +35,7 @@ internal sealed class FlatRule
     public ConnState? States { get; set; }
     public (ulong Count, ulong UnitSeconds)? Limit { get; set; }
     public string? IcmpType { get; set; }
+    public string? HopLimit { get; set; }
     public string? Comment { get; set; }
     public List<(IptablesLine Line, int Column, string Reason)> Unsupported { get; } = [];
 
@@ -51,10 +52,10 @@ internal sealed class FlatRule
     /// <summary>No condition at all: every packet that reaches the rule matches it.</summary>
     public bool Unconditional =>
         Protocol is null && Peer is null && Local is null && Interface is null && WrongInterface is null && DestinationPorts is null && SourcePorts is null
-        && States is null && Limit is null && IcmpType is null && Unsupported.Count == 0 && Never is null;
+        && States is null && Limit is null && IcmpType is null && HopLimit is null && Unsupported.Count == 0 && Never is null;
 
     /// <summary>Only an established/related state match, nothing else.</summary>
     public bool OnlyStates =>
         Protocol is null && Peer is null && Local is null && Interface is null && WrongInterface is null && DestinationPorts is null && SourcePorts is null
-        && Limit is null && IcmpType is null && Unsupported.Count == 0 && States is not null;
+        && Limit is null && IcmpType is null && HopLimit is null && Unsupported.Count == 0 && States is not null;
 }

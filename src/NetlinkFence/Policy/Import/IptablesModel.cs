@@ -48,6 +48,9 @@ internal sealed class IptablesRule
     public (ulong Count, ulong UnitSeconds)? Limit { get; set; }
     public string? LimitBurst { get; set; }
     public string? IcmpType { get; set; }
+
+    /// <summary><c>-m hl --hl-eq N</c> (ip6tables): the packet's hop limit.</summary>
+    public string? HopLimit { get; set; }
     public string? Target { get; set; }
     public int TargetColumn { get; set; }
     public bool TargetIsChain { get; set; }

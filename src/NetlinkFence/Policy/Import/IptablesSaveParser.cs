@@ -351,7 +351,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -402,6 +402,15 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } type)
                         return false;
                     rule.IcmpType = type.Text;
+                    return true;
+                case "--hl-eq":
+                    if (!_matches.Contains("hl"))
+                        return Bad(option, "--hl-eq needs '-m hl' before it", "add '-m hl'");
+                    if (Value(option) is not { } hopLimit)
+                        return false;
+                    if (!byte.TryParse(hopLimit.Text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                        return Bad(hopLimit, $"hop limit '{Printable(hopLimit.Text)}' is not a number from 0 to 255", "give --hl-eq a number from 0 to 255");
+                    rule.HopLimit = hopLimit.Text;
                     return true;
                 case "-j" or "--jump":
                     if (Value(option) is not { } target)

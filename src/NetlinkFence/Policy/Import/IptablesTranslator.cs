@@ -22,6 +22,8 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             else
                 OtherTable(table);
         }
+        if (ruleset.IPv6 && ruleset.Tables.FirstOrDefault(t => t.Name == "filter") is { } filter)
+            NeighbourDiscoveryCoverage(filter);
         if (!ruleset.Tables.Any(t => t.Name == "filter"))
             Unsupported(ruleset.Tables.Count > 0 ? ruleset.Tables[0].Header.At() : new SourceLocation(ruleset.File, 1, 1),
                 $"no *filter table: {(ruleset.IPv6 ? "IPv6" : "IPv4")} traffic is not filtered at all by this ruleset (every chain's policy is ACCEPT)",
@@ -76,6 +78,57 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                     plan.Fates.Add((rule.Line, LineFate.NoEffect, $"in chain {chain.Name}, which no rule of INPUT, OUTPUT or FORWARD jumps to"));
             }
         }
+    }
+
+    /// <summary>ICMPv6 neighbour discovery types (RFC 4861) by number and by the names ip6tables accepts.</summary>
+    private static int? NeighbourDiscoveryType(string? type) => type?.ToLowerInvariant() switch
+    {
+        "133" or "router-solicitation" => 133,
+        "134" or "router-advertisement" => 134,
+        "135" or "neighbour-solicitation" or "neighbor-solicitation" => 135,
+        "136" or "neighbour-advertisement" or "neighbor-advertisement" => 136,
+        _ => null,
+    };
+
+    internal const string BuiltInNeighbourDiscovery = "the policy's built-in neighbour discovery (present when it has IPv6 peers) sends router and neighbour "
+        + "solicitations and neighbour advertisements with hop limit 255 to link-scope addresses only (the kernel's own NS and NA also to a neighbour's "
+        + "address), and accepts neighbour solicitations and advertisements and router advertisements with hop limit 255 only";
+
+    /// <summary>The ND types each direction of the ruleset accepts as the policy's built-in does, with the first such line.</summary>
+    private readonly Dictionary<(Direction, int), IptablesLine> _neighbourDiscovery = [];
+    private bool _neighbourDiscoveryNoted;
+
+    /// <summary>
+    /// The policy's built-in ND lets its IPv6 flows reach the link; a ruleset that drops NS or NA made the same flows
+    /// fail (no neighbour, no packet). So the policy would allow more than the ruleset did: refused like a missing
+    /// loopback accept, unless --partial.
+    /// </summary>
+    private void NeighbourDiscoveryCoverage(IptablesTable filter)
+    {
+        bool policyHasIPv6 = plan.Egress.Concat(plan.Input).Concat(plan.Resolvers).Any(e => e.IPv6 && e.Peers is not null);
+        if (!policyHasIPv6)
+        {
+            foreach (var line in _neighbourDiscovery.Values.Distinct())
+                Note(Severity.Info, line.At(), "neighbour discovery accepted, but the policy allows no IPv6 peer, so it has no neighbour discovery either (and no IPv6 traffic on the link)", "", "ipv6-neighbour-discovery");
+            return;
+        }
+        var missing = new List<string>();
+        foreach (var (direction, chain) in new[] { (Direction.Output, "OUTPUT"), (Direction.Input, "INPUT") })
+        {
+            foreach (var (type, name) in new[] { (135, "neighbour solicitation"), (136, "neighbour advertisement") })
+            {
+                if (!_neighbourDiscovery.ContainsKey((direction, type)))
+                    missing.Add($"{chain} {name} ({type})");
+            }
+        }
+        var at = (filter.Chains.GetValueOrDefault("OUTPUT")?.Declaration ?? filter.Header).At();
+        if (missing.Count > 0)
+            Unsupported(at,
+                $"the ruleset drops IPv6 neighbour discovery ({string.Join(", ", missing)}), so IPv6 on the link did not work under it; {BuiltInNeighbourDiscovery}, which lets the allowed IPv6 flows work: the policy would allow more than the ruleset did",
+                "add '-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT' (and 136, and the same on INPUT with '-m hl --hl-eq 255') before the rules that drop, or import with --partial to take the policy's built-in neighbour discovery");
+        else if (!_neighbourDiscovery.ContainsKey((Direction.Input, 134)))
+            Note(Severity.Warning, at, "the ruleset accepts no router advertisements; the policy accepts them (hop limit 255), so the host may take its IPv6 address and default route from the link's router (SLAAC) where the ruleset blocked that",
+                "nothing to do on a host that should follow the router; configure IPv6 statically (accept_ra=0) otherwise", "router-advertisements-accepted");
     }
 
     private void Unsupported(SourceLocation at, string message, string fix) =>
@@ -186,7 +239,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             if (rule.Interface == "lo")
             {
                 if (rule.States is null && rule.Protocol is null && rule.Peer is null && rule.Local is null && rule.DestinationPorts is null
-                    && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null)
+                    && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null && rule.HopLimit is null)
                 {
                     Shadowed(rule, ConnState.All, loopback: true);
                     _loopback ??= rule;
@@ -227,6 +280,8 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             }
             // An allow: NEW connections (and, without a state match, the rest of their packets, which the policy's
             // established rule accepts anyway when the ruleset accepts established traffic as a whole).
+            if (NeighbourDiscovery(rule))
+                return;
             if (Inexpressible(rule) is { } reason)
             {
                 NotImported(rule, reason);
@@ -248,6 +303,41 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             Fate(rule, LineFate.Entry, "");
             if (rule.DestinationPorts?.SelectMany(p => p.Ranges).Any(r => r.First == 0) == true)
                 owner.Note(Severity.Info, rule.Line.At(), "a port range starting at 0 starts at 1 in the policy (port 0 carries no connection)", "", "port-zero");
+        }
+
+        /// <summary>
+        /// An ND accept the policy's built-in covers is accounted as built in; one that accepts something the built-in
+        /// does not (a router's messages, another hop limit, a limit, a port) is refused: the policy would deny it.
+        /// False when the rule is not neighbour discovery.
+        /// </summary>
+        private bool NeighbourDiscovery(FlatRule rule)
+        {
+            if (!ruleset.IPv6 || rule.Protocol != "ipv6-icmp" || NeighbourDiscoveryType(rule.IcmpType) is not { } type || direction == Direction.Forward)
+                return false;
+            string? refused = type switch
+            {
+                133 when direction == Direction.Input => "accepts router solicitations: a host is not a router, and the policy's built-in neighbour discovery does not accept them",
+                134 when direction == Direction.Output => "sends router advertisements: a host is not a router, and the policy's built-in neighbour discovery does not send them",
+                _ when rule.HopLimit is not (null or "255") => $"accepts neighbour discovery with hop limit {rule.HopLimit}: it is valid with hop limit 255 only (RFC 4861), the only one the policy's built-in accepts",
+                _ when rule.Peer is not null || rule.Local is not null => "neighbour discovery for some addresses only: the policy's built-in neighbour discovery is not per address (it allows what the kernel needs on the link)",
+                _ when rule.Limit is not null || rule.SourcePorts is not null || rule.DestinationPorts is not null => "neighbour discovery with a rate limit or ports: the policy's built-in neighbour discovery has neither",
+                _ => null,
+            };
+            if (refused is not null)
+            {
+                NotImported(rule, refused + "; " + BuiltInNeighbourDiscovery);
+                return true;
+            }
+            if (!Shadowed(rule, ConnState.All, loopback: false))
+                return true;
+            owner._neighbourDiscovery.TryAdd((direction, type), rule.Line);
+            string narrower = rule.HopLimit is null && type != 134
+                ? "; the policy also requires hop limit 255, as every receiver does (RFC 4861), and sends only to link-scope addresses unless the kernel itself sends"
+                : "";
+            Fate(rule, LineFate.BuiltIn, $"neighbour discovery (type {type}){narrower}");
+            if (!owner._neighbourDiscoveryNoted && (owner._neighbourDiscoveryNoted = true))
+                owner.Note(Severity.Info, rule.Line.At(), $"neighbour discovery accepts are built in: {BuiltInNeighbourDiscovery}", "", "ipv6-neighbour-discovery");
+            return true;
         }
 
         private string? Inexpressible(FlatRule rule) =>
@@ -440,7 +530,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
         /// <summary>A LOG rule with no condition but its rate limit: it logs everything that reaches it.</summary>
         private static bool WholeLog(FlatRule log) =>
             log.Protocol is null && log.Peer is null && log.Local is null && log.Interface is null && log.WrongInterface is null && log.DestinationPorts is null
-            && log.SourcePorts is null && log.States is null && log.IcmpType is null && log.Unsupported.Count == 0 && log.Never is null;
+            && log.SourcePorts is null && log.States is null && log.IcmpType is null && log.HopLimit is null && log.Unsupported.Count == 0 && log.Never is null;
 
         private static bool ValidPrefix(string prefix)
         {

@@ -135,10 +135,10 @@ public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
 
 public sealed class IPv6DifferentialTests : DifferentialTrafficTest
 {
-    // --partial: the importer refuses the ruleset's neighbour discovery accepts (ICMPv6 types 135 and 136, -m hl),
-    // which any ip6tables ruleset with OUTPUT DROP needs; the policy has its own neighbour discovery rules.
+    // Without --partial: the ruleset's neighbour discovery accepts (ICMPv6 types 135 and 136, -m hl), which any
+    // ip6tables ruleset with OUTPUT DROP needs, are accounted as the policy's own (built-in) neighbour discovery.
     [Fact]
-    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("ipv6.rules", "ipv6.v6.rules", partial: true);
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("ipv6.rules", "ipv6.v6.rules");
 }
 
 public sealed class RejectDifferentialTests : DifferentialTrafficTest
@@ -161,8 +161,8 @@ public sealed class OrderAndStateDifferentialTests : DifferentialTrafficTest
 
 // The importer's own test rulesets that it imports without --partial, through the same matrix. Not dual-stack.v4/v6:
 // its IPv6 half accepts no neighbour discovery, so under ip6tables the agent reaches no IPv6 neighbour at all, while
-// the imported policy (with its own neighbour discovery rules) allows its two IPv6 entries (ipv6.v6.rules is the
-// dual-stack case here).
+// the imported policy (with its own neighbour discovery rules) would allow its two IPv6 entries: the import refuses
+// it without --partial (NeighbourDiscoveryImportTests; ipv6.v6.rules is the dual-stack case here).
 
 public sealed class ImportTestsSeedEgressDifferentialTests : DifferentialTrafficTest
 {

@@ -23,7 +23,7 @@ internal static class PolicyFiles
     /// </summary>
     public static Task<ResolvedPolicy> ResolveAsync(EgressPolicy policy, string? netns, CancellationToken cancellationToken) =>
         ResolvedPolicy.ResolveAsync(policy, NeedsDns(policy) ? Runtime.DnsHostResolver.ForPolicy(policy, netns) : null,
-            policy.Egress.Any(e => e.By.Count > 0) ? new Runtime.HostServices() : null, cancellationToken);
+            policy.Egress.Any(e => e.By.Count > 0) ? ServiceHosts.Create() : null, cancellationToken);
 
     /// <summary>True when some name is not pinned (only then is a resolver, and its namespace, needed).</summary>
     private static bool NeedsDns(EgressPolicy policy) =>

@@ -433,7 +433,7 @@ internal sealed class DaemonHost
     /// </summary>
     private Task StartScopeBinding(CancellationToken cancellationToken)
     {
-        var host = new HostServices();
+        var host = ServiceHosts.Create();
         if (host.Hierarchy is not { } hierarchy)
         {
             if (_policy.Source.Scopes.Keys.Any(s => s.IsCgroup))

@@ -13,7 +13,7 @@ internal static class LintVerb
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
         {
             string path = parse.GetValue(policyArgument)!;
-            var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path));
+            var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path), ServiceHosts.Create().Services());
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>

@@ -33,6 +33,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>permanent-package-mirror</c> (info)</term><description>a well-known package repository is open all the time; the seed wants mirrors open only while updating (give the entry a <c>window:</c>).</description></item>
 /// <item><term><c>long-window</c> (warning)</term><description>a <c>window:</c> longer than 2h: an update run rarely needs more, and an open window is an open door.</description></item>
 /// <item><term><c>window-without-names</c> (warning)</term><description>a window entry whose destinations are only addresses (no <c>hosts:</c> pin, no DNS name): a mirror's addresses move, and a raw address says nothing about what it is.</description></item>
+/// <item><term><c>unscoped-service-entry</c> (info)</term><description>an egress entry without <c>by:</c> whose name is that of a service running on the host (only with the host's services passed in): scoping it to the unit keeps other processes out.</description></item>
 /// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
 /// </list>
 /// RELATED as a back channel (the seed's last point) is not a finding: the compiled input chain always ends
@@ -73,9 +74,17 @@ public static class PolicyLinter
     ];
 
     /// <summary>Returns every finding, in file order.</summary>
-    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy)
+    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy) => Lint(policy, []);
+
+    /// <summary>
+    /// Returns every finding, in file order, including <c>unscoped-service-entry</c> suggestions for the
+    /// <paramref name="services"/> running on the host (unit names such as <c>chrony.service</c>, e.g. from
+    /// <c>HostServices.Services()</c>); lint itself reads nothing from the host.
+    /// </summary>
+    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy, IReadOnlyCollection<string> services)
     {
         ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(services);
         var findings = new List<PolicyDiagnostic>();
         void Add(Severity severity, SourceLocation location, string code, string message, string fix) =>
             findings.Add(new PolicyDiagnostic(severity, location, message, fix, code));
@@ -188,6 +197,10 @@ public static class PolicyLinter
             if (entry.Tcp.Any(r => r.First <= 80 && 80 <= r.Last) && !IsWide(entry))
                 Add(Severity.Info, entry.Location, "plaintext-http", $"'{entry.Name}' allows TCP 80 (clear-text HTTP)",
                     "fine for signed package repositories; anything else should use 443");
+            if (entry.By.Count == 0 && services.Where(s => ServiceNamed(entry.Name, s)).Order(StringComparer.Ordinal).ToList() is { Count: > 0 } named)
+                Add(Severity.Info, entry.Location, "unscoped-service-entry",
+                    $"'{entry.Name}' has no 'by:', but {string.Join(", ", named)} runs on this host: every process may use this entry, not only that service",
+                    $"add 'by: {{ unit: {named[0]} }}' so only the service reaches it ('netlinkfence learn' shows which cgroup sends)");
         }
         if (hasUnpinnedNames || policy.Input.Any(e => e.Peers.Any(p => p.HostName is { } h && !policy.Hosts.ContainsKey(h))))
             Add(Severity.Info, top, "names-not-refreshed", "host names that are not pinned are resolved once by 'apply' and not refreshed without the daemon",
@@ -225,6 +238,25 @@ public static class PolicyLinter
                 add(Severity.Warning, entry.Location, "wide-port-range", $"'{entry.Name}' opens {range.Count} {protocol} ports ({range})",
                     "name the exact ports the deployment uses");
         }
+    }
+
+    /// <summary>
+    /// Whether entry <paramref name="entry"/> plausibly belongs to <paramref name="service"/>: the unit's name (without
+    /// <c>.service</c> and a template instance) is the entry's name or one of its dash/underscore-separated words of 3
+    /// characters or more, or that plus the daemon's <c>d</c> (entry <c>chrony</c>, unit <c>chronyd.service</c>).
+    /// Names only: an entry called <c>updates</c> says nothing about <c>apt-daily.service</c>, and guessing would be noise.
+    /// </summary>
+    internal static bool ServiceNamed(string entry, string service)
+    {
+        if (!service.EndsWith(".service", StringComparison.Ordinal))
+            return false;
+        string unit = service[..^".service".Length];
+        if (unit.IndexOf('@', StringComparison.Ordinal) is >= 0 and var at)
+            unit = unit[..at];
+        if (unit.Length == 0)
+            return false;
+        var words = entry.Split(['-', '_', '.'], StringSplitOptions.RemoveEmptyEntries).Where(w => w.Length >= 3).Prepend(entry);
+        return words.Any(w => string.Equals(unit, w, StringComparison.OrdinalIgnoreCase) || string.Equals(unit, w + "d", StringComparison.OrdinalIgnoreCase));
     }
 
     private static bool IsWide(AllowEntry entry) => entry.Tcp.Concat(entry.Udp).Any(r => r.Count > WidePortRange);

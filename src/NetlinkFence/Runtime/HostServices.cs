@@ -43,6 +43,40 @@ public sealed class HostServices : IServiceHost
         return new CgroupHierarchy(_hierarchy.DirectoryOf(_unitRoot)).PathOfUnit(unit) is { } below ? _unitRoot + below : null;
     }
 
+    /// <summary>
+    /// The <c>.service</c> units that have a cgroup now under the unit root's <c>system.slice</c> (and the slices in it),
+    /// sorted; empty without a cgroup2 hierarchy. What <c>lint</c> compares unscoped entries against.
+    /// </summary>
+    public IReadOnlyList<string> Services()
+    {
+        var services = new SortedSet<string>(StringComparer.Ordinal);
+        if (_hierarchy is null)
+            return [];
+        var pending = new Queue<(string Directory, int Depth)>();
+        pending.Enqueue((_hierarchy.DirectoryOf(_unitRoot + "/system.slice"), 0));
+        while (pending.TryDequeue(out var next))
+        {
+            string[] children;
+            try
+            {
+                children = Directory.GetDirectories(next.Directory);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // gone meanwhile, or not ours to read
+            }
+            foreach (var child in children)
+            {
+                string name = Path.GetFileName(child);
+                if (name.EndsWith(".service", StringComparison.Ordinal) && CgroupHierarchy.IsValidUnitName(name))
+                    services.Add(name);
+                else if (name.EndsWith(".slice", StringComparison.Ordinal) && next.Depth < 3)
+                    pending.Enqueue((child, next.Depth + 1));
+            }
+        }
+        return [.. services];
+    }
+
     /// <inheritdoc />
     public string DefaultUnitCgroup(string unit)
     {

@@ -83,11 +83,13 @@ public sealed class ConfirmRollbackTests
     public void RollbackVerbCancelsAPendingConfirmAndRemovesAFirstEverTable()
     {
         using var ns = TestNamespace.Create();
-        Ok($"apply {Before} --netns {ns.Name} --confirm-within 2s");
+        // The window must outlast a CLI start on a loaded runner (with 2 s the waiter rolled back first, in CI).
+        var clock = Stopwatch.StartNew();
+        Ok($"apply {Before} --netns {ns.Name} --confirm-within 12s");
         Assert.Contains("removed", Ok($"rollback --netns {ns.Name}"));
         Assert.Equal("", ns.Nft("list ruleset"));
         Ok($"apply {After} --netns {ns.Name}"); // applied after the rollback: the old waiter must not touch it
-        Thread.Sleep(2500);
+        Thread.Sleep(TimeSpan.FromSeconds(13) - clock.Elapsed is { Ticks: > 0 } rest ? rest : TimeSpan.Zero); // past its deadline
         Assert.Contains("8443", ns.Nft("list ruleset"));
     }
 

@@ -14,6 +14,6 @@ public sealed record ScopeBinding(ServiceScope Scope, GrantScope? Current, strin
     public static uint LevelOf(string cgroupPath)
     {
         ArgumentNullException.ThrowIfNull(cgroupPath);
-        return (uint)cgroupPath.Split('/', StringSplitOptions.RemoveEmptyEntries).Length;
+        return (uint)Runtime.CgroupHierarchy.LevelOf(cgroupPath); // one definition of a cgroup's level
     }
 }

@@ -167,20 +167,8 @@ public sealed class CgroupHierarchy
     /// Whether <paramref name="unit"/> is a systemd unit name: a name and a type suffix, at most 255 characters
     /// of letters, digits and <c>:-_.\@</c>; never <c>/</c> or <c>..</c>.
     /// </summary>
-    public static bool IsValidUnitName(string unit)
-    {
-        if (string.IsNullOrEmpty(unit) || unit.Length > 255 || unit.Contains("..", StringComparison.Ordinal))
-            return false;
-        var dot = unit.LastIndexOf('.');
-        if (dot <= 0 || dot == unit.Length - 1)
-            return false;
-        foreach (var c in unit)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is ':' or '-' or '_' or '.' or '\\' or '@'))
-                return false;
-        }
-        return true;
-    }
+    public static bool IsValidUnitName(string unit) =>
+        !string.IsNullOrEmpty(unit) && Policy.ScopeSyntax.Check(Policy.ServiceScopeKind.Unit, unit) is null; // the policy's one check
 
     /// <summary>Breadth-first search of the hierarchy for the first path <paramref name="match"/> accepts.</summary>
     private string? Walk(Func<string, bool> match)

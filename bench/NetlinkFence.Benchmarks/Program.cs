@@ -15,6 +15,10 @@ if (args is ["paired", ..])
 if (args is ["dns-refresh", ..])
     return DnsRefreshRound.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000, args.Length > 2 ? int.Parse(args[2]) : 10);
 
+// `import [RUNS]`: import iptables of 10 MB of bad input, whole process and its steps in process (ImportSplit.cs).
+if (args is ["import", ..])
+    return ImportSplit.Run(args.Length > 1 ? int.Parse(args[1]) : 9);
+
 // `matrix ROOT [FILE] [SCALE]`: every commit-latency case in fresh namespaces, floor / library / nft side by side (Matrix.cs).
 // `process ROOT [FILE] [SCALE]`: whole-process netlinkfence apply vs nft -f of what plan prints (WholeProcess.cs).
 // SCALE divides the number of runs (for a quick try); 1 by default.

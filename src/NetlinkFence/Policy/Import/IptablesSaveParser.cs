@@ -39,12 +39,15 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
     [GeneratedRegex(@"^\$(?:\{(?<name>[A-Za-z_][A-Za-z0-9_]*)\}|(?<name>[A-Za-z_][A-Za-z0-9_]*))$")]
     private static partial Regex WholeVariable();
 
+    private static readonly System.Buffers.SearchValues<char> DigitsAndDots = System.Buffers.SearchValues.Create("0123456789.");
+
     private readonly IptablesRuleset _ruleset = new(file, ipv6);
 
     public IptablesRuleset Parse(string text)
     {
         IptablesTable? table = null;
         List<string>? pendingComments = null;
+        var tokens = new List<IptablesToken>(32);
         int lineNumber = 0, lastLine = 0;
         foreach (var rawLine in Lines(text))
         {
@@ -115,8 +118,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     "import the output of iptables-save (tables start with '*filter' and end with 'COMMIT')", "iptables-syntax");
                 continue;
             }
-            var tokens = IptablesTokenizer.Split(line, out int unclosed);
-            if (tokens is null)
+            if (!IptablesTokenizer.Split(line, tokens, out int unclosed))
             {
                 Error(lineNumber, unclosed, "this quote is never closed: iptables-restore would read the rest of the line, target included, as part of the quoted text",
                     "close the quote (inside quotes write \\\" for a quote and \\\\ for a backslash)", "iptables-unclosed-quote");
@@ -308,7 +310,8 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
     private sealed class RuleOptions(IptablesSaveParser parser, IptablesRule rule, List<IptablesToken> tokens, int start)
     {
         private int _i = start;
-        private readonly HashSet<string> _matches = new(StringComparer.Ordinal);
+        /// <summary>The <c>-m</c> modules named so far: a few per rule, so a list, not a set.</summary>
+        private readonly List<string> _matches = new(2);
 
         public void Parse()
         {
@@ -494,13 +497,12 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
         {
             var items = new List<AddressItem>();
             int column = token.Column;
-            foreach (string part in token.Text.Split(','))
+            foreach (string part in Items(token.Text))
             {
-                var whole = WholeVariable().Match(part);
-                string? variable = whole.Success ? whole.Groups["name"].Value : null;
+                string? variable = VariableOf(part);
                 string expanded = parser.Expand(part);
-                var networks = new List<System.Net.IPNetwork>();
-                foreach (string text in expanded.Split(','))
+                var networks = new List<System.Net.IPNetwork>(1);
+                foreach (string text in Items(expanded))
                 {
                     if (IptablesValues.Network(text.Trim(), parser._ruleset.IPv6, out string? error) is { } network)
                         networks.Add(network);
@@ -508,7 +510,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                         Bad(token, variable is null ? error! : $"${variable} = '{Printable(expanded)}': {error}", "write an address or CIDR of the file's family" + (variable is null ? "" : $" in --define {variable}=..."), column);
                 }
                 if (networks.Count > 0)
-                    items.Add(new AddressItem(variable is null ? string.Join(",", networks.Select(IptablesValues.Format)) : "$" + variable, networks, variable));
+                    items.Add(new AddressItem(variable is null ? Spelling(expanded, networks) : "$" + variable, networks, variable));
                 column += part.Length + 1;
             }
             return items;
@@ -520,11 +522,10 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
             string[] parts = multi ? token.Text.Split(',') : [token.Text];
             foreach (string part in parts)
             {
-                var whole = WholeVariable().Match(part);
-                string? variable = whole.Success ? whole.Groups["name"].Value : null;
+                string? variable = VariableOf(part);
                 string expanded = parser.Expand(part);
-                var ranges = new List<(int, int)>();
-                foreach (string text in expanded.Split(','))
+                var ranges = new List<(int, int)>(1);
+                foreach (string text in Items(expanded))
                 {
                     if (IptablesValues.PortRange(text.Trim(), out string? error) is { } range)
                         ranges.Add(range);
@@ -570,6 +571,17 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
             Bad(token, $"--limit '{Printable(token.Text)}' is not a rate", "write N/second, N/minute, N/hour or N/day (iptables-save writes 10/sec)");
             return null;
         }
+
+        /// <summary>How the policy writes the networks: the file's own text when that is already the canonical form (a plain IPv4 address, the usual case).</summary>
+        private static string Spelling(string text, List<System.Net.IPNetwork> networks) =>
+            networks.Count == 1 && !text.AsSpan().ContainsAnyExcept(DigitsAndDots) ? text : string.Join(",", networks.Select(IptablesValues.Format));
+
+        /// <summary>The name when the text is one whole <c>$NAME</c> or <c>${NAME}</c>.</summary>
+        private static string? VariableOf(string part) =>
+            part.Contains('$') && WholeVariable().Match(part) is { Success: true } whole ? whole.Groups["name"].Value : null;
+
+        /// <summary>A comma list's items; the text itself when it has no comma (nearly every value), without an array.</summary>
+        private static IEnumerable<string> Items(string text) => text.Contains(',') ? text.Split(',') : [text];
 
         private void Unsupported(IptablesToken token, string reason) => rule.Unsupported.Add((token.Column, reason));
 

@@ -46,12 +46,12 @@ internal static class IptablesValues
                 return null;
             }
         }
-        return new IPNetwork(Masked(address, prefix), prefix);
+        return new IPNetwork(prefix == bits ? address : Masked(address, prefix), prefix);
     }
 
     /// <summary>As a policy writes it: an address alone for a single host, else a CIDR.</summary>
     public static string Format(IPNetwork network) =>
-        network.PrefixLength == network.BaseAddress.GetAddressBytes().Length * 8 ? network.BaseAddress.ToString() : network.ToString();
+        network.PrefixLength == (network.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32) ? network.BaseAddress.ToString() : network.ToString();
 
     /// <summary><c>443</c>, <c>8000:8100</c>, <c>:1023</c> (from 0), <c>1024:</c> (to 65535); numbers only.</summary>
     public static (int First, int Last)? PortRange(string text, out string? error)

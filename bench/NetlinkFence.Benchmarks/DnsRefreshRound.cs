@@ -75,8 +75,12 @@ internal static class DnsRefreshRound
         var wall = new List<double>();
         var dnsBytes = new List<long>();
         var restBytes = new List<long>();
+        // NLF_ALLOCATION_TYPES=1: what the measured rounds allocate, by type (sampled by the runtime).
+        using var types = Environment.GetEnvironmentVariable("NLF_ALLOCATION_TYPES") == "1" ? new AllocationTypes() : null;
         for (int round = -2; round < rounds; round++) // two warm-up rounds
         {
+            if (round == 0 && types is not null)
+                types.Start();
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
             var systemBefore = process.PrivilegedProcessorTime;
@@ -108,6 +112,7 @@ internal static class DnsRefreshRound
         Console.WriteLine($"  wall per round: median {wall[rounds / 2]:0.0} ms, max {wall[^1]:0.0} ms");
         Console.WriteLine($"  allocated per round, DNS (DnsClient's queries and answers): median {dnsBytes[rounds / 2] / 1024.0:0} KiB ({dnsBytes[rounds / 2] / (double)names:0} bytes per name)");
         Console.WriteLine($"  allocated per round, after the answers (merge{(title.Contains("commit") ? " and commits" : "")}): median {restBytes[rounds / 2] / 1024.0:0} KiB ({restBytes[rounds / 2] / (double)names:0} bytes per name)");
+        types?.Print(25);
     }
 
     /// <summary>Passes lookups on and notes the process's allocated bytes the moment the answers are in.</summary>

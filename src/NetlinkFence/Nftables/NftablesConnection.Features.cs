@@ -15,6 +15,14 @@ public sealed partial class NftablesConnection
         set => _kernelHasDestroy = value;
     }
 
+    /// <summary>
+    /// Whether an element addition without NLM_F_EXCL moves the timeout and expiration of an element the set already
+    /// holds (kernel 6.10+, "set element timeout update support"). Older kernels accept such an addition and change
+    /// nothing, so there is no error to probe for: the release number decides, and a kernel that reports less than
+    /// 6.10 (a distribution kernel with the feature backported) just gets the delete-and-add it always had.
+    /// </summary>
+    internal static bool KernelMovesElementTimeouts { get; } = Environment.OSVersion.Version >= new Version(6, 10);
+
     private async ValueTask<EncoderFeatures> EncoderFeaturesForAsync(Transaction transaction, CommitOptions? options, bool synchronous, CancellationToken cancellationToken)
     {
         var features = options?.EchoHandles == true ? EncoderFeatures.EchoRuleHandles : EncoderFeatures.None;

@@ -170,6 +170,85 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Mirror, 80), "the address resolved at apply stays (a one-shot apply does not expire names)");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_later_expiry_moves_the_elements_timeout_in_place_keeping_its_counter(bool inPlace)
+    {
+        Assert.True(!inPlace || NftablesConnection.KernelMovesElementTimeouts, "this kernel is older than 6.10: the in-place path cannot be tested here");
+        using var net = World();
+        string yaml = Yaml.Replace("to: [api.ironclaw.example]", "to: [api.ironclaw.example, cdn.example]");
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "live.yaml"), new FixedResolver(new() { ["cdn.example"] = [IPAddress.Parse(Extra)] }));
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        live.RefreshesTimeoutsInPlace = inPlace;
+        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(60))]);
+        for (int i = 0; i < 3; i++)
+            Assert.True(net.TcpReachable(Extra, 443));
+        var (packets, expires) = ExtraElement(net);
+        Assert.True(packets > 0, "traffic to the refreshed address must be counted on its element");
+        Assert.InRange(expires, 40, 60);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new List<NftablesChange>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var change in live.ChangesAsync(new() { NetworkNamespace = net.Agent.Name }, timeout.Token))
+            {
+                lock (seen)
+                    seen.Add(change);
+            }
+        });
+        // The monitor joins its group asynchronously: a bystander table's creation, once seen, says it listens.
+        for (int i = 0; !Seen(c => c.Kind == NftablesChangeKind.Committed) && i < 100; i++)
+        {
+            net.Agent.Nft($"add table inet bystander{i}");
+            await Task.Delay(100);
+        }
+        lock (seen)
+            seen.Clear();
+        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(240))]);
+        var (packetsAfter, expiresAfter) = ExtraElement(net);
+        Assert.InRange(expiresAfter, 220, 240);
+        for (int i = 0; !Seen(c => c.Kind == NftablesChangeKind.Committed) && i < 100; i++)
+            await Task.Delay(100);
+        timeout.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading);
+        lock (seen)
+            output.WriteLine(string.Join("\n", seen.Select(c => $"{c.Kind} {c.SetName}")));
+        if (inPlace)
+        {
+            // One addition of the element the set holds: nothing deleted, the counter goes on.
+            Assert.False(Seen(c => c.Kind == NftablesChangeKind.ElementsDeleted), "an in-place refresh must not delete the element");
+            Assert.True(Seen(c => c.Kind == NftablesChangeKind.ElementsAdded && c.SetName == "allow_v4"));
+            Assert.True(packetsAfter >= packets, $"the element's counter must survive the refresh ({packets} -> {packetsAfter})");
+        }
+        else
+        {
+            // Before 6.10: delete and re-add, so the element starts counting again.
+            Assert.True(Seen(c => c.Kind == NftablesChangeKind.ElementsDeleted && c.SetName == "allow_v4"));
+            Assert.Equal(0, packetsAfter);
+        }
+        Assert.True(net.TcpReachable(Extra, 443));
+
+        bool Seen(Func<NftablesChange, bool> match)
+        {
+            lock (seen)
+                return seen.Any(match);
+        }
+    }
+
+    /// <summary>Packets counted on the 198.51.100.9 . tcp . 443 element and its seconds left, as nft lists them.</summary>
+    private (long Packets, double ExpiresSeconds) ExtraElement(AgentAndWorld net)
+    {
+        string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
+        output.WriteLine(listed);
+        var match = System.Text.RegularExpressions.Regex.Match(listed, @"198\.51\.100\.9 \. tcp \. 443 counter packets (\d+) bytes \d+ timeout \S+ expires (?:(\d+)m)?(?:(\d+)s)?");
+        Assert.True(match.Success, "the refreshed element is not listed with counter and expiry");
+        return (long.Parse(match.Groups[1].Value), (match.Groups[2].Success ? int.Parse(match.Groups[2].Value) * 60 : 0) + (match.Groups[3].Success ? int.Parse(match.Groups[3].Value) : 0));
+    }
+
     [Fact]
     public async Task Changes_reports_this_tables_element_commits()
     {

@@ -29,7 +29,12 @@ internal static class SetElementCodec
         if (element.IntervalEnd)
             writer.WriteU32BigEndian((ushort)NftSetElementAttribute.FLAGS, (uint)NftSetElementFlags.INTERVAL_END);
         if (element.Timeout is { } timeout)
+        {
             writer.WriteU64BigEndian((ushort)NftSetElementAttribute.TIMEOUT, (ulong)timeout.TotalMilliseconds);
+            // Time left (a refreshed element, a restored snapshot): the kernel counts from it rather than the timeout.
+            if (element.Expiration is { } expiration && expiration > TimeSpan.Zero && expiration <= timeout)
+                writer.WriteU64BigEndian((ushort)NftSetElementAttribute.EXPIRATION, (ulong)expiration.TotalMilliseconds);
+        }
         ExpressionCodec.WriteData(ref writer, (ushort)NftSetElementAttribute.KEY, element.Key);
         if (element.KeyEnd is { } end)
             ExpressionCodec.WriteData(ref writer, (ushort)NftSetElementAttribute.KEY_END, end);

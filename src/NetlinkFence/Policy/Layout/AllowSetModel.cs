@@ -17,7 +17,11 @@ namespace NetlinkFence.Policy.Layout;
 /// </summary>
 internal sealed class AllowSetModel
 {
-    private readonly SortedSet<Cluster> _clusters = new(ClusterOrder.Instance);
+    /// <summary>
+    /// Disjoint clusters sorted by first address: the ones a range overlaps are neighbours, found by binary search
+    /// without allocating (a refresh round asks this thousands of times).
+    /// </summary>
+    private readonly List<Cluster> _clusters = [];
     private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
     private readonly AddressFamily _family;
 
@@ -28,6 +32,7 @@ internal sealed class AllowSetModel
         ArgumentNullException.ThrowIfNull(grants);
         foreach (var cluster in ElementPlanner.Clusters(grants.Select(Place).ToList()))
             _clusters.Add(new Cluster(cluster));
+        _clusters.Sort(ByFirstAddress);
     }
 
     private AllowSetModel(NftSet set, GrantScope? scope)
@@ -77,9 +82,10 @@ internal sealed class AllowSetModel
     /// range overlaps a changed grant are re-planned, and only elements that differ are in the delta. Removing a
     /// grant held exactly removes it (another grant of the same entry may still cover the region); otherwise the
     /// grant's region is cut out of that entry's grants with the same expiry (what a model rebuilt from a dump holds).
-    /// New entries rank after the known ones.
+    /// New entries rank after the known ones. With <paramref name="refreshInPlace"/>, an element whose key and userdata
+    /// stay and whose timeout alone moves is in <see cref="ElementDelta.Refresh"/> instead of being deleted and added.
     /// </summary>
-    public ElementDelta Change(IEnumerable<AllowGrant> add, IEnumerable<AllowGrant> remove, DateTimeOffset now)
+    public ElementDelta Change(IEnumerable<AllowGrant> add, IEnumerable<AllowGrant> remove, DateTimeOffset now, bool refreshInPlace = false)
     {
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
@@ -88,28 +94,51 @@ internal sealed class AllowSetModel
         var affected = new List<Cluster>();
         var seen = new HashSet<Cluster>(ReferenceEqualityComparer.Instance);
         foreach (var g in removed.Concat(added))
-            foreach (var cluster in Overlapping(g.First, g.Last))
-                if (seen.Add(cluster))
-                    affected.Add(cluster);
+        {
+            var (start, end) = Overlapping(g.First, g.Last);
+            for (int i = start; i < end; i++)
+                if (seen.Add(_clusters[i]))
+                    affected.Add(_clusters[i]);
+        }
         var pool = affected.SelectMany(c => c.Grants).ToList();
         RemoveAll(pool, removed);
         pool.AddRange(added);
         var before = affected.SelectMany(c => c.Boxes).ToHashSet();
-        foreach (var cluster in affected)
-            _clusters.Remove(cluster);
-        var after = new List<AllowBox>();
-        foreach (var grants in ElementPlanner.Clusters(pool))
-        {
-            var cluster = new Cluster(grants);
-            _clusters.Add(cluster);
-            after.AddRange(cluster.Boxes);
-        }
+        var replacements = ElementPlanner.Clusters(pool).Select(grants => new Cluster(grants)).ToList();
+        Replace(affected, seen, replacements);
+        var after = replacements.SelectMany(c => c.Boxes).ToList();
         var afterSet = after.ToHashSet();
         var gone = before.Where(b => !afterSet.Contains(b)).Order().ToList();
         var fresh = after.Where(b => !before.Contains(b)).Order().ToList();
+        var refresh = new List<SetElement>();
+        if (refreshInPlace && gone.Count > 0 && fresh.Count > 0)
+            MoveTimeoutsInPlace(gone, fresh, refresh, now);
         var removeElements = gone.Select(b => Key(b)).ToList();
         var addElements = fresh.Select(b => ToElement(b, now)).OfType<SetElement>().ToList();
-        return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements);
+        return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements, refresh);
+    }
+
+    /// <summary>
+    /// Takes out of <paramref name="gone"/> and <paramref name="fresh"/> (both in key order) the pairs that are the same
+    /// element with another timeout, and puts the new element, expiring from now, in <paramref name="refresh"/>.
+    /// </summary>
+    private void MoveTimeoutsInPlace(List<AllowBox> gone, List<AllowBox> fresh, List<SetElement> refresh, DateTimeOffset now)
+    {
+        var byKey = new Dictionary<(UInt128, UInt128, byte, ushort, ushort), AllowBox>(gone.Count);
+        foreach (var box in gone)
+            byKey[(box.First, box.Last, box.Protocol, box.FirstPort, box.LastPort)] = box;
+        var moved = new HashSet<AllowBox>(ReferenceEqualityComparer.Instance);
+        fresh.RemoveAll(box =>
+        {
+            // An element already expired at the millisecond is not moved: the old one is deleted, as before.
+            if (!byKey.TryGetValue((box.First, box.Last, box.Protocol, box.FirstPort, box.LastPort), out var old) || !GrantUserData.OnlyTimeoutDiffers(old, box)
+                || ToElement(box, now, countingFromNow: true) is not { Timeout: not null } element)
+                return false;
+            refresh.Add(element);
+            moved.Add(old);
+            return true;
+        });
+        gone.RemoveAll(moved.Contains);
     }
 
     /// <summary>
@@ -122,9 +151,10 @@ internal sealed class AllowSetModel
         ArgumentNullException.ThrowIfNull(entry);
         var (first, last) = AddressMath.Range(network);
         var found = new List<AllowGrant>();
-        foreach (var cluster in Overlapping(first, last))
+        var (start, end) = Overlapping(first, last);
+        for (int i = start; i < end; i++)
         {
-            foreach (var g in cluster.Grants)
+            foreach (var g in _clusters[i].Grants)
             {
                 if (g.Entry != entry || g.Last < first || g.First > last)
                     continue;
@@ -178,9 +208,11 @@ internal sealed class AllowSetModel
             var first = element.Key.Span;
             var last = (element.KeyEnd ?? element.Key).Span;
             int protoAt = addressBytes, portAt = addressBytes + 4;
-            var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span) : [];
+            // The time left as listed; an element not read from the kernel (a model's own) has its timeout still whole.
+            DateTimeOffset? elementExpires = (element.Expiration ?? element.Timeout) is { } left ? Truncate(now + left) : null;
+            var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span, elementExpires) : [];
             if (contributors.Count == 0)
-                contributors.Add((element.Comment ?? "(unnamed)", element.Expiration is { } left ? Truncate(now + left) : null));
+                contributors.Add((element.Comment ?? "(unnamed)", elementExpires));
             orders.Add(contributors.Select(c => c.Entry).ToList());
             foreach (var (entry, expires) in contributors)
                 pieces.Add((entry, expires, first[protoAt],
@@ -192,6 +224,7 @@ internal sealed class AllowSetModel
         var placed = pieces.Select(p => new PlacedGrant(p.Entry, p.Expires, p.Protocol, p.First, p.Last, p.Ports, model._ranks[p.Entry]));
         foreach (var cluster in ElementPlanner.Clusters(placed))
             model._clusters.Add(new Cluster(cluster));
+        model._clusters.Sort(ByFirstAddress);
         return model;
     }
 
@@ -320,21 +353,58 @@ internal sealed class AllowSetModel
         }
     }
 
-    /// <summary>The clusters whose address range overlaps <paramref name="first"/>..<paramref name="last"/>.</summary>
-    private List<Cluster> Overlapping(UInt128 first, UInt128 last)
+    /// <summary>
+    /// The index range [Start, End) of the clusters whose address range overlaps <paramref name="first"/>..<paramref name="last"/>:
+    /// disjoint and sorted, they end just before the first cluster starting after <paramref name="last"/>.
+    /// </summary>
+    private (int Start, int End) Overlapping(UInt128 first, UInt128 last)
     {
-        var found = new List<Cluster>();
-        if (_clusters.Count == 0)
-            return found;
-        // Clusters are disjoint and sorted by first address: walk back from the last one starting at or before `last`.
-        foreach (var cluster in _clusters.GetViewBetween(Cluster.Probe(0), Cluster.Probe(last)).Reverse())
-        {
-            if (cluster.Last < first)
-                break;
-            found.Add(cluster);
-        }
-        return found;
+        int end = StartingAfter(last), start = end;
+        while (start > 0 && _clusters[start - 1].Last >= first)
+            start--;
+        return (start, end);
     }
+
+    /// <summary>The index of the first cluster that starts after <paramref name="address"/> (the count when none does).</summary>
+    private int StartingAfter(UInt128 address)
+    {
+        int low = 0, high = _clusters.Count;
+        while (low < high)
+        {
+            int middle = (low + high) >>> 1;
+            if (_clusters[middle].First <= address)
+                low = middle + 1;
+            else
+                high = middle;
+        }
+        return low;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="old"/> out of the sorted clusters and puts <paramref name="replacements"/> in: one by one by
+    /// binary search for a few (one address into a large set), in one pass and a sort for many (a refresh round).
+    /// </summary>
+    private void Replace(List<Cluster> old, HashSet<Cluster> oldSet, List<Cluster> replacements)
+    {
+        const int Few = 16;
+        if (old.Count <= Few)
+            foreach (var cluster in old)
+                _clusters.RemoveAt(StartingAfter(cluster.First) - 1); // starts are distinct: the one starting there
+        else
+            _clusters.RemoveAll(oldSet.Contains);
+        if (replacements.Count <= Few)
+        {
+            foreach (var cluster in replacements)
+                _clusters.Insert(StartingAfter(cluster.First), cluster);
+        }
+        else
+        {
+            _clusters.AddRange(replacements);
+            _clusters.Sort(ByFirstAddress);
+        }
+    }
+
+    private static readonly Comparison<Cluster> ByFirstAddress = (x, y) => x.First.CompareTo(y.First);
 
     private SetElement Key(AllowBox box)
     {
@@ -345,7 +415,11 @@ internal sealed class AllowSetModel
             : SetElement.Of(address, protocol, ports, scope.IsCgroup ? SetKeyField.CgroupId(scope.Id) : SetKeyField.Uid((uint)scope.Id));
     }
 
-    private SetElement? ToElement(AllowBox box, DateTimeOffset now)
+    /// <summary>The element of <paramref name="box"/> as it should be added at <paramref name="now"/>; null when already expired.</summary>
+    /// <param name="box">The planned element.</param>
+    /// <param name="now">When its timeout starts counting.</param>
+    /// <param name="countingFromNow">Also say that all of the timeout is left (an element whose timeout moves in place).</param>
+    private SetElement? ToElement(AllowBox box, DateTimeOffset now, bool countingFromNow = false)
     {
         TimeSpan? timeout = null;
         if (box.Expires is { } expires)
@@ -355,20 +429,18 @@ internal sealed class AllowSetModel
             if (timeout <= TimeSpan.Zero)
                 return null;
         }
-        var shaped = SetElementKeys.Shape(Set, [Key(box)], add: true)[0];
-        return shaped with { Timeout = timeout, UserData = GrantUserData.Encode(box) };
+        // The set's key types were checked when the model was made: an allow set is a concatenated interval set, where
+        // nft sends a single value as the range [value, value] (what SetElementKeys.Shape does for an addition).
+        var key = Key(box);
+        return key with
+        {
+            KeyEnd = key.KeyEnd ?? key.Key, Fields = null, Timeout = timeout, Expiration = countingFromNow ? timeout : null, UserData = GrantUserData.Encode(box),
+        };
     }
 
     /// <summary>Overlapping grants and the boxes they plan to.</summary>
     private sealed class Cluster
     {
-        private Cluster(UInt128 first)
-        {
-            First = first;
-            Grants = [];
-            Boxes = [];
-        }
-
         public Cluster(List<PlacedGrant> grants)
         {
             Grants = grants;
@@ -377,17 +449,9 @@ internal sealed class AllowSetModel
             Boxes = ElementPlanner.Plan(grants);
         }
 
-        public static Cluster Probe(UInt128 first) => new(first);
-
         public UInt128 First { get; }
         public UInt128 Last { get; }
         public List<PlacedGrant> Grants { get; }
         public List<AllowBox> Boxes { get; }
-    }
-
-    private sealed class ClusterOrder : IComparer<Cluster>
-    {
-        public static readonly ClusterOrder Instance = new();
-        public int Compare(Cluster? x, Cluster? y) => x!.First.CompareTo(y!.First);
     }
 }

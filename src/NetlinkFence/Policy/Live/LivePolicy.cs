@@ -28,6 +28,12 @@ public sealed partial class LivePolicy
     private readonly NftablesConnection _nft;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time;
+
+    /// <summary>
+    /// Whether a later expiry of an element the set holds is committed as a timeout update in place (kernel 6.10+)
+    /// rather than a delete and a re-add; tests turn it off to run the older kernels' path on this one.
+    /// </summary>
+    internal bool RefreshesTimeoutsInPlace { get; set; } = NftablesConnection.KernelMovesElementTimeouts;
     private ResolvedPolicy _policy;
     private CompiledPolicy _compiled;
     private Dictionary<string, IReadOnlyList<IPAddress>> _names;
@@ -153,7 +159,8 @@ public sealed partial class LivePolicy
             return;
         await ChangeAsync(now =>
         {
-            var changes = new List<SetChange>();
+            // One change per family, its grant lists filled in place: a round of 1,000 names is thousands of grants.
+            var changes = Families.Select(f => new SetChange(f, new List<AllowGrant>(), new List<AllowGrant>())).ToList();
             var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
             foreach (var (host, addresses) in names)
             {
@@ -174,9 +181,11 @@ public sealed partial class LivePolicy
                         var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
                         var until = windowEnd is { } end && end < expires ? end : expires;
                         // The address's earlier grants of this entry, except a permanent one a literal destination gives.
-                        var earlier = Overlapping(entry.Name, network, address.AddressFamily);
-                        earlier.RemoveAll(g => g.Network != network || (g.Expires is null && IsLiteral(entry, network)));
-                        changes.Add(new SetChange(address.AddressFamily, PortGrants(_policy, entry, network, until), earlier));
+                        var change = changes[address.AddressFamily == AddressFamily.InterNetwork ? 0 : 1];
+                        foreach (var g in Overlapping(entry.Name, network, address.AddressFamily))
+                            if (g.Network == network && (g.Expires is not null || !IsLiteral(entry, network)))
+                                ((List<AllowGrant>)change.Remove).Add(g);
+                        PortGrants(_policy, entry, network, until, (List<AllowGrant>)change.Add);
                     }
                 }
             }
@@ -297,20 +306,28 @@ public sealed partial class LivePolicy
                     var tx = new Transaction();
                     int removed = 0, added = 0;
                     // Per set and scope value: each model holds one (family, scope) and changes its own elements.
-                    var changes = plan(now).SelectMany(c => c.Add.Select(g => (Key: (c.Family, g.Scope), Grant: g, Add: true))
-                            .Concat(c.Remove.Select(g => (Key: (c.Family, g.Scope), Grant: g, Add: false))))
-                        .GroupBy(x => x.Key).ToList();
+                    var changes = new Dictionary<(AddressFamily Family, GrantScope? Scope), (List<AllowGrant> Add, List<AllowGrant> Remove)>();
+                    foreach (var c in plan(now))
+                    {
+                        foreach (var g in c.Add)
+                            Grouped(changes, c.Family, g).Add.Add(g);
+                        foreach (var g in c.Remove)
+                            Grouped(changes, c.Family, g).Remove.Add(g);
+                    }
                     // Deletions first in the batch: a re-bound cgroup's old elements go before its new ones are added.
                     var deletes = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
                     var inserts = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
-                    foreach (var change in changes)
+                    foreach (var ((family, scope), (add, remove)) in changes)
                     {
-                        var model = Model(change.Key.Family, change.Key.Scope);
-                        var delta = model.Change(change.Where(x => x.Add).Select(x => x.Grant).ToList(), change.Where(x => !x.Add).Select(x => x.Grant).ToList(), now);
+                        var model = Model(family, scope);
+                        var delta = model.Change(add, remove, now, RefreshesTimeoutsInPlace);
                         if (delta.Remove.Count > 0)
                             deletes.Add((model.Set, delta.Remove));
                         if (delta.Add.Count > 0)
                             inserts.Add((model.Set, delta.Add));
+                        // Additions of elements the set holds: only their timeouts move (see ElementDelta.Refresh).
+                        if (delta.Refresh.Count > 0)
+                            inserts.Add((model.Set, delta.Refresh));
                         removed += delta.Remove.Count;
                         added += delta.Add.Count;
                     }
@@ -357,6 +374,14 @@ public sealed partial class LivePolicy
         {
             _gate.Release();
         }
+    }
+
+    private static (List<AllowGrant> Add, List<AllowGrant> Remove) Grouped(
+        Dictionary<(AddressFamily, GrantScope?), (List<AllowGrant> Add, List<AllowGrant> Remove)> changes, AddressFamily family, AllowGrant grant)
+    {
+        if (!changes.TryGetValue((family, grant.Scope), out var lists))
+            changes[(family, grant.Scope)] = lists = ([], []);
+        return lists;
     }
 
     /// <summary>Grants to add to and remove from one family's allow set.</summary>
@@ -420,7 +445,7 @@ public sealed partial class LivePolicy
         {
             foreach (var element in set.Elements)
             {
-                var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span) : [];
+                var contributors = element.UserData is { } userData ? GrantUserData.Decode(userData.Span, now + element.Expiration) : [];
                 TimeSpan? left = null;
                 foreach (var (name, expires) in contributors)
                 {
@@ -457,7 +482,9 @@ public sealed partial class LivePolicy
 
     /// <summary>The scopes an entry's grants get now: one per bound <c>by:</c> item; none while all are absent; [null] without <c>by:</c>.</summary>
     private static GrantScope?[] ScopesOf(ResolvedPolicy policy, AllowEntry entry) =>
-        entry.By.Count == 0 ? [null] : policy.ScopesOf(entry).Where(b => b.Current is not null).Select(b => b.Current).Distinct().ToArray();
+        entry.By.Count == 0 ? Unscoped : policy.ScopesOf(entry).Where(b => b.Current is not null).Select(b => b.Current).Distinct().ToArray();
+
+    private static readonly GrantScope?[] Unscoped = [null];
 
     /// <summary>What an egress entry allows in one family: each destination network (names as resolved) on each port range.</summary>
     private static IEnumerable<AllowGrant> EntryGrants(ResolvedPolicy policy, Dictionary<string, IReadOnlyList<IPAddress>> names, AllowEntry entry,
@@ -474,10 +501,21 @@ public sealed partial class LivePolicy
         }
     }
 
-    private static IEnumerable<AllowGrant> PortGrants(ResolvedPolicy policy, AllowEntry entry, IPNetwork network, DateTimeOffset? expires) =>
-        ScopesOf(policy, entry).SelectMany(scope =>
-            entry.Tcp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Tcp, p, expires, scope))
-                .Concat(entry.Udp.Select(p => new AllowGrant(entry.Name, network, ProtocolType.Udp, p, expires, scope))));
+    private static List<AllowGrant> PortGrants(ResolvedPolicy policy, AllowEntry entry, IPNetwork network, DateTimeOffset? expires) =>
+        PortGrants(policy, entry, network, expires, []);
+
+    /// <summary>The grants into <paramref name="into"/> (a refresh round adds thousands: no iterator or closure per address).</summary>
+    private static List<AllowGrant> PortGrants(ResolvedPolicy policy, AllowEntry entry, IPNetwork network, DateTimeOffset? expires, List<AllowGrant> into)
+    {
+        foreach (var scope in ScopesOf(policy, entry))
+        {
+            foreach (var ports in entry.Tcp)
+                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, ports, expires, scope));
+            foreach (var ports in entry.Udp)
+                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, ports, expires, scope));
+        }
+        return into;
+    }
 
     /// <summary>Every grant the model holds for <paramref name="entry"/> in <paramref name="family"/>.</summary>
     private List<AllowGrant> Held(string entry, AddressFamily family) =>
@@ -485,8 +523,21 @@ public sealed partial class LivePolicy
 
     /// <summary>The entry's grants inside <paramref name="network"/>, and the part inside it of grants that contain it.</summary>
     /// <summary>The entry's grants overlapping <paramref name="network"/> in every model of the family (every scope value), clipped to it.</summary>
-    private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family) =>
-        [.. _models.Where(m => m.Key.Family == family).SelectMany(m => m.Value.GrantsOverlapping(entry, network))];
+    private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family)
+    {
+        List<AllowGrant>? found = null;
+        foreach (var (key, model) in _models)
+        {
+            if (key.Family != family)
+                continue;
+            var grants = model.GrantsOverlapping(entry, network);
+            if (found is null)
+                found = grants;
+            else
+                found.AddRange(grants);
+        }
+        return found ?? [];
+    }
 
     private bool IsLiteral(AllowEntry entry, IPNetwork network) =>
         entry.Peers.Any(p => p.Network is { } n && n.Contains(network.BaseAddress));

@@ -23,13 +23,13 @@ public sealed class AllowSetModelTests
         new(entry, IPNetwork.Parse(network), ProtocolType.Udp, new PortRange(first, last == 0 ? first : last), expires);
 
     /// <summary><c>first-last . proto . ports comment</c>, the element as nft would print it (addresses as ranges).</summary>
-    internal static string Text(SetElement e, NftSet set)
+    internal static string Text(SetElement e, NftSet set, DateTimeOffset? listedAt = null)
     {
         var box = Decoded.Of(e, set);
         string ports = box.FirstPort == box.LastPort ? $"{box.FirstPort}" : $"{box.FirstPort}-{box.LastPort}";
         string addresses = box.First.Equals(box.Last) ? $"{box.First}" : $"{box.First}-{box.Last}";
         string proto = box.Protocol == 6 ? "tcp" : "udp";
-        return $"{addresses} . {proto} . {ports} \"{e.Comment}\" [{string.Join(",", GrantUserData.Decode(e.UserData!.Value.Span).Select(c => c.Entry + (c.Expires is { } x ? "@" + (x - Now).TotalSeconds : "")))}]"
+        return $"{addresses} . {proto} . {ports} \"{e.Comment}\" [{string.Join(",", GrantUserData.Decode(e.UserData!.Value.Span, (listedAt ?? Now) + e.Timeout).Select(c => c.Entry + (c.Expires is { } x ? "@" + (x - Now).TotalSeconds : "")))}]"
             + (e.Timeout is { } t ? $" timeout {t.TotalSeconds}s" : "");
     }
 
@@ -100,7 +100,7 @@ public sealed class AllowSetModelTests
         Assert.Equal([
             "192.0.2.0-192.0.2.127 . tcp . 22 \"w1\" [w1@30,w2@90] timeout 30s",
             "198.51.100.7 . tcp . 22 \"w1\" [w1@30,p]",
-        ], model.Elements(Now.AddSeconds(60)).Select(e => Text(e, V4)).ToArray());
+        ], model.Elements(Now.AddSeconds(60)).Select(e => Text(e, V4, Now.AddSeconds(60))).ToArray());
     }
 
     [Fact]

@@ -27,6 +27,11 @@ internal static class Paired
             // Into a preloaded 100k hash set; every timed add is undone (untimed) before the next one.
             ("add 1 element to 100k hash set", 1, Workload.AddOneHashElement, 301, () => Workload.ReplaceWithSet(100_000),
                 new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement])),
+            // The same, committed as LivePolicy commits (opening a window, adding an address): generation-checked, so
+            // the generation after is the expected one plus one and no GETGEN follows. The floor replays the same
+            // batch without the check (the kernel's work is the same); the expected generation is read untimed.
+            ("add 1 element to 100k hash set, generation-checked", 1, Workload.AddOneHashElement, 301, () => Workload.ReplaceWithSet(100_000),
+                new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement])),
         };
         var text = new StringBuilder();
         text.AppendLine("| case | N | rounds | batch bytes | floor median (ms) | library median (ms) | library / floor (medians) | floor min (ms) | library min (ms) | library / floor (mins) | encode median (ms) | encode / floor | rest = library - floor - encode (ms) | floor + marker median (ms) | marker alone median (ms) |");
@@ -36,7 +41,7 @@ internal static class Paired
         string? only = Environment.GetEnvironmentVariable("NLF_PAIRED_CASE");
         foreach (var (name, count, build, rounds, preload, undo) in cases.Where(c => string.IsNullOrEmpty(only) || c.Name.Contains(only, StringComparison.Ordinal)))
         {
-            string row = Measure(name, count, build(), rounds, preload?.Invoke(), undo);
+            string row = Measure(name, count, build(), rounds, preload?.Invoke(), undo, checkGeneration: name.EndsWith("generation-checked", StringComparison.Ordinal));
             Console.WriteLine(row);
             text.AppendLine(row);
         }
@@ -45,7 +50,7 @@ internal static class Paired
         return 0;
     }
 
-    private static string Measure(string name, int count, Transaction transaction, int rounds, Transaction? preload, Transaction? undoTransaction)
+    private static string Measure(string name, int count, Transaction transaction, int rounds, Transaction? preload, Transaction? undoTransaction, bool checkGeneration)
     {
         using var ns = BenchNamespace.Create();
         using var connection = NftablesConnection.Open(new() { NetworkNamespace = ns.Name });
@@ -56,6 +61,12 @@ internal static class Paired
             connection.CommitAsync(preload).GetAwaiter().GetResult();
         using var undo = undoTransaction is null ? null : new RawBatch(undoTransaction, ns.Name);
         void Undo() => undo?.Commit();
+        // The timed library commit; a checked one reads the generation it expects first (untimed).
+        Action Library()
+        {
+            var options = checkGeneration ? new CommitOptions { ExpectedGeneration = connection.GetGeneration() } : null;
+            return () => connection.CommitAsync(transaction, options).GetAwaiter().GetResult();
+        }
 
         var floor = new double[rounds];
         var library = new double[rounds];
@@ -76,12 +87,12 @@ internal static class Paired
             {
                 floor[r] = Time(raw.Commit);
                 Undo();
-                library[r] = Time(() => connection.CommitAsync(transaction).GetAwaiter().GetResult());
+                library[r] = Time(Library());
                 Undo();
             }
             else
             {
-                library[r] = Time(() => connection.CommitAsync(transaction).GetAwaiter().GetResult());
+                library[r] = Time(Library());
                 Undo();
                 floor[r] = Time(raw.Commit);
                 Undo();

@@ -159,8 +159,8 @@ public sealed partial class LivePolicy
             return;
         await ChangeAsync(now =>
         {
-            // One change per family, its grant lists filled in place: a round of 1,000 names is thousands of grants.
-            var changes = Families.Select(f => new SetChange(f, new List<AllowGrant>(), new List<AllowGrant>())).ToList();
+            // One add and one remove list per family, filled in place: a round of 1,000 names is thousands of grants.
+            List<AllowGrant>[] add = [[], []], remove = [[], []];
             var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
             foreach (var (host, addresses) in names)
             {
@@ -181,15 +181,15 @@ public sealed partial class LivePolicy
                         var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
                         var until = windowEnd is { } end && end < expires ? end : expires;
                         // The address's earlier grants of this entry, except a permanent one a literal destination gives.
-                        var change = changes[address.AddressFamily == AddressFamily.InterNetwork ? 0 : 1];
+                        int family = Array.IndexOf(Families, address.AddressFamily);
                         foreach (var g in Overlapping(entry.Name, network, address.AddressFamily))
                             if (g.Network == network && (g.Expires is not null || !IsLiteral(entry, network)))
-                                ((List<AllowGrant>)change.Remove).Add(g);
-                        PortGrants(_policy, entry, network, until, (List<AllowGrant>)change.Add);
+                                remove[family].Add(g);
+                        PortGrants(_policy, entry, network, until, add[family]);
                     }
                 }
             }
-            return changes;
+            return Families.Select((f, i) => new SetChange(f, add[i], remove[i]));
         }, names.Count == 1 ? $"refresh {names[0].Host}" : $"refresh {names.Count} names", cancellationToken).ConfigureAwait(false);
     }
 

@@ -30,6 +30,8 @@ public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
     private readonly LookupClient _client;
     private readonly string? _namespacePath;
     private readonly string _label;
+    private readonly NameServer[] _nameServers;
+    private readonly string[] _serverLabels; // _nameServers[i].ToString(), made once: not a new string per answer
 
     /// <summary>Resolves through <paramref name="servers"/> (tried in order), inside <paramref name="networkNamespace"/> when given (a name under /run/netns or a path).</summary>
     /// <param name="servers">DNS servers, usually port 53.</param>
@@ -44,7 +46,9 @@ public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
         Servers = list;
         _namespacePath = new NftablesConnectionOptions { NetworkNamespace = networkNamespace }.NamespacePath;
         _label = string.Join(", ", list);
-        _client = new LookupClient(new LookupClientOptions(list.Select(s => new NameServer(s)).ToArray())
+        _nameServers = list.Select(s => new NameServer(s)).ToArray();
+        _serverLabels = _nameServers.Select(s => s.ToString()).ToArray();
+        _client = new LookupClient(new LookupClientOptions(_nameServers)
         {
             UseCache = false, // the TTLs must be the server's, not a cache's countdown
             Timeout = timeout ?? TimeSpan.FromSeconds(2),
@@ -159,7 +163,7 @@ public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
             {
                 return new DnsAnswer(host, addresses, resolver, e.Message);
             }
-            resolver = response.NameServer?.ToString() ?? _label;
+            resolver = LabelOf(response.NameServer);
             if (response.HasError)
             {
                 // NXDOMAIN answers both types at once; no need to ask for AAAA.
@@ -183,6 +187,19 @@ public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
             }
         }
         return new DnsAnswer(host, addresses, resolver, addresses.Count == 0 ? "no A or AAAA records" : null);
+    }
+
+    /// <summary>The server that answered, as text (the label made once for each configured server).</summary>
+    private string LabelOf(NameServer? server)
+    {
+        if (server is null)
+            return _label;
+        for (int i = 0; i < _nameServers.Length; i++)
+        {
+            if (_nameServers[i].Equals(server))
+                return _serverLabels[i];
+        }
+        return server.ToString();
     }
 
     /// <inheritdoc />

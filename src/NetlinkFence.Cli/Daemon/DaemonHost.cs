@@ -259,9 +259,9 @@ internal sealed class DaemonHost
         await _changes.WaitAsync(cancellationToken);
         try
         {
-            var expected = _policy.WithTableFlags(Flags).ToExpectedContents();
             var live = await _nft.ListTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken);
-            var differences = TableDiff.Compare(expected, live, Rendering.Rule);
+            // Open windows and refreshed names are this daemon's own elements: only a change beyond them is repaired.
+            var differences = TableDiff.CompareRunning(_policy.WithTableFlags(Flags), live, DateTimeOffset.UtcNow, Rendering.Rule);
             if (_auditEnds > DateTimeOffset.UtcNow)
                 differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)

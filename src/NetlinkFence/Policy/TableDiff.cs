@@ -30,6 +30,30 @@ public enum DifferenceKind
 /// </summary>
 public static class TableDiff
 {
+    /// <summary>
+    /// As <see cref="Compare(TableContents, TableContents?, Func{Rule, string}?)"/> for a table the policy runs in (the
+    /// daemon, <see cref="LivePolicy"/>): besides what <c>apply</c> put there, the egress allow sets may hold what
+    /// the policy lets them hold while it runs, each with a kernel timeout: an open window (no longer than the entry's
+    /// <c>window:</c>), the addresses a followed name resolves to, a destination added for a while; always for an entry
+    /// of the policy, on its own ports and scope. Their permanent elements must be the policy's literal destinations
+    /// exactly, plus addresses its names resolve to now (a one-shot apply keeps them permanent; the daemon replaces
+    /// them with timed ones). Everything else is compared as <see cref="Compare(TableContents, TableContents?, Func{Rule, string}?)"/> does.
+    /// </summary>
+    /// <param name="policy">The compiled policy (its names resolved now).</param>
+    /// <param name="live">The table as listed, or null when it does not exist.</param>
+    /// <param name="now">When <paramref name="live"/> was listed (element timeouts count from it).</param>
+    /// <param name="describeRule">Renders a rule for messages.</param>
+    public static IReadOnlyList<TableDifference> CompareRunning(CompiledPolicy policy, TableContents? live, DateTimeOffset now, Func<Rule, string>? describeRule = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var expected = policy.ToExpectedContents();
+        if (live is null || live.Table.Name != expected.Table.Name)
+            return Compare(expected, live, describeRule);
+        var differences = Compare(LivePolicy.WithoutLiveElements(expected), LivePolicy.WithoutLiveElements(live), describeRule).ToList();
+        RunningTableCheck.CompareAllowSets(policy, expected, live, now, differences);
+        return differences;
+    }
+
     /// <summary>Every difference; empty when the live table matches. <paramref name="describeRule"/> renders a rule for messages.</summary>
     public static IReadOnlyList<TableDifference> Compare(TableContents expected, TableContents? live, Func<Rule, string>? describeRule = null)
     {
@@ -112,7 +136,7 @@ public static class TableDiff
         hook is null ? "regular chain" : $"type {hook.Type} hook {hook.Hook.ToString().ToLowerInvariant()} priority {hook.Priority}; policy {hook.Policy.ToString().ToLowerInvariant()}";
 
     /// <summary>An element in nft syntax (<c>203.0.113.50 . 443</c>); raw bytes only when nft syntax cannot express it alone.</summary>
-    private static string Describe(NftSet set, SetElement element)
+    internal static string Describe(NftSet set, SetElement element)
     {
         if (!element.IntervalEnd)
         {

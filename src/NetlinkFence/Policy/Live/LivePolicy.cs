@@ -558,7 +558,7 @@ public sealed partial class LivePolicy
         Families.Select(f => (AddressFamily?)f).FirstOrDefault(f => name == PolicyCompiler.ScopedAllowSet(f!.Value, true) || name == PolicyCompiler.ScopedAllowSet(f!.Value, false));
 
     /// <summary>Whether <paramref name="name"/> is an egress allow set, scoped or not (its elements change while the policy runs).</summary>
-    private static bool IsEgressAllowSet(string name) => name is AllowV4 or AllowV6 || ScopedSetFamily(name) is not null;
+    internal static bool IsEgressAllowSet(string name) => name is AllowV4 or AllowV6 || ScopedSetFamily(name) is not null;
 
     private AllowEntry EgressEntry(string entry)
     {
@@ -590,6 +590,6 @@ public sealed partial class LivePolicy
     /// The table without the elements that change while it runs: the allow sets' (windows, DNS refreshes) and the
     /// audit set's (a kernel-timed audit that <c>learn --audit</c> started is the table's state, not another policy).
     /// </summary>
-    private static TableContents WithoutLiveElements(TableContents contents) =>
+    internal static TableContents WithoutLiveElements(TableContents contents) =>
         contents with { Sets = contents.Sets.Select(s => IsEgressAllowSet(s.Set.Name) || s.Set.Name is AuditMode.SetName ? s with { Elements = [] } : s).ToList() };
 }

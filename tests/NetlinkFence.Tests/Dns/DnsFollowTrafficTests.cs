@@ -44,12 +44,14 @@ public sealed class DnsFollowTrafficTests
             Assert.False(net.TcpReachable(New, 443, 500), "an address the name does not have is reachable");
             await Eventually(() => net.Agent.Nft("list table inet dnsfollow").Contains("expires"), TimeSpan.FromSeconds(10),
                 "the refresher never gave the name's address a kernel timeout: " + net.Agent.Nft("list table inet dnsfollow"));
+            await AssertMatchesRunning(policy, resolver, nft); // a followed name's timed address is the policy's, not drift
 
             dns.SetHosts(("cdn.test", New));
             var moved = Stopwatch.StartNew();
             // min_ttl + 1 s, plus a CI margin of 4 s (a loaded 2-core machine; each probe waits up to 0.5 s).
             await Eventually(() => net.TcpReachable(New, 443, 500), minTtl + TimeSpan.FromSeconds(1 + 4), $"{New} not reachable after the name moved");
             Assert.True(net.TcpReachable(Old, 443), "the old address was cut before its TTL + grace ran out");
+            await AssertMatchesRunning(policy, resolver, nft); // the old address, still timed, and the new one
             // The old address was last answered at most min_ttl before the move: gone by then + TTL (floored) + grace.
             await Eventually(() => !net.TcpReachable(Old, 443, 500), minTtl + minTtl + grace + TimeSpan.FromSeconds(5) - moved.Elapsed,
                 $"{Old} still reachable after TTL + grace");
@@ -62,6 +64,15 @@ public sealed class DnsFollowTrafficTests
             stop.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
         }
+    }
+
+    /// <summary>What <c>verify</c> decides: the live table against the policy as its names resolve now.</summary>
+    private static async Task AssertMatchesRunning(EgressPolicy policy, ITtlHostResolver resolver, NftablesConnection nft)
+    {
+        var compiled = PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(policy, resolver));
+        var live = await nft.ListTableAsync(NftFamily.Inet, "dnsfollow");
+        var differences = TableDiff.CompareRunning(compiled, live, DateTimeOffset.UtcNow);
+        Assert.True(differences.Count == 0, string.Join("\n", differences));
     }
 
     private static async Task Eventually(Func<bool> condition, TimeSpan within, string failure)

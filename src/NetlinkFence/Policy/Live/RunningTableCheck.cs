@@ -36,9 +36,11 @@ internal static class RunningTableCheck
             // the same way, so pieces compare equal).
             var heldLiteral = held.Where(g => g.Expires is null && IsLiteral(policy.Source, entries, g)).ToList();
             var wantLiteral = want.Where(g => IsLiteral(policy.Source, entries, g)).ToList();
-            foreach (var element in Planned(expectedSet.Set, heldLiteral, order, now).Except(Planned(expectedSet.Set, wantLiteral, order, now)))
+            var heldElements = Planned(expectedSet.Set, heldLiteral, order, now);
+            var wantElements = Planned(expectedSet.Set, wantLiteral, order, now);
+            foreach (var element in heldElements.Except(wantElements))
                 differences.Add(new(DifferenceKind.Added, subject, $"permanent element {Describe(element, expectedSet.Set)} is not one of the policy's destinations"));
-            foreach (var element in Planned(expectedSet.Set, wantLiteral, order, now).Except(Planned(expectedSet.Set, heldLiteral, order, now)))
+            foreach (var element in wantElements.Except(heldElements))
                 differences.Add(new(DifferenceKind.Missing, subject, $"element {Describe(element, expectedSet.Set)} (a destination of the policy)"));
 
             var followed = held.Where(g => g.Expires is not null || !IsLiteral(policy.Source, entries, g)).ToList();
@@ -52,7 +54,7 @@ internal static class RunningTableCheck
             foreach (var missing in want.Where(g => !IsLiteral(policy.Source, entries, g))
                          .Select(g => (g.Entry, g.Protocol, g.Ports, g.Scope)).Distinct()
                          .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope
-                             && k.Ports.First <= g.Ports.First && g.Ports.Last <= k.Ports.Last)))
+                             && g.Ports.First <= k.Ports.Last && k.Ports.First <= g.Ports.Last))) // pieces may be cut differently
                 differences.Add(new(DifferenceKind.Missing, subject, $"\"{missing.Entry}\": no address of its names on {missing.Protocol.ToString().ToLowerInvariant()} . {(missing.Ports.First == missing.Ports.Last ? $"{missing.Ports.First}" : $"{missing.Ports.First}-{missing.Ports.Last}")}"));
         }
     }

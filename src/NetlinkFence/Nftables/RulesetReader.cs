@@ -6,8 +6,8 @@ namespace NetlinkFence.Nftables;
 
 /// <summary>
 /// Reads one table back with several dumps and proves they come from one generation: the generation id is
-/// read before and after (the first read only once no commit is running), and every dump message's res_id must
-/// carry its low 16 bits; otherwise it starts over.
+/// read before (then any commit running is waited for) and after, and every dump message's res_id must carry its
+/// low 16 bits; otherwise it starts over.
 /// </summary>
 /// <remarks>
 /// Every read is written once, async; with <c>synchronous</c> its waits block the calling thread instead (the
@@ -38,15 +38,18 @@ internal sealed class RulesetReader(NftablesChannel channel, bool synchronous, C
     public delegate ValueTask<(bool Complete, T Result)> PartRead<T>(uint generation, DumpMessageHandler check);
 
     /// <summary>
-    /// Runs <paramref name="read"/> until it reads one generation: no commit running when it starts, the same
+    /// Runs <paramref name="read"/> until it reads one generation: no commit running after the first GETGEN, the same
     /// generation id before and after, and every dump message's res_id carrying its low 16 bits.
     /// </summary>
     public async ValueTask<T> ReadConsistentAsync<T>(string what, PartRead<T> read)
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            channel.WaitForCommitInProgress();
+            // The generation first, then wait for a running commit: one that had already moved the id is over before
+            // the dumps start (they see all of it), and one that starts later moves the id again (read again).
+            // Waiting first left a gap: a commit starting between the wait and GETGEN was read half done.
             uint generation = await channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false);
+            channel.WaitForCommitInProgress();
             var consistency = new GenerationCheck(generation);
             var (complete, result) = await read(generation, consistency.Check).ConfigureAwait(false);
             if (complete && consistency.Consistent

@@ -10,21 +10,9 @@ namespace NetlinkFence.Tests.Cli;
 /// </summary>
 public sealed class VerifyRunningPolicyTests : IDisposable
 {
-    private const string Yaml = """
-        version: 1
-        hosts:
-          api.ironclaw.example: [203.0.113.50]
-          deb.mirror.example: [203.0.113.80]
-        egress:
-          allow:
-            - name: control
-              to: [api.ironclaw.example, 192.0.2.0/28]
-              tcp: [443]
-            - name: updates
-              to: [deb.mirror.example]
-              tcp: [80]
-              window: 30m
-        """;
+    /// <summary>The live-policy tests' policy, its permanent entry also given a network and its window entry 30 m.</summary>
+    private static readonly string Yaml = Live.LivePolicyTests.Yaml
+        .Replace("to: [api.ironclaw.example]", "to: [api.ironclaw.example, 192.0.2.0/28]").Replace("window: 1m", "window: 30m");
 
     private readonly string _policy = Path.Combine(Path.GetTempPath(), $"nlf-verify-running-{Guid.NewGuid():N}.yaml");
 

@@ -55,7 +55,7 @@ internal static class RunningTableCheck
                          .Select(g => (g.Entry, g.Protocol, g.Ports, g.Scope)).Distinct()
                          .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope
                              && g.Ports.First <= k.Ports.Last && k.Ports.First <= g.Ports.Last))) // pieces may be cut differently
-                differences.Add(new(DifferenceKind.Missing, subject, $"\"{missing.Entry}\": no address of its names on {missing.Protocol.ToString().ToLowerInvariant()} . {(missing.Ports.First == missing.Ports.Last ? $"{missing.Ports.First}" : $"{missing.Ports.First}-{missing.Ports.Last}")}"));
+                differences.Add(new(DifferenceKind.Missing, subject, $"\"{missing.Entry}\": no address of its names on {missing.Protocol.ToString().ToLowerInvariant()} . {missing.Ports}"));
         }
     }
 
@@ -107,7 +107,6 @@ internal static class RunningTableCheck
     {
         var n = grant.Network;
         string address = n.PrefixLength == (n.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128) ? n.BaseAddress.ToString() : n.ToString();
-        string ports = grant.Ports.First == grant.Ports.Last ? $"{grant.Ports.First}" : $"{grant.Ports.First}-{grant.Ports.Last}";
-        return $"{address} . {grant.Protocol.ToString().ToLowerInvariant()} . {ports}";
+        return $"{address} . {grant.Protocol.ToString().ToLowerInvariant()} . {grant.Ports}";
     }
 }

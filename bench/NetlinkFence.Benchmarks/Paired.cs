@@ -112,12 +112,18 @@ internal static class Paired
     /// kworker after an RCU grace period) finish before the next timed call, so it never competes with it
     /// on the 2 vCPUs: untimed sleep of 5 ms + the call's own duration.
     /// </summary>
+    // NLF_PAIRED_SETTLE_MS=0 times back-to-back calls (warm caches): the difference from the default shows what
+    // coldness costs each side.
+    private static readonly int SettleMilliseconds =
+        int.TryParse(Environment.GetEnvironmentVariable("NLF_PAIRED_SETTLE_MS"), out int settle) ? settle : 5;
+
     private static double Time(Action action)
     {
         long start = Stopwatch.GetTimestamp();
         action();
         double elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        Thread.Sleep(TimeSpan.FromMilliseconds(5 + elapsed));
+        if (SettleMilliseconds > 0)
+            Thread.Sleep(TimeSpan.FromMilliseconds(SettleMilliseconds + elapsed));
         return elapsed;
     }
 

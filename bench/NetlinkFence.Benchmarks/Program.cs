@@ -11,6 +11,10 @@ if (args is ["verify", ..])
 if (args is ["paired", ..])
     return Paired.Run(args.Length > 1 ? args[1] : null);
 
+// `commit-overhead [COMMITS]`: the library's own cost in a small warm commit, and its allocations (CommitOverhead.cs).
+if (args is ["commit-overhead", ..])
+    return CommitOverhead.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
+
 // `dns-refresh [NAMES] [ROUNDS]`: CPU of one DNS refresh round against a local dnsmasq (DnsRefreshRound.cs).
 if (args is ["dns-refresh", ..])
     return DnsRefreshRound.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000, args.Length > 2 ? int.Parse(args[2]) : 10);

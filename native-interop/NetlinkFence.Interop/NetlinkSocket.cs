@@ -141,6 +141,14 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
     {
         if (segments.Length > MaxIovecs)
             throw new ArgumentException($"a datagram can have at most {MaxIovecs} segments, got {segments.Length}", nameof(segments));
+        if (segments.Length == 1)
+        {
+            // Every batch under a megabyte: one pin on the stack, no array of them.
+            using var pin = segments[0].Pin();
+            iovec one = new() { iov_base = pin.Pointer, iov_len = segments[0].Length };
+            SendIovecs(&one, 1, segments[0].Length);
+            return;
+        }
         var pins = new MemoryHandle[segments.Length];
         iovec* iovs = stackalloc iovec[segments.Length];
         long total = 0;

@@ -11,7 +11,7 @@ internal delegate bool EndMarkerReader(in NetlinkMessage message, out uint value
 /// message's sequence number when that message asked for an echo; only a commit that applied and changed something sends it.</param>
 /// <param name="MarkerGeneration">The answer of a GETGEN end marker, when one had to be sent.</param>
 /// <param name="RepliesLost">The receive queue overflowed (ENOBUFS) or the batch's final ACK never came: replies may be missing.</param>
-internal sealed record BatchOutcome(IReadOnlyList<KernelError> Errors, uint? CommittedGeneration, uint? MarkerGeneration, bool RepliesLost);
+internal readonly record struct BatchOutcome(IReadOnlyList<KernelError> Errors, uint? CommittedGeneration, uint? MarkerGeneration, bool RepliesLost);
 
 /// <summary>
 /// Sorts the replies that follow a batch: errors and echoes for the batch's messages, the commit's NEWGEN, the ACK of the message that asked for one (the end of the replies), the answer of a GETGEN end
@@ -26,10 +26,10 @@ internal sealed record BatchOutcome(IReadOnlyList<KernelError> Errors, uint? Com
 /// generation, EPERM, ENOMEM, ...) is one error for BATCH_BEGIN, possibly with nothing after it; since everything was
 /// queued before sendmsg returned, the replies end where the socket has nothing more to read.
 /// </remarks>
-internal sealed class BatchReplies(uint firstSequence, uint count, uint? acknowledgedSequence, DumpMessageHandler? onEcho,
+internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedSequence, DumpMessageHandler? onEcho,
     EndMarkerReader readGeneration, string markerOperation)
 {
-    private readonly List<KernelError> _errors = [];
+    private List<KernelError>? _errors; // only a refused batch has any: a commit that applied allocates nothing here
     private HashSet<uint>? _failed; // a duplicated error reply counts once
     private uint _firstMarker, _markers;
     private uint? _committedGeneration;
@@ -48,7 +48,7 @@ internal sealed class BatchReplies(uint firstSequence, uint count, uint? acknowl
     public bool EndsWhenDrained => _refusedAsAWhole && _markers == 0;
 
     /// <summary>The outcome, once <see cref="Read"/> or <see cref="Drained"/> returned it.</summary>
-    public BatchOutcome? Outcome { get; private set; }
+    public BatchOutcome Outcome { get; private set; }
 
     /// <summary>Records that an end marker was sent with <paramref name="sequence"/>; every marker sent answers equally well.</summary>
     public void MarkerSent(uint sequence)
@@ -80,10 +80,10 @@ internal sealed class BatchReplies(uint firstSequence, uint count, uint? acknowl
                 {
                     // Without CAP_NET_ADMIN nfnetlink refuses every request, the marker included: that is the
                     // batch's answer (its EPERM came first), not a failure to read the marker.
-                    if (error.Errno == (int)Errno.PERM || _errors.Count > 0)
+                    if (error.Errno == (int)Errno.PERM || _errors is not null)
                     {
-                        if (_errors.Count == 0)
-                            _errors.Add(error);
+                        if (_errors is null)
+                            AddError(error);
                         return Finish(null);
                     }
                     throw new NetlinkKernelException(markerOperation, error);
@@ -113,22 +113,25 @@ internal sealed class BatchReplies(uint firstSequence, uint count, uint? acknowl
     public BatchOutcome Drained()
     {
         Finish(null);
-        return Outcome!;
+        return Outcome;
     }
 
     private void AddError(KernelError error)
     {
         _failed ??= [];
         if (_failed.Add(error.Sequence))
-            _errors.Add(error);
+            (_errors ??= []).Add(error);
     }
 
     private bool Finish(uint? markerGeneration)
     {
         // In message order (replies are queued in order; a script may not be), counting across the wrap.
-        uint first = firstSequence;
-        _errors.Sort((a, b) => (a.Sequence - first).CompareTo(b.Sequence - first));
-        Outcome = new BatchOutcome(_errors, _committedGeneration, markerGeneration, RepliesLost);
+        if (_errors is { Count: > 1 })
+        {
+            uint first = firstSequence;
+            _errors.Sort((a, b) => (a.Sequence - first).CompareTo(b.Sequence - first));
+        }
+        Outcome = new BatchOutcome(_errors ?? (IReadOnlyList<KernelError>)[], _committedGeneration, markerGeneration, RepliesLost);
         return true;
     }
 }

@@ -131,7 +131,7 @@ internal sealed class NfnetlinkChannel : IDisposable
                 continue;
             }
             if (replies.Read(Connection.Received(length)))
-                return replies.Outcome!;
+                return replies.Outcome;
         }
     }
 

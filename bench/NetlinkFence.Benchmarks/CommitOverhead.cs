@@ -49,7 +49,49 @@ internal static class CommitOverhead
                 + $"library allocates {allocated:0} bytes per commit");
         }
         types?.Print(12);
+        Cold(connection, add, delete, raw, rawDelete, rounds: 301);
         return 0;
+    }
+
+    /// <summary>
+    /// Each commit timed alone after 5 ms of sleep (as <see cref="Paired"/> settles): the add is timed, the delete
+    /// that undoes it is not. Medians and minimums of the floor, CommitAsync and the blocking Commit.
+    /// </summary>
+    private static void Cold(NftablesConnection connection, Transaction add, Transaction delete, RawBatch raw, RawBatch rawDelete, int rounds)
+    {
+        var floor = new double[rounds];
+        var asynchronous = new double[rounds];
+        var blocking = new double[rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            floor[r] = Settled(raw.Commit);
+            rawDelete.Commit();
+            uint generation = connection.GetGeneration();
+            var options = new CommitOptions { ExpectedGeneration = generation };
+            asynchronous[r] = Settled(() => connection.CommitAsync(add, options).GetAwaiter().GetResult());
+            connection.Commit(delete);
+            generation = connection.GetGeneration();
+            options = new CommitOptions { ExpectedGeneration = generation };
+            blocking[r] = Settled(() => connection.Commit(add, options));
+            connection.Commit(delete);
+        }
+        static string Line(string name, double[] values) =>
+            $"{name} median {Median(values) * 1000:0.0} us, min {values.Min() * 1000:0.0} us";
+        Console.WriteLine($"commit-overhead, cold (5 ms sleep before each): {Line("floor", floor)}; {Line("CommitAsync", asynchronous)}; {Line("Commit", blocking)}");
+    }
+
+    private static double Settled(Action action)
+    {
+        Thread.Sleep(5);
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
     }
 
     /// <summary>Milliseconds per commit (each call of <paramref name="pair"/> is two commits).</summary>

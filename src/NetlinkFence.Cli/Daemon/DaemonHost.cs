@@ -30,6 +30,7 @@ internal sealed class DaemonHost
     private CancellationTokenSource? _refreshing;
     private Task _refresher = Task.CompletedTask;
     private bool _refreshedOnce; // the current refresher's first round was logged
+    private DnsRefresher? _names; // the running refresher (null when the policy follows no name)
     private DenialForwarding? _forwarding;
     private DateTimeOffset? _auditEnds; // an audit this daemon started (learn --audit), until the kernel ends it
 
@@ -270,9 +271,19 @@ internal sealed class DaemonHost
                 return;
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
+            // Open windows and followed names' addresses are this daemon's state, not drift: kept across the replace.
+            var running = await RunningState.CaptureAsync(Live, _names, cancellationToken);
             await ApplyAsync(_policy, cancellationToken);
             await RestoreAuditAsync(cancellationToken);
             Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen");
+            try
+            {
+                await running.RestoreAsync(Live, Log, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"repair: putting back open windows and followed names failed: {e.Message}; windows stay closed until opened again, names come back at their next refresh");
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -406,7 +417,8 @@ internal sealed class DaemonHost
         var refresher = new DnsRefresher(policy, DnsHostResolver.ForPolicy(policy.Policy, _netns), RefreshAsync, log: Log);
         if (refresher.NotRefreshed.Count > 0)
             Log($"dns: {string.Join(", ", refresher.NotRefreshed)}: used only in input 'from:', resolved at start and at each reload, not refreshed");
-        if (refresher.Names.Count == 0)
+        _names = refresher.Names.Count == 0 ? null : refresher;
+        if (_names is null)
             return;
         _refreshing = new CancellationTokenSource();
         _refreshedOnce = false;

@@ -74,7 +74,9 @@ public sealed class DaemonForwardingTests : IDisposable
             Assert.True(first!.GetValueOrDefault("reason") == $"{NtpServer} is allowed, but not udp/123" && first.GetValueOrDefault("entry") == "ntp-https"
                 && first.GetValueOrDefault("policy") == $"{policy}:10:7" && first.GetValueOrDefault("proto") == "udp" && first.GetValueOrDefault("uid") == "0"
                 && first.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", All(first));
-            Assert.Contains($"connected to {Collector}:{Port}", daemon.Log);
+            // Waited for, not read at once: the forwarder's log line and the test's reading of the daemon's stderr both
+            // run beside the delivery, so under load the denial can reach the collector before the line reaches the test.
+            Assert.True(daemon.WaitForLog($"connected to {Collector}:{Port}"), daemon.Log);
 
             // Another NFLOG group and no NTP entry: the pipeline moves to group 101; the reason is the new policy's.
             File.WriteAllText(policy, Policy("101", ntpEntry: false));

@@ -83,6 +83,31 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
+    public void WithoutOwnershipARepairKeepsAnOpenWindowOpenForTheTimeItHadLeft()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns, "--no-owner");
+        daemon.WaitReady();
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+        string opened = WithoutExpiry(ns.Nft("list ruleset"));
+        Assert.Contains("203.0.113.60", opened);
+
+        // Real drift: the repair replaces the whole table, which closes the window; the daemon opens it again.
+        ns.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        Assert.True(daemon.WaitForLog("repair: window mirror re-opened for the"), daemon.Log);
+        // The same table as before the drift, the window's element included (its timeout is now the time it had left).
+        static string WithoutTimeout(string listing) => System.Text.RegularExpressions.Regex.Replace(WithoutExpiry(listing), @" timeout \S+", "");
+        Assert.True(DaemonProcess.WaitUntil(() => WithoutTimeout(ns.Nft("list ruleset")) == WithoutTimeout(opened), 30), ns.Nft("list ruleset") + daemon.Log);
+        var left = System.Text.RegularExpressions.Regex.Match(ns.Nft("list ruleset"), @"203\.0\.113\.60 \. tcp \. 80 [^,}]*? expires (\d+)m");
+        Assert.True(left.Success && int.Parse(left.Groups[1].Value) is >= 8 and <= 9, ns.Nft("list ruleset")); // what it had left, not a new 10m or 30m
+        var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name} --output json");
+        Assert.Contains("\"open\":true", status.Stdout.Replace(" ", ""));
+        File.Delete(policy);
+    }
+
+    [Fact]
     public void WindowsAreOpenedListedAndClosedThroughTheDaemon()
     {
         using var ns = TestNamespace.Create();

@@ -129,6 +129,25 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_change_the_model_thinks_is_done_is_made_when_another_writer_took_it_away()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        Assert.True(net.TcpReachable(Mirror, 80));
+        // Another writer replaces the table (as a watch-mode repair does): the window is closed, the model still has it.
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml, "live.yaml"), new FixedResolver());
+        await using (var other = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name }))
+            await PolicyApplier.ApplyAsync(other, PolicyCompiler.Compile(resolved));
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "the replace did not close the window");
+        // By the model nothing is to do (it is open for longer); the generation says the model is old: re-read, then open.
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(40));
+        Assert.True(net.TcpReachable(Mirror, 80), "the window was not opened again: the change was judged against a stale model");
+        Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen);
+    }
+
+    [Fact]
     public async Task Destinations_are_added_with_a_timeout_and_removed()
     {
         using var net = World();

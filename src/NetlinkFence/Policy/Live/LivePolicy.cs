@@ -337,6 +337,13 @@ public sealed partial class LivePolicy
                         tx.AddElements(set, elements, what);
                     if (tx.Count == 0)
                     {
+                        // Nothing to do by the model, which is only as current as the generation it was read at: another
+                        // writer (a replace of the whole table, say) may have taken away what the model still holds.
+                        if (attempt == 1 && await _nft.GetGenerationAsync(cancellationToken).ConfigureAwait(false) != _generation)
+                        {
+                            await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+                            continue;
+                        }
                         onCommitted?.Invoke();
                         return (null, 0, 0);
                     }

@@ -19,7 +19,16 @@ internal sealed record RunningState(
     {
         var now = DateTimeOffset.UtcNow;
         var windows = new List<(string, DateTimeOffset)>();
-        foreach (var window in await live.WindowsAsync(cancellationToken))
+        IReadOnlyList<LiveWindow> listed;
+        try
+        {
+            listed = await live.WindowsAsync(cancellationToken);
+        }
+        catch (LivePolicyException)
+        {
+            listed = []; // the table was deleted: no window is open, and the repair must go on
+        }
+        foreach (var window in listed)
             if (window.Remaining is { } left && window.Entry.Window is { } longest)
                 windows.Add((window.Entry.Name, now + (left < longest ? left : longest)));
         var answers = new List<(string, IReadOnlyList<(IPAddress, DateTimeOffset)>)>();

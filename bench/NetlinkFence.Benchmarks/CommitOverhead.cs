@@ -76,7 +76,7 @@ internal static class CommitOverhead
             connection.Commit(delete);
         }
         static string Line(string name, double[] values) =>
-            $"{name} median {Median(values) * 1000:0.0} us, min {values.Min() * 1000:0.0} us";
+            $"{name} median {Matrix.Median(values) * 1000:0.0} us, min {values.Min() * 1000:0.0} us";
         Console.WriteLine($"commit-overhead, cold (5 ms sleep before each): {Line("floor", floor)}; {Line("CommitAsync", asynchronous)}; {Line("Commit", blocking)}");
     }
 
@@ -88,11 +88,6 @@ internal static class CommitOverhead
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 
     /// <summary>Milliseconds per commit (each call of <paramref name="pair"/> is two commits).</summary>
     private static double PerCommit(Action pair, int commits)

@@ -102,9 +102,9 @@ internal static class Paired
             Undo();
             markerAlone[r] = Time(raw.MarkerRoundTrip);
         }
-        double f = Median(floor), l = Median(library), e = Median(encode), fMin = floor.Min(), lMin = library.Min();
+        double f = Matrix.Median(floor), l = Matrix.Median(library), e = Matrix.Median(encode), fMin = floor.Min(), lMin = library.Min();
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {fMin:0.000} | {lMin:0.000} | {lMin / fMin:0.000} | {e:0.000} | {e / f:0.000} | {l - f - e:0.000} | {Median(marked):0.000} | {Median(markerAlone):0.000} |");
+            $"| {name} | {count:N0} | {rounds} | {raw.Length:N0} | {f:0.000} | {l:0.000} | {l / f:0.000} | {fMin:0.000} | {lMin:0.000} | {lMin / fMin:0.000} | {e:0.000} | {e / f:0.000} | {l - f - e:0.000} | {Matrix.Median(marked):0.000} | {Matrix.Median(markerAlone):0.000} |");
     }
 
     /// <summary>
@@ -127,10 +127,4 @@ internal static class Paired
         return elapsed;
     }
 
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 }

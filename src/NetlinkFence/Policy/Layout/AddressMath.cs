@@ -43,6 +43,24 @@ internal static class AddressMath
         return (first, first | hostMask);
     }
 
+    /// <summary>
+    /// <paramref name="first"/>..<paramref name="last"/> as one CIDR network when it is exactly one (an aligned block of a
+    /// power of two addresses); null when it takes several (<see cref="Networks"/>).
+    /// </summary>
+    public static IPNetwork? SingleNetwork(UInt128 first, UInt128 last, AddressFamily family)
+    {
+        if (last < first)
+            return null;
+        int bits = Bits(family);
+        UInt128 span = last - first; // the block size minus one
+        if (span == Max(family))
+            return first == 0 ? new IPNetwork(ToAddress(0, family), 0) : null;
+        UInt128 size = span + 1;
+        if ((size & span) != 0 || (first & span) != 0)
+            return null; // not a power of two, or not aligned to it
+        return new IPNetwork(ToAddress(first, family), bits - (int)UInt128.TrailingZeroCount(size));
+    }
+
     /// <summary>The fewest CIDR networks that cover exactly <paramref name="first"/>..<paramref name="last"/>, in order.</summary>
     public static IEnumerable<IPNetwork> Networks(UInt128 first, UInt128 last, AddressFamily family)
     {

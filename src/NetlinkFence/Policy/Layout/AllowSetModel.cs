@@ -25,6 +25,14 @@ internal sealed class AllowSetModel
     private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
     private readonly AddressFamily _family;
 
+    // Scratch collections of Change, cleared and reused: a refresh round changes thousands of elements, and these would
+    // otherwise be allocated (and grown) again every round.
+    private readonly HashSet<Cluster> _seen = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<AllowBox> _before = [], _after = [];
+    private readonly Dictionary<(UInt128, UInt128, byte, ushort, ushort), AllowBox> _goneByKey = [];
+    private readonly HashSet<AllowBox> _moved = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<PlacedGrant, int> _cutCounts = new(ExactGrant.Instance);
+
     /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/> (all of <paramref name="scope"/>); entries rank in order of first appearance.</summary>
     public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants, GrantScope? scope = null)
         : this(set, scope)
@@ -92,30 +100,64 @@ internal sealed class AllowSetModel
         var removed = remove.Select(Place).ToList();
         var added = add.Select(Place).ToList();
         var affected = new List<Cluster>();
-        var seen = new HashSet<Cluster>(ReferenceEqualityComparer.Instance);
-        foreach (var g in removed.Concat(added))
+        var seen = _seen;
+        seen.Clear();
+        AddAffected(removed, affected);
+        AddAffected(added, affected);
+        int held = added.Count;
+        foreach (var cluster in affected)
+            held += cluster.Grants.Count;
+        var pool = new List<PlacedGrant>(held);
+        var before = _before;
+        before.Clear();
+        foreach (var cluster in affected)
         {
-            var (start, end) = Overlapping(g.First, g.Last);
-            for (int i = start; i < end; i++)
-                if (seen.Add(_clusters[i]))
-                    affected.Add(_clusters[i]);
+            pool.AddRange(cluster.Grants);
+            before.UnionWith(cluster.Boxes);
         }
-        var pool = affected.SelectMany(c => c.Grants).ToList();
         RemoveAll(pool, removed);
         pool.AddRange(added);
-        var before = affected.SelectMany(c => c.Boxes).ToHashSet();
-        var replacements = ElementPlanner.Clusters(pool).Select(grants => new Cluster(grants)).ToList();
+        var clusters = ElementPlanner.Clusters(pool);
+        var replacements = new List<Cluster>(clusters.Count);
+        foreach (var grants in clusters)
+            replacements.Add(new Cluster(grants));
         Replace(affected, seen, replacements);
-        var after = replacements.SelectMany(c => c.Boxes).ToList();
-        var afterSet = after.ToHashSet();
-        var gone = before.Where(b => !afterSet.Contains(b)).Order().ToList();
-        var fresh = after.Where(b => !before.Contains(b)).Order().ToList();
+        var afterSet = _after;
+        afterSet.Clear();
+        var gone = new List<AllowBox>();
+        var fresh = new List<AllowBox>();
+        foreach (var cluster in replacements)
+            foreach (var box in cluster.Boxes)
+                if (afterSet.Add(box) && !before.Contains(box))
+                    fresh.Add(box);
+        foreach (var box in before)
+            if (!afterSet.Contains(box))
+                gone.Add(box);
+        gone.Sort();
+        fresh.Sort();
         var refresh = new List<SetElement>();
         if (refreshInPlace && gone.Count > 0 && fresh.Count > 0)
             MoveTimeoutsInPlace(gone, fresh, refresh, now);
-        var removeElements = gone.Select(b => Key(b)).ToList();
-        var addElements = fresh.Select(b => ToElement(b, now)).OfType<SetElement>().ToList();
+        var removeElements = new List<SetElement>(gone.Count);
+        foreach (var box in gone)
+            removeElements.Add(Key(box));
+        var addElements = new List<SetElement>(fresh.Count);
+        foreach (var box in fresh)
+            if (ToElement(box, now) is { } element)
+                addElements.Add(element);
         return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements, refresh);
+    }
+
+    /// <summary>Adds to <paramref name="affected"/> (once each, in order) the clusters that <paramref name="grants"/> overlap.</summary>
+    private void AddAffected(List<PlacedGrant> grants, List<Cluster> affected)
+    {
+        foreach (var g in grants)
+        {
+            var (start, end) = Overlapping(g.First, g.Last);
+            for (int i = start; i < end; i++)
+                if (_seen.Add(_clusters[i]))
+                    affected.Add(_clusters[i]);
+        }
     }
 
     /// <summary>
@@ -124,10 +166,12 @@ internal sealed class AllowSetModel
     /// </summary>
     private void MoveTimeoutsInPlace(List<AllowBox> gone, List<AllowBox> fresh, List<SetElement> refresh, DateTimeOffset now)
     {
-        var byKey = new Dictionary<(UInt128, UInt128, byte, ushort, ushort), AllowBox>(gone.Count);
+        var byKey = _goneByKey;
+        byKey.Clear();
         foreach (var box in gone)
             byKey[(box.First, box.Last, box.Protocol, box.FirstPort, box.LastPort)] = box;
-        var moved = new HashSet<AllowBox>(ReferenceEqualityComparer.Instance);
+        var moved = _moved;
+        moved.Clear();
         fresh.RemoveAll(box =>
         {
             // An element already expired at the millisecond is not moved: the old one is deleted, as before.
@@ -158,16 +202,26 @@ internal sealed class AllowSetModel
             {
                 if (g.Entry != entry || g.Last < first || g.First > last)
                     continue;
-                foreach (var piece in AddressMath.Networks(g.First, g.Last, _family))
+                if (AddressMath.SingleNetwork(g.First, g.Last, _family) is { } whole)
                 {
-                    if (network.Contains(piece.BaseAddress) && piece.PrefixLength >= network.PrefixLength)
-                        found.Add(new AllowGrant(g.Entry, piece, (ProtocolType)g.Protocol, g.Ports, g.Expires, Scope));
-                    else if (piece.Contains(network.BaseAddress) && network.PrefixLength >= piece.PrefixLength)
-                        found.Add(new AllowGrant(g.Entry, network, (ProtocolType)g.Protocol, g.Ports, g.Expires, Scope));
+                    // One CIDR block (every address a name resolves to): no enumerator of pieces.
+                    AddOverlap(found, g, whole, network);
+                    continue;
                 }
+                foreach (var piece in AddressMath.Networks(g.First, g.Last, _family))
+                    AddOverlap(found, g, piece, network);
             }
         }
         return found;
+    }
+
+    /// <summary>The part of <paramref name="piece"/> (a block of grant <paramref name="g"/>) inside <paramref name="network"/>, as a grant.</summary>
+    private void AddOverlap(List<AllowGrant> found, PlacedGrant g, IPNetwork piece, IPNetwork network)
+    {
+        if (network.Contains(piece.BaseAddress) && piece.PrefixLength >= network.PrefixLength)
+            found.Add(new AllowGrant(g.Entry, piece, (ProtocolType)g.Protocol, g.Ports, g.Expires, Scope));
+        else if (piece.Contains(network.BaseAddress) && network.PrefixLength >= piece.PrefixLength)
+            found.Add(new AllowGrant(g.Entry, network, (ProtocolType)g.Protocol, g.Ports, g.Expires, Scope));
     }
 
     /// <summary>
@@ -291,11 +345,12 @@ internal sealed class AllowSetModel
     /// Removes each of <paramref name="cuts"/> from the pool: grants held exactly go in one pass (a refresh round
     /// removes thousands), the rest are cut one by one.
     /// </summary>
-    private static void RemoveAll(List<PlacedGrant> pool, List<PlacedGrant> cuts)
+    private void RemoveAll(List<PlacedGrant> pool, List<PlacedGrant> cuts)
     {
         if (cuts.Count == 0)
             return;
-        var exact = new Dictionary<PlacedGrant, int>(ExactGrant.Instance);
+        var exact = _cutCounts;
+        exact.Clear();
         foreach (var cut in cuts)
             exact[cut] = exact.GetValueOrDefault(cut) + 1;
         var remaining = new List<PlacedGrant>(pool.Count);

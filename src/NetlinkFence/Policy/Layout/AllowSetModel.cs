@@ -145,7 +145,18 @@ internal sealed class AllowSetModel
         foreach (var box in fresh)
             if (ToElement(box, now) is { } element)
                 addElements.Add(element);
+        ReleaseScratch(); // their capacity stays; the replaced clusters and boxes they point at can go
         return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements, refresh);
+    }
+
+    private void ReleaseScratch()
+    {
+        _seen.Clear();
+        _before.Clear();
+        _after.Clear();
+        _goneByKey.Clear();
+        _moved.Clear();
+        _cutCounts.Clear();
     }
 
     /// <summary>Adds to <paramref name="affected"/> (once each, in order) the clusters that <paramref name="grants"/> overlap.</summary>

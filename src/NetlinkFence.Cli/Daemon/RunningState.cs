@@ -32,12 +32,10 @@ internal sealed record RunningState(
             if (window.Remaining is { } left && window.Entry.Window is { } longest)
                 windows.Add((window.Entry.Name, now + (left < longest ? left : longest)));
         var answers = new List<(string, IReadOnlyList<(IPAddress, DateTimeOffset)>)>();
-        foreach (string host in names?.Names ?? [])
-        {
-            var addresses = names!.AddressesOf(host).Where(a => a.Expires > now).ToList();
-            if (addresses.Count > 0)
-                answers.Add((host, addresses));
-        }
+        if (names is not null)
+            foreach (string host in names.Names)
+                if (names.AddressesOf(host).Where(a => a.Expires > now).ToList() is { Count: > 0 } addresses)
+                    answers.Add((host, addresses));
         return new RunningState(windows, answers);
     }
 

@@ -25,7 +25,7 @@ internal sealed class AllowSetModel
     private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
     private readonly AddressFamily _family;
 
-    // Scratch collections of Change, cleared and reused: a refresh round changes thousands of elements, and these would
+    // Scratch collections of Change, empty between calls (ReleaseScratch) and reused: a refresh round changes thousands of elements, and these would
     // otherwise be allocated (and grown) again every round.
     private readonly HashSet<Cluster> _seen = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<AllowBox> _before = [], _after = [];
@@ -99,9 +99,19 @@ internal sealed class AllowSetModel
         ArgumentNullException.ThrowIfNull(remove);
         var removed = remove.Select(Place).ToList();
         var added = add.Select(Place).ToList();
+        try
+        {
+            return Plan(removed, added, now, refreshInPlace);
+        }
+        finally
+        {
+            ReleaseScratch(); // their capacity stays; the replaced clusters and boxes they point at can go
+        }
+    }
+
+    private ElementDelta Plan(List<PlacedGrant> removed, List<PlacedGrant> added, DateTimeOffset now, bool refreshInPlace)
+    {
         var affected = new List<Cluster>();
-        var seen = _seen;
-        seen.Clear();
         AddAffected(removed, affected);
         AddAffected(added, affected);
         int held = added.Count;
@@ -109,7 +119,6 @@ internal sealed class AllowSetModel
             held += cluster.Grants.Count;
         var pool = new List<PlacedGrant>(held);
         var before = _before;
-        before.Clear();
         foreach (var cluster in affected)
         {
             pool.AddRange(cluster.Grants);
@@ -121,9 +130,8 @@ internal sealed class AllowSetModel
         var replacements = new List<Cluster>(clusters.Count);
         foreach (var grants in clusters)
             replacements.Add(new Cluster(grants));
-        Replace(affected, seen, replacements);
+        Replace(affected, _seen, replacements);
         var afterSet = _after;
-        afterSet.Clear();
         var gone = new List<AllowBox>();
         var fresh = new List<AllowBox>();
         foreach (var cluster in replacements)
@@ -145,7 +153,6 @@ internal sealed class AllowSetModel
         foreach (var box in fresh)
             if (ToElement(box, now) is { } element)
                 addElements.Add(element);
-        ReleaseScratch(); // their capacity stays; the replaced clusters and boxes they point at can go
         return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements, refresh);
     }
 
@@ -178,11 +185,9 @@ internal sealed class AllowSetModel
     private void MoveTimeoutsInPlace(List<AllowBox> gone, List<AllowBox> fresh, List<SetElement> refresh, DateTimeOffset now)
     {
         var byKey = _goneByKey;
-        byKey.Clear();
         foreach (var box in gone)
             byKey[(box.First, box.Last, box.Protocol, box.FirstPort, box.LastPort)] = box;
         var moved = _moved;
-        moved.Clear();
         fresh.RemoveAll(box =>
         {
             // An element already expired at the millisecond is not moved: the old one is deleted, as before.
@@ -361,7 +366,6 @@ internal sealed class AllowSetModel
         if (cuts.Count == 0)
             return;
         var exact = _cutCounts;
-        exact.Clear();
         foreach (var cut in cuts)
             exact[cut] = exact.GetValueOrDefault(cut) + 1;
         var remaining = new List<PlacedGrant>(pool.Count);

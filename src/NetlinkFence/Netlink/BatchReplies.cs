@@ -50,6 +50,12 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
     /// <summary>The outcome, once <see cref="Read"/> or <see cref="Drained"/> returned it.</summary>
     public BatchOutcome Outcome { get; private set; }
 
+    /// <summary>
+    /// Whether the reply that ended the batch was the last one queued for it: no other end marker is still to be
+    /// answered and nothing was lost. False leaves the socket to be drained before the next request.
+    /// </summary>
+    public bool ReadAll { get; private set; }
+
     /// <summary>Records that an end marker was sent with <paramref name="sequence"/>; every marker sent answers equally well.</summary>
     public void MarkerSent(uint sequence)
     {
@@ -72,7 +78,7 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
                     if (error is not null)
                         AddError(error);
                     if (sequence == acknowledgedSequence)
-                        return Finish(null); // the last message's ACK (or error): every reply of the batch came before it
+                        return Finish(null, markersAnswered: 0); // the last message's ACK (or error): every reply of the batch came before it
                     if (error is not null && sequence == firstSequence)
                         _refusedAsAWhole = true;
                 }
@@ -84,7 +90,7 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
                     {
                         if (_errors is null)
                             AddError(error);
-                        return Finish(null);
+                        return Finish(null, markersAnswered: 1);
                     }
                     throw new NetlinkKernelException(markerOperation, error);
                 }
@@ -103,7 +109,7 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
                 // come, it was lost (or the kernel dropped the batch without a word): say so, never guess success.
                 if (acknowledgedSequence is not null)
                     RepliesLost = true;
-                return Finish(value);
+                return Finish(value, markersAnswered: 1);
             }
         }
         return false;
@@ -112,7 +118,7 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
     /// <summary>Ends the replies of a batch refused as a whole once nothing more is queued (see <see cref="EndsWhenDrained"/>).</summary>
     public BatchOutcome Drained()
     {
-        Finish(null);
+        Finish(null, markersAnswered: 0);
         return Outcome;
     }
 
@@ -123,8 +129,9 @@ internal struct BatchReplies(uint firstSequence, uint count, uint? acknowledgedS
             (_errors ??= []).Add(error);
     }
 
-    private bool Finish(uint? markerGeneration)
+    private bool Finish(uint? markerGeneration, uint markersAnswered)
     {
+        ReadAll = !RepliesLost && _markers == markersAnswered;
         // In message order (replies are queued in order; a script may not be), counting across the wrap.
         if (_errors is { Count: > 1 })
         {

@@ -32,6 +32,9 @@ internal sealed class NetlinkConnection : IDisposable
     private readonly bool _ownsTransport;
     private readonly byte[] _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
     private uint _nextSequence;
+    // Whether replies of an earlier exchange may still be queued: set when an exchange starts, cleared only by one
+    // that read its last reply. A socket known to be empty is not asked again (one recvmsg less per request).
+    private bool _mayHoldStaleReplies = true;
 
     /// <param name="transport">The socket; the connection owns it unless <paramref name="ownsTransport"/> is false.</param>
     /// <param name="firstSequence">The first sequence number to use (tests start it near the wrap).</param>
@@ -102,8 +105,22 @@ internal sealed class NetlinkConnection : IDisposable
         }
     }
 
-    /// <summary>Drops replies left over from an earlier, abandoned call so they can never be misread as ours.</summary>
-    public void DiscardStaleReplies()
+    /// <summary>
+    /// Starts an exchange: drops replies left over from an earlier one that did not read its last reply (abandoned,
+    /// failed, or ended before all answers came), so they can never be misread as ours. Until
+    /// <see cref="EndExchange"/>, the socket counts as possibly holding replies again.
+    /// </summary>
+    public void BeginExchange()
+    {
+        if (_mayHoldStaleReplies)
+            DiscardQueued();
+        _mayHoldStaleReplies = true;
+    }
+
+    /// <summary>Records that the current exchange read its last reply: the kernel queued nothing after it.</summary>
+    public void EndExchange() => _mayHoldStaleReplies = false;
+
+    private void DiscardQueued()
     {
         while (true)
         {
@@ -126,19 +143,26 @@ internal sealed class NetlinkConnection : IDisposable
     /// </summary>
     public async ValueTask RequestAsync(Memory<byte> request, string operation, ReplyHandler? onReply, bool synchronous, CancellationToken cancellationToken)
     {
-        DiscardStaleReplies();
+        BeginExchange();
         uint sequence = SendOne(request.Span);
+        // A reply that answers a request asking for an ACK may still have the ACK behind it.
+        bool askedForAck = (BinaryPrimitives.ReadUInt16LittleEndian(request.Span[6..]) & (ushort)NetlinkMessageFlags.ACK) != 0;
         long deadline = Deadline(ReplyTimeout);
         while (true)
         {
             int length = await ReceiveAsync(deadline, -1, synchronous, cancellationToken).ConfigureAwait(false);
-            if (IsAnswered(Received(length), sequence, operation, onReply))
+            if (IsAnswered(Received(length), sequence, operation, onReply, out bool byAck))
+            {
+                if (byAck || !askedForAck)
+                    EndExchange();
                 return;
+            }
         }
     }
 
-    private static bool IsAnswered(ReadOnlySpan<byte> datagram, uint sequence, string operation, ReplyHandler? onReply)
+    private static bool IsAnswered(ReadOnlySpan<byte> datagram, uint sequence, string operation, ReplyHandler? onReply, out bool byAck)
     {
+        byAck = false;
         var reader = new NetlinkMessageReader(datagram);
         while (reader.TryRead(out var message))
         {
@@ -149,6 +173,7 @@ internal sealed class NetlinkConnection : IDisposable
                 var error = NetlinkErrorReply.Decode(message, out _);
                 if (error is not null)
                     throw new NetlinkKernelException(operation, error);
+                byAck = true;
                 return true;
             }
             if (onReply is not null && onReply(message))
@@ -180,7 +205,7 @@ internal sealed class NetlinkConnection : IDisposable
 
     private async ValueTask<bool> RunDumpAsync(Memory<byte> request, string operation, DumpMessageHandler handler, bool synchronous, CancellationToken cancellationToken)
     {
-        DiscardStaleReplies();
+        BeginExchange();
         uint sequence = SendOne(request.Span);
         bool interrupted = false;
         long deadline = Deadline(ReplyTimeout);
@@ -188,6 +213,8 @@ internal sealed class NetlinkConnection : IDisposable
         {
             int length = await ReceiveAsync(deadline, -1, synchronous, cancellationToken).ConfigureAwait(false);
             var state = ReadDumpReplies(Received(length), sequence, operation, handler, ref interrupted);
+            if (state == DumpState.Complete)
+                EndExchange(); // NLMSG_DONE is the dump's last reply (an interrupted one is restarted on a drained socket)
             if (state != DumpState.Running)
                 return state == DumpState.Complete;
         }

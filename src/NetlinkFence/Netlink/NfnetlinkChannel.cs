@@ -72,7 +72,7 @@ internal sealed class NfnetlinkChannel : IDisposable
     /// <summary>Sends BATCH_BEGIN, BATCH_END and nothing between (no ACK asked, so no reply comes).</summary>
     public void SendEmptyBatch(NfnetlinkSubsystem subsystem)
     {
-        Connection.DiscardStaleReplies();
+        Connection.BeginExchange(); // not ended: a refused BEGIN (EPERM) would leave an error queued
         uint first = Connection.ReserveSequences(2);
         Span<byte> request = stackalloc byte[2 * (NetlinkAlignment.MessageHeaderSize + NetlinkAlignment.NfgenHeaderSize)];
         var writer = new NetlinkWriter(request);
@@ -126,18 +126,25 @@ internal sealed class NfnetlinkChannel : IDisposable
             if (length < 0)
             {
                 if (replies.EndsWhenDrained)
-                    return replies.Drained();
+                    return Ended(ref replies, replies.Drained());
                 replies.MarkerSent(SendMarker(markerType)); // nothing arrived for a while: ask for an end marker
                 continue;
             }
             if (replies.Read(Connection.Received(length)))
-                return replies.Outcome;
+                return Ended(ref replies, replies.Outcome);
         }
+    }
+
+    private BatchOutcome Ended(ref BatchReplies replies, BatchOutcome outcome)
+    {
+        if (replies.ReadAll)
+            Connection.EndExchange();
+        return outcome;
     }
 
     private void SendBatch(BatchBuffer batch)
     {
-        Connection.DiscardStaleReplies();
+        Connection.BeginExchange();
         var transport = Connection.Transport;
         // The kernel rejects a datagram larger than sk_sndbuf - 32 with EMSGSIZE; rcvbuf must hold the error replies.
         transport.EnsureSendBuffer((int)Math.Min(int.MaxValue, batch.Length + 65536));

@@ -55,7 +55,8 @@ public readonly struct SetKeyField
         ArgumentNullException.ThrowIfNull(last);
         if (first.AddressFamily != last.AddressFamily)
             throw new ArgumentException($"address range {first}-{last} mixes IPv4 and IPv6", nameof(last));
-        return Ordered(TypeOf(first.AddressFamily), DataValue.Own(first.GetAddressBytes()), DataValue.Own(last.GetAddressBytes()), $"{first}-{last}");
+        DataValue from = DataValue.Own(first.GetAddressBytes()), to = DataValue.Own(last.GetAddressBytes());
+        return InOrder(from, to) ? new(TypeOf(first.AddressFamily), from, to) : throw Reversed($"{first}-{last}");
     }
 
     /// <summary>A transport port (<c>inet_service</c>, 2 bytes, network order).</summary>
@@ -63,7 +64,7 @@ public readonly struct SetKeyField
 
     /// <summary>The ports <paramref name="first"/> to <paramref name="last"/>, both included.</summary>
     public static SetKeyField Ports(ushort first, ushort last) =>
-        Ordered(SetKeyType.InetService, DataValue.BigEndian16(first), DataValue.BigEndian16(last), $"{first}-{last}");
+        first <= last ? new(SetKeyType.InetService, DataValue.BigEndian16(first), DataValue.BigEndian16(last)) : throw Reversed($"{first}-{last}");
 
     /// <summary>An IP protocol (<c>inet_proto</c>, 1 byte), e.g. <see cref="ProtocolType.Tcp"/>.</summary>
     public static SetKeyField Protocol(ProtocolType protocol) =>
@@ -137,10 +138,10 @@ public readonly struct SetKeyField
         return DataValue.Own(next);
     }
 
-    private static SetKeyField Ordered(SetKeyType type, DataValue first, DataValue last, string text) =>
-        first.Span.SequenceCompareTo(last.Span) <= 0
-            ? new(type, first, last)
-            : throw new ArgumentException($"range {text} ends before it starts", nameof(last));
+    private static bool InOrder(DataValue first, DataValue last) => first.Span.SequenceCompareTo(last.Span) <= 0;
+
+    // The range's text is made only for the error: a refresh round builds thousands of fields.
+    private static ArgumentException Reversed(string range) => new($"range {range} ends before it starts", "last");
 
     private static SetKeyType TypeOf(AddressFamily family) => family switch
     {

@@ -147,6 +147,67 @@ public sealed class TransportSeamTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task AfterACallThatReadItsLastReplyTheNextSendsWithoutLookingForStaleOnes(bool synchronous)
+    {
+        var kernel = new Kernel();
+        await kernel.CommitAsync(synchronous);
+        int before = kernel.Transport.Receives;
+        var result = await kernel.CommitAsync(synchronous);
+        Assert.Equal(7u, result.GenerationAfter);
+        Assert.Equal(2, kernel.Transport.Receives - before); // the echo and the ACK: no empty recvmsg before the send
+        before = kernel.Transport.Receives;
+        await kernel.Connection.GetGenerationAsync(); // a request answered by its reply (no ACK asked)
+        Assert.Equal(1, kernel.Transport.Receives - before);
+    }
+
+    [Fact]
+    public async Task RepliesAnAbandonedCallLeftAreDrainedBeforeTheNextSend()
+    {
+        bool failing = true;
+        int queuedAtSend = -1;
+        var kernel = new Kernel(onBatch: k =>
+        {
+            queuedAtSend = k.Transport.QueuedCount;
+            if (failing)
+                k.Transport.Queue(truncated: true, k.Echo(7)); // the call fails on it and leaves the ACK queued
+            k.Transport.QueueEach(k.Echo(7), k.Ack);
+        });
+        await Assert.ThrowsAsync<NetlinkDecodeException>(() => kernel.CommitAsync(synchronous: false));
+        Assert.True(kernel.Transport.QueuedCount > 0);
+        failing = false;
+        var result = await kernel.CommitAsync(synchronous: false);
+        Assert.Equal(7u, result.GenerationAfter);
+        Assert.Equal(0, queuedAtSend); // what the failed call left was gone before the batch went out
+        Assert.Equal(0, kernel.Transport.QueuedCount);
+    }
+
+    [Fact]
+    public async Task AMarkerSentAgainLeavesALateAnswerThatIsDrainedBeforeTheNextSend()
+    {
+        bool first = true;
+        int queuedAtSend = -1;
+        var kernel = new Kernel(onBatch: k =>
+        {
+            queuedAtSend = k.Transport.QueuedCount;
+            if (first)
+                k.Transport.QueueEach(k.Echo(7)); // the ACK never comes: a marker has to end the replies
+            else
+                k.Applied(8);
+        }, onMarker: k =>
+        {
+            if (k.Markers.Count == 2) // the first marker's answer is late, the second's comes after it
+                k.Transport.QueueEach(KernelReply.NewGeneration(k.Markers[0], 9), KernelReply.NewGeneration(k.Markers[1], 9));
+        });
+        Assert.Equal(7u, (await kernel.CommitAsync(synchronous: false)).GenerationAfter);
+        Assert.Equal(1, kernel.Transport.QueuedCount); // the second marker's answer
+        first = false;
+        Assert.Equal(8u, (await kernel.CommitAsync(synchronous: false)).GenerationAfter);
+        Assert.Equal(0, queuedAtSend);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task ABatchRefusedAsAWholeEndsWithWhatIsQueuedWithoutAMarker(bool synchronous)
     {
         // A stale generation: one ERESTART for BEGIN and nothing else (nfnetlink_rcv_batch returns before the batch).

@@ -31,6 +31,12 @@ internal sealed class ScriptedTransport : INetlinkTransport
     /// <summary>Every datagram sent, in order.</summary>
     public List<IReadOnlyList<SentMessage>> Sent { get; } = [];
 
+    /// <summary>How many receives were tried (a try that found nothing queued included).</summary>
+    public int Receives { get; private set; }
+
+    /// <summary>How many datagrams (and overflows) are queued and not yet received.</summary>
+    public int QueuedCount => _queue.Count;
+
     /// <summary>How many bounded waits timed out with nothing queued.</summary>
     public int TimedOutWaits { get; private set; }
 
@@ -80,6 +86,7 @@ internal sealed class ScriptedTransport : INetlinkTransport
     public int TryReceive(Span<byte> buffer, out bool truncated)
     {
         truncated = false;
+        Receives++;
         if (!_queue.TryDequeue(out var item))
             return -1;
         if (item.Datagram is null)

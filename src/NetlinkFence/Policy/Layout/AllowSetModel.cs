@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using NetlinkFence.Nftables;
@@ -24,6 +25,7 @@ internal sealed class AllowSetModel
     private readonly List<Cluster> _clusters = [];
     private readonly Dictionary<string, int> _ranks = new(StringComparer.Ordinal);
     private readonly AddressFamily _family;
+    private readonly byte[] _scopeKey; // the scope's key field (the fourth), empty for an unscoped set
 
     // Scratch collections of Change, empty between calls (ReleaseScratch) and reused: a refresh round changes thousands of elements, and these would
     // otherwise be allocated (and grown) again every round.
@@ -55,6 +57,8 @@ internal sealed class AllowSetModel
             : allowKey && key[0] == SetKeyType.Ipv6Address ? AddressFamily.InterNetworkV6
             : throw new ArgumentException($"set {set.Name} does not have an allow set's key for {(scope is { } g ? g.ToString() : "unscoped grants")} "
                 + "(addr . inet_proto . inet_service, and cgroupsv2 or uid for scoped grants)", nameof(set));
+        _scopeKey = scope is not { } bound ? []
+            : (bound.IsCgroup ? SetKeyField.CgroupId(bound.Id) : SetKeyField.Uid((uint)bound.Id)).First.Span.ToArray();
     }
 
     /// <summary>The set the elements belong to.</summary>
@@ -148,12 +152,15 @@ internal sealed class AllowSetModel
             MoveTimeoutsInPlace(gone, fresh, refresh, now);
         var removeElements = new List<SetElement>(gone.Count);
         foreach (var box in gone)
-            removeElements.Add(Key(box));
+        {
+            var (key, end) = Key(box, endToo: false); // a single value is deleted by its key alone, as nft does
+            removeElements.Add(new SetElement(key) { KeyEnd = end });
+        }
         var addElements = new List<SetElement>(fresh.Count);
         foreach (var box in fresh)
             if (ToElement(box, now) is { } element)
                 addElements.Add(element);
-        return new ElementDelta(SetElementKeys.Shape(Set, removeElements, add: false), addElements, refresh);
+        return new ElementDelta(removeElements, addElements, refresh);
     }
 
     private void ReleaseScratch()
@@ -202,15 +209,18 @@ internal sealed class AllowSetModel
     }
 
     /// <summary>
-    /// The grants of <paramref name="entry"/> inside <paramref name="network"/> (as CIDR networks), and the part inside it
-    /// of those that contain it. Only the clusters overlapping the network are looked at: the cost does not grow with
+    /// Adds to <paramref name="found"/> the grants of <paramref name="entry"/> inside <paramref name="network"/> (as CIDR
+    /// networks), and the part inside it of those that contain it. Only the clusters overlapping the network are looked at: the cost does not grow with
     /// the set (a DNS refresh asks this once per address).
     /// </summary>
-    public List<AllowGrant> GrantsOverlapping(string entry, IPNetwork network)
+    /// <param name="entry">The entry.</param>
+    /// <param name="network">The region.</param>
+    /// <param name="found">Where the grants are added (a caller asking for many addresses reuses one list).</param>
+    public void GrantsOverlapping(string entry, IPNetwork network, List<AllowGrant> found)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(found);
         var (first, last) = AddressMath.Range(network);
-        var found = new List<AllowGrant>();
         var (start, end) = Overlapping(first, last);
         for (int i = start; i < end; i++)
         {
@@ -228,7 +238,6 @@ internal sealed class AllowSetModel
                     AddOverlap(found, g, piece, network);
             }
         }
-        return found;
     }
 
     /// <summary>The part of <paramref name="piece"/> (a block of grant <paramref name="g"/>) inside <paramref name="network"/>, as a grant.</summary>
@@ -476,13 +485,31 @@ internal sealed class AllowSetModel
 
     private static readonly Comparison<Cluster> ByFirstAddress = (x, y) => x.First.CompareTo(y.First);
 
-    private SetElement Key(AllowBox box)
+    /// <summary>
+    /// The key of <paramref name="box"/>'s element (a range's both ends; a single value's end only when
+    /// <paramref name="endToo"/>, as an addition sends it). Written straight from the numbers in
+    /// <see cref="SetElementKeys.Join"/>'s layout (addr . inet_proto . inet_service [. scope], each field in whole 32-bit
+    /// registers): a refresh round builds thousands, and typed key fields would cost a dozen objects each.
+    /// </summary>
+    private (DataValue Key, DataValue? End) Key(AllowBox box, bool endToo)
     {
-        var address = SetKeyField.AddressRange(AddressMath.ToAddress(box.First, _family), AddressMath.ToAddress(box.Last, _family));
-        var protocol = SetKeyField.Protocol(box.Protocol);
-        var ports = SetKeyField.Ports(box.FirstPort, box.LastPort);
-        return Scope is not { } scope ? SetElement.Of(address, protocol, ports)
-            : SetElement.Of(address, protocol, ports, scope.IsCgroup ? SetKeyField.CgroupId(scope.Id) : SetKeyField.Uid((uint)scope.Id));
+        var first = DataValue.Own(KeyBytes(box.First, box.Protocol, box.FirstPort));
+        bool range = box.First != box.Last || box.FirstPort != box.LastPort;
+        return (first, range ? DataValue.Own(KeyBytes(box.Last, box.Protocol, box.LastPort)) : endToo ? first : null);
+    }
+
+    private byte[] KeyBytes(UInt128 address, byte protocol, ushort port)
+    {
+        int addressBytes = _family == AddressFamily.InterNetwork ? 4 : 16;
+        var key = new byte[addressBytes + 8 + _scopeKey.Length];
+        if (addressBytes == 4)
+            BinaryPrimitives.WriteUInt32BigEndian(key, (uint)address);
+        else
+            BinaryPrimitives.WriteUInt128BigEndian(key, address);
+        key[addressBytes] = protocol;
+        BinaryPrimitives.WriteUInt16BigEndian(key.AsSpan(addressBytes + 4), port);
+        _scopeKey.CopyTo(key, addressBytes + 8);
+        return key;
     }
 
     /// <summary>The element of <paramref name="box"/> as it should be added at <paramref name="now"/>; null when already expired.</summary>
@@ -501,10 +528,10 @@ internal sealed class AllowSetModel
         }
         // The set's key types were checked when the model was made: an allow set is a concatenated interval set, where
         // nft sends a single value as the range [value, value] (what SetElementKeys.Shape does for an addition).
-        var key = Key(box);
-        return key with
+        var (key, end) = Key(box, endToo: true);
+        return new SetElement(key)
         {
-            KeyEnd = key.KeyEnd ?? key.Key, Fields = null, Timeout = timeout, Expiration = countingFromNow ? timeout : null, UserData = GrantUserData.Encode(box),
+            KeyEnd = end, Timeout = timeout, Expiration = countingFromNow ? timeout : null, UserData = GrantUserData.Encode(box),
         };
     }
 
@@ -514,8 +541,15 @@ internal sealed class AllowSetModel
         public Cluster(List<PlacedGrant> grants)
         {
             Grants = grants;
-            First = grants.Min(g => g.First);
-            Last = grants.Max(g => g.Last);
+            // A loop, not Min/Max: LINQ would box the list's enumerator twice per cluster (a refresh round makes thousands).
+            UInt128 first = UInt128.MaxValue, last = UInt128.MinValue;
+            foreach (var g in grants)
+            {
+                first = UInt128.Min(first, g.First);
+                last = UInt128.Max(last, g.Last);
+            }
+            First = first;
+            Last = last;
             Boxes = ElementPlanner.Plan(grants);
         }
 

@@ -129,7 +129,7 @@ public sealed partial class LivePolicy
     {
         var allow = EgressEntry(entry);
         var family = network.BaseAddress.AddressFamily;
-        return ChangeAsync(_ => [new SetChange(family, [], Overlapping(allow.Name, network, family))], $"remove {network} from {entry}", cancellationToken);
+        return ChangeAsync(_ => [new SetChange(family, [], Overlapping(allow.Name, network, family, []))], $"remove {network} from {entry}", cancellationToken);
     }
 
     /// <summary>
@@ -161,12 +161,14 @@ public sealed partial class LivePolicy
         {
             // One add and one remove list per family, filled in place: a round of 1,000 names is thousands of grants.
             List<AllowGrant>[] add = [[], []], remove = [[], []];
+            var held = new List<AllowGrant>();
             var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
             foreach (var (host, addresses) in names)
             {
                 if (!_entriesByHost.TryGetValue(host, out var entries))
                     continue;
-                _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
+                if (!_names.TryGetValue(host, out var known) || !SameAddresses(known, addresses))
+                    _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
                 foreach (var entry in entries)
                 {
                     DateTimeOffset? windowEnd = null;
@@ -174,15 +176,17 @@ public sealed partial class LivePolicy
                         windowEnds[entry.Name] = windowEnd = OpenUntil(entry.Name, now);
                     if (entry.Window is not null && windowEnd is null)
                         continue; // a closed window stays closed
-                    foreach (var (address, expires) in addresses)
+                    for (int i = 0; i < addresses.Count; i++) // not foreach: no boxed enumerator per entry and name
                     {
+                        var (address, expires) = addresses[i];
                         if (expires <= now)
                             continue;
                         var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
                         var until = windowEnd is { } end && end < expires ? end : expires;
                         // The address's earlier grants of this entry, except a permanent one a literal destination gives.
                         int family = Array.IndexOf(Families, address.AddressFamily);
-                        foreach (var g in Overlapping(entry.Name, network, address.AddressFamily))
+                        held.Clear();
+                        foreach (var g in Overlapping(entry.Name, network, address.AddressFamily, held))
                             if (g.Network == network && (g.Expires is not null || !IsLiteral(entry, network)))
                                 remove[family].Add(g);
                         PortGrants(_policy, entry, network, until, add[family]);
@@ -191,6 +195,32 @@ public sealed partial class LivePolicy
             }
             return Families.Select((f, i) => new SetChange(f, add[i], remove[i]));
         }, names.Count == 1 ? $"refresh {names[0].Host}" : $"refresh {names.Count} names", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether <paramref name="known"/> holds exactly the addresses of <paramref name="answer"/> (a name's answer mostly repeats: no copy then).</summary>
+    private static bool SameAddresses(IReadOnlyList<IPAddress> known, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> answer)
+    {
+        // Index loops: foreach over the interfaces would box an enumerator per call.
+        for (int i = 0; i < answer.Count; i++)
+            if (!Contains(known, answer[i].Address))
+                return false;
+        for (int k = 0; k < known.Count; k++)
+        {
+            bool found = false;
+            for (int i = 0; i < answer.Count && !found; i++)
+                found = answer[i].Address.Equals(known[k]);
+            if (!found)
+                return false;
+        }
+        return true;
+
+        static bool Contains(IReadOnlyList<IPAddress> list, IPAddress address)
+        {
+            for (int i = 0; i < list.Count; i++)
+                if (list[i].Equals(address))
+                    return true;
+            return false;
+        }
     }
 
     /// <summary>Whether an egress entry names <paramref name="host"/> (so <see cref="RefreshNameAsync"/> has somewhere to put its addresses).</summary>
@@ -516,10 +546,10 @@ public sealed partial class LivePolicy
     {
         foreach (var scope in ScopesOf(policy, entry))
         {
-            foreach (var ports in entry.Tcp)
-                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, ports, expires, scope));
-            foreach (var ports in entry.Udp)
-                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, ports, expires, scope));
+            for (int i = 0; i < entry.Tcp.Count; i++) // index loops: foreach over the lists would box their enumerators
+                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Tcp, entry.Tcp[i], expires, scope));
+            for (int i = 0; i < entry.Udp.Count; i++)
+                into.Add(new AllowGrant(entry.Name, network, ProtocolType.Udp, entry.Udp[i], expires, scope));
         }
         return into;
     }
@@ -528,22 +558,13 @@ public sealed partial class LivePolicy
     private List<AllowGrant> Held(string entry, AddressFamily family) =>
         _models.Where(m => m.Key.Family == family).SelectMany(m => m.Value.Grants).Where(g => g.Entry == entry).ToList();
 
-    /// <summary>The entry's grants inside <paramref name="network"/>, and the part inside it of grants that contain it.</summary>
-    /// <summary>The entry's grants overlapping <paramref name="network"/> in every model of the family (every scope value), clipped to it.</summary>
-    private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family)
+    /// <summary>The entry's grants overlapping <paramref name="network"/> in every model of the family (every scope value), clipped to it, into <paramref name="found"/>.</summary>
+    private List<AllowGrant> Overlapping(string entry, IPNetwork network, AddressFamily family, List<AllowGrant> found)
     {
-        List<AllowGrant>? found = null;
         foreach (var (key, model) in _models)
-        {
-            if (key.Family != family)
-                continue;
-            var grants = model.GrantsOverlapping(entry, network);
-            if (found is null)
-                found = grants;
-            else
-                found.AddRange(grants);
-        }
-        return found ?? [];
+            if (key.Family == family)
+                model.GrantsOverlapping(entry, network, found);
+        return found;
     }
 
     private bool IsLiteral(AllowEntry entry, IPNetwork network) =>

@@ -35,6 +35,47 @@ public sealed class AllowSetModelTests
 
     private static string[] Texts(AllowSetModel model) => model.Elements(Now).Select(e => Text(e, model.Set)).ToArray();
 
+    public static TheoryData<string, string, int, int, string?> KeyCases => new()
+    {
+        { "v4", "203.0.113.7/32", 443, 443, null },
+        { "v4", "10.0.0.0/8", 1000, 2000, null },
+        { "v4", "198.51.100.9/32", 8000, 8100, null },
+        { "v6", "2001:db8::1/128", 443, 443, null },
+        { "v6", "2001:db8::/32", 53, 53, null },
+        { "v4", "203.0.113.7/32", 443, 443, "cgroup" },
+        { "v6", "2001:db8::/64", 22, 23, "uid" },
+    };
+
+    [Theory]
+    [MemberData(nameof(KeyCases))]
+    public void Element_keys_are_laid_out_as_the_typed_key_fields_lay_them_out(string family, string network, int firstPort, int lastPort, string? scoped)
+    {
+        var parsed = IPNetwork.Parse(network);
+        GrantScope? scope = scoped switch { "cgroup" => GrantScope.Cgroup(0x0102030405060708), "uid" => GrantScope.User(1000), _ => null };
+        SetKeyType[] key = family == "v4" ? [SetKeyType.Ipv4Address, SetKeyType.InetProto, SetKeyType.InetService] : [SetKeyType.Ipv6Address, SetKeyType.InetProto, SetKeyType.InetService];
+        if (scope is { } s)
+            key = [.. key, s.IsCgroup ? SetKeyType.CgroupV2 : SetKeyType.Uid];
+        var set = new NftSet(NftFamily.Inet, "t", "allow_" + family, key, SetFlags.Interval | SetFlags.Timeout);
+        var grant = new AllowGrant("a", parsed, ProtocolType.Tcp, new PortRange((ushort)firstPort, (ushort)lastPort), null, scope);
+        var model = new AllowSetModel(set, [grant], scope);
+        // The oracle: the element built from typed fields and shaped as a transaction shapes it.
+        var (first, last) = AddressMath.Range(parsed);
+        List<SetKeyField> fields = [
+            SetKeyField.AddressRange(AddressMath.ToAddress(first, parsed.BaseAddress.AddressFamily), AddressMath.ToAddress(last, parsed.BaseAddress.AddressFamily)),
+            SetKeyField.Protocol(ProtocolType.Tcp), SetKeyField.Ports((ushort)firstPort, (ushort)lastPort)];
+        if (scope is { } bound)
+            fields.Add(bound.IsCgroup ? SetKeyField.CgroupId(bound.Id) : SetKeyField.Uid((uint)bound.Id));
+        var typed = SetElement.Of([.. fields]);
+        var added = Assert.Single(model.Elements(Now));
+        var expectedAdd = Assert.Single(SetElementKeys.Shape(set, [typed], add: true));
+        Assert.Equal(expectedAdd.Key.ToArray(), added.Key.ToArray());
+        Assert.Equal(expectedAdd.KeyEnd?.ToArray(), added.KeyEnd?.ToArray());
+        var removed = Assert.Single(model.Change([], [grant], Now).Remove);
+        var expectedRemove = Assert.Single(SetElementKeys.Shape(set, [typed], add: false));
+        Assert.Equal(expectedRemove.Key.ToArray(), removed.Key.ToArray());
+        Assert.Equal(expectedRemove.KeyEnd?.ToArray(), removed.KeyEnd?.ToArray());
+    }
+
     [Fact]
     public void Disjoint_grants_are_one_element_each_in_key_order()
     {

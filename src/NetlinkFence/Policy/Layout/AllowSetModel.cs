@@ -34,6 +34,11 @@ internal sealed class AllowSetModel
     private readonly Dictionary<(UInt128, UInt128, byte, ushort, ushort), AllowBox> _goneByKey = [];
     private readonly HashSet<AllowBox> _moved = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<PlacedGrant, int> _cutCounts = new(ExactGrant.Instance);
+    private readonly List<AllowBox> _retimed = [];
+
+    // Elements whose timeout TryMoveExpiry moved since the last Change, with their boxes: that Change's delta carries
+    // those whose box it did not replace.
+    private readonly List<(AllowBox Box, SetElement Element)> _pendingRefresh = [];
 
     /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/> (all of <paramref name="scope"/>); entries rank in order of first appearance.</summary>
     public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants, GrantScope? scope = null)
@@ -103,6 +108,8 @@ internal sealed class AllowSetModel
         ArgumentNullException.ThrowIfNull(remove);
         var removed = remove.Select(Place).ToList();
         var added = add.Select(Place).ToList();
+        if (removed.Count == 0 && added.Count == 0)
+            return new ElementDelta([], [], TakePendingRefresh(null, null));
         try
         {
             return Plan(removed, added, now, refreshInPlace);
@@ -147,7 +154,7 @@ internal sealed class AllowSetModel
                 gone.Add(box);
         gone.Sort();
         fresh.Sort();
-        var refresh = new List<SetElement>();
+        var refresh = TakePendingRefresh(before, afterSet);
         if (refreshInPlace && gone.Count > 0 && fresh.Count > 0)
             MoveTimeoutsInPlace(gone, fresh, refresh, now);
         var removeElements = new List<SetElement>(gone.Count);
@@ -171,6 +178,88 @@ internal sealed class AllowSetModel
         _goneByKey.Clear();
         _moved.Clear();
         _cutCounts.Clear();
+    }
+
+    /// <summary>Whether <see cref="TryMoveExpiry"/> moved timeouts that no <see cref="Change"/> has handed on yet.</summary>
+    public bool HasPendingRefresh => _pendingRefresh.Count > 0;
+
+    /// <summary>The elements TryMoveExpiry retimed, less those whose box a change took away (it is deleted instead).</summary>
+    private List<SetElement> TakePendingRefresh(HashSet<AllowBox>? before, HashSet<AllowBox>? after)
+    {
+        var taken = new List<SetElement>(_pendingRefresh.Count);
+        foreach (var (box, element) in _pendingRefresh)
+            if (before is null || after is null || !before.Contains(box) || after.Contains(box))
+                taken.Add(element);
+        _pendingRefresh.Clear();
+        return taken;
+    }
+
+    /// <summary>
+    /// A DNS refresh's steady state without re-planning: when all the model holds at <paramref name="address"/> is
+    /// <paramref name="entry"/>'s grants of that one address for exactly the ports of <paramref name="tcp"/> and
+    /// <paramref name="udp"/>, all timed to one expiry, each element of one contributor, their expiry moves to <paramref name="expires"/> in place,
+    /// and the elements whose timeout moved are in the next <see cref="Change"/>'s <see cref="ElementDelta.Refresh"/>:
+    /// what removing those grants and adding them again with the new expiry gives (for a kernel that moves timeouts in
+    /// place), without a grant, a cluster or a plan made per address. False, with nothing changed, in any other case.
+    /// </summary>
+    public bool TryMoveExpiry(string entry, IPAddress address, IReadOnlyList<PortRange> tcp, IReadOnlyList<PortRange> udp, DateTimeOffset expires, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.AddressFamily != _family)
+            return false;
+        UInt128 at = AddressMath.ToNumber(address);
+        var (start, end) = Overlapping(at, at);
+        if (end - start != 1 || _clusters[start] is not { } cluster || cluster.First != at || cluster.Last != at
+            || cluster.Grants.Count != tcp.Count + udp.Count)
+            return false;
+        var until = Truncate(expires);
+        if (Math.Floor((until - now).TotalMilliseconds) <= 0)
+            return false; // already expired at the millisecond: the general path deletes the element
+        // One common expiry: the boxes then stay exactly what planning the grants with the new one gives.
+        var held = cluster.Grants[0].Expires;
+        foreach (var g in cluster.Grants)
+            if (g.Entry != entry || g.Expires is null || g.Expires != held || !HoldsPorts(g.Protocol == (byte)ProtocolType.Tcp ? tcp : g.Protocol == (byte)ProtocolType.Udp ? udp : [], g.Ports))
+                return false;
+        if (!AllHeld(tcp, ProtocolType.Tcp, cluster.Grants) || !AllHeld(udp, ProtocolType.Udp, cluster.Grants))
+            return false;
+        foreach (var box in cluster.Boxes)
+            if (box.Contributors.Length != 1)
+                return false;
+        // Which elements change is decided before anything moves (boxes could share a contributor array).
+        _retimed.Clear();
+        foreach (var box in cluster.Boxes)
+            if (box.Contributors[0].Expires != until)
+                _retimed.Add(box);
+        for (int i = 0; i < cluster.Grants.Count; i++)
+            cluster.Grants[i] = cluster.Grants[i] with { Expires = until };
+        foreach (var box in cluster.Boxes)
+            box.Contributors[0] = box.Contributors[0] with { Expires = until };
+        foreach (var box in _retimed)
+            _pendingRefresh.Add((box, ToElement(box, now, countingFromNow: true)!));
+        _retimed.Clear();
+        return true;
+
+        static bool HoldsPorts(IReadOnlyList<PortRange> ports, PortRange wanted)
+        {
+            for (int i = 0; i < ports.Count; i++)
+                if (ports[i] == wanted)
+                    return true;
+            return false;
+        }
+
+        static bool AllHeld(IReadOnlyList<PortRange> ports, ProtocolType protocol, List<PlacedGrant> grants)
+        {
+            for (int i = 0; i < ports.Count; i++)
+            {
+                bool held = false;
+                foreach (var g in grants)
+                    held |= g.Protocol == (byte)protocol && g.Ports == ports[i];
+                if (!held)
+                    return false;
+            }
+            return true;
+        }
     }
 
     /// <summary>Adds to <paramref name="affected"/> (once each, in order) the clusters that <paramref name="grants"/> overlap.</summary>

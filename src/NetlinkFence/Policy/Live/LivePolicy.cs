@@ -181,8 +181,12 @@ public sealed partial class LivePolicy
                         var (address, expires) = addresses[i];
                         if (expires <= now)
                             continue;
-                        var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
                         var until = windowEnd is { } end && end < expires ? end : expires;
+                        // The steady state (the address is held, only its expiry moves): no grant or plan made for it.
+                        if (RefreshesTimeoutsInPlace && entry.By.Count == 0 && _models.TryGetValue((address.AddressFamily, null), out var unscoped)
+                            && unscoped.TryMoveExpiry(entry.Name, address, entry.Tcp, entry.Udp, until, now))
+                            continue;
+                        var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
                         // The address's earlier grants of this entry, except a permanent one a literal destination gives.
                         int family = Array.IndexOf(Families, address.AddressFamily);
                         held.Clear();
@@ -360,6 +364,15 @@ public sealed partial class LivePolicy
                             inserts.Add((model.Set, delta.Refresh));
                         removed += delta.Remove.Count;
                         added += delta.Add.Count;
+                    }
+                    // Models whose element timeouts moved in place (TryMoveExpiry) and that nothing else changed.
+                    foreach (var (key, model) in _models)
+                    {
+                        if (!model.HasPendingRefresh || changes.ContainsKey(key))
+                            continue;
+                        var refreshed = model.Change([], [], now, RefreshesTimeoutsInPlace).Refresh;
+                        if (refreshed.Count > 0)
+                            inserts.Add((model.Set, refreshed));
                     }
                     foreach (var (set, elements) in deletes)
                         tx.DeleteElements(set, elements, what);

@@ -85,14 +85,43 @@ public sealed class AllowSetModelPropertyTests
     [InlineData(16, true)]
     public void Random_changes_as_deltas_equal_a_model_built_from_scratch(int seed, bool refreshInPlace)
     {
+        var (refreshed, _) = RandomChanges(seed, refreshInPlace);
+        Assert.True(!refreshInPlace || refreshed > 0, "no step moved a timeout in place: the test did not test it");
+    }
+
+    [Fact]
+    public void Expiries_moved_in_place_by_TryMoveExpiry_are_among_the_random_changes()
+    {
+        // The theory above checks every step; this says its seeds reach the in-place path at all.
+        int moved = Enumerable.Range(11, 6).Sum(seed => RandomChanges(seed, refreshInPlace: true).MovedInPlace);
+        Assert.True(moved >= 10, $"TryMoveExpiry moved only {moved} times over the seeds: the property test barely tests it");
+    }
+
+    private static (int Refreshed, int MovedInPlace) RandomChanges(int seed, bool refreshInPlace)
+    {
         var random = new Random(seed);
         var held = Enumerable.Range(0, random.Next(0, 15)).Select(_ => RandomGrant(random)).ToList();
         var order = held.Select(g => g.Entry).Distinct().ToList();
         var model = new AllowSetModel(AllowSetModelTests.V4, held);
         var kernel = model.Elements(Now).ToDictionary(KernelKey);
-        int refreshed = 0;
+        int refreshed = 0, movedInPlace = 0;
         for (int step = 0; step < 60; step++)
         {
+            // A DNS refresh's steady state: the grants an entry holds at one address get a new expiry in place (the
+            // model refuses when anything else is there); the step's change then carries the moved timeouts.
+            if (refreshInPlace && held.Where(g => g.Expires is not null && g.Network.PrefixLength == 32).OrderBy(_ => random.Next()).FirstOrDefault() is { } pick)
+            {
+                var at = held.Where(g => g.Entry == pick.Entry && g.Network == pick.Network).ToList();
+                var moved = pick.Expires == Expiries[2] ? Expiries[3]!.Value : Expiries[2]!.Value;
+                if (model.TryMoveExpiry(pick.Entry, pick.Network.BaseAddress, at.Where(g => g.Protocol == ProtocolType.Tcp).Select(g => g.Ports).ToList(),
+                    at.Where(g => g.Protocol == ProtocolType.Udp).Select(g => g.Ports).ToList(), moved, Now))
+                {
+                    for (int i = 0; i < held.Count; i++)
+                        if (held[i].Entry == pick.Entry && held[i].Network == pick.Network)
+                            held[i] = held[i] with { Expires = moved };
+                    movedInPlace++;
+                }
+            }
             var add = Enumerable.Range(0, random.Next(0, 4)).Select(_ => RandomGrant(random)).ToList();
             var remove = held.Where(_ => random.Next(4) == 0).Take(3).ToList();
             // A DNS refresh: a timed grant comes back with another expiry.
@@ -126,7 +155,7 @@ public sealed class AllowSetModelPropertyTests
             Assert.Equal(scratch.Elements(Now), expected);
             Assert.Equal(expected, AllowSetModel.FromKernel(AllowSetModelTests.V4, expected, Now).Elements(Now));
         }
-        Assert.True(!refreshInPlace || refreshed > 0, "no step moved a timeout in place: the test did not test it");
+        return (refreshed, movedInPlace);
     }
 
     private static (DataValue, DataValue) KernelKey(SetElement e) => (e.Key, e.KeyEnd ?? e.Key);

@@ -227,6 +227,75 @@ public sealed class AllowSetModelTests
         Assert.Equal(["192.0.2.9 . tcp . 8443 \"manual\" [manual@20] timeout 20s"], Texts(model));
     }
 
+    private static readonly DateTimeOffset Soon = Now.AddSeconds(30), Later = Now.AddSeconds(90);
+
+    [Fact]
+    public void An_expiry_moved_in_place_gives_the_elements_and_refreshes_that_removing_and_adding_the_grants_gives()
+    {
+        AllowGrant[] others = [Tcp("wide", "10.0.0.0/8", 80), Tcp("cdn", "192.0.2.9/32", 443, expires: Soon)];
+        AllowGrant[] old = [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon), Udp("cdn", "192.0.2.1/32", 53, expires: Soon)];
+        var renewed = old.Select(g => g with { Expires = Later }).ToArray();
+        var general = new AllowSetModel(V4, [.. others, .. old]);
+        var inPlace = new AllowSetModel(V4, [.. others, .. old]);
+        var expected = general.Change(renewed, old, Now, refreshInPlace: true);
+        Assert.True(inPlace.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [new PortRange(53, 53)], Later, Now));
+        Assert.True(inPlace.HasPendingRefresh);
+        var moved = inPlace.Change([], [], Now, refreshInPlace: true);
+        Assert.False(inPlace.HasPendingRefresh);
+        Assert.Empty(moved.Remove);
+        Assert.Empty(moved.Add);
+        Assert.Empty(expected.Remove);
+        Assert.Empty(expected.Add);
+        Assert.Equal(2, moved.Refresh.Count);
+        Assert.Equal(expected.Refresh.Select(e => (Text(e, V4), e.Expiration)).Order(), moved.Refresh.Select(e => (Text(e, V4), e.Expiration)).Order());
+        Assert.Equal(Texts(general), Texts(inPlace));
+        // Moving it again to the same expiry changes nothing and refreshes nothing.
+        Assert.True(inPlace.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [new PortRange(53, 53)], Later, Now));
+        Assert.Empty(inPlace.Change([], [], Now, refreshInPlace: true).Refresh);
+    }
+
+    public static TheoryData<string, string> RefusedMoves => new()
+    {
+        { "another entry's network covers the address", "other" },
+        { "the grant is permanent (a literal destination)", "permanent" },
+        { "the entry's ports are not the ones held", "ports" },
+        { "the grants held have different expiries", "expiries" },
+        { "the new expiry is already past", "past" },
+        { "nothing is held at the address", "nothing" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedMoves))]
+    public void An_expiry_is_not_moved_in_place_when_the_general_path_would_plan_otherwise(string why, string kind)
+    {
+        List<AllowGrant> grants = kind switch
+        {
+            "other" => [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon), Tcp("lan", "192.0.2.0/24", 22)],
+            "permanent" => [Tcp("cdn", "192.0.2.1/32", 443)],
+            "expiries" => [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon), Tcp("cdn", "192.0.2.1/32", 444, expires: Later)],
+            "nothing" => [Tcp("cdn", "192.0.2.2/32", 443, expires: Soon)],
+            _ => [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon)],
+        };
+        PortRange[] tcp = kind switch { "ports" => [new PortRange(443, 443), new PortRange(8443, 8443)], "expiries" => [new PortRange(443, 443), new PortRange(444, 444)], _ => [new PortRange(443, 443)] };
+        var model = new AllowSetModel(V4, grants);
+        var before = Texts(model);
+        Assert.False(model.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), tcp, [], kind == "past" ? Now.AddMilliseconds(-1) : Later, Now), why);
+        Assert.False(model.HasPendingRefresh);
+        Assert.Equal(before, Texts(model));
+    }
+
+    [Fact]
+    public void A_moved_element_that_the_same_change_replaces_is_deleted_not_refreshed()
+    {
+        // Another entry gets the same address in the same round: the element is planned anew with two contributors.
+        var model = new AllowSetModel(V4, [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon)]);
+        Assert.True(model.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [], Later, Now));
+        var delta = model.Change([Tcp("mirror", "192.0.2.1/32", 443, expires: Soon)], [], Now, refreshInPlace: true);
+        Assert.Single(delta.Remove);
+        Assert.Equal(["192.0.2.1 . tcp . 443 \"cdn\" [cdn@90,mirror@30] timeout 90s"], delta.Add.Select(e => Text(e, V4)));
+        Assert.Empty(delta.Refresh);
+    }
+
     private static DataValue Key(string address, ushort port) =>
         new([.. IPAddress.Parse(address).GetAddressBytes(), 6, 0, 0, 0, (byte)(port >> 8), (byte)port, 0, 0]);
 

@@ -19,8 +19,8 @@ internal static class CommitOverhead
         connection.Commit(Workload.ReplaceWithSet(100));
         var add = Workload.AddOneHashElement();
         var delete = new Transaction().DeleteElements(Workload.ConcatHashSet, [Workload.NewHashElement]);
-        using var raw = new RawBatch(add, ns.Name);
-        using var rawDelete = new RawBatch(delete, ns.Name);
+        using var raw = new RawBatch(add, ns.Name, asChecked: true);
+        using var rawDelete = new RawBatch(delete, ns.Name, asChecked: true);
         uint generation = connection.GetGeneration();
         void Library()
         {

@@ -54,7 +54,7 @@ internal static class Paired
     {
         using var ns = BenchNamespace.Create();
         using var connection = NftablesConnection.Open(new() { NetworkNamespace = ns.Name });
-        using var raw = new RawBatch(transaction, ns.Name);
+        using var raw = new RawBatch(transaction, ns.Name, asChecked: checkGeneration);
         using var batch = new BatchBuffer();
         int[] map = new int[64];
         if (preload is not null)

@@ -19,7 +19,11 @@ internal sealed class RawBatch : IDisposable
     private readonly byte[] _bytes;
     private readonly byte[] _receive = new byte[64 * 1024];
 
-    public RawBatch(Transaction transaction, string networkNamespace) : this(Encode(transaction), networkNamespace)
+    /// <param name="transaction">What to replay.</param>
+    /// <param name="networkNamespace">Where.</param>
+    /// <param name="asChecked">The bytes of a generation-checked commit, less the check (a replay must never be refused
+    /// as stale): such a commit knows its next generation and asks no NEWGEN echo of a few elements.</param>
+    public RawBatch(Transaction transaction, string networkNamespace, bool asChecked = false) : this(Encode(transaction, asChecked), networkNamespace)
     {
     }
 
@@ -35,7 +39,7 @@ internal sealed class RawBatch : IDisposable
     public int Length => _bytes.Length;
 
     /// <summary>The batch bytes exactly as <see cref="NftablesConnection.CommitAsync"/> would send them (one contiguous copy).</summary>
-    public static byte[] Encode(Transaction transaction)
+    public static byte[] Encode(Transaction transaction, bool asChecked = false)
     {
         using var batch = new BatchBuffer();
         int[] map = new int[64];
@@ -46,6 +50,12 @@ internal sealed class RawBatch : IDisposable
         {
             segment.Span.CopyTo(bytes.AsSpan(offset));
             offset += segment.Length;
+        }
+        if (asChecked && TransactionEncoder.EchoesGeneration(transaction, generationChecked: false) && !TransactionEncoder.EchoesGeneration(transaction, generationChecked: true))
+        {
+            // The first message follows BATCH_BEGIN: its nlmsg_flags lose NLM_F_ECHO, as the checked commit sends them.
+            var flags = bytes.AsSpan((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes) + 6, 2);
+            BinaryPrimitives.WriteUInt16LittleEndian(flags, (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(flags) & ~(ushort)NetlinkMessageFlags.ECHO));
         }
         return bytes;
     }

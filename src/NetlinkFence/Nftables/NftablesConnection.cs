@@ -158,13 +158,13 @@ public sealed partial class NftablesConnection : IAsyncDisposable, IDisposable
             throw new TransactionRejectedException([], "the kernel refused the transaction, nothing was applied, but all its error replies were lost "
                 + "(the socket receive queue overflowed, ENOBUFS); raise net.core.rmem_max or split the change", incomplete: true);
         uint after = outcome.CommittedGeneration ?? outcome.MarkerGeneration
-            ?? (expected is { } checkedAgainst && !TransactionEncoder.EchoesGeneration(transaction)
-                // Batches that start with element changes or deletes ask for no echo (it would come with one
+            ?? (expected is { } checkedAgainst && !TransactionEncoder.EchoesGeneration(transaction, generationChecked: true)
+                // Checked batches that start with element changes or deletes ask for no echo (it would come with one
                 // notification per element or rule): a commit checked against a generation made the next one
                 // (the kernel skips 0 on wrap).
                 ? (unchecked(checkedAgainst + 1) is 0 ? 1 : unchecked(checkedAgainst + 1))
                 // Asked for and not sent: the commit changed nothing (the kernel keeps its generation and sends no
-                // NEWGEN). Unchecked element batches too: only a second request can tell.
+                // NEWGEN). Unchecked batches of many element changes or of deletes too: only a second request can tell.
                 : await _channel.GetGenerationAsync(synchronous, cancellationToken).ConfigureAwait(false));
         return new CommitResult(before, after, _batch.MessageCount, _batch.Length, Stopwatch.GetElapsedTime(started), echo?.Handles);
     }

@@ -14,7 +14,7 @@ namespace NetlinkFence.Nftables;
 /// NLM_F_ACK on the last message, whose ACK the kernel queues after every error of the batch, so it ends the
 /// replies; and NLM_F_ECHO on the first message, which makes a commit that changed something send its NEWGEN (the
 /// generation after it) back to this socket, because the kernel's generation notice follows the first message's
-/// flags. Only when the first operation adds one object (see <see cref="EchoesGeneration"/>).
+/// flags. Only when the first operation adds one object or changes a few elements (see <see cref="EchoesGeneration"/>).
 /// </summary>
 /// <remarks>
 /// Allocates nothing per rule or attribute: objects are written straight into the batch's pooled segments,
@@ -61,7 +61,7 @@ internal static class TransactionEncoder
         if (batch.MessageCount > 1)
         {
             batch.AddFlags(batch.MessageCount - 1, NetlinkMessageFlags.ACK);
-            if (EchoesGeneration(transaction))
+            if (EchoesGeneration(transaction, generationChecked: generation is not null))
                 batch.AddFlags(1, NetlinkMessageFlags.ECHO);
         }
         uint last = sequence;
@@ -71,13 +71,25 @@ internal static class TransactionEncoder
     }
 
     /// <summary>
-    /// Whether the batch asks for the commit's NEWGEN echo: when its first operation adds one object. The echo
-    /// also returns that operation's own notifications, which for deletes and flushes (every rule of a deleted
-    /// table or chain) and element changes are one message per rule or element: those ask for none.
+    /// Whether the batch asks for the commit's NEWGEN echo: when its first operation adds one object, or (unless the
+    /// commit is checked against a generation, which then knows the next one) changes at most
+    /// <see cref="EchoedElementsAtMost"/> elements. The echo also returns the first message's own notifications, which
+    /// for deletes and flushes (every rule of a deleted table or chain) and large element changes are one message per
+    /// rule or element: those ask for none, and a GETGEN after the commit reads the generation.
     /// </summary>
-    public static bool EchoesGeneration(Transaction transaction) => transaction.Count > 0 && transaction.Operations[0].Kind is
-        OperationKind.AddTable or OperationKind.CreateTable or OperationKind.AddChain or OperationKind.AddSet
-        or OperationKind.AddRule or OperationKind.InsertRule or OperationKind.ReplaceRule;
+    public static bool EchoesGeneration(Transaction transaction, bool generationChecked) => transaction.Count > 0 && transaction.Operations[0] switch
+    {
+        { Kind: OperationKind.AddTable or OperationKind.CreateTable or OperationKind.AddChain or OperationKind.AddSet
+            or OperationKind.AddRule or OperationKind.InsertRule or OperationKind.ReplaceRule } => true,
+        { Kind: OperationKind.AddElements or OperationKind.DeleteElements or OperationKind.DestroyElements, Elements.Count: > 0 and <= EchoedElementsAtMost } => !generationChecked,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The most elements a first operation may change and still ask for the echo: a window opened or an address
+    /// added by an embedder without a generation check then costs one round trip, not two.
+    /// </summary>
+    public const int EchoedElementsAtMost = 16;
 
     private static void EncodeOperation(BatchBuffer batch, in Operation operation, int index, EncoderFeatures features, ref uint sequence, ref int[] messageOperation)
     {

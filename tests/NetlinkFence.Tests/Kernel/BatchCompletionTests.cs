@@ -114,6 +114,34 @@ public sealed class BatchCompletionTests
     }
 
     [Fact]
+    public async Task AnUncheckedChangeOfAFewElementsEchoesItsGenerationAndNeedsNoSecondRequest()
+    {
+        // An embedder's window or address without a generation check: the echo of a few elements is worth the
+        // round trip it saves; a larger change asks for none and reads the generation with GETGEN.
+        using var ns = TestNamespace.Create();
+        var (nft, counter) = Counted(ns);
+        using (nft)
+        {
+            var set = Build.AddressPortSet(T, "s");
+            await nft.CommitAsync(new Transaction().AddTable(Build.Table(T)).AddSet(set));
+            var (after, sends) = await Commit(nft, counter, new Transaction().AddElements(set, [Build.AddressPort(1, 443)]), expected: null);
+            Assert.Equal(1, sends);
+            Assert.Equal(await nft.GetGenerationAsync(), after);
+            Assert.Contains("10.0.0.1 . 443", ns.Nft($"list set inet {T} s"));
+
+            (after, sends) = await Commit(nft, counter, new Transaction().DeleteElements(set, [Build.AddressPort(1, 443)]), expected: null);
+            Assert.Equal(1, sends);
+            Assert.Equal(await nft.GetGenerationAsync(), after);
+            Assert.DoesNotContain("10.0.0.1 . 443", ns.Nft($"list set inet {T} s"));
+
+            var many = Enumerable.Range(1, TransactionEncoder.EchoedElementsAtMost + 1).Select(i => Build.AddressPort(i, 443)).ToList();
+            (after, sends) = await Commit(nft, counter, new Transaction().AddElements(set, many), expected: null);
+            Assert.Equal(2, sends); // the batch, then GETGEN
+            Assert.Equal(await nft.GetGenerationAsync(), after);
+        }
+    }
+
+    [Fact]
     public async Task ErrorsBeforeTheLastMessageAreAttributedAndItsAckIsNotReadAsSuccess()
     {
         using var ns = TestNamespace.Create();

@@ -28,6 +28,22 @@ internal static class WholeProcess
     /// <param name="only">When set, only the cases whose label contains it (e.g. <c>entries</c>).</param>
     public static int Run(string root, string? output, int scale, string? only = null)
     {
+        // apply keeps rollback state per namespace; the bench's namespaces are thrown away, and their state with them,
+        // never left in the host's /run/netlinkfence (a run of .ci/run beside the bench checks that directory).
+        var state = Directory.CreateTempSubdirectory("nlfbench-state-");
+        Environment.SetEnvironmentVariable("NETLINKFENCE_STATE_DIR", state.FullName);
+        try
+        {
+            return Measure(root, output, scale, only);
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
+    }
+
+    private static int Measure(string root, string? output, int scale, string? only)
+    {
         var (cli, prefix) = PolicyWorkload.Cli();
         var methods = new List<Method>();
         string? aot = Environment.GetEnvironmentVariable("NLF_AOT");

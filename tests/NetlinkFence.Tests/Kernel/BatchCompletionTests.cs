@@ -56,6 +56,15 @@ public sealed class BatchCompletionTests
         return (new NftablesConnection(NftablesChannel.Over(counter)), counter);
     }
 
+    /// <summary><see cref="Counted"/>, with table <see cref="T"/> and an address . port set "s" already committed.</summary>
+    private static async Task<(NftablesConnection Connection, CountingTransport Counter, NftSet Set)> CountedWithSet(TestNamespace ns)
+    {
+        var (nft, counter) = Counted(ns);
+        var set = Build.AddressPortSet(T, "s");
+        await nft.CommitAsync(new Transaction().AddTable(Build.Table(T)).AddSet(set));
+        return (nft, counter, set);
+    }
+
     private static async Task<(uint Generation, int Sends)> Commit(NftablesConnection nft, CountingTransport counter, Transaction tx, uint? expected)
     {
         int before = counter.Sends;
@@ -94,11 +103,9 @@ public sealed class BatchCompletionTests
         // Echoing an element message would return one notification per element, so these batches ask for none:
         // checked against a generation, the one after it is that generation plus one.
         using var ns = TestNamespace.Create();
-        var (nft, counter) = Counted(ns);
+        var (nft, counter, set) = await CountedWithSet(ns);
         using (nft)
         {
-            var set = Build.AddressPortSet(T, "s");
-            await nft.CommitAsync(new Transaction().AddTable(Build.Table(T)).AddSet(set));
             uint generation = await nft.GetGenerationAsync();
             var (after, sends) = await Commit(nft, counter, new Transaction().AddElements(set, [Build.AddressPort(1, 443)]), generation);
             Assert.Equal(1, sends);
@@ -119,11 +126,9 @@ public sealed class BatchCompletionTests
         // An embedder's window or address without a generation check: the echo of a few elements is worth the
         // round trip it saves; a larger change asks for none and reads the generation with GETGEN.
         using var ns = TestNamespace.Create();
-        var (nft, counter) = Counted(ns);
+        var (nft, counter, set) = await CountedWithSet(ns);
         using (nft)
         {
-            var set = Build.AddressPortSet(T, "s");
-            await nft.CommitAsync(new Transaction().AddTable(Build.Table(T)).AddSet(set));
             var (after, sends) = await Commit(nft, counter, new Transaction().AddElements(set, [Build.AddressPort(1, 443)]), expected: null);
             Assert.Equal(1, sends);
             Assert.Equal(await nft.GetGenerationAsync(), after);

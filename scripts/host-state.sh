@@ -4,8 +4,9 @@
 #
 # Recorded: every package with its version and status (dpkg-query -W), the host's rulesets (nft -s list ruleset,
 # iptables-save, ip6tables-save, with timestamps and counters blanked), the python3 the PATH resolves, the
-# forwarding and bridge-netfilter sysctls, interface names and Docker's fixed paths of the host, and the processes of the run (every process whose
-# environment carries NLF_RUN_ID, which .ci/run or run-integration.sh set at their start; NLF_RUN_ID must be set).
+# forwarding and bridge-netfilter sysctls, interface names and Docker's fixed paths of the host, the processes of the run (every process whose
+# environment carries NLF_RUN_ID, which .ci/run or run-integration.sh set at their start; NLF_RUN_ID must be set), and
+# in /tmp the suite's scratch files and the .NET runtime files of processes that ended (none may be new after the run).
 # compare allows exactly one kind of change: packages that were missing and are now installed, each named, each
 # from Debian 12 except docker.io and docker-cli (which come from trixie, see scripts/install-packages.sh).
 set -uo pipefail
@@ -65,6 +66,16 @@ record() {
     # netlinkfence's own rollback state on the host: the tests keep theirs in private directories.
     ls -la --time-style=+ /run/netlinkfence 2>&1 | sed 1d >"$dir/netlinkfence-state"
     run_processes >"$dir/processes"
+    # /tmp: the suite's scratch files (its names start nlf- or netlinkfence-), and the debugger pipes and diagnostics
+    # sockets the .NET runtime makes per process, of processes no longer running (a process killed with SIGKILL
+    # leaves them; the suite's children run with DOTNET_EnableDiagnostics=0).
+    find /tmp -maxdepth 1 -mindepth 1 \( -name 'nlf-*' -o -name 'netlinkfence-*' \) -printf '%f\n' | sort >"$dir/tmp-scratch"
+    local file pid
+    for file in /tmp/clr-debug-pipe-* /tmp/dotnet-diagnostic-*; do
+        [[ -e $file ]] || continue
+        pid=${file#/tmp/clr-debug-pipe-}; pid=${pid#/tmp/dotnet-diagnostic-}; pid=${pid%%-*}
+        [[ -d /proc/$pid ]] || echo "${file#/tmp/}"
+    done | sort >"$dir/tmp-orphans"
 }
 
 passed=0 failed=0
@@ -146,6 +157,16 @@ compare() {
         fi
         if cmp -s "$before/$item" "$after/$item"; then result ok "$label unchanged"
         else result FAILED "$label changed" "$(diff "$before/$item" "$after/$item")"; fi
+    done
+
+    # --- /tmp: nothing new left behind (what was there before may stay or go)
+    local left
+    for item in tmp-scratch:"scratch files of the suite in /tmp (nlf-*, netlinkfence-*)" \
+        tmp-orphans:".NET runtime debugger pipes or diagnostics sockets in /tmp of processes that ended"; do
+        label=${item#*:}; item=${item%%:*}
+        left=$(comm -13 "$before/$item" "$after/$item")
+        if [[ -z $left ]]; then result ok "no new $label"
+        else result FAILED "the run left $(grep -c . <<<"$left") $label" "$(head -20 <<<"$left")"; fi
     done
 
     # --- processes of the run

@@ -7,7 +7,8 @@ namespace NetlinkFence.Benchmarks;
 
 /// <summary>
 /// <c>phases POLICY...</c>: the steps of <c>netlinkfence apply</c> (PolicyFiles.CompileAsync + PolicyApplier.ApplyAsync),
-/// timed one by one in a fresh namespace per policy, to show where a whole-process apply spends its time.
+/// timed one by one in a fresh namespace per policy, with the bytes each allocates, to show where a whole-process apply
+/// spends its time.
 /// </summary>
 internal static class ApplyPhases
 {
@@ -16,12 +17,13 @@ internal static class ApplyPhases
         foreach (string path in policies)
         {
             using var ns = BenchNamespace.Create();
-            var times = new List<(string, double)>();
+            var times = new List<(string, double, long)>();
             T Step<T>(string name, Func<T> f)
             {
+                long allocated = GC.GetTotalAllocatedBytes(precise: true);
                 long start = Stopwatch.GetTimestamp();
                 T value = f();
-                times.Add((name, Stopwatch.GetElapsedTime(start).TotalMilliseconds));
+                times.Add((name, Stopwatch.GetElapsedTime(start).TotalMilliseconds, GC.GetTotalAllocatedBytes(precise: true) - allocated));
                 return value;
             }
             var policy = Step("load (YAML)", () => PolicyLoader.LoadFile(path));
@@ -36,7 +38,7 @@ internal static class ApplyPhases
             Step("commit", () => connection.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }).AsTask().GetAwaiter().GetResult());
             var after = Step("list table (after)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
             Step("diff (after)", () => TableDiff.Compare(expected, after, null));
-            Console.WriteLine($"{Path.GetFileName(path)}: " + string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Item1} {Matrix.F(t.Item2)} ms"))));
+            Console.WriteLine($"{Path.GetFileName(path)}: " + string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Item1} {Matrix.F(t.Item2)} ms {t.Item3 >> 10} KiB"))));
         }
         return 0;
     }

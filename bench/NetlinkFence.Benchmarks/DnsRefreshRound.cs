@@ -29,7 +29,7 @@ internal static class DnsRefreshRound
     {
         using var ns = BenchNamespace.Create();
         BenchNamespace.Run("ip", "-n", ns.Name, "link", "set", "lo", "up");
-        string directory = Directory.CreateTempSubdirectory("nlf-dns-bench-").FullName;
+        string directory = Directory.CreateTempSubdirectory("nlfbench-dns-").FullName;
         string hosts = Path.Combine(directory, "hosts");
         File.WriteAllLines(hosts, Enumerable.Range(0, names).SelectMany(i => new[] { $"10.{i / 250}.{i % 250}.1 n{i}.bench.test", $"10.{i / 250}.{i % 250}.2 n{i}.bench.test" }));
         var dnsmasq = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns.Name, "/usr/sbin/dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",

@@ -15,7 +15,7 @@ internal static class ImportSplit
 {
     public static int Run(int runs)
     {
-        string directory = Directory.CreateTempSubdirectory("nlf-import-bench-").FullName;
+        string directory = Directory.CreateTempSubdirectory("nlfbench-import-").FullName;
         try
         {
             string truncated = Path.Combine(directory, "truncated.rules");

@@ -18,6 +18,15 @@ internal static class LoadSplit
         {
             string path = PolicyWorkload.Entries(n);
             string text = File.ReadAllText(path);
+            // NLF_ALLOCATION_TYPES=1: what ten whole loads allocate, by type (sampled by the runtime), before the timed runs.
+            if (Environment.GetEnvironmentVariable("NLF_ALLOCATION_TYPES") == "1")
+            {
+                using var types = new AllocationTypes();
+                types.Start();
+                for (int i = 0; i < 10; i++)
+                    PolicyLoader.Load(text, path);
+                types.Print(25);
+            }
             for (int run = 0; run < 3; run++)
             {
                 long start = Stopwatch.GetTimestamp();

@@ -1,6 +1,8 @@
+using NetlinkFence.Tests.TestSupport;
+
 namespace NetlinkFence.Tests.Safety;
 
-/// <summary>Policy files for the confirm, rollback and self-test tests (written to a temp directory, owned by root).</summary>
+/// <summary>Policy files for the confirm, rollback and self-test tests (written to the test process's scratch directory, owned by root).</summary>
 internal static class SafetyPolicies
 {
     /// <summary>The control plane at 203.0.113.50:443 (ports given), the collector at 192.168.1.20:6514.</summary>
@@ -25,7 +27,7 @@ internal static class SafetyPolicies
 
     public static string Write(string text)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"nlf-safety-{Guid.NewGuid():N}.yaml");
+        string path = TestScratch.PathFor("nlf-safety", ".yaml");
         File.WriteAllText(path, text);
         return path;
     }

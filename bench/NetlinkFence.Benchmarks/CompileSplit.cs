@@ -21,6 +21,15 @@ internal static class CompileSplit
             var resolved = ResolvedPolicy.ResolveAsync(PolicyLoader.LoadFile(PolicyWorkload.Entries(n))).GetAwaiter().GetResult();
             var grants = Enumerable.Range(0, n).Select(i => new AllowGrant($"e{i}", new IPNetwork(IPAddress.Parse(Workload.AddressText(i)), 32), ProtocolType.Tcp, new PortRange(443, 443))).ToList();
             var set = new NftSet(NftFamily.Inet, "t", "allow_v4", [SetKeyType.Ipv4Address, SetKeyType.InetProto, SetKeyType.InetService], SetFlags.Interval | SetFlags.Timeout);
+            // NLF_ALLOCATION_TYPES=1: what ten compiles allocate, by type (sampled by the runtime), before the timed runs.
+            if (Environment.GetEnvironmentVariable("NLF_ALLOCATION_TYPES") == "1")
+            {
+                using var types = new AllocationTypes();
+                types.Start();
+                for (int i = 0; i < 10; i++)
+                    PolicyCompiler.Compile(resolved);
+                types.Print(25);
+            }
             for (int run = 0; run < 3; run++)
             {
                 long bytes = GC.GetAllocatedBytesForCurrentThread();

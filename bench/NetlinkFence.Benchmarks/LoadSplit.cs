@@ -25,25 +25,32 @@ internal static class LoadSplit
                 types.Start();
                 for (int i = 0; i < 10; i++)
                     PolicyLoader.Load(text, path);
-                types.Print(25);
+                types.Print(60);
             }
             for (int run = 0; run < 3; run++)
             {
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
                 long start = Stopwatch.GetTimestamp();
                 var parser = new Parser(new StringReader(text));
                 while (parser.MoveNext()) { }
                 double events = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                long eventsBytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                allocated = GC.GetAllocatedBytesForCurrentThread();
                 start = Stopwatch.GetTimestamp();
                 new YamlStream().Load(new DuplicateKeyFilter(new Parser(new StringReader(text)), path, (_, _, _, _) => { }));
                 double tree = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                long treeBytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                allocated = GC.GetAllocatedBytesForCurrentThread();
                 start = Stopwatch.GetTimestamp();
                 var policy = PolicyLoader.Load(text, path);
                 double load = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                long loadBytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
                 start = Stopwatch.GetTimestamp();
                 PolicyLinter.Lint(policy);
                 double lint = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"entries-{n}: YAML events {Matrix.F(events)} ms, YAML tree (filtered) {Matrix.F(tree)} ms, load (tree + reader) {Matrix.F(load)} ms, lint {Matrix.F(lint)} ms"));
+                    $"entries-{n}: YAML events {Matrix.F(events)} ms {eventsBytes >> 10} KiB, YAML tree (filtered) {Matrix.F(tree)} ms {treeBytes >> 10} KiB, "
+                    + $"load (tree + reader) {Matrix.F(load)} ms {loadBytes >> 10} KiB, lint {Matrix.F(lint)} ms"));
             }
         }
         return 0;

@@ -13,18 +13,31 @@ namespace NetlinkFence.Policy;
 /// </summary>
 internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<SourceLocation, string, string, string> error) : IParser
 {
-    private sealed class Frame(bool isMapping)
+    private sealed class Frame
     {
-        public bool IsMapping { get; } = isMapping;
-        public bool ExpectingKey { get; set; } = true;
+        public bool IsMapping { get; private set; }
+        public bool ExpectingKey { get; set; }
         public Dictionary<string, Mark> Keys { get; } = new(StringComparer.Ordinal);
         public Scalar? LastKey { get; set; }
+
+        public Frame Reset(bool isMapping)
+        {
+            IsMapping = isMapping;
+            ExpectingKey = true;
+            Keys.Clear();
+            LastKey = null;
+            return this;
+        }
     }
 
     /// <summary>Deepest nesting accepted; a version-1 policy needs 4.</summary>
     public const int MaxDepth = 64;
 
     private readonly Stack<Frame> _frames = new();
+
+    // Frames of ended mappings and sequences, reused: a policy of 1,000 entries opens some 3,000 of them, one
+    // at a time per level.
+    private readonly Stack<Frame> _spare = new();
 
     /// <inheritdoc />
     public ParsingEvent? Current => inner.Current;
@@ -66,13 +79,13 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
             switch (current)
             {
                 case MappingStart:
-                    _frames.Push(new Frame(isMapping: true));
+                    _frames.Push(NewFrame(isMapping: true));
                     break;
                 case SequenceStart:
-                    _frames.Push(new Frame(isMapping: false));
+                    _frames.Push(NewFrame(isMapping: false));
                     break;
                 case MappingEnd or SequenceEnd:
-                    _frames.Pop();
+                    _spare.Push(_frames.Pop());
                     NodeDone();
                     break;
                 case Scalar or AnchorAlias:
@@ -83,6 +96,8 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
         }
         return false;
     }
+
+    private Frame NewFrame(bool isMapping) => (_spare.TryPop(out var frame) ? frame : new Frame()).Reset(isMapping);
 
     /// <summary>A key or a value was completed: in a mapping, keys and values alternate.</summary>
     private void NodeDone()

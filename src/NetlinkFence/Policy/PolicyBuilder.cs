@@ -291,8 +291,8 @@ public sealed class PolicyBuilder
 
     private static SourceLocation At(string what) => new($"(builder) {what}", 0, 0);
 
-    private static IEnumerable<(string Text, SourceLocation Location)> Items(IReadOnlyList<string> values, string what) =>
-        values.Select((value, i) => (value, At($"{what}[{i}]")));
+    private static List<(string Text, SourceLocation Location)> Items(IReadOnlyList<string> values, string what) =>
+        values.Select((value, i) => (value, At($"{what}[{i}]"))).ToList();
 
     private static List<string> Copy(IEnumerable<string>? values)
     {

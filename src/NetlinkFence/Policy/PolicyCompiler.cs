@@ -91,8 +91,7 @@ public static class PolicyCompiler
         }
 
         // IPv6 peers named in the policy (an input entry without from: allows ::/0 but names none).
-        bool hasIPv6 = sets.Any(s => s.Set.Name == "dns_v6")
-            || policy.Egress.Concat(policy.Input).Any(e => GrantsAtCompileTime(e) && e.Peers.SelectMany(resolved.NetworksOf).Any(n => Family(n) == AddressFamily.InterNetworkV6));
+        bool hasIPv6 = sets.Any(s => s.Set.Name == "dns_v6") || NamesIPv6Peer(resolved, policy.Egress) || NamesIPv6Peer(resolved, policy.Input);
         if (hasIPv6)
         {
             // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
@@ -183,18 +182,30 @@ public static class PolicyCompiler
     private static List<AllowGrant> Grants(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries, bool anySource)
     {
         var grants = new List<AllowGrant>();
-        foreach (var entry in entries)
+        // One entry's distinct networks in order, collected into lists reused across entries (a policy of 10,000
+        // entries would otherwise make a LINQ pipeline and a hash set per entry).
+        var networks = new List<IPNetwork>();
+        var seen = new HashSet<IPNetwork>();
+        GrantScope?[] unscoped = [null];
+        for (int e = 0; e < entries.Count; e++)
         {
+            var entry = entries[e];
             if (!GrantsAtCompileTime(entry))
                 continue;
-            IEnumerable<IPNetwork> networks = entry.Peers.Count == 0 && anySource
-                ? [new IPNetwork(IPAddress.Any, 0), new IPNetwork(IPAddress.IPv6Any, 0)]
-                : entry.Peers.SelectMany(resolved.NetworksOf);
+            networks.Clear();
+            seen.Clear();
+            if (entry.Peers.Count == 0 && anySource)
+            {
+                networks.Add(new IPNetwork(IPAddress.Any, 0));
+                networks.Add(new IPNetwork(IPAddress.IPv6Any, 0));
+            }
+            for (int p = 0; p < entry.Peers.Count; p++)
+                AddNetworks(resolved, entry.Peers[p], networks, seen);
             // by: makes the entry's grants one per bound item (cgroup or user); an item bound to nothing (a unit that
             // is not running, when_absent: deny) grants nothing. Without by: one unscoped grant.
-            GrantScope?[] scopes = entry.By.Count == 0 ? [null]
+            GrantScope?[] scopes = entry.By.Count == 0 ? unscoped
                 : resolved.ScopesOf(entry).Where(b => b.Current is not null).Select(b => b.Current).Distinct().ToArray();
-            foreach (var network in networks.Distinct())
+            foreach (var network in networks)
             {
                 foreach (var scope in scopes)
                 {
@@ -206,6 +217,50 @@ public static class PolicyCompiler
             }
         }
         return grants;
+    }
+
+    /// <summary>Adds the networks <paramref name="peer"/> stands for (<see cref="ResolvedPolicy.NetworksOf"/>) that <paramref name="seen"/> does not hold yet.</summary>
+    private static void AddNetworks(ResolvedPolicy resolved, Destination peer, List<IPNetwork> networks, HashSet<IPNetwork> seen)
+    {
+        if (peer.Network is { } network)
+        {
+            if (seen.Add(network))
+                networks.Add(network);
+            return;
+        }
+        var addresses = resolved.Names[peer.HostName!].Addresses;
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            var host = new IPNetwork(addresses[i], addresses[i].AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+            if (seen.Add(host))
+                networks.Add(host);
+        }
+    }
+
+    /// <summary>Whether an entry allowed from the start names an IPv6 peer (an input entry without <c>from:</c> names none).</summary>
+    private static bool NamesIPv6Peer(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries)
+    {
+        for (int e = 0; e < entries.Count; e++)
+        {
+            if (!GrantsAtCompileTime(entries[e]))
+                continue;
+            var peers = entries[e].Peers;
+            for (int p = 0; p < peers.Count; p++)
+            {
+                if (peers[p].Network is { } network ? Family(network) == AddressFamily.InterNetworkV6
+                    : HasIPv6(resolved.Names[peers[p].HostName!].Addresses))
+                    return true;
+            }
+        }
+        return false;
+
+        static bool HasIPv6(IReadOnlyList<IPAddress> addresses)
+        {
+            for (int i = 0; i < addresses.Count; i++)
+                if (addresses[i].AddressFamily == AddressFamily.InterNetworkV6)
+                    return true;
+            return false;
+        }
     }
 
     /// <summary>
@@ -254,7 +309,7 @@ public static class PolicyCompiler
     /// </summary>
     private static IEnumerable<CompiledRule> ScopedAllowSets(ResolvedPolicy resolved, List<AllowGrant> grants, string table, AddressFamily family, List<CompiledSet> sets)
     {
-        var bindings = resolved.Policy.Egress.SelectMany(resolved.ScopesOf).ToList();
+        var bindings = resolved.Policy.Egress.Where(e => e.By.Count > 0).SelectMany(resolved.ScopesOf).ToList();
         foreach (bool cgroup in new[] { true, false })
         {
             var ofKind = bindings.Where(b => b.Scope.IsCgroup == cgroup).ToList();

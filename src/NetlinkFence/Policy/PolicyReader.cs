@@ -298,7 +298,7 @@ internal sealed class PolicyReader(string fileName)
     /// <summary>A scalar or a flat list of scalars, as (text, location) items.</summary>
     private List<(string Text, SourceLocation Location)> Items(YamlNode node, string path)
     {
-        var items = new List<(string, SourceLocation)>();
+        var items = new List<(string, SourceLocation)>(node is YamlSequenceNode { Children.Count: var count } ? count : 1);
         switch (node)
         {
             case YamlScalarNode scalar:

@@ -251,6 +251,21 @@ public sealed class PolicyLoaderTests
         Assert.Contains("write 1000-2000", e.Diagnostics[3].Fix);
     }
 
+    [Theory]
+    [InlineData(2)] // short lists are searched
+    [InlineData(20)] // long ones go through a hash set
+    public void Repeated_destinations_and_ports_are_kept_once_in_first_order(int distinct)
+    {
+        var addresses = Enumerable.Range(1, distinct).Select(i => $"203.0.113.{i}").ToList();
+        var ports = Enumerable.Range(1, distinct).Select(i => (1000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        // Each value twice, the second copy after all the others, plus a repeat spelled differently (a range of one port).
+        string to = string.Join(", ", addresses.Concat(addresses).Append(addresses[0]));
+        string tcp = string.Join(", ", ports.Concat(ports).Append($"{ports[0]}-{ports[0]}"));
+        var entry = Assert.Single(PolicyLoader.Load(Egress($"    - name: x\n      to: [{to}]\n      tcp: [{tcp}]\n"), FileName).Egress);
+        Assert.Equal(addresses, entry.Peers.Select(p => p.Text));
+        Assert.Equal(ports.Select(p => new PortRange(ushort.Parse(p, System.Globalization.CultureInfo.InvariantCulture), ushort.Parse(p, System.Globalization.CultureInfo.InvariantCulture))), entry.Tcp);
+    }
+
     [Fact]
     public void Port_ranges_and_scalars_are_read()
     {

@@ -25,12 +25,15 @@ internal static class WholeProcess
             : $"> {Matrix.NftTimeout.TotalSeconds:0} s (killed)";
     }
 
+    private static string? _stateDirectory;
+
     /// <param name="only">When set, only the cases whose label contains it (e.g. <c>entries</c>).</param>
     public static int Run(string root, string? output, int scale, string? only = null)
     {
         // apply keeps rollback state per namespace; the bench's namespaces are thrown away, and their state with them,
         // never left in the host's /run/netlinkfence (a run of .ci/run beside the bench checks that directory).
         var state = Directory.CreateTempSubdirectory("nlfbench-state-");
+        _stateDirectory = state.FullName;
         Environment.SetEnvironmentVariable("NETLINKFENCE_STATE_DIR", state.FullName);
         try
         {
@@ -133,6 +136,11 @@ internal static class WholeProcess
             Console.Error.WriteLine($"\nprocess: {m.Name} for '{record}' killed after {Matrix.NftTimeout.TotalSeconds} s");
             return;
         }
+        // Untimed: the state the run left goes with its namespace. Otherwise every apply would find the state of the
+        // previous run's vanished namespace and walk /proc to make sure it is gone (StateCleanup), which a host applying
+        // to its own namespace does once after a namespace it applied to vanished, not on every apply.
+        foreach (string file in Directory.EnumerateFiles(_stateDirectory!))
+            File.Delete(file);
         if (record is not null)
         {
             if (!m.Times.TryGetValue(record, out var list))

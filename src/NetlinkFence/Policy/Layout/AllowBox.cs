@@ -14,6 +14,12 @@ internal sealed class AllowBox(UInt128 first, UInt128 last, byte protocol, ushor
     public ushort LastPort { get; } = lastPort;
     public Contributor[] Contributors { get; } = contributors;
 
+    /// <summary>
+    /// The element last made for this box (<see cref="AllowSetModel"/>): a refresh that only moves its timeout reuses
+    /// its key and userdata bytes. Not part of equality.
+    /// </summary>
+    public Nftables.SetElement? LastElement { get; set; }
+
     /// <summary>Permanent when any contributor is; otherwise the latest expiry.</summary>
     public DateTimeOffset? Expires
     {

@@ -231,12 +231,12 @@ internal sealed class AllowSetModel
         foreach (var box in cluster.Boxes)
             if (box.Contributors[0].Expires != until)
                 _retimed.Add(box);
-        for (int i = 0; i < cluster.Grants.Count; i++)
-            cluster.Grants[i] = cluster.Grants[i] with { Expires = until };
+        foreach (var g in cluster.Grants)
+            g.Expires = until; // in place: a copy per grant per refresh was most of what a round allocated
         foreach (var box in cluster.Boxes)
             box.Contributors[0] = box.Contributors[0] with { Expires = until };
         foreach (var box in _retimed)
-            _pendingRefresh.Add((box, ToElement(box, now, countingFromNow: true)!));
+            _pendingRefresh.Add((box, Retimed(box, now)));
         _retimed.Clear();
         return true;
 
@@ -601,6 +601,20 @@ internal sealed class AllowSetModel
         return key;
     }
 
+    /// <summary>
+    /// The element of a box of one contributor whose expiry <see cref="TryMoveExpiry"/> moved (still in the future):
+    /// the element last made for the box with the new timeout, sharing its key and userdata bytes. They are what
+    /// <see cref="ToElement"/> would write again: the key is the box's, and the one contributor's expiry is written as
+    /// "with the element" before and after (<see cref="GrantUserData"/>), so its userdata does not change either.
+    /// </summary>
+    private SetElement Retimed(AllowBox box, DateTimeOffset now)
+    {
+        if (box.LastElement is not { } last)
+            return ToElement(box, now, countingFromNow: true)!;
+        var timeout = TimeSpan.FromMilliseconds(Math.Floor((box.Expires!.Value - now).TotalMilliseconds));
+        return box.LastElement = last with { Timeout = timeout, Expiration = timeout };
+    }
+
     /// <summary>The element of <paramref name="box"/> as it should be added at <paramref name="now"/>; null when already expired.</summary>
     /// <param name="box">The planned element.</param>
     /// <param name="now">When its timeout starts counting.</param>
@@ -618,7 +632,7 @@ internal sealed class AllowSetModel
         // The set's key types were checked when the model was made: an allow set is a concatenated interval set, where
         // nft sends a single value as the range [value, value] (what SetElementKeys.Shape does for an addition).
         var (key, end) = Key(box, endToo: true);
-        return new SetElement(key)
+        return box.LastElement = new SetElement(key)
         {
             KeyEnd = end, Timeout = timeout, Expiration = countingFromNow ? timeout : null, UserData = GrantUserData.Encode(box),
         };

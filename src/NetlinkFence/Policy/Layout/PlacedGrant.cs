@@ -7,5 +7,11 @@ namespace NetlinkFence.Policy.Layout;
 /// </summary>
 internal sealed record PlacedGrant(string Entry, DateTimeOffset? Expires, byte Protocol, UInt128 First, UInt128 Last, PortRange Ports, int Rank)
 {
+    /// <summary>
+    /// Settable for <see cref="AllowSetModel.TryMoveExpiry"/>, which moves the expiry of grants its model alone holds,
+    /// between changes (no collection keyed by grants outlives a change).
+    /// </summary>
+    public DateTimeOffset? Expires { get; set; } = Expires;
+
     public Contributor Contributor => new(Rank, Entry, Expires);
 }

@@ -254,6 +254,25 @@ public sealed class AllowSetModelTests
         Assert.Empty(inPlace.Change([], [], Now, refreshInPlace: true).Refresh);
     }
 
+    [Fact]
+    public void Elements_whose_expiry_moves_in_place_round_after_round_are_the_elements_a_fresh_model_makes()
+    {
+        // As in the daemon: the elements were made once (the apply), then each refresh round moves their expiry; from
+        // the second round on, the element made the round before is reused with the new timeout (its key and userdata).
+        AllowGrant[] held = [Tcp("cdn", "192.0.2.1/32", 443, expires: Soon), Udp("cdn", "192.0.2.1/32", 53, expires: Soon)];
+        var model = new AllowSetModel(V4, held);
+        model.Elements(Now);
+        foreach (var expires in new[] { Later, Later.AddSeconds(30), Later.AddMinutes(5) })
+        {
+            Assert.True(model.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [new PortRange(53, 53)], expires, Now));
+            var refreshed = model.Change([], [], Now, refreshInPlace: true).Refresh.OrderBy(e => Text(e, V4)).ToList();
+            var fresh = new AllowSetModel(V4, held.Select(g => g with { Expires = expires })).Elements(Now).OrderBy(e => Text(e, V4)).ToList();
+            Assert.Equal(2, refreshed.Count);
+            Assert.Equal(fresh, refreshed); // key, end, timeout and userdata bytes
+            Assert.All(refreshed, e => Assert.Equal(e.Timeout, e.Expiration));
+        }
+    }
+
     public static TheoryData<string, string> RefusedMoves => new()
     {
         { "another entry's network covers the address", "other" },

@@ -200,7 +200,7 @@ public static class PolicyCompiler
                 networks.Add(new IPNetwork(IPAddress.IPv6Any, 0));
             }
             for (int p = 0; p < entry.Peers.Count; p++)
-                AddNetworks(resolved, entry.Peers[p], networks, seen);
+                resolved.AddNetworksOf(entry.Peers[p], networks, seen);
             // by: makes the entry's grants one per bound item (cgroup or user); an item bound to nothing (a unit that
             // is not running, when_absent: deny) grants nothing. Without by: one unscoped grant.
             GrantScope?[] scopes = entry.By.Count == 0 ? unscoped
@@ -217,24 +217,6 @@ public static class PolicyCompiler
             }
         }
         return grants;
-    }
-
-    /// <summary>Adds the networks <paramref name="peer"/> stands for (<see cref="ResolvedPolicy.NetworksOf"/>) that <paramref name="seen"/> does not hold yet.</summary>
-    private static void AddNetworks(ResolvedPolicy resolved, Destination peer, List<IPNetwork> networks, HashSet<IPNetwork> seen)
-    {
-        if (peer.Network is { } network)
-        {
-            if (seen.Add(network))
-                networks.Add(network);
-            return;
-        }
-        var addresses = resolved.Names[peer.HostName!].Addresses;
-        for (int i = 0; i < addresses.Count; i++)
-        {
-            var host = new IPNetwork(addresses[i], addresses[i].AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
-            if (seen.Add(host))
-                networks.Add(host);
-        }
     }
 
     /// <summary>Whether an entry allowed from the start names an IPv6 peer (an input entry without <c>from:</c> names none).</summary>

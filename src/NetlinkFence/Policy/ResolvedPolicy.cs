@@ -131,7 +131,30 @@ public sealed class ResolvedPolicy
     public IEnumerable<IPNetwork> NetworksOf(Destination destination) =>
         destination.Network is { } network
             ? [network]
-            : Names[destination.HostName!].Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
+            : Names[destination.HostName!].Addresses.Select(HostNetwork);
+
+    /// <summary>
+    /// Adds the networks of <see cref="NetworksOf"/> that <paramref name="seen"/> does not hold yet to <paramref name="networks"/>,
+    /// without an iterator: the compiler asks this for every peer of every entry.
+    /// </summary>
+    internal void AddNetworksOf(Destination destination, List<IPNetwork> networks, HashSet<IPNetwork> seen)
+    {
+        if (destination.Network is { } network)
+        {
+            if (seen.Add(network))
+                networks.Add(network);
+            return;
+        }
+        var addresses = Names[destination.HostName!].Addresses;
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            var host = HostNetwork(addresses[i]);
+            if (seen.Add(host))
+                networks.Add(host);
+        }
+    }
+
+    private static IPNetwork HostNetwork(IPAddress address) => new(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
 
     private static List<IPAddress> Sorted(IEnumerable<IPAddress> addresses) =>
         addresses.Distinct().OrderBy(a => a, AddressOrder.Instance).ToList();

@@ -214,7 +214,7 @@ internal sealed class AllowSetModel
             || cluster.Grants.Count != tcp.Count + udp.Count)
             return false;
         var until = Truncate(expires);
-        if (Math.Floor((until - now).TotalMilliseconds) <= 0)
+        if (KernelTimeout(until, now) <= TimeSpan.Zero)
             return false; // already expired at the millisecond: the general path deletes the element
         // One common expiry: the boxes then stay exactly what planning the grants with the new one gives.
         var held = cluster.Grants[0].Expires;
@@ -611,9 +611,12 @@ internal sealed class AllowSetModel
     {
         if (box.LastElement is not { } last)
             return ToElement(box, now, countingFromNow: true)!;
-        var timeout = TimeSpan.FromMilliseconds(Math.Floor((box.Expires!.Value - now).TotalMilliseconds));
+        var timeout = KernelTimeout(box.Expires!.Value, now);
         return box.LastElement = last with { Timeout = timeout, Expiration = timeout };
     }
+
+    /// <summary>The timeout an element expiring at <paramref name="expires"/> gets at <paramref name="now"/>: the kernel counts whole milliseconds.</summary>
+    private static TimeSpan KernelTimeout(DateTimeOffset expires, DateTimeOffset now) => TimeSpan.FromMilliseconds(Math.Floor((expires - now).TotalMilliseconds));
 
     /// <summary>The element of <paramref name="box"/> as it should be added at <paramref name="now"/>; null when already expired.</summary>
     /// <param name="box">The planned element.</param>
@@ -624,8 +627,8 @@ internal sealed class AllowSetModel
         TimeSpan? timeout = null;
         if (box.Expires is { } expires)
         {
-            // The kernel counts element timeouts in milliseconds; what expires within one is already gone.
-            timeout = TimeSpan.FromMilliseconds(Math.Floor((expires - now).TotalMilliseconds));
+            // What expires within a millisecond is already gone.
+            timeout = KernelTimeout(expires, now);
             if (timeout <= TimeSpan.Zero)
                 return null;
         }

@@ -59,6 +59,16 @@ internal readonly record struct Operation
     /// <summary>The elements of an element operation; null for every other kind.</summary>
     public IReadOnlyList<SetElement>? Elements { get; private init; }
 
+    /// <summary>
+    /// For an addition that only moves timeouts (<see cref="Transaction.RetimeElements"/>): element i is sent with
+    /// timeout and time left both <c>Timeouts[i]</c> instead of its own. Null otherwise.
+    /// </summary>
+    public IReadOnlyList<TimeSpan>? Timeouts { get; private init; }
+
+    /// <summary>An addition of <paramref name="elements"/>, each sent with its timeout of <paramref name="timeouts"/>.</summary>
+    public static Operation Retime(NftSet set, string? origin, IReadOnlyList<SetElement> elements, IReadOnlyList<TimeSpan> timeouts) =>
+        Of(OperationKind.AddElements, set, origin, 0, elements) with { Timeouts = timeouts };
+
     public static Operation Of(OperationKind kind, Table table, string? origin) =>
         new(kind, origin) { Table = table ?? throw new ArgumentNullException(nameof(table)) };
 

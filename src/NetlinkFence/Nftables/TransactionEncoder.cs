@@ -320,7 +320,7 @@ internal static class TransactionEncoder
         while (next < elements.Count && writer.Length - list.Offset + SetElementCodec.MaxElementSize <= NetlinkAlignment.MaxAttributeLength)
         {
             // Nest types 1, 2, 3, ... per message, as nft numbers them (the kernel ignores them).
-            SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1));
+            SetElementCodec.Encode(ref writer, elements[next], (ushort)(next - first + 1), operation.Timeouts?[next]);
             next++;
         }
         writer.EndNested(list);

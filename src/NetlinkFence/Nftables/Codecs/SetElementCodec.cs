@@ -22,13 +22,20 @@ internal static class SetElementCodec
     /// Writes one element nest. <paramref name="nestType"/> is the nest's attribute type: nft 1.0.6 (libnftnl)
     /// numbers the elements of a message 1, 2, 3, ... (golden bytes), and the kernel ignores the type of the
     /// nests inside <c>NFTA_SET_ELEM_LIST_ELEMENTS</c>; the default is <c>NFTA_LIST_ELEM</c> (1).
+    /// <paramref name="retime"/>, when given, is sent as both timeout and time left in place of the element's own
+    /// (<see cref="Transaction.RetimeElements"/>).
     /// </summary>
-    public static void Encode(ref NetlinkWriter writer, SetElement element, ushort nestType = (ushort)NftListAttribute.ELEM)
+    public static void Encode(ref NetlinkWriter writer, SetElement element, ushort nestType = (ushort)NftListAttribute.ELEM, TimeSpan? retime = null)
     {
         var nest = writer.BeginNested(nestType);
         if (element.IntervalEnd)
             writer.WriteU32BigEndian((ushort)NftSetElementAttribute.FLAGS, (uint)NftSetElementFlags.INTERVAL_END);
-        if (element.Timeout is { } timeout)
+        if (retime is { } moved)
+        {
+            writer.WriteU64BigEndian((ushort)NftSetElementAttribute.TIMEOUT, (ulong)moved.TotalMilliseconds);
+            writer.WriteU64BigEndian((ushort)NftSetElementAttribute.EXPIRATION, (ulong)moved.TotalMilliseconds);
+        }
+        else if (element.Timeout is { } timeout)
         {
             writer.WriteU64BigEndian((ushort)NftSetElementAttribute.TIMEOUT, (ulong)timeout.TotalMilliseconds);
             // Time left (a refreshed element, a restored snapshot): the kernel counts from it rather than the timeout.

@@ -36,9 +36,12 @@ internal sealed class AllowSetModel
     private readonly Dictionary<PlacedGrant, int> _cutCounts = new(ExactGrant.Instance);
     private readonly List<AllowBox> _retimed = [];
 
-    // Elements whose timeout TryMoveExpiry moved since the last Change, with their boxes: that Change's delta carries
-    // those whose box it did not replace.
-    private readonly List<(AllowBox Box, SetElement Element)> _pendingRefresh = [];
+    // Elements whose timeout TryMoveExpiry moved since the last Change, with their boxes and new timeouts: that
+    // Change's delta carries those whose box it did not replace.
+    private readonly List<(AllowBox Box, SetElement Element, TimeSpan Timeout)> _pendingRefresh = [];
+
+    // The Refresh of every delta this model returns, filled anew by each Change: no list or element copy per round.
+    private readonly RetimedElements _refresh = new();
 
     /// <summary>A model of <paramref name="set"/> holding <paramref name="grants"/> (all of <paramref name="scope"/>); entries rank in order of first appearance.</summary>
     public AllowSetModel(NftSet set, IEnumerable<AllowGrant> grants, GrantScope? scope = null)
@@ -184,12 +187,13 @@ internal sealed class AllowSetModel
     public bool HasPendingRefresh => _pendingRefresh.Count > 0;
 
     /// <summary>The elements TryMoveExpiry retimed, less those whose box a change took away (it is deleted instead).</summary>
-    private List<SetElement> TakePendingRefresh(HashSet<AllowBox>? before, HashSet<AllowBox>? after)
+    private RetimedElements TakePendingRefresh(HashSet<AllowBox>? before, HashSet<AllowBox>? after)
     {
-        var taken = new List<SetElement>(_pendingRefresh.Count);
-        foreach (var (box, element) in _pendingRefresh)
+        var taken = _refresh;
+        taken.Clear();
+        foreach (var (box, element, timeout) in _pendingRefresh)
             if (before is null || after is null || !before.Contains(box) || after.Contains(box))
-                taken.Add(element);
+                taken.Add(element, timeout);
         _pendingRefresh.Clear();
         return taken;
     }
@@ -236,7 +240,7 @@ internal sealed class AllowSetModel
         foreach (var box in cluster.Boxes)
             box.Contributors[0] = box.Contributors[0] with { Expires = until };
         foreach (var box in _retimed)
-            _pendingRefresh.Add((box, Retimed(box, now)));
+            _pendingRefresh.Add((box, ElementOf(box, now), KernelTimeout(until, now)));
         _retimed.Clear();
         return true;
 
@@ -278,7 +282,7 @@ internal sealed class AllowSetModel
     /// Takes out of <paramref name="gone"/> and <paramref name="fresh"/> (both in key order) the pairs that are the same
     /// element with another timeout, and puts the new element, expiring from now, in <paramref name="refresh"/>.
     /// </summary>
-    private void MoveTimeoutsInPlace(List<AllowBox> gone, List<AllowBox> fresh, List<SetElement> refresh, DateTimeOffset now)
+    private void MoveTimeoutsInPlace(List<AllowBox> gone, List<AllowBox> fresh, RetimedElements refresh, DateTimeOffset now)
     {
         var byKey = _goneByKey;
         foreach (var box in gone)
@@ -288,9 +292,9 @@ internal sealed class AllowSetModel
         {
             // An element already expired at the millisecond is not moved: the old one is deleted, as before.
             if (!byKey.TryGetValue((box.First, box.Last, box.Protocol, box.FirstPort, box.LastPort), out var old) || !GrantUserData.OnlyTimeoutDiffers(old, box)
-                || ToElement(box, now, countingFromNow: true) is not { Timeout: not null } element)
+                || ToElement(box, now) is not { Timeout: { } timeout } element)
                 return false;
-            refresh.Add(element);
+            refresh.Add(element, timeout);
             moved.Add(old);
             return true;
         });
@@ -602,18 +606,12 @@ internal sealed class AllowSetModel
     }
 
     /// <summary>
-    /// The element of a box of one contributor whose expiry <see cref="TryMoveExpiry"/> moved (still in the future):
-    /// the element last made for the box with the new timeout, sharing its key and userdata bytes. They are what
-    /// <see cref="ToElement"/> would write again: the key is the box's, and the one contributor's expiry is written as
-    /// "with the element" before and after (<see cref="GrantUserData"/>), so its userdata does not change either.
+    /// The element of a box of one contributor whose expiry <see cref="TryMoveExpiry"/> moved (still in the future),
+    /// to be sent with its new timeout (<see cref="RetimedElements"/>): the element last made for the box. Its key and
+    /// userdata bytes are what <see cref="ToElement"/> would write again: the key is the box's, and the one
+    /// contributor's expiry is written as "with the element" before and after (<see cref="GrantUserData"/>).
     /// </summary>
-    private SetElement Retimed(AllowBox box, DateTimeOffset now)
-    {
-        if (box.LastElement is not { } last)
-            return ToElement(box, now, countingFromNow: true)!;
-        var timeout = KernelTimeout(box.Expires!.Value, now);
-        return box.LastElement = last with { Timeout = timeout, Expiration = timeout };
-    }
+    private SetElement ElementOf(AllowBox box, DateTimeOffset now) => box.LastElement ?? ToElement(box, now)!;
 
     /// <summary>The timeout an element expiring at <paramref name="expires"/> gets at <paramref name="now"/>: the kernel counts whole milliseconds.</summary>
     private static TimeSpan KernelTimeout(DateTimeOffset expires, DateTimeOffset now) => TimeSpan.FromMilliseconds(Math.Floor((expires - now).TotalMilliseconds));
@@ -621,8 +619,7 @@ internal sealed class AllowSetModel
     /// <summary>The element of <paramref name="box"/> as it should be added at <paramref name="now"/>; null when already expired.</summary>
     /// <param name="box">The planned element.</param>
     /// <param name="now">When its timeout starts counting.</param>
-    /// <param name="countingFromNow">Also say that all of the timeout is left (an element whose timeout moves in place).</param>
-    private SetElement? ToElement(AllowBox box, DateTimeOffset now, bool countingFromNow = false)
+    private SetElement? ToElement(AllowBox box, DateTimeOffset now)
     {
         TimeSpan? timeout = null;
         if (box.Expires is { } expires)
@@ -637,7 +634,7 @@ internal sealed class AllowSetModel
         var (key, end) = Key(box, endToo: true);
         return box.LastElement = new SetElement(key)
         {
-            KeyEnd = end, Timeout = timeout, Expiration = countingFromNow ? timeout : null, UserData = GrantUserData.Encode(box),
+            KeyEnd = end, Timeout = timeout, UserData = GrantUserData.Encode(box),
         };
     }
 

@@ -11,11 +11,12 @@ namespace NetlinkFence.Policy.Layout;
 /// <param name="Remove">Elements to delete (key and key end only).</param>
 /// <param name="Add">Elements to add, with timeout and userdata.</param>
 /// <param name="Refresh">
-/// Elements the set holds whose timeout alone moves (a DNS refresh): sent as additions without NLM_F_EXCL, with
-/// timeout and expiration, which kernels 6.10+ apply to the element in place (its counter and userdata stay, the set's
-/// lookup structure is not touched). Empty when the model was asked not to (older kernels ignore such an addition).
+/// Elements the set holds whose timeout alone moves (a DNS refresh), each with its new timeout: sent as additions
+/// without NLM_F_EXCL, with timeout and expiration (<see cref="Transaction.RetimeElements"/>), which kernels 6.10+
+/// apply to the element in place (its counter and userdata stay, the set's lookup structure is not touched). Empty
+/// when the model was asked not to (older kernels ignore such an addition). The model refills it on its next change.
 /// </param>
-internal sealed record ElementDelta(IReadOnlyList<SetElement> Remove, IReadOnlyList<SetElement> Add, IReadOnlyList<SetElement> Refresh)
+internal sealed record ElementDelta(IReadOnlyList<SetElement> Remove, IReadOnlyList<SetElement> Add, RetimedElements Refresh)
 {
     /// <summary>True when nothing changes.</summary>
     public bool IsEmpty => Remove.Count == 0 && Add.Count == 0 && Refresh.Count == 0;

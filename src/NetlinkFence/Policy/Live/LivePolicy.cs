@@ -351,6 +351,7 @@ public sealed partial class LivePolicy
                     // Deletions first in the batch: a re-bound cgroup's old elements go before its new ones are added.
                     var deletes = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
                     var inserts = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
+                    var retimes = new List<(NftSet Set, RetimedElements Elements)>();
                     foreach (var ((family, scope), (add, remove)) in changes)
                     {
                         var model = Model(family, scope);
@@ -361,7 +362,7 @@ public sealed partial class LivePolicy
                             inserts.Add((model.Set, delta.Add));
                         // Additions of elements the set holds: only their timeouts move (see ElementDelta.Refresh).
                         if (delta.Refresh.Count > 0)
-                            inserts.Add((model.Set, delta.Refresh));
+                            retimes.Add((model.Set, delta.Refresh));
                         removed += delta.Remove.Count;
                         added += delta.Add.Count;
                     }
@@ -372,12 +373,14 @@ public sealed partial class LivePolicy
                             continue;
                         var refreshed = model.Change([], [], now, RefreshesTimeoutsInPlace).Refresh;
                         if (refreshed.Count > 0)
-                            inserts.Add((model.Set, refreshed));
+                            retimes.Add((model.Set, refreshed));
                     }
                     foreach (var (set, elements) in deletes)
                         tx.DeleteElements(set, elements, what);
                     foreach (var (set, elements) in inserts)
                         tx.AddElements(set, elements, what);
+                    foreach (var (set, retimed) in retimes)
+                        tx.RetimeElements(set, retimed.Elements, retimed.Timeouts, what);
                     if (tx.Count == 0)
                     {
                         // Nothing to do by the model, which is only as current as the generation it was read at: another

@@ -247,11 +247,11 @@ public sealed class AllowSetModelTests
         Assert.Empty(expected.Remove);
         Assert.Empty(expected.Add);
         Assert.Equal(2, moved.Refresh.Count);
-        Assert.Equal(expected.Refresh.Select(e => (Text(e, V4), e.Expiration)).Order(), moved.Refresh.Select(e => (Text(e, V4), e.Expiration)).Order());
+        Assert.Equal(Sent(expected.Refresh).Select(e => (Text(e, V4), e.Expiration)).Order(), Sent(moved.Refresh).Select(e => (Text(e, V4), e.Expiration)).Order());
         Assert.Equal(Texts(general), Texts(inPlace));
         // Moving it again to the same expiry changes nothing and refreshes nothing.
         Assert.True(inPlace.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [new PortRange(53, 53)], Later, Now));
-        Assert.Empty(inPlace.Change([], [], Now, refreshInPlace: true).Refresh);
+        Assert.Empty(inPlace.Change([], [], Now, refreshInPlace: true).Refresh.Elements);
     }
 
     [Fact]
@@ -265,7 +265,7 @@ public sealed class AllowSetModelTests
         foreach (var expires in new[] { Later, Later.AddSeconds(30), Later.AddMinutes(5) })
         {
             Assert.True(model.TryMoveExpiry("cdn", IPAddress.Parse("192.0.2.1"), [new PortRange(443, 443)], [new PortRange(53, 53)], expires, Now));
-            var refreshed = model.Change([], [], Now, refreshInPlace: true).Refresh.OrderBy(e => Text(e, V4)).ToList();
+            var refreshed = Sent(model.Change([], [], Now, refreshInPlace: true).Refresh).OrderBy(e => Text(e, V4)).ToList();
             var fresh = new AllowSetModel(V4, held.Select(g => g with { Expires = expires })).Elements(Now).OrderBy(e => Text(e, V4)).ToList();
             Assert.Equal(2, refreshed.Count);
             Assert.Equal(fresh, refreshed); // key, end, timeout and userdata bytes
@@ -312,8 +312,15 @@ public sealed class AllowSetModelTests
         var delta = model.Change([Tcp("mirror", "192.0.2.1/32", 443, expires: Soon)], [], Now, refreshInPlace: true);
         Assert.Single(delta.Remove);
         Assert.Equal(["192.0.2.1 . tcp . 443 \"cdn\" [cdn@90,mirror@30] timeout 90s"], delta.Add.Select(e => Text(e, V4)));
-        Assert.Empty(delta.Refresh);
+        Assert.Empty(delta.Refresh.Elements);
     }
+
+    /// <summary>
+    /// The elements as <see cref="Transaction.RetimeElements"/> sends them: each with its new timeout as timeout and
+    /// time left (<c>RetimeElementsTests</c> holds the encoder to the same bytes).
+    /// </summary>
+    internal static List<SetElement> Sent(RetimedElements refresh) =>
+        refresh.Elements.Select((e, i) => e with { Timeout = refresh.Timeouts[i], Expiration = refresh.Timeouts[i] }).ToList();
 
     private static DataValue Key(string address, ushort port) =>
         new([.. IPAddress.Parse(address).GetAddressBytes(), 6, 0, 0, 0, (byte)(port >> 8), (byte)port, 0, 0]);

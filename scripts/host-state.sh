@@ -70,6 +70,9 @@ record() {
     # sockets the .NET runtime makes per process, of processes no longer running (a process killed with SIGKILL
     # leaves them; the suite's children run with DOTNET_EnableDiagnostics=0).
     find /tmp -maxdepth 1 -mindepth 1 \( -name 'nlf-*' -o -name 'netlinkfence-*' \) -printf '%f\n' | sort >"$dir/tmp-scratch"
+    # All of the runtime's files as well: a process that was running before the run (a build server, say) and ended
+    # during it leaves files that were there before; only files made during the run are the run's.
+    find /tmp -maxdepth 1 \( -name 'clr-debug-pipe-*' -o -name 'dotnet-diagnostic-*' \) -printf '%f\n' | sort >"$dir/tmp-runtime"
     local file pid
     for file in /tmp/clr-debug-pipe-* /tmp/dotnet-diagnostic-*; do
         [[ -e $file ]] || continue
@@ -160,11 +163,14 @@ compare() {
     done
 
     # --- /tmp: nothing new left behind (what was there before may stay or go)
-    local left
+    local left baseline
     for item in tmp-scratch:"scratch files of the suite in /tmp (nlf-*, netlinkfence-*)" \
         tmp-orphans:".NET runtime debugger pipes or diagnostics sockets in /tmp of processes that ended"; do
         label=${item#*:}; item=${item%%:*}
-        left=$(comm -13 "$before/$item" "$after/$item")
+        # Orphans are compared with every runtime file there was before (older records have only the orphans).
+        baseline=$before/$item
+        [[ $item == tmp-orphans && -e $before/tmp-runtime ]] && baseline=$before/tmp-runtime
+        left=$(comm -13 "$baseline" "$after/$item")
         if [[ -z $left ]]; then result ok "no new $label"
         else result FAILED "the run left $(grep -c . <<<"$left") $label" "$(head -20 <<<"$left")"; fi
     done

@@ -36,8 +36,19 @@ internal static class ApplyPhases
             Step("diff (before)", () => TableDiff.Compare(expected, before, null));
             var tx = Step("build transaction", () => compiled.ToReplaceTransaction(tableExists: before is not null));
             Step("commit", () => connection.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }).AsTask().GetAwaiter().GetResult());
-            var after = Step("list table (after)", () => connection.ListTableAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
+            // As PolicyApplier reads back: each dump once (a difference would be read again the careful way).
+            var after = Step("list table (after)", () => connection.ListTableForComparisonAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult());
             Step("diff (after)", () => TableDiff.Compare(expected, after, null));
+            // NLF_ALLOCATION_TYPES=1: what ten read-backs allocate, by type (sampled by the runtime).
+            if (Environment.GetEnvironmentVariable("NLF_ALLOCATION_TYPES") == "1")
+            {
+                using var types = new AllocationTypes();
+                types.Start();
+                for (int i = 0; i < 10; i++)
+                    connection.ListTableForComparisonAsync(compiled.Table.Family, compiled.Table.Name).AsTask().GetAwaiter().GetResult();
+                Console.WriteLine("ten read-backs (list table, as apply reads it back) allocate:");
+                types.Print(20);
+            }
             Console.WriteLine($"{Path.GetFileName(path)}: " + string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Item1} {Matrix.F(t.Item2)} ms {t.Item3 >> 10} KiB"))));
         }
         return 0;

@@ -36,7 +36,25 @@ internal static class PolicyWorkload
         return path;
     }
 
-    public static string Directory { get; } = System.IO.Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"nlfbench-policies-{Environment.ProcessId}")).FullName;
+    public static string Directory { get; } = CreateDirectory();
+
+    /// <summary>This process's own directory in /tmp, removed when it exits (each run used to leave one behind).</summary>
+    private static string CreateDirectory()
+    {
+        string path = System.IO.Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"nlfbench-policies-{Environment.ProcessId}")).FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                System.IO.Directory.Delete(path, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Still in use by a child that outlived us: nothing worth failing the bench for.
+            }
+        };
+        return path;
+    }
 
     /// <summary>Load + resolve + compile, as the CLI's apply does before it talks to the kernel.</summary>
     public static CompiledPolicy Compile(string path) =>

@@ -70,15 +70,18 @@ record() {
     # sockets the .NET runtime makes per process, of processes no longer running (a process killed with SIGKILL
     # leaves them; the suite's children run with DOTNET_EnableDiagnostics=0).
     find /tmp -maxdepth 1 -mindepth 1 \( -name 'nlf-*' -o -name 'netlinkfence-*' \) -printf '%f\n' | sort >"$dir/tmp-scratch"
-    # All of the runtime's files as well: a process that was running before the run (a build server, say) and ended
-    # during it leaves files that were there before; only files made during the run are the run's.
-    find /tmp -maxdepth 1 \( -name 'clr-debug-pipe-*' -o -name 'dotnet-diagnostic-*' \) -printf '%f\n' | sort >"$dir/tmp-runtime"
+    # All of the runtime's files (tmp-runtime) as well as the orphans: a process that was running before the run (a
+    # build server, say) and ended during it leaves files that were there before; only files made during the run count.
     local file pid
+    : >"$dir/tmp-runtime"; : >"$dir/tmp-orphans"
     for file in /tmp/clr-debug-pipe-* /tmp/dotnet-diagnostic-*; do
         [[ -e $file ]] || continue
+        echo "${file#/tmp/}" >>"$dir/tmp-runtime"
         pid=${file#/tmp/clr-debug-pipe-}; pid=${pid#/tmp/dotnet-diagnostic-}; pid=${pid%%-*}
-        [[ -d /proc/$pid ]] || echo "${file#/tmp/}"
-    done | sort >"$dir/tmp-orphans"
+        [[ -d /proc/$pid ]] || echo "${file#/tmp/}" >>"$dir/tmp-orphans"
+    done
+    sort -o "$dir/tmp-runtime" "$dir/tmp-runtime"
+    sort -o "$dir/tmp-orphans" "$dir/tmp-orphans"
 }
 
 passed=0 failed=0

@@ -262,7 +262,9 @@ internal sealed class DaemonHost
         {
             var live = await _nft.ListTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken);
             // Open windows and refreshed names are this daemon's own elements: only a change beyond them is repaired.
-            var differences = TableDiff.CompareRunning(_policy.WithTableFlags(Flags), live, DateTimeOffset.UtcNow, Rendering.Rule);
+            // Compiled from the live policy: a unit re-bound since the apply has its current cgroup id there.
+            var policy = PolicyCompiler.Compile(Live.Policy).WithTableFlags(Flags);
+            var differences = TableDiff.CompareRunning(policy, live, DateTimeOffset.UtcNow, Rendering.Rule);
             if (_auditEnds > DateTimeOffset.UtcNow)
                 differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)
@@ -271,19 +273,12 @@ internal sealed class DaemonHost
                 return;
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
-            // Open windows and followed names' addresses are this daemon's state, not drift: kept across the replace.
+            // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
             var running = await RunningState.CaptureAsync(Live, _names, cancellationToken);
-            await ApplyAsync(_policy, cancellationToken);
+            var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);
+            Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, in one transaction "
+                + $"({commit.Messages} messages, generation {commit.GenerationAfter}) that kept {running.Describe(DateTimeOffset.UtcNow)}");
             await RestoreAuditAsync(cancellationToken);
-            Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen");
-            try
-            {
-                await running.RestoreAsync(Live, Log, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Log($"repair: putting back open windows and followed names failed: {e.Message}; windows stay closed until opened again, names come back at their next refresh");
-            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

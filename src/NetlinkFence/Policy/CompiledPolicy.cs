@@ -60,7 +60,13 @@ public sealed class CompiledPolicy
     /// an empty, active table while the kernel processes the batch (nf_tables' deactivate-next marks it active
     /// in the current generation), which a generation check cannot detect.
     /// </summary>
-    public Transaction ToReplaceTransaction(bool tableExists = true)
+    public Transaction ToReplaceTransaction(bool tableExists = true) => ToReplaceTransaction(tableExists, set => set.Elements);
+
+    /// <summary>
+    /// <see cref="ToReplaceTransaction(bool)"/> with each set filled with <paramref name="elementsOf"/> instead of its
+    /// compiled elements (a live policy's repair: the allow sets with their open windows and followed names).
+    /// </summary>
+    internal Transaction ToReplaceTransaction(bool tableExists, Func<CompiledSet, IReadOnlyList<SetElement>> elementsOf)
     {
         var tx = tableExists ? new Transaction().DestroyTable(Table).AddTable(Table, Source.Policy.Source) : new Transaction().AddTable(Table, Source.Policy.Source);
         foreach (var chain in Chains)
@@ -68,8 +74,9 @@ public sealed class CompiledPolicy
         foreach (var set in Sets)
         {
             tx.AddSet(set.Set, set.Origin);
-            if (set.Elements.Count > 0)
-                tx.AddElements(set.Set, set.Elements, set.Origin);
+            var elements = elementsOf(set);
+            if (elements.Count > 0)
+                tx.AddElements(set.Set, elements, set.Origin);
         }
         foreach (var rule in Rules)
             tx.AddRule(rule.Rule, rule.Origin);

@@ -103,6 +103,13 @@ public sealed class DnsRefresher
         _names.FirstOrDefault(n => string.Equals(n.Host, host, StringComparison.OrdinalIgnoreCase))?.Addresses.ToList() ?? [];
 
     /// <summary>
+    /// Whether <paramref name="host"/> has been answered since this refresher started: from then on its addresses are the
+    /// ones <see cref="AddressesOf"/> lists (none when they all expired), not the ones the policy was applied with.
+    /// </summary>
+    public bool HasAnswered(string host) =>
+        _names.FirstOrDefault(n => string.Equals(n.Host, host, StringComparison.OrdinalIgnoreCase))?.Answered ?? false;
+
+    /// <summary>
     /// One round: asks DNS (in one batch) for every name whose time has come, and hands each answered name to the
     /// sink. Returns how many names were answered (a failed name is logged, keeps its addresses and is asked
     /// again after <c>min_ttl</c>).
@@ -198,6 +205,7 @@ public sealed class DnsRefresher
             return false;
         }
         int dropped = name.Merge(answer.Addresses, now, Settings);
+        name.Answered = true;
         if (dropped > 0 && now >= name.QuietCapUntil)
         {
             name.QuietCapUntil = now + name.LastTtl;

@@ -15,6 +15,9 @@ internal sealed class TrackedName(string host)
     /// <summary>The addresses handed to the kernel, each with when it expires there.</summary>
     public List<(IPAddress Address, DateTimeOffset Expires)> Addresses { get; } = [];
 
+    /// <summary>Whether an answer with addresses came since tracking began (until then the applied addresses stand).</summary>
+    public bool Answered { get; set; }
+
     /// <summary>When the name must be asked again (its floored TTL ran out).</summary>
     public DateTimeOffset Due { get; set; }
 

@@ -83,7 +83,7 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
-    public void WithoutOwnershipARepairKeepsAnOpenWindowOpenForTheTimeItHadLeft()
+    public async Task WithoutOwnershipARepairKeepsAnOpenWindowOpenForTheTimeItHadLeft()
     {
         using var ns = TestNamespace.Create();
         string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
@@ -94,9 +94,12 @@ public sealed class DaemonLiveTests
         string opened = WithoutExpiry(ns.Nft("list ruleset"));
         Assert.Contains("203.0.113.60", opened);
 
-        // Real drift: the repair replaces the whole table, which closes the window; the daemon opens it again.
+        // Real drift: the repair replaces the whole table, and the same commit keeps the window open (one commit after
+        // the drift's: the window is never closed in between).
+        uint before = await DaemonTests.ReadGenerationAsync(ns);
         ns.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
-        Assert.True(daemon.WaitForLog("repair: window mirror re-opened for the"), daemon.Log);
+        Assert.True(daemon.WaitForLog("that kept window mirror open for the"), daemon.Log);
+        Assert.Equal(before + 2, await DaemonTests.ReadGenerationAsync(ns));
         // The same table as before the drift, the window's element included (its timeout is now the time it had left).
         static string WithoutTimeout(string listing) => System.Text.RegularExpressions.Regex.Replace(WithoutExpiry(listing), @" timeout \S+", "");
         Assert.True(DaemonProcess.WaitUntil(() => WithoutTimeout(ns.Nft("list ruleset")) == WithoutTimeout(opened), 30), ns.Nft("list ruleset") + daemon.Log);

@@ -3,9 +3,10 @@ using NetlinkFence.Tests.TestSupport;
 namespace NetlinkFence.Tests.Daemon;
 
 /// <summary>
-/// Watch mode (no table ownership): a repair replaces the whole table, and the daemon puts its own running state back
-/// right after: a followed name's current addresses (here, the address the name moved to after start-up, which the
-/// policy file's compile does not hold) are re-added with their expiry. Real dnsmasq in the world namespace.
+/// Watch mode (no table ownership): a repair replaces the whole table, and the same transaction carries the daemon's own
+/// running state: a followed name's current addresses (here, the address the name moved to after start-up, which the
+/// policy file's compile does not hold) with their expiry, and not the address it was compiled with, which expired
+/// (putting that one back would allow it for good). Real dnsmasq in the world namespace.
 /// </summary>
 public sealed class DaemonRepairTests
 {
@@ -17,7 +18,7 @@ public sealed class DaemonRepairTests
           dns:
             resolvers: [{Resolver}]
             min_ttl: 1s
-            grace: 60s
+            grace: 1s
           allow:
             - name: web
               to: [cdn.test]
@@ -39,12 +40,18 @@ public sealed class DaemonRepairTests
             Assert.True(DaemonProcess.WaitUntil(() => net.Agent.Nft("list table inet netlinkfence").Contains(New), 60),
                 "the daemon never followed the name to its new address: " + net.Agent.Nft("list table inet netlinkfence") + daemon.Log);
 
+            // The old address expires in the kernel (TTL 5 s + grace 1 s after its last answer).
+            Assert.True(DaemonProcess.WaitUntil(() => !net.Agent.Nft("list table inet netlinkfence").Contains(Old), 60),
+                "the old address never expired: " + net.Agent.Nft("list table inet netlinkfence") + daemon.Log);
+
             net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
-            // The line comes after the re-add's commit: at this point the kernel holds the address again.
-            Assert.True(daemon.WaitForLog("repair: the current addresses of 1 followed name(s) re-added"), daemon.Log);
+            // The line comes after the repair's commit.
+            Assert.True(daemon.WaitForLog("in one transaction"), daemon.Log);
+            Assert.Contains("that kept 1 followed name(s)", daemon.Log);
             string listing = net.Agent.Nft("list table inet netlinkfence");
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(listing, $@"{New.Replace(".", "\\.")} \. tcp \. 443 [^,}}]*expires"), listing + daemon.Log);
             Assert.DoesNotContain("meta l4proto tcp accept", listing);
+            Assert.False(listing.Contains(Old), "the repair put back the address the name was compiled with: " + listing + daemon.Log);
         }
         finally
         {

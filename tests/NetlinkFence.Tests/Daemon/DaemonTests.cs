@@ -33,6 +33,12 @@ public sealed class DaemonTests
         return path;
     }
 
+    internal static async Task<uint> ReadGenerationAsync(TestNamespace ns)
+    {
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        return await nft.GetGenerationAsync();
+    }
+
     internal static async Task<Table?> ReadTableAsync(TestNamespace ns)
     {
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });

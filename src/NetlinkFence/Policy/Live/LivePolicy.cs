@@ -86,15 +86,17 @@ public sealed partial class LivePolicy
         if (duration <= TimeSpan.Zero || duration > window.Window)
             throw new ArgumentOutOfRangeException(nameof(duration), duration,
                 $"'{entry}' opens for more than 0s and at most its window, {WindowDuration.Format(window.Window!.Value)}");
-        await ChangeAsync(now =>
-        {
-            var until = now + duration;
-            if (OpenUntil(window.Name, now) is { } current && current >= until)
-                return []; // never shortens
-            return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
-        }, $"open {entry}", cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(now => OpenPlan(window, now + duration, now), $"open {entry}", cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         return new LiveWindow(window, OpenUntil(window.Name, now) - now);
+    }
+
+    /// <summary>The grants that open <paramref name="window"/> until <paramref name="until"/>; none when it is open for longer already (never shortens).</summary>
+    private IEnumerable<SetChange> OpenPlan(AllowEntry window, DateTimeOffset until, DateTimeOffset now)
+    {
+        if (OpenUntil(window.Name, now) is { } current && current >= until)
+            return [];
+        return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
     }
 
     /// <summary>Closes window entry <paramref name="entry"/> now (no effect when it is closed).</summary>
@@ -157,48 +159,56 @@ public sealed partial class LivePolicy
         ArgumentNullException.ThrowIfNull(names);
         if (names.Count == 0)
             return;
-        await ChangeAsync(now =>
+        await ChangeAsync(now => RefreshPlan(names, now, RefreshesTimeoutsInPlace),
+            names.Count == 1 ? $"refresh {names[0].Host}" : $"refresh {names.Count} names", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The grants a refresh of <paramref name="names"/> adds and removes. With <paramref name="moveInPlace"/>, an address
+    /// the set holds only has its element's expiry moved (<see cref="AllowSetModel.TryMoveExpiry"/>), with no grant made.
+    /// </summary>
+    private IEnumerable<SetChange> RefreshPlan(IReadOnlyList<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> names,
+        DateTimeOffset now, bool moveInPlace)
+    {
+        // One add and one remove list per family, filled in place: a round of 1,000 names is thousands of grants.
+        List<AllowGrant>[] add = [[], []], remove = [[], []];
+        var held = new List<AllowGrant>();
+        var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        foreach (var (host, addresses) in names)
         {
-            // One add and one remove list per family, filled in place: a round of 1,000 names is thousands of grants.
-            List<AllowGrant>[] add = [[], []], remove = [[], []];
-            var held = new List<AllowGrant>();
-            var windowEnds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
-            foreach (var (host, addresses) in names)
+            if (!_entriesByHost.TryGetValue(host, out var entries))
+                continue;
+            if (!_names.TryGetValue(host, out var known) || !SameAddresses(known, addresses))
+                _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
+            foreach (var entry in entries)
             {
-                if (!_entriesByHost.TryGetValue(host, out var entries))
-                    continue;
-                if (!_names.TryGetValue(host, out var known) || !SameAddresses(known, addresses))
-                    _names[host] = addresses.Select(a => a.Address).Distinct().ToList(); // windows opened later use the latest answer
-                foreach (var entry in entries)
+                DateTimeOffset? windowEnd = null;
+                if (entry.Window is not null && !windowEnds.TryGetValue(entry.Name, out windowEnd))
+                    windowEnds[entry.Name] = windowEnd = OpenUntil(entry.Name, now);
+                if (entry.Window is not null && windowEnd is null)
+                    continue; // a closed window stays closed
+                for (int i = 0; i < addresses.Count; i++) // not foreach: no boxed enumerator per entry and name
                 {
-                    DateTimeOffset? windowEnd = null;
-                    if (entry.Window is not null && !windowEnds.TryGetValue(entry.Name, out windowEnd))
-                        windowEnds[entry.Name] = windowEnd = OpenUntil(entry.Name, now);
-                    if (entry.Window is not null && windowEnd is null)
-                        continue; // a closed window stays closed
-                    for (int i = 0; i < addresses.Count; i++) // not foreach: no boxed enumerator per entry and name
-                    {
-                        var (address, expires) = addresses[i];
-                        if (expires <= now)
-                            continue;
-                        var until = windowEnd is { } end && end < expires ? end : expires;
-                        // The steady state (the address is held, only its expiry moves): no grant or plan made for it.
-                        if (RefreshesTimeoutsInPlace && entry.By.Count == 0 && _models.TryGetValue((address.AddressFamily, null), out var unscoped)
-                            && unscoped.TryMoveExpiry(entry.Name, address, entry.Tcp, entry.Udp, until, now))
-                            continue;
-                        var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
-                        // The address's earlier grants of this entry, except a permanent one a literal destination gives.
-                        int family = Array.IndexOf(Families, address.AddressFamily);
-                        held.Clear();
-                        foreach (var g in Overlapping(entry.Name, network, address.AddressFamily, held))
-                            if (g.Network == network && (g.Expires is not null || !IsLiteral(entry, network)))
-                                remove[family].Add(g);
-                        PortGrants(_policy, entry, network, until, add[family]);
-                    }
+                    var (address, expires) = addresses[i];
+                    if (expires <= now)
+                        continue;
+                    var until = windowEnd is { } end && end < expires ? end : expires;
+                    // The steady state (the address is held, only its expiry moves): no grant or plan made for it.
+                    if (moveInPlace && entry.By.Count == 0 && _models.TryGetValue((address.AddressFamily, null), out var unscoped)
+                        && unscoped.TryMoveExpiry(entry.Name, address, entry.Tcp, entry.Udp, until, now))
+                        continue;
+                    var network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+                    // The address's earlier grants of this entry, except a permanent one a literal destination gives.
+                    int family = Array.IndexOf(Families, address.AddressFamily);
+                    held.Clear();
+                    foreach (var g in Overlapping(entry.Name, network, address.AddressFamily, held))
+                        if (g.Network == network && (g.Expires is not null || !IsLiteral(entry, network)))
+                            remove[family].Add(g);
+                    PortGrants(_policy, entry, network, until, add[family]);
                 }
             }
-            return Families.Select((f, i) => new SetChange(f, add[i], remove[i]));
-        }, names.Count == 1 ? $"refresh {names[0].Host}" : $"refresh {names.Count} names", cancellationToken).ConfigureAwait(false);
+        }
+        return Families.Select((f, i) => new SetChange(f, add[i], remove[i]));
     }
 
     /// <summary>Whether <paramref name="known"/> holds exactly the addresses of <paramref name="answer"/> (a name's answer mostly repeats: no copy then).</summary>
@@ -339,23 +349,13 @@ public sealed partial class LivePolicy
                     var now = _time.GetUtcNow();
                     var tx = new Transaction();
                     int removed = 0, added = 0;
-                    // Per set and scope value: each model holds one (family, scope) and changes its own elements.
-                    var changes = new Dictionary<(AddressFamily Family, GrantScope? Scope), (List<AllowGrant> Add, List<AllowGrant> Remove)>();
-                    foreach (var c in plan(now))
-                    {
-                        foreach (var g in c.Add)
-                            Grouped(changes, c.Family, g).Add.Add(g);
-                        foreach (var g in c.Remove)
-                            Grouped(changes, c.Family, g).Remove.Add(g);
-                    }
                     // Deletions first in the batch: a re-bound cgroup's old elements go before its new ones are added.
                     var deletes = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
                     var inserts = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
                     var retimes = new List<(NftSet Set, RetimedElements Elements)>();
-                    foreach (var ((family, scope), (add, remove)) in changes)
+                    var changed = ChangeModels(plan(now), now);
+                    foreach (var (model, delta) in changed.Values)
                     {
-                        var model = Model(family, scope);
-                        var delta = model.Change(add, remove, now, RefreshesTimeoutsInPlace);
                         if (delta.Remove.Count > 0)
                             deletes.Add((model.Set, delta.Remove));
                         if (delta.Add.Count > 0)
@@ -369,7 +369,7 @@ public sealed partial class LivePolicy
                     // Models whose element timeouts moved in place (TryMoveExpiry) and that nothing else changed.
                     foreach (var (key, model) in _models)
                     {
-                        if (!model.HasPendingRefresh || changes.ContainsKey(key))
+                        if (!model.HasPendingRefresh || changed.ContainsKey(key))
                             continue;
                         var refreshed = model.Change([], [], now, RefreshesTimeoutsInPlace).Refresh;
                         if (refreshed.Count > 0)
@@ -409,16 +409,7 @@ public sealed partial class LivePolicy
                 }
                 catch
                 {
-                    // The model may hold a change the kernel refused: rebuild it from what the kernel has (when it
-                    // cannot be read either, the next change fails on the generation check and reads again).
-                    try
-                    {
-                        await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (Exception)
-                    {
-                        _generation = 0; // never a current generation: forces a re-read before the next commit
-                    }
+                    await RecoverModelsAsync().ConfigureAwait(false);
                     throw;
                 }
             }
@@ -427,6 +418,45 @@ public sealed partial class LivePolicy
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The model may hold a change the kernel refused: rebuilds it from what the kernel has (when it cannot be read
+    /// either, the next change fails on the generation check and reads again).
+    /// </summary>
+    private async Task RecoverModelsAsync()
+    {
+        try
+        {
+            await ReadAsync(checkStructure: false, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            _generation = 0; // never a current generation: forces a re-read before the next commit
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="plan"/> to the models: per set and scope value (each model holds one family and scope
+    /// and changes its own elements), the model and the element changes for one transaction.
+    /// </summary>
+    private Dictionary<(AddressFamily Family, GrantScope? Scope), (AllowSetModel Model, ElementDelta Delta)> ChangeModels(IEnumerable<SetChange> plan, DateTimeOffset now)
+    {
+        var changes = new Dictionary<(AddressFamily Family, GrantScope? Scope), (List<AllowGrant> Add, List<AllowGrant> Remove)>();
+        foreach (var c in plan)
+        {
+            foreach (var g in c.Add)
+                Grouped(changes, c.Family, g).Add.Add(g);
+            foreach (var g in c.Remove)
+                Grouped(changes, c.Family, g).Remove.Add(g);
+        }
+        var changed = new Dictionary<(AddressFamily, GrantScope?), (AllowSetModel, ElementDelta)>(changes.Count);
+        foreach (var ((family, scope), (add, remove)) in changes)
+        {
+            var model = Model(family, scope);
+            changed[(family, scope)] = (model, model.Change(add, remove, now, RefreshesTimeoutsInPlace));
+        }
+        return changed;
     }
 
     private static (List<AllowGrant> Add, List<AllowGrant> Remove) Grouped(
@@ -440,7 +470,8 @@ public sealed partial class LivePolicy
     /// <summary>Grants to add to and remove from one family's allow set.</summary>
     private readonly record struct SetChange(AddressFamily Family, IEnumerable<AllowGrant> Add, IEnumerable<AllowGrant> Remove);
 
-    private async Task ReadAsync(bool checkStructure, CancellationToken cancellationToken)
+    /// <summary>Lists the table and rebuilds the models from it (and, with <paramref name="checkStructure"/>, checks it is this policy's).</summary>
+    private async Task<TableContents> ReadAsync(bool checkStructure, CancellationToken cancellationToken)
     {
         var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
         if (checkStructure)
@@ -452,7 +483,14 @@ public sealed partial class LivePolicy
             _ownership = (contents.Table.Flags & NetlinkFence.Nftables.Table.OwnerFlag) == 0 ? 0
                 : contents.Table.Flags & (NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag);
         }
-        var now = _time.GetUtcNow();
+        LoadModels(contents, _time.GetUtcNow());
+        _generation = contents.Generation;
+        return contents;
+    }
+
+    /// <summary>The models of the allow sets <paramref name="contents"/> holds (a listing, or the policy's own expected table).</summary>
+    private void LoadModels(TableContents contents, DateTimeOffset now)
+    {
         var models = new Dictionary<(AddressFamily, GrantScope?), AllowSetModel>();
         var scopedSets = new Dictionary<string, NftSet>(StringComparer.Ordinal);
         foreach (var set in contents.Sets)
@@ -468,7 +506,6 @@ public sealed partial class LivePolicy
         }
         _models = models;
         _scopedSets = scopedSets;
-        _generation = contents.Generation;
     }
 
     private async Task<TableContents> ListAsync(CancellationToken cancellationToken) =>

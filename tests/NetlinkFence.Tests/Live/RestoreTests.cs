@@ -1,0 +1,146 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Monitoring;
+using NetlinkFence.Policy;
+using NetlinkFence.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace NetlinkFence.Tests.Live;
+
+/// <summary>
+/// <see cref="LivePolicy.RestoreAsync"/>, a watch-mode repair's commit: after another writer changed the table, ONE
+/// generation-checked replace puts the policy back with the open windows and the followed names' current addresses in
+/// it (never a moment without them), and leaves out the addresses a followed name was compiled with. Real traffic from
+/// the agent namespace to the world namespace.
+/// </summary>
+public sealed class RestoreTests(ITestOutputHelper output)
+{
+    private const string Mirror = LivePolicyTests.Mirror, Control = LivePolicyTests.Control, Extra = LivePolicyTests.Extra;
+
+    /// <summary>What cdn.example resolved to when the policy was applied; the name has moved to <see cref="Extra"/> since.</summary>
+    private const string Compiled = "198.51.100.20";
+
+    private static readonly string Yaml = LivePolicyTests.Yaml.Replace("to: [api.ironclaw.example]", "to: [api.ironclaw.example, cdn.example]");
+
+    private static async Task<(LivePolicy Live, NftablesConnection Nft, ResolvedPolicy Resolved)> ApplyAsync(AgentAndWorld net)
+    {
+        var resolver = new FixedResolver(new() { ["cdn.example"] = [IPAddress.Parse(Compiled)] });
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml, "live.yaml"), resolver);
+        var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        return (await LivePolicy.AttachAsync(nft, resolved), nft, resolved);
+    }
+
+    private static AgentAndWorld World()
+    {
+        var net = new AgentAndWorld(Mirror, Control, Extra);
+        net.ListenTcp(Mirror, 80);
+        net.ListenTcp(Control, 443);
+        net.ListenTcp(Extra, 443);
+        return net;
+    }
+
+    [Fact]
+    public async Task A_restore_is_one_commit_that_keeps_open_windows_and_followed_names_and_drops_the_rest()
+    {
+        using var net = World();
+        var (live, nft, resolved) = await ApplyAsync(net);
+        await using var _ = nft;
+        var now = DateTimeOffset.UtcNow;
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), now.AddSeconds(60))]);
+        // Another writer's change: an accept-all rule.
+        net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+
+        await using var monitor = await NftablesMonitor.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        uint before = await nft.GetGenerationAsync();
+        var commit = await live.RestoreAsync([("updates", now.AddSeconds(40))], [("cdn.example", [(IPAddress.Parse(Extra), now.AddSeconds(60))])]);
+
+        // One commit: the replace carried the window and the name's address (nothing was re-added afterwards).
+        Assert.Equal(before + 1, await nft.GetGenerationAsync());
+        Assert.Equal(before + 1, commit.GenerationAfter);
+        var changes = new List<NftablesChange>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await foreach (var change in monitor.ReadChangesAsync(timeout.Token))
+            {
+                changes.Add(change);
+                if (change.Kind == NftablesChangeKind.Committed)
+                    break;
+            }
+        }
+        Assert.Contains(changes, c => c.Kind == NftablesChangeKind.TableDeleted);
+        Assert.Contains(changes, c => c.Kind == NftablesChangeKind.ElementsAdded && c.SetName == "allow_v4");
+
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        output.WriteLine(listing);
+        Assert.DoesNotContain("meta l4proto tcp accept", listing);
+        // The compiled address of the followed name is gone: the name answers Extra now.
+        Assert.DoesNotContain(Compiled, listing);
+        Assert.Matches(@"198\.51\.100\.9 \. tcp \. 443 [^,}]*timeout", listing);
+        // The window kept the time it had left (at most 40 s), not a new minute.
+        var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (\d+)s");
+        Assert.True(left.Success && int.Parse(left.Groups[1].Value) is > 20 and <= 40, listing);
+        Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(resolved), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
+
+        Assert.True(net.TcpReachable(Mirror, 80), "the open window was closed by the restore");
+        Assert.True(net.TcpReachable(Extra, 443), "the followed name's address was lost by the restore");
+        Assert.True(net.TcpReachable(Control, 443));
+        Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen);
+        // The live policy goes on from the restored table: closing the window is an element change again.
+        await live.CloseWindowAsync("updates");
+        Assert.False(net.TcpReachable(Mirror, 80, 700));
+    }
+
+    [Fact]
+    public async Task A_deleted_table_is_created_again_with_windows_cut_to_their_entrys_longest()
+    {
+        using var net = World();
+        var (live, nft, _) = await ApplyAsync(net);
+        await using var __ = nft;
+        net.Agent.Nft("delete table inet netlinkfence");
+        Assert.True(net.TcpReachable(Control, 443), "with no table there is no firewall in this namespace");
+
+        // A window claimed to last 10 minutes is cut to its entry's 1m; a name with no address left gets none.
+        await live.RestoreAsync([("updates", DateTimeOffset.UtcNow.AddMinutes(10))], [("cdn.example", [])]);
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        output.WriteLine(listing);
+        Assert.DoesNotContain(Compiled, listing);
+        var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (1m|\d+s)");
+        Assert.True(left.Success && left.Groups[1].Value is "1m" or ['4' or '5', _, 's'], listing);
+        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.False(net.TcpReachable(Extra, 443, 700));
+    }
+
+    [Fact]
+    public async Task A_name_not_passed_keeps_the_addresses_it_was_applied_with()
+    {
+        using var net = World();
+        var (live, nft, _) = await ApplyAsync(net);
+        await using var __ = nft;
+        net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        // Never answered since the apply (no refresher ran): what the apply resolved stands, permanent as apply made it.
+        await live.RestoreAsync([], []);
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        var element = Regex.Match(listing, @"198\.51\.100\.20 \. tcp \. 443[^,}]*");
+        Assert.True(element.Success, listing);
+        Assert.DoesNotContain("timeout", element.Value);
+        Assert.DoesNotContain("meta l4proto tcp accept", listing);
+        Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+    }
+
+    [Fact]
+    public async Task An_unknown_window_is_refused_before_anything_is_committed()
+    {
+        using var net = World();
+        var (live, nft, _) = await ApplyAsync(net);
+        await using var __ = nft;
+        net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        uint before = await nft.GetGenerationAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => live.RestoreAsync([("control", DateTimeOffset.UtcNow.AddSeconds(30))], []));
+        await Assert.ThrowsAsync<ArgumentException>(() => live.RestoreAsync([("nosuch", DateTimeOffset.UtcNow.AddSeconds(30))], []));
+        Assert.Equal(before, await nft.GetGenerationAsync());
+        Assert.Contains("meta l4proto tcp accept", net.Agent.Nft("list table inet netlinkfence"));
+    }
+}

@@ -31,15 +31,15 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
               window: 1m
         """;
 
-    private static async Task<(LivePolicy Live, NftablesConnection Nft)> ApplyAsync(AgentAndWorld net, string yaml = Yaml)
+    internal static async Task<(LivePolicy Live, NftablesConnection Nft)> ApplyAsync(AgentAndWorld net, string yaml = Yaml, FixedResolver? resolver = null)
     {
-        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "live.yaml"), new FixedResolver());
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "live.yaml"), resolver ?? new FixedResolver());
         var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
         await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
         return (await LivePolicy.AttachAsync(nft, resolved), nft);
     }
 
-    private static AgentAndWorld World()
+    internal static AgentAndWorld World()
     {
         var net = new AgentAndWorld(Mirror, Control, Extra);
         net.ListenTcp(Mirror, 80);

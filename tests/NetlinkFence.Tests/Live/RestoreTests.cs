@@ -23,29 +23,16 @@ public sealed class RestoreTests(ITestOutputHelper output)
 
     private static readonly string Yaml = LivePolicyTests.Yaml.Replace("to: [api.ironclaw.example]", "to: [api.ironclaw.example, cdn.example]");
 
-    private static async Task<(LivePolicy Live, NftablesConnection Nft, ResolvedPolicy Resolved)> ApplyAsync(AgentAndWorld net)
-    {
-        var resolver = new FixedResolver(new() { ["cdn.example"] = [IPAddress.Parse(Compiled)] });
-        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml, "live.yaml"), resolver);
-        var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
-        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
-        return (await LivePolicy.AttachAsync(nft, resolved), nft, resolved);
-    }
+    private static Task<(LivePolicy Live, NftablesConnection Nft)> ApplyAsync(AgentAndWorld net) =>
+        LivePolicyTests.ApplyAsync(net, Yaml, new FixedResolver(new() { ["cdn.example"] = [IPAddress.Parse(Compiled)] }));
 
-    private static AgentAndWorld World()
-    {
-        var net = new AgentAndWorld(Mirror, Control, Extra);
-        net.ListenTcp(Mirror, 80);
-        net.ListenTcp(Control, 443);
-        net.ListenTcp(Extra, 443);
-        return net;
-    }
+    private static AgentAndWorld World() => LivePolicyTests.World();
 
     [Fact]
     public async Task A_restore_is_one_commit_that_keeps_open_windows_and_followed_names_and_drops_the_rest()
     {
         using var net = World();
-        var (live, nft, resolved) = await ApplyAsync(net);
+        var (live, nft) = await ApplyAsync(net);
         await using var _ = nft;
         var now = DateTimeOffset.UtcNow;
         await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
@@ -82,7 +69,7 @@ public sealed class RestoreTests(ITestOutputHelper output)
         // The window kept the time it had left (at most 40 s), not a new minute.
         var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (\d+)s");
         Assert.True(left.Success && int.Parse(left.Groups[1].Value) is > 20 and <= 40, listing);
-        Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(resolved), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
+        Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(live.Policy), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
 
         Assert.True(net.TcpReachable(Mirror, 80), "the open window was closed by the restore");
         Assert.True(net.TcpReachable(Extra, 443), "the followed name's address was lost by the restore");
@@ -97,8 +84,8 @@ public sealed class RestoreTests(ITestOutputHelper output)
     public async Task A_deleted_table_is_created_again_with_windows_cut_to_their_entrys_longest()
     {
         using var net = World();
-        var (live, nft, _) = await ApplyAsync(net);
-        await using var __ = nft;
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
         net.Agent.Nft("delete table inet netlinkfence");
         Assert.True(net.TcpReachable(Control, 443), "with no table there is no firewall in this namespace");
 
@@ -117,8 +104,8 @@ public sealed class RestoreTests(ITestOutputHelper output)
     public async Task A_name_not_passed_keeps_the_addresses_it_was_applied_with()
     {
         using var net = World();
-        var (live, nft, _) = await ApplyAsync(net);
-        await using var __ = nft;
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
         net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
         // Never answered since the apply (no refresher ran): what the apply resolved stands, permanent as apply made it.
         await live.RestoreAsync([], []);
@@ -134,8 +121,8 @@ public sealed class RestoreTests(ITestOutputHelper output)
     public async Task An_unknown_window_is_refused_before_anything_is_committed()
     {
         using var net = World();
-        var (live, nft, _) = await ApplyAsync(net);
-        await using var __ = nft;
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
         net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
         uint before = await nft.GetGenerationAsync();
         await Assert.ThrowsAsync<ArgumentException>(() => live.RestoreAsync([("control", DateTimeOffset.UtcNow.AddSeconds(30))], []));

@@ -11,7 +11,8 @@ public sealed partial class LivePolicy
     /// runs on it: each of <paramref name="openWindows"/> stays open until its time (at most its entry's <c>window:</c>
     /// from now), and each of <paramref name="names"/> is allowed exactly the addresses given, each until its expiry
     /// (the addresses the policy was compiled with for that name are left out: they may have expired long ago). No
-    /// flow the running policy allows is cut, not even between a replace and a re-grant, and nothing else survives.
+    /// flow the running policy allows is cut, not even between a replace and a re-grant, and nothing else survives
+    /// (destinations added with <see cref="AddDestinationAsync"/> included: add them again).
     /// Generation-checked (retried twice on a conflict) and read back; throws <see cref="ReadBackMismatchException"/>
     /// when the kernel holds something else after our commit.
     /// </summary>
@@ -28,8 +29,8 @@ public sealed partial class LivePolicy
         try
         {
             // Compiled now, not at attach: a re-bound unit's elements carry its current cgroup id.
-            var policy = PolicyCompiler.Compile(_policy);
-            policy = policy.WithTableFlags(policy.Table.Flags | _ownership);
+            var compiled = PolicyCompiler.Compile(_policy);
+            var policy = compiled.WithTableFlags(compiled.Table.Flags | _ownership);
             int rereads = 0;
             for (int attempt = 1; ; attempt++)
             {
@@ -55,7 +56,7 @@ public sealed partial class LivePolicy
                     var sent = policy.Sets.Where(s => IsEgressAllowSet(s.Set.Name)).ToDictionary(s => s.Set.Name, s => ElementsOf(s.Set.Name, now), StringComparer.Ordinal);
                     var tx = policy.ToReplaceTransaction(tableExists: before is not null, set => sent.TryGetValue(set.Set.Name, out var elements) ? elements : set.Elements);
                     var result = await _nft.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
-                    _compiled = policy;
+                    _compiled = compiled;
                     var after = await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
                     var drift = ReadBackDifferences(policy, sent, now, after);
                     // A later generation is another writer's table, committed after ours: not a bad read-back.

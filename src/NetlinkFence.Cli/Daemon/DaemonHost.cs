@@ -232,7 +232,7 @@ internal sealed class DaemonHost
             string how = result.Kind switch
             {
                 ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
-                ReloadKind.Replace => "atomic replace of the table (open windows closed)",
+                ReloadKind.Replace => "atomic replace of the table, open windows and followed names' addresses carried in it",
                 _ => "nothing changed",
             };
             Log($"reloaded ({why}): {how}{(result.Commit is { } c ? $", {c.Messages} messages, generation {c.GenerationAfter}" : "")}");

@@ -65,16 +65,19 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
-    public async Task AReloadThatReplacesTheTableKeepsItOwned()
+    public async Task AReloadThatReplacesTheTableKeepsItOwnedAndItsOpenWindowsOpen()
     {
         using var ns = TestNamespace.Create();
         string policy = DaemonTests.WritePolicy("log:\n  prefix: \"A: \"\n" + Policy("203.0.113.50"));
         using var daemon = DaemonProcess.Start(policy, ns);
         daemon.WaitReady();
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
         File.WriteAllText(policy, "log:\n  prefix: \"B: \"\n" + Policy("203.0.113.50"));
         daemon.Signal("HUP");
-        Assert.True(daemon.WaitForLog("reloaded (SIGHUP): atomic replace"), daemon.Log);
+        Assert.True(daemon.WaitForLog("reloaded (SIGHUP): atomic replace of the table, open windows and followed names' addresses carried in it"), daemon.Log);
         Assert.Contains("\"B: \"", ns.Nft("list ruleset"));
+        Assert.Contains("203.0.113.60", ns.Nft("list ruleset")); // the open window stayed open
         var table = await DaemonTests.ReadTableAsync(ns);
         Assert.Equal(NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag, table!.Flags);
         var add = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft add rule inet netlinkfence output accept");

@@ -130,4 +130,36 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.Equal(before, await nft.GetGenerationAsync());
         Assert.Contains("meta l4proto tcp accept", net.Agent.Nft("list table inet netlinkfence"));
     }
+
+    [Fact]
+    public async Task A_replacing_reload_keeps_open_windows_and_the_timed_grants_the_new_policy_allows()
+    {
+        using var net = World();
+        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        await using var _ = nft;
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
+
+        // A log prefix changes the rules (a replace); the window entry's longest is now 20 s.
+        string logged = LivePolicyTests.Yaml.Replace("egress:", "log:\n  prefix: \"DENIED: \"\negress:").Replace("window: 1m", "window: 20s");
+        uint before = await nft.GetGenerationAsync();
+        var reload = await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(logged, "live.yaml"), new FixedResolver()));
+        Assert.Equal(ReloadKind.Replace, reload.Kind);
+        Assert.Equal(before + 1, await nft.GetGenerationAsync()); // one commit: nothing re-added after the replace
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        output.WriteLine(listing);
+        Assert.Contains("DENIED: ", listing);
+        var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (\d+)s");
+        Assert.True(left.Success && int.Parse(left.Groups[1].Value) is > 10 and <= 20, listing); // cut to the new window
+        Assert.True(net.TcpReachable(Mirror, 80), "the replace closed the open window");
+        Assert.True(net.TcpReachable(Extra, 443), "the replace dropped the added destination");
+
+        // Now 'control' is on 8443 only: the destination added for 443 is not the new policy's any more.
+        string moved = logged.Replace("prefix: \"DENIED: \"", "prefix: \"DROP: \"").Replace("tcp: [443]", "tcp: [8443]");
+        Assert.Equal(ReloadKind.Replace, (await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(moved, "live.yaml"), new FixedResolver()))).Kind);
+        listing = net.Agent.Nft("list table inet netlinkfence");
+        Assert.DoesNotContain(Extra, listing);
+        Assert.True(net.TcpReachable(Mirror, 80), "the second replace closed the open window");
+        Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(live.Policy), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
+    }
 }

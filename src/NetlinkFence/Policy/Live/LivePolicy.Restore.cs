@@ -29,54 +29,72 @@ public sealed partial class LivePolicy
         try
         {
             // Compiled now, not at attach: a re-bound unit's elements carry its current cgroup id.
-            var compiled = PolicyCompiler.Compile(_policy);
-            var policy = compiled.WithTableFlags(compiled.Table.Flags | _ownership);
-            int rereads = 0;
-            for (int attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    uint generation = await _nft.GetGenerationAsync(cancellationToken).ConfigureAwait(false);
-                    var before = await _nft.ListTableAsync(NftFamily.Inet, Table, cancellationToken).ConfigureAwait(false);
-                    if (before is not null && before.Generation != generation && ++rereads < 16)
-                    {
-                        attempt--; // moved between the two reads: read again (not a retry)
-                        continue;
-                    }
-                    var now = _time.GetUtcNow();
-                    LoadModels(policy.ToExpectedContents(), now); // the allow sets as the policy alone fills them
-                    foreach (var (entry, until) in windows)
-                    {
-                        var end = until < now + entry.Window!.Value ? until : now + entry.Window!.Value;
-                        if (end > now)
-                            ChangeModels(OpenPlan(entry, end, now), now);
-                    }
-                    ChangeModels(Families.Select(f => new SetChange(f, [], CompiledAddressesOf(names, f))), now);
-                    ChangeModels(RefreshPlan(names, now, moveInPlace: false), now);
-                    var sent = policy.Sets.Where(s => IsEgressAllowSet(s.Set.Name)).ToDictionary(s => s.Set.Name, s => ElementsOf(s.Set.Name, now), StringComparer.Ordinal);
-                    var tx = policy.ToReplaceTransaction(tableExists: before is not null, set => sent.TryGetValue(set.Set.Name, out var elements) ? elements : set.Elements);
-                    var result = await _nft.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
-                    _compiled = compiled;
-                    var after = await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
-                    var drift = ReadBackDifferences(policy, sent, now, after);
-                    // A later generation is another writer's table, committed after ours: not a bad read-back.
-                    if (drift.Count > 0 && after.Generation == (unchecked(generation + 1) is 0 ? 1 : unchecked(generation + 1)))
-                        throw new ReadBackMismatchException(drift);
-                    return result;
-                }
-                catch (TransactionRejectedException e) when (e.IsGenerationConflict && attempt < 3)
-                {
-                }
-                catch
-                {
-                    await RecoverModelsAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
+            return await ReplaceAsync(PolicyCompiler.Compile(_policy), Fill, onCommitted: null, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
+        }
+
+        IEnumerable<IEnumerable<SetChange>> Fill(DateTimeOffset now)
+        {
+            foreach (var (entry, until) in windows)
+            {
+                var end = until < now + entry.Window!.Value ? until : now + entry.Window!.Value;
+                if (end > now)
+                    yield return OpenPlan(entry, end, now);
+            }
+            yield return Families.Select(f => new SetChange(f, [], CompiledAddressesOf(names, f)));
+            yield return RefreshPlan(names, now, moveInPlace: false);
+        }
+    }
+
+    /// <summary>
+    /// ONE generation-checked atomic replace of the table with <paramref name="compiled"/> (the attached table's
+    /// ownership flags kept), whose allow sets hold what the policy compiles to plus what <paramref name="fill"/> plans
+    /// on top of it, each plan applied to the models before the next is made (so a name's addresses see the windows
+    /// opened before them). Read back and compared with what was sent. Called with the gate held.
+    /// </summary>
+    private async Task<CommitResult> ReplaceAsync(CompiledPolicy compiled, Func<DateTimeOffset, IEnumerable<IEnumerable<SetChange>>> fill, Action? onCommitted,
+        CancellationToken cancellationToken)
+    {
+        var policy = compiled.WithTableFlags(compiled.Table.Flags | _ownership);
+        int rereads = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                uint generation = await _nft.GetGenerationAsync(cancellationToken).ConfigureAwait(false);
+                var before = await _nft.ListTableAsync(NftFamily.Inet, compiled.Table.Name, cancellationToken).ConfigureAwait(false);
+                if (before is not null && before.Generation != generation && ++rereads < 16)
+                {
+                    attempt--; // moved between the two reads: read again (not a retry)
+                    continue;
+                }
+                var now = _time.GetUtcNow();
+                LoadModels(policy.ToExpectedContents(), now); // the allow sets as the policy alone fills them
+                foreach (var plan in fill(now))
+                    ChangeModels(plan, now);
+                var sent = policy.Sets.Where(s => IsEgressAllowSet(s.Set.Name)).ToDictionary(s => s.Set.Name, s => ElementsOf(s.Set.Name, now), StringComparer.Ordinal);
+                var tx = policy.ToReplaceTransaction(tableExists: before is not null, set => sent.TryGetValue(set.Set.Name, out var elements) ? elements : set.Elements);
+                var result = await _nft.CommitAsync(tx, new CommitOptions { ExpectedGeneration = generation }, cancellationToken).ConfigureAwait(false);
+                _compiled = compiled;
+                onCommitted?.Invoke();
+                var after = await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+                var drift = ReadBackDifferences(policy, sent, now, after);
+                // A later generation is another writer's table, committed after ours: not a bad read-back.
+                if (drift.Count > 0 && after.Generation == (unchecked(generation + 1) is 0 ? 1 : unchecked(generation + 1)))
+                    throw new ReadBackMismatchException(drift);
+                return result;
+            }
+            catch (TransactionRejectedException e) when (e.IsGenerationConflict && attempt < 3)
+            {
+            }
+            catch
+            {
+                await RecoverModelsAsync().ConfigureAwait(false);
+                throw;
+            }
         }
     }
 

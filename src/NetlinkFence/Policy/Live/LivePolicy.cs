@@ -242,8 +242,10 @@ public sealed partial class LivePolicy
 
     /// <summary>
     /// Brings the table to <paramref name="next"/> in one transaction: element changes when only destinations, ports or
-    /// windows differ (open windows of entries that stay window entries stay open, timed grants stay), otherwise one
-    /// atomic replace of the table (<see cref="PolicyApplier"/>), which closes open windows.
+    /// windows differ, otherwise one atomic replace of the table whose allow sets already hold what runs. Either way,
+    /// open windows of entries that stay window entries stay open (no longer than their new <c>window:</c>), and timed
+    /// grants (added destinations, refreshed names) stay until they expire while <paramref name="next"/> still allows
+    /// them (their entry, ports and scope).
     /// </summary>
     public async Task<ReloadResult> ReloadAsync(ResolvedPolicy next, CancellationToken cancellationToken = default)
     {
@@ -251,22 +253,36 @@ public sealed partial class LivePolicy
         var compiled = PolicyCompiler.Compile(next);
         bool sameShape = next.Policy.Table == Table
             && TableDiff.Compare(WithoutLiveElements(_compiled.ToExpectedContents()), WithoutLiveElements(compiled.ToExpectedContents())).Count == 0;
+        var nextNames = Names(next);
         if (!sameShape)
         {
-            var applied = await PolicyApplier.ApplyAsync(_nft, compiled.WithTableFlags(compiled.Table.Flags | _ownership), retries: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                Switch(next, compiled);
-                await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+                await ReadIfStaleAsync(cancellationToken).ConfigureAwait(false); // what is open is what the kernel has now
+                var now = _time.GetUtcNow();
+                var open = next.Policy.Egress.Where(e => e.Window is not null).Select(e => (Entry: e, Until: OpenUntil(e.Name, now)))
+                    .Where(w => w.Until is not null).ToList();
+                var carried = CarriedGrants(next, now);
+                var replaced = await ReplaceAsync(compiled, Carry, onCommitted: () => Switch(next, compiled), cancellationToken).ConfigureAwait(false);
+                return new ReloadResult(ReloadKind.Replace, 0, 0, replaced);
+
+                IEnumerable<IEnumerable<SetChange>> Carry(DateTimeOffset at)
+                {
+                    foreach (var (entry, until) in open)
+                    {
+                        var end = until!.Value < at + entry.Window!.Value ? until.Value : at + entry.Window!.Value;
+                        if (end > at)
+                            yield return Families.Select(f => new SetChange(f, EntryGrants(next, nextNames, entry, f, end), []));
+                    }
+                    yield return Families.Select(f => new SetChange(f, carried.Where(g => g.Network.BaseAddress.AddressFamily == f), []));
+                }
             }
             finally
             {
                 _gate.Release();
             }
-            return new ReloadResult(ReloadKind.Replace, 0, 0, applied.Commit);
         }
-        var nextNames = Names(next);
         var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
         {
             var held = _models.Where(m => m.Key.Family == f).SelectMany(m => m.Value.Grants).ToList();
@@ -275,14 +291,42 @@ public sealed partial class LivePolicy
             foreach (var entry in next.Policy.Egress)
             {
                 if (entry.Window is not null && OpenUntil(entry.Name, now) is { } until)
-                    want.AddRange(EntryGrants(next, nextNames, entry, f, until));
+                    want.AddRange(EntryGrants(next, nextNames, entry, f, until < now + entry.Window.Value ? until : now + entry.Window.Value));
             }
-            // Timed grants of plain entries (added destinations, refreshed names) stay until they expire.
-            var plain = next.Policy.Egress.Where(e => e.Window is null).Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-            want.AddRange(held.Where(g => g.Expires > now && plain.Contains(g.Entry)));
+            want.AddRange(CarriedGrants(next, now).Where(g => g.Network.BaseAddress.AddressFamily == f));
             return new SetChange(f, want, held);
         }), "reload", cancellationToken, onCommitted: () => Switch(next, compiled)).ConfigureAwait(false);
         return commit is null ? new ReloadResult(ReloadKind.Unchanged, 0, 0, null) : new ReloadResult(ReloadKind.Elements, removed, added, commit);
+    }
+
+    /// <summary>
+    /// The timed grants of plain entries (added destinations, refreshed names) that <paramref name="next"/> still allows:
+    /// its entry has no window, the ports are among the entry's, the scope is one the entry is bound to.
+    /// </summary>
+    private List<AllowGrant> CarriedGrants(ResolvedPolicy next, DateTimeOffset now)
+    {
+        var plain = next.Policy.Egress.Where(e => e.Window is null).ToDictionary(e => e.Name, StringComparer.Ordinal);
+        return _models.Values.SelectMany(m => m.Grants).Where(g => g.Expires > now && plain.TryGetValue(g.Entry, out var entry) && Allows(entry, g)).ToList();
+
+        bool Allows(AllowEntry entry, AllowGrant grant) =>
+            (grant.Protocol == ProtocolType.Tcp ? entry.Tcp : grant.Protocol == ProtocolType.Udp ? entry.Udp : [])
+                .Any(p => p.First <= grant.Ports.First && grant.Ports.Last <= p.Last)
+            && (grant.Scope is null ? entry.By.Count == 0 : next.ScopesOf(entry).Any(b => b.Current == grant.Scope));
+    }
+
+    /// <summary>Re-reads the models when another writer committed since they were read (a table that is gone leaves them empty).</summary>
+    private async Task ReadIfStaleAsync(CancellationToken cancellationToken)
+    {
+        if (await _nft.GetGenerationAsync(cancellationToken).ConfigureAwait(false) == _generation)
+            return;
+        try
+        {
+            await ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LivePolicyException)
+        {
+            _models = [];
+        }
     }
 
     /// <summary>

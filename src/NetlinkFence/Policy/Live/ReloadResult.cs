@@ -11,7 +11,10 @@ public enum ReloadKind
     /// <summary>Only allow-set elements changed: one transaction of element deletions and additions.</summary>
     Elements,
 
-    /// <summary>Chains, rules or sets changed: one atomic replace of the table (<see cref="PolicyApplier"/>); open windows are closed by it.</summary>
+    /// <summary>
+    /// Chains, rules or sets changed: one atomic replace of the table, whose allow sets already hold the open windows and
+    /// the timed grants the new policy still allows (nothing that runs is cut by it).
+    /// </summary>
     Replace,
 }
 

@@ -27,7 +27,8 @@ public sealed class DaemonTests
 
     internal static string WritePolicy(string text)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"nlf-daemon-{Guid.NewGuid():N}.yaml");
+        // In the scratch directory, removed when the test process exits: a failed test leaves nothing in /tmp.
+        string path = TestScratch.PathFor("nlf-daemon", ".yaml");
         File.WriteAllText(path, text);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return path;

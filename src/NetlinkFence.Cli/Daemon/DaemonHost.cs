@@ -275,9 +275,20 @@ internal sealed class DaemonHost
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
             var running = await RunningState.CaptureAsync(Live, _names, cancellationToken);
-            var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);
-            Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, in one transaction "
-                + $"({commit.Messages} messages, generation {commit.GenerationAfter}) that kept {running.Describe(DateTimeOffset.UtcNow)}");
+            try
+            {
+                var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);
+                Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, in one transaction "
+                    + $"({commit.Messages} messages, generation {commit.GenerationAfter}) that kept {running.Describe(DateTimeOffset.UtcNow)}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The foreign change must not stay because the running state could not be carried: the policy alone
+                // (fail closed: windows closed until opened again, names back at their next refresh round).
+                Log($"repair: the replace carrying open windows and followed names failed ({e.Message}); replacing with the policy alone");
+                await ApplyAsync(policy, cancellationToken);
+                Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, without its open windows and followed names");
+            }
             await RestoreAuditAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -264,7 +264,8 @@ internal sealed class DaemonHost
             // Open windows and refreshed names are this daemon's own elements: only a change beyond them is repaired.
             // Compiled from the live policy: a unit re-bound since the apply has its current cgroup id there.
             var policy = PolicyCompiler.Compile(Live.Policy).WithTableFlags(Flags);
-            var differences = TableDiff.CompareRunning(policy, live, DateTimeOffset.UtcNow, Rendering.Rule);
+            var differences = TableDiff.CompareRunning(policy, live, DateTimeOffset.UtcNow, Rendering.Rule)
+                .Concat(await RunningState.ForeignWindowsAsync(Live, cancellationToken)).ToList();
             if (_auditEnds > DateTimeOffset.UtcNow)
                 differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)
@@ -274,7 +275,7 @@ internal sealed class DaemonHost
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
-            var running = await RunningState.CaptureAsync(Live, _names, cancellationToken);
+            var running = RunningState.Capture(Live, _names);
             try
             {
                 var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);

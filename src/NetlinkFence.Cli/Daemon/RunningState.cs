@@ -15,13 +15,26 @@ internal sealed record RunningState(
     IReadOnlyList<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> Names)
 {
     /// <summary>
-    /// The open windows as the kernel has them now (a window longer than its entry allows is cut to it), and the
-    /// refresher's answers: every name answered since it started, with its live addresses (none when all expired).
+    /// The windows this daemon opened (<see cref="LivePolicy.OpenedWindows"/>: never one another writer put in the
+    /// kernel), and the refresher's answers: every name answered since it started, with its live addresses (none when
+    /// all expired).
     /// </summary>
-    public static async Task<RunningState> CaptureAsync(LivePolicy live, DnsRefresher? names, CancellationToken cancellationToken)
+    public static RunningState Capture(LivePolicy live, DnsRefresher? names)
     {
         var now = DateTimeOffset.UtcNow;
-        var windows = new List<(string, DateTimeOffset)>();
+        var answers = new List<(string, IReadOnlyList<(IPAddress, DateTimeOffset)>)>();
+        if (names is not null)
+            foreach (string host in names.Names.Where(names.HasAnswered))
+                answers.Add((host, names.AddressesOf(host).Where(a => a.Expires > now).ToList()));
+        return new RunningState(live.OpenedWindows, answers);
+    }
+
+    /// <summary>
+    /// The windows the kernel holds open that this daemon did not open, or holds open for longer than it did: another
+    /// writer's elements, drift even where the running-policy check accepts them as a window (in time and place).
+    /// </summary>
+    public static async Task<IReadOnlyList<TableDifference>> ForeignWindowsAsync(LivePolicy live, CancellationToken cancellationToken)
+    {
         IReadOnlyList<LiveWindow> listed;
         try
         {
@@ -29,17 +42,18 @@ internal sealed record RunningState(
         }
         catch (LivePolicyException)
         {
-            listed = []; // the table was deleted: no window is open, and the repair must go on
+            return []; // the table is gone: the comparison with the policy says so
         }
-        foreach (var window in listed)
-            if (window.Remaining is { } left && window.Entry.Window is { } longest)
-                windows.Add((window.Entry.Name, now + (left < longest ? left : longest)));
-        var answers = new List<(string, IReadOnlyList<(IPAddress, DateTimeOffset)>)>();
-        if (names is not null)
-            foreach (string host in names.Names.Where(names.HasAnswered))
-                answers.Add((host, names.AddressesOf(host).Where(a => a.Expires > now).ToList()));
-        return new RunningState(windows, answers);
+        var now = DateTimeOffset.UtcNow;
+        var opened = live.OpenedWindows.ToDictionary(w => w.Entry, w => w.Until, StringComparer.Ordinal);
+        return listed.Where(w => w.Remaining is { } left && (!opened.TryGetValue(w.Entry.Name, out var until) || now + left > until + Slack))
+            .Select(w => new TableDifference(DifferenceKind.Added, $"window {w.Entry.Name}",
+                $"open for {w.Remaining!.Value.TotalSeconds:0}s in the kernel, {(opened.ContainsKey(w.Entry.Name) ? "longer than" : "not")} opened by this daemon"))
+            .ToList();
     }
+
+    /// <summary>Timeouts count in milliseconds and clocks tick: a window may read back this much longer than recorded.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(2);
 
     /// <summary>What a repair keeps, for the log: "window mirror open for the 598s it had left; 1 followed name(s) with ...".</summary>
     public string Describe(DateTimeOffset now) =>

@@ -114,6 +114,35 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
+    public void WithoutOwnershipAWindowAnotherWriterOpensIsClosedByTheRepair()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
+        using var daemon = DaemonProcess.Start(policy, ns, "--no-owner");
+        daemon.WaitReady();
+        // In the window's place and within its 30m: only this daemon's own record tells it from a window it opened.
+        ns.Nft("-f -", "add element inet netlinkfence allow_v4 { 203.0.113.60 . tcp . 80 timeout 10m comment \"mirror\" }\n");
+        Assert.True(daemon.WaitForLog("repaired table inet netlinkfence"), daemon.Log);
+        Assert.Contains("differs from the policy: Added window mirror: open for", daemon.Log);
+        Assert.Contains("not opened by this daemon", daemon.Log);
+        Assert.DoesNotContain("203.0.113.60", ns.Nft("list set inet netlinkfence allow_v4"));
+
+        // Longer than the window: closed as well, not cut to the window's 30m (the repair used to re-open it for that).
+        ns.Nft("-f -", "add element inet netlinkfence allow_v4 { 203.0.113.60 . tcp . 80 timeout 1h comment \"mirror\" }\n");
+        Assert.True(daemon.WaitForLog("repaired table inet netlinkfence", count: 2), daemon.Log);
+        Assert.DoesNotContain("203.0.113.60", ns.Nft("list set inet netlinkfence allow_v4"));
+        Assert.DoesNotContain("kept window mirror", daemon.Log);
+
+        // A window the daemon opened is kept by the repair of a later drift, for the time it had left.
+        var open = CliRunner.Run($"open mirror --for 5m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+        ns.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        Assert.True(daemon.WaitForLog("that kept window mirror open for the"), daemon.Log);
+        Assert.Contains("203.0.113.60", ns.Nft("list set inet netlinkfence allow_v4"));
+        File.Delete(policy);
+    }
+
+    [Fact]
     public void WindowsAreOpenedListedAndClosedThroughTheDaemon()
     {
         using var ns = TestNamespace.Create();

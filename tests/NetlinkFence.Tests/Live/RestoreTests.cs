@@ -162,4 +162,38 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Mirror, 80), "the second replace closed the open window");
         Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(live.Policy), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
     }
+
+    [Fact]
+    public async Task Opened_windows_are_the_objects_own_through_open_close_reload_and_restore()
+    {
+        using var net = World();
+        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        await using var _ = nft;
+        Assert.Empty(live.OpenedWindows);
+        // Another writer's window element: open in the kernel, not this object's.
+        net.Agent.Nft("-f -", "add element inet netlinkfence allow_v4 { 203.0.113.80 . tcp . 80 timeout 30s comment \"updates\" }\n");
+        Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen);
+        Assert.Empty(live.OpenedWindows);
+
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        var (entry, until) = Assert.Single(live.OpenedWindows);
+        Assert.Equal("updates", entry);
+        Assert.InRange(until - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(50));
+        // Attached now, another object takes what is open as its own.
+        await using (var second = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name }))
+            Assert.Single((await LivePolicy.AttachAsync(second, live.Policy)).OpenedWindows);
+
+        // A replacing reload that shortens the window to 20 s cuts the record too.
+        string shorter = LivePolicyTests.Yaml.Replace("egress:", "log:\n  prefix: \"DENIED: \"\negress:").Replace("window: 1m", "window: 20s");
+        await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(shorter, "live.yaml"), new FixedResolver()));
+        Assert.InRange(Assert.Single(live.OpenedWindows).Until - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20));
+
+        await live.CloseWindowAsync("updates");
+        Assert.Empty(live.OpenedWindows);
+        await live.RestoreAsync([("updates", DateTimeOffset.UtcNow.AddSeconds(15))], []);
+        Assert.InRange(Assert.Single(live.OpenedWindows).Until - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
+        await live.RestoreAsync([], []);
+        Assert.Empty(live.OpenedWindows);
+        Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+    }
 }

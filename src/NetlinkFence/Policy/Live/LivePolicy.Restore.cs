@@ -25,11 +25,20 @@ public sealed partial class LivePolicy
         ArgumentNullException.ThrowIfNull(openWindows);
         ArgumentNullException.ThrowIfNull(names);
         var windows = openWindows.Select(w => (Entry: WindowEntry(w.Entry), w.Until)).ToList(); // an unknown entry: refused before anything
+        var restored = new List<(string Entry, DateTimeOffset Until)>();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // Compiled now, not at attach: a re-bound unit's elements carry its current cgroup id.
-            return await ReplaceAsync(PolicyCompiler.Compile(_policy), Fill, onCommitted: null, cancellationToken).ConfigureAwait(false);
+            return await ReplaceAsync(PolicyCompiler.Compile(_policy), Fill, onCommitted: () =>
+            {
+                lock (_opened)
+                {
+                    _opened.Clear(); // the windows open now are exactly the restored ones
+                    foreach (var (entry, until) in restored)
+                        _opened[entry] = until;
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -38,11 +47,14 @@ public sealed partial class LivePolicy
 
         IEnumerable<IEnumerable<SetChange>> Fill(DateTimeOffset now)
         {
+            restored.Clear(); // a retry plans again
             foreach (var (entry, until) in windows)
             {
                 var end = until < now + entry.Window!.Value ? until : now + entry.Window!.Value;
-                if (end > now)
-                    yield return OpenPlan(entry, end, now);
+                if (end <= now)
+                    continue;
+                restored.Add((entry.Name, end));
+                yield return OpenPlan(entry, end, now);
             }
             yield return Families.Select(f => new SetChange(f, [], CompiledAddressesOf(names, f)));
             yield return RefreshPlan(names, now, moveInPlace: false);

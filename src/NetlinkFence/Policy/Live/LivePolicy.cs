@@ -41,6 +41,9 @@ public sealed partial class LivePolicy
     private Dictionary<(AddressFamily Family, GrantScope? Scope), AllowSetModel> _models = [];
     private Dictionary<string, NftSet> _scopedSets = [];
     private readonly Dictionary<(ServiceScope, AddressFamily), List<AllowGrant>> _parked = []; // timed grants of a cgroup that went away, until it is back
+    // The windows this object opened (or carried through a restore or a replacing reload) and when each closes: what a
+    // repair may put back. The kernel's elements cannot say who opened a window. Guarded by itself (read from any thread).
+    private readonly Dictionary<string, DateTimeOffset> _opened = new(StringComparer.Ordinal);
     private uint _generation;
     private uint _ownership; // the attached table's owner|persist flags: a replace keeps them (an owned table stays owned)
 
@@ -72,7 +75,33 @@ public sealed partial class LivePolicy
         ArgumentNullException.ThrowIfNull(policy);
         var live = new LivePolicy(connection, policy, TimeProvider.System);
         await live.ReadAsync(checkStructure: true, cancellationToken).ConfigureAwait(false);
+        var now = live._time.GetUtcNow();
+        foreach (var entry in policy.Policy.Egress.Where(e => e.Window is not null))
+            if (live.OpenUntil(entry.Name, now) is { } until)
+                live.Opened(entry.Name, until); // open when attached: taken as this object's
         return live;
+    }
+
+    /// <summary>
+    /// The windows this object opened (<see cref="OpenWindowAsync"/>, or found open when it attached) and has not
+    /// closed, with when each closes; a restore or a reload keeps them. A window another writer opened in the kernel
+    /// since is not here: what <see cref="WindowsAsync"/> lists beyond these is not this object's doing.
+    /// </summary>
+    public IReadOnlyList<(string Entry, DateTimeOffset Until)> OpenedWindows
+    {
+        get
+        {
+            var now = _time.GetUtcNow();
+            lock (_opened)
+                return _opened.Where(w => w.Value > now).Select(w => (w.Key, w.Value)).ToList();
+        }
+    }
+
+    /// <summary>Records that <paramref name="entry"/> is open until <paramref name="until"/> (never earlier than recorded: opening extends).</summary>
+    private void Opened(string entry, DateTimeOffset until)
+    {
+        lock (_opened)
+            _opened[entry] = _opened.TryGetValue(entry, out var known) && known > until ? known : until;
     }
 
     /// <summary>
@@ -86,7 +115,9 @@ public sealed partial class LivePolicy
         if (duration <= TimeSpan.Zero || duration > window.Window)
             throw new ArgumentOutOfRangeException(nameof(duration), duration,
                 $"'{entry}' opens for more than 0s and at most its window, {WindowDuration.Format(window.Window!.Value)}");
-        await ChangeAsync(now => OpenPlan(window, now + duration, now), $"open {entry}", cancellationToken).ConfigureAwait(false);
+        var until = DateTimeOffset.MinValue;
+        await ChangeAsync(now => OpenPlan(window, until = now + duration, now), $"open {entry}", cancellationToken,
+            onCommitted: () => Opened(window.Name, until)).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         return new LiveWindow(window, OpenUntil(window.Name, now) - now);
     }
@@ -103,7 +134,8 @@ public sealed partial class LivePolicy
     public Task CloseWindowAsync(string entry, CancellationToken cancellationToken = default)
     {
         var window = WindowEntry(entry);
-        return ChangeAsync(_ => Families.Select(f => new SetChange(f, [], Held(window.Name, f))), $"close {entry}", cancellationToken);
+        return ChangeAsync(_ => Families.Select(f => new SetChange(f, [], Held(window.Name, f))), $"close {entry}", cancellationToken,
+            onCommitted: () => { lock (_opened) _opened.Remove(window.Name); });
     }
 
     /// <summary>Every window entry with the time it stays open, read from the kernel's element expirations now.</summary>
@@ -562,6 +594,19 @@ public sealed partial class LivePolicy
         _compiled = compiled;
         _names = Names(next);
         _entriesByHost = EntriesByHost(next);
+        // Windows stay recorded while their entry is a window entry, no longer than its (new) window from now.
+        var now = _time.GetUtcNow();
+        var windows = next.Policy.Egress.Where(e => e.Window is not null).ToDictionary(e => e.Name, e => e.Window!.Value, StringComparer.Ordinal);
+        lock (_opened)
+        {
+            foreach (var (entry, until) in _opened.ToList())
+            {
+                if (!windows.TryGetValue(entry, out var longest))
+                    _opened.Remove(entry);
+                else if (until > now + longest)
+                    _opened[entry] = now + longest;
+            }
+        }
     }
 
     // ---- windows ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ public sealed partial class LivePolicy
             restored.Clear(); // a retry plans again
             foreach (var (entry, until) in windows)
             {
-                var end = until < now + entry.Window!.Value ? until : now + entry.Window!.Value;
+                var end = WindowEnd(entry, until, now);
                 if (end <= now)
                     continue;
                 restored.Add((entry.Name, end));

@@ -303,7 +303,7 @@ public sealed partial class LivePolicy
                 {
                     foreach (var (entry, until) in open)
                     {
-                        var end = until!.Value < at + entry.Window!.Value ? until.Value : at + entry.Window!.Value;
+                        var end = WindowEnd(entry, until!.Value, at);
                         if (end > at)
                             yield return Families.Select(f => new SetChange(f, EntryGrants(next, nextNames, entry, f, end), []));
                     }
@@ -323,7 +323,7 @@ public sealed partial class LivePolicy
             foreach (var entry in next.Policy.Egress)
             {
                 if (entry.Window is not null && OpenUntil(entry.Name, now) is { } until)
-                    want.AddRange(EntryGrants(next, nextNames, entry, f, until < now + entry.Window.Value ? until : now + entry.Window.Value));
+                    want.AddRange(EntryGrants(next, nextNames, entry, f, WindowEnd(entry, until, now)));
             }
             want.AddRange(CarriedGrants(next, now).Where(g => g.Network.BaseAddress.AddressFamily == f));
             return new SetChange(f, want, held);
@@ -596,15 +596,15 @@ public sealed partial class LivePolicy
         _entriesByHost = EntriesByHost(next);
         // Windows stay recorded while their entry is a window entry, no longer than its (new) window from now.
         var now = _time.GetUtcNow();
-        var windows = next.Policy.Egress.Where(e => e.Window is not null).ToDictionary(e => e.Name, e => e.Window!.Value, StringComparer.Ordinal);
+        var windows = next.Policy.Egress.Where(e => e.Window is not null).ToDictionary(e => e.Name, StringComparer.Ordinal);
         lock (_opened)
         {
-            foreach (var (entry, until) in _opened.ToList())
+            foreach (var (name, until) in _opened.ToList())
             {
-                if (!windows.TryGetValue(entry, out var longest))
-                    _opened.Remove(entry);
-                else if (until > now + longest)
-                    _opened[entry] = now + longest;
+                if (windows.TryGetValue(name, out var entry))
+                    _opened[name] = WindowEnd(entry, until, now);
+                else
+                    _opened.Remove(name);
             }
         }
     }
@@ -642,6 +642,10 @@ public sealed partial class LivePolicy
 
         static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
     }
+
+    /// <summary><paramref name="until"/>, but no later than window entry <paramref name="entry"/>'s <c>window:</c> from <paramref name="now"/>.</summary>
+    private static DateTimeOffset WindowEnd(AllowEntry entry, DateTimeOffset until, DateTimeOffset now) =>
+        until < now + entry.Window!.Value ? until : now + entry.Window!.Value;
 
     /// <summary>When the open window of <paramref name="entry"/> closes, as the model holds it; null when closed.</summary>
     private DateTimeOffset? OpenUntil(string entry, DateTimeOffset now)

@@ -26,15 +26,7 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         try
         {
             string policy = Path.Combine(dir.FullName, "policy.yaml");
-            File.WriteAllText(policy, $$"""
-                version: 1
-                egress:
-                  allow:
-                    - name: platform
-                      to: [{{Scoped}}]
-                      tcp: [443]
-                      by: { cgroup: {{agent}} }
-                """);
+            File.WriteAllText(policy, PolicyFor(agent));
             using var daemon = DaemonProcess.Start(policy, net.Agent);
             daemon.WaitReady();
             ulong before = cgroups.Hierarchy.IdOf(agent)!.Value;
@@ -47,9 +39,8 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
             cgroups.Make(agent);
             ulong after = cgroups.Hierarchy.IdOf(agent)!.Value;
             Assert.NotEqual(before, after);
-            string Set() => net.Agent.Nft("list set inet netlinkfence allow_cgroup_v4");
-            Assert.True(DaemonProcess.WaitUntil(() => Set().Contains($". {after} ", StringComparison.Ordinal), 30),
-                $"the element was not moved to cgroup {after} within 30 s:\n{Set()}\n{daemon.Log}");
+            string Set() => CgroupSet(net);
+            WaitForElementOf(after, net, daemon);
             double rebindMs = restart.Elapsed.TotalMilliseconds;
             output.WriteLine($"re-bound {rebindMs:0} ms after the cgroup was re-created (the issue asks for 1 s); daemon: "
                 + daemon.Log.Split('\n').LastOrDefault(l => l.Contains("re-bound", StringComparison.Ordinal)));
@@ -70,4 +61,60 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
             dir.Delete(recursive: true);
         }
     }
+
+    /// <summary>
+    /// Watch mode (no table ownership): a repair after a re-bind keeps the service's current cgroup id. It must not
+    /// count the re-bound element as drift, nor put back the id the daemon started with (that cgroup is gone, so the
+    /// service would be denied until the next re-bind).
+    /// </summary>
+    [Fact]
+    public void WithoutOwnershipARepairAfterARebindKeepsTheCurrentCgroupId()
+    {
+        using var cgroups = new TestCgroup();
+        string agent = cgroups.Make("system.slice/agent.service");
+        string other = cgroups.Make("system.slice/other.service");
+        using var net = new AgentAndWorld(Scoped);
+        net.ListenTcp(Scoped, 443);
+        string policy = TestScratch.PathFor("nlf-scope", ".yaml");
+        File.WriteAllText(policy, PolicyFor(agent));
+        using var daemon = DaemonProcess.Start(policy, net.Agent, "--no-owner");
+        daemon.WaitReady();
+        ulong before = cgroups.Hierarchy.IdOf(agent)!.Value;
+        cgroups.Remove(agent);
+        cgroups.Make(agent);
+        ulong after = cgroups.Hierarchy.IdOf(agent)!.Value;
+        WaitForElementOf(after, net, daemon);
+        Assert.True(daemon.WaitForLog("re-bound"), daemon.Log);
+        Assert.DoesNotContain("foreign change", daemon.Log, StringComparison.Ordinal); // the daemon's own re-bind is not one
+
+        // Another writer adds a rule: the repair removes it, and only it.
+        net.Agent.Nft("add rule inet netlinkfence output ip daddr 192.0.2.77 accept");
+        Assert.True(daemon.WaitForLog("repaired table inet netlinkfence"), daemon.Log);
+        Assert.DoesNotContain("192.0.2.77", net.Agent.Nft("list table inet netlinkfence"), StringComparison.Ordinal);
+        var drift = daemon.Log.Split('\n').Where(l => l.Contains("differs from the policy", StringComparison.Ordinal)).ToList();
+        Assert.True(drift.Count == 1 && drift[0].Contains("192.0.2.77", StringComparison.Ordinal), daemon.Log);
+        string set = CgroupSet(net);
+        Assert.Contains($". {after} ", set, StringComparison.Ordinal);
+        Assert.DoesNotContain($". {before} ", set, StringComparison.Ordinal);
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443), "the re-created cgroup still reaches the destination after the repair");
+        Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another cgroup is still denied");
+        daemon.Signal("TERM");
+        daemon.WaitExit();
+    }
+
+    private static string PolicyFor(string cgroup) => $$"""
+        version: 1
+        egress:
+          allow:
+            - name: platform
+              to: [{{Scoped}}]
+              tcp: [443]
+              by: { cgroup: {{cgroup}} }
+        """;
+
+    private static string CgroupSet(AgentAndWorld net) => net.Agent.Nft("list set inet netlinkfence allow_cgroup_v4");
+
+    private static void WaitForElementOf(ulong cgroupId, AgentAndWorld net, DaemonProcess daemon) =>
+        Assert.True(DaemonProcess.WaitUntil(() => CgroupSet(net).Contains($". {cgroupId} ", StringComparison.Ordinal), 30),
+            $"the element was not moved to cgroup {cgroupId} within 30 s:\n{CgroupSet(net)}\n{daemon.Log}");
 }

@@ -122,8 +122,16 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
                       by: { cgroup: {{Agent}} }
                 """);
             var daemon = DaemonProcess.Start(policy, Net.Agent, extraArguments);
-            daemon.WaitReady();
-            return daemon;
+            try
+            {
+                daemon.WaitReady();
+                return daemon;
+            }
+            catch
+            {
+                daemon.Dispose(); // not left running when it never got ready
+                throw;
+            }
         }
 
         public void Dispose()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the CLI as a user runs it, as root on a fresh Debian 12 machine, in four parts:
 #  1. a throwaway agent/world namespace pair (no Docker needed): apply the example, let nft (an independent
-#     oracle) list it, probe allowed and denied flows, verify removal;
+#     oracle) list it, probe allowed and denied flows, verify removal; then scripts/demo.sh, the README's main job;
 #  2. the packages, from the NativeAOT binary: scripts/package-deb.sh, then tests/packaging/deb-test.sh (install,
 #     upgrade, remove and purge on a throwaway overlay of this Debian 12 root, a live table in a namespace that they
 #     must leave alone, lintian), and deploy/kubernetes validated against the Kubernetes schema (npm's
@@ -100,6 +100,12 @@ check "remove exits 0" netlinkfence remove --netns "$agent"
 check "the table is gone" bash -c "! ip netns exec $agent nft list table inet netlinkfence"
 removed=$(netlinkfence probe --netns "$agent" tcp:198.51.100.7:443)
 check "egress is open again after remove" grep -q 'ALLOWED' <<<"$removed"
+
+# The README's main-job command as a user runs it (without this script's state directory): it must work and leave
+# nothing behind; its namespaces and its rollback state in /run/netlinkfence are compared by the host-state check.
+demo=$(env -u NETLINKFENCE_STATE_DIR bash scripts/demo.sh 2>&1)
+check "scripts/demo.sh (the README's main job) lets the IronClaw API through" grep -q '^tcp:203.0.113.50:443 .*ALLOWED' <<<"$demo"
+check "scripts/demo.sh denies the unlisted host" grep -q '^tcp:198.51.100.7:443 .*DENIED' <<<"$demo"
 
 # --- the NativeAOT binaries: the packages and the Docker suite ship and run them ---------------------------------
 published=false

@@ -11,7 +11,13 @@ dotnet build src/NetlinkFence.Cli -c Release -v quiet -nologo >/dev/null
 netlinkfence() { dotnet src/NetlinkFence.Cli/bin/Release/net10.0/NetlinkFence.Cli.dll "$@"; }
 
 agent="nlf-agent-$$" world="nlf-world-$$"
-cleanup() { ip netns del "$agent" 2>/dev/null || true; ip netns del "$world" 2>/dev/null || true; }
+# apply keeps rollback state for the namespace (a snapshot for `rollback`); the namespace goes at exit, so the state
+# goes with it instead of staying in /run/netlinkfence for a namespace that no longer exists.
+export NETLINKFENCE_STATE_DIR; NETLINKFENCE_STATE_DIR=$(mktemp -d /tmp/netlinkfence-demo-state.XXXXXX)
+cleanup() {
+    ip netns del "$agent" 2>/dev/null || true; ip netns del "$world" 2>/dev/null || true
+    rm -rf "$NETLINKFENCE_STATE_DIR"
+}
 trap cleanup EXIT
 ip netns add "$agent"
 ip netns add "$world"

@@ -5,7 +5,7 @@ namespace NetlinkFence.Tests.TestSupport;
 /// <summary>
 /// Keeps the suite's rollback state out of the host's <c>/run/netlinkfence</c>: before any test runs, the test
 /// process (and so every CLI it starts, which inherits the environment) gets a private state directory, removed
-/// when the process ends. Tests that need a directory of their own (StateDirectoryTests) still set theirs.
+/// when the run ends (<see cref="TestRunCleanup"/>). Tests that need a directory of their own (StateDirectoryTests) still set theirs.
 /// </summary>
 internal static class PrivateStateDirectory
 {
@@ -17,16 +17,6 @@ internal static class PrivateStateDirectory
         string path = Path.Combine(Path.GetTempPath(), $"nlf-test-state-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Environment.SetEnvironmentVariable("NETLINKFENCE_STATE_DIR", path);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(path, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A detached waiter may still be writing its log; /tmp is cleaned by the system.
-            }
-        };
+        TestRunCleanup.DeleteAtEnd(path);
     }
 }

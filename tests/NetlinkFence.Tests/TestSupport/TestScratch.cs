@@ -2,7 +2,7 @@ namespace NetlinkFence.Tests.TestSupport;
 
 /// <summary>
 /// One directory of scratch files (policies written for the CLI to read) for this test process, removed when the
-/// process ends: a run leaves nothing behind in /tmp. World-readable, as the files are: some tests run the CLI as
+/// run ends (<see cref="TestRunCleanup"/>): a run leaves nothing behind in /tmp. World-readable, as the files are: some tests run the CLI as
 /// another user.
 /// </summary>
 internal static class TestScratch
@@ -17,17 +17,7 @@ internal static class TestScratch
         string path = Path.Combine(Path.GetTempPath(), $"nlf-test-scratch-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(path, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A CLI started by a test may still hold a file open; /tmp is cleaned by the system.
-            }
-        };
+        TestRunCleanup.DeleteAtEnd(path);
         return path;
     }
 }

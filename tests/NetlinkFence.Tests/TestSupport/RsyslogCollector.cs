@@ -90,9 +90,15 @@ public sealed class RsyslogCollector(TestNamespace ns, string directory, string 
         }
     }
 
-    /// <summary>The messages received so far, parsed.</summary>
-    public List<SyslogMessage> Received() =>
-        File.Exists(OutputFile) ? File.ReadAllLines(OutputFile).Where(l => l.Length > 0).Select(SyslogMessage.Parse).ToList() : [];
+    /// <summary>The messages received so far, parsed: whole lines only (rsyslog may be writing the last one).</summary>
+    public List<SyslogMessage> Received()
+    {
+        if (!File.Exists(OutputFile))
+            return [];
+        string text = File.ReadAllText(OutputFile);
+        int end = text.LastIndexOf('\n');
+        return end < 0 ? [] : text[..end].Split('\n').Where(l => l.Length > 0).Select(SyslogMessage.Parse).ToList();
+    }
 
     /// <summary>Polls the output file until <paramref name="done"/> holds for what was received (bounded generously).</summary>
     public List<SyslogMessage> WaitFor(Func<List<SyslogMessage>, bool> done, TimeSpan? timeout = null)
@@ -100,15 +106,7 @@ public sealed class RsyslogCollector(TestNamespace ns, string directory, string 
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            List<SyslogMessage> received;
-            try
-            {
-                received = Received();
-            }
-            catch (FormatException)
-            {
-                received = []; // a line being written: read again
-            }
+            var received = Received(); // a line that does not parse is a finding, not a line being written
             if (done(received))
                 return received;
             if (deadline.Elapsed > (timeout ?? TimeSpan.FromMinutes(2)))

@@ -23,7 +23,7 @@ public sealed class DnsFollowTrafficTests
         dns.WaitUntilAnswering(net.Agent, "cdn.test");
         net.ListenTcp(Old, 443);
         net.ListenTcp(New, 443);
-        Assert.True(net.TcpReachable(New, 443)); // before the policy everything is open: the listeners work
+        Assert.True(net.TcpReachable(New, 443, AgentAndWorld.ExpectedThroughMs)); // before the policy everything is open: the listeners work
 
         var minTtl = TimeSpan.FromSeconds(2);
         var grace = TimeSpan.FromSeconds(8);
@@ -40,7 +40,7 @@ public sealed class DnsFollowTrafficTests
         var running = refresher.RunAsync(stop.Token);
         try
         {
-            Assert.True(net.TcpReachable(Old, 443), "the name's address is not reachable after apply");
+            Assert.True(net.TcpReachable(Old, 443, AgentAndWorld.ExpectedThroughMs), "the name's address is not reachable after apply");
             Assert.False(net.TcpReachable(New, 443, 500), "an address the name does not have is reachable");
             await Eventually(() => net.Agent.Nft("list table inet dnsfollow").Contains("expires"), TimeSpan.FromSeconds(10),
                 "the refresher never gave the name's address a kernel timeout: " + net.Agent.Nft("list table inet dnsfollow"));
@@ -50,12 +50,12 @@ public sealed class DnsFollowTrafficTests
             var moved = Stopwatch.StartNew();
             // min_ttl + 1 s, plus a CI margin of 4 s (a loaded 2-core machine; each probe waits up to 0.5 s).
             await Eventually(() => net.TcpReachable(New, 443, 500), minTtl + TimeSpan.FromSeconds(1 + 4), $"{New} not reachable after the name moved");
-            Assert.True(net.TcpReachable(Old, 443), "the old address was cut before its TTL + grace ran out");
+            Assert.True(net.TcpReachable(Old, 443, AgentAndWorld.ExpectedThroughMs), "the old address was cut before its TTL + grace ran out");
             await AssertMatchesRunning(policy, resolver, nft); // the old address, still timed, and the new one
             // The old address was last answered at most min_ttl before the move: gone by then + TTL (floored) + grace.
             await Eventually(() => !net.TcpReachable(Old, 443, 500), minTtl + minTtl + grace + TimeSpan.FromSeconds(5) - moved.Elapsed,
                 $"{Old} still reachable after TTL + grace");
-            Assert.True(net.TcpReachable(New, 443), "the new address stopped being reachable");
+            Assert.True(net.TcpReachable(New, 443, AgentAndWorld.ExpectedThroughMs), "the new address stopped being reachable");
             Assert.False(running.IsFaulted, running.Exception?.ToString());
             Assert.DoesNotContain(log, l => l.Contains("failed"));
         }

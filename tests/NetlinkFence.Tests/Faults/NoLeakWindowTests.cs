@@ -87,7 +87,7 @@ public sealed class NoLeakWindowTests(ITestOutputHelper output)
         });
 
         // The listeners work: before any policy the flow gets through.
-        Assert.True(net.TcpReachable(Denied, DeniedPort));
+        Assert.True(net.TcpReachable(Denied, DeniedPort, AgentAndWorld.ExpectedThroughMs));
         await Task.Delay(300);
         Assert.Equal(1, accepted);
         accepted = 0;

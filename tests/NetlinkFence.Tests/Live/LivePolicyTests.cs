@@ -52,21 +52,21 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
     public async Task A_window_is_closed_after_apply_opens_and_closes_at_once()
     {
         using var net = World();
-        Assert.True(net.TcpReachable(Mirror, 80)); // the listener works: a "denied" below is the firewall
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs)); // the listener works: a "denied" below is the firewall
         var (live, nft) = await ApplyAsync(net);
         await using var _ = nft;
-        Assert.True(net.TcpReachable(Control, 443));
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
         Assert.False(net.TcpReachable(Mirror, 80, 700), "a window entry must be closed after apply");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
 
         var opened = await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
         Assert.InRange(opened.Remaining!.Value, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(50));
-        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
 
         await live.CloseWindowAsync("updates");
         Assert.False(net.TcpReachable(Mirror, 80, 700), "close must close at once");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
-        Assert.True(net.TcpReachable(Control, 443));
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var second = await LivePolicy.AttachAsync(other, resolved);
         var seen = await second.OpenWindowAsync("updates", TimeSpan.FromSeconds(5));
         Assert.True(seen.Remaining > TimeSpan.FromSeconds(30), $"a second attach shortened the window to {seen.Remaining}");
-        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         // Another writer moves the generation: our next change conflicts, re-reads and succeeds on its second attempt.
         net.Agent.Nft("add table inet bystander");
         await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(30));
-        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var (live, nft) = await ApplyAsync(net);
         await using var _ = nft;
         await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
-        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
         // Another writer replaces the table (as a watch-mode repair does): the window is closed, the model still has it.
         var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Yaml, "live.yaml"), new FixedResolver());
         await using (var other = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name }))
@@ -143,7 +143,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.False(net.TcpReachable(Mirror, 80, 700), "the replace did not close the window");
         // By the model nothing is to do (it is open for longer); the generation says the model is old: re-read, then open.
         await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(40));
-        Assert.True(net.TcpReachable(Mirror, 80), "the window was not opened again: the change was judged against a stale model");
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the window was not opened again: the change was judged against a stale model");
         Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen);
     }
 
@@ -155,13 +155,13 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         await using var _ = nft;
         Assert.False(net.TcpReachable(Extra, 443, 700));
         await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
-        Assert.True(net.TcpReachable(Extra, 443));
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
         string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
         output.WriteLine(listed);
         Assert.Matches(@"198\.51\.100\.9 \. tcp \. 443[^\n]*timeout (4m5\d|5m)", listed); // the kernel's own countdown
         await live.RemoveDestinationAsync("control", IPNetwork.Parse(Extra + "/32"));
         Assert.False(net.TcpReachable(Extra, 443, 700));
-        Assert.True(net.TcpReachable(Control, 443));
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]
@@ -180,13 +180,13 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
 
         // The name moved to Extra, valid for 4 s: 'control' reaches it; 'updates' (a closed window) gains nothing.
         await live.RefreshNameAsync("deb.mirror.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(4))]);
-        Assert.True(net.TcpReachable(Extra, 443));
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
         string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
         output.WriteLine(listed);
         Assert.DoesNotContain("\"updates\"", listed);
         Thread.Sleep(TimeSpan.FromSeconds(4 + 3));
         Assert.False(net.TcpReachable(Extra, 443, 700), "the kernel must have expired the refreshed address");
-        Assert.True(net.TcpReachable(Mirror, 80), "the address resolved at apply stays (a one-shot apply does not expire names)");
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the address resolved at apply stays (a one-shot apply does not expire names)");
     }
 
     [Theory]
@@ -204,7 +204,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         live.RefreshesTimeoutsInPlace = inPlace;
         await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(60))]);
         for (int i = 0; i < 3; i++)
-            Assert.True(net.TcpReachable(Extra, 443));
+            Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
         var (packets, expires) = ExtraElement(net);
         Assert.True(packets > 0, "traffic to the refreshed address must be counted on its element");
         Assert.InRange(expires, 40, 60);
@@ -249,7 +249,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
             Assert.True(Seen(c => c.Kind == NftablesChangeKind.ElementsDeleted && c.SetName == "allow_v4"));
             Assert.Equal(0, packetsAfter);
         }
-        Assert.True(net.TcpReachable(Extra, 443));
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
 
         bool Seen(Func<NftablesChange, bool> match)
         {
@@ -307,7 +307,7 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var before = await live.ReadCountersAsync();
         Assert.All(before, c => Assert.Equal(0UL, c.Packets));
         for (int i = 0; i < 3; i++)
-            Assert.True(net.TcpReachable(Control, 443));
+            Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
         var after = await live.ReadCountersAsync();
         var control = Assert.Single(after, c => c.Entry.Name == "control");
         Assert.True(control.Packets >= 3, $"control counted {control.Packets} packets"); // at least each SYN (later packets are established)
@@ -326,14 +326,14 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var moreResolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(more, "live.yaml"), new FixedResolver());
         var reload = await live.ReloadAsync(moreResolved);
         Assert.Equal(ReloadKind.Elements, reload.Kind);
-        Assert.True(net.TcpReachable(Extra, 443));
-        Assert.True(net.TcpReachable(Mirror, 80), "an open window stays open across an element reload");
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "an open window stays open across an element reload");
         Assert.Equal(ReloadKind.Unchanged, (await live.ReloadAsync(moreResolved)).Kind);
 
         var logged = more.Replace("egress:", "log:\n  prefix: \"DENIED: \"\negress:");
         var replace = await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(logged, "live.yaml"), new FixedResolver()));
         Assert.Equal(ReloadKind.Replace, replace.Kind);
-        Assert.True(net.TcpReachable(Extra, 443));
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]

@@ -71,9 +71,9 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.True(left.Success && int.Parse(left.Groups[1].Value) is > 20 and <= 40, listing);
         Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(live.Policy), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
 
-        Assert.True(net.TcpReachable(Mirror, 80), "the open window was closed by the restore");
-        Assert.True(net.TcpReachable(Extra, 443), "the followed name's address was lost by the restore");
-        Assert.True(net.TcpReachable(Control, 443));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the open window was closed by the restore");
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs), "the followed name's address was lost by the restore");
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
         Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen);
         // The live policy goes on from the restored table: closing the window is an element change again.
         await live.CloseWindowAsync("updates");
@@ -87,7 +87,7 @@ public sealed class RestoreTests(ITestOutputHelper output)
         var (live, nft) = await ApplyAsync(net);
         await using var _ = nft;
         net.Agent.Nft("delete table inet netlinkfence");
-        Assert.True(net.TcpReachable(Control, 443), "with no table there is no firewall in this namespace");
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs), "with no table there is no firewall in this namespace");
 
         // A window claimed to last 10 minutes is cut to its entry's 1m; a name with no address left gets none.
         await live.RestoreAsync([("updates", DateTimeOffset.UtcNow.AddMinutes(10))], [("cdn.example", [])]);
@@ -96,7 +96,7 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.DoesNotContain(Compiled, listing);
         var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (1m|\d+s)");
         Assert.True(left.Success && left.Groups[1].Value is "1m" or ['4' or '5', _, 's'], listing);
-        Assert.True(net.TcpReachable(Mirror, 80));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
         Assert.False(net.TcpReachable(Extra, 443, 700));
     }
 
@@ -151,15 +151,15 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.Contains("DENIED: ", listing);
         var left = Regex.Match(listing, @"203\.0\.113\.80 \. tcp \. 80 [^,}]*?timeout (\d+)s");
         Assert.True(left.Success && int.Parse(left.Groups[1].Value) is > 10 and <= 20, listing); // cut to the new window
-        Assert.True(net.TcpReachable(Mirror, 80), "the replace closed the open window");
-        Assert.True(net.TcpReachable(Extra, 443), "the replace dropped the added destination");
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the replace closed the open window");
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs), "the replace dropped the added destination");
 
         // Now 'control' is on 8443 only: the destination added for 443 is not the new policy's any more.
         string moved = logged.Replace("prefix: \"DENIED: \"", "prefix: \"DROP: \"").Replace("tcp: [443]", "tcp: [8443]");
         Assert.Equal(ReloadKind.Replace, (await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(moved, "live.yaml"), new FixedResolver()))).Kind);
         listing = net.Agent.Nft("list table inet netlinkfence");
         Assert.DoesNotContain(Extra, listing);
-        Assert.True(net.TcpReachable(Mirror, 80), "the second replace closed the open window");
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the second replace closed the open window");
         Assert.Empty(TableDiff.CompareRunning(PolicyCompiler.Compile(live.Policy), await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"), DateTimeOffset.UtcNow));
     }
 

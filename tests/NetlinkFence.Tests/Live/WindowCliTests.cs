@@ -36,7 +36,7 @@ public sealed class WindowCliTests : IDisposable
     public void The_kernel_closes_a_window_on_time_with_no_process_of_ours_running()
     {
         using var net = World();
-        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80));
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs));
         Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "closed after apply");
 
@@ -46,14 +46,14 @@ public sealed class WindowCliTests : IDisposable
         Assert.Contains("updates: open for", opened.Stdout);
         Assert.Contains("uid 0", opened.Stderr);
         // The CLI has exited: from here on nothing of ours runs; only the kernel's element timeout can close it.
-        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80), "open for 5s");
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "open for 5s");
 
         var margin = TimeSpan.FromSeconds(5) + TimeSpan.FromSeconds(3) - openedAt.Elapsed;
         if (margin > TimeSpan.Zero)
             Thread.Sleep(margin);
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the kernel must have closed the window after 5 s");
         Assert.Contains("updates: closed", Cli("status", net).Stdout);
-        Assert.True(net.TcpReachable(LivePolicyTests.Control, 443));
+        Assert.True(net.TcpReachable(LivePolicyTests.Control, 443, AgentAndWorld.ExpectedThroughMs));
 
         string log = File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
             .Single(f => File.ReadAllText(f).Contains(net.Agent.Name)));
@@ -78,7 +78,7 @@ public sealed class WindowCliTests : IDisposable
             Assert.Equal(60, window.GetProperty("window_seconds").GetDouble());
         }
         Thread.Sleep(TimeSpan.FromSeconds(4));
-        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80), "open --for 2s shortened a 1m window");
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "open --for 2s shortened a 1m window");
 
         var closed = Cli("close updates", net);
         Assert.True(closed.ExitCode == 0, closed.Stderr);
@@ -120,7 +120,7 @@ public sealed class WindowCliTests : IDisposable
         using var net = World();
         Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
         for (int i = 0; i < 2; i++)
-            Assert.True(net.TcpReachable(LivePolicyTests.Control, 443));
+            Assert.True(net.TcpReachable(LivePolicyTests.Control, 443, AgentAndWorld.ExpectedThroughMs));
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700));
         var stats = Cli("stats --output json", net);
         Assert.True(stats.ExitCode == 0, stats.Stderr);

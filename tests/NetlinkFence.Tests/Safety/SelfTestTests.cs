@@ -29,7 +29,7 @@ public sealed class SelfTestTests
         Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got DENIED .*FAILED", stdout);
         Assert.Contains("self-test failed: restored table inet netlinkfence", stderr);
         Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
-        Assert.True(net.TcpReachable("203.0.113.50", 443));
+        Assert.True(net.TcpReachable("203.0.113.50", 443, AgentAndWorld.ExpectedThroughMs));
     }
 
     [Fact]

@@ -50,8 +50,8 @@ public sealed class EgressTrafficTests
         net.ListenTcp("2001:db8::77", 443);
 
         // Before the policy: everything is open (proves the listeners work, so a "denied" below means the firewall).
-        Assert.True(net.TcpReachable("203.0.113.50", 8443));
-        Assert.True(net.TcpReachable("2001:db8::77", 443));
+        Assert.True(net.TcpReachable("203.0.113.50", 8443, AgentAndWorld.ExpectedThroughMs));
+        Assert.True(net.TcpReachable("2001:db8::77", 443, AgentAndWorld.ExpectedThroughMs));
 
         var compiled = PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(Policy, "traffic.yaml"), new FixedResolver()));
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });

@@ -48,7 +48,7 @@ public sealed class LearnTests : IDisposable
     {
         using var net = new AgentAndWorld(Ntp, "192.168.1.10");
         net.ListenUdp(Ntp, 123);
-        Assert.True(net.UdpReachable(Ntp, 123), "the NTP responder does not answer without a policy");
+        Assert.True(net.UdpReachable(Ntp, 123, AgentAndWorld.ExpectedThroughMs), "the NTP responder does not answer without a policy");
         string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", PolicyText);
         string merged = Path.Combine(_directory, "merged.yaml");
         await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
@@ -76,7 +76,7 @@ public sealed class LearnTests : IDisposable
         Assert.StartsWith(PolicyText, written);
         Assert.Contains("- name: ironclaw-control   # the management platform", written);
         await ApplyAsync(nft, written, merged);
-        Assert.True(net.UdpReachable(Ntp, 123), "the learned entry does not let NTP through");
+        Assert.True(net.UdpReachable(Ntp, 123, AgentAndWorld.ExpectedThroughMs), "the learned entry does not let NTP through");
         Assert.False(net.UdpReachable(Ntp, 124, 500), "the learned entry opened more than udp/123");
 
         // lint: no new errors (the CLI, as a user would run it).
@@ -226,7 +226,7 @@ public sealed class LearnTests : IDisposable
         Assert.Contains("AUDIT MODE", state.Banner);
         var counter = new NetlinkFence.Cli.DeniedCounter(nft, "netlinkfence");
         var before = await counter.ReadAsync(CancellationToken.None);
-        Assert.True(net.TcpReachable(Web, 443), "audit mode did not accept the denied flow");
+        Assert.True(net.TcpReachable(Web, 443, AgentAndWorld.ExpectedThroughMs), "audit mode did not accept the denied flow");
         var after = await counter.ReadAsync(CancellationToken.None);
         // probe's evidence: what audit mode accepts is not counted as dropped (nothing is dropped while it lasts).
         Assert.Equal(before.Dropped, after.Dropped);

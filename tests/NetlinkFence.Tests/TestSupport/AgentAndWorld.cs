@@ -116,7 +116,6 @@ public sealed class AgentAndWorld : IDisposable
         });
     }
 
-    /// <summary>Connects from the agent and reads the greeting; true when the connection and its reply got through.</summary>
     /// <summary>
     /// The timeout for a flow a test expects to get through: as long as a loaded 2-core CI machine may need (CI once
     /// took more than the default 1.5 s for one), and free when it does get through. A flow expected to be denied keeps
@@ -124,6 +123,7 @@ public sealed class AgentAndWorld : IDisposable
     /// </summary>
     public const int ExpectedThroughMs = 10_000;
 
+    /// <summary>Connects from the agent and reads the greeting; true when the connection and its reply got through.</summary>
     public bool TcpReachable(string address, int port, int timeoutMilliseconds = 1500)
     {
         var socket = NetworkNamespace.Run(Agent.Path, () => new Socket(IPAddress.Parse(address).AddressFamily, SocketType.Stream, ProtocolType.Tcp));

@@ -196,4 +196,65 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.Empty(live.OpenedWindows);
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
     }
+
+    [Fact]
+    public async Task Destinations_this_object_added_survive_a_restore_and_removed_or_foreign_ones_do_not()
+    {
+        using var net = World();
+        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        await using var _ = nft;
+        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
+        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.10/32")); // until removed
+        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.11/32"));
+        await live.RemoveDestinationAsync("control", IPNetwork.Parse("198.51.100.11/32"));
+        // Another writer's: an element that looks like an added destination, and an accept-all rule.
+        net.Agent.Nft("-f -", "add element inet netlinkfence allow_v4 { 198.51.100.12 . tcp . 443 timeout 5m comment \"control\" }\n");
+        net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+
+        uint before = await nft.GetGenerationAsync();
+        await live.RestoreAsync([], []);
+        Assert.Equal(before + 1, await nft.GetGenerationAsync()); // one replace, nothing re-added after it
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        output.WriteLine(listing);
+        var timed = Regex.Match(listing, @"198\.51\.100\.9 \. tcp \. 443 [^,}]*?timeout (\d+)m");
+        Assert.True(timed.Success && int.Parse(timed.Groups[1].Value) is 4 or 5, listing); // its own timeout, not a new one
+        var permanent = Regex.Match(listing, @"198\.51\.100\.10 \. tcp \. 443[^,}]*");
+        Assert.True(permanent.Success, listing);
+        Assert.DoesNotContain("timeout", permanent.Value);
+        Assert.DoesNotContain("198.51.100.11", listing);
+        Assert.DoesNotContain("198.51.100.12", listing);
+        Assert.DoesNotContain("meta l4proto tcp accept", listing);
+        Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs), "the restore dropped the added destination");
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
+
+        // Removed after the restore: the next restore does not bring it back.
+        await live.RemoveDestinationAsync("control", IPNetwork.Parse(Extra + "/32"));
+        await live.RestoreAsync([], []);
+        Assert.DoesNotContain(Extra + " ", net.Agent.Nft("list table inet netlinkfence"));
+        Assert.False(net.TcpReachable(Extra, 443, 700));
+    }
+
+    [Fact]
+    public async Task After_a_reload_a_restore_puts_back_only_the_added_destinations_the_reload_kept()
+    {
+        using var net = World();
+        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        await using var _ = nft;
+        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
+        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.10/32")); // permanent: a reload does not keep it
+
+        string longer = LivePolicyTests.Yaml.Replace("window: 1m", "window: 2m");
+        Assert.Equal(ReloadKind.Elements, (await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(longer, "live.yaml"), new FixedResolver()))).Kind);
+        string listing = net.Agent.Nft("list table inet netlinkfence");
+        Assert.Contains(Extra + " . tcp . 443", listing);
+        Assert.DoesNotContain("198.51.100.10", listing);
+
+        net.Agent.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
+        await live.RestoreAsync([], []);
+        listing = net.Agent.Nft("list table inet netlinkfence");
+        output.WriteLine(listing);
+        Assert.Matches(@"198\.51\.100\.9 \. tcp \. 443 [^,}]*timeout", listing);
+        Assert.DoesNotContain("198.51.100.10", listing);
+        Assert.DoesNotContain("meta l4proto tcp accept", listing);
+    }
 }

@@ -11,8 +11,9 @@ public sealed partial class LivePolicy
     /// runs on it: each of <paramref name="openWindows"/> stays open until its time (at most its entry's <c>window:</c>
     /// from now), and each of <paramref name="names"/> is allowed exactly the addresses given, each until its expiry
     /// (the addresses the policy was compiled with for that name are left out: they may have expired long ago). No
-    /// flow the running policy allows is cut, not even between a replace and a re-grant, and nothing else survives
-    /// (destinations added with <see cref="AddDestinationAsync"/> included: add them again).
+    /// flow the running policy allows is cut, not even between a replace and a re-grant. Destinations this object added
+    /// with <see cref="AddDestinationAsync"/> (and has not removed) stay too, each until its timeout; a destination another
+    /// writer added, or one added before this object attached, does not: nothing else survives.
     /// Generation-checked (retried twice on a conflict) and read back; throws <see cref="ReadBackMismatchException"/>
     /// when the kernel holds something else after our commit.
     /// </summary>
@@ -56,6 +57,7 @@ public sealed partial class LivePolicy
                 restored.Add((entry.Name, end));
                 yield return OpenPlan(entry, end, now);
             }
+            yield return AddedPlan(now);
             yield return Families.Select(f => new SetChange(f, [], CompiledAddressesOf(names, f)));
             yield return RefreshPlan(names, now, moveInPlace: false);
         }

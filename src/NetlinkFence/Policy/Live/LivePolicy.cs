@@ -155,7 +155,9 @@ public sealed partial class LivePolicy
         if (timeout is { } t && t <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(timeout), t, "a timeout is more than zero");
         var family = network.BaseAddress.AddressFamily;
-        return ChangeAsync(now => [new SetChange(family, PortGrants(_policy, allow, network, now + timeout), [])], $"add {network} to {entry}", cancellationToken);
+        DateTimeOffset? until = null;
+        return ChangeAsync(now => [new SetChange(family, PortGrants(_policy, allow, network, until = now + timeout), [])], $"add {network} to {entry}", cancellationToken,
+            onCommitted: () => RecordAdded(allow.Name, network, until));
     }
 
     /// <summary>Stops egress entry <paramref name="entry"/> from reaching <paramref name="network"/> (all of it, whatever gave it).</summary>
@@ -163,7 +165,8 @@ public sealed partial class LivePolicy
     {
         var allow = EgressEntry(entry);
         var family = network.BaseAddress.AddressFamily;
-        return ChangeAsync(_ => [new SetChange(family, [], Overlapping(allow.Name, network, family, []))], $"remove {network} from {entry}", cancellationToken);
+        return ChangeAsync(_ => [new SetChange(family, [], Overlapping(allow.Name, network, family, []))], $"remove {network} from {entry}", cancellationToken,
+            onCommitted: () => RecordRemoved(allow.Name, network));
     }
 
     /// <summary>
@@ -590,6 +593,7 @@ public sealed partial class LivePolicy
 
     private void Switch(ResolvedPolicy next, CompiledPolicy compiled)
     {
+        KeepAddedThrough(next, _time.GetUtcNow());
         _policy = next;
         _compiled = compiled;
         _names = Names(next);

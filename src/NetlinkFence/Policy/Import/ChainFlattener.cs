@@ -1,4 +1,5 @@
 using System.Net;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy.Import;
 
@@ -130,7 +131,7 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
         var both = new List<IPNetwork>();
         foreach (var a in outerNetworks)
         {
-            foreach (var b in innerNetworks.Where(b => IptablesValues.Overlap(a, b)))
+            foreach (var b in innerNetworks.Where(b => AddressMath.Overlap(a, b)))
                 both.Add(a.PrefixLength >= b.PrefixLength ? a : b);
         }
         if (both.Count == 0)

@@ -1,3 +1,5 @@
+using NetlinkFence.Policy.Layout;
+
 namespace NetlinkFence.Policy.Import;
 
 /// <summary>
@@ -391,7 +393,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             if (loopback ? deny.Interface is not null && deny.Interface != "lo" : deny.Interface == "lo")
                 return false;
             if (deny.Peer is not null && accept.Peer is not null
-                && !deny.Peer.SelectMany(d => d.Networks).Any(d => accept.Peer.SelectMany(a => a.Networks).Any(a => IptablesValues.Overlap(a, d))))
+                && !deny.Peer.SelectMany(d => d.Networks).Any(d => accept.Peer.SelectMany(a => a.Networks).Any(a => AddressMath.Overlap(a, d))))
                 return false;
             if (deny.DestinationPorts is not null && accept.DestinationPorts is not null
                 && !deny.DestinationPorts.SelectMany(d => d.Ranges).Any(d => accept.DestinationPorts.SelectMany(a => a.Ranges).Any(a => a.First <= d.Last && d.First <= a.Last)))

@@ -97,9 +97,6 @@ internal static class IptablesValues
     public static string RateText((ulong Count, ulong UnitSeconds) rate) =>
         $"{rate.Count}/{rate.UnitSeconds switch { 1 => "second", 60 => "minute", 3600 => "hour", _ => "day" }}";
 
-    public static bool Overlap(IPNetwork a, IPNetwork b) =>
-        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
-
     private static int? ContiguousPrefix(IPAddress mask)
     {
         uint value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(mask.GetAddressBytes());

@@ -9,6 +9,10 @@ internal static class AddressMath
 {
     public static int Bits(AddressFamily family) => family == AddressFamily.InterNetwork ? 32 : 128;
 
+    /// <summary>Whether two networks share an address (one holds the other's base: networks are nested or apart).</summary>
+    public static bool Overlap(IPNetwork a, IPNetwork b) =>
+        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
+
     public static UInt128 Max(AddressFamily family) => family == AddressFamily.InterNetwork ? uint.MaxValue : UInt128.MaxValue;
 
     public static UInt128 ToNumber(IPAddress address)

@@ -1,4 +1,5 @@
 using System.Net;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy;
 
@@ -21,7 +22,7 @@ public sealed partial class LivePolicy
 
     /// <summary>Records a committed <see cref="RemoveDestinationAsync"/>: it removed every grant of the entry that overlaps <paramref name="network"/>.</summary>
     private void RecordRemoved(string entry, IPNetwork network) =>
-        _added.RemoveAll(a => a.Entry == entry && (a.Network.Contains(network.BaseAddress) || network.Contains(a.Network.BaseAddress)));
+        _added.RemoveAll(a => a.Entry == entry && AddressMath.Overlap(a.Network, network));
 
     /// <summary>
     /// Keeps through a reload to <paramref name="next"/> what the reload kept: timed grants of an entry that is still a

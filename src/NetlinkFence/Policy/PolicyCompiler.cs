@@ -35,8 +35,35 @@ public static class PolicyCompiler
     // ICMPv6 neighbour discovery types (RFC 4861).
     private const byte RouterSolicit = 133, RouterAdvert = 134, NeighborSolicit = 135, NeighborAdvert = 136;
 
-    /// <summary>Compiles <paramref name="resolved"/>.</summary>
+    /// <summary>
+    /// Compiles <paramref name="resolved"/>. Throws <see cref="PolicyException"/> when more entries allow one and the
+    /// same destination and port than an element can name (about ten: the kernel keeps 256 bytes of userdata).
+    /// </summary>
     public static CompiledPolicy Compile(ResolvedPolicy resolved)
+    {
+        ArgumentNullException.ThrowIfNull(resolved);
+        try
+        {
+            return Assemble(resolved);
+        }
+        catch (Layout.ElementUserDataOverflowException e)
+        {
+            throw new PolicyException([SharedDestinationError(resolved.Policy, e)]);
+        }
+    }
+
+    private static PolicyDiagnostic SharedDestinationError(EgressPolicy policy, Layout.ElementUserDataOverflowException e)
+    {
+        var entries = policy.Egress.Concat(policy.Input).Where(a => e.Entries.Contains(a.Name)).ToList();
+        return new PolicyDiagnostic(Severity.Error, entries.Count > 0 ? entries[0].Location : SourceLocation.Code,
+            $"{e.Entries.Count} entries allow one and the same destination ({e.Element}): "
+            + string.Join(", ", entries.Select(a => $"{a.Name} (line {a.Location.Line})"))
+            + $"; one set element names at most about ten entries (the kernel keeps {Nftables.RuleUserData.MaxBytes} bytes of userdata, these take {e.Bytes})",
+            "merge the entries that share this destination and port into one (several names or networks in one to: list), or shorten their names",
+            "shared-destination-overflow");
+    }
+
+    private static CompiledPolicy Assemble(ResolvedPolicy resolved)
     {
         var policy = resolved.Policy;
         string name = policy.Table;

@@ -368,6 +368,28 @@ internal sealed class AllowSetModel
             .ToDictionary(g => g.Key, g => FromKernelOf(set, g, now, g.Key));
     }
 
+    /// <summary>
+    /// The protocol and ports of each element of <paramref name="elements"/> whose userdata counts contributors it does
+    /// not name (<see cref="GrantUserData.Unlisted"/>): a grant on those may be held without showing in a listing.
+    /// </summary>
+    public static List<(System.Net.Sockets.ProtocolType Protocol, PortRange Ports)> UnlistedServices(NftSet set, IEnumerable<SetElement> elements)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(elements);
+        int protoAt = set.Key[0] == SetKeyType.Ipv4Address ? 4 : 16, portAt = protoAt + 4;
+        var services = new List<(System.Net.Sockets.ProtocolType, PortRange)>();
+        foreach (var element in elements)
+        {
+            if (element.UserData is not { } userData || GrantUserData.Unlisted(userData.Span) == 0)
+                continue;
+            var first = element.Key.Span;
+            var last = (element.KeyEnd ?? element.Key).Span;
+            services.Add(((System.Net.Sockets.ProtocolType)first[protoAt],
+                new PortRange((ushort)(first[portAt] << 8 | first[portAt + 1]), (ushort)(last[portAt] << 8 | last[portAt + 1]))));
+        }
+        return services;
+    }
+
     private static AllowSetModel FromKernelOf(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now, GrantScope? scope)
     {
         ArgumentNullException.ThrowIfNull(elements);
@@ -632,10 +654,16 @@ internal sealed class AllowSetModel
         // The set's key types were checked when the model was made: an allow set is a concatenated interval set, where
         // nft sends a single value as the range [value, value] (what SetElementKeys.Shape does for an addition).
         var (key, end) = Key(box, endToo: true);
-        return box.LastElement = new SetElement(key)
+        DataValue userData;
+        try
         {
-            KeyEnd = end, Timeout = timeout, UserData = GrantUserData.Encode(box),
-        };
+            userData = GrantUserData.Encode(box);
+        }
+        catch (ElementUserDataOverflowException e) when (e.Element is null)
+        {
+            throw e.For(TableDiff.Describe(Set, new SetElement(key) { KeyEnd = end }));
+        }
+        return box.LastElement = new SetElement(key) { KeyEnd = end, Timeout = timeout, UserData = userData };
     }
 
     /// <summary>Overlapping grants and the boxes they plan to.</summary>

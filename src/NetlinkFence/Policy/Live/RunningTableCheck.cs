@@ -51,13 +51,18 @@ internal static class RunningTableCheck
                         + (grant.Expires is { } e ? $", for {(e - now).TotalSeconds:0}s" : ", permanent") + $"): {reason}"));
             }
             // A followed name's addresses move, so which ones are held cannot be checked; that the entry holds some can.
+            // An element shared by more entries than its userdata can name may hold the entry's grant unnamed: not missing.
+            var unlisted = AllowSetModel.UnlistedServices(liveSet.Set, liveSet.Elements);
             foreach (var missing in want.Where(g => !IsLiteral(policy.Source, entries, g))
                          .Select(g => (g.Entry, g.Protocol, g.Ports, g.Scope)).Distinct()
-                         .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope
-                             && g.Ports.First <= k.Ports.Last && k.Ports.First <= g.Ports.Last))) // pieces may be cut differently
+                         .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope && Overlap(g.Ports, k.Ports))
+                             && !unlisted.Any(u => u.Protocol == k.Protocol && Overlap(u.Ports, k.Ports))))
                 differences.Add(new(DifferenceKind.Missing, subject, $"\"{missing.Entry}\": no address of its names on {missing.Protocol.ToString().ToLowerInvariant()} . {missing.Ports}"));
         }
     }
+
+    /// <summary>Whether two port ranges share a port (pieces may be cut differently).</summary>
+    private static bool Overlap(PortRange a, PortRange b) => a.First <= b.Last && b.First <= a.Last;
 
     /// <summary>Why <paramref name="grant"/> (timed, or permanent but not a literal destination) is not the policy's; null when it is.</summary>
     private static string? Why(Dictionary<string, AllowEntry> entries, ResolvedPolicy source, AllowGrant grant, DateTimeOffset now)

@@ -169,11 +169,61 @@ public sealed class AllowSetModelTests
     }
 
     [Fact]
-    public void Too_many_entries_on_one_element_is_a_clear_error_not_lost_userdata()
+    public void Too_many_permanent_entries_on_one_element_is_a_clear_error_not_lost_userdata()
     {
         var grants = Enumerable.Range(0, 40).Select(i => Tcp($"entry-number-{i}", "192.0.2.1/32", 443)).ToList();
-        var error = Assert.Throws<InvalidOperationException>(() => new AllowSetModel(V4, grants).Elements(Now));
-        Assert.Contains("overlap in one element", error.Message);
+        // Timed grants on top change nothing: the permanent ones alone do not fit.
+        grants.Add(Tcp("window", "192.0.2.1/32", 443, 0, Now.AddMinutes(5)));
+        var error = Assert.Throws<ElementUserDataOverflowException>(() => new AllowSetModel(V4, grants).Elements(Now));
+        Assert.Equal(40, error.Entries.Count);
+        Assert.DoesNotContain("window", error.Entries);
+        Assert.Equal("192.0.2.1 . tcp . 443", error.Element);
+        Assert.Contains("40 entries (entry-number-0, entry-number-1,", error.Message);
+        Assert.Contains("the kernel keeps at most 256", error.Message);
+    }
+
+    /// <summary>
+    /// A dozen entries whose names resolve to one CDN address: the element lists every permanent contributor, then the
+    /// timed ones that expire last, and counts the rest; a model rebuilt from it keeps the element's timeout.
+    /// </summary>
+    [Fact]
+    public void An_element_shared_by_more_timed_grants_than_its_userdata_can_name_lists_the_permanent_and_latest_and_counts_the_rest()
+    {
+        var grants = new List<AllowGrant> { Tcp("static-destination", "192.0.2.1/32", 443) };
+        // cdn-service-00 expires first, cdn-service-15 last (and so makes the element's timeout).
+        grants.AddRange(Enumerable.Range(0, 16).Select(i => Tcp($"cdn-service-{i:00}", "192.0.2.1/32", 443, 0, Now.AddSeconds(100 + i))));
+        var model = new AllowSetModel(V4, grants);
+        var element = Assert.Single(model.Elements(Now));
+        Assert.True(element.UserData!.Value.Span.Length <= RuleUserData.MaxBytes);
+        Assert.Equal("static-destination", element.Comment);
+        Assert.Null(element.Timeout); // permanent: the static destination is
+
+        var listed = GrantUserData.Decode(element.UserData.Value.Span, null).Select(c => c.Entry).ToList();
+        Assert.Equal("static-destination", listed[0]);
+        int timedListed = listed.Count - 1;
+        Assert.InRange(timedListed, 5, 15);
+        // The latest-expiring ones, written in policy order.
+        Assert.Equal(Enumerable.Range(16 - timedListed, timedListed).Select(i => $"cdn-service-{i:00}"), listed.Skip(1));
+        Assert.Equal(16 - timedListed, GrantUserData.Unlisted(element.UserData.Value.Span));
+        Assert.Equal([(ProtocolType.Tcp, new PortRange(443, 443))], AllowSetModel.UnlistedServices(V4, [element]));
+
+        // Timed only: the element's timeout is the latest expiry, and a model rebuilt from the element says the same.
+        var timedOnly = new AllowSetModel(V4, grants.Skip(1));
+        var timedElement = Assert.Single(timedOnly.Elements(Now));
+        Assert.Equal(TimeSpan.FromSeconds(115), timedElement.Timeout);
+        var rebuilt = AllowSetModel.FromKernel(V4, [timedElement with { Expiration = timedElement.Timeout }], Now);
+        Assert.Equal(Now.AddSeconds(115), rebuilt.Grants.Max(g => g.Expires));
+        Assert.Contains(rebuilt.Grants, g => g.Entry == "cdn-service-15");
+        Assert.DoesNotContain(rebuilt.Grants, g => g.Entry == "cdn-service-00");
+        // Re-planned, it names the same entries and no longer counts the ones it never knew.
+        var replanned = Assert.Single(rebuilt.Elements(Now));
+        Assert.Equal(GrantUserData.Decode(timedElement.UserData!.Value.Span, null), GrantUserData.Decode(replanned.UserData!.Value.Span, null));
+        Assert.Equal(0, GrantUserData.Unlisted(replanned.UserData.Value.Span));
+
+        // Nothing shared beyond the limit: no count.
+        var few = Assert.Single(new AllowSetModel(V4, grants.Take(4)).Elements(Now));
+        Assert.Equal(0, GrantUserData.Unlisted(few.UserData!.Value.Span));
+        Assert.Empty(AllowSetModel.UnlistedServices(V4, [few]));
     }
 
     [Fact]

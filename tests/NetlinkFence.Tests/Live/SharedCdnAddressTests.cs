@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using NetlinkFence.Interop;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;
@@ -67,6 +68,40 @@ public sealed class SharedCdnAddressTests
         Assert.True(differences.Count == 0, string.Join("\n", differences) + "\n" + net.Agent.Nft("list set inet netlinkfence allow_v4"));
         // The compiled addresses of the followed names are gone: the CDN address is the only element.
         Assert.Equal(Cdn, Assert.Single(AllElements(net)).GetProperty("val").GetProperty("concat")[0].GetString());
+    }
+
+    /// <summary>
+    /// Permanent grants must all be named (a re-read would lose the others): a tenth permanent one on a full element is
+    /// refused before anything is sent, as a library error, and the table is unchanged; the same grant with a timeout is
+    /// taken (named or counted).
+    /// </summary>
+    [Fact]
+    public async Task A_permanent_destination_beyond_what_an_element_can_name_is_refused_and_a_timed_one_is_not()
+    {
+        using var ns = TestNamespace.Create();
+        string yaml = Policy.SharedDestinationTests.Yaml(9) + "    - name: extra-service-1\n      to: [203.0.113.77]\n      tcp: [443]\n";
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(yaml, "cdn.yaml"), new FixedResolver());
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        string before = ns.Nft("list table inet netlinkfence");
+        uint generation = await nft.GetGenerationAsync();
+
+        var error = await Assert.ThrowsAnyAsync<NetlinkFenceException>(() => live.AddDestinationAsync("extra-service-1", IPNetwork.Parse(Cdn + "/32")));
+        Assert.Contains("10 entries (cdn-service-00,", error.Message);
+        Assert.Contains($"({Cdn} . tcp . 443)", error.Message);
+        Assert.Equal(generation, await nft.GetGenerationAsync());
+        Assert.Equal(before, ns.Nft("list table inet netlinkfence"));
+
+        await live.AddDestinationAsync("extra-service-1", IPNetwork.Parse(Cdn + "/32"), TimeSpan.FromMinutes(2));
+        // The nine permanent entries stay named; the timed one does not fit beside them and the count, so it is counted.
+        Assert.Equal([(System.Net.Sockets.ProtocolType.Tcp, new PortRange(443, 443))], UnlistedServicesOf(await nft.ListTableAsync(NftFamily.Inet, "netlinkfence")));
+    }
+
+    private static List<(System.Net.Sockets.ProtocolType, PortRange)> UnlistedServicesOf(TableContents? contents)
+    {
+        var set = contents!.Sets.Single(s => s.Set.Name == "allow_v4");
+        return NetlinkFence.Policy.Layout.AllowSetModel.UnlistedServices(set.Set, set.Elements);
     }
 
     /// <summary>The element of allow_v4 for the CDN address, as <c>nft -j</c> lists it.</summary>

@@ -1,13 +1,15 @@
+using NetlinkFence.Interop;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Policy.Layout;
 
 /// <summary>
 /// More permanent grants share one allow element than its userdata can name (the kernel keeps 256 bytes). The
-/// compiler turns it into a located policy error; a live change that would cause it is refused with this message.
+/// compiler turns it into a located policy error; a live change that would cause it (a permanent destination added to
+/// one that already names ten entries) is refused with it, before anything is sent.
 /// </summary>
 internal sealed class ElementUserDataOverflowException(IReadOnlyList<string> entries, int bytes, string? element = null)
-    : InvalidOperationException($"{entries.Count} entries ({string.Join(", ", entries)}) allow one and the same destination{(element is null ? "" : $" ({element})")} "
+    : NetlinkFenceException($"{entries.Count} entries ({string.Join(", ", entries)}) allow one and the same destination{(element is null ? "" : $" ({element})")} "
         + $"permanently; naming them takes {bytes} bytes of element userdata, the kernel keeps at most {RuleUserData.MaxBytes}")
 {
     /// <summary>The permanent contributors, in policy order.</summary>
@@ -16,7 +18,9 @@ internal sealed class ElementUserDataOverflowException(IReadOnlyList<string> ent
     /// <summary>The element as nft lists it, once known.</summary>
     public string? Element { get; } = element;
 
+    /// <summary>The bytes naming them all would take.</summary>
     public int Bytes { get; } = bytes;
 
+    /// <summary>The same, naming the element.</summary>
     public ElementUserDataOverflowException For(string element) => new(Entries, Bytes, element);
 }

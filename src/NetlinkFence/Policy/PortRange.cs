@@ -8,6 +8,9 @@ public readonly record struct PortRange(ushort First, ushort Last)
     /// <summary>Number of ports covered.</summary>
     public int Count => Last - First + 1;
 
+    /// <summary>Whether the two ranges share a port.</summary>
+    internal bool Overlaps(PortRange other) => First <= other.Last && other.First <= Last;
+
     /// <summary><c>443</c> or <c>1000-2000</c>.</summary>
     public override string ToString() => First == Last ? $"{First}" : $"{First}-{Last}";
 }

@@ -197,14 +197,21 @@ public sealed class RestoreTests(ITestOutputHelper output)
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
     }
 
+    /// <summary>The policy applied, with two destinations added to "control": <c>Extra</c> for 5 min, 198.51.100.10 until removed.</summary>
+    private static async Task<(LivePolicy Live, NftablesConnection Nft)> WithTwoAddedAsync(AgentAndWorld net)
+    {
+        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
+        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.10/32")); // until removed (a reload does not keep it)
+        return (live, nft);
+    }
+
     [Fact]
     public async Task Destinations_this_object_added_survive_a_restore_and_removed_or_foreign_ones_do_not()
     {
         using var net = World();
-        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        var (live, nft) = await WithTwoAddedAsync(net);
         await using var _ = nft;
-        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
-        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.10/32")); // until removed
         await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.11/32"));
         await live.RemoveDestinationAsync("control", IPNetwork.Parse("198.51.100.11/32"));
         // Another writer's: an element that looks like an added destination, and an accept-all rule.
@@ -238,10 +245,8 @@ public sealed class RestoreTests(ITestOutputHelper output)
     public async Task After_a_reload_a_restore_puts_back_only_the_added_destinations_the_reload_kept()
     {
         using var net = World();
-        var (live, nft) = await LivePolicyTests.ApplyAsync(net);
+        var (live, nft) = await WithTwoAddedAsync(net);
         await using var _ = nft;
-        await live.AddDestinationAsync("control", IPNetwork.Parse(Extra + "/32"), TimeSpan.FromMinutes(5));
-        await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.10/32")); // permanent: a reload does not keep it
 
         string longer = LivePolicyTests.Yaml.Replace("window: 1m", "window: 2m");
         Assert.Equal(ReloadKind.Elements, (await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(longer, "live.yaml"), new FixedResolver()))).Kind);

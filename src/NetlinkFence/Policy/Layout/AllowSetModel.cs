@@ -372,23 +372,26 @@ internal sealed class AllowSetModel
     /// The protocol and ports of each element of <paramref name="elements"/> whose userdata counts contributors it does
     /// not name (<see cref="GrantUserData.Unlisted"/>): a grant on those may be held without showing in a listing.
     /// </summary>
-    public static List<(System.Net.Sockets.ProtocolType Protocol, PortRange Ports)> UnlistedServices(NftSet set, IEnumerable<SetElement> elements)
+    public static List<(ProtocolType Protocol, PortRange Ports)> UnlistedServices(NftSet set, IEnumerable<SetElement> elements)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(elements);
         int protoAt = set.Key[0] == SetKeyType.Ipv4Address ? 4 : 16, portAt = protoAt + 4;
-        var services = new List<(System.Net.Sockets.ProtocolType, PortRange)>();
+        var services = new List<(ProtocolType, PortRange)>();
         foreach (var element in elements)
         {
             if (element.UserData is not { } userData || GrantUserData.Unlisted(userData.Span) == 0)
                 continue;
             var first = element.Key.Span;
             var last = (element.KeyEnd ?? element.Key).Span;
-            services.Add(((System.Net.Sockets.ProtocolType)first[protoAt],
-                new PortRange((ushort)(first[portAt] << 8 | first[portAt + 1]), (ushort)(last[portAt] << 8 | last[portAt + 1]))));
+            services.Add(((ProtocolType)first[protoAt], PortsOf(first, last, portAt)));
         }
         return services;
     }
+
+    /// <summary>The port range of an element whose key (and key end) hold a big-endian port at <paramref name="portAt"/>.</summary>
+    private static PortRange PortsOf(ReadOnlySpan<byte> first, ReadOnlySpan<byte> last, int portAt) =>
+        new(BinaryPrimitives.ReadUInt16BigEndian(first[portAt..]), BinaryPrimitives.ReadUInt16BigEndian(last[portAt..]));
 
     private static AllowSetModel FromKernelOf(NftSet set, IEnumerable<SetElement> elements, DateTimeOffset now, GrantScope? scope)
     {
@@ -411,7 +414,7 @@ internal sealed class AllowSetModel
             foreach (var (entry, expires) in contributors)
                 pieces.Add((entry, expires, first[protoAt],
                     AddressMath.ToNumber(first[..addressBytes]), AddressMath.ToNumber(last[..addressBytes]),
-                    new PortRange((ushort)(first[portAt] << 8 | first[portAt + 1]), (ushort)(last[portAt] << 8 | last[portAt + 1]))));
+                    PortsOf(first, last, portAt)));
         }
         foreach (var entry in RankOrder(orders))
             model._ranks[entry] = model._ranks.Count;

@@ -55,14 +55,11 @@ internal static class RunningTableCheck
             var unlisted = AllowSetModel.UnlistedServices(liveSet.Set, liveSet.Elements);
             foreach (var missing in want.Where(g => !IsLiteral(policy.Source, entries, g))
                          .Select(g => (g.Entry, g.Protocol, g.Ports, g.Scope)).Distinct()
-                         .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope && Overlap(g.Ports, k.Ports))
-                             && !unlisted.Any(u => u.Protocol == k.Protocol && Overlap(u.Ports, k.Ports))))
+                         .Where(k => !followed.Any(g => g.Entry == k.Entry && g.Protocol == k.Protocol && g.Scope == k.Scope && g.Ports.Overlaps(k.Ports)) // pieces may be cut differently
+                             && !unlisted.Any(u => u.Protocol == k.Protocol && u.Ports.Overlaps(k.Ports))))
                 differences.Add(new(DifferenceKind.Missing, subject, $"\"{missing.Entry}\": no address of its names on {missing.Protocol.ToString().ToLowerInvariant()} . {missing.Ports}"));
         }
     }
-
-    /// <summary>Whether two port ranges share a port (pieces may be cut differently).</summary>
-    private static bool Overlap(PortRange a, PortRange b) => a.First <= b.Last && b.First <= a.Last;
 
     /// <summary>Why <paramref name="grant"/> (timed, or permanent but not a literal destination) is not the policy's; null when it is.</summary>
     private static string? Why(Dictionary<string, AllowEntry> entries, ResolvedPolicy source, AllowGrant grant, DateTimeOffset now)

@@ -13,8 +13,8 @@ internal interface IWindowControl
     /// <summary>Opens <paramref name="entry"/> for <paramref name="duration"/> (extends, never shortens).</summary>
     Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken);
 
-    /// <summary>Closes <paramref name="entry"/> at once.</summary>
-    Task CloseAsync(string entry, CancellationToken cancellationToken);
+    /// <summary>Closes <paramref name="entry"/> at once; false when it was not open (nothing to close).</summary>
+    Task<bool> CloseAsync(string entry, CancellationToken cancellationToken);
 
     /// <summary>Every window entry with its remaining time, and the table's audit state (null: enforcing).</summary>
     Task<WindowStatus> StatusAsync(CancellationToken cancellationToken);
@@ -39,11 +39,12 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
         return window;
     }
 
-    public async Task CloseAsync(string entry, CancellationToken cancellationToken)
+    public async Task<bool> CloseAsync(string entry, CancellationToken cancellationToken)
     {
         CheckWindow(policy, entry);
-        await WithLiveAsync(async live => { await live.CloseWindowAsync(entry, cancellationToken); return 0; }, cancellationToken);
-        Record("close", entry, "closed now");
+        bool wasOpen = await WithLiveAsync(live => live.CloseWindowAsync(entry, cancellationToken), cancellationToken);
+        Record("close", entry, wasOpen ? "closed now" : "it was not open; nothing to close");
+        return wasOpen;
     }
 
     public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken)

@@ -37,6 +37,9 @@ internal sealed record ControlResponse
     /// <summary>open: the window as the kernel now holds it; status: every window entry.</summary>
     [JsonPropertyName("windows")] public List<ControlWindow>? Windows { get; init; }
 
+    /// <summary>close: whether the window was open (false: it was closed already, nothing was changed).</summary>
+    [JsonPropertyName("was_open")] public bool? WasOpen { get; init; }
+
     /// <summary>status, audit: the table's active audit (it accepts what the policy denies), absent while it enforces.</summary>
     [JsonPropertyName("audit")] public ControlAudit? Audit { get; init; }
 

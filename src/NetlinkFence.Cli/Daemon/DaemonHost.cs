@@ -333,8 +333,10 @@ internal sealed class DaemonHost
             case "close":
                 if (request.Name is null)
                     return ControlResponse.Error("close needs \"name\" (a window entry); nothing was changed");
-                await Windows(peer).CloseAsync(request.Name, cancellationToken);
-                return new ControlResponse { Ok = true, Message = $"{request.Name}: closed" };
+            {
+                bool wasOpen = await Windows(peer).CloseAsync(request.Name, cancellationToken);
+                return new ControlResponse { Ok = true, Message = WindowVerbs.Closed(request.Name, wasOpen), WasOpen = wasOpen };
+            }
             case "audit":
             {
                 var span = request.For is null ? throw new UsageException("audit needs \"for\" (how long, e.g. 10m); nothing was changed") : Duration.Parse(request.For);

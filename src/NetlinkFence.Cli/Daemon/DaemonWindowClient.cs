@@ -17,11 +17,10 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
         return ToWindows(answer).Single(w => w.Entry.Name == entry);
     }
 
-    public async Task CloseAsync(string entry, CancellationToken cancellationToken)
-    {
-        if (await AskAsync(new ControlRequest("close", entry), cancellationToken) is null)
-            await Kernel.CloseAsync(entry, cancellationToken);
-    }
+    public async Task<bool> CloseAsync(string entry, CancellationToken cancellationToken) =>
+        await AskAsync(new ControlRequest("close", entry), cancellationToken) is { } answer
+            ? answer.WasOpen ?? throw new SystemFailureException("the daemon's answer to close does not say whether the window was open: is it an older netlinkfence?")
+            : await Kernel.CloseAsync(entry, cancellationToken);
 
     public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken) =>
         await AskAsync(new ControlRequest("status"), cancellationToken) is { } answer

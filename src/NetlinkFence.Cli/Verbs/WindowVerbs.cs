@@ -51,12 +51,15 @@ internal static class WindowVerbs
             string entry = parse.GetValue(name)!;
             KernelWindowControl.CheckWindow(policy, entry);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            await Control(target, policy, table).CloseAsync(entry, cancellationToken);
-            Console.WriteLine($"{entry}: closed");
+            bool wasOpen = await Control(target, policy, table).CloseAsync(entry, cancellationToken);
+            Console.WriteLine(Closed(entry, wasOpen));
             return ExitCodes.Ok;
         }));
         return command;
     }
+
+    /// <summary>What <c>close</c> says: never "closed" for a window that was not open (exit 0 either way: it is closed now).</summary>
+    internal static string Closed(string entry, bool wasOpen) => wasOpen ? $"{entry}: closed" : $"{entry}: was not open; nothing to close";
 
     public static Command Status()
     {

@@ -176,7 +176,12 @@ public sealed class DaemonLiveTests
         var close = CliRunner.Run($"close mirror --policy {policy} --netns {ns.Name}");
         Assert.True(close.ExitCode == 0, $"exit {close.ExitCode}: {close.Stderr}");
         Assert.True(daemon.WaitForLog("control: close mirror from uid 0"), daemon.Log);
+        Assert.Equal("mirror: closed", close.Stdout.Trim());
         Assert.DoesNotContain("203.0.113.60", ns.Nft("list ruleset"));
+        var again = CliRunner.Run($"close mirror --policy {policy} --netns {ns.Name}");
+        Assert.True(again.ExitCode == 0, $"exit {again.ExitCode}: {again.Stderr}");
+        Assert.Equal("mirror: was not open; nothing to close", again.Stdout.Trim());
+        Assert.True(daemon.WaitForLog("close mirror (uid 0): it was not open; nothing to close"), daemon.Log);
         Assert.False(daemon.HasExited);
         File.Delete(policy);
     }

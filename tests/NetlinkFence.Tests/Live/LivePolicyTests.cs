@@ -58,14 +58,16 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
         Assert.False(net.TcpReachable(Mirror, 80, 700), "a window entry must be closed after apply");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+        Assert.False(await live.CloseWindowAsync("updates"), "closing a closed window reports that it was not open");
 
         var opened = await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
         Assert.InRange(opened.Remaining!.Value, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(50));
         Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
 
-        await live.CloseWindowAsync("updates");
+        Assert.True(await live.CloseWindowAsync("updates"), "the window was open");
         Assert.False(net.TcpReachable(Mirror, 80, 700), "close must close at once");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+        Assert.False(await live.CloseWindowAsync("updates"), "closed already");
         Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
     }
 

@@ -32,6 +32,11 @@ public sealed class WindowCliTests : IDisposable
     private (int ExitCode, string Stdout, string Stderr) Cli(string verb, AgentAndWorld net) =>
         CliRunner.Run($"{verb} --policy {_policy} --netns {net.Agent.Name}");
 
+    /// <summary>The state directory's window log of this test's namespace.</summary>
+    private static string WindowLog(AgentAndWorld net) =>
+        File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
+            .Single(f => File.ReadAllText(f).Contains(net.Agent.Name)));
+
     [Fact]
     public void The_kernel_closes_a_window_on_time_with_no_process_of_ours_running()
     {
@@ -55,9 +60,7 @@ public sealed class WindowCliTests : IDisposable
         Assert.Contains("updates: closed", Cli("status", net).Stdout);
         Assert.True(net.TcpReachable(LivePolicyTests.Control, 443, AgentAndWorld.ExpectedThroughMs));
 
-        string log = File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
-            .Single(f => File.ReadAllText(f).Contains(net.Agent.Name)));
-        Assert.Matches(@"uid=0 open updates table=inet netlinkfence namespace \S+: for 5s", log);
+        Assert.Matches(@"uid=0 open updates table=inet netlinkfence namespace \S+: for 5s", WindowLog(net));
     }
 
     [Fact]
@@ -84,6 +87,13 @@ public sealed class WindowCliTests : IDisposable
         Assert.True(closed.ExitCode == 0, closed.Stderr);
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "close must close at once");
         Assert.Contains("close updates", closed.Stderr);
+        Assert.Equal("updates: closed", closed.Stdout.Trim());
+
+        // Closing a closed window says so: a verb never reports what it did not do (exit 0: it is closed either way).
+        var again = Cli("close updates", net);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Equal("updates: was not open; nothing to close", again.Stdout.Trim());
+        Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: it was not open; nothing to close", WindowLog(net));
     }
 
     [Theory]

@@ -130,12 +130,21 @@ public sealed partial class LivePolicy
         return Families.Select(f => new SetChange(f, EntryGrants(window, f, until), Held(window.Name, f)));
     }
 
-    /// <summary>Closes window entry <paramref name="entry"/> now (no effect when it is closed).</summary>
-    public Task CloseWindowAsync(string entry, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Closes window entry <paramref name="entry"/> now. Returns whether it was open: false when it was closed already
+    /// (nothing to close), so a caller never reports a close that did not happen.
+    /// </summary>
+    public async Task<bool> CloseWindowAsync(string entry, CancellationToken cancellationToken = default)
     {
         var window = WindowEntry(entry);
-        return ChangeAsync(_ => Families.Select(f => new SetChange(f, [], Held(window.Name, f))), $"close {entry}", cancellationToken,
-            onCommitted: () => { lock (_opened) _opened.Remove(window.Name); });
+        bool wasOpen = false;
+        await ChangeAsync(now =>
+        {
+            // Judged on the attempt that commits (a generation conflict re-reads and plans again).
+            wasOpen = OpenUntil(window.Name, now) is not null;
+            return Families.Select(f => new SetChange(f, [], Held(window.Name, f)));
+        }, $"close {entry}", cancellationToken, onCommitted: () => { lock (_opened) _opened.Remove(window.Name); }).ConfigureAwait(false);
+        return wasOpen;
     }
 
     /// <summary>Every window entry with the time it stays open, read from the kernel's element expirations now.</summary>

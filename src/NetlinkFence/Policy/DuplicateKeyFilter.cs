@@ -10,6 +10,8 @@ namespace NetlinkFence.Policy;
 /// forbids duplicate keys, and silently keeping one of them would silently drop a rule.
 /// It also bounds nesting to <see cref="MaxDepth"/>: YamlDotNet builds its node tree recursively, and a
 /// file of a few hundred thousand '[' would overflow the stack and kill the process instead of failing.
+/// And it places an alias of an anchor not set above it (<c>*web</c> without <c>&amp;web</c>) where it is written:
+/// YamlDotNet finds those only once the document is read, and reports them at line 1, column 1.
 /// </summary>
 internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<SourceLocation, string, string, string> error) : IParser
 {
@@ -34,6 +36,9 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
     public const int MaxDepth = 64;
 
     private readonly Stack<Frame> _frames = new();
+
+    // Anchors set so far: an alias may only refer back to one of them.
+    private readonly HashSet<string> _anchors = new(StringComparer.Ordinal);
 
     // Frames of ended mappings and sequences, reused: a policy of 1,000 entries opens some 3,000 of them, one
     // at a time per level.
@@ -74,6 +79,10 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
                 throw new YamlException(dangling?.Start ?? current.Start, current.End,
                     dangling is { Value.Length: 0 } ? "a key is missing before ':'" : $"key '{dangling?.Value}' has no value");
             }
+            if (current is NodeEvent { Anchor.IsEmpty: false } anchored)
+                _anchors.Add(anchored.Anchor.Value);
+            else if (current is AnchorAlias alias && !_anchors.Contains(alias.Value.Value))
+                throw new UndefinedAliasException(current.Start, current.End, alias.Value.Value);
             if (current is MappingStart or SequenceStart && _frames.Count >= MaxDepth)
                 throw new TooDeepException(current.Start, current.End, $"the policy nests deeper than {MaxDepth} levels");
             switch (current)
@@ -131,3 +140,10 @@ internal sealed class DuplicateKeyFilter(IParser inner, string fileName, Action<
 
 /// <summary>Nesting beyond <see cref="DuplicateKeyFilter.MaxDepth"/>.</summary>
 internal sealed class TooDeepException(Mark start, Mark end, string message) : YamlException(start, end, message);
+
+/// <summary>An alias (<c>*name</c>) of no anchor set before it.</summary>
+internal sealed class UndefinedAliasException(Mark start, Mark end, string name)
+    : YamlException(start, end, $"alias '*{name}' refers to no anchor: no value above it is marked '&{name}'")
+{
+    public string Name => name;
+}

@@ -96,6 +96,11 @@ public static class PolicyLoader
             throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
                 "a policy is a few levels deep (egress, allow, entry, list); remove the extra brackets", "too-deep");
         }
+        catch (UndefinedAliasException e)
+        {
+            throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
+                $"mark the value to repeat with '&{e.Name}' where it is first written (above this line), or use a 'define:' variable and '${e.Name}'", "undefined-alias");
+        }
         catch (YamlException e)
         {
             throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",

@@ -352,6 +352,13 @@ internal sealed class PolicyReader(string fileName)
                 Error(keyNode, $"keys of {where} must be plain words", "use one of: " + string.Join(", ", allowed), "bad-key");
                 continue;
             }
+            if (key == "<<")
+            {
+                // YAML 1.1's merge key: YamlDotNet's node model (YAML 1.2) reads it as a plain key, whose merged keys would be lost.
+                Error(keyNode, $"'<<' (a YAML 1.1 merge key) is not read in {where}: the keys it would merge in would be lost",
+                    "write the keys out here, or share values through 'define:' variables ($name)", "merge-key");
+                continue;
+            }
             if (!allowed.Contains(key))
             {
                 string? suggestion = PolicyRules.Closest(key, allowed);

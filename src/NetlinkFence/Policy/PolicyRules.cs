@@ -61,7 +61,8 @@ internal sealed partial class PolicyRules
     {
         if (!HasErrors)
             return;
-        var sorted = Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
+        // Distinct: a YAML alias makes the reader visit one node once per alias, with the same error each time.
+        var sorted = Diagnostics.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column).Distinct().ToList();
         if (_droppedErrors > 0)
             sorted.Add(new PolicyDiagnostic(Severity.Error, _firstDropped!, $"{_droppedErrors} more errors from here on are not listed (only the first {MaxErrors} are)",
                 "fix the errors listed, then check the file again", "too-many-errors"));

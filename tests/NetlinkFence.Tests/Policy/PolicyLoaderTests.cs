@@ -608,6 +608,40 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void An_alias_of_no_anchor_is_located_where_it_is_written()
+    {
+        // YamlDotNet reports it at 1:1, once the whole document is read.
+        string yaml = Egress("    - { name: a, to: [203.0.113.7], tcp: &web [443] }\n    - { name: b, to: [203.0.113.8], tcp: *wbe }\n");
+        var d = OnlyAt(yaml, "undefined-alias", "*wbe");
+        Assert.Equal("alias '*wbe' refers to no anchor: no value above it is marked '&wbe'", d.Message);
+        Assert.Contains("'&wbe'", d.Fix);
+    }
+
+    [Fact]
+    public void An_alias_before_its_anchor_is_located_too()
+    {
+        string yaml = Egress("    - { name: a, to: [203.0.113.7], tcp: *web }\n    - { name: b, to: [203.0.113.8], tcp: &web [443] }\n");
+        OnlyAt(yaml, "undefined-alias", "*web");
+    }
+
+    [Fact]
+    public void A_merge_key_is_refused_with_its_location_not_hidden_as_an_unknown_key()
+    {
+        string yaml = Egress("    - &base { name: a, to: [203.0.113.7], tcp: [443] }\n    - name: b\n      <<: *base\n      to: [203.0.113.8]\n      tcp: [80]\n");
+        var d = OnlyAt(yaml, "merge-key", "<<");
+        Assert.Contains("merge key", d.Message);
+    }
+
+    [Fact]
+    public void An_error_in_an_aliased_value_is_listed_once_however_often_it_is_aliased()
+    {
+        // The reader visits the anchored node once per alias; the same error at the same place is one diagnostic.
+        string yaml = Egress("    - { name: a, to: [203.0.113.7], tcp: &bad [99999] }\n" +
+            "    - { name: b, to: [203.0.113.8], tcp: *bad }\n    - { name: c, to: [203.0.113.9], tcp: *bad }\n");
+        Assert.Equal("port 99999 is out of range", OnlyAt(yaml, "bad-port", "99999").Message);
+    }
+
+    [Fact]
     public void Bad_table_name()
     {
         Only("version: 1\ntable: \"my table\"\n", "bad-table-name", 2, 8);

@@ -22,12 +22,15 @@ internal static partial class ScopeSyntax
     {
         ServiceScopeKind.Unit => Unit(value),
         ServiceScopeKind.Cgroup => Cgroup(value),
-        ServiceScopeKind.User => UserNamePattern().IsMatch(value) ? null
+        ServiceScopeKind.User => IsUserName(value) ? null
             : ($"'{Shown(value)}' is not a user name", "write the account's login name (as in /etc/passwd), or 'uid: N'"),
         ServiceScopeKind.Uid => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint uid) && uid != uint.MaxValue ? null
             : ($"'{Shown(value)}' is not a user id", "write a number from 0 to 4294967294, or 'user: NAME'"),
         _ => ("unknown by: kind", "use unit, cgroup, user or uid"),
     };
+
+    /// <summary>Whether <paramref name="value"/> is shaped like a login name (whether the account exists is the resolver's question).</summary>
+    public static bool IsUserName(string value) => UserNamePattern().IsMatch(value);
 
     private static (string, string)? Unit(string value)
     {

@@ -185,7 +185,10 @@ public sealed class IptablesImportTests
     [InlineData("-A OUTPUT -p tcp --sport 1024:65535 --dport 443 -j ACCEPT", "source port")]
     [InlineData("-A OUTPUT -o eth0 -p tcp --dport 443 -j ACCEPT", "interface")]
     [InlineData("-A OUTPUT -p tcp -m tcp ! --dport 443 -j ACCEPT", "negated")]
-    [InlineData("-A OUTPUT -p tcp -m owner --uid-owner 0 -j ACCEPT", "-m owner")]
+    [InlineData("-A OUTPUT -p tcp -m owner --gid-owner 100 -d 203.0.113.50 -j ACCEPT", "--gid-owner")]
+    [InlineData("-A OUTPUT -p tcp -m owner ! --uid-owner 1000 -d 203.0.113.50 -j ACCEPT", "negated")]
+    [InlineData("-A OUTPUT -p tcp -m owner --uid-owner 1000-1005 -d 203.0.113.50 -j ACCEPT", "a range of users")]
+    [InlineData("-A INPUT -p tcp -m owner --uid-owner 1000 --dport 22 -j ACCEPT", "-m owner on INPUT")]
     [InlineData("-A OUTPUT -p tcp --dport 443 -m limit --limit 1/sec -j ACCEPT", "rate-limited")]
     [InlineData("-A OUTPUT -s 10.0.0.5 -p tcp --dport 443 -j ACCEPT", "source address")]
     [InlineData("-A OUTPUT -p tcp --dport 443 -j NFQUEUE", "NFQUEUE")]
@@ -196,6 +199,75 @@ public sealed class IptablesImportTests
         Assert.Equal(FirstRuleLine, d.Location.Line);
         Assert.Equal("unsupported-rule", d.Code);
         Assert.Contains(reason, d.Message);
+    }
+
+    [Fact]
+    public void An_owner_match_becomes_the_entry_s_by_and_keeps_its_entries_apart()
+    {
+        var result = ImportText(Filter(
+            "-A OUTPUT -p tcp -d 203.0.113.50 --dport 443 -m owner --uid-owner 1000 -m comment --comment platform -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -d 203.0.113.51 --dport 443 -m owner --uid-owner _apt -m comment --comment platform -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -d 203.0.113.52 --dport 443 -m owner --uid-owner 1001-1001 -m comment --comment platform -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -d 203.0.113.53 --dport 443 -m comment --comment platform -j ACCEPT\n"
+            // DNS of one user's: an entry with by:, not one of the resolvers every process may use.
+            + "-A OUTPUT -p udp -d 192.168.1.10 --dport 53 -m owner --uid-owner 1000 -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -d 192.168.1.10 --dport 53 -m owner --uid-owner 1000 -j ACCEPT"));
+        Assert.Contains("      by: { uid: 1000 }\n", result.Yaml);
+        Assert.Contains("      by: { user: _apt }\n", result.Yaml);
+        Assert.Contains("      by: { uid: 1001 }\n", result.Yaml);
+        Assert.Empty(result.Policy.Resolvers);
+        var byPeer = result.Policy.Egress.ToDictionary(e => e.Peers[0].Text);
+        Assert.Equal(5, result.Policy.Egress.Count); // same comment, same ports: merged only where the owner is the same too
+        Assert.Equal(new ServiceScope(ServiceScopeKind.Uid, "1000"), Assert.Single(byPeer["203.0.113.50"].By));
+        Assert.Equal(new ServiceScope(ServiceScopeKind.User, "_apt"), Assert.Single(byPeer["203.0.113.51"].By));
+        Assert.Equal(new ServiceScope(ServiceScopeKind.Uid, "1001"), Assert.Single(byPeer["203.0.113.52"].By));
+        Assert.Empty(byPeer["203.0.113.53"].By);
+        Assert.Equal(new ServiceScope(ServiceScopeKind.Uid, "1000"), Assert.Single(byPeer["192.168.1.10"].By));
+        Assert.Equal(new PortRange(53, 53), Assert.Single(byPeer["192.168.1.10"].Udp));
+        Assert.Equal(new PortRange(53, 53), Assert.Single(byPeer["192.168.1.10"].Tcp));
+    }
+
+    [Fact]
+    public void A_drop_for_another_uid_does_not_shadow_an_owner_accept_but_one_for_the_same_uid_or_everyone_does()
+    {
+        var clear = ImportText(Filter("-A OUTPUT -p tcp -d 203.0.113.50 -m owner --uid-owner 1001 -j DROP\n"
+            + "-A OUTPUT -p tcp -d 203.0.113.50 --dport 443 -m owner --uid-owner 1000 -j ACCEPT"));
+        Assert.Equal(new ServiceScope(ServiceScopeKind.Uid, "1000"), Assert.Single(Assert.Single(clear.Policy.Egress).By));
+
+        foreach (string drop in new[] { "-m owner --uid-owner 1000 ", "" })
+        {
+            var e = Fails(Filter($"-A OUTPUT -p tcp -d 203.0.113.50 {drop}-j DROP\n-A OUTPUT -p tcp -d 203.0.113.50 --dport 443 -m owner --uid-owner 1000 -j ACCEPT"));
+            Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine && d.Message.Contains("takes away part of what that line accepts"));
+        }
+        // An accept for everyone after a drop of one user's: the policy cannot except that user.
+        var except = Fails(Filter("-A OUTPUT -p tcp -d 203.0.113.50 -m owner --uid-owner 1000 -j DROP\n-A OUTPUT -p tcp -d 203.0.113.50 --dport 443 -j ACCEPT"));
+        Assert.Contains(except.Diagnostics, d => d.Location.Line == FirstRuleLine);
+    }
+
+    [Fact]
+    public void Owners_of_a_jump_and_of_its_chain_s_rule_are_joined()
+    {
+        string chain = ":AGENT - [0:0]\n";
+        var same = ImportText(Filter(chain + "-A OUTPUT -m owner --uid-owner 1000 -j AGENT\n-A AGENT -p tcp -d 203.0.113.50 --dport 443 -j ACCEPT"));
+        Assert.Equal(new ServiceScope(ServiceScopeKind.Uid, "1000"), Assert.Single(Assert.Single(same.Policy.Egress).By));
+        // Two different uids: no socket has both, the rule matches nothing.
+        var never = ImportText(Filter(chain + "-A OUTPUT -m owner --uid-owner 1000 -j AGENT\n-A AGENT -p tcp -d 203.0.113.50 --dport 443 -m owner --uid-owner 1001 -j ACCEPT"));
+        Assert.Empty(never.Policy.Egress);
+        Assert.Contains("different owners", never.Yaml);
+        // A uid and a name may be one user: not guessed.
+        var e = Fails(Filter(chain + "-A OUTPUT -m owner --uid-owner 1000 -j AGENT\n-A AGENT -p tcp -d 203.0.113.50 --dport 443 -m owner --uid-owner alice -j ACCEPT"));
+        Assert.Contains(e.Diagnostics, d => d.Message.Contains("one a uid, one a name"));
+    }
+
+    [Theory]
+    [InlineData("-A OUTPUT -p tcp -m owner --uid-owner 1000 -j ACCEPT", "--uid-owner needs '-m owner'")]
+    [InlineData("-A OUTPUT -p tcp -m owner --uid-owner 'no such' -j ACCEPT", "neither a uid nor a user name")]
+    public void A_bad_owner_match_is_a_located_error(string rule, string message)
+    {
+        rule = rule.Replace("-m owner --uid-owner 1000", "--uid-owner 1000").Replace('\'', '"');
+        var d = Assert.Single(Fails(Filter(rule)).Diagnostics);
+        Assert.Equal(FirstRuleLine, d.Location.Line);
+        Assert.Contains(message, d.Message);
     }
 
     [Fact]

@@ -65,6 +65,7 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
             Limit = rule.Limit,
             IcmpType = rule.IcmpType,
             HopLimit = rule.HopLimit,
+            UidOwner = rule.UidOwner,
             Comment = rule.Comment,
         };
         if (direction == Direction.Forward)
@@ -105,9 +106,15 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
         }
         inner.IcmpType = Same(outer.IcmpType, inner.IcmpType, "ICMP types", inner);
         inner.HopLimit = Same(outer.HopLimit, inner.HopLimit, "hop limits", inner);
+        if (outer.UidOwner is not null && inner.UidOwner is not null && outer.UidOwner != inner.UidOwner && !(IsNumber(outer.UidOwner) && IsNumber(inner.UidOwner)))
+            inner.Unsupported.Add((outer.Line, 1, $"the jump's owner ({outer.UidOwner}) and the rule's ({inner.UidOwner}): one a uid, one a name, which may be one user"));
+        else
+            inner.UidOwner = Same(outer.UidOwner, inner.UidOwner, "owners", inner);
         inner.Comment ??= outer.Comment;
         return inner;
     }
+
+    private static bool IsNumber(string text) => text.All(char.IsAsciiDigit);
 
     private static string? Same(string? outer, string? inner, string what, FlatRule rule)
     {

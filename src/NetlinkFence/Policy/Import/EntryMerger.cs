@@ -22,7 +22,8 @@ internal static class EntryMerger
         // Both udp and tcp 53 and nothing else, to single addresses: exactly what egress.dns.resolvers allows.
         foreach (var entry in plan.Egress.ToList())
         {
-            if (entry.Tcp is [{ Ranges: [(53, 53)], Variable: null }] && entry.Udp is [{ Ranges: [(53, 53)], Variable: null }]
+            // Resolvers are for every process: an entry of one user's stays an entry.
+            if (entry.Owner is null && entry.Tcp is [{ Ranges: [(53, 53)], Variable: null }] && entry.Udp is [{ Ranges: [(53, 53)], Variable: null }]
                 && entry.Peers is { Count: > 0 } peers && peers.All(p => p.Networks.All(n => n.PrefixLength == n.BaseAddress.GetAddressBytes().Length * 8)))
             {
                 plan.Egress.Remove(entry);
@@ -60,7 +61,7 @@ internal static class EntryMerger
         var result = new List<ImportedEntry>();
         foreach (var entry in entries)
         {
-            if (result.Count > 0 && result[^1] is var last && last.IPv6 == entry.IPv6 && last.Comment == entry.Comment)
+            if (result.Count > 0 && result[^1] is var last && last.IPv6 == entry.IPv6 && last.Comment == entry.Comment && last.Owner == entry.Owner)
             {
                 bool samePorts = ImportedEntry.Spell(last.Tcp) == ImportedEntry.Spell(entry.Tcp) && ImportedEntry.Spell(last.Udp) == ImportedEntry.Spell(entry.Udp);
                 if (samePorts && last.Peers is not null && entry.Peers is not null)
@@ -88,7 +89,7 @@ internal static class EntryMerger
         foreach (var entry in entries)
         {
             var twin = entry.IPv6 && entry.Comment is not null
-                ? result.FirstOrDefault(e => !e.IPv6 && e.Comment == entry.Comment && e.Peers is not null && entry.Peers is not null
+                ? result.FirstOrDefault(e => !e.IPv6 && e.Comment == entry.Comment && e.Owner == entry.Owner && e.Peers is not null && entry.Peers is not null
                     && ImportedEntry.Spell(e.Tcp) == ImportedEntry.Spell(entry.Tcp) && ImportedEntry.Spell(e.Udp) == ImportedEntry.Spell(entry.Udp))
                 : null;
             if (twin is null)

@@ -36,6 +36,9 @@ internal sealed class FlatRule
     public (ulong Count, ulong UnitSeconds)? Limit { get; set; }
     public string? IcmpType { get; set; }
     public string? HopLimit { get; set; }
+
+    /// <summary><c>-m owner --uid-owner</c>: only this user's sockets (OUTPUT only; iptables refuses it elsewhere).</summary>
+    public string? UidOwner { get; set; }
     public string? Comment { get; set; }
     public List<(IptablesLine Line, int Column, string Reason)> Unsupported { get; } = [];
 
@@ -52,10 +55,10 @@ internal sealed class FlatRule
     /// <summary>No condition at all: every packet that reaches the rule matches it.</summary>
     public bool Unconditional =>
         Protocol is null && Peer is null && Local is null && Interface is null && WrongInterface is null && DestinationPorts is null && SourcePorts is null
-        && States is null && Limit is null && IcmpType is null && HopLimit is null && Unsupported.Count == 0 && Never is null;
+        && States is null && Limit is null && IcmpType is null && HopLimit is null && UidOwner is null && Unsupported.Count == 0 && Never is null;
 
     /// <summary>Only an established/related state match, nothing else.</summary>
     public bool OnlyStates =>
         Protocol is null && Peer is null && Local is null && Interface is null && WrongInterface is null && DestinationPorts is null && SourcePorts is null
-        && Limit is null && IcmpType is null && HopLimit is null && Unsupported.Count == 0 && States is not null;
+        && Limit is null && IcmpType is null && HopLimit is null && UidOwner is null && Unsupported.Count == 0 && States is not null;
 }

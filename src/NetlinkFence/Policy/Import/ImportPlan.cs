@@ -27,6 +27,9 @@ internal sealed class ImportedEntry
     public string Name { get; set; } = "";
     public string? Comment { get; init; }
 
+    /// <summary><c>-m owner --uid-owner</c>'s uid or user name: the entry's <c>by:</c> (null: every process).</summary>
+    public string? Owner { get; init; }
+
     /// <summary>Peers (null: any address of the family).</summary>
     public List<AddressItem>? Peers { get; set; }
     public List<PortItem> Tcp { get; } = [];

@@ -138,6 +138,8 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
             Line($"      tcp: {List(Ports(entry.Tcp))}");
         if (entry.Udp.Count > 0)
             Line($"      udp: {List(Ports(entry.Udp))}");
+        if (entry.Owner is { } owner)
+            Line($"      by: {{ {(owner.All(char.IsAsciiDigit) ? "uid" : "user")}: {owner} }}");
     }
 
     private List<string> Peers(ImportedEntry entry)

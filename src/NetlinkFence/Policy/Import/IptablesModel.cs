@@ -49,6 +49,9 @@ internal sealed class IptablesRule
     public string? LimitBurst { get; set; }
     public string? IcmpType { get; set; }
 
+    /// <summary><c>-m owner --uid-owner X</c>: the sending socket's user, a uid or a user name as written.</summary>
+    public string? UidOwner { get; set; }
+
     /// <summary><c>-m hl --hl-eq N</c> (ip6tables): the packet's hop limit.</summary>
     public string? HopLimit { get; set; }
     public string? Target { get; set; }

@@ -354,7 +354,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -406,6 +406,10 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                         return false;
                     rule.IcmpType = type.Text;
                     return true;
+                case "--uid-owner":
+                    if (!_matches.Contains("owner"))
+                        return Bad(option, "--uid-owner needs '-m owner' before it", "add '-m owner'");
+                    return Value(option) is { } owner && UidOwner(owner);
                 case "--hl-eq":
                     if (!_matches.Contains("hl"))
                         return Bad(option, "--hl-eq needs '-m hl' before it", "add '-m hl'");
@@ -461,6 +465,27 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
         }
 
         private static bool Set<T>(T _, IptablesToken __) => true;
+
+        /// <summary>A uid (<c>1000</c>, or the range <c>1000-1000</c> of one) or a user name; a range of several is one <c>by:</c> item per uid, not imported.</summary>
+        private bool UidOwner(IptablesToken value)
+        {
+            string text = parser.Expand(value.Text);
+            int dash = text.IndexOf('-');
+            if (dash > 0 && IsUid(text[..dash]) && IsUid(text[(dash + 1)..]))
+            {
+                if (text[..dash] != text[(dash + 1)..])
+                    Unsupported(value, $"--uid-owner {Printable(text)} matches a range of users: a policy's 'by:' names each user ('uid: N')");
+                text = text[..dash];
+            }
+            else if (!IsUid(text) && !ScopeSyntax.IsUserName(text))
+                return Bad(value, $"'{Printable(text)}' is neither a uid nor a user name", "give --uid-owner a number or an account's login name");
+            rule.UidOwner = text;
+            return true;
+        }
+
+        // uint.MaxValue is (uid_t)-1, "no user": never a socket's owner, and 'by:' refuses it.
+        private static bool IsUid(string text) =>
+            uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint uid) && uid != uint.MaxValue;
 
         private IptablesToken? Value(IptablesToken option)
         {

@@ -241,7 +241,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             if (rule.Interface == "lo")
             {
                 if (rule.States is null && rule.Protocol is null && rule.Peer is null && rule.Local is null && rule.DestinationPorts is null
-                    && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null && rule.HopLimit is null)
+                    && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null && rule.HopLimit is null && rule.UidOwner is null)
                 {
                     Shadowed(rule, ConnState.All, loopback: true);
                     _loopback ??= rule;
@@ -296,7 +296,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             }
             if (!Shadowed(rule, ConnState.New | ConnState.Untracked, loopback: false))
                 return;
-            var entry = new ImportedEntry { Egress = direction == Direction.Output, IPv6 = ruleset.IPv6, Comment = rule.Comment };
+            var entry = new ImportedEntry { Egress = direction == Direction.Output, IPv6 = ruleset.IPv6, Comment = rule.Comment, Owner = rule.UidOwner };
             entry.Peers = rule.Peer?.ToList();
             var ports = rule.DestinationPorts?.ToList() ?? [new PortItem("1:65535", [(1, 65535)])];
             (rule.Protocol == "tcp" ? entry.Tcp : entry.Udp).AddRange(ports);
@@ -323,6 +323,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 _ when rule.HopLimit is not (null or "255") => $"accepts neighbour discovery with hop limit {rule.HopLimit}: it is valid with hop limit 255 only (RFC 4861), the only one the policy's built-in accepts",
                 _ when rule.Peer is not null || rule.Local is not null => "neighbour discovery for some addresses only: the policy's built-in neighbour discovery is not per address (it allows what the kernel needs on the link)",
                 _ when rule.Limit is not null || rule.SourcePorts is not null || rule.DestinationPorts is not null => "neighbour discovery with a rate limit or ports: the policy's built-in neighbour discovery has neither",
+                _ when rule.UidOwner is not null => "neighbour discovery from one user's sockets: the policy's built-in neighbour discovery is not per user",
                 _ => null,
             };
             if (refused is not null)
@@ -347,6 +348,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             {
                 null => $"accepts every protocol (ICMP included){(rule.Peer is null ? "" : " for these addresses")}: a policy allows TCP and UDP ports only",
                 "icmp" or "ipv6-icmp" => $"accepts {rule.Protocol}{(rule.IcmpType is { } t ? " type " + t : "")}: a policy has no ICMP entries (it accepts ICMP errors about allowed connections by itself, and IPv6 neighbour discovery when it has IPv6 peers)",
+                _ when rule.UidOwner is not null && direction != Direction.Output => $"-m owner on {chain.Name}: a socket's owner is known on OUTPUT only (iptables-restore refuses it here)",
                 _ when rule.SourcePorts is not null => "matches a source port: a policy matches destination ports only",
                 _ when rule.Limit is not null => "a rate-limited ACCEPT: a policy allows a flow or not",
                 _ when rule.Local is not null => direction == Direction.Output
@@ -394,6 +396,10 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 return false;
             if (deny.Peer is not null && accept.Peer is not null
                 && !deny.Peer.SelectMany(d => d.Networks).Any(d => accept.Peer.SelectMany(a => a.Networks).Any(a => AddressMath.Overlap(a, d))))
+                return false;
+            // Two uids never own one socket (a uid and a user name may: counted as matching).
+            if (deny.UidOwner is not null && accept.UidOwner is not null && deny.UidOwner != accept.UidOwner
+                && deny.UidOwner.All(char.IsAsciiDigit) && accept.UidOwner.All(char.IsAsciiDigit))
                 return false;
             if (deny.DestinationPorts is not null && accept.DestinationPorts is not null
                 && !deny.DestinationPorts.SelectMany(d => d.Ranges).Any(d => accept.DestinationPorts.SelectMany(a => a.Ranges).Any(a => a.First <= d.Last && d.First <= a.Last)))

@@ -61,6 +61,10 @@ public static class FlowExplainer
                     + "from any other process it is logged and dropped by egress_denied") { Entry = entry };
             }
         }
+        // Window entries compile closed (no element holds them): the kernel lets their flows through only while open.
+        if (compiled.Source.Policy.Egress.FirstOrDefault(e => e.Window is not null && Covers(compiled.Source, e, protocol, address, port)) is { } window)
+            return new FlowVerdict(false, $"window entry '{window.Name}' at {window.Location} allows {address} {proto}/{port} only while it is open "
+                + $"(`netlinkfence open {window.Name}`, for at most {WindowDuration.Format(window.Window!.Value)}); closed, it is logged and dropped by egress_denied") { Entry = window };
         var known = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
             .SelectMany(s => s.Elements.Where(e => AddressIn(s.Set, e, addressBytes))).FirstOrDefault();
         // The element's comment names the entry the address belongs to (DNS elements carry none).
@@ -69,6 +73,12 @@ public static class FlowExplainer
             ? $"{address} is allowed, but not {proto}/{port}: logged and dropped by egress_denied"
             : $"no entry allows {address}: logged and dropped by egress_denied") { Entry = about };
     }
+
+    /// <summary>Whether <paramref name="entry"/> names <paramref name="address"/> (a network, or an address its names resolved to) and the port.</summary>
+    private static bool Covers(ResolvedPolicy resolved, AllowEntry entry, ProtocolType protocol, IPAddress address, ushort port) =>
+        (protocol == ProtocolType.Tcp ? entry.Tcp : entry.Udp).Any(r => r.First <= port && port <= r.Last)
+        && entry.Peers.Any(p => p.Network is { } network ? network.Contains(address)
+            : resolved.Names.TryGetValue(p.HostName!, out var name) && name.Addresses.Contains(address));
 
     /// <summary>
     /// Whether a concatenated range element holds <paramref name="key"/>: every field on its own between the

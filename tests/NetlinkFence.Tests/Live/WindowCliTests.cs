@@ -82,6 +82,11 @@ public sealed class WindowCliTests : IDisposable
         }
         Thread.Sleep(TimeSpan.FromSeconds(4));
         Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "open --for 2s shortened a 1m window");
+        // probe's "why" names the window (the compiled policy holds it closed; "no entry allows" contradicted ALLOWED).
+        var probe = Cli($"probe tcp:{LivePolicyTests.Mirror}:80 --timeout-ms 3000", net);
+        Assert.True(probe.ExitCode == 0, probe.Stderr);
+        Assert.Contains("ALLOWED", probe.Stdout);
+        Assert.Contains("window entry 'updates'", probe.Stdout);
 
         var closed = Cli("close updates", net);
         Assert.True(closed.ExitCode == 0, closed.Stderr);

@@ -63,6 +63,35 @@ public sealed class FlowExplainerTests
     }
 
     [Fact]
+    public void A_window_entrys_flow_passes_only_while_the_window_is_open_and_says_so()
+    {
+        // Window entries compile closed: no element holds them, so this used to read "no entry allows 198.51.100.20".
+        var compiled = FaultPolicies.Compile("""
+            version: 1
+            hosts:
+              mirror.example: [198.51.100.20]
+            egress:
+              allow:
+                - name: control
+                  to: [203.0.113.50]
+                  tcp: [443]
+                - name: updates
+                  to: [mirror.example, 192.0.2.0/24]
+                  tcp: [80, 443]
+                  window: 30m
+            """, "window.yaml");
+        var pinned = FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("198.51.100.20"), 443);
+        Assert.False(pinned.Allowed);
+        Assert.Equal("updates", pinned.Entry?.Name);
+        Assert.Equal("window entry 'updates' at window.yaml:9:7 allows 198.51.100.20 tcp/443 only while it is open (`netlinkfence open updates`, "
+            + "for at most 30m); closed, it is logged and dropped by egress_denied", pinned.Reason);
+        Assert.StartsWith("window entry 'updates'", FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("192.0.2.7"), 80).Reason);
+        // Not its port or protocol: nothing allows it, open or not.
+        Assert.Null(FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("198.51.100.20"), 8080).Entry);
+        Assert.Null(FlowExplainer.Explain(compiled, ProtocolType.Udp, IPAddress.Parse("192.0.2.7"), 443).Entry);
+    }
+
+    [Fact]
     public void A_denial_of_an_allowed_address_names_the_entry_it_belongs_to()
     {
         var otherPort = Explain(ProtocolType.Tcp, "203.0.113.50", 8443);

@@ -62,9 +62,19 @@ public sealed class DenialLearner
         foreach (var ((address, protocol, port), tally) in _flows.OrderBy(f => f.Value.First).ThenBy(f => f.Key.Port))
         {
             var seen = tally.ToPort(protocol, port);
-            if (FlowExplainer.Explain(compiled, protocol, address, port).Allowed)
+            var verdict = FlowExplainer.Explain(compiled, protocol, address, port);
+            if (verdict.Allowed)
             {
                 allowed += tally.Count;
+                continue;
+            }
+            if (verdict.Entry is { Window: { } window } windowEntry)
+            {
+                // A permanent entry here would undo the window (the seed's "only while updating").
+                findings.Add(new LearnFinding("window-closed",
+                    $"{seen.Flow} to {address} is window entry '{windowEntry.Name}' ({windowEntry.Location}), denied while it was closed: not suggested "
+                    + $"(a permanent entry would keep it open); run `netlinkfence open {windowEntry.Name}` (at most {WindowDuration.Format(window)}) for the run that needs it",
+                    address, seen, tally.Count, tally.First, tally.Last));
                 continue;
             }
             if (port == DnsPort && !resolvers.Any(r => r.Contains(address)))

@@ -68,8 +68,8 @@ public sealed record SuggestedEntry(string Name, IReadOnlyList<string> To, IRead
     public DateTimeOffset LastSeen => Ports.Max(p => p.LastSeen);
 }
 
-/// <summary>Something denied that must NOT become an allow entry (e.g. DNS to a server that is not a named resolver).</summary>
-/// <param name="Code">Stable code: <c>dns-to-non-resolver</c>.</param>
+/// <summary>Something denied that must NOT become an allow entry (e.g. DNS to a server that is not a named resolver, or a window entry's flow while it was closed).</summary>
+/// <param name="Code">Stable code: <c>dns-to-non-resolver</c>, or <c>window-closed</c> (a window entry's flow while it was closed).</param>
 /// <param name="Message">What was seen and why it is not suggested.</param>
 /// <param name="Destination">The destination address.</param>
 /// <param name="Port">The destination port, TCP or UDP.</param>

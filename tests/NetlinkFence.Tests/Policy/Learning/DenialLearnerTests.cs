@@ -123,6 +123,31 @@ public sealed class DenialLearnerTests
     }
 
     [Fact]
+    public async Task AWindowEntrysFlowDeniedWhileClosedIsAFindingNeverAPermanentEntry()
+    {
+        var learner = new DenialLearner();
+        learner.Observe(Denial("192.0.2.80", ProtocolType.Tcp, 80, 1));
+        learner.Observe(Denial("192.0.2.80", ProtocolType.Tcp, 80, 2));
+        learner.Observe(Denial("192.0.2.80", ProtocolType.Tcp, 8080, 3)); // not the window's port: an ordinary suggestion
+
+        var report = await learner.SuggestAsync(await ResolvedAsync(PolicyText + """
+
+                - name: updates
+                  to: [deb.example.org]
+                  tcp: [80]
+                  window: 30m
+            """));
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal("window-closed", finding.Code);
+        Assert.Equal(2, finding.Count);
+        Assert.Contains("is window entry 'updates' (policy.yaml:", finding.Message);
+        Assert.Contains("netlinkfence open updates", finding.Message);
+        var entry = Assert.Single(report.Entries);
+        Assert.Equal(8080, Assert.Single(entry.Ports).Port);
+    }
+
+    [Fact]
     public async Task AllowedFlowsInputDenialsAndIcmpAreNotSuggested()
     {
         var learner = new DenialLearner();

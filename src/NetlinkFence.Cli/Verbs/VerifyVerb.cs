@@ -34,6 +34,15 @@ internal static class VerifyVerb
                 Output.WriteJson(w =>
                 {
                     w.WriteBoolean("matches", differences.Count == 0);
+                    // What the text says too, for fleet tooling: which table, against which file, at which generation.
+                    w.WriteString("table", compiled.Table.Name);
+                    w.WriteString("policy", path);
+                    if (live is not null)
+                        w.WriteNumber("generation", live.Generation);
+                    else
+                        w.WriteNull("generation");
+                    w.WriteNumber("rules", compiled.Rules.Count);
+                    w.WriteNumber("set_elements", compiled.Sets.Sum(s => s.Elements.Count));
                     if (audit is not null)
                     {
                         w.WriteStartObject("audit");

@@ -13,10 +13,25 @@ public sealed class CliVerbTests
     {
         using var ns = TestNamespace.Create();
         Assert.Equal(1, CliRunner.Run($"verify {Example} --netns {ns.Name}").ExitCode); // nothing applied yet
+        var none = CliRunner.Run($"verify {Example} --netns {ns.Name} --output json");
+        using (var empty = System.Text.Json.JsonDocument.Parse(none.Stdout))
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, empty.RootElement.GetProperty("generation").ValueKind);
         Assert.Equal(0, CliRunner.Run($"apply {Example} --netns {ns.Name}").ExitCode);
         var clean = CliRunner.Run($"verify {Example} --netns {ns.Name}");
         Assert.True(clean.ExitCode == 0, clean.Stdout + clean.Stderr);
         Assert.Contains("matches", clean.Stdout);
+        // The JSON says what the text says: table, file, generation (the one the text names) and sizes.
+        var cleanJson = CliRunner.Run($"verify {Example} --netns {ns.Name} --output json");
+        Assert.Equal(0, cleanJson.ExitCode);
+        using (var matching = System.Text.Json.JsonDocument.Parse(cleanJson.Stdout))
+        {
+            var root = matching.RootElement;
+            Assert.True(root.GetProperty("matches").GetBoolean());
+            Assert.Equal("netlinkfence", root.GetProperty("table").GetString());
+            Assert.Equal(Example, root.GetProperty("policy").GetString());
+            Assert.Contains($"generation {root.GetProperty("generation").GetUInt32()})", clean.Stdout);
+            Assert.Contains($"({root.GetProperty("rules").GetInt32()} rules, {root.GetProperty("set_elements").GetInt32()} set elements,", clean.Stdout);
+        }
 
         ns.Nft("add chain inet netlinkfence output { type filter hook output priority filter ; policy accept ; }");
         ns.Nft("add element inet netlinkfence allow_v4 { 10.9.9.9 . tcp . 22 }");

@@ -63,6 +63,7 @@ internal static class Rendering
         string addresses = name.Unresolved ? "no address yet (resolve: lazy)"
             : name.Answers.Count > 0 ? string.Join(", ", name.Answers.Select(a => $"{a.Address} (ttl {a.Ttl.TotalSeconds:0}s)"))
             : string.Join(", ", name.Addresses);
-        return $"{name.Host} -> {addresses} ({(name.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS via " + name.Resolver)})";
+        string refused = name.Refused.Count == 0 ? "" : $"; refused from the answer: {string.Join(", ", name.Refused)} (a name never opens loopback, link-local or multicast addresses)";
+        return $"{name.Host} -> {addresses} ({(name.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS via " + name.Resolver)}){refused}";
     }
 }

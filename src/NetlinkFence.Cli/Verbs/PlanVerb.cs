@@ -46,6 +46,13 @@ internal static class PlanVerb
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();
+                        if (name.Refused.Count > 0)
+                        {
+                            w.WriteStartArray("refused");
+                            foreach (var address in name.Refused)
+                                w.WriteStringValue(address.ToString());
+                            w.WriteEndArray();
+                        }
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();

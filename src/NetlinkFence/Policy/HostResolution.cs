@@ -26,6 +26,12 @@ public sealed record HostResolution(string Host, IReadOnlyList<IPAddress> Addres
     /// <summary>When the answer was received; null for pins.</summary>
     public DateTimeOffset? ResolvedAt { get; init; }
 
+    /// <summary>
+    /// Addresses DNS answered that a name may not open (loopback, link-local where the cloud metadata service answers,
+    /// multicast, ...): left out of <see cref="Addresses"/>, and shown by <c>plan</c>. Empty for pins.
+    /// </summary>
+    public IReadOnlyList<IPAddress> Refused { get; init; } = [];
+
     /// <summary>True for a <c>resolve: lazy</c> name that did not resolve: it allows nothing until it does.</summary>
     public bool Unresolved => Source == ResolutionSource.Dns && Addresses.Count == 0;
 

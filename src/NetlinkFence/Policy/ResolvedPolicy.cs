@@ -92,9 +92,10 @@ public sealed class ResolvedPolicy
             var now = DateTimeOffset.UtcNow;
             foreach (var answer in answers)
             {
-                var usable = answer.Addresses.Select(a => (Address: Usable(a.Address), a.Ttl)).Where(a => a.Address is not null)
+                var all = answer.Addresses.Select(a => (Address: Usable(a.Address), a.Ttl)).Where(a => a.Address is not null)
                     .Select(a => new DnsAddress(a.Address!, a.Ttl)).DistinctBy(a => a.Address).OrderBy(a => a.Address, AddressOrder.Instance).ToList();
-                Add(answer.Host, usable.Select(a => a.Address).ToList(), answer.Error);
+                var usable = all.Where(a => AnswerScreen.WhyRefused(a.Address) is null).ToList();
+                Add(answer.Host, usable.Select(a => a.Address).ToList(), answer.Error, all.Select(a => a.Address).Where(a => AnswerScreen.WhyRefused(a) is not null).ToList());
                 if (names.TryGetValue(answer.Host, out var found))
                     names[answer.Host] = found with { Answers = usable, Resolver = answer.Resolver, ResolvedAt = now };
             }
@@ -104,20 +105,25 @@ public sealed class ResolvedPolicy
             foreach (string host in hosts)
             {
                 var addresses = await resolver.ResolveAsync(host, cancellationToken).ConfigureAwait(false);
-                Add(host, addresses.Select(Usable).OfType<IPAddress>().Distinct().ToList(), null);
+                var all = addresses.Select(Usable).OfType<IPAddress>().Distinct().ToList();
+                Add(host, all.Where(a => AnswerScreen.WhyRefused(a) is null).ToList(), null, all.Where(a => AnswerScreen.WhyRefused(a) is not null).ToList());
             }
         }
         if (errors.Count > 0)
             throw new PolicyException(errors);
         return new ResolvedPolicy(policy, names, scopes);
 
-        void Add(string host, List<IPAddress> usable, string? why)
+        void Add(string host, List<IPAddress> usable, string? why, List<IPAddress> refused)
         {
-            if (usable.Count == 0 && wanted[host] is { } location)
+            if (usable.Count == 0 && refused.Count > 0 && wanted[host] is { } at)
+                errors.Add(new PolicyDiagnostic(Severity.Error, at,
+                    $"host '{host}' resolved only to addresses a name may not open: {AnswerScreen.Describe(refused)}; a misconfigured or poisoned resolver, or DNS rebinding, answers like this",
+                    AnswerScreen.Fix, "refused-answer"));
+            else if (usable.Count == 0 && wanted[host] is { } location)
                 errors.Add(new PolicyDiagnostic(Severity.Error, location, $"host '{host}' did not resolve to any address{(why is null ? "" : $" ({why})")}",
                     "pin it under 'hosts:' (preferred), check DNS, or write 'resolve: lazy' on the entry to allow it once it resolves", "unresolved-host"));
             else
-                names[host] = new HostResolution(host, Sorted(usable), ResolutionSource.Dns);
+                names[host] = new HostResolution(host, Sorted(usable), ResolutionSource.Dns) { Refused = refused };
         }
     }
 

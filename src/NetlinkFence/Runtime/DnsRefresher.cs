@@ -193,6 +193,7 @@ public sealed class DnsRefresher
     /// <summary>Merges one answer into its name; false (after logging, at most once per TTL) when there is nothing to hand on.</summary>
     internal bool Accept(TrackedName name, DnsAnswer answer, DateTimeOffset now)
     {
+        answer = Screened(name, answer, now);
         if (answer.Addresses.Count == 0)
         {
             name.Prune(now);
@@ -212,5 +213,31 @@ public sealed class DnsRefresher
             _log($"dns: {name.Host} has more than max_addresses_per_name ({Settings.MaxAddressesPerName}) addresses; {dropped} that would expire first were dropped");
         }
         return true;
+    }
+
+    /// <summary>
+    /// The answer without the addresses a name may not open (loopback, link-local, ...: see AnswerScreen), logged once
+    /// per name per TTL. An answer of only those counts as no answer: the name keeps its last addresses until they expire.
+    /// Allocates only when an answer holds one (the steady state allocates nothing here).
+    /// </summary>
+    private DnsAnswer Screened(TrackedName name, DnsAnswer answer, DateTimeOffset now)
+    {
+        int refused = 0;
+        for (int i = 0; i < answer.Addresses.Count; i++)
+        {
+            if (AnswerScreen.WhyRefused(answer.Addresses[i].Address) is not null)
+                refused++;
+        }
+        if (refused == 0)
+            return answer;
+        var kept = answer.Addresses.Where(a => AnswerScreen.WhyRefused(a.Address) is null).ToList();
+        if (now >= name.QuietRefusedUntil)
+        {
+            name.QuietRefusedUntil = now + name.LastTtl;
+            var shown = answer.Addresses.Where(a => AnswerScreen.WhyRefused(a.Address) is not null).Select(a => a.Address);
+            _log($"dns: {name.Host} answered {AnswerScreen.Describe(shown)} via {answer.Resolver}: not allowed, {AnswerScreen.Fix} "
+                + "(a misconfigured or poisoned resolver, or DNS rebinding, answers like this)");
+        }
+        return answer with { Addresses = kept, Error = kept.Count == 0 ? "only addresses a name may not open" : answer.Error };
     }
 }

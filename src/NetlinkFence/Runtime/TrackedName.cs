@@ -28,6 +28,9 @@ internal sealed class TrackedName(string host)
 
     public DateTimeOffset QuietCapUntil { get; set; }
 
+    /// <summary>Until when answers holding addresses a name may not open (see AnswerScreen) are not logged again.</summary>
+    public DateTimeOffset QuietRefusedUntil { get; set; }
+
     /// <summary>Drops addresses whose expiry passed (the kernel dropped them already).</summary>
     public void Prune(DateTimeOffset now)
     {

@@ -102,6 +102,79 @@ public sealed class DnsmasqTests
     }
 
     [Fact]
+    public async Task AnAnswerMovingANameOntoTheMetadataServiceIsRefusedAndTheNameKeepsItsAddresses()
+    {
+        // DNS rebinding: the name's answer turns into 169.254.169.254 (or loopback); a name never opens those.
+        var (net, dns) = Start(3, ("cdn.test", "198.51.100.10"));
+        using (net)
+        using (dns)
+        {
+            var clock = new ManualClock(new DateTimeOffset(2026, 12, 2, 6, 0, 0, TimeSpan.Zero));
+            var log = new List<string>();
+            var handed = new List<List<IPAddress>>();
+            var policy = Policy(minTtlSeconds: 5, graceSeconds: 10);
+            var resolver = DnsHostResolver.ForPolicy(policy, net.Agent.Name, TimeSpan.FromMilliseconds(500));
+            var refresher = new DnsRefresher(await ResolvedPolicy.ResolveAsync(policy, resolver), resolver,
+                (_, addresses, _) => { handed.Add(addresses.Select(a => a.Address).ToList()); return Task.CompletedTask; }, clock, log.Add);
+            Assert.Equal(1, await refresher.RefreshDueAsync());
+
+            dns.SetHosts(("cdn.test", "169.254.169.254"), ("cdn.test", "127.0.0.1"));
+            await WaitForAnswer(resolver, "169.254.169.254");
+            clock.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(0, await refresher.RefreshDueAsync()); // only refused addresses: as no answer, nothing handed on
+            Assert.Equal([IPAddress.Parse("198.51.100.10")], refresher.AddressesOf("cdn.test").Select(a => a.Address));
+            Assert.Contains(log, l => l.Contains("cdn.test answered") && l.Contains("169.254.169.254 (link-local, where the cloud metadata service answers)")
+                && l.Contains("127.0.0.1 (loopback)") && l.Contains("not allowed"));
+
+            // Beside a usable address: that one is taken, the refused ones are not, and logged once per TTL.
+            dns.SetHosts(("cdn.test", "198.51.100.11"), ("cdn.test", "169.254.169.254"));
+            await WaitForAnswer(resolver, "198.51.100.11");
+            clock.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(1, await refresher.RefreshDueAsync());
+            Assert.Equal([IPAddress.Parse("198.51.100.10"), IPAddress.Parse("198.51.100.11")], handed[^1]);
+            int logged = log.Count(l => l.Contains("not allowed"));
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await refresher.RefreshDueAsync();
+            Assert.Equal(logged, log.Count(l => l.Contains("not allowed")));
+        }
+    }
+
+    [Fact]
+    public void ApplyRefusesANameThatResolvesOnlyToTheMetadataServiceAndPlanShowsWhatWasLeftOut()
+    {
+        var (net, dns) = Start(30, ("meta.test", "169.254.169.254"), ("mixed.test", "198.51.100.10"), ("mixed.test", "127.0.0.1"));
+        using (net)
+        using (dns)
+        {
+            string directory = Directory.CreateTempSubdirectory("netlinkfence-dns-").FullName;
+            try
+            {
+                string policy = Path.Combine(directory, "policy.yaml");
+                string text = $"version: 1\negress:\n  dns:\n    resolvers: [{ResolverAddress}]\n  allow:\n    - name: web\n      to: [mixed.test, meta.test]\n      tcp: [80]\n";
+                File.WriteAllText(policy, text);
+                var refused = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
+                Assert.True(refused.ExitCode == 2, refused.Stdout + refused.Stderr);
+                Assert.True(refused.Stderr.Contains($"{policy}:7:24: error: host 'meta.test' resolved only to addresses a name may not open: 169.254.169.254 (link-local"), refused.Stderr);
+                Assert.Contains("No such file", TestNamespace.TryRun("ip", $"netns exec {net.Agent.Name} nft list table inet netlinkfence").Stderr);
+
+                File.WriteAllText(policy, text.Replace(", meta.test", ""));
+                var plan = CliRunner.Run($"plan {policy} --netns {net.Agent.Name}");
+                Assert.True(plan.ExitCode == 0, plan.Stderr);
+                Assert.Contains($"#   mixed.test -> 198.51.100.10 (ttl 30s) (DNS via {ResolverAddress}:53); refused from the answer: 127.0.0.1", plan.Stdout);
+                var applied = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
+                Assert.True(applied.ExitCode == 0, applied.Stderr);
+                string set = net.Agent.Nft("list set inet netlinkfence allow_v4");
+                Assert.Contains("198.51.100.10 . tcp . 80", set);
+                Assert.DoesNotContain("127.0.0.1", set);
+            }
+            finally
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task ASilentResolverKeepsTheLastAnswerUntilItExpiresAndIsLoggedOncePerTtl()
     {
         var (net, dns) = Start(5, ("cdn.test", "198.51.100.10"));

@@ -1,0 +1,46 @@
+using System.Net;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// Addresses a DNS answer may not turn into an allowed destination: this host (unspecified, loopback), the link
+/// (link-local, where the cloud metadata service answers), multicast and reserved space. No remote service a name
+/// stands for lives there; an answer holding one is a misconfigured or poisoned resolver, or DNS rebinding aimed at
+/// the metadata credentials or the host's own services. A pin or a literal destination still allows them (lint warns).
+/// </summary>
+internal static class AnswerScreen
+{
+    private static readonly (IPNetwork Network, string What)[] Refused =
+    [
+        (IPNetwork.Parse("0.0.0.0/8"), "'this network' (unspecified)"),
+        (IPNetwork.Parse("127.0.0.0/8"), "loopback"),
+        (IPNetwork.Parse("169.254.0.0/16"), "link-local, where the cloud metadata service answers"),
+        (IPNetwork.Parse("224.0.0.0/4"), "multicast"),
+        (IPNetwork.Parse("240.0.0.0/4"), "reserved (and broadcast)"),
+        (IPNetwork.Parse("::/128"), "unspecified"),
+        (IPNetwork.Parse("::1/128"), "loopback"),
+        (IPNetwork.Parse("fe80::/10"), "link-local"),
+        (IPNetwork.Parse("ff00::/8"), "multicast"),
+        (IPNetwork.Parse("fd00:ec2::254/128"), "the cloud metadata service (IPv6)"),
+    ];
+
+    /// <summary>Why <paramref name="address"/> (IPv4 or IPv6; v4-mapped is judged as IPv4) is never taken from DNS; null when it may be.</summary>
+    public static string? WhyRefused(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        foreach (var (network, what) in Refused)
+        {
+            if (network.BaseAddress.AddressFamily == address.AddressFamily && network.Contains(address))
+                return what;
+        }
+        return null;
+    }
+
+    /// <summary>One line for a message: <c>169.254.169.254 (link-local, ...)</c>, each refused address with why.</summary>
+    public static string Describe(IEnumerable<IPAddress> refused) =>
+        string.Join(", ", refused.Select(a => $"{a} ({WhyRefused(a)})"));
+
+    /// <summary>What to do, for the messages that name refused answers.</summary>
+    public const string Fix = "a name never opens these; if one is really meant, pin the name under 'hosts:' or write the address as a destination";
+}

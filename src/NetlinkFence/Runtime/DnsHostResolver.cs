@@ -173,17 +173,18 @@ public sealed class DnsHostResolver : ITtlHostResolver, IReverseResolver
                     return new DnsAnswer(host, addresses, resolver, response.ErrorMessage);
                 continue;
             }
-            // A CNAME chain expires with its shortest link.
+            // A CNAME chain expires with its shortest link. InitialTimeToLive is the server's TTL: DnsClient's
+            // TimeToLive counts down from when the record was parsed, so on a loaded machine it read a second short.
             int chain = int.MaxValue;
             foreach (var record in response.Answers)
             {
                 if (record is CNameRecord)
-                    chain = Math.Min(chain, record.TimeToLive);
+                    chain = Math.Min(chain, record.InitialTimeToLive);
             }
             foreach (var record in response.Answers)
             {
                 if (record is AddressRecord address && (record is ARecord ? type == QueryType.A : type == QueryType.AAAA))
-                    addresses.Add(new DnsAddress(address.Address, TimeSpan.FromSeconds(Math.Max(0, Math.Min(chain, record.TimeToLive)))));
+                    addresses.Add(new DnsAddress(address.Address, TimeSpan.FromSeconds(Math.Max(0, Math.Min(chain, record.InitialTimeToLive)))));
             }
         }
         return new DnsAnswer(host, addresses, resolver, addresses.Count == 0 ? "no A or AAAA records" : null);

@@ -6,7 +6,8 @@ namespace NetlinkFence.Policy;
 /// Addresses a DNS answer may not turn into an allowed destination: this host (unspecified, loopback), the link
 /// (link-local, where the cloud metadata service answers), multicast and reserved space. No remote service a name
 /// stands for lives there; an answer holding one is a misconfigured or poisoned resolver, or DNS rebinding aimed at
-/// the metadata credentials or the host's own services. A pin or a literal destination still allows them (lint warns).
+/// the metadata credentials or the host's own services. A pin or a literal destination is the operator's word and is
+/// not screened (lint warns about the metadata address there).
 /// </summary>
 internal static class AnswerScreen
 {

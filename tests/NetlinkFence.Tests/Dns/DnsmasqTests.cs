@@ -30,6 +30,20 @@ public sealed class DnsmasqTests
         return (net, dns);
     }
 
+    /// <summary>Runs <paramref name="test"/> with the path of a policy file in a directory of its own, removed afterwards.</summary>
+    private static void WithPolicyFile(Action<string> test)
+    {
+        string directory = Directory.CreateTempSubdirectory("netlinkfence-dns-").FullName;
+        try
+        {
+            test(Path.Combine(directory, "policy.yaml"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static EgressPolicy Policy(int minTtlSeconds = 1, int graceSeconds = 2, int max = 50, bool lazy = false, string host = "cdn.test")
     {
         var builder = new PolicyBuilder().Resolvers(ResolverAddress)
@@ -146,10 +160,8 @@ public sealed class DnsmasqTests
         using (net)
         using (dns)
         {
-            string directory = Directory.CreateTempSubdirectory("netlinkfence-dns-").FullName;
-            try
+            WithPolicyFile(policy =>
             {
-                string policy = Path.Combine(directory, "policy.yaml");
                 string text = $"version: 1\negress:\n  dns:\n    resolvers: [{ResolverAddress}]\n  allow:\n    - name: web\n      to: [mixed.test, meta.test]\n      tcp: [80]\n";
                 File.WriteAllText(policy, text);
                 var refused = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
@@ -166,11 +178,7 @@ public sealed class DnsmasqTests
                 string set = net.Agent.Nft("list set inet netlinkfence allow_v4");
                 Assert.Contains("198.51.100.10 . tcp . 80", set);
                 Assert.DoesNotContain("127.0.0.1", set);
-            }
-            finally
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            });
         }
     }
 
@@ -245,10 +253,8 @@ public sealed class DnsmasqTests
         using (net)
         using (dns)
         {
-            string directory = Directory.CreateTempSubdirectory("netlinkfence-dns-").FullName;
-            try
+            WithPolicyFile(policy =>
             {
-                string policy = Path.Combine(directory, "policy.yaml");
                 string text = $"version: 1\negress:\n  dns:\n    resolvers: [{ResolverAddress}]\n  allow:\n    - name: web\n      to: [cdn.test, gone.test]\n      tcp: [443]\n";
                 File.WriteAllText(policy, text);
                 var refused = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
@@ -268,11 +274,7 @@ public sealed class DnsmasqTests
                 Assert.True(applied.ExitCode == 0, applied.Stderr);
                 Assert.Contains("not refreshed without the daemon ('netlinkfence run')", applied.Stdout + applied.Stderr);
                 Assert.Contains("198.51.100.10", net.Agent.Nft("list table inet netlinkfence"));
-            }
-            finally
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            });
         }
     }
 

@@ -106,15 +106,13 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
         }
         inner.IcmpType = Same(outer.IcmpType, inner.IcmpType, "ICMP types", inner);
         inner.HopLimit = Same(outer.HopLimit, inner.HopLimit, "hop limits", inner);
-        if (outer.UidOwner is not null && inner.UidOwner is not null && outer.UidOwner != inner.UidOwner && !(IsNumber(outer.UidOwner) && IsNumber(inner.UidOwner)))
+        if (outer.UidOwner is not null && inner.UidOwner is not null && outer.UidOwner != inner.UidOwner && !(IptablesValues.IsUid(outer.UidOwner) && IptablesValues.IsUid(inner.UidOwner)))
             inner.Unsupported.Add((outer.Line, 1, $"the jump's owner ({outer.UidOwner}) and the rule's ({inner.UidOwner}): one a uid, one a name, which may be one user"));
         else
             inner.UidOwner = Same(outer.UidOwner, inner.UidOwner, "owners", inner);
         inner.Comment ??= outer.Comment;
         return inner;
     }
-
-    private static bool IsNumber(string text) => text.All(char.IsAsciiDigit);
 
     private static string? Same(string? outer, string? inner, string what, FlatRule rule)
     {

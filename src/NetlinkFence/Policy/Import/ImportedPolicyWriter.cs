@@ -139,7 +139,7 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
         if (entry.Udp.Count > 0)
             Line($"      udp: {List(Ports(entry.Udp))}");
         if (entry.Owner is { } owner)
-            Line($"      by: {{ {(owner.All(char.IsAsciiDigit) ? "uid" : "user")}: {owner} }}");
+            Line($"      by: {{ {(IptablesValues.IsUid(owner) ? "uid" : "user")}: {owner} }}");
     }
 
     private List<string> Peers(ImportedEntry entry)

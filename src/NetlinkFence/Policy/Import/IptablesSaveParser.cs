@@ -471,20 +471,20 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
         {
             string text = parser.Expand(value.Text);
             int dash = text.IndexOf('-');
-            if (dash > 0 && IsUid(text[..dash]) && IsUid(text[(dash + 1)..]))
+            if (dash > 0 && ParsesAsUid(text[..dash]) && ParsesAsUid(text[(dash + 1)..]))
             {
                 if (text[..dash] != text[(dash + 1)..])
                     Unsupported(value, $"--uid-owner {Printable(text)} matches a range of users: a policy's 'by:' names each user ('uid: N')");
                 text = text[..dash];
             }
-            else if (!IsUid(text) && !ScopeSyntax.IsUserName(text))
+            else if (!ParsesAsUid(text) && !ScopeSyntax.IsUserName(text))
                 return Bad(value, $"'{Printable(text)}' is neither a uid nor a user name", "give --uid-owner a number or an account's login name");
             rule.UidOwner = text;
             return true;
         }
 
         // uint.MaxValue is (uid_t)-1, "no user": never a socket's owner, and 'by:' refuses it.
-        private static bool IsUid(string text) =>
+        private static bool ParsesAsUid(string text) =>
             uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint uid) && uid != uint.MaxValue;
 
         private IptablesToken? Value(IptablesToken option)

@@ -399,7 +399,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 return false;
             // Two uids never own one socket (a uid and a user name may: counted as matching).
             if (deny.UidOwner is not null && accept.UidOwner is not null && deny.UidOwner != accept.UidOwner
-                && deny.UidOwner.All(char.IsAsciiDigit) && accept.UidOwner.All(char.IsAsciiDigit))
+                && IptablesValues.IsUid(deny.UidOwner) && IptablesValues.IsUid(accept.UidOwner))
                 return false;
             if (deny.DestinationPorts is not null && accept.DestinationPorts is not null
                 && !deny.DestinationPorts.SelectMany(d => d.Ranges).Any(d => accept.DestinationPorts.SelectMany(a => a.Ranges).Any(a => a.First <= d.Last && d.First <= a.Last)))

@@ -7,6 +7,9 @@ namespace NetlinkFence.Policy.Import;
 /// <summary>Addresses, ports and rates as iptables writes them.</summary>
 internal static class IptablesValues
 {
+    /// <summary>Whether a <c>--uid-owner</c> value is a uid (else a user name, which may be the same user as some uid).</summary>
+    public static bool IsUid(string owner) => owner.All(char.IsAsciiDigit);
+
     /// <summary>
     /// <c>203.0.113.50</c>, <c>10.0.0.0/8</c>, <c>10.0.0.0/255.0.0.0</c> (IPv4) or <c>2001:db8::/32</c> (IPv6). Host bits
     /// are cleared as iptables does (<c>10.1.2.3/8</c> is 10.0.0.0/8).

@@ -42,35 +42,50 @@ public abstract class DifferentialTrafficTest
             Assert.True(matrix.Differing.Count > 0, "the partial import allows exactly what iptables allows:\n" + report);
         });
 
-    private static async Task CompareAsync(string rules, string? rules6, bool partial, (string Name, string Value)[] defines, Action<VerdictMatrix, string> check)
+    private static Task CompareAsync(string rules, string? rules6, bool partial, (string Name, string Value)[] defines, Action<VerdictMatrix, string> check)
+    {
+        var defined = defines.ToDictionary(d => d.Name, d => d.Value);
+        string arguments = Rulesets.PathOf(rules) + (rules6 is null ? "" : $" --ip6 {Rulesets.PathOf(rules6)}")
+            + (partial ? " --partial" : "") + string.Concat(defines.Select(d => $" --define {d.Name}={d.Value}"));
+        return WithImportAsync(arguments, 3, async (imported, pairs) =>
+        {
+            var (reference, applied, planned) = (pairs[0], pairs[1], pairs[2]);
+            Rulesets.LoadWithIptables(reference.Agent, Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules)), defined),
+                Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules6 ?? Rulesets.IPv6Denied)), defined));
+            var apply = CliRunner.Run($"apply {imported.Path} --netns {applied.Agent.Name}");
+            Assert.True(apply.ExitCode == 0, $"apply of the imported policy exited {apply.ExitCode}:\n{apply.Stderr}\n{imported.Text}");
+            var plan = CliRunner.Run($"plan {imported.Path} --netns {planned.Agent.Name}");
+            Assert.True(plan.ExitCode == 0, $"plan of the imported policy exited {plan.ExitCode}:\n{plan.Stderr}\n{imported.Text}");
+            planned.Agent.Nft("-f -", plan.Stdout);
+
+            var matrix = await VerdictMatrix.RunAsync(FlowMatrix.Flows,
+                ("iptables-nft-restore", reference), ("import + apply", applied), ("import + plan + nft -f", planned));
+            check(matrix, $"{rules}{(rules6 is null ? "" : " + " + rules6)}:\n{matrix.Render()}\n"
+                + $"the imported policy:\n{imported.Text}\nimport's messages:\n{imported.Messages}");
+        });
+    }
+
+    /// <summary>What <c>import iptables</c> made: the policy file, its text, and the messages it printed.</summary>
+    internal sealed record ImportedPolicy(string Path, string Text, string Messages);
+
+    /// <summary>
+    /// Runs <c>import iptables ARGUMENTS --output FILE</c> into a scratch file (it must succeed), opens
+    /// <paramref name="pairCount"/> fresh agent/world pairs and runs <paramref name="test"/> with both; then the pairs
+    /// go, the file is removed, and the host's own ruleset must be as it was before.
+    /// </summary>
+    internal static async Task WithImportAsync(string arguments, int pairCount, Func<ImportedPolicy, AgentAndWorld[], Task> test)
     {
         string hostBefore = HostFirewall.Read();
-        var defined = defines.ToDictionary(d => d.Name, d => d.Value);
         var work = Directory.CreateTempSubdirectory("nlf-import-diff-");
         try
         {
             string policy = Path.Combine(work.FullName, "policy.yaml");
-            var import = CliRunner.Run($"import iptables {Rulesets.PathOf(rules)}" + (rules6 is null ? "" : $" --ip6 {Rulesets.PathOf(rules6)}")
-                + $" --output {policy}" + (partial ? " --partial" : "") + string.Concat(defines.Select(d => $" --define {d.Name}={d.Value}")));
-            Assert.True(import.ExitCode == 0 && File.Exists(policy), $"import of {rules} exited {import.ExitCode}:\n{import.Stderr}{import.Stdout}");
-            string imported = File.ReadAllText(policy);
-
-            var pairs = await OpenPairsAsync(3);
+            var import = CliRunner.Run($"import iptables {arguments} --output {policy}");
+            Assert.True(import.ExitCode == 0 && File.Exists(policy), $"import iptables {arguments} exited {import.ExitCode}:\n{import.Stderr}{import.Stdout}");
+            var pairs = await OpenPairsAsync(pairCount);
             try
             {
-                var (reference, applied, planned) = (pairs[0], pairs[1], pairs[2]);
-                Rulesets.LoadWithIptables(reference.Agent, Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules)), defined),
-                    Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules6 ?? Rulesets.IPv6Denied)), defined));
-                var apply = CliRunner.Run($"apply {policy} --netns {applied.Agent.Name}");
-                Assert.True(apply.ExitCode == 0, $"apply of the imported policy exited {apply.ExitCode}:\n{apply.Stderr}\n{imported}");
-                var plan = CliRunner.Run($"plan {policy} --netns {planned.Agent.Name}");
-                Assert.True(plan.ExitCode == 0, $"plan of the imported policy exited {plan.ExitCode}:\n{plan.Stderr}\n{imported}");
-                planned.Agent.Nft("-f -", plan.Stdout);
-
-                var matrix = await VerdictMatrix.RunAsync(FlowMatrix.Flows,
-                    ("iptables-nft-restore", reference), ("import + apply", applied), ("import + plan + nft -f", planned));
-                check(matrix, $"{rules}{(rules6 is null ? "" : " + " + rules6)}:\n{matrix.Render()}\n"
-                    + $"the imported policy:\n{imported}\nimport's messages:\n{import.Stderr}");
+                await test(new ImportedPolicy(policy, File.ReadAllText(policy), import.Stderr), pairs);
             }
             finally
             {

@@ -22,52 +22,29 @@ public sealed class OwnerDifferentialTests
     ];
 
     [Fact]
-    public async Task EachUserReachesWhatIptablesLetItReachAfterImportAndApply()
-    {
-        string hostBefore = HostFirewall.Read();
-        var work = Directory.CreateTempSubdirectory("nlf-import-owner-");
-        try
+    public Task EachUserReachesWhatIptablesLetItReachAfterImportAndApply() =>
+        DifferentialTrafficTest.WithImportAsync(Rulesets.PathOf("owner.rules"), 2, async (imported, pairs) =>
         {
-            string policy = Path.Combine(work.FullName, "policy.yaml");
-            var import = CliRunner.Run($"import iptables {Rulesets.PathOf("owner.rules")} --output {policy}");
-            Assert.True(import.ExitCode == 0 && File.Exists(policy), $"import exited {import.ExitCode}:\n{import.Stderr}{import.Stdout}");
-            string imported = File.ReadAllText(policy);
-            Assert.Contains($"by: {{ uid: {Allowed} }}", imported);
-            Assert.Contains("by: { user: nobody }", imported);
+            Assert.Contains($"by: {{ uid: {Allowed} }}", imported.Text);
+            Assert.Contains("by: { user: nobody }", imported.Text);
+            var (reference, applied) = (pairs[0], pairs[1]);
+            Rulesets.LoadWithIptables(reference.Agent, File.ReadAllText(Rulesets.PathOf("owner.rules")), File.ReadAllText(Rulesets.PathOf(Rulesets.IPv6Denied)));
+            var apply = CliRunner.Run($"apply {imported.Path} --netns {applied.Agent.Name}");
+            Assert.True(apply.ExitCode == 0, $"apply of the imported policy exited {apply.ExitCode}:\n{apply.Stderr}\n{imported.Text}");
 
-            var pairs = await DifferentialTrafficTest.OpenPairsAsync(2);
-            try
-            {
-                var (reference, applied) = (pairs[0], pairs[1]);
-                Rulesets.LoadWithIptables(reference.Agent, File.ReadAllText(Rulesets.PathOf("owner.rules")), File.ReadAllText(Rulesets.PathOf(Rulesets.IPv6Denied)));
-                var apply = CliRunner.Run($"apply {policy} --netns {applied.Agent.Name}");
-                Assert.True(apply.ExitCode == 0, $"apply of the imported policy exited {apply.ExitCode}:\n{apply.Stderr}\n{imported}");
-
-                using var clients = new TestCgroup();
-                // Side by side, each on a thread of its own (a denied connect waits out its timeout; on pool threads the
-                // blocked waits starved the pool and allowed connects came back as denied).
-                var runs = Expected.SelectMany(e => new[] { reference, applied }.Select(pair => (e, pair,
-                    Reached: Task.Factory.StartNew(() => clients.TcpReachable(pair.Agent, null, e.Uid, e.Destination, 443, timeoutSeconds: 6),
-                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)))).ToList();
-                await Task.WhenAll(runs.Select(r => r.Reached));
-                // A connect that should pass but timed out on a loaded machine is tried again, alone, with more time (as
-                // the flow matrix does); a firewall's drop never turns into a pass by retrying.
-                var wrong = runs.Where(r => r.Reached.Result != r.e.Allowed
-                        && clients.TcpReachable(r.pair.Agent, null, r.e.Uid, r.e.Destination, 443, timeoutSeconds: 12) != r.e.Allowed)
-                    .Select(r => $"uid {r.e.Uid?.ToString() ?? "0"} -> {r.e.Destination}:443 {(r.e.Allowed ? "denied" : "allowed")} under "
-                        + (r.pair == reference ? "iptables-nft-restore" : "import + apply")).ToList();
-                Assert.True(wrong.Count == 0, string.Join("\n", wrong) + $"\nthe imported policy:\n{imported}");
-            }
-            finally
-            {
-                foreach (var pair in pairs)
-                    pair.Dispose();
-            }
-            Assert.Equal(hostBefore, HostFirewall.Read());
-        }
-        finally
-        {
-            work.Delete(recursive: true);
-        }
-    }
+            using var clients = new TestCgroup();
+            // Side by side, each on a thread of its own (a denied connect waits out its timeout; on pool threads the
+            // blocked waits starved the pool and allowed connects came back as denied).
+            var runs = Expected.SelectMany(e => new[] { reference, applied }.Select(pair => (e, pair,
+                Reached: Task.Factory.StartNew(() => clients.TcpReachable(pair.Agent, null, e.Uid, e.Destination, 443, timeoutSeconds: 6),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)))).ToList();
+            await Task.WhenAll(runs.Select(r => r.Reached));
+            // A connect that should pass but timed out on a loaded machine is tried again, alone, with more time (as
+            // the flow matrix does); a firewall's drop never turns into a pass by retrying.
+            var wrong = runs.Where(r => r.Reached.Result != r.e.Allowed
+                    && clients.TcpReachable(r.pair.Agent, null, r.e.Uid, r.e.Destination, 443, timeoutSeconds: 12) != r.e.Allowed)
+                .Select(r => $"uid {r.e.Uid?.ToString() ?? "0"} -> {r.e.Destination}:443 {(r.e.Allowed ? "denied" : "allowed")} under "
+                    + (r.pair == reference ? "iptables-nft-restore" : "import + apply")).ToList();
+            Assert.True(wrong.Count == 0, string.Join("\n", wrong) + $"\nthe imported policy:\n{imported.Text}");
+        });
 }

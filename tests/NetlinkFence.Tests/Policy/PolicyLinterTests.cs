@@ -265,6 +265,86 @@ public sealed class PolicyLinterTests
     }
 
     [Fact]
+    public void Redundant_entry_after_the_entries_that_allow_all_of_it()
+    {
+        // 'again' is the control entry's pinned address by its address, on the control entry's port: all of it is counted
+        // under 'control'. Two entries can cover one together: 'web' (80) and 'tls' (443) cover 'both'.
+        string yaml = Egress(
+            "    - { name: again, to: [203.0.113.50], tcp: [443] }\n"
+            + "    - { name: web, to: [198.51.100.0/24], tcp: [80] }\n"
+            + "    - { name: tls, to: [198.51.100.0/25], tcp: [443] }\n"
+            + "    - { name: both, to: [198.51.100.7], tcp: [80, 443] }\n",
+            dns: "[192.168.1.10]");
+        var findings = Lint(yaml).Where(f => f.Code == "redundant-entry").ToList();
+        Assert.Equal([Pos(yaml, "{ name: again"), Pos(yaml, "{ name: both")], findings.Select(f => (f.Location.Line, f.Location.Column)));
+        Assert.All(findings, f => Assert.Equal(Severity.Warning, f.Severity));
+        var (controlLine, controlColumn) = Pos(yaml, "{ name: control");
+        Assert.Contains($"'control' ({FileName}:{controlLine}:{controlColumn})", findings[0].Message);
+        Assert.Contains("counted under 'control'", findings[0].Message);
+        Assert.Contains("'web'", findings[1].Message);
+        Assert.Contains("'tls'", findings[1].Message);
+        Assert.Contains("move it above 'web'", findings[1].Fix);
+
+        // Not redundant: a narrower entry BEFORE the wide one (its traffic is counted under it), a port the others do
+        // not allow, an address outside them, the other family, a DNS name (whatever it resolves to), even
+        // beside a covered address, the other protocol.
+        Assert.DoesNotContain(Lint(Egress(
+            "    - { name: narrow, to: [198.51.100.7], tcp: [443] }\n"
+            + "    - { name: wide, to: [198.51.100.0/24], tcp: [443] }\n"
+            + "    - { name: port, to: [198.51.100.7], tcp: [444] }\n"
+            + "    - { name: outside, to: [198.51.101.7], tcp: [443] }\n"
+            + "    - { name: six, to: ['2001:db8::7'], tcp: [443] }\n"
+            + "    - { name: named, to: [mirror.example], tcp: [443] }\n"
+            + "    - { name: mixed, to: [198.51.100.7, mirror.example], tcp: [443] }\n"
+            + "    - { name: udp, to: [198.51.100.7], udp: [443] }\n",
+            dns: "[192.168.1.10]")), f => f.Code is "redundant-entry" or "window-always-open" or "scope-without-effect");
+    }
+
+    [Fact]
+    public void Window_always_open_when_permanent_entries_allow_all_of_it()
+    {
+        // Order does not matter: the permanent entry after the window allows its traffic all the time. A pinned host counts
+        // as its addresses.
+        string yaml = Egress(
+            "    - { name: updates, to: [api.example], tcp: [443], window: 30m }\n"
+            + "    - { name: later, to: [203.0.113.0/24], tcp: [443] }\n",
+            dns: "[192.168.1.10]");
+        var f = Finding(yaml, "window-always-open", Severity.Warning, "{ name: updates");
+        Assert.Contains("'control'", f.Message);
+        Assert.Contains("'later'", f.Message);
+        Assert.DoesNotContain(Lint(yaml), x => x.Code == "redundant-entry");
+
+        // Another window, or a scoped entry, does not keep a window open; one port outside the permanent entries is enough.
+        Assert.DoesNotContain(Lint(Egress(
+            "    - { name: updates, to: [198.51.100.7], tcp: [443], window: 30m }\n"
+            + "    - { name: other-window, to: [198.51.100.7], tcp: [443], window: 10m }\n"
+            + "    - { name: scoped, to: [198.51.100.7], tcp: [443], by: { uid: 1000 } }\n"
+            + "    - { name: partly, to: [api.example], tcp: [443, 8443], window: 30m }\n",
+            dns: "[192.168.1.10]")), x => x.Code == "window-always-open");
+    }
+
+    [Fact]
+    public void Scope_without_effect_when_unscoped_entries_allow_all_of_it()
+    {
+        string yaml = Egress("    - { name: agent, to: [api.example], tcp: [443], by: [{ uid: 1000 }, { user: agent }] }\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "scope-without-effect", Severity.Warning, "{ name: agent");
+        Assert.Contains("uid 1000 or user agent", f.Message);
+        Assert.Contains("'control'", f.Message);
+        // The same scope on a destination no unscoped entry allows limits who reaches it.
+        Assert.DoesNotContain(Lint(yaml.Replace("to: [api.example], tcp: [443], by:", "to: [198.51.100.7], tcp: [443], by:")), x => x.Code == "scope-without-effect");
+    }
+
+    [Fact]
+    public void Redundant_input_entry()
+    {
+        // An input entry without 'from:' accepts its ports from anywhere: a later one on those ports adds nothing.
+        string yaml = Egress("", dns: "[192.168.1.10]")
+            + "input:\n  allow:\n    - { name: metrics, tcp: [9100] }\n    - { name: scrape, from: [10.0.0.0/8], tcp: [9100] }\n";
+        Finding(yaml, "redundant-entry", Severity.Warning, "{ name: scrape");
+        Assert.DoesNotContain(Lint(yaml.Replace("tcp: [9100] }\n    - { name: scrape", "tcp: [9101] }\n    - { name: scrape")), x => x.Code == "redundant-entry");
+    }
+
+    [Fact]
     public void Nothing_allowed()
     {
         Finding(CleanHead, "nothing-allowed", Severity.Info, "version");

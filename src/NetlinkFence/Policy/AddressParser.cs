@@ -1,6 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace NetlinkFence.Policy;
@@ -60,9 +62,37 @@ internal static partial class AddressParser
         }
         if (HostName().IsMatch(text) && !text.All(c => char.IsDigit(c) || c == '.'))
             return Destination.ForHost(text.TrimEnd('.'), location);
+        if (IsInternationalizedName(text, out error, out fix))
+            return null;
         error = $"'{text}' is neither an IP address, a CIDR nor a host name";
         fix = "write e.g. 203.0.113.50, 10.0.0.0/8, 2001:db8::1 or api.example.com";
         return null;
+    }
+
+    /// <summary>
+    /// A host name with letters beyond ASCII (<c>bücher.example</c>): the error gives the ASCII (IDNA) form DNS carries,
+    /// to be written instead. Not converted silently: in a rule a reviewer reads, <c>xn--</c> shows that a name is not
+    /// what its letters look like (a Cyrillic 'а' in a look-alike of a Latin name).
+    /// </summary>
+    public static bool IsInternationalizedName(string text, [NotNullWhen(true)] out string? error, [NotNullWhen(true)] out string? fix)
+    {
+        error = fix = null;
+        if (Ascii.IsValid(text))
+            return false;
+        string ascii;
+        try
+        {
+            ascii = new IdnMapping { UseStd3AsciiRules = true }.GetAscii(text.TrimEnd('.'));
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        if (!HostName().IsMatch(ascii))
+            return false;
+        error = $"'{text}' is an internationalized host name; policies take the ASCII form DNS carries, so no look-alike letter hides in a rule";
+        fix = $"write {ascii}";
+        return true;
     }
 
     /// <summary>Parses a single address (for <c>hosts:</c> pins); <paramref name="error"/> says why not when it can.</summary>
@@ -86,7 +116,7 @@ internal static partial class AddressParser
     /// IPv4 only as a full dotted quad without leading zeros (IPAddress.TryParse also takes "10", "10.1", "0x0a.1"
     /// or octal "010" and reads them as something else entirely); IPv6 in any standard form.
     /// </summary>
-    private static bool TryParseStrict(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    private static bool TryParseStrict(string text, [NotNullWhen(true)] out IPAddress? address)
     {
         address = null;
         if (text.Length == 0 || char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[^1]))

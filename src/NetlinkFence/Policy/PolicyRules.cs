@@ -168,7 +168,10 @@ internal sealed partial class PolicyRules
         var parsed = AddressParser.Parse(name, nameLocation, out _, out _);
         if (parsed?.HostName is null)
         {
-            Error(nameLocation, $"'{name}' is not a host name", "pin names such as api.example.com to addresses", "bad-host-name");
+            if (AddressParser.IsInternationalizedName(name, out string? error, out string? fix))
+                Error(nameLocation, error, fix, "bad-host-name");
+            else
+                Error(nameLocation, $"'{name}' is not a host name", "pin names such as api.example.com to addresses", "bad-host-name");
             return;
         }
         int before = Diagnostics.Count;

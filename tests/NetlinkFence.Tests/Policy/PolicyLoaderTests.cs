@@ -213,6 +213,25 @@ public sealed class PolicyLoaderTests
         Assert.Contains(reason, d.Message);
     }
 
+    [Theory]
+    [InlineData("bücher.example", "xn--bcher-kva.example")]
+    [InlineData("Bücher.Example.", "xn--bcher-kva.example")]
+    [InlineData("\u0430pple.com", "xn--pple-43d.com")] // a Cyrillic 'а': the look-alike the ASCII form gives away
+    public void An_internationalized_name_is_refused_with_its_ascii_form(string name, string ascii)
+    {
+        string yaml = Egress($"    - name: x\n      to: [\"{name}\"]\n      tcp: [443]\n");
+        var d = Only(yaml, "bad-address", 5, 12);
+        Assert.Contains("internationalized host name", d.Message);
+        Assert.Equal($"write {ascii}", d.Fix);
+
+        var pin = Assert.Single(Fails($"version: 1\nhosts:\n  {name}: [203.0.113.7]\n").Diagnostics);
+        Assert.Equal(("bad-host-name", new SourceLocation(FileName, 3, 3)), (pin.Code, pin.Location));
+        Assert.Equal($"write {ascii}", pin.Fix);
+
+        // The form it suggests is taken.
+        Assert.Equal(ascii, Assert.Single(PolicyLoader.Load(Egress($"    - name: x\n      to: [{ascii}]\n      tcp: [443]\n"), FileName).Egress[^1].Peers).HostName);
+    }
+
     [Fact]
     public void Several_bad_addresses_in_one_list_each_at_its_own_column()
     {

@@ -38,4 +38,44 @@ public sealed class ProbeVerbTests
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +ALLOWED +\(connected\)$", stdout);
         Assert.Matches(@"(?m)^udp:203\.0\.113\.50:53 +DENIED +\(blocked by a local firewall \(EPERM\), egress_denied probe count not read \(no table inet netlinkfence\)\)$", stdout);
     }
+
+    [Fact]
+    public void WithAPolicyANameItUsesIsProbedAtEachOfItsAddresses()
+    {
+        using var net = new AgentAndWorld("203.0.113.50", "198.51.100.7");
+        net.ListenTcp("203.0.113.50", 443);
+        net.ListenTcp("198.51.100.7", 443);
+        string policy = SafetyPolicies.Write("""
+            version: 1
+            hosts:
+              api.example: [203.0.113.50]
+              mirror.example: [198.51.100.7]
+            egress:
+              allow:
+                - name: control
+                  to: [api.example]
+                  tcp: [443]
+                - name: mirror
+                  to: [mirror.example]
+                  tcp: [80]
+            """);
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+
+        // The name as the agent would write it (any case): one line per address, each with the entry that decides it.
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --policy {policy} --timeout-ms 3000 tcp:API.example:443 tcp:mirror.example:443");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches(@"(?m)^tcp:API\.example:443 \(203\.0\.113\.50\) +ALLOWED +\(connected\) -- policy: allow entry 'control' at ", stdout);
+        Assert.Matches(@"(?m)^tcp:mirror\.example:443 \(198\.51\.100\.7\) +DENIED +\(no answer, egress_denied probe count \+[1-9]", stdout);
+
+        // A name the policy does not use, or any name without a policy: exit 2, saying why, and nothing is tried.
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --policy {policy} tcp:other.example:443");
+        Assert.Equal(2, exit);
+        Assert.Contains("'tcp:other.example:443' names the host 'other.example', not an address", stderr);
+        Assert.Contains("the policy does not use that name", stderr);
+        Assert.Equal("", stdout);
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} tcp:api.example:443");
+        Assert.Equal(2, exit);
+        Assert.Contains("names the host 'api.example', not an address", stderr);
+    }
 }

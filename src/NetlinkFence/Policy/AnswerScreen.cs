@@ -38,6 +38,16 @@ internal static class AnswerScreen
         return null;
     }
 
+    /// <summary>The items whose address a name may open and those whose address it may not, each in the given order.</summary>
+    public static (List<T> Usable, List<T> Refused) Split<T>(IEnumerable<T> items, Func<T, IPAddress> address)
+    {
+        var usable = new List<T>();
+        var refused = new List<T>();
+        foreach (var item in items)
+            (WhyRefused(address(item)) is null ? usable : refused).Add(item);
+        return (usable, refused);
+    }
+
     /// <summary>One line for a message: <c>169.254.169.254 (link-local, ...)</c>, each refused address with why.</summary>
     public static string Describe(IEnumerable<IPAddress> refused) =>
         string.Join(", ", refused.Select(a => $"{a} ({WhyRefused(a)})"));

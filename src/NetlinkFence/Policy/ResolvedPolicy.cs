@@ -94,8 +94,8 @@ public sealed class ResolvedPolicy
             {
                 var all = answer.Addresses.Select(a => (Address: Usable(a.Address), a.Ttl)).Where(a => a.Address is not null)
                     .Select(a => new DnsAddress(a.Address!, a.Ttl)).DistinctBy(a => a.Address).OrderBy(a => a.Address, AddressOrder.Instance).ToList();
-                var usable = all.Where(a => AnswerScreen.WhyRefused(a.Address) is null).ToList();
-                Add(answer.Host, usable.Select(a => a.Address).ToList(), answer.Error, all.Select(a => a.Address).Where(a => AnswerScreen.WhyRefused(a) is not null).ToList());
+                var (usable, refused) = AnswerScreen.Split(all, a => a.Address);
+                Add(answer.Host, usable.Select(a => a.Address).ToList(), answer.Error, refused.Select(a => a.Address).ToList());
                 if (names.TryGetValue(answer.Host, out var found))
                     names[answer.Host] = found with { Answers = usable, Resolver = answer.Resolver, ResolvedAt = now };
             }
@@ -106,7 +106,8 @@ public sealed class ResolvedPolicy
             {
                 var addresses = await resolver.ResolveAsync(host, cancellationToken).ConfigureAwait(false);
                 var all = addresses.Select(Usable).OfType<IPAddress>().Distinct().ToList();
-                Add(host, all.Where(a => AnswerScreen.WhyRefused(a) is null).ToList(), null, all.Where(a => AnswerScreen.WhyRefused(a) is not null).ToList());
+                var (usable, refused) = AnswerScreen.Split(all, a => a);
+                Add(host, usable, null, refused);
             }
         }
         if (errors.Count > 0)

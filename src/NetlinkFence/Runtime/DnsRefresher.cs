@@ -230,12 +230,11 @@ public sealed class DnsRefresher
         }
         if (refused == 0)
             return answer;
-        var kept = answer.Addresses.Where(a => AnswerScreen.WhyRefused(a.Address) is null).ToList();
+        var (kept, dropped) = AnswerScreen.Split(answer.Addresses, a => a.Address);
         if (now >= name.QuietRefusedUntil)
         {
             name.QuietRefusedUntil = now + name.LastTtl;
-            var shown = answer.Addresses.Where(a => AnswerScreen.WhyRefused(a.Address) is not null).Select(a => a.Address);
-            _log($"dns: {name.Host} answered {AnswerScreen.Describe(shown)} via {answer.Resolver}: not allowed, {AnswerScreen.Fix} "
+            _log($"dns: {name.Host} answered {AnswerScreen.Describe(dropped.Select(a => a.Address))} via {answer.Resolver}: not allowed, {AnswerScreen.Fix} "
                 + "(a misconfigured or poisoned resolver, or DNS rebinding, answers like this)");
         }
         return answer with { Addresses = kept, Error = kept.Count == 0 ? "only addresses a name may not open" : answer.Error };

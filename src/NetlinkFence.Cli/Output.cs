@@ -20,19 +20,16 @@ internal sealed class Output(bool json)
                 w.WriteNumber("messages", commit.Messages);
                 w.WriteNumber("bytes", commit.Bytes);
                 w.WriteNumber("attempts", result.Attempts);
-                w.WriteStartArray("changes");
-                foreach (var change in result.Changes)
-                    w.WriteStringValue(change.ToString());
-                w.WriteEndArray();
+                AppliedChanges.WriteJson(w, "changes", result.Changes);
             });
             return;
         }
         bool created = result.Changes is [{ Kind: DifferenceKind.Missing } only] && only.Subject.StartsWith("table ", StringComparison.Ordinal);
         Console.WriteLine(created ? $"created table inet {compiled.Table.Name} (it did not exist)"
             : result.Changes.Count == 0 ? $"table inet {compiled.Table.Name} already matched the policy; re-applied it atomically"
-            : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s) from the live table to the policy:");
+            : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s) from the live table to the policy ({AppliedChanges.Legend}):");
         foreach (var change in result.Changes.Take(created ? 0 : 50))
-            Console.WriteLine("  " + change);
+            Console.WriteLine("  " + AppliedChanges.Text(change));
         if (result.Changes.Count > 50)
             Console.WriteLine($"  ... and {result.Changes.Count - 50} more");
         Console.WriteLine($"committed {compiled.Rules.Count} rules and {compiled.Sets.Sum(s => s.Elements.Count)} set elements in one transaction "

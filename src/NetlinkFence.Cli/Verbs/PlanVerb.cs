@@ -60,10 +60,7 @@ internal static class PlanVerb
                         w.WriteString("live", note);
                     else
                     {
-                        w.WriteStartArray("changes");
-                        foreach (var change in changes)
-                            w.WriteStringValue(change.ToString());
-                        w.WriteEndArray();
+                        AppliedChanges.WriteJson(w, "changes", changes);
                     }
                 });
                 return ExitCodes.Ok;
@@ -76,9 +73,9 @@ internal static class PlanVerb
                 Console.WriteLine("# the live table already matches this plan");
             else
             {
-                Console.WriteLine($"# applying this plan changes the live table ({changes.Count}):");
+                Console.WriteLine($"# applying this plan changes the live table ({changes.Count}; {AppliedChanges.Legend}):");
                 foreach (var change in changes)
-                    Console.WriteLine("#   " + NftRenderer.CommentText(change.ToString()));
+                    Console.WriteLine("#   " + NftRenderer.CommentText(AppliedChanges.Text(change)));
             }
             return ExitCodes.Ok;
         }));

@@ -58,7 +58,7 @@ public sealed class PlanInjectionTests
             var plan = CliRunner.Run($"plan {path} --netns {live.Name}");
             Assert.True(plan.ExitCode == 0, plan.Stderr);
             Assert.Contains("# applying this plan changes the live table", plan.Stdout);
-            Assert.Contains(@"#   + chain output: rule # [ immediate reg 0 drop ] comment ""x\nflush ruleset\ninsert rule inet sentinel out accept\n""", plan.Stdout);
+            Assert.Contains(@"#   - chain output: rule # [ immediate reg 0 drop ] comment ""x\nflush ruleset\ninsert rule inet sentinel out accept\n""", plan.Stdout);
             Assert.Equal("table inet sentinel\ntable inet netlinkfence\n", TablesAfterRunning(plan.Stdout));
 
             // show prints the same rule as a comment line (a quoted string in nft syntax cannot hold a newline

@@ -19,7 +19,9 @@ internal static class Rendering
     private static IEnumerable<string> SetComment(CompiledSet set)
     {
         if (set.Explanation.Count == 0)
-            return [$"from {set.Origin}: no elements until a window opens or a destination is added"];
+            return [set.Origin == "input.allow"
+                ? $"from {set.Origin}: empty, no input entry of this family (windows and added destinations are egress only)"
+                : $"from {set.Origin}: no elements until a window opens or a destination is added"];
         string joined = string.Join("; ", set.Explanation);
         if (set.Explanation.Count == 1 || joined.Length <= 120)
             return [$"from {set.Origin}: {joined}"];

@@ -34,11 +34,19 @@ internal static class WindowVerbs
             if (parse.GetValue(CommonOptions.Output) == "json")
                 Output.WriteJson(w => Write(w, window));
             else
-                Console.WriteLine($"{entry}: open for {WindowDuration.Format(window.Remaining ?? TimeSpan.Zero)} (the kernel closes it then)");
+                Console.WriteLine(Opened(entry, span, window.Remaining ?? TimeSpan.Zero));
             return ExitCodes.Ok;
         }));
         return command;
     }
+
+    /// <summary>
+    /// What an open did. Opening never shortens a window: when it stays open for longer than asked (a second's
+    /// slack for the round trip), the line says so instead of reading as if --for had been taken.
+    /// </summary>
+    internal static string Opened(string entry, TimeSpan asked, TimeSpan remaining) => remaining > asked + TimeSpan.FromSeconds(1)
+        ? $"{entry}: stays open for {WindowDuration.Format(remaining)}, longer than --for {WindowDuration.Format(asked)}: opening never shortens a window ('netlinkfence close {entry}' first to shorten it)"
+        : $"{entry}: open for {WindowDuration.Format(remaining)} (the kernel closes it then)";
 
     public static Command Close()
     {

@@ -69,7 +69,9 @@ public sealed class WindowCliTests : IDisposable
         using var net = World();
         Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
         Assert.Equal(0, Cli("open updates", net).ExitCode); // default: the whole window (1m)
-        Assert.Equal(0, Cli("open updates --for 2s", net).ExitCode);
+        var shorter = Cli("open updates --for 2s", net);
+        Assert.True(shorter.ExitCode == 0, shorter.Stderr);
+        Assert.Matches(@"^updates: stays open for (1m|\d{1,2}s), longer than --for 2s: opening never shortens a window \('netlinkfence close updates' first to shorten it\)$", shorter.Stdout.Trim());
         var status = Cli("status --output json", net);
         Assert.True(status.ExitCode == 0, status.Stderr);
         using (var json = JsonDocument.Parse(status.Stdout))

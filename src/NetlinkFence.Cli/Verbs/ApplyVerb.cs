@@ -17,7 +17,7 @@ internal static class ApplyVerb
         var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
         var retries = new Option<int>("--retry") { Description = "re-read and re-apply up to N times when another writer changed the ruleset meanwhile", DefaultValueFactory = _ => 0 };
         var confirmWithin = new Option<string?>("--confirm-within") { Description = "restore the previous table unless 'netlinkfence confirm' arrives within this time (60s, 5m)" };
-        var expectAllow = new Option<string[]>("--expect-allow") { Description = "self-test: flows (HOST:PORT, udp:HOST:PORT) that must get through, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
+        var expectAllow = new Option<string[]>("--expect-allow") { Description = "self-test: flows (ADDRESS:PORT, udp:ADDRESS:PORT; a name of the policy stands for each of its addresses) that must get through, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
         var expectDeny = new Option<string[]>("--expect-deny") { Description = "self-test: flows that must be dropped, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
         var inconclusive = new Option<string>("--selftest-inconclusive") { Description = "whether a self-test probe that proves neither (no egress_denied count, ENETUNREACH, ...) passes", DefaultValueFactory = _ => "fail" };
         inconclusive.AcceptOnlyFromAmong("pass", "fail");
@@ -27,10 +27,11 @@ internal static class ApplyVerb
         {
             string path = parse.GetValue(policyArgument)!;
             var window = parse.GetValue(confirmWithin) is { } w ? Duration.Parse(w) : (TimeSpan?)null;
-            var cliTest = new SelfTest((parse.GetValue(expectAllow) ?? []).Select(ExpectedFlow.Parse).ToList(),
-                (parse.GetValue(expectDeny) ?? []).Select(ExpectedFlow.Parse).ToList());
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
+            // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
+            var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
             var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
+            List<ExpectedFlow> Flows(Option<string[]> option) => (parse.GetValue(option) ?? []).SelectMany(text => ExpectedFlow.Parse(text, compiled.Source)).ToList();
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
             var notes = json ? Console.Error : Console.Out;

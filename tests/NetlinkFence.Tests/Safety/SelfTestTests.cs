@@ -246,6 +246,32 @@ public sealed class SelfTestTests
     private static string Masked(string json) => System.Text.RegularExpressions.Regex.Replace(
         TableSnapshotTests.MaskTableHandles(json), "\"packets\": \\d+, \"bytes\": \\d+", "\"packets\": N, \"bytes\": N");
 
+    [Fact]
+    public void ExpectedFlowsMayNameAHostOfThePolicy()
+    {
+        using var net = World();
+        string policy = SafetyPolicies.Write("""
+            version: 1
+            hosts:
+              api.example: [203.0.113.50]
+            log:
+              prefix: "EGRESS-DENIED: "
+            egress:
+              allow:
+                - { name: control, to: [api.example], tcp: [443] }
+            """);
+        // A name the policy does not use is refused before anything changes.
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {policy} --netns {net.Agent.Name} --expect-allow other.example:443");
+        Assert.True(exit == 2, $"exit {exit}: {stdout}{stderr}");
+        Assert.Contains("'other.example:443' names the host 'other.example', not an address", stderr);
+        Assert.Equal("", net.Agent.Nft("list ruleset"));
+
+        (exit, stdout, stderr) = CliRunner.Run($"apply {policy} --netns {net.Agent.Name} --expect-allow API.example:443 --expect-deny api.example:8443");
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches(@"selftest: tcp:203\.0\.113\.50:443 +expected ALLOWED +got ALLOWED .* ok", stdout);
+        Assert.Matches(@"selftest: tcp:203\.0\.113\.50:8443 +expected DENIED +got DENIED .* ok", stdout);
+    }
+
     private static AgentAndWorld World()
     {
         var net = new AgentAndWorld("203.0.113.50", "192.168.1.20", "198.51.100.7");

@@ -31,7 +31,6 @@ internal static class ApplyVerb
             // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
             var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
             var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
-            List<ExpectedFlow> Flows(Option<string[]> option) => (parse.GetValue(option) ?? []).SelectMany(text => ExpectedFlow.Parse(text, compiled.Source)).ToList();
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
             var notes = json ? Console.Error : Console.Out;
@@ -84,6 +83,8 @@ internal static class ApplyVerb
                 notes.WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window!.Value.TotalSeconds:0.#}s, "
                     + $"or the previous table comes back at {PendingReport.Due(guard.Pending!)}");
             return ExitCodes.Ok;
+
+            List<ExpectedFlow> Flows(Option<string[]> option) => (parse.GetValue(option) ?? []).SelectMany(text => ExpectedFlow.Parse(text, compiled.Source)).ToList();
         }));
         return command;
     }

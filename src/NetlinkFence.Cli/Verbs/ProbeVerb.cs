@@ -27,12 +27,7 @@ internal static class ProbeVerb
                     throw new UsageException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
             }
             var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace)) : null;
-            // With a policy, a name it knows stands for each of its addresses: the flows the agent's own lookups lead to.
-            var flows = parse.GetValue(targets)!.SelectMany(target => compiled is null
-                ? [(target, ExpectedFlow.Parse(target))]
-                : ExpectedFlow.Parse(target, compiled.Source) is var named && ExpectedFlow.TryParse(target, out _)
-                    ? named.Select(flow => (target, flow))
-                    : named.Select(flow => ($"{target} ({flow.Address})", flow))).ToList();
+            var flows = parse.GetValue(targets)!.SelectMany(Expand).ToList();
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             await using var nft = await TryOpenAsync(netns, cancellationToken);
             var counter = new DeniedCounter(nft, compiled?.Table.Name ?? parse.GetValue(CommonOptions.Table)!);
@@ -49,6 +44,11 @@ internal static class ProbeVerb
                 Console.WriteLine($"{target,-28} {ProbeJudge.Word(verdict),-8} ({evidence}){why}");
             }
             return ExitCodes.Ok;
+
+            // With a policy, a name it uses stands for each of its addresses: the flows the agent's own lookups lead to.
+            IEnumerable<(string Label, ExpectedFlow Flow)> Expand(string target) => compiled is null || ExpectedFlow.TryParse(target, out _)
+                ? [(target, ExpectedFlow.Parse(target))]
+                : ExpectedFlow.Parse(target, compiled.Source).Select(flow => ($"{target} ({flow.Address})", flow));
         }));
         return command;
     }

@@ -35,9 +35,9 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
     public static IReadOnlyList<ExpectedFlow> Parse(string text, ResolvedPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        if (Problem(text, out var flow) is not { } problem)
+        if (Problem(text, out var flow, out var named) is not { } problem)
             return [flow];
-        if (!TrySplitNamed(text, out var protocol, out string? host, out ushort port))
+        if (named is not var (protocol, host, port))
             throw new InvalidInputException($"{problem}; {HowToWrite}");
         if (!policy.Names.TryGetValue(host, out var resolution))
             throw new InvalidInputException($"{problem}, and the policy does not use that name; write an address, or a name in the policy's 'to:' or 'hosts:'");
@@ -46,27 +46,26 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
         return resolution.Addresses.Select(address => new ExpectedFlow(protocol, address, port)).ToList();
     }
 
-    /// <summary>A flow to a host name: <c>[tcp:|udp:]NAME:PORT</c>.</summary>
-    private static bool TrySplitNamed(string text, out ProtocolType protocol, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? host, out ushort port)
-    {
-        protocol = ProtocolType.Tcp;
-        host = null;
-        port = 0;
-        string rest = StripProtocol(text.Trim(), ref protocol);
-        int colon = rest.LastIndexOf(':');
-        if (colon <= 0 || !ushort.TryParse(rest[(colon + 1)..], out port) || port == 0)
-            return false;
-        host = AddressParser.Parse(rest[..colon], SourceLocation.Code, out _, out _)?.HostName;
-        return host is not null;
-    }
+    /// <summary>A flow whose host is a name (<c>tcp:api.example:443</c>): not a flow alone, one per address with a policy.</summary>
+    private readonly record struct NamedFlow(ProtocolType Protocol, string Host, ushort Port);
 
     /// <summary>Why <paramref name="text"/> is not a flow a probe can try (null when it is one, then in <paramref name="flow"/>).</summary>
-    internal static string? Problem(string text, out ExpectedFlow flow)
+    internal static string? Problem(string text, out ExpectedFlow flow) => Problem(text, out flow, out _);
+
+    private static string? Problem(string text, out ExpectedFlow flow, out NamedFlow? named)
     {
         ArgumentNullException.ThrowIfNull(text);
         flow = null!;
+        named = null;
         var protocol = ProtocolType.Tcp;
-        string rest = StripProtocol(text.Trim(), ref protocol);
+        string rest = text.Trim();
+        if (rest.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase))
+            rest = rest[4..];
+        else if (rest.StartsWith("udp:", StringComparison.OrdinalIgnoreCase))
+        {
+            protocol = ProtocolType.Udp;
+            rest = rest[4..];
+        }
         int colon = rest.LastIndexOf(':');
         if (colon <= 0)
             return $"'{text}' is not a flow";
@@ -77,9 +76,12 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
         if (!ushort.TryParse(rest[(colon + 1)..], out ushort port) || port == 0)
             return $"'{text}' is not a flow";
         if (!IPAddress.TryParse(host, out var address))
-            return !bracketed && AddressParser.Parse(host, SourceLocation.Code, out _, out _)?.HostName is { } name
-                ? $"'{text}' names the host '{name}', not an address: a flow goes to one address"
-                : $"'{text}' is not a flow";
+        {
+            if (bracketed || AddressParser.Parse(host, SourceLocation.Code, out _, out _)?.HostName is not { } name)
+                return $"'{text}' is not a flow";
+            named = new NamedFlow(protocol, name, port);
+            return $"'{text}' names the host '{name}', not an address: a flow goes to one address";
+        }
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
         // A probe connects to one host: these would fail in the kernel (or reach a local socket) after the commit.
@@ -91,17 +93,6 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
             return $"'{text}' is an unspecified address (it means this host), not a destination";
         flow = new ExpectedFlow(protocol, address, port);
         return null;
-    }
-
-    /// <summary>The text after a <c>tcp:</c> or <c>udp:</c> prefix (TCP without one).</summary>
-    private static string StripProtocol(string text, ref ProtocolType protocol)
-    {
-        if (text.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase))
-            return text[4..];
-        if (!text.StartsWith("udp:", StringComparison.OrdinalIgnoreCase))
-            return text;
-        protocol = ProtocolType.Udp;
-        return text[4..];
     }
 
     private static bool IsMulticast(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6

@@ -26,8 +26,8 @@ public static unsafe class NetworkNamespace
     }
 
     /// <summary>
-    /// Like <see cref="Run{T}(string, Func{T})"/>, without blocking the caller: the short-lived thread completes
-    /// the task when <paramref name="action"/> returns.
+    /// Like <see cref="Run{T}(string, Func{T})"/>, without blocking the caller: a thread of the caller's namespace
+    /// completes the task once the short-lived namespace thread has ended.
     /// </summary>
     public static Task<T> RunAsync<T>(string path, Func<T> action)
     {
@@ -42,21 +42,11 @@ public static unsafe class NetworkNamespace
     public static Task<T> RunAsync<T>(NetworkNamespaceHandle handle, Func<T> action)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        // Continuations must not run on the namespace thread: it may not be in the caller's namespace.
-        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        StartThread("netns " + handle.Path, () =>
-        {
-            try
-            {
-                Enter(handle);
-                completion.SetResult(action());
-            }
-            catch (Exception e)
-            {
-                completion.SetException(e);
-            }
-        });
-        return completion.Task;
+        // The namespace thread must not complete the task: completing queues the continuations, and the thread pool
+        // creates a worker on the thread that queues, and a new thread is born in its creator's namespace, for good.
+        // So a thread of the caller's namespace waits for the namespace thread to end and completes the task.
+        return Task.Factory.StartNew(() => Run(handle, action), CancellationToken.None,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.RunContinuationsAsynchronously, TaskScheduler.Default);
     }
 
     private static T RunOnThread<T>(string name, Action enter, Func<T> action)

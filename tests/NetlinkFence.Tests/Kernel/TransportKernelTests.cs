@@ -131,4 +131,42 @@ public sealed class TransportKernelTests
         Assert.Equal($"net:[{inode}]", there);
         Assert.NotEqual(there, new FileInfo("/proc/thread-self/ns/net").LinkTarget);
     }
+
+    [Fact]
+    public async Task NoThreadOfTheProcessStaysInTheNamespaceAfterRunAsync()
+    {
+        using var ns = TestNamespace.Create();
+        string target = $"net:[{TestNamespace.Run("stat", $"-L -c %i {ns.Path}").Trim()}]";
+        // With a high minimum, the pool adds a worker on whichever thread queues work. Before the fix that was the
+        // namespace thread itself, completing the task, and the worker stayed in the namespace (ci70 saw a test's
+        // continuation run there).
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => NetworkNamespace.RunAsync(ns.Path, () => Thread.CurrentThread.ManagedThreadId)));
+        }
+        finally
+        {
+            ThreadPool.SetMinThreads(workers, io);
+        }
+        // The namespace threads end just after; a pool worker born in the namespace idles there for 20 s.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        List<string> inside;
+        while ((inside = ThreadsIn(target)).Count > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.Empty(inside);
+    }
+
+    private static List<string> ThreadsIn(string netns) => Directory.GetDirectories("/proc/self/task").Where(task =>
+    {
+        try
+        {
+            return new FileInfo(Path.Combine(task, "ns", "net")).LinkTarget == netns;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // the thread ended meanwhile
+        }
+    }).ToList();
 }

@@ -13,7 +13,13 @@ namespace NetlinkFence.Policy;
 /// </summary>
 internal sealed partial class PolicyRules
 {
-    private readonly Dictionary<string, List<(string Text, SourceLocation Location)>> _variables = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (List<(string Text, SourceLocation Location)> Values, SourceLocation DefinedAt)> _variables = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Where a <c>$name</c> put a variable's values, and which variable: an expanded value keeps its reference's
+    /// location (that is where the reader looks), and an error there also names the definition, where the fix is.
+    /// </summary>
+    private readonly Dictionary<SourceLocation, string> _references = [];
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,40}$")]
     private static partial Regex KeyLikePattern();
@@ -53,6 +59,8 @@ internal sealed partial class PolicyRules
                 _firstDropped = location;
             return;
         }
+        if (_references.TryGetValue(location, out string? variable))
+            message += $" (from ${variable}, defined at {_variables[variable].DefinedAt})";
         Diagnostics.Add(new PolicyDiagnostic(Severity.Error, location, message, fix, code));
     }
 
@@ -98,7 +106,7 @@ internal sealed partial class PolicyRules
             else
                 literal.Add((text, location));
         }
-        _variables[name] = literal;
+        _variables[name] = (literal, nameLocation);
     }
 
     /// <summary>
@@ -129,12 +137,16 @@ internal sealed partial class PolicyRules
                 continue;
             }
             string name = text[1..];
-            if (_variables.TryGetValue(name, out var values))
+            if (_variables.TryGetValue(name, out var variable))
             {
+                var values = variable.Values;
                 if (values.Count == 0)
                     Error(location, $"variable '${name}' is an empty list", "define at least one value, or remove the reference: an empty list would make the rule match nothing", "empty-variable");
                 else if ((expanded ??= new(StringComparer.Ordinal)).Add(name) && Count(values.Count, location))
+                {
+                    _references[location] = name;
                     result.AddRange(values.Select(v => (v.Text, location)));
+                }
             }
             else
             {

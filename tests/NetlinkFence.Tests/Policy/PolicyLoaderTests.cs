@@ -147,6 +147,17 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void An_error_in_a_variables_value_names_the_definition_as_well_as_the_reference()
+    {
+        string yaml = "version: 1\ndefine:\n  api: 999.1.1.1\n  ports: [443, 70000]\negress:\n  allow:\n    - name: a\n      to: [$api, 10.0.0.1/8]\n      tcp: $ports\n";
+        var e = Fails(yaml);
+        Assert.Equal([("bad-address", 8, 12), ("bad-address", 8, 18), ("bad-port", 9, 12)], e.Diagnostics.Select(d => (d.Code, d.Location.Line, d.Location.Column)));
+        Assert.EndsWith($"(from $api, defined at {FileName}:3:3)", e.Diagnostics[0].Message);
+        Assert.DoesNotContain("defined at", e.Diagnostics[1].Message);
+        Assert.EndsWith($"(from $ports, defined at {FileName}:4:3)", e.Diagnostics[2].Message);
+    }
+
+    [Fact]
     public void A_variable_cannot_refer_to_another()
     {
         OnlyAt("version: 1\ndefine:\n  a: 10.0.0.1\n  b: [$a]\n", "nested-variable", "$a");

@@ -22,8 +22,9 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
     public static bool TryParse(string text, out ExpectedFlow flow) => Problem(text, out flow) is null;
 
     /// <summary>Parses <paramref name="text"/> or throws <see cref="InvalidInputException"/> saying what is wrong and how to write a flow.</summary>
-    public static ExpectedFlow Parse(string text) => Problem(text, out var flow) is { } problem
-        ? throw new InvalidInputException($"{problem}; {HowToWrite}")
+    public static ExpectedFlow Parse(string text) => Problem(text, out var flow, out var named) is { } problem
+        ? throw new InvalidInputException(named is null ? $"{problem}; {HowToWrite}"
+            : $"{problem}; with the policy that uses the name ('netlinkfence probe --policy POLICY'), it is tried at each of its addresses; or {HowToWrite}")
         : flow;
 
     /// <summary>

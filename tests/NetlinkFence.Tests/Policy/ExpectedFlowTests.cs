@@ -27,6 +27,8 @@ public sealed class ExpectedFlowTests
     {
         var e = Assert.Throws<InvalidInputException>(() => ExpectedFlow.Parse("tcp:api.example:443"));
         Assert.Contains("'tcp:api.example:443' names the host 'api.example', not an address", e.Message);
+        Assert.Contains("with the policy that uses the name", e.Message);
+        Assert.DoesNotContain("with the policy", Assert.Throws<InvalidInputException>(() => ExpectedFlow.Parse("tcp:[api.example]:443")).Message);
         Assert.False(ExpectedFlow.TryParse("api.example:443", out _));
     }
 

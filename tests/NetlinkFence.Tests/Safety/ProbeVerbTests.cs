@@ -77,5 +77,6 @@ public sealed class ProbeVerbTests
         (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} tcp:api.example:443");
         Assert.Equal(2, exit);
         Assert.Contains("names the host 'api.example', not an address", stderr);
+        Assert.Contains("with the policy that uses the name ('netlinkfence probe --policy POLICY')", stderr);
     }
 }

@@ -30,7 +30,7 @@ internal static class ApplyVerb
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
             var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
-            var selfTest = compiled.Source.Policy.SelfTest.Merge(cliTest);
+            var selfTest = compiled.Source.Policy.SelfTest.ForAddresses(compiled.Source).Merge(cliTest);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
             var notes = json ? Console.Error : Console.Out;

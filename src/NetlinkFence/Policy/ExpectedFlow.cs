@@ -48,12 +48,13 @@ public sealed record ExpectedFlow(ProtocolType Protocol, IPAddress Address, usho
     }
 
     /// <summary>A flow whose host is a name (<c>tcp:api.example:443</c>): not a flow alone, one per address with a policy.</summary>
-    private readonly record struct NamedFlow(ProtocolType Protocol, string Host, ushort Port);
+    internal readonly record struct NamedFlow(ProtocolType Protocol, string Host, ushort Port);
 
     /// <summary>Why <paramref name="text"/> is not a flow a probe can try (null when it is one, then in <paramref name="flow"/>).</summary>
     internal static string? Problem(string text, out ExpectedFlow flow) => Problem(text, out flow, out _);
 
-    private static string? Problem(string text, out ExpectedFlow flow, out NamedFlow? named)
+    /// <summary>As <see cref="Problem(string, out ExpectedFlow)"/>; a flow to a host name is also given in <paramref name="named"/>.</summary>
+    internal static string? Problem(string text, out ExpectedFlow flow, out NamedFlow? named)
     {
         ArgumentNullException.ThrowIfNull(text);
         flow = null!;

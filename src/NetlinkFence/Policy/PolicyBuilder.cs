@@ -183,7 +183,8 @@ public sealed class PolicyBuilder
 
     /// <summary>
     /// Flows the self-test tries right after an apply (<c>selftest:</c>): <paramref name="allow"/> must get through,
-    /// <paramref name="deny"/> must be dropped; written <c>203.0.113.50:443</c>, <c>udp:192.168.1.10:53</c>, <c>[2001:db8::50]:443</c>.
+    /// <paramref name="deny"/> must be dropped; written <c>203.0.113.50:443</c>, <c>udp:192.168.1.10:53</c>, <c>[2001:db8::50]:443</c>,
+    /// or with a host name an entry uses, <c>api.example.com:443</c> (one flow to each of its addresses at apply).
     /// </summary>
     public PolicyBuilder SelfTest(IEnumerable<string>? allow, IEnumerable<string>? deny = null)
     {
@@ -231,8 +232,8 @@ public sealed class PolicyBuilder
         rules.CheckUniqueNames(egress, "egress");
         rules.CheckUniqueNames(input, "input");
 
-        var selfTest = new SelfTest(SelfTestRules.Flows(rules, Items(_selfTestAllow, "SelfTest() allow"), "SelfTest() allow"),
-            SelfTestRules.Flows(rules, Items(_selfTestDeny, "SelfTest() deny"), "SelfTest() deny"));
+        var selfTest = SelfTestRules.Test(rules, resolvers, [.. egress, .. input],
+            Items(_selfTestAllow, "SelfTest() allow"), "SelfTest() allow", Items(_selfTestDeny, "SelfTest() deny"), "SelfTest() deny");
 
         rules.ThrowIfErrors();
         return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest, Dns = dns };

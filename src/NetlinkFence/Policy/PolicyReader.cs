@@ -94,7 +94,7 @@ internal sealed class PolicyReader(string fileName)
         _rules.CheckUniqueNames(egress, "egress.allow");
         _rules.CheckUniqueNames(input, "input.allow");
 
-        var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode) : SelfTest.None;
+        var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode, resolvers, [.. egress, .. input]) : SelfTest.None;
 
         _rules.ThrowIfErrors();
         return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings };
@@ -123,14 +123,13 @@ internal sealed class PolicyReader(string fileName)
         }
     }
 
-    private SelfTest ReadSelfTest(YamlNode node)
+    private SelfTest ReadSelfTest(YamlNode node, List<Destination> resolvers, List<AllowEntry> entries)
     {
         if (Mapping(node, "selftest") is not { } map)
             return SelfTest.None;
         var keys = Keys(map, SelfTestKeys, "selftest");
-        List<ExpectedFlow> Read(string key) => keys.TryGetValue(key, out var list)
-            ? SelfTestRules.Flows(_rules, Items(list, $"selftest.{key}"), $"selftest.{key}") : [];
-        return new SelfTest(Read("allow"), Read("deny"));
+        List<(string, SourceLocation)> Read(string key) => keys.TryGetValue(key, out var list) ? Items(list, $"selftest.{key}") : [];
+        return SelfTestRules.Test(_rules, resolvers, entries, Read("allow"), "selftest.allow", Read("deny"), "selftest.deny");
     }
 
     private LogSettings ReadLog(YamlNode node)

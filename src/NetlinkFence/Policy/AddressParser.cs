@@ -10,7 +10,9 @@ namespace NetlinkFence.Policy;
 /// <summary>Parses addresses, CIDRs and host names as written in a policy.</summary>
 internal static partial class AddressParser
 {
-    [GeneratedRegex(@"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    // '_' as well as LDH: DNS carries any byte, and directory-managed zones (Active Directory, some cloud resolvers)
+    // hold host names with '_' that resolvers answer; refusing them would leave no way to name such a host.
+    [GeneratedRegex(@"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex HostName();
 
     /// <summary>Returns a destination, or an error message with a fix.</summary>

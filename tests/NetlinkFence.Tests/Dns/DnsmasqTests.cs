@@ -86,6 +86,19 @@ public sealed class DnsmasqTests
     }
 
     [Fact]
+    public async Task ANameWithAnUnderscoreIsResolvedLikeAnyOther()
+    {
+        var (net, dns) = Start(7, ("build_01.corp.test", "198.51.100.11"));
+        using (net)
+        using (dns)
+        {
+            var policy = Policy(host: "build_01.corp.test");
+            var resolved = await ResolvedPolicy.ResolveAsync(policy, DnsHostResolver.ForPolicy(policy, net.Agent.Name, TimeSpan.FromMilliseconds(500)));
+            Assert.Equal([IPAddress.Parse("198.51.100.11")], resolved.Names["build_01.corp.test"].Addresses);
+        }
+    }
+
+    [Fact]
     public async Task ANameThatMovesIsFollowedAndTheOldAddressIsKeptUntilTtlPlusGrace()
     {
         var (net, dns) = Start(3, ("cdn.test", "198.51.100.10"));

@@ -215,7 +215,8 @@ public sealed class PolicyLoaderTests
     [InlineData("10.0.0.0/+8", "not a CIDR")]
     [InlineData("::ffff:203.0.113.7", "IPv4-mapped")]
     [InlineData("fe80::1%eth0", "zone index")]
-    [InlineData("under_score.example", "neither an IP address")]
+    [InlineData("white space.example", "neither an IP address")]
+    [InlineData("-leading-hyphen.example", "neither an IP address")]
     [InlineData("https://api.example.com", "is a URL")]
     public void Bad_address(string text, string reason)
     {
@@ -241,6 +242,16 @@ public sealed class PolicyLoaderTests
 
         // The form it suggests is taken.
         Assert.Equal(ascii, Assert.Single(PolicyLoader.Load(Egress($"    - name: x\n      to: [{ascii}]\n      tcp: [443]\n"), FileName).Egress[^1].Peers).HostName);
+    }
+
+    [Fact]
+    public void A_host_name_with_an_underscore_is_taken_as_a_destination_and_as_a_pin()
+    {
+        // Not LDH, but DNS carries it and directory-managed zones hold such names: nothing else could name the host.
+        var policy = PolicyLoader.Load("version: 1\nhosts:\n  _svc.corp.example: [203.0.113.8]\n"
+            + "egress:\n  allow:\n    - { name: x, to: [build_01.corp.example, _svc.corp.example], tcp: [443] }\n", FileName);
+        Assert.Equal(["build_01.corp.example", "_svc.corp.example"], policy.Egress[0].Peers.Select(p => p.HostName));
+        Assert.Equal([IPAddress.Parse("203.0.113.8")], policy.Hosts["_svc.corp.example"]);
     }
 
     [Fact]

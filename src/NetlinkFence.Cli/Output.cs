@@ -32,9 +32,12 @@ internal sealed class Output(bool json)
             Console.WriteLine("  " + AppliedChanges.Text(change));
         if (result.Changes.Count > 50)
             Console.WriteLine($"  ... and {result.Changes.Count - 50} more");
-        Console.WriteLine($"committed {compiled.Rules.Count} rules and {compiled.Sets.Sum(s => s.Elements.Count)} set elements in one transaction "
+        Console.WriteLine($"committed {Count(compiled.Rules.Count, "rule")} and {Count(compiled.Sets.Sum(s => s.Elements.Count), "set element")} in one transaction "
             + $"({commit.Messages} messages, {commit.Bytes} bytes) in {commit.Elapsed.TotalMilliseconds:0.00} ms; generation {commit.GenerationBefore} -> {commit.GenerationAfter}; verified by reading it back");
     }
+
+    /// <summary><c>1 rule</c>, <c>2 rules</c>: a count with its noun (regular plurals only).</summary>
+    public static string Count(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
     public static void WriteJson(Action<Utf8JsonWriter> body)
     {

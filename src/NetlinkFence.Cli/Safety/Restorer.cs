@@ -22,7 +22,7 @@ internal static class Restorer
         var options = expectedGeneration is { } generation ? new CommitOptions { ExpectedGeneration = generation } : null;
         var result = await nft.CommitAsync(snapshot.ToRestoreTransaction(), options, cancellationToken);
         return snapshot.Contents is { } contents
-            ? $"restored table {snapshot.Family.ToNftName()} {snapshot.Name} as it was before ({contents.Rules.Count} rules, {contents.Sets.Sum(s => s.Elements.Count)} set elements) in one transaction; generation {result.GenerationAfter}"
+            ? $"restored table {snapshot.Family.ToNftName()} {snapshot.Name} as it was before ({Output.Count(contents.Rules.Count, "rule")}, {Output.Count(contents.Sets.Sum(s => s.Elements.Count), "set element")}) in one transaction; generation {result.GenerationAfter}"
             : $"removed table {snapshot.Family.ToNftName()} {snapshot.Name} (it did not exist before) in one transaction; generation {result.GenerationAfter}; {Unfiltered}";
     }
 

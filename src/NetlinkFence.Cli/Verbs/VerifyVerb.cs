@@ -67,7 +67,7 @@ internal static class VerifyVerb
             }
             else if (differences.Count == 0)
             {
-                Console.WriteLine($"table inet {compiled.Table.Name} matches {path} ({compiled.Rules.Count} rules, {compiled.Sets.Sum(s => s.Elements.Count)} set elements, generation {live!.Generation})");
+                Console.WriteLine($"table inet {compiled.Table.Name} matches {path} ({Output.Count(compiled.Rules.Count, "rule")}, {Output.Count(compiled.Sets.Sum(s => s.Elements.Count), "set element")}, generation {live!.Generation})");
                 if (audit is not null)
                     Console.WriteLine($"AUDIT: it is in audit mode{(audit.Remaining is { } r ? $" for {r.TotalSeconds:0}s more" : " without a timeout")}: what the policy denies is ACCEPTED (and logged) until then");
             }

@@ -36,6 +36,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>window-always-open</c> (warning)</term><description>permanent entries without <c>by:</c> allow all of a window entry's destinations and ports: the window closes nothing.</description></item>
 /// <item><term><c>scope-without-effect</c> (warning)</term><description>permanent entries without <c>by:</c> allow all of a scoped entry to every process: its <c>by:</c> limits nothing.</description></item>
 /// <item><term><c>redundant-entry</c> (warning)</term><description>earlier entries allow all of a permanent entry: it adds nothing, and its counter stays at 0 (<see cref="EntryCoverage"/>).</description></item>
+/// <item><term><c>selftest-fails</c> (error)</term><description>a <c>selftest:</c> flow the policy decides the other way (an <c>allow</c> flow only a window entry or nothing allows, a <c>deny</c> flow a permanent entry allows): every apply fails its self-test and restores the previous table (<see cref="SelfTestCoverage"/>).</description></item>
 /// <item><term><c>unscoped-service-entry</c> (info)</term><description>an egress entry without <c>by:</c> whose name is that of a service running on the host (only with the host's services passed in): scoping it to the unit keeps other processes out.</description></item>
 /// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
 /// </list>
@@ -206,6 +207,7 @@ public static class PolicyLinter
                     $"add 'by: {{ unit: {named[0]} }}' so only the service reaches it ('netlinkfence learn' shows which cgroup sends)");
         }
         findings.AddRange(EntryCoverage.Findings(policy));
+        findings.AddRange(SelfTestCoverage.Findings(policy));
         if (hasUnpinnedNames || policy.Input.Any(e => e.Peers.Any(p => p.HostName is { } h && !policy.Hosts.ContainsKey(h))))
             Add(Severity.Info, top, "names-not-refreshed", "host names that are not pinned are resolved once by 'apply' and not refreshed without the daemon",
                 "run 'netlinkfence run POLICY' to have them follow DNS (re-resolved at their TTL, addresses expiring in the kernel), or pin them under 'hosts:'");

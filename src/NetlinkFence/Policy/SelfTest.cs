@@ -21,6 +21,9 @@ public sealed record SelfTest(IReadOnlyList<ExpectedFlow> Allow, IReadOnlyList<E
     /// <summary>Flows that must be dropped, written with a host name the policy uses, like <see cref="NamedAllow"/>.</summary>
     public IReadOnlyList<string> NamedDeny { get; init; } = [];
 
+    /// <summary>The flows as the policy file or builder wrote them, with where (for <c>lint</c>); empty when merged or expanded.</summary>
+    internal IReadOnlyList<WrittenFlow> Written { get; init; } = [];
+
     /// <summary>Whether there is nothing to test.</summary>
     public bool IsEmpty => Allow.Count == 0 && Deny.Count == 0 && NamedAllow.Count == 0 && NamedDeny.Count == 0;
 
@@ -73,3 +76,6 @@ public sealed record SelfTest(IReadOnlyList<ExpectedFlow> Allow, IReadOnlyList<E
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Allow.Count, Deny.Count, NamedAllow.Count, NamedDeny.Count);
 }
+
+/// <summary>A self-test flow as written: its text, where, and whether it must get through (<c>allow</c>) or be dropped.</summary>
+internal sealed record WrittenFlow(string Text, SourceLocation Location, bool MustPass);

@@ -9,14 +9,16 @@ internal static class SelfTestRules
     /// addresses at apply); any other name is an error here, at load, not after a commit.
     /// </summary>
     public static SelfTest Test(PolicyRules rules, IEnumerable<Destination> resolvers, IEnumerable<AllowEntry> entries,
-        IEnumerable<(string Text, SourceLocation Location)> allow, string allowPath,
-        IEnumerable<(string Text, SourceLocation Location)> deny, string denyPath)
+        IReadOnlyList<(string Text, SourceLocation Location)> allow, string allowPath,
+        IReadOnlyList<(string Text, SourceLocation Location)> deny, string denyPath)
     {
         var names = resolvers.Concat(entries.SelectMany(e => e.Peers))
             .Select(d => d.HostName).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         var (allowFlows, namedAllow) = Flows(rules, names, allow, allowPath);
         var (denyFlows, namedDeny) = Flows(rules, names, deny, denyPath);
-        return new SelfTest(allowFlows, denyFlows) { NamedAllow = namedAllow, NamedDeny = namedDeny };
+        var written = allow.Select(f => new WrittenFlow(f.Text.Trim(), f.Location, MustPass: true))
+            .Concat(deny.Select(f => new WrittenFlow(f.Text.Trim(), f.Location, MustPass: false))).ToList();
+        return new SelfTest(allowFlows, denyFlows) { NamedAllow = namedAllow, NamedDeny = namedDeny, Written = written };
     }
 
     private static (List<ExpectedFlow> Flows, List<string> Named) Flows(PolicyRules rules, HashSet<string> policyNames,

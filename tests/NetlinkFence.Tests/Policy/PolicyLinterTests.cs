@@ -334,6 +334,51 @@ public sealed class PolicyLinterTests
         Assert.DoesNotContain(Lint(yaml.Replace("to: [api.example], tcp: [443], by:", "to: [198.51.100.7], tcp: [443], by:")), x => x.Code == "scope-without-effect");
     }
 
+    // ---- selftest-fails ------------------------------------------------------------------------------------
+
+    private static string WithSelfTest(string allow, string deny = "[]") =>
+        Egress("    - { name: updates, to: [mirror.example], tcp: [443], window: 30m }\n"
+            + "    - { name: cdn, to: [cdn.example], tcp: [8443] }\n"
+            + "    - { name: agent, to: [198.51.100.9], tcp: [443], by: { uid: 1000 } }\n", dns: "[192.168.1.10]")
+            .Replace("  api.example: [203.0.113.50]\n", "  api.example: [203.0.113.50]\n  mirror.example: [198.51.100.80, 198.51.100.81]\n")
+            + $"selftest:\n  allow: {allow}\n  deny: {deny}\n";
+
+    [Fact]
+    public void A_selftest_allow_flow_only_a_window_entry_allows_always_fails()
+    {
+        string yaml = WithSelfTest("[\"mirror.example:443\"]");
+        var f = Finding(yaml, "selftest-fails", Severity.Error, "\"mirror.example:443\"");
+        Assert.StartsWith("selftest.allow 'mirror.example:443' (198.51.100.80): only window entry 'updates' at ", f.Message);
+        Assert.Contains("apply leaves windows closed", f.Message);
+        // The same address written out, and a port no entry has (8443 would be the DNS name's: not reported).
+        yaml = WithSelfTest("[\"198.51.100.81:443\", \"api.example:9443\"]");
+        var both = Lint(yaml).Where(x => x.Code == "selftest-fails").ToList();
+        Assert.Equal(2, both.Count);
+        Assert.StartsWith("selftest.allow '198.51.100.81:443': only window entry 'updates'", both[0].Message);
+        Assert.StartsWith("selftest.allow 'api.example:9443' (203.0.113.50): no permanent entry allows tcp/9443 to 203.0.113.50", both[1].Message);
+    }
+
+    [Fact]
+    public void A_selftest_deny_flow_the_policy_allows_always_fails()
+    {
+        string yaml = WithSelfTest("[]", "[\"api.example:443\", \"udp:192.168.1.10:53\", \"127.0.0.1:22\"]");
+        var findings = Lint(yaml).Where(x => x.Code == "selftest-fails").ToList();
+        Assert.Equal(3, findings.Count);
+        Assert.StartsWith("selftest.deny 'api.example:443' (203.0.113.50): entry 'control' at ", findings[0].Message);
+        Assert.Contains("a resolver of egress.dns", findings[1].Message);
+        Assert.Contains("loopback traffic is always allowed", findings[2].Message);
+    }
+
+    [Fact]
+    public void A_selftest_the_policy_passes_or_that_dns_or_a_scope_decides_is_not_reported()
+    {
+        // Allowed as it should be, denied as it should be (a closed window, a port no entry has), a DNS name's flow (its
+        // addresses are not known before apply), a flow a by: entry allows (the probing process may be the one it names).
+        Assert.DoesNotContain(Lint(WithSelfTest(
+            "[\"api.example:443\", \"udp:192.168.1.10:53\", \"cdn.example:8443\", \"198.51.100.9:443\", \"203.0.113.7:8443\"]",
+            "[\"mirror.example:443\", \"api.example:8443\", \"198.51.100.9:443\"]")), x => x.Code == "selftest-fails");
+    }
+
     [Fact]
     public void Redundant_input_entry()
     {

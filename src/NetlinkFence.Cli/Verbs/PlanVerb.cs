@@ -20,6 +20,7 @@ internal static class PlanVerb
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             string text = Rendering.Plan(compiled, path);
             var (changes, note) = await LiveDifferences(compiled, parse.GetValue(CommonOptions.NetworkNamespace), cancellationToken);
+            var selfTest = SelfTestPreview.Of(compiled);
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>
@@ -56,6 +57,7 @@ internal static class PlanVerb
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
+                    SelfTestPreview.WriteJson(w, selfTest);
                     if (changes is null)
                         w.WriteString("live", note);
                     else
@@ -67,6 +69,7 @@ internal static class PlanVerb
             }
             Console.Write(text);
             Console.WriteLine();
+            SelfTestPreview.WriteText(Console.Out, selfTest);
             if (changes is null)
                 Console.WriteLine($"# {NftRenderer.CommentText(note)}");
             else if (changes.Count == 0)

@@ -66,15 +66,14 @@ public sealed class ExpectedFlowTests
         """;
 
     [Fact]
-    public void A_selftest_flow_may_name_a_host_an_entry_uses_and_stands_for_each_of_its_addresses_at_apply()
+    public async Task A_selftest_flow_may_name_a_host_an_entry_uses_and_stands_for_each_of_its_addresses_at_apply()
     {
         var policy = PolicyLoader.Load(WithSelfTest, FileName);
         Assert.Equal(["API.example:443", "udp:cdn.example:53"], policy.SelfTest.NamedAllow);
         Assert.Equal(["tcp:cdn.example:8443"], policy.SelfTest.NamedDeny);
         Assert.Equal([new ExpectedFlow(ProtocolType.Tcp, IPAddress.Parse("192.0.2.1"), 22)], policy.SelfTest.Allow);
 
-        var resolved = ResolvedPolicy.ResolveAsync(policy, new FakeDns(new() { ["cdn.example"] = [IPAddress.Parse("198.51.100.9"), IPAddress.Parse("198.51.100.8")] }))
-            .GetAwaiter().GetResult();
+        var resolved = await ResolvedPolicy.ResolveAsync(policy, new FakeDns(new() { ["cdn.example"] = [IPAddress.Parse("198.51.100.9"), IPAddress.Parse("198.51.100.8")] }));
         var test = policy.SelfTest.ForAddresses(resolved);
         Assert.Equal(["tcp:192.0.2.1:22", "tcp:203.0.113.50:443", "tcp:[2001:db8::50]:443", "udp:198.51.100.8:53", "udp:198.51.100.9:53"],
             test.Allow.Select(f => f.ToString()));
@@ -100,10 +99,10 @@ public sealed class ExpectedFlowTests
     }
 
     [Fact]
-    public void A_selftest_name_without_an_address_at_apply_stops_the_apply_before_anything_is_tried()
+    public async Task A_selftest_name_without_an_address_at_apply_stops_the_apply_before_anything_is_tried()
     {
         var policy = PolicyLoader.Load(Yaml + "\nselftest:\n  allow: [\"later.example:443\"]\n", FileName);
-        var resolved = ResolvedPolicy.ResolveAsync(policy, new FakeDns(new() { ["cdn.example"] = [IPAddress.Parse("198.51.100.9")] })).GetAwaiter().GetResult();
+        var resolved = await ResolvedPolicy.ResolveAsync(policy, new FakeDns(new() { ["cdn.example"] = [IPAddress.Parse("198.51.100.9")] }));
         var e = Assert.Throws<InvalidInputException>(() => policy.SelfTest.ForAddresses(resolved));
         Assert.StartsWith("selftest.allow: 'later.example:443' names the host 'later.example'", e.Message);
         Assert.Contains("has no address now", e.Message);

@@ -246,20 +246,24 @@ public sealed class SelfTestTests
     private static string Masked(string json) => System.Text.RegularExpressions.Regex.Replace(
         TableSnapshotTests.MaskTableHandles(json), "\"packets\": \\d+, \"bytes\": \\d+", "\"packets\": N, \"bytes\": N");
 
+    /// <summary>A policy whose one entry names a pinned host.</summary>
+    private const string PinnedControl = """
+        version: 1
+        hosts:
+          api.example: [203.0.113.50]
+        log:
+          prefix: "EGRESS-DENIED: "
+        egress:
+          allow:
+            - { name: control, to: [api.example], tcp: [443] }
+
+        """;
+
     [Fact]
     public void ExpectedFlowsMayNameAHostOfThePolicy()
     {
         using var net = World();
-        string policy = SafetyPolicies.Write("""
-            version: 1
-            hosts:
-              api.example: [203.0.113.50]
-            log:
-              prefix: "EGRESS-DENIED: "
-            egress:
-              allow:
-                - { name: control, to: [api.example], tcp: [443] }
-            """);
+        string policy = SafetyPolicies.Write(PinnedControl);
         // A name the policy does not use is refused before anything changes.
         var (exit, stdout, stderr) = CliRunner.Run($"apply {policy} --netns {net.Agent.Name} --expect-allow other.example:443");
         Assert.True(exit == 2, $"exit {exit}: {stdout}{stderr}");
@@ -276,30 +280,21 @@ public sealed class SelfTestTests
     public void ThePolicysSelfTestMayNameAHostOfThePolicy()
     {
         using var net = World();
-        string policy = SafetyPolicies.Write("""
-            version: 1
-            hosts:
-              api.example: [203.0.113.50]
-            log:
-              prefix: "EGRESS-DENIED: "
-            egress:
-              allow:
-                - { name: control, to: [api.example], tcp: [443] }
-            selftest:
-              allow: ["api.example:443"]
-              deny: ["api.example:8443"]
-            """);
+        string policy = SafetyPolicies.Write(PinnedControl + "selftest:\n  allow: [\"api.example:443\"]\n  deny: [\"api.example:8443\"]\n");
         var (exit, stdout, stderr) = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"selftest: tcp:203\.0\.113\.50:443 +expected ALLOWED +got ALLOWED .* ok", stdout);
         Assert.Matches(@"selftest: tcp:203\.0\.113\.50:8443 +expected DENIED +got DENIED .* ok", stdout);
 
-        // The name's address is what is tried: pinned elsewhere, where nothing listens on 443, the test fails and the
-        // previous table comes back.
+        // The name's address at this apply is what is tried: pinned elsewhere and allowed there on 8443 only, the test's
+        // 443 is denied, it fails and the previous table comes back.
         string moved = SafetyPolicies.Write(File.ReadAllText(policy).Replace("[203.0.113.50]", "[198.51.100.7]").Replace("tcp: [443]", "tcp: [8443]"));
         (exit, stdout, stderr) = CliRunner.Run($"apply {moved} --netns {net.Agent.Name}");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"selftest: tcp:198\.51\.100\.7:443 +expected ALLOWED +got DENIED .* FAILED", stdout + stderr);
+        string restored = net.Agent.Nft("list set inet netlinkfence allow_v4");
+        Assert.Contains("203.0.113.50 . tcp . 443", restored);
+        Assert.DoesNotContain("198.51.100.7", restored);
     }
 
     private static AgentAndWorld World()

@@ -16,6 +16,19 @@ public sealed record Destination
         Location = location;
     }
 
+    /// <summary>
+    /// Whether this destination holds <paramref name="address"/> as far as is known without DNS: a network containing
+    /// it, or a host name pinned to it in <paramref name="pins"/> (a name DNS resolves holds nothing here).
+    /// </summary>
+    internal bool HoldsWithoutDns(IPAddress address, IReadOnlyDictionary<string, IReadOnlyList<IPAddress>> pins)
+    {
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        if (Network is { } network)
+            return network.BaseAddress.AddressFamily == address.AddressFamily && network.Contains(address);
+        return HostName is { } host && pins.TryGetValue(host, out var pinned) && pinned.Contains(address);
+    }
+
     /// <summary>An address (a /32 or /128 network) or a CIDR.</summary>
     public static Destination ForNetwork(IPNetwork network, SourceLocation? location = null) =>
         new(network.PrefixLength == network.BaseAddress.GetAddressBytes().Length * 8 ? network.BaseAddress.ToString() : network.ToString(),

@@ -76,7 +76,7 @@ public static class FlowExplainer
 
     /// <summary>Whether <paramref name="entry"/> names <paramref name="address"/> (a network, or an address its names resolved to) and the port.</summary>
     private static bool Covers(ResolvedPolicy resolved, AllowEntry entry, ProtocolType protocol, IPAddress address, ushort port) =>
-        (protocol == ProtocolType.Tcp ? entry.Tcp : entry.Udp).Any(r => r.First <= port && port <= r.Last)
+        (protocol == ProtocolType.Tcp ? entry.Tcp : entry.Udp).Any(r => r.Contains(port))
         && entry.Peers.Any(p => p.Network is { } network ? network.Contains(address)
             : resolved.Names.TryGetValue(p.HostName!, out var name) && name.Addresses.Contains(address));
 

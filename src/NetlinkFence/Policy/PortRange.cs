@@ -8,6 +8,9 @@ public readonly record struct PortRange(ushort First, ushort Last)
     /// <summary>Number of ports covered.</summary>
     public int Count => Last - First + 1;
 
+    /// <summary>Whether <paramref name="port"/> is in the range.</summary>
+    internal bool Contains(ushort port) => First <= port && port <= Last;
+
     /// <summary>Whether the two ranges share a port.</summary>
     internal bool Overlaps(PortRange other) => First <= other.Last && other.First <= Last;
 

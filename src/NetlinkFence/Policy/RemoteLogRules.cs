@@ -117,7 +117,7 @@ internal static class RemoteLogRules
         var candidates = policy.Egress.Where(e => e.Tcp.Any(r => r.First <= port && port <= r.Last)).ToList();
         if (IPAddress.TryParse(remote.Host, out var address))
         {
-            entry = candidates.FirstOrDefault(e => e.Peers.Any(p => Covers(policy, p, address)));
+            entry = candidates.FirstOrDefault(e => e.Peers.Any(p => p.HoldsWithoutDns(address, policy.Hosts)));
             return entry is not null;
         }
         string name = remote.Host.ToLowerInvariant();
@@ -126,17 +126,8 @@ internal static class RemoteLogRules
             return true;
         if (!policy.Hosts.TryGetValue(name, out var pinned))
             return null;
-        var covering = pinned.Select(a => candidates.FirstOrDefault(e => e.Peers.Any(p => Covers(policy, p, a)))).ToList();
+        var covering = pinned.Select(a => candidates.FirstOrDefault(e => e.Peers.Any(p => p.HoldsWithoutDns(a, policy.Hosts)))).ToList();
         entry = covering.FirstOrDefault();
         return covering.All(e => e is not null);
-    }
-
-    private static bool Covers(EgressPolicy policy, Destination peer, IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-            address = address.MapToIPv4();
-        if (peer.Network is { } network)
-            return network.BaseAddress.AddressFamily == address.AddressFamily && network.Contains(address);
-        return peer.HostName is { } host && policy.Hosts.TryGetValue(host, out var pinned) && pinned.Contains(address);
     }
 }

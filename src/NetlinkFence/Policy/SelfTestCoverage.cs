@@ -51,7 +51,7 @@ internal static class SelfTestCoverage
         if (ExpectedFlow.Problem(text, out var flow, out var named) is null)
             return [flow];
         return named is { } n && policy.Hosts.TryGetValue(n.Host, out var pinned)
-            ? pinned.Select(address => new ExpectedFlow(n.Protocol, address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, n.Port))
+            ? pinned.Select(address => new ExpectedFlow(n.Protocol, address, n.Port))
             : [];
     }
 
@@ -60,15 +60,15 @@ internal static class SelfTestCoverage
         string proto = flow.Protocol == ProtocolType.Tcp ? "tcp" : "udp";
         if (IPAddress.IsLoopback(flow.Address))
             return (Decision.Allowed, null, "loopback traffic is always allowed");
-        if (flow.Port == 53 && policy.Resolvers.Any(r => Holds(policy, r, flow.Address)))
+        if (flow.Port == 53 && policy.Resolvers.Any(r => r.HoldsWithoutDns(flow.Address, policy.Hosts)))
             return (Decision.Allowed, null, $"{flow.Address} is a resolver of egress.dns, and DNS to it is allowed");
         AllowEntry? window = null;
         bool undecided = false;
         foreach (var entry in policy.Egress)
         {
-            if (!(flow.Protocol == ProtocolType.Tcp ? entry.Tcp : entry.Udp).Any(r => r.First <= flow.Port && flow.Port <= r.Last))
+            if (!(flow.Protocol == ProtocolType.Tcp ? entry.Tcp : entry.Udp).Any(r => r.Contains(flow.Port)))
                 continue;
-            if (entry.Peers.Any(p => Holds(policy, p, flow.Address)))
+            if (entry.Peers.Any(p => p.HoldsWithoutDns(flow.Address, policy.Hosts)))
             {
                 if (entry.Window is null && entry.By.Count == 0)
                     return (Decision.Allowed, entry, $"entry '{entry.Name}' at {entry.Location} allows it");
@@ -83,8 +83,4 @@ internal static class SelfTestCoverage
             : window is not null ? (Decision.WindowOnly, window, "")
             : (Decision.Denied, null, $"no permanent entry allows {proto}/{flow.Port} to {flow.Address}");
     }
-
-    private static bool Holds(EgressPolicy policy, Destination destination, IPAddress address) =>
-        destination.Network is { } network ? network.Contains(address)
-        : destination.HostName is { } host && policy.Hosts.TryGetValue(host, out var pinned) && pinned.Contains(address);
 }

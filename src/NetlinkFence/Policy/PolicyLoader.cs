@@ -101,6 +101,11 @@ public static class PolicyLoader
             throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), YamlMessage(e),
                 $"mark the value to repeat with '&{e.Name}' where it is first written (above this line), or use a 'define:' variable and '${e.Name}'", "undefined-alias");
         }
+        catch (YamlException e) when (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && IndentingTab(text, (int)e.Start.Line, int.MaxValue) is { } tab)
+        {
+            // YamlDotNet places a tab in the indentation at the start of the enclosing mapping (often 1:1); the tab is what to fix.
+            throw TabError(fileName, tab);
+        }
         catch (YamlException e)
         {
             throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
@@ -111,6 +116,9 @@ public static class PolicyLoader
             // YamlDotNet 18 throws these, without a location, on some malformed input, e.g. a flow list continued
             // on a line that is not indented ("tcp: [\n6514]") or an empty key ("  : b"). Still a syntax error.
             var mark = parser?.LastStart ?? Mark.Empty;
+            // A tab indenting the continuation of a [...] list crashes it too ("to: [a,\n\tb]").
+            if (IndentingTab(text, (int)mark.Line, (int)mark.Line + 1) is { } tab)
+                throw TabError(fileName, tab);
             throw Single(Within(text, fileName, (int)mark.Line, (int)mark.Column),
                 "not valid YAML: the parser gave up after this point",
                 "check the lines that follow: continuation lines of a [...] list must be indented more than their key, and keys cannot be empty", "yaml-syntax");
@@ -119,6 +127,35 @@ public static class PolicyLoader
             throw Single(new SourceLocation(fileName, 1, 1), "the policy file is empty", "start from examples/ironclaw-agent.yaml", "empty");
         return reader.Read(root);
     }
+
+    /// <summary>
+    /// The first tab among the leading whitespace of a line from <paramref name="fromLine"/> to <paramref name="toLine"/>
+    /// (1-based, blank lines included): YAML indents with spaces only, and YamlDotNet refuses every such line.
+    /// </summary>
+    private static (int Line, int Column)? IndentingTab(string text, int fromLine, int toLine)
+    {
+        int line = 1;
+        for (int start = 0; start <= text.Length && line <= toLine; line++)
+        {
+            int end = text.IndexOf('\n', start);
+            if (end < 0)
+                end = text.Length;
+            if (line >= fromLine)
+            {
+                for (int i = start; i < end && text[i] is ' ' or '\t'; i++)
+                {
+                    if (text[i] == '\t')
+                        return (line, i - start + 1);
+                }
+            }
+            start = end + 1;
+        }
+        return null;
+    }
+
+    private static PolicyException TabError(string fileName, (int Line, int Column) tab) =>
+        Single(new SourceLocation(fileName, tab.Line, tab.Column), "not valid YAML: a tab in the indentation of this line",
+            "indent with spaces only, as many as the lines of the same level (YAML does not allow tabs there, even on a blank line)", "yaml-syntax");
 
     /// <summary>YamlDotNet's message without its own "(Line: .., Col: ..) - (..): " prefix, which the location already says.</summary>
     private static string YamlMessage(YamlException e)

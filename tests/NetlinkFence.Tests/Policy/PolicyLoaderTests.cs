@@ -583,6 +583,31 @@ public sealed class PolicyLoaderTests
     }
 
     [Theory]
+    [InlineData("version: 1\n\tegress: {}\n", 2, 1)]                                                       // YamlDotNet: 1:10
+    [InlineData("version: 1\negress:\n\tallow: []\n", 3, 1)]                                               // YamlDotNet: 1:1
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n\t  to: [10.0.0.1]\n      tcp: [443]\n", 5, 1)]  // 4:13
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [10.0.0.1]\n    \t  tcp: [443]\n", 6, 5)]
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to:\n\t- 10.0.0.1\n      tcp: [443]\n", 6, 1)]
+    [InlineData("version: 1\negress:\n  allow:\n\t# a comment\n    - name: a\n      to: [10.0.0.1]\n      tcp: [443]\n", 4, 1)]
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [10.0.0.1]\n      tcp: [443]\n  \t\n", 7, 3)]  // a blank line
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [10.0.0.1,\n\t 10.0.0.2]\n      tcp: [443]\n", 6, 1)]  // crashes YamlDotNet
+    [InlineData("version: 1\r\negress:\r\n\tallow: []\r\n", 3, 1)]                                     // CRLF
+    public void A_tab_in_the_indentation_is_reported_where_it_is(string yaml, int line, int column)
+    {
+        var d = Only(yaml, "yaml-syntax", line, column);
+        Assert.Contains("a tab in the indentation", d.Message);
+        Assert.Contains("spaces", d.Fix);
+    }
+
+    [Fact]
+    public void A_tab_after_the_indentation_is_no_error_and_a_tab_later_in_the_file_does_not_move_another_error()
+    {
+        Assert.Single(Load("version: 1\negress:\n  allow:\n    - name: a\n      to: [10.0.0.1]\n      tcp: [443]\t# https\n").Egress);
+        var d = Only("version: 1\nlog:\n  prefix: \"EGRESS\n  rate: 1/second\n\n\n\t\n", "yaml-syntax", 3, 11);
+        Assert.DoesNotContain("tab", d.Message);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("# only a comment\n")]
     [InlineData("\n\n")]

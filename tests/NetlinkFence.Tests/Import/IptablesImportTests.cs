@@ -193,6 +193,9 @@ public sealed class IptablesImportTests
     [InlineData("-A OUTPUT -s 10.0.0.5 -p tcp --dport 443 -j ACCEPT", "source address")]
     [InlineData("-A OUTPUT -p tcp --dport 443 -j NFQUEUE", "NFQUEUE")]
     [InlineData("-A FORWARD -p tcp --dport 443 -j ACCEPT", "FORWARD")]
+    [InlineData("-A OUTPUT -p tcp -m iprange --dst-range 10.0.0.9-10.0.0.1 --dport 443 -j ACCEPT", "reversed: iptables loads it and it never matches")]
+    [InlineData("-A OUTPUT -p tcp -d 10.1.0.0/16 -m iprange --dst-range 10.0.0.1-10.1.0.5 --dport 443 -j ACCEPT", "match only where they overlap")]
+    [InlineData("-A OUTPUT -p tcp -m iprange ! --dst-range 10.0.0.1-10.0.0.5 --dport 443 -j ACCEPT", "negated")]
     public void Accepts_a_policy_cannot_express_are_refused_with_the_reason(string rule, string reason)
     {
         var d = Assert.Single(Fails(Filter(rule)).Diagnostics);
@@ -299,6 +302,48 @@ public sealed class IptablesImportTests
         Assert.Contains("from: [$MGMT]", result.Yaml);
         Assert.Contains("tcp: [$PORTS, 9100]", result.Yaml);
         Assert.Equal([new PortRange(8000, 8100), new PortRange(9100, 9100)], result.Policy.Input.Single().Tcp);
+    }
+
+    [Fact]
+    public void An_iprange_becomes_the_fewest_networks_that_hold_exactly_its_addresses()
+    {
+        var result = ImportText(Filter("-A OUTPUT -p tcp -m iprange --dst-range 198.51.100.8-198.51.100.20 --dport 443 -j ACCEPT\n"
+            + "-A OUTPUT -p udp -m iprange --dst-range 203.0.113.7 --dport 123 -j ACCEPT\n"
+            + "-A INPUT -p tcp -m iprange --src-range 10.20.0.0-10.20.255.255 --dport 22 -j ACCEPT"));
+        var https = Assert.Single(result.Policy.Egress, e => e.Tcp.Count > 0);
+        Assert.Equal(["198.51.100.8/29", "198.51.100.16/30", "198.51.100.20/32"], https.Peers.Select(p => p.Network.ToString()));
+        Assert.Contains("to: [198.51.100.8/29, 198.51.100.16/30, 198.51.100.20]", result.Yaml);
+        Assert.Equal("203.0.113.7/32", Assert.Single(Assert.Single(result.Policy.Egress, e => e.Udp.Count > 0).Peers).Network.ToString());
+        Assert.Equal("10.20.0.0/16", Assert.Single(Assert.Single(result.Policy.Input).Peers).Network.ToString());
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0-255.255.255.255", "0.0.0.0/0")]
+    [InlineData("0.0.0.1-255.255.255.254", "0.0.0.1/32 0.0.0.2/31 0.0.0.4/30 0.0.0.8/29 0.0.0.16/28 0.0.0.32/27 0.0.0.64/26 0.0.0.128/25 0.0.1.0/24 0.0.2.0/23 0.0.4.0/22 0.0.8.0/21 0.0.16.0/20 0.0.32.0/19 0.0.64.0/18 0.0.128.0/17 0.1.0.0/16 0.2.0.0/15 0.4.0.0/14 0.8.0.0/13 0.16.0.0/12 0.32.0.0/11 0.64.0.0/10 0.128.0.0/9 1.0.0.0/8 2.0.0.0/7 4.0.0.0/6 8.0.0.0/5 16.0.0.0/4 32.0.0.0/3 64.0.0.0/2 128.0.0.0/2 192.0.0.0/3 224.0.0.0/4 240.0.0.0/5 248.0.0.0/6 252.0.0.0/7 254.0.0.0/8 255.0.0.0/9 255.128.0.0/10 255.192.0.0/11 255.224.0.0/12 255.240.0.0/13 255.248.0.0/14 255.252.0.0/15 255.254.0.0/16 255.255.0.0/17 255.255.128.0/18 255.255.192.0/19 255.255.224.0/20 255.255.240.0/21 255.255.248.0/22 255.255.252.0/23 255.255.254.0/24 255.255.255.0/25 255.255.255.128/26 255.255.255.192/27 255.255.255.224/28 255.255.255.240/29 255.255.255.248/30 255.255.255.252/31 255.255.255.254/32")]
+    [InlineData("255.255.255.255-255.255.255.255", "255.255.255.255/32")]
+    [InlineData("10.0.0.0-10.0.1.0", "10.0.0.0/24 10.0.1.0/32")]
+    public void An_address_range_is_covered_exactly(string range, string expected)
+    {
+        var networks = NetlinkFence.Policy.Import.IptablesValues.AddressRange(range, ipv6: false, out string? error)!;
+        Assert.Null(error);
+        Assert.Equal(expected, string.Join(" ", networks.Select(n => n.ToString())));
+    }
+
+    [Fact]
+    public void An_ipv6_range_is_covered_exactly_and_a_range_of_the_other_family_is_refused()
+    {
+        var all = NetlinkFence.Policy.Import.IptablesValues.AddressRange("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipv6: true, out _)!;
+        Assert.Equal("::/0", Assert.Single(all).ToString());
+        var some = NetlinkFence.Policy.Import.IptablesValues.AddressRange("2001:db8::50-2001:db8::53", ipv6: true, out _)!;
+        Assert.Equal(["2001:db8::50/126"], some.Select(n => n.ToString()));
+        Assert.Null(NetlinkFence.Policy.Import.IptablesValues.AddressRange("10.0.0.1-10.0.0.5", ipv6: true, out string? error));
+        Assert.Contains("IPv4 address in an ip6tables file", error);
+        Assert.Null(NetlinkFence.Policy.Import.IptablesValues.AddressRange("10.0.0.0/24-10.0.1.0/24", ipv6: false, out error));
+        Assert.Contains("not a range of addresses", error);
+        var d = Assert.Single(Fails(Filter("-A OUTPUT -p tcp -m iprange --dst-range 10.0.0.1-10.0.0.x --dport 443 -j ACCEPT")).Diagnostics);
+        Assert.Equal((FirstRuleLine, "iptables-bad-value"), (d.Location.Line, d.Code));
+        d = Assert.Single(Fails(Filter("-A OUTPUT -p tcp --dst-range 10.0.0.1-10.0.0.5 --dport 443 -j ACCEPT")).Diagnostics);
+        Assert.Contains("needs '-m iprange' before it", d.Message);
     }
 
     [Fact]

@@ -341,9 +341,19 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
             switch (option.Text)
             {
                 case "-s" or "--source" or "--src":
-                    return Value(option) is { } s && Set(rule.Sources = Addresses(s), option);
+                    return Value(option) is { } s && Set(rule.Sources = OneAddressMatch(rule.Sources, Addresses(s), option), option);
                 case "-d" or "--destination" or "--dst":
-                    return Value(option) is { } d && Set(rule.Destinations = Addresses(d), option);
+                    return Value(option) is { } d && Set(rule.Destinations = OneAddressMatch(rule.Destinations, Addresses(d), option), option);
+                case "--src-range" or "--dst-range":
+                    if (!_matches.Contains("iprange"))
+                        return Bad(option, $"{option.Text} needs '-m iprange' before it", "add '-m iprange'");
+                    if (Value(option) is not { } range)
+                        return false;
+                    if (option.Text == "--src-range")
+                        rule.Sources = OneAddressMatch(rule.Sources, AddressRange(range), option);
+                    else
+                        rule.Destinations = OneAddressMatch(rule.Destinations, AddressRange(range), option);
+                    return true;
                 case "-p" or "--protocol":
                     return Value(option) is { } p && Protocol(p);
                 case "-i" or "--in-interface":
@@ -354,7 +364,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -539,6 +549,30 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                 column += part.Length + 1;
             }
             return items;
+        }
+
+        /// <summary>
+        /// <c>-d</c> and <c>--dst-range</c> in one rule match where they overlap; a policy entry has one list of
+        /// destinations, so that rule is not imported (the same for sources).
+        /// </summary>
+        private List<AddressItem> OneAddressMatch(IReadOnlyList<AddressItem>? earlier, List<AddressItem> items, IptablesToken option)
+        {
+            if (earlier is not null)
+                Unsupported(option, "an address match and a range match on the same side (-d and --dst-range) match only where they overlap");
+            return items;
+        }
+
+        private List<AddressItem> AddressRange(IptablesToken token)
+        {
+            string text = parser.Expand(token.Text);
+            if (IptablesValues.AddressRange(text, parser._ruleset.IPv6, out string? error) is not { } networks)
+            {
+                Bad(token, error!, "write the range as iptables-save does: FIRST-LAST, two addresses of the file's family");
+                return [];
+            }
+            if (networks.Count == 0)
+                Unsupported(token, $"the range {Printable(text)} is reversed: iptables loads it and it never matches");
+            return networks.Count == 0 ? [] : [new AddressItem(text, networks)];
         }
 
         private List<PortItem> Ports(IptablesToken token, bool multi)

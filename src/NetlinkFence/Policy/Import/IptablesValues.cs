@@ -52,6 +52,59 @@ internal static class IptablesValues
         return new IPNetwork(prefix == bits ? address : Masked(address, prefix), prefix);
     }
 
+    /// <summary>
+    /// <c>-m iprange</c>'s <c>FIRST-LAST</c> (both included; <c>ADDRESS</c> alone is a range of one) as the fewest networks
+    /// that hold exactly those addresses: <c>198.51.100.8-198.51.100.20</c> is 198.51.100.8/29, 198.51.100.16/30 and
+    /// 198.51.100.20. Empty for a reversed range, which iptables loads and never matches (the caller says so).
+    /// </summary>
+    public static List<IPNetwork>? AddressRange(string text, bool ipv6, out string? error)
+    {
+        int dash = text.IndexOf('-');
+        var first = Network(dash < 0 ? text : text[..dash], ipv6, out error);
+        var last = first is null ? null : Network(dash < 0 ? text : text[(dash + 1)..], ipv6, out error);
+        if (first is null || last is null)
+            return null;
+        if (first.Value.PrefixLength != last.Value.PrefixLength || last.Value.PrefixLength != (ipv6 ? 128 : 32))
+        {
+            error = $"'{IptablesSaveParser.Printable(text)}' is not a range of addresses (FIRST-LAST, no prefixes)";
+            return null;
+        }
+        int bits = ipv6 ? 128 : 32;
+        UInt128 low = Number(first.Value.BaseAddress), high = Number(last.Value.BaseAddress);
+        var networks = new List<IPNetwork>();
+        while (low <= high)
+        {
+            // The largest block that starts at low (aligned) and ends at or before high.
+            int size = Math.Min(bits, (int)UInt128.TrailingZeroCount(low));
+            while (size > 0 && Mask(size) > high - low)
+                size--;
+            networks.Add(new IPNetwork(Address(low, ipv6), bits - size));
+            UInt128 blockLast = low + Mask(size);
+            if (blockLast == high)
+                break;
+            low = blockLast + 1;
+        }
+        return networks;
+
+        static UInt128 Mask(int size) => size == 128 ? UInt128.MaxValue : (UInt128.One << size) - 1;
+    }
+
+    private static UInt128 Number(IPAddress address)
+    {
+        UInt128 value = 0;
+        foreach (byte b in address.GetAddressBytes())
+            value = value << 8 | b;
+        return value;
+    }
+
+    private static IPAddress Address(UInt128 value, bool ipv6)
+    {
+        byte[] bytes = new byte[ipv6 ? 16 : 4];
+        for (int i = bytes.Length - 1; i >= 0; i--, value >>= 8)
+            bytes[i] = (byte)value;
+        return new IPAddress(bytes);
+    }
+
     /// <summary>As a policy writes it: an address alone for a single host, else a CIDR.</summary>
     public static string Format(IPNetwork network) =>
         network.PrefixLength == (network.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32) ? network.BaseAddress.ToString() : network.ToString();

@@ -142,6 +142,12 @@ public sealed class MultiportDifferentialTests : DifferentialTrafficTest
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("multiport.rules");
 }
 
+public sealed class IprangeDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("iprange.rules");
+}
+
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]

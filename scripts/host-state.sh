@@ -3,8 +3,8 @@
 # scripts/host-state.sh compare BEFORE AFTER  one "ok: ..." or "FAILED: ..." line per check; status 1 on a failure
 #
 # Recorded: every package with its version and status (dpkg-query -W), the host's rulesets (nft -s list ruleset,
-# iptables-save, ip6tables-save, with timestamps and counters blanked), the python3 the PATH resolves, the
-# forwarding and bridge-netfilter sysctls, interface names and Docker's fixed paths of the host, the processes of the run (every process whose
+# iptables-save, ip6tables-save, with timestamps and counters blanked), the host's ipsets (ipset -n list), the python3
+# the PATH resolves, the forwarding and bridge-netfilter sysctls, interface names and Docker's fixed paths of the host, the processes of the run (every process whose
 # environment carries NLF_RUN_ID, which .ci/run or run-integration.sh set at their start; NLF_RUN_ID must be set), and
 # in /tmp the suite's scratch files and the .NET runtime files of processes that ended (none may be new after the run).
 # compare allows exactly one kind of change: packages that were missing and are now installed, each named, each
@@ -46,6 +46,8 @@ record() {
         if command -v "$tool" >/dev/null; then "$tool" 2>&1 | ruleset_without_counters >"$dir/$tool"
         else echo "($tool not installed)" >"$dir/$tool"; fi
     done
+    # ipsets of the host (the import tests make theirs inside their namespaces only)
+    if command -v ipset >/dev/null; then ipset -n list >"$dir/ipsets" 2>&1; else echo "(ipset not installed)" >"$dir/ipsets"; fi
     # x_tables (legacy iptables) tables the kernel holds: what iptables-legacy-save would list, without iptables.
     cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null | sort >"$dir/xtables-tables"
     local python
@@ -142,7 +144,7 @@ compare() {
     # --- rulesets, python3, sysctls, interfaces: identical
     local item label
     for item in nft:"nft -s list ruleset" iptables-save:"iptables-save" ip6tables-save:"ip6tables-save" \
-        xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" python3:"python3 on PATH and /usr/bin/python3 (path, target, version)" \
+        xtables-tables:"x_tables tables (/proc/net/ip*_tables_names)" ipsets:"the host's ipsets (ipset -n list)" python3:"python3 on PATH and /usr/bin/python3 (path, target, version)" \
         sysctl:"forwarding and bridge-netfilter sysctls" interfaces:"host network interfaces" \
         docker-paths:"Docker's paths on the host (/run/docker, /var/lib/docker, cgroups, ...)" \
         netlinkfence-state:"netlinkfence's rollback state on the host (/run/netlinkfence)"; do
@@ -153,6 +155,17 @@ compare() {
             if [[ -z $(grep -v '^\*\|^COMMIT$\|^:' "$after/$item") ]]; then
                 result ok "$label: not installed before, shows no rule now"
             else result FAILED "$label: not installed before, shows rules now" "$(cat "$after/$item")"; fi
+            continue
+        fi
+        if [[ $item == ipsets ]] && [[ ! -e $before/$item ]]; then
+            # A record made before ipsets were recorded: nothing to compare with.
+            result ok "$label: not recorded before"
+            continue
+        fi
+        if [[ $item == ipsets ]] && grep -q '^(ipset not installed)$' "$before/$item" && ! grep -q 'not installed' "$after/$item"; then
+            # ipset came with the run (the packages the tests install): the host must hold no set now.
+            if [[ ! -s $after/$item ]]; then result ok "$label: ipset not installed before, the host holds no set now"
+            else result FAILED "$label: ipset not installed before, the host holds sets now" "$(cat "$after/$item")"; fi
             continue
         fi
         if [[ $item == nft ]] && grep -q '^(nft not installed)$' "$before/$item" && ! grep -q 'not installed' "$after/$item"; then

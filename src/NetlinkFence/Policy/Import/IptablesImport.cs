@@ -1,6 +1,6 @@
 namespace NetlinkFence.Policy.Import;
 
-/// <summary>An iptables-save (or ip6tables-save) file's name and text.</summary>
+/// <summary>A saved file's name and text: iptables-save, ip6tables-save or <c>ipset save</c> output.</summary>
 /// <param name="Name">The file name, used in messages and citations.</param>
 /// <param name="Text">Its content.</param>
 public sealed record IptablesSource(string Name, string Text);
@@ -13,6 +13,12 @@ public sealed record IptablesImportRequest
 
     /// <summary>The ip6tables-save output (IPv6); without it, the policy denies IPv6.</summary>
     public IptablesSource? IPv6 { get; init; }
+
+    /// <summary>
+    /// The <c>ipset save</c> output of the same host: the members of the sets that <c>-m set --match-set</c> names
+    /// (address sets: hash:ip, hash:net, bitmap:ip). Each set a rule uses becomes a <c>define:</c> variable.
+    /// </summary>
+    public IptablesSource? Ipsets { get; init; }
 
     /// <summary>Values of shell variables (<c>$NAME</c>, <c>${NAME}</c>) left in the rulesets; a comma list for several values.</summary>
     public IReadOnlyDictionary<string, string> Defines { get; init; } = new Dictionary<string, string>();

@@ -18,9 +18,16 @@ public static class IptablesImporter
     /// Reads a ruleset file (a regular file of at most <see cref="MaxFileBytes"/>, UTF-8); throws
     /// <see cref="PolicyException"/> with the location when it cannot.
     /// </summary>
-    public static IptablesSource ReadFile(string path)
+    public static IptablesSource ReadFile(string path) => ReadFile(path, "iptables-save");
+
+    /// <summary>
+    /// Reads a saved file the way <see cref="ReadFile(string)"/> does; <paramref name="saveCommand"/> (<c>ipset save</c>,
+    /// <c>ip6tables-save</c>) is the command that writes it, named in the messages.
+    /// </summary>
+    public static IptablesSource ReadFile(string path, string saveCommand)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(saveCommand);
         byte[] bytes;
         try
         {
@@ -29,11 +36,11 @@ public static class IptablesImporter
         catch (ErrnoException e)
         {
             throw Single(new SourceLocation(path, 0, 0), e.Errno == (int)Errno.NOENT ? "ruleset file not found" : $"cannot read the ruleset file: {ErrnoException.Describe(e.Errno)} ({e.ErrnoName})",
-                "check the path (the output of iptables-save > FILE)", "unreadable");
+                $"check the path (the output of {saveCommand} > FILE)", "unreadable");
         }
         catch (NotARegularFileException e)
         {
-            throw Single(new SourceLocation(path, 0, 0), $"the ruleset path is {e.Kind}: it must be a regular file", "save the ruleset first: iptables-save > FILE", "not-a-regular-file");
+            throw Single(new SourceLocation(path, 0, 0), $"the ruleset path is {e.Kind}: it must be a regular file", $"save the ruleset first: {saveCommand} > FILE", "not-a-regular-file");
         }
         if (bytes.Length > MaxFileBytes)
             throw Single(new SourceLocation(path, 1, 1), $"ruleset file is larger than {MaxFileBytes >> 20} MiB: not an iptables-save file of one host", "check the path", "file-too-large");
@@ -44,7 +51,7 @@ public static class IptablesImporter
         catch (DecoderFallbackException e)
         {
             var (line, column) = PolicyLoader.LineColumnOfByte(bytes, e.Index);
-            throw Single(new SourceLocation(path, line, column), "the file is not text (not valid UTF-8): not iptables-save output", "check the path: import the output of iptables-save", "iptables-not-text");
+            throw Single(new SourceLocation(path, line, column), $"the file is not text (not valid UTF-8): not {saveCommand} output", $"check the path: import the output of {saveCommand}", "iptables-not-text");
         }
     }
 
@@ -59,9 +66,10 @@ public static class IptablesImporter
         var errors = new PolicyRules();
         foreach (var name in request.Defines.Keys.Where(n => !IsShellName(n)))
             errors.Error(new SourceLocation("--define", 0, 0), $"'{IptablesSaveParser.Printable(name)}' is not a shell variable name", "write --define NAME=VALUE with NAME of letters, digits and '_'", "bad-define");
-        var rulesets = new List<IptablesRuleset> { new IptablesSaveParser(request.IPv4.Name, false, request.Defines, errors).Parse(request.IPv4.Text) };
+        var ipsets = request.Ipsets is { } saved ? NameVariables(new IpsetSaveParser(saved.Name, errors).Parse(saved.Text), request.Defines) : null;
+        var rulesets = new List<IptablesRuleset> { new IptablesSaveParser(request.IPv4.Name, false, request.Defines, errors, ipsets).Parse(request.IPv4.Text) };
         if (request.IPv6 is { } v6)
-            rulesets.Add(new IptablesSaveParser(v6.Name, true, request.Defines, errors).Parse(v6.Text));
+            rulesets.Add(new IptablesSaveParser(v6.Name, true, request.Defines, errors, ipsets).Parse(v6.Text));
         errors.ThrowIfErrors();
 
         var plan = new ImportPlan();
@@ -97,6 +105,20 @@ public static class IptablesImporter
         var lint = PolicyLinter.Lint(policy);
         string yaml = body + new ImportedPolicyWriter(plan, rulesets).Trailer(lint, request.Partial);
         return new IptablesImportResult(yaml, policy, plan.Unsupported, plan.Notes, lint);
+    }
+
+    /// <summary>Each set's variable, unique and apart from the --define names (<c>a-b</c> and <c>a_b</c> are both <c>a_b</c> at first).</summary>
+    private static IReadOnlyDictionary<string, IpsetSet> NameVariables(IReadOnlyDictionary<string, IpsetSet> sets, IReadOnlyDictionary<string, string> defines)
+    {
+        var taken = new HashSet<string>(defines.Keys, StringComparer.Ordinal);
+        foreach (var set in sets.Values)
+        {
+            string variable = taken.Contains(set.Variable) ? "ipset_" + set.Variable : set.Variable;
+            for (int n = 2; !taken.Add(variable); n++)
+                variable = $"ipset_{set.Variable}_{n}";
+            set.Variable = variable;
+        }
+        return sets;
     }
 
     private static bool IsShellName(string name) =>

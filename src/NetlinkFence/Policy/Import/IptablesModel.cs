@@ -101,6 +101,9 @@ internal sealed class IptablesRuleset(string file, bool ipv6)
     /// <summary>Comment lines ('#') right before a line, by that line's number (copied into the policy).</summary>
     public Dictionary<int, List<string>> CommentsBefore { get; } = [];
 
+    /// <summary>The ipsets imported rules match, by the variable the policy names their members with.</summary>
+    public Dictionary<string, IpsetSet> Ipsets { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Variables used, by name: where each use is.</summary>
     public Dictionary<string, List<SourceLocation>> VariableUses { get; } = new(StringComparer.Ordinal);
 }

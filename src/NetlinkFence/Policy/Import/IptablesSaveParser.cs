@@ -9,7 +9,7 @@ namespace NetlinkFence.Policy.Import;
 /// unexpanded shell variable) is an error with file:line:column; what it accepts but a policy cannot say is kept on
 /// the rule (<see cref="IptablesRule.Unsupported"/>) for the translator to report.
 /// </summary>
-internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOnlyDictionary<string, string> defines, PolicyRules errors)
+internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOnlyDictionary<string, string> defines, PolicyRules errors, IReadOnlyDictionary<string, IpsetSet>? ipsets = null)
 {
     /// <summary>iptables-restore reads lines into a buffer of this size; anything longer is not iptables-save output.</summary>
     public const int MaxLineLength = 10240;
@@ -42,6 +42,9 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
     private static readonly System.Buffers.SearchValues<char> DigitsAndDots = System.Buffers.SearchValues.Create("0123456789.");
 
     private readonly IptablesRuleset _ruleset = new(file, ipv6);
+
+    /// <summary>The sets of the <c>ipset save</c> file, by name; null when the import was given none.</summary>
+    private readonly IReadOnlyDictionary<string, IpsetSet>? _ipsets = ipsets;
 
     public IptablesRuleset Parse(string text)
     {
@@ -364,7 +367,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange" or "set"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -391,6 +394,13 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                         rule.DestinationPorts = Ports(ports, multi: true);
                     else
                         rule.SourcePorts = Ports(ports, multi: true);
+                    return true;
+                case "--match-set" or "--set":
+                    if (!_matches.Contains("set"))
+                        return Bad(option, $"{option.Text} needs '-m set' before it", "add '-m set'");
+                    if (Value(option) is not { } setName || Value(option) is not { } flags)
+                        return false;
+                    MatchSet(option, setName, flags);
                     return true;
                 case "--state" or "--ctstate":
                     if (!_matches.Contains(option.Text == "--state" ? "state" : "conntrack"))
@@ -558,8 +568,55 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
         private List<AddressItem> OneAddressMatch(IReadOnlyList<AddressItem>? earlier, List<AddressItem> items, IptablesToken option)
         {
             if (earlier is not null)
-                Unsupported(option, "an address match and a range match on the same side (-d and --dst-range) match only where they overlap");
+                Unsupported(option, "two address matches on the same side (-d, --dst-range, --match-set ... dst) match only where they overlap");
             return items;
+        }
+
+        /// <summary>
+        /// <c>-m set --match-set NAME dst</c> (or <c>src</c>): the members of that set, from the <c>ipset save</c> file,
+        /// as the rule's destinations (sources), named in the policy by a <c>define:</c> variable.
+        /// </summary>
+        private void MatchSet(IptablesToken option, IptablesToken nameToken, IptablesToken flags)
+        {
+            string name = parser.Expand(nameToken.Text);
+            if (parser._ipsets is null || !parser._ipsets.TryGetValue(name, out var set))
+            {
+                parser.Error(rule.Line.Number, nameToken.Column, parser._ipsets is null
+                    ? $"the rule matches ipset '{Printable(name)}', whose members iptables-save does not hold"
+                    : $"ipset '{Printable(name)}' is not in the ipset file",
+                    "give its members with --ipset FILE, the output of `ipset save` on the same host", "ipset-missing");
+                return;
+            }
+            if (set.IPv6 != parser._ruleset.IPv6)
+            {
+                Bad(nameToken, $"ipset '{Printable(name)}' is of family {(set.IPv6 ? "inet6" : "inet")}, in an {(parser._ruleset.IPv6 ? "ip6tables" : "iptables")} file (the kernel refuses the rule)",
+                    "match a set of the file's family");
+                return;
+            }
+            if (set.Unsupported is { } reason)
+            {
+                Unsupported(nameToken, $"ipset '{Printable(name)}' ({set.Declaration}): {reason}");
+                return;
+            }
+            if (flags.Text is not ("dst" or "src"))
+            {
+                Unsupported(flags, $"--match-set {Printable(name)} {Printable(flags.Text)}: a set of type {set.Type} holds one address per member; the importer reads 'src' or 'dst'");
+                return;
+            }
+            if (set.Members.Count == 0)
+            {
+                Unsupported(nameToken, $"ipset '{Printable(name)}' ({set.Declaration}) has no members: the rule matches nothing");
+                return;
+            }
+            parser._ruleset.Ipsets[set.Variable] = set;
+            if (!parser._ruleset.VariableUses.TryGetValue(set.Variable, out var uses))
+                parser._ruleset.VariableUses[set.Variable] = uses = [];
+            uses.Add(rule.Line.At(nameToken.Column));
+            List<AddressItem> members = [new AddressItem("$" + set.Variable, set.Members, set.Variable)];
+            if (flags.Text == "dst")
+                rule.Destinations = OneAddressMatch(rule.Destinations, members, option);
+            else
+                rule.Sources = OneAddressMatch(rule.Sources, members, option);
         }
 
         private List<AddressItem> AddressRange(IptablesToken token)

@@ -15,26 +15,35 @@ public abstract class DifferentialTrafficTest
     /// reason must be that the policy covers them by itself, as with neighbour discovery); the matrix then shows
     /// whether leaving them out changed a verdict.</param>
     protected static Task AssertSameVerdictsAsync(string rules, string? rules6 = null, bool partial = false, params (string Name, string Value)[] defines) =>
-        CompareAsync(rules, rules6, partial, defines, (matrix, report) =>
+        CompareAsync(rules, rules6, null, partial, defines, SameVerdicts(rules6));
+
+    /// <summary>
+    /// The same, for a ruleset whose rules match ipsets: the reference loads <paramref name="ipsets"/> (an
+    /// <c>ipset save</c> file) with <c>ipset restore</c> before the rules, and the import is given it with <c>--ipset</c>.
+    /// </summary>
+    protected static Task AssertSameVerdictsWithIpsetsAsync(string rules, string ipsets) =>
+        CompareAsync(rules, null, ipsets, partial: false, [], SameVerdicts(null));
+
+    private static Action<VerdictMatrix, string> SameVerdicts(string? rules6) => (matrix, report) =>
+    {
+        Assert.True(matrix.Differing.Count == 0, $"{matrix.Differing.Count} flows judged differently:\n{report}");
+        // Not vacuous: the ruleset allows some of the matrix and denies some of it.
+        Assert.True(matrix.AllowedIn(0) > 0 && matrix.AllowedIn(0) < matrix.Flows.Count, report);
+        // With an ip6tables file, IPv6 really passes somewhere (neighbour discovery works in both pairs), in
+        // both directions: agreeing on "all IPv6 denied" would prove nothing about it.
+        if (rules6 is not null)
         {
-            Assert.True(matrix.Differing.Count == 0, $"{matrix.Differing.Count} flows judged differently:\n{report}");
-            // Not vacuous: the ruleset allows some of the matrix and denies some of it.
-            Assert.True(matrix.AllowedIn(0) > 0 && matrix.AllowedIn(0) < matrix.Flows.Count, report);
-            // With an ip6tables file, IPv6 really passes somewhere (neighbour discovery works in both pairs), in
-            // both directions: agreeing on "all IPv6 denied" would prove nothing about it.
-            if (rules6 is not null)
-            {
-                foreach (var direction in Enum.GetValues<FlowDirection>())
-                    Assert.True(matrix.Flows.Any(f => f.IsV6 && f.Direction == direction && matrix.Outcome(0, f).Allowed), report);
-            }
-        });
+            foreach (var direction in Enum.GetValues<FlowDirection>())
+                Assert.True(matrix.Flows.Any(f => f.IsV6 && f.Direction == direction && matrix.Outcome(0, f).Allowed), report);
+        }
+    };
 
     /// <summary>
     /// A ruleset the policy language cannot express, imported with <c>--partial</c>: the lines left out may make the
     /// policy allow less than iptables, never more (the import's promise: "--partial never allows more").
     /// </summary>
     protected static Task AssertPartialImportNeverAllowsMoreAsync(string rules, string? rules6 = null) =>
-        CompareAsync(rules, rules6, partial: true, [], (matrix, report) =>
+        CompareAsync(rules, rules6, null, partial: true, [], (matrix, report) =>
         {
             Assert.True(matrix.AllowedOnlyIn(1).Count == 0 && matrix.AllowedOnlyIn(2).Count == 0,
                 $"the partial import allows flows iptables denies: {string.Join("; ", matrix.AllowedOnlyIn(1).Concat(matrix.AllowedOnlyIn(2)).Distinct())}\n{report}");
@@ -42,14 +51,17 @@ public abstract class DifferentialTrafficTest
             Assert.True(matrix.Differing.Count > 0, "the partial import allows exactly what iptables allows:\n" + report);
         });
 
-    private static Task CompareAsync(string rules, string? rules6, bool partial, (string Name, string Value)[] defines, Action<VerdictMatrix, string> check)
+    private static Task CompareAsync(string rules, string? rules6, string? ipsets, bool partial, (string Name, string Value)[] defines, Action<VerdictMatrix, string> check)
     {
         var defined = defines.ToDictionary(d => d.Name, d => d.Value);
         string arguments = Rulesets.PathOf(rules) + (rules6 is null ? "" : $" --ip6 {Rulesets.PathOf(rules6)}")
+            + (ipsets is null ? "" : $" --ipset {Rulesets.PathOf(ipsets)}")
             + (partial ? " --partial" : "") + string.Concat(defines.Select(d => $" --define {d.Name}={d.Value}"));
         return WithImportAsync(arguments, 3, async (imported, pairs) =>
         {
             var (reference, applied, planned) = (pairs[0], pairs[1], pairs[2]);
+            if (ipsets is not null)
+                reference.Agent.Exec("ipset", "restore", File.ReadAllText(Rulesets.PathOf(ipsets)));
             Rulesets.LoadWithIptables(reference.Agent, Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules)), defined),
                 Rulesets.Expand(File.ReadAllText(Rulesets.PathOf(rules6 ?? Rulesets.IPv6Denied)), defined));
             var apply = CliRunner.Run($"apply {imported.Path} --netns {applied.Agent.Name}");
@@ -146,6 +158,12 @@ public sealed class IprangeDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsAsync("iprange.rules");
+}
+
+public sealed class IpsetDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsWithIpsetsAsync("ipset.rules", "ipset.save");
 }
 
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace NetlinkFence.Policy.Import;
+
+/// <summary>
+/// One set of an <c>ipset save</c> file: its members as networks, or why a policy cannot take them as an address list.
+/// </summary>
+internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine declaration)
+{
+    public string Name { get; } = name;
+    public string Type { get; } = type;
+    public bool IPv6 { get; } = ipv6;
+    public IptablesLine Declaration { get; } = declaration;
+    public List<IPNetwork> Members { get; } = [];
+
+    /// <summary>The members already listed: a large set's add lines are checked for repeats in constant time.</summary>
+    public HashSet<IPNetwork> Held { get; } = [];
+
+    /// <summary>Why a rule that matches this set cannot be imported (dynamic members, exceptions, another type); null when it can.</summary>
+    public string? Unsupported { get; set; }
+
+    /// <summary>The <c>define:</c> variable the policy names the members by (letters, digits and '_').</summary>
+    public string Variable { get; set; } = VariableOf(name);
+
+    private static string VariableOf(string name)
+    {
+        var builder = new StringBuilder(name.Length + 1);
+        if (!char.IsAsciiLetter(name[0]) && name[0] != '_')
+            builder.Append('_');
+        foreach (char c in name)
+            builder.Append(char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_');
+        return builder.ToString();
+    }
+}
+
+/// <summary>
+/// Reads <c>ipset save</c> output: <c>create NAME TYPE [family inet6] [netmask N] ...</c> and <c>add NAME MEMBER ...</c>
+/// lines. Address sets (hash:ip, hash:net, bitmap:ip) become lists of networks; every other type, a set whose members
+/// time out, and a <c>nomatch</c> member are kept as the reason a rule matching that set cannot be imported. What
+/// <c>ipset restore</c> itself would refuse (an unknown command, a member of a set not created, a bad address) is an
+/// error with file:line:column.
+/// </summary>
+internal sealed class IpsetSaveParser(string file, PolicyRules errors)
+{
+    private static readonly HashSet<string> AddressTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip" };
+
+    private readonly Dictionary<string, IpsetSet> _sets = new(StringComparer.Ordinal);
+    private readonly Dictionary<IpsetSet, int> _netmasks = [];
+
+    public IReadOnlyDictionary<string, IpsetSet> Parse(string text)
+    {
+        var tokens = new List<IptablesToken>(8);
+        int lineNumber = 0;
+        foreach (string rawLine in text.Split('\n'))
+        {
+            lineNumber++;
+            string line = rawLine.TrimEnd('\r');
+            if (line.Length > IptablesSaveParser.MaxLineLength || line.AsSpan().IndexOfAnyInRange('\0', '\u0008') >= 0)
+            {
+                Error(lineNumber, 1, "not ipset save output (a control character or a line too long)", "check that this is the file `ipset save` wrote");
+                continue;
+            }
+            if (!IptablesTokenizer.Split(line, tokens, out int unclosedQuote))
+            {
+                Error(lineNumber, unclosedQuote, "a quote that is never closed", "close the quote");
+                continue;
+            }
+            if (tokens.Count == 0 || tokens[0].Text.StartsWith('#'))
+                continue;
+            var source = new IptablesLine(file, lineNumber, line);
+            switch (tokens[0].Text)
+            {
+                case "create" when tokens.Count >= 3:
+                    Create(source, tokens);
+                    break;
+                case "add" when tokens.Count >= 3:
+                    Add(source, tokens);
+                    break;
+                default:
+                    Error(lineNumber, tokens[0].Column, $"'{IptablesSaveParser.Printable(line.Trim())}' is not a line of ipset save output",
+                        "give --ipset the output of `ipset save` (create NAME TYPE ... and add NAME MEMBER lines)");
+                    break;
+            }
+        }
+        return _sets;
+    }
+
+    private void Create(IptablesLine source, List<IptablesToken> tokens)
+    {
+        string name = tokens[1].Text, type = tokens[2].Text;
+        if (_sets.ContainsKey(name))
+        {
+            Error(source.Number, tokens[1].Column, $"set '{IptablesSaveParser.Printable(name)}' is created twice", "keep one create line per set (ipset restore refuses the second)");
+            return;
+        }
+        bool ipv6 = Option(tokens, "family") is { } family && family.Text == "inet6";
+        var set = new IpsetSet(name, type, ipv6, source);
+        _sets[name] = set;
+        if (!AddressTypes.Contains(type))
+            set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip)";
+        else if (Option(tokens, "timeout") is not null)
+            set.Unsupported = "its members time out (created with 'timeout'): they come and go while the host runs, so this saved copy of them is not a policy";
+        if (Option(tokens, "netmask") is { } netmask)
+        {
+            if (!int.TryParse(netmask.Text, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix) || prefix < 1 || prefix > (ipv6 ? 128 : 32))
+                Error(source.Number, netmask.Column, $"netmask '{IptablesSaveParser.Printable(netmask.Text)}' is not a prefix length of the set's family", "write a prefix length (netmask 24)");
+            else
+                _netmasks[set] = prefix;
+        }
+    }
+
+    private void Add(IptablesLine source, List<IptablesToken> tokens)
+    {
+        if (!_sets.TryGetValue(tokens[1].Text, out var set))
+        {
+            Error(source.Number, tokens[1].Column, $"set '{IptablesSaveParser.Printable(tokens[1].Text)}' has no create line before this one", "ipset save writes each set's create line before its members: check the file is whole");
+            return;
+        }
+        if (tokens.Skip(3).Any(t => t.Text == "nomatch"))
+            set.Unsupported ??= $"member {IptablesSaveParser.Printable(tokens[2].Text)} is 'nomatch' (line {source.Number}), an exception from the set: a policy lists what is allowed, never 'all but'";
+        if (!AddressTypes.Contains(set.Type))
+            return;
+        string member = tokens[2].Text;
+        string? error;
+        var networks = member.Contains('-') ? IptablesValues.AddressRange(member, set.IPv6, out error)
+            : IptablesValues.Network(member, set.IPv6, out error) is { } network ? [network] : null;
+        if (networks is null && IptablesValues.Network(member.Split('-')[0], !set.IPv6, out _) is not null)
+            error = $"'{IptablesSaveParser.Printable(member)}' is an IPv{(set.IPv6 ? 4 : 6)} address in a set of family {(set.IPv6 ? "inet6" : "inet")}";
+        if (networks is null || networks.Count == 0)
+        {
+            Error(source.Number, tokens[2].Column, error is null ? $"range '{IptablesSaveParser.Printable(member)}' is reversed"
+                : error.Contains("host name", StringComparison.Ordinal) ? $"'{IptablesSaveParser.Printable(member)}' is a host name: ipset save writes addresses" : error,
+                $"write an address{(set.Type == "hash:net" ? " or network" : "")} of the set's family ({(set.IPv6 ? "inet6" : "inet")})");
+            return;
+        }
+        foreach (var item in networks)
+        {
+            // A set made with 'netmask N' holds each member as its /N network, and matches a packet's address masked the same way.
+            var held = _netmasks.TryGetValue(set, out int prefix) && prefix < item.PrefixLength
+                ? IptablesValues.Network($"{item.BaseAddress}/{prefix}", set.IPv6, out _)!.Value : item;
+            if (set.Held.Add(held))
+                set.Members.Add(held);
+        }
+    }
+
+    /// <summary>The value after <paramref name="key"/> among a create line's options.</summary>
+    private static IptablesToken? Option(List<IptablesToken> tokens, string key)
+    {
+        for (int i = 3; i + 1 < tokens.Count; i++)
+        {
+            if (tokens[i].Text == key)
+                return tokens[i + 1];
+        }
+        return null;
+    }
+
+    private void Error(int line, int column, string message, string fix) =>
+        errors.Error(new SourceLocation(file, line, column), message, fix, "ipset-bad-line");
+}

@@ -1,0 +1,137 @@
+using NetlinkFence.Policy;
+using NetlinkFence.Policy.Import;
+using static NetlinkFence.Tests.Import.ImportTestSupport;
+
+namespace NetlinkFence.Tests.Import;
+
+/// <summary>
+/// `import iptables --ipset FILE`: rules that match ipsets (<c>-m set --match-set NAME dst|src</c>) take the members
+/// of the sets from <c>ipset save</c> output. Traffic proof: <c>IpsetDifferentialTests</c>.
+/// </summary>
+public sealed class IpsetImportTests
+{
+    // As Debian 12's ipset 7.17 writes them (bucketsize and initval included).
+    private const string Sets = """
+        create mirrors hash:net family inet hashsize 1024 maxelem 65536 comment bucketsize 12 initval 0x550be6f3
+        add mirrors 203.0.113.7
+        add mirrors 198.51.100.16/28 comment "cdn a"
+        create res-v4 hash:ip family inet hashsize 1024 maxelem 65536 netmask 24 bucketsize 12 initval 0xd94ba7d6
+        add res-v4 10.99.1.0
+        create col bitmap:ip range 192.168.1.0-192.168.1.255
+        add col 192.168.1.11
+        add col 192.168.1.20
+        create ban hash:ip family inet hashsize 1024 maxelem 65536 timeout 300 bucketsize 12 initval 0x942bae26
+        add ban 192.0.2.4 timeout 299
+        create nets hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0xb5b948ff
+        add nets 10.1.0.0/16 nomatch
+        add nets 10.0.0.0/8
+        create v6 hash:ip family inet6 hashsize 1024 maxelem 65536 bucketsize 12 initval 0x05a10186
+        add v6 2001:db8::50
+        create pairs hash:ip,port family inet hashsize 1024 maxelem 65536
+        add pairs 203.0.113.9,tcp:443
+        create empty hash:ip family inet hashsize 1024 maxelem 65536
+        """;
+
+    private static IptablesImportResult Import(string rules, string sets = Sets, IReadOnlyDictionary<string, string>? defines = null, bool partial = false) =>
+        IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter(rules)),
+            Ipsets = new IptablesSource("sets.save", sets + "\n"),
+            Defines = defines ?? new Dictionary<string, string>(),
+            Partial = partial,
+            PolicyName = "r.yaml",
+        });
+
+    private static PolicyDiagnostic Refused(string rule, string sets = Sets) =>
+        Assert.Single(Assert.Throws<PolicyException>(() => Import(rule, sets)).Diagnostics);
+
+    [Fact]
+    public void A_set_a_rule_matches_becomes_a_define_the_entries_name()
+    {
+        var result = Import("-A OUTPUT -p tcp -m set --match-set mirrors dst -m tcp --dport 443 -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -m set --match-set res-v4 dst -m tcp --dport 80 -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -m set --match-set col dst -m tcp --dport 6514 -j ACCEPT\n"
+            + "-A INPUT -p tcp -m set --match-set mirrors src -m tcp --dport 22 -j ACCEPT");
+        Assert.Contains("  # ipset mirrors (hash:net, sets.save:1, 2 members); used at r.rules:9:37, r.rules:12:36\n  mirrors: [203.0.113.7, 198.51.100.16/28]\n", result.Yaml);
+        // netmask 24: the member stands for its /24 (the set matches 10.99.1.x); the variable is a policy name ('-' -> '_').
+        Assert.Contains("  res_v4: 10.99.1.0/24\n", result.Yaml);
+        Assert.Contains("  col: [192.168.1.11, 192.168.1.20]\n", result.Yaml);
+        Assert.Contains("to: [$mirrors]", result.Yaml);
+        Assert.Contains("from: [$mirrors]", result.Yaml);
+        var https = Assert.Single(result.Policy.Egress, e => e.Tcp.Contains(new PortRange(443, 443)));
+        Assert.Equal(["203.0.113.7/32", "198.51.100.16/28"], https.Peers.Select(p => p.Network.ToString()));
+        Assert.Equal("10.99.1.0/24", Assert.Single(Assert.Single(result.Policy.Egress, e => e.Tcp.Contains(new PortRange(80, 80))).Peers).Network.ToString());
+    }
+
+    [Fact]
+    public void A_set_variable_keeps_apart_from_a_define_of_the_same_name()
+    {
+        var result = Import("-A OUTPUT -p tcp -m set --match-set mirrors dst -m tcp --dport 443 -j ACCEPT\n-A OUTPUT -p tcp -d $mirrors --dport 8443 -j ACCEPT",
+            defines: new Dictionary<string, string> { ["mirrors"] = "192.0.2.10" });
+        Assert.Contains("  ipset_mirrors: [203.0.113.7, 198.51.100.16/28]\n", result.Yaml);
+        Assert.Contains("  mirrors: 192.0.2.10\n", result.Yaml);
+        Assert.Contains("to: [$ipset_mirrors]", result.Yaml);
+    }
+
+    [Theory]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set ban dst --dport 443 -j ACCEPT", "its members time out")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set nets dst --dport 443 -j ACCEPT", "member 10.1.0.0/16 is 'nomatch'")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst,dst --dport 443 -j ACCEPT", "its type is hash:ip,port")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set mirrors dst,dst --dport 443 -j ACCEPT", "the importer reads 'src' or 'dst'")]
+    [InlineData("-A OUTPUT -p tcp -m set ! --match-set mirrors dst --dport 443 -j ACCEPT", "negated")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set empty dst --dport 443 -j ACCEPT", "has no members: the rule matches nothing")]
+    [InlineData("-A OUTPUT -p tcp -d 10.0.0.1 -m set --match-set mirrors dst --dport 443 -j ACCEPT", "match only where they overlap")]
+    public void A_set_a_policy_cannot_take_as_an_address_list_is_refused_with_the_reason(string rule, string reason)
+    {
+        var d = Refused(rule);
+        Assert.Equal((FirstRuleLine, "unsupported-rule"), (d.Location.Line, d.Code));
+        Assert.Contains(reason, d.Message);
+        // --partial leaves the rule out, which never allows more than the ruleset.
+        Assert.Single(Import(rule, partial: true).NotImported);
+    }
+
+    [Theory]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set nope dst --dport 443 -j ACCEPT", "ipset-missing", 37, "is not in the ipset file")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set v6 dst --dport 443 -j ACCEPT", "iptables-bad-value", 37, "of family inet6, in an iptables file")]
+    [InlineData("-A OUTPUT -p tcp --match-set mirrors dst --dport 443 -j ACCEPT", "iptables-bad-value", 18, "needs '-m set' before it")]
+    public void A_set_the_rule_cannot_match_is_an_error_at_the_rule(string rule, string code, int column, string message)
+    {
+        var d = Refused(rule);
+        Assert.Equal((new SourceLocation("r.rules", FirstRuleLine, column), code), (d.Location, d.Code));
+        Assert.Contains(message, d.Message);
+    }
+
+    [Fact]
+    public void Without_an_ipset_file_a_set_match_says_where_its_members_are()
+    {
+        var e = Assert.Throws<PolicyException>(() => ImportText(Filter("-A OUTPUT -p tcp -m set --match-set mirrors dst --dport 443 -j ACCEPT")));
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("ipset-missing", d.Code);
+        Assert.Contains("--ipset FILE, the output of `ipset save`", d.Fix);
+    }
+
+    [Theory]
+    [InlineData("add b 192.0.2.1", 1, 5, "has no create line before this one")]
+    [InlineData("create a hash:ip\nflush a", 2, 1, "is not a line of ipset save output")]
+    [InlineData("create a hash:ip\nadd a 192.0.2.x", 2, 7, "is a host name: ipset save writes addresses")]
+    [InlineData("create a hash:ip family inet6\nadd a 192.0.2.1", 2, 7, "'192.0.2.1' is an IPv4 address in a set of family inet6")]
+    [InlineData("create a hash:ip\ncreate a hash:net", 2, 8, "is created twice")]
+    [InlineData("create a hash:ip netmask 40", 1, 26, "netmask '40'")]
+    [InlineData("create a hash:net\nadd a 10.0.0.9-10.0.0.1", 2, 7, "range '10.0.0.9-10.0.0.1' is reversed")]
+    [InlineData("create a hash:net comment\nadd a 10.0.0.1 comment \"open", 2, 24, "a quote that is never closed")]
+    public void What_ipset_restore_would_refuse_is_an_error_in_the_ipset_file(string sets, int line, int column, string message)
+    {
+        var e = Assert.Throws<PolicyException>(() => Import("-A OUTPUT -p tcp -d 192.0.2.1 --dport 443 -j ACCEPT", sets));
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal((new SourceLocation("sets.save", line, column), "ipset-bad-line"), (d.Location, d.Code));
+        Assert.Contains(message, d.Message);
+    }
+
+    [Fact]
+    public void A_range_member_and_repeated_members_are_kept_once_in_order()
+    {
+        var result = Import("-A OUTPUT -p tcp -m set --match-set a dst --dport 443 -j ACCEPT",
+            "create a hash:net\nadd a 10.0.0.8-10.0.0.12\nadd a 10.0.0.8/30\nadd a 192.0.2.1");
+        Assert.Contains("  a: [10.0.0.8/30, 10.0.0.12, 192.0.2.1]\n", result.Yaml);
+    }
+}

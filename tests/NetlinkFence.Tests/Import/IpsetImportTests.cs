@@ -128,6 +128,26 @@ public sealed class IpsetImportTests
     }
 
     [Fact]
+    public void An_ipv6_set_serves_the_ip6tables_file()
+    {
+        string rules6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+            + "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
+            + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n"
+            + "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
+            + "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -m set --match-set v6 dst -m tcp --dport 443 -j ACCEPT\nCOMMIT\n";
+        var result = IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter("")),
+            IPv6 = new IptablesSource("r6.rules", rules6),
+            Ipsets = new IptablesSource("sets.save", Sets),
+            PolicyName = "r.yaml",
+        });
+        Assert.Contains("  v6: \"2001:db8::50\"\n", result.Yaml);
+        Assert.Equal("2001:db8::50/128", Assert.Single(Assert.Single(result.Policy.Egress).Peers).Network.ToString());
+    }
+
+    [Fact]
     public void A_range_member_and_repeated_members_are_kept_once_in_order()
     {
         var result = Import("-A OUTPUT -p tcp -m set --match-set a dst --dport 443 -j ACCEPT",

@@ -21,6 +21,23 @@ internal sealed class PolicyReader(string fileName)
     private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window", "resolve", "by"];
     private static readonly string[] ByKeys = ["unit", "cgroup", "user", "uid", "when_absent"];
 
+    /// <summary>
+    /// Keys an entry of the other direction has, and why this one cannot: a plain "unknown key" would not say. Never
+    /// listed as allowed ('by' is read on input entries only to refuse it with the entry's name).
+    /// </summary>
+    private static readonly Dictionary<string, string> NotOnInput = new(StringComparer.Ordinal)
+    {
+        ["window"] = "windows are egress only (a window lets the host reach a destination for a while); to let a peer in for a while, add the entry when it is needed and apply again",
+        ["to"] = "an input entry names who may connect to the host with 'from:'; where the host may connect goes under egress.allow",
+        ["resolve"] = "'resolve: lazy' is for egress names that may not resolve when the policy is applied",
+        ["by"] = "input entries cannot have 'by:'",
+    };
+
+    private static readonly Dictionary<string, string> NotOnEgress = new(StringComparer.Ordinal)
+    {
+        ["from"] = "an egress entry names where the host may connect with 'to:'; who may connect to the host goes under input.allow",
+    };
+
     private readonly PolicyRules _rules = new();
 
     /// <summary>Problems found before <see cref="Read"/> (e.g. by the loader: duplicate keys, extra documents).</summary>
@@ -185,7 +202,7 @@ internal sealed class PolicyReader(string fileName)
             string where = $"{path}[{index}]";
             if (Mapping(item, where) is not { } map)
                 continue;
-            var keys = Keys(map, allowedKeys, where);
+            var keys = Keys(map, allowedKeys, where, egress ? NotOnEgress : NotOnInput);
             string name = $"{(egress ? "allow" : "input")}-{index}";
             if (keys.TryGetValue("name", out var nameNode))
             {
@@ -341,7 +358,10 @@ internal sealed class PolicyReader(string fileName)
         return null;
     }
 
-    private Dictionary<string, YamlNode> Keys(YamlMappingNode map, string[] allowed, string where)
+    private static string Advertised(string[] allowed, IReadOnlyDictionary<string, string>? elsewhere) =>
+        string.Join(", ", elsewhere is null ? allowed : allowed.Where(k => !elsewhere.ContainsKey(k)));
+
+    private Dictionary<string, YamlNode> Keys(YamlMappingNode map, string[] allowed, string where, IReadOnlyDictionary<string, string>? elsewhere = null)
     {
         var keys = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         foreach (var (keyNode, value) in map.Children)
@@ -358,12 +378,17 @@ internal sealed class PolicyReader(string fileName)
                     "write the keys out here, or share values through 'define:' variables ($name)", "merge-key");
                 continue;
             }
+            if (!allowed.Contains(key) && elsewhere is not null && elsewhere.TryGetValue(key, out string? why))
+            {
+                Error(keyNode, $"{where} cannot have '{key}:': {why}", "allowed here: " + Advertised(allowed, elsewhere), "unknown-key");
+                continue;
+            }
             if (!allowed.Contains(key))
             {
                 string? suggestion = PolicyRules.Closest(key, allowed);
                 // Only key-like text is quoted back: an unknown key may be a line of some other file.
                 Error(keyNode, PolicyRules.LooksLikeKey(key) ? $"unknown key '{key}' in {where}" : $"unknown key in {where} (not shown: it is not a word)",
-                    (suggestion is null ? "" : $"did you mean '{suggestion}'? ") + "allowed here: " + string.Join(", ", allowed), "unknown-key");
+                    (suggestion is null ? "" : $"did you mean '{suggestion}'? ") + "allowed here: " + Advertised(allowed, elsewhere), "unknown-key");
                 continue;
             }
             if (!keys.TryAdd(key, value))

@@ -44,6 +44,19 @@ public sealed class PolicyLoaderTests
         Assert.Contains("name, to, tcp, udp, window", d.Fix);
     }
 
+    [Theory]
+    [InlineData("input:\n  allow:\n    - name: ssh\n      from: [10.20.0.0/16]\n      tcp: [22]\n      window: 10m\n", 7, "input.allow[1] cannot have 'window:': windows are egress only")]
+    [InlineData("input:\n  allow:\n    - name: ssh\n      to: [10.20.0.0/16]\n      tcp: [22]\n", 5, "input.allow[1] cannot have 'to:': an input entry names who may connect to the host with 'from:'")]
+    [InlineData("input:\n  allow:\n    - name: ssh\n      from: [10.20.0.0/16]\n      tcp: [22]\n      resolve: lazy\n", 7, "input.allow[1] cannot have 'resolve:'")]
+    [InlineData("egress:\n  allow:\n    - name: web\n      to: [203.0.113.7]\n      from: [10.0.0.1]\n      tcp: [443]\n", 6, "egress.allow[1] cannot have 'from:': an egress entry names where the host may connect with 'to:'")]
+    public void A_key_of_the_other_directions_entries_says_why_it_is_not_allowed_here(string tail, int line, string message)
+    {
+        var d = Only(Ok + tail, "unknown-key", line, 7);
+        Assert.StartsWith(message, d.Message);
+        // What is allowed, and nothing refused on this side ('by' is read on input entries only to be refused).
+        Assert.Equal(message.StartsWith("input", StringComparison.Ordinal) ? "allowed here: name, from, tcp, udp" : "allowed here: name, to, tcp, udp, window, resolve, by", d.Fix);
+    }
+
     [Fact]
     public void Unknown_key_under_dns_is_reported_with_the_missing_resolvers()
     {

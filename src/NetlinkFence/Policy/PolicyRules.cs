@@ -30,9 +30,6 @@ internal sealed partial class PolicyRules
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
     private static partial Regex VariableNamePattern();
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
-    private static partial Regex EntryNamePattern();
-
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex TableNamePattern();
 
@@ -292,9 +289,16 @@ internal sealed partial class PolicyRules
 
     public string? EntryName(string name, SourceLocation location)
     {
-        if (EntryNamePattern().IsMatch(name))
+        if (EntryNames.IsValid(name))
             return name;
-        Error(location, $"entry name '{name}' is not allowed", "use 1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit", "bad-entry-name");
+        string rule = "1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit";
+        string why = name.Length > EntryNames.MaxLength ? $"it is {name.Length} characters long"
+            : name.Any(char.IsUpper) ? "it has upper-case letters"
+            : name.FirstOrDefault(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-')) is var other and not '\0'
+                ? (other == ' ' ? "it has a space" : $"it has '{other}'")
+            : "it starts with '-' or '_'";
+        Error(location, $"entry name '{name}' is not allowed: {why}",
+            EntryNames.From(name) is { } suggestion ? $"write '{suggestion}' ({rule})" : $"use {rule}", "bad-entry-name");
         return null;
     }
 

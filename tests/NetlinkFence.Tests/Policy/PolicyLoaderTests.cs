@@ -367,10 +367,18 @@ public sealed class PolicyLoaderTests
         Assert.Contains("out of range", d.Message);
     }
 
-    [Fact]
-    public void Bad_entry_name()
+    [Theory]
+    [InlineData("Web Server", "it has upper-case letters", "write 'web-server'")]
+    [InlineData("web server", "it has a space", "write 'web-server'")]
+    [InlineData("api/prod", "it has '/'", "write 'api-prod'")]
+    [InlineData("ironclaw-control-plane-api-endpoint-eu", "it is 38 characters long", "write 'ironclaw-control-plane-api-endpo'")]
+    [InlineData("-web", "it starts with '-' or '_'", "write 'web'")]
+    [InlineData("\"!!!\"", "it has '!'", "use 1-32 lower-case letters")]
+    public void Bad_entry_name_says_what_is_wrong_and_suggests_one(string written, string why, string fix)
     {
-        OnlyAt(Egress("    - name: Web Server\n      to: [203.0.113.7]\n      tcp: [443]\n"), "bad-entry-name", "Web Server");
+        var d = OnlyAt(Egress($"    - name: {written}\n      to: [203.0.113.7]\n      tcp: [443]\n"), "bad-entry-name", written);
+        Assert.EndsWith(why, d.Message);
+        Assert.StartsWith(fix, d.Fix);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ internal static class EntryMerger
             var merged = Adjacent(list);
             merged = AcrossFamilies(merged);
             foreach (var entry in merged)
-                entry.Name = IptablesImporter.UniqueName(Slug(entry.Comment) ?? $"{(entry.Egress ? "allow" : "input")}{(entry.IPv6 ? "6" : "")}-line-{entry.Lines[^1].Number}", taken);
+                entry.Name = EntryNames.Unique(Slug(entry.Comment) ?? $"{(entry.Egress ? "allow" : "input")}{(entry.IPv6 ? "6" : "")}-line-{entry.Lines[^1].Number}", taken, "learned");
             list.Clear();
             list.AddRange(merged);
         }

@@ -1,7 +1,6 @@
 using System.Text;
 using NetlinkFence.Interop;
 using NetlinkFence.Interop.Uapi;
-using NetlinkFence.Policy.Learning;
 
 namespace NetlinkFence.Policy.Import;
 
@@ -126,7 +125,4 @@ public static class IptablesImporter
 
     private static PolicyException Single(SourceLocation location, string message, string fix, string code) =>
         new([new PolicyDiagnostic(Severity.Error, location, message, fix, code)]);
-
-    /// <summary>Shared with the learner: entry names are made the same way.</summary>
-    internal static string UniqueName(string text, HashSet<string> taken) => DenialLearner.UniqueName(text, taken);
 }

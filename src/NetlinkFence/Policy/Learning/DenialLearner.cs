@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using NetlinkFence.Logging;
 
 namespace NetlinkFence.Policy.Learning;
@@ -113,32 +112,12 @@ public sealed class DenialLearner
             // A pin names every address of the host: the entry follows the pin. Otherwise the addresses that were denied.
             IReadOnlyList<string> to = source == NameSource.Pin ? [host!] : addresses.Select(a => a.ToString()).ToList();
             var senders = Senders.Combine(flows.Select(f => _flows[(f.Address, f.Port.Protocol, f.Port.Port)].Senders));
-            entries.Add(new SuggestedEntry(UniqueName(host ?? Label(addresses[0]), taken), to, addresses, host, source, ports)
+            entries.Add(new SuggestedEntry(EntryNames.Unique(host ?? Label(addresses[0]), taken, "learned"), to, addresses, host, source, ports)
             {
                 By = senders.By, UnknownCgroup = senders.Unknown, TooManySenders = senders.TooMany,
             });
         }
         return new LearnReport(entries, findings, Observed, Ignored, allowed);
-    }
-
-    /// <summary>An entry name (<c>[a-z0-9][a-z0-9_-]{0,31}</c>) from a host name or label, unique in the policy.</summary>
-    internal static string UniqueName(string text, HashSet<string> taken)
-    {
-        var name = new StringBuilder();
-        foreach (char c in text.ToLowerInvariant())
-            name.Append(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' ? c : '-');
-        string baseName = name.ToString().Trim('-', '_');
-        if (baseName.Length == 0)
-            baseName = "learned";
-        if (baseName.Length > 32)
-            baseName = baseName[..32].TrimEnd('-', '_');
-        string candidate = baseName;
-        for (int i = 2; !taken.Add(candidate); i++)
-        {
-            string suffix = $"-{i}";
-            candidate = (baseName.Length + suffix.Length > 32 ? baseName[..(32 - suffix.Length)] : baseName) + suffix;
-        }
-        return candidate;
     }
 
     private static string Label(IPAddress address) => "learned-" + address.ToString().Replace(':', '-').Replace('.', '-');

@@ -174,10 +174,10 @@ public sealed class DenialLearnerTests
     public void EntryNamesAreValidAndUnique(string text, string expected)
     {
         var taken = new HashSet<string> { "ironclaw-control" };
-        string name = DenialLearner.UniqueName(text, taken);
+        string name = EntryNames.Unique(text, taken, "learned");
         Assert.Equal(expected, name);
         Assert.Matches("^[a-z0-9][a-z0-9_-]{0,31}$", name);
-        Assert.NotEqual(name, DenialLearner.UniqueName(text, taken));
+        Assert.NotEqual(name, EntryNames.Unique(text, taken, "learned"));
     }
 
     internal sealed class FixedResolver(params (string Host, string Address)[] names) : IHostResolver

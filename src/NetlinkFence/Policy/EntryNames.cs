@@ -1,0 +1,50 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace NetlinkFence.Policy;
+
+/// <summary>
+/// What an allow entry may be called (its name is the comment of its rule and set elements, and the label of its
+/// counters), and how other text becomes such a name: a suggestion in the loader's error, the names `learn` and
+/// `import` give their entries.
+/// </summary>
+internal static partial class EntryNames
+{
+    public const int MaxLength = 32;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
+    private static partial Regex Pattern();
+
+    public static bool IsValid(string name) => Pattern().IsMatch(name);
+
+    /// <summary>
+    /// The name <paramref name="text"/> most likely means: lower case, every other character a '-', no '-' or '_' at
+    /// either end, cut to <see cref="MaxLength"/>; null when nothing of it can be kept.
+    /// </summary>
+    public static string? From(string text)
+    {
+        var name = new StringBuilder(text.Length);
+        foreach (char c in text.ToLowerInvariant())
+            name.Append(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' ? c : '-');
+        string result = name.ToString().Trim('-', '_');
+        if (result.Length > MaxLength)
+            result = result[..MaxLength].TrimEnd('-', '_');
+        return result.Length == 0 ? null : result;
+    }
+
+    /// <summary>
+    /// <see cref="From"/> of <paramref name="text"/> (or <paramref name="fallback"/>), made unique among
+    /// <paramref name="taken"/> with a "-2", "-3", ... suffix, and added to it.
+    /// </summary>
+    public static string Unique(string text, HashSet<string> taken, string fallback)
+    {
+        string baseName = From(text) ?? fallback;
+        string candidate = baseName;
+        for (int i = 2; !taken.Add(candidate); i++)
+        {
+            string suffix = $"-{i}";
+            candidate = (baseName.Length + suffix.Length > MaxLength ? baseName[..(MaxLength - suffix.Length)] : baseName) + suffix;
+        }
+        return candidate;
+    }
+}

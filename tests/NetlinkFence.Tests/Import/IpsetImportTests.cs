@@ -102,6 +102,15 @@ public sealed class IpsetImportTests
     }
 
     [Fact]
+    public void The_recent_matchs_set_option_is_not_taken_for_an_ipset()
+    {
+        // -m recent --set (SSH brute-force counting) has nothing to do with ipsets: refused as an unknown match, as before.
+        var d = Refused("-A INPUT -p tcp --dport 22 -m recent --set --name ssh -j ACCEPT");
+        Assert.Equal("unsupported-rule", d.Code);
+        Assert.Contains("-m recent", d.Message);
+    }
+
+    [Fact]
     public void Without_an_ipset_file_a_set_match_says_where_its_members_are()
     {
         var e = Assert.Throws<PolicyException>(() => ImportText(Filter("-A OUTPUT -p tcp -m set --match-set mirrors dst --dport 443 -j ACCEPT")));

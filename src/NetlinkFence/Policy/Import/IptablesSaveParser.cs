@@ -395,7 +395,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     else
                         rule.SourcePorts = Ports(ports, multi: true);
                     return true;
-                case "--match-set" or "--set":
+                case "--match-set":
                     if (!_matches.Contains("set"))
                         return Bad(option, $"{option.Text} needs '-m set' before it", "add '-m set'");
                     if (Value(option) is not { } setName || Value(option) is not { } flags)

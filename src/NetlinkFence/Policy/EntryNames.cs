@@ -15,7 +15,19 @@ internal static partial class EntryNames
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
     private static partial Regex Pattern();
 
+    public const string Rule = "1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit";
+
     public static bool IsValid(string name) => Pattern().IsMatch(name);
+
+    /// <summary>What keeps <paramref name="name"/> from being valid, for the loader's message ("it has a space").</summary>
+    public static string Problem(string name) =>
+        name.Length > MaxLength ? $"it is {name.Length} characters long"
+        : name.Any(char.IsUpper) ? "it has upper-case letters"
+        : name.FirstOrDefault(c => !IsNameCharacter(c)) is var other and not '\0' ? (other == ' ' ? "it has a space" : $"it has '{other}'")
+        : name.Length == 0 ? "it is empty"
+        : "it starts with '-' or '_'";
+
+    private static bool IsNameCharacter(char c) => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-';
 
     /// <summary>
     /// The name <paramref name="text"/> most likely means: lower case, every other character a '-', no '-' or '_' at
@@ -25,7 +37,7 @@ internal static partial class EntryNames
     {
         var name = new StringBuilder(text.Length);
         foreach (char c in text.ToLowerInvariant())
-            name.Append(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' ? c : '-');
+            name.Append(IsNameCharacter(c) ? c : '-');
         string result = name.ToString().Trim('-', '_');
         if (result.Length > MaxLength)
             result = result[..MaxLength].TrimEnd('-', '_');

@@ -291,14 +291,8 @@ internal sealed partial class PolicyRules
     {
         if (EntryNames.IsValid(name))
             return name;
-        string rule = "1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit";
-        string why = name.Length > EntryNames.MaxLength ? $"it is {name.Length} characters long"
-            : name.Any(char.IsUpper) ? "it has upper-case letters"
-            : name.FirstOrDefault(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-')) is var other and not '\0'
-                ? (other == ' ' ? "it has a space" : $"it has '{other}'")
-            : "it starts with '-' or '_'";
-        Error(location, $"entry name '{name}' is not allowed: {why}",
-            EntryNames.From(name) is { } suggestion ? $"write '{suggestion}' ({rule})" : $"use {rule}", "bad-entry-name");
+        Error(location, $"entry name '{name}' is not allowed: {EntryNames.Problem(name)}",
+            EntryNames.From(name) is { } suggestion ? $"write '{suggestion}' ({EntryNames.Rule})" : $"use {EntryNames.Rule}", "bad-entry-name");
         return null;
     }
 

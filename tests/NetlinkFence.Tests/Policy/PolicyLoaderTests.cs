@@ -374,6 +374,7 @@ public sealed class PolicyLoaderTests
     [InlineData("ironclaw-control-plane-api-endpoint-eu", "it is 38 characters long", "write 'ironclaw-control-plane-api-endpo'")]
     [InlineData("-web", "it starts with '-' or '_'", "write 'web'")]
     [InlineData("\"!!!\"", "it has '!'", "use 1-32 lower-case letters")]
+    [InlineData("\"\"", "it is empty", "use 1-32 lower-case letters")]
     public void Bad_entry_name_says_what_is_wrong_and_suggests_one(string written, string why, string fix)
     {
         var d = OnlyAt(Egress($"    - name: {written}\n      to: [203.0.113.7]\n      tcp: [443]\n"), "bad-entry-name", written);

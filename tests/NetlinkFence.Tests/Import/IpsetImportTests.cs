@@ -125,6 +125,7 @@ public sealed class IpsetImportTests
     [InlineData("create a hash:ip\nadd a 192.0.2.x", 2, 7, "is a host name: ipset save writes addresses")]
     [InlineData("create a hash:ip family inet6\nadd a 192.0.2.1", 2, 7, "'192.0.2.1' is an IPv4 address in a set of family inet6")]
     [InlineData("create a hash:ip\ncreate a hash:net", 2, 8, "is created twice")]
+    [InlineData("create \"\" hash:ip", 1, 8, "a set with an empty name")]
     [InlineData("create a hash:ip netmask 40", 1, 26, "netmask '40'")]
     [InlineData("create a hash:net\nadd a 10.0.0.9-10.0.0.1", 2, 7, "range '10.0.0.9-10.0.0.1' is reversed")]
     [InlineData("create a hash:net comment\nadd a 10.0.0.1 comment \"open", 2, 24, "a quote that is never closed")]

@@ -18,6 +18,9 @@ internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine
     /// <summary>The members already listed: a large set's add lines are checked for repeats in constant time.</summary>
     public HashSet<IPNetwork> Held { get; } = [];
 
+    /// <summary><c>create ... netmask N</c>: each member stands for its /N network (hash:ip, bitmap:ip).</summary>
+    public int? Netmask { get; set; }
+
     /// <summary>Why a rule that matches this set cannot be imported (dynamic members, exceptions, another type); null when it can.</summary>
     public string? Unsupported { get; set; }
 
@@ -47,7 +50,6 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
     private static readonly HashSet<string> AddressTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip" };
 
     private readonly Dictionary<string, IpsetSet> _sets = new(StringComparer.Ordinal);
-    private readonly Dictionary<IpsetSet, int> _netmasks = [];
 
     public IReadOnlyDictionary<string, IpsetSet> Parse(string text)
     {
@@ -90,6 +92,11 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
     private void Create(IptablesLine source, List<IptablesToken> tokens)
     {
         string name = tokens[1].Text, type = tokens[2].Text;
+        if (name.Length == 0)
+        {
+            Error(source.Number, tokens[1].Column, "a set with an empty name", "name the set (ipset restore refuses an empty name)");
+            return;
+        }
         if (_sets.ContainsKey(name))
         {
             Error(source.Number, tokens[1].Column, $"set '{IptablesSaveParser.Printable(name)}' is created twice", "keep one create line per set (ipset restore refuses the second)");
@@ -107,7 +114,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
             if (!int.TryParse(netmask.Text, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix) || prefix < 1 || prefix > (ipv6 ? 128 : 32))
                 Error(source.Number, netmask.Column, $"netmask '{IptablesSaveParser.Printable(netmask.Text)}' is not a prefix length of the set's family", "write a prefix length (netmask 24)");
             else
-                _netmasks[set] = prefix;
+                set.Netmask = prefix;
         }
     }
 
@@ -126,19 +133,21 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
         string? error;
         var networks = member.Contains('-') ? IptablesValues.AddressRange(member, set.IPv6, out error)
             : IptablesValues.Network(member, set.IPv6, out error) is { } network ? [network] : null;
-        if (networks is null && IptablesValues.Network(member.Split('-')[0], !set.IPv6, out _) is not null)
-            error = $"'{IptablesSaveParser.Printable(member)}' is an IPv{(set.IPv6 ? 4 : 6)} address in a set of family {(set.IPv6 ? "inet6" : "inet")}";
         if (networks is null || networks.Count == 0)
         {
-            Error(source.Number, tokens[2].Column, error is null ? $"range '{IptablesSaveParser.Printable(member)}' is reversed"
-                : error.Contains("host name", StringComparison.Ordinal) ? $"'{IptablesSaveParser.Printable(member)}' is a host name: ipset save writes addresses" : error,
+            string shown = IptablesSaveParser.Printable(member);
+            Error(source.Number, tokens[2].Column,
+                networks is not null ? $"range '{shown}' is reversed"
+                : IptablesValues.Network(member.Split('-')[0], !set.IPv6, out _) is not null ? $"'{shown}' is an IPv{(set.IPv6 ? 4 : 6)} address in a set of family {(set.IPv6 ? "inet6" : "inet")}"
+                : member.Any(char.IsAsciiLetter) && !member.Contains(':') ? $"'{shown}' is a host name: ipset save writes addresses"
+                : error!,
                 $"write an address{(set.Type == "hash:net" ? " or network" : "")} of the set's family ({(set.IPv6 ? "inet6" : "inet")})");
             return;
         }
         foreach (var item in networks)
         {
             // A set made with 'netmask N' holds each member as its /N network, and matches a packet's address masked the same way.
-            var held = _netmasks.TryGetValue(set, out int prefix) && prefix < item.PrefixLength
+            var held = set.Netmask is { } prefix && prefix < item.PrefixLength
                 ? IptablesValues.Network($"{item.BaseAddress}/{prefix}", set.IPv6, out _)!.Value : item;
             if (set.Held.Add(held))
                 set.Members.Add(held);

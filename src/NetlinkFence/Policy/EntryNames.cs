@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace NetlinkFence.Policy;
 
@@ -8,16 +7,14 @@ namespace NetlinkFence.Policy;
 /// counters), and how other text becomes such a name: a suggestion in the loader's error, the names `learn` and
 /// `import` give their entries.
 /// </summary>
-internal static partial class EntryNames
+internal static class EntryNames
 {
     public const int MaxLength = 32;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
-    private static partial Regex Pattern();
-
     public const string Rule = "1-32 lower-case letters, digits, '_' or '-', starting with a letter or digit";
 
-    public static bool IsValid(string name) => Pattern().IsMatch(name);
+    public static bool IsValid(string name) =>
+        name.Length is > 0 and <= MaxLength && name[0] is not ('-' or '_') && name.All(IsNameCharacter);
 
     /// <summary>What keeps <paramref name="name"/> from being valid, for the loader's message ("it has a space").</summary>
     public static string Problem(string name) =>

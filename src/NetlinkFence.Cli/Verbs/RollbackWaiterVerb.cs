@@ -79,6 +79,10 @@ internal static class RollbackWaiterVerb
         state.Log($"waiting for confirm (token {token})");
         while (!rollbackNow.IsCancellationRequested)
         {
+            // The state directory is gone (a tmpfs emptied, a test run's private directory removed): nothing pending can
+            // be this waiter's, and taking the lock would create the directory again, empty but for a lock and a log.
+            if (!Directory.Exists(SafetyState.Directory))
+                return ExitCodes.Ok;
             PendingConfirm? pending;
             using (await LockAsync(state))
                 pending = state.ReadPending();
@@ -99,6 +103,8 @@ internal static class RollbackWaiterVerb
             }
         }
         string why = signal() is { } name ? $"{name} before the deadline, rolled back at once" : "no confirm arrived in time";
+        if (!Directory.Exists(SafetyState.Directory))
+            return ExitCodes.Ok;
         using (await LockAsync(state))
         {
             if (state.ReadPending() is not { } pending || pending.Token != token)

@@ -45,6 +45,19 @@ public sealed unsafe class DirectoryHandle : IDisposable
         {
             if (mkdir(p, (mode_t)createMode) < 0 && errno != EEXIST)
                 throw new ErrnoException($"mkdir({path})", errno);
+        }
+        return Open(path);
+    }
+
+    /// <summary>
+    /// Opens the existing directory at <paramref name="path"/>, never creating it: a missing directory is an
+    /// <see cref="ErrnoException"/> with ENOENT. The last component must be a directory, not a symbolic link.
+    /// </summary>
+    public static DirectoryHandle Open(string path)
+    {
+        byte[] bytes = NullTerminated(path);
+        fixed (byte* p = bytes)
+        {
             int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (fd < 0)
             {

@@ -45,8 +45,18 @@ internal sealed class SafetyState
     /// <summary>The prefix of every state file of one namespace.</summary>
     public const string ScopePrefix = "netns-";
 
-    public SafetyState(TargetNamespace target, string table)
+    private readonly bool _createDirectory;
+
+    /// <param name="target">The namespace the state belongs to.</param>
+    /// <param name="table">The table the state belongs to.</param>
+    /// <param name="createDirectory">
+    /// False for the rollback waiter: a state directory that is gone (a tmpfs emptied, a test run's private directory
+    /// removed) holds nothing of its own, and every use then fails with <see cref="StateFileException.DirectoryGone"/>
+    /// instead of making the directory again.
+    /// </param>
+    public SafetyState(TargetNamespace target, string table, bool createDirectory = true)
     {
+        _createDirectory = createDirectory;
         Target = target;
         Netns = target.Netns;
         Table = table;
@@ -88,7 +98,7 @@ internal sealed class SafetyState
     {
         string cookie = Target.Handle.ReadCookie()?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
         string? recorded, snapshot, pending;
-        using (var directory = StateDirectory.Open(Directory))
+        using (var directory = OpenDirectory())
         {
             recorded = directory.Read(Path.GetFileName(NamespacePath)) is { } bytes ? Encoding.UTF8.GetString(bytes).Trim() : null;
             snapshot = directory.Read(Path.GetFileName(SnapshotPath)) is null ? null : SnapshotPath;
@@ -111,7 +121,7 @@ internal sealed class SafetyState
         for (int attempt = 0; attempt < 1500; attempt++)
         {
             // An exclusive flock: held until disposed, released if the process dies.
-            using (var directory = StateDirectory.Open(Directory))
+            using (var directory = OpenDirectory())
             {
                 if (directory.TryLock(Path.GetFileName(LockPath)) is { } held)
                     return held;
@@ -123,7 +133,7 @@ internal sealed class SafetyState
 
     public PendingConfirm? ReadPending()
     {
-        using var directory = StateDirectory.Open(Directory);
+        using var directory = OpenDirectory();
         if (directory.Read(Path.GetFileName(PendingPath)) is not { } bytes)
             return null;
         var lines = Encoding.UTF8.GetString(bytes).Split('\n');
@@ -150,7 +160,7 @@ internal sealed class SafetyState
     {
         try
         {
-            using var directory = StateDirectory.Open(Directory);
+            using var directory = OpenDirectory();
             return directory.Read(Path.GetFileName(LogPath)) is { } bytes
                 ? Encoding.UTF8.GetString(bytes).TrimEnd('\n').Split('\n')[^1]
                 : "";
@@ -163,14 +173,14 @@ internal sealed class SafetyState
 
     public void DeletePending()
     {
-        using var directory = StateDirectory.Open(Directory);
+        using var directory = OpenDirectory();
         directory.Delete(Path.GetFileName(PendingPath));
     }
 
     /// <summary>The saved table, or null when none is saved; a snapshot that does not verify is an error, never "no table".</summary>
     public TableSnapshot? ReadSnapshot()
     {
-        using var directory = StateDirectory.Open(Directory);
+        using var directory = OpenDirectory();
         if (directory.Read(Path.GetFileName(SnapshotPath)) is not { } bytes)
             return null;
         try
@@ -191,7 +201,7 @@ internal sealed class SafetyState
 
     public void DeleteSnapshot()
     {
-        using var directory = StateDirectory.Open(Directory);
+        using var directory = OpenDirectory();
         directory.Delete(Path.GetFileName(SnapshotPath));
     }
 
@@ -199,7 +209,7 @@ internal sealed class SafetyState
     {
         try
         {
-            using var directory = StateDirectory.Open(Directory);
+            using var directory = OpenDirectory();
             directory.Append(Path.GetFileName(LogPath), $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} [{Environment.ProcessId}] {line}\n");
         }
         catch (Exception e) when (e is StateFileException or IOException)
@@ -208,9 +218,11 @@ internal sealed class SafetyState
         }
     }
 
-    private static void WriteAtomically(string path, byte[] bytes)
+    private StateDirectory OpenDirectory() => StateDirectory.Open(Directory, _createDirectory);
+
+    private void WriteAtomically(string path, byte[] bytes)
     {
-        using var directory = StateDirectory.Open(Directory);
+        using var directory = OpenDirectory();
         directory.WriteAtomically(Path.GetFileName(path), bytes);
     }
 

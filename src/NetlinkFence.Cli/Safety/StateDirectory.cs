@@ -22,13 +22,21 @@ internal sealed class StateDirectory : IDisposable
 
     private StateDirectory(DirectoryHandle directory) => _directory = directory;
 
-    /// <summary>Opens (creating it when missing) and checks the directory <paramref name="path"/>.</summary>
-    public static StateDirectory Open(string path)
+    /// <summary>
+    /// Opens and checks the directory <paramref name="path"/>, creating it when missing unless
+    /// <paramref name="create"/> is false; then a missing directory is a <see cref="StateFileException"/> whose
+    /// <see cref="StateFileException.DirectoryGone"/> is set.
+    /// </summary>
+    public static StateDirectory Open(string path, bool create = true)
     {
         DirectoryHandle directory;
         try
         {
-            directory = DirectoryHandle.OpenOrCreate(path, DirectoryMode);
+            directory = create ? DirectoryHandle.OpenOrCreate(path, DirectoryMode) : DirectoryHandle.Open(path);
+        }
+        catch (ErrnoException e) when (!create && e.Errno == (int)Errno.NOENT)
+        {
+            throw new StateFileException($"the rollback state directory {path} is gone", e) { DirectoryGone = true };
         }
         catch (ErrnoException e) when (e.Errno == (int)Errno.NOENT && Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent && !System.IO.Directory.Exists(parent))
         {

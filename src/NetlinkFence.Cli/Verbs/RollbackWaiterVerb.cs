@@ -55,10 +55,17 @@ internal static class RollbackWaiterVerb
             Console.Out.WriteLine(SelfLauncher.DetachedMarker);
             Console.Out.Flush();
             ProcessSession.RedirectStandardStreamsToDevNull();
-            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!);
+            // Never creates the state directory: one that is gone (a tmpfs emptied, a test run's private directory
+            // removed) holds nothing pending of this waiter's, and making it again would leave it behind, empty but for
+            // a lock and a log.
+            var state = new SafetyState(target, parse.GetValue(CommonOptions.Table)!, createDirectory: false);
             try
             {
                 return await WaitAsync(state, parse.GetValue(token)!, rollbackNow.Token, () => signal);
+            }
+            catch (StateFileException e) when (e.DirectoryGone)
+            {
+                return ExitCodes.Ok;
             }
             catch (StateFileException e)
             {
@@ -79,10 +86,6 @@ internal static class RollbackWaiterVerb
         state.Log($"waiting for confirm (token {token})");
         while (!rollbackNow.IsCancellationRequested)
         {
-            // The state directory is gone (a tmpfs emptied, a test run's private directory removed): nothing pending can
-            // be this waiter's, and taking the lock would create the directory again, empty but for a lock and a log.
-            if (!Directory.Exists(SafetyState.Directory))
-                return ExitCodes.Ok;
             PendingConfirm? pending;
             using (await LockAsync(state))
                 pending = state.ReadPending();
@@ -103,8 +106,6 @@ internal static class RollbackWaiterVerb
             }
         }
         string why = signal() is { } name ? $"{name} before the deadline, rolled back at once" : "no confirm arrived in time";
-        if (!Directory.Exists(SafetyState.Directory))
-            return ExitCodes.Ok;
         using (await LockAsync(state))
         {
             if (state.ReadPending() is not { } pending || pending.Token != token)
@@ -137,7 +138,7 @@ internal static class RollbackWaiterVerb
             {
                 return await state.LockAsync(CancellationToken.None);
             }
-            catch (Exception e) when ((e is IOException or StateFileException) && attempt < 20) // LockAsync waits 30 s each time: 10 minutes in all
+            catch (Exception e) when ((e is IOException or StateFileException { DirectoryGone: false }) && attempt < 20) // LockAsync waits 30 s each time: 10 minutes in all
             {
             }
         }

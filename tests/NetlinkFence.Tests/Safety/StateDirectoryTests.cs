@@ -169,7 +169,7 @@ public sealed class StateDirectoryTests
             Assert.Equal("600", Mode(stem + suffix));
         UmaskZero($"rollback --netns {ns.Name}");
         Assert.Equal("600", Mode(stem + ".log"));
-        // Let the waiter see the rollback and log its last line, so it does not re-create the directory after Dispose.
+        // Let the waiter see the rollback and log its last line, so it is not writing there while Dispose removes the directory.
         var clock = Stopwatch.StartNew();
         while (!File.ReadAllText(stem + ".log").Contains("nothing to do") && clock.Elapsed < TimeSpan.FromSeconds(20))
             Thread.Sleep(100);
@@ -251,6 +251,27 @@ public sealed class StateDirectoryTests
         Assert.Contains(snapshot, written);
         Assert.Equal(applied, ns.Nft("list ruleset"));
         Assert.True(File.Exists(snapshot));
+    }
+
+    /// <summary>
+    /// The state directory removed under a waiting waiter (a tmpfs emptied; in ci75, a test run's private directory
+    /// removed while a waiter of a late test still polled): the waiter ends without making the directory again, and,
+    /// with the saved table gone, leaves the live table as it is.
+    /// </summary>
+    [Fact]
+    public void AWaiterWhoseStateDirectoryIsRemovedEndsWithoutMakingItAgain()
+    {
+        using var ns = TestNamespace.Create();
+        using var state = new StateDir();
+        state.Ok($"apply {Before} --netns {ns.Name}");
+        state.Ok($"apply {After} --netns {ns.Name} --confirm-within 120s");
+        string applied = ns.Nft("list ruleset");
+        int waiter = WaiterProcess.WaitFor(ns);
+
+        TestRunCleanup.Delete(state.Path);
+        Assert.True(WaiterProcess.Ended(waiter, 30), "the waiter should end once its state directory is gone");
+        Assert.False(Directory.Exists(state.Path), $"the waiter made {state.Path} again: {string.Join(", ", Directory.Exists(state.Path) ? Directory.GetFiles(state.Path) : [])}");
+        Assert.Equal(applied, ns.Nft("list ruleset"));
     }
 
     /// <summary>A state directory of the test's own (root, 0700) and the CLI run against it.</summary>

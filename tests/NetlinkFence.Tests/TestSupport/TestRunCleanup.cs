@@ -32,14 +32,33 @@ internal static class TestRunCleanup
             Directories.Clear();
         }
         foreach (string path in paths)
+            Delete(path);
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="path"/> recursively, trying again for a few seconds while a process a test started (a
+    /// rollback waiter polls every 100 ms) makes a file in it between the removal of its files and of itself.
+    /// </summary>
+    public static void Delete(string path)
+    {
+        for (int attempt = 1; ; attempt++)
         {
             try
             {
                 Directory.Delete(path, recursive: true);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return;
+            }
+            catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && attempt < 50)
+            {
+                Thread.Sleep(100);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // A process a test started may still be writing there; /tmp is cleaned by the system.
+                return; // /tmp is cleaned by the system; the host-state check names what is left
             }
         }
     }

@@ -50,10 +50,12 @@ internal sealed record ControlResponse
 /// <param name="Entry">The entry's name.</param>
 /// <param name="Open">Whether the kernel lets its traffic through now.</param>
 /// <param name="RemainingSeconds">Seconds before the kernel closes it (0 when closed).</param>
+/// <param name="AlsoAllowedBy">Other entries whose elements let part of its traffic through (null: none, or an older daemon).</param>
 internal sealed record ControlWindow(
     [property: JsonPropertyName("entry")] string Entry,
     [property: JsonPropertyName("open")] bool Open,
-    [property: JsonPropertyName("remaining_seconds")] double RemainingSeconds);
+    [property: JsonPropertyName("remaining_seconds")] double RemainingSeconds,
+    [property: JsonPropertyName("also_allowed_by")] List<string>? AlsoAllowedBy = null);
 
 /// <summary>An active audit, as the kernel counts it down.</summary>
 /// <param name="Table">The table in audit mode.</param>

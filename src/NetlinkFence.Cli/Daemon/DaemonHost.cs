@@ -415,7 +415,7 @@ internal sealed class DaemonHost
     private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live);
 
     private static ControlWindow ToControl(LiveWindow window) =>
-        new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
+        new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3), window.AlsoAllowedBy.Count > 0 ? [.. window.AlsoAllowedBy] : null);
 
     /// <summary>
     /// Keeps the policy's DNS names fresh: each answer becomes element additions with kernel timeouts (TTL + grace)

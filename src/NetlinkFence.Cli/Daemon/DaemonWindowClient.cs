@@ -44,5 +44,5 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
     private List<LiveWindow> ToWindows(ControlResponse answer) =>
         (answer.Windows ?? []).Select(w => new LiveWindow(
             policy.Egress.FirstOrDefault(e => e.Name == w.Entry) ?? throw new SystemFailureException($"the daemon reported window '{w.Entry}', which {policy.Source} does not have: is it running another policy file?"),
-            w.Open ? TimeSpan.FromSeconds(w.RemainingSeconds) : null)).ToList();
+            w.Open ? TimeSpan.FromSeconds(w.RemainingSeconds) : null) { AlsoAllowedBy = w.AlsoAllowedBy ?? [] }).ToList();
 }

@@ -111,7 +111,8 @@ internal static class WindowVerbs
                 Console.WriteLine($"table inet {table}: the policy has no window entries");
             foreach (var window in windows)
                 Console.WriteLine($"{window.Entry.Name}: {(window.Remaining is { } left ? $"open, {WindowDuration.Format(left)} left" : "closed")} "
-                    + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})");
+                    + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})"
+                    + (!window.IsOpen && window.AlsoAllowedBy.Count > 0 ? $"; part of its traffic still passes, allowed by {string.Join(", ", window.AlsoAllowedBy)}" : ""));
             return ExitCodes.Ok;
         }));
         return command;
@@ -124,5 +125,9 @@ internal static class WindowVerbs
         w.WriteNumber("remaining_seconds", Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
         w.WriteNumber("window_seconds", window.Entry.Window!.Value.TotalSeconds);
         w.WriteString("location", window.Entry.Location.ToString());
+        w.WriteStartArray("also_allowed_by");
+        foreach (string other in window.AlsoAllowedBy)
+            w.WriteStringValue(other);
+        w.WriteEndArray();
     }
 }

@@ -143,6 +143,30 @@ public sealed class DaemonLiveTests
     }
 
     [Fact]
+    public void StatusThroughTheDaemonNamesTheEntryThatStillLetsAClosedWindowsTrafficThrough()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50") + """
+
+                - name: mirror-too
+                  to: [203.0.113.60, 203.0.113.61]
+                  tcp: [80]
+                  window: 30m
+            """);
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        var open = CliRunner.Run($"open mirror-too --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+
+        var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name}");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.True(daemon.WaitForLog("control: status from uid 0"), daemon.Log);
+        Assert.Contains(status.Stdout.Split('\n'), l => l.StartsWith("mirror: closed", StringComparison.Ordinal)
+            && l.EndsWith("; part of its traffic still passes, allowed by mirror-too", StringComparison.Ordinal));
+        Assert.False(daemon.HasExited);
+    }
+
+    [Fact]
     public void WindowsAreOpenedListedAndClosedThroughTheDaemon()
     {
         using var ns = TestNamespace.Create();

@@ -71,6 +71,68 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
+    /// <summary>Window entries that share destinations with each other and with a permanent entry.</summary>
+    internal const string SharedYaml = """
+        version: 1
+        hosts:
+          api.ironclaw.example: [203.0.113.50]
+          deb.mirror.example: [203.0.113.80]
+        egress:
+          allow:
+            - name: control
+              to: [api.ironclaw.example]
+              tcp: [443]
+            - name: updates
+              to: [deb.mirror.example]
+              tcp: [80]
+              window: 1m
+            - name: all-mirrors
+              to: [deb.mirror.example, 198.51.100.9]
+              tcp: [80, 443]
+              window: 1m
+            - name: mirror-tls
+              to: [deb.mirror.example]
+              tcp: [443]
+              window: 1m
+            - name: api-too
+              to: [203.0.113.48/29]
+              tcp: [443]
+              window: 1m
+        """;
+
+    [Fact]
+    public async Task A_closed_window_names_the_entries_that_still_let_part_of_its_traffic_through()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net, SharedYaml);
+        await using var _ = nft;
+        async Task<Dictionary<string, LiveWindow>> Windows() => (await live.WindowsAsync()).ToDictionary(w => w.Entry.Name);
+
+        var windows = await Windows();
+        Assert.Empty(windows["updates"].AlsoAllowedBy);
+        Assert.Empty(windows["all-mirrors"].AlsoAllowedBy);
+        Assert.Equal(["control"], windows["api-too"].AlsoAllowedBy); // the permanent entry allows one address of its /29
+
+        await live.OpenWindowAsync("all-mirrors", TimeSpan.FromSeconds(50));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "all-mirrors is open");
+        windows = await Windows();
+        Assert.False(windows["updates"].IsOpen);
+        Assert.Equal(["all-mirrors"], windows["updates"].AlsoAllowedBy); // closed, and its traffic passes all the same
+        Assert.Equal(["all-mirrors"], windows["mirror-tls"].AlsoAllowedBy);
+        Assert.Equal(["control"], windows["api-too"].AlsoAllowedBy);
+
+        await live.CloseWindowAsync("all-mirrors");
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        windows = await Windows();
+        Assert.Equal(["updates"], windows["all-mirrors"].AlsoAllowedBy); // a part: the mirror on 80, not on 443 or 198.51.100.9
+        Assert.Empty(windows["mirror-tls"].AlsoAllowedBy); // the same host on another port
+        Assert.Empty(windows["updates"].AlsoAllowedBy);
+
+        await live.CloseWindowAsync("updates");
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "every window on the mirror is closed");
+        Assert.Empty((await Windows())["updates"].AlsoAllowedBy);
+    }
+
     [Fact]
     public async Task Opening_twice_extends_and_never_shortens()
     {

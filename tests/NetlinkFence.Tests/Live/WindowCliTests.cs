@@ -151,4 +151,31 @@ public sealed class WindowCliTests : IDisposable
         Assert.Contains("control", text.Stdout);
         Assert.Contains($"{_policy}:7:7", text.Stdout);
     }
+
+    [Fact]
+    public void Status_says_when_a_closed_windows_traffic_still_passes_through_another_entry()
+    {
+        using var net = World();
+        File.WriteAllText(_policy, LivePolicyTests.SharedYaml);
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        Assert.Equal(0, Cli("open all-mirrors", net).ExitCode);
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs));
+
+        var status = Cli("status", net);
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        string[] lines = status.Stdout.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("updates: closed (window 1m, ", StringComparison.Ordinal)
+            && l.EndsWith("; part of its traffic still passes, allowed by all-mirrors", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("api-too: closed", StringComparison.Ordinal) && l.EndsWith("allowed by control", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("all-mirrors: open", StringComparison.Ordinal) && !l.Contains("still passes"));
+
+        var json = Cli("status --output json", net);
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        using var document = JsonDocument.Parse(json.Stdout);
+        var windows = document.RootElement.GetProperty("windows").EnumerateArray()
+            .ToDictionary(w => w.GetProperty("entry").GetString()!, w => w.GetProperty("also_allowed_by").EnumerateArray().Select(e => e.GetString()).ToList());
+        Assert.Equal(["all-mirrors"], windows["updates"]);
+        Assert.Equal(["control"], windows["api-too"]);
+        Assert.Empty(windows["all-mirrors"]);
+    }
 }

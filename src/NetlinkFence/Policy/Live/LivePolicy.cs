@@ -147,11 +147,16 @@ public sealed partial class LivePolicy
         return wasOpen;
     }
 
-    /// <summary>Every window entry with the time it stays open, read from the kernel's element expirations now.</summary>
+    /// <summary>
+    /// Every window entry with the time it stays open, read from the kernel's element expirations now, and the other
+    /// entries whose elements let part of its traffic through (<see cref="LiveWindow.AlsoAllowedBy"/>).
+    /// </summary>
     public async Task<IReadOnlyList<LiveWindow>> WindowsAsync(CancellationToken cancellationToken = default)
     {
         var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
-        return _policy.Policy.Egress.Where(e => e.Window is not null).Select(e => Window(e, contents)).ToList();
+        var held = HeldNow(contents, _time.GetUtcNow());
+        return _policy.Policy.Egress.Where(e => e.Window is not null)
+            .Select(e => Window(e, contents) with { AlsoAllowedBy = AllowedByOthers(e, held) }).ToList();
     }
 
     /// <summary>
@@ -654,6 +659,50 @@ public sealed partial class LivePolicy
         return new LiveWindow(entry, remaining);
 
         static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
+    }
+
+    /// <summary>Every grant the allow sets of <paramref name="contents"/> hold at <paramref name="now"/> (any entry, any scope), by family.</summary>
+    private static List<(AddressFamily Family, AllowGrant Grant)> HeldNow(TableContents contents, DateTimeOffset now)
+    {
+        var held = new List<(AddressFamily, AllowGrant)>();
+        foreach (var set in contents.Sets)
+        {
+            List<AllowSetModel> models = set.Set.Name is AllowV4 or AllowV6 ? [AllowSetModel.FromKernel(set.Set, set.Elements, now)]
+                : ScopedSetFamily(set.Set.Name) is not null ? AllowSetModel.FromKernelByScope(set.Set, set.Elements, now).Values.ToList()
+                : [];
+            var family = set.Set.Name is AllowV4 ? AddressFamily.InterNetwork
+                : set.Set.Name is AllowV6 ? AddressFamily.InterNetworkV6
+                : ScopedSetFamily(set.Set.Name) ?? AddressFamily.Unspecified;
+            foreach (var model in models)
+                foreach (var grant in model.Grants)
+                    if (grant.Expires is null || grant.Expires > now)
+                        held.Add((family, grant));
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// The other entries among <paramref name="held"/> (permanent entries, open windows, followed names) that let part of
+    /// <paramref name="entry"/>'s traffic through: the same protocol, overlapping ports and networks, and a scope that
+    /// takes in some of the entry's processes. A closed window does not close what they allow.
+    /// </summary>
+    private List<string> AllowedByOthers(AllowEntry entry, List<(AddressFamily Family, AllowGrant Grant)> held)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var family in Families)
+        {
+            foreach (var mine in EntryGrants(entry, family, expires: null))
+            {
+                foreach (var (heldFamily, other) in held)
+                {
+                    if (heldFamily == family && other.Entry != entry.Name && other.Protocol == mine.Protocol && other.Ports.Overlaps(mine.Ports)
+                        && (other.Network.Contains(mine.Network.BaseAddress) || mine.Network.Contains(other.Network.BaseAddress))
+                        && (other.Scope is null || mine.Scope is null || other.Scope == mine.Scope))
+                        names.Add(other.Entry);
+                }
+            }
+        }
+        return [.. names];
     }
 
     /// <summary><paramref name="until"/>, but no later than window entry <paramref name="entry"/>'s <c>window:</c> from <paramref name="now"/>.</summary>

@@ -7,4 +7,10 @@ public sealed record LiveWindow(AllowEntry Entry, TimeSpan? Remaining)
 {
     /// <summary>True while the kernel lets the entry's traffic through.</summary>
     public bool IsOpen => Remaining is not null;
+
+    /// <summary>
+    /// The other entries (permanent ones, windows open now, followed names) whose elements let part of this entry's
+    /// traffic through, by name: while this window is closed, that part still passes. Empty when none does.
+    /// </summary>
+    public IReadOnlyList<string> AlsoAllowedBy { get; init; } = [];
 }

@@ -71,21 +71,8 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
-    /// <summary>Window entries that share destinations with each other and with a permanent entry.</summary>
-    internal const string SharedYaml = """
-        version: 1
-        hosts:
-          api.ironclaw.example: [203.0.113.50]
-          deb.mirror.example: [203.0.113.80]
-        egress:
-          allow:
-            - name: control
-              to: [api.ironclaw.example]
-              tcp: [443]
-            - name: updates
-              to: [deb.mirror.example]
-              tcp: [80]
-              window: 1m
+    /// <summary><see cref="Yaml"/> with window entries that share destinations with each other and with the permanent entry.</summary>
+    internal const string SharedYaml = Yaml + "\n" + """
             - name: all-mirrors
               to: [deb.mirror.example, 198.51.100.9]
               tcp: [80, 443]

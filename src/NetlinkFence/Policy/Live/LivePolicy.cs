@@ -667,12 +667,11 @@ public sealed partial class LivePolicy
         var held = new List<(AddressFamily, AllowGrant)>();
         foreach (var set in contents.Sets)
         {
-            List<AllowSetModel> models = set.Set.Name is AllowV4 or AllowV6 ? [AllowSetModel.FromKernel(set.Set, set.Elements, now)]
-                : ScopedSetFamily(set.Set.Name) is not null ? AllowSetModel.FromKernelByScope(set.Set, set.Elements, now).Values.ToList()
-                : [];
-            var family = set.Set.Name is AllowV4 ? AddressFamily.InterNetwork
-                : set.Set.Name is AllowV6 ? AddressFamily.InterNetworkV6
-                : ScopedSetFamily(set.Set.Name) ?? AddressFamily.Unspecified;
+            bool unscoped = set.Set.Name is AllowV4 or AllowV6;
+            if ((unscoped ? set.Set.Name == AllowV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6 : ScopedSetFamily(set.Set.Name)) is not { } family)
+                continue; // not an allow set
+            IEnumerable<AllowSetModel> models = unscoped ? [AllowSetModel.FromKernel(set.Set, set.Elements, now)]
+                : AllowSetModel.FromKernelByScope(set.Set, set.Elements, now).Values;
             foreach (var model in models)
                 foreach (var grant in model.Grants)
                     if (grant.Expires is null || grant.Expires > now)

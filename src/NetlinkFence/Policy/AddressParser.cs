@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy;
 
@@ -69,6 +70,45 @@ internal static partial class AddressParser
         error = $"'{text}' is neither an IP address, a CIDR nor a host name";
         fix = "write e.g. 203.0.113.50, 10.0.0.0/8, 2001:db8::1 or api.example.com";
         return null;
+    }
+
+    /// <summary>
+    /// <c>FIRST-LAST</c> (both included, one family, no prefixes) as the fewest networks that hold exactly those addresses,
+    /// each a destination at <paramref name="location"/>: <c>198.51.100.8-198.51.100.20</c> is 198.51.100.8/29,
+    /// 198.51.100.16/30 and 198.51.100.20. Providers publish address lists as ranges, and converting them by hand is
+    /// where a reviewer stops checking. False when <paramref name="text"/> is not written as a range (no <c>-</c>, or
+    /// what comes before it is not an address: host names have hyphens); true with <paramref name="error"/> set when it
+    /// is one but cannot be used.
+    /// </summary>
+    public static bool TryParseRange(string text, SourceLocation location, out List<Destination>? destinations, out string? error, out string? fix)
+    {
+        destinations = null;
+        error = fix = null;
+        int dash = text.IndexOf('-');
+        if (dash < 0 || !TryParseStrict(text[..dash].Trim(), out var first))
+            return false;
+        string lastText = text[(dash + 1)..].Trim();
+        if (!TryParseStrict(lastText, out var last) || last.AddressFamily != first.AddressFamily)
+        {
+            error = TryParseStrict(lastText, out _)
+                ? $"'{text}' mixes an IPv4 and an IPv6 address"
+                : $"'{text}' is not an address range: '{lastText}' is not an address";
+            fix = first.AddressFamily == AddressFamily.InterNetwork
+                ? "write FIRST-LAST with two addresses, e.g. 203.0.113.10-203.0.113.20 (both included)"
+                : "write FIRST-LAST with two addresses, e.g. 2001:db8::10-2001:db8::20 (both included)";
+            return true;
+        }
+        if (Refuse(first, text, out error, out fix) || Refuse(last, text, out error, out fix))
+            return true;
+        UInt128 low = AddressMath.ToNumber(first), high = AddressMath.ToNumber(last);
+        if (high < low)
+        {
+            error = $"address range '{text}' runs backwards";
+            fix = $"write {last}-{first}";
+            return true;
+        }
+        destinations = [.. AddressMath.Networks(low, high, first.AddressFamily).Select(n => Destination.ForNetwork(n, location))];
+        return true;
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ namespace NetlinkFence.Policy;
 
 /// <summary>
 /// One entry of a <c>to:</c>, <c>from:</c> or <c>resolvers:</c> list after variables are expanded: an address
-/// or CIDR, or a host name (pinned in <c>hosts:</c>, else resolved by DNS when the policy is applied).
+/// or CIDR, or a host name (pinned in <c>hosts:</c>, else resolved by DNS when the policy is applied). An address range
+/// (<c>FIRST-LAST</c>) is read as the fewest CIDRs that hold exactly its addresses, one destination each.
 /// </summary>
 public sealed record Destination
 {

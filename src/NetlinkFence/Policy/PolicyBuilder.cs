@@ -5,7 +5,7 @@ namespace NetlinkFence.Policy;
 
 /// <summary>
 /// Builds an <see cref="EgressPolicy"/> in code, with exactly the rules of the YAML loader: the same values are
-/// accepted (addresses, CIDRs, host names, <c>$variables</c>, ports and ranges) and the same mistakes are refused
+/// accepted (addresses, CIDRs, address ranges, host names, <c>$variables</c>, ports and port ranges) and the same mistakes are refused
 /// with the same <see cref="PolicyDiagnostic.Code"/>s, all at once, by <see cref="Build"/>. A policy built here
 /// equals the one loaded from the equivalent file and compiles to the same transaction.
 /// </summary>

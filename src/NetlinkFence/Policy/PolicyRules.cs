@@ -308,15 +308,22 @@ internal sealed partial class PolicyRules
         var seen = Seen<Destination>(expanded.Count);
         foreach (var (text, location) in expanded)
         {
-            if (AddressParser.Parse(text, location, out string? error, out string? fix) is { } destination)
+            string? error, fix;
+            if (AddressParser.TryParseRange(text, location, out var range, out error, out fix))
+            {
+                foreach (var network in range ?? [])
+                {
+                    if (IsNew(network, destinations, seen))
+                        destinations.Add(network);
+                }
+            }
+            else if (AddressParser.Parse(text, location, out error, out fix) is { } destination)
             {
                 if (IsNew(destination, destinations, seen))
                     destinations.Add(destination);
             }
-            else
-            {
-                Error(location, error!, fix!, "bad-address");
-            }
+            if (error is not null)
+                Error(location, error, fix!, "bad-address");
         }
         // Only when nothing else explains the emptiness (an undefined or empty variable already did).
         if (required && destinations.Count == 0 && Diagnostics.Count == before)

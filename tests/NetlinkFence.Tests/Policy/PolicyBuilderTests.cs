@@ -87,7 +87,7 @@ public sealed class PolicyBuilderTests
               allow:
                 - { name: api, to: [api.example], tcp: [443, 8443] }
                 - { name: updates, to: $mirrors, tcp: [80, 443], window: 45m }
-                - { name: ntp, to: [192.0.2.0/24], udp: [123], tcp: [4000-4010] }
+                - { name: ntp, to: [192.0.2.0/24, 198.51.100.8-198.51.100.20], udp: [123], tcp: [4000-4010] }
             """;
         var built = new PolicyBuilder()
             .Table("agent")
@@ -101,7 +101,7 @@ public sealed class PolicyBuilderTests
             .AllowEgress("api", to: ["api.example"], tcp: [443, 8443])
             .AllowEgress("updates", to: ["$mirrors"], tcp: [80, 443])
             .Window("updates", "45m")
-            .AllowEgress("ntp", to: ["192.0.2.0/24"], tcp: [new PortRange(4000, 4010)], udp: [new PortRange(123, 123)])
+            .AllowEgress("ntp", to: ["192.0.2.0/24", "198.51.100.8-198.51.100.20"], tcp: [new PortRange(4000, 4010)], udp: [new PortRange(123, 123)])
             .Build();
         var loaded = PolicyLoader.Load(yaml, FileName);
         Assert.Equal(loaded, built);
@@ -163,10 +163,11 @@ public sealed class PolicyBuilderTests
     [Fact]
     public void Address_errors_are_the_loaders()
     {
-        var e = Refused(new PolicyBuilder().AllowEgress("x", to: ["10.0.0.1/8", "10/8", "2001:db8::/129"], tcp: [443]));
+        var e = Refused(new PolicyBuilder().AllowEgress("x", to: ["10.0.0.1/8", "10/8", "2001:db8::/129", "10.0.0.9-10.0.0.1"], tcp: [443]));
         Assert.All(e.Diagnostics, d => Assert.Equal("bad-address", d.Code));
         Assert.Contains("write 10.0.0.0/8", e.Diagnostics[0].Fix);
-        Assert.Equal(3, e.Diagnostics.Count);
+        Assert.Contains("write 10.0.0.1-10.0.0.9", e.Diagnostics[3].Fix);
+        Assert.Equal(4, e.Diagnostics.Count);
     }
 
     [Fact]

@@ -268,6 +268,32 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void An_address_range_is_the_fewest_networks_that_hold_exactly_its_addresses()
+    {
+        var policy = Load(Egress("    - name: x\n      to: [198.51.100.8-198.51.100.20, \"2001:db8::1 - 2001:db8::7\", 203.0.113.9-203.0.113.9, build-01.example]\n      tcp: [443]\n"
+            + "input:\n  allow:\n    - { name: ssh, from: [10.0.0.0-10.0.255.255], tcp: [22] }\n"));
+        var peers = policy.Egress[0].Peers;
+        Assert.Equal(["198.51.100.8/29", "198.51.100.16/30", "198.51.100.20", "2001:db8::1", "2001:db8::2/127", "2001:db8::4/126", "203.0.113.9", "build-01.example"],
+            peers.Select(p => p.Text));
+        Assert.All(peers.Take(3), p => Assert.Equal(new SourceLocation(FileName, 5, 12), p.Location));
+        Assert.Equal("build-01.example", peers[^1].HostName); // a host name with hyphens is still one
+        Assert.Equal(["10.0.0.0/16"], policy.Input[0].Peers.Select(p => p.Text));
+    }
+
+    [Theory]
+    [InlineData("203.0.113.20-203.0.113.10", "address range '203.0.113.20-203.0.113.10' runs backwards", "write 203.0.113.10-203.0.113.20")]
+    [InlineData("203.0.113.10-2001:db8::1", "mixes an IPv4 and an IPv6 address", "203.0.113.10-203.0.113.20")]
+    [InlineData("203.0.113.10-api.example", "'api.example' is not an address", "FIRST-LAST")]
+    [InlineData("203.0.113.10-203.0.113.0/28", "'203.0.113.0/28' is not an address", "FIRST-LAST")]
+    [InlineData("::ffff:10.0.0.1-::ffff:10.0.0.9", "IPv4-mapped", "write 10.0.0.1")]
+    public void A_bad_address_range_is_located_and_says_what_to_write(string range, string message, string fix)
+    {
+        var d = Only(Egress($"    - name: x\n      to: [\"{range}\"]\n      tcp: [443]\n"), "bad-address", 5, 12);
+        Assert.Contains(message, d.Message);
+        Assert.Contains(fix, d.Fix);
+    }
+
+    [Fact]
     public void Several_bad_addresses_in_one_list_each_at_its_own_column()
     {
         string yaml = Egress("    - name: x\n      to: [10.0.0.1/8, 203.0.113.7, 1.2.3.4/40]\n      tcp: [443]\n");

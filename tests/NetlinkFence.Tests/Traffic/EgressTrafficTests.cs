@@ -98,4 +98,32 @@ public sealed class EgressTrafficTests
         var entries = await (await LivePolicy.AttachAsync(nft, compiled.Source)).ReadCountersAsync();
         Assert.True(Assert.Single(entries, e => e.Entry.Name == "ironclaw-control").Packets >= 2, "the ironclaw-control elements counted no packets");
     }
+
+    [Fact]
+    public async Task AnAddressRangeAllowsItsFirstAndLastAddressAndNotTheOnesBesideIt()
+    {
+        string[] inside = ["198.51.100.9", "198.51.100.12", "2001:db8::9", "2001:db8::c"];
+        string[] beside = ["198.51.100.8", "198.51.100.13", "2001:db8::8", "2001:db8::d"];
+        using var net = new AgentAndWorld([.. inside, .. beside]);
+        foreach (string address in inside.Concat(beside))
+            net.ListenTcp(address, 443);
+        Assert.True(net.TcpReachable("198.51.100.13", 443, AgentAndWorld.ExpectedThroughMs)); // open before the policy
+
+        const string policy = """
+            version: 1
+            egress:
+              allow:
+                - name: provider
+                  to: [198.51.100.9-198.51.100.12, "2001:db8::9 - 2001:db8::c"]
+                  tcp: [443]
+            """;
+        var compiled = PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(policy, "range.yaml"), new FixedResolver()));
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, compiled);
+
+        foreach (string address in inside)
+            Assert.True(net.TcpReachable(address, 443, AgentAndWorld.ExpectedThroughMs), $"{address} is in the range but was blocked");
+        foreach (string address in beside)
+            Assert.False(net.TcpReachable(address, 443, 700), $"{address} is outside the range but got through");
+    }
 }

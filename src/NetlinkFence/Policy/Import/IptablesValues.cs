@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy.Import;
 
@@ -69,40 +70,8 @@ internal static class IptablesValues
             error = $"'{IptablesSaveParser.Printable(text)}' is not a range of addresses (FIRST-LAST, no prefixes)";
             return null;
         }
-        int bits = ipv6 ? 128 : 32;
-        UInt128 low = Number(first.Value.BaseAddress), high = Number(last.Value.BaseAddress);
-        var networks = new List<IPNetwork>();
-        while (low <= high)
-        {
-            // The largest block that starts at low (aligned) and ends at or before high.
-            int size = Math.Min(bits, (int)UInt128.TrailingZeroCount(low));
-            while (size > 0 && Mask(size) > high - low)
-                size--;
-            networks.Add(new IPNetwork(Address(low, ipv6), bits - size));
-            UInt128 blockLast = low + Mask(size);
-            if (blockLast == high)
-                break;
-            low = blockLast + 1;
-        }
-        return networks;
-
-        static UInt128 Mask(int size) => size == 128 ? UInt128.MaxValue : (UInt128.One << size) - 1;
-    }
-
-    private static UInt128 Number(IPAddress address)
-    {
-        UInt128 value = 0;
-        foreach (byte b in address.GetAddressBytes())
-            value = value << 8 | b;
-        return value;
-    }
-
-    private static IPAddress Address(UInt128 value, bool ipv6)
-    {
-        byte[] bytes = new byte[ipv6 ? 16 : 4];
-        for (int i = bytes.Length - 1; i >= 0; i--, value >>= 8)
-            bytes[i] = (byte)value;
-        return new IPAddress(bytes);
+        UInt128 low = AddressMath.ToNumber(first.Value.BaseAddress), high = AddressMath.ToNumber(last.Value.BaseAddress);
+        return low > high ? [] : [.. AddressMath.Networks(low, high, first.Value.BaseAddress.AddressFamily)];
     }
 
     /// <summary>As a policy writes it: an address alone for a single host, else a CIDR.</summary>

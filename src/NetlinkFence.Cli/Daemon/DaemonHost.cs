@@ -252,11 +252,13 @@ internal sealed class DaemonHost
         }
     }
 
-    /// <summary>Watch mode: puts the table back to the policy after changes another process made (or that may have been lost).</summary>
-    private async Task RepairAsync(IReadOnlyList<NftablesChange> changes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Watch mode: puts the table back to the policy after changes another process made (or that may have been lost;
+    /// none: the last repair failed and this tries again). False when it could not: the watcher tries again later.
+    /// </summary>
+    private async Task<bool> RepairAsync(IReadOnlyList<NftablesChange> changes, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var who = changes.FirstOrDefault(c => c.Kind != NftablesChangeKind.Lost);
         await _changes.WaitAsync(cancellationToken);
         try
         {
@@ -270,8 +272,10 @@ internal sealed class DaemonHost
                 differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)
                 Log($"foreign change to {TableText}: {change}");
+            if (changes.Count == 0)
+                Log($"trying again to repair {TableText} ({differences.Count} difference(s) from the policy)");
             if (differences.Count == 0)
-                return;
+                return true;
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
@@ -279,7 +283,7 @@ internal sealed class DaemonHost
             try
             {
                 var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);
-                Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, in one transaction "
+                Log($"repaired {TableText} {When()}, in one transaction "
                     + $"({commit.Messages} messages, generation {commit.GenerationAfter}) that kept {running.Describe(DateTimeOffset.UtcNow)}");
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -288,13 +292,17 @@ internal sealed class DaemonHost
                 // (fail closed: windows closed until opened again, names back at their next refresh round).
                 Log($"repair: the replace carrying open windows and followed names failed ({e.Message}); replacing with the policy alone");
                 await ApplyAsync(policy, cancellationToken);
-                Log($"repaired {TableText} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen, without its open windows and followed names");
+                Log($"repaired {TableText} {When()}, without its open windows and followed names");
             }
             await RestoreAuditAsync(cancellationToken);
+            return true;
+
+            string When() => changes.Count == 0 ? "on a retry" : $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen";
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Log($"repairing {TableText} failed: {e.Message}; it is tried again at the next change");
+            Log($"repairing {TableText} failed: {e.Message}; it is tried again at the next change, and before that after a pause (1 s, doubling up to 30 s)");
+            return false;
         }
         finally
         {

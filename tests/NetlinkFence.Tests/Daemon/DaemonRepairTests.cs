@@ -1,3 +1,4 @@
+using NetlinkFence.Nftables;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Daemon;
@@ -52,6 +53,41 @@ public sealed class DaemonRepairTests
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(listing, $@"{New.Replace(".", "\\.")} \. tcp \. 443 [^,}}]*expires"), listing + daemon.Log);
             Assert.DoesNotContain("meta l4proto tcp accept", listing);
             Assert.False(listing.Contains(Old), "the repair put back the address the name was compiled with: " + listing + daemon.Log);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    [Fact]
+    public async Task A_repair_the_kernel_refuses_is_tried_again_until_it_lands_with_no_change_in_between()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(DaemonTests.Policy());
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, ns, "--no-owner");
+            daemon.WaitReady();
+            // Another process replaces the table, in one batch, with its own that accepts everything and that it owns
+            // (owner|persist): while its socket is open, the kernel refuses the daemon's repair (EPERM).
+            var taken = new Table(NftFamily.Inet, DaemonTests.Table) { Flags = Table.OwnerFlag | Table.PersistFlag };
+            await using (var other = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name }))
+            {
+                await other.CommitAsync(new Transaction().DestroyTable(taken).AddTable(taken)
+                    .AddChain(new Chain(NftFamily.Inet, DaemonTests.Table, "open", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Accept))));
+                Assert.True(daemon.WaitForLog($"repairing table inet {DaemonTests.Table} failed"), daemon.Log);
+                Assert.True(daemon.WaitForLog("trying again to repair"), daemon.Log); // a retry while it is still owned fails too
+                Assert.Contains("chain open", ns.Nft($"list table inet {DaemonTests.Table}"));
+            }
+            // Its socket is closed: the table stays (persist) with no owner, and nothing the monitor sees happens. Only
+            // a retry puts the policy back.
+            Assert.True(DaemonProcess.WaitUntil(() => !ns.Nft($"list table inet {DaemonTests.Table}").Contains("chain open"), 90),
+                "the foreign table stayed: " + ns.Nft($"list table inet {DaemonTests.Table}") + daemon.Log);
+            Assert.True(daemon.WaitForLog("on a retry"), daemon.Log);
+            var table = await DaemonTests.ReadTableAsync(ns);
+            Assert.Equal(0u, table!.Flags); // the daemon's own table again (watch mode: no flags)
+            Assert.Contains("chain output", ns.Nft($"list table inet {DaemonTests.Table}"));
         }
         finally
         {

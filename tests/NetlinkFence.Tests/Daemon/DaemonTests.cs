@@ -14,7 +14,7 @@ namespace NetlinkFence.Tests.Daemon;
 /// </summary>
 public sealed class DaemonTests
 {
-    private const string Table = "netlinkfence";
+    internal const string Table = "netlinkfence";
 
     internal static string Policy(string destination = "203.0.113.50") => $"""
         version: 1

@@ -23,7 +23,8 @@ internal sealed class PolicyReader(string fileName)
 
     /// <summary>
     /// Keys an entry of the other direction has, and why this one cannot: a plain "unknown key" would not say. Never
-    /// listed as allowed ('by' is read on input entries only to refuse it with the entry's name).
+    /// listed as allowed. 'by' is read on input entries, to refuse it with the entry's name and the reason
+    /// (<c>by-on-input</c>); it is here so that an input entry's "allowed here" list leaves it out, and its text is not shown.
     /// </summary>
     private static readonly Dictionary<string, string> NotOnInput = new(StringComparer.Ordinal)
     {

@@ -58,6 +58,14 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
+    public void By_on_an_input_entry_is_refused_with_the_entrys_name_and_why()
+    {
+        var d = Only(Ok + "input:\n  allow:\n    - name: ssh\n      from: [10.20.0.0/16]\n      tcp: [22]\n      by: { unit: sshd.service }\n", "by-on-input", 7, 11);
+        Assert.Equal("input.allow[1] ('ssh') has 'by:', which input entries cannot have", d.Message);
+        Assert.Contains("narrow 'from:' and the ports", d.Fix);
+    }
+
+    [Fact]
     public void Unknown_key_under_dns_is_reported_with_the_missing_resolvers()
     {
         string yaml = "version: 1\negress:\n  dns:\n    resolver: [192.168.1.10]\n";

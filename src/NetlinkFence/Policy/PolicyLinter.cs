@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy;
 
@@ -9,9 +10,9 @@ namespace NetlinkFence.Policy;
 /// (undefined or empty variables, entries without ports, DNS without resolvers, unknown keys); lint is for
 /// what is legal but risky. Each finding has a stable <see cref="PolicyDiagnostic.Code"/>:
 /// <list type="table">
-/// <item><term><c>dns-to-any</c> (error)</term><description>a resolver, or an allow on port 53, covers every address: DNS is a tunnel to anywhere ("UDP 53 to ANY is a massive policy leak").</description></item>
-/// <item><term><c>allow-any-destination</c> (error)</term><description>an egress entry allows 0.0.0.0/0 or ::/0: default deny is gone for those ports.</description></item>
-/// <item><term><c>ssh-open-to-any</c> (error)</term><description>input TCP 22 from any source (no <c>from</c>, or /0).</description></item>
+/// <item><term><c>dns-to-any</c> (error)</term><description>a resolver, or an allow on port 53, covers every address (alone, or the list's networks together): DNS is a tunnel to anywhere ("UDP 53 to ANY is a massive policy leak").</description></item>
+/// <item><term><c>allow-any-destination</c> (error)</term><description>an egress entry allows 0.0.0.0/0 or ::/0, or destinations that together hold every address (<c>0.0.0.0/1</c> and <c>128.0.0.0/1</c>, a range of them all): default deny is gone for those ports.</description></item>
+/// <item><term><c>ssh-open-to-any</c> (error)</term><description>input TCP 22 from any source (no <c>from</c>, a /0, or sources that together hold every address).</description></item>
 /// <item><term><c>no-log-prefix</c> (warning; info with an NFLOG group)</term><description>denials are dropped silently; deny logs are how new phone-home dependencies are found.</description></item>
 /// <item><term><c>no-log-rate</c> (warning)</term><description>denials are logged without a rate limit: a chatty or hostile process floods the log.</description></item>
 /// <item><term><c>wide-port-range</c> (warning)</term><description>a port range wider than 256 ports; the deployment should name its exact ports.</description></item>
@@ -142,12 +143,17 @@ public static class PolicyLinter
                     "prefer an internal resolver you can log and filter");
         }
 
+        if (!policy.Resolvers.Any(IsAny) && EveryAddressTogether(policy.Resolvers) is { } allResolvers)
+            Add(Severity.Error, policy.Resolvers[0].Location, "dns-to-any", $"the resolvers together hold every {allResolvers} address: DNS is a tunnel to anywhere",
+                "name your internal resolvers, e.g. 'resolvers: [192.168.1.10]'");
+
         bool hasUnpinnedNames = false;
         foreach (var entry in policy.Egress)
         {
+            string? everyAddress = entry.Peers.Any(IsAny) ? null : EveryAddressTogether(entry.Peers);
             if (Opens(entry, 53))
             {
-                if (entry.Peers.Any(IsAny))
+                if (entry.Peers.Any(IsAny) || everyAddress is not null)
                     Add(Severity.Error, entry.Location, "dns-to-any", $"'{entry.Name}' allows port 53 to any address: DNS becomes a tunnel to anywhere",
                         "remove port 53 here and list your resolvers under 'egress.dns.resolvers'");
                 else
@@ -188,6 +194,10 @@ public static class PolicyLinter
                     Add(Severity.Warning, peer.Location, "public-dns-resolver", $"'{entry.Name}' reaches public resolver {peer.Text}: DNS over HTTPS or TLS goes around yours",
                         "remove it; lookups go to 'egress.dns.resolvers'");
             }
+            if (everyAddress is not null)
+                Add(Severity.Error, entry.Location, "allow-any-destination",
+                    $"'{entry.Name}' allows every {everyAddress} address on {Ports(entry)}: its destinations together leave none out",
+                    "name the destinations (addresses, CIDRs, pinned hosts); default deny is the point");
             CheckPorts(entry, Add);
             if (entry.Window is { } window && window > LongWindow)
                 Add(Severity.Warning, entry.Location, "long-window", $"'{entry.Name}' may stay open for {WindowDuration.Format(window)}",
@@ -220,7 +230,7 @@ public static class PolicyLinter
 
         foreach (var entry in policy.Input)
         {
-            bool anySource = entry.Peers.Count == 0 || entry.Peers.Any(IsAny);
+            bool anySource = entry.Peers.Count == 0 || entry.Peers.Any(IsAny) || EveryAddressTogether(entry.Peers) is not null;
             if (anySource && entry.Tcp.Any(r => r.First <= 22 && 22 <= r.Last))
                 Add(Severity.Error, entry.Location, "ssh-open-to-any", $"'{entry.Name}' accepts SSH from any address",
                     "add 'from:' with your management network, e.g. 'from: [10.0.0.0/8]'");
@@ -270,6 +280,36 @@ public static class PolicyLinter
     private static bool Opens(AllowEntry entry, int port) => entry.Tcp.Concat(entry.Udp).Any(r => r.First <= port && port <= r.Last);
 
     private static bool IsAny(Destination destination) => destination.Network is { PrefixLength: 0 };
+
+    /// <summary>
+    /// "IPv4" or "IPv6" when the networks among <paramref name="destinations"/> hold every address of that family between
+    /// them (<c>0.0.0.0/1</c> and <c>128.0.0.0/1</c>, or a range from 0.0.0.0 to 255.255.255.255): as open as a /0 that
+    /// <see cref="IsAny"/> would have caught.
+    /// </summary>
+    private static string? EveryAddressTogether(IReadOnlyList<Destination> destinations)
+    {
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            var spans = destinations.Select(d => d.Network).OfType<IPNetwork>().Where(n => n.BaseAddress.AddressFamily == family)
+                .Select(AddressMath.Range).OrderBy(r => r.First).ToList();
+            UInt128 next = 0; // the lowest address no span has held yet
+            bool wrapped = false;
+            foreach (var (first, last) in spans)
+            {
+                if (first > next)
+                    break;
+                if (last >= AddressMath.Max(family))
+                {
+                    wrapped = true;
+                    break;
+                }
+                next = UInt128.Max(next, last + 1);
+            }
+            if (wrapped)
+                return family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
+        }
+        return null;
+    }
 
     private static bool IsSingleHost(IPNetwork network) => network.PrefixLength == network.BaseAddress.GetAddressBytes().Length * 8;
 

@@ -82,6 +82,49 @@ public sealed class PolicyLinterTests
         Assert.Contains("tcp 443", f.Message);
     }
 
+    [Theory]
+    [InlineData("[0.0.0.0/1, 128.0.0.0/1]", "'web' allows every IPv4 address on tcp 443: its destinations together")]
+    [InlineData("[0.0.0.0-255.255.255.255]", "'web' allows 0.0.0.0/0")] // a range of them all is the /0 itself
+    [InlineData("[0.0.0.0-127.255.255.255, 128.0.0.0/2, 192.0.0.0-255.255.255.255]", "'web' allows every IPv4 address")]
+    [InlineData("[\"::/1\", \"8000::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\", 203.0.113.7]", "'web' allows every IPv6 address")]
+    public void Destinations_that_together_hold_every_address_are_an_allow_to_any(string to, string message)
+    {
+        string yaml = Egress($"    - {{ name: web, to: {to}, tcp: [443] }}\n");
+        var f = Assert.Single(Lint(yaml), f => f.Code == "allow-any-destination");
+        Assert.Equal(Severity.Error, f.Severity);
+        Assert.StartsWith(message, f.Message);
+    }
+
+    [Theory]
+    [InlineData("[0.0.0.0/1, 128.0.0.0/2, 224.0.0.0/3]")] // 192.0.0.0/3 left out
+    [InlineData("[0.0.0.0-255.255.255.254]")] // all but the last address
+    [InlineData("[0.0.0.0-10.0.0.0, 10.0.0.2-255.255.255.255]")] // all but 10.0.0.1
+    [InlineData("[128.0.0.0/1, 10.0.0.0/8]")] // nothing below 10.0.0.0
+    [InlineData("[0.0.0.0/1, \"8000::/1\"]")] // halves of two families
+    public void Destinations_that_leave_an_address_out_are_not_an_allow_to_any(string to)
+    {
+        var findings = Lint(Egress($"    - {{ name: web, to: {to}, tcp: [443] }}\n"));
+        Assert.DoesNotContain(findings, f => f.Code == "allow-any-destination");
+        Assert.Contains(findings, f => f.Code == "broad-cidr");
+    }
+
+    [Fact]
+    public void Resolvers_or_a_port_53_entry_that_together_hold_every_address_are_dns_to_any()
+    {
+        Finding(Egress("", dns: "[0.0.0.0/1, 128.0.0.0/1]"), "dns-to-any", Severity.Error, "0.0.0.0/1");
+        string yaml = Egress("    - { name: dns, to: [0.0.0.0/1, 128.0.0.0/1], udp: [53] }\n");
+        Finding(yaml, "dns-to-any", Severity.Error, "{ name: dns");
+        Finding(yaml, "allow-any-destination", Severity.Error, "{ name: dns");
+    }
+
+    [Fact]
+    public void Input_sources_that_together_hold_every_address_are_any_source()
+    {
+        string yaml = CleanHead + "input:\n  allow:\n    - { name: ssh, from: [0.0.0.0/1, 128.0.0.0/1], tcp: [22] }\n"
+            + "egress:\n  dns:\n    resolvers: [192.168.1.10]\n  allow:\n" + CleanControl;
+        Finding(yaml, "ssh-open-to-any", Severity.Error, "{ name: ssh");
+    }
+
     [Fact]
     public void No_log_prefix()
     {

@@ -107,7 +107,8 @@ internal static partial class AddressParser
             fix = $"write {last}-{first}";
             return true;
         }
-        destinations = [.. AddressMath.Networks(low, high, first.AddressFamily).Select(n => Destination.ForNetwork(n, location))];
+        string range = $"{first}-{last}";
+        destinations = [.. AddressMath.Networks(low, high, first.AddressFamily).Select(n => Destination.ForRangePart(n, range, location))];
         return true;
     }
 

@@ -35,6 +35,9 @@ public sealed record Destination
         new(network.PrefixLength == network.BaseAddress.GetAddressBytes().Length * 8 ? network.BaseAddress.ToString() : network.ToString(),
             network, null, location ?? SourceLocation.Code);
 
+    /// <summary>One of the networks an address range was read as: its <see cref="Text"/> is the range, as a reviewer wrote it.</summary>
+    internal static Destination ForRangePart(IPNetwork network, string range, SourceLocation location) => new(range, network, null, location);
+
     /// <summary>A host name, resolved through <c>hosts:</c> pins or DNS.</summary>
     public static Destination ForHost(string hostName, SourceLocation? location = null) =>
         new(hostName, null, hostName.ToLowerInvariant(), location ?? SourceLocation.Code);

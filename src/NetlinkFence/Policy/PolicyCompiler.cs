@@ -480,9 +480,9 @@ public static class PolicyCompiler
     }
 
     private static List<string> Explain(ResolvedPolicy resolved, IEnumerable<Destination> destinations) =>
-        destinations.Distinct().Select(d => d.HostName is { } host && resolved.Names.TryGetValue(host, out var r)
+        destinations.Select(d => d.HostName is { } host && resolved.Names.TryGetValue(host, out var r)
             ? $"{host} -> {string.Join(", ", r.Addresses)} ({(r.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS")})"
-            : d.Text).ToList();
+            : d.Text).Distinct().ToList(); // text: the networks of one range read as the range, once
 
     private static AddressFamily Family(IPNetwork network) => network.BaseAddress.AddressFamily;
 

@@ -243,7 +243,8 @@ public static class PolicyLinter
             CheckPorts(entry, Add);
         }
 
-        return findings.OrderBy(f => f.Location.Line).ThenBy(f => f.Location.Column).ThenByDescending(f => f.Severity).ThenBy(f => f.Code, StringComparer.Ordinal).ToList();
+        // Distinct: the networks one address range was read as share its text and location, and would each say the same.
+        return findings.Distinct().OrderBy(f => f.Location.Line).ThenBy(f => f.Location.Column).ThenByDescending(f => f.Severity).ThenBy(f => f.Code, StringComparer.Ordinal).ToList();
     }
 
     private static void CheckPorts(AllowEntry entry, Action<Severity, SourceLocation, string, string, string> add)

@@ -84,7 +84,7 @@ public sealed class PolicyLinterTests
 
     [Theory]
     [InlineData("[0.0.0.0/1, 128.0.0.0/1]", "'web' allows every IPv4 address on tcp 443: its destinations together")]
-    [InlineData("[0.0.0.0-255.255.255.255]", "'web' allows 0.0.0.0/0")] // a range of them all is the /0 itself
+    [InlineData("[0.0.0.0-255.255.255.255]", "'web' allows 0.0.0.0-255.255.255.255: every address")] // a range of them all is the /0 itself
     [InlineData("[0.0.0.0-127.255.255.255, 128.0.0.0/2, 192.0.0.0-255.255.255.255]", "'web' allows every IPv4 address")]
     [InlineData("[\"::/1\", \"8000::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\", 203.0.113.7]", "'web' allows every IPv6 address")]
     public void Destinations_that_together_hold_every_address_are_an_allow_to_any(string to, string message)
@@ -106,6 +106,14 @@ public sealed class PolicyLinterTests
         var findings = Lint(Egress($"    - {{ name: web, to: {to}, tcp: [443] }}\n"));
         Assert.DoesNotContain(findings, f => f.Code == "allow-any-destination");
         Assert.Contains(findings, f => f.Code == "broad-cidr");
+    }
+
+    [Fact]
+    public void A_range_is_named_as_written_and_reported_once()
+    {
+        // Read as 0.0.0.0/1 and 128.0.0.0/2, each broader than a /16: one finding, naming the range.
+        var f = Finding(Egress("    - { name: web, to: [0.0.0.0-191.255.255.255], tcp: [443] }\n"), "broad-cidr", Severity.Warning, "0.0.0.0-191");
+        Assert.StartsWith("'web' allows 0.0.0.0-191.255.255.255, a network of more than a /16", f.Message);
     }
 
     [Fact]

@@ -281,11 +281,13 @@ public sealed class PolicyLoaderTests
         var policy = Load(Egress("    - name: x\n      to: [198.51.100.8-198.51.100.20, \"2001:db8::1 - 2001:db8::7\", 203.0.113.9-203.0.113.9, build-01.example]\n      tcp: [443]\n"
             + "input:\n  allow:\n    - { name: ssh, from: [10.0.0.0-10.0.255.255], tcp: [22] }\n"));
         var peers = policy.Egress[0].Peers;
-        Assert.Equal(["198.51.100.8/29", "198.51.100.16/30", "198.51.100.20", "2001:db8::1", "2001:db8::2/127", "2001:db8::4/126", "203.0.113.9", "build-01.example"],
-            peers.Select(p => p.Text));
+        Assert.Equal(["198.51.100.8/29", "198.51.100.16/30", "198.51.100.20/32", "2001:db8::1/128", "2001:db8::2/127", "2001:db8::4/126", "203.0.113.9/32"],
+            peers.Select(p => p.Network?.ToString()).OfType<string>());
+        // Each network keeps the range as written (addresses in their usual form), for plan's comments and lint's messages.
+        Assert.Equal(["198.51.100.8-198.51.100.20", "2001:db8::1-2001:db8::7", "203.0.113.9-203.0.113.9", "build-01.example"], peers.Select(p => p.Text).Distinct());
         Assert.All(peers.Take(3), p => Assert.Equal(new SourceLocation(FileName, 5, 12), p.Location));
         Assert.Equal("build-01.example", peers[^1].HostName); // a host name with hyphens is still one
-        Assert.Equal(["10.0.0.0/16"], policy.Input[0].Peers.Select(p => p.Text));
+        Assert.Equal(["10.0.0.0/16"], policy.Input[0].Peers.Select(p => p.Network?.ToString()));
     }
 
     [Theory]

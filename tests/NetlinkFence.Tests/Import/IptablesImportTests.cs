@@ -1,5 +1,6 @@
 using System.Net;
 using NetlinkFence.Policy;
+using NetlinkFence.Policy.Import;
 using static NetlinkFence.Tests.Import.ImportTestSupport;
 
 namespace NetlinkFence.Tests.Import;
@@ -305,16 +306,33 @@ public sealed class IptablesImportTests
     }
 
     [Fact]
-    public void An_iprange_becomes_the_fewest_networks_that_hold_exactly_its_addresses()
+    public void An_iprange_stays_a_range_of_the_fewest_networks_that_hold_exactly_its_addresses()
     {
         var result = ImportText(Filter("-A OUTPUT -p tcp -m iprange --dst-range 198.51.100.8-198.51.100.20 --dport 443 -j ACCEPT\n"
             + "-A OUTPUT -p udp -m iprange --dst-range 203.0.113.7 --dport 123 -j ACCEPT\n"
             + "-A INPUT -p tcp -m iprange --src-range 10.20.0.0-10.20.255.255 --dport 22 -j ACCEPT"));
         var https = Assert.Single(result.Policy.Egress, e => e.Tcp.Count > 0);
         Assert.Equal(["198.51.100.8/29", "198.51.100.16/30", "198.51.100.20/32"], https.Peers.Select(p => p.Network.ToString()));
-        Assert.Contains("to: [198.51.100.8/29, 198.51.100.16/30, 198.51.100.20]", result.Yaml);
+        Assert.Contains("to: [198.51.100.8-198.51.100.20]", result.Yaml); // as written; one network is written as that network
+        Assert.Contains("from: [10.20.0.0/16]", result.Yaml);
         Assert.Equal("203.0.113.7/32", Assert.Single(Assert.Single(result.Policy.Egress, e => e.Udp.Count > 0).Peers).Network.ToString());
         Assert.Equal("10.20.0.0/16", Assert.Single(Assert.Single(result.Policy.Input).Peers).Network.ToString());
+    }
+
+    [Fact]
+    public void An_ipv6_iprange_is_written_quoted_and_reads_back_as_its_networks()
+    {
+        const string nd = "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+            + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT\n";
+        var result = IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter("")),
+            IPv6 = new IptablesSource("r6.rules", Filter(nd + "-A OUTPUT -p tcp -m iprange --dst-range 2001:db8::1-2001:db8::7 --dport 443 -j ACCEPT\n")),
+            Defines = new Dictionary<string, string>(),
+            PolicyName = "r.yaml",
+        });
+        Assert.Contains("to: [\"2001:db8::1-2001:db8::7\"]", result.Yaml);
+        Assert.Equal(["2001:db8::1/128", "2001:db8::2/127", "2001:db8::4/126"], Assert.Single(result.Policy.Egress).Peers.Select(p => p.Network.ToString()));
     }
 
     [Theory]
@@ -324,7 +342,7 @@ public sealed class IptablesImportTests
     [InlineData("10.0.0.0-10.0.1.0", "10.0.0.0/24 10.0.1.0/32")]
     public void An_address_range_is_covered_exactly(string range, string expected)
     {
-        var networks = NetlinkFence.Policy.Import.IptablesValues.AddressRange(range, ipv6: false, out string? error)!;
+        var networks = IptablesValues.AddressRange(range, ipv6: false, out string? error)!;
         Assert.Null(error);
         Assert.Equal(expected, string.Join(" ", networks.Select(n => n.ToString())));
     }
@@ -332,7 +350,7 @@ public sealed class IptablesImportTests
     [Fact]
     public void An_ipv6_range_is_covered_exactly_and_a_range_of_the_other_family_is_refused()
     {
-        var all = NetlinkFence.Policy.Import.IptablesValues.AddressRange("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipv6: true, out _)!;
+        var all = IptablesValues.AddressRange("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipv6: true, out _)!;
         Assert.Equal("::/0", Assert.Single(all).ToString());
         var some = NetlinkFence.Policy.Import.IptablesValues.AddressRange("2001:db8::50-2001:db8::53", ipv6: true, out _)!;
         Assert.Equal(["2001:db8::50/126"], some.Select(n => n.ToString()));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using NetlinkFence.Policy.Layout;
 
 namespace NetlinkFence.Policy.Import;
 
@@ -154,6 +155,8 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
         {
             if (item.Variable is { } v && _defineValues.ContainsKey(v) && !_literalVariables.Contains(v))
                 result.Add("$" + v);
+            else if (item.Range && item.Networks.Count > 1)
+                result.Add(Quoted($"{item.Networks[0].BaseAddress}-{AddressMath.ToAddress(AddressMath.Range(item.Networks[^1]).Last, item.Networks[0].BaseAddress.AddressFamily)}"));
             else
                 result.AddRange(item.Networks.Select(Address));
         }
@@ -210,11 +213,10 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
         }
     }
 
-    private static string Address(IPNetwork network)
-    {
-        string text = IptablesValues.Format(network);
-        return text.Contains(':') ? $"\"{text}\"" : text;
-    }
+    private static string Address(IPNetwork network) => Quoted(IptablesValues.Format(network));
+
+    /// <summary>IPv6 in double quotes: a plain scalar with ':' may read as a YAML mapping.</summary>
+    private static string Quoted(string address) => address.Contains(':') ? $"\"{address}\"" : address;
 
     private static string PortText((int First, int Last) range)
     {

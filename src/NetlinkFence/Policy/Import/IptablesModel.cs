@@ -25,8 +25,11 @@ internal enum ConnState
     All = New | Established | Related | Invalid | Untracked | Snat | Dnat,
 }
 
-/// <summary>One item of an address list as written (<c>10.0.0.0/8</c>, or <c>$REPO_IPS</c>), with the networks it stands for.</summary>
-internal sealed record AddressItem(string Spelling, IReadOnlyList<IPNetwork> Networks, string? Variable = null);
+/// <summary>
+/// One item of an address list as written (<c>10.0.0.0/8</c>, or <c>$REPO_IPS</c>), with the networks it stands for.
+/// <paramref name="Range"/>: an <c>-m iprange</c> range, which the policy writes as a range too.
+/// </summary>
+internal sealed record AddressItem(string Spelling, IReadOnlyList<IPNetwork> Networks, string? Variable = null, bool Range = false);
 
 /// <summary>One item of a port list as written (<c>443</c>, <c>8000:8100</c>, or <c>$PORT</c>), with its ranges (0..65535).</summary>
 internal sealed record PortItem(string Spelling, IReadOnlyList<(int First, int Last)> Ranges, string? Variable = null);

@@ -629,7 +629,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
             }
             if (networks.Count == 0)
                 Unsupported(token, $"the range {Printable(text)} is reversed: iptables loads it and it never matches");
-            return networks.Count == 0 ? [] : [new AddressItem(text, networks)];
+            return networks.Count == 0 ? [] : [new AddressItem(text, networks, Range: true)];
         }
 
         private List<PortItem> Ports(IptablesToken token, bool multi)

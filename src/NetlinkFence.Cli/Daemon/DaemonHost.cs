@@ -33,6 +33,7 @@ internal sealed class DaemonHost
     private DnsRefresher? _names; // the running refresher (null when the policy follows no name)
     private DenialForwarding? _forwarding;
     private DateTimeOffset? _auditEnds; // an audit this daemon started (learn --audit), until the kernel ends it
+    private DateTimeOffset? _repairFailingSince; // watch mode: the table differs from the policy and repairs fail
 
     private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
@@ -275,7 +276,10 @@ internal sealed class DaemonHost
             if (changes.Count == 0)
                 Log($"trying again to repair {TableText} ({differences.Count} difference(s) from the policy)");
             if (differences.Count == 0)
+            {
+                RepairSucceeded();
                 return true;
+            }
             foreach (var difference in differences)
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
@@ -295,6 +299,7 @@ internal sealed class DaemonHost
                 Log($"repaired {TableText} {When()}, without its open windows and followed names");
             }
             await RestoreAuditAsync(cancellationToken);
+            RepairSucceeded();
             return true;
 
             string When() => changes.Count == 0 ? "on a retry" : $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen";
@@ -302,6 +307,11 @@ internal sealed class DaemonHost
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log($"repairing {TableText} failed: {e.Message}; it is tried again at the next change, and before that after a pause (1 s, doubling up to 30 s)");
+            if (_repairFailingSince is null)
+            {
+                _repairFailingSince = DateTimeOffset.UtcNow;
+                _notifier.Notify($"STATUS={Status()}"); // `systemctl status` shows it until a repair lands
+            }
             return false;
         }
         finally
@@ -582,7 +592,17 @@ internal sealed class DaemonHost
     }
 
     private string Status() =>
-        $"{TableText} from {_policyPath}, mode {_mode.ToString().ToLowerInvariant()}" + (_netns is null ? "" : $", namespace {_netns}");
+        $"{TableText} from {_policyPath}, mode {_mode.ToString().ToLowerInvariant()}" + (_netns is null ? "" : $", namespace {_netns}")
+        + (_repairFailingSince is { } since ? $"; REPAIR FAILING since {since:yyyy-MM-ddTHH:mm:ssZ}: the table differs from the policy (see the log)" : "");
+
+    /// <summary>A repair landed (or found nothing to repair): a failing state shown in the status ends.</summary>
+    private void RepairSucceeded()
+    {
+        if (_repairFailingSince is null)
+            return;
+        _repairFailingSince = null;
+        _notifier.Notify($"STATUS={Status()}");
+    }
 
     private static void Log(string line) => Console.Error.WriteLine($"netlinkfence[run]: {line}");
 }

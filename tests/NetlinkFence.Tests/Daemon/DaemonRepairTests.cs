@@ -78,6 +78,7 @@ public sealed class DaemonRepairTests
                     .AddChain(new Chain(NftFamily.Inet, DaemonTests.Table, "open", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Accept))));
                 Assert.True(daemon.WaitForLog($"repairing table inet {DaemonTests.Table} failed"), daemon.Log);
                 Assert.True(daemon.WaitForLog("trying again to repair"), daemon.Log); // a retry while it is still owned fails too
+                Assert.Contains(daemon.Notifications, n => n.Contains("STATUS=", StringComparison.Ordinal) && n.Contains("REPAIR FAILING since", StringComparison.Ordinal));
                 Assert.Contains("chain open", ns.Nft($"list table inet {DaemonTests.Table}"));
             }
             // Its socket is closed: the table stays (persist) with no owner, and nothing the monitor sees happens. Only
@@ -85,6 +86,9 @@ public sealed class DaemonRepairTests
             Assert.True(DaemonProcess.WaitUntil(() => !ns.Nft($"list table inet {DaemonTests.Table}").Contains("chain open"), 90),
                 "the foreign table stayed: " + ns.Nft($"list table inet {DaemonTests.Table}") + daemon.Log);
             Assert.True(daemon.WaitForLog("on a retry"), daemon.Log);
+            // systemd's status line says so while it lasts, and no longer once the repair landed.
+            Assert.True(DaemonProcess.WaitUntil(() => daemon.Notifications.Last(n => n.Contains("STATUS=", StringComparison.Ordinal)) is { } last
+                && !last.Contains("REPAIR FAILING", StringComparison.Ordinal), 30), string.Join("\n", daemon.Notifications));
             var table = await DaemonTests.ReadTableAsync(ns);
             Assert.Equal(0u, table!.Flags); // the daemon's own table again (watch mode: no flags)
             Assert.Contains("chain output", ns.Nft($"list table inet {DaemonTests.Table}"));

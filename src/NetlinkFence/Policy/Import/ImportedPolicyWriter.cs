@@ -156,7 +156,7 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
             if (item.Variable is { } v && _defineValues.ContainsKey(v) && !_literalVariables.Contains(v))
                 result.Add("$" + v);
             else if (item.Range && item.Networks.Count > 1)
-                result.Add(Quoted($"{item.Networks[0].BaseAddress}-{AddressMath.ToAddress(AddressMath.Range(item.Networks[^1]).Last, item.Networks[0].BaseAddress.AddressFamily)}"));
+                result.Add(Quoted(RangeText(item.Networks)));
             else
                 result.AddRange(item.Networks.Select(Address));
         }
@@ -214,6 +214,10 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
     }
 
     private static string Address(IPNetwork network) => Quoted(IptablesValues.Format(network));
+
+    /// <summary>FIRST-LAST of the networks an iprange was read as (in order, each next to the one before).</summary>
+    private static string RangeText(IReadOnlyList<IPNetwork> networks) =>
+        $"{networks[0].BaseAddress}-{AddressMath.ToAddress(AddressMath.Range(networks[^1]).Last, networks[0].BaseAddress.AddressFamily)}";
 
     /// <summary>IPv6 in double quotes: a plain scalar with ':' may read as a YAML mapping.</summary>
     private static string Quoted(string address) => address.Contains(':') ? $"\"{address}\"" : address;

@@ -31,6 +31,8 @@ internal static class ApplyVerb
             // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
             var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
             var selfTest = compiled.Source.Policy.SelfTest.ForAddresses(compiled.Source).Merge(cliTest);
+            if (parse.GetValue(inconclusive) == "fail" && LeakingDenyFlows(compiled, selfTest) is { Count: > 0 } leaks)
+                return RefuseLeaks(leaks);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
             var notes = json ? Console.Error : Console.Out;
@@ -87,6 +89,26 @@ internal static class ApplyVerb
             List<ExpectedFlow> Flows(Option<string[]> option) => (parse.GetValue(option) ?? []).SelectMany(text => ExpectedFlow.Parse(text, compiled.Source)).ToList();
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The self-test's deny flows the compiled policy itself lets through. Each would fail the self-test for certain
+    /// (its probe gets through, or proves nothing, which fails it too unless <c>--selftest-inconclusive pass</c>), so
+    /// apply refuses them before the commit: a leaking table is never live, not even for the seconds the probes take.
+    /// Allow flows are left to the probes: one to an address of the host itself leaves through lo, which is accepted,
+    /// and the plan does not know the host's addresses.
+    /// </summary>
+    private static List<(ExpectedFlow Flow, FlowVerdict Verdict)> LeakingDenyFlows(CompiledPolicy compiled, SelfTest selfTest) =>
+        selfTest.Deny.Select(flow => (flow, FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port)))
+            .Where(f => f.Item2.Allowed).ToList();
+
+    private static int RefuseLeaks(List<(ExpectedFlow Flow, FlowVerdict Verdict)> leaks)
+    {
+        foreach (var (flow, verdict) in leaks)
+            Console.Error.WriteLine($"netlinkfence: selftest: {flow} must be denied, but the policy allows it: {verdict.Reason}");
+        Console.Error.WriteLine($"netlinkfence: self-test failed before the commit: the policy lets {(leaks.Count == 1 ? "a flow" : $"{leaks.Count} flows")} through that the test says must be denied; "
+            + "nothing was changed. Narrow the entry that allows it, or drop the flow from the test ('netlinkfence plan' shows each flow's verdict)");
+        return ExitCodes.SelfTestFailed;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using NetlinkFence.Interop;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.Policy;
@@ -32,16 +33,36 @@ public sealed class SelfTestTests
         Assert.True(net.TcpReachable("203.0.113.50", 443, AgentAndWorld.ExpectedThroughMs));
     }
 
+    private static readonly string Leaky = SafetyPolicies.Write(SafetyPolicies.Text(extra: """
+            - name: oops
+              to: [0.0.0.0/0]
+              tcp: [443]
+        """));
+
     [Fact]
-    public void PolicyThatLeaksRollsItselfBack()
+    public async Task PolicyThatLeaksIsRefusedBeforeTheCommit()
     {
         using var net = World();
-        string leaky = SafetyPolicies.Write(SafetyPolicies.Text(extra: """
-                - name: oops
-                  to: [0.0.0.0/0]
-                  tcp: [443]
-            """));
-        var (exit, stdout, stderr) = CliRunner.Run($"apply {leaky} --netns {net.Agent.Name} --expect-allow {ControlPlane} --expect-deny {Elsewhere} udp:198.51.100.7:53");
+        Ok($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
+        string good = Masked(net.Agent.Nft("-j list ruleset"));
+        uint generation = await Daemon.DaemonTests.ReadGenerationAsync(net.Agent);
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {Leaky} --netns {net.Agent.Name} --expect-allow {ControlPlane} --expect-deny {Elsewhere} udp:198.51.100.7:53");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches($@"selftest: tcp:{Regex.Escape(Elsewhere)} must be denied, but the policy allows it: allow entry 'oops' at .*:\d+:\d+", stderr);
+        Assert.DoesNotContain("udp:198.51.100.7:53", stderr); // denied by the policy: not a leak
+        Assert.Contains("self-test failed before the commit", stderr);
+        Assert.DoesNotContain("selftest:", stdout); // no probe ran: nothing was committed to try
+        Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
+        Assert.Equal(generation, await Daemon.DaemonTests.ReadGenerationAsync(net.Agent)); // not even a commit and its undo
+        Assert.False(net.TcpReachable("198.51.100.7", 443, 700));
+    }
+
+    [Fact]
+    public void PolicyThatLeaksRollsItselfBackWhenInconclusiveProbesPass()
+    {
+        // With 'pass', a deny flow's probe that proves nothing would pass, so apply leaves the leak to the probes.
+        using var net = World();
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {Leaky} --netns {net.Agent.Name} --selftest-inconclusive pass --expect-allow {ControlPlane} --expect-deny {Elsewhere} udp:198.51.100.7:53");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got ALLOWED .* ok", stdout);
         Assert.Matches($"selftest: tcp:{Elsewhere} +expected DENIED +got ALLOWED .*FAILED", stdout);
@@ -175,15 +196,15 @@ public sealed class SelfTestTests
             """);
         using var noise = new DeniedNoise(net.Agent.Path, "198.51.100.7", 9);
         string good = SafetyPolicies.Write(SafetyPolicies.Text());
-        // The noise runs from before the commit until after the self-test, so it overlaps every probe.
-        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny 192.168.1.20:6514 203.0.113.50:8443");
+        // The noise runs from before the commit until after the self-test, so it overlaps every probe. 'pass': a deny
+        // flow the policy allows is otherwise refused before the commit, and this is about what its probe concludes.
+        var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --selftest-inconclusive pass --expect-deny 192.168.1.20:6514 203.0.113.50:8443");
         noise.Dispose();
         Assert.True(noise.Dropped > 0, "the noise was never dropped by the policy");
-        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
-        Assert.Matches("selftest: tcp:192.168.1.20:6514 +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied probe count \\+0, \\+[1-9]\\d* other packets dropped meanwhile \\(not this probe's\\)\\) FAILED", stdout);
+        Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
+        Assert.Matches("selftest: tcp:192.168.1.20:6514 +expected DENIED +got INCONCLUSIVE +\\(no answer, egress_denied probe count \\+0, \\+[1-9]\\d* other packets dropped meanwhile \\(not this probe's\\)\\) inconclusive, accepted", stdout);
         // A probe the policy really drops is still DENIED amid the same noise.
         Assert.Matches("selftest: tcp:203.0.113.50:8443 +expected DENIED +got DENIED +\\(no answer, egress_denied probe count \\+[1-9]\\d*, .*\\) ok", stdout);
-        Assert.Equal("", net.Agent.Nft("list ruleset"));
     }
 
     /// <summary>Unmarked UDP from inside a namespace to a destination the policy denies, every few milliseconds, until disposed.</summary>
@@ -232,7 +253,11 @@ public sealed class SelfTestTests
     {
         using var net = World();
         string good = SafetyPolicies.Write(SafetyPolicies.Text());
+        // Refused before the commit (the policy allows it), as the IPv4 flow; with 'pass', probed as IPv4.
         var (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --expect-deny [::ffff:203.0.113.50]:443");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Contains($"selftest: tcp:{ControlPlane} must be denied, but the policy allows it", stderr);
+        (exit, stdout, stderr) = CliRunner.Run($"apply {good} --netns {net.Agent.Name} --selftest-inconclusive pass --expect-deny [::ffff:203.0.113.50]:443");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches($"selftest: tcp:{ControlPlane} +expected DENIED +got ALLOWED .*FAILED", stdout);
 
@@ -287,9 +312,13 @@ public sealed class SelfTestTests
         Assert.Matches(@"selftest: tcp:203\.0\.113\.50:8443 +expected DENIED +got DENIED .* ok", stdout);
 
         // The name's address at this apply is what is tried: pinned elsewhere and allowed there on 8443 only, the test's
-        // 443 is denied, it fails and the previous table comes back.
+        // 443 is denied and its 8443 allowed, so the test fails and the previous table stays (refused before the commit,
+        // as the deny flow leaks; with 'pass', the probes fail and the previous table comes back).
         string moved = SafetyPolicies.Write(File.ReadAllText(policy).Replace("[203.0.113.50]", "[198.51.100.7]").Replace("tcp: [443]", "tcp: [8443]"));
         (exit, stdout, stderr) = CliRunner.Run($"apply {moved} --netns {net.Agent.Name}");
+        Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
+        Assert.Contains("selftest: tcp:198.51.100.7:8443 must be denied, but the policy allows it: allow entry 'control'", stderr);
+        (exit, stdout, stderr) = CliRunner.Run($"apply {moved} --netns {net.Agent.Name} --selftest-inconclusive pass");
         Assert.True(exit == 5, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"selftest: tcp:198\.51\.100\.7:443 +expected ALLOWED +got DENIED .* FAILED", stdout + stderr);
         string restored = net.Agent.Nft("list set inet netlinkfence allow_v4");

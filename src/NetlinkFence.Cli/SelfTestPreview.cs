@@ -63,7 +63,9 @@ internal static class SelfTestPreview
         {
             string tried = flow.Tried is null || flow.Written == flow.Tried.ToString() ? flow.Written : $"{flow.Written} ({flow.Tried.Address})";
             output.WriteLine("#   " + NftRenderer.CommentText($"{(flow.MustPass ? "allow" : "deny ")} {tried}: {flow.Verdict.Reason}"
-                + (flow.AsExpected || flow.Tried is null ? "" : $" -- FAILS: the test expects it {(flow.MustPass ? "allowed" : "denied")}")));
+                + (flow.AsExpected || flow.Tried is null ? ""
+                    : flow.MustPass ? " -- FAILS: the test expects it allowed"
+                    : " -- FAILS: the test expects it denied (apply refuses the policy before the commit)")));
         }
     }
 

@@ -6,8 +6,9 @@ namespace NetlinkFence.Policy;
 /// <summary>
 /// The lint finding <c>selftest-fails</c>: a <c>selftest:</c> flow the policy itself decides the other way. An
 /// <c>allow</c> flow no permanent entry allows (none at all, or only a window entry, which every apply leaves closed),
-/// or a <c>deny</c> flow a permanent entry without <c>by:</c> allows. Every apply of such a policy commits, fails its
-/// self-test and puts the previous table back (exit 5), on every host of a fleet. Only what is known without DNS
+/// or a <c>deny</c> flow a permanent entry without <c>by:</c> allows. Every apply of such a policy fails its self-test
+/// (exit 5), on every host of a fleet: after the commit, putting the previous table back, or, for a deny flow the policy
+/// lets through, before it. Only what is known without DNS
 /// decides (addresses, networks, <c>hosts:</c> pins); a flow a DNS name or a <c>by:</c> entry could decide is not reported.
 /// </summary>
 internal static class SelfTestCoverage
@@ -24,13 +25,15 @@ internal static class SelfTestCoverage
                 var (decision, entry, why) = Decide(policy, flow);
                 string what = $"selftest.{(written.MustPass ? "allow" : "deny")} '{written.Text}'"
                     + (ExpectedFlow.TryParse(written.Text, out _) ? "" : $" ({flow.Address})");
-                const string Outcome = "every apply of this policy fails its self-test and puts the previous table back (exit 5)";
+                string outcome = written.MustPass
+                    ? "every apply of this policy fails its self-test and puts the previous table back (exit 5)"
+                    : "every apply of this policy fails its self-test before the commit (exit 5)";
                 PolicyDiagnostic? finding = (written.MustPass, decision) switch
                 {
-                    (true, Decision.WindowOnly) => Finding(written, $"{what}: only window entry '{entry!.Name}' at {entry.Location} allows it, and apply leaves windows closed: {Outcome}",
+                    (true, Decision.WindowOnly) => Finding(written, $"{what}: only window entry '{entry!.Name}' at {entry.Location} allows it, and apply leaves windows closed: {outcome}",
                         "try it with 'netlinkfence probe' while the window is open instead, or make the entry permanent"),
-                    (true, Decision.Denied) => Finding(written, $"{what}: {why}: {Outcome}", "allow it in an entry, or correct the flow's address, protocol or port"),
-                    (false, Decision.Allowed) => Finding(written, $"{what}: {why}: {Outcome}", "drop the flow from selftest.deny, or narrow what allows it"),
+                    (true, Decision.Denied) => Finding(written, $"{what}: {why}: {outcome}", "allow it in an entry, or correct the flow's address, protocol or port"),
+                    (false, Decision.Allowed) => Finding(written, $"{what}: {why}: {outcome}", "drop the flow from selftest.deny, or narrow what allows it"),
                     _ => null,
                 };
                 if (finding is not null)

@@ -7,7 +7,8 @@ namespace NetlinkFence.Cli;
 /// <summary>
 /// What <c>plan</c> says about the policy's <c>selftest:</c>: each flow apply will try, with the verdict the compiled
 /// policy gives it (<see cref="FlowExplainer"/>), so a reviewer sees before any commit which flow would fail the test
-/// and roll the apply back.
+/// and roll the apply back. <c>apply</c> uses the same verdicts to refuse, before the commit, a deny flow the plan lets
+/// through.
 /// </summary>
 internal static class SelfTestPreview
 {
@@ -18,11 +19,17 @@ internal static class SelfTestPreview
     public sealed record Flow(bool MustPass, string Written, ExpectedFlow? Tried, FlowVerdict Verdict)
     {
         public bool AsExpected => Tried is not null && Verdict.Allowed == MustPass;
+
+        /// <summary>A deny flow the plan itself lets through: apply refuses the policy before the commit.</summary>
+        public bool Leaks => !MustPass && Tried is not null && Verdict.Allowed;
     }
 
-    public static List<Flow> Of(CompiledPolicy compiled)
+    /// <summary>The policy's own <c>selftest:</c>, as <c>plan</c> shows it.</summary>
+    public static List<Flow> Of(CompiledPolicy compiled) => Of(compiled, compiled.Source.Policy.SelfTest);
+
+    /// <summary><paramref name="test"/>'s flows (apply's: the policy's and the command line's), each with the plan's verdict.</summary>
+    public static List<Flow> Of(CompiledPolicy compiled, SelfTest test)
     {
-        var test = compiled.Source.Policy.SelfTest;
         var flows = new List<Flow>();
         Add(true, test.Allow, test.NamedAllow);
         Add(false, test.Deny, test.NamedDeny);
@@ -64,8 +71,8 @@ internal static class SelfTestPreview
             string tried = flow.Tried is null || flow.Written == flow.Tried.ToString() ? flow.Written : $"{flow.Written} ({flow.Tried.Address})";
             output.WriteLine("#   " + NftRenderer.CommentText($"{(flow.MustPass ? "allow" : "deny ")} {tried}: {flow.Verdict.Reason}"
                 + (flow.AsExpected || flow.Tried is null ? ""
-                    : flow.MustPass ? " -- FAILS: the test expects it allowed"
-                    : " -- FAILS: the test expects it denied (apply refuses the policy before the commit)")));
+                    : flow.Leaks ? " -- FAILS: the test expects it denied (apply refuses the policy before the commit)"
+                    : " -- FAILS: the test expects it allowed")));
         }
     }
 

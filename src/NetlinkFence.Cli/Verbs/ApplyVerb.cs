@@ -31,7 +31,11 @@ internal static class ApplyVerb
             // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
             var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
             var selfTest = compiled.Source.Policy.SelfTest.ForAddresses(compiled.Source).Merge(cliTest);
-            if (parse.GetValue(inconclusive) == "fail" && LeakingDenyFlows(compiled, selfTest) is { Count: > 0 } leaks)
+            // A deny flow the plan itself lets through fails the self-test for certain (its probe gets through, or proves
+            // nothing, which fails it unless --selftest-inconclusive pass): refused before the commit, so a leaking table
+            // is never live, not even for the seconds the probes take. Allow flows are left to the probes: one to an
+            // address of the host itself leaves through lo, which is accepted, and the plan does not know the host's addresses.
+            if (parse.GetValue(inconclusive) == "fail" && SelfTestPreview.Of(compiled, selfTest).Where(f => f.Leaks).ToList() is { Count: > 0 } leaks)
                 return RefuseLeaks(leaks);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
@@ -91,21 +95,10 @@ internal static class ApplyVerb
         return command;
     }
 
-    /// <summary>
-    /// The self-test's deny flows the compiled policy itself lets through. Each would fail the self-test for certain
-    /// (its probe gets through, or proves nothing, which fails it too unless <c>--selftest-inconclusive pass</c>), so
-    /// apply refuses them before the commit: a leaking table is never live, not even for the seconds the probes take.
-    /// Allow flows are left to the probes: one to an address of the host itself leaves through lo, which is accepted,
-    /// and the plan does not know the host's addresses.
-    /// </summary>
-    private static List<(ExpectedFlow Flow, FlowVerdict Verdict)> LeakingDenyFlows(CompiledPolicy compiled, SelfTest selfTest) =>
-        selfTest.Deny.Select(flow => (flow, FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port)))
-            .Where(f => f.Item2.Allowed).ToList();
-
-    private static int RefuseLeaks(List<(ExpectedFlow Flow, FlowVerdict Verdict)> leaks)
+    private static int RefuseLeaks(List<SelfTestPreview.Flow> leaks)
     {
-        foreach (var (flow, verdict) in leaks)
-            Console.Error.WriteLine($"netlinkfence: selftest: {flow} must be denied, but the policy allows it: {verdict.Reason}");
+        foreach (var leak in leaks)
+            Console.Error.WriteLine($"netlinkfence: selftest: {leak.Tried} must be denied, but the policy allows it: {leak.Verdict.Reason}");
         Console.Error.WriteLine($"netlinkfence: self-test failed before the commit: the policy lets {(leaks.Count == 1 ? "a flow" : $"{leaks.Count} flows")} through that the test says must be denied; "
             + "nothing was changed. Narrow the entry that allows it, or drop the flow from the test ('netlinkfence plan' shows each flow's verdict)");
         return ExitCodes.SelfTestFailed;

@@ -143,17 +143,17 @@ public static class PolicyLinter
                     "prefer an internal resolver you can log and filter");
         }
 
-        if (!policy.Resolvers.Any(IsAny) && EveryAddressTogether(policy.Resolvers) is { } allResolvers)
+        if (!policy.Resolvers.Any(IsAny) && EveryAddress(policy.Resolvers) is { } allResolvers)
             Add(Severity.Error, policy.Resolvers[0].Location, "dns-to-any", $"the resolvers together hold every {allResolvers} address: DNS is a tunnel to anywhere",
                 "name your internal resolvers, e.g. 'resolvers: [192.168.1.10]'");
 
         bool hasUnpinnedNames = false;
         foreach (var entry in policy.Egress)
         {
-            string? everyAddress = entry.Peers.Any(IsAny) ? null : EveryAddressTogether(entry.Peers);
+            string? everyAddress = EveryAddress(entry.Peers);
             if (Opens(entry, 53))
             {
-                if (entry.Peers.Any(IsAny) || everyAddress is not null)
+                if (everyAddress is not null)
                     Add(Severity.Error, entry.Location, "dns-to-any", $"'{entry.Name}' allows port 53 to any address: DNS becomes a tunnel to anywhere",
                         "remove port 53 here and list your resolvers under 'egress.dns.resolvers'");
                 else
@@ -194,7 +194,7 @@ public static class PolicyLinter
                     Add(Severity.Warning, peer.Location, "public-dns-resolver", $"'{entry.Name}' reaches public resolver {peer.Text}: DNS over HTTPS or TLS goes around yours",
                         "remove it; lookups go to 'egress.dns.resolvers'");
             }
-            if (everyAddress is not null)
+            if (everyAddress is not null && !entry.Peers.Any(IsAny)) // a /0 alone is reported at itself, above
                 Add(Severity.Error, entry.Location, "allow-any-destination",
                     $"'{entry.Name}' allows every {everyAddress} address on {Ports(entry)}: its destinations together leave none out",
                     "name the destinations (addresses, CIDRs, pinned hosts); default deny is the point");
@@ -230,7 +230,7 @@ public static class PolicyLinter
 
         foreach (var entry in policy.Input)
         {
-            bool anySource = entry.Peers.Count == 0 || entry.Peers.Any(IsAny) || EveryAddressTogether(entry.Peers) is not null;
+            bool anySource = entry.Peers.Count == 0 || EveryAddress(entry.Peers) is not null;
             if (anySource && entry.Tcp.Any(r => r.First <= 22 && 22 <= r.Last))
                 Add(Severity.Error, entry.Location, "ssh-open-to-any", $"'{entry.Name}' accepts SSH from any address",
                     "add 'from:' with your management network, e.g. 'from: [10.0.0.0/8]'");
@@ -283,31 +283,23 @@ public static class PolicyLinter
     private static bool IsAny(Destination destination) => destination.Network is { PrefixLength: 0 };
 
     /// <summary>
-    /// "IPv4" or "IPv6" when the networks among <paramref name="destinations"/> hold every address of that family between
-    /// them (<c>0.0.0.0/1</c> and <c>128.0.0.0/1</c>, or a range from 0.0.0.0 to 255.255.255.255): as open as a /0 that
-    /// <see cref="IsAny"/> would have caught.
+    /// "IPv4" or "IPv6" when the networks among <paramref name="destinations"/> hold every address of that family, alone
+    /// (a /0) or between them (<c>0.0.0.0/1</c> and <c>128.0.0.0/1</c>, a range from 0.0.0.0 to 255.255.255.255).
     /// </summary>
-    private static string? EveryAddressTogether(IReadOnlyList<Destination> destinations)
+    private static string? EveryAddress(IReadOnlyList<Destination> destinations)
     {
         foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
         {
-            var spans = destinations.Select(d => d.Network).OfType<IPNetwork>().Where(n => n.BaseAddress.AddressFamily == family)
-                .Select(AddressMath.Range).OrderBy(r => r.First).ToList();
-            UInt128 next = 0; // the lowest address no span has held yet
-            bool wrapped = false;
-            foreach (var (first, last) in spans)
+            UInt128 next = 0; // the lowest address no network held so far
+            foreach (var (first, last) in destinations.Select(d => d.Network).OfType<IPNetwork>()
+                .Where(n => n.BaseAddress.AddressFamily == family).Select(AddressMath.Range).OrderBy(r => r.First))
             {
                 if (first > next)
                     break;
-                if (last >= AddressMath.Max(family))
-                {
-                    wrapped = true;
-                    break;
-                }
+                if (last == AddressMath.Max(family))
+                    return family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
                 next = UInt128.Max(next, last + 1);
             }
-            if (wrapped)
-                return family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
         }
         return null;
     }

@@ -311,10 +311,10 @@ internal sealed partial class PolicyRules
             string? error, fix;
             if (AddressParser.TryParseRange(text, location, out var range, out error, out fix))
             {
-                foreach (var network in range ?? [])
+                foreach (var part in range ?? [])
                 {
-                    if (IsNew(network, destinations, seen))
-                        destinations.Add(network);
+                    if (IsNew(part, destinations, seen))
+                        destinations.Add(part);
                 }
             }
             else if (AddressParser.Parse(text, location, out error, out fix) is { } destination)

@@ -11,6 +11,10 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>
+    /// Not recursive: Program adds it to the root and to each verb but <c>import</c>, whose <c>--output</c> names the
+    /// policy file to write; a recursive one would list two <c>--output</c> in its help.
+    /// </summary>
     public static readonly Option<string> Output = CreateOutput();
 
     public static readonly Option<string> Table = CreateTable();
@@ -49,7 +53,6 @@ internal static class CommonOptions
         {
             Description = "output format",
             DefaultValueFactory = _ => "text",
-            Recursive = true,
         };
         option.AcceptOnlyFromAmong("text", "json");
         return option;

@@ -56,6 +56,22 @@ public sealed class ImportCliTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Its_help_lists_one_output_option_the_file_to_write_while_other_verbs_keep_the_format_option()
+    {
+        var (code, help, stderr) = CliRunner.Run("import iptables --help");
+        Assert.True(code == 0, stderr);
+        var outputs = help.Split('\n').Where(line => line.TrimStart().StartsWith("--output", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["--output <output>"], outputs.Select(line => line.Trim()[..line.Trim().IndexOf("  ", StringComparison.Ordinal)]));
+        Assert.Contains("write the policy to this file", outputs[0]);
+        var (lintCode, lint, lintError) = CliRunner.Run($"--output json lint {Rules("seed-egress.yaml")}", workingDirectory: ImportTestSupport.RulesetDirectory);
+        Assert.True(lintCode is 0 or 1, lintError);
+        Assert.StartsWith("{", lint.TrimStart());
+        var (showHelpCode, showHelp, _) = CliRunner.Run("show --help");
+        Assert.Equal(0, showHelpCode);
+        Assert.Contains("--output <json|text>", showHelp);
+    }
+
+    [Fact]
     public void A_failed_import_leaves_an_existing_output_file_as_it_was()
     {
         string target = Path.Combine(_directory, "policy.yaml");

@@ -86,7 +86,7 @@ internal static class ApplyVerb
             if (guard is null)
                 SavePrevious(state, previous);
             else
-                notes.WriteLine($"not confirmed yet: run 'netlinkfence confirm{(netns is null ? "" : " --netns " + netns)}' within {window!.Value.TotalSeconds:0.#}s, "
+                notes.WriteLine($"not confirmed yet: run '{SuggestedCommand.Of("confirm", netns, SuggestedCommand.TableUnlessDefault(compiled.Table.Name))}' within {window!.Value.TotalSeconds:0.#}s, "
                     + $"or the previous table comes back at {PendingReport.Due(guard.Pending!)}");
             return ExitCodes.Ok;
 
@@ -118,10 +118,10 @@ internal static class ApplyVerb
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            string where = state.Netns is null ? "" : " --netns " + state.Netns;
+            string rollback = SuggestedCommand.Of("rollback", state.Netns, SuggestedCommand.TableUnlessDefault(state.Table));
             string retry = guard is null
-                ? SavePrevious(state, previous) ? $"run 'netlinkfence rollback{where}' to try again" : "restore it by hand"
-                : $"the pending rollback tries again at {PendingReport.Due(guard.Pending!)}, or run 'netlinkfence rollback{where}' now";
+                ? SavePrevious(state, previous) ? $"run '{rollback}' to try again" : "restore it by hand"
+                : $"the pending rollback tries again at {PendingReport.Due(guard.Pending!)}, or run '{rollback}' now";
             Console.Error.WriteLine($"netlinkfence: self-test failed, and putting the previous table back failed too: {e.Message}");
             Console.Error.WriteLine($"netlinkfence: THE FAILED POLICY IS STILL LIVE in {state.Target.Description}; {retry}");
             return ExitCodes.SelfTestFailed;

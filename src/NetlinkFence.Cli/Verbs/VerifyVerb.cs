@@ -76,7 +76,7 @@ internal static class VerifyVerb
                 Console.WriteLine($"table inet {compiled.Table.Name} does NOT match {path}: {differences.Count} difference(s) (+ only in the live table, - only in the policy, ~ changed):");
                 foreach (var d in differences)
                     Console.WriteLine("  " + d);
-                Console.WriteLine($"run `netlinkfence apply {path}` to restore the policy");
+                Console.WriteLine($"run `{SuggestedCommand.Of("apply", parse.GetValue(CommonOptions.NetworkNamespace), table: null, path)}` to restore the policy");
                 if (audit is not null)
                     Console.WriteLine($"AUDIT: it is also in audit mode{(audit.Remaining is { } r ? $" for {r.TotalSeconds:0}s more" : " without a timeout")}: what the policy denies is ACCEPTED (and logged) until then");
             }

@@ -22,7 +22,7 @@ internal static class WindowVerbs
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
         {
-            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
+            var (policy, path, table) = PolicyTable.LoadPolicy(parse);
             string entry = parse.GetValue(name)!;
             var max = KernelWindowControl.CheckWindow(policy, entry);
             var span = parse.GetValue(duration) is { } text
@@ -34,7 +34,7 @@ internal static class WindowVerbs
             if (parse.GetValue(CommonOptions.Output) == "json")
                 Output.WriteJson(w => Write(w, window));
             else
-                Console.WriteLine(Opened(entry, span, window.Remaining ?? TimeSpan.Zero));
+                Console.WriteLine(Opened(entry, span, window.Remaining ?? TimeSpan.Zero, CloseCommand(parse, entry, path)));
             return ExitCodes.Ok;
         }));
         return command;
@@ -44,8 +44,8 @@ internal static class WindowVerbs
     /// What an open did. Opening never shortens a window: when it stays open for longer than asked (a second's
     /// slack for the round trip), the line says so instead of reading as if --for had been taken.
     /// </summary>
-    internal static string Opened(string entry, TimeSpan asked, TimeSpan remaining) => remaining > asked + TimeSpan.FromSeconds(1)
-        ? $"{entry}: stays open for {WindowDuration.Format(remaining)}, longer than --for {WindowDuration.Format(asked)}: opening never shortens a window ('netlinkfence close {entry}' first to shorten it)"
+    internal static string Opened(string entry, TimeSpan asked, TimeSpan remaining, string close) => remaining > asked + TimeSpan.FromSeconds(1)
+        ? $"{entry}: stays open for {WindowDuration.Format(remaining)}, longer than --for {WindowDuration.Format(asked)}: opening never shortens a window ('{close}' first to shorten it)"
         : $"{entry}: open for {WindowDuration.Format(remaining)} (the kernel closes it then)";
 
     public static Command Close()
@@ -65,6 +65,11 @@ internal static class WindowVerbs
         }));
         return command;
     }
+
+    /// <summary>The <c>close</c> of the window <c>open</c> acted on: the same policy, namespace and table.</summary>
+    private static string CloseCommand(ParseResult parse, string entry, string policyPath) =>
+        SuggestedCommand.Of("close", parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(PolicyTable.Table),
+            policyPath == PolicyTable.DefaultPolicyPath ? [entry] : [entry, "--policy", policyPath]);
 
     /// <summary>What <c>close</c> says: never "closed" for a window that was not open (exit 0 either way: it is closed now).</summary>
     internal static string Closed(string entry, bool wasOpen) => wasOpen ? $"{entry}: closed" : $"{entry}: was not open; nothing to close";

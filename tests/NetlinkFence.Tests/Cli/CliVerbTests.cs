@@ -40,6 +40,8 @@ public sealed class CliVerbTests
         Assert.Contains("~ chain output", drift.Stdout);
         Assert.Contains("policy accept", drift.Stdout);
         Assert.Contains("+ set allow_v4: element 10.9.9.9 . tcp . 22", drift.Stdout);
+        // The fix it prints acts where verify looked: without --netns it would apply the policy to the host itself.
+        Assert.Contains($"run `netlinkfence apply {Example} --netns {ns.Name}` to restore the policy", drift.Stdout);
 
         var json = CliRunner.Run($"verify {Example} --netns {ns.Name} --output json");
         Assert.Equal(1, json.ExitCode);

@@ -1,3 +1,4 @@
+using NetlinkFence.Cli;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Cli;
@@ -62,6 +63,29 @@ public sealed class PolicyTableTests : IDisposable
         string tables = ns.Nft("list tables");
         Assert.Contains("table inet hid", tables);
         Assert.DoesNotContain("other", tables);
+    }
+
+    [Fact]
+    public void The_confirm_command_apply_prints_names_the_namespace_and_table_and_works_as_printed()
+    {
+        using var ns = TestNamespace.Create();
+        var applied = CliRunner.Run($"apply {Policy("hid")} --netns {ns.Name} --confirm-within 120s");
+        Assert.True(applied.ExitCode == 0, applied.Stderr);
+        var printed = System.Text.RegularExpressions.Regex.Match(applied.Stdout + applied.Stderr, "run '(netlinkfence confirm[^']*)' within");
+        Assert.True(printed.Success, applied.Stdout + applied.Stderr);
+        Assert.Equal($"netlinkfence confirm --netns {ns.Name} --table hid", printed.Groups[1].Value);
+        var confirmed = CliRunner.Run(printed.Groups[1].Value["netlinkfence ".Length..]);
+        Assert.True(confirmed.ExitCode == 0, confirmed.Stderr);
+        Assert.Contains("confirmed: table inet hid stays", confirmed.Stdout);
+    }
+
+    [Fact]
+    public void Suggested_commands_quote_what_a_shell_would_split_and_name_a_table_only_where_the_verb_would_not_pick_it()
+    {
+        Assert.Equal("netlinkfence apply /etc/p.yaml --netns agent", SuggestedCommand.Of("apply", "agent", null, "/etc/p.yaml"));
+        Assert.Equal("netlinkfence apply \"/tmp/my policy.yaml\" --netns \"a \\$b\"", SuggestedCommand.Of("apply", "a $b", null, "/tmp/my policy.yaml"));
+        Assert.Equal("netlinkfence rollback --table hid", SuggestedCommand.Of("rollback", null, SuggestedCommand.TableUnlessDefault("hid")));
+        Assert.Equal(File.Exists(PolicyTable.DefaultPolicyPath) ? "netlinkfence" : null, SuggestedCommand.TableUnlessDefault("netlinkfence"));
     }
 
     [Fact]

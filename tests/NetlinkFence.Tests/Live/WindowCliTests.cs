@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Live;
@@ -71,7 +72,8 @@ public sealed class WindowCliTests : IDisposable
         Assert.Equal(0, Cli("open updates", net).ExitCode); // default: the whole window (1m)
         var shorter = Cli("open updates --for 2s", net);
         Assert.True(shorter.ExitCode == 0, shorter.Stderr);
-        Assert.Matches(@"^updates: stays open for (1m|\d{1,2}s), longer than --for 2s: opening never shortens a window \('netlinkfence close updates' first to shorten it\)$", shorter.Stdout.Trim());
+        Assert.Matches(@"^updates: stays open for (1m|\d{1,2}s), longer than --for 2s: opening never shortens a window \('"
+            + Regex.Escape($"netlinkfence close updates --policy {_policy} --netns {net.Agent.Name}") + @"' first to shorten it\)$", shorter.Stdout.Trim());
         var status = Cli("status --output json", net);
         Assert.True(status.ExitCode == 0, status.Stderr);
         using (var json = JsonDocument.Parse(status.Stdout))

@@ -1,0 +1,33 @@
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// A netlinkfence command line that a message tells the user to run. It carries the namespace and the table the verb
+/// acted on: copied as printed, it acts there, never on the host's own namespace or on another table.
+/// </summary>
+internal static class SuggestedCommand
+{
+    /// <summary><c>netlinkfence VERB ARGUMENTS [--netns NS] [--table TABLE]</c>.</summary>
+    public static string Of(string verb, string? netns, string? table, params string[] arguments)
+    {
+        var line = new List<string> { "netlinkfence", verb };
+        line.AddRange(arguments.Select(Quote));
+        if (netns is not null)
+            line.AddRange(["--netns", Quote(netns)]);
+        if (table is not null)
+            line.AddRange(["--table", Quote(table)]);
+        return string.Join(' ', line);
+    }
+
+    /// <summary>
+    /// For a verb given neither --policy nor --table: null where it would pick <paramref name="table"/> anyway (the
+    /// default table, with no default policy file to name another one), else the table.
+    /// </summary>
+    public static string? TableUnlessDefault(string table) =>
+        table == PolicyTable.DefaultTable && !File.Exists(PolicyTable.DefaultPolicyPath) ? null : table;
+
+    /// <summary>Double quotes (the messages wrap commands in single ones) around what a shell would split or expand.</summary>
+    private static string Quote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_' or ':' or '=' or ',' or '@' or '+')
+            ? word
+            : "\"" + string.Concat(word.Select(c => c is '"' or '\\' or '$' or '`' ? $"\\{c}" : c.ToString())) + "\"";
+}

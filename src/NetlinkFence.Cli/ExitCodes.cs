@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NetlinkFence.Interop.Uapi;
 using NetlinkFence.Interop;
 using NetlinkFence.Netlink;
@@ -27,8 +28,11 @@ internal static class ExitCodes
     /// <summary>A bug in netlinkfence: an exception no code path throws on purpose (sysexits.h's EX_SOFTWARE).</summary>
     public const int InternalError = 70;
 
-    /// <summary>Runs a verb, printing a one-line explanation for failures instead of a stack trace (bugs keep theirs).</summary>
-    public static async Task<int> Run(Func<Task<int>> verb)
+    /// <summary>
+    /// Runs a verb, printing a one-line explanation for failures instead of a stack trace (bugs keep theirs); with
+    /// <c>--output json</c> in <paramref name="parse"/>, also the failure as JSON on standard output (<see cref="FailureJson"/>).
+    /// </summary>
+    public static async Task<int> Run(ParseResult? parse, Func<Task<int>> verb)
     {
         try
         {
@@ -36,9 +40,27 @@ internal static class ExitCodes
         }
         catch (Exception e) when (e is not OperationCanceledException) // Ctrl-C/SIGTERM: System.CommandLine's own exit
         {
-            return Report(e, Console.Error);
+            var text = new StringWriter();
+            int code = Report(e, text);
+            Console.Error.Write(text.ToString());
+            if (FailureJson.Wanted(parse))
+                FailureJson.Write(e, code, text.ToString());
+            return code;
         }
     }
+
+    /// <summary>The name of an exit code in JSON output (<c>bad-input</c>, <c>kernel-refused</c>, ...).</summary>
+    public static string KindOf(int code) => code switch
+    {
+        Ok => "ok",
+        DriftOrFindings => "drift-or-findings",
+        BadInput => "bad-input",
+        KernelRefused => "kernel-refused",
+        Permission => "permission",
+        SelfTestFailed => "self-test-failed",
+        SystemFailure => "system-failure",
+        _ => "internal-error",
+    };
 
     /// <summary>Writes what <paramref name="failure"/> means to <paramref name="error"/> and returns its exit code.</summary>
     public static int Report(Exception failure, TextWriter error)
@@ -71,6 +93,10 @@ internal static class ExitCodes
             case UnauthorizedAccessException e:
                 error.WriteLine($"netlinkfence: {e.Message}; run as root (CAP_NET_ADMIN; the rollback state lives in {SafetyState.Directory})");
                 return Permission;
+            case SelfTestFailedException e:
+                foreach (string line in e.Lines)
+                    error.WriteLine($"netlinkfence: {line}");
+                return SelfTestFailed;
             case LivePolicyException e:
                 error.WriteLine($"netlinkfence: {e.Message}");
                 return DriftOrFindings;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NetlinkFence.Nftables;
 
 namespace NetlinkFence.Cli;
@@ -11,11 +12,12 @@ namespace NetlinkFence.Cli;
 internal static class NamespaceArgument
 {
     /// <summary>Null when the verb may run; else the exit code, after the message was printed.</summary>
-    public static int? Check(string? networkNamespace)
+    public static int? Check(ParseResult parse)
     {
+        string? networkNamespace = parse.GetValue(CommonOptions.NetworkNamespace);
         if (networkNamespace is null)
             return null;
-        int code = ExitCodes.Run(() =>
+        int code = ExitCodes.Run(parse, () =>
         {
             if (networkNamespace.Length == 0)
                 throw new UsageException("--netns needs a name (/run/netns/NAME) or a path such as /proc/PID/ns/net");

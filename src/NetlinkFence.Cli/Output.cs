@@ -39,7 +39,24 @@ internal sealed class Output(bool json)
     /// <summary><c>1 rule</c>, <c>2 rules</c>: a count with its noun (regular plurals only).</summary>
     public static string Count(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
-    public static void WriteJson(Action<Utf8JsonWriter> body)
+    /// <summary>A lint finding or a policy error: severity, code, where, what and the fix.</summary>
+    public static void WriteDiagnostic(Utf8JsonWriter w, PolicyDiagnostic diagnostic)
+    {
+        w.WriteStartObject();
+        w.WriteString("severity", diagnostic.Severity.ToString().ToLowerInvariant());
+        w.WriteString("code", diagnostic.Code);
+        w.WriteString("file", diagnostic.Location.File);
+        w.WriteNumber("line", diagnostic.Location.Line);
+        w.WriteNumber("column", diagnostic.Location.Column);
+        w.WriteString("message", diagnostic.Message);
+        w.WriteString("fix", diagnostic.Fix);
+        w.WriteEndObject();
+    }
+
+    public static void WriteJson(Action<Utf8JsonWriter> body) => Console.WriteLine(Json(body));
+
+    /// <summary>One indented JSON object whose members <paramref name="body"/> writes.</summary>
+    public static string Json(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -48,6 +65,6 @@ internal sealed class Output(bool json)
             body(writer);
             writer.WriteEndObject();
         }
-        Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        return Encoding.UTF8.GetString(stream.ToArray());
     }
 }

@@ -23,7 +23,7 @@ internal static class ApplyVerb
         inconclusive.AcceptOnlyFromAmong("pass", "fail");
         var command = new Command("apply", "replace the netlinkfence table with the compiled policy in one atomic transaction")
             { policyArgument, retries, confirmWithin, expectAllow, expectDeny, inconclusive };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;
             var window = parse.GetValue(confirmWithin) is { } w ? Duration.Parse(w) : (TimeSpan?)null;
@@ -36,7 +36,7 @@ internal static class ApplyVerb
             // is never live, not even for the seconds the probes take. Allow flows are left to the probes: one to an
             // address of the host itself leaves through lo, which is accepted, and the plan does not know the host's addresses.
             if (parse.GetValue(inconclusive) == "fail" && SelfTestPreview.Of(compiled, selfTest).Where(f => f.Leaks).ToList() is { Count: > 0 } leaks)
-                return RefuseLeaks(leaks);
+                throw RefuseLeaks(leaks);
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             bool json = parse.GetValue(CommonOptions.Output) == "json";
             var notes = json ? Console.Error : Console.Out;
@@ -51,10 +51,7 @@ internal static class ApplyVerb
             state.Claim();
             var earlier = state.ReadPending();
             if (earlier is not null && window is null)
-            {
-                Console.Error.WriteLine(PendingReport.RefuseApply(state, earlier));
-                return ExitCodes.BadInput;
-            }
+                throw new UsageException(PendingReport.RefuseApply(state, earlier));
             var guard = window is { } span ? new ConfirmGuard(state, span, earlier) : null;
             ApplyResult result;
             try
@@ -69,7 +66,9 @@ internal static class ApplyVerb
                 throw;
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
-            new Output(json).Applied(compiled, result);
+            // JSON is one document, written once the outcome is known: a self-test that fails undoes this commit.
+            if (!json)
+                new Output(json).Applied(compiled, result);
             if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
                 notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
                     + "their addresses stay allowed until the next apply, and new ones are not");
@@ -82,7 +81,9 @@ internal static class ApplyVerb
 
             var previous = TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous);
             if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", notes, cancellationToken))
-                return await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
+                throw await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
+            if (json)
+                new Output(json).Applied(compiled, result);
             if (guard is null)
                 SavePrevious(state, previous);
             else
@@ -95,20 +96,18 @@ internal static class ApplyVerb
         return command;
     }
 
-    private static int RefuseLeaks(List<SelfTestPreview.Flow> leaks)
-    {
-        foreach (var leak in leaks)
-            Console.Error.WriteLine($"netlinkfence: selftest: {leak.Tried} must be denied, but the policy allows it: {leak.Verdict.Reason}");
-        Console.Error.WriteLine($"netlinkfence: self-test failed before the commit: the policy lets {(leaks.Count == 1 ? "a flow" : $"{leaks.Count} flows")} through that the test says must be denied; "
-            + "nothing was changed. Narrow the entry that allows it, or drop the flow from the test ('netlinkfence plan' shows each flow's verdict)");
-        return ExitCodes.SelfTestFailed;
-    }
+    private static SelfTestFailedException RefuseLeaks(List<SelfTestPreview.Flow> leaks) => new(
+    [
+        .. leaks.Select(leak => $"selftest: {leak.Tried} must be denied, but the policy allows it: {leak.Verdict.Reason}"),
+        $"self-test failed before the commit: the policy lets {(leaks.Count == 1 ? "a flow" : $"{leaks.Count} flows")} through that the test says must be denied; "
+            + "nothing was changed. Narrow the entry that allows it, or drop the flow from the test ('netlinkfence plan' shows each flow's verdict)",
+    ]);
 
     /// <summary>
     /// The self-test failed: puts the replaced table back, but only over the table this apply committed (other writers'
     /// changes elsewhere in the ruleset just mean another try). Says loudly when the failed policy stays live.
     /// </summary>
-    private static async Task<int> UndoFailedAsync(NftablesConnection nft, SafetyState state, ConfirmGuard? guard, ApplyResult result, TableSnapshot previous, CancellationToken cancellationToken)
+    private static async Task<SelfTestFailedException> UndoFailedAsync(NftablesConnection nft, SafetyState state, ConfirmGuard? guard, ApplyResult result, TableSnapshot previous, CancellationToken cancellationToken)
     {
         ulong committed = result.Committed?.Table.Handle ?? 0, replaced = result.Previous?.Table.Handle ?? 0;
         RestoreOutcome outcome;
@@ -122,20 +121,15 @@ internal static class ApplyVerb
             string retry = guard is null
                 ? SavePrevious(state, previous) ? $"run '{rollback}' to try again" : "restore it by hand"
                 : $"the pending rollback tries again at {PendingReport.Due(guard.Pending!)}, or run '{rollback}' now";
-            Console.Error.WriteLine($"netlinkfence: self-test failed, and putting the previous table back failed too: {e.Message}");
-            Console.Error.WriteLine($"netlinkfence: THE FAILED POLICY IS STILL LIVE in {state.Target.Description}; {retry}");
-            return ExitCodes.SelfTestFailed;
+            return new(
+            [
+                $"self-test failed, and putting the previous table back failed too: {e.Message}",
+                $"THE FAILED POLICY IS STILL LIVE in {state.Target.Description}; {retry}",
+            ], policyStillLive: true);
         }
         if (outcome.Restored)
-        {
             guard?.Abandon(outcome.HandleAfter);
-            Console.Error.WriteLine($"netlinkfence: self-test failed: {outcome.Message}");
-        }
-        else
-        {
-            Console.Error.WriteLine($"netlinkfence: self-test failed, but {outcome.Message}");
-        }
-        return ExitCodes.SelfTestFailed;
+        return new([outcome.Restored ? $"self-test failed: {outcome.Message}" : $"self-test failed, but {outcome.Message}"]);
     }
 
     /// <summary>EPERM on the table's own objects (not on the batch): another socket owns the table, e.g. a running daemon.</summary>

@@ -12,7 +12,7 @@ internal static class ConfirmVerb
     public static Command Create()
     {
         var command = new Command("confirm", "keep the table applied with --confirm-within: cancel the pending rollback").WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var state = new SafetyState(target, PolicyTable.Resolve(parse));

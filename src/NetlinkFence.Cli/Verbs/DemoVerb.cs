@@ -14,7 +14,7 @@ internal static class DemoVerb
     public static Command Create()
     {
         var command = new Command("demo", "build the example egress policy in code, apply it with the library and read it back (use with --netns)") { CommonOptions.Table };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string name = parse.GetValue(CommonOptions.Table)!;
             var resolved = await ResolvedPolicy.ResolveAsync(DemoPolicy.Build(name), cancellationToken: cancellationToken);

@@ -20,7 +20,7 @@ internal static class ImportVerb
         var define = new Option<string[]>("--define") { Description = "NAME=VALUE for a shell variable left in the ruleset ($NAME, ${NAME}); VALUE may be a comma list", AllowMultipleArgumentsPerToken = false };
         var partial = new Option<bool>("--partial") { Description = "import what a policy can express and leave the other lines as comments, instead of failing" };
         var iptables = new Command("iptables", "turn an iptables-save file into a policy that allows and denies the same traffic") { file, ip6, ipset, output, define, partial };
-        iptables.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
+        iptables.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
         {
             string path = parse.GetValue(file)!;
             string? target = parse.GetValue(output);

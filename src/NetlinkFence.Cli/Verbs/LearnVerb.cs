@@ -23,7 +23,7 @@ internal static class LearnVerb
         var audit = new Option<bool>("--audit") { Description = "meanwhile ACCEPT (and log) what the policy denies; the kernel ends it after --for even if learn is killed" };
         var write = new Option<string?>("--write") { Description = "write the merged policy to FILE (nothing is written without it)" };
         var command = new Command("learn", "watch denials for a while and suggest allow entries as a diff of the policy") { policyArgument, forOption, audit, write };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;
             var duration = Duration.Parse(parse.GetValue(forOption)!);

@@ -10,7 +10,7 @@ internal static class LintVerb
     {
         var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
         var command = new Command("lint", "report weaknesses in a policy (DNS to any, 0.0.0.0/0, no log prefix, wide port ranges, ...)") { policyArgument };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
         {
             string path = parse.GetValue(policyArgument)!;
             var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path), ServiceHosts.Create().Services());
@@ -19,18 +19,8 @@ internal static class LintVerb
                 Output.WriteJson(w =>
                 {
                     w.WriteStartArray("findings");
-                    foreach (var f in findings)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("severity", f.Severity.ToString().ToLowerInvariant());
-                        w.WriteString("code", f.Code);
-                        w.WriteString("file", f.Location.File);
-                        w.WriteNumber("line", f.Location.Line);
-                        w.WriteNumber("column", f.Location.Column);
-                        w.WriteString("message", f.Message);
-                        w.WriteString("fix", f.Fix);
-                        w.WriteEndObject();
-                    }
+                    foreach (var finding in findings)
+                        Output.WriteDiagnostic(w, finding);
                     w.WriteEndArray();
                 });
             }

@@ -14,7 +14,7 @@ internal static class PlanVerb
     {
         var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
         var command = new Command("plan", "print the ruleset the policy compiles to, as a valid nft -f file with comments; no root needed") { policyArgument };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));

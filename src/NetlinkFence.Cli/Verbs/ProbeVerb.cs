@@ -19,7 +19,7 @@ internal static class ProbeVerb
         var policy = new Option<string?>("--policy") { Description = "explain each result with this policy's entries" };
         var timeout = new Option<int>("--timeout-ms") { Description = "how long to wait for an answer", DefaultValueFactory = _ => 1000 };
         var command = new Command("probe", "try flows from inside the namespace and report allowed or denied, and why") { targets, policy, timeout, CommonOptions.Table };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             foreach (string target in parse.GetValue(targets)!)
             {

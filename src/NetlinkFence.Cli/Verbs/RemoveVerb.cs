@@ -14,7 +14,7 @@ internal static class RemoveVerb
     public static Command Create()
     {
         var command = new Command("remove", "delete the netlinkfence table; other tables are never touched").WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string table = PolicyTable.Resolve(parse);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);

@@ -11,7 +11,7 @@ internal static class RollbackVerb
     public static Command Create()
     {
         var command = new Command("rollback", "restore the table as it was before the last apply (remove it if there was none), in one transaction").WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var state = new SafetyState(target, PolicyTable.Resolve(parse));

@@ -14,7 +14,7 @@ internal static class RunVerb
         // Tests (and kernels where ownership misbehaves): skip owner|persist and watch instead.
         var noOwner = new Option<bool>("--no-owner") { Description = "do not own the table; watch it and repair foreign changes", Hidden = true };
         var command = new Command(Name, "the daemon: apply the policy, own the table, reload on SIGHUP, serve the control socket") { policyArgument, noOwner };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(() =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
             DaemonHost.RunAsync(parse.GetValue(policyArgument)!, parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(noOwner), cancellationToken)));
         return command;
     }

@@ -9,7 +9,7 @@ internal static class ShowVerb
     public static Command Create()
     {
         var command = new Command("show", "print the live netlinkfence table, decoded from the kernel, in nft syntax with counters").WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string table = PolicyTable.Resolve(parse);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);

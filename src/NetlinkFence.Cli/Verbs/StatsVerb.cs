@@ -17,7 +17,7 @@ internal static class StatsVerb
     {
         var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters");
         command.WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             if (table != policy.Table)

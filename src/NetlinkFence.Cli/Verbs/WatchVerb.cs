@@ -42,7 +42,7 @@ internal static class WatchVerb
         {
             PolicyOption, count, duration, summary, group, forward,
         };
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             int? limit = parse.GetValue(count);
             if (limit is <= 0)

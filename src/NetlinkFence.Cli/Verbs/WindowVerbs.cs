@@ -20,7 +20,7 @@ internal static class WindowVerbs
         var duration = new Option<string?>("--for") { Description = "how long (90s, 10m, 1h30m); default and maximum: the entry's window" };
         var command = new Command("open", "open a window entry for a bounded time; the kernel closes it again") { name, duration };
         command.WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             var (policy, path, table) = PolicyTable.LoadPolicy(parse);
             string entry = parse.GetValue(name)!;
@@ -53,7 +53,7 @@ internal static class WindowVerbs
         var name = new Argument<string>("name") { Description = "the window entry" };
         var command = new Command("close", "close a window entry now") { name };
         command.WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             string entry = parse.GetValue(name)!;
@@ -78,7 +78,7 @@ internal static class WindowVerbs
     {
         var command = new Command("status", "list every window entry with its remaining time, and an active audit");
         command.WithPolicyTable();
-        command.SetAction((parse, cancellationToken) => ExitCodes.Run(async () =>
+        command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));

@@ -51,6 +51,37 @@ public sealed class CliExitCodeTests
     }
 
     [Fact]
+    public void WithJsonOutputAFailureIsAlsoOneJsonObjectOnStdoutWithEveryLocatedError()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"nlf-bad-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "version: 1\negress:\n  alow: []\n  dns:\n    resolvers: $nope\n");
+        try
+        {
+            foreach (string verb in new[] { $"apply {path} --netns does-not-matter --output json", $"--output json plan {path}", $"lint {path} --output json" })
+            {
+                var result = CliRunner.Run(verb);
+                Assert.Equal(2, result.ExitCode);
+                Assert.Contains($"{path}:3:3: error: unknown key 'alow'", result.Stderr); // the text stays on stderr
+                using var json = System.Text.Json.JsonDocument.Parse(result.Stdout);
+                var error = json.RootElement.GetProperty("error");
+                Assert.Equal(2, error.GetProperty("exit").GetInt32());
+                Assert.Equal("bad-input", error.GetProperty("kind").GetString());
+                Assert.Contains("nothing was changed", error.GetProperty("message").GetString());
+                var located = error.GetProperty("diagnostics").EnumerateArray()
+                    .Select(d => $"{d.GetProperty("file").GetString()}:{d.GetProperty("line").GetInt32()}:{d.GetProperty("column").GetInt32()} {d.GetProperty("severity").GetString()} {d.GetProperty("code").GetString()}")
+                    .ToList();
+                Assert.Equal([$"{path}:3:3 error unknown-key", $"{path}:5:16 error undefined-variable"], located);
+            }
+            // Without --output json, stdout stays empty: the text is on stderr only.
+            Assert.Empty(CliRunner.Run($"apply {path} --netns does-not-matter").Stdout);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void MissingNamespaceIsBadInput()
     {
         var result = CliRunner.Run($"apply {Example} --netns nlf-no-such-namespace");
@@ -65,6 +96,10 @@ public sealed class CliExitCodeTests
         Assert.True(result.ExitCode == 4, $"exit {result.ExitCode}: {result.Stderr}{result.Stdout}");
         Assert.Contains("CAP_NET_ADMIN", result.Stderr);
         Assert.DoesNotContain("   at ", result.Stderr); // no stack trace
+        var json = CliRunner.RunUnprivileged($"apply {Example} --output json");
+        Assert.Equal(4, json.ExitCode);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        Assert.Equal("permission", document.RootElement.GetProperty("error").GetProperty("kind").GetString());
     }
 
     [Fact]
@@ -110,6 +145,19 @@ public sealed class CliKernelRefusalTests
         Assert.Contains("EPERM", result.Stderr);
         Assert.Contains("ironclaw-agent.yaml", result.Stderr);
         Assert.Contains("nothing was applied", result.Stderr);
+        Assert.Equal(before, ns.Nft("list ruleset"));
+
+        // The same refusal for a fleet's tooling: which operation, the errno, and the kernel's words.
+        var json = CliRunner.Run($"apply {Example} --netns {ns.Name} --output json");
+        Assert.True(json.ExitCode == 3, $"exit {json.ExitCode}: {json.Stderr}{json.Stdout}");
+        using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        var error = document.RootElement.GetProperty("error");
+        Assert.Equal("kernel-refused", error.GetProperty("kind").GetString());
+        var failure = error.GetProperty("failures").EnumerateArray().First();
+        Assert.Equal("EPERM", failure.GetProperty("errno_name").GetString());
+        Assert.Equal(1, failure.GetProperty("errno").GetInt32());
+        Assert.Contains("table inet netlinkfence", failure.GetProperty("subject").GetString());
+        Assert.True(failure.GetProperty("operation").GetInt32() >= 1);
         Assert.Equal(before, ns.Nft("list ruleset"));
     }
 }
@@ -223,9 +271,24 @@ public sealed class CliFailureMappingTests
     }
 
     [Fact]
+    public void TheJsonOfASelfTestWhoseUndoFailedSaysThePolicyIsStillLive()
+    {
+        // Putting the previous table back failing is not something a test can make the kernel do; the JSON is built here.
+        var failure = new SelfTestFailedException(["self-test failed, and putting the previous table back failed too: EBUSY", "THE FAILED POLICY IS STILL LIVE in x"], policyStillLive: true);
+        var (code, text) = Report(failure);
+        Assert.Equal(ExitCodes.SelfTestFailed, code);
+        Assert.Equal("netlinkfence: self-test failed, and putting the previous table back failed too: EBUSY\nnetlinkfence: THE FAILED POLICY IS STILL LIVE in x\n", text.ReplaceLineEndings("\n"));
+        using var json = System.Text.Json.JsonDocument.Parse(FailureJson.Of(failure, code, text));
+        var error = json.RootElement.GetProperty("error");
+        Assert.True(error.GetProperty("policy_still_live").GetBoolean());
+        Assert.Equal("self-test-failed", error.GetProperty("kind").GetString());
+        Assert.Equal(text.TrimEnd(), error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task CancellationIsLeftToTheCommandLineLibrary()
     {
-        await Assert.ThrowsAsync<OperationCanceledException>(() => ExitCodes.Run(() => throw new OperationCanceledException()));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => ExitCodes.Run(null, () => throw new OperationCanceledException()));
     }
 
     [Theory]

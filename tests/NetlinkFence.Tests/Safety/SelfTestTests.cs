@@ -31,6 +31,26 @@ public sealed class SelfTestTests
         Assert.Contains("self-test failed: restored table inet netlinkfence", stderr);
         Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
         Assert.True(net.TcpReachable("203.0.113.50", 443, AgentAndWorld.ExpectedThroughMs));
+
+        // With --output json, stdout is the failure alone: not the commit's result, which the rollback undid.
+        var json = CliRunner.Run($"apply {forgetful} --netns {net.Agent.Name} --output json");
+        Assert.True(json.ExitCode == 5, $"exit {json.ExitCode}: {json.Stdout}{json.Stderr}");
+        var error = SelfTestFailure(json.Stdout);
+        Assert.False(error.GetProperty("policy_still_live").GetBoolean());
+        Assert.Contains("self-test failed: restored table inet netlinkfence", error.GetProperty("message").GetString());
+        Assert.Matches($"selftest: tcp:{ControlPlane} +expected ALLOWED +got DENIED .*FAILED", json.Stderr);
+        Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
+    }
+
+    /// <summary>The <c>error</c> of <c>apply --output json</c>'s standard output, which must hold nothing else.</summary>
+    private static System.Text.Json.JsonElement SelfTestFailure(string stdout)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(stdout);
+        var property = Assert.Single(document.RootElement.EnumerateObject());
+        Assert.Equal("error", property.Name);
+        Assert.Equal(5, property.Value.GetProperty("exit").GetInt32());
+        Assert.Equal("self-test-failed", property.Value.GetProperty("kind").GetString());
+        return property.Value.Clone();
     }
 
     private static readonly string Leaky = SafetyPolicies.Write(SafetyPolicies.Text(extra: """
@@ -55,6 +75,14 @@ public sealed class SelfTestTests
         Assert.Equal(good, Masked(net.Agent.Nft("-j list ruleset")));
         Assert.Equal(generation, await Daemon.DaemonTests.ReadGenerationAsync(net.Agent)); // not even a commit and its undo
         Assert.False(net.TcpReachable("198.51.100.7", 443, 700));
+
+        var json = CliRunner.Run($"apply {Leaky} --netns {net.Agent.Name} --output json --expect-deny {Elsewhere}");
+        Assert.True(json.ExitCode == 5, $"exit {json.ExitCode}: {json.Stdout}{json.Stderr}");
+        var error = SelfTestFailure(json.Stdout);
+        Assert.False(error.GetProperty("policy_still_live").GetBoolean());
+        Assert.Contains("must be denied, but the policy allows it", error.GetProperty("message").GetString());
+        Assert.Contains("self-test failed before the commit", error.GetProperty("message").GetString());
+        Assert.Equal(generation, await Daemon.DaemonTests.ReadGenerationAsync(net.Agent));
     }
 
     [Fact]

@@ -12,10 +12,18 @@ internal static class CommonOptions
     };
 
     /// <summary>
-    /// Not recursive: Program adds it to the root and to each verb but <c>import</c>, whose <c>--output</c> names the
-    /// policy file to write; a recursive one would list two <c>--output</c> in its help.
+    /// <c>--output text|json</c>: on the root and on the verbs that write JSON (<see cref="WithOutput"/>), whose failures
+    /// are JSON too (<see cref="FailureJson"/>). Not recursive: the other verbs write text only, and <c>import</c>'s
+    /// <c>--output</c> names the policy file to write.
     /// </summary>
     public static readonly Option<string> Output = CreateOutput();
+
+    /// <summary>Adds <see cref="Output"/> to a verb that writes JSON.</summary>
+    public static Command WithOutput(this Command command)
+    {
+        command.Options.Add(Output);
+        return command;
+    }
 
     public static readonly Option<string> Table = CreateTable();
 

@@ -97,6 +97,9 @@ internal static class ExitCodes
                 foreach (string line in e.Lines)
                     error.WriteLine($"netlinkfence: {line}");
                 return SelfTestFailed;
+            case MissingTableException e:
+                error.WriteLine($"netlinkfence: {e.Message}");
+                return DriftOrFindings;
             case LivePolicyException e:
                 error.WriteLine($"netlinkfence: {e.Message}");
                 return DriftOrFindings;

@@ -25,8 +25,6 @@ root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(WatchVerb.Create());
 root.Subcommands.Add(LearnVerb.Create());
-foreach (var verb in root.Subcommands)
-    verb.Options.Add(CommonOptions.Output);
 root.Subcommands.Add(ImportVerb.Create());
 var parsed = root.Parse(args);
 bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;

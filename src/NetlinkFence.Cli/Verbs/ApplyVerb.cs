@@ -23,6 +23,7 @@ internal static class ApplyVerb
         inconclusive.AcceptOnlyFromAmong("pass", "fail");
         var command = new Command("apply", "replace the netlinkfence table with the compiled policy in one atomic transaction")
             { policyArgument, retries, confirmWithin, expectAllow, expectDeny, inconclusive };
+        command.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;

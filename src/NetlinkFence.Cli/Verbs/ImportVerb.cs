@@ -15,7 +15,7 @@ internal static class ImportVerb
         var file = new Argument<string>("file") { Description = "the output of iptables-save (IPv4)" };
         var ip6 = new Option<string?>("--ip6") { Description = "the output of ip6tables-save (IPv6); without it the policy denies IPv6" };
         var ipset = new Option<string?>("--ipset") { Description = "the output of `ipset save` on the same host: the members of the sets -m set --match-set names" };
-        // Here --output names the policy file to write; the other verbs' --output (text|json) is not added to import.
+        // Here --output names the policy file to write (import writes no JSON: no CommonOptions.Output).
         var output = new Option<string?>("--output") { Description = "write the policy to this file (replaced only when the import succeeds); default: standard output" };
         var define = new Option<string[]>("--define") { Description = "NAME=VALUE for a shell variable left in the ruleset ($NAME, ${NAME}); VALUE may be a comma list", AllowMultipleArgumentsPerToken = false };
         var partial = new Option<bool>("--partial") { Description = "import what a policy can express and leave the other lines as comments, instead of failing" };

@@ -22,7 +22,7 @@ internal static class LearnVerb
         var forOption = new Option<string>("--for") { Description = "how long to watch denials (5s, 10m, at most 24h)", Required = true };
         var audit = new Option<bool>("--audit") { Description = "meanwhile ACCEPT (and log) what the policy denies; the kernel ends it after --for even if learn is killed" };
         var write = new Option<string?>("--write") { Description = "write the merged policy to FILE (nothing is written without it)" };
-        var command = new Command("learn", "watch denials for a while and suggest allow entries as a diff of the policy") { policyArgument, forOption, audit, write };
+        var command = new Command("learn", "watch denials for a while and suggest allow entries as a diff of the policy") { policyArgument, forOption, audit, write }.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;

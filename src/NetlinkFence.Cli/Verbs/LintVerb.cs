@@ -9,7 +9,7 @@ internal static class LintVerb
     public static Command Create()
     {
         var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
-        var command = new Command("lint", "report weaknesses in a policy (DNS to any, 0.0.0.0/0, no log prefix, wide port ranges, ...)") { policyArgument };
+        var command = new Command("lint", "report weaknesses in a policy (DNS to any, 0.0.0.0/0, no log prefix, wide port ranges, ...)") { policyArgument }.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
         {
             string path = parse.GetValue(policyArgument)!;

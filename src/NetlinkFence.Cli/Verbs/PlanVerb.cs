@@ -13,7 +13,7 @@ internal static class PlanVerb
     public static Command Create()
     {
         var policyArgument = new Argument<string>("policy") { Description = "the policy file (YAML)" };
-        var command = new Command("plan", "print the ruleset the policy compiles to, as a valid nft -f file with comments; no root needed") { policyArgument };
+        var command = new Command("plan", "print the ruleset the policy compiles to, as a valid nft -f file with comments; no root needed") { policyArgument }.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;

@@ -8,17 +8,14 @@ internal static class ShowVerb
 {
     public static Command Create()
     {
-        var command = new Command("show", "print the live netlinkfence table, decoded from the kernel, in nft syntax with counters").WithPolicyTable();
+        var command = new Command("show", "print the live netlinkfence table, decoded from the kernel, in nft syntax with counters").WithPolicyTable().WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string table = PolicyTable.Resolve(parse);
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken);
             if (live is null)
-            {
-                Console.Error.WriteLine($"netlinkfence: table inet {table} does not exist (nothing applied, or removed)");
-                return ExitCodes.DriftOrFindings;
-            }
+                throw new MissingTableException($"table inet {table} does not exist (nothing applied, or removed)");
             string text = Rendering.Renderer.Render(live);
             // Audit mode accepts what the policy denies: say so first, on both streams, whatever the output format.
             var audit = Policy.AuditMode.FromContents(live, DateTimeOffset.UtcNow);

@@ -15,7 +15,7 @@ internal static class StatsVerb
 
     public static Command Create()
     {
-        var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters");
+        var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters").WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
@@ -28,10 +28,7 @@ internal static class StatsVerb
             var live = await LivePolicy.AttachAsync(nft, resolved, cancellationToken);
             var entries = await live.ReadCountersAsync(cancellationToken);
             if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
-            {
-                Console.Error.WriteLine($"netlinkfence: table inet {table} was removed while its counters were read");
-                return ExitCodes.DriftOrFindings;
-            }
+                throw new MissingTableException($"table inet {table} was removed while its counters were read");
             var denied = DeniedChains.Select(chain => (Chain: chain, Counter: Dropped(contents, chain))).ToList();
             if (parse.GetValue(CommonOptions.Output) == "json")
             {

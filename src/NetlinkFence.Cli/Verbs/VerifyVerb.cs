@@ -10,7 +10,7 @@ internal static class VerifyVerb
     public static Command Create()
     {
         var policyArgument = new Argument<string?>("policy") { Description = "the policy file (YAML); or --policy, default " + PolicyTable.DefaultPolicyPath, Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("verify", "exit 0 when the live table matches the policy, 1 with a diff when it does not") { policyArgument };
+        var command = new Command("verify", "exit 0 when the live table matches the policy, 1 with a diff when it does not") { policyArgument }.WithOutput();
         command.Options.Add(PolicyTable.Policy); // the policy names the table; --table would compare it with another table's rules
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {

@@ -42,6 +42,7 @@ internal static class WatchVerb
         {
             PolicyOption, count, duration, summary, group, forward,
         };
+        command.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             int? limit = parse.GetValue(count);

@@ -18,7 +18,7 @@ internal static class WindowVerbs
     {
         var name = new Argument<string>("name") { Description = "the window entry (an egress entry with 'window:')" };
         var duration = new Option<string?>("--for") { Description = "how long (90s, 10m, 1h30m); default and maximum: the entry's window" };
-        var command = new Command("open", "open a window entry for a bounded time; the kernel closes it again") { name, duration };
+        var command = new Command("open", "open a window entry for a bounded time; the kernel closes it again") { name, duration }.WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
@@ -76,7 +76,7 @@ internal static class WindowVerbs
 
     public static Command Status()
     {
-        var command = new Command("status", "list every window entry with its remaining time, and an active audit");
+        var command = new Command("status", "list every window entry with its remaining time, and an active audit").WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {

@@ -55,10 +55,46 @@ public sealed class CliVerbTests
     {
         using var ns = TestNamespace.Create();
         Assert.Equal(1, CliRunner.Run($"show --netns {ns.Name}").ExitCode);
+        var missing = CliRunner.Run($"show --netns {ns.Name} --output json");
+        Assert.Equal(1, missing.ExitCode);
+        using (var json = System.Text.Json.JsonDocument.Parse(missing.Stdout))
+            Assert.Contains("table inet netlinkfence does not exist", json.RootElement.GetProperty("error").GetProperty("message").GetString());
         Assert.Equal(0, CliRunner.Run($"apply {Example} --netns {ns.Name}").ExitCode);
         var show = CliRunner.Run($"show --netns {ns.Name}");
         Assert.Equal(0, show.ExitCode);
         Assert.Equal(ns.Nft("list table inet netlinkfence"), show.Stdout);
+    }
+
+    [Theory]
+    [InlineData("plan", true)]
+    [InlineData("apply", true)]
+    [InlineData("show", true)]
+    [InlineData("verify", true)]
+    [InlineData("lint", true)]
+    [InlineData("stats", true)]
+    [InlineData("open", true)]
+    [InlineData("status", true)]
+    [InlineData("learn", true)]
+    [InlineData("watch", true)]
+    [InlineData("remove", false)]
+    [InlineData("confirm", false)]
+    [InlineData("rollback", false)]
+    [InlineData("close", false)]
+    [InlineData("probe", false)]
+    [InlineData("demo", false)]
+    [InlineData("run", false)]
+    public void OnlyTheVerbsThatWriteJsonTakeOutputJson(string verb, bool writesJson)
+    {
+        var help = CliRunner.Run($"{verb} --help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Equal(writesJson, help.Stdout.Contains("--output <json|text>", StringComparison.Ordinal));
+        if (!writesJson)
+        {
+            // Asked for JSON it never writes, it says so instead of printing text the caller cannot parse.
+            var refused = CliRunner.Run($"{verb} --output json");
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Matches("'(--output|json)'", refused.Stderr); // unrecognized, or not an argument the verb takes
+        }
     }
 
     [Fact]

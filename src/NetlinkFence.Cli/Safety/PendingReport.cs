@@ -22,7 +22,9 @@ internal static class PendingReport
         string status = WaiterAlive(pending)
             ? $"an earlier 'apply --confirm-within' of table inet {state.Table} is waiting for confirmation (the rollback is due at {Due(pending)})"
             : $"an earlier 'apply --confirm-within' of table inet {state.Table} was never confirmed, and {WaiterGone(state, pending)}";
-        return $"{status}; nothing was changed. Run '{SuggestedCommand.Of("confirm", state.Netns, SuggestedCommand.TableUnlessDefault(state.Table))}' to keep it first, '{SuggestedCommand.Of("rollback", state.Netns, SuggestedCommand.TableUnlessDefault(state.Table))}' to undo it, "
+        string? table = SuggestedCommand.TableUnlessDefault(state.Table);
+        return $"{status}; nothing was changed. Run '{SuggestedCommand.Of("confirm", state.Netns, table)}' to keep it first, "
+            + $"'{SuggestedCommand.Of("rollback", state.Netns, table)}' to undo it, "
             + "or apply with --confirm-within to replace it (the rollback point stays the table before the unconfirmed apply)";
     }
 }

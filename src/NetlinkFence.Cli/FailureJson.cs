@@ -7,7 +7,7 @@ namespace NetlinkFence.Cli;
 
 /// <summary>
 /// With <c>--output json</c>, a verb that fails also prints one JSON object on standard output, so a fleet's tooling
-/// reads every outcome there: <c>{"error": {"exit", "kind", "message", "diagnostics"?, "failures"?}}</c>. Standard
+/// reads every outcome there: <c>{"error": {"exit", "kind", "message", "diagnostics"?, "failures"?, "policy_still_live"?}}</c>. Standard
 /// error keeps the same text as without it, for people and the journal.
 /// </summary>
 internal static class FailureJson
@@ -21,8 +21,11 @@ internal static class FailureJson
     /// <param name="text">What it wrote to standard error.</param>
     public static void Write(Exception failure, int exit, string text) => Console.WriteLine(Of(failure, exit, text));
 
-    /// <summary>The JSON <see cref="Write"/> prints.</summary>
-    public static string Of(Exception failure, int exit, string text) => Output.Json(w =>
+    /// <summary>
+    /// The JSON <see cref="Write"/> prints, on one line: <c>watch --output json</c> writes a JSON object per line, and
+    /// its failure is one more such line.
+    /// </summary>
+    public static string Of(Exception failure, int exit, string text) => Output.Json(indented: false, body: w =>
     {
         w.WriteStartObject("error");
         w.WriteNumber("exit", exit);

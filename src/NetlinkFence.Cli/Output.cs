@@ -55,11 +55,11 @@ internal sealed class Output(bool json)
 
     public static void WriteJson(Action<Utf8JsonWriter> body) => Console.WriteLine(Json(body));
 
-    /// <summary>One indented JSON object whose members <paramref name="body"/> writes.</summary>
-    public static string Json(Action<Utf8JsonWriter> body)
+    /// <summary>One JSON object whose members <paramref name="body"/> writes, indented or on one line.</summary>
+    public static string Json(Action<Utf8JsonWriter> body, bool indented = true)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
         {
             writer.WriteStartObject();
             body(writer);

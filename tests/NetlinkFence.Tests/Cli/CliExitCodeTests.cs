@@ -62,6 +62,7 @@ public sealed class CliExitCodeTests
                 var result = CliRunner.Run(verb);
                 Assert.Equal(2, result.ExitCode);
                 Assert.Contains($"{path}:3:3: error: unknown key 'alow'", result.Stderr); // the text stays on stderr
+                Assert.DoesNotContain('\n', result.Stdout.TrimEnd()); // one line, like each of watch's JSON lines
                 using var json = System.Text.Json.JsonDocument.Parse(result.Stdout);
                 var error = json.RootElement.GetProperty("error");
                 Assert.Equal(2, error.GetProperty("exit").GetInt32());

@@ -97,14 +97,9 @@ internal static class ExitCodes
                 foreach (string line in e.Lines)
                     error.WriteLine($"netlinkfence: {line}");
                 return SelfTestFailed;
-            case MissingTableException e:
-                error.WriteLine($"netlinkfence: {e.Message}");
-                return DriftOrFindings;
-            case LivePolicyException e:
-                error.WriteLine($"netlinkfence: {e.Message}");
-                return DriftOrFindings;
-            case ReadBackMismatchException e:
-                error.WriteLine($"netlinkfence: {e.Message}");
+            // The live table is not what the verb needs: missing, not this policy's, or not what was committed.
+            case MissingTableException or LivePolicyException or ReadBackMismatchException:
+                error.WriteLine($"netlinkfence: {failure.Message}");
                 return DriftOrFindings;
             // The input is at fault: a namespace that does not exist or is not one, a flow, a name nft cannot write,
             // an object over a netlink limit, a state file or snapshot that cannot be trusted, a bad option value.

@@ -19,6 +19,11 @@ internal static class SuggestedCommand
     }
 
     /// <summary>
+    /// <c>confirm</c> or <c>rollback</c> of the table <paramref name="state"/> keeps the rollback state of, in its namespace.
+    /// </summary>
+    public static string For(string verb, SafetyState state) => Of(verb, state.Netns, TableUnlessDefault(state.Table));
+
+    /// <summary>
     /// For a verb given neither --policy nor --table: null where it would pick <paramref name="table"/> anyway (the
     /// default table, with no default policy file to name another one), else the table.
     /// </summary>

@@ -22,9 +22,8 @@ internal static class PendingReport
         string status = WaiterAlive(pending)
             ? $"an earlier 'apply --confirm-within' of table inet {state.Table} is waiting for confirmation (the rollback is due at {Due(pending)})"
             : $"an earlier 'apply --confirm-within' of table inet {state.Table} was never confirmed, and {WaiterGone(state, pending)}";
-        string? table = SuggestedCommand.TableUnlessDefault(state.Table);
-        return $"{status}; nothing was changed. Run '{SuggestedCommand.Of("confirm", state.Netns, table)}' to keep it first, "
-            + $"'{SuggestedCommand.Of("rollback", state.Netns, table)}' to undo it, "
+        return $"{status}; nothing was changed. Run '{SuggestedCommand.For("confirm", state)}' to keep it first, "
+            + $"'{SuggestedCommand.For("rollback", state)}' to undo it, "
             + "or apply with --confirm-within to replace it (the rollback point stays the table before the unconfirmed apply)";
     }
 }

@@ -67,9 +67,11 @@ internal static class ApplyVerb
                 throw;
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
-            // JSON is one document, written once the outcome is known: a self-test that fails undoes this commit.
+            // Text reports the commit now, before the self-test's lines. JSON is one document, written once the self-test
+            // passed: a self-test that fails undoes this commit, and its error is the document.
+            var output = new Output(json);
             if (!json)
-                new Output(json).Applied(compiled, result);
+                output.Applied(compiled, result);
             if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
                 notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
                     + "their addresses stay allowed until the next apply, and new ones are not");
@@ -84,11 +86,11 @@ internal static class ApplyVerb
             if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", notes, cancellationToken))
                 throw await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
             if (json)
-                new Output(json).Applied(compiled, result);
+                output.Applied(compiled, result);
             if (guard is null)
                 SavePrevious(state, previous);
             else
-                notes.WriteLine($"not confirmed yet: run '{SuggestedCommand.Of("confirm", netns, SuggestedCommand.TableUnlessDefault(compiled.Table.Name))}' within {window!.Value.TotalSeconds:0.#}s, "
+                notes.WriteLine($"not confirmed yet: run '{SuggestedCommand.For("confirm", state)}' within {window!.Value.TotalSeconds:0.#}s, "
                     + $"or the previous table comes back at {PendingReport.Due(guard.Pending!)}");
             return ExitCodes.Ok;
 
@@ -118,7 +120,7 @@ internal static class ApplyVerb
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            string rollback = SuggestedCommand.Of("rollback", state.Netns, SuggestedCommand.TableUnlessDefault(state.Table));
+            string rollback = SuggestedCommand.For("rollback", state);
             string retry = guard is null
                 ? SavePrevious(state, previous) ? $"run '{rollback}' to try again" : "restore it by hand"
                 : $"the pending rollback tries again at {PendingReport.Due(guard.Pending!)}, or run '{rollback}' now";

@@ -74,7 +74,7 @@ internal static class RollbackWaiterVerb
             }
             catch (Exception e)
             {
-                state.Log($"rollback FAILED: {e.GetType().Name}: {e.Message}; the unconfirmed table may still be live: run '{SuggestedCommand.Of("rollback", state.Netns, SuggestedCommand.TableUnlessDefault(state.Table))}'");
+                state.Log($"rollback FAILED: {e.GetType().Name}: {e.Message}; the unconfirmed table may still be live: run '{SuggestedCommand.For("rollback", state)}'");
                 return ExitCodes.KernelRefused;
             }
         });

@@ -1,5 +1,7 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -59,7 +61,7 @@ internal sealed class Output(bool json)
     public static string Json(Action<Utf8JsonWriter> body, bool indented = true)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
+        using (var writer = new Utf8JsonWriter(stream, WriterOptions(indented)))
         {
             writer.WriteStartObject();
             body(writer);
@@ -67,4 +69,18 @@ internal sealed class Output(bool json)
         }
         return Encoding.UTF8.GetString(stream.ToArray());
     }
+
+    /// <summary>One JSON line for a <c>watch</c> record (source-generated, AOT-safe), escaped as <see cref="Json"/> is.</summary>
+    public static string JsonLine<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, WriterOptions(indented: false)))
+            JsonSerializer.Serialize(writer, value, typeInfo);
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    // Only what JSON itself requires is escaped, so a message reads "window entry 'debian'" in the raw line, not
+    // \u0027debian\u0027, and names stay searchable with grep. The default encoder's extra escapes guard JSON pasted
+    // into HTML, which this output never is.
+    private static JsonWriterOptions WriterOptions(bool indented) => new() { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

@@ -1,3 +1,5 @@
+using NetlinkFence.Policy;
+
 namespace NetlinkFence.Cli;
 
 /// <summary>
@@ -17,6 +19,23 @@ internal static class SuggestedCommand
             line.AddRange(["--table", Quote(table)]);
         return string.Join(' ', line);
     }
+
+    /// <summary>
+    /// <c>netlinkfence VERB ARGUMENTS [--policy POLICY] [--netns NS] [--table TABLE]</c> on the policy the verb read:
+    /// <c>--policy</c> is left out for the default policy file, which the verb would read anyway.
+    /// </summary>
+    public static string OnPolicy(string verb, string policyPath, string? netns, string? table, params string[] arguments) =>
+        Of(verb, netns, table, policyPath == PolicyTable.DefaultPolicyPath ? arguments : [.. arguments, "--policy", policyPath]);
+
+    /// <summary>
+    /// A verdict's reason; for a flow that only a closed window entry allows, followed by the <c>open</c> that opens
+    /// it on the same policy and namespace (the policy names the table).
+    /// </summary>
+    public static string ReasonWithOpen(FlowVerdict verdict, string policyPath, string? netns) =>
+        verdict is { Allowed: false, Entry: { Window: not null } window } ? $"{verdict.Reason}; to open it: '{OpenWindow(window.Name, policyPath, netns)}'" : verdict.Reason;
+
+    /// <summary><c>open NAME</c> of a window entry of the policy at <paramref name="policyPath"/>, in <paramref name="netns"/>.</summary>
+    public static string OpenWindow(string entry, string policyPath, string? netns) => OnPolicy("open", policyPath, netns, table: null, entry);
 
     /// <summary>
     /// <c>confirm</c> or <c>rollback</c> of the table <paramref name="state"/> keeps the rollback state of, in its namespace.

@@ -575,7 +575,7 @@ internal sealed class DaemonHost
     {
         try
         {
-            _forwarding = await DenialForwarding.StartAsync(policy, _netns, Log, cancellationToken);
+            _forwarding = await DenialForwarding.StartAsync(policy, _policyPath, _netns, Log, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -22,15 +22,19 @@ internal sealed class DenialForwarding : IAsyncDisposable
     private readonly ForwardingSink _sink;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly string _policyPath;
+    private readonly string? _netns;
     private volatile DenialExplainer _explainer;
 
-    private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, ForwardingSink sink, CompiledPolicy policy)
+    private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, ForwardingSink sink, CompiledPolicy policy, string policyPath, string? netns)
     {
         Remote = remote;
         Group = group;
         _reader = reader;
         _sink = sink;
-        _explainer = new DenialExplainer(policy);
+        _policyPath = policyPath;
+        _netns = netns;
+        _explainer = new DenialExplainer(policy, policyPath, netns);
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
@@ -54,7 +58,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
     public ushort Group { get; }
 
     /// <summary>Starts forwarding for <paramref name="policy"/>, or returns null when it has no <c>log.remote</c>.</summary>
-    public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string? netns, Action<string> log, CancellationToken cancellationToken)
+    public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string policyPath, string? netns, Action<string> log, CancellationToken cancellationToken)
     {
         if (policy.Source.Policy.Log.Remote is not { } remote)
             return null;
@@ -77,7 +81,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             throw;
         }
         log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
-        return new DenialForwarding(remote, group, reader, new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true), policy);
+        return new DenialForwarding(remote, group, reader, new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true), policy, policyPath, netns);
     }
 
     /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
@@ -92,7 +96,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
     }
 
     /// <summary>Explains the next denials with <paramref name="policy"/> (a reload that keeps the collector and the group).</summary>
-    public void Explain(CompiledPolicy policy) => _explainer = new DenialExplainer(policy);
+    public void Explain(CompiledPolicy policy) => _explainer = new DenialExplainer(policy, _policyPath, _netns);
 
     /// <summary>Stops reading, gives the forwarder a few seconds to send what is queued (what is not is logged), closes both.</summary>
     public async ValueTask DisposeAsync()

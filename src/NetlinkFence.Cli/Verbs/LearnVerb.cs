@@ -74,7 +74,7 @@ internal static class LearnVerb
             string? written = parse.GetValue(write);
             if (written is not null && newErrors.Count == 0)
                 File.WriteAllText(written, change.Merged);
-            Print(json, report, change, written, newErrors.Count == 0);
+            Print(json, report with { Findings = [.. report.Findings.Select(f => WithOpen(f, path, netns))] }, change, written, newErrors.Count == 0);
             return newErrors.Count == 0 ? ExitCodes.Ok : ExitCodes.DriftOrFindings;
         }));
         return command;
@@ -129,6 +129,11 @@ internal static class LearnVerb
         }
     }
 
+    /// <summary>A window entry's finding, followed by the <c>open</c> that opens it on this policy and namespace.</summary>
+    private static LearnFinding WithOpen(LearnFinding finding, string policyPath, string? netns) => finding.Entry is { } entry
+        ? finding with { Message = $"{finding.Message}: '{SuggestedCommand.OpenWindow(entry, policyPath, netns)}'" }
+        : finding;
+
     private static void Print(bool json, LearnReport report, PolicyChange change, string? written, bool clean)
     {
         if (json)
@@ -182,6 +187,8 @@ internal static class LearnVerb
                     w.WriteStartObject();
                     w.WriteString("code", finding.Code);
                     w.WriteString("message", finding.Message);
+                    if (finding.Entry is { } entry)
+                        w.WriteString("entry", entry);
                     w.WriteNumber("count", finding.Count);
                     w.WriteString("firstSeen", finding.FirstSeen);
                     w.WriteString("lastSeen", finding.LastSeen);

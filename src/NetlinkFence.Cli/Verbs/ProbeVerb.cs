@@ -26,7 +26,8 @@ internal static class ProbeVerb
                 if (!target.StartsWith("tcp:", StringComparison.Ordinal) && !target.StartsWith("udp:", StringComparison.Ordinal))
                     throw new UsageException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
             }
-            var compiled = parse.GetValue(policy) is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace)) : null;
+            string? policyPath = parse.GetValue(policy);
+            var compiled = policyPath is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace)) : null;
             var flows = parse.GetValue(targets)!.SelectMany(Expand).ToList();
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             await using var nft = await TryOpenAsync(netns, cancellationToken);
@@ -40,7 +41,7 @@ internal static class ProbeVerb
                 var (denied, problem) = DeniedCounter.Between(before, after);
                 before = after;
                 var (verdict, evidence) = ProbeJudge.Judge(result, denied, problem, anyLocalFirewall: true);
-                string why = compiled is null ? "" : " -- policy: " + FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port).Reason;
+                string why = compiled is null ? "" : " -- policy: " + SuggestedCommand.ReasonWithOpen(FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port), policyPath!, netns);
                 Console.WriteLine($"{target,-28} {ProbeJudge.Word(verdict),-8} ({evidence}){why}");
             }
             return ExitCodes.Ok;

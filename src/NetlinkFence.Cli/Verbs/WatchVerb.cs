@@ -73,7 +73,7 @@ internal static class WatchVerb
                 }
                 await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
                 Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
-                var explainer = compiled is null ? null : new DenialExplainer(compiled);
+                var explainer = compiled is null ? null : new DenialExplainer(compiled, policyPath!, parse.GetValue(CommonOptions.NetworkNamespace));
                 await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer is null ? null : explainer.Explain,
                     sinks, stdout, limit, runFor, cancellationToken);
             }

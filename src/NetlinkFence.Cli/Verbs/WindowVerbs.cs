@@ -68,8 +68,7 @@ internal static class WindowVerbs
 
     /// <summary>The <c>close</c> of the window <c>open</c> acted on: the same policy, namespace and table.</summary>
     private static string CloseCommand(ParseResult parse, string entry, string policyPath) =>
-        SuggestedCommand.Of("close", parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(PolicyTable.Table),
-            policyPath == PolicyTable.DefaultPolicyPath ? [entry] : [entry, "--policy", policyPath]);
+        SuggestedCommand.OnPolicy("close", policyPath, parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(PolicyTable.Table), entry);
 
     /// <summary>What <c>close</c> says: never "closed" for a window that was not open (exit 0 either way: it is closed now).</summary>
     internal static string Closed(string entry, bool wasOpen) => wasOpen ? $"{entry}: closed" : $"{entry}: was not open; nothing to close";

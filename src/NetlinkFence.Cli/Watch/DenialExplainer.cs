@@ -15,13 +15,21 @@ internal sealed class DenialExplainer
     private const ushort Dns = 53;
     private const string IngressDeniedChain = "ingress_denied"; // the compiler's input deny chain
     private readonly CompiledPolicy _compiled;
+    private readonly string _policyPath;
+    private readonly string? _netns;
     private const int MaxCached = 4096; // a flood repeats few flows; a scan of many is bounded
     private readonly Dictionary<IPAddress, string> _names = [];
     private readonly Dictionary<(IPAddress?, ProtocolType, ushort?, string?), DenialExplanation> _cache = [];
 
-    public DenialExplainer(CompiledPolicy compiled)
+    /// <param name="compiled">The policy that explains.</param>
+    /// <param name="policyPath">Its file, and <paramref name="netns"/> the namespace it guards: a closed window's
+    /// denial names the <c>open</c> that opens it there.</param>
+    /// <param name="netns">The namespace the denials come from; null for the host's own.</param>
+    public DenialExplainer(CompiledPolicy compiled, string policyPath, string? netns)
     {
         _compiled = compiled;
+        _policyPath = policyPath;
+        _netns = netns;
         foreach (var (host, resolution) in compiled.Source.Names.OrderBy(n => n.Key, StringComparer.Ordinal))
             foreach (var address in resolution.Addresses)
                 _names.TryAdd(address, host);
@@ -53,7 +61,7 @@ internal sealed class DenialExplainer
             return ($"DNS to a non-resolver: {destination} is not in egress.dns.resolvers", verdict.Entry);
         if (verdict.Allowed)
             return ($"this policy allows it ({verdict.Reason}), but the live table denied it: the live table is not this policy", verdict.Entry);
-        string reason = verdict.Reason;
+        string reason = SuggestedCommand.ReasonWithOpen(verdict, _policyPath, _netns);
         // probe's wording, without its tail: every record here was logged and dropped by a deny chain
         int tail = reason.IndexOf(": logged and dropped", StringComparison.Ordinal);
         return (tail >= 0 ? reason[..tail] : reason, verdict.Entry);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text.Json;
 using NetlinkFence.Logging;
 
 namespace NetlinkFence.Cli.Watch;
@@ -18,7 +17,7 @@ internal sealed class DenialPrinter(TextWriter output, bool json) : IDenialSink
     public ValueTask LostAsync(long lostInKernel, long droppedSlowConsumer, CancellationToken cancellationToken)
     {
         output.WriteLine(json
-            ? JsonSerializer.Serialize(new LostLine(lostInKernel + droppedSlowConsumer, lostInKernel, droppedSlowConsumer), WatchJsonContext.Default.LostLine)
+            ? Output.JsonLine(new LostLine(lostInKernel + droppedSlowConsumer, lostInKernel, droppedSlowConsumer), WatchJsonContext.Default.LostLine)
             : LostText(lostInKernel, droppedSlowConsumer));
         output.Flush();
         return ValueTask.CompletedTask;
@@ -66,7 +65,7 @@ internal sealed class DenialPrinter(TextWriter output, bool json) : IDenialSink
         return line.ToString();
     }
 
-    private static string Json(DenialRecord record, DenialExplanation? explanation) => JsonSerializer.Serialize(new DenialLine(
+    private static string Json(DenialRecord record, DenialExplanation? explanation) => Output.JsonLine(new DenialLine(
         record.Time, record.Chain,
         record.Family switch { AddressFamily.InterNetwork => "ipv4", AddressFamily.InterNetworkV6 => "ipv6", _ => "unknown" },
         DenialText.Protocol(record), record.Source?.ToString(), record.SourcePort, record.Destination?.ToString(), record.DestinationPort,

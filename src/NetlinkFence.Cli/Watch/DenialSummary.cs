@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using NetlinkFence.Logging;
 
 namespace NetlinkFence.Cli.Watch;
@@ -60,7 +59,7 @@ internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan inter
     public ValueTask LostAsync(long lostInKernel, long droppedSlowConsumer, CancellationToken cancellationToken)
     {
         output.WriteLine(json
-            ? JsonSerializer.Serialize(new LostLine(lostInKernel + droppedSlowConsumer, lostInKernel, droppedSlowConsumer), WatchJsonContext.Default.LostLine)
+            ? Output.JsonLine(new LostLine(lostInKernel + droppedSlowConsumer, lostInKernel, droppedSlowConsumer), WatchJsonContext.Default.LostLine)
             : DenialPrinter.LostText(lostInKernel, droppedSlowConsumer));
         output.Flush();
         return ValueTask.CompletedTask;
@@ -98,7 +97,7 @@ internal sealed class DenialSummary(TextWriter output, bool json, TimeSpan inter
     private static string Json(Group group)
     {
         var r = group.First;
-        return JsonSerializer.Serialize(new SummaryLine(group.Count, DenialText.Protocol(r), r.Source?.ToString(), r.Destination?.ToString(),
+        return Output.JsonLine(new SummaryLine(group.Count, DenialText.Protocol(r), r.Source?.ToString(), r.Destination?.ToString(),
             r.DestinationPort, group.Explanation?.DestinationName, r.Uid, r.UserName, r.Cgroup, r.Unit, r.Time, group.LastSeen, group.Explanation?.Reason),
             WatchJsonContext.Default.SummaryLine);
     }

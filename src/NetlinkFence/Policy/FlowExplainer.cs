@@ -64,7 +64,7 @@ public static class FlowExplainer
         // Window entries compile closed (no element holds them): the kernel lets their flows through only while open.
         if (compiled.Source.Policy.Egress.FirstOrDefault(e => e.Window is not null && Covers(compiled.Source, e, protocol, address, port)) is { } window)
             return new FlowVerdict(false, $"window entry '{window.Name}' at {window.Location} allows {address} {proto}/{port} only while it is open "
-                + $"(`netlinkfence open {window.Name}`, for at most {WindowDuration.Format(window.Window!.Value)}); closed, it is logged and dropped by egress_denied") { Entry = window };
+                + $"(for at most {WindowDuration.Format(window.Window!.Value)}); closed, it is logged and dropped by egress_denied") { Entry = window };
         var known = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
             .SelectMany(s => s.Elements.Where(e => AddressIn(s.Set, e, addressBytes))).FirstOrDefault();
         // The element's comment names the entry the address belongs to (DNS elements carry none).

@@ -63,6 +63,7 @@ public sealed class CliExitCodeTests
                 Assert.Equal(2, result.ExitCode);
                 Assert.Contains($"{path}:3:3: error: unknown key 'alow'", result.Stderr); // the text stays on stderr
                 Assert.DoesNotContain('\n', result.Stdout.TrimEnd()); // one line, like each of watch's JSON lines
+                Assert.Contains("unknown key 'alow'", result.Stdout); // only what JSON requires is escaped: no \u0027 for a reader or grep
                 using var json = System.Text.Json.JsonDocument.Parse(result.Stdout);
                 var error = json.RootElement.GetProperty("error");
                 Assert.Equal(2, error.GetProperty("exit").GetInt32());

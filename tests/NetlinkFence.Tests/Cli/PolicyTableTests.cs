@@ -1,4 +1,5 @@
 using NetlinkFence.Cli;
+using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Cli;
@@ -86,6 +87,32 @@ public sealed class PolicyTableTests : IDisposable
         Assert.Equal("netlinkfence apply \"/tmp/my policy.yaml\" --netns \"a \\$b\"", SuggestedCommand.Of("apply", "a $b", null, "/tmp/my policy.yaml"));
         Assert.Equal("netlinkfence rollback --table hid", SuggestedCommand.Of("rollback", null, SuggestedCommand.TableUnlessDefault("hid")));
         Assert.Equal(File.Exists(PolicyTable.DefaultPolicyPath) ? "netlinkfence" : null, SuggestedCommand.TableUnlessDefault("netlinkfence"));
+        // The default policy file is not named: the verb reads it anyway.
+        Assert.Equal("netlinkfence close updates --policy p.yaml --netns agent", SuggestedCommand.OnPolicy("close", "p.yaml", "agent", null, "updates"));
+        Assert.Equal("netlinkfence open updates", SuggestedCommand.OpenWindow("updates", PolicyTable.DefaultPolicyPath, null));
+    }
+
+    [Fact]
+    public void A_closed_window_s_reason_ends_with_the_open_on_the_same_policy_and_namespace_and_other_reasons_are_unchanged()
+    {
+        var compiled = NetlinkFence.Tests.Faults.FaultPolicies.Compile("""
+            version: 1
+            egress:
+              allow:
+                - name: control
+                  to: [203.0.113.50]
+                  tcp: [443]
+                - name: updates
+                  to: [192.0.2.0/24]
+                  tcp: [80]
+                  window: 30m
+            """, "w.yaml");
+        string Reason(string address, ushort port) => SuggestedCommand.ReasonWithOpen(
+            FlowExplainer.Explain(compiled, System.Net.Sockets.ProtocolType.Tcp, System.Net.IPAddress.Parse(address), port), "/srv/w.yaml", "agent");
+        Assert.Equal("window entry 'updates' at w.yaml:7:7 allows 192.0.2.7 tcp/80 only while it is open (for at most 30m); closed, it is logged and dropped "
+            + "by egress_denied; to open it: 'netlinkfence open updates --policy /srv/w.yaml --netns agent'", Reason("192.0.2.7", 80));
+        Assert.Equal("allow entry 'control' at w.yaml:4:7", Reason("203.0.113.50", 443));
+        Assert.Equal("no entry allows 192.0.2.7: logged and dropped by egress_denied", Reason("192.0.2.7", 81)); // not the window's port
     }
 
     [Fact]

@@ -105,6 +105,24 @@ public sealed class WindowCliTests : IDisposable
         Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: it was not open; nothing to close", WindowLog(net));
     }
 
+    [Fact]
+    public void Probe_of_a_closed_window_names_the_open_that_opens_it_where_probe_looked_and_it_works_as_printed()
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        var probe = Cli($"probe tcp:{LivePolicyTests.Mirror}:80 --timeout-ms 1500", net);
+        Assert.True(probe.ExitCode == 0, probe.Stderr);
+        Assert.Contains("DENIED", probe.Stdout);
+        // Without --policy and --netns, the printed command would open the default policy's window on the host.
+        var printed = Regex.Match(probe.Stdout, "to open it: '(netlinkfence open [^']*)'");
+        Assert.True(printed.Success, probe.Stdout);
+        Assert.Equal($"netlinkfence open updates --policy {_policy} --netns {net.Agent.Name}", printed.Groups[1].Value);
+
+        var opened = CliRunner.Run(printed.Groups[1].Value["netlinkfence ".Length..] + " --for 30s");
+        Assert.True(opened.ExitCode == 0, opened.Stderr);
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the printed open must open the probed window");
+    }
+
     [Theory]
     [InlineData("open nosuch", "has no egress entry 'nosuch'")]
     [InlineData("open control", "'control' has no 'window:'")]

@@ -83,8 +83,8 @@ public sealed class FlowExplainerTests
         var pinned = FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("198.51.100.20"), 443);
         Assert.False(pinned.Allowed);
         Assert.Equal("updates", pinned.Entry?.Name);
-        Assert.Equal("window entry 'updates' at window.yaml:9:7 allows 198.51.100.20 tcp/443 only while it is open (`netlinkfence open updates`, "
-            + "for at most 30m); closed, it is logged and dropped by egress_denied", pinned.Reason);
+        Assert.Equal("window entry 'updates' at window.yaml:9:7 allows 198.51.100.20 tcp/443 only while it is open (for at most 30m); "
+            + "closed, it is logged and dropped by egress_denied", pinned.Reason); // the CLI adds the open command for its policy and namespace
         Assert.StartsWith("window entry 'updates'", FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("192.0.2.7"), 80).Reason);
         // Not its port or protocol: nothing allows it, open or not.
         Assert.Null(FlowExplainer.Explain(compiled, ProtocolType.Tcp, IPAddress.Parse("198.51.100.20"), 8080).Entry);

@@ -87,6 +87,45 @@ public sealed class LearnTests : IDisposable
     }
 
     [Fact]
+    public async Task A_closed_window_s_denials_are_a_finding_whose_open_command_opens_it_where_learn_listened()
+    {
+        using var net = new AgentAndWorld(Ntp, "192.168.1.10");
+        net.ListenUdp(Ntp, 123);
+        string text = PolicyText + $"""
+
+                - name: time-sync   # opened for a clock step, then closed again by the kernel
+                  to: [{Ntp}]
+                  udp: [123]
+                  window: 1m
+            """;
+        string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", text);
+        await using (var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name }))
+            await ApplyAsync(nft, text, policy);
+        Assert.False(net.UdpReachable(Ntp, 123, 500), "a closed window let NTP through");
+
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s --output json");
+        var stdout = learner.StandardOutput.ReadToEndAsync();
+        var stderr = learner.StandardError.ReadToEndAsync();
+        while (!learner.HasExited)
+            net.UdpReachable(Ntp, 123, 300);
+        await learner.WaitForExitAsync();
+        string output = await stdout;
+        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Empty(json.RootElement.GetProperty("entries").EnumerateArray()); // a permanent entry would undo the window
+        var finding = Assert.Single(json.RootElement.GetProperty("findings").EnumerateArray());
+        Assert.Equal("window-closed", finding.GetProperty("code").GetString());
+        Assert.Equal("time-sync", finding.GetProperty("entry").GetString());
+        string open = $"netlinkfence open time-sync --policy {policy} --netns {net.Agent.Name}";
+        Assert.EndsWith($"for the run that needs it: '{open}'", finding.GetProperty("message").GetString());
+
+        var opened = CliRunner.Run(open["netlinkfence ".Length..] + " --for 30s");
+        Assert.True(opened.ExitCode == 0, opened.Stderr);
+        Assert.True(net.UdpReachable(Ntp, 123, AgentAndWorld.ExpectedThroughMs), "the printed open must open the window learn reported");
+    }
+
+    [Fact]
     public async Task LearnSuggestsByWithTheUnitOfTheServiceThatSentTheDenialsAndWritesIt()
     {
         using var net = new AgentAndWorld(Ntp, "192.168.1.10");

@@ -72,8 +72,8 @@ public sealed class DenialLearner
                 // A permanent entry here would undo the window (the seed's "only while updating").
                 findings.Add(new LearnFinding("window-closed",
                     $"{seen.Flow} to {address} is window entry '{windowEntry.Name}' ({windowEntry.Location}), denied while it was closed: not suggested "
-                    + $"(a permanent entry would keep it open); run `netlinkfence open {windowEntry.Name}` (at most {WindowDuration.Format(window)}) for the run that needs it",
-                    address, seen, tally.Count, tally.First, tally.Last));
+                    + $"(a permanent entry would keep it open); open it (for at most {WindowDuration.Format(window)}) for the run that needs it",
+                    address, seen, tally.Count, tally.First, tally.Last) { Entry = windowEntry.Name });
                 continue;
             }
             if (port == DnsPort && !resolvers.Any(r => r.Contains(address)))

@@ -76,7 +76,11 @@ public sealed record SuggestedEntry(string Name, IReadOnlyList<string> To, IRead
 /// <param name="Count">Denials seen.</param>
 /// <param name="FirstSeen">The first denial's time.</param>
 /// <param name="LastSeen">The last denial's time.</param>
-public sealed record LearnFinding(string Code, string Message, IPAddress Destination, SuggestedPort Port, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen);
+public sealed record LearnFinding(string Code, string Message, IPAddress Destination, SuggestedPort Port, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen)
+{
+    /// <summary>The allow entry the finding is about: the window entry of a <c>window-closed</c> finding; else null.</summary>
+    public string? Entry { get; init; }
+}
 
 /// <summary>What <see cref="DenialLearner"/> concluded from the denials it saw.</summary>
 /// <param name="Entries">Suggested new allow entries, by first denial.</param>

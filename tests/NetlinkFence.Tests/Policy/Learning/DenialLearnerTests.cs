@@ -142,7 +142,8 @@ public sealed class DenialLearnerTests
         Assert.Equal("window-closed", finding.Code);
         Assert.Equal(2, finding.Count);
         Assert.Contains("is window entry 'updates' (policy.yaml:", finding.Message);
-        Assert.Contains("netlinkfence open updates", finding.Message);
+        Assert.Contains("open it (for at most 30m) for the run that needs it", finding.Message);
+        Assert.Equal("updates", finding.Entry); // learn adds the open command for its policy and namespace
         var entry = Assert.Single(report.Entries);
         Assert.Equal(8080, Assert.Single(entry.Ports).Port);
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 
 namespace NetlinkFence.Cli;
 
@@ -23,6 +24,22 @@ internal static class CommonOptions
     {
         command.Options.Add(Output);
         return command;
+    }
+
+    /// <summary>
+    /// <c>netlinkfence --output json remove</c>: the root's <c>--output json</c> before a verb that writes text only is
+    /// refused (exit 2), as it is after the verb, instead of being ignored while the caller waits for JSON. Null when
+    /// the verb may run.
+    /// </summary>
+    public static int? RefuseJsonForTextVerb(ParseResult parse)
+    {
+        var verb = parse.CommandResult.Command;
+        if (parse.Errors.Count > 0 || parse.Action is HelpAction || verb is RootCommand || verb.Options.Contains(Output)
+            || parse.GetValue(Output) != "json")
+            return null;
+        var json = parse.RootCommandResult.Command.Subcommands.Where(c => c.Options.Contains(Output)).Select(c => c.Name);
+        Console.Error.WriteLine($"netlinkfence: {verb.Name} writes text only; --output json applies to {string.Join(", ", json)}");
+        return ExitCodes.BadInput;
     }
 
     public static readonly Option<string> Table = CreateTable();

@@ -32,7 +32,7 @@ bool isWaiter = parsed.CommandResult.Command.Name == RollbackWaiterVerb.Name;
 bool ownSignals = isWaiter || parsed.CommandResult.Command.Name == RunVerb.Name;
 // The rollback waiter handles SIGTERM/SIGINT/SIGHUP itself (it rolls back); System.CommandLine's handler would end it.
 // Its --netns is the apply's own, already checked, descriptor.
-if ((isWaiter ? null : NamespaceArgument.Check(parsed)) is { } refused)
+if ((isWaiter ? null : NamespaceArgument.Check(parsed) ?? CommonOptions.RefuseJsonForTextVerb(parsed)) is { } refused)
     return refused;
 int code = await parsed.InvokeAsync(ownSignals ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
 // A command line that does not parse (an unknown option, a bad --table) is bad input: System.CommandLine prints the

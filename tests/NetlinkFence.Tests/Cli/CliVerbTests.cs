@@ -94,6 +94,14 @@ public sealed class CliVerbTests
             var refused = CliRunner.Run($"{verb} --output json");
             Assert.Equal(2, refused.ExitCode);
             Assert.Matches("'(--output|json)'", refused.Stderr); // unrecognized, or not an argument the verb takes
+            // Before the verb, on the root, it is refused too, not ignored.
+            string arguments = verb switch { "close" => " updates", "probe" => " tcp:192.0.2.1:80", "run" => " policy.yaml", _ => "" };
+            // Unprivileged in a fresh namespace: were it not refused, the verb could touch nothing of the host's.
+            var before = CliRunner.RunUnprivileged($"--output json {verb}{arguments}");
+            Assert.Equal(2, before.ExitCode);
+            Assert.Equal($"netlinkfence: {verb} writes text only; --output json applies to plan, apply, show, verify, lint, open, status, stats, watch, learn",
+                before.Stderr.Trim());
+            Assert.Equal(0, CliRunner.Run($"--output json {verb} --help").ExitCode);
         }
     }
 

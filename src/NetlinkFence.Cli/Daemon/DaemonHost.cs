@@ -481,7 +481,8 @@ internal sealed class DaemonHost
                 Log("scope: no cgroup2 hierarchy is mounted; unit and cgroup scoped entries cannot be re-bound");
             return Task.CompletedTask;
         }
-        return Task.Run(() => new CgroupWatcher(hierarchy.MountPoint).RunAsync(async token =>
+        var watcher = new CgroupWatcher(hierarchy.MountPoint) { WatchUnavailable = reason => Log($"scope: {reason}: a restarted service is re-bound within that time, not at once") };
+        return Task.Run(() => watcher.RunAsync(async token =>
         {
             if (!_live!.Policy.Scopes.Keys.Any(s => s.IsCgroup))
                 return;

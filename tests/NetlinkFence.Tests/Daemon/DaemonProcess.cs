@@ -47,19 +47,24 @@ internal sealed class DaemonProcess : IDisposable
     }
 
     /// <summary>Starts <c>run POLICY --netns NS</c>; <paramref name="abstractNotify"/> names the notify socket '@...' (abstract).</summary>
-    public static DaemonProcess Start(string policyPath, TestNamespace ns, string extraArguments = "", bool abstractNotify = false)
+    public static DaemonProcess Start(string policyPath, TestNamespace ns, string extraArguments = "", bool abstractNotify = false) =>
+        Launch(new ProcessStartInfo("dotnet", $"{CliRunner.CliPath} run {policyPath} --netns {ns.Name} {extraArguments}"), abstractNotify);
+
+    /// <summary>
+    /// Starts <c>run POLICY</c> through <paramref name="wrapper"/>, a shell command line that ends by exec'ing the
+    /// command it is given as "$@" (so the process is the daemon: signals and the exit code are its own).
+    /// </summary>
+    public static DaemonProcess StartWrapped(string wrapper, string policyPath) =>
+        Launch(new ProcessStartInfo("sh") { ArgumentList = { "-c", wrapper, "wrapper", "dotnet", CliRunner.CliPath, "run", policyPath } }, abstractNotify: false);
+
+    private static DaemonProcess Launch(ProcessStartInfo start, bool abstractNotify)
     {
         var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         string name = $"nlf-notify-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
         string? path = abstractNotify ? null : Path.Combine(Path.GetTempPath(), name);
         notify.Bind(new UnixDomainSocketEndPoint(path ?? "\0" + name));
-        var start = new ProcessStartInfo("dotnet", $"{CliRunner.CliPath} run {policyPath} --netns {ns.Name} {extraArguments}")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         start.Environment["NOTIFY_SOCKET"] = path ?? "@" + name;
         var process = Process.Start(start)!;
         process.StandardInput.Close();

@@ -82,6 +82,50 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         daemon.WaitExit();
     }
 
+    /// <summary>
+    /// inotify refused (the user's instance limit reached, as on a host full of watchers): the daemon says so and
+    /// re-binds at its 10 s look instead, never silently not at all. The limit is 0 only in a user namespace of the
+    /// daemon's own (max_inotify_instances is per user namespace), so nothing else on the host is short of
+    /// instances; the daemon guards a network namespace of that user namespace, read here through /proc/PID/ns/net.
+    /// </summary>
+    [Fact]
+    public void WithoutInotifyTheDaemonSaysSoAndStillRebindsARecreatedCgroup()
+    {
+        using var cgroups = new TestCgroup();
+        string agent = cgroups.Make("system.slice/agent.service");
+        string policy = TestScratch.PathFor("nlf-scope", ".yaml");
+        File.WriteAllText(policy, PolicyFor(agent));
+        using var daemon = DaemonProcess.StartWrapped(
+            "exec unshare --user --map-root-user --net sh -c 'echo 0 > /proc/sys/user/max_inotify_instances && exec \"$@\"' limited \"$@\"", policy);
+        daemon.WaitReady();
+        Assert.True(daemon.WaitForLog("cannot be watched ("), daemon.Log);
+        Assert.Contains("looking every 10 s instead: a restarted service is re-bound within that time, not at once", daemon.Log, StringComparison.Ordinal);
+
+        // nft prints a cgroup id it finds under /sys/fs/cgroup as its path; hidden (as ip netns exec hides it), the id.
+        string Set() => TestNamespace.Run("nsenter", $"--net=/proc/{daemon.Pid}/ns/net unshare --mount sh -c "
+            + "\"mount -t tmpfs none /sys/fs/cgroup && exec nft list set inet netlinkfence allow_cgroup_v4\"");
+        ulong before = cgroups.Hierarchy.IdOf(agent)!.Value;
+        Assert.True(Set().Contains($". {before} ", StringComparison.Ordinal), $"{Set()}\n{daemon.Log}");
+        cgroups.Remove(agent);
+        cgroups.Make(agent);
+        ulong after = cgroups.Hierarchy.IdOf(agent)!.Value;
+        Assert.True(DaemonProcess.WaitUntil(() => Set().Contains($". {after} ", StringComparison.Ordinal), 45),
+            $"the element was not moved to cgroup {after} within 45 s (the look is every 10 s):\n{Set()}\n{daemon.Log}");
+        Assert.DoesNotContain($". {before} ", Set(), StringComparison.Ordinal);
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+    }
+
+    private static string PolicyFor(string cgroup) => $$"""
+        version: 1
+        egress:
+          allow:
+            - name: platform
+              to: [{{Scoped}}]
+              tcp: [443]
+              by: { cgroup: {{cgroup}} }
+        """;
+
     /// <summary>Two services' cgroups, the agent's namespace and its world with a listener, and a policy for "agent".</summary>
     private sealed class Scene : IDisposable
     {
@@ -112,15 +156,7 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         public DaemonProcess StartDaemon(string extraArguments = "")
         {
             string policy = TestScratch.PathFor("nlf-scope", ".yaml");
-            File.WriteAllText(policy, $$"""
-                version: 1
-                egress:
-                  allow:
-                    - name: platform
-                      to: [{{Scoped}}]
-                      tcp: [443]
-                      by: { cgroup: {{Agent}} }
-                """);
+            File.WriteAllText(policy, PolicyFor(Agent));
             var daemon = DaemonProcess.Start(policy, Net.Agent, extraArguments);
             try
             {

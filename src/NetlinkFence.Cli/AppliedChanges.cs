@@ -15,6 +15,24 @@ internal static class AppliedChanges
 
     public static string Text(TableDifference difference) => $"{Sign(difference)} {difference.Subject}: {difference.Detail}";
 
+    /// <summary>Whether applying made the table (it did not exist): its one change is the whole table.</summary>
+    public static bool CreatedTable(IReadOnlyList<TableDifference> changes) =>
+        changes is [{ Kind: DifferenceKind.Missing } only] && only.Subject.StartsWith("table ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The lines that list what an apply changed, at most <paramref name="limit"/> and a count of the rest; none for
+    /// a table it created (every line of it would be an addition).
+    /// </summary>
+    public static IEnumerable<string> Lines(IReadOnlyList<TableDifference> changes, int limit = 50)
+    {
+        if (CreatedTable(changes))
+            yield break;
+        foreach (var change in changes.Take(limit))
+            yield return Text(change);
+        if (changes.Count > limit)
+            yield return $"... and {changes.Count - limit} more";
+    }
+
     /// <summary>A JSON array <paramref name="name"/> of <c>{ "action": "add"|"remove"|"change", "subject", "detail" }</c>.</summary>
     public static void WriteJson(Utf8JsonWriter writer, string name, IEnumerable<TableDifference> differences)
     {

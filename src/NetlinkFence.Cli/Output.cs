@@ -26,14 +26,11 @@ internal sealed class Output(bool json)
             });
             return;
         }
-        bool created = result.Changes is [{ Kind: DifferenceKind.Missing } only] && only.Subject.StartsWith("table ", StringComparison.Ordinal);
-        Console.WriteLine(created ? $"created table inet {compiled.Table.Name} (it did not exist)"
+        Console.WriteLine(AppliedChanges.CreatedTable(result.Changes) ? $"created table inet {compiled.Table.Name} (it did not exist)"
             : result.Changes.Count == 0 ? $"table inet {compiled.Table.Name} already matched the policy; re-applied it atomically"
             : $"table inet {compiled.Table.Name}: {result.Changes.Count} change(s) from the live table to the policy ({AppliedChanges.Legend}):");
-        foreach (var change in result.Changes.Take(created ? 0 : 50))
-            Console.WriteLine("  " + AppliedChanges.Text(change));
-        if (result.Changes.Count > 50)
-            Console.WriteLine($"  ... and {result.Changes.Count - 50} more");
+        foreach (string line in AppliedChanges.Lines(result.Changes))
+            Console.WriteLine("  " + line);
         Console.WriteLine($"committed {Count(compiled.Rules.Count, "rule")} and {Count(compiled.Sets.Sum(s => s.Elements.Count), "set element")} in one transaction "
             + $"({commit.Messages} messages, {commit.Bytes} bytes) in {commit.Elapsed.TotalMilliseconds:0.00} ms; generation {commit.GenerationBefore} -> {commit.GenerationAfter}; verified by reading it back");
     }

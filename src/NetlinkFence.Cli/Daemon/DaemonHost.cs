@@ -177,7 +177,11 @@ internal sealed class DaemonHost
     private async Task<ApplyResult> ApplyAsync(CompiledPolicy policy, CancellationToken cancellationToken)
     {
         var result = await PolicyApplier.ApplyAsync(_nft, policy.WithTableFlags(Flags), retries: 3, Rendering.Rule, cancellationToken);
-        Log($"applied {policy.Source.Policy.Source}: {result.Changes.Count} change(s), {result.Commit.Messages} messages, generation {result.Commit.GenerationAfter}");
+        Log($"applied {policy.Source.Policy.Source}: {result.Changes.Count} change(s), {result.Commit.Messages} messages, generation {result.Commit.GenerationAfter}"
+            + (AppliedChanges.CreatedTable(result.Changes) || result.Changes.Count == 0 ? "" : $" ({AppliedChanges.Legend}):"));
+        // What the start changed in a table that was there (drift, another policy, windows it closed), as apply prints it.
+        foreach (string line in AppliedChanges.Lines(result.Changes))
+            Log("  " + line);
         return result;
     }
 

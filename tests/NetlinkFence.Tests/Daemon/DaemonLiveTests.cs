@@ -64,6 +64,29 @@ public sealed class DaemonLiveTests
         File.Delete(policy);
     }
 
+    /// <summary>
+    /// A start applies the policy as <c>apply</c> does, so a window open from before (a restart, an upgrade's
+    /// try-restart) is closed; the log lists that change, and every other, the way <c>apply</c> prints them.
+    /// </summary>
+    [Fact]
+    public void AStartListsWhatItChangedInTheTableItFoundIncludingAWindowItClosed()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
+        Assert.Equal(0, CliRunner.Run($"apply {policy} --netns {ns.Name}").ExitCode);
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+        using var daemon = DaemonProcess.Start(policy, ns);
+        daemon.WaitReady();
+        Assert.Contains(": 1 change(s), ", daemon.Log);
+        Assert.Contains("(+ added, - removed, ~ changed):", daemon.Log);
+        Assert.Matches(@"netlinkfence\[run\]:   - set allow_v4: element 203\.0\.113\.60 \. tcp \. 80 timeout \S+ expires \S+ counter packets 0 bytes 0 comment ""mirror""", daemon.Log);
+        Assert.DoesNotContain("203.0.113.60", ns.Nft("list ruleset")); // closed, as the log says
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        File.Delete(policy);
+    }
+
     [Fact]
     public async Task AReloadThatReplacesTheTableKeepsItOwnedAndItsOpenWindowsOpen()
     {

@@ -82,9 +82,11 @@ internal sealed class DaemonHost
             using (await state.LockAsync(cancellationToken)) // no apply, confirm or rollback in between
             {
                 state.Claim();
+                var wereOpen = await daemon.OpenWindowsAsync(cancellationToken);
                 monitor = await daemon.FirstApplyAsync(noOwner, target, cancellationToken);
+                daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
+                await daemon.ReopenAsync(wereOpen, cancellationToken);
             }
-            daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
             daemon.StartRefresher(compiled.Source);
             await daemon.StartForwardingAsync(compiled, cancellationToken);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
@@ -171,6 +173,52 @@ internal sealed class DaemonHost
         }
         Log($"mode: watch{(noOwner ? " (--no-owner)" : "")}. {TableText} is not owned: any change to it by another process is repaired as soon as it is seen, and logged");
         return monitor;
+    }
+
+    /// <summary>
+    /// The windows open in the table this start is about to replace (a restart, an upgrade's try-restart): none when
+    /// there is no table or it is not this policy's. The replace closes them, as apply does; <see cref="ReopenAsync"/>
+    /// opens them again for the time they had left, so a restart in the middle of an update does not cut it off.
+    /// </summary>
+    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> OpenWindowsAsync(CancellationToken cancellationToken)
+    {
+        if (!_policy.Source.Policy.Egress.Any(e => e.Window is not null))
+            return [];
+        try
+        {
+            return (await LivePolicy.AttachAsync(_nft, _policy.Source, cancellationToken)).OpenedWindows;
+        }
+        catch (LivePolicyException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Opens each window again until the time it had (never longer: the kernel's expiry stays the operator's), logged
+    /// and recorded like any open. One that cannot be opened stays closed (fail closed), and the log says why.
+    /// </summary>
+    private async Task ReopenAsync(IReadOnlyList<(string Entry, DateTimeOffset Until)> windows, CancellationToken cancellationToken)
+    {
+        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live);
+        foreach (var (entry, until) in windows)
+        {
+            // At most its window: the same policy's (a restart), or a shorter one the new policy gives it.
+            var left = Min(until - DateTimeOffset.UtcNow, KernelWindowControl.CheckWindow(_policy.Source.Policy, entry));
+            if (left <= TimeSpan.Zero)
+                continue;
+            try
+            {
+                await control.OpenAsync(entry, left, cancellationToken);
+                Log($"window {entry}: it was open before this start, which closed it; opened again for the {WindowDuration.Format(left)} it had left");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"window {entry}: it was open before this start, which closed it; not opened again ({e.Message}): run '{SuggestedCommand.OpenWindow(entry, _policyPath, _target.Netns)}' if it is still needed");
+            }
+        }
+
+        static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
     }
 
     /// <summary>The atomic replace, with the mode's table flags, through the daemon's own connection.</summary>

@@ -65,23 +65,38 @@ public sealed class DaemonLiveTests
     }
 
     /// <summary>
-    /// A start applies the policy as <c>apply</c> does, so a window open from before (a restart, an upgrade's
-    /// try-restart) is closed; the log lists that change, and every other, the way <c>apply</c> prints them.
+    /// A start (a restart, an upgrade's try-restart) applies the policy as <c>apply</c> does, which closes a window open
+    /// from before; the daemon opens it again for the time it had left, so an update in progress is not cut off. The
+    /// log lists what the start changed, as <c>apply</c> prints it, and the re-open.
     /// </summary>
     [Fact]
-    public void AStartListsWhatItChangedInTheTableItFoundIncludingAWindowItClosed()
+    public async Task AStartReopensAWindowOpenBeforeItForTheTimeItHadLeftAndLogsWhatItChanged()
     {
         using var ns = TestNamespace.Create();
         string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
         Assert.Equal(0, CliRunner.Run($"apply {policy} --netns {ns.Name}").ExitCode);
         var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
         Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
+        var opened = DateTimeOffset.UtcNow;
         using var daemon = DaemonProcess.Start(policy, ns);
         daemon.WaitReady();
         Assert.Contains(": 1 change(s), ", daemon.Log);
         Assert.Contains("(+ added, - removed, ~ changed):", daemon.Log);
         Assert.Matches(@"netlinkfence\[run\]:   - set allow_v4: element 203\.0\.113\.60 \. tcp \. 80 timeout \S+ expires \S+ counter packets 0 bytes 0 comment ""mirror""", daemon.Log);
-        Assert.DoesNotContain("203.0.113.60", ns.Nft("list ruleset")); // closed, as the log says
+        Assert.Matches(@"window mirror: it was open before this start, which closed it; opened again for the (9m\d\ds|10m) it had left", daemon.Log);
+
+        // Open again, until (about) the time it had: never longer than the 10m it was opened for.
+        var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name} --output json");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Stdout))
+        {
+            var window = Assert.Single(json.RootElement.GetProperty("windows").EnumerateArray());
+            Assert.True(window.GetProperty("open").GetBoolean(), status.Stdout);
+            Assert.InRange(window.GetProperty("remaining_seconds").GetDouble(), 60, 600 - (DateTimeOffset.UtcNow - opened).TotalSeconds + 1);
+        }
+        Assert.Contains("203.0.113.60", ns.Nft("list set inet netlinkfence allow_v4"));
+        var table = await DaemonTests.ReadTableAsync(ns);
+        Assert.Equal(NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag, table!.Flags); // still the daemon's
         daemon.Signal("TERM");
         Assert.Equal(0, daemon.WaitExit());
         File.Delete(policy);

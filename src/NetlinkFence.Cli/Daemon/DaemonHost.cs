@@ -82,7 +82,7 @@ internal sealed class DaemonHost
             using (await state.LockAsync(cancellationToken)) // no apply, confirm or rollback in between
             {
                 state.Claim();
-                var wereOpen = await daemon.OpenWindowsAsync(cancellationToken);
+                var wereOpen = await daemon.WindowsOpenBeforeAsync(cancellationToken);
                 monitor = await daemon.FirstApplyAsync(noOwner, target, cancellationToken);
                 daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
                 await daemon.ReopenAsync(wereOpen, cancellationToken);
@@ -180,7 +180,7 @@ internal sealed class DaemonHost
     /// there is no table or it is not this policy's. The replace closes them, as apply does; <see cref="ReopenAsync"/>
     /// opens them again for the time they had left, so a restart in the middle of an update does not cut it off.
     /// </summary>
-    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> OpenWindowsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> WindowsOpenBeforeAsync(CancellationToken cancellationToken)
     {
         if (!_policy.Source.Policy.Egress.Any(e => e.Window is not null))
             return [];

@@ -43,6 +43,23 @@ public sealed class LearnTests : IDisposable
         // The host's services: a learned entry may say 'by:' (the user or unit that sent the denials).
         await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(text, file), new FixedResolver(), new NetlinkFence.Runtime.HostServices())));
 
+    /// <summary>
+    /// Runs the CLI (<paramref name="arguments"/>: a learn) and sends NTP queries from the agent until it exits (it binds
+    /// the NFLOG group some time after it starts); its standard output, once it exited 0.
+    /// </summary>
+    private static async Task<string> LearnWhileNtpAsync(AgentAndWorld net, string arguments)
+    {
+        using var learner = FaultPolicies.StartCli(arguments);
+        var stdout = learner.StandardOutput.ReadToEndAsync();
+        var stderr = learner.StandardError.ReadToEndAsync();
+        while (!learner.HasExited)
+            net.UdpReachable(Ntp, 123, 300);
+        await learner.WaitForExitAsync();
+        string output = await stdout;
+        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+        return output;
+    }
+
     [Fact]
     public async Task TheChronyStoryNtpToAnUnnamedAddressBecomesAnEntryThatThenAllowsIt()
     {
@@ -55,15 +72,8 @@ public sealed class LearnTests : IDisposable
         await ApplyAsync(nft, PolicyText, policy);
         Assert.False(net.UdpReachable(Ntp, 123, 500), "NTP got through a policy that does not allow it");
 
-        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s --write {merged}");
-        var stdout = learner.StandardOutput.ReadToEndAsync();
-        var stderr = learner.StandardError.ReadToEndAsync();
-        // chrony: NTP queries until the learner is done (it binds the NFLOG group some time after it starts).
-        while (!learner.HasExited)
-            net.UdpReachable(Ntp, 123, 300);
-        await learner.WaitForExitAsync();
-        string output = await stdout;
-        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+        // chrony: NTP queries until the learner is done.
+        string output = await LearnWhileNtpAsync(net, $"--netns {net.Agent.Name} learn {policy} --for 5s --write {merged}");
 
         Assert.Contains("+    - name: learned-198-51-100-7", output);
         Assert.Contains($"+      to: [{Ntp}]", output);
@@ -103,14 +113,7 @@ public sealed class LearnTests : IDisposable
             await ApplyAsync(nft, text, policy);
         Assert.False(net.UdpReachable(Ntp, 123, 500), "a closed window let NTP through");
 
-        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s --output json");
-        var stdout = learner.StandardOutput.ReadToEndAsync();
-        var stderr = learner.StandardError.ReadToEndAsync();
-        while (!learner.HasExited)
-            net.UdpReachable(Ntp, 123, 300);
-        await learner.WaitForExitAsync();
-        string output = await stdout;
-        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+        string output = await LearnWhileNtpAsync(net, $"--netns {net.Agent.Name} learn {policy} --for 5s --output json");
 
         using var json = System.Text.Json.JsonDocument.Parse(output);
         Assert.Empty(json.RootElement.GetProperty("entries").EnumerateArray()); // a permanent entry would undo the window
@@ -167,14 +170,7 @@ public sealed class LearnTests : IDisposable
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
             await ApplyAsync(nft, PolicyText, policy);
 
-            using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 5s");
-            var stdout = learner.StandardOutput.ReadToEndAsync();
-            var stderr = learner.StandardError.ReadToEndAsync();
-            while (!learner.HasExited)
-                net.UdpReachable(Ntp, 123, 300);
-            await learner.WaitForExitAsync();
-            string output = await stdout;
-            Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+            string output = await LearnWhileNtpAsync(net, $"--netns {net.Agent.Name} learn {policy} --for 5s");
             Assert.Contains("+    - name: ntp1-example-net", output);
             Assert.Contains($"is ntp1.example.net by reverse DNS", output);
             Assert.Contains($"+      to: [{Ntp}]", output);

@@ -387,6 +387,37 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
     }
 
+    /// <summary>
+    /// What lint's permanent-package-mirror advice leads to: a plain entry that follows a name gets a window: and the
+    /// policy is reloaded. Its refreshed addresses (timed, like an open window's) must not keep it open: it is closed at
+    /// once, as after an apply.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_plain_entry_that_becomes_a_window_is_closed_by_the_reload_though_its_name_was_refreshed(bool replace)
+    {
+        using var net = World();
+        string plain = Yaml.Replace("  deb.mirror.example: [203.0.113.80]\n", "").Replace("\n      window: 1m", "");
+        var resolver = new FixedResolver(new() { ["deb.mirror.example"] = [IPAddress.Parse(Mirror)] });
+        var (live, nft) = await ApplyAsync(net, plain, resolver);
+        await using var _ = nft;
+        await live.RefreshNameAsync("deb.mirror.example", [(IPAddress.Parse(Mirror), DateTimeOffset.UtcNow.AddMinutes(5))]);
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs));
+
+        string windowed = Yaml.Replace("  deb.mirror.example: [203.0.113.80]\n", "");
+        var next = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(
+            replace ? windowed.Replace("egress:", "log:\n  prefix: \"DENIED: \"\negress:") : windowed, "live.yaml"), resolver);
+        var reload = await live.ReloadAsync(next);
+
+        Assert.Equal(replace ? ReloadKind.Replace : ReloadKind.Elements, reload.Kind);
+        output.WriteLine(net.Agent.Nft("list set inet netlinkfence allow_v4"));
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "an entry that became a window must be closed after the reload");
+        Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
+        Assert.Empty(live.OpenedWindows);
+        Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
+    }
+
     [Fact]
     public async Task Attach_refuses_a_missing_table_and_another_policys_table()
     {

@@ -310,7 +310,7 @@ public sealed partial class LivePolicy
             {
                 await ReadIfStaleAsync(cancellationToken).ConfigureAwait(false); // what is open is what the kernel has now
                 var now = _time.GetUtcNow();
-                var open = next.Policy.Egress.Where(e => e.Window is not null).Select(e => (Entry: e, Until: OpenUntil(e.Name, now)))
+                var open = next.Policy.Egress.Where(e => e.Window is not null).Select(e => (Entry: e, Until: StaysOpenUntil(e, now)))
                     .Where(w => w.Until is not null).ToList();
                 var carried = CarriedGrants(next, now);
                 var replaced = await ReplaceAsync(compiled, Carry, onCommitted: () => Switch(next, compiled), cancellationToken).ConfigureAwait(false);
@@ -339,7 +339,7 @@ public sealed partial class LivePolicy
             var want = compiled.Grants.Where(g => g.Network.BaseAddress.AddressFamily == f).ToList();
             foreach (var entry in next.Policy.Egress)
             {
-                if (entry.Window is not null && OpenUntil(entry.Name, now) is { } until)
+                if (entry.Window is not null && StaysOpenUntil(entry, now) is { } until)
                     want.AddRange(EntryGrants(next, nextNames, entry, f, WindowEnd(entry, until, now)));
             }
             want.AddRange(CarriedGrants(next, now).Where(g => g.Network.BaseAddress.AddressFamily == f));
@@ -347,6 +347,14 @@ public sealed partial class LivePolicy
         }), "reload", cancellationToken, onCommitted: () => Switch(next, compiled)).ConfigureAwait(false);
         return commit is null ? new ReloadResult(ReloadKind.Unchanged, 0, 0, null) : new ReloadResult(ReloadKind.Elements, removed, added, commit);
     }
+
+    /// <summary>
+    /// Until when window entry <paramref name="next"/> of a reloaded policy stays open: as it is open now, when it is a
+    /// window of the running policy too; null otherwise. An entry that becomes a window starts closed, as after an apply:
+    /// its timed grants as a plain entry (a refreshed name's addresses) are not an open window.
+    /// </summary>
+    private DateTimeOffset? StaysOpenUntil(AllowEntry next, DateTimeOffset now) =>
+        _policy.Policy.Egress.Any(e => e.Name == next.Name && e.Window is not null) ? OpenUntil(next.Name, now) : null;
 
     /// <summary>
     /// The timed grants of plain entries (added destinations, refreshed names) that <paramref name="next"/> still allows:

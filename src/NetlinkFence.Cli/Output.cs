@@ -52,6 +52,26 @@ internal sealed class Output(bool json)
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// The <c>audit</c> object of <c>show</c>, <c>status</c> and <c>verify</c>: one shape everywhere (the daemon's
+    /// answer has the same keys), so a fleet's tooling reads <c>.audit.remaining_seconds</c> whichever verb it ran.
+    /// </summary>
+    public static void WriteAudit(Utf8JsonWriter w, AuditState audit)
+    {
+        w.WriteStartObject("audit");
+        w.WriteString("table", audit.Table);
+        w.WriteString("banner", audit.Banner);
+        if (audit.Remaining is { } remaining)
+            w.WriteNumber("remaining_seconds", Math.Round(remaining.TotalSeconds, 3));
+        else
+            w.WriteNull("remaining_seconds");
+        if (audit.Ends is { } ends)
+            w.WriteString("ends", ends);
+        else
+            w.WriteNull("ends");
+        w.WriteEndObject();
+    }
+
     public static void WriteJson(Action<Utf8JsonWriter> body) => Console.WriteLine(Json(body));
 
     /// <summary>One JSON object whose members <paramref name="body"/> writes, indented or on one line.</summary>

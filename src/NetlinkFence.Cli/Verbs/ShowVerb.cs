@@ -29,13 +29,7 @@ internal static class ShowVerb
                     w.WriteNumber("rules", live.Rules.Count);
                     w.WriteString("ruleset", text);
                     if (audit is not null)
-                    {
-                        w.WriteStartObject("audit");
-                        w.WriteString("banner", audit.Banner);
-                        if (audit.Remaining is { } remaining)
-                            w.WriteNumber("remainingSeconds", Math.Round(remaining.TotalSeconds, 1));
-                        w.WriteEndObject();
-                    }
+                        Output.WriteAudit(w, audit);
                 });
             else
                 Console.Write((audit is null ? "" : $"# {audit.Banner}\n") + text);

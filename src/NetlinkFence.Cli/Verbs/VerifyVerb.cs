@@ -44,15 +44,7 @@ internal static class VerifyVerb
                     w.WriteNumber("rules", compiled.Rules.Count);
                     w.WriteNumber("set_elements", compiled.Sets.Sum(s => s.Elements.Count));
                     if (audit is not null)
-                    {
-                        w.WriteStartObject("audit");
-                        w.WriteString("table", audit.Table);
-                        if (audit.Remaining is { } remaining)
-                            w.WriteNumber("remaining_seconds", Math.Round(remaining.TotalSeconds, 3));
-                        if (audit.Ends is { } ends)
-                            w.WriteString("ends", ends);
-                        w.WriteEndObject();
-                    }
+                        Output.WriteAudit(w, audit);
                     w.WriteStartArray("differences");
                     foreach (var d in differences)
                     {

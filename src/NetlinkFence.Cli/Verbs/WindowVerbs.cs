@@ -91,13 +91,7 @@ internal static class WindowVerbs
                 {
                     w.WriteString("table", table);
                     if (audit is not null)
-                    {
-                        w.WriteStartObject("audit");
-                        w.WriteString("banner", audit.Banner);
-                        if (audit.Remaining is { } remaining)
-                            w.WriteNumber("remaining_seconds", Math.Round(remaining.TotalSeconds, 1));
-                        w.WriteEndObject();
-                    }
+                        Output.WriteAudit(w, audit);
                     w.WriteStartArray("windows");
                     foreach (var window in windows)
                     {

@@ -95,7 +95,7 @@ public sealed record AuditState(string Table, TimeSpan? Remaining, DateTimeOffse
     /// <summary>A one-line banner for <c>show</c> and <c>status</c>.</summary>
     public string Banner => Remaining is { } r
         ? $"!!! AUDIT MODE: table inet {Table} ACCEPTS (and logs) what the policy denies, for {Format(r)} more (the kernel ends it at {Ends:u}) !!!"
-        : $"!!! AUDIT MODE: table inet {Table} ACCEPTS (and logs) what the policy denies, WITHOUT a timeout: run 'netlinkfence apply' to end it !!!";
+        : $"!!! AUDIT MODE: table inet {Table} ACCEPTS (and logs) what the policy denies, WITHOUT a timeout (netlinkfence never starts one): applying the policy again ends it !!!";
 
     private static string Format(TimeSpan span) =>
         span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m{span.Seconds:00}s" : span.TotalMinutes >= 1 ? $"{span.Minutes}m{span.Seconds:00}s" : $"{span.TotalSeconds:0.#}s";

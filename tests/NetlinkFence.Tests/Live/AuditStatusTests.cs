@@ -95,4 +95,56 @@ public sealed class AuditStatusTests : IDisposable
         var json2 = CliRunner.Run($"status --policy {_policy} --netns {ns.Name} --output json");
         Assert.Equal(300, Audit(json2.Stdout)!.Value.GetProperty("remaining_seconds").GetDouble());
     }
+
+    /// <summary>
+    /// A fleet's tooling reads <c>.audit.remaining_seconds</c> whichever verb it ran: show, status and verify write one
+    /// shape (before, show wrote <c>remainingSeconds</c>, and only verify named the table and the end).
+    /// </summary>
+    [Fact]
+    public async Task ShowStatusAndVerifyWriteTheSameAuditObject()
+    {
+        using var ns = TestNamespace.Create();
+        var apply = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var started = await AuditMode.StartAsync(nft, "netlinkfence", TimeSpan.FromMinutes(10));
+
+        foreach (string verb in new[] { $"show --policy {_policy}", $"status --policy {_policy}", $"verify {_policy}" })
+        {
+            var run = CliRunner.Run($"{verb} --netns {ns.Name} --output json");
+            Assert.True(run.ExitCode == 0, verb + ": " + run.Stderr + run.Stdout);
+            var audit = Audit(run.Stdout) ?? throw new Xunit.Sdk.XunitException($"{verb}: no audit object in {run.Stdout}");
+            Assert.Equal(["table", "banner", "remaining_seconds", "ends"], audit.EnumerateObject().Select(p => p.Name).ToArray());
+            Assert.Equal("netlinkfence", audit.GetProperty("table").GetString());
+            Assert.StartsWith("!!! AUDIT MODE: table inet netlinkfence ACCEPTS", audit.GetProperty("banner").GetString());
+            Assert.InRange(audit.GetProperty("remaining_seconds").GetDouble(), 1, 600);
+            Assert.InRange(audit.GetProperty("ends").GetDateTimeOffset(), started.Ends!.Value.AddSeconds(-5), started.Ends.Value.AddSeconds(5));
+        }
+    }
+
+    /// <summary>
+    /// An audit element without a timeout (netlinkfence never adds one; a hand-made one) never ends by itself: the banner
+    /// says so and how it ends, without naming a command the library cannot complete; JSON has no time left; a new
+    /// apply ends it.
+    /// </summary>
+    [Fact]
+    public void AnAuditWithoutATimeoutSaysItLastsUntilTheNextApply()
+    {
+        using var ns = TestNamespace.Create();
+        var apply = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+        ns.Nft($"add element inet netlinkfence {AuditMode.SetName} {{ ipv4 }}");
+
+        var text = CliRunner.Run($"status --policy {_policy} --netns {ns.Name}");
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        Assert.StartsWith("# !!! AUDIT MODE: table inet netlinkfence ACCEPTS (and logs) what the policy denies, WITHOUT a timeout "
+            + "(netlinkfence never starts one): applying the policy again ends it !!!", text.Stdout);
+        var audit = Audit(CliRunner.Run($"show --policy {_policy} --netns {ns.Name} --output json").Stdout)!.Value;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, audit.GetProperty("remaining_seconds").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, audit.GetProperty("ends").ValueKind);
+
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+        var after = CliRunner.Run($"status --policy {_policy} --netns {ns.Name}");
+        Assert.DoesNotContain("AUDIT MODE", after.Stdout + after.Stderr);
+    }
 }

@@ -142,13 +142,13 @@ internal static class LearnVerb
             {
                 w.WriteNumber("observed", report.Observed);
                 w.WriteNumber("ignored", report.Ignored);
-                w.WriteNumber("alreadyAllowed", report.AlreadyAllowed);
+                w.WriteNumber("already_allowed", report.AlreadyAllowed);
                 w.WriteStartArray("entries");
                 foreach (var entry in report.Entries)
                 {
                     w.WriteStartObject();
                     w.WriteString("name", entry.Name);
-                    w.WriteString("nameSource", entry.NameSource.ToString().ToLowerInvariant());
+                    w.WriteString("name_source", entry.NameSource.ToString().ToLowerInvariant());
                     w.WriteStartArray("to");
                     foreach (string to in entry.To)
                         w.WriteStringValue(to);
@@ -160,8 +160,8 @@ internal static class LearnVerb
                         w.WriteString("protocol", port.Protocol == ProtocolType.Tcp ? "tcp" : "udp");
                         w.WriteNumber("port", port.Port);
                         w.WriteNumber("count", port.Count);
-                        w.WriteString("firstSeen", port.FirstSeen);
-                        w.WriteString("lastSeen", port.LastSeen);
+                        w.WriteString("first_seen", port.FirstSeen);
+                        w.WriteString("last_seen", port.LastSeen);
                         w.WriteStartArray("cgroups");
                         foreach (string cgroup in port.Cgroups)
                             w.WriteStringValue(cgroup);
@@ -177,7 +177,7 @@ internal static class LearnVerb
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
-                    w.WriteNumber("unknownCgroup", entry.UnknownCgroup);
+                    w.WriteNumber("unknown_cgroup", entry.UnknownCgroup);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -190,8 +190,8 @@ internal static class LearnVerb
                     if (finding.Entry is { } entry)
                         w.WriteString("entry", entry);
                     w.WriteNumber("count", finding.Count);
-                    w.WriteString("firstSeen", finding.FirstSeen);
-                    w.WriteString("lastSeen", finding.LastSeen);
+                    w.WriteString("first_seen", finding.FirstSeen);
+                    w.WriteString("last_seen", finding.LastSeen);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

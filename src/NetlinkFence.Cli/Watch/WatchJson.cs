@@ -3,8 +3,8 @@ using System.Text.Json.Serialization;
 namespace NetlinkFence.Cli.Watch;
 
 /// <summary>
-/// One JSON line of <c>watch --output json</c>: a denial. <c>cgroupId</c>/<c>cgroup</c>/<c>unit</c> name the sending
-/// socket's cgroup; <c>cgroupUnknown: true</c> says the socket was closed before it could be looked up.
+/// One JSON line of <c>watch --output json</c>: a denial. <c>cgroup_id</c>/<c>cgroup</c>/<c>unit</c> name the sending
+/// socket's cgroup; <c>cgroup_unknown: true</c> says the socket was closed before it could be looked up.
 /// </summary>
 internal sealed record DenialLine(
     DateTimeOffset Time, string? Chain, string Family, string Protocol, string? Source, ushort? SourcePort,
@@ -20,8 +20,8 @@ internal sealed record SummaryLine(
 /// <summary>A JSON line saying denials were lost, and where.</summary>
 internal sealed record LostLine(long Lost, long LostInKernel, long DroppedSlowConsumer);
 
-/// <summary>Source-generated serialization for <c>watch</c>'s JSON lines: no reflection, AOT-safe.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+/// <summary>Source-generated serialization for <c>watch</c>'s JSON lines: no reflection, AOT-safe; snake_case keys, as every verb's JSON.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(DenialLine))]
 [JsonSerializable(typeof(SummaryLine))]
 [JsonSerializable(typeof(LostLine))]

@@ -114,11 +114,11 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
             var json = JsonDocument.Parse(line).RootElement;
             Assert.Equal("udp", json.GetProperty("protocol").GetString());
             Assert.Equal("198.51.100.7", json.GetProperty("destination").GetString());
-            Assert.Equal(123, json.GetProperty("destinationPort").GetInt32());
+            Assert.Equal(123, json.GetProperty("destination_port").GetInt32());
             Assert.Equal(65534u, json.GetProperty("uid").GetUInt32());
             Assert.Equal("egress_denied", json.GetProperty("chain").GetString());
             Assert.Equal("no entry allows 198.51.100.7", json.GetProperty("reason").GetString());
-            Assert.False(json.TryGetProperty("destinationName", out var name), $"named {name}"); // no name of the policy's has this address
+            Assert.False(json.TryGetProperty("destination_name", out var name), $"named {name}"); // no name of the policy's has this address
         }
         finally
         {
@@ -143,12 +143,12 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
             var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
             foreach (var line in lines)
                 output.WriteLine(line.ToString());
-            var ntp = lines.Single(l => l.GetProperty("destinationPort").GetInt32() == 123);
+            var ntp = lines.Single(l => l.GetProperty("destination_port").GetInt32() == 123);
             Assert.Equal(cgroups["ntp.service"].Path, ntp.GetProperty("cgroup").GetString());
-            Assert.Equal(cgroups["ntp.service"].Id, ntp.GetProperty("cgroupId").GetUInt64());
+            Assert.Equal(cgroups["ntp.service"].Id, ntp.GetProperty("cgroup_id").GetUInt64());
             Assert.Equal("ntp.service", ntp.GetProperty("unit").GetString());
-            Assert.False(ntp.TryGetProperty("cgroupUnknown", out var _));
-            var other = lines.Single(l => l.GetProperty("destinationPort").GetInt32() == 124);
+            Assert.False(ntp.TryGetProperty("cgroup_unknown", out var _));
+            var other = lines.Single(l => l.GetProperty("destination_port").GetInt32() == 124);
             Assert.Equal(cgroups["other"].Path, other.GetProperty("cgroup").GetString());
             Assert.False(other.TryGetProperty("unit", out var _));
         }

@@ -23,6 +23,7 @@ root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());
 root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
+root.Subcommands.Add(ReloadVerb.Create());
 root.Subcommands.Add(WatchVerb.Create());
 root.Subcommands.Add(LearnVerb.Create());
 root.Subcommands.Add(ImportVerb.Create());

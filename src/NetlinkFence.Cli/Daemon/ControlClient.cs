@@ -65,6 +65,6 @@ internal static class ControlClient
         }
         if (status is { Ok: true })
             error.WriteLine($"netlinkfence: table inet {table} is owned by the running 'netlinkfence run' daemon (pid {status.Pid}, policy {status.Policy}): "
-                + $"only it can change the table. Edit {status.Policy} and reload the daemon ('systemctl reload netlinkfence', or 'kill -HUP {status.Pid}'), or stop it first");
+                + $"only it can change the table. Edit {status.Policy} and reload the daemon ('{SuggestedCommand.OnPolicy("reload", status.Policy ?? PolicyTable.DefaultPolicyPath, netns, table: null)}'), or stop it first");
     }
 }

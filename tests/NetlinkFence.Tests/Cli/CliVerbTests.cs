@@ -83,6 +83,7 @@ public sealed class CliVerbTests
     [InlineData("probe", false)]
     [InlineData("demo", false)]
     [InlineData("run", false)]
+    [InlineData("reload", false)]
     public void OnlyTheVerbsThatWriteJsonTakeOutputJson(string verb, bool writesJson)
     {
         var help = CliRunner.Run($"{verb} --help");

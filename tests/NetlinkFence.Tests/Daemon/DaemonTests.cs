@@ -113,7 +113,7 @@ public sealed class DaemonTests
         var apply = CliRunner.Run($"apply {policy} --netns {ns.Name}");
         Assert.True(apply.ExitCode == 3, $"exit {apply.ExitCode}: {apply.Stderr}");
         Assert.Contains($"owned by the running 'netlinkfence run' daemon (pid {daemon.Pid}, policy {policy})", apply.Stderr);
-        Assert.Contains($"kill -HUP {daemon.Pid}", apply.Stderr);
+        Assert.Contains($"'netlinkfence reload --policy {policy} --netns {ns.Name}'", apply.Stderr);
 
         var remove = CliRunner.Run($"remove --netns {ns.Name}");
         Assert.True(remove.ExitCode == 3, $"exit {remove.ExitCode}: {remove.Stderr}");

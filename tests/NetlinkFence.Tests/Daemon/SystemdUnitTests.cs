@@ -5,7 +5,7 @@ namespace NetlinkFence.Tests.Daemon;
 
 /// <summary>
 /// packaging/systemd/netlinkfence.service passes <c>systemd-analyze verify</c> (which needs no running systemd) in a
-/// private root holding the unit, an executable /usr/sbin/netlinkfence and /bin/kill, so ExecStart and ExecReload resolve
+/// private root holding the unit, an executable /usr/sbin/netlinkfence, so ExecStart and ExecReload resolve
 /// as on an installed host. verify exits 0 on unknown keys and values it ignores, so any line it prints is a failure.
 /// <c>--man=no</c>: the unit's <c>Documentation=man:netlinkfence(8)</c> exists only where the Debian package is installed
 /// (tests/packaging/deb-test.sh verifies the installed unit with its man page).
@@ -35,7 +35,7 @@ public sealed class SystemdUnitTests
         var lines = File.ReadAllLines(Unit).Select(l => l.Trim()).ToHashSet();
         foreach (string required in new[]
         {
-            "Type=notify", "ExecStart=/usr/sbin/netlinkfence run /etc/netlinkfence/policy.yaml", "ExecReload=/bin/kill -HUP $MAINPID",
+            "Type=notify", "ExecStart=/usr/sbin/netlinkfence run /etc/netlinkfence/policy.yaml", "ExecReload=/usr/sbin/netlinkfence reload --policy /etc/netlinkfence/policy.yaml",
             "DefaultDependencies=no", "Before=network-pre.target shutdown.target", "Wants=network-pre.target",
             "CapabilityBoundingSet=CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_ADMIN", "NoNewPrivileges=yes", "ProtectSystem=strict",
             "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_NETLINK AF_UNIX AF_INET AF_INET6",
@@ -55,11 +55,9 @@ public sealed class SystemdUnitTests
             string units = Path.Combine(root.FullName, "etc", "systemd", "system");
             Directory.CreateDirectory(units);
             Directory.CreateDirectory(Path.Combine(root.FullName, "usr", "sbin"));
-            Directory.CreateDirectory(Path.Combine(root.FullName, "bin"));
             string binary = Path.Combine(root.FullName, "usr", "sbin", "netlinkfence");
             File.WriteAllText(binary, "#!/bin/sh\n");
             File.SetUnixFileMode(binary, (UnixFileMode)0x1ED); // 0755
-            File.Copy("/bin/kill", Path.Combine(root.FullName, "bin", "kill"));
             File.WriteAllText(Path.Combine(units, "netlinkfence.service"), unitText);
             var (exit, stdout, stderr) = TestNamespace.TryRun("systemd-analyze", $"verify --man=no --root={root.FullName} netlinkfence.service");
             return (exit, (stdout + stderr).Trim());

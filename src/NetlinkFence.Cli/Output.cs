@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -17,6 +18,7 @@ internal sealed class Output(bool json)
             WriteJson(w =>
             {
                 w.WriteString("table", compiled.Table.Name);
+                w.WriteBoolean("committed", true);
                 w.WriteNumber("generation", commit.GenerationAfter);
                 w.WriteNumber("milliseconds", commit.Elapsed.TotalMilliseconds);
                 w.WriteNumber("messages", commit.Messages);
@@ -50,6 +52,28 @@ internal sealed class Output(bool json)
         w.WriteString("message", diagnostic.Message);
         w.WriteString("fix", diagnostic.Fix);
         w.WriteEndObject();
+    }
+
+    /// <summary><c>apply --if-changed</c> on a table that already matched: nothing was committed, and what stays says why it matters.</summary>
+    public void Unchanged(CompiledPolicy compiled, TableContents live, AuditState? audit, string path)
+    {
+        if (json)
+        {
+            WriteJson(w =>
+            {
+                w.WriteString("table", compiled.Table.Name);
+                w.WriteBoolean("committed", false);
+                w.WriteNumber("generation", live.Generation);
+                AppliedChanges.WriteJson(w, "changes", []);
+                if (audit is not null)
+                    WriteAudit(w, audit);
+            });
+            return;
+        }
+        Console.WriteLine($"table inet {compiled.Table.Name} already matches {path} (generation {live.Generation}); nothing committed (--if-changed): "
+            + "its counters and open windows stay");
+        if (audit is not null)
+            Console.WriteLine($"AUDIT: {audit.Banner}");
     }
 
     /// <summary>

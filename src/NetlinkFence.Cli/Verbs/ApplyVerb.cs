@@ -21,13 +21,16 @@ internal static class ApplyVerb
         var expectDeny = new Option<string[]>("--expect-deny") { Description = "self-test: flows that must be dropped, or the previous table is restored", AllowMultipleArgumentsPerToken = true };
         var inconclusive = new Option<string>("--selftest-inconclusive") { Description = "whether a self-test probe that proves neither (no egress_denied count, ENETUNREACH, ...) passes", DefaultValueFactory = _ => "fail" };
         inconclusive.AcceptOnlyFromAmong("pass", "fail");
+        var ifChanged = new Option<bool>("--if-changed") { Description = "commit nothing when the live table already matches the policy (as verify judges it): its counters, open windows and audit stay" };
         var command = new Command("apply", "replace the netlinkfence table with the compiled policy in one atomic transaction")
-            { policyArgument, retries, confirmWithin, expectAllow, expectDeny, inconclusive };
+            { policyArgument, retries, confirmWithin, expectAllow, expectDeny, inconclusive, ifChanged };
         command.WithOutput();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
             string path = parse.GetValue(policyArgument)!;
             var window = parse.GetValue(confirmWithin) is { } w ? Duration.Parse(w) : (TimeSpan?)null;
+            if (window is not null && parse.GetValue(ifChanged))
+                throw new UsageException("--if-changed and --confirm-within: an apply that changes nothing leaves nothing to confirm; use one of them");
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: true, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             // After compiling: a flow may name a host of the policy, tried at each of its addresses. Nothing is changed yet.
             var cliTest = new SelfTest(Flows(expectAllow), Flows(expectDeny));
@@ -53,6 +56,19 @@ internal static class ApplyVerb
             var earlier = state.ReadPending();
             if (earlier is not null && window is null)
                 throw new UsageException(PendingReport.RefuseApply(state, earlier));
+            var output = new Output(json);
+            if (parse.GetValue(ifChanged) && await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken) is { } live
+                && LiveComparison.Of(compiled, live) is { Matches: true } same)
+            {
+                // Nothing to commit: a replace would only zero the counters, close open windows and end an audit.
+                if (!json)
+                    output.Unchanged(compiled, live, same.Audit, path);
+                if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", notes, cancellationToken))
+                    throw new SelfTestFailedException([$"self-test failed on table inet {compiled.Table.Name}, which already matched the policy: nothing was changed"]);
+                if (json)
+                    output.Unchanged(compiled, live, same.Audit, path);
+                return ExitCodes.Ok;
+            }
             var guard = window is { } span ? new ConfirmGuard(state, span, earlier) : null;
             ApplyResult result;
             try
@@ -69,7 +85,6 @@ internal static class ApplyVerb
             guard?.Committed(result.Committed?.Table.Handle ?? 0);
             // Text reports the commit now, before the self-test's lines. JSON is one document, written once the self-test
             // passed: a self-test that fails undoes this commit, and its error is the document.
-            var output = new Output(json);
             if (!json)
                 output.Applied(compiled, result);
             if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)

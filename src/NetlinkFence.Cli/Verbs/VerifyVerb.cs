@@ -20,15 +20,9 @@ internal static class VerifyVerb
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
             var live = await nft.ListTableAsync(compiled.Table.Family, compiled.Table.Name, cancellationToken);
-            // Open windows and the addresses of followed names (kernel-timed) are the running policy's, not drift.
-            var differences = TableDiff.CompareRunning(compiled, live, DateTimeOffset.UtcNow, Rendering.Rule);
-            // An audit (learn --audit, kernel-timed) is the table's state, not drift: said as AUDIT, not as a difference.
-            var audit = live is null ? null : AuditMode.FromContents(live, DateTimeOffset.UtcNow);
+            var (differences, audit) = LiveComparison.Of(compiled, live);
             if (audit is not null)
-            {
-                differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList();
                 Console.Error.WriteLine("AUDIT: " + audit.Banner);
-            }
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>

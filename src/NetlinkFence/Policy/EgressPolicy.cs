@@ -43,6 +43,9 @@ public sealed record EgressPolicy
     /// <summary>Flows to try right after an apply (<c>selftest:</c>); a failure restores the previous table.</summary>
     public SelfTest SelfTest { get; init; } = SelfTest.None;
 
+    /// <summary>Warnings the reader found (values a list repeats), reported by <see cref="PolicyLinter"/>; not part of equality.</summary>
+    internal IReadOnlyList<PolicyDiagnostic> ReadNotes { get; init; } = [];
+
     /// <summary>The file the policy came from.</summary>
     public string Source { get; }
 

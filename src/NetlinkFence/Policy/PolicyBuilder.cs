@@ -265,8 +265,8 @@ public sealed class PolicyBuilder
             var peers = entry.Peers is null ? []
                 : rules.Destinations(Items(entry.Peers, $"{call} {(egress ? "to" : "from")}"), $"{call} {(egress ? "to" : "from")}", At(call), required: true);
             int before = rules.Diagnostics.Count;
-            var tcp = rules.Ports(Items(entry.Tcp, $"{call} tcp"));
-            var udp = rules.Ports(Items(entry.Udp, $"{call} udp"));
+            var tcp = rules.Ports(Items(entry.Tcp, $"{call} tcp"), $"{call} tcp");
+            var udp = rules.Ports(Items(entry.Udp, $"{call} udp"), $"{call} udp");
             rules.RequirePorts(tcp, udp, before, call, name, At(call));
             result.Add(new AllowEntry(name, peers, tcp, udp, At(call)));
         }

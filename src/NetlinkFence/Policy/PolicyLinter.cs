@@ -37,6 +37,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>window-always-open</c> (warning)</term><description>permanent entries without <c>by:</c> allow all of a window entry's destinations and ports: the window closes nothing.</description></item>
 /// <item><term><c>scope-without-effect</c> (warning)</term><description>permanent entries without <c>by:</c> allow all of a scoped entry to every process: its <c>by:</c> limits nothing.</description></item>
 /// <item><term><c>redundant-entry</c> (warning)</term><description>earlier entries allow all of a permanent entry: it adds nothing, and its counter stays at 0 (<see cref="EntryCoverage"/>).</description></item>
+/// <item><term><c>repeated-value</c> (warning)</term><description>a destination, source or port written twice in one list (not through variables, which may overlap on purpose): allowed once, but often a slip for another value.</description></item>
 /// <item><term><c>selftest-fails</c> (error)</term><description>a <c>selftest:</c> flow the policy decides the other way (an <c>allow</c> flow only a window entry or nothing allows, a <c>deny</c> flow a permanent entry allows): every apply fails its self-test: it restores the previous table, or, for a deny flow, refuses before the commit (<see cref="SelfTestCoverage"/>).</description></item>
 /// <item><term><c>unscoped-service-entry</c> (info)</term><description>an egress entry without <c>by:</c> whose name is that of a service running on the host (only with the host's services passed in): scoping it to the unit keeps other processes out.</description></item>
 /// <item><term><c>nothing-allowed</c> (info)</term><description>no egress entry at all: the host cannot reach its management platform.</description></item>
@@ -94,6 +95,7 @@ public static class PolicyLinter
         void Add(Severity severity, SourceLocation location, string code, string message, string fix) =>
             findings.Add(new PolicyDiagnostic(severity, location, message, fix, code));
         var top = policy.Source == SourceLocation.Code.File ? SourceLocation.Code : new SourceLocation(policy.Source, 1, 1);
+        findings.AddRange(policy.ReadNotes);
 
         // Logging.
         if (policy.Log.Prefix is null)

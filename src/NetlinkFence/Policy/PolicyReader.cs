@@ -115,7 +115,7 @@ internal sealed class PolicyReader(string fileName)
         var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode, resolvers, [.. egress, .. input]) : SelfTest.None;
 
         _rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings };
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings, ReadNotes = _rules.Notes };
     }
 
     private DnsSettings ReadDnsSettings(Dictionary<string, YamlNode> keys)
@@ -227,8 +227,8 @@ internal sealed class PolicyReader(string fileName)
                 Error(map, $"{where} ('{name}') has no '{peerKey}'", $"list the destinations in '{peerKey}:', e.g. 'to: [203.0.113.50]'", "missing-destinations");
 
             int before = _rules.Diagnostics.Count;
-            var tcp = keys.TryGetValue("tcp", out var tcpNode) ? _rules.Ports(Items(tcpNode, $"{where}.tcp")) : [];
-            var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp")) : [];
+            var tcp = keys.TryGetValue("tcp", out var tcpNode) ? _rules.Ports(Items(tcpNode, $"{where}.tcp"), $"{where}.tcp") : [];
+            var udp = keys.TryGetValue("udp", out var udpNode) ? _rules.Ports(Items(udpNode, $"{where}.udp"), $"{where}.udp") : [];
             _rules.RequirePorts(tcp, udp, before, where, name, Location(map));
             bool lazy = keys.TryGetValue("resolve", out var resolve) && Scalar(resolve, $"{where}.resolve") is { } r && _rules.ResolveMode(r, Location(resolve));
             List<ServiceScope> by = [];

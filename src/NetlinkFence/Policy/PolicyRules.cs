@@ -36,6 +36,15 @@ internal sealed partial class PolicyRules
     /// <summary>Every problem found so far.</summary>
     public List<PolicyDiagnostic> Diagnostics { get; } = [];
 
+    /// <summary>
+    /// Warnings found while reading (a value written twice in one list: dropped, but perhaps a slip for another one),
+    /// for lint to report; at most <see cref="MaxNotes"/>. They never stop a load.
+    /// </summary>
+    public List<PolicyDiagnostic> Notes { get; } = [];
+
+    /// <summary>Most read warnings kept.</summary>
+    public const int MaxNotes = 100;
+
     /// <summary>True when any error was reported.</summary>
     public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
 
@@ -321,6 +330,8 @@ internal sealed partial class PolicyRules
             {
                 if (IsNew(destination, destinations, seen))
                     destinations.Add(destination);
+                else if (Notes.Count < MaxNotes && Literal(location) && destinations.FirstOrDefault(d => d.Equals(destination) && Literal(d.Location)) is { } first)
+                    Repeated(location, $"'{text}' is written twice in {path} (first at {first.Location})", "remove one; if another destination was meant, write that one");
             }
             if (error is not null)
                 Error(location, error, fix!, "bad-address");
@@ -331,7 +342,7 @@ internal sealed partial class PolicyRules
         return destinations;
     }
 
-    public List<PortRange> Ports(List<(string Text, SourceLocation Location)> items)
+    public List<PortRange> Ports(List<(string Text, SourceLocation Location)> items, string path)
     {
         var expanded = Expand(items);
         var ports = new List<PortRange>(expanded.Count);
@@ -350,6 +361,8 @@ internal sealed partial class PolicyRules
                 Error(location, $"port range '{text}' runs backwards", $"write {last}-{first}", "bad-port");
             else if (IsNew(new PortRange((ushort)first, (ushort)last), ports, seen))
                 ports.Add(new PortRange((ushort)first, (ushort)last));
+            else if (Notes.Count < MaxNotes && Literal(location))
+                Repeated(location, $"port '{text}' is written twice in {path}", "remove one; if another port was meant, write that one");
         }
         return ports;
 
@@ -358,6 +371,16 @@ internal sealed partial class PolicyRules
             text.Length == 0 || text.ContainsAnyExceptInRange('0', '9') ? null
             : text.Length > 9 ? int.MaxValue : int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Whether the value at <paramref name="location"/> was written there, not brought by a variable (variables may overlap on purpose).</summary>
+    private bool Literal(SourceLocation location) => !_references.ContainsKey(location);
+
+    /// <summary>
+    /// A value a list repeats: dropped (allowed once), and noted for lint as <c>repeated-value</c>. The callers look for
+    /// the first copy only while notes are kept: a list of 100,000 copies must not be searched 100,000 times.
+    /// </summary>
+    private void Repeated(SourceLocation location, string message, string fix) =>
+        Notes.Add(new PolicyDiagnostic(Severity.Warning, location, message, fix, "repeated-value"));
 
     /// <summary>
     /// Duplicates are dropped with a hash set for long lists (a linear search made a 100,000-destination entry

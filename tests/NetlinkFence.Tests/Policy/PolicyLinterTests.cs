@@ -47,6 +47,27 @@ public sealed class PolicyLinterTests
         Assert.Empty(PolicyLinter.Lint(PolicyLoader.LoadFile(ExamplePath)));
     }
 
+    /// <summary>
+    /// A value written twice in one list is allowed once (the reader drops the copy), and lint says so at the copy: it is
+    /// often a slip for another value, which then is not allowed. Values a variable brings may overlap on purpose.
+    /// </summary>
+    [Fact]
+    public void A_value_written_twice_in_one_list_is_a_repeated_value_warning_at_the_copy()
+    {
+        string yaml = Egress("    - { name: mirrors, to: [198.51.100.7, 198.51.100.8, 198.51.100.7], tcp: [443] }\n", dns: "[192.168.1.10]");
+        var destination = Finding(yaml, "repeated-value", Severity.Warning, "198.51.100.7", nth: 2);
+        var (line, column) = Pos(yaml, "198.51.100.7");
+        Assert.Equal($"'198.51.100.7' is written twice in egress.allow[2].to (first at {FileName}:{line}:{column})", destination.Message);
+        Assert.Single(PolicyLoader.Load(yaml, FileName).Egress[1].Peers, p => p.Text == "198.51.100.7");
+
+        string ports = Egress("    - { name: web, to: [198.51.100.7], tcp: [443, 8443, 443] }\n", dns: "[192.168.1.10]");
+        Assert.Equal("port '443' is written twice in egress.allow[2].tcp", Finding(ports, "repeated-value", Severity.Warning, "443]", nth: 2).Message);
+
+        string variables = "define:\n  a: [198.51.100.7]\n  b: [198.51.100.7, 198.51.100.9]\n"
+            + Egress("    - { name: both, to: [$a, $b], tcp: [443] }\n", dns: "[192.168.1.10]");
+        Assert.DoesNotContain(Lint(variables), f => f.Code == "repeated-value");
+    }
+
     [Fact]
     public void The_baseline_used_by_these_tests_is_clean()
     {

@@ -62,6 +62,8 @@ internal sealed class DaemonHost
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite("SIGHUP"); });
 
         using var target = TargetNamespace.Open(netns);
+        // Absolute from here on: the status answer names it, and 'reload --policy P' is compared with it.
+        policyPath = Path.GetFullPath(policyPath);
         var compiled = await PolicyFiles.CompileAsync(policyPath, checkOwnership: true, cancellationToken, netns);
         var state = new SafetyState(target, compiled.Table.Name);
         using var held = DaemonLock.TryTake(state, out int holder);

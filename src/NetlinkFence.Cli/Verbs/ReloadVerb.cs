@@ -19,6 +19,12 @@ internal static class ReloadVerb
             string? netns = parse.GetValue(CommonOptions.NetworkNamespace);
             string table = PolicyTable.Resolve(parse);
             using var target = TargetNamespace.Open(netns);
+            // The daemon re-reads its own file: 'reload --policy new.yaml' must not look as if it loaded new.yaml.
+            if (parse.GetValue(PolicyTable.Policy) is { } given
+                && await ControlClient.TryRequestAsync(target, table, new ControlRequest("status"), cancellationToken) is { Ok: true, Policy: { } running }
+                && running != Path.GetFullPath(given))
+                throw new UsageException($"the daemon holding table inet {table} runs {running}, not {Path.GetFullPath(given)}: reload re-reads the daemon's own file. "
+                    + $"Copy the new policy over {running} and reload, or restart the daemon with the other file; nothing was reloaded");
             var answer = await ControlClient.TryRequestAsync(target, table, new ControlRequest("reload"), cancellationToken);
             if (answer is null)
             {

@@ -23,6 +23,14 @@ public sealed class ReloadVerbTests
         Assert.Contains("198.51.100.7", ns.Nft($"list set inet {DaemonTests.Table} allow_v4"));
         Assert.Contains("reloaded (control socket, uid 0", daemon.Log);
 
+        // Another file: the daemon would re-read its own, so the verb refuses rather than seem to load this one.
+        string other = DaemonTests.WritePolicy(DaemonTests.Policy("192.0.2.1"));
+        var wrongFile = CliRunner.Run($"reload --policy {other} --netns {ns.Name}");
+        Assert.True(wrongFile.ExitCode == 2, $"exit {wrongFile.ExitCode}: {wrongFile.Stderr}");
+        Assert.Contains($"runs {policy}, not {other}: reload re-reads the daemon's own file", wrongFile.Stderr);
+        Assert.DoesNotContain("192.0.2.1", ns.Nft($"list set inet {DaemonTests.Table} allow_v4"));
+        File.Delete(other);
+
         // The daemon compiles the file itself (--table: the CLI does not read it first): a typo is refused, located, exit 2.
         string running = ns.Nft("list ruleset");
         File.WriteAllText(policy, DaemonTests.Policy().Replace("tcp: [443]", "tpc: [443]"));

@@ -178,23 +178,15 @@ internal sealed class DaemonHost
     }
 
     /// <summary>
-    /// The windows open in the table this start is about to replace (a restart, an upgrade's try-restart): none when
-    /// there is no table or it is not this policy's. The replace closes them, as apply does; <see cref="ReopenAsync"/>
-    /// opens them again for the time they had left, so a restart in the middle of an update does not cut it off.
+    /// The windows of this policy's window entries open in the table this start is about to replace (a restart, an
+    /// upgrade's try-restart), also when an edited policy made the table differ: none when there is no table. The
+    /// replace closes them, as apply does; <see cref="ReopenAsync"/> opens them again for the time they had left, so a
+    /// restart in the middle of an update does not cut it off.
     /// </summary>
-    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> WindowsOpenBeforeAsync(CancellationToken cancellationToken)
-    {
-        if (!_policy.Source.Policy.Egress.Any(e => e.Window is not null))
-            return [];
-        try
-        {
-            return (await LivePolicy.AttachAsync(_nft, _policy.Source, cancellationToken)).OpenedWindows;
-        }
-        catch (LivePolicyException)
-        {
-            return [];
-        }
-    }
+    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> WindowsOpenBeforeAsync(CancellationToken cancellationToken) =>
+        _policy.Source.Policy.Egress.Any(e => e.Window is not null)
+            ? await LivePolicy.ReadOpenWindowsAsync(_nft, _policy.Source, cancellationToken)
+            : [];
 
     /// <summary>
     /// Opens each window again until the time it had (never longer: the kernel's expiry stays the operator's), logged

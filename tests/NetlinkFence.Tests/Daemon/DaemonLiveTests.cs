@@ -67,10 +67,13 @@ public sealed class DaemonLiveTests
     /// <summary>
     /// A start (a restart, an upgrade's try-restart) applies the policy as <c>apply</c> does, which closes a window open
     /// from before; the daemon opens it again for the time it had left, so an update in progress is not cut off. The
-    /// log lists what the start changed, as <c>apply</c> prints it, and the re-open.
+    /// log lists what the start changed, as <c>apply</c> prints it, and the re-open. Also after the policy was edited
+    /// beyond elements (a restart instead of a reload): the windows are carried as a reload carries them.
     /// </summary>
-    [Fact]
-    public async Task AStartReopensAWindowOpenBeforeItForTheTimeItHadLeftAndLogsWhatItChanged()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AStartReopensAWindowOpenBeforeItForTheTimeItHadLeftAndLogsWhatItChanged(bool policyEdited)
     {
         using var ns = TestNamespace.Create();
         string policy = DaemonTests.WritePolicy(Policy("203.0.113.50"));
@@ -78,9 +81,14 @@ public sealed class DaemonLiveTests
         var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
         Assert.True(open.ExitCode == 0, $"exit {open.ExitCode}: {open.Stderr}{open.Stdout}");
         var opened = DateTimeOffset.UtcNow;
+        if (policyEdited)
+            File.WriteAllText(policy, "log:\n  prefix: \"EDITED: \"\n" + Policy("203.0.113.50"));
         using var daemon = DaemonProcess.Start(policy, ns);
         daemon.WaitReady();
-        Assert.Contains(": 1 change(s), ", daemon.Log);
+        if (policyEdited)
+            Assert.Contains("\"EDITED: \"", ns.Nft("list ruleset"));
+        else
+            Assert.Contains(": 1 change(s), ", daemon.Log);
         Assert.Contains("(+ added, - removed, ~ changed):", daemon.Log);
         Assert.Matches(@"netlinkfence\[run\]:   - set allow_v4: element 203\.0\.113\.60 \. tcp \. 80 timeout \S+ expires \S+ counter packets 0 bytes 0 comment ""mirror""", daemon.Log);
         Assert.Matches(@"window mirror: it was open before this start, which closed it; opened again for the (9m\d\ds|10m) it had left", daemon.Log);

@@ -83,6 +83,35 @@ public sealed partial class LivePolicy
     }
 
     /// <summary>
+    /// The window entries of <paramref name="policy"/> that the inet table of its name holds open now, each with when it
+    /// closes, whatever version of the policy made the table: only the allow sets are read, chains and rules are not
+    /// compared (<see cref="AttachAsync"/> would refuse another version's table). For a restart with an edited policy,
+    /// which replaces the table and so closes them, to carry its windows as <see cref="ReloadAsync"/> does. Empty when
+    /// there is no such table.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> ReadOpenWindowsAsync(NftablesConnection connection, ResolvedPolicy policy,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(policy);
+        var live = new LivePolicy(connection, policy, TimeProvider.System);
+        try
+        {
+            await live.ReadAsync(checkStructure: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LivePolicyException)
+        {
+            return []; // no table
+        }
+        var now = live._time.GetUtcNow();
+        var open = new List<(string, DateTimeOffset)>();
+        foreach (var entry in policy.Policy.Egress.Where(e => e.Window is not null))
+            if (live.OpenUntil(entry.Name, now) is { } until)
+                open.Add((entry.Name, until));
+        return open;
+    }
+
+    /// <summary>
     /// The windows this object opened (<see cref="OpenWindowAsync"/>, or found open when it attached) and has not
     /// closed, with when each closes; a restore or a reload keeps them. A window another writer opened in the kernel
     /// since is not here: what <see cref="WindowsAsync"/> lists beyond these is not this object's doing.

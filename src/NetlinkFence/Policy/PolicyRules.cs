@@ -346,6 +346,7 @@ internal sealed partial class PolicyRules
     {
         var expanded = Expand(items);
         var ports = new List<PortRange>(expanded.Count);
+        var written = new List<SourceLocation>(expanded.Count); // where each kept port was written, for a repeat's note
         var seen = Seen<PortRange>(expanded.Count);
         foreach (var (text, location) in expanded)
         {
@@ -360,9 +361,12 @@ internal sealed partial class PolicyRules
             else if (last < first)
                 Error(location, $"port range '{text}' runs backwards", $"write {last}-{first}", "bad-port");
             else if (IsNew(new PortRange((ushort)first, (ushort)last), ports, seen))
+            {
                 ports.Add(new PortRange((ushort)first, (ushort)last));
-            else if (Notes.Count < MaxNotes && Literal(location))
-                Repeated(location, $"port '{text}' is written twice in {path}", "remove one; if another port was meant, write that one");
+                written.Add(location);
+            }
+            else if (Notes.Count < MaxNotes && Literal(location) && written[ports.IndexOf(new PortRange((ushort)first, (ushort)last))] is var firstAt && Literal(firstAt))
+                Repeated(location, $"port '{text}' is written twice in {path} (first at {firstAt})", "remove one; if another port was meant, write that one");
         }
         return ports;
 

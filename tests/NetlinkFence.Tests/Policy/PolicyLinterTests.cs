@@ -61,10 +61,12 @@ public sealed class PolicyLinterTests
         Assert.Single(PolicyLoader.Load(yaml, FileName).Egress[1].Peers, p => p.Text == "198.51.100.7");
 
         string ports = Egress("    - { name: web, to: [198.51.100.7], tcp: [443, 8443, 443] }\n", dns: "[192.168.1.10]");
-        Assert.Equal("port '443' is written twice in egress.allow[2].tcp", Finding(ports, "repeated-value", Severity.Warning, "443]", nth: 2).Message);
+        var (portLine, portColumn) = Pos(ports, "443, 8443");
+        Assert.Equal($"port '443' is written twice in egress.allow[2].tcp (first at {FileName}:{portLine}:{portColumn})",
+            Finding(ports, "repeated-value", Severity.Warning, "443]", nth: 2).Message);
 
-        string variables = "define:\n  a: [198.51.100.7]\n  b: [198.51.100.7, 198.51.100.9]\n"
-            + Egress("    - { name: both, to: [$a, $b], tcp: [443] }\n", dns: "[192.168.1.10]");
+        string variables = "define:\n  a: [198.51.100.7]\n  b: [198.51.100.7, 198.51.100.9]\n  web: [443]\n"
+            + Egress("    - { name: both, to: [$a, $b, 198.51.100.9], tcp: [$web, 443] }\n", dns: "[192.168.1.10]");
         Assert.DoesNotContain(Lint(variables), f => f.Code == "repeated-value");
     }
 

@@ -75,10 +75,8 @@ public sealed partial class LivePolicy
         ArgumentNullException.ThrowIfNull(policy);
         var live = new LivePolicy(connection, policy, TimeProvider.System);
         await live.ReadAsync(checkStructure: true, cancellationToken).ConfigureAwait(false);
-        var now = live._time.GetUtcNow();
-        foreach (var entry in policy.Policy.Egress.Where(e => e.Window is not null))
-            if (live.OpenUntil(entry.Name, now) is { } until)
-                live.Opened(entry.Name, until); // open when attached: taken as this object's
+        foreach (var (entry, until) in live.WindowsOpenNow())
+            live.Opened(entry, until); // open when attached: taken as this object's
         return live;
     }
 
@@ -103,10 +101,16 @@ public sealed partial class LivePolicy
         {
             return []; // no table
         }
-        var now = live._time.GetUtcNow();
+        return live.WindowsOpenNow();
+    }
+
+    /// <summary>The policy's window entries that the allow sets, as last read, hold open now, each with when it closes.</summary>
+    private List<(string Entry, DateTimeOffset Until)> WindowsOpenNow()
+    {
+        var now = _time.GetUtcNow();
         var open = new List<(string, DateTimeOffset)>();
-        foreach (var entry in policy.Policy.Egress.Where(e => e.Window is not null))
-            if (live.OpenUntil(entry.Name, now) is { } until)
+        foreach (var entry in _policy.Policy.Egress.Where(e => e.Window is not null))
+            if (OpenUntil(entry.Name, now) is { } until)
                 open.Add((entry.Name, until));
         return open;
     }

@@ -5,7 +5,7 @@ using NetlinkFence.Policy;
 namespace NetlinkFence.Cli;
 
 /// <summary>
-/// <c>netlinkfence probe [--policy FILE] tcp:ADDRESS:PORT udp:ADDRESS:PORT ...</c>: tries each flow from inside the
+/// <c>netlinkfence probe [--policy FILE] ADDRESS:PORT udp:ADDRESS:PORT ...</c> (flows written as in <c>selftest:</c>): tries each flow from inside the
 /// namespace, one at a time (with a policy, a name it uses stands for each of its addresses), and reports whether it got through; with a policy, also which entry decided.
 /// DENIED needs evidence: the live table's egress_denied counter rose during the probe, or the kernel said EPERM
 /// (some local firewall). The trying is <see cref="FlowProbe"/> and the judging <see cref="ProbeJudge"/>, both
@@ -15,17 +15,12 @@ internal static class ProbeVerb
 {
     public static Command Create()
     {
-        var targets = new Argument<string[]>("flows") { Description = "flows to try, as tcp:ADDRESS:PORT or udp:ADDRESS:PORT ([v6] in brackets); with --policy, a name of the policy for each of its addresses", Arity = ArgumentArity.OneOrMore };
+        var targets = new Argument<string[]>("flows") { Description = "flows to try, written as in selftest: ADDRESS:PORT (tcp), tcp:ADDRESS:PORT or udp:ADDRESS:PORT ([v6] in brackets); with --policy, a name of the policy for each of its addresses", Arity = ArgumentArity.OneOrMore };
         var policy = new Option<string?>("--policy") { Description = "explain each result with this policy's entries" };
         var timeout = new Option<int>("--timeout-ms") { Description = "how long to wait for an answer", DefaultValueFactory = _ => 1000 };
         var command = new Command("probe", "try flows from inside the namespace and report allowed or denied, and why") { targets, policy, timeout, CommonOptions.Table };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
-            foreach (string target in parse.GetValue(targets)!)
-            {
-                if (!target.StartsWith("tcp:", StringComparison.Ordinal) && !target.StartsWith("udp:", StringComparison.Ordinal))
-                    throw new UsageException($"'{target}' is not a flow; write tcp:203.0.113.50:443 or udp:[2001:db8::53]:53");
-            }
             string? policyPath = parse.GetValue(policy);
             var compiled = policyPath is { } path ? await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace)) : null;
             var flows = parse.GetValue(targets)!.SelectMany(Expand).ToList();

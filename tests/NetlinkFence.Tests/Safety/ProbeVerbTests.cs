@@ -19,9 +19,11 @@ public sealed class ProbeVerbTests
         var (exit, stdout, stderr) = CliRunner.Run($"apply {SafetyPolicies.Write(SafetyPolicies.Text())} --netns {net.Agent.Name}");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
 
-        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:443 tcp:203.0.113.50:8443 tcp:198.51.100.7:443 udp:203.0.113.255:53");
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} --timeout-ms 3000 tcp:203.0.113.50:443 203.0.113.50:443 tcp:203.0.113.50:8443 tcp:198.51.100.7:443 udp:203.0.113.255:53");
         Assert.True(exit == 0, $"exit {exit}: {stdout}{stderr}");
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:443 +ALLOWED +\(connected\)$", stdout);
+        // Written as in selftest: (and --expect-allow), without a protocol: TCP.
+        Assert.Matches(@"(?m)^203\.0\.113\.50:443 +ALLOWED +\(connected\)$", stdout);
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +DENIED +\(no answer, egress_denied probe count \+[1-9]\d*(, \+\d+ other packets dropped meanwhile \(not this probe's\))?\)$", stdout);
         Assert.Matches(@"(?m)^tcp:198\.51\.100\.7:443 +INCONCLUSIVE \(unreachable \(ENETUNREACH\), not the firewall\)$", stdout);
         Assert.Matches(@"(?m)^udp:203\.0\.113\.255:53 +INCONCLUSIVE \(not sent \(EACCES: .*\), not the firewall\)$", stdout);
@@ -78,5 +80,11 @@ public sealed class ProbeVerbTests
         Assert.Equal(2, exit);
         Assert.Contains("names the host 'api.example', not an address", stderr);
         Assert.Contains("with the policy that uses the name ('netlinkfence probe --policy POLICY')", stderr);
+
+        // Not a flow: exit 2 with how to write one, before anything is tried.
+        (exit, stdout, stderr) = CliRunner.Run($"probe --netns {net.Agent.Name} 203.0.113.50");
+        Assert.Equal(2, exit);
+        Assert.Contains("'203.0.113.50' is not a flow; write 203.0.113.50:443 (tcp), tcp:203.0.113.50:443, udp:", stderr);
+        Assert.Equal("", stdout);
     }
 }

@@ -15,6 +15,12 @@ internal sealed record ControlRequest(
     [property: JsonPropertyName("for")] string? For = null);
 
 /// <summary>The daemon's answer: <see cref="Ok"/> with a message, or an error; status fields for <c>status</c>.</summary>
+/// <remarks>
+/// Fields this version does not know are skipped, not refused: a later daemon's answer (a package upgraded, the daemon
+/// not yet restarted the other way round, a fleet's pinned CLI) still reads. Requests stay strict: a field the daemon
+/// does not know may be a typo that would change what it does.
+/// </remarks>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 internal sealed record ControlResponse
 {
     [JsonPropertyName("ok")] public bool Ok { get; init; }
@@ -51,6 +57,7 @@ internal sealed record ControlResponse
 /// <param name="Open">Whether the kernel lets its traffic through now.</param>
 /// <param name="RemainingSeconds">Seconds before the kernel closes it (0 when closed).</param>
 /// <param name="AlsoAllowedBy">Other entries whose elements let part of its traffic through (null: none, or an older daemon).</param>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 internal sealed record ControlWindow(
     [property: JsonPropertyName("entry")] string Entry,
     [property: JsonPropertyName("open")] bool Open,
@@ -61,6 +68,7 @@ internal sealed record ControlWindow(
 /// <param name="Table">The table in audit mode.</param>
 /// <param name="RemainingSeconds">Seconds before the kernel's timeout ends it (null: no timeout).</param>
 /// <param name="Ends">When it ends.</param>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 internal sealed record ControlAudit(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("remaining_seconds")] double? RemainingSeconds,

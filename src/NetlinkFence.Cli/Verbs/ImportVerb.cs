@@ -49,10 +49,7 @@ internal static class ImportVerb
             }
             else
             {
-                // Written whole or not at all: a failed import never leaves a half policy where the old one was.
-                string temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.tmp");
-                File.WriteAllText(temporary, result.Yaml);
-                File.Move(temporary, target, overwrite: true);
+                AtomicFile.Write(target, result.Yaml); // a failed import never leaves a half policy where the old one was
             }
             var error = Console.Error;
             foreach (var d in result.NotImported)

@@ -15,21 +15,43 @@ internal static class StatsVerb
 
     public static Command Create()
     {
-        var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters").WithOutput();
+        var prometheus = new Option<string?>("--prometheus")
+        {
+            Description = "write the counters, the windows and an active audit in Prometheus' text format to FILE, replaced atomically (for node_exporter's textfile collector; '-': standard output)",
+            HelpName = "FILE",
+        };
+        var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters") { prometheus }.WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
+            string? metricsFile = parse.GetValue(prometheus);
+            if (metricsFile is not null && parse.GetValue(CommonOptions.Output) == "json")
+                throw new UsageException("--prometheus and --output json each choose what stats writes; give one of them");
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             if (table != policy.Table)
                 policy = policy with { Table = table };
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var resolved = await PolicyFiles.ResolveAsync(policy, target.Netns, cancellationToken);
             await using var nft = await target.ConnectAsync(cancellationToken);
+            if (metricsFile is not null && await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is null)
+            {
+                // The one state monitoring must not miss: say it in the metrics too, not only by a file left stale.
+                WriteMetrics(metricsFile, new TableMetrics(table, Present: false, [], [], [], Audit: null));
+                throw new MissingTableException($"there is no table inet {table} in {target.Description}: netlinkfence filters nothing there; "
+                    + $"wrote netlinkfence_table_present 0 to {(metricsFile == "-" ? "standard output" : metricsFile)}");
+            }
             var live = await LivePolicy.AttachAsync(nft, resolved, cancellationToken);
             var entries = await live.ReadCountersAsync(cancellationToken);
             if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
                 throw new MissingTableException($"table inet {table} was removed while its counters were read");
             var denied = DeniedChains.Select(chain => (Chain: chain, Counter: Dropped(contents, chain))).ToList();
+            if (metricsFile is not null)
+            {
+                var windows = await live.WindowsAsync(cancellationToken);
+                WriteMetrics(metricsFile, new TableMetrics(table, Present: true, entries, denied.Select(d => (d.Chain, d.Counter.Packets, d.Counter.Bytes)).ToList(),
+                    windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow)));
+                return ExitCodes.Ok;
+            }
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>
@@ -68,6 +90,15 @@ internal static class StatsVerb
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static void WriteMetrics(string file, TableMetrics metrics)
+    {
+        string text = PrometheusMetrics.Render(metrics);
+        if (file == "-")
+            Console.Out.Write(text);
+        else
+            AtomicFile.Write(file, text);
     }
 
     /// <summary>

@@ -1,0 +1,25 @@
+namespace NetlinkFence.Cli;
+
+/// <summary>Files the CLI writes for others to read: whole or not at all.</summary>
+internal static class AtomicFile
+{
+    /// <summary>
+    /// Writes <paramref name="text"/> to a hidden file beside <paramref name="path"/> and renames it over the path:
+    /// a reader (an editor, node_exporter's textfile collector) sees the old file or the new one, never half of one.
+    /// The hidden name (<c>.NAME.PID.tmp</c>) is one no <c>*.prom</c> or <c>*.yaml</c> glob picks up meanwhile.
+    /// </summary>
+    public static void Write(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            File.WriteAllText(temporary, text);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary); // nothing left when the write or the rename failed
+        }
+    }
+}

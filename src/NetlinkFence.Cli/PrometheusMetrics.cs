@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>What <c>stats --prometheus</c> reports of one table, as the kernel holds it now.</summary>
+/// <param name="Table">The inet table.</param>
+/// <param name="Present">False when the table is not in the kernel: nothing of netlinkfence filters the namespace.</param>
+/// <param name="Entries">Per allow entry, its elements' counters summed.</param>
+/// <param name="Denied">Per denied chain, what its final drop counted.</param>
+/// <param name="Windows">Every window entry, open or closed.</param>
+/// <param name="Audit">The active audit (the table accepts what the policy denies); null while it enforces.</param>
+internal sealed record TableMetrics(
+    string Table,
+    bool Present,
+    IReadOnlyList<EntryCounters> Entries,
+    IReadOnlyList<(string Chain, ulong Packets, ulong Bytes)> Denied,
+    IReadOnlyList<LiveWindow> Windows,
+    AuditState? Audit);
+
+/// <summary>
+/// The Prometheus text exposition format (0.0.4) of <see cref="TableMetrics"/>, for node_exporter's textfile collector
+/// on each host of a fleet: each family's HELP and TYPE once, then its samples; label values escaped.
+/// </summary>
+internal static class PrometheusMetrics
+{
+    public static string Render(TableMetrics metrics)
+    {
+        var text = new StringBuilder();
+        string table = $"table=\"{Escape(metrics.Table)}\"";
+        Family(text, "netlinkfence_table_present", "gauge",
+            "1 when the policy's table is in the kernel; 0: netlinkfence filters nothing in this namespace",
+            [($"{{{table}}}", metrics.Present ? "1" : "0")]);
+        Family(text, "netlinkfence_audit_active", "gauge",
+            "1 while 'learn --audit' makes the table accept (and log) what the policy denies",
+            [($"{{{table}}}", metrics.Audit is null ? "0" : "1")]);
+        if (!metrics.Present)
+            return text.ToString();
+
+        var entries = metrics.Entries.Select(e => ($"{{{table},direction=\"{(e.Input ? "input" : "egress")}\",entry=\"{Escape(e.Entry.Name)}\"}}", e)).ToList();
+        Family(text, "netlinkfence_allow_packets_total", "counter",
+            "packets an allow entry let through (its set elements' counters; an apply that replaces the table starts them again)",
+            entries.Select(e => (e.Item1, Number(e.e.Packets))));
+        Family(text, "netlinkfence_allow_bytes_total", "counter", "bytes an allow entry let through",
+            entries.Select(e => (e.Item1, Number(e.e.Bytes))));
+        var denied = metrics.Denied.Select(d => ($"{{{table},chain=\"{Escape(d.Chain)}\"}}", d)).ToList();
+        Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain logged and dropped",
+            denied.Select(d => (d.Item1, Number(d.d.Packets))));
+        Family(text, "netlinkfence_denied_bytes_total", "counter", "bytes a denied chain logged and dropped",
+            denied.Select(d => (d.Item1, Number(d.d.Bytes))));
+        var windows = metrics.Windows.Select(w => ($"{{{table},entry=\"{Escape(w.Entry.Name)}\"}}", w)).ToList();
+        Family(text, "netlinkfence_window_open", "gauge", "1 while a window entry is open",
+            windows.Select(w => (w.Item1, w.w.IsOpen ? "1" : "0")));
+        Family(text, "netlinkfence_window_remaining_seconds", "gauge", "seconds before the kernel closes a window entry (0 when closed)",
+            windows.Select(w => (w.Item1, Seconds(w.w.Remaining ?? TimeSpan.Zero))));
+        return text.ToString();
+    }
+
+    private static void Family(StringBuilder text, string name, string type, string help, IEnumerable<(string Labels, string Value)> samples)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+        foreach (var (labels, value) in samples)
+            text.Append(name).Append(labels).Append(' ').Append(value).Append('\n');
+    }
+
+    private static string Number(ulong value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(TimeSpan value) => Math.Round(value.TotalSeconds, 3).ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>A label value as the format wants it: backslash, double quote and line feed escaped.</summary>
+    internal static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using NetlinkFence.Cli;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Live;
+
+/// <summary>
+/// <c>stats --prometheus FILE</c> for node_exporter's textfile collector, read back with the Prometheus project's own
+/// Python parser (Debian's python3-prometheus-client) as the independent oracle: the kernel's counters, an open window,
+/// a removed table said as <c>netlinkfence_table_present 0</c>, the file replaced whole.
+/// </summary>
+public sealed class StatsPrometheusTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nlf-prometheus-").FullName;
+    private readonly string _policy;
+
+    public StatsPrometheusTests()
+    {
+        _policy = Path.Combine(_dir, "policy.yaml");
+        File.WriteAllText(_policy, LivePolicyTests.Yaml);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_counters_an_open_window_and_a_removed_table_read_as_the_prometheus_parser_reads_them()
+    {
+        using var net = new AgentAndWorld(LivePolicyTests.Mirror, LivePolicyTests.Control);
+        net.ListenTcp(LivePolicyTests.Control, 443);
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        for (int i = 0; i < 2; i++)
+            Assert.True(net.TcpReachable(LivePolicyTests.Control, 443, AgentAndWorld.ExpectedThroughMs));
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700));
+        Assert.Equal(0, CliRunner.Run($"open updates --for 50s --policy {_policy} --netns {net.Agent.Name}").ExitCode);
+        string metrics = Path.Combine(_dir, "netlinkfence.prom");
+        File.WriteAllText(metrics, "stale\n");
+
+        var run = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {net.Agent.Name}");
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Equal("", run.Stdout); // quiet for cron: the file is the output
+        var samples = Parse(metrics);
+        Assert.Equal(1, Value(samples, "netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.Equal(0, Value(samples, "netlinkfence_audit_active", ("table", "netlinkfence")));
+        Assert.True(Value(samples, "netlinkfence_allow_packets_total", ("direction", "egress"), ("entry", "control")) >= 2);
+        Assert.True(Value(samples, "netlinkfence_allow_bytes_total", ("entry", "control")) >= 120);
+        Assert.Equal(0, Value(samples, "netlinkfence_allow_packets_total", ("entry", "updates")));
+        Assert.True(Value(samples, "netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
+        Assert.Equal(1, Value(samples, "netlinkfence_window_open", ("entry", "updates")));
+        double remaining = Value(samples, "netlinkfence_window_remaining_seconds", ("entry", "updates"));
+        Assert.InRange(remaining, 1, 50);
+        Assert.Empty(Directory.GetFiles(_dir, ".*")); // the hidden file it wrote first was renamed over the metrics
+
+        // No table: the metrics say so (exit 1 all the same), instead of a file left as it was.
+        Assert.Equal(0, CliRunner.Run($"remove --policy {_policy} --netns {net.Agent.Name}").ExitCode);
+        run = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {net.Agent.Name}");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"there is no table inet netlinkfence in namespace {net.Agent.Name}: netlinkfence filters nothing there; wrote netlinkfence_table_present 0 to {metrics}", run.Stderr);
+        samples = Parse(metrics);
+        Assert.Equal(0, Value(samples, "netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.DoesNotContain(samples, s => s.Name == "netlinkfence_allow_packets_total");
+
+        run = CliRunner.Run($"stats --prometheus - --output json --policy {_policy} --netns {net.Agent.Name}");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--prometheus and --output json", run.Stdout + run.Stderr);
+    }
+
+    [Fact]
+    public void Label_values_are_escaped_as_the_format_wants()
+    {
+        string text = PrometheusMetrics.Render(new TableMetrics("a\"b\\c\nd", Present: false, [], [], [], Audit: null));
+        string file = Path.Combine(_dir, "escaped.prom");
+        File.WriteAllText(file, text);
+        Assert.Equal(0, Value(Parse(file), "netlinkfence_table_present", ("table", "a\"b\\c\nd")));
+    }
+
+    private sealed record Sample(string Name, Dictionary<string, string> Labels, double Value);
+
+    private static double Value(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
+        samples.Single(s => s.Name == name && labels.All(l => s.Labels.GetValueOrDefault(l.Key) == l.Value)).Value;
+
+    /// <summary>The samples as prometheus_client's text parser (the Prometheus project's Python client) reads the file.</summary>
+    private static List<Sample> Parse(string file)
+    {
+        const string script = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            with open(sys.argv[1]) as f:
+                families = list(text_string_to_metric_families(f.read()))
+            print(json.dumps([[s.name, s.labels, s.value] for fam in families for s in fam.samples]))
+            """;
+        string parser = Path.Combine(Path.GetDirectoryName(file)!, "parse.py");
+        File.WriteAllText(parser, script);
+        // Debian's python, where the package installs the module (a pyenv shim may come first on PATH).
+        var (exit, stdout, stderr) = TestNamespace.TryRun("/usr/bin/python3", $"{parser} {file}");
+        Assert.True(exit == 0, $"the Prometheus parser refused {file}: {stderr}\n{File.ReadAllText(file)}");
+        using var json = JsonDocument.Parse(stdout);
+        return json.RootElement.EnumerateArray().Select(s => new Sample(s[0].GetString()!,
+            s[1].EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!), s[2].GetDouble())).ToList();
+    }
+}

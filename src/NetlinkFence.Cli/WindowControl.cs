@@ -79,7 +79,7 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
             return await call(attached);
         var resolved = await PolicyFiles.ResolveAsync(WithTable(), target.Netns, cancellationToken);
         await using var nft = await target.ConnectAsync(cancellationToken);
-        return await call(await LivePolicy.AttachAsync(nft, resolved, cancellationToken));
+        return await call(await LiveAttach.AttachAsync(nft, resolved, policy.Table, target, cancellationToken));
     }
 
     private EgressPolicy WithTable() => policy with { Table = table };

@@ -27,20 +27,18 @@ internal static class StatsVerb
             string? metricsFile = parse.GetValue(prometheus);
             if (metricsFile is not null && parse.GetValue(CommonOptions.Output) == "json")
                 throw new UsageException("--prometheus and --output json each choose what stats writes; give one of them");
-            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
-            if (table != policy.Table)
-                policy = policy with { Table = table };
+            var (written, _, table) = PolicyTable.LoadPolicy(parse);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            var resolved = await PolicyFiles.ResolveAsync(policy, target.Netns, cancellationToken);
+            var resolved = await PolicyFiles.ResolveAsync(written with { Table = table }, target.Netns, cancellationToken);
             await using var nft = await target.ConnectAsync(cancellationToken);
-            if (metricsFile is not null && await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is null)
+            if (metricsFile is not null && await nft.GetTableAsync(NftFamily.Inet, table, cancellationToken) is null)
             {
                 // The one state monitoring must not miss: say it in the metrics too, not only by a file left stale.
                 WriteMetrics(metricsFile, new TableMetrics(table, Present: false, [], [], [], Audit: null));
                 throw new MissingTableException($"there is no table inet {table} in {target.Description}: netlinkfence filters nothing there; "
                     + $"wrote netlinkfence_table_present 0 to {(metricsFile == "-" ? "standard output" : metricsFile)}");
             }
-            var live = await LivePolicy.AttachAsync(nft, resolved, cancellationToken);
+            var live = await LiveAttach.AttachAsync(nft, resolved, written.Table, target, cancellationToken);
             var entries = await live.ReadCountersAsync(cancellationToken);
             if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
                 throw new MissingTableException($"table inet {table} was removed while its counters were read");

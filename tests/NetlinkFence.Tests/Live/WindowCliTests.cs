@@ -144,6 +144,25 @@ public sealed class WindowCliTests : IDisposable
         Assert.Equal(before, net.Agent.Nft("-s list table inet netlinkfence"));
     }
 
+    [Theory]
+    [InlineData("status")]
+    [InlineData("open updates")]
+    [InlineData("close updates")]
+    [InlineData("stats")]
+    public void Without_the_table_a_verb_names_the_namespace_and_the_apply_that_makes_it_which_works_as_printed(string verb)
+    {
+        using var net = World();
+        var result = Cli(verb, net);
+        Assert.Equal(1, result.ExitCode);
+        var printed = Regex.Match(result.Stderr, $@"there is no table inet netlinkfence in namespace {net.Agent.Name} \(removed, or never applied\): apply the policy first: '(netlinkfence apply [^']+)'");
+        Assert.True(printed.Success, result.Stderr);
+        Assert.Equal($"netlinkfence apply {_policy} --netns {net.Agent.Name}", printed.Groups[1].Value);
+
+        Assert.Equal(0, CliRunner.Run(printed.Groups[1].Value["netlinkfence ".Length..]).ExitCode);
+        result = Cli(verb, net);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+    }
+
     [Fact]
     public void Open_without_a_policy_file_is_exit_2()
     {

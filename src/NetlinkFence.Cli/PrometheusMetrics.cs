@@ -4,27 +4,25 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
-/// <summary>What <c>stats --prometheus</c> reports of one table, as the kernel holds it now.</summary>
-/// <param name="Table">The inet table.</param>
-/// <param name="Present">False when the table is not in the kernel: nothing of netlinkfence filters the namespace.</param>
-/// <param name="Entries">Per allow entry, its elements' counters summed.</param>
-/// <param name="Denied">Per denied chain, what its final drop counted.</param>
-/// <param name="Windows">Every window entry, open or closed.</param>
-/// <param name="Audit">The active audit (the table accepts what the policy denies); null while it enforces.</param>
-internal sealed record TableMetrics(
-    string Table,
-    bool Present,
-    IReadOnlyList<EntryCounters> Entries,
-    IReadOnlyList<(string Chain, ulong Packets, ulong Bytes)> Denied,
-    IReadOnlyList<LiveWindow> Windows,
-    AuditState? Audit);
-
 /// <summary>
 /// The Prometheus text exposition format (0.0.4) of <see cref="TableMetrics"/>, for node_exporter's textfile collector
 /// on each host of a fleet: each family's HELP and TYPE once, then its samples; label values escaped.
 /// </summary>
 internal static class PrometheusMetrics
 {
+    /// <summary>Mode 0644 whatever the umask (the unit's is 0077): node_exporter reads the file as its own user.</summary>
+    private const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    /// <summary>Writes <paramref name="metrics"/> to <paramref name="file"/>, replaced whole; <c>-</c> is standard output.</summary>
+    public static void Write(string file, TableMetrics metrics)
+    {
+        string text = Render(metrics);
+        if (file == "-")
+            Console.Out.Write(text);
+        else
+            AtomicFile.Write(file, text, Readable);
+    }
+
     public static string Render(TableMetrics metrics)
     {
         var text = new StringBuilder();

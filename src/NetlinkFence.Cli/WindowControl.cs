@@ -1,4 +1,5 @@
 using NetlinkFence.Interop;
+using NetlinkFence.Cli.Daemon;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -88,7 +89,8 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     {
         uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
         string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
-        Console.Error.WriteLine($"netlinkfence: {verb} {entry} (uid {uid}): {detail}");
+        // In the daemon (it passes its attached policy) the line carries the daemon's prefix, as its other log lines do.
+        Console.Error.WriteLine($"{(attached is null ? "netlinkfence" : DaemonHost.LogPrefix)}: {verb} {entry} (uid {uid}): {detail}");
         var state = new SafetyState(target, table);
         using var directory = StateDirectory.Open(SafetyState.Directory);
         directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");

@@ -52,7 +52,7 @@ internal sealed class DaemonHost
 
     private string TableText => $"table inet {_policy.Table.Name}";
 
-    public static async Task<int> RunAsync(string policyPath, string? netns, bool noOwner, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string policyPath, string? netns, bool noOwner, DaemonMetrics? metrics, CancellationToken cancellationToken)
     {
         using var stop = new CancellationTokenSource();
         var reloads = Channel.CreateUnbounded<string>();
@@ -97,6 +97,8 @@ internal sealed class DaemonHost
             var binding = daemon.StartScopeBinding(running.Token);
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
+            var writing = metrics is null ? Task.CompletedTask
+                : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, daemon._changes, Log).RunAsync(running.Token);
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 
             try
@@ -124,6 +126,13 @@ internal sealed class DaemonHost
             try
             {
                 await binding;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            try
+            {
+                await writing;
             }
             catch (OperationCanceledException)
             {
@@ -651,5 +660,8 @@ internal sealed class DaemonHost
         _notifier.Notify($"STATUS={Status()}");
     }
 
-    private static void Log(string line) => Console.Error.WriteLine($"netlinkfence[run]: {line}");
+    /// <summary>What begins each line the daemon logs (stderr: the journal under systemd).</summary>
+    public const string LogPrefix = "netlinkfence[run]";
+
+    private static void Log(string line) => Console.Error.WriteLine($"{LogPrefix}: {line}");
 }

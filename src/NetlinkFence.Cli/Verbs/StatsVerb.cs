@@ -11,8 +11,6 @@ namespace NetlinkFence.Cli;
 /// </summary>
 internal static class StatsVerb
 {
-    private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
-
     public static Command Create()
     {
         var prometheus = new Option<string?>("--prometheus")
@@ -34,20 +32,15 @@ internal static class StatsVerb
             if (metricsFile is not null && await nft.GetTableAsync(NftFamily.Inet, table, cancellationToken) is null)
             {
                 // The one state monitoring must not miss: say it in the metrics too, not only by a file left stale.
-                WriteMetrics(metricsFile, new TableMetrics(table, Present: false, [], [], [], Audit: null));
+                PrometheusMetrics.Write(metricsFile, TableMetrics.Missing(table));
                 throw new MissingTableException($"there is no table inet {table} in {target.Description}: netlinkfence filters nothing there; "
                     + $"wrote netlinkfence_table_present 0 to {(metricsFile == "-" ? "standard output" : metricsFile)}");
             }
             var live = await LiveAttach.AttachAsync(nft, resolved, written.Table, target, cancellationToken);
-            var entries = await live.ReadCountersAsync(cancellationToken);
-            if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
-                throw new MissingTableException($"table inet {table} was removed while its counters were read");
-            var denied = DeniedChains.Select(chain => (Chain: chain, Counter: Dropped(contents, chain))).ToList();
+            var metrics = await TableMetrics.ReadAsync(nft, live, cancellationToken);
             if (metricsFile is not null)
             {
-                var windows = await live.WindowsAsync(cancellationToken);
-                WriteMetrics(metricsFile, new TableMetrics(table, Present: true, entries, denied.Select(d => (d.Chain, d.Counter.Packets, d.Counter.Bytes)).ToList(),
-                    windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow)));
+                PrometheusMetrics.Write(metricsFile, metrics);
                 return ExitCodes.Ok;
             }
             if (parse.GetValue(CommonOptions.Output) == "json")
@@ -56,7 +49,7 @@ internal static class StatsVerb
                 {
                     w.WriteString("table", table);
                     w.WriteStartArray("entries");
-                    foreach (var e in entries)
+                    foreach (var e in metrics.Entries)
                     {
                         w.WriteStartObject();
                         w.WriteString("entry", e.Entry.Name);
@@ -68,12 +61,12 @@ internal static class StatsVerb
                     }
                     w.WriteEndArray();
                     w.WriteStartArray("denied");
-                    foreach (var (chain, counter) in denied)
+                    foreach (var (chain, packets, bytes) in metrics.Denied)
                     {
                         w.WriteStartObject();
                         w.WriteString("chain", chain);
-                        w.WriteNumber("packets", counter.Packets);
-                        w.WriteNumber("bytes", counter.Bytes);
+                        w.WriteNumber("packets", packets);
+                        w.WriteNumber("bytes", bytes);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -81,28 +74,12 @@ internal static class StatsVerb
                 return ExitCodes.Ok;
             }
             Console.WriteLine($"table inet {table}");
-            foreach (var e in entries)
+            foreach (var e in metrics.Entries)
                 Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} packets {e.Bytes,14} bytes  ({e.Entry.Location})");
-            foreach (var (chain, counter) in denied)
-                Console.WriteLine($"  denied {chain,-24} {counter.Packets,12} packets {counter.Bytes,14} bytes");
+            foreach (var (chain, packets, bytes) in metrics.Denied)
+                Console.WriteLine($"  denied {chain,-24} {packets,12} packets {bytes,14} bytes");
             return ExitCodes.Ok;
         }));
         return command;
     }
-
-    private static void WriteMetrics(string file, TableMetrics metrics)
-    {
-        string text = PrometheusMetrics.Render(metrics);
-        if (file == "-")
-            Console.Out.Write(text);
-        else
-            AtomicFile.Write(file, text);
-    }
-
-    /// <summary>
-    /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>). Earlier counters in the chain (the
-    /// self-test probes' mark counter) count packets that go on to that drop, so they are not added again.
-    /// </summary>
-    private static (ulong Packets, ulong Bytes) Dropped(TableContents contents, string chain) =>
-        contents.RulesOf(chain).LastOrDefault()?.Expressions.OfType<CounterExpression>().LastOrDefault() is { } counter ? (counter.Packets, counter.Bytes) : (0, 0);
 }

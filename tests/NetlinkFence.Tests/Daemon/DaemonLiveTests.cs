@@ -251,7 +251,7 @@ public sealed class DaemonLiveTests
         var again = CliRunner.Run($"close mirror --policy {policy} --netns {ns.Name}");
         Assert.True(again.ExitCode == 0, $"exit {again.ExitCode}: {again.Stderr}");
         Assert.Equal("mirror: was not open; nothing to close", again.Stdout.Trim());
-        Assert.True(daemon.WaitForLog("close mirror (uid 0): it was not open; nothing to close"), daemon.Log);
+        Assert.True(daemon.WaitForLog("netlinkfence[run]: close mirror (uid 0): it was not open; nothing to close"), daemon.Log);
         Assert.False(daemon.HasExited);
         File.Delete(policy);
     }

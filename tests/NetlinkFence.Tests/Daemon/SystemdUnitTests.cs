@@ -22,6 +22,23 @@ public sealed class SystemdUnitTests
     }
 
     [Fact]
+    public void TheReadmesMetricsDropInPassesVerifyWithTheUnit()
+    {
+        // README's "Metrics for a fleet" block, as a user pastes it into systemctl edit.
+        string readme = File.ReadAllText(Path.Combine(Kernel.ApplyPolicyTests.RepositoryRoot(), "README.md"));
+        const string header = "# /etc/systemd/system/netlinkfence.service.d/metrics.conf\n";
+        int start = readme.IndexOf(header, StringComparison.Ordinal);
+        Assert.True(start >= 0, "README lost the metrics drop-in");
+        string dropIn = readme[(start + header.Length)..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Contains("--prometheus /var/lib/prometheus/node-exporter/netlinkfence.prom", dropIn);
+
+        var (exit, output) = Verify(File.ReadAllText(Unit), dropIn);
+        Assert.True(exit == 0 && output.Length == 0, $"systemd-analyze verify exited {exit}:\n{output}");
+        (_, output) = Verify(File.ReadAllText(Unit), dropIn.Replace("ReadWritePaths", "ReadWritePath", StringComparison.Ordinal));
+        Assert.Contains("Unknown key 'ReadWritePath'", output); // the drop-in is read, not ignored
+    }
+
+    [Fact]
     public void VerifyCatchesAMisspeltKey()
     {
         // The check above would pass a unit whose hardening systemd silently ignores, were it not for the output check.
@@ -45,7 +62,7 @@ public sealed class SystemdUnitTests
     }
 
     /// <summary>verify's exit code and output; systemd-analyze (package systemd) is installed by .ci/run.</summary>
-    private static (int Exit, string Output) Verify(string unitText)
+    private static (int Exit, string Output) Verify(string unitText, string? dropIn = null)
     {
         Assert.True(TestNamespace.TryRun("sh", "-c \"command -v systemd-analyze\"").ExitCode == 0,
             "systemd-analyze is not installed (package systemd; .ci/run installs it): the unit cannot be verified");
@@ -59,6 +76,11 @@ public sealed class SystemdUnitTests
             File.WriteAllText(binary, "#!/bin/sh\n");
             File.SetUnixFileMode(binary, (UnixFileMode)0x1ED); // 0755
             File.WriteAllText(Path.Combine(units, "netlinkfence.service"), unitText);
+            if (dropIn is not null)
+            {
+                Directory.CreateDirectory(Path.Combine(units, "netlinkfence.service.d"));
+                File.WriteAllText(Path.Combine(units, "netlinkfence.service.d", "metrics.conf"), dropIn);
+            }
             var (exit, stdout, stderr) = TestNamespace.TryRun("systemd-analyze", $"verify --man=no --root={root.FullName} netlinkfence.service");
             return (exit, (stdout + stderr).Trim());
         }

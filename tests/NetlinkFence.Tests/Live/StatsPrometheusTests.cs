@@ -1,4 +1,3 @@
-using System.Text.Json;
 using NetlinkFence.Cli;
 using NetlinkFence.Tests.TestSupport;
 
@@ -38,15 +37,15 @@ public sealed class StatsPrometheusTests : IDisposable
         var run = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {net.Agent.Name}");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
         Assert.Equal("", run.Stdout); // quiet for cron: the file is the output
-        var samples = Parse(metrics);
-        Assert.Equal(1, Value(samples, "netlinkfence_table_present", ("table", "netlinkfence")));
-        Assert.Equal(0, Value(samples, "netlinkfence_audit_active", ("table", "netlinkfence")));
-        Assert.True(Value(samples, "netlinkfence_allow_packets_total", ("direction", "egress"), ("entry", "control")) >= 2);
-        Assert.True(Value(samples, "netlinkfence_allow_bytes_total", ("entry", "control")) >= 120);
-        Assert.Equal(0, Value(samples, "netlinkfence_allow_packets_total", ("entry", "updates")));
-        Assert.True(Value(samples, "netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
-        Assert.Equal(1, Value(samples, "netlinkfence_window_open", ("entry", "updates")));
-        double remaining = Value(samples, "netlinkfence_window_remaining_seconds", ("entry", "updates"));
+        var samples = PrometheusParser.Parse(metrics);
+        Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.Equal(0, samples.Value("netlinkfence_audit_active", ("table", "netlinkfence")));
+        Assert.True(samples.Value("netlinkfence_allow_packets_total", ("direction", "egress"), ("entry", "control")) >= 2);
+        Assert.True(samples.Value("netlinkfence_allow_bytes_total", ("entry", "control")) >= 120);
+        Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "updates")));
+        Assert.True(samples.Value("netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
+        Assert.Equal(1, samples.Value("netlinkfence_window_open", ("entry", "updates")));
+        double remaining = samples.Value("netlinkfence_window_remaining_seconds", ("entry", "updates"));
         Assert.InRange(remaining, 1, 50);
         Assert.Empty(Directory.GetFiles(_dir, ".*")); // the hidden file it wrote first was renamed over the metrics
 
@@ -55,8 +54,8 @@ public sealed class StatsPrometheusTests : IDisposable
         run = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {net.Agent.Name}");
         Assert.Equal(1, run.ExitCode);
         Assert.Contains($"there is no table inet netlinkfence in namespace {net.Agent.Name}: netlinkfence filters nothing there; wrote netlinkfence_table_present 0 to {metrics}", run.Stderr);
-        samples = Parse(metrics);
-        Assert.Equal(0, Value(samples, "netlinkfence_table_present", ("table", "netlinkfence")));
+        samples = PrometheusParser.Parse(metrics);
+        Assert.Equal(0, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
         Assert.DoesNotContain(samples, s => s.Name == "netlinkfence_allow_packets_total");
 
         run = CliRunner.Run($"stats --prometheus - --output json --policy {_policy} --netns {net.Agent.Name}");
@@ -70,31 +69,6 @@ public sealed class StatsPrometheusTests : IDisposable
         string text = PrometheusMetrics.Render(new TableMetrics("a\"b\\c\nd", Present: false, [], [], [], Audit: null));
         string file = Path.Combine(_dir, "escaped.prom");
         File.WriteAllText(file, text);
-        Assert.Equal(0, Value(Parse(file), "netlinkfence_table_present", ("table", "a\"b\\c\nd")));
-    }
-
-    private sealed record Sample(string Name, Dictionary<string, string> Labels, double Value);
-
-    private static double Value(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
-        samples.Single(s => s.Name == name && labels.All(l => s.Labels.GetValueOrDefault(l.Key) == l.Value)).Value;
-
-    /// <summary>The samples as prometheus_client's text parser (the Prometheus project's Python client) reads the file.</summary>
-    private static List<Sample> Parse(string file)
-    {
-        const string script = """
-            import json, sys
-            from prometheus_client.parser import text_string_to_metric_families
-            with open(sys.argv[1]) as f:
-                families = list(text_string_to_metric_families(f.read()))
-            print(json.dumps([[s.name, s.labels, s.value] for fam in families for s in fam.samples]))
-            """;
-        string parser = Path.Combine(Path.GetDirectoryName(file)!, "parse.py");
-        File.WriteAllText(parser, script);
-        // Debian's python, where the package installs the module (a pyenv shim may come first on PATH).
-        var (exit, stdout, stderr) = TestNamespace.TryRun("/usr/bin/python3", $"{parser} {file}");
-        Assert.True(exit == 0, $"the Prometheus parser refused {file}: {stderr}\n{File.ReadAllText(file)}");
-        using var json = JsonDocument.Parse(stdout);
-        return json.RootElement.EnumerateArray().Select(s => new Sample(s[0].GetString()!,
-            s[1].EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!), s[2].GetDouble())).ToList();
+        Assert.Equal(0, PrometheusParser.Parse(file).Value("netlinkfence_table_present", ("table", "a\"b\\c\nd")));
     }
 }

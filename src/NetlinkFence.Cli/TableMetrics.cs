@@ -1,0 +1,46 @@
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Expressions;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>What <c>stats</c> (and the daemon's <c>--prometheus</c> file) reports of one table, as the kernel holds it now.</summary>
+/// <param name="Table">The inet table.</param>
+/// <param name="Present">False when the table is not in the kernel: nothing of netlinkfence filters the namespace.</param>
+/// <param name="Entries">Per allow entry, its elements' counters summed.</param>
+/// <param name="Denied">Per denied chain, what its final drop counted.</param>
+/// <param name="Windows">Every window entry, open or closed.</param>
+/// <param name="Audit">The active audit (the table accepts what the policy denies); null while it enforces.</param>
+internal sealed record TableMetrics(
+    string Table,
+    bool Present,
+    IReadOnlyList<EntryCounters> Entries,
+    IReadOnlyList<(string Chain, ulong Packets, ulong Bytes)> Denied,
+    IReadOnlyList<LiveWindow> Windows,
+    AuditState? Audit)
+{
+    private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
+
+    /// <summary>A table that is not there.</summary>
+    public static TableMetrics Missing(string table) => new(table, Present: false, [], [], [], Audit: null);
+
+    /// <summary>Reads the counters, the windows and the audit state of the table <paramref name="live"/> is attached to.</summary>
+    public static async Task<TableMetrics> ReadAsync(NftablesConnection nft, LivePolicy live, CancellationToken cancellationToken)
+    {
+        var entries = await live.ReadCountersAsync(cancellationToken);
+        var windows = await live.WindowsAsync(cancellationToken);
+        if (await nft.ListTableAsync(NftFamily.Inet, live.Table, cancellationToken) is not { } contents)
+            throw new MissingTableException($"table inet {live.Table} was removed while its counters were read");
+        var denied = DeniedChains.Select(chain => Dropped(contents, chain)).ToList();
+        return new TableMetrics(live.Table, Present: true, entries, denied, windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>
+    /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>). Earlier counters in the chain (the
+    /// self-test probes' mark counter) count packets that go on to that drop, so they are not added again.
+    /// </summary>
+    private static (string, ulong, ulong) Dropped(TableContents contents, string chain) =>
+        contents.RulesOf(chain).LastOrDefault()?.Expressions.OfType<CounterExpression>().LastOrDefault() is { } counter
+            ? (chain, counter.Packets, counter.Bytes)
+            : (chain, 0, 0);
+}

@@ -1,0 +1,79 @@
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Daemon;
+
+/// <summary>
+/// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start and every interval,
+/// readable by node_exporter whatever the daemon's umask (the unit's is 0077), read back with the Prometheus project's
+/// parser; a write that fails is logged once, the daemon runs on, and the next write that lands says so.
+/// </summary>
+public sealed class DaemonMetricsTests
+{
+    private const string Policy = """
+        version: 1
+        egress:
+          allow:
+            - name: control
+              to: [203.0.113.50]
+              tcp: [443]
+            - name: mirror
+              to: [203.0.113.60]
+              tcp: [80]
+              window: 30m
+        """;
+
+    [Fact]
+    public void The_daemon_keeps_the_metrics_file_current_and_survives_a_write_that_fails()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy);
+        string directory = TestScratch.PathFor("nlf-metrics", "");
+        Directory.CreateDirectory(directory);
+        string file = Path.Combine(directory, "netlinkfence.prom");
+        using var daemon = DaemonProcess.StartWrapped(
+            $"umask 077; exec \"$@\" --netns {ns.Name} --prometheus {file} --prometheus-every 1s", policy);
+        daemon.WaitReady();
+
+        Assert.True(DaemonProcess.WaitUntil(() => File.Exists(file), 30), daemon.Log);
+        var samples = PrometheusParser.Parse(file);
+        Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.Equal(0, samples.Value("netlinkfence_window_open", ("entry", "mirror")));
+        Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "control")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(file));
+
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, open.Stderr);
+        Assert.True(DaemonProcess.WaitUntil(() => PrometheusParser.Parse(file).Value("netlinkfence_window_open", ("entry", "mirror")) == 1, 30),
+            "the open window must show in the file within a few intervals\n" + daemon.Log);
+        Assert.InRange(PrometheusParser.Parse(file).Value("netlinkfence_window_remaining_seconds", ("entry", "mirror")), 500, 600);
+
+        Directory.Delete(directory, recursive: true);
+        Assert.True(daemon.WaitForLog($"netlinkfence[run]: metrics: cannot write {file}: "), daemon.Log);
+        Thread.Sleep(3500); // a few more writes (every 1s) fail the same way meanwhile: they must not each be logged
+        Directory.CreateDirectory(directory);
+        Assert.True(daemon.WaitForLog($"netlinkfence[run]: metrics: {file} written again"), daemon.Log);
+        Assert.True(File.Exists(file));
+        Assert.Single(daemon.Log.Split('\n'), l => l.Contains("metrics: cannot write", StringComparison.Ordinal)); // once, not every second
+        Assert.False(daemon.HasExited);
+
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        Assert.Empty(Directory.GetFiles(directory, ".*")); // no temporary file left behind
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("--prometheus-every 0s", "--prometheus-every '0s' is not a duration from 1s to 1h")]
+    [InlineData("--prometheus-every 2h", "--prometheus-every '2h' is not a duration from 1s to 1h")]
+    [InlineData("--prometheus -", "'-' (standard output) is for 'stats --prometheus -'")]
+    [InlineData("--prometheus /nonexistent-nlf/netlinkfence.prom", "the directory /nonexistent-nlf does not exist")]
+    public void Bad_metrics_options_are_exit_2_before_anything_is_applied(string options, string message)
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy);
+        var run = CliRunner.Run($"run {policy} --netns {ns.Name} {options}");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.Stderr);
+        Assert.DoesNotContain("netlinkfence", ns.Nft("list ruleset"));
+    }
+}

@@ -5,7 +5,8 @@ namespace NetlinkFence.Tests.Daemon;
 /// <summary>
 /// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start and every interval,
 /// readable by node_exporter whatever the daemon's umask (the unit's is 0077), read back with the Prometheus project's
-/// parser; a write that fails is logged once, the daemon runs on, and the next write that lands says so.
+/// parser; a write that fails is logged once, the daemon runs on, and the next write that lands says so; a link planted
+/// under the temporary file's name is never written through.
 /// </summary>
 public sealed class DaemonMetricsTests
 {
@@ -55,6 +56,20 @@ public sealed class DaemonMetricsTests
         Assert.True(File.Exists(file));
         Assert.Single(daemon.Log.Split('\n'), l => l.Contains("metrics: cannot write", StringComparison.Ordinal)); // once, not every second
         Assert.False(daemon.HasExited);
+
+        // The directory may be another user's (node_exporter's) and the temporary name is predictable: a link planted
+        // under it is never written through (root would overwrite the link's target); the next write unlinks it.
+        string victim = TestScratch.PathFor("nlf-victim", ".txt");
+        File.WriteAllText(victim, "not the daemon's\n");
+        File.CreateSymbolicLink(Path.Combine(directory, $".netlinkfence.prom.{daemon.Pid}.tmp"), victim);
+        for (int write = 0; write < 2; write++) // the second began after the link was there
+        {
+            var before = File.GetLastWriteTimeUtc(file);
+            Assert.True(DaemonProcess.WaitUntil(() => File.GetLastWriteTimeUtc(file) != before, 30), daemon.Log);
+        }
+        Assert.Equal("not the daemon's\n", File.ReadAllText(victim));
+        Assert.Null(File.ResolveLinkTarget(file, returnFinalTarget: false));
+        Assert.Equal(1, PrometheusParser.Parse(file).Value("netlinkfence_table_present", ("table", "netlinkfence")));
 
         daemon.Signal("TERM");
         Assert.Equal(0, daemon.WaitExit());

@@ -35,6 +35,10 @@ internal static class PrometheusMetrics
             [($"{{{table}}}", metrics.Audit is null ? "0" : "1")]);
         if (!metrics.Present)
             return text.ToString();
+        if (metrics.MatchesPolicy is { } matches)
+            Family(text, "netlinkfence_table_matches_policy", "gauge",
+                "1 when the table is the policy's as 'netlinkfence verify' judges it (its own open windows and followed names aside); 0: drift, run verify",
+                [($"{{{table}}}", matches ? "1" : "0")]);
 
         var entries = metrics.Entries.Select(e => ($"{{{table},direction=\"{(e.Input ? "input" : "egress")}\",entry=\"{Escape(e.Entry.Name)}\"}}", e)).ToList();
         Family(text, "netlinkfence_allow_packets_total", "counter",

@@ -7,6 +7,7 @@ namespace NetlinkFence.Cli;
 /// <summary>What <c>stats</c> (and the daemon's <c>--prometheus</c> file) reports of one table, as the kernel holds it now.</summary>
 /// <param name="Table">The inet table.</param>
 /// <param name="Present">False when the table is not in the kernel: nothing of netlinkfence filters the namespace.</param>
+/// <param name="MatchesPolicy">Whether the table is the policy's as <c>verify</c> judges it (<see cref="LiveComparison"/>); null when not compared.</param>
 /// <param name="Entries">Per allow entry, its elements' counters summed.</param>
 /// <param name="Denied">Per denied chain, what its final drop counted.</param>
 /// <param name="Windows">Every window entry, open or closed.</param>
@@ -14,6 +15,7 @@ namespace NetlinkFence.Cli;
 internal sealed record TableMetrics(
     string Table,
     bool Present,
+    bool? MatchesPolicy,
     IReadOnlyList<EntryCounters> Entries,
     IReadOnlyList<(string Chain, ulong Packets, ulong Bytes)> Denied,
     IReadOnlyList<LiveWindow> Windows,
@@ -22,7 +24,7 @@ internal sealed record TableMetrics(
     private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
 
     /// <summary>A table that is not there.</summary>
-    public static TableMetrics Missing(string table) => new(table, Present: false, [], [], [], Audit: null);
+    public static TableMetrics Missing(string table) => new(table, Present: false, MatchesPolicy: null, [], [], [], Audit: null);
 
     /// <summary>Reads the counters, the windows and the audit state of the table <paramref name="live"/> is attached to.</summary>
     public static async Task<TableMetrics> ReadAsync(NftablesConnection nft, LivePolicy live, CancellationToken cancellationToken)
@@ -31,9 +33,27 @@ internal sealed record TableMetrics(
         var windows = await live.WindowsAsync(cancellationToken);
         if (await nft.ListTableAsync(NftFamily.Inet, live.Table, cancellationToken) is not { } contents)
             throw new MissingTableException($"table inet {live.Table} was removed while its counters were read");
-        var denied = DeniedChains.Select(chain => Dropped(contents, chain)).ToList();
-        return new TableMetrics(live.Table, Present: true, entries, denied, windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow));
+        return new TableMetrics(live.Table, Present: true, MatchesPolicy: null, entries, DeniedOf(contents), windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow));
     }
+
+    /// <summary>
+    /// For monitoring, which must see every state, not only the good one: a missing table, a table that is not the
+    /// policy's (drift: the denied counters and the audit state, no entries or windows, which only the policy's own
+    /// table has), or the policy's table with everything.
+    /// </summary>
+    public static async Task<TableMetrics> ReadAsync(NftablesConnection nft, CompiledPolicy policy, CancellationToken cancellationToken)
+    {
+        string table = policy.Table.Name;
+        if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
+            return Missing(table);
+        var comparison = LiveComparison.Of(policy, contents);
+        if (!comparison.Matches)
+            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit);
+        var live = await LivePolicy.AttachAsync(nft, policy.Source, cancellationToken);
+        return await ReadAsync(nft, live, cancellationToken) with { MatchesPolicy = true };
+    }
+
+    private static List<(string, ulong, ulong)> DeniedOf(TableContents contents) => DeniedChains.Select(chain => Dropped(contents, chain)).ToList();
 
     /// <summary>
     /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>). Earlier counters in the chain (the

@@ -32,10 +32,7 @@ internal sealed class MetricsWriter(string file, TimeSpan every, TargetNamespace
             await changes.WaitAsync(cancellationToken);
             try
             {
-                var policy = running();
-                metrics = await nft.GetTableAsync(NftFamily.Inet, policy.Table.Name, cancellationToken) is null
-                    ? TableMetrics.Missing(policy.Table.Name)
-                    : await TableMetrics.ReadAsync(nft, await LivePolicy.AttachAsync(nft, policy.Source, cancellationToken), cancellationToken);
+                metrics = await TableMetrics.ReadAsync(nft, running(), cancellationToken);
             }
             finally
             {

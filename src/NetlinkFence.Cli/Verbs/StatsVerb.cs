@@ -29,20 +29,23 @@ internal static class StatsVerb
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var resolved = await PolicyFiles.ResolveAsync(written with { Table = table }, target.Netns, cancellationToken);
             await using var nft = await target.ConnectAsync(cancellationToken);
-            if (metricsFile is not null && await nft.GetTableAsync(NftFamily.Inet, table, cancellationToken) is null)
+            if (metricsFile is not null)
             {
-                // The one state monitoring must not miss: say it in the metrics too, not only by a file left stale.
-                PrometheusMetrics.Write(metricsFile, TableMetrics.Missing(table));
-                throw new MissingTableException($"there is no table inet {table} in {target.Description}: netlinkfence filters nothing there; "
-                    + $"wrote netlinkfence_table_present 0 to {(metricsFile == "-" ? "standard output" : metricsFile)}");
+                // Monitoring must see every state: a missing table or drift is written too (exit 1), not left to a stale file.
+                var seen = await TableMetrics.ReadAsync(nft, PolicyCompiler.Compile(resolved), cancellationToken);
+                PrometheusMetrics.Write(metricsFile, seen);
+                string where = metricsFile == "-" ? "standard output" : metricsFile;
+                if (!seen.Present)
+                    throw new MissingTableException($"there is no table inet {table} in {target.Description}: netlinkfence filters nothing there; "
+                        + $"wrote netlinkfence_table_present 0 to {where}");
+                if (seen.MatchesPolicy == true)
+                    return ExitCodes.Ok;
+                Console.Error.WriteLine($"netlinkfence: table inet {table} in {target.Description} is not the policy's ({written.Source}); "
+                    + $"wrote netlinkfence_table_matches_policy 0 to {where}; '{SuggestedCommand.Of("verify", target.Netns, table: null, written.Source)}' says what differs");
+                return ExitCodes.DriftOrFindings;
             }
             var live = await LiveAttach.AttachAsync(nft, resolved, written.Table, target, cancellationToken);
             var metrics = await TableMetrics.ReadAsync(nft, live, cancellationToken);
-            if (metricsFile is not null)
-            {
-                PrometheusMetrics.Write(metricsFile, metrics);
-                return ExitCodes.Ok;
-            }
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>

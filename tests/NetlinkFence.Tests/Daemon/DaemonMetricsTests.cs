@@ -38,6 +38,7 @@ public sealed class DaemonMetricsTests
         Assert.True(DaemonProcess.WaitUntil(() => File.Exists(file), 30), daemon.Log);
         var samples = PrometheusParser.Parse(file);
         Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.Equal(1, samples.Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
         Assert.Equal(0, samples.Value("netlinkfence_window_open", ("entry", "mirror")));
         Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "control")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(file));

@@ -6,7 +6,8 @@ namespace NetlinkFence.Tests.Live;
 /// <summary>
 /// <c>stats --prometheus FILE</c> for node_exporter's textfile collector, read back with the Prometheus project's own
 /// Python parser (Debian's python3-prometheus-client) as the independent oracle: the kernel's counters, an open window,
-/// a removed table said as <c>netlinkfence_table_present 0</c>, the file replaced whole.
+/// drift said as <c>netlinkfence_table_matches_policy 0</c>, a removed table as <c>netlinkfence_table_present 0</c>, the
+/// file replaced whole.
 /// </summary>
 public sealed class StatsPrometheusTests : IDisposable
 {
@@ -40,6 +41,7 @@ public sealed class StatsPrometheusTests : IDisposable
         var samples = PrometheusParser.Parse(metrics);
         Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
         Assert.Equal(0, samples.Value("netlinkfence_audit_active", ("table", "netlinkfence")));
+        Assert.Equal(1, samples.Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
         Assert.True(samples.Value("netlinkfence_allow_packets_total", ("direction", "egress"), ("entry", "control")) >= 2);
         Assert.True(samples.Value("netlinkfence_allow_bytes_total", ("entry", "control")) >= 120);
         Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "updates")));
@@ -48,6 +50,18 @@ public sealed class StatsPrometheusTests : IDisposable
         double remaining = samples.Value("netlinkfence_window_remaining_seconds", ("entry", "updates"));
         Assert.InRange(remaining, 1, 50);
         Assert.Empty(Directory.GetFiles(_dir, ".*")); // the hidden file it wrote first was renamed over the metrics
+
+        // Drift (a rule the policy does not have): written as such (exit 1), with no entry counters to trust.
+        net.Agent.Nft("add rule inet netlinkfence output tcp dport 22 accept");
+        run = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {net.Agent.Name}");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"table inet netlinkfence in namespace {net.Agent.Name} is not the policy's ({_policy}); wrote netlinkfence_table_matches_policy 0 to {metrics}; "
+            + $"'netlinkfence verify {_policy} --netns {net.Agent.Name}' says what differs", run.Stderr);
+        samples = PrometheusParser.Parse(metrics);
+        Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
+        Assert.Equal(0, samples.Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
+        Assert.True(samples.Value("netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
+        Assert.DoesNotContain(samples, s => s.Name == "netlinkfence_allow_packets_total");
 
         // No table: the metrics say so (exit 1 all the same), instead of a file left as it was.
         Assert.Equal(0, CliRunner.Run($"remove --policy {_policy} --netns {net.Agent.Name}").ExitCode);
@@ -66,7 +80,7 @@ public sealed class StatsPrometheusTests : IDisposable
     [Fact]
     public void Label_values_are_escaped_as_the_format_wants()
     {
-        string text = PrometheusMetrics.Render(new TableMetrics("a\"b\\c\nd", Present: false, [], [], [], Audit: null));
+        string text = PrometheusMetrics.Render(TableMetrics.Missing("a\"b\\c\nd"));
         string file = Path.Combine(_dir, "escaped.prom");
         File.WriteAllText(file, text);
         Assert.Equal(0, PrometheusParser.Parse(file).Value("netlinkfence_table_present", ("table", "a\"b\\c\nd")));

@@ -19,7 +19,7 @@ internal static class RunVerb
             Description = "write what 'stats --prometheus' writes to FILE, replaced atomically, at start and every --prometheus-every (for node_exporter's textfile collector)",
             HelpName = "FILE",
         };
-        var every = new Option<string>("--prometheus-every") { Description = "how often to write --prometheus's file (1s to 1h)", DefaultValueFactory = _ => "15s" };
+        var every = new Option<string>("--prometheus-every") { Description = "how often to write --prometheus's file (1s to 1h)", DefaultValueFactory = _ => "15s", HelpName = "DURATION" };
         var command = new Command(Name, "the daemon: apply the policy, own the table, reload on SIGHUP, serve the control socket") { policyArgument, noOwner, prometheus, every };
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
             DaemonHost.RunAsync(parse.GetValue(policyArgument)!, parse.GetValue(CommonOptions.NetworkNamespace), parse.GetValue(noOwner),

@@ -15,7 +15,7 @@ internal static class StatsVerb
     {
         var prometheus = new Option<string?>("--prometheus")
         {
-            Description = "write the counters, the windows and an active audit in Prometheus' text format to FILE, replaced atomically (for node_exporter's textfile collector; '-': standard output)",
+            Description = "write the counters, the windows, an active audit and whether the table is the policy's in Prometheus' text format to FILE, replaced atomically (for node_exporter's textfile collector; '-': standard output)",
             HelpName = "FILE",
         };
         var command = new Command("stats", "packets and bytes per allow entry and per denied chain, from the kernel's counters") { prometheus }.WithOutput();

@@ -106,6 +106,10 @@ public static class PolicyLoader
             // YamlDotNet places a tab in the indentation at the start of the enclosing mapping (often 1:1); the tab is what to fix.
             throw TabError(fileName, tab);
         }
+        catch (YamlException) when (UnclosedBracket(text) is { } open)
+        {
+            throw UnclosedError(fileName, open);
+        }
         catch (YamlException e)
         {
             throw Single(Within(text, fileName, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {YamlMessage(e)}",
@@ -119,6 +123,8 @@ public static class PolicyLoader
             // A tab indenting the continuation of a [...] list crashes it too ("to: [a,\n\tb]").
             if (IndentingTab(text, (int)mark.Line, (int)mark.Line + 1) is { } tab)
                 throw TabError(fileName, tab);
+            if (UnclosedBracket(text) is { } open)
+                throw UnclosedError(fileName, open);
             throw Single(Within(text, fileName, (int)mark.Line, (int)mark.Column),
                 "not valid YAML: the parser gave up after this point",
                 "check the lines that follow: continuation lines of a [...] list must be indented more than their key, and keys cannot be empty", "yaml-syntax");
@@ -152,6 +158,62 @@ public static class PolicyLoader
         }
         return null;
     }
+
+    /// <summary>
+    /// The first '[' or '{' of the text that no ']' or '}' closes (null when they balance): a missing bracket makes
+    /// YamlDotNet fail lines later, or crash, where the bracket is what to fix. Only brackets that open a flow
+    /// collection count (after ':', '-', ',', '[', '{' or at the start of a value); quoted text and comments are skipped.
+    /// </summary>
+    private static (int Line, int Column, char Bracket)? UnclosedBracket(string text)
+    {
+        var open = new Stack<(int Line, int Column, char Bracket)>();
+        int line = 1, column = 0;
+        char quote = '\0', previous = '\n'; // previous: the last character that was not a space, '\n' at a line's start
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            column++;
+            if (c == '\n')
+            {
+                line++;
+                column = 0;
+                previous = '\n';
+                continue; // a quoted scalar may go on over lines: its quote stays open
+            }
+            if (quote != '\0')
+            {
+                if (c == '\\' && quote == '"')
+                    i++; // an escaped character, e.g. \"
+                else if (c == quote)
+                    quote = '\0';
+                continue;
+            }
+            switch (c)
+            {
+                case '#' when previous == '\n' || text[i - 1] is ' ' or '\t':
+                    while (i + 1 < text.Length && text[i + 1] != '\n')
+                        i++;
+                    continue;
+                case '"' or '\'' when previous is '\n' or ':' or '-' or ',' or '[' or '{':
+                    quote = c;
+                    break;
+                case '[' or '{' when previous is '\n' or ':' or '-' or ',' or '[' or '{':
+                    open.Push((line, column, c));
+                    break;
+                case ']' or '}' when open.Count > 0:
+                    open.Pop();
+                    break;
+            }
+            if (c is not (' ' or '\t' or '\r'))
+                previous = c;
+        }
+        return open.Count == 0 ? null : open.Last(); // the outermost: the first one opened
+    }
+
+    private static PolicyException UnclosedError(string fileName, (int Line, int Column, char Bracket) open) =>
+        Single(new SourceLocation(fileName, open.Line, open.Column), $"not valid YAML: this '{open.Bracket}' is never closed",
+            $"end the {(open.Bracket == '[' ? "list" : "mapping")} with '{(open.Bracket == '[' ? ']' : '}')}' (a list or mapping written over several lines needs its next lines indented more than its key)",
+            "yaml-syntax");
 
     private static PolicyException TabError(string fileName, (int Line, int Column) tab) =>
         Single(new SourceLocation(fileName, tab.Line, tab.Column), "not valid YAML: a tab in the indentation of this line",

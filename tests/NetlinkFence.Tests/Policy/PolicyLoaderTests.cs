@@ -657,6 +657,19 @@ public sealed class PolicyLoaderTests
         Assert.Contains("spaces", d.Fix);
     }
 
+    [Theory]
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [1.2.3.4\n", 5, 11, '[')]                                  // YamlDotNet: 6:1
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [1.2.3.4\n      tcp: [443]\n    - name: b\n", 5, 11, '[')]  // crashes it
+    [InlineData("version: 1\ndefine:\n  x: {a: 1\negress:\n  allow: []\n", 3, 6, '{')]
+    [InlineData("version: 1\negress:\n  allow:\n    - name: a\n      to: [1.2.3.4, [5.6.7.8]\n      tcp: [443]\n", 5, 11, '[')]
+    [InlineData("version: 1\nlog:\n  prefix: \"a[b # c\"  # a [ in a comment\n  rate: [10/second\n", 4, 9, '[')]   // quoted and commented brackets
+    public void A_bracket_that_is_never_closed_is_reported_where_it_opens(string yaml, int line, int column, char bracket)
+    {
+        var d = Only(yaml, "yaml-syntax", line, column);
+        Assert.Equal($"not valid YAML: this '{bracket}' is never closed", d.Message);
+        Assert.Contains($"with '{(bracket == '[' ? ']' : '}')}'", d.Fix);
+    }
+
     [Fact]
     public void A_tab_after_the_indentation_is_no_error_and_a_tab_later_in_the_file_does_not_move_another_error()
     {

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using NetlinkFence.Nftables;
-using NetlinkFence.Nftables.Expressions;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;

@@ -10,22 +10,22 @@ internal static class LiveAttach
     /// <see cref="LivePolicy.AttachAsync"/>; when the table is not there, a <see cref="MissingTableException"/> (exit 1)
     /// that names the namespace and the apply that makes it, which the library cannot know.
     /// </summary>
-    /// <param name="nft">A connection in <paramref name="target"/>.</param>
+    /// <param name="connection">A connection in <paramref name="target"/>.</param>
     /// <param name="policy">The policy, its table the one to act on.</param>
     /// <param name="policyFileTable">The table the policy file names (the policy's table may be <c>--table</c>'s).</param>
     /// <param name="target">The verb's namespace.</param>
     /// <param name="cancellationToken">Cancels the reads.</param>
-    public static async Task<LivePolicy> AttachAsync(NftablesConnection nft, ResolvedPolicy policy, string policyFileTable, TargetNamespace target,
+    public static async Task<LivePolicy> AttachAsync(NftablesConnection connection, ResolvedPolicy policy, string policyFileTable, TargetNamespace target,
         CancellationToken cancellationToken)
     {
         try
         {
-            return await LivePolicy.AttachAsync(nft, policy, cancellationToken);
+            return await LivePolicy.AttachAsync(connection, policy, cancellationToken);
         }
         catch (LivePolicyException)
         {
             string table = policy.Policy.Table;
-            if (await nft.GetTableAsync(NftFamily.Inet, table, cancellationToken) is not null)
+            if (await connection.GetTableAsync(NftFamily.Inet, table, cancellationToken) is not null)
                 throw; // there, but another policy's: the library's message lists what differs
             string apply = table == policyFileTable
                 ? $": '{SuggestedCommand.Of("apply", target.Netns, table: null, policy.Policy.Source)}'"

@@ -1,5 +1,4 @@
 using NetlinkFence.Interop;
-using NetlinkFence.Cli.Daemon;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -29,8 +28,12 @@ internal sealed record WindowStatus(IReadOnlyList<LiveWindow> Windows, AuditStat
 /// for each call, and records each open and close (stderr and the state directory's window log, with the uid that
 /// asked: this process's own, or the peer's that the daemon read with SO_PEERCRED).
 /// </summary>
-/// <remarks>The daemon passes its own <paramref name="attached"/> live policy: only its connection may change a table it owns.</remarks>
-internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null, LivePolicy? attached = null) : IWindowControl
+/// <remarks>
+/// The daemon passes its own <paramref name="attached"/> live policy (only its connection may change a table it owns)
+/// and its <paramref name="logPrefix"/>, so these lines read like its other log lines.
+/// </remarks>
+internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null, LivePolicy? attached = null,
+    string logPrefix = "netlinkfence") : IWindowControl
 {
     public async Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -89,8 +92,7 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     {
         uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
         string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
-        // In the daemon (it passes its attached policy) the line carries the daemon's prefix, as its other log lines do.
-        Console.Error.WriteLine($"{(attached is null ? "netlinkfence" : DaemonHost.LogPrefix)}: {verb} {entry} (uid {uid}): {detail}");
+        Console.Error.WriteLine($"{logPrefix}: {verb} {entry} (uid {uid}): {detail}");
         var state = new SafetyState(target, table);
         using var directory = StateDirectory.Open(SafetyState.Directory);
         directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");

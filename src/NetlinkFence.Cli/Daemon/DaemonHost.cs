@@ -203,7 +203,7 @@ internal sealed class DaemonHost
     /// </summary>
     private async Task ReopenAsync(IReadOnlyList<(string Entry, DateTimeOffset Until)> windows, CancellationToken cancellationToken)
     {
-        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live);
+        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live, LogPrefix);
         foreach (var (entry, until) in windows)
         {
             // At most its window: the same policy's (a restart), or a shorter one the new policy gives it.
@@ -485,7 +485,7 @@ internal sealed class DaemonHost
     }
 
     /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>
-    private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live);
+    private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live, LogPrefix);
 
     private static ControlWindow ToControl(LiveWindow window) =>
         new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3), window.AlsoAllowedBy.Count > 0 ? [.. window.AlsoAllowedBy] : null);
@@ -661,7 +661,7 @@ internal sealed class DaemonHost
     }
 
     /// <summary>What begins each line the daemon logs (stderr: the journal under systemd).</summary>
-    public const string LogPrefix = "netlinkfence[run]";
+    private const string LogPrefix = "netlinkfence[run]";
 
     private static void Log(string line) => Console.Error.WriteLine($"{LogPrefix}: {line}");
 }

@@ -3,6 +3,9 @@ using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli.Daemon;
 
+/// <summary><c>run --prometheus FILE --prometheus-every 15s</c>: the file <see cref="MetricsWriter"/> keeps, and how often.</summary>
+internal sealed record DaemonMetrics(string File, TimeSpan Every);
+
 /// <summary>
 /// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start and then every
 /// interval, so a host that runs the daemon (the unit, a DaemonSet) needs no cron job for node_exporter. It reads on a

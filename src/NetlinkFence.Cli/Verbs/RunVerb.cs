@@ -43,5 +43,3 @@ internal static class RunVerb
     }
 }
 
-/// <summary><c>run --prometheus FILE --prometheus-every 15s</c>.</summary>
-internal sealed record DaemonMetrics(string File, TimeSpan Every);

@@ -34,6 +34,7 @@ internal sealed class DaemonHost
     private DenialForwarding? _forwarding;
     private DateTimeOffset? _auditEnds; // an audit this daemon started (learn --audit), until the kernel ends it
     private DateTimeOffset? _repairFailingSince; // watch mode: the table differs from the policy and repairs fail
+    private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
 
     private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
@@ -97,8 +98,8 @@ internal sealed class DaemonHost
             var binding = daemon.StartScopeBinding(running.Token);
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
-            var writing = metrics is null ? Task.CompletedTask
-                : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, daemon._changes, Log).RunAsync(running.Token);
+            daemon._metrics = metrics is null ? null : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, daemon._changes, Log);
+            var writing = daemon._metrics?.RunAsync(running.Token) ?? Task.CompletedTask;
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 
             try
@@ -305,6 +306,7 @@ internal sealed class DaemonHost
         finally
         {
             _notifier.Notify($"READY=1\nSTATUS={Status()}");
+            _metrics?.Changed(); // SIGHUP's and the control socket's alike
         }
     }
 
@@ -355,6 +357,7 @@ internal sealed class DaemonHost
             }
             await RestoreAuditAsync(cancellationToken);
             RepairSucceeded();
+            _metrics?.Changed();
             return true;
 
             string When() => changes.Count == 0 ? "on a retry" : $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms after the change was seen";
@@ -378,6 +381,14 @@ internal sealed class DaemonHost
     private async Task<ControlResponse> HandleAsync(ControlRequest request, Peer peer, CancellationToken cancellationToken)
     {
         Log($"control: {request.Op ?? "(no op)"}{(request.Name is null ? "" : " " + request.Name)} from {peer}");
+        var response = await HandleOpAsync(request, peer, cancellationToken);
+        if (response.Ok && request.Op != "status")
+            _metrics?.Changed(); // a reload tells it itself (SIGHUP too)
+        return response;
+    }
+
+    private async Task<ControlResponse> HandleOpAsync(ControlRequest request, Peer peer, CancellationToken cancellationToken)
+    {
         switch (request.Op)
         {
             case "status":

@@ -3,9 +3,9 @@ using NetlinkFence.Tests.TestSupport;
 namespace NetlinkFence.Tests.Daemon;
 
 /// <summary>
-/// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start and every interval,
-/// readable by node_exporter whatever the daemon's umask (the unit's is 0077), read back with the Prometheus project's
-/// parser; a write that fails is logged once, the daemon runs on, and the next write that lands says so; a link planted
+/// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start, every interval and
+/// right after each change it makes, readable by node_exporter whatever the daemon's umask (the unit's is 0077), read
+/// back with the Prometheus project's parser; a write that fails is logged once, the daemon runs on, and the next write that lands says so; a link planted
 /// under the temporary file's name is never written through.
 /// </summary>
 public sealed class DaemonMetricsTests
@@ -76,6 +76,44 @@ public sealed class DaemonMetricsTests
         Assert.Equal(0, daemon.WaitExit());
         Assert.Empty(Directory.GetFiles(directory, ".*")); // no temporary file left behind
         Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public void A_change_the_daemon_makes_is_in_the_file_at_once_not_at_the_next_interval()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = DaemonTests.WritePolicy(Policy);
+        string file = TestScratch.PathFor("nlf-metrics", ".prom");
+        using var daemon = DaemonProcess.Start(policy, ns, $"--prometheus {file} --prometheus-every 1h");
+        daemon.WaitReady();
+        Assert.True(DaemonProcess.WaitUntil(() => File.Exists(file), 30), daemon.Log);
+        Assert.Equal(0, WindowOpen());
+
+        // An alert on an open window must not wait for the interval (an hour here): each change is written when made.
+        var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {ns.Name}");
+        Assert.True(open.ExitCode == 0, open.Stderr);
+        Assert.True(DaemonProcess.WaitUntil(() => WindowOpen() == 1, 30), "the open window must be in the file at once\n" + daemon.Log);
+
+        var close = CliRunner.Run($"close mirror --policy {policy} --netns {ns.Name}");
+        Assert.True(close.ExitCode == 0, close.Stderr);
+        Assert.True(DaemonProcess.WaitUntil(() => WindowOpen() == 0, 30), "the closed window must be in the file at once\n" + daemon.Log);
+
+        File.WriteAllText(policy, Policy + """
+
+                - name: extra
+                  to: [203.0.113.70]
+                  tcp: [443]
+            """);
+        daemon.Signal("HUP");
+        Assert.True(DaemonProcess.WaitUntil(() => PrometheusParser.Parse(file).Any(s => s.Labels.GetValueOrDefault("entry") == "extra"), 30),
+            "the reloaded policy's new entry must be in the file at once\n" + daemon.Log);
+        Assert.Equal(1, PrometheusParser.Parse(file).Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
+
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        File.Delete(file);
+
+        double WindowOpen() => PrometheusParser.Parse(file).Value("netlinkfence_window_open", ("entry", "mirror"));
     }
 
     [Theory]

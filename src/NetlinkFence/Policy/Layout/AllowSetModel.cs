@@ -451,18 +451,20 @@ internal sealed class AllowSetModel
                     pending[id]++;
             }
         var ready = new SortedSet<int>(Enumerable.Range(0, seen.Count).Where(i => pending[i] == 0));
-        var result = new List<string>();
+        var result = new List<string>(seen.Count);
+        var ranked = new bool[seen.Count]; // not result.Contains: that is quadratic, and a policy may have 10,000 entries
         while (ready.Count > 0)
         {
             int next = ready.Min;
             ready.Remove(next);
             result.Add(seen[next]);
+            ranked[next] = true;
             foreach (int later in after[next])
                 if (--pending[later] == 0)
                     ready.Add(later);
         }
         // A cycle (contradictory orders: elements written by different policies) keeps first appearance.
-        result.AddRange(seen.Where(e => !result.Contains(e)));
+        result.AddRange(seen.Where((_, id) => !ranked[id]));
         return result;
     }
 

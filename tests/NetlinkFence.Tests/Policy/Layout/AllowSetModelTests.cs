@@ -270,6 +270,25 @@ public sealed class AllowSetModelTests
     }
 
     [Fact]
+    public void Elements_written_by_policies_that_order_the_entries_differently_keep_every_entry()
+    {
+        // One policy lists x before y, another y before x (a reload that reordered the entries, another writer): the
+        // elements' contributor lists contradict each other, and no rank order satisfies both. None may be lost.
+        var xFirst = new AllowSetModel(V4, [Tcp("x", "203.0.113.7/32", 443), Tcp("y", "203.0.113.7/32", 443)]);
+        var yFirst = new AllowSetModel(V4, [Tcp("y", "203.0.113.8/32", 443), Tcp("x", "203.0.113.8/32", 443), Tcp("z", "203.0.113.9/32", 443)]);
+        var rebuilt = AllowSetModel.FromKernel(V4, [.. xFirst.Elements(Now), .. yFirst.Elements(Now)], Now);
+        Assert.Equal([
+            "203.0.113.7 x", "203.0.113.7 y", "203.0.113.8 x", "203.0.113.8 y", "203.0.113.9 z",
+        ], rebuilt.Grants.Select(g => $"{g.Network.BaseAddress} {g.Entry}").Order(StringComparer.Ordinal));
+        // Ranked by first appearance where the orders contradict: x (listed first) before y.
+        Assert.Equal([
+            "203.0.113.7 . tcp . 443 \"x\" [x,y]",
+            "203.0.113.8 . tcp . 443 \"x\" [x,y]",
+            "203.0.113.9 . tcp . 443 \"z\" [z]",
+        ], Texts(rebuilt));
+    }
+
+    [Fact]
     public void An_element_added_by_hand_is_attributed_to_its_comment()
     {
         var element = SetElement.Of(IPAddress.Parse("192.0.2.9"), ProtocolType.Tcp, SetKeyField.Port(8443)) with { Comment = "manual", Expiration = TimeSpan.FromSeconds(20) };

@@ -38,8 +38,12 @@ internal static class StatsVerb
                         + $"wrote netlinkfence_table_present 0 to {where}");
                 if (seen.MatchesPolicy == true)
                     return ExitCodes.Ok;
+                // verify compares a policy with the table it names: for another table (--table), show is what there is.
+                string look = table == written.Table
+                    ? $"'{SuggestedCommand.Of("verify", target.Netns, table: null, written.Source)}' says what differs"
+                    : $"'{SuggestedCommand.Of("show", target.Netns, table)}' shows what it holds";
                 Console.Error.WriteLine($"netlinkfence: table inet {table} in {target.Description} is not the policy's ({written.Source}); "
-                    + $"wrote netlinkfence_table_matches_policy 0 to {where}; '{SuggestedCommand.Of("verify", target.Netns, table: null, written.Source)}' says what differs");
+                    + $"wrote netlinkfence_table_matches_policy 0 to {where}; {look}");
                 return ExitCodes.DriftOrFindings;
             }
             var live = await LiveAttach.AttachAsync(nft, resolved, written.Table, target, cancellationToken);

@@ -23,6 +23,25 @@ public sealed class StatsPrometheusTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public void Drift_in_a_table_named_with_table_points_at_show_not_at_a_verify_of_another_table()
+    {
+        using var ns = TestNamespace.Create();
+        string other = Path.Combine(_dir, "other.yaml");
+        File.WriteAllText(other, "table: other\n" + LivePolicyTests.Yaml);
+        Assert.Equal(0, CliRunner.Run($"apply {other} --netns {ns.Name}").ExitCode);
+        var run = CliRunner.Run($"stats --prometheus - --policy {_policy} --table other --netns {ns.Name}");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+
+        ns.Nft("add rule inet other output tcp dport 22 accept");
+        run = CliRunner.Run($"stats --prometheus - --policy {_policy} --table other --netns {ns.Name}");
+        Assert.Equal(1, run.ExitCode);
+        // verify has no --table (it compares a policy with the table the policy names): the hint must be a command that works.
+        Assert.Contains($"table inet other in namespace {ns.Name} is not the policy's ({_policy}); wrote netlinkfence_table_matches_policy 0 to standard output; "
+            + $"'netlinkfence show --netns {ns.Name} --table other' shows what it holds", run.Stderr);
+        Assert.Equal(0, CliRunner.Run($"show --netns {ns.Name} --table other").ExitCode);
+    }
+
+    [Fact]
     public void The_counters_an_open_window_and_a_removed_table_read_as_the_prometheus_parser_reads_them()
     {
         using var net = new AgentAndWorld(LivePolicyTests.Mirror, LivePolicyTests.Control);

@@ -46,6 +46,9 @@ internal static class PrometheusMetrics
             entries.Select(e => (e.Item1, Number(e.e.Packets))));
         Family(text, "netlinkfence_allow_bytes_total", "counter", "bytes an allow entry let through",
             entries.Select(e => (e.Item1, Number(e.e.Bytes))));
+        Family(text, "netlinkfence_allow_elements", "gauge",
+            "set elements that let an allow entry's traffic through now; 0: it allows nothing (a closed window, or DNS names whose addresses all expired)",
+            entries.Select(e => (e.Item1, e.e.Elements.ToString(CultureInfo.InvariantCulture))));
         var denied = metrics.Denied.Select(d => ($"{{{table},chain=\"{Escape(d.Chain)}\"}}", d)).ToList();
         Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain logged and dropped",
             denied.Select(d => (d.Item1, Number(d.d.Packets))));

@@ -62,6 +62,7 @@ internal static class StatsVerb
                         w.WriteString("location", e.Entry.Location.ToString());
                         w.WriteNumber("packets", e.Packets);
                         w.WriteNumber("bytes", e.Bytes);
+                        w.WriteNumber("elements", e.Elements);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -80,7 +81,7 @@ internal static class StatsVerb
             }
             Console.WriteLine($"table inet {table}");
             foreach (var e in metrics.Entries)
-                Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} packets {e.Bytes,14} bytes  ({e.Entry.Location})");
+                Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} packets {e.Bytes,14} bytes {e.Elements,6} elements  ({e.Entry.Location})");
             foreach (var (chain, packets, bytes) in metrics.Denied)
                 Console.WriteLine($"  denied {chain,-24} {packets,12} packets {bytes,14} bytes");
             return ExitCodes.Ok;

@@ -367,6 +367,42 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Each_entry_counts_the_elements_that_let_it_through_and_none_once_they_expired()
+    {
+        using var net = World();
+        // cdn.example does not resolve at apply (lazy): the entry allows nothing until a refresh hands it an address.
+        string yaml = Yaml + "\n" + """
+                - name: cdn
+                  to: [cdn.example]
+                  tcp: [443, 8443]
+                  resolve: lazy
+                - name: also-control
+                  to: [api.ironclaw.example]
+                  tcp: [443]
+            """;
+        var (live, nft) = await ApplyAsync(net, yaml);
+        await using var _ = nft;
+        // control's element is also-control's too: it counts for both (its comment, and so its counter, names control).
+        Assert.Equal([("control", 1), ("updates", 0), ("cdn", 0), ("also-control", 1)], await HeldAsync());
+        Assert.Equal(1, ListedFor("control"));
+
+        await live.OpenWindowAsync("updates", TimeSpan.FromMinutes(1));
+        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(3))]);
+        Assert.Equal([("control", 1), ("updates", 1), ("cdn", 2), ("also-control", 1)], await HeldAsync());
+        Assert.Equal(2, ListedFor("cdn")); // the oracle: nft's own listing of the set
+        Assert.Equal(1, ListedFor("updates"));
+
+        // Nobody refreshes the name (its resolver went silent): the kernel expires its addresses, and the entry holds none.
+        Assert.True(NetlinkFence.Tests.Daemon.DaemonProcess.WaitUntil(() => ListedFor("cdn") == 0, 30), net.Agent.Nft("list set inet netlinkfence allow_v4"));
+        Assert.Equal([("control", 1), ("updates", 1), ("cdn", 0), ("also-control", 1)], await HeldAsync());
+        await live.CloseWindowAsync("updates");
+        Assert.Equal([("control", 1), ("updates", 0), ("cdn", 0), ("also-control", 1)], await HeldAsync());
+
+        async Task<(string, int)[]> HeldAsync() => (await live.ReadCountersAsync()).Select(c => (c.Entry.Name, c.Elements)).ToArray();
+        int ListedFor(string entry) => net.Agent.Nft("list set inet netlinkfence allow_v4").Split('\n').Count(l => l.Contains($"comment \"{entry}\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Reload_changes_elements_when_only_destinations_change_and_replaces_otherwise()
     {
         using var net = World();

@@ -66,6 +66,8 @@ public sealed class StatsPrometheusTests : IDisposable
         Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "updates")));
         Assert.True(samples.Value("netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
         Assert.Equal(1, samples.Value("netlinkfence_window_open", ("entry", "updates")));
+        Assert.Equal(1, samples.Value("netlinkfence_allow_elements", ("direction", "egress"), ("entry", "control")));
+        Assert.Equal(1, samples.Value("netlinkfence_allow_elements", ("entry", "updates"))); // open: its one element is in
         double remaining = samples.Value("netlinkfence_window_remaining_seconds", ("entry", "updates"));
         Assert.InRange(remaining, 1, 50);
         Assert.Empty(Directory.GetFiles(_dir, ".*")); // the hidden file it wrote first was renamed over the metrics
@@ -80,7 +82,7 @@ public sealed class StatsPrometheusTests : IDisposable
         Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
         Assert.Equal(0, samples.Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
         Assert.True(samples.Value("netlinkfence_denied_packets_total", ("chain", "egress_denied")) >= 1);
-        Assert.DoesNotContain(samples, s => s.Name == "netlinkfence_allow_packets_total");
+        Assert.DoesNotContain(samples, s => s.Name is "netlinkfence_allow_packets_total" or "netlinkfence_allow_elements");
 
         // No table: the metrics say so (exit 1 all the same), instead of a file left as it was.
         Assert.Equal(0, CliRunner.Run($"remove --policy {_policy} --netns {net.Agent.Name}").ExitCode);

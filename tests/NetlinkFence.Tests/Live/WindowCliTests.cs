@@ -184,11 +184,14 @@ public sealed class WindowCliTests : IDisposable
         var control = json.RootElement.GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("entry").GetString() == "control");
         Assert.True(control.GetProperty("packets").GetUInt64() >= 2);
         Assert.Equal($"{_policy}:7:7", control.GetProperty("location").GetString());
+        Assert.Equal(1, control.GetProperty("elements").GetInt32());
+        var updates = json.RootElement.GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("entry").GetString() == "updates");
+        Assert.Equal(0, updates.GetProperty("elements").GetInt32()); // a closed window allows nothing
         var denied = json.RootElement.GetProperty("denied").EnumerateArray().Single(e => e.GetProperty("chain").GetString() == "egress_denied");
         Assert.True(denied.GetProperty("packets").GetUInt64() >= 1);
         var text = Cli("stats", net);
-        Assert.Contains("control", text.Stdout);
-        Assert.Contains($"{_policy}:7:7", text.Stdout);
+        Assert.Matches($@"(?m)^  egress control +[2-9]\d* packets +\d+ bytes +1 elements  \({Regex.Escape(_policy)}:7:7\)$", text.Stdout);
+        Assert.Matches(@"(?m)^  egress updates +0 packets +0 bytes +0 elements  \(", text.Stdout);
     }
 
     [Fact]

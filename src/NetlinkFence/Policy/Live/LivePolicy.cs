@@ -421,13 +421,15 @@ public sealed partial class LivePolicy
 
     /// <summary>
     /// Packets and bytes per allow entry (egress, then input, in policy order), summed from the allow sets' per-element
-    /// counters as the kernel lists them now.
+    /// counters as the kernel lists them now, and how many elements let each entry's traffic through
+    /// (<see cref="EntryCounters.Elements"/>: 0 when it allows nothing now).
     /// </summary>
     public async Task<IReadOnlyList<EntryCounters>> ReadCountersAsync(CancellationToken cancellationToken = default)
     {
         var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
-        var egress = new Dictionary<string, (ulong Packets, ulong Bytes)>(StringComparer.Ordinal);
-        var input = new Dictionary<string, (ulong Packets, ulong Bytes)>(StringComparer.Ordinal);
+        var egress = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
+        var input = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
+        var contributors = new HashSet<string>(StringComparer.Ordinal);
         foreach (var set in contents.Sets)
         {
             var sums = IsEgressAllowSet(set.Set.Name) ? egress : set.Set.Name is InputV4 or InputV6 ? input : null;
@@ -435,19 +437,32 @@ public sealed partial class LivePolicy
                 continue;
             foreach (var element in set.Elements)
             {
-                if (element.Comment is not { } entry || element.Counter is not { } counter)
-                    continue;
-                var (packets, bytes) = sums.GetValueOrDefault(entry);
-                sums[entry] = (packets + counter.Packets, bytes + counter.Bytes);
+                // Counted for the entry its comment names (the kernel has one counter per element); held for each contributor.
+                if (element.Comment is { } entry && element.Counter is { } counter)
+                {
+                    var (packets, bytes, held) = sums.GetValueOrDefault(entry);
+                    sums[entry] = (packets + counter.Packets, bytes + counter.Bytes, held);
+                }
+                contributors.Clear();
+                if (element.UserData is { } userData)
+                    foreach (var (contributor, _) in GrantUserData.Decode(userData.Span, elementExpires: null))
+                        contributors.Add(contributor);
+                if (contributors.Count == 0 && element.Comment is { } named) // added by hand, with a comment only
+                    contributors.Add(named);
+                foreach (string contributor in contributors)
+                {
+                    var (packets, bytes, held) = sums.GetValueOrDefault(contributor);
+                    sums[contributor] = (packets, bytes, held + 1);
+                }
             }
         }
         return _policy.Policy.Egress.Select(e => Counters(e, false, egress))
             .Concat(_policy.Policy.Input.Select(e => Counters(e, true, input))).ToList();
 
-        static EntryCounters Counters(AllowEntry entry, bool isInput, Dictionary<string, (ulong Packets, ulong Bytes)> sums)
+        static EntryCounters Counters(AllowEntry entry, bool isInput, Dictionary<string, (ulong Packets, ulong Bytes, int Elements)> sums)
         {
-            var (packets, bytes) = sums.GetValueOrDefault(entry.Name);
-            return new EntryCounters(entry, isInput, packets, bytes);
+            var (packets, bytes, elements) = sums.GetValueOrDefault(entry.Name);
+            return new EntryCounters(entry, isInput, packets, bytes) { Elements = elements };
         }
     }
 

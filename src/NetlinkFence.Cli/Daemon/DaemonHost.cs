@@ -93,54 +93,46 @@ internal sealed class DaemonHost
             daemon.StartRefresher(compiled.Source);
             await daemon.StartForwardingAsync(compiled, cancellationToken);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-            var watching = monitor is null ? Task.CompletedTask
-                : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token);
-            var binding = daemon.StartScopeBinding(running.Token);
+            var duties = new DaemonDuties();
+            duties.Add("watching the table for foreign changes", monitor is null ? null
+                : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token));
+            duties.Add("re-binding scoped services", daemon.StartScopeBinding(running.Token));
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
             daemon._metrics = metrics is null ? null : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, daemon._changes, Log);
-            var writing = daemon._metrics?.RunAsync(running.Token) ?? Task.CompletedTask;
+            duties.Add("writing the metrics file", daemon._metrics?.RunAsync(running.Token));
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 
+            var dutyEnded = duties.FirstEndAsync();
+            string? ended = null;
             try
             {
                 while (true)
                 {
-                    string why = await reloads.Reader.ReadAsync(stop.Token);
-                    await daemon.ReloadAsync(why, stop.Token);
+                    var reload = reloads.Reader.ReadAsync(stop.Token).AsTask();
+                    if (await Task.WhenAny(reload, dutyEnded) == dutyEnded)
+                    {
+                        ended = await dutyEnded;
+                        break;
+                    }
+                    await daemon.ReloadAsync(await reload, stop.Token);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
             }
-            notifier.Notify("STOPPING=1\nSTATUS=stopping; the table stays in place");
+            // A duty that ended leaves a daemon that only looks whole (a watch-mode one that no longer repairs): exit,
+            // non-zero, for the service manager to start a whole one (Restart=on-failure); the table stays.
+            if (ended is not null)
+                Log($"{ended} while the daemon runs: exiting (status {ExitCodes.SystemFailure}) for the service manager to start it again");
+            notifier.Notify($"STOPPING=1\nSTATUS={(ended is null ? "stopping" : ended)}; the table stays in place");
             running.Cancel();
             await daemon.StopRefresherAsync();
             await daemon.StopForwardingAsync();
-            try
-            {
-                await watching;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            try
-            {
-                await binding;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            try
-            {
-                await writing;
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            bool clean = await duties.StopAsync(Log);
             Log($"stopping: {daemon.TableText} stays in place"
                 + (daemon._mode == TableMode.Owner ? " (persist: it outlives this daemon's socket, orphaned until the next 'run' adopts it)" : ""));
-            return ExitCodes.Ok;
+            return ended is null && clean ? ExitCodes.Ok : ExitCodes.SystemFailure;
         }
         finally
         {
@@ -536,16 +528,17 @@ internal sealed class DaemonHost
     /// <summary>
     /// Keeps unit- and cgroup-scoped entries bound to the cgroup ids their services have now: a restarted unit gets a new
     /// cgroup (a new id), which the kernel does not match (denied) until the elements are moved to it, right after the
-    /// hierarchy reports the change. Runs whatever the policy (a reload may add by: items).
+    /// hierarchy reports the change. Runs whatever the policy (a reload may add by: items). Null when no cgroup2
+    /// hierarchy is mounted.
     /// </summary>
-    private Task StartScopeBinding(CancellationToken cancellationToken)
+    private Task? StartScopeBinding(CancellationToken cancellationToken)
     {
         var host = ServiceHosts.Create();
         if (host.Hierarchy is not { } hierarchy)
         {
             if (_policy.Source.Scopes.Keys.Any(s => s.IsCgroup))
                 Log("scope: no cgroup2 hierarchy is mounted; unit and cgroup scoped entries cannot be re-bound");
-            return Task.CompletedTask;
+            return null;
         }
         var watcher = new CgroupWatcher(hierarchy.MountPoint) { WatchUnavailable = reason => Log($"scope: {reason}: a restarted service is re-bound within that time, not at once") };
         return Task.Run(() => watcher.RunAsync(async token =>

@@ -10,6 +10,7 @@ namespace NetlinkFence.Cli.Daemon;
 internal sealed class DaemonDuties
 {
     private readonly List<(string Name, Task Task)> _duties = [];
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Adds a duty that runs until the daemon stops; nothing when <paramref name="task"/> is null (not configured).</summary>
     public void Add(string name, Task? task)
@@ -18,12 +19,18 @@ internal sealed class DaemonDuties
             _duties.Add((name, task));
     }
 
+    /// <summary>
+    /// A duty the daemon replaces as it goes (the DNS refresher, started again at each reload) stopped: reported as if
+    /// it were one of those added. The first report counts.
+    /// </summary>
+    public void Fail(string why) => _failed.TrySetResult(why);
+
     /// <summary>Completes, with which duty ended and how, when the first one ends; never while all of them run.</summary>
     public async Task<string> FirstEndAsync()
     {
-        if (_duties.Count == 0)
-            return await new TaskCompletionSource<string>().Task; // nothing can end
-        var ended = await Task.WhenAny(_duties.Select(d => d.Task));
+        var ended = await Task.WhenAny(_duties.Select(d => d.Task).Append(_failed.Task));
+        if (ended == _failed.Task)
+            return await _failed.Task;
         string name = _duties.First(d => d.Task == ended).Name;
         return ended.Status switch
         {

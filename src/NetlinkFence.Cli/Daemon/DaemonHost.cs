@@ -35,6 +35,7 @@ internal sealed class DaemonHost
     private DateTimeOffset? _auditEnds; // an audit this daemon started (learn --audit), until the kernel ends it
     private DateTimeOffset? _repairFailingSince; // watch mode: the table differs from the policy and repairs fail
     private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
+    private readonly DaemonDuties _duties = new(); // what runs beside the main loop, and must run as long as it does
 
     private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
@@ -93,7 +94,7 @@ internal sealed class DaemonHost
             daemon.StartRefresher(compiled.Source);
             await daemon.StartForwardingAsync(compiled, cancellationToken);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-            var duties = new DaemonDuties();
+            var duties = daemon._duties;
             duties.Add("watching the table for foreign changes", monitor is null ? null
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token));
             duties.Add("re-binding scoped services", daemon.StartScopeBinding(running.Token));
@@ -520,7 +521,8 @@ internal sealed class DaemonHost
             }
             catch (Exception e)
             {
-                Log($"dns: the refresher stopped: {e.Message}; names are no longer refreshed (their addresses expire in the kernel); reload to restart it");
+                // Names no longer refreshed expire in the kernel (the agent is cut off): a whole daemon, started again, refreshes them.
+                _duties.Fail($"refreshing DNS names failed: {e.Message}");
             }
         });
     }

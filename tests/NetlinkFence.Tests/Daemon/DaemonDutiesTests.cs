@@ -3,9 +3,9 @@ using NetlinkFence.Cli.Daemon;
 namespace NetlinkFence.Tests.Daemon;
 
 /// <summary>
-/// The daemon's duties (watching the table, re-binding scopes, writing metrics) must run as long as it does: the first
-/// that ends or fails is reported, with how, so the daemon exits for its service manager to start a whole one instead
-/// of running on without it; their cancellation at shutdown is their expected end, a failure is not.
+/// The daemon's duties (watching the table, re-binding scopes, writing metrics, refreshing names) must run as long as
+/// it does: the first that ends or fails is reported, with how, so the daemon exits for its service manager to start a
+/// whole one instead of running on without it; their cancellation at shutdown is their expected end, a failure is not.
 /// </summary>
 public sealed class DaemonDutiesTests
 {
@@ -40,6 +40,16 @@ public sealed class DaemonDutiesTests
         var cancelled = new DaemonDuties();
         cancelled.Add("writing the metrics file", Task.FromCanceled(new CancellationToken(canceled: true)));
         Assert.Equal("writing the metrics file was cancelled", await cancelled.FirstEndAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_replaced_duty_that_stopped_is_reported_even_before_anyone_waits_and_the_first_report_counts()
+    {
+        var duties = new DaemonDuties();
+        duties.Add("writing the metrics file", new TaskCompletionSource().Task);
+        duties.Fail("refreshing DNS names failed: no resolver answered");
+        duties.Fail("refreshing DNS names failed: a later error");
+        Assert.Equal("refreshing DNS names failed: no resolver answered", await duties.FirstEndAsync().WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

@@ -111,7 +111,8 @@ internal sealed class DaemonHost
                 while (true)
                 {
                     var reload = reloads.Reader.ReadAsync(stop.Token).AsTask();
-                    if (await Task.WhenAny(reload, dutyEnded) == dutyEnded)
+                    // A stop cancels the duties too: one that ends because of it has not failed (the reload read throws).
+                    if (await Task.WhenAny(reload, dutyEnded) == dutyEnded && !stop.IsCancellationRequested)
                     {
                         ended = await dutyEnded;
                         break;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using NetlinkFence.Cli.Daemon;
+using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Daemon;
 
@@ -9,6 +11,48 @@ namespace NetlinkFence.Tests.Daemon;
 /// </summary>
 public sealed class DaemonDutiesTests
 {
+    [Fact]
+    public void A_refresher_that_stops_because_its_namespace_was_deleted_ends_the_daemon_with_status_6_and_the_table_in_place()
+    {
+        var ns = TestNamespace.Create();
+        // Keeps the namespace alive, and reachable, once its name is gone.
+        using var holder = Process.Start(new ProcessStartInfo("ip", $"netns exec {ns.Name} sleep 300") { RedirectStandardInput = true })!;
+        try
+        {
+            string policy = DaemonTests.WritePolicy("""
+                version: 1
+                egress:
+                  dns:
+                    resolvers: [127.0.0.1]
+                    min_ttl: 1s
+                  allow:
+                    - name: cdn
+                      to: [cdn.example]
+                      tcp: [443]
+                      resolve: lazy
+                """);
+            using var daemon = DaemonProcess.Start(policy, ns);
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog("dns: keeping 1 name(s) fresh"), daemon.Log);
+
+            // The refresher asks DNS from inside the namespace, which it enters by its name, every second (nothing
+            // answers): with the name gone it cannot, and a daemon that no longer refreshes must not run on.
+            TestNamespace.Run("ip", $"netns del {ns.Name}");
+            Assert.True(daemon.WaitForLog("refreshing DNS names failed: ", 60), daemon.Log);
+            Assert.Equal(6, daemon.WaitExit(60));
+            Assert.Contains("while the daemon runs: exiting (status 6) for the service manager to start it again", daemon.Log);
+            Assert.Contains("stopping: table inet netlinkfence stays in place", daemon.Log);
+            string ruleset = TestNamespace.Run("nsenter", $"--net=/proc/{holder.Id}/ns/net nft list ruleset");
+            Assert.Contains("table inet netlinkfence", ruleset);
+        }
+        finally
+        {
+            holder.Kill(entireProcessTree: true);
+            holder.WaitForExit();
+            ns.Dispose();
+        }
+    }
+
     [Fact]
     public async Task The_first_duty_that_fails_is_reported_with_its_error_while_the_others_run_on()
     {

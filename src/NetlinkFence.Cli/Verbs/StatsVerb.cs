@@ -81,11 +81,15 @@ internal static class StatsVerb
             }
             Console.WriteLine($"table inet {table}");
             foreach (var e in metrics.Entries)
-                Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} packets {e.Bytes,14} bytes {e.Elements,6} elements  ({e.Entry.Location})");
+                Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} {Noun(e.Packets, "packet"),-7} {e.Bytes,14} {Noun(e.Bytes, "byte"),-5} "
+                    + $"{e.Elements,6} {Noun((ulong)e.Elements, "element"),-8}  ({e.Entry.Location})");
             foreach (var (chain, packets, bytes) in metrics.Denied)
-                Console.WriteLine($"  denied {chain,-24} {packets,12} packets {bytes,14} bytes");
+                Console.WriteLine($"  denied {chain,-24} {packets,12} {Noun(packets, "packet"),-7} {bytes,14} {Noun(bytes, "byte")}");
             return ExitCodes.Ok;
         }));
         return command;
     }
+
+    /// <summary>The unit after a right-aligned count: "1 packet", "2 packets" (the column keeps its width).</summary>
+    private static string Noun(ulong count, string noun) => count == 1 ? noun : noun + "s";
 }

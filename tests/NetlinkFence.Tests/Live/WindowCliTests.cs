@@ -190,8 +190,8 @@ public sealed class WindowCliTests : IDisposable
         var denied = json.RootElement.GetProperty("denied").EnumerateArray().Single(e => e.GetProperty("chain").GetString() == "egress_denied");
         Assert.True(denied.GetProperty("packets").GetUInt64() >= 1);
         var text = Cli("stats", net);
-        Assert.Matches($@"(?m)^  egress control +[2-9]\d* packets +\d+ bytes +1 elements  \({Regex.Escape(_policy)}:7:7\)$", text.Stdout);
-        Assert.Matches(@"(?m)^  egress updates +0 packets +0 bytes +0 elements  \(", text.Stdout);
+        Assert.Matches($@"(?m)^  egress control +[2-9]\d* packets +\d+ bytes +1 element +\({Regex.Escape(_policy)}:7:7\)$", text.Stdout);
+        Assert.Matches(@"(?m)^  egress updates +0 packets +0 bytes +0 elements +\(", text.Stdout);
     }
 
     [Fact]

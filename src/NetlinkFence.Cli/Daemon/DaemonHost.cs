@@ -23,6 +23,7 @@ internal sealed class DaemonHost
     private readonly NftablesConnection _nft;
     private readonly SystemdNotifier _notifier;
     private readonly TargetNamespace _target;
+    private readonly SafetyState _state;
     private readonly SemaphoreSlim _changes = new(1, 1);
     private CompiledPolicy _policy;
     private TableMode _mode;
@@ -37,11 +38,12 @@ internal sealed class DaemonHost
     private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
     private readonly DaemonDuties _duties = new(); // what runs beside the main loop, and must run as long as it does
 
-    private DaemonHost(string policyPath, TargetNamespace target, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
+    private DaemonHost(string policyPath, TargetNamespace target, SafetyState state, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
     {
         _policyPath = policyPath;
         _netns = target.Netns;
         _target = target;
+        _state = state;
         _nft = nft;
         _notifier = notifier;
         _policy = policy;
@@ -78,7 +80,7 @@ internal sealed class DaemonHost
         using var notifier = SystemdNotifier.FromEnvironment();
         await using var nft = await target.ConnectAsync(cancellationToken);
         await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
-        var daemon = new DaemonHost(policyPath, target, nft, notifier, compiled);
+        var daemon = new DaemonHost(policyPath, target, state, nft, notifier, compiled);
 
         NftablesMonitor? monitor = null;
         try
@@ -88,6 +90,7 @@ internal sealed class DaemonHost
                 state.Claim();
                 var wereOpen = await daemon.WindowsOpenBeforeAsync(cancellationToken);
                 monitor = await daemon.FirstApplyAsync(noOwner, target, cancellationToken);
+                await daemon.RecordWindowEntriesAsync(cancellationToken);
                 daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
                 await daemon.ReopenAsync(wereOpen, cancellationToken);
             }
@@ -187,10 +190,51 @@ internal sealed class DaemonHost
     /// replace closes them, as apply does; <see cref="ReopenAsync"/> opens them again for the time they had left, so a
     /// restart in the middle of an update does not cut it off.
     /// </summary>
-    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> WindowsOpenBeforeAsync(CancellationToken cancellationToken) =>
-        _policy.Source.Policy.Egress.Any(e => e.Window is not null)
-            ? await LivePolicy.ReadOpenWindowsAsync(_nft, _policy.Source, cancellationToken)
-            : [];
+    /// <remarks>
+    /// Only entries that were windows in the policy that made the table too, when the daemon that made it recorded them
+    /// (<see cref="WindowEntriesRecord"/>): an entry that was permanent holds its followed names' addresses timed, as an
+    /// open window holds its destinations, and an edit that made it a window entry must leave it closed.
+    /// </remarks>
+    private async Task<IReadOnlyList<(string Entry, DateTimeOffset Until)>> WindowsOpenBeforeAsync(CancellationToken cancellationToken)
+    {
+        if (!_policy.Source.Policy.Egress.Any(e => e.Window is not null))
+            return [];
+        var open = await LivePolicy.ReadOpenWindowsAsync(_nft, _policy.Source, cancellationToken);
+        if (open.Count == 0 || await _nft.GetTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken) is not { } table
+            || RecordedWindowEntries(table.Handle) is not { } windows)
+            return open;
+        foreach (var (entry, _) in open.Where(w => !windows.Contains(w.Entry)))
+            Log($"window {entry}: the table holds timed addresses of it, but it was not a window entry in the policy that made the table "
+                + "(they are a followed name's addresses): it stays closed, as apply leaves a window");
+        return open.Where(w => windows.Contains(w.Entry)).ToList();
+    }
+
+    private IReadOnlySet<string>? RecordedWindowEntries(ulong tableHandle)
+    {
+        try
+        {
+            return WindowEntriesRecord.Read(_state, tableHandle);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException)
+        {
+            Log($"cannot read the record of the window entries of {TableText} ({e.Message}): every window entry the table holds open is taken as open");
+            return null;
+        }
+    }
+
+    /// <summary>After a change that may have re-created the table or changed which entries are windows: records them for the next start.</summary>
+    private async Task RecordWindowEntriesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await _nft.GetTableAsync(NftFamily.Inet, _policy.Table.Name, cancellationToken) is { } table)
+                WindowEntriesRecord.Write(_state, table.Handle, _policy.Source.Policy);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException or NetlinkFenceException)
+        {
+            Log($"cannot record the window entries of {TableText} ({e.Message}): a restart takes every window entry the table holds open as open");
+        }
+    }
 
     /// <summary>
     /// Opens each window again until the time it had (never longer: the kernel's expiry stays the operator's), logged
@@ -266,6 +310,7 @@ internal sealed class DaemonHost
                 _policy = next;
                 if (result.Kind == ReloadKind.Replace)
                     await RestoreAuditAsync(cancellationToken);
+                await RecordWindowEntriesAsync(cancellationToken);
             }
             finally
             {
@@ -350,6 +395,7 @@ internal sealed class DaemonHost
                 Log($"repaired {TableText} {When()}, without its open windows and followed names");
             }
             await RestoreAuditAsync(cancellationToken);
+            await RecordWindowEntriesAsync(cancellationToken); // the replace made a new table (a new handle)
             RepairSucceeded();
             _metrics?.Changed();
             return true;

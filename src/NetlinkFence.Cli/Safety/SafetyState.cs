@@ -68,6 +68,7 @@ internal sealed class SafetyState
         LogPath = stem + ".log";
         NamespacePath = stem + ".netns";
         WindowLogPath = stem + ".windows";
+        WindowEntriesPath = stem + ".window-entries";
     }
 
     public TargetNamespace Target { get; }
@@ -86,6 +87,9 @@ internal sealed class SafetyState
 
     /// <summary>Every open and close of a window of this table (time, uid, entry, duration), one line each.</summary>
     public string WindowLogPath { get; }
+
+    /// <summary>The daemon's record of which entries the running policy has as windows, for the table it made (see WindowEntriesRecord).</summary>
+    public string WindowEntriesPath { get; }
 
     /// <summary>The cookie of the namespace the state belongs to (the inode in the name may be re-used by a later namespace).</summary>
     public string NamespacePath { get; }

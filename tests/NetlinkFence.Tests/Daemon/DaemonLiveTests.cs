@@ -110,6 +110,68 @@ public sealed class DaemonLiveTests
         File.Delete(policy);
     }
 
+    /// <summary>
+    /// A permanent entry that follows a DNS name holds its addresses timed (TTL + grace), as an open window holds its
+    /// destinations. When the policy is edited to make it a window entry and the daemon restarted (not reloaded), the new
+    /// daemon must leave it closed, as apply and a reload do, while a window that really was open is carried: the daemon
+    /// that made the table recorded which entries were windows. Real dnsmasq in the world namespace.
+    /// </summary>
+    [Fact]
+    public void ARestartAfterAFollowedEntryBecameAWindowLeavesItClosedAndCarriesTheRealWindow()
+    {
+        const string resolver = "198.51.100.53", cdn = "198.51.100.7";
+        using var net = new AgentAndWorld(resolver, cdn);
+        using var dns = new Dnsmasq(net.World, resolver, ttlSeconds: 30, ("cdn.test", cdn));
+        dns.WaitUntilAnswering(net.Agent, "cdn.test");
+        net.ListenTcp(cdn, 443);
+        string Policy(string cdnWindow) => $"""
+            version: 1
+            egress:
+              dns:
+                resolvers: [{resolver}]
+              allow:
+                - name: mirror
+                  to: [203.0.113.60]
+                  tcp: [80]
+                  window: 30m
+                - name: cdn
+                  to: [cdn.test]
+                  tcp: [443]{cdnWindow}
+            """;
+        string policy = DaemonTests.WritePolicy(Policy(""));
+        string Listing() => net.Agent.Nft("list set inet netlinkfence allow_v4");
+        using (var first = DaemonProcess.Start(policy, net.Agent))
+        {
+            first.WaitReady();
+            // The refresher's first round made the name's address timed (TTL 30s + grace 60s).
+            Assert.True(DaemonProcess.WaitUntil(() => System.Text.RegularExpressions.Regex.IsMatch(Listing(), $@"{cdn.Replace(".", @"\.")} \. tcp \. 443 .*timeout"), 60),
+                Listing() + first.Log);
+            Assert.True(net.TcpReachable(cdn, 443, AgentAndWorld.ExpectedThroughMs));
+            var open = CliRunner.Run($"open mirror --for 10m --policy {policy} --netns {net.Agent.Name}");
+            Assert.True(open.ExitCode == 0, open.Stderr);
+            first.Signal("TERM");
+            Assert.Equal(0, first.WaitExit());
+        }
+
+        File.WriteAllText(policy, Policy("\n      window: 30m"));
+        using var second = DaemonProcess.Start(policy, net.Agent);
+        second.WaitReady();
+        Assert.Contains("window cdn: the table holds timed addresses of it, but it was not a window entry in the policy that made the table", second.Log);
+        Assert.Matches(@"window mirror: it was open before this start, which closed it; opened again for the (9m\d\ds|10m) it had left", second.Log);
+        Assert.DoesNotContain("window cdn: it was open before this start", second.Log);
+        var status = CliRunner.Run($"status --policy {policy} --netns {net.Agent.Name} --output json");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Stdout))
+        {
+            var windows = json.RootElement.GetProperty("windows").EnumerateArray().ToDictionary(w => w.GetProperty("entry").GetString()!, w => w.GetProperty("open").GetBoolean());
+            Assert.Equal(new Dictionary<string, bool> { ["mirror"] = true, ["cdn"] = false }, windows);
+        }
+        Assert.DoesNotContain(cdn, Listing());
+        Assert.False(net.TcpReachable(cdn, 443, 700), "the new window entry must be closed");
+        second.Signal("TERM");
+        Assert.Equal(0, second.WaitExit());
+    }
+
     [Fact]
     public async Task AReloadThatReplacesTheTableKeepsItOwnedAndItsOpenWindowsOpen()
     {

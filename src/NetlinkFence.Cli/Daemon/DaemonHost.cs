@@ -301,6 +301,7 @@ internal sealed class DaemonHost
                 return ControlResponse.Error($"the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}: restart it to move");
             }
             ReloadResult result;
+            var previous = _policy.Source.Policy;
             await _changes.WaitAsync(cancellationToken);
             try
             {
@@ -329,8 +330,12 @@ internal sealed class DaemonHost
             {
                 ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
                 ReloadKind.Replace => "atomic replace of the table, open windows and followed names' addresses carried in it",
-                _ => "nothing changed",
+                _ => "no commit: the table already holds what the policy allows",
             };
+            // A new window entry adds nothing to the table (closed), which must not read as an edit that was not taken.
+            var newWindows = next.Source.Policy.Egress.Where(e => e.Window is not null && previous.Egress.All(p => p.Name != e.Name)).Select(e => e.Name).ToList();
+            if (newWindows.Count > 0)
+                how += $" (new window entr{(newWindows.Count == 1 ? "y" : "ies")} {string.Join(", ", newWindows)}: closed until opened)";
             Log($"reloaded ({why}): {how}{(result.Commit is { } c ? $", {c.Messages} messages, generation {c.GenerationAfter}" : "")}");
             return new ControlResponse { Ok = true, Message = $"reloaded {_policyPath} into {TableText}: {how}" };
         }

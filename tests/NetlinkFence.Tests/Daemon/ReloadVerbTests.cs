@@ -23,6 +23,18 @@ public sealed class ReloadVerbTests
         Assert.Contains("198.51.100.7", ns.Nft($"list set inet {DaemonTests.Table} allow_v4"));
         Assert.Contains("reloaded (control socket, uid 0", daemon.Log);
 
+        // A new window entry changes nothing in the table (it starts closed): said so, not as if the edit were not taken.
+        File.WriteAllText(policy, DaemonTests.Policy("203.0.113.50, 198.51.100.7") + "\n" + """
+                - name: updates
+                  to: [203.0.113.80]
+                  tcp: [80]
+                  window: 10m
+            """);
+        var window = CliRunner.Run($"reload --policy {policy} --netns {ns.Name}");
+        Assert.True(window.ExitCode == 0, $"exit {window.ExitCode}: {window.Stderr}");
+        Assert.Equal($"reloaded {policy} into table inet {DaemonTests.Table}: no commit: the table already holds what the policy allows "
+            + "(new window entry updates: closed until opened)", window.Stdout.Trim());
+
         // Another file: the daemon would re-read its own, so the verb refuses rather than seem to load this one.
         string other = DaemonTests.WritePolicy(DaemonTests.Policy("192.0.2.1"));
         var wrongFile = CliRunner.Run($"reload --policy {other} --netns {ns.Name}");

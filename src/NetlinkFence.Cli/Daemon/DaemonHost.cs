@@ -301,10 +301,11 @@ internal sealed class DaemonHost
                 return ControlResponse.Error($"the policy now names table {next.Table.Name}, but this daemon holds {_policy.Table.Name}: restart it to move");
             }
             ReloadResult result;
-            var previous = _policy.Source.Policy;
+            EgressPolicy previous;
             await _changes.WaitAsync(cancellationToken);
             try
             {
+                previous = _policy.Source.Policy;
                 // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
                 // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
                 result = await Live.ReloadAsync(next.Source, cancellationToken);

@@ -41,7 +41,8 @@ public sealed class WindowEntriesRecordTests
         Assert.Null(WindowEntriesRecord.Read(firstState, tableHandle: 2)); // the table was made again since
 
         // A later namespace given the first one's inode finds its record under its own name: the cookie tells them apart.
-        File.Copy(firstState.WindowEntriesPath, secondState.WindowEntriesPath);
+        // (Overwrite: an earlier test's namespace may have had the second one's inode and left a record of its own.)
+        File.Copy(firstState.WindowEntriesPath, secondState.WindowEntriesPath, overwrite: true);
         Assert.Null(WindowEntriesRecord.Read(secondState, tableHandle: 1));
         File.Delete(firstState.WindowEntriesPath);
         File.Delete(secondState.WindowEntriesPath);

@@ -96,7 +96,8 @@ internal sealed class SafetyState
 
     /// <summary>
     /// Under the lock: makes sure the state is this namespace's. State left by an earlier namespace that had the same
-    /// inode (it is gone, and the kernel re-used its inode) is discarded, never applied here.
+    /// inode (it is gone, and the kernel re-used its inode) is discarded, never applied here: its rollback state and
+    /// the daemon's record of its window entries.
     /// </summary>
     public void Claim()
     {
@@ -116,6 +117,9 @@ internal sealed class SafetyState
             DeletePending();
             DeleteSnapshot();
         }
+        // The daemon's window entries name a table by its handle, which a later namespace counts again from 1.
+        using (var directory = OpenDirectory())
+            directory.Delete(Path.GetFileName(WindowEntriesPath));
         WriteAtomically(NamespacePath, Encoding.UTF8.GetBytes(cookie + "\n"));
     }
 

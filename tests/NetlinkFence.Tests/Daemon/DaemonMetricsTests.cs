@@ -10,7 +10,7 @@ namespace NetlinkFence.Tests.Daemon;
 /// </summary>
 public sealed class DaemonMetricsTests
 {
-    private const string Policy = """
+    internal const string Policy = """
         version: 1
         egress:
           allow:

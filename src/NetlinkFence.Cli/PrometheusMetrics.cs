@@ -35,6 +35,9 @@ internal static class PrometheusMetrics
             [($"{{{table}}}", metrics.Audit is null ? "0" : "1")]);
         if (!metrics.Present)
             return text.ToString();
+        Family(text, "netlinkfence_table_owned", "gauge",
+            "1 while a process owns the table (the daemon, 'netlinkfence run'): the kernel refuses other processes' changes and 'nft flush ruleset' skips it; 0: any root process may change or delete it",
+            [($"{{{table}}}", metrics.Owned ? "1" : "0")]);
         if (metrics.MatchesPolicy is { } matches)
             Family(text, "netlinkfence_table_matches_policy", "gauge",
                 "1 when the table is the policy's as 'netlinkfence verify' judges it (its own open windows and followed names aside); 0: drift, run verify",

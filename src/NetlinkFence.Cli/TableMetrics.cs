@@ -21,6 +21,12 @@ internal sealed record TableMetrics(
     IReadOnlyList<LiveWindow> Windows,
     AuditState? Audit)
 {
+    /// <summary>
+    /// The kernel holds the table with the owner flag (a daemon's, or an embedding agent's socket): it refuses every other
+    /// socket's change and <c>nft flush ruleset</c> skips it. False: any root process may change or delete it.
+    /// </summary>
+    public bool Owned { get; init; }
+
     private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
 
     /// <summary>A table that is not there.</summary>
@@ -33,7 +39,8 @@ internal sealed record TableMetrics(
         var windows = await live.WindowsAsync(cancellationToken);
         if (await nft.ListTableAsync(NftFamily.Inet, live.Table, cancellationToken) is not { } contents)
             throw new MissingTableException($"table inet {live.Table} was removed while its counters were read");
-        return new TableMetrics(live.Table, Present: true, MatchesPolicy: null, entries, DeniedOf(contents), windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow));
+        return new TableMetrics(live.Table, Present: true, MatchesPolicy: null, entries, DeniedOf(contents), windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow))
+            { Owned = IsOwned(contents) };
     }
 
     /// <summary>
@@ -48,10 +55,12 @@ internal sealed record TableMetrics(
             return Missing(table);
         var comparison = LiveComparison.Of(policy, contents);
         if (!comparison.Matches)
-            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit);
+            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents) };
         var live = await LivePolicy.AttachAsync(nft, policy.Source, cancellationToken);
         return await ReadAsync(nft, live, cancellationToken) with { MatchesPolicy = true };
     }
+
+    private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;
 
     private static List<(string, ulong, ulong)> DeniedOf(TableContents contents) => DeniedChains.Select(chain => Dropped(contents, chain)).ToList();
 

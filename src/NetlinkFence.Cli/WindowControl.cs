@@ -20,8 +20,11 @@ internal interface IWindowControl
     Task<WindowStatus> StatusAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>What <c>status</c> reports: the window entries, and an active audit (which accepts what the policy denies).</summary>
-internal sealed record WindowStatus(IReadOnlyList<LiveWindow> Windows, AuditState? Audit);
+/// <summary>
+/// What <c>status</c> reports: the window entries, an active audit (which accepts what the policy denies), and the daemon
+/// that answered (null: none did, the kernel was read directly).
+/// </summary>
+internal sealed record WindowStatus(IReadOnlyList<LiveWindow> Windows, AuditState? Audit, RunningDaemon? Daemon = null);
 
 /// <summary>
 /// Window control on the kernel: attaches a <see cref="LivePolicy"/> to the policy's live table in the target namespace

@@ -24,7 +24,8 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
 
     public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken) =>
         await AskAsync(new ControlRequest("status"), cancellationToken) is { } answer
-            ? new WindowStatus(ToWindows(answer), answer.Audit is { } a ? new AuditState(a.Table, a.RemainingSeconds is { } s ? TimeSpan.FromSeconds(s) : null, a.Ends) : null)
+            ? new WindowStatus(ToWindows(answer), answer.Audit is { } a ? new AuditState(a.Table, a.RemainingSeconds is { } s ? TimeSpan.FromSeconds(s) : null, a.Ends) : null,
+                new RunningDaemon(answer.Pid, answer.Mode, answer.Policy))
             : await Kernel.StatusAsync(cancellationToken);
 
     private KernelWindowControl Kernel => new(target, policy, table);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -81,7 +82,8 @@ internal static class WindowVerbs
         {
             var (policy, _, table) = PolicyTable.LoadPolicy(parse);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
-            var (windows, audit) = await Control(target, policy, table).StatusAsync(cancellationToken);
+            var (windows, audit, daemon) = await Control(target, policy, table).StatusAsync(cancellationToken);
+            var holder = await ReadHolderAsync(target, table, daemon, cancellationToken);
             // Audit mode accepts what the policy denies: said first, on both streams, whatever the output format (as show does).
             if (audit is not null)
                 Console.Error.WriteLine(audit.Banner);
@@ -90,6 +92,7 @@ internal static class WindowVerbs
                 Output.WriteJson(w =>
                 {
                     w.WriteString("table", table);
+                    holder.Write(w);
                     if (audit is not null)
                         Output.WriteAudit(w, audit);
                     w.WriteStartArray("windows");
@@ -105,6 +108,7 @@ internal static class WindowVerbs
             }
             if (audit is not null)
                 Console.WriteLine($"# {audit.Banner}");
+            Console.WriteLine(holder.Describe(table));
             if (windows.Count == 0)
                 Console.WriteLine($"table inet {table}: the policy has no window entries");
             foreach (var window in windows)
@@ -114,6 +118,15 @@ internal static class WindowVerbs
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The table's owner as the kernel holds it now, and the daemon that answered (read after the windows: the table was there).</summary>
+    private static async Task<TableHolder> ReadHolderAsync(TargetNamespace target, string table, RunningDaemon? daemon, CancellationToken cancellationToken)
+    {
+        await using var nft = await target.ConnectAsync(cancellationToken);
+        var live = await nft.GetTableAsync(NftFamily.Inet, table, cancellationToken)
+            ?? throw new MissingTableException($"table inet {table} was removed while its windows were read");
+        return TableHolder.Of(live, daemon);
     }
 
     private static void Write(System.Text.Json.Utf8JsonWriter w, LiveWindow window)

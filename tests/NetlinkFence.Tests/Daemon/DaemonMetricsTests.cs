@@ -39,6 +39,7 @@ public sealed class DaemonMetricsTests
         var samples = PrometheusParser.Parse(file);
         Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence")));
         Assert.Equal(1, samples.Value("netlinkfence_table_matches_policy", ("table", "netlinkfence")));
+        Assert.Equal(1, samples.Value("netlinkfence_table_owned", ("table", "netlinkfence"))); // the daemon owns it
         Assert.Equal(0, samples.Value("netlinkfence_window_open", ("entry", "mirror")));
         Assert.Equal(0, samples.Value("netlinkfence_allow_packets_total", ("entry", "control")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(file));

@@ -70,11 +70,28 @@ public sealed class DaemonTests
             Assert.True(drop.ExitCode != 0 && drop.Stderr.Contains("Operation not permitted"), drop.Stderr);
             Assert.Equal(before, ns.Nft("list ruleset"));
 
+            // Debian's nftables.service loads /etc/nftables.conf, which starts with 'flush ruleset': the kernel skips an
+            // owned table, so the load succeeds and the daemon's table stays whole.
+            string conf = TestScratch.PathFor("nlf-nftables", ".conf");
+            File.WriteAllText(conf, "flush ruleset\ntable inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n");
+            var load = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft -f {conf}");
+            File.Delete(conf);
+            Assert.True(load.ExitCode == 0, load.Stderr);
+            Assert.Contains("table inet admin", ns.Nft("list tables"));
+            ns.Nft("delete table inet admin");
+            Assert.Equal(before, ns.Nft("list ruleset"));
+            var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name}");
+            Assert.True(status.ExitCode == 0, status.Stderr);
+            Assert.StartsWith($"table inet {Table}: owned by the daemon (pid {daemon.Pid}, policy {policy}): no other process, root 'nft' included, "
+                + "can change or delete it, and 'nft flush ruleset' leaves it alone\n", status.Stdout);
+
             daemon.Signal("TERM");
             Assert.Equal(0, daemon.WaitExit());
             Assert.Contains("stays in place", daemon.Log);
             Assert.Equal(WithoutOwnership(before), WithoutOwnership(ns.Nft("list ruleset")));
         }
+        // The socket file is still there, but nobody answers on it: status reads the kernel and says so.
+        Assert.StartsWith($"table inet {Table}: no daemon holds it:", CliRunner.Run($"status --policy {policy} --netns {ns.Name}").Stdout);
 
         // Orphaned: persist without owner (the kernel clears the owner flag when the socket closes); still filtering.
         var orphan = await ReadTableAsync(ns);
@@ -196,6 +213,16 @@ public sealed class DaemonTests
         Assert.Contains("mode: watch (--no-owner)", daemon.Log);
         string before = ns.Nft("list ruleset");
         Assert.Equal(0u, (await ReadTableAsync(ns))!.Flags);
+        var status = CliRunner.Run($"status --policy {policy} --netns {ns.Name} --output json");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Stdout))
+        {
+            Assert.False(json.RootElement.GetProperty("owned").GetBoolean());
+            Assert.Equal(daemon.Pid, json.RootElement.GetProperty("daemon").GetProperty("pid").GetInt32());
+            Assert.Equal("watch", json.RootElement.GetProperty("daemon").GetProperty("mode").GetString());
+        }
+        Assert.StartsWith($"table inet {Table}: held by the daemon (pid {daemon.Pid}, policy {policy}) in watch mode, without owning it: "
+            + "another process's change, a deletion included, is repaired as soon as the daemon sees it\n", CliRunner.Run($"status --policy {policy} --netns {ns.Name}").Stdout);
 
         ns.Nft("add rule inet netlinkfence output meta l4proto tcp accept");
         var seen = System.Diagnostics.Stopwatch.StartNew();

@@ -18,7 +18,10 @@ internal enum ProbeSignal
     /// <summary>EPERM from the kernel: a local firewall (any table, or a cgroup filter) dropped the packet.</summary>
     LocalDrop,
 
-    /// <summary>Routing or the kernel refused before any packet left (ENETUNREACH, EHOSTUNREACH, EACCES).</summary>
+    /// <summary>
+    /// ENETUNREACH, EHOSTUNREACH or EACCES: routing refused before any packet left, or an ICMP error came back (a
+    /// router's, or this policy's reject, <c>egress.deny: reject</c>, which only egress_denied's counter can tell).
+    /// </summary>
     NotTheFirewall,
 
     /// <summary>The probe could not be made at all (EADDRNOTAVAIL with IPv6 off, EINVAL, no socket, ...).</summary>
@@ -28,7 +31,7 @@ internal enum ProbeSignal
 /// <summary>What trying one flow showed.</summary>
 /// <param name="Flow">The flow.</param>
 /// <param name="Signal">What kind of result it was.</param>
-/// <param name="Outcome">In words, with the errno, e.g. <c>connected</c>, <c>unreachable (ENETUNREACH), not the firewall</c>.</param>
+/// <param name="Outcome">In words, with the errno, e.g. <c>connected</c>, <c>unreachable (ENETUNREACH)</c>.</param>
 /// <param name="Unmarked">Why the probe's packets did not carry <see cref="PolicyCompiler.SelfTestMark"/> (no
 /// CAP_NET_ADMIN for SO_MARK), so the self-test counter cannot show them; null when they did.</param>
 internal sealed record ProbeResult(ExpectedFlow Flow, ProbeSignal Signal, string Outcome, string? Unmarked = null);
@@ -114,19 +117,20 @@ internal static class FlowProbe
             return (ProbeSignal.GotThrough, "reached the host, port closed");
         }
         // .NET reports EPERM and EACCES alike (AccessDenied). Where it happens tells them apart: connect() only looks
-        // up the route (EACCES: a 'prohibit' route, or a broadcast address without SO_BROADCAST), while a firewall
-        // drop in the output path fails the send (EPERM; a TCP connect ignores it and retransmits until the timeout).
+        // up the route (EACCES: a 'prohibit' route, or a broadcast address without SO_BROADCAST; over IPv6 also an
+        // ICMPv6 administratively-prohibited error, which the judge tells by the counter), while a firewall drop in the
+        // output path fails the send (EPERM; a TCP connect ignores it and retransmits until the timeout).
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied && sending)
         {
             return (ProbeSignal.LocalDrop, "blocked by a local firewall (EPERM)");
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
         {
-            return (ProbeSignal.NotTheFirewall, "not sent (EACCES: a 'prohibit' route, or a broadcast address), not the firewall");
+            return (ProbeSignal.NotTheFirewall, "refused (EACCES: a 'prohibit' route, a broadcast address, or ICMPv6 administratively prohibited)");
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable)
         {
-            return (ProbeSignal.NotTheFirewall, $"unreachable ({ErrnoName(e.NativeErrorCode)}), not the firewall");
+            return (ProbeSignal.NotTheFirewall, $"unreachable ({ErrnoName(e.NativeErrorCode)})");
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
         {

@@ -20,8 +20,8 @@ internal enum Verdict
 /// Turns what a socket saw (<see cref="ProbeResult"/>) and the rise of egress_denied's self-test counter (marked
 /// probe packets only) during that probe into a <see cref="Verdict"/> with its evidence. Silence or EPERM is a deny
 /// only when that counter rose: silence alone may be a host that does not answer or another table's drop, and other
-/// packets the policy drops meanwhile are not this probe's; ENETUNREACH, EHOSTUNREACH and EACCES are routing, never
-/// the firewall.
+/// packets the policy drops meanwhile are not this probe's. ENETUNREACH, EHOSTUNREACH and EACCES are routing, not the
+/// firewall, unless that counter rose: then they are this policy's ICMP reject (<c>egress.deny: reject</c>).
 /// </summary>
 internal static class ProbeJudge
 {
@@ -36,8 +36,10 @@ internal static class ProbeJudge
         {
             case ProbeSignal.GotThrough:
                 return (Verdict.Allowed, result.Outcome);
+            case ProbeSignal.NotTheFirewall when result.Unmarked is null && denied?.Probes > 0:
+                return (Verdict.Denied, $"{result.Outcome}: rejected by this policy, egress_denied probe count +{denied.Probes}");
             case ProbeSignal.NotTheFirewall:
-                return (Verdict.Inconclusive, result.Outcome);
+                return (Verdict.Inconclusive, $"{result.Outcome}, not the firewall");
             case ProbeSignal.CouldNotRun:
                 return (Verdict.NotRun, result.Outcome);
         }

@@ -53,9 +53,9 @@ internal static class PrometheusMetrics
             "set elements that let an allow entry's traffic through now; 0: it allows nothing (a closed window, or DNS names whose addresses all expired)",
             entries.Select(e => (e.Item1, e.e.Elements.ToString(CultureInfo.InvariantCulture))));
         var denied = metrics.Denied.Select(d => ($"{{{table},chain=\"{Escape(d.Chain)}\"}}", d)).ToList();
-        Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain logged and dropped",
+        Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain logged and dropped (or rejected, egress.deny: reject)",
             denied.Select(d => (d.Item1, Number(d.d.Packets))));
-        Family(text, "netlinkfence_denied_bytes_total", "counter", "bytes a denied chain logged and dropped",
+        Family(text, "netlinkfence_denied_bytes_total", "counter", "bytes a denied chain logged and dropped (or rejected)",
             denied.Select(d => (d.Item1, Number(d.d.Bytes))));
         var windows = metrics.Windows.Select(w => ($"{{{table},entry=\"{Escape(w.Entry.Name)}\"}}", w)).ToList();
         Family(text, "netlinkfence_window_open", "gauge", "1 while a window entry is open",

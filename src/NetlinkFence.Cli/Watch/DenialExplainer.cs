@@ -62,8 +62,8 @@ internal sealed class DenialExplainer
         if (verdict.Allowed)
             return ($"this policy allows it ({verdict.Reason}), but the live table denied it: the live table is not this policy", verdict.Entry);
         string reason = SuggestedCommand.ReasonWithOpen(verdict, _policyPath, _netns);
-        // probe's wording, without its tail: every record here was logged and dropped by a deny chain
-        int tail = reason.IndexOf(": logged and dropped", StringComparison.Ordinal);
+        // probe's wording, without its tail: every record here was logged and dropped (or rejected) by a deny chain
+        int tail = reason.IndexOf(": logged and ", StringComparison.Ordinal);
         return (tail >= 0 ? reason[..tail] : reason, verdict.Entry);
     }
 

@@ -34,6 +34,9 @@ public sealed record EgressPolicy
     /// <summary>How names follow DNS while a daemon or an embedding agent keeps them fresh (<c>egress.dns</c> timings).</summary>
     public DnsSettings Dns { get; init; } = DnsSettings.Default;
 
+    /// <summary>What happens to egress no entry allows, after it is logged (<c>egress.deny</c>): dropped (the default) or rejected.</summary>
+    public DenyAction EgressDeny { get; init; } = DenyAction.Drop;
+
     /// <summary>Egress allow entries, in policy order.</summary>
     public IReadOnlyList<AllowEntry> Egress { get; }
 
@@ -54,7 +57,7 @@ public sealed record EgressPolicy
         other is not null && Table == other.Table && Log == other.Log
         && Hosts.Count == other.Hosts.Count
         && Hosts.All(h => other.Hosts.TryGetValue(h.Key, out var a) && a.SequenceEqual(h.Value))
-        && Resolvers.SequenceEqual(other.Resolvers) && Dns == other.Dns && Egress.SequenceEqual(other.Egress) && Input.SequenceEqual(other.Input) && SelfTest.Equals(other.SelfTest);
+        && Resolvers.SequenceEqual(other.Resolvers) && Dns == other.Dns && EgressDeny == other.EgressDeny && Egress.SequenceEqual(other.Egress) && Input.SequenceEqual(other.Input) && SelfTest.Equals(other.SelfTest);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Table, Egress.Count, Input.Count);

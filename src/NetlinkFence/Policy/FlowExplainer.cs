@@ -28,6 +28,7 @@ public static class FlowExplainer
         if (IPAddress.IsLoopback(address))
             return new FlowVerdict(true, "loopback traffic is always allowed (oif \"lo\" accept)");
         string proto = protocol == ProtocolType.Tcp ? "tcp" : "udp";
+        string denied = compiled.Source.Policy.EgressDeny == DenyAction.Reject ? "rejected" : "dropped";
         byte[] addressBytes = address.GetAddressBytes();
         // DNS: ip daddr . udp dport @dns_v4 (the protocol is the rule's, the set holds address . port).
         byte[] dnsKey = [.. addressBytes, (byte)(port >> 8), (byte)port, 0, 0];
@@ -58,20 +59,20 @@ public static class FlowExplainer
                 var entry = compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == only.Comment);
                 string who = entry is null ? "the services it names" : string.Join(", ", compiled.Source.ScopesOf(entry).Select(PolicyCompiler.Describe));
                 return new FlowVerdict(false, $"allow entry '{only.Comment}'{(entry is null ? "" : $" at {entry.Location}")} allows {address} {proto}/{port} only by: {who}; "
-                    + "from any other process it is logged and dropped by egress_denied") { Entry = entry };
+                    + $"from any other process it is logged and {denied} by egress_denied") { Entry = entry };
             }
         }
         // Window entries compile closed (no element holds them): the kernel lets their flows through only while open.
         if (compiled.Source.Policy.Egress.FirstOrDefault(e => e.Window is not null && Covers(compiled.Source, e, protocol, address, port)) is { } window)
             return new FlowVerdict(false, $"window entry '{window.Name}' at {window.Location} allows {address} {proto}/{port} only while it is open "
-                + $"(for at most {WindowDuration.Format(window.Window!.Value)}); closed, it is logged and dropped by egress_denied") { Entry = window };
+                + $"(for at most {WindowDuration.Format(window.Window!.Value)}); closed, it is logged and {denied} by egress_denied") { Entry = window };
         var known = compiled.Sets.Where(s => s.Set.Name.StartsWith("allow_", StringComparison.Ordinal) || s.Set.Name.StartsWith("dns_", StringComparison.Ordinal))
             .SelectMany(s => s.Elements.Where(e => AddressIn(s.Set, e, addressBytes))).FirstOrDefault();
         // The element's comment names the entry the address belongs to (DNS elements carry none).
         var about = known?.Comment is { } name ? compiled.Source.Policy.Egress.FirstOrDefault(e => e.Name == name) : null;
         return new FlowVerdict(false, known is not null
-            ? $"{address} is allowed, but not {proto}/{port}: logged and dropped by egress_denied"
-            : $"no entry allows {address}: logged and dropped by egress_denied") { Entry = about };
+            ? $"{address} is allowed, but not {proto}/{port}: logged and {denied} by egress_denied"
+            : $"no entry allows {address}: logged and {denied} by egress_denied") { Entry = about };
     }
 
     /// <summary>Whether <paramref name="entry"/> names <paramref name="address"/> (a network, or an address its names resolved to) and the port.</summary>

@@ -39,6 +39,7 @@ public sealed class PolicyBuilder
     private (string Tls, string Ca, string? Certificate, string? Key, int? Queue)? _remote;
     private List<string>? _resolvers;
     private DnsSettings _dns = DnsSettings.Default;
+    private DenyAction _deny = DenyAction.Drop;
     private readonly List<string> _lazy = [];
     private readonly List<Entry> _egress = [];
     private readonly List<Entry> _input = [];
@@ -115,6 +116,15 @@ public sealed class PolicyBuilder
     public PolicyBuilder Dns(TimeSpan? minTtl = null, TimeSpan? grace = null, int? maxAddressesPerName = null)
     {
         _dns = new DnsSettings(minTtl ?? _dns.MinTtl, grace ?? _dns.Grace, maxAddressesPerName ?? _dns.MaxAddressesPerName);
+        return this;
+    }
+
+    /// <summary>What happens to egress no entry allows (<c>egress.deny</c>): dropped (the default) or rejected.</summary>
+    public PolicyBuilder EgressDeny(DenyAction action)
+    {
+        if (!Enum.IsDefined(action))
+            throw new ArgumentOutOfRangeException(nameof(action), action, "drop or reject");
+        _deny = action;
         return this;
     }
 
@@ -236,7 +246,7 @@ public sealed class PolicyBuilder
             Items(_selfTestAllow, "SelfTest() allow"), "SelfTest() allow", Items(_selfTestDeny, "SelfTest() deny"), "SelfTest() deny");
 
         rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest, Dns = dns };
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input) { SelfTest = selfTest, Dns = dns, EgressDeny = _deny };
     }
 
     /// <summary>The same ranges as the file's keys, checked through the same rules.</summary>

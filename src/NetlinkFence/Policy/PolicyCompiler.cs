@@ -127,7 +127,7 @@ public static class PolicyCompiler
         }
 
         input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
-        output.Add(new(Out().Jump(EgressDeniedChain), BuiltIn, "everything else is logged and dropped"));
+        output.Add(new(Out().Jump(EgressDeniedChain), BuiltIn, $"everything else is logged and {Denied(policy.EgressDeny)}"));
 
         // The policy alone is not enough: during a re-apply the kernel unhooks the old table's chains before it
         // gives the new ones their drop policy (nft_chain_commit_drop_policy), so a chain without rules would
@@ -140,9 +140,9 @@ public static class PolicyCompiler
         rules.AddRange(input);
         rules.Add(forward);
         rules.AddRange(output);
-        rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix));
+        rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix, DenyAction.Drop));
         rules.AddRange(AuditRules(name, policy.Log, sets)); // first in egress_denied: before its self-test counter and drop
-        rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix));
+        rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix, policy.EgressDeny));
         return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules, egressGrants, inputGrants);
     }
 
@@ -369,7 +369,15 @@ public static class PolicyCompiler
         return $"'{entry.Name}' at {entry.Location}: {string.Join("; ", ports)} {(destination ? "to" : "from")} {who}";
     }
 
-    private static IEnumerable<CompiledRule> DenyChain(string table, string chain, LogSettings log, string? prefix)
+    private static string Denied(DenyAction action) => action == DenyAction.Reject ? "rejected" : "dropped";
+
+    /// <summary>
+    /// ICMPx administratively prohibited (ICMP type 3 code 13, ICMPv6 type 1 code 1): the sender learns it was a
+    /// policy, and a peer's own refusal (an RST, port unreachable: ECONNREFUSED) stays distinguishable from it.
+    /// </summary>
+    private static readonly RejectExpression AdminProhibited = new(RejectType.IcmpxUnreachable, (byte)NetlinkFence.Interop.Uapi.NftRejectIcmpxCode.ADMIN_PROHIBITED);
+
+    private static IEnumerable<CompiledRule> DenyChain(string table, string chain, LogSettings log, string? prefix, DenyAction action)
     {
         if (chain == EgressDeniedChain)
             yield return new(new RuleBuilder(Inet, table, chain).Mark(SelfTestMark).Counter().Build(SelfTestCounterComment), BuiltIn,
@@ -382,8 +390,12 @@ public static class PolicyCompiler
         if (prefix is not null)
             builder.Log(prefix);
         yield return new(builder.Log(prefix, log.NflogGroup).Build(), "log",
-            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} (the rate limit bounds log records only; every packet is still dropped)");
-        yield return new(new RuleBuilder(Inet, table, chain).Counter().Drop(), BuiltIn, "count and drop");
+            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} (the rate limit bounds log records only; every packet is still {Denied(action)})");
+        if (action == DenyAction.Reject)
+            yield return new(new RuleBuilder(Inet, table, chain).Counter().Add(AdminProhibited).Build(), "egress.deny",
+                "count and reject: the sender gets ICMP administratively prohibited and fails at once instead of waiting for its timeout");
+        else
+            yield return new(new RuleBuilder(Inet, table, chain).Counter().Drop(), BuiltIn, "count and drop");
     }
 
     // ---- Audit mode (learn --audit) ---------------------------------------------------------------------------------

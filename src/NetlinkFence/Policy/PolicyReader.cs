@@ -16,7 +16,7 @@ internal sealed class PolicyReader(string fileName)
     private static readonly string[] RemoteKeys = ["tls", "ca", "cert", "key", "queue"];
     private static readonly string[] InputKeys = ["allow"];
     private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp", "by"];
-    private static readonly string[] EgressKeys = ["dns", "allow"];
+    private static readonly string[] EgressKeys = ["dns", "allow", "deny"];
     private static readonly string[] DnsKeys = ["resolvers", "min_ttl", "grace", "max_addresses_per_name"];
     private static readonly string[] EgressAllowKeys = ["name", "to", "tcp", "udp", "window", "resolve", "by"];
     private static readonly string[] ByKeys = ["unit", "cgroup", "user", "uid", "when_absent"];
@@ -94,6 +94,7 @@ internal sealed class PolicyReader(string fileName)
         var resolvers = new List<Destination>();
         var dnsSettings = DnsSettings.Default;
         var egress = new List<AllowEntry>();
+        var deny = DenyAction.Drop;
         if (keys.TryGetValue("egress", out var egressNode) && Mapping(egressNode, "egress") is { } egressMap)
         {
             var egressKeys = Keys(egressMap, EgressKeys, "egress");
@@ -108,6 +109,8 @@ internal sealed class PolicyReader(string fileName)
             }
             if (egressKeys.TryGetValue("allow", out var allow))
                 egress = ReadAllowList(allow, "egress.allow", EgressAllowKeys, "to");
+            if (egressKeys.TryGetValue("deny", out var denyNode) && Scalar(denyNode, "egress.deny") is { } d)
+                deny = _rules.DenyAction(d, Location(denyNode)) ?? deny;
         }
         _rules.CheckUniqueNames(egress, "egress.allow");
         _rules.CheckUniqueNames(input, "input.allow");
@@ -115,7 +118,7 @@ internal sealed class PolicyReader(string fileName)
         var selfTest = keys.TryGetValue("selftest", out var selfTestNode) ? ReadSelfTest(selfTestNode, resolvers, [.. egress, .. input]) : SelfTest.None;
 
         _rules.ThrowIfErrors();
-        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings, ReadNotes = _rules.Notes };
+        return new EgressPolicy(table, log, hosts, resolvers, egress, input, fileName) { SelfTest = selfTest, Dns = dnsSettings, EgressDeny = deny, ReadNotes = _rules.Notes };
     }
 
     private DnsSettings ReadDnsSettings(Dictionary<string, YamlNode> keys)

@@ -247,6 +247,19 @@ internal sealed partial class PolicyRules
         return false;
     }
 
+    /// <summary><c>egress.deny</c>: drop or reject.</summary>
+    public DenyAction? DenyAction(string text, SourceLocation location)
+    {
+        switch (text)
+        {
+            case "drop": return Policy.DenyAction.Drop;
+            case "reject": return Policy.DenyAction.Reject;
+        }
+        Error(location, $"egress.deny is '{text}'",
+            "write 'drop' (the default: a denied connection hears nothing and waits for its timeout) or 'reject' (it fails at once: ICMP administratively prohibited)", "bad-deny");
+        return null;
+    }
+
     public ushort? LogGroup(string text, SourceLocation location)
     {
         if (ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ushort value))

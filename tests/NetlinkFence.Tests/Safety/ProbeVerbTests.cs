@@ -26,7 +26,7 @@ public sealed class ProbeVerbTests
         Assert.Matches(@"(?m)^203\.0\.113\.50:443 +ALLOWED +\(connected\)$", stdout);
         Assert.Matches(@"(?m)^tcp:203\.0\.113\.50:8443 +DENIED +\(no answer, egress_denied probe count \+[1-9]\d*(, \+\d+ other packets dropped meanwhile \(not this probe's\))?\)$", stdout);
         Assert.Matches(@"(?m)^tcp:198\.51\.100\.7:443 +INCONCLUSIVE \(unreachable \(ENETUNREACH\), not the firewall\)$", stdout);
-        Assert.Matches(@"(?m)^udp:203\.0\.113\.255:53 +INCONCLUSIVE \(not sent \(EACCES: .*\), not the firewall\)$", stdout);
+        Assert.Matches(@"(?m)^udp:203\.0\.113\.255:53 +INCONCLUSIVE \(refused \(EACCES: .*\), not the firewall\)$", stdout);
 
         // Without a netlinkfence table, EPERM still proves that a local firewall dropped it.
         Assert.Equal(0, CliRunner.Run($"remove --netns {net.Agent.Name}").ExitCode);

@@ -205,9 +205,12 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                     _denies.Add(rule);
                     Fate(rule, LineFate.Denied, rule.States == ConnState.Invalid ? "INVALID: the policy drops it first" : rule.Target == "REJECT" ? "REJECT: the policy drops (see notes)" : "denied: the policy's default drop");
                     if (rule.Target == "REJECT")
-                        owner.Note(Severity.Info, rule.Line.At(), $"REJECT{(rule.Rule.RejectWith is { } w ? " --reject-with " + w : "")} becomes a drop: a policy has no reject, so "
-                            + (direction == Direction.Input ? "the peer gets no RST or ICMP error and waits for its timeout" : "the local program gets no immediate error and waits for its timeout"),
-                            "nothing to do unless programs rely on the fast refusal", "reject-as-drop");
+                        owner.Note(Severity.Info, rule.Line.At(), $"REJECT{(rule.Rule.RejectWith is { } w ? " --reject-with " + w : "")} becomes a drop: "
+                            + (direction == Direction.Input ? "a policy's input denial is always a drop, so the peer gets no RST or ICMP error and waits for its timeout"
+                                : "the policy drops denied egress by default, so the local program gets no immediate error and waits for its timeout"),
+                            direction == Direction.Input ? "nothing to do unless peers rely on the fast refusal"
+                                : "add 'deny: reject' under 'egress:' if programs rely on the fast refusal (every denied connection then fails at once, with ICMP administratively prohibited)",
+                            "reject-as-drop");
                     if (rule.Unconditional)
                         _terminator = rule;
                     return;

@@ -102,7 +102,46 @@ public sealed class IptablesImportTests
         var ntp = Assert.Single(result.Policy.Egress, e => e.Udp.Count > 0);
         Assert.Equal("ntp-pool-it-s-fine", ntp.Name);
         Assert.Contains("# comment: ntp \"pool\" it's \\ fine", result.Yaml);
-        Assert.Contains(result.Notes, n => n.Code == "reject-as-drop" && n.Location.Line == 15);
+        // OUTPUT ends in REJECT: the policy rejects too (a program still fails at once), citing the line.
+        Assert.Contains(result.Notes, n => n.Code == "reject-kept" && n.Location.Line == 15);
+        Assert.Equal(DenyAction.Reject, result.Policy.EgressDeny);
+        Assert.Contains("  # multiport-chains.rules:15: -A OUTPUT -j REJECT --reject-with icmp-port-unreachable\n  deny: reject\n", result.Yaml);
+    }
+
+    [Fact]
+    public void A_reject_in_an_output_chain_that_drops_becomes_a_drop_and_says_how_to_keep_the_fast_refusal()
+    {
+        var result = ImportText(Filter("-A OUTPUT -d 10.0.0.0/8 -j REJECT\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT"));
+        Assert.Equal(DenyAction.Drop, result.Policy.EgressDeny);
+        var note = Assert.Single(result.Notes, n => n.Code == "reject-as-drop");
+        Assert.Equal(FirstRuleLine, note.Location.Line);
+        Assert.Contains("add 'deny: reject' under 'egress:'", note.Fix);
+        Assert.DoesNotContain("deny:", result.Yaml.Split("\n# ")[0]);
+
+        // The same chain ending in REJECT: every REJECT of it stays a reject, no drop note.
+        var ending = ImportText(Filter("-A OUTPUT -d 10.0.0.0/8 -j REJECT\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT\n-A OUTPUT -j REJECT"));
+        Assert.Equal(DenyAction.Reject, ending.Policy.EgressDeny);
+        Assert.DoesNotContain(ending.Notes, n => n.Code == "reject-as-drop");
+        // An input REJECT is a drop whatever OUTPUT does: the policy's input denial is always a drop.
+        var input = ImportText(Filter("-A INPUT -s 10.0.0.0/8 -j REJECT\n-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT\n-A OUTPUT -j REJECT"));
+        Assert.Contains(input.Notes, n => n.Code == "reject-as-drop" && n.Message.Contains("input denial is always a drop"));
+    }
+
+    [Fact]
+    public void An_ipv4_file_that_rejects_with_an_ipv6_file_that_drops_keeps_the_drop_and_warns()
+    {
+        var result = IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter("-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT\n-A OUTPUT -j REJECT")),
+            IPv6 = new IptablesSource("r6.rules", Filter("-A OUTPUT -d 2001:db8::50 -p tcp --dport 443 -j ACCEPT")
+                .Replace("COMMIT", "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+                    + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT\nCOMMIT")),
+            PolicyName = "r.yaml",
+            Partial = true,
+        });
+        Assert.Equal(DenyAction.Drop, result.Policy.EgressDeny);
+        var warning = Assert.Single(result.Notes, n => n.Code == "reject-as-drop");
+        Assert.Equal((Severity.Warning, "r.rules", FirstRuleLine + 1), (warning.Severity, warning.Location.File, warning.Location.Line));
     }
 
     [Fact]

@@ -53,6 +53,15 @@ internal sealed class ImportPlan
     public List<ImportedEntry> Resolvers { get; } = [];
     public ImportedLog? Log { get; set; }
 
+    /// <summary>
+    /// How each imported OUTPUT chain ends for what it does not accept: the REJECT line that ends it, or null (DROP, by
+    /// a rule or the chain's policy). When every one rejects, the policy says <c>egress.deny: reject</c>.
+    /// </summary>
+    public List<IptablesLine?> EgressEnds { get; } = [];
+
+    /// <summary>What the imported policy does with egress it does not allow (see <see cref="EgressEnds"/>).</summary>
+    public DenyAction EgressDeny { get; set; } = DenyAction.Drop;
+
     /// <summary>Each line with its fate and a short reason, in file order (a line reached twice appears twice).</summary>
     public List<(IptablesLine Line, LineFate Fate, string Why)> Fates { get; } = [];
 

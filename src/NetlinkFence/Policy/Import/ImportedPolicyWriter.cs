@@ -61,10 +61,15 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
             foreach (var entry in plan.Input)
                 Entry(entry, "from");
         }
-        if (plan.Egress.Count > 0 || plan.Resolvers.Count > 0)
+        if (plan.Egress.Count > 0 || plan.Resolvers.Count > 0 || plan.EgressDeny == DenyAction.Reject)
         {
             Line("");
             Line("egress:");
+            if (plan.EgressDeny == DenyAction.Reject)
+            {
+                Cite("  ", plan.EgressEnds.OfType<IptablesLine>());
+                Line("  deny: reject");
+            }
             if (plan.Resolvers.Count > 0)
             {
                 Line("  dns:");

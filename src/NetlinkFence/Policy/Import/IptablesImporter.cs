@@ -75,6 +75,7 @@ public static class IptablesImporter
         var translator = new IptablesTranslator(plan, errors);
         foreach (var ruleset in rulesets)
             translator.Translate(ruleset);
+        translator.Finish();
         errors.ThrowIfErrors();
         var sorted = plan.Unsupported.OrderBy(d => d.Location.File, StringComparer.Ordinal).ThenBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
         plan.Unsupported.Clear();

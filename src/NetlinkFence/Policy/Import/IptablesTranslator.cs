@@ -32,6 +32,24 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 "import a ruleset with a *filter table whose INPUT, FORWARD and OUTPUT policies are DROP");
     }
 
+    /// <summary>
+    /// After every ruleset: the policy rejects denied egress when every imported OUTPUT chain ends in REJECT. A policy
+    /// has one action for both families, so an IPv4 file that rejects with an IPv6 file that drops becomes a drop, noted.
+    /// </summary>
+    public void Finish()
+    {
+        if (plan.EgressEnds.Count == 0 || plan.EgressEnds.All(end => end is null))
+            return;
+        if (plan.EgressEnds.All(end => end is not null))
+        {
+            plan.EgressDeny = DenyAction.Reject;
+            return;
+        }
+        var rejecting = plan.EgressEnds.First(end => end is not null)!;
+        Note(Severity.Warning, rejecting.At(), "this OUTPUT ends in REJECT but the other file's OUTPUT drops: a policy has one action for both families, and the import keeps the drop",
+            "add 'deny: reject' under 'egress:' if programs rely on the fast refusal (both families then reject)", "reject-as-drop");
+    }
+
     private void OtherTable(IptablesTable table)
     {
         bool any = false;
@@ -145,6 +163,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
         private readonly ImportPlan _plan = owner.Plan;
         private readonly List<FlatRule> _denies = [];
         private readonly List<FlatRule> _logs = [];
+        private readonly List<FlatRule> _rejects = [];
         private readonly List<(FlatRule Rule, ConnState States, bool Loopback)> _accepts = [];
         private readonly List<FlatRule> _partialLoopback = [];
         private readonly List<FlatRule> _partialEstablished = [];
@@ -167,7 +186,33 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             ChainPolicy();
             if (direction != Direction.Forward)
                 Logging();
+            if (direction == Direction.Output)
+                EgressEnd();
         }
+
+        /// <summary>
+        /// What OUTPUT does with what it does not accept: a chain that ends in REJECT rejects it, which the policy says
+        /// with <c>egress.deny: reject</c> (ICMP administratively prohibited: a program still fails at once). Its
+        /// earlier REJECTs stay rejects. In a chain that drops, each REJECT becomes a drop, and a note says so.
+        /// </summary>
+        private void EgressEnd()
+        {
+            var end = _terminator?.Target == "REJECT" ? _terminator : null;
+            _plan.EgressEnds.Add(end?.Line);
+            if (end is not null)
+            {
+                string with = end.Rule.RejectWith is { } w ? $"--reject-with {w}" : "REJECT's default (icmp-port-unreachable)";
+                owner.Note(Severity.Info, end.Line.At(), $"OUTPUT ends in REJECT: the policy says 'egress.deny: reject', which answers with ICMP administratively prohibited "
+                    + $"instead of {with}; a denied connection still fails at once (EHOSTUNREACH rather than ECONNREFUSED for TCP)", "nothing to do", "reject-kept");
+                return;
+            }
+            foreach (var rule in _rejects)
+                RejectAsDrop(rule, "OUTPUT does not end in REJECT, and the policy drops denied egress by default, so the local program gets no immediate error and waits for its timeout",
+                    "add 'deny: reject' under 'egress:' if programs rely on the fast refusal (every denied connection then fails at once, with ICMP administratively prohibited)");
+        }
+
+        private void RejectAsDrop(FlatRule rule, string why, string fix) =>
+            owner.Note(Severity.Info, rule.Line.At(), $"REJECT{(rule.Rule.RejectWith is { } w ? " --reject-with " + w : "")} becomes a drop: {why}", fix, "reject-as-drop");
 
         private void One(FlatRule rule)
         {
@@ -203,16 +248,18 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                     return;
                 case "DROP" or "REJECT":
                     _denies.Add(rule);
-                    Fate(rule, LineFate.Denied, rule.States == ConnState.Invalid ? "INVALID: the policy drops it first" : rule.Target == "REJECT" ? "REJECT: the policy drops (see notes)" : "denied: the policy's default drop");
-                    if (rule.Target == "REJECT")
-                        owner.Note(Severity.Info, rule.Line.At(), $"REJECT{(rule.Rule.RejectWith is { } w ? " --reject-with " + w : "")} becomes a drop: "
-                            + (direction == Direction.Input ? "a policy's input denial is always a drop, so the peer gets no RST or ICMP error and waits for its timeout"
-                                : "the policy drops denied egress by default, so the local program gets no immediate error and waits for its timeout"),
-                            direction == Direction.Input ? "nothing to do unless peers rely on the fast refusal"
-                                : "add 'deny: reject' under 'egress:' if programs rely on the fast refusal (every denied connection then fails at once, with ICMP administratively prohibited)",
-                            "reject-as-drop");
                     if (rule.Unconditional)
                         _terminator = rule;
+                    // On OUTPUT a REJECT is noted once the chain's end is known: a chain that ends in REJECT becomes
+                    // egress.deny: reject, and its REJECTs are rejects still.
+                    if (rule.Target == "REJECT" && direction == Direction.Output)
+                        _rejects.Add(rule);
+                    else if (rule.Target == "REJECT")
+                        RejectAsDrop(rule, "a policy's input denial is always a drop, so the peer gets no RST or ICMP error and waits for its timeout",
+                            "nothing to do unless peers rely on the fast refusal");
+                    Fate(rule, LineFate.Denied, rule.States == ConnState.Invalid ? "INVALID: the policy drops it first"
+                        : rule.Target != "REJECT" ? "denied: the policy's default drop"
+                        : direction == Direction.Output ? "REJECT: see notes" : "REJECT: the policy drops (see notes)");
                     return;
                 case "LOG":
                     _logs.Add(rule);

@@ -421,6 +421,12 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var replace = await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(logged, "live.yaml"), new FixedResolver()));
         Assert.Equal(ReloadKind.Replace, replace.Kind);
         Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
+
+        // Only egress.deny changes: a rule of egress_denied, so a replace too, and the window stays open across it.
+        var rejecting = await live.ReloadAsync(await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(logged.Replace("egress:", "egress:\n  deny: reject"), "live.yaml"), new FixedResolver()));
+        Assert.Equal(ReloadKind.Replace, rejecting.Kind);
+        Assert.Contains("reject with icmpx admin-prohibited", net.Agent.Nft("list chain inet netlinkfence egress_denied"));
+        Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "an open window stays open across a replacing reload");
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ internal static class LintVerb
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, () =>
         {
             string path = parse.GetValue(policyArgument)!;
-            var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path), ServiceHosts.Create().Services());
+            var findings = PolicyLinter.Lint(PolicyLoader.LoadFile(path), ServiceHosts.Create().Services(), HostAddresses.Of(parse.GetValue(CommonOptions.NetworkNamespace)));
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>

@@ -87,10 +87,19 @@ public static class PolicyLinter
     /// <paramref name="services"/> running on the host (unit names such as <c>chrony.service</c>, e.g. from
     /// <c>HostServices.Services()</c>); lint itself reads nothing from the host.
     /// </summary>
-    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy, IReadOnlyCollection<string> services)
+    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy, IReadOnlyCollection<string> services) => Lint(policy, services, []);
+
+    /// <summary>
+    /// As <see cref="Lint(EgressPolicy, IReadOnlyCollection{string})"/>, knowing the addresses of the host (or network
+    /// namespace) the policy is for, e.g. its interfaces' addresses: a <c>selftest:</c> flow to one of them goes over
+    /// loopback, which every policy allows, so <c>selftest-fails</c> judges it allowed (an <c>allow</c> flow passes, a
+    /// <c>deny</c> flow fails every apply).
+    /// </summary>
+    public static IReadOnlyList<PolicyDiagnostic> Lint(EgressPolicy policy, IReadOnlyCollection<string> services, IReadOnlyCollection<IPAddress> hostAddresses)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(hostAddresses);
         var findings = new List<PolicyDiagnostic>();
         void Add(Severity severity, SourceLocation location, string code, string message, string fix) =>
             findings.Add(new PolicyDiagnostic(severity, location, message, fix, code));
@@ -219,7 +228,7 @@ public static class PolicyLinter
                     $"add 'by: {{ unit: {named[0]} }}' so only the service reaches it ('netlinkfence learn' shows which cgroup sends)");
         }
         findings.AddRange(EntryCoverage.Findings(policy));
-        findings.AddRange(SelfTestCoverage.Findings(policy));
+        findings.AddRange(SelfTestCoverage.Findings(policy, hostAddresses));
         if (hasUnpinnedNames || policy.Input.Any(e => e.Peers.Any(p => p.HostName is { } h && !policy.Hosts.ContainsKey(h))))
             Add(Severity.Info, top, "names-not-refreshed", "host names that are not pinned are resolved once by 'apply' and not refreshed without the daemon",
                 "run 'netlinkfence run POLICY' to have them follow DNS (re-resolved at their TTL, addresses expiring in the kernel), or pin them under 'hosts:'");

@@ -15,14 +15,17 @@ internal static class SelfTestCoverage
 {
     private enum Decision { Allowed, WindowOnly, Denied, Unknown }
 
-    public static IEnumerable<PolicyDiagnostic> Findings(EgressPolicy policy)
+    /// <param name="policy">The policy.</param>
+    /// <param name="hostAddresses">The addresses of the host (or namespace) the self-test runs on: traffic to them goes over
+    /// loopback, which every policy allows.</param>
+    public static IEnumerable<PolicyDiagnostic> Findings(EgressPolicy policy, IReadOnlyCollection<IPAddress> hostAddresses)
     {
         foreach (var written in policy.SelfTest.Written)
         {
             // One finding per written flow: a name's addresses tell the same story, the first one found is enough.
             foreach (var flow in KnownFlows(policy, written.Text))
             {
-                var (decision, entry, why) = Decide(policy, flow);
+                var (decision, entry, why) = Decide(policy, flow, hostAddresses);
                 string what = $"selftest.{(written.MustPass ? "allow" : "deny")} '{written.Text}'"
                     + (ExpectedFlow.TryParse(written.Text, out _) ? "" : $" ({flow.Address})");
                 string outcome = written.MustPass
@@ -58,11 +61,13 @@ internal static class SelfTestCoverage
             : [];
     }
 
-    private static (Decision Decision, AllowEntry? Entry, string Why) Decide(EgressPolicy policy, ExpectedFlow flow)
+    private static (Decision Decision, AllowEntry? Entry, string Why) Decide(EgressPolicy policy, ExpectedFlow flow, IReadOnlyCollection<IPAddress> hostAddresses)
     {
         string proto = flow.Protocol == ProtocolType.Tcp ? "tcp" : "udp";
         if (IPAddress.IsLoopback(flow.Address))
             return (Decision.Allowed, null, "loopback traffic is always allowed");
+        if (hostAddresses.Contains(flow.Address))
+            return (Decision.Allowed, null, $"{flow.Address} is an address of this host, and traffic to it goes over loopback, which is always allowed");
         if (flow.Port == 53 && policy.Resolvers.Any(r => r.HoldsWithoutDns(flow.Address, policy.Hosts)))
             return (Decision.Allowed, null, $"{flow.Address} is a resolver of egress.dns, and DNS to it is allowed");
         AllowEntry? window = null;

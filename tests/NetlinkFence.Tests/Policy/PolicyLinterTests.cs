@@ -1,3 +1,4 @@
+using System.Net;
 using NetlinkFence.Policy;
 using static NetlinkFence.Tests.Policy.PolicyTestSupport;
 
@@ -451,6 +452,19 @@ public sealed class PolicyLinterTests
         Assert.DoesNotContain(Lint(WithSelfTest(
             "[\"api.example:443\", \"udp:192.168.1.10:53\", \"cdn.example:8443\", \"198.51.100.9:443\", \"203.0.113.7:8443\"]",
             "[\"mirror.example:443\", \"api.example:8443\", \"198.51.100.9:443\"]")), x => x.Code == "selftest-fails");
+    }
+
+    [Fact]
+    public void A_selftest_flow_to_an_address_of_the_host_goes_over_loopback()
+    {
+        // 10.9.0.2 is this host's (its interface's): the flow never leaves through the policy's allow rules.
+        string yaml = WithSelfTest("[\"10.9.0.2:8080\"]", "[\"udp:10.9.0.2:5353\"]");
+        var unknown = PolicyLinter.Lint(PolicyLoader.Load(yaml, FileName)).Where(x => x.Code == "selftest-fails").ToList();
+        Assert.Single(unknown, x => x.Message.StartsWith("selftest.allow '10.9.0.2:8080': no permanent entry allows tcp/8080 to 10.9.0.2", StringComparison.Ordinal));
+        var known = PolicyLinter.Lint(PolicyLoader.Load(yaml, FileName), [], [IPAddress.Parse("10.9.0.2"), IPAddress.Parse("fe80::1")])
+            .Where(x => x.Code == "selftest-fails").ToList();
+        var deny = Assert.Single(known);
+        Assert.StartsWith("selftest.deny 'udp:10.9.0.2:5353': 10.9.0.2 is an address of this host, and traffic to it goes over loopback, which is always allowed", deny.Message);
     }
 
     [Fact]

@@ -1,0 +1,48 @@
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Safety;
+
+/// <summary>
+/// A <c>selftest:</c> flow to an address of the namespace itself (a service the agent host runs on its own interface)
+/// goes over loopback, which every policy allows: the self-test passes it, and <c>lint --netns</c>, which reads the
+/// namespace's interface addresses, agrees instead of calling it a flow every apply fails.
+/// </summary>
+public sealed class OwnAddressSelfTestTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nlf-own-address-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_flow_to_the_namespace_s_own_address_passes_the_self_test_and_lint_in_the_namespace_agrees()
+    {
+        using var net = new AgentAndWorld("203.0.113.50");
+        net.ListenTcp(net.Agent, AgentAndWorld.AgentV4, 8080);
+        string policy = Path.Combine(_dir, "policy.yaml");
+        File.WriteAllText(policy, $"""
+            version: 1
+            log:
+              prefix: "EGRESS-DENIED: "
+            egress:
+              allow:
+                - name: control
+                  to: [203.0.113.50]
+                  tcp: [443]
+            selftest:
+              allow: ["tcp:{AgentAV4Port}"]
+            """);
+
+        var apply = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stdout + apply.Stderr);
+        Assert.Matches($@"selftest: tcp:{AgentAndWorld.AgentV4.Replace(".", @"\.")}:8080 +expected ALLOWED +got ALLOWED +\(connected\) ok", apply.Stdout);
+
+        var inside = CliRunner.Run($"lint {policy} --netns {net.Agent.Name}");
+        Assert.DoesNotContain("selftest-fails", inside.Stdout);
+        // Where that address is not the host's (this test process's namespace), the flow would leave through the policy.
+        var outside = CliRunner.Run($"lint {policy}");
+        Assert.Contains($"selftest.allow 'tcp:{AgentAV4Port}': no permanent entry allows tcp/8080 to {AgentAndWorld.AgentV4}", outside.Stdout);
+        Assert.Contains("[selftest-fails]", outside.Stdout);
+    }
+
+    private const string AgentAV4Port = AgentAndWorld.AgentV4 + ":8080";
+}

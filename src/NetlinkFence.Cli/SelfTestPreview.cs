@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using NetlinkFence.Nftables.Rendering;
 using NetlinkFence.Policy;
@@ -25,10 +26,13 @@ internal static class SelfTestPreview
     }
 
     /// <summary>The policy's own <c>selftest:</c>, as <c>plan</c> shows it.</summary>
-    public static List<Flow> Of(CompiledPolicy compiled) => Of(compiled, compiled.Source.Policy.SelfTest);
+    public static List<Flow> Of(CompiledPolicy compiled, IReadOnlyCollection<IPAddress> hostAddresses) => Of(compiled, compiled.Source.Policy.SelfTest, hostAddresses);
 
-    /// <summary><paramref name="test"/>'s flows (apply's: the policy's and the command line's), each with the plan's verdict.</summary>
-    public static List<Flow> Of(CompiledPolicy compiled, SelfTest test)
+    /// <summary>
+    /// <paramref name="test"/>'s flows (apply's: the policy's and the command line's), each with the plan's verdict; a
+    /// flow to one of <paramref name="hostAddresses"/> (the namespace's own) goes over loopback, which every policy allows.
+    /// </summary>
+    public static List<Flow> Of(CompiledPolicy compiled, SelfTest test, IReadOnlyCollection<IPAddress> hostAddresses)
     {
         var flows = new List<Flow>();
         Add(true, test.Allow, test.NamedAllow);
@@ -56,7 +60,9 @@ internal static class SelfTestPreview
             }
         }
 
-        FlowVerdict Explain(ExpectedFlow flow) => FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port);
+        FlowVerdict Explain(ExpectedFlow flow) => hostAddresses.Contains(flow.Address)
+            ? new FlowVerdict(true, $"{flow.Address} is an address of this host: traffic to it goes over loopback (oif \"lo\" accept)")
+            : FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port);
     }
 
     public static void WriteText(TextWriter output, IReadOnlyList<Flow> flows)

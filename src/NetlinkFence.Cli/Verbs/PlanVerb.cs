@@ -20,7 +20,7 @@ internal static class PlanVerb
             var compiled = await PolicyFiles.CompileAsync(path, checkOwnership: false, cancellationToken, parse.GetValue(CommonOptions.NetworkNamespace));
             string text = Rendering.Plan(compiled, path);
             var (changes, note) = await LiveDifferences(compiled, parse.GetValue(CommonOptions.NetworkNamespace), cancellationToken);
-            var selfTest = SelfTestPreview.Of(compiled);
+            var selfTest = SelfTestPreview.Of(compiled, compiled.Source.Policy.SelfTest.IsEmpty ? [] : HostAddresses.Of(parse.GetValue(CommonOptions.NetworkNamespace)));
             if (parse.GetValue(CommonOptions.Output) == "json")
             {
                 Output.WriteJson(w =>

@@ -32,6 +32,12 @@ public sealed class OwnAddressSelfTestTests : IDisposable
               allow: ["tcp:{AgentAV4Port}"]
             """);
 
+        // plan in the namespace knows the address too: the flow passes, as it will.
+        var plan = CliRunner.Run($"plan {policy} --netns {net.Agent.Name}");
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        Assert.Contains($"#   allow tcp:{AgentAV4Port}: {AgentAndWorld.AgentV4} is an address of this host: traffic to it goes over loopback", plan.Stdout);
+        Assert.DoesNotContain("WOULD FAIL", plan.Stdout);
+
         var apply = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
         Assert.True(apply.ExitCode == 0, apply.Stdout + apply.Stderr);
         Assert.Matches($@"selftest: tcp:{AgentAndWorld.AgentV4.Replace(".", @"\.")}:8080 +expected ALLOWED +got ALLOWED +\(connected\) ok", apply.Stdout);
@@ -42,6 +48,16 @@ public sealed class OwnAddressSelfTestTests : IDisposable
         var outside = CliRunner.Run($"lint {policy}");
         Assert.Contains($"selftest.allow 'tcp:{AgentAV4Port}': no permanent entry allows tcp/8080 to {AgentAndWorld.AgentV4}", outside.Stdout);
         Assert.Contains("[selftest-fails]", outside.Stdout);
+
+        // A deny flow to that address gets through over loopback: refused before the commit, the table unchanged.
+        string before = net.Agent.Nft("list ruleset");
+        string leaking = Path.Combine(_dir, "leaking.yaml");
+        File.WriteAllText(leaking, File.ReadAllText(policy).Replace("allow: [", "deny: ["));
+        var refused = CliRunner.Run($"apply {leaking} --netns {net.Agent.Name}");
+        Assert.Equal(5, refused.ExitCode);
+        Assert.Contains($"selftest: tcp:{AgentAV4Port} must be denied, but the policy allows it: {AgentAndWorld.AgentV4} is an address of this host", refused.Stderr);
+        Assert.Contains("nothing was changed", refused.Stderr);
+        Assert.Equal(before, net.Agent.Nft("list ruleset"));
     }
 
     private const string AgentAV4Port = AgentAndWorld.AgentV4 + ":8080";

@@ -5,8 +5,9 @@ using NetlinkFence.Interop;
 namespace NetlinkFence.Cli;
 
 /// <summary>
-/// The addresses of the interfaces of the namespace a policy is for (<c>--netns</c>, else this process's): a flow to one
-/// of them goes over loopback, which every policy allows (<c>lint</c>'s <c>selftest-fails</c>).
+/// The addresses of the interfaces of the namespace a policy is for (<c>--netns</c>, else this process's): a self-test flow
+/// to one of them goes over loopback, which every policy allows (<c>lint</c>'s <c>selftest-fails</c>, <c>plan</c>'s
+/// self-test preview, <c>apply</c>'s refusal of a deny flow the policy lets through).
 /// </summary>
 internal static class HostAddresses
 {

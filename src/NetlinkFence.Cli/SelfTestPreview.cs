@@ -60,9 +60,7 @@ internal static class SelfTestPreview
             }
         }
 
-        FlowVerdict Explain(ExpectedFlow flow) => hostAddresses.Contains(flow.Address)
-            ? new FlowVerdict(true, $"{flow.Address} is an address of this host: traffic to it goes over loopback (oif \"lo\" accept)")
-            : FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port);
+        FlowVerdict Explain(ExpectedFlow flow) => FlowExplainer.Explain(compiled, flow.Protocol, flow.Address, flow.Port, hostAddresses);
     }
 
     public static void WriteText(TextWriter output, IReadOnlyList<Flow> flows)

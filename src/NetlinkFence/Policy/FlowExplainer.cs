@@ -23,12 +23,23 @@ public sealed record FlowVerdict(bool Allowed, string Reason)
 public static class FlowExplainer
 {
     /// <summary>The verdict for a new <paramref name="protocol"/> flow to <paramref name="address"/>:<paramref name="port"/>.</summary>
-    public static FlowVerdict Explain(CompiledPolicy compiled, ProtocolType protocol, IPAddress address, ushort port)
+    public static FlowVerdict Explain(CompiledPolicy compiled, ProtocolType protocol, IPAddress address, ushort port) =>
+        Explain(compiled, protocol, address, port, []);
+
+    /// <summary>
+    /// As <see cref="Explain(CompiledPolicy, ProtocolType, IPAddress, ushort)"/>, on a host whose own addresses are
+    /// <paramref name="hostAddresses"/> (its interfaces'): a flow to one of them goes over loopback, which every policy allows.
+    /// </summary>
+    public static FlowVerdict Explain(CompiledPolicy compiled, ProtocolType protocol, IPAddress address, ushort port, IReadOnlyCollection<IPAddress> hostAddresses)
     {
+        ArgumentNullException.ThrowIfNull(compiled);
+        ArgumentNullException.ThrowIfNull(hostAddresses);
         if (IPAddress.IsLoopback(address))
             return new FlowVerdict(true, "loopback traffic is always allowed (oif \"lo\" accept)");
+        if (hostAddresses.Contains(address))
+            return new FlowVerdict(true, OwnAddress(address));
         string proto = protocol == ProtocolType.Tcp ? "tcp" : "udp";
-        string denied = compiled.Source.Policy.EgressDeny == DenyAction.Reject ? "rejected" : "dropped";
+        string denied = PolicyCompiler.Denied(compiled.Source.Policy.EgressDeny);
         byte[] addressBytes = address.GetAddressBytes();
         // DNS: ip daddr . udp dport @dns_v4 (the protocol is the rule's, the set holds address . port).
         byte[] dnsKey = [.. addressBytes, (byte)(port >> 8), (byte)port, 0, 0];
@@ -74,6 +85,10 @@ public static class FlowExplainer
             ? $"{address} is allowed, but not {proto}/{port}: logged and {denied} by egress_denied"
             : $"no entry allows {address}: logged and {denied} by egress_denied") { Entry = about };
     }
+
+    /// <summary>Why a flow to one of the host's own addresses is allowed (also <c>lint</c>'s words, <see cref="SelfTestCoverage"/>).</summary>
+    internal static string OwnAddress(IPAddress address) =>
+        $"{address} is an address of this host, and traffic to it goes over loopback, which is always allowed (oif \"lo\" accept)";
 
     /// <summary>Whether <paramref name="entry"/> names <paramref name="address"/> (a network, or an address its names resolved to) and the port.</summary>
     private static bool Covers(ResolvedPolicy resolved, AllowEntry entry, ProtocolType protocol, IPAddress address, ushort port) =>

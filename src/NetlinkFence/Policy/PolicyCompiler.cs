@@ -369,7 +369,8 @@ public static class PolicyCompiler
         return $"'{entry.Name}' at {entry.Location}: {string.Join("; ", ports)} {(destination ? "to" : "from")} {who}";
     }
 
-    private static string Denied(DenyAction action) => action == DenyAction.Reject ? "rejected" : "dropped";
+    /// <summary>What the deny chain does with a packet, in words: "dropped" or "rejected" (<c>egress.deny</c>).</summary>
+    internal static string Denied(DenyAction action) => action == DenyAction.Reject ? "rejected" : "dropped";
 
     /// <summary>
     /// ICMPx administratively prohibited (ICMP type 3 code 13, ICMPv6 type 1 code 1): the sender learns it was a

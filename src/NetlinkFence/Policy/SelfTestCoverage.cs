@@ -67,7 +67,7 @@ internal static class SelfTestCoverage
         if (IPAddress.IsLoopback(flow.Address))
             return (Decision.Allowed, null, "loopback traffic is always allowed");
         if (hostAddresses.Contains(flow.Address))
-            return (Decision.Allowed, null, $"{flow.Address} is an address of this host, and traffic to it goes over loopback, which is always allowed");
+            return (Decision.Allowed, null, FlowExplainer.OwnAddress(flow.Address));
         if (flow.Port == 53 && policy.Resolvers.Any(r => r.HoldsWithoutDns(flow.Address, policy.Hosts)))
             return (Decision.Allowed, null, $"{flow.Address} is a resolver of egress.dns, and DNS to it is allowed");
         AllowEntry? window = null;

@@ -9,6 +9,9 @@ namespace NetlinkFence.Tests.Safety;
 /// </summary>
 public sealed class OwnAddressSelfTestTests : IDisposable
 {
+    /// <summary>A flow to the agent namespace's own address, where the test listens.</summary>
+    private const string OwnFlow = AgentAndWorld.AgentV4 + ":8080";
+
     private readonly string _dir = Directory.CreateTempSubdirectory("nlf-own-address-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -29,13 +32,13 @@ public sealed class OwnAddressSelfTestTests : IDisposable
                   to: [203.0.113.50]
                   tcp: [443]
             selftest:
-              allow: ["tcp:{AgentAV4Port}"]
+              allow: ["tcp:{OwnFlow}"]
             """);
 
         // plan in the namespace knows the address too: the flow passes, as it will.
         var plan = CliRunner.Run($"plan {policy} --netns {net.Agent.Name}");
         Assert.True(plan.ExitCode == 0, plan.Stderr);
-        Assert.Contains($"#   allow tcp:{AgentAV4Port}: {AgentAndWorld.AgentV4} is an address of this host: traffic to it goes over loopback", plan.Stdout);
+        Assert.Contains($"#   allow tcp:{OwnFlow}: {AgentAndWorld.AgentV4} is an address of this host, and traffic to it goes over loopback", plan.Stdout);
         Assert.DoesNotContain("WOULD FAIL", plan.Stdout);
 
         var apply = CliRunner.Run($"apply {policy} --netns {net.Agent.Name}");
@@ -46,7 +49,7 @@ public sealed class OwnAddressSelfTestTests : IDisposable
         Assert.DoesNotContain("selftest-fails", inside.Stdout);
         // Where that address is not the host's (this test process's namespace), the flow would leave through the policy.
         var outside = CliRunner.Run($"lint {policy}");
-        Assert.Contains($"selftest.allow 'tcp:{AgentAV4Port}': no permanent entry allows tcp/8080 to {AgentAndWorld.AgentV4}", outside.Stdout);
+        Assert.Contains($"selftest.allow 'tcp:{OwnFlow}': no permanent entry allows tcp/8080 to {AgentAndWorld.AgentV4}", outside.Stdout);
         Assert.Contains("[selftest-fails]", outside.Stdout);
 
         // A deny flow to that address gets through over loopback: refused before the commit, the table unchanged.
@@ -55,10 +58,8 @@ public sealed class OwnAddressSelfTestTests : IDisposable
         File.WriteAllText(leaking, File.ReadAllText(policy).Replace("allow: [", "deny: ["));
         var refused = CliRunner.Run($"apply {leaking} --netns {net.Agent.Name}");
         Assert.Equal(5, refused.ExitCode);
-        Assert.Contains($"selftest: tcp:{AgentAV4Port} must be denied, but the policy allows it: {AgentAndWorld.AgentV4} is an address of this host", refused.Stderr);
+        Assert.Contains($"selftest: tcp:{OwnFlow} must be denied, but the policy allows it: {AgentAndWorld.AgentV4} is an address of this host", refused.Stderr);
         Assert.Contains("nothing was changed", refused.Stderr);
         Assert.Equal(before, NftListing.Masked(net.Agent.Nft("-j list ruleset")));
     }
-
-    private const string AgentAV4Port = AgentAndWorld.AgentV4 + ":8080";
 }

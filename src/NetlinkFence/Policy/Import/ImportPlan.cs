@@ -59,8 +59,11 @@ internal sealed class ImportPlan
     /// </summary>
     public List<IptablesLine?> EgressEnds { get; } = [];
 
-    /// <summary>What the imported policy does with egress it does not allow (see <see cref="EgressEnds"/>).</summary>
-    public DenyAction EgressDeny { get; set; } = DenyAction.Drop;
+    /// <summary>
+    /// What the imported policy does with egress it does not allow: reject when every imported OUTPUT chain ends in
+    /// REJECT (a policy has one action for both families), else drop.
+    /// </summary>
+    public DenyAction EgressDeny => EgressEnds.Count > 0 && EgressEnds.All(end => end is not null) ? DenyAction.Reject : DenyAction.Drop;
 
     /// <summary>Each line with its fate and a short reason, in file order (a line reached twice appears twice).</summary>
     public List<(IptablesLine Line, LineFate Fate, string Why)> Fates { get; } = [];

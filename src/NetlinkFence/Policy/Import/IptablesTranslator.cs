@@ -33,19 +33,13 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
     }
 
     /// <summary>
-    /// After every ruleset: the policy rejects denied egress when every imported OUTPUT chain ends in REJECT. A policy
-    /// has one action for both families, so an IPv4 file that rejects with an IPv6 file that drops becomes a drop, noted.
+    /// After every ruleset: a policy has one action for both families (<see cref="ImportPlan.EgressDeny"/>), so an IPv4
+    /// file that rejects with an IPv6 file that drops becomes a drop, and a warning says so.
     /// </summary>
     public void Finish()
     {
-        if (plan.EgressEnds.Count == 0 || plan.EgressEnds.All(end => end is null))
+        if (plan.EgressDeny == DenyAction.Reject || plan.EgressEnds.FirstOrDefault(end => end is not null) is not { } rejecting)
             return;
-        if (plan.EgressEnds.All(end => end is not null))
-        {
-            plan.EgressDeny = DenyAction.Reject;
-            return;
-        }
-        var rejecting = plan.EgressEnds.First(end => end is not null)!;
         Note(Severity.Warning, rejecting.At(), "this OUTPUT ends in REJECT but the other file's OUTPUT drops: a policy has one action for both families, and the import keeps the drop",
             "add 'deny: reject' under 'egress:' if programs rely on the fast refusal (both families then reject)", "reject-as-drop");
     }

@@ -110,7 +110,7 @@ internal static class WindowVerbs
                 Console.WriteLine($"# {audit.Banner}");
             Console.WriteLine(holder.Describe(table));
             if (windows.Count == 0)
-                Console.WriteLine($"table inet {table}: the policy has no window entries");
+                Console.WriteLine("windows: none (no allow entry of the policy has 'window:')");
             foreach (var window in windows)
                 Console.WriteLine($"{window.Entry.Name}: {(window.Remaining is { } left ? $"open, {WindowDuration.Format(left)} left" : "closed")} "
                     + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})"

@@ -110,7 +110,7 @@ public static class PolicyLinter
         if (policy.Log.Prefix is null)
         {
             if (policy.Log.Group is null)
-                Add(Severity.Warning, top, "no-log-prefix", "denied packets are dropped without a log line",
+                Add(Severity.Warning, top, "no-log-prefix", $"denied packets are {DeniedPackets(policy)} without a log line",
                     "add 'log: { prefix: \"EGRESS-DENIED: \", rate: 10/second }': deny logs show what the host tried to reach");
             else
                 Add(Severity.Info, top, "no-log-prefix", "denials go to NFLOG without a prefix",
@@ -118,7 +118,7 @@ public static class PolicyLinter
         }
         if ((policy.Log.Prefix is not null || policy.Log.Group is not null) && policy.Log.RatePerSecond is null)
             Add(Severity.Warning, top, "no-log-rate", "denials are logged without a rate limit: one busy process can flood the log",
-                "add 'rate: 10/second' under log: (packets are still all dropped; only log lines are limited)");
+                $"add 'rate: 10/second' under log: (packets are still all {DeniedPackets(policy)}; only log lines are limited)");
 
         if (policy.Log.Remote is { } remote)
         {
@@ -324,4 +324,8 @@ public static class PolicyLinter
 
     private static string Ports(AllowEntry entry) =>
         string.Join(", ", entry.Tcp.Select(r => $"tcp {r}").Concat(entry.Udp.Select(r => $"udp {r}")));
+
+    /// <summary>What the policy does with a denied packet, in words: egress follows <c>egress.deny</c>, input is always dropped.</summary>
+    private static string DeniedPackets(EgressPolicy policy) =>
+        policy.EgressDeny == DenyAction.Reject ? "rejected (egress) or dropped (input)" : "dropped";
 }

@@ -220,4 +220,20 @@ public sealed class WindowCliTests : IDisposable
         Assert.Equal(["control"], windows["api-too"]);
         Assert.Empty(windows["all-mirrors"]);
     }
+
+    [Fact]
+    public void Status_of_a_policy_without_windows_names_the_table_once_and_says_there_are_none()
+    {
+        using var ns = TestNamespace.Create();
+        File.WriteAllText(_policy, LivePolicyTests.Yaml.Replace("\n      window: 1m", "", StringComparison.Ordinal));
+        Assert.DoesNotContain("window:", File.ReadAllText(_policy));
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+
+        var status = CliRunner.Run($"status --policy {_policy} --netns {ns.Name}");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        string[] lines = status.Stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("table inet netlinkfence: no daemon holds it", lines[0]);
+        Assert.Equal("windows: none (no allow entry of the policy has 'window:')", lines[1]);
+    }
 }

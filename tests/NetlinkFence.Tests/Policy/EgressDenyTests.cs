@@ -88,4 +88,17 @@ public sealed class EgressDenyTests
         // Unmarked probes cannot show in the counter: a rise is someone else's.
         Assert.Equal(Verdict.Inconclusive, ProbeJudge.Judge(result with { Unmarked = "probe not marked (EPERM)" }, new DeniedDelta(1, 0), null, false).Verdict);
     }
+
+    [Theory]
+    [InlineData("", "dropped")]
+    [InlineData("  deny: reject\n", "rejected (egress) or dropped (input)")]
+    public void Lint_words_what_happens_to_denied_packets_as_the_policy_does_it(string deny, string denied)
+    {
+        string yaml = $"version: 1\nlog: {{ prefix: \"EGRESS-DENIED: \" }}\negress:\n{deny}  allow:\n    - {{ name: web, to: [203.0.113.50], tcp: [443] }}\n";
+        var finding = Assert.Single(PolicyLinter.Lint(PolicyLoader.Load(yaml, FileName)), d => d.Code == "no-log-rate");
+        Assert.Equal($"add 'rate: 10/second' under log: (packets are still all {denied}; only log lines are limited)", finding.Fix);
+
+        var silent = PolicyLinter.Lint(PolicyLoader.Load(yaml.Replace("log: { prefix: \"EGRESS-DENIED: \" }\n", "", StringComparison.Ordinal), FileName));
+        Assert.Equal($"denied packets are {denied} without a log line", Assert.Single(silent, d => d.Code == "no-log-prefix").Message);
+    }
 }

@@ -12,6 +12,10 @@ namespace NetlinkFence.Benchmarks;
 /// <item><c>Compare</c>: one dump and <see cref="TableDiff.CompareRunning"/>, <c>verify</c>'s judgement.</item>
 /// <item><c>Attach</c>: <see cref="LivePolicy.AttachAsync"/> (a dump, the structure checked, the allow sets modelled).</item>
 /// <item><c>Counters</c>: <see cref="LivePolicy.ReadCountersAsync"/> on an attached policy (<c>stats</c>' per-entry counters).</item>
+/// <item><c>MetricsEachReadItsOwn</c>: what <c>stats --prometheus</c> and the daemon's metrics file read, each part with a
+/// listing of its own (compare, attach, counters, windows, the denied counters: five), as they did before 2026-12-06.</item>
+/// <item><c>MetricsOneListing</c>: the same from one listing (<see cref="LivePolicy.Attach"/>,
+/// <see cref="LivePolicy.ReadCounters(TableContents)"/>, <see cref="LivePolicy.Windows(TableContents)"/>), as they do now.</item>
 /// </list>
 /// The connection stays open between invocations, as in the daemon.
 /// </summary>
@@ -51,6 +55,26 @@ public class ReadBackBenchmarks
 
     [Benchmark]
     public int Counters() => _live.ReadCountersAsync().GetAwaiter().GetResult().Count;
+
+    [Benchmark]
+    public int MetricsEachReadItsOwn()
+    {
+        int compared = Compare();
+        var live = LivePolicy.AttachAsync(_connection, _policy.Source).GetAwaiter().GetResult();
+        var counters = live.ReadCountersAsync().GetAwaiter().GetResult();
+        var windows = live.WindowsAsync().GetAwaiter().GetResult();
+        var denied = _connection.ListTableAsync(NftFamily.Inet, _policy.Table.Name).GetAwaiter().GetResult()!;
+        return compared + counters.Count + windows.Count + denied.Rules.Count;
+    }
+
+    [Benchmark]
+    public int MetricsOneListing()
+    {
+        var contents = _connection.ListTableAsync(NftFamily.Inet, _policy.Table.Name).GetAwaiter().GetResult()!;
+        int compared = TableDiff.CompareRunning(_policy, contents, DateTimeOffset.UtcNow).Count;
+        var live = LivePolicy.Attach(_connection, _policy.Source, contents);
+        return compared + live.ReadCounters(contents).Count + live.Windows(contents).Count + contents.Rules.Count;
+    }
 
     [GlobalCleanup]
     public void Cleanup()

@@ -32,16 +32,18 @@ internal sealed record TableMetrics(
     /// <summary>A table that is not there.</summary>
     public static TableMetrics Missing(string table) => new(table, Present: false, MatchesPolicy: null, [], [], [], Audit: null);
 
-    /// <summary>Reads the counters, the windows and the audit state of the table <paramref name="live"/> is attached to.</summary>
+    /// <summary>Reads the counters, the windows and the audit state of the table <paramref name="live"/> is attached to, from one listing.</summary>
     public static async Task<TableMetrics> ReadAsync(NftablesConnection nft, LivePolicy live, CancellationToken cancellationToken)
     {
-        var entries = await live.ReadCountersAsync(cancellationToken);
-        var windows = await live.WindowsAsync(cancellationToken);
         if (await nft.ListTableAsync(NftFamily.Inet, live.Table, cancellationToken) is not { } contents)
             throw new MissingTableException($"table inet {live.Table} was removed while its counters were read");
-        return new TableMetrics(live.Table, Present: true, MatchesPolicy: null, entries, DeniedOf(contents), windows, AuditMode.FromContents(contents, DateTimeOffset.UtcNow))
-            { Owned = IsOwned(contents) };
+        return Of(live, contents);
     }
+
+    /// <summary>Everything of <paramref name="contents"/>, a listing of the table <paramref name="live"/> is attached to: all of it from the same instant.</summary>
+    private static TableMetrics Of(LivePolicy live, TableContents contents) =>
+        new(live.Table, Present: true, MatchesPolicy: null, live.ReadCounters(contents), DeniedOf(contents), live.Windows(contents),
+            AuditMode.FromContents(contents, DateTimeOffset.UtcNow)) { Owned = IsOwned(contents) };
 
     /// <summary>
     /// For monitoring, which must see every state, not only the good one: a missing table, a table that is not the
@@ -56,8 +58,8 @@ internal sealed record TableMetrics(
         var comparison = LiveComparison.Of(policy, contents);
         if (!comparison.Matches)
             return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents) };
-        var live = await LivePolicy.AttachAsync(nft, policy.Source, cancellationToken);
-        return await ReadAsync(nft, live, cancellationToken) with { MatchesPolicy = true };
+        // One listing for all of it (at 10,000 entries each listing is tens of ms, and the daemon reads under its change lock).
+        return Of(LivePolicy.Attach(nft, policy.Source, contents), contents) with { MatchesPolicy = true };
     }
 
     private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;

@@ -370,7 +370,7 @@ internal sealed class DaemonHost
             // Compiled from the live policy: a unit re-bound since the apply has its current cgroup id there.
             var policy = PolicyCompiler.Compile(Live.Policy).WithTableFlags(Flags);
             var differences = TableDiff.CompareRunning(policy, live, DateTimeOffset.UtcNow, Rendering.Rule)
-                .Concat(await RunningState.ForeignWindowsAsync(Live, cancellationToken)).ToList();
+                .Concat(RunningState.ForeignWindows(Live, live)).ToList();
             if (_auditEnds > DateTimeOffset.UtcNow)
                 differences = differences.Where(d => d.Subject != $"set {AuditMode.SetName}").ToList(); // our own audit, not drift
             foreach (var change in changes)

@@ -1,4 +1,5 @@
 using System.Net;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Runtime;
 
@@ -32,18 +33,13 @@ internal sealed record RunningState(
     /// <summary>
     /// The windows the kernel holds open that this daemon did not open, or holds open for longer than it did: another
     /// writer's elements, drift even where the running-policy check accepts them as a window (in time and place).
+    /// Read from <paramref name="contents"/>, the listing the repair compares (null: the table is gone).
     /// </summary>
-    public static async Task<IReadOnlyList<TableDifference>> ForeignWindowsAsync(LivePolicy live, CancellationToken cancellationToken)
+    public static IReadOnlyList<TableDifference> ForeignWindows(LivePolicy live, TableContents? contents)
     {
-        IReadOnlyList<LiveWindow> listed;
-        try
-        {
-            listed = await live.WindowsAsync(cancellationToken);
-        }
-        catch (LivePolicyException)
-        {
+        if (contents is null)
             return []; // the table is gone: the comparison with the policy says so
-        }
+        var listed = live.Windows(contents);
         var now = DateTimeOffset.UtcNow;
         var opened = live.OpenedWindows.ToDictionary(w => w.Entry, w => w.Until, StringComparer.Ordinal);
         return listed.Where(w => w.Remaining is { } left && (!opened.TryGetValue(w.Entry.Name, out var until) || now + left > until + Slack))

@@ -76,7 +76,7 @@ internal static class WindowVerbs
 
     public static Command Status()
     {
-        var command = new Command("status", "list every window entry with its remaining time, and an active audit").WithOutput();
+        var command = new Command("status", "say what keeps the table (the daemon, another owner, nothing), then list every window entry with its remaining time, and an active audit").WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {

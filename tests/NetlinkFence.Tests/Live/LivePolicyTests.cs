@@ -473,4 +473,37 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var foreign = await Assert.ThrowsAsync<LivePolicyException>(() => LivePolicy.AttachAsync(nft, resolved));
         Assert.Contains("not this policy's", foreign.Message);
     }
+
+    [Fact]
+    public async Task One_listing_serves_attach_counters_and_windows_as_their_own_reads_do()
+    {
+        using var net = World();
+        var (live, nft) = await ApplyAsync(net);
+        await using var _ = nft;
+        await live.OpenWindowAsync("updates", TimeSpan.FromMinutes(1));
+        for (int i = 0; i < 2; i++)
+            Assert.True(net.TcpReachable(Control, 443, AgentAndWorld.ExpectedThroughMs));
+
+        var contents = (await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"))!;
+        var attached = LivePolicy.Attach(nft, live.Policy, contents);
+        Assert.Equal(Summed(await live.ReadCountersAsync()), Summed(attached.ReadCounters(contents)));
+        Assert.True(Assert.Single(attached.ReadCounters(contents), c => c.Entry.Name == "control").Packets >= 2);
+        var window = Assert.Single(attached.Windows(contents));
+        Assert.True(window.IsOpen);
+        Assert.InRange(window.Remaining!.Value, TimeSpan.FromSeconds(40), TimeSpan.FromMinutes(1));
+        Assert.Equal("updates", Assert.Single(attached.OpenedWindows).Entry); // open when attached: taken as its own
+
+        // Another writer commits after the listing: the first change, checked against the listing's generation, re-reads and lands.
+        net.Agent.Nft("add table inet bystander");
+        Assert.True(await attached.CloseWindowAsync("updates"));
+        Assert.False(net.TcpReachable(Mirror, 80, 700), "the window stayed open");
+
+        var bystander = (await nft.ListTableAsync(NftFamily.Inet, "bystander"))!;
+        Assert.Throws<ArgumentException>(() => LivePolicy.Attach(nft, live.Policy, bystander));
+        Assert.Throws<ArgumentException>(() => attached.ReadCounters(bystander));
+        Assert.Throws<ArgumentException>(() => attached.Windows(bystander));
+
+        static (string, ulong, ulong, int)[] Summed(IReadOnlyList<EntryCounters> counters) =>
+            counters.Select(c => (c.Entry.Name, c.Packets, c.Bytes, c.Elements)).ToArray();
+    }
 }

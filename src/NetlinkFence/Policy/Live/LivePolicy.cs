@@ -73,8 +73,23 @@ public sealed partial class LivePolicy
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(policy);
+        return Attach(connection, policy, await ListAsync(connection, policy.Policy.Table, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Attaches to the table <paramref name="contents"/> lists (made by the caller with
+    /// <see cref="NftablesConnection.ListTableAsync"/> on <paramref name="connection"/>), reading nothing itself: for a
+    /// caller that reads the table once for several purposes, such as a monitor that also compares it with the policy
+    /// and takes its counters and windows from the same listing (<see cref="ReadCounters(TableContents)"/>,
+    /// <see cref="Windows(TableContents)"/>). The same checks as <see cref="AttachAsync"/>; the first change is
+    /// generation-checked against the listing's generation.
+    /// </summary>
+    public static LivePolicy Attach(NftablesConnection connection, ResolvedPolicy policy, TableContents contents)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(policy);
         var live = new LivePolicy(connection, policy, TimeProvider.System);
-        await live.ReadAsync(checkStructure: true, cancellationToken).ConfigureAwait(false);
+        live.Load(live.Listing(contents), checkStructure: true);
         foreach (var (entry, until) in live.WindowsOpenNow())
             live.Opened(entry, until); // open when attached: taken as this object's
         return live;
@@ -184,9 +199,16 @@ public sealed partial class LivePolicy
     /// Every window entry with the time it stays open, read from the kernel's element expirations now, and the other
     /// entries whose elements let part of its traffic through (<see cref="LiveWindow.AlsoAllowedBy"/>).
     /// </summary>
-    public async Task<IReadOnlyList<LiveWindow>> WindowsAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<LiveWindow>> WindowsAsync(CancellationToken cancellationToken = default) =>
+        Windows(await ListAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// <see cref="WindowsAsync"/> from <paramref name="contents"/>, a listing of this policy's table the caller made
+    /// (<see cref="NftablesConnection.ListTableAsync"/>), rather than a read of its own; the remaining times count from now.
+    /// </summary>
+    public IReadOnlyList<LiveWindow> Windows(TableContents contents)
     {
-        var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        Listing(contents);
         var held = HeldNow(contents, _time.GetUtcNow());
         return _policy.Policy.Egress.Where(e => e.Window is not null)
             .Select(e => Window(e, contents) with { AlsoAllowedBy = AllowedByOthers(e, held) }).ToList();
@@ -424,9 +446,16 @@ public sealed partial class LivePolicy
     /// counters as the kernel lists them now, and how many elements let each entry's traffic through
     /// (<see cref="EntryCounters.Elements"/>: 0 when it allows nothing now).
     /// </summary>
-    public async Task<IReadOnlyList<EntryCounters>> ReadCountersAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EntryCounters>> ReadCountersAsync(CancellationToken cancellationToken = default) =>
+        ReadCounters(await ListAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// <see cref="ReadCountersAsync"/> from <paramref name="contents"/>, a listing of this policy's table the caller made
+    /// (<see cref="NftablesConnection.ListTableAsync"/>), rather than a read of its own.
+    /// </summary>
+    public IReadOnlyList<EntryCounters> ReadCounters(TableContents contents)
     {
-        var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        Listing(contents);
         var egress = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
         var input = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
         var contributors = new HashSet<string>(StringComparer.Ordinal);
@@ -623,6 +652,13 @@ public sealed partial class LivePolicy
     private async Task<TableContents> ReadAsync(bool checkStructure, CancellationToken cancellationToken)
     {
         var contents = await ListAsync(cancellationToken).ConfigureAwait(false);
+        Load(contents, checkStructure);
+        return contents;
+    }
+
+    /// <summary>Rebuilds the models from <paramref name="contents"/> (and, with <paramref name="checkStructure"/>, checks it is this policy's).</summary>
+    private void Load(TableContents contents, bool checkStructure)
+    {
         if (checkStructure)
         {
             var differences = TableDiff.Compare(WithoutLiveElements(_compiled.ToExpectedContents()), WithoutLiveElements(contents));
@@ -634,7 +670,6 @@ public sealed partial class LivePolicy
         }
         LoadModels(contents, _time.GetUtcNow());
         _generation = contents.Generation;
-        return contents;
     }
 
     /// <summary>The models of the allow sets <paramref name="contents"/> holds (a listing, or the policy's own expected table).</summary>
@@ -657,9 +692,20 @@ public sealed partial class LivePolicy
         _scopedSets = scopedSets;
     }
 
-    private async Task<TableContents> ListAsync(CancellationToken cancellationToken) =>
-        await _nft.ListTableAsync(NftFamily.Inet, Table, cancellationToken).ConfigureAwait(false)
-        ?? throw new LivePolicyException($"there is no table inet {Table} (removed, or never applied): apply the policy first");
+    private Task<TableContents> ListAsync(CancellationToken cancellationToken) => ListAsync(_nft, Table, cancellationToken);
+
+    private static async Task<TableContents> ListAsync(NftablesConnection nft, string table, CancellationToken cancellationToken) =>
+        await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken).ConfigureAwait(false)
+        ?? throw new LivePolicyException($"there is no table inet {table} (removed, or never applied): apply the policy first");
+
+    /// <summary><paramref name="contents"/>, when it lists this policy's table: a listing of another table is the caller's mistake.</summary>
+    private TableContents Listing(TableContents contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        if (contents.Table.Family != NftFamily.Inet || contents.Table.Name != Table)
+            throw new ArgumentException($"the listing is of table {contents.Table.Family.ToString().ToLowerInvariant()} {contents.Table.Name}, not of this policy's table inet {Table}", nameof(contents));
+        return contents;
+    }
 
     private void Switch(ResolvedPolicy next, CompiledPolicy compiled)
     {

@@ -50,6 +50,19 @@ public sealed class VerifyRunningPolicyTests : IDisposable
         Expect(ns, "- set allow_v4: element 203.0.113.50 . tcp . 443", "a destination of the policy");
     }
 
+    [Fact]
+    public void An_element_given_to_another_entry_is_drift_though_every_key_is_the_policys()
+    {
+        using var ns = TestNamespace.Create();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+        Assert.Equal(0, CliRunner.Run($"verify {_policy} --netns {ns.Name}").ExitCode);
+        // The same key, its counter and its userdata now another entry's: the set's keys are all the policy's, its elements are not.
+        ns.Nft("delete element inet netlinkfence allow_v4 { 203.0.113.50 . tcp . 443 }");
+        ns.Nft("add element inet netlinkfence allow_v4 { 203.0.113.50 . tcp . 443 comment \"updates\" }");
+        Expect(ns, "element 203.0.113.50 . tcp . 443 (\"updates\", permanent)", "not one of the entry's tcp ports");
+        Expect(ns, "- set allow_v4: element 203.0.113.50 . tcp . 443", "a destination of the policy");
+    }
+
     /// <summary>verify exits 1 and names the element and why.</summary>
     private void Expect(TestNamespace ns, string element, string reason)
     {

@@ -37,8 +37,7 @@ internal sealed class DeniedCounter(NftablesConnection? nft, string table)
             if (probes is null)
                 return new DeniedReading(null, 0, live.Generation,
                     $"not read (chain {PolicyCompiler.EgressDeniedChain} of table inet {table} has no self-test counter 'meta mark 0x{PolicyCompiler.SelfTestMark:x8} counter'; apply the policy with this version)");
-            // The audit-mode rules (learn --audit) accept: their counter counts nothing dropped.
-            ulong dropped = rules.Where(r => r != probes && !r.Expressions.OfType<LookupExpression>().Any(l => l.SetName == AuditMode.SetName)).SelectMany(r => r.Expressions).OfType<CounterExpression>().Aggregate(0UL, (sum, c) => sum + c.Packets);
+            ulong dropped = TableMetrics.DeniedIn(live, PolicyCompiler.EgressDeniedChain).Packets; // what stats reports, one definition
             return new DeniedReading(((CounterExpression)probes.Expressions[2]).Packets, dropped, live.Generation, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

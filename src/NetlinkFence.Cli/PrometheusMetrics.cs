@@ -53,10 +53,13 @@ internal static class PrometheusMetrics
             "set elements that let an allow entry's traffic through now; 0: it allows nothing (a closed window, or DNS names whose addresses all expired)",
             entries.Select(e => (e.Item1, e.e.Elements.ToString(CultureInfo.InvariantCulture))));
         var denied = metrics.Denied.Select(d => ($"{{{table},chain=\"{Escape(d.Chain)}\"}}", d)).ToList();
-        Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain logged and dropped (or rejected, egress.deny: reject)",
+        Family(text, "netlinkfence_denied_packets_total", "counter", "packets a denied chain dropped (or rejected, egress.deny: reject), logged or not",
             denied.Select(d => (d.Item1, Number(d.d.Packets))));
-        Family(text, "netlinkfence_denied_bytes_total", "counter", "bytes a denied chain logged and dropped (or rejected)",
+        Family(text, "netlinkfence_denied_bytes_total", "counter", "bytes a denied chain dropped (or rejected)",
             denied.Select(d => (d.Item1, Number(d.d.Bytes))));
+        Family(text, "netlinkfence_denied_logged_packets_total", "counter",
+            "packets a denied chain logged (kernel log and NFLOG); below netlinkfence_denied_packets_total by the packets that came over log.rate and are in no log",
+            denied.Where(d => d.d.Logged is not null).Select(d => (d.Item1, Number(d.d.Logged!.Value))));
         var windows = metrics.Windows.Select(w => ($"{{{table},entry=\"{Escape(w.Entry.Name)}\"}}", w)).ToList();
         Family(text, "netlinkfence_window_open", "gauge", "1 while a window entry is open",
             windows.Select(w => (w.Item1, w.w.IsOpen ? "1" : "0")));

@@ -17,7 +17,7 @@ internal sealed record TableMetrics(
     bool Present,
     bool? MatchesPolicy,
     IReadOnlyList<EntryCounters> Entries,
-    IReadOnlyList<(string Chain, ulong Packets, ulong Bytes)> Denied,
+    IReadOnlyList<DeniedCount> Denied,
     IReadOnlyList<LiveWindow> Windows,
     AuditState? Audit)
 {
@@ -64,14 +64,34 @@ internal sealed record TableMetrics(
 
     private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;
 
-    private static List<(string, ulong, ulong)> DeniedOf(TableContents contents) => DeniedChains.Select(chain => Dropped(contents, chain)).ToList();
+    private static List<DeniedCount> DeniedOf(TableContents contents) => DeniedChains.Select(chain => DeniedIn(contents, chain)).ToList();
 
     /// <summary>
-    /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>). Earlier counters in the chain (the
-    /// self-test probes' mark counter) count packets that go on to that drop, so they are not added again.
+    /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>, or the reject). Earlier counters in
+    /// the chain (the self-test probes' mark counter, the log rule's) count packets that go on to that drop, and the
+    /// audit rules' count packets accepted, so none is added. How many were logged: the log rule's counter, which
+    /// follows its rate limit.
     /// </summary>
-    private static (string, ulong, ulong) Dropped(TableContents contents, string chain) =>
-        contents.RulesOf(chain).LastOrDefault()?.Expressions.OfType<CounterExpression>().LastOrDefault() is { } counter
-            ? (chain, counter.Packets, counter.Bytes)
-            : (chain, 0, 0);
+    public static DeniedCount DeniedIn(TableContents contents, string chain)
+    {
+        var rules = contents.RulesOf(chain).ToList();
+        var (packets, bytes) = rules.LastOrDefault()?.Expressions.OfType<CounterExpression>().LastOrDefault() is { } counter
+            ? (counter.Packets, counter.Bytes)
+            : (0UL, 0UL);
+        var log = rules.FirstOrDefault(r => r.Expressions.OfType<LogExpression>().Any()
+            && !r.Expressions.OfType<LookupExpression>().Any(l => l.SetName == AuditMode.SetName)); // not audit mode's log
+        ulong? logged = log is null ? 0
+            : log.Expressions.OfType<CounterExpression>().FirstOrDefault() is { } c ? c.Packets
+            : log.Expressions.OfType<LimitExpression>().Any() ? null // a rate limit without the counter: a table of an older version
+            : packets;
+        return new DeniedCount(chain, packets, bytes, logged);
+    }
 }
+
+/// <summary>What one denied chain counted.</summary>
+/// <param name="Chain">ingress_denied or egress_denied.</param>
+/// <param name="Packets">Packets it dropped (or rejected), logged or not.</param>
+/// <param name="Bytes">Their bytes.</param>
+/// <param name="Logged">Packets it logged (to the kernel log and NFLOG): fewer than <paramref name="Packets"/> when more
+/// came than <c>log.rate</c> lets through; null when the table cannot say (applied by a version without the log counter).</param>
+internal sealed record DeniedCount(string Chain, ulong Packets, ulong Bytes, ulong? Logged);

@@ -67,12 +67,14 @@ internal static class StatsVerb
                     }
                     w.WriteEndArray();
                     w.WriteStartArray("denied");
-                    foreach (var (chain, packets, bytes) in metrics.Denied)
+                    foreach (var denied in metrics.Denied)
                     {
                         w.WriteStartObject();
-                        w.WriteString("chain", chain);
-                        w.WriteNumber("packets", packets);
-                        w.WriteNumber("bytes", bytes);
+                        w.WriteString("chain", denied.Chain);
+                        w.WriteNumber("packets", denied.Packets);
+                        w.WriteNumber("bytes", denied.Bytes);
+                        if (denied.Logged is { } logged) // known whenever the table is this version's policy, which stats requires
+                            w.WriteNumber("logged", logged);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -83,12 +85,20 @@ internal static class StatsVerb
             foreach (var e in metrics.Entries)
                 Console.WriteLine($"  {(e.Input ? "input " : "egress")} {e.Entry.Name,-24} {e.Packets,12} {Noun(e.Packets, "packet"),-7} {e.Bytes,14} {Noun(e.Bytes, "byte"),-5} "
                     + $"{e.Elements,6} {Noun((ulong)e.Elements, "element"),-8}  ({e.Entry.Location})");
-            foreach (var (chain, packets, bytes) in metrics.Denied)
-                Console.WriteLine($"  denied {chain,-24} {packets,12} {Noun(packets, "packet"),-7} {bytes,14} {Noun(bytes, "byte")}");
+            foreach (var denied in metrics.Denied)
+                Console.WriteLine($"  denied {denied.Chain,-24} {denied.Packets,12} {Noun(denied.Packets, "packet"),-7} {denied.Bytes,14} {Noun(denied.Bytes, "byte"),-5}  {Logged(denied)}");
             return ExitCodes.Ok;
         }));
         return command;
     }
+
+    /// <summary>How many of a denied chain's packets were logged: "12 logged, 30 over log.rate (not in any log)".</summary>
+    private static string Logged(DeniedCount denied) => denied.Logged switch
+    {
+        null => "",
+        { } logged when logged < denied.Packets => $"{logged} logged, {denied.Packets - logged} over log.rate (not in any log)",
+        { } logged => $"{logged} logged",
+    };
 
     /// <summary>The unit after a right-aligned count: "1 packet", "2 packets" (the column keeps its width).</summary>
     private static string Noun(ulong count, string noun) => count == 1 ? noun : noun + "s";

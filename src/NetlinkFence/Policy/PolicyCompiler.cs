@@ -384,14 +384,18 @@ public static class PolicyCompiler
             yield return new(new RuleBuilder(Inet, table, chain).Mark(SelfTestMark).Counter().Build(SelfTestCounterComment), BuiltIn,
                 "count the self-test's probes apart from other dropped traffic (they carry this socket mark); no verdict");
         // One limit guards both log statements: a packet over the rate is logged nowhere (and still dropped below).
-        // The kernel log line needs a prefix; the NFLOG copy is always sent, so `watch` works in any namespace.
+        // The counter after the limit counts the packets logged, so stats can say how many denials the rate kept out
+        // of the log (the final rule counts them all). The kernel log line needs a prefix; the NFLOG copy is always
+        // sent, so `watch` works in any namespace.
         var builder = new RuleBuilder(Inet, table, chain);
         if (log.RatePerSecond is { } rate)
-            builder.Limit(rate, log.RateUnitSeconds);
+            builder.Limit(rate, log.RateUnitSeconds).Counter();
         if (prefix is not null)
             builder.Log(prefix);
         yield return new(builder.Log(prefix, log.NflogGroup).Build(), "log",
-            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} (the rate limit bounds log records only; every packet is still {Denied(action)})");
+            $"log what is denied{(prefix is null ? "" : " to the kernel log and")} to NFLOG group {log.NflogGroup} "
+            + (log.RatePerSecond is null ? "" : "and count what is logged ")
+            + $"(the rate limit bounds log records only; every packet is still {Denied(action)})");
         if (action == DenyAction.Reject)
             yield return new(new RuleBuilder(Inet, table, chain).Counter().Add(AdminProhibited).Build(), "egress.deny",
                 "count and reject: the sender gets ICMP administratively prohibited and fails at once instead of waiting for its timeout");

@@ -64,7 +64,7 @@ internal sealed record TableMetrics(
 
     private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;
 
-    private static List<DeniedCount> DeniedOf(TableContents contents) => DeniedChains.Select(chain => DeniedIn(contents, chain)).ToList();
+    internal static List<DeniedCount> DeniedOf(TableContents contents) => DeniedChains.Select(chain => DeniedIn(contents, chain)).ToList();
 
     /// <summary>
     /// What a denied chain dropped: its last rule's counter (<c>counter drop</c>, or the reject). Earlier counters in

@@ -48,6 +48,7 @@ internal static class LearnVerb
                     Console.Error.WriteLine(state.Banner);
                 }
                 notes.WriteLine($"watching denials of table inet {policy.Table} (NFLOG group {reader.Group}) for {duration.TotalSeconds:0.#}s{(state is null ? "" : ", in AUDIT mode")}");
+                var countersBefore = await UnloggedDenials.ReadAsync(nft, policy.Table, cancellationToken);
                 try
                 {
                     await ReadAsync(reader, learner, duration, cancellationToken);
@@ -63,6 +64,10 @@ internal static class LearnVerb
                 }
                 if (reader.LostInKernel + reader.DroppedSlowConsumer > 0)
                     Console.Error.WriteLine($"netlinkfence: warning: {reader.LostInKernel + reader.DroppedSlowConsumer} denial record(s) lost; the counts below are low");
+                // Packets over log.rate are dropped unlogged: learn never saw them, and a destination only they went to is missing below.
+                if (UnloggedDenials.Between(countersBefore, await UnloggedDenials.ReadAsync(nft, policy.Table, cancellationToken)) is > 0 and var unlogged)
+                    Console.Error.WriteLine($"netlinkfence: warning: {unlogged} denied packet(s) came over log.rate meanwhile and are in no log: "
+                        + "the suggestions below may miss destinations; learn again with a higher log.rate (or none) in the live policy");
             }
 
             var resolvers = policy.Resolvers.SelectMany(compiled.Source.NetworksOf)

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Interop;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.Faults;
@@ -55,8 +58,8 @@ public sealed class LearnTests : IDisposable
         while (!learner.HasExited)
             net.UdpReachable(Ntp, 123, 300);
         await learner.WaitForExitAsync();
-        string output = await stdout;
-        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{await stderr}");
+        string output = await stdout, errors = await stderr;
+        Assert.True(learner.ExitCode == 0, $"learn exited {learner.ExitCode}: {output}{errors}");
         return output;
     }
 
@@ -94,6 +97,37 @@ public sealed class LearnTests : IDisposable
         var (_, after, _) = CliRunner.Run($"lint --output json {merged}");
         Assert.Equal(Count(before, "\"error\""), Count(after, "\"error\""));
         Assert.Contains("\"findings\"", after);
+    }
+
+    [Fact]
+    public async Task Denials_over_the_log_rate_while_learning_are_a_warning_that_suggestions_may_be_missing()
+    {
+        using var net = new AgentAndWorld(Ntp, "192.168.1.10");
+        string text = PolicyText.Replace("rate: 50/second", "rate: 1/second", StringComparison.Ordinal);
+        string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", text);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await ApplyAsync(nft, text, policy);
+
+        // Bursts of denied NTP datagrams until learn exits: far more than 1/second (burst 5) gets into the log.
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 4s");
+        var stdout = learner.StandardOutput.ReadToEndAsync();
+        var stderr = learner.StandardError.ReadToEndAsync();
+        var socket = NetworkNamespace.Run(net.Agent.Path, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        using (socket)
+        {
+            while (!learner.HasExited)
+            {
+                for (int i = 0; i < 20; i++)
+                    Assert.Throws<SocketException>(() => socket.SendTo("x"u8, new IPEndPoint(IPAddress.Parse(Ntp), 123)));
+                await Task.Delay(100);
+            }
+        }
+        await learner.WaitForExitAsync();
+        string output = await stdout, errors = await stderr;
+        Assert.True(learner.ExitCode == 0, output + errors);
+        Assert.Matches(@"netlinkfence: warning: \d+ denied packet\(s\) came over log\.rate meanwhile and are in no log: the suggestions below may miss destinations; "
+            + @"learn again with a higher log\.rate \(or none\) in the live policy", errors);
+        Assert.Contains($"+      to: [{Ntp}]", output); // what was logged is still suggested
     }
 
     [Fact]

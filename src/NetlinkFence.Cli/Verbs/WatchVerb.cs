@@ -3,6 +3,7 @@ using System.Text;
 using NetlinkFence.Cli.Watch;
 using NetlinkFence.Logging;
 using NetlinkFence.Logging.Syslog;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -74,8 +75,12 @@ internal static class WatchVerb
                 await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
                 Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
                 var explainer = compiled is null ? null : new DenialExplainer(compiled, policyPath!, parse.GetValue(CommonOptions.NetworkNamespace));
+                await using var counters = compiled is null ? null : await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
+                var before = counters is null ? null : await TryReadCountersAsync(counters, compiled!.Table.Name, cancellationToken);
                 await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer is null ? null : explainer.Explain,
                     sinks, stdout, limit, runFor, cancellationToken);
+                if (counters is not null)
+                    await WarnOfUnloggedAsync(counters, compiled!.Table.Name, before);
             }
             finally
             {
@@ -85,6 +90,30 @@ internal static class WatchVerb
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Says on standard error how many denied packets came over <c>log.rate</c> while watch ran: they are in no log,
+    /// so no line above stands for them. Read after a Ctrl-C too (not with the cancelled token), for at most 5 s.
+    /// </summary>
+    private static async Task WarnOfUnloggedAsync(NftablesConnection nft, string table, UnloggedDenials? before)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        if (UnloggedDenials.Between(before, await TryReadCountersAsync(nft, table, timeout.Token)) is > 0 and var unlogged)
+            Console.Error.WriteLine($"netlinkfence: warning: {unlogged} denied packet(s) came over log.rate meanwhile and are in no log: no line above stands for them");
+    }
+
+    /// <summary>The denied chains' counters, or null when they cannot be read: the count is a courtesy, watch prints what it saw whatever happens.</summary>
+    private static async Task<UnloggedDenials?> TryReadCountersAsync(NftablesConnection nft, string table, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await UnloggedDenials.ReadAsync(nft, table, cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or NetlinkFenceException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -30,12 +30,12 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
               tcp: [443]
         """;
 
-    private static (AgentAndWorld Net, string PolicyFile) Scene()
+    private static (AgentAndWorld Net, string PolicyFile) Scene(string policy = Policy)
     {
         var net = new AgentAndWorld("198.51.100.10", "198.51.100.7");
         net.Agent.Exec("sysctl", "-qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
         string file = Path.Combine(Path.GetTempPath(), $"nlf-watch-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(file, Policy);
+        File.WriteAllText(file, policy);
         var applied = CliRunner.Run($"apply {file} --netns {net.Agent.Name}");
         Assert.True(applied.ExitCode == 0, applied.Stderr + applied.Stdout);
         return (net, file);
@@ -239,6 +239,33 @@ public sealed class WatchVerbTests(ITestOutputHelper output)
             Assert.True(exit == 0, watch.Stderr);
             Assert.Empty(lost);
             Assert.True(lines.Length >= rate * 3, $"only {lines.Length} lines"); // at least 3 of the 5 s at the full rate
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Denials_over_the_log_rate_are_said_at_the_end_as_in_no_log()
+    {
+        var (net, file) = Scene(Policy.Replace("  prefix: \"EGRESS-DENIED: \"\n", "  prefix: \"EGRESS-DENIED: \"\n  rate: 1/second\n", StringComparison.Ordinal));
+        using var _ = net;
+        try
+        {
+            Assert.Contains("rate: 1/second", File.ReadAllText(file));
+            using (var quiet = new Watch($"--netns {net.Agent.Name} --policy {file} --duration 2s"))
+            {
+                Assert.Equal(0, quiet.WaitForExit().ExitCode);
+                Assert.DoesNotContain("came over log.rate", quiet.Stderr); // nothing sent: nothing to say
+            }
+            using var watch = new Watch($"--netns {net.Agent.Name} --policy {file} --duration 3s");
+            // 200 datagrams a second for 2 s against 1/second (burst 5): most are in no log.
+            await Task.Run(() => DenialTraffic.UdpAtRate(net.Agent.Path, "198.51.100.7", 123, 200, TimeSpan.FromSeconds(2)));
+            var (exit, stdout) = watch.WaitForExit();
+            Assert.True(exit == 0, watch.Stderr);
+            Assert.Matches(@"netlinkfence: warning: \d+ denied packet\(s\) came over log\.rate meanwhile and are in no log: no line above stands for them", watch.Stderr);
+            Assert.InRange(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, 1, 20); // what the rate let through
         }
         finally
         {

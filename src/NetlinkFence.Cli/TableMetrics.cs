@@ -78,14 +78,33 @@ internal sealed record TableMetrics(
         var (packets, bytes) = rules.LastOrDefault()?.Expressions.OfType<CounterExpression>().LastOrDefault() is { } counter
             ? (counter.Packets, counter.Bytes)
             : (0UL, 0UL);
-        var log = rules.FirstOrDefault(r => r.Expressions.OfType<LogExpression>().Any()
-            && !r.Expressions.OfType<LookupExpression>().Any(l => l.SetName == AuditMode.SetName)); // not audit mode's log
-        ulong? logged = log is null ? 0
-            : log.Expressions.OfType<CounterExpression>().FirstOrDefault() is { } c ? c.Packets
-            : log.Expressions.OfType<LimitExpression>().Any() ? null // a rate limit without the counter: a table of an older version
-            : packets;
-        return new DeniedCount(chain, packets, bytes, logged);
+        var log = rules.FirstOrDefault(r => r.Expressions.OfType<LogExpression>().Any() && !IsAudit(r)); // not audit mode's log
+        return new DeniedCount(chain, packets, bytes, LoggedBy(log, packets));
     }
+
+    /// <summary>
+    /// Audit mode's two rules in egress_denied (<c>learn --audit</c>): what they accepted (the accept rule's counter) and,
+    /// of that, what they logged. Zero and zero when the chain has no audit rules.
+    /// </summary>
+    public static (ulong Accepted, ulong? Logged) AuditedIn(TableContents contents)
+    {
+        var rules = contents.RulesOf(PolicyCompiler.EgressDeniedChain).Where(IsAudit).ToList();
+        ulong accepted = rules.FirstOrDefault(r => !r.Expressions.OfType<LogExpression>().Any())?.Expressions.OfType<CounterExpression>().FirstOrDefault()?.Packets ?? 0;
+        return (accepted, LoggedBy(rules.FirstOrDefault(r => r.Expressions.OfType<LogExpression>().Any()), accepted));
+    }
+
+    private static bool IsAudit(Rule rule) => rule.Expressions.OfType<LookupExpression>().Any(l => l.SetName == AuditMode.SetName);
+
+    /// <summary>
+    /// How many of <paramref name="packets"/> the log rule <paramref name="log"/> logged: its counter (after its rate
+    /// limit); all of them without a limit; none without a log rule; null for a limit without the counter (a table an
+    /// older version applied).
+    /// </summary>
+    private static ulong? LoggedBy(Rule? log, ulong packets) =>
+        log is null ? 0
+        : log.Expressions.OfType<CounterExpression>().FirstOrDefault() is { } counter ? counter.Packets
+        : log.Expressions.OfType<LimitExpression>().Any() ? null
+        : packets;
 }
 
 /// <summary>What one denied chain counted.</summary>

@@ -7,7 +7,7 @@ namespace NetlinkFence.Cli;
 /// <c>log.rate</c>: those are in no log, so a reader of the NFLOG group (<c>learn</c>) never saw them.
 /// </summary>
 /// <param name="TableHandle">The table's handle: a replaced table (a new handle) starts its counters again.</param>
-/// <param name="Packets">Packets the denied chains dropped, summed.</param>
+/// <param name="Packets">Packets the denied chains dropped, and the audit rules accepted (<c>learn --audit</c>), summed.</param>
 /// <param name="Logged">Of those, the packets logged; null when the table does not count them (an older version's).</param>
 internal sealed record UnloggedDenials(ulong TableHandle, ulong Packets, ulong? Logged)
 {
@@ -16,9 +16,12 @@ internal sealed record UnloggedDenials(ulong TableHandle, ulong Packets, ulong? 
     {
         if (await nft.ListTableAsync(NftFamily.Inet, table, cancellationToken) is not { } contents)
             return null;
+        // Denied and dropped, or (learn --audit) denied and accepted by the audit rules: either way, logged or not.
         var chains = TableMetrics.DeniedOf(contents);
-        ulong? logged = chains.All(c => c.Logged is not null) ? chains.Aggregate(0UL, (sum, c) => sum + c.Logged!.Value) : null;
-        return new UnloggedDenials(contents.Table.Handle, chains.Aggregate(0UL, (sum, c) => sum + c.Packets), logged);
+        var (audited, auditLogged) = TableMetrics.AuditedIn(contents);
+        ulong? logged = auditLogged is not null && chains.All(c => c.Logged is not null)
+            ? chains.Aggregate(auditLogged.Value, (sum, c) => sum + c.Logged!.Value) : null;
+        return new UnloggedDenials(contents.Table.Handle, chains.Aggregate(audited, (sum, c) => sum + c.Packets), logged);
     }
 
     /// <summary>

@@ -431,9 +431,9 @@ public static class PolicyCompiler
         RuleBuilder Audited() => new RuleBuilder(Inet, table, EgressDeniedChain).Add(new MetaExpression(MetaKey.NfProto)).Add(new LookupExpression(set.Name));
         var logged = Audited();
         if (log.RatePerSecond is { } rate)
-            logged.Limit(rate, log.RateUnitSeconds);
+            logged.Limit(rate, log.RateUnitSeconds).Counter(); // what is logged, against the accept's count: learn says what the rate hid
         yield return new(logged.Log(AuditLogPrefix, log.NflogGroup).Build(), BuiltIn,
-            "audit mode only (the audit set holds an unexpired element): log what would be denied");
+            "audit mode only (the audit set holds an unexpired element): log what would be denied" + (log.RatePerSecond is null ? "" : ", and count what is logged"));
         yield return new(Audited().Counter().Accept("audit"), BuiltIn,
             "audit mode only: accept what would be denied; the element's kernel timeout ends it even if the learner dies");
     }

@@ -4,7 +4,7 @@ namespace NetlinkFence.Cli;
 
 /// <summary>
 /// The denied chains' counters at one moment, to tell how many denied packets between two moments came over
-/// <c>log.rate</c>: those are in no log, so a reader of the NFLOG group (<c>learn</c>) never saw them.
+/// <c>log.rate</c>: those are in no log, so a reader of the NFLOG group (<c>learn</c>, <c>watch</c>) never saw them.
 /// </summary>
 /// <param name="TableHandle">The table's handle: a replaced table (a new handle) starts its counters again.</param>
 /// <param name="Packets">Packets the denied chains dropped, and the audit rules accepted (<c>learn --audit</c>), summed.</param>

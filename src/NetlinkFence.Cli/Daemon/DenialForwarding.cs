@@ -1,6 +1,7 @@
 using NetlinkFence.Cli.Watch;
 using NetlinkFence.Logging;
 using NetlinkFence.Logging.Syslog;
+using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli.Daemon;
@@ -10,6 +11,9 @@ namespace NetlinkFence.Cli.Daemon;
 /// daemon's namespace, each record explained as <c>watch</c> explains it (by the policy running now, so a reload
 /// that only changes entries is seen at once) and queued on a syslog-over-TLS forwarder. The same loop and sink as
 /// <c>watch --forward</c>; losses (the socket's queue, the reader's buffer, the forwarder's queue) go to the log.
+/// Denied packets over <c>log.rate</c> never reach the group: every <see cref="UnloggedEvery"/> in which denials
+/// came, the denied chains' counters say how many the kernel did not log, and the collector is told
+/// (<c>UNLOGGED</c>), so its picture of a flood is not a calm one.
 /// </summary>
 internal sealed class DenialForwarding : IAsyncDisposable
 {
@@ -17,25 +21,76 @@ internal sealed class DenialForwarding : IAsyncDisposable
     // socket and the forwarder (Enqueue never blocks), and the kernel's sequence gaps count what was lost before it.
     private static readonly NflogReaderOptions ReaderOptions = new() { BufferCapacity = 50_000, DropWhenFull = false };
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan UnloggedEvery = TimeSpan.FromSeconds(10);
 
     private readonly NflogReader _reader;
     private readonly ForwardingSink _sink;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly Task _loop, _unlogged;
+    private readonly SyslogTlsForwarder _forwarder;
+    private readonly Action<string> _log;
     private readonly string _policyPath;
     private readonly string? _netns;
     private volatile DenialExplainer _explainer;
+    private volatile string _table;
 
-    private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, ForwardingSink sink, CompiledPolicy policy, string policyPath, string? netns)
+    private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, SyslogTlsForwarder forwarder, CompiledPolicy policy, string policyPath, string? netns,
+        Action<string> log)
     {
         Remote = remote;
         Group = group;
         _reader = reader;
-        _sink = sink;
+        _forwarder = forwarder;
+        _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true);
+        _log = log;
         _policyPath = policyPath;
         _netns = netns;
         _explainer = new DenialExplainer(policy, policyPath, netns);
+        _table = policy.Table.Name;
         _loop = Task.Run(() => RunAsync(_stop.Token));
+        _unlogged = Task.Run(() => ReportUnloggedAsync(_stop.Token));
+    }
+
+    /// <summary>
+    /// Every <see cref="UnloggedEvery"/> in which records came (packets over the rate come only beside logged ones; a
+    /// quiet interval's are counted with the next busy one), tells the collector how many denied packets since the last
+    /// report the kernel did not log. Reading the counters is one listing of the table, so it is skipped when quiet.
+    /// </summary>
+    private async Task ReportUnloggedAsync(CancellationToken token)
+    {
+        try
+        {
+            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
+            var last = await UnloggedDenials.ReadAsync(nft, _table, token);
+            var since = DateTimeOffset.UtcNow;
+            ulong records = Records();
+            while (true)
+            {
+                await Task.Delay(UnloggedEvery, token);
+                if (Records() == records)
+                    continue;
+                records = Records();
+                var now = await UnloggedDenials.ReadAsync(nft, _table, token);
+                var at = DateTimeOffset.UtcNow;
+                if (UnloggedDenials.Between(last, now) is > 0 and var unlogged)
+                {
+                    _forwarder.ReportUnlogged(unlogged, since, at);
+                    _log($"forward: {unlogged} denied packet(s) came over log.rate since {since:HH:mm:ss} and are in no log; told {_forwarder.Options.Endpoint}");
+                }
+                (last, since) = (now, at);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _log($"forward: counting the denials over log.rate stopped: {e.Message}; a reload (SIGHUP) restarts it");
+        }
+    }
+
+    /// <summary>The records handed to the forwarder so far (queued or dropped for a full queue).</summary>
+    private ulong Records()
+    {
+        var status = _forwarder.Status;
+        return status.Enqueued + status.Dropped;
     }
 
     private async Task RunAsync(CancellationToken token)
@@ -81,7 +136,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             throw;
         }
         log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
-        return new DenialForwarding(remote, group, reader, new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true), policy, policyPath, netns);
+        return new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log);
     }
 
     /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
@@ -96,18 +151,25 @@ internal sealed class DenialForwarding : IAsyncDisposable
     }
 
     /// <summary>Explains the next denials with <paramref name="policy"/> (a reload that keeps the collector and the group).</summary>
-    public void Explain(CompiledPolicy policy) => _explainer = new DenialExplainer(policy, _policyPath, _netns);
+    public void Explain(CompiledPolicy policy)
+    {
+        _explainer = new DenialExplainer(policy, _policyPath, _netns);
+        _table = policy.Table.Name;
+    }
 
     /// <summary>Stops reading, gives the forwarder a few seconds to send what is queued (what is not is logged), closes both.</summary>
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try
+        foreach (var task in new[] { _loop, _unlogged })
         {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
+            try
+            {
+                await task;
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
         await _sink.DisposeAsync();
         await _reader.DisposeAsync();

@@ -22,11 +22,11 @@ public sealed class DaemonForwardingTests : IDisposable
 
     public DaemonForwardingTests() => _ca = new TestCertificates(_directory, "test");
 
-    private string Policy(string group, bool ntpEntry) => $$"""
+    private string Policy(string group, bool ntpEntry, string rate = "10/second") => $$"""
         version: 1
         log:
           prefix: "EGRESS-DENIED: "
-          rate: 10/second
+          rate: {{rate}}
           group: {{group}}
           remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
         egress:
@@ -86,6 +86,38 @@ public sealed class DaemonForwardingTests : IDisposable
             var second = NtpDenial(collector, _net.Agent.Path, d => d.GetValueOrDefault("reason") == $"no entry allows {NtpServer}");
             Assert.True(second is not null, $"no NTP denial with the reloaded reason; daemon: {daemon.Log}");
             Assert.False(second!.ContainsKey("entry"), All(second));
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    /// <summary>
+    /// A flood over log.rate: the collector gets the denials the kernel logged and, within the daemon's counting
+    /// interval, an UNLOGGED report of the rest, counted by the denied chains' counters.
+    /// </summary>
+    [Fact]
+    public void Denials_over_the_log_rate_are_reported_to_the_collector_as_unlogged()
+    {
+        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
+        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
+        collector.Start();
+        string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: false, rate: "1/second"));
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog("forward: denials of NFLOG group 100 go to 198.51.100.20:6514"), daemon.Log);
+            long sent = DenialTraffic.UdpAtRate(_net.Agent.Path, NtpServer, 123, 200, TimeSpan.FromSeconds(3));
+
+            var reports = collector.WaitFor(r => r.Any(m => m.MessageId == "UNLOGGED"), TimeSpan.FromSeconds(90)).Where(m => m.MessageId == "UNLOGGED").ToList();
+            Assert.True(reports.Count > 0, $"no UNLOGGED report; daemon: {daemon.Log}; collector: {collector.Console}");
+            ulong unlogged = reports.Aggregate(0UL, (sum, m) => sum + ulong.Parse(m.Data["unlogged@32473"]["count"]));
+            int logged = collector.Received().Count(m => Ntp(m) is not null);
+            // 1/second, burst 5: a few of the datagrams were logged and forwarded, the rest are in the report.
+            Assert.True(logged >= 1 && unlogged >= (ulong)(sent / 2) && unlogged <= (ulong)sent + 50 /* the link's own IPv6 chatter is denied too */, $"sent {sent}, forwarded {logged}, reported unlogged {unlogged}");
+            Assert.True(daemon.WaitForLog("denied packet(s) came over log.rate since"), daemon.Log);
         }
         finally
         {

@@ -189,6 +189,26 @@ public sealed class SyslogCollectorTests : IDisposable
     }
 
     [Fact]
+    public async Task Unlogged_reports_add_up_until_written_and_reach_the_collector_as_one_message()
+    {
+        await using var forwarder = await StartForwarder();
+        var from = DateTimeOffset.Parse("2026-12-06T15:00:00Z");
+        forwarder.ReportUnlogged(40, from, from.AddSeconds(10));
+        forwarder.ReportUnlogged(0, from, from.AddSeconds(15)); // nothing to say: no report
+        forwarder.ReportUnlogged(2, from.AddSeconds(10), from.AddSeconds(20));
+
+        using var collector = StartCollector(_ca);
+        var report = Assert.Single(collector.WaitFor(r => r.Count >= 1));
+        Assert.Equal("UNLOGGED", report.MessageId);
+        Assert.Equal("42", report.Data["unlogged@32473"]["count"]);
+        Assert.Equal("2026-12-06T15:00:00.000000Z", report.Data["unlogged@32473"]["first"]);
+        Assert.Equal("2026-12-06T15:00:20.000000Z", report.Data["unlogged@32473"]["last"]);
+        Assert.StartsWith("42 denied packets came over the policy's log.rate between 2026-12-06T15:00:00.000000Z and 2026-12-06T15:00:20.000000Z", report.Text);
+        await forwarder.FlushAsync(); // written: nothing left to report
+        Assert.Single(collector.Received());
+    }
+
+    [Fact]
     public async Task AClientCertificateIsPresentedToACollectorThatRequiresOne()
     {
         var client = _ca.Issue("agent.test", null, "agent.test", server: false);

@@ -30,6 +30,8 @@ internal sealed class Rfc5424Formatter
 
     public string DroppedId => "dropped@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
 
+    public string UnloggedId => "unlogged@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>One denial, framed. <paramref name="sequence"/> numbers the forwarder's messages: with the run id it names a message, so a resent one is recognised.</summary>
     public byte[] Denial(DenialRecord record, DenialContext? context, ulong sequence)
     {
@@ -90,6 +92,24 @@ internal sealed class Rfc5424Formatter
         sb.Append("] ");
         int textStart = sb.Length;
         sb.Append(CultureInfo.InvariantCulture, $"{count} denials were dropped: the forwarder's queue of {capacity} was full (collector unreachable or too slow) from {Timestamp(first)} to {Timestamp(last)}");
+        return Frame(sb, textStart);
+    }
+
+    /// <summary>The report of denied packets over the policy's log.rate, which the kernel logged nowhere.</summary>
+    public byte[] Unlogged(ulong count, DateTimeOffset from, DateTimeOffset to, ulong sequence)
+    {
+        var sb = new StringBuilder(256);
+        Header(sb, 4, DateTimeOffset.UtcNow, "UNLOGGED");
+        sb.Append('[').Append(UnloggedId);
+        Param(sb, "run", _run);
+        Param(sb, "seq", sequence);
+        Param(sb, "host", _hostName);
+        Param(sb, "count", count);
+        Param(sb, "first", Timestamp(from));
+        Param(sb, "last", Timestamp(to));
+        sb.Append("] ");
+        int textStart = sb.Length;
+        sb.Append(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them");
         return Frame(sb, textStart);
     }
 

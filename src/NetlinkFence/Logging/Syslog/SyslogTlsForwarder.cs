@@ -46,8 +46,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private bool _inFlight;
     private ulong _sequence;
-    private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
-    private DateTimeOffset _firstDrop, _lastDrop;
+    private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported, _unloggedUnreported;
+    private DateTimeOffset _firstDrop, _lastDrop, _unloggedFrom, _unloggedTo;
     private int _connections;
     private bool _connected;
     private string? _lastError;
@@ -112,6 +112,26 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Tells the collector that <paramref name="count"/> denied packets between <paramref name="from"/> and
+    /// <paramref name="to"/> came over the policy's <c>log.rate</c>: the kernel logged none of them, so no
+    /// <c>DENIED</c> message stands for them (<c>UNLOGGED</c>, <c>unlogged@PEN count="N"</c>). Reports not yet
+    /// written add up into one. The count comes from the denied chains' counters (the CLI's daemon reads them).
+    /// </summary>
+    public void ReportUnlogged(ulong count, DateTimeOffset from, DateTimeOffset to)
+    {
+        if (count == 0)
+            return;
+        lock (_gate)
+        {
+            if (_unloggedUnreported == 0)
+                _unloggedFrom = from;
+            _unloggedUnreported += count;
+            _unloggedTo = to;
+            Wake();
+        }
+    }
+
     /// <summary>Queues every record of <paramref name="records"/> until it ends or <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task ForwardAsync(IAsyncEnumerable<DenialRecord> records, CancellationToken cancellationToken = default)
     {
@@ -128,7 +148,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             Task idle;
             lock (_gate)
             {
-                if (_pending.Count == 0 && !_inFlight && _droppedUnreported == 0)
+                if (_pending.Count == 0 && !_inFlight && _droppedUnreported == 0 && _unloggedUnreported == 0)
                     return;
                 idle = _idle.Task;
             }
@@ -271,6 +291,13 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         {
             var report = new Item(null, null, _formatter.Dropped(_droppedUnreported, _firstDrop, _lastDrop, _options.QueueCapacity, ++_sequence));
             _droppedUnreported = 0;
+            batch.Add(report);
+            bytes += report.Frame!.Length;
+        }
+        if (_unloggedUnreported > 0)
+        {
+            var report = new Item(null, null, _formatter.Unlogged(_unloggedUnreported, _unloggedFrom, _unloggedTo, ++_sequence));
+            _unloggedUnreported = 0;
             batch.Add(report);
             bytes += report.Frame!.Length;
         }

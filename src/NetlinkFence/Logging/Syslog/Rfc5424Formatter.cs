@@ -77,39 +77,31 @@ internal sealed class Rfc5424Formatter
     }
 
     /// <summary>The report of records dropped because the queue was full.</summary>
-    public byte[] Dropped(ulong count, DateTimeOffset first, DateTimeOffset last, int capacity, ulong sequence)
+    public byte[] Dropped(ulong count, DateTimeOffset first, DateTimeOffset last, int capacity, ulong sequence) =>
+        CountReport("DROPPED", DroppedId, count, first, last, sequence, (uint)capacity,
+            string.Create(CultureInfo.InvariantCulture, $"{count} denials were dropped: the forwarder's queue of {capacity} was full (collector unreachable or too slow) from {Timestamp(first)} to {Timestamp(last)}"));
+
+    /// <summary>The report of denied packets over the policy's log.rate, which the kernel logged nowhere.</summary>
+    public byte[] Unlogged(ulong count, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
+        CountReport("UNLOGGED", UnloggedId, count, from, to, sequence, queue: null,
+            string.Create(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them"));
+
+    /// <summary>A warning that counts denials no <c>DENIED</c> message stands for, between two times.</summary>
+    private byte[] CountReport(string messageId, string id, ulong count, DateTimeOffset first, DateTimeOffset last, ulong sequence, uint? queue, string text)
     {
         var sb = new StringBuilder(256);
-        Header(sb, 4, DateTimeOffset.UtcNow, "DROPPED");
-        sb.Append('[').Append(DroppedId);
+        Header(sb, 4, DateTimeOffset.UtcNow, messageId);
+        sb.Append('[').Append(id);
         Param(sb, "run", _run);
         Param(sb, "seq", sequence);
         Param(sb, "host", _hostName);
         Param(sb, "count", count);
         Param(sb, "first", Timestamp(first));
         Param(sb, "last", Timestamp(last));
-        Param(sb, "queue", (uint)capacity);
+        Param(sb, "queue", queue);
         sb.Append("] ");
         int textStart = sb.Length;
-        sb.Append(CultureInfo.InvariantCulture, $"{count} denials were dropped: the forwarder's queue of {capacity} was full (collector unreachable or too slow) from {Timestamp(first)} to {Timestamp(last)}");
-        return Frame(sb, textStart);
-    }
-
-    /// <summary>The report of denied packets over the policy's log.rate, which the kernel logged nowhere.</summary>
-    public byte[] Unlogged(ulong count, DateTimeOffset from, DateTimeOffset to, ulong sequence)
-    {
-        var sb = new StringBuilder(256);
-        Header(sb, 4, DateTimeOffset.UtcNow, "UNLOGGED");
-        sb.Append('[').Append(UnloggedId);
-        Param(sb, "run", _run);
-        Param(sb, "seq", sequence);
-        Param(sb, "host", _hostName);
-        Param(sb, "count", count);
-        Param(sb, "first", Timestamp(from));
-        Param(sb, "last", Timestamp(to));
-        sb.Append("] ");
-        int textStart = sb.Length;
-        sb.Append(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them");
+        sb.Append(text);
         return Frame(sb, textStart);
     }
 

@@ -6,7 +6,8 @@ namespace NetlinkFence.Tests.Policy;
 
 /// <summary>
 /// Every denial goes to an NFLOG group (log.group, 100 when unset) besides the kernel log, so `watch` works in any
-/// namespace; one limit expression ahead of both log statements rate-limits both.
+/// namespace; one limit expression ahead of both log statements rate-limits both, and a counter after it counts what
+/// it lets into the log.
 /// </summary>
 public sealed class DenyLogTests
 {
@@ -27,9 +28,10 @@ public sealed class DenyLogTests
     {
         var expressions = LogRule(Policy().Log("EGRESS-DENIED: ", "10/second"), chain);
         Assert.IsType<LimitExpression>(expressions[0]);
-        var kernel = Assert.IsType<LogExpression>(expressions[1]);
-        var nflog = Assert.IsType<LogExpression>(expressions[2]);
-        Assert.Equal(3, expressions.Count);
+        Assert.IsType<CounterExpression>(expressions[1]); // what the limit lets into the log: stats compares it with the final drop's
+        var kernel = Assert.IsType<LogExpression>(expressions[2]);
+        var nflog = Assert.IsType<LogExpression>(expressions[3]);
+        Assert.Equal(4, expressions.Count);
         Assert.Equal((prefix, (ushort?)null), (kernel.Prefix, kernel.Group));
         Assert.Equal((prefix, (ushort?)LogSettings.DefaultGroup), (nflog.Prefix, nflog.Group));
         Assert.Equal(100, LogSettings.DefaultGroup);

@@ -705,7 +705,7 @@ public sealed partial class LivePolicy
     {
         ArgumentNullException.ThrowIfNull(contents);
         if (contents.Table.Family != NftFamily.Inet || contents.Table.Name != Table)
-            throw new ArgumentException($"the listing is of table {contents.Table.Family.ToString().ToLowerInvariant()} {contents.Table.Name}, not of this policy's table inet {Table}", nameof(contents));
+            throw new ArgumentException($"the listing is of table {contents.Table.Family.ToNftName()} {contents.Table.Name}, not of this policy's table inet {Table}", nameof(contents));
         return contents;
     }
 

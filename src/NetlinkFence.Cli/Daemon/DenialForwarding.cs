@@ -58,31 +58,49 @@ internal sealed class DenialForwarding : IAsyncDisposable
     /// </summary>
     private async Task ReportUnloggedAsync(CancellationToken token)
     {
+        NftablesConnection nft;
         try
         {
-            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
-            var last = await UnloggedDenials.ReadAsync(nft, _table, token);
-            var since = DateTimeOffset.UtcNow;
-            ulong records = Records();
-            while (true)
-            {
-                await Task.Delay(UnloggedEvery, token);
-                if (Records() == records)
-                    continue;
-                records = Records();
-                var now = await UnloggedDenials.ReadAsync(nft, _table, token);
-                var at = DateTimeOffset.UtcNow;
-                if (UnloggedDenials.Between(last, now) is > 0 and var unlogged)
-                {
-                    _forwarder.ReportUnlogged(unlogged, since, at);
-                    _log($"forward: {unlogged} denied packet(s) came over log.rate since {since:HH:mm:ss} and are in no log; told {_forwarder.Options.Endpoint}");
-                }
-                (last, since) = (now, at);
-            }
+            nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (NetlinkFenceException e)
         {
-            _log($"forward: counting the denials over log.rate stopped: {e.Message}; a reload (SIGHUP) restarts it");
+            _log($"forward: cannot count the denials over log.rate ({e.Message}); denials are still forwarded");
+            return;
+        }
+        await using var _ = nft;
+        UnloggedDenials? last = null;
+        var since = DateTimeOffset.UtcNow;
+        ulong records = ulong.MaxValue; // the first round reads
+        string? failing = null; // said once, and once more when a reading works again
+        while (true)
+        {
+            if (Records() != records)
+            {
+                records = Records();
+                try
+                {
+                    var now = await UnloggedDenials.ReadAsync(nft, _table, token);
+                    var at = DateTimeOffset.UtcNow;
+                    if (UnloggedDenials.Between(last, now) is > 0 and var unlogged)
+                    {
+                        _forwarder.ReportUnlogged(unlogged, since, at);
+                        _log($"forward: {unlogged} denied packet(s) came over log.rate since {since:HH:mm:ss} and are in no log; told {_forwarder.Options.Endpoint}");
+                    }
+                    (last, since) = (now, at);
+                    if (failing is not null)
+                        _log("forward: counting the denials over log.rate works again");
+                    failing = null;
+                }
+                catch (NetlinkFenceException e)
+                {
+                    if (failing != e.Message)
+                        _log($"forward: cannot count the denials over log.rate ({e.Message}); trying again every {UnloggedEvery.TotalSeconds:0} s");
+                    failing = e.Message;
+                    records = ulong.MaxValue; // try again next round, busy or not
+                }
+            }
+            await Task.Delay(UnloggedEvery, token);
         }
     }
 

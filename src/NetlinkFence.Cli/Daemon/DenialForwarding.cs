@@ -13,7 +13,9 @@ namespace NetlinkFence.Cli.Daemon;
 /// <c>watch --forward</c>; losses (the socket's queue, the reader's buffer, the forwarder's queue) go to the log.
 /// Denied packets over <c>log.rate</c> never reach the group: every <see cref="UnloggedEvery"/> in which denials
 /// came, the denied chains' counters say how many the kernel did not log, and the collector is told
-/// (<c>UNLOGGED</c>), so its picture of a flood is not a calm one.
+/// (<c>UNLOGGED</c>), so its picture of a flood is not a calm one. A reader that fails or ends is opened again (after a
+/// second, doubling to <see cref="ReopenAtMost"/>), and the denials the kernel logged while none was
+/// bound, which nothing forwarded, are counted from the table's counters and logged.
 /// </summary>
 internal sealed class DenialForwarding : IAsyncDisposable
 {
@@ -22,29 +24,34 @@ internal sealed class DenialForwarding : IAsyncDisposable
     private static readonly NflogReaderOptions ReaderOptions = new() { BufferCapacity = 50_000, DropWhenFull = false };
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     internal static readonly TimeSpan UnloggedEvery = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan ReopenAtMost = TimeSpan.FromSeconds(30);
 
-    private readonly NflogReader _reader;
+    private volatile NflogReader _reader;
     private readonly ForwardingSink _sink;
+    private readonly IDenialSink _acrossReaders;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop, _unlogged;
     private readonly SyslogTlsForwarder _forwarder;
     private readonly Action<string> _log;
     private readonly string _policyPath;
     private readonly string? _netns;
+    private readonly TimeSpan _reopenFirst;
     private volatile DenialExplainer _explainer;
     private volatile string _table;
 
     private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, SyslogTlsForwarder forwarder, CompiledPolicy policy, string policyPath, string? netns,
-        Action<string> log)
+        Action<string> log, TimeSpan reopenFirst)
     {
         Remote = remote;
         Group = group;
         _reader = reader;
         _forwarder = forwarder;
         _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true);
+        _acrossReaders = new SinkAcrossReaders(_sink);
         _log = log;
         _policyPath = policyPath;
         _netns = netns;
+        _reopenFirst = reopenFirst;
         _explainer = new DenialExplainer(policy, policyPath, netns);
         _table = policy.Table.Name;
         _loop = Task.Run(() => RunAsync(_stop.Token));
@@ -111,18 +118,99 @@ internal sealed class DenialForwarding : IAsyncDisposable
         return status.Enqueued + status.Dropped;
     }
 
+    /// <summary>
+    /// Forwards what the reader delivers until the pipeline stops. The reader's stream never ends by itself, so an end
+    /// or a failure (the socket's) is a fault: said, then the group is bound again, however long that takes; forwarding
+    /// is evidence, and a daemon that silently stopped sending it would read as a quiet host.
+    /// </summary>
     private async Task RunAsync(CancellationToken token)
+    {
+        var wait = _reopenFirst;
+        while (true)
+        {
+            string why = "the NFLOG socket closed";
+            long started = Environment.TickCount64;
+            try
+            {
+                await WatchVerb.RunAsync(_reader.ReadAsync(token), () => (_reader.LostInKernel, _reader.DroppedSlowConsumer),
+                    record => _explainer.Explain(record), [_acrossReaders], TextWriter.Null, limit: null, runFor: null, token);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                why = e.Message;
+            }
+            token.ThrowIfCancellationRequested();
+            // A reader that fails again soon is not bound again at once: the wait doubles until one lasts.
+            wait = Environment.TickCount64 - started < ReopenAtMost.TotalMilliseconds ? wait : _reopenFirst;
+            await _reader.DisposeAsync();
+            var before = await ReadCountersAsync(token); // the kernel logs on; from here until a reader is bound, nobody reads
+            _log($"forward: reading denials stopped ({why}); binding NFLOG group {Group} again");
+            (_reader, wait) = await ReopenAsync(wait, token);
+            var after = await ReadCountersAsync(token);
+            string missed = LoggedBetween(before, after) is { } count ? $"{count} denial(s) logged meanwhile were not forwarded" : "denials logged meanwhile were not forwarded (the table's counters cannot say how many)";
+            _log($"forward: reading denials of NFLOG group {Group} again; {missed}");
+        }
+    }
+
+    /// <summary>
+    /// Binds the group again after <paramref name="wait"/>, waiting twice as long after each refusal (each new reason is
+    /// logged once); returns the reader and the wait before the next attempt should this one fail soon.
+    /// </summary>
+    private async Task<(NflogReader Reader, TimeSpan NextWait)> ReopenAsync(TimeSpan wait, CancellationToken token)
+    {
+        string? failing = null;
+        while (true)
+        {
+            await Task.Delay(wait, token);
+            var next = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, ReopenAtMost.Ticks));
+            try
+            {
+                return (await NflogReader.OpenAsync(Group, _netns, ReaderOptions, token), next);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                if (failing != e.Message)
+                    _log($"forward: cannot bind NFLOG group {Group} ({e.Message}); trying again, at most every {ReopenAtMost.TotalSeconds:0} s");
+                failing = e.Message;
+                wait = next;
+            }
+        }
+    }
+
+    /// <summary>The denied chains' counters now, or null when they cannot be read (the gap is then said without a count).</summary>
+    private async Task<UnloggedDenials?> ReadCountersAsync(CancellationToken token)
     {
         try
         {
-            await WatchVerb.RunAsync(_reader.ReadAsync(token), () => (_reader.LostInKernel, _reader.DroppedSlowConsumer),
-                record => _explainer.Explain(record), [_sink], TextWriter.Null, limit: null, runFor: null, token);
+            await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
+            return await UnloggedDenials.ReadAsync(nft, _table, token);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception) when (!token.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"netlinkfence: forward: reading denials stopped: {e.Message}; a reload (SIGHUP) restarts it");
+            return null;
         }
     }
+
+    /// <summary>Packets the table logged between two readings; null when it cannot be told (see <see cref="UnloggedDenials.Between"/>).</summary>
+    private static ulong? LoggedBetween(UnloggedDenials? before, UnloggedDenials? after) =>
+        before?.Logged is { } from && after?.Logged is { } to && before.TableHandle == after.TableHandle && to >= from ? to - from : null;
+
+    /// <summary>The forwarding sink as each reader's run sees it: one reader's end is not the pipeline's, so nothing is flushed or closed.</summary>
+    private sealed class SinkAcrossReaders(IDenialSink sink) : IDenialSink
+    {
+        public ValueTask WriteAsync(DenialRecord record, DenialExplanation? explanation, CancellationToken cancellationToken) =>
+            sink.WriteAsync(record, explanation, cancellationToken);
+
+        public ValueTask LostAsync(long lostInKernel, long droppedSlowConsumer, CancellationToken cancellationToken) =>
+            sink.LostAsync(lostInKernel, droppedSlowConsumer, cancellationToken);
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>The reader bound now (tests end it to see the pipeline bind again).</summary>
+    internal NflogReader Reader => _reader;
 
     /// <summary>The collector this pipeline sends to.</summary>
     public RemoteLogSettings Remote { get; }
@@ -130,8 +218,12 @@ internal sealed class DenialForwarding : IAsyncDisposable
     /// <summary>The NFLOG group it reads.</summary>
     public ushort Group { get; }
 
-    /// <summary>Starts forwarding for <paramref name="policy"/>, or returns null when it has no <c>log.remote</c>.</summary>
-    public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string policyPath, string? netns, Action<string> log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts forwarding for <paramref name="policy"/>, or returns null when it has no <c>log.remote</c>. A reader that
+    /// fails is bound again after <paramref name="reopenFirst"/> (a second by default; tests take longer to act in the gap).
+    /// </summary>
+    public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string policyPath, string? netns, Action<string> log, CancellationToken cancellationToken,
+        TimeSpan? reopenFirst = null)
     {
         if (policy.Source.Policy.Log.Remote is not { } remote)
             return null;
@@ -154,7 +246,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             throw;
         }
         log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
-        return new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log);
+        return new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
@@ -189,6 +281,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             {
             }
         }
+        await _sink.CompleteAsync(CancellationToken.None); // what is queued is sent, within the drain timeout
         await _sink.DisposeAsync();
         await _reader.DisposeAsync();
         _stop.Dispose();

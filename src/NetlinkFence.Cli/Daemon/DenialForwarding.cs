@@ -11,7 +11,7 @@ namespace NetlinkFence.Cli.Daemon;
 /// daemon's namespace, each record explained as <c>watch</c> explains it (by the policy running now, so a reload
 /// that only changes entries is seen at once) and queued on a syslog-over-TLS forwarder. The same loop and sink as
 /// <c>watch --forward</c>; losses (the socket's queue, the reader's buffer, the forwarder's queue) go to the log.
-/// Denied packets over <c>log.rate</c> never reach the group: every <see cref="UnloggedEvery"/> in which denials
+/// Denied packets over <c>log.rate</c> never reach the group: every <see cref="UnloggedReporter.Every"/> in which denials
 /// came, the denied chains' counters say how many the kernel did not log, and the collector is told
 /// (<c>UNLOGGED</c>), so its picture of a flood is not a calm one. A reader that fails or ends is opened again (after a
 /// second, doubling to <see cref="ReopenAtMost"/>), and the denials the kernel logged while none was
@@ -23,15 +23,13 @@ internal sealed class DenialForwarding : IAsyncDisposable
     // socket and the forwarder (Enqueue never blocks), and the kernel's sequence gaps count what was lost before it.
     private static readonly NflogReaderOptions ReaderOptions = new() { BufferCapacity = 50_000, DropWhenFull = false };
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
-    internal static readonly TimeSpan UnloggedEvery = TimeSpan.FromSeconds(10);
     internal static readonly TimeSpan ReopenAtMost = TimeSpan.FromSeconds(30);
 
     private volatile NflogReader _reader;
     private readonly ForwardingSink _sink;
     private readonly IDenialSink _acrossReaders;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop, _unlogged;
-    private readonly SyslogTlsForwarder _forwarder;
+    private readonly Task _loop;
     private readonly Action<string> _log;
     private readonly string _policyPath;
     private readonly string? _netns;
@@ -40,13 +38,12 @@ internal sealed class DenialForwarding : IAsyncDisposable
     private volatile string _table;
 
     private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, SyslogTlsForwarder forwarder, CompiledPolicy policy, string policyPath, string? netns,
-        Action<string> log, TimeSpan reopenFirst)
+        Action<string> log, TimeSpan reopenFirst, UnloggedReporter? unlogged)
     {
         Remote = remote;
         Group = group;
         _reader = reader;
-        _forwarder = forwarder;
-        _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true);
+        _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true, unlogged);
         _acrossReaders = new SinkAcrossReaders(_sink);
         _log = log;
         _policyPath = policyPath;
@@ -55,67 +52,6 @@ internal sealed class DenialForwarding : IAsyncDisposable
         _explainer = new DenialExplainer(policy, policyPath, netns);
         _table = policy.Table.Name;
         _loop = Task.Run(() => RunAsync(_stop.Token));
-        _unlogged = Task.Run(() => ReportUnloggedAsync(_stop.Token));
-    }
-
-    /// <summary>
-    /// Every <see cref="UnloggedEvery"/> in which records came (packets over the rate come only beside logged ones; a
-    /// quiet interval's are counted with the next busy one), tells the collector how many denied packets since the last
-    /// report the kernel did not log. Reading the counters is one listing of the table, so it is skipped when quiet.
-    /// </summary>
-    private async Task ReportUnloggedAsync(CancellationToken token)
-    {
-        NftablesConnection nft;
-        try
-        {
-            nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
-        }
-        catch (NetlinkFenceException e)
-        {
-            _log($"forward: cannot count the denials over log.rate ({e.Message}); denials are still forwarded");
-            return;
-        }
-        await using var _ = nft;
-        UnloggedDenials? last = null;
-        var since = DateTimeOffset.UtcNow;
-        ulong records = ulong.MaxValue; // the first round reads
-        string? failing = null; // said once, and once more when a reading works again
-        while (true)
-        {
-            if (Records() != records)
-            {
-                records = Records();
-                try
-                {
-                    var now = await UnloggedDenials.ReadAsync(nft, _table, token);
-                    var at = DateTimeOffset.UtcNow;
-                    if (UnloggedDenials.Between(last, now) is > 0 and var unlogged)
-                    {
-                        _forwarder.ReportUnlogged(unlogged, since, at);
-                        _log($"forward: {unlogged} denied packet(s) came over log.rate since {since:HH:mm:ss} and are in no log; told {_forwarder.Options.Endpoint}");
-                    }
-                    (last, since) = (now, at);
-                    if (failing is not null)
-                        _log("forward: counting the denials over log.rate works again");
-                    failing = null;
-                }
-                catch (NetlinkFenceException e)
-                {
-                    if (failing != e.Message)
-                        _log($"forward: cannot count the denials over log.rate ({e.Message}); trying again every {UnloggedEvery.TotalSeconds:0} s");
-                    failing = e.Message;
-                    records = ulong.MaxValue; // try again next round, busy or not
-                }
-            }
-            await Task.Delay(UnloggedEvery, token);
-        }
-    }
-
-    /// <summary>The records handed to the forwarder so far (queued or dropped for a full queue).</summary>
-    private ulong Records()
-    {
-        var status = _forwarder.Status;
-        return status.Enqueued + status.Dropped;
     }
 
     /// <summary>
@@ -235,18 +171,23 @@ internal sealed class DenialForwarding : IAsyncDisposable
             Log = message => log($"forward: {message}"),
         };
         var forwarder = await SyslogTlsForwarder.StartAsync(options, cancellationToken);
-        NflogReader reader;
+        NflogReader? reader = null;
         try
         {
             reader = await NflogReader.OpenAsync(group, netns, ReaderOptions, cancellationToken);
+            DenialForwarding? started = null; // the reporter reads the table a reload may have renamed
+            var unlogged = await UnloggedReporter.StartAsync(forwarder, netns, () => started?._table ?? policy.Table.Name, message => log($"forward: {message}"),
+                UnloggedReporter.Every, cancellationToken);
+            log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
+            return started = new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1), unlogged);
         }
         catch
         {
+            if (reader is not null)
+                await reader.DisposeAsync();
             await forwarder.DisposeAsync();
             throw;
         }
-        log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
-        return new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
@@ -271,17 +212,14 @@ internal sealed class DenialForwarding : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        foreach (var task in new[] { _loop, _unlogged })
+        try
         {
-            try
-            {
-                await task;
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await _loop;
         }
-        await _sink.CompleteAsync(CancellationToken.None); // what is queued is sent, within the drain timeout
+        catch (OperationCanceledException)
+        {
+        }
+        await _sink.CompleteAsync(CancellationToken.None); // the last count over log.rate, and what is queued is sent, within the drain timeout
         await _sink.DisposeAsync();
         await _reader.DisposeAsync();
         _stop.Dispose();

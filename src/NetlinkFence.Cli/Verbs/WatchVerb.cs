@@ -70,7 +70,18 @@ internal static class WatchVerb
                         NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace),
                         Log = message => Console.Error.WriteLine($"netlinkfence: forward: {message}"),
                     };
-                    sinks.Add(new ForwardingSink(await SyslogTlsForwarder.StartAsync(options, cancellationToken), Console.Error, ForwardDrainTimeout));
+                    var forwarder = await SyslogTlsForwarder.StartAsync(options, cancellationToken);
+                    UnloggedReporter? unlogged;
+                    try
+                    {
+                        unlogged = await UnloggedReporter.StartAsync(forwarder, options.NetworkNamespace, () => compiled.Table.Name, options.Log, UnloggedReporter.Every, cancellationToken);
+                    }
+                    catch
+                    {
+                        await forwarder.DisposeAsync();
+                        throw;
+                    }
+                    sinks.Add(new ForwardingSink(forwarder, Console.Error, ForwardDrainTimeout, unlogged: unlogged));
                 }
                 await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
                 Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));

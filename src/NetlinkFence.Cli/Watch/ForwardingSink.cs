@@ -7,8 +7,10 @@ namespace NetlinkFence.Cli.Watch;
 /// <c>watch --forward</c>: every denial also goes to the policy's <c>log.remote</c> collector (syslog over TLS).
 /// Connection events go to standard error; at the end, what is queued is sent (bounded wait) and what could not be
 /// is said. The daemon (<c>run</c>) uses it too, with <paramref name="reportLosses"/>: it has no printer to say them.
+/// With <paramref name="unlogged"/>, the denials over <c>log.rate</c> are reported too, a last time before the flush.
 /// </summary>
-internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter errors, TimeSpan drainTimeout, bool reportLosses = false) : IDenialSink
+internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter errors, TimeSpan drainTimeout, bool reportLosses = false,
+    UnloggedReporter? unlogged = null) : IDenialSink
 {
     private bool _dropping;
 
@@ -31,6 +33,8 @@ internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter er
 
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
+        if (unlogged is not null)
+            await unlogged.FinishAsync();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(drainTimeout);
         try
@@ -45,5 +49,10 @@ internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter er
         }
     }
 
-    public ValueTask DisposeAsync() => forwarder.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (unlogged is not null)
+            await unlogged.DisposeAsync();
+        await forwarder.DisposeAsync();
+    }
 }

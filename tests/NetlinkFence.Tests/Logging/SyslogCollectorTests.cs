@@ -230,16 +230,15 @@ public sealed class SyslogCollectorTests : IDisposable
     /// --forward</c> prints denied NTP and the collector receives each with the policy's reason, and the entry (with its
     /// file:line:column) whose address it is: the address is allowed, on another port.
     /// </summary>
-    [Fact]
-    public async Task WatchForwardShipsRealDenialsThroughThePolicysOwnAllowEntry()
+    /// <summary>A policy with <c>log.remote</c> to the test's collector, applied in the agent namespace.</summary>
+    private string ApplyForwardingPolicy(string rate)
     {
-        using var collector = StartCollector(_ca);
         string policy = Path.Combine(_directory, "policy.yaml");
         File.WriteAllText(policy, $$"""
             version: 1
             log:
               prefix: "EGRESS-DENIED: "
-              rate: 10/second
+              rate: {{rate}}
               remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
             egress:
               allow:
@@ -249,14 +248,19 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.DoesNotContain("remote-log", CliRunner.Run($"lint {policy}").Stdout);
         var apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
         Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+        return policy;
+    }
 
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"{CliRunner.CliPath} --netns {_net.Agent.Name} watch --policy {policy} --forward --count 3 --output json")
+    /// <summary>Starts <c>watch --forward</c> in the agent namespace and waits until it reads its group.</summary>
+    private async Task<(System.Diagnostics.Process Watch, Task<string> Stdout, Func<string> Errors)> StartWatchForward(string policy, string arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"{CliRunner.CliPath} --netns {_net.Agent.Name} watch --policy {policy} --forward {arguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        using var watch = System.Diagnostics.Process.Start(start)!;
+        var watch = System.Diagnostics.Process.Start(start)!;
         var stderr = new System.Text.StringBuilder();
         watch.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
         watch.BeginErrorReadLine();
@@ -265,6 +269,17 @@ public sealed class SyslogCollectorTests : IDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (!Errors().Contains("watching NFLOG group") && !watch.HasExited && DateTime.UtcNow < deadline)
             await Task.Delay(50);
+        return (watch, stdout, Errors);
+    }
+
+    [Fact]
+    public async Task WatchForwardShipsRealDenialsThroughThePolicysOwnAllowEntry()
+    {
+        using var collector = StartCollector(_ca);
+        string policy = ApplyForwardingPolicy("10/second");
+        var (watch, stdout, Errors) = await StartWatchForward(policy, "--count 3 --output json");
+        using var _ = watch;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         // Denied NTP, a datagram at a time until watch has seen three (the log rate limit may skip some).
         while (!watch.HasExited && DateTime.UtcNow < deadline)
         {
@@ -275,7 +290,7 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.True(watch.ExitCode == 0, Errors());
         Assert.Equal(3, (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
-        var received = collector.WaitFor(r => r.Count >= 3);
+        var received = collector.WaitFor(r => r.Count(m => m.MessageId == "DENIED") >= 3).Where(m => m.MessageId == "DENIED").ToList();
         Assert.True(received.Count == 3, $"{received.Count} received; watch: {Errors()}");
         // The agent's own IPv6 chatter (MLD, router solicitations on the new veth) may be denied and counted too.
         var ntp = received.Select(m => m.Data["denial@32473"]).Where(d => d.GetValueOrDefault("dst") == "198.51.100.7").ToList();
@@ -289,6 +304,32 @@ public sealed class SyslogCollectorTests : IDisposable
                 && data.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", all);
         }
         Assert.Contains($"connected to {Collector}:{Port}", Errors());
+    }
+
+    /// <summary>
+    /// A flood against <c>log.rate</c> while <c>watch --forward</c> runs: the collector is told how many denials the
+    /// kernel did not log (<c>UNLOGGED</c>), as the daemon tells it. The run is shorter than a reporting interval, so
+    /// the count arrives with the last report, made when watch ends.
+    /// </summary>
+    [Fact]
+    public async Task WatchForwardTellsTheCollectorOfTheDenialsOverTheLogRate()
+    {
+        using var collector = StartCollector(_ca);
+        string policy = ApplyForwardingPolicy("1/second");
+        var (watch, _, Errors) = await StartWatchForward(policy, "--duration 6s");
+        using var _ = watch;
+        // 200 datagrams a second for 2 s against 1/second (burst 5): most are in no log.
+        long sent = await Task.Run(() => DenialTraffic.UdpAtRate(_net.Agent.Path, "198.51.100.7", 123, 200, TimeSpan.FromSeconds(2)));
+        Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), Errors());
+        Assert.True(watch.ExitCode == 0, Errors());
+
+        static ulong Unlogged(List<SyslogMessage> received) => received.Where(m => m.MessageId == "UNLOGGED")
+            .Aggregate(0UL, (sum, m) => sum + ulong.Parse(m.Data["unlogged@32473"]["count"]));
+        ulong unlogged = Unlogged(collector.WaitFor(r => Unlogged(r) >= (ulong)(sent / 2), TimeSpan.FromSeconds(60)));
+        Assert.True(unlogged >= (ulong)(sent / 2) && unlogged <= (ulong)sent + 50 /* the link's own IPv6 chatter is denied too */,
+            $"sent {sent}, reported unlogged {unlogged}; watch: {Errors()}; collector: {collector.Console}");
+        Assert.Matches(@"netlinkfence: forward: \d+ denied packet\(s\) came over log\.rate since \d\d:\d\d:\d\d and are in no log; told 198\.51\.100\.20:6514", Errors());
+        Assert.Contains("came over log.rate meanwhile and are in no log", Errors()); // and the user is told too
     }
 
     private static async Task<SyslogForwarderStatus> WaitForError(SyslogTlsForwarder forwarder)

@@ -112,9 +112,7 @@ public sealed class DaemonForwardingTests : IDisposable
             long sent = DenialTraffic.UdpAtRate(_net.Agent.Path, NtpServer, 123, 200, TimeSpan.FromSeconds(3));
 
             // The flood may straddle two of the daemon's intervals: one report each.
-            static ulong Unlogged(List<SyslogMessage> received) => received.Where(m => m.MessageId == "UNLOGGED")
-                .Aggregate(0UL, (sum, m) => sum + ulong.Parse(m.Data["unlogged@32473"]["count"]));
-            ulong unlogged = Unlogged(collector.WaitFor(r => Unlogged(r) >= (ulong)(sent / 2), TimeSpan.FromSeconds(90)));
+            ulong unlogged = SyslogMessage.UnloggedCount(collector.WaitFor(r => SyslogMessage.UnloggedCount(r) >= (ulong)(sent / 2), TimeSpan.FromSeconds(90)));
             Assert.True(unlogged > 0, $"no UNLOGGED report; daemon: {daemon.Log}; collector: {collector.Console}");
             int logged = collector.Received().Count(m => Ntp(m) is not null);
             // 1/second, burst 5: a few of the datagrams were logged and forwarded, the rest are in the report.

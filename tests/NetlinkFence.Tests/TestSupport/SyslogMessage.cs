@@ -7,6 +7,10 @@ namespace NetlinkFence.Tests.TestSupport;
 public sealed record SyslogMessage(int Priority, int Version, string Timestamp, string HostName, string AppName, string ProcId, string MessageId,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Data, string Text)
 {
+    /// <summary>The denied packets that the <c>UNLOGGED</c> reports among <paramref name="messages"/> count, summed.</summary>
+    public static ulong UnloggedCount(IEnumerable<SyslogMessage> messages) => messages.Where(m => m.MessageId == "UNLOGGED")
+        .Aggregate(0UL, (sum, m) => sum + ulong.Parse(m.Data["unlogged@32473"]["count"], CultureInfo.InvariantCulture));
+
     public static SyslogMessage Parse(string line)
     {
         int i = 0;

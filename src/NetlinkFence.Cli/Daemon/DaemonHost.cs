@@ -306,6 +306,8 @@ internal sealed class DaemonHost
             try
             {
                 previous = _policy.Source.Policy;
+                if (_forwarding is not null) // a replace starts the counters again: what they hold is said first
+                    await _forwarding.ReportUnloggedNowAsync(cancellationToken);
                 // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
                 // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
                 result = await Live.ReloadAsync(next.Source, cancellationToken);

@@ -28,6 +28,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
     private volatile NflogReader _reader;
     private readonly ForwardingSink _sink;
     private readonly IDenialSink _acrossReaders;
+    private readonly UnloggedReporter? _unlogged;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly Action<string> _log;
@@ -45,6 +46,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
         _reader = reader;
         _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true, unlogged);
         _acrossReaders = new SinkAcrossReaders(_sink);
+        _unlogged = unlogged;
         _log = log;
         _policyPath = policyPath;
         _netns = netns;
@@ -200,6 +202,12 @@ internal sealed class DenialForwarding : IAsyncDisposable
         return running.Group != log.NflogGroup || now.Host != remote.Host || now.Port != remote.Port || now.CaFile != remote.CaFile
             || now.CertificateFile != remote.CertificateFile || now.KeyFile != remote.KeyFile || now.Queue != remote.Queue;
     }
+
+    /// <summary>
+    /// Tells the collector now of the denials over <c>log.rate</c> since the last report: called before a reload's
+    /// commit, which may replace the table and with it the counters that hold the count.
+    /// </summary>
+    public Task ReportUnloggedNowAsync(CancellationToken cancellationToken) => _unlogged?.ReportNowAsync(cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>Explains the next denials with <paramref name="policy"/> (a reload that keeps the collector and the group).</summary>
     public void Explain(CompiledPolicy policy)

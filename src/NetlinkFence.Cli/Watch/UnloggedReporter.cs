@@ -24,6 +24,7 @@ internal sealed class UnloggedReporter : IAsyncDisposable
     private readonly TimeSpan _every;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly SemaphoreSlim _reading = new(1, 1); // the rounds and a reading asked for (before a reload's commit) share the last reading
     private UnloggedDenials? _last;
     private DateTimeOffset _since = DateTimeOffset.UtcNow;
     private string? _failing; // said once, and once more when a reading works again
@@ -72,9 +73,20 @@ internal sealed class UnloggedReporter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads and reports now, in between the rounds: before a commit that replaces the table (a reload), whose new
+    /// counters start again from zero, so what came over the rate until then is not lost with the old ones.
+    /// </summary>
+    public async Task ReportNowAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _finished) == 0)
+            await ReportAsync(cancellationToken);
+    }
+
     /// <summary>One reading, and a report of what came over the rate since the last; false when the counters could not be read.</summary>
     private async Task<bool> ReportAsync(CancellationToken token)
     {
+        await _reading.WaitAsync(token);
         try
         {
             var now = await UnloggedDenials.ReadAsync(_nft, _table(), token);
@@ -96,6 +108,10 @@ internal sealed class UnloggedReporter : IAsyncDisposable
                 _log($"cannot count the denials over log.rate ({e.Message}); trying again every {_every.TotalSeconds:0} s");
             _failing = e.Message;
             return false;
+        }
+        finally
+        {
+            _reading.Release();
         }
     }
 
@@ -146,5 +162,6 @@ internal sealed class UnloggedReporter : IAsyncDisposable
         await StopLoopAsync();
         await _nft.DisposeAsync();
         _stop.Dispose();
+        _reading.Dispose();
     }
 }

@@ -95,7 +95,8 @@ public sealed class DaemonForwardingTests : IDisposable
 
     /// <summary>
     /// A flood over log.rate: the collector gets the denials the kernel logged and, within the daemon's counting
-    /// interval, an UNLOGGED report of the rest, counted by the denied chains' counters.
+    /// interval, an UNLOGGED report of the rest, counted by the denied chains' counters; also when a reload replaces
+    /// the table (and its counters) before the interval ends.
     /// </summary>
     [Fact]
     public void Denials_over_the_log_rate_are_reported_to_the_collector_as_unlogged()
@@ -118,6 +119,17 @@ public sealed class DaemonForwardingTests : IDisposable
             // 1/second, burst 5: a few of the datagrams were logged and forwarded, the rest are in the report.
             Assert.True(logged >= 1 && unlogged >= (ulong)(sent / 2) && unlogged <= (ulong)sent + 50 /* the link's own IPv6 chatter is denied too */, $"sent {sent}, forwarded {logged}, reported unlogged {unlogged}");
             Assert.True(daemon.WaitForLog("denied packet(s) came over log.rate since"), daemon.Log);
+
+            // A second flood, and at once a reload that replaces the table (another rate): the new table's counters
+            // start from zero, so what the old ones held is reported before the commit, not lost with them.
+            Thread.Sleep(TimeSpan.FromSeconds(1)); // the first flood's last report, if any, reaches the collector
+            ulong before = SyslogMessage.UnloggedCount(collector.Received());
+            long sentAgain = DenialTraffic.UdpAtRate(_net.Agent.Path, NtpServer, 123, 200, TimeSpan.FromSeconds(2));
+            File.WriteAllText(policy, Policy("100", ntpEntry: false, rate: "2/second"));
+            daemon.Signal("HUP");
+            Assert.True(daemon.WaitForLog("reloaded (SIGHUP): atomic replace of the table"), daemon.Log);
+            ulong after = SyslogMessage.UnloggedCount(collector.WaitFor(r => SyslogMessage.UnloggedCount(r) >= before + (ulong)(sentAgain / 2), TimeSpan.FromSeconds(60)));
+            Assert.True(after - before >= (ulong)(sentAgain / 2), $"sent {sentAgain} before the reload, reported unlogged {after - before}; daemon: {daemon.Log}");
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NetlinkFence.Cli.Daemon;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -13,10 +14,13 @@ internal static class PrometheusMetrics
     /// <summary>Mode 0644 whatever the umask (the unit's is 0077): node_exporter reads the file as its own user.</summary>
     private const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
-    /// <summary>Writes <paramref name="metrics"/> to <paramref name="file"/>, replaced whole; <c>-</c> is standard output.</summary>
-    public static void Write(string file, TableMetrics metrics)
+    /// <summary>
+    /// Writes <paramref name="metrics"/> (and, from the daemon, how its denial forwarding is doing) to
+    /// <paramref name="file"/>, replaced whole; <c>-</c> is standard output.
+    /// </summary>
+    public static void Write(string file, TableMetrics metrics, ForwardingHealth? forwarding = null)
     {
-        string text = Render(metrics);
+        string text = Render(metrics) + (forwarding is null ? "" : Render(metrics.Table, forwarding));
         if (file == "-")
             Console.Out.Write(text);
         else
@@ -65,6 +69,34 @@ internal static class PrometheusMetrics
             windows.Select(w => (w.Item1, w.w.IsOpen ? "1" : "0")));
         Family(text, "netlinkfence_window_remaining_seconds", "gauge", "seconds before the kernel closes a window entry (0 when closed)",
             windows.Select(w => (w.Item1, Seconds(w.w.Remaining ?? TimeSpan.Zero))));
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The daemon's denial forwarding (<c>log.remote</c>): alert on <c>netlinkfence_forward_connected == 0</c> for a few
+    /// minutes, and on any increase of the dropped and lost counters, which count denials the collector never got.
+    /// </summary>
+    public static string Render(string table, ForwardingHealth forwarding)
+    {
+        var text = new StringBuilder();
+        string labels = $"{{table=\"{Escape(table)}\",collector=\"{Escape(forwarding.Collector)}\"}}";
+        Family(text, "netlinkfence_forward_connected", "gauge",
+            "1 while the daemon has a verified TLS connection to the log.remote collector; 0: denials wait in the queue, and past it are dropped and counted",
+            [(labels, forwarding.Connected ? "1" : "0")]);
+        Family(text, "netlinkfence_forward_queued_messages", "gauge", "messages waiting to be written to the collector",
+            [(labels, forwarding.Queued.ToString(CultureInfo.InvariantCulture))]);
+        Family(text, "netlinkfence_forward_sent_messages_total", "counter",
+            "messages written to the collector (denials, resends after a broken connection, and the DROPPED and UNLOGGED reports)",
+            [(labels, Number(forwarding.Sent))]);
+        Family(text, "netlinkfence_forward_dropped_total", "counter",
+            "denials dropped because the queue was full (the collector gets a DROPPED report with the count when it is reached again)",
+            [(labels, Number(forwarding.DroppedQueueFull))]);
+        string Where(string where) => $"{labels[..^1]},where=\"{where}\"}}";
+        Family(text, "netlinkfence_forward_lost_total", "counter",
+            "denials the kernel logged that never reached the forwarder: kernel (the NFLOG socket's queue overflowed), reader (the forwarder fell behind the reader's buffer), unbound (logged while no reader was bound, after a reader failed)",
+            [(Where("kernel"), Number(forwarding.LostInKernel)), (Where("reader"), Number(forwarding.LostInReader)), (Where("unbound"), Number(forwarding.LostUnbound))]);
+        Family(text, "netlinkfence_forward_reader_restarts_total", "counter", "times the daemon bound the NFLOG group again after its reader failed or ended",
+            [(labels, Number(forwarding.ReaderRestarts))]);
         return text.ToString();
     }
 

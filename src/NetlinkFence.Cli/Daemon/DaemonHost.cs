@@ -103,7 +103,7 @@ internal sealed class DaemonHost
             duties.Add("re-binding scoped services", daemon.StartScopeBinding(running.Token));
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
-            daemon._metrics = metrics is null ? null : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, daemon._changes, Log);
+            daemon._metrics = metrics is null ? null : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, () => daemon._forwarding?.Health, daemon._changes, Log);
             duties.Add("writing the metrics file", daemon._metrics?.RunAsync(running.Token));
             notifier.Notify($"READY=1\nSTATUS={daemon.Status()}\nMAINPID={Environment.ProcessId}");
 

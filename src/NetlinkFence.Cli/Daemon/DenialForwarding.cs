@@ -37,6 +37,10 @@ internal sealed class DenialForwarding : IAsyncDisposable
     private readonly TimeSpan _reopenFirst;
     private volatile DenialExplainer _explainer;
     private volatile string _table;
+    private readonly SyslogTlsForwarder _forwarder;
+    // Losses of the readers before this one, and of the gaps between them (for the metrics: the counts add up across readers).
+    private readonly Lock _healthGate = new();
+    private ulong _lostInKernelBefore, _lostInReaderBefore, _lostUnbound, _readerRestarts;
 
     private DenialForwarding(RemoteLogSettings remote, ushort group, NflogReader reader, SyslogTlsForwarder forwarder, CompiledPolicy policy, string policyPath, string? netns,
         Action<string> log, TimeSpan reopenFirst, UnloggedReporter? unlogged)
@@ -44,6 +48,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
         Remote = remote;
         Group = group;
         _reader = reader;
+        _forwarder = forwarder;
         _sink = new ForwardingSink(forwarder, Console.Error, DrainTimeout, reportLosses: true, unlogged);
         _acrossReaders = new SinkAcrossReaders(_sink);
         _unlogged = unlogged;
@@ -80,12 +85,22 @@ internal sealed class DenialForwarding : IAsyncDisposable
             token.ThrowIfCancellationRequested();
             // A reader that fails again soon is not bound again at once: the wait doubles until one lasts.
             wait = Environment.TickCount64 - started < ReopenAtMost.TotalMilliseconds ? wait : _reopenFirst;
-            await _reader.DisposeAsync();
+            var ended = _reader;
+            await ended.DisposeAsync();
             var before = await ReadCountersAsync(token); // the kernel logs on; from here until a reader is bound, nobody reads
             _log($"forward: reading denials stopped ({why}); binding NFLOG group {Group} again");
-            (_reader, wait) = await ReopenAsync(wait, token);
+            (var bound, wait) = await ReopenAsync(wait, token);
             var after = await ReadCountersAsync(token);
-            string missed = LoggedBetween(before, after) is { } count ? $"{count} denial(s) logged meanwhile were not forwarded" : "denials logged meanwhile were not forwarded (the table's counters cannot say how many)";
+            var unbound = LoggedBetween(before, after);
+            lock (_healthGate) // the ended reader's losses move into the totals as the new reader takes its place: the sums never step back
+            {
+                _lostInKernelBefore += (ulong)ended.LostInKernel;
+                _lostInReaderBefore += (ulong)ended.DroppedSlowConsumer;
+                _lostUnbound += unbound ?? 0;
+                _readerRestarts++;
+                _reader = bound;
+            }
+            string missed = unbound is { } count ? $"{count} denial(s) logged meanwhile were not forwarded" : "denials logged meanwhile were not forwarded (the table's counters cannot say how many)";
             _log($"forward: reading denials of NFLOG group {Group} again; {missed}");
         }
     }
@@ -149,6 +164,18 @@ internal sealed class DenialForwarding : IAsyncDisposable
 
     /// <summary>The reader bound now (tests end it to see the pipeline bind again).</summary>
     internal NflogReader Reader => _reader;
+
+    /// <summary>The forwarder's and the readers' counts now (the daemon's metrics file).</summary>
+    public ForwardingHealth Health
+    {
+        get
+        {
+            var status = _forwarder.Status;
+            lock (_healthGate)
+                return new ForwardingHealth(_forwarder.Options.Endpoint, status.Connected, status.Pending, status.Sent, status.Dropped,
+                    _lostInKernelBefore + (ulong)_reader.LostInKernel, _lostInReaderBefore + (ulong)_reader.DroppedSlowConsumer, _lostUnbound, _readerRestarts);
+        }
+    }
 
     /// <summary>The collector this pipeline sends to.</summary>
     public RemoteLogSettings Remote { get; }

@@ -8,14 +8,16 @@ namespace NetlinkFence.Cli.Daemon;
 internal sealed record DaemonMetrics(string File, TimeSpan Every);
 
 /// <summary>
-/// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes, at start, every interval,
+/// <c>run --prometheus FILE</c>: the daemon writes what <c>stats --prometheus</c> writes (and, with <c>log.remote</c>,
+/// how its denial forwarding is doing: <see cref="ForwardingHealth"/>), at start, every interval,
 /// and as soon as it changed the table itself (a window opened or closed, a reload, an audit, a repair), so a host that
 /// runs the daemon (the unit, a DaemonSet) needs no cron job for node_exporter and an alert on an open window does not
 /// wait for the interval. It reads on a connection of its own (reading does not need the owning socket) and between
 /// the daemon's changes, so a reload is never seen half done. A failure never stops the daemon: it is logged once,
 /// and once more when a write lands again.
 /// </summary>
-internal sealed class MetricsWriter(string file, TimeSpan every, TargetNamespace target, Func<CompiledPolicy> running, SemaphoreSlim changes, Action<string> log)
+internal sealed class MetricsWriter(string file, TimeSpan every, TargetNamespace target, Func<CompiledPolicy> running, Func<ForwardingHealth?> forwarding,
+    SemaphoreSlim changes, Action<string> log)
 {
     // At most one write pending: changes that come while one waits are all in the one file it writes.
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -59,7 +61,7 @@ internal sealed class MetricsWriter(string file, TimeSpan every, TargetNamespace
             {
                 changes.Release();
             }
-            PrometheusMetrics.Write(file, metrics);
+            PrometheusMetrics.Write(file, metrics, forwarding());
             if (_failing is not null)
                 log($"metrics: {file} written again");
             _failing = null;

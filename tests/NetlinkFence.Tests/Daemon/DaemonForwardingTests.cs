@@ -137,6 +137,49 @@ public sealed class DaemonForwardingTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// With <c>--prometheus</c>, the metrics file says whether denials reach the collector (parsed by the Prometheus
+    /// project's own parser): connected and sending while rsyslogd runs, nothing dropped or lost; once it stops, not
+    /// connected, and the denials that come meanwhile wait in the queue.
+    /// </summary>
+    [Fact]
+    public void The_metrics_file_says_whether_denials_reach_the_collector()
+    {
+        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
+        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
+        collector.Start();
+        string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: false));
+        string file = Path.Combine(_directory, "netlinkfence.prom");
+        var endpoint = ("collector", $"{Collector}:{Port}");
+        double Sample(string name, params (string, string)[] labels) =>
+            File.Exists(file) ? PrometheusParser.Parse(file).Value(name, [endpoint, .. labels]) : double.NaN;
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent, $"--prometheus {file} --prometheus-every 1s");
+            daemon.WaitReady();
+            Assert.True(NtpDenial(collector, _net.Agent.Path, _ => true) is not null, $"no NTP denial at the collector; daemon: {daemon.Log}");
+            Assert.True(DaemonProcess.WaitUntil(() => Sample("netlinkfence_forward_connected") == 1 && Sample("netlinkfence_forward_sent_messages_total") >= 1, 30),
+                (File.Exists(file) ? File.ReadAllText(file) : "(no file)") + daemon.Log);
+            var samples = PrometheusParser.Parse(file);
+            Assert.Equal(0, samples.Value("netlinkfence_forward_dropped_total", endpoint));
+            foreach (string where in new[] { "kernel", "reader", "unbound" })
+                Assert.Equal(0, samples.Value("netlinkfence_forward_lost_total", endpoint, ("where", where)));
+            Assert.Equal(0, samples.Value("netlinkfence_forward_reader_restarts_total", endpoint));
+            Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence"))); // beside the table's own
+
+            collector.Stop();
+            Assert.True(DaemonProcess.WaitUntil(() =>
+            {
+                DenialTraffic.Udp(_net.Agent.Path, NtpServer, 123, 1); // denials go on; with the collector gone they wait
+                return Sample("netlinkfence_forward_connected") == 0 && Sample("netlinkfence_forward_queued_messages") >= 1;
+            }, 90), (File.Exists(file) ? File.ReadAllText(file) : "(no file)") + daemon.Log);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
     /// <summary>An unreadable CA file: the daemon says why it does not forward, and enforces the policy anyway.</summary>
     [Fact]
     public void AnUnreadableCaFileIsLoggedAndThePolicyStaysEnforced()

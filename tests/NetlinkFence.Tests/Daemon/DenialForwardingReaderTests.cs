@@ -64,6 +64,10 @@ public sealed class DenialForwardingReaderTests : IDisposable
         var counted = System.Text.RegularExpressions.Regex.Match(again, @"again; (\d+) denial\(s\) logged meanwhile were not forwarded$");
         Assert.True(counted.Success, again);
         Assert.InRange(int.Parse(counted.Groups[1].Value), 5, 40);
+        var health = forwarding.Health; // what the daemon's metrics file writes (netlinkfence_forward_lost_total{where="unbound"}, ...)
+        Assert.Equal(ulong.Parse(counted.Groups[1].Value), health.LostUnbound);
+        Assert.Equal(1UL, health.ReaderRestarts);
+        Assert.True(health.Connected && health.Sent >= 1, health.ToString());
 
         Assert.True(DeniedUntilForwarded(collector, 125), $"no denial at the collector after the reader was bound again; log: {Log}; collector: {collector.Console}");
         Assert.DoesNotContain(collector.Received(), m => DeniedTo(m, 124));

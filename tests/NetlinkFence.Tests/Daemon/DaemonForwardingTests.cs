@@ -34,6 +34,15 @@ public sealed class DaemonForwardingTests : IDisposable
             - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
         """ + (ntpEntry ? $"\n    - {{ name: ntp-https, to: [{NtpServer}], tcp: [443] }}\n" : "\n");
 
+    /// <summary>Debian's rsyslogd with gtls in the world, its certificate issued by the test's CA for the collector's address.</summary>
+    private RsyslogCollector StartCollector()
+    {
+        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
+        var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
+        collector.Start();
+        return collector;
+    }
+
     /// <summary>Sends denied NTP from the agent until the collector holds a denial to it that <paramref name="match"/> accepts.</summary>
     private static IReadOnlyDictionary<string, string>? NtpDenial(RsyslogCollector collector, string agentPath, Func<IReadOnlyDictionary<string, string>, bool> match)
     {
@@ -58,9 +67,7 @@ public sealed class DaemonForwardingTests : IDisposable
     [Fact]
     public void TheDaemonForwardsDenialsWithTheirReasonAndEntryAndFollowsAReload()
     {
-        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
-        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
-        collector.Start();
+        using var collector = StartCollector();
         string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: true));
         try
         {
@@ -101,9 +108,7 @@ public sealed class DaemonForwardingTests : IDisposable
     [Fact]
     public void Denials_over_the_log_rate_are_reported_to_the_collector_as_unlogged()
     {
-        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
-        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
-        collector.Start();
+        using var collector = StartCollector();
         string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: false, rate: "1/second"));
         try
         {
@@ -145,9 +150,7 @@ public sealed class DaemonForwardingTests : IDisposable
     [Fact]
     public void The_metrics_file_says_whether_denials_reach_the_collector()
     {
-        var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
-        using var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
-        collector.Start();
+        using var collector = StartCollector();
         string policy = DaemonTests.WritePolicy(Policy("100", ntpEntry: false));
         string file = Path.Combine(_directory, "netlinkfence.prom");
         var endpoint = ("collector", $"{Collector}:{Port}");

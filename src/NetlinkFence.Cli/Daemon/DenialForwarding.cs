@@ -90,16 +90,16 @@ internal sealed class DenialForwarding : IAsyncDisposable
             var before = await ReadCountersAsync(token); // the kernel logs on; from here until a reader is bound, nobody reads
             _log($"forward: reading denials stopped ({why}); binding NFLOG group {Group} again");
             (var bound, wait) = await ReopenAsync(wait, token);
-            var after = await ReadCountersAsync(token);
-            var unbound = LoggedBetween(before, after);
             lock (_healthGate) // the ended reader's losses move into the totals as the new reader takes its place: the sums never step back
             {
                 _lostInKernelBefore += (ulong)ended.LostInKernel;
                 _lostInReaderBefore += (ulong)ended.DroppedSlowConsumer;
-                _lostUnbound += unbound ?? 0;
                 _readerRestarts++;
-                _reader = bound;
+                _reader = bound; // at once: a stop from here on closes it (a reader left open would keep the group from the next pipeline)
             }
+            var unbound = LoggedBetween(before, await ReadCountersAsync(token));
+            lock (_healthGate)
+                _lostUnbound += unbound ?? 0;
             string missed = unbound is { } count ? $"{count} denial(s) logged meanwhile were not forwarded" : "denials logged meanwhile were not forwarded (the table's counters cannot say how many)";
             _log($"forward: reading denials of NFLOG group {Group} again; {missed}");
         }

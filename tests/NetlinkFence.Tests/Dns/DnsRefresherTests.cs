@@ -206,16 +206,22 @@ public sealed class DnsRefresherTests
         refresher.Accept(name, answers[0], now); // warm-up: the list grows to its steady size once
         refresher.Accept(name, answers[1], now += TimeSpan.FromSeconds(30));
         refresher.Accept(name, answers[2], now += TimeSpan.FromSeconds(30));
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 100; round++)
+        // Measured up to five times: the runtime may allocate on this thread once while it re-compiles a hot method
+        // (tiering, late on a loaded machine); code that allocates per merge allocates in every attempt.
+        var attempts = new List<long>();
+        for (int attempt = 0; attempt < 5 && (attempts.Count == 0 || attempts[^1] != 0); attempt++)
         {
-            now += TimeSpan.FromSeconds(30);
-            bool handedOn = refresher.Accept(name, answers[round % 3], now); // round 0 re-adds the first set, just pruned
-            Assert.True(handedOn);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 99; round++)
+            {
+                now += TimeSpan.FromSeconds(30);
+                bool handedOn = refresher.Accept(name, answers[round % 3], now); // round 0 re-adds the first set, just pruned
+                Assert.True(handedOn);
+            }
+            attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(180, name.Addresses.Count);
-        Assert.True(allocated == 0, $"merging 100 answers of 60 addresses allocated {allocated} bytes");
+        Assert.True(attempts[^1] == 0, $"merging 99 answers of 60 addresses allocated, attempt by attempt: {string.Join(", ", attempts)} bytes");
     }
 
     /// <summary>

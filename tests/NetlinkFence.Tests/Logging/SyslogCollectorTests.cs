@@ -287,6 +287,7 @@ public sealed class SyslogCollectorTests : IDisposable
             await Task.Delay(200);
         }
         Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), Errors());
+        watch.WaitForExit(); // the timed wait does not wait for the redirected output; this one does (stderr's last lines)
         Assert.True(watch.ExitCode == 0, Errors());
         Assert.Equal(3, (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
@@ -321,6 +322,7 @@ public sealed class SyslogCollectorTests : IDisposable
         // 200 datagrams a second for 2 s against 1/second (burst 5): most are in no log.
         long sent = await Task.Run(() => DenialTraffic.UdpAtRate(_net.Agent.Path, "198.51.100.7", 123, 200, TimeSpan.FromSeconds(2)));
         Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), Errors());
+        watch.WaitForExit(); // the timed wait does not wait for the redirected output; this one does (stderr's last lines)
         Assert.True(watch.ExitCode == 0, Errors());
 
         ulong unlogged = SyslogMessage.UnloggedCount(collector.WaitFor(r => SyslogMessage.UnloggedCount(r) >= (ulong)(sent / 2), TimeSpan.FromSeconds(60)));

@@ -15,7 +15,8 @@ namespace NetlinkFence.Cli.Daemon;
 /// came, the denied chains' counters say how many the kernel did not log, and the collector is told
 /// (<c>UNLOGGED</c>), so its picture of a flood is not a calm one. A reader that fails or ends is opened again (after a
 /// second, doubling to <see cref="ReopenAtMost"/>), and the denials the kernel logged while none was
-/// bound, which nothing forwarded, are counted from the table's counters and logged.
+/// bound, which nothing forwarded, are counted from the table's counters, logged and reported to the collector
+/// (<c>LOST</c>, <c>where="unbound"</c>), as the reader's own losses are (<see cref="ForwardingSink.LostAsync"/>).
 /// </summary>
 internal sealed class DenialForwarding : IAsyncDisposable
 {
@@ -87,7 +88,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             wait = Environment.TickCount64 - started < ReopenAtMost.TotalMilliseconds ? wait : _reopenFirst;
             var ended = _reader;
             await ended.DisposeAsync();
-            var before = await ReadCountersAsync(token); // the kernel logs on; from here until a reader is bound, nobody reads
+            var (before, gapFrom) = (await ReadCountersAsync(token), DateTimeOffset.UtcNow); // the kernel logs on; from here until a reader is bound, nobody reads
             _log($"forward: reading denials stopped ({why}); binding NFLOG group {Group} again");
             (var bound, wait) = await ReopenAsync(wait, token);
             lock (_healthGate) // the ended reader's losses move into the totals as the new reader takes its place: the sums never step back
@@ -100,6 +101,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             var unbound = LoggedBetween(before, await ReadCountersAsync(token));
             lock (_healthGate)
                 _lostUnbound += unbound ?? 0;
+            _forwarder.ReportLost(unbound ?? 0, DenialLoss.NoReader, gapFrom, DateTimeOffset.UtcNow); // the collector would read the gap as a calm
             string missed = unbound is { } count ? $"{count} denial(s) logged meanwhile were not forwarded" : "denials logged meanwhile were not forwarded (the table's counters cannot say how many)";
             _log($"forward: reading denials of NFLOG group {Group} again; {missed}");
         }

@@ -71,6 +71,9 @@ public sealed class DenialForwardingReaderTests : IDisposable
 
         Assert.True(DeniedUntilForwarded(collector, 125), $"no denial at the collector after the reader was bound again; log: {Log}; collector: {collector.Console}");
         Assert.DoesNotContain(collector.Received(), m => DeniedTo(m, 124));
+        // The collector is told of the gap, with the count the log gave (it would otherwise read the gap as a calm).
+        var lost = Assert.Single(collector.Received(), m => m.MessageId == "LOST" && m.Data["lost@32473"]["where"] == "unbound");
+        Assert.Equal(counted.Groups[1].Value, lost.Data["lost@32473"]["count"]);
     }
 
     /// <summary>Sends denied UDP to <paramref name="port"/> until the collector holds a denial of it (two minutes at most).</summary>

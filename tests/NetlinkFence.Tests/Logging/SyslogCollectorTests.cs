@@ -208,6 +208,32 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.Single(collector.Received());
     }
 
+    /// <summary>
+    /// What the NFLOG reader lost (the kernel's queue, the reader's buffer) reaches the collector through the sink the
+    /// daemon and <c>watch --forward</c> share, one <c>LOST</c> message per kind; reports of a kind not yet written add up.
+    /// </summary>
+    [Fact]
+    public async Task Losses_before_the_forwarder_reach_the_collector_as_lost_reports_of_each_kind()
+    {
+        await using var forwarder = await StartForwarder();
+        Assert.Throws<ArgumentOutOfRangeException>(() => forwarder.ReportLost(1, (DenialLoss)7, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow));
+        var sink = new NetlinkFence.Cli.Watch.ForwardingSink(forwarder, TextWriter.Null, TimeSpan.FromSeconds(5));
+        var before = DateTimeOffset.UtcNow;
+        await sink.LostAsync(lostInKernel: 7, droppedSlowConsumer: 0, CancellationToken.None);
+        await sink.LostAsync(lostInKernel: 5, droppedSlowConsumer: 2, CancellationToken.None);
+        forwarder.ReportLost(0, DenialLoss.NoReader, before, before); // nothing to say: no report
+
+        using var collector = StartCollector(_ca);
+        var received = collector.WaitFor(r => r.Count >= 2);
+        var lost = received.Where(m => m.MessageId == "LOST").ToDictionary(m => m.Data["lost@32473"]["where"], m => m.Data["lost@32473"]["count"]);
+        Assert.Equal(new Dictionary<string, string> { ["kernel"] = "12", ["reader"] = "2" }, lost);
+        var kernel = received.Single(m => m.Data["lost@32473"]["where"] == "kernel");
+        Assert.True(DateTimeOffset.Parse(kernel.Data["lost@32473"]["first"]) >= before.AddSeconds(-1), kernel.Text);
+        Assert.Contains("the NFLOG socket's receive queue overflowed", kernel.Text);
+        await forwarder.FlushAsync(); // written: nothing left to report
+        Assert.Equal(2, collector.Received().Count);
+    }
+
     [Fact]
     public async Task AClientCertificateIsPresentedToACollectorThatRequiresOne()
     {

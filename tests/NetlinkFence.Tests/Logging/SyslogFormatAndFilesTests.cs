@@ -64,6 +64,24 @@ public sealed class SyslogFormatAndFilesTests
     }
 
     [Fact]
+    public void ALostReportSaysHowManyWhereAndWhen()
+    {
+        var formatter = new Rfc5424Formatter(Options with { EnterpriseNumber = 12345 }, "00000001");
+        var from = DateTimeOffset.Parse("2026-12-06T21:00:00Z");
+        string[] where = ["kernel", "reader", "unbound"];
+        foreach (var loss in Enum.GetValues<DenialLoss>())
+        {
+            var report = SyslogMessage.Parse(Frameless(formatter.Lost(9, loss, from, from.AddSeconds(30), 3)));
+            Assert.Equal("LOST", report.MessageId);
+            Assert.Equal(4, report.Priority % 8); // a warning, as the drop and unlogged reports
+            var data = report.Data["lost@12345"];
+            Assert.Equal(("9", where[(int)loss], "3"), (data["count"], data["where"], data["seq"]));
+            Assert.Equal(("2026-12-06T21:00:00.000000Z", "2026-12-06T21:00:30.000000Z"), (data["first"], data["last"]));
+            Assert.StartsWith("9 denials the kernel logged between 2026-12-06T21:00:00.000000Z and 2026-12-06T21:00:30.000000Z were lost before they could be forwarded: ", report.Text);
+        }
+    }
+
+    [Fact]
     public void ControlCharactersNeverReachTheWire()
     {
         var formatter = new Rfc5424Formatter(Options, "00000001");

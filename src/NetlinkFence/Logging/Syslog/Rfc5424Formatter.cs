@@ -32,6 +32,8 @@ internal sealed class Rfc5424Formatter
 
     public string UnloggedId => "unlogged@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
 
+    public string LostId => "lost@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>One denial, framed. <paramref name="sequence"/> numbers the forwarder's messages: with the run id it names a message, so a resent one is recognised.</summary>
     public byte[] Denial(DenialRecord record, DenialContext? context, ulong sequence)
     {
@@ -86,8 +88,30 @@ internal sealed class Rfc5424Formatter
         CountReport("UNLOGGED", UnloggedId, count, from, to, sequence, queue: null,
             string.Create(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them"));
 
+    /// <summary>The report of denials the kernel logged that never reached the forwarder's queue, and where they were lost.</summary>
+    public byte[] Lost(ulong count, DenialLoss where, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
+        CountReport("LOST", LostId, count, from, to, sequence, queue: null,
+            string.Create(CultureInfo.InvariantCulture, $"{count} denials the kernel logged between {Timestamp(from)} and {Timestamp(to)} were lost before they could be forwarded: {LossText(where)}, so no DENIED message stands for them"),
+            where: LossWord(where));
+
+    /// <summary>The <c>where</c> of a <c>LOST</c> report.</summary>
+    internal static string LossWord(DenialLoss where) => where switch
+    {
+        DenialLoss.KernelQueue => "kernel",
+        DenialLoss.ReaderBuffer => "reader",
+        _ => "unbound",
+    };
+
+    private static string LossText(DenialLoss where) => where switch
+    {
+        DenialLoss.KernelQueue => "the NFLOG socket's receive queue overflowed",
+        DenialLoss.ReaderBuffer => "the reader's buffer was full (the forwarder fell behind)",
+        _ => "no reader was bound to the NFLOG group",
+    };
+
     /// <summary>A warning that counts denials no <c>DENIED</c> message stands for, between two times.</summary>
-    private byte[] CountReport(string messageId, string id, ulong count, DateTimeOffset first, DateTimeOffset last, ulong sequence, uint? queue, string text)
+    private byte[] CountReport(string messageId, string id, ulong count, DateTimeOffset first, DateTimeOffset last, ulong sequence, uint? queue, string text,
+        string? where = null)
     {
         var sb = new StringBuilder(256);
         Header(sb, 4, DateTimeOffset.UtcNow, messageId);
@@ -99,6 +123,7 @@ internal sealed class Rfc5424Formatter
         Param(sb, "first", Timestamp(first));
         Param(sb, "last", Timestamp(last));
         Param(sb, "queue", queue);
+        Param(sb, "where", where);
         sb.Append("] ");
         int textStart = sb.Length;
         sb.Append(text);

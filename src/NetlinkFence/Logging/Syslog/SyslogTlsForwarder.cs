@@ -46,8 +46,10 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private bool _inFlight;
     private ulong _sequence;
-    private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported, _unloggedUnreported;
-    private DateTimeOffset _firstDrop, _lastDrop, _unloggedFrom, _unloggedTo;
+    private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
+    private DateTimeOffset _firstDrop, _lastDrop;
+    private CountToReport _unlogged;
+    private readonly CountToReport[] _lost = new CountToReport[3]; // by DenialLoss
     private int _connections;
     private bool _connected;
     private string? _lastError;
@@ -124,10 +126,27 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             return;
         lock (_gate)
         {
-            if (_unloggedUnreported == 0)
-                _unloggedFrom = from;
-            _unloggedUnreported += count;
-            _unloggedTo = to;
+            _unlogged.Add(count, from, to);
+            Wake();
+        }
+    }
+
+    /// <summary>
+    /// Tells the collector that <paramref name="count"/> denials the kernel logged between <paramref name="from"/> and
+    /// <paramref name="to"/> were lost before this forwarder could queue them, and where (<c>LOST</c>,
+    /// <c>lost@PEN count="N" where="kernel|reader|unbound"</c>): no <c>DENIED</c> message stands for them. Reports of
+    /// one kind not yet written add up into one. The reader's counters say how many (<see cref="NflogReader.LostInKernel"/>,
+    /// <see cref="NflogReader.DroppedSlowConsumer"/>); for a gap between two readers, the table's log counters.
+    /// </summary>
+    public void ReportLost(ulong count, DenialLoss where, DateTimeOffset from, DateTimeOffset to)
+    {
+        if (!Enum.IsDefined(where))
+            throw new ArgumentOutOfRangeException(nameof(where), where, "not a kind of loss");
+        if (count == 0)
+            return;
+        lock (_gate)
+        {
+            _lost[(int)where].Add(count, from, to);
             Wake();
         }
     }
@@ -148,7 +167,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             Task idle;
             lock (_gate)
             {
-                if (_pending.Count == 0 && !_inFlight && _droppedUnreported == 0 && _unloggedUnreported == 0)
+                if (_pending.Count == 0 && !_inFlight && _droppedUnreported == 0 && _unlogged.Count == 0 && !_lost.Any(l => l.Count > 0))
                     return;
                 idle = _idle.Task;
             }
@@ -294,10 +313,19 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             batch.Add(report);
             bytes += report.Frame!.Length;
         }
-        if (_unloggedUnreported > 0)
+        if (_unlogged.Count > 0)
         {
-            var report = new Item(null, null, _formatter.Unlogged(_unloggedUnreported, _unloggedFrom, _unloggedTo, ++_sequence));
-            _unloggedUnreported = 0;
+            var report = new Item(null, null, _formatter.Unlogged(_unlogged.Count, _unlogged.From, _unlogged.To, ++_sequence));
+            _unlogged = default;
+            batch.Add(report);
+            bytes += report.Frame!.Length;
+        }
+        for (int where = 0; where < _lost.Length; where++)
+        {
+            if (_lost[where].Count == 0)
+                continue;
+            var report = new Item(null, null, _formatter.Lost(_lost[where].Count, (DenialLoss)where, _lost[where].From, _lost[where].To, ++_sequence));
+            _lost[where] = default;
             batch.Add(report);
             bytes += report.Frame!.Length;
         }
@@ -378,5 +406,20 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
+    }
+
+    /// <summary>A count to report to the collector, added up from the reports made until it is written, and the span of time it covers.</summary>
+    private struct CountToReport
+    {
+        public ulong Count;
+        public DateTimeOffset From, To;
+
+        public void Add(ulong count, DateTimeOffset from, DateTimeOffset to)
+        {
+            if (Count == 0)
+                From = from;
+            Count += count;
+            To = to;
+        }
     }
 }

@@ -25,6 +25,23 @@ internal sealed record UnloggedDenials(ulong TableHandle, ulong Packets, ulong? 
     }
 
     /// <summary>
+    /// As <see cref="ReadAsync"/>, or null when the counters cannot be read now (a netlink failure, or
+    /// <paramref name="cancellationToken"/> cancelled: callers bound the reading with a timeout). The counts are a
+    /// courtesy beside what the caller does (watch prints, the daemon forwards), which goes on whatever happens here.
+    /// </summary>
+    public static async Task<UnloggedDenials?> TryReadAsync(NftablesConnection nft, string table, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadAsync(nft, table, cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or NetlinkFenceException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Denied packets between <paramref name="before"/> and <paramref name="after"/> that were not logged; null when
     /// that cannot be told (no table at either moment, a table replaced in between, counters an older version's).
     /// </summary>

@@ -138,9 +138,9 @@ internal sealed class DenialForwarding : IAsyncDisposable
         try
         {
             await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = _netns }, token);
-            return await UnloggedDenials.ReadAsync(nft, _table, token);
+            return await UnloggedDenials.TryReadAsync(nft, _table, token);
         }
-        catch (Exception) when (!token.IsCancellationRequested)
+        catch (NetlinkFenceException)
         {
             return null;
         }
@@ -208,7 +208,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             reader = await NflogReader.OpenAsync(group, netns, ReaderOptions, cancellationToken);
             DenialForwarding? started = null; // the reporter reads the table a reload may have renamed
             var unlogged = await UnloggedReporter.StartAsync(forwarder, netns, () => started?._table ?? policy.Table.Name, message => log($"forward: {message}"),
-                UnloggedReporter.Every, cancellationToken);
+                cancellationToken);
             log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
             return started = new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1), unlogged);
         }

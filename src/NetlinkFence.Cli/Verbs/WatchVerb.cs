@@ -74,7 +74,7 @@ internal static class WatchVerb
                     UnloggedReporter? unlogged;
                     try
                     {
-                        unlogged = await UnloggedReporter.StartAsync(forwarder, options.NetworkNamespace, () => compiled.Table.Name, options.Log, UnloggedReporter.Every, cancellationToken);
+                        unlogged = await UnloggedReporter.StartAsync(forwarder, options.NetworkNamespace, () => compiled.Table.Name, options.Log, cancellationToken);
                     }
                     catch
                     {
@@ -87,7 +87,7 @@ internal static class WatchVerb
                 Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
                 var explainer = compiled is null ? null : new DenialExplainer(compiled, policyPath!, parse.GetValue(CommonOptions.NetworkNamespace));
                 await using var counters = compiled is null ? null : await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
-                var before = counters is null ? null : await TryReadCountersAsync(counters, compiled!.Table.Name, cancellationToken);
+                var before = counters is null ? null : await UnloggedDenials.TryReadAsync(counters, compiled!.Table.Name, cancellationToken);
                 await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer is null ? null : explainer.Explain,
                     sinks, stdout, limit, runFor, cancellationToken);
                 if (counters is not null)
@@ -110,21 +110,8 @@ internal static class WatchVerb
     private static async Task WarnOfUnloggedAsync(NftablesConnection nft, string table, UnloggedDenials? before)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        if (UnloggedDenials.Between(before, await TryReadCountersAsync(nft, table, timeout.Token)) is > 0 and var unlogged)
+        if (UnloggedDenials.Between(before, await UnloggedDenials.TryReadAsync(nft, table, timeout.Token)) is > 0 and var unlogged)
             Console.Error.WriteLine($"netlinkfence: warning: {unlogged} denied packet(s) came over log.rate meanwhile and are in no log: no line above stands for them");
-    }
-
-    /// <summary>The denied chains' counters, or null when they cannot be read: the count is a courtesy, watch prints what it saw whatever happens.</summary>
-    private static async Task<UnloggedDenials?> TryReadCountersAsync(NftablesConnection nft, string table, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await UnloggedDenials.ReadAsync(nft, table, cancellationToken);
-        }
-        catch (Exception e) when (e is OperationCanceledException or NetlinkFenceException)
-        {
-            return null;
-        }
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace NetlinkFence.Cli.Watch;
 /// <summary>
 /// Tells a <c>log.remote</c> collector how many denied packets came over <c>log.rate</c>: they never reach the NFLOG
 /// group, so no <c>DENIED</c> message stands for them, and without this a flood reads at the collector as a calm.
-/// Every interval (<see cref="Every"/> for both users) in which records came (packets over the rate come only beside logged ones; a quiet
+/// Every <see cref="Every"/> in which records came (packets over the rate come only beside logged ones; a quiet
 /// interval's are counted with the next busy one), and once more when forwarding ends, it reads the denied chains'
 /// counters (one listing of the table, skipped when quiet) and reports what the kernel did not log since the last
 /// reading (<see cref="SyslogTlsForwarder.ReportUnlogged"/>). The daemon and <c>watch --forward</c> use it alike.
@@ -21,7 +21,6 @@ internal sealed class UnloggedReporter : IAsyncDisposable
     private readonly NftablesConnection _nft;
     private readonly Func<string> _table;
     private readonly Action<string> _log;
-    private readonly TimeSpan _every;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly SemaphoreSlim _reading = new(1, 1); // the rounds and a reading asked for (before a reload's commit) share the last reading
@@ -30,26 +29,26 @@ internal sealed class UnloggedReporter : IAsyncDisposable
     private string? _failing; // said once, and once more when a reading works again
     private int _finished, _disposed;
 
-    private UnloggedReporter(SyslogTlsForwarder forwarder, NftablesConnection nft, Func<string> table, Action<string> log, TimeSpan every)
+    private UnloggedReporter(SyslogTlsForwarder forwarder, NftablesConnection nft, Func<string> table, Action<string> log)
     {
-        (_forwarder, _nft, _table, _log, _every) = (forwarder, nft, table, log, every);
+        (_forwarder, _nft, _table, _log) = (forwarder, nft, table, log);
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
     /// <summary>
     /// Starts reporting to <paramref name="forwarder"/>'s collector for the table <paramref name="table"/> names (asked
-    /// at each reading: a reload may rename it) in <paramref name="netns"/>, every <paramref name="every"/>; null, and
+    /// at each reading: a reload may rename it) in <paramref name="netns"/>; null, and
     /// the reason logged, when the namespace's nf_tables cannot be reached: the denials themselves are still forwarded.
     /// Logs the reports and failures through <paramref name="log"/> (without a prefix). <paramref name="cancellationToken"/>
     /// cancels the connection's setup.
     /// </summary>
-    public static async Task<UnloggedReporter?> StartAsync(SyslogTlsForwarder forwarder, string? netns, Func<string> table, Action<string> log, TimeSpan every,
+    public static async Task<UnloggedReporter?> StartAsync(SyslogTlsForwarder forwarder, string? netns, Func<string> table, Action<string> log,
         CancellationToken cancellationToken)
     {
         try
         {
             var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = netns }, cancellationToken);
-            return new UnloggedReporter(forwarder, nft, table, log, every);
+            return new UnloggedReporter(forwarder, nft, table, log);
         }
         catch (NetlinkFenceException e)
         {
@@ -69,7 +68,7 @@ internal sealed class UnloggedReporter : IAsyncDisposable
                 if (!await ReportAsync(token))
                     records = ulong.MaxValue; // try again next round, busy or not
             }
-            await Task.Delay(_every, token);
+            await Task.Delay(Every, token);
         }
     }
 
@@ -105,7 +104,7 @@ internal sealed class UnloggedReporter : IAsyncDisposable
         catch (NetlinkFenceException e)
         {
             if (_failing != e.Message)
-                _log($"cannot count the denials over log.rate ({e.Message}); trying again every {_every.TotalSeconds:0} s");
+                _log($"cannot count the denials over log.rate ({e.Message}); trying again every {Every.TotalSeconds:0} s");
             _failing = e.Message;
             return false;
         }

@@ -15,7 +15,9 @@ namespace NetlinkFence.Benchmarks;
 /// <item><c>MetricsEachReadItsOwn</c>: what <c>stats --prometheus</c> and the daemon's metrics file read, each part with a
 /// listing of its own (compare, attach, counters, windows, the denied counters: five), as they did before 2026-12-06.</item>
 /// <item><c>MetricsOneListing</c>: the same from one listing (<see cref="LivePolicy.Attach"/>,
-/// <see cref="LivePolicy.ReadCounters(TableContents)"/>, <see cref="LivePolicy.Windows(TableContents)"/>), as they do now.</item>
+/// <see cref="LivePolicy.ReadCounters(TableContents)"/>, <see cref="LivePolicy.Windows(TableContents)"/>), as they did until 2026-12-06 21:00.</item>
+/// <item><c>MetricsWithoutAttach</c>: the same from one listing and no attach (<see cref="LivePolicy.ReadCounters(ResolvedPolicy, TableContents)"/>,
+/// <see cref="LivePolicy.Windows(ResolvedPolicy, TableContents)"/>: no compilation, no allow set modelled), as they do now.</item>
 /// </list>
 /// The connection stays open between invocations, as in the daemon.
 /// </summary>
@@ -74,6 +76,14 @@ public class ReadBackBenchmarks
         int compared = TableDiff.CompareRunning(_policy, contents, DateTimeOffset.UtcNow).Count;
         var live = LivePolicy.Attach(_connection, _policy.Source, contents);
         return compared + live.ReadCounters(contents).Count + live.Windows(contents).Count + contents.Rules.Count;
+    }
+
+    [Benchmark]
+    public int MetricsWithoutAttach()
+    {
+        var contents = _connection.ListTableAsync(NftFamily.Inet, _policy.Table.Name).GetAwaiter().GetResult()!;
+        int compared = TableDiff.CompareRunning(_policy, contents, DateTimeOffset.UtcNow).Count;
+        return compared + LivePolicy.ReadCounters(_policy.Source, contents).Count + LivePolicy.Windows(_policy.Source, contents).Count + contents.Rules.Count;
     }
 
     [GlobalCleanup]

@@ -58,8 +58,10 @@ internal sealed record TableMetrics(
         var comparison = LiveComparison.Of(policy, contents);
         if (!comparison.Matches)
             return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents) };
-        // One listing for all of it (at 10,000 entries each listing is tens of ms, and the daemon reads under its change lock).
-        return Of(LivePolicy.Attach(nft, policy.Source, contents), contents) with { MatchesPolicy = true };
+        // One listing for all of it (at 10,000 entries each listing is tens of ms, and the daemon reads under its change
+        // lock), and no attach: the counters and windows need neither the policy compiled again nor every allow set modelled.
+        return new TableMetrics(table, Present: true, MatchesPolicy: true, LivePolicy.ReadCounters(policy.Source, contents), DeniedOf(contents),
+            LivePolicy.Windows(policy.Source, contents), comparison.Audit) { Owned = IsOwned(contents) };
     }
 
     private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;

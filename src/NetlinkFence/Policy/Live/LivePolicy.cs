@@ -206,14 +206,27 @@ public sealed partial class LivePolicy
     /// <see cref="WindowsAsync"/> from <paramref name="contents"/>, a listing of this policy's table the caller made
     /// (<see cref="NftablesConnection.ListTableAsync"/>), rather than a read of its own; the remaining times count from now.
     /// </summary>
-    public IReadOnlyList<LiveWindow> Windows(TableContents contents)
+    public IReadOnlyList<LiveWindow> Windows(TableContents contents) => Windows(_policy, _names, Listing(contents), _time.GetUtcNow());
+
+    /// <summary>
+    /// The window entries of <paramref name="policy"/> as <paramref name="contents"/> (a listing of its table) holds them
+    /// now, as <see cref="Windows(TableContents)"/> says them, without attaching: for a reader of the table only, such as
+    /// a metrics exporter, which then pays neither the policy's compilation nor the modelling of every allow set. Throws
+    /// <see cref="ArgumentException"/> for a listing of another table.
+    /// </summary>
+    public static IReadOnlyList<LiveWindow> Windows(ResolvedPolicy policy, TableContents contents)
     {
-        Listing(contents);
-        var windows = _policy.Policy.Egress.Where(e => e.Window is not null).ToList();
+        ArgumentNullException.ThrowIfNull(policy);
+        return Windows(policy, Names(policy), Listing(policy, contents), DateTimeOffset.UtcNow);
+    }
+
+    private static List<LiveWindow> Windows(ResolvedPolicy policy, Dictionary<string, IReadOnlyList<IPAddress>> names, TableContents contents, DateTimeOffset now)
+    {
+        var windows = policy.Policy.Egress.Where(e => e.Window is not null).ToList();
         if (windows.Count == 0)
             return []; // no need to model every allow set (tens of ms at 10,000 entries)
-        var held = HeldNow(contents, _time.GetUtcNow());
-        return windows.Select(e => Window(e, contents) with { AlsoAllowedBy = AllowedByOthers(e, held) }).ToList();
+        var held = HeldNow(contents, now);
+        return windows.Select(e => Window(e, contents, now) with { AlsoAllowedBy = AllowedByOthers(policy, names, e, held) }).ToList();
     }
 
     /// <summary>
@@ -455,9 +468,17 @@ public sealed partial class LivePolicy
     /// <see cref="ReadCountersAsync"/> from <paramref name="contents"/>, a listing of this policy's table the caller made
     /// (<see cref="NftablesConnection.ListTableAsync"/>), rather than a read of its own.
     /// </summary>
-    public IReadOnlyList<EntryCounters> ReadCounters(TableContents contents)
+    public IReadOnlyList<EntryCounters> ReadCounters(TableContents contents) => ReadCounters(_policy, Listing(contents));
+
+    /// <summary>
+    /// The per-entry counters of <paramref name="policy"/> as <see cref="ReadCounters(TableContents)"/> reads them from
+    /// <paramref name="contents"/> (a listing of its table), without attaching: for a reader of the table only, such as
+    /// a metrics exporter. Throws <see cref="ArgumentException"/> for a listing of another table.
+    /// </summary>
+    public static IReadOnlyList<EntryCounters> ReadCounters(ResolvedPolicy policy, TableContents contents)
     {
-        Listing(contents);
+        ArgumentNullException.ThrowIfNull(policy);
+        Listing(policy, contents);
         var egress = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
         var input = new Dictionary<string, (ulong Packets, ulong Bytes, int Elements)>(StringComparer.Ordinal);
         var contributors = new HashSet<string>(StringComparer.Ordinal);
@@ -487,8 +508,8 @@ public sealed partial class LivePolicy
                 }
             }
         }
-        return _policy.Policy.Egress.Select(e => Counters(e, false, egress))
-            .Concat(_policy.Policy.Input.Select(e => Counters(e, true, input))).ToList();
+        return policy.Policy.Egress.Select(e => Counters(e, false, egress))
+            .Concat(policy.Policy.Input.Select(e => Counters(e, true, input))).ToList();
 
         static EntryCounters Counters(AllowEntry entry, bool isInput, Dictionary<string, (ulong Packets, ulong Bytes, int Elements)> sums)
         {
@@ -701,11 +722,14 @@ public sealed partial class LivePolicy
         ?? throw new LivePolicyException($"there is no table inet {table} (removed, or never applied): apply the policy first");
 
     /// <summary><paramref name="contents"/>, when it lists this policy's table: a listing of another table is the caller's mistake.</summary>
-    private TableContents Listing(TableContents contents)
+    private TableContents Listing(TableContents contents) => Listing(_policy, contents);
+
+    private static TableContents Listing(ResolvedPolicy policy, TableContents contents)
     {
         ArgumentNullException.ThrowIfNull(contents);
-        if (contents.Table.Family != NftFamily.Inet || contents.Table.Name != Table)
-            throw new ArgumentException($"the listing is of table {contents.Table.Family.ToNftName()} {contents.Table.Name}, not of this policy's table inet {Table}", nameof(contents));
+        string table = policy.Policy.Table;
+        if (contents.Table.Family != NftFamily.Inet || contents.Table.Name != table)
+            throw new ArgumentException($"the listing is of table {contents.Table.Family.ToNftName()} {contents.Table.Name}, not of this policy's table inet {table}", nameof(contents));
         return contents;
     }
 
@@ -738,9 +762,8 @@ public sealed partial class LivePolicy
     /// element's own expiration and the entry's expiry in the element's userdata (an element shared with a permanent
     /// entry has no timeout but still closes for this one).
     /// </summary>
-    private LiveWindow Window(AllowEntry entry, TableContents contents)
+    private static LiveWindow Window(AllowEntry entry, TableContents contents, DateTimeOffset now)
     {
-        var now = _time.GetUtcNow();
         TimeSpan? remaining = null;
         foreach (var set in contents.Sets.Where(s => IsEgressAllowSet(s.Set.Name)))
         {
@@ -789,23 +812,24 @@ public sealed partial class LivePolicy
     /// <paramref name="entry"/>'s traffic through: the same protocol, overlapping ports and networks, and a scope that
     /// takes in some of the entry's processes. A closed window does not close what they allow.
     /// </summary>
-    private List<string> AllowedByOthers(AllowEntry entry, List<(AddressFamily Family, AllowGrant Grant)> held)
+    private static List<string> AllowedByOthers(ResolvedPolicy policy, Dictionary<string, IReadOnlyList<IPAddress>> names, AllowEntry entry,
+        List<(AddressFamily Family, AllowGrant Grant)> held)
     {
-        var names = new SortedSet<string>(StringComparer.Ordinal);
+        var others = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var family in Families)
         {
-            foreach (var mine in EntryGrants(entry, family, expires: null))
+            foreach (var mine in EntryGrants(policy, names, entry, family, expires: null))
             {
                 foreach (var (heldFamily, other) in held)
                 {
                     if (heldFamily == family && other.Entry != entry.Name && other.Protocol == mine.Protocol && other.Ports.Overlaps(mine.Ports)
                         && (other.Network.Contains(mine.Network.BaseAddress) || mine.Network.Contains(other.Network.BaseAddress))
                         && (other.Scope is null || mine.Scope is null || other.Scope == mine.Scope))
-                        names.Add(other.Entry);
+                        others.Add(other.Entry);
                 }
             }
         }
-        return [.. names];
+        return [.. others];
     }
 
     /// <summary><paramref name="until"/>, but no later than window entry <paramref name="entry"/>'s <c>window:</c> from <paramref name="now"/>.</summary>

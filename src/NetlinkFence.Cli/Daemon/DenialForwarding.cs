@@ -209,7 +209,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             DenialForwarding? started = null; // the reporter reads the table a reload may have renamed
             var unlogged = await UnloggedReporter.StartAsync(forwarder, netns, () => started?._table ?? policy.Table.Name, message => log($"forward: {message}"),
                 cancellationToken);
-            log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity})");
+            log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity}{(options.Heartbeat is { } every ? $", a heartbeat every {WindowDuration.Format(every)}" : "")})");
             return started = new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1), unlogged);
         }
         catch
@@ -221,15 +221,13 @@ internal sealed class DenialForwarding : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether <paramref name="next"/> forwards elsewhere (another collector, CA, client certificate, queue or group): then the pipeline restarts.</summary>
+    /// <summary>Whether <paramref name="next"/> forwards elsewhere or otherwise (another collector, CA, client certificate, queue, heartbeat or group): then the pipeline restarts.</summary>
     public static bool Differs(DenialForwarding? running, CompiledPolicy next)
     {
         var log = next.Source.Policy.Log;
         if (running is null || log.Remote is not { } remote)
             return running is not null || log.Remote is not null;
-        var now = running.Remote;
-        return running.Group != log.NflogGroup || now.Host != remote.Host || now.Port != remote.Port || now.CaFile != remote.CaFile
-            || now.CertificateFile != remote.CertificateFile || now.KeyFile != remote.KeyFile || now.Queue != remote.Queue;
+        return running.Group != log.NflogGroup || !running.Remote.Equals(remote); // every setting but where it is written
     }
 
     /// <summary>

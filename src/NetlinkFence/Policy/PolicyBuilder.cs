@@ -36,7 +36,7 @@ public sealed class PolicyBuilder
     private string? _logRateText;
     private ulong? _logRatePerSecond;
     private ushort? _logGroup;
-    private (string Tls, string Ca, string? Certificate, string? Key, int? Queue)? _remote;
+    private (string Tls, string Ca, string? Certificate, string? Key, int? Queue, string? Heartbeat)? _remote;
     private List<string>? _resolvers;
     private DnsSettings _dns = DnsSettings.Default;
     private DenyAction _deny = DenyAction.Drop;
@@ -95,13 +95,14 @@ public sealed class PolicyBuilder
     /// <summary>
     /// Ships denials to a syslog-over-TLS collector (<c>log.remote</c>): <paramref name="tls"/> is <c>address:port</c>
     /// (<c>[v6]:port</c>, <c>name:port</c>, <c>$variable:port</c>), <paramref name="ca"/> the absolute path of the CA
-    /// that signed the collector's certificate; optionally a client certificate and key, and the queue size.
+    /// that signed the collector's certificate; optionally a client certificate and key, the queue size, and how often
+    /// the forwarder tells the collector it is alive (<paramref name="heartbeat"/>, <c>5m</c>: 10s to 24h).
     /// </summary>
-    public PolicyBuilder RemoteLog(string tls, string ca, string? certificate = null, string? key = null, int? queue = null)
+    public PolicyBuilder RemoteLog(string tls, string ca, string? certificate = null, string? key = null, int? queue = null, string? heartbeat = null)
     {
         ArgumentNullException.ThrowIfNull(tls);
         ArgumentNullException.ThrowIfNull(ca);
-        _remote = (tls, ca, certificate, key, queue);
+        _remote = (tls, ca, certificate, key, queue, heartbeat);
         return this;
     }
 
@@ -227,7 +228,7 @@ public sealed class PolicyBuilder
         {
             static (string, SourceLocation)? Field(string? text, string what) => text is null ? null : (text, At($"RemoteLog() {what}"));
             remote = RemoteLogRules.Check(rules, At("RemoteLog()"), Field(r.Tls, "tls"), Field(r.Ca, "ca"), Field(r.Certificate, "certificate"),
-                Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"));
+                Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"), Field(r.Heartbeat, "heartbeat"));
         }
         var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup) { Remote = remote };
 

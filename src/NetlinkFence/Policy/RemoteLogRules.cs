@@ -8,6 +8,9 @@ internal static class RemoteLogRules
 {
     public const int MaxQueue = 1_000_000;
 
+    /// <summary>The shortest and longest <c>heartbeat:</c>.</summary>
+    public static readonly TimeSpan MinHeartbeat = TimeSpan.FromSeconds(10), MaxHeartbeat = TimeSpan.FromHours(24);
+
     /// <summary>
     /// Checks every field and returns the settings, or null after reporting what is wrong. <paramref name="tls"/> is
     /// <c>host:port</c>, <c>[v6]:port</c> or <c>$variable:port</c> (a variable holding one address or name).
@@ -15,7 +18,7 @@ internal static class RemoteLogRules
     public static RemoteLogSettings? Check(PolicyRules rules, SourceLocation where,
         (string Text, SourceLocation Location)? tls, (string Text, SourceLocation Location)? ca,
         (string Text, SourceLocation Location)? certificate, (string Text, SourceLocation Location)? key,
-        (string Text, SourceLocation Location)? queue)
+        (string Text, SourceLocation Location)? queue, (string Text, SourceLocation Location)? heartbeat = null)
     {
         int before = rules.Diagnostics.Count;
         (string Host, int Port)? endpoint = null;
@@ -40,9 +43,17 @@ internal static class RemoteLogRules
             if (!int.TryParse(q.Text, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxQueue)
                 rules.Error(q.Location, $"log.remote queue '{q.Text}' is not a number from 1 to {MaxQueue:N0}", "give how many denials to hold while the collector is unreachable, e.g. 'queue: 10000'", "bad-remote-queue");
         }
+        TimeSpan? every = null;
+        if (heartbeat is { } h)
+        {
+            every = WindowDuration.Parse(h.Text);
+            if (every is null || every < MinHeartbeat || every > MaxHeartbeat)
+                rules.Error(h.Location, every is null ? $"log.remote heartbeat '{h.Text}' is not a duration" : $"log.remote heartbeat {h.Text} is out of range",
+                    "write how often the collector hears from the forwarder, 10s to 24h, e.g. 'heartbeat: 5m'", "bad-remote-heartbeat");
+        }
         if (rules.Diagnostics.Count != before || endpoint is null)
             return null;
-        return new RemoteLogSettings(endpoint.Value.Host, endpoint.Value.Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where);
+        return new RemoteLogSettings(endpoint.Value.Host, endpoint.Value.Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where) { Heartbeat = every };
     }
 
     private static (string Host, int Port)? Endpoint(PolicyRules rules, string text, SourceLocation location)

@@ -3,7 +3,8 @@ namespace NetlinkFence.Policy;
 /// <summary>
 /// <c>log.remote</c>: where denials are shipped, as syslog over TLS (RFC 5425): <c>{ tls: "192.168.1.20:6514",
 /// ca: /etc/netlinkfence/ca.pem }</c>, with an optional client certificate and key and the queue size. The files
-/// are read when the forwarder starts, not when the policy loads.
+/// are read when the forwarder starts, not when the policy loads. With <c>heartbeat: 5m</c>, the collector hears
+/// from the forwarder at least that often, denials or not.
 /// </summary>
 public sealed record RemoteLogSettings
 {
@@ -40,6 +41,13 @@ public sealed record RemoteLogSettings
     /// <summary>Most records held in memory while the collector is unreachable (<c>queue:</c>); more are dropped, counted and reported.</summary>
     public int Queue { get; }
 
+    /// <summary>
+    /// <c>heartbeat:</c> (10s to 24h), or null for none: how often the forwarder tells the collector it is alive
+    /// (<c>HEARTBEAT</c>), so a collector can tell a quiet host from a forwarder that stopped: alert when a host's
+    /// heartbeat is missing for longer than twice this.
+    /// </summary>
+    public TimeSpan? Heartbeat { get; init; }
+
     /// <summary>Where <c>remote:</c> is written.</summary>
     public SourceLocation Location { get; }
 
@@ -49,7 +57,7 @@ public sealed record RemoteLogSettings
     /// <summary>Equality ignores the location.</summary>
     public bool Equals(RemoteLogSettings? other) =>
         other is not null && Host == other.Host && Port == other.Port && CaFile == other.CaFile
-        && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue;
+        && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue && Heartbeat == other.Heartbeat;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Host, Port, CaFile);

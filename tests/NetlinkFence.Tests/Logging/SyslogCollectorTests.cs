@@ -234,6 +234,37 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.Equal(2, collector.Received().Count);
     }
 
+    /// <summary>
+    /// With a heartbeat, the collector hears from the forwarder when it starts and then every interval, with nothing
+    /// to forward: a silence longer than the interval means forwarding stopped. Without one (every other test here),
+    /// the forwarder sends denials and reports only.
+    /// </summary>
+    [Fact]
+    public async Task A_heartbeat_reaches_the_collector_at_start_and_every_interval_with_what_was_sent()
+    {
+        using var collector = StartCollector(_ca);
+        var started = DateTimeOffset.UtcNow;
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = Collector, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
+            MinReconnectDelay = TimeSpan.FromMilliseconds(100), MaxReconnectDelay = TimeSpan.FromSeconds(1), Heartbeat = TimeSpan.FromSeconds(2),
+        });
+        static List<SyslogMessage> Heartbeats(List<SyslogMessage> received) => received.Where(m => m.MessageId == "HEARTBEAT").ToList();
+
+        var first = Heartbeats(collector.WaitFor(r => Heartbeats(r).Count >= 1, TimeSpan.FromSeconds(60))).First();
+        Assert.Equal(("2", "0", "0"), (first.Data["heartbeat@32473"]["every"], first.Data["heartbeat@32473"]["sent"], first.Data["heartbeat@32473"]["dropped"]));
+        for (ushort port = 1; port <= 5; port++)
+            forwarder.Enqueue(new DenialRecord { Time = DateTimeOffset.UtcNow, Protocol = ProtocolType.Udp, DestinationPort = port, Prefix = "EGRESS-DENIED: ", Verdict = "drop" });
+        var received = collector.WaitFor(r => Heartbeats(r).Count >= 3, TimeSpan.FromSeconds(90));
+        var beats = Heartbeats(received);
+        Assert.True(beats.Count >= 3, $"{beats.Count} heartbeat(s) in {DateTimeOffset.UtcNow - started}");
+        Assert.Equal(5, received.Count(m => m.MessageId == "DENIED"));
+        Assert.True(ulong.Parse(beats[^1].Data["heartbeat@32473"]["sent"]) >= 6, beats[^1].Text); // the five denials and the first heartbeat, at least
+        var seqs = beats.Select(b => ulong.Parse(b.Data["heartbeat@32473"]["seq"])).ToList();
+        Assert.Equal(seqs.Order(), seqs);
+        Assert.Equal(first.Data["heartbeat@32473"]["run"], beats[^1].Data["heartbeat@32473"]["run"]);
+    }
+
     [Fact]
     public async Task AClientCertificateIsPresentedToACollectorThatRequiresOne()
     {
@@ -265,7 +296,7 @@ public sealed class SyslogCollectorTests : IDisposable
             log:
               prefix: "EGRESS-DENIED: "
               rate: {{rate}}
-              remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+              remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}}, heartbeat: 10s }
             egress:
               allow:
                 - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
@@ -331,6 +362,9 @@ public sealed class SyslogCollectorTests : IDisposable
                 && data.GetValueOrDefault("prefix") == "EGRESS-DENIED: ", all);
         }
         Assert.Contains($"connected to {Collector}:{Port}", Errors());
+        // The policy's heartbeat: the collector heard from watch when it started, before any denial.
+        var heartbeat = collector.Received().First(m => m.MessageId == "HEARTBEAT").Data["heartbeat@32473"];
+        Assert.Equal(("10", "0"), (heartbeat["every"], heartbeat["sent"]));
     }
 
     /// <summary>

@@ -82,6 +82,17 @@ public sealed class SyslogFormatAndFilesTests
     }
 
     [Fact]
+    public void AHeartbeatSaysWhenTheNextComesAndWhatWasSent()
+    {
+        var formatter = new Rfc5424Formatter(Options with { Facility = SyslogFacility.Local3, EnterpriseNumber = 12345 }, "00000001");
+        var heartbeat = SyslogMessage.Parse(Frameless(formatter.Heartbeat(TimeSpan.FromMinutes(5), sent: 42, dropped: 3, queued: 7, sequence: 9)));
+        Assert.Equal(("HEARTBEAT", 19 * 8 + 6), (heartbeat.MessageId, heartbeat.Priority)); // informational: nothing is wrong
+        var data = heartbeat.Data["heartbeat@12345"];
+        Assert.Equal(("00000001", "9", "300", "42", "3", "7"), (data["run"], data["seq"], data["every"], data["sent"], data["dropped"], data["queued"]));
+        Assert.StartsWith("netlinkfence forwards this host's denials; the next heartbeat comes within 300 s", heartbeat.Text);
+    }
+
+    [Fact]
     public void ControlCharactersNeverReachTheWire()
     {
         var formatter = new Rfc5424Formatter(Options, "00000001");

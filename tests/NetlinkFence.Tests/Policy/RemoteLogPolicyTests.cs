@@ -77,6 +77,30 @@ public sealed class RemoteLogPolicyTests
     }
 
     [Fact]
+    public void AHeartbeatIsADurationOfTenSecondsToADayAndBothFormsAgree()
+    {
+        var loaded = PolicyLoader.Load(Policy("{ tls: \"192.168.1.20:6514\", ca: /ca.pem, heartbeat: 1h30m }"), FileName);
+        Assert.Equal(TimeSpan.FromMinutes(90), loaded.Log.Remote!.Heartbeat);
+        Assert.Null(PolicyLoader.Load(Policy("{ tls: \"192.168.1.20:6514\", ca: /ca.pem }"), FileName).Log.Remote!.Heartbeat); // none unless asked
+        var built = new PolicyBuilder().Define("collector", "192.168.1.20").Pin("collector.example", "192.168.1.20")
+            .Log("EGRESS-DENIED: ", "10/second").RemoteLog("192.168.1.20:6514", "/ca.pem", heartbeat: "1h30m")
+            .AllowEgress("syslog-tls", ["$collector"], tcp: [6514]).Build();
+        Assert.Equal(built, loaded);
+        Assert.NotEqual(loaded, PolicyLoader.Load(Policy("{ tls: \"192.168.1.20:6514\", ca: /ca.pem, heartbeat: 1h }"), FileName)); // a reload that changes it restarts forwarding
+        Assert.Equal(TimeSpan.FromMinutes(90), SyslogTlsOptions.FromPolicy(loaded.Log.Remote!).Heartbeat);
+
+        foreach (var (value, message) in new[] { ("5", "is not a duration"), ("9s", "is out of range"), ("25h", "is out of range"), ("5 minutes", "is not a duration") })
+        {
+            string yaml = Policy($"{{ tls: \"192.168.1.20:6514\", ca: /ca.pem, heartbeat: {value} }}");
+            var d = Only(yaml, "bad-remote-heartbeat", Pos(yaml, value + " }").Line, Pos(yaml, value + " }").Column);
+            Assert.Contains(message, d.Message);
+            Assert.Contains("10s to 24h", d.Fix);
+        }
+        var e = Assert.Throws<PolicyException>(() => new PolicyBuilder().RemoteLog("192.168.1.20:6514", "/ca.pem", heartbeat: "1s").Build());
+        Assert.Equal("bad-remote-heartbeat", Assert.Single(e.Diagnostics).Code);
+    }
+
+    [Fact]
     public void TheBuilderRefusesWhatTheFileRefusesWithTheSameCodes()
     {
         var e = Assert.Throws<PolicyException>(() => new PolicyBuilder().RemoteLog("192.168.1.20", "ca.pem", queue: 0).Build());

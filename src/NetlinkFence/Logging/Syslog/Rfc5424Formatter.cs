@@ -34,6 +34,8 @@ internal sealed class Rfc5424Formatter
 
     public string LostId => "lost@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
 
+    public string HeartbeatId => "heartbeat@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>One denial, framed. <paramref name="sequence"/> numbers the forwarder's messages: with the run id it names a message, so a resent one is recognised.</summary>
     public byte[] Denial(DenialRecord record, DenialContext? context, ulong sequence)
     {
@@ -87,6 +89,29 @@ internal sealed class Rfc5424Formatter
     public byte[] Unlogged(ulong count, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
         CountReport("UNLOGGED", UnloggedId, count, from, to, sequence, queue: null,
             string.Create(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them"));
+
+    /// <summary>
+    /// That the forwarder is alive, and what it sent and dropped since it started (severity info). The next one comes
+    /// within <paramref name="every"/> while it runs and reaches the collector.
+    /// </summary>
+    public byte[] Heartbeat(TimeSpan every, ulong sent, ulong dropped, int queued, ulong sequence)
+    {
+        var sb = new StringBuilder(256);
+        Header(sb, 6, DateTimeOffset.UtcNow, "HEARTBEAT");
+        sb.Append('[').Append(HeartbeatId);
+        Param(sb, "run", _run);
+        Param(sb, "seq", sequence);
+        Param(sb, "host", _hostName);
+        Param(sb, "every", (ulong)every.TotalSeconds);
+        Param(sb, "sent", sent);
+        Param(sb, "dropped", dropped);
+        Param(sb, "queued", (ulong)queued);
+        sb.Append("] ");
+        int textStart = sb.Length;
+        sb.Append(CultureInfo.InvariantCulture,
+            $"netlinkfence forwards this host's denials; the next heartbeat comes within {(ulong)every.TotalSeconds} s: a longer silence means forwarding stopped, not that the host is quiet ({sent} messages sent, {dropped} denials dropped, {queued} queued)");
+        return Frame(sb, textStart);
+    }
 
     /// <summary>The report of denials the kernel logged that never reached the forwarder's queue, and where they were lost.</summary>
     public byte[] Lost(ulong count, DenialLoss where, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>

@@ -44,6 +44,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private TaskCompletionSource _wake = NewSignal();
     private TaskCompletionSource _idle = NewSignal();
     private Task _loop = Task.CompletedTask;
+    private Task _beating = Task.CompletedTask;
+    private bool _heartbeatDue; // one at most: heartbeats missed while the collector is away are one when it is back
     private bool _inFlight;
     private ulong _sequence;
     private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
@@ -75,6 +77,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ResendWindow, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.MinReconnectDelay, TimeSpan.Zero);
+        if (options.Heartbeat is { } heartbeat)
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(heartbeat, TimeSpan.Zero, nameof(options.Heartbeat));
         if ((options.ClientCertificateFile is null) != (options.ClientKeyFile is null))
             throw new ArgumentException("a client certificate needs its key, and a key its certificate", nameof(options));
         cancellationToken.ThrowIfCancellationRequested();
@@ -83,6 +87,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             CollectorTrust.LoadClientCertificate(certificate, options.ClientKeyFile!).Dispose();
         var forwarder = new SyslogTlsForwarder(options);
         forwarder._loop = Task.Run(() => forwarder.RunAsync(forwarder._stop.Token), CancellationToken.None);
+        if (options.Heartbeat is { } every)
+            forwarder._beating = Task.Run(() => forwarder.BeatAsync(every, forwarder._stop.Token), CancellationToken.None);
         return Task.FromResult(forwarder);
     }
 
@@ -320,6 +326,13 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             batch.Add(report);
             bytes += report.Frame!.Length;
         }
+        if (_heartbeatDue)
+        {
+            var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence));
+            _heartbeatDue = false;
+            batch.Add(heartbeat);
+            bytes += heartbeat.Frame!.Length;
+        }
         for (int where = 0; where < _lost.Length; where++)
         {
             if (_lost[where].Count == 0)
@@ -405,7 +418,28 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
+        await _beating.ConfigureAwait(false);
         _stop.Dispose();
+    }
+
+    /// <summary>A heartbeat now (the collector learns that this forwarder started), then one every <paramref name="every"/>.</summary>
+    private async Task BeatAsync(TimeSpan every, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                lock (_gate)
+                {
+                    _heartbeatDue = true;
+                    Wake();
+                }
+                await Task.Delay(every, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>A count to report to the collector, added up from the reports made until it is written, and the span of time it covers.</summary>

@@ -56,6 +56,13 @@ public sealed record SyslogTlsOptions
     /// <summary>Longest wait for a TCP connection and the TLS handshake.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often to tell the collector that this forwarder is alive (<c>HEARTBEAT</c>, <c>heartbeat@PEN</c> with what
+    /// it sent and dropped so far): once when it starts, then every interval, denials or not; null (the default): never.
+    /// A collector that misses a host's heartbeat for twice this knows the forwarder stopped, not that the host is quiet.
+    /// </summary>
+    public TimeSpan? Heartbeat { get; init; }
+
     /// <summary>Connection events and errors (connected, lost, certificate refused, dropped), as sentences; called on the forwarder's task.</summary>
     public Action<string>? Log { get; init; }
 
@@ -71,6 +78,7 @@ public sealed record SyslogTlsOptions
             ClientCertificateFile = remote.CertificateFile,
             ClientKeyFile = remote.KeyFile,
             QueueCapacity = remote.Queue,
+            Heartbeat = remote.Heartbeat,
         };
     }
 

@@ -22,13 +22,13 @@ public sealed class DaemonForwardingTests : IDisposable
 
     public DaemonForwardingTests() => _ca = new TestCertificates(_directory, "test");
 
-    private string Policy(string group, bool ntpEntry, string rate = "10/second") => $$"""
+    private string Policy(string group, bool ntpEntry, string rate = "10/second", string heartbeat = "") => $$"""
         version: 1
         log:
           prefix: "EGRESS-DENIED: "
           rate: {{rate}}
           group: {{group}}
-          remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+          remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}}{{heartbeat}} }
         egress:
           allow:
             - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
@@ -93,6 +93,15 @@ public sealed class DaemonForwardingTests : IDisposable
             var second = NtpDenial(collector, _net.Agent.Path, d => d.GetValueOrDefault("reason") == $"no entry allows {NtpServer}");
             Assert.True(second is not null, $"no NTP denial with the reloaded reason; daemon: {daemon.Log}");
             Assert.False(second!.ContainsKey("entry"), All(second));
+            Assert.DoesNotContain(collector.Received(), m => m.MessageId == "HEARTBEAT"); // none unless the policy asks
+
+            // Only a heartbeat added: forwarding restarts with it, and the collector hears from the daemon at once.
+            File.WriteAllText(policy, Policy("101", ntpEntry: false, heartbeat: ", heartbeat: 10s"));
+            daemon.Signal("HUP");
+            Assert.True(daemon.WaitForLog("a heartbeat every 10s)"), daemon.Log);
+            var beat = collector.WaitFor(r => r.Any(m => m.MessageId == "HEARTBEAT"), TimeSpan.FromSeconds(60)).FirstOrDefault(m => m.MessageId == "HEARTBEAT");
+            Assert.True(beat is not null, $"no heartbeat at the collector; daemon: {daemon.Log}");
+            Assert.Equal("10", beat!.Data["heartbeat@32473"]["every"]);
         }
         finally
         {

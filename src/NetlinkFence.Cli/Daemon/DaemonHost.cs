@@ -692,11 +692,26 @@ internal sealed class DaemonHost
     {
         try
         {
-            _forwarding = await DenialForwarding.StartAsync(policy, _policyPath, _netns, Log, cancellationToken);
+            _forwarding = await DenialForwarding.StartAsync(policy, _policyPath, _netns, Log, cancellationToken, heartbeatState: HeartbeatStateAsync);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log($"forward: denials are not forwarded: {e.Message}; fix log.remote and reload (SIGHUP)");
+        }
+    }
+
+    /// <summary>What each heartbeat to the collector vouches for (<see cref="HeartbeatState"/>), read between the daemon's changes as the metrics are.</summary>
+    private async Task<IReadOnlyList<KeyValuePair<string, string>>> HeartbeatStateAsync(CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            await using var nft = await _target.ConnectAsync(cancellationToken);
+            return HeartbeatState.Of(await TableMetrics.ReadAsync(nft, _policy, cancellationToken));
+        }
+        finally
+        {
+            _changes.Release();
         }
     }
 

@@ -190,7 +190,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
     /// fails is bound again after <paramref name="reopenFirst"/> (a second by default; tests take longer to act in the gap).
     /// </summary>
     public static async Task<DenialForwarding?> StartAsync(CompiledPolicy policy, string policyPath, string? netns, Action<string> log, CancellationToken cancellationToken,
-        TimeSpan? reopenFirst = null)
+        TimeSpan? reopenFirst = null, Func<CancellationToken, Task<IReadOnlyList<KeyValuePair<string, string>>>>? heartbeatState = null)
     {
         if (policy.Source.Policy.Log.Remote is not { } remote)
             return null;
@@ -200,6 +200,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
             // From the namespace the policy guards: the forwarder is subject to the policy it reports for.
             NetworkNamespace = netns,
             Log = message => log($"forward: {message}"),
+            HeartbeatState = heartbeatState,
         };
         var forwarder = await SyslogTlsForwarder.StartAsync(options, cancellationToken);
         NflogReader? reader = null;

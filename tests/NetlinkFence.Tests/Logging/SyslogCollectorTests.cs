@@ -236,33 +236,76 @@ public sealed class SyslogCollectorTests : IDisposable
 
     /// <summary>
     /// With a heartbeat, the collector hears from the forwarder when it starts and then every interval, with nothing
-    /// to forward: a silence longer than the interval means forwarding stopped. Without one (every other test here),
-    /// the forwarder sends denials and reports only.
+    /// to forward: a silence longer than the interval means forwarding stopped. Each heartbeat carries the state the
+    /// caller vouches for (the daemon: its table), or <c>state="unreadable"</c> when that cannot be read. Heartbeats due
+    /// while the collector is away are one when it is back: readings made before it ran are never sent. Without a
+    /// heartbeat (every other test here), the forwarder sends denials and reports only.
     /// </summary>
     [Fact]
     public async Task A_heartbeat_reaches_the_collector_at_start_and_every_interval_with_what_was_sent()
     {
-        using var collector = StartCollector(_ca);
-        var started = DateTimeOffset.UtcNow;
+        int readings = 0, mode = 2; // 0: the reading fails; 1: it names a field no SD-NAME can be; 2: the state
         await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
         {
             Host = Collector, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
             MinReconnectDelay = TimeSpan.FromMilliseconds(100), MaxReconnectDelay = TimeSpan.FromSeconds(1), Heartbeat = TimeSpan.FromSeconds(2),
+            Log = message => { lock (_log) _log.Add(message); },
+            HeartbeatState = _ =>
+            {
+                int reading = Interlocked.Increment(ref readings);
+                return Volatile.Read(ref mode) switch
+                {
+                    0 => throw new IOException("the table cannot be read"),
+                    1 => Task.FromResult<IReadOnlyList<KeyValuePair<string, string>>>([new("bad name", "x")]),
+                    _ => Task.FromResult<IReadOnlyList<KeyValuePair<string, string>>>([new("table", "netlinkfence"), new("reading", reading.ToString()), new("quote", "a\"]b")]),
+                };
+            },
         });
+        // No collector yet: the first readings' heartbeats wait, each replacing the last.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (Volatile.Read(ref readings) < 3 && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        using var collector = StartCollector(_ca);
         static List<SyslogMessage> Heartbeats(List<SyslogMessage> received) => received.Where(m => m.MessageId == "HEARTBEAT").ToList();
+        static IReadOnlyDictionary<string, string> Beat(SyslogMessage m) => m.Data["heartbeat@32473"];
 
         var first = Heartbeats(collector.WaitFor(r => Heartbeats(r).Count >= 1, TimeSpan.FromSeconds(60))).First();
-        Assert.Equal(("2", "0", "0"), (first.Data["heartbeat@32473"]["every"], first.Data["heartbeat@32473"]["sent"], first.Data["heartbeat@32473"]["dropped"]));
+        Assert.True(Beat(first).GetValueOrDefault("every") == "2" && Beat(first).GetValueOrDefault("sent") == "0" && Beat(first).GetValueOrDefault("dropped") == "0"
+            && Beat(first).GetValueOrDefault("table") == "netlinkfence" && Beat(first).GetValueOrDefault("quote") == "a\"]b"
+            && int.Parse(Beat(first).GetValueOrDefault("reading", "0")) >= 3 && !Beat(first).ContainsKey("state"), first.Text);
         for (ushort port = 1; port <= 5; port++)
             forwarder.Enqueue(new DenialRecord { Time = DateTimeOffset.UtcNow, Protocol = ProtocolType.Udp, DestinationPort = port, Prefix = "EGRESS-DENIED: ", Verdict = "drop" });
         var received = collector.WaitFor(r => Heartbeats(r).Count >= 3, TimeSpan.FromSeconds(90));
         var beats = Heartbeats(received);
-        Assert.True(beats.Count >= 3, $"{beats.Count} heartbeat(s) in {DateTimeOffset.UtcNow - started}");
+        Assert.True(beats.Count >= 3, $"{beats.Count} heartbeat(s)");
         Assert.Equal(5, received.Count(m => m.MessageId == "DENIED"));
-        Assert.True(ulong.Parse(beats[^1].Data["heartbeat@32473"]["sent"]) >= 6, beats[^1].Text); // the five denials and the first heartbeat, at least
-        var seqs = beats.Select(b => ulong.Parse(b.Data["heartbeat@32473"]["seq"])).ToList();
+        Assert.True(ulong.Parse(Beat(beats[^1])["sent"]) >= 6, beats[^1].Text); // the five denials and the first heartbeat, at least
+        var seqs = beats.Select(b => ulong.Parse(Beat(b)["seq"])).ToList();
         Assert.Equal(seqs.Order(), seqs);
-        Assert.Equal(first.Data["heartbeat@32473"]["run"], beats[^1].Data["heartbeat@32473"]["run"]);
+        Assert.Equal(Beat(first)["run"], Beat(beats[^1])["run"]);
+
+        // A reading that fails: the heartbeat still comes (the forwarder lives), saying it cannot tell how the host is.
+        Volatile.Write(ref mode, 0);
+        var unreadable = Heartbeats(collector.WaitFor(r => Heartbeats(r).Any(b => Beat(b).GetValueOrDefault("state") == "unreadable"), TimeSpan.FromSeconds(60)))
+            .FirstOrDefault(b => Beat(b).GetValueOrDefault("state") == "unreadable");
+        Assert.True(unreadable is not null && !Beat(unreadable).ContainsKey("table"), "no unreadable heartbeat");
+        // A field that is no SD-NAME is refused, never sent.
+        Volatile.Write(ref mode, 1);
+        deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!Logged("'bad name' is not an RFC 5424 SD-NAME") && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        await forwarder.FlushAsync();
+        Assert.True(Logged("the heartbeat cannot say the state it vouches for (the table cannot be read)"), string.Join(" | ", _log));
+        Assert.True(Logged("'bad name' is not an RFC 5424 SD-NAME"), string.Join(" | ", _log));
+        beats = Heartbeats(collector.Received());
+        Assert.DoesNotContain(beats, b => Beat(b).Keys.Any(k => k.StartsWith("bad", StringComparison.Ordinal)));
+        Assert.DoesNotContain(beats, b => Beat(b).GetValueOrDefault("reading") is "1" or "2"); // due before the collector ran: replaced, not queued
+    }
+
+    private bool Logged(string text)
+    {
+        lock (_log)
+            return _log.Any(l => l.Contains(text));
     }
 
     [Fact]

@@ -90,6 +90,11 @@ public sealed class SyslogFormatAndFilesTests
         var data = heartbeat.Data["heartbeat@12345"];
         Assert.Equal(("00000001", "9", "300", "42", "3", "7"), (data["run"], data["seq"], data["every"], data["sent"], data["dropped"], data["queued"]));
         Assert.StartsWith("netlinkfence forwards this host's denials; the next heartbeat comes within 300 s", heartbeat.Text);
+
+        var vouching = SyslogMessage.Parse(Frameless(formatter.Heartbeat(TimeSpan.FromSeconds(10), 0, 0, 0, 1, [new("table", "netlinkfence"), new("present", "1")])));
+        Assert.Equal(("netlinkfence", "1"), (vouching.Data["heartbeat@12345"]["table"], vouching.Data["heartbeat@12345"]["present"]));
+        Assert.All(["table", "x", new string('a', 32), "windows.open"], name => Assert.True(Rfc5424Formatter.IsSdName(name), name));
+        Assert.All(["", "a b", "a=b", "a]", "a\"", new string('a', 33), "é"], name => Assert.False(Rfc5424Formatter.IsSdName(name), name));
     }
 
     [Fact]

@@ -94,7 +94,7 @@ internal sealed class Rfc5424Formatter
     /// That the forwarder is alive, and what it sent and dropped since it started (severity info). The next one comes
     /// within <paramref name="every"/> while it runs and reaches the collector.
     /// </summary>
-    public byte[] Heartbeat(TimeSpan every, ulong sent, ulong dropped, int queued, ulong sequence)
+    public byte[] Heartbeat(TimeSpan every, ulong sent, ulong dropped, int queued, ulong sequence, IReadOnlyList<KeyValuePair<string, string>>? state = null)
     {
         var sb = new StringBuilder(256);
         Header(sb, 6, DateTimeOffset.UtcNow, "HEARTBEAT");
@@ -106,6 +106,8 @@ internal sealed class Rfc5424Formatter
         Param(sb, "sent", sent);
         Param(sb, "dropped", dropped);
         Param(sb, "queued", (ulong)queued);
+        foreach (var (name, value) in state ?? [])
+            Param(sb, name, value);
         sb.Append("] ");
         int textStart = sb.Length;
         sb.Append(CultureInfo.InvariantCulture,
@@ -204,6 +206,10 @@ internal sealed class Rfc5424Formatter
     }
 
     /// <summary>An SD-PARAM; RFC 5424 6.3.3: '"', '\' and ']' in a value are escaped with '\'.</summary>
+    /// <summary>RFC 5424 6.3.3: an SD-NAME is 1 to 32 printable US-ASCII characters except '=', SP, ']' and '"'.</summary>
+    public static bool IsSdName(string name) =>
+        name.Length is >= 1 and <= 32 && name.All(c => c is > ' ' and <= '~' and not '=' and not ']' and not '"');
+
     private static void Param(StringBuilder sb, string name, string? value)
     {
         if (value is null)

@@ -46,6 +46,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private Task _beating = Task.CompletedTask;
     private bool _heartbeatDue; // one at most: heartbeats missed while the collector is away are one when it is back
+    private IReadOnlyList<KeyValuePair<string, string>>? _heartbeatState; // what the due heartbeat vouches for
+    private static readonly TimeSpan HeartbeatStateTimeout = TimeSpan.FromSeconds(5);
     private bool _inFlight;
     private ulong _sequence;
     private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
@@ -328,7 +330,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
         if (_heartbeatDue)
         {
-            var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence));
+            var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence, _heartbeatState));
             _heartbeatDue = false;
             batch.Add(heartbeat);
             bytes += heartbeat.Frame!.Length;
@@ -429,8 +431,10 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         {
             while (true)
             {
+                var state = await ReadHeartbeatStateAsync(cancellationToken).ConfigureAwait(false);
                 lock (_gate)
                 {
+                    _heartbeatState = state;
                     _heartbeatDue = true;
                     Wake();
                 }
@@ -439,6 +443,30 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary><see cref="SyslogTlsOptions.HeartbeatState"/> now, checked; <c>state="unreadable"</c> when it fails, and the reason logged.</summary>
+    private async Task<IReadOnlyList<KeyValuePair<string, string>>?> ReadHeartbeatStateAsync(CancellationToken cancellationToken)
+    {
+        if (_options.HeartbeatState is not { } read)
+            return null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HeartbeatStateTimeout);
+        try
+        {
+            var state = await read(timeout.Token).ConfigureAwait(false);
+            foreach (var (name, _) in state)
+            {
+                if (!Rfc5424Formatter.IsSdName(name))
+                    throw new ArgumentException($"'{name}' is not an RFC 5424 SD-NAME (1 to 32 printable ASCII characters, none of = ] \" or space)");
+            }
+            return state;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _options.Log?.Invoke($"the heartbeat cannot say the state it vouches for ({(e is OperationCanceledException ? $"no answer within {HeartbeatStateTimeout.TotalSeconds:0} s" : e.Message)}); sent with state=\"unreadable\"");
+            return [new("state", "unreadable")];
         }
     }
 

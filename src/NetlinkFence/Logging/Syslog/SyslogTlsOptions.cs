@@ -63,6 +63,16 @@ public sealed record SyslogTlsOptions
     /// </summary>
     public TimeSpan? Heartbeat { get; init; }
 
+    /// <summary>
+    /// What each heartbeat vouches for, read just before it is queued (at most 5 s; cancelled when the forwarder
+    /// stops): structured-data parameters added to <c>heartbeat@PEN</c>, e.g. the daemon's <c>table</c>,
+    /// <c>present</c>, <c>matches</c>, <c>owned</c> and <c>denied</c>. Names are RFC 5424 SD-NAMEs (1 to 32 printable
+    /// ASCII characters, none of <c>= ] "</c> or space). A reading that fails or times out sends the heartbeat with
+    /// <c>state="unreadable"</c> instead: the collector learns that the forwarder lives but could not say how the
+    /// host is. Null: heartbeats carry the forwarder's own counts only.
+    /// </summary>
+    public Func<CancellationToken, Task<IReadOnlyList<KeyValuePair<string, string>>>>? HeartbeatState { get; init; }
+
     /// <summary>Connection events and errors (connected, lost, certificate refused, dropped), as sentences; called on the forwarder's task.</summary>
     public Action<string>? Log { get; init; }
 

@@ -1,0 +1,35 @@
+using System.Globalization;
+
+namespace NetlinkFence.Cli.Daemon;
+
+/// <summary>
+/// What the daemon's heartbeats to the collector vouch for (<c>log.remote.heartbeat</c>): the table as the kernel holds
+/// it, so a collector has every host's state at each interval, not only that its forwarder lives. Parameters of
+/// <c>heartbeat@PEN</c>: <c>table</c>; <c>present</c>, <c>matches</c> (the policy's, as <c>verify</c> judges it),
+/// <c>owned</c> and <c>audit</c> as 1 or 0; <c>windowsopen</c>; <c>denied</c> (what the denied chains dropped) and,
+/// when the table counts it, <c>logged</c> (of those, what reached the log). The counts start again when the table is
+/// replaced (a reload).
+/// </summary>
+internal static class HeartbeatState
+{
+    public static IReadOnlyList<KeyValuePair<string, string>> Of(TableMetrics table)
+    {
+        var state = new List<KeyValuePair<string, string>>
+        {
+            new("table", table.Table),
+            new("present", Flag(table.Present)),
+            new("matches", Flag(table.MatchesPolicy == true)),
+            new("owned", Flag(table.Owned)),
+            new("audit", Flag(table.Audit is not null)),
+            new("windowsopen", Number((ulong)table.Windows.Count(w => w.IsOpen))),
+            new("denied", Number(table.Denied.Aggregate(0UL, (sum, d) => sum + d.Packets))),
+        };
+        if (table.Denied.All(d => d.Logged is not null))
+            state.Add(new("logged", Number(table.Denied.Aggregate(0UL, (sum, d) => sum + d.Logged!.Value))));
+        return state;
+    }
+
+    private static string Flag(bool value) => value ? "1" : "0";
+
+    private static string Number(ulong value) => value.ToString(CultureInfo.InvariantCulture);
+}

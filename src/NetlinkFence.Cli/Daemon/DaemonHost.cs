@@ -700,14 +700,14 @@ internal sealed class DaemonHost
         }
     }
 
-    /// <summary>What each heartbeat to the collector vouches for (<see cref="HeartbeatState"/>), read between the daemon's changes as the metrics are.</summary>
+    /// <summary>What each heartbeat to the collector vouches for (<see cref="Watch.HeartbeatState"/>), read between the daemon's changes as the metrics are.</summary>
     private async Task<IReadOnlyList<KeyValuePair<string, string>>> HeartbeatStateAsync(CancellationToken cancellationToken)
     {
         await _changes.WaitAsync(cancellationToken);
         try
         {
             await using var nft = await _target.ConnectAsync(cancellationToken);
-            return HeartbeatState.Of(await TableMetrics.ReadAsync(nft, _policy, cancellationToken));
+            return Watch.HeartbeatState.Of(await TableMetrics.ReadAsync(nft, _policy, cancellationToken));
         }
         finally
         {

@@ -69,6 +69,7 @@ internal static class WatchVerb
                         // From the namespace the policy guards: the forwarder is subject to the policy it reports for.
                         NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace),
                         Log = message => Console.Error.WriteLine($"netlinkfence: forward: {message}"),
+                        HeartbeatState = token => HeartbeatState.ReadAsync(compiled, parse.GetValue(CommonOptions.NetworkNamespace), token),
                     };
                     var forwarder = await SyslogTlsForwarder.StartAsync(options, cancellationToken);
                     UnloggedReporter? unlogged;

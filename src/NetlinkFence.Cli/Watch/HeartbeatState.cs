@@ -1,10 +1,13 @@
 using System.Globalization;
 
-namespace NetlinkFence.Cli.Daemon;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli.Watch;
 
 /// <summary>
-/// What the daemon's heartbeats to the collector vouch for (<c>log.remote.heartbeat</c>): the table as the kernel holds
-/// it, so a collector has every host's state at each interval, not only that its forwarder lives. Parameters of
+/// What the heartbeats of the daemon and <c>watch --forward</c> vouch for (<c>log.remote.heartbeat</c>): the table as
+/// the kernel holds it, so a collector has every host's state at each interval, not only that its forwarder lives. Parameters of
 /// <c>heartbeat@PEN</c>: <c>table</c>; <c>present</c>, <c>matches</c> (the policy's, as <c>verify</c> judges it),
 /// <c>owned</c> and <c>audit</c> as 1 or 0; <c>windowsopen</c>; <c>denied</c> (what the denied chains dropped) and,
 /// when the table counts it, <c>logged</c> (of those, what reached the log). The counts start again when the table is
@@ -12,6 +15,16 @@ namespace NetlinkFence.Cli.Daemon;
 /// </summary>
 internal static class HeartbeatState
 {
+    /// <summary>
+    /// Reads the table of <paramref name="policy"/> in <paramref name="netns"/> on a connection of its own (a heartbeat
+    /// comes at most every 10 s): for <c>watch --forward</c>, which makes no changes to read between.
+    /// </summary>
+    public static async Task<IReadOnlyList<KeyValuePair<string, string>>> ReadAsync(CompiledPolicy policy, string? netns, CancellationToken cancellationToken)
+    {
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = netns }, cancellationToken);
+        return Of(await TableMetrics.ReadAsync(nft, policy, cancellationToken));
+    }
+
     public static IReadOnlyList<KeyValuePair<string, string>> Of(TableMetrics table)
     {
         var state = new List<KeyValuePair<string, string>>

@@ -19,6 +19,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>input-without-source</c> (warning)</term><description>an input allow without <c>from:</c> accepts the port from anywhere.</description></item>
 /// <item><term><c>plaintext-syslog</c> (warning)</term><description>syslog on 514 or 601 in clear text where syslog over TLS (6514) is expected.</description></item>
 /// <item><term><c>remote-log-blocked</c> (error)</term><description>no egress entry allows TCP to the <c>log.remote</c> collector: the forwarder would be blocked by the policy it reports for.</description></item>
+/// <item><term><c>no-heartbeat</c> (info)</term><description><c>log.remote</c> without <c>heartbeat:</c>: the collector cannot tell a quiet host from a stopped forwarder.</description></item>
 /// <item><term><c>remote-log-unverified</c> (warning)</term><description>the <c>log.remote</c> collector is a host name neither pinned nor named by an entry: whether it is reachable depends on DNS.</description></item>
 /// <item><term><c>broad-cidr</c> (warning)</term><description>an egress destination shorter than /16 (IPv4) or /32 (IPv6).</description></item>
 /// <item><term><c>broad-resolver</c> (warning)</term><description>a resolver given as a network, not a single address.</description></item>
@@ -135,6 +136,10 @@ public static class PolicyLinter
                         $"pin '{remote.Host}' under 'hosts:' and allow it, e.g. '- {{ name: syslog-tls, to: [{remote.Host}], tcp: [{remote.Port}] }}'");
                     break;
             }
+            if (remote.Heartbeat is null)
+                Add(Severity.Info, remote.Location, "no-heartbeat",
+                    $"log.remote {remote.Endpoint} hears from this host only when something is denied: it cannot tell a quiet host from a forwarder that stopped",
+                    "add 'heartbeat: 5m' under log.remote: the daemon then vouches for the table every 5 minutes, and a missing heartbeat is an alert");
         }
 
         // DNS.

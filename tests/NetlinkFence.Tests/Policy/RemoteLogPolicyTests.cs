@@ -98,6 +98,13 @@ public sealed class RemoteLogPolicyTests
         }
         var e = Assert.Throws<PolicyException>(() => new PolicyBuilder().RemoteLog("192.168.1.20:6514", "/ca.pem", heartbeat: "1s").Build());
         Assert.Equal("bad-remote-heartbeat", Assert.Single(e.Diagnostics).Code);
+
+        // lint suggests one (info: exit 0) where there is none.
+        string without = Policy("{ tls: \"192.168.1.20:6514\", ca: /ca.pem }");
+        var suggestion = Assert.Single(PolicyLinter.Lint(PolicyLoader.Load(without, FileName)), f => f.Code == "no-heartbeat");
+        Assert.Equal((Severity.Info, Pos(without, "{ tls").Line), (suggestion.Severity, suggestion.Location.Line));
+        Assert.Contains("heartbeat: 5m", suggestion.Fix);
+        Assert.DoesNotContain(PolicyLinter.Lint(loaded), f => f.Code == "no-heartbeat");
     }
 
     [Fact]

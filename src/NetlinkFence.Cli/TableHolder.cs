@@ -7,7 +7,8 @@ namespace NetlinkFence.Cli;
 /// <param name="Pid">Its process id.</param>
 /// <param name="Mode">owner (the kernel refuses other processes' changes) or watch (the daemon repairs them).</param>
 /// <param name="Policy">The policy file it runs, by its absolute path.</param>
-internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy);
+/// <param name="Forwarding">How its denial forwarding is doing; null without <c>log.remote</c> (or from an older daemon).</param>
+internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy, Daemon.ControlForwarding? Forwarding = null);
 
 /// <summary>
 /// What keeps a live table as it is (<c>status</c>): the kernel's owner flag, which makes it refuse every other socket's
@@ -55,6 +56,23 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
             w.WriteString("mode", mode);
         if (Daemon.Policy is { } policy)
             w.WriteString("policy", policy);
+        if (Daemon.Forwarding is { } f)
+        {
+            w.WriteStartObject("forwarding");
+            w.WriteString("collector", f.Collector);
+            w.WriteNumber("group", f.Group);
+            w.WriteBoolean("connected", f.Connected);
+            w.WriteNumber("queued", f.Queued);
+            w.WriteNumber("sent", f.Sent);
+            w.WriteNumber("dropped", f.Dropped);
+            w.WriteNumber("lost_kernel", f.LostInKernel);
+            w.WriteNumber("lost_reader", f.LostInReader);
+            w.WriteNumber("lost_unbound", f.LostUnbound);
+            w.WriteNumber("reader_restarts", f.ReaderRestarts);
+            if (f.HeartbeatSeconds is { } every)
+                w.WriteNumber("heartbeat_seconds", every);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 }

@@ -25,7 +25,7 @@ internal sealed class DaemonWindowClient(TargetNamespace target, EgressPolicy po
     public async Task<WindowStatus> StatusAsync(CancellationToken cancellationToken) =>
         await AskAsync(new ControlRequest("status"), cancellationToken) is { } answer
             ? new WindowStatus(ToWindows(answer), answer.Audit is { } a ? new AuditState(a.Table, a.RemainingSeconds is { } s ? TimeSpan.FromSeconds(s) : null, a.Ends) : null,
-                new RunningDaemon(answer.Pid, answer.Mode, answer.Policy))
+                new RunningDaemon(answer.Pid, answer.Mode, answer.Policy, answer.Forwarding))
             : await Kernel.StatusAsync(cancellationToken);
 
     private KernelWindowControl Kernel => new(target, policy, table);

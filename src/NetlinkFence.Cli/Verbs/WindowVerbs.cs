@@ -109,6 +109,8 @@ internal static class WindowVerbs
             if (audit is not null)
                 Console.WriteLine($"# {audit.Banner}");
             Console.WriteLine(holder.Describe(table));
+            if (daemon is not null)
+                Console.WriteLine(daemon.Forwarding?.Describe() ?? "forwarding: none (the policy has no log.remote)");
             if (windows.Count == 0)
                 Console.WriteLine("windows: none (no allow entry of the policy has 'window:')");
             foreach (var window in windows)

@@ -86,7 +86,7 @@ internal static class PrometheusMetrics
         Family(text, "netlinkfence_forward_queued_messages", "gauge", "messages waiting to be written to the collector",
             [(labels, forwarding.Queued.ToString(CultureInfo.InvariantCulture))]);
         Family(text, "netlinkfence_forward_sent_messages_total", "counter",
-            "messages written to the collector (denials, resends after a broken connection, and the DROPPED and UNLOGGED reports)",
+            "messages written to the collector (denials, resends after a broken connection, the DROPPED, UNLOGGED and LOST reports and the heartbeats)",
             [(labels, Number(forwarding.Sent))]);
         Family(text, "netlinkfence_forward_dropped_total", "counter",
             "denials dropped because the queue was full (the collector gets a DROPPED report with the count when it is reached again)",
@@ -97,6 +97,16 @@ internal static class PrometheusMetrics
             [(Where("kernel"), Number(forwarding.LostInKernel)), (Where("reader"), Number(forwarding.LostInReader)), (Where("unbound"), Number(forwarding.LostUnbound))]);
         Family(text, "netlinkfence_forward_reader_restarts_total", "counter", "times the daemon bound the NFLOG group again after its reader failed or ended",
             [(labels, Number(forwarding.ReaderRestarts))]);
+        string Which(string which) => $"{labels[..^1]},certificate=\"{which}\"}}";
+        var expiries = new List<(string, string)>();
+        if (forwarding.CollectorCertificateExpires is { } collector)
+            expiries.Add((Which("collector"), collector.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
+        if (forwarding.ClientCertificateExpires is { } client)
+            expiries.Add((Which("client"), client.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
+        if (expiries.Count > 0) // known once a connection was verified
+            Family(text, "netlinkfence_forward_certificate_expiry_timestamp_seconds", "gauge",
+                "when the collector's certificate (as last verified) and the client certificate (as last presented) stop being valid, in seconds since the epoch: forwarding stops then",
+                expiries);
         return text.ToString();
     }
 

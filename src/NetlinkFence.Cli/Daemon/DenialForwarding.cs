@@ -175,7 +175,11 @@ internal sealed class DenialForwarding : IAsyncDisposable
             var status = _forwarder.Status;
             lock (_healthGate)
                 return new ForwardingHealth(_forwarder.Options.Endpoint, status.Connected, status.Pending, status.Sent, status.Dropped,
-                    _lostInKernelBefore + (ulong)_reader.LostInKernel, _lostInReaderBefore + (ulong)_reader.DroppedSlowConsumer, _lostUnbound, _readerRestarts);
+                    _lostInKernelBefore + (ulong)_reader.LostInKernel, _lostInReaderBefore + (ulong)_reader.DroppedSlowConsumer, _lostUnbound, _readerRestarts)
+                {
+                    CollectorCertificateExpires = status.CollectorCertificateExpires,
+                    ClientCertificateExpires = status.ClientCertificateExpires,
+                };
         }
     }
 

@@ -15,4 +15,11 @@ namespace NetlinkFence.Cli.Daemon;
 /// <param name="LostUnbound">Denials logged while no reader was bound (between a reader's failure and the next).</param>
 /// <param name="ReaderRestarts">Times the NFLOG group was bound again after its reader failed or ended.</param>
 internal sealed record ForwardingHealth(string Collector, bool Connected, int Queued, ulong Sent, ulong DroppedQueueFull, ulong LostInKernel, ulong LostInReader,
-    ulong LostUnbound, ulong ReaderRestarts);
+    ulong LostUnbound, ulong ReaderRestarts)
+{
+    /// <summary>When the collector's certificate, as last verified, stops being valid (null before the first connection).</summary>
+    public DateTimeOffset? CollectorCertificateExpires { get; init; }
+
+    /// <summary>When the client certificate, as last presented, stops being valid (null without one).</summary>
+    public DateTimeOffset? ClientCertificateExpires { get; init; }
+}

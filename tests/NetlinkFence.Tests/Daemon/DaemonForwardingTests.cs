@@ -20,6 +20,8 @@ public sealed class DaemonForwardingTests : IDisposable
     private readonly AgentAndWorld _net = new(Collector);
     private readonly TestCertificates _ca;
 
+    private string? _collectorCertificate;
+
     public DaemonForwardingTests() => _ca = new TestCertificates(_directory, "test");
 
     private string Policy(string group, bool ntpEntry, string rate = "10/second", string heartbeat = "") => $$"""
@@ -38,6 +40,7 @@ public sealed class DaemonForwardingTests : IDisposable
     private RsyslogCollector StartCollector()
     {
         var (certificate, key) = _ca.Issue("collector", Collector, null, server: true);
+        _collectorCertificate = certificate;
         var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key);
         collector.Start();
         return collector;
@@ -195,6 +198,11 @@ public sealed class DaemonForwardingTests : IDisposable
                 Assert.Equal(0, samples.Value("netlinkfence_forward_lost_total", endpoint, ("where", where)));
             Assert.Equal(0, samples.Value("netlinkfence_forward_reader_restarts_total", endpoint));
             Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence"))); // beside the table's own
+            // When the collector's certificate, as verified, stops being valid (the test CA issues it for a day): alert well before.
+            using (var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(_collectorCertificate!)))
+                Assert.Equal(new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero).ToUnixTimeSeconds(),
+                    samples.Value("netlinkfence_forward_certificate_expiry_timestamp_seconds", endpoint, ("certificate", "collector")));
+            Assert.True(daemon.WaitForLog("forward: the collector's certificate expires at "), daemon.Log); // within 14 days: said at the connection
 
             collector.Stop();
             Assert.True(DaemonProcess.WaitUntil(() =>

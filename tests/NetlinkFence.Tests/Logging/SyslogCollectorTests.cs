@@ -19,12 +19,14 @@ public sealed class SyslogCollectorTests : IDisposable
     private readonly AgentAndWorld _net = new(Collector);
     private readonly TestCertificates _ca;
     private readonly List<string> _log = [];
+    private string? _collectorCertificate; // the last collector's, for its validity
 
     public SyslogCollectorTests() => _ca = new TestCertificates(_directory, "test");
 
     private RsyslogCollector StartCollector(TestCertificates signer, string? ip = Collector, string? permittedPeer = null)
     {
         var (certificate, key) = signer.Issue("collector", ip, null, server: true);
+        _collectorCertificate = certificate;
         var collector = new RsyslogCollector(_net.World, _directory, Collector, Port, _ca.CaFile, certificate, key, permittedPeer);
         collector.Start();
         return collector;
@@ -323,6 +325,12 @@ public sealed class SyslogCollectorTests : IDisposable
         forwarder.Enqueue(Denial(5));
         var received = collector.WaitFor(r => r.Count >= 1);
         Assert.Equal(["5"], NflogSequences(received));
+        // Both certificates' ends, as this connection verified and presented them (the metrics and the expiry warning use these).
+        using (var presented = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(client.Item1)))
+            Assert.Equal(new DateTimeOffset(presented.NotAfter.ToUniversalTime(), TimeSpan.Zero), forwarder.Status.ClientCertificateExpires);
+        using (var verified = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(_collectorCertificate!)))
+            Assert.Equal(new DateTimeOffset(verified.NotAfter.ToUniversalTime(), TimeSpan.Zero), forwarder.Status.CollectorCertificateExpires);
+        Assert.True(Logged($"the client certificate {client.Item1} expires at ") && Logged("the collector's certificate expires at "), string.Join(" | ", _log));
     }
 
     /// <summary>

@@ -15,7 +15,14 @@ internal sealed class CollectorConnection : IAsyncDisposable
 
     private readonly SslStream _stream;
 
-    private CollectorConnection(SslStream stream) => _stream = stream;
+    private CollectorConnection(SslStream stream, DateTimeOffset? collectorExpires, DateTimeOffset? clientExpires) =>
+        (_stream, CollectorCertificateExpires, ClientCertificateExpires) = (stream, collectorExpires, clientExpires);
+
+    /// <summary>When the collector's certificate, verified on this connection, stops being valid.</summary>
+    public DateTimeOffset? CollectorCertificateExpires { get; }
+
+    /// <summary>When the client certificate presented on this connection stops being valid; null without one.</summary>
+    public DateTimeOffset? ClientCertificateExpires { get; }
 
     public static async Task<CollectorConnection> OpenAsync(SyslogTlsOptions options, CancellationToken cancellationToken)
     {
@@ -56,7 +63,8 @@ internal sealed class CollectorConnection : IAsyncDisposable
                 await stream.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            return new CollectorConnection(stream);
+            return new CollectorConnection(stream, stream.RemoteCertificate is X509Certificate2 remote ? new DateTimeOffset(remote.NotAfter.ToUniversalTime(), TimeSpan.Zero) : null,
+                client is null ? null : new DateTimeOffset(client.NotAfter.ToUniversalTime(), TimeSpan.Zero));
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -27,6 +27,15 @@ public sealed record SyslogForwarderStatus
     /// <summary>Verified connections made so far.</summary>
     public int Connections { get; init; }
 
+    /// <summary>
+    /// When the collector's certificate, as last verified, stops being valid: after that the forwarder refuses it and
+    /// nothing reaches the collector. Null before the first connection.
+    /// </summary>
+    public DateTimeOffset? CollectorCertificateExpires { get; init; }
+
+    /// <summary>When the client certificate, as last presented, stops being valid (the collector then refuses it); null without one or before the first connection.</summary>
+    public DateTimeOffset? ClientCertificateExpires { get; init; }
+
     /// <summary>Why the last connection attempt failed or the last connection ended; null when none did.</summary>
     public string? LastError { get; init; }
 }

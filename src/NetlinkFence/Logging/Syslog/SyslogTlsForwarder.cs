@@ -56,6 +56,10 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private readonly CountToReport[] _lost = new CountToReport[3]; // by DenialLoss
     private int _connections;
     private bool _connected;
+    private DateTimeOffset? _collectorExpires, _clientExpires;
+    private readonly HashSet<(string Which, DateTimeOffset Expires)> _expiryWarned = [];
+    // A certificate that expires within this is said at each connection that uses it (once per certificate): forwarding stops the day it expires.
+    private static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(14);
     private string? _lastError;
     private int _disposed;
 
@@ -201,6 +205,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                     Pending = _pending.Count,
                     Connections = _connections,
                     LastError = _lastError,
+                    CollectorCertificateExpires = _collectorExpires,
+                    ClientCertificateExpires = _clientExpires,
                 };
             }
         }
@@ -233,8 +239,10 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             {
                 _connections++;
                 _connected = true;
+                (_collectorExpires, _clientExpires) = (connection.CollectorCertificateExpires, connection.ClientCertificateExpires);
             }
             _options.Log?.Invoke($"connected to {_options.Endpoint} (certificate verified against {_options.CaFile})");
+            WarnOfExpiry(connection.CollectorCertificateExpires, connection.ClientCertificateExpires);
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var watch = connection.WatchAsync(_options.Endpoint, watchStop.Token);
             try
@@ -422,6 +430,18 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         await _beating.ConfigureAwait(false);
         _stop.Dispose();
+    }
+
+    /// <summary>Says, once per certificate, that the collector's or the client certificate expires within <see cref="ExpiryWarning"/>.</summary>
+    private void WarnOfExpiry(DateTimeOffset? collector, DateTimeOffset? client)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (which, expires) in new[] { ("the collector's certificate", collector), ($"the client certificate {_options.ClientCertificateFile}", client) })
+        {
+            if (expires is not { } at || at - now > ExpiryWarning || !_expiryWarned.Add((which, at)))
+                continue;
+            _options.Log?.Invoke($"{which} expires at {at:yyyy-MM-ddTHH:mm:ssZ} (in {Math.Max(0, (at - now).TotalDays):0.#} days): renew it, or nothing reaches {_options.Endpoint} from then on");
+        }
     }
 
     /// <summary>A heartbeat now (the collector learns that this forwarder started), then one every <paramref name="every"/>.</summary>

@@ -71,6 +71,10 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
             w.WriteNumber("reader_restarts", f.ReaderRestarts);
             if (f.HeartbeatSeconds is { } every)
                 w.WriteNumber("heartbeat_seconds", every);
+            if (f.CollectorCertificateExpires is { } collector)
+                w.WriteString("collector_certificate_expires", collector);
+            if (f.ClientCertificateExpires is { } client)
+                w.WriteString("client_certificate_expires", client);
             w.WriteEndObject();
         }
         w.WriteEndObject();

@@ -91,11 +91,13 @@ internal sealed record ControlForwarding(
     [property: JsonPropertyName("lost_reader")] ulong LostInReader,
     [property: JsonPropertyName("lost_unbound")] ulong LostUnbound,
     [property: JsonPropertyName("reader_restarts")] ulong ReaderRestarts,
-    [property: JsonPropertyName("heartbeat_seconds")] double? HeartbeatSeconds)
+    [property: JsonPropertyName("heartbeat_seconds")] double? HeartbeatSeconds,
+    [property: JsonPropertyName("collector_certificate_expires")] DateTimeOffset? CollectorCertificateExpires = null,
+    [property: JsonPropertyName("client_certificate_expires")] DateTimeOffset? ClientCertificateExpires = null)
 {
     public static ControlForwarding Of(ForwardingHealth health, ushort group, TimeSpan? heartbeat) =>
         new(health.Collector, group, health.Connected, health.Queued, health.Sent, health.DroppedQueueFull, health.LostInKernel, health.LostInReader,
-            health.LostUnbound, health.ReaderRestarts, heartbeat?.TotalSeconds);
+            health.LostUnbound, health.ReaderRestarts, heartbeat?.TotalSeconds, health.CollectorCertificateExpires, health.ClientCertificateExpires);
 
     /// <summary>One line for <c>status</c>.</summary>
     public string Describe()
@@ -105,7 +107,9 @@ internal sealed record ControlForwarding(
             + $"{Dropped} dropped (queue full), {lost} lost"
             + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
             + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")
-            + (HeartbeatSeconds is { } every ? $"; a heartbeat every {WindowDuration.Format(TimeSpan.FromSeconds(every))}" : "; no heartbeat");
+            + (HeartbeatSeconds is { } every ? $"; a heartbeat every {WindowDuration.Format(TimeSpan.FromSeconds(every))}" : "; no heartbeat")
+            + (CollectorCertificateExpires is { } collector ? $"; collector certificate valid until {collector:yyyy-MM-ddTHH:mm:ssZ}" : "")
+            + (ClientCertificateExpires is { } client ? $", client certificate until {client:yyyy-MM-ddTHH:mm:ssZ}" : "");
     }
 }
 

@@ -115,13 +115,14 @@ public sealed class DaemonForwardingTests : IDisposable
             // status says how forwarding is doing, in words and in JSON.
             var status = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name}");
             Assert.True(status.ExitCode == 0, status.Stderr);
-            Assert.Matches(@"forwarding: denials of NFLOG group 101 to 198\.51\.100\.20:6514: connected, \d+ queued, [1-9]\d* sent, 0 dropped \(queue full\), 0 lost; a heartbeat every 10s", status.Stdout);
+            Assert.Matches(@"forwarding: denials of NFLOG group 101 to 198\.51\.100\.20:6514: connected, \d+ queued, [1-9]\d* sent, 0 dropped \(queue full\), 0 lost; a heartbeat every 10s; collector certificate valid until 20\d\d-\d\d-\d\dT", status.Stdout);
             var json = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name} --output json");
             using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
             var forwarding = document.RootElement.GetProperty("daemon").GetProperty("forwarding");
             Assert.True(forwarding.GetProperty("connected").GetBoolean() && forwarding.GetProperty("group").GetInt32() == 101
                 && forwarding.GetProperty("collector").GetString() == "198.51.100.20:6514" && forwarding.GetProperty("heartbeat_seconds").GetDouble() == 10
-                && forwarding.GetProperty("sent").GetUInt64() >= 1 && forwarding.GetProperty("lost_unbound").GetUInt64() == 0, json.Stdout);
+                && forwarding.GetProperty("sent").GetUInt64() >= 1 && forwarding.GetProperty("lost_unbound").GetUInt64() == 0
+                && forwarding.GetProperty("collector_certificate_expires").GetDateTimeOffset() > DateTimeOffset.UtcNow, json.Stdout);
         }
         finally
         {

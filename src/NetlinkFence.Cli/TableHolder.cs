@@ -56,26 +56,10 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
             w.WriteString("mode", mode);
         if (Daemon.Policy is { } policy)
             w.WriteString("policy", policy);
-        if (Daemon.Forwarding is { } f)
+        if (Daemon.Forwarding is { } forwarding)
         {
-            w.WriteStartObject("forwarding");
-            w.WriteString("collector", f.Collector);
-            w.WriteNumber("group", f.Group);
-            w.WriteBoolean("connected", f.Connected);
-            w.WriteNumber("queued", f.Queued);
-            w.WriteNumber("sent", f.Sent);
-            w.WriteNumber("dropped", f.Dropped);
-            w.WriteNumber("lost_kernel", f.LostInKernel);
-            w.WriteNumber("lost_reader", f.LostInReader);
-            w.WriteNumber("lost_unbound", f.LostUnbound);
-            w.WriteNumber("reader_restarts", f.ReaderRestarts);
-            if (f.HeartbeatSeconds is { } every)
-                w.WriteNumber("heartbeat_seconds", every);
-            if (f.CollectorCertificateExpires is { } collector)
-                w.WriteString("collector_certificate_expires", collector);
-            if (f.ClientCertificateExpires is { } client)
-                w.WriteString("client_certificate_expires", client);
-            w.WriteEndObject();
+            w.WritePropertyName("forwarding"); // as the daemon answered it: one place for its JSON names
+            JsonSerializer.Serialize(w, forwarding, Cli.Daemon.ControlJsonContext.Default.ControlForwarding);
         }
         w.WriteEndObject();
     }

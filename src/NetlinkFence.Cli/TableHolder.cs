@@ -8,7 +8,7 @@ namespace NetlinkFence.Cli;
 /// <param name="Mode">owner (the kernel refuses other processes' changes) or watch (the daemon repairs them).</param>
 /// <param name="Policy">The policy file it runs, by its absolute path.</param>
 /// <param name="Forwarding">How its denial forwarding is doing; null without <c>log.remote</c> (or from an older daemon).</param>
-internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy, Daemon.ControlForwarding? Forwarding = null);
+internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy, Daemon.ForwardingHealth? Forwarding = null);
 
 /// <summary>
 /// What keeps a live table as it is (<c>status</c>): the kernel's owner flag, which makes it refuse every other socket's
@@ -59,7 +59,7 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
         if (Daemon.Forwarding is { } forwarding)
         {
             w.WritePropertyName("forwarding"); // as the daemon answered it: one place for its JSON names
-            JsonSerializer.Serialize(w, forwarding, Cli.Daemon.ControlJsonContext.Default.ControlForwarding);
+            JsonSerializer.Serialize(w, forwarding, Cli.Daemon.ControlJsonContext.Default.ForwardingHealth);
         }
         w.WriteEndObject();
     }

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli.Daemon;
 
@@ -51,7 +50,7 @@ internal sealed record ControlResponse
     [JsonPropertyName("audit")] public ControlAudit? Audit { get; init; }
 
     /// <summary>status: how the daemon's denial forwarding is doing (absent: the policy has no <c>log.remote</c>, or an older daemon).</summary>
-    [JsonPropertyName("forwarding")] public ControlForwarding? Forwarding { get; init; }
+    [JsonPropertyName("forwarding")] public ForwardingHealth? Forwarding { get; init; }
 
     public static ControlResponse Error(string message, int exit = ExitCodes.BadInput) => new() { Ok = false, Message = message, Exit = exit };
 }
@@ -77,41 +76,6 @@ internal sealed record ControlAudit(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("remaining_seconds")] double? RemainingSeconds,
     [property: JsonPropertyName("ends")] DateTimeOffset? Ends);
-
-/// <summary>The daemon's denial forwarding (<see cref="ForwardingHealth"/>), with its group and heartbeat.</summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
-internal sealed record ControlForwarding(
-    [property: JsonPropertyName("collector")] string Collector,
-    [property: JsonPropertyName("group")] int Group,
-    [property: JsonPropertyName("connected")] bool Connected,
-    [property: JsonPropertyName("queued")] int Queued,
-    [property: JsonPropertyName("sent")] ulong Sent,
-    [property: JsonPropertyName("dropped")] ulong Dropped,
-    [property: JsonPropertyName("lost_kernel")] ulong LostInKernel,
-    [property: JsonPropertyName("lost_reader")] ulong LostInReader,
-    [property: JsonPropertyName("lost_unbound")] ulong LostUnbound,
-    [property: JsonPropertyName("reader_restarts")] ulong ReaderRestarts,
-    [property: JsonPropertyName("heartbeat_seconds")] double? HeartbeatSeconds,
-    [property: JsonPropertyName("collector_certificate_expires")] DateTimeOffset? CollectorCertificateExpires = null,
-    [property: JsonPropertyName("client_certificate_expires")] DateTimeOffset? ClientCertificateExpires = null)
-{
-    public static ControlForwarding Of(ForwardingHealth health, ushort group, TimeSpan? heartbeat) =>
-        new(health.Collector, group, health.Connected, health.Queued, health.Sent, health.DroppedQueueFull, health.LostInKernel, health.LostInReader,
-            health.LostUnbound, health.ReaderRestarts, heartbeat?.TotalSeconds, health.CollectorCertificateExpires, health.ClientCertificateExpires);
-
-    /// <summary>One line for <c>status</c>.</summary>
-    public string Describe()
-    {
-        ulong lost = LostInKernel + LostInReader + LostUnbound;
-        return $"forwarding: denials of NFLOG group {Group} to {Collector}: {(Connected ? "connected" : "NOT CONNECTED")}, {Queued} queued, {Sent} sent, "
-            + $"{Dropped} dropped (queue full), {lost} lost"
-            + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
-            + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")
-            + (HeartbeatSeconds is { } every ? $"; a heartbeat every {WindowDuration.Format(TimeSpan.FromSeconds(every))}" : "; no heartbeat")
-            + (CollectorCertificateExpires is { } collector ? $"; collector certificate valid until {collector:yyyy-MM-ddTHH:mm:ssZ}" : "")
-            + (ClientCertificateExpires is { } client ? $", client certificate until {client:yyyy-MM-ddTHH:mm:ssZ}" : "");
-    }
-}
 
 /// <summary>Source-generated (reflection-free, NativeAOT-safe) JSON for the control protocol.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]

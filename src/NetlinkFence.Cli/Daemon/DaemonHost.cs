@@ -448,7 +448,7 @@ internal sealed class DaemonHost
                     Policy = _policyPath, Pid = Environment.ProcessId,
                     Windows = status.Windows.Select(ToControl).ToList(),
                     Audit = status.Audit is { } audit ? new ControlAudit(audit.Table, audit.Remaining?.TotalSeconds, audit.Ends) : null,
-                    Forwarding = _forwarding is { } forwarding ? ControlForwarding.Of(forwarding.Health, forwarding.Group, forwarding.Remote.Heartbeat) : null,
+                    Forwarding = _forwarding is { } forwarding ? forwarding.Health : null,
                 };
             }
             case "reload":

@@ -174,9 +174,10 @@ internal sealed class DenialForwarding : IAsyncDisposable
         {
             var status = _forwarder.Status;
             lock (_healthGate)
-                return new ForwardingHealth(_forwarder.Options.Endpoint, status.Connected, status.Pending, status.Sent, status.Dropped,
+                return new ForwardingHealth(_forwarder.Options.Endpoint, Group, status.Connected, status.Pending, status.Sent, status.Dropped,
                     _lostInKernelBefore + (ulong)_reader.LostInKernel, _lostInReaderBefore + (ulong)_reader.DroppedSlowConsumer, _lostUnbound, _readerRestarts)
                 {
+                    HeartbeatSeconds = Remote.Heartbeat?.TotalSeconds,
                     CollectorCertificateExpires = status.CollectorCertificateExpires,
                     ClientCertificateExpires = status.ClientCertificateExpires,
                 };

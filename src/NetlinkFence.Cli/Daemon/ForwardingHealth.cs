@@ -1,25 +1,56 @@
+using System.Text.Json.Serialization;
+using NetlinkFence.Policy;
+
 namespace NetlinkFence.Cli.Daemon;
 
 /// <summary>
-/// How the daemon's denial forwarding is doing, for its metrics file: whether the collector is connected, what waits,
-/// what was sent, and every way a denial the kernel logged can fail to reach the collector. Counts are since the
-/// pipeline started (a reload that changes the collector or the group starts a new one).
+/// How the daemon's denial forwarding is doing, for its metrics file and for <c>status</c> (the control protocol's
+/// <c>forwarding</c>, these JSON names): whether the collector is connected, what waits, what was sent, and every way a
+/// denial the kernel logged can fail to reach the collector. Counts are since the pipeline started (a reload that
+/// changes <c>log.remote</c> or the group starts a new one).
 /// </summary>
 /// <param name="Collector">host:port of <c>log.remote</c>.</param>
+/// <param name="Group">The NFLOG group read.</param>
 /// <param name="Connected">A verified TLS connection is open now.</param>
 /// <param name="Queued">Messages waiting to be written.</param>
-/// <param name="Sent">Messages written to the collector (resends and the drop and unlogged reports included).</param>
+/// <param name="Sent">Messages written to the collector (resends, reports and heartbeats included).</param>
 /// <param name="DroppedQueueFull">Denials dropped because the queue was full (the collector is told how many).</param>
 /// <param name="LostInKernel">Denials the kernel could not deliver to the reader (its socket's queue overflowed).</param>
 /// <param name="LostInReader">Denials the reader dropped because the forwarder fell behind.</param>
 /// <param name="LostUnbound">Denials logged while no reader was bound (between a reader's failure and the next).</param>
 /// <param name="ReaderRestarts">Times the NFLOG group was bound again after its reader failed or ended.</param>
-internal sealed record ForwardingHealth(string Collector, bool Connected, int Queued, ulong Sent, ulong DroppedQueueFull, ulong LostInKernel, ulong LostInReader,
-    ulong LostUnbound, ulong ReaderRestarts)
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
+internal sealed record ForwardingHealth(
+    [property: JsonPropertyName("collector")] string Collector,
+    [property: JsonPropertyName("group")] int Group,
+    [property: JsonPropertyName("connected")] bool Connected,
+    [property: JsonPropertyName("queued")] int Queued,
+    [property: JsonPropertyName("sent")] ulong Sent,
+    [property: JsonPropertyName("dropped")] ulong DroppedQueueFull,
+    [property: JsonPropertyName("lost_kernel")] ulong LostInKernel,
+    [property: JsonPropertyName("lost_reader")] ulong LostInReader,
+    [property: JsonPropertyName("lost_unbound")] ulong LostUnbound,
+    [property: JsonPropertyName("reader_restarts")] ulong ReaderRestarts)
 {
+    /// <summary><c>log.remote.heartbeat</c> in seconds; null without one.</summary>
+    [JsonPropertyName("heartbeat_seconds")] public double? HeartbeatSeconds { get; init; }
+
     /// <summary>When the collector's certificate, as last verified, stops being valid (null before the first connection).</summary>
-    public DateTimeOffset? CollectorCertificateExpires { get; init; }
+    [JsonPropertyName("collector_certificate_expires")] public DateTimeOffset? CollectorCertificateExpires { get; init; }
 
     /// <summary>When the client certificate, as last presented, stops being valid (null without one).</summary>
-    public DateTimeOffset? ClientCertificateExpires { get; init; }
+    [JsonPropertyName("client_certificate_expires")] public DateTimeOffset? ClientCertificateExpires { get; init; }
+
+    /// <summary>One line for <c>status</c>.</summary>
+    public string Describe()
+    {
+        ulong lost = LostInKernel + LostInReader + LostUnbound;
+        return $"forwarding: denials of NFLOG group {Group} to {Collector}: {(Connected ? "connected" : "NOT CONNECTED")}, {Queued} queued, {Sent} sent, "
+            + $"{DroppedQueueFull} dropped (queue full), {lost} lost"
+            + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
+            + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")
+            + (HeartbeatSeconds is { } every ? $"; a heartbeat every {WindowDuration.Format(TimeSpan.FromSeconds(every))}" : "; no heartbeat")
+            + (CollectorCertificateExpires is { } collector ? $"; collector certificate valid until {collector:yyyy-MM-ddTHH:mm:ssZ}" : "")
+            + (ClientCertificateExpires is { } client ? $", client certificate until {client:yyyy-MM-ddTHH:mm:ssZ}" : "");
+    }
 }

@@ -178,6 +178,8 @@ internal sealed class DenialForwarding : IAsyncDisposable
                     _lostInKernelBefore + (ulong)_reader.LostInKernel, _lostInReaderBefore + (ulong)_reader.DroppedSlowConsumer, _lostUnbound, _readerRestarts)
                 {
                     HeartbeatSeconds = Remote.Heartbeat?.TotalSeconds,
+                    Fallbacks = Remote.Fallbacks.Select(RemoteLogSettings.FormatEndpoint).ToArray(),
+                    ConnectedTo = status.Collector,
                     CollectorCertificateExpires = status.CollectorCertificateExpires,
                     ClientCertificateExpires = status.ClientCertificateExpires,
                 };
@@ -215,7 +217,8 @@ internal sealed class DenialForwarding : IAsyncDisposable
             DenialForwarding? started = null; // the reporter reads the table a reload may have renamed
             var unlogged = await UnloggedReporter.StartAsync(forwarder, netns, () => started?._table ?? policy.Table.Name, message => log($"forward: {message}"),
                 cancellationToken);
-            log($"forward: denials of NFLOG group {group} go to {options.Endpoint} (syslog over TLS, queue {options.QueueCapacity}{(options.Heartbeat is { } every ? $", a heartbeat every {WindowDuration.Format(every)}" : "")})");
+            string fallbacks = remote.Fallbacks.Count == 0 ? "" : $", then {string.Join(", then ", remote.Fallbacks.Select(RemoteLogSettings.FormatEndpoint))} while it cannot be reached";
+            log($"forward: denials of NFLOG group {group} go to {options.Endpoint}{fallbacks} (syslog over TLS, queue {options.QueueCapacity}{(options.Heartbeat is { } every ? $", a heartbeat every {WindowDuration.Format(every)}" : "")})");
             return started = new DenialForwarding(remote, group, reader, forwarder, policy, policyPath, netns, log, reopenFirst ?? TimeSpan.FromSeconds(1), unlogged);
         }
         catch

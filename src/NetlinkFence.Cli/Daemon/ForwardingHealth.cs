@@ -9,7 +9,7 @@ namespace NetlinkFence.Cli.Daemon;
 /// denial the kernel logged can fail to reach the collector. Counts are since the pipeline started (a reload that
 /// changes <c>log.remote</c> or the group starts a new one).
 /// </summary>
-/// <param name="Collector">host:port of <c>log.remote</c>.</param>
+/// <param name="Collector">host:port of <c>log.remote</c>'s first collector.</param>
 /// <param name="Group">The NFLOG group read.</param>
 /// <param name="Connected">A verified TLS connection is open now.</param>
 /// <param name="Queued">Messages waiting to be written.</param>
@@ -32,6 +32,15 @@ internal sealed record ForwardingHealth(
     [property: JsonPropertyName("lost_unbound")] ulong LostUnbound,
     [property: JsonPropertyName("reader_restarts")] ulong ReaderRestarts)
 {
+    /// <summary>The collectors that take over, in order, while the first cannot be reached (host:port).</summary>
+    [JsonPropertyName("fallbacks")] public IReadOnlyList<string> Fallbacks { get; init; } = [];
+
+    /// <summary>The collector connected to now: the first, or a fallback; null when not connected.</summary>
+    [JsonPropertyName("connected_to")] public string? ConnectedTo { get; init; }
+
+    /// <summary>Whether denials go to a fallback now.</summary>
+    [JsonIgnore] public bool OnFallback => Connected && ConnectedTo is not null && ConnectedTo != Collector;
+
     /// <summary><c>log.remote.heartbeat</c> in seconds; null without one.</summary>
     [JsonPropertyName("heartbeat_seconds")] public double? HeartbeatSeconds { get; init; }
 
@@ -45,7 +54,8 @@ internal sealed record ForwardingHealth(
     public string Describe()
     {
         ulong lost = LostInKernel + LostInReader + LostUnbound;
-        return $"forwarding: denials of NFLOG group {Group} to {Collector}: {(Connected ? "connected" : "NOT CONNECTED")}, {Queued} queued, {Sent} sent, "
+        string connection = !Connected ? "NOT CONNECTED" : OnFallback ? $"connected to the fallback {ConnectedTo} ({Collector} cannot be reached)" : "connected";
+        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)})")}: {connection}, {Queued} queued, {Sent} sent, "
             + $"{DroppedQueueFull} dropped (queue full), {lost} lost"
             + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
             + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")

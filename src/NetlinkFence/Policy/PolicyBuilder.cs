@@ -37,6 +37,7 @@ public sealed class PolicyBuilder
     private ulong? _logRatePerSecond;
     private ushort? _logGroup;
     private (string Tls, string Ca, string? Certificate, string? Key, int? Queue, string? Heartbeat)? _remote;
+    private readonly List<string> _remoteFallbacks = [];
     private List<string>? _resolvers;
     private DnsSettings _dns = DnsSettings.Default;
     private DenyAction _deny = DenyAction.Drop;
@@ -103,6 +104,17 @@ public sealed class PolicyBuilder
         ArgumentNullException.ThrowIfNull(tls);
         ArgumentNullException.ThrowIfNull(ca);
         _remote = (tls, ca, certificate, key, queue, heartbeat);
+        return this;
+    }
+
+    /// <summary>
+    /// A collector that takes the denials while the <see cref="RemoteLog"/> collector cannot be reached (<c>tls:</c>'s
+    /// later items): same forms as its <c>tls</c>, same CA and client certificate. Repeated calls add, in order of preference.
+    /// </summary>
+    public PolicyBuilder RemoteLogFallback(string tls)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        _remoteFallbacks.Add(tls);
         return this;
     }
 
@@ -224,10 +236,13 @@ public sealed class PolicyBuilder
         else if (_logRatePerSecond is { } perSecond && rules.LogRate(perSecond, 1, At("Log() rate")))
             rate = (perSecond, 1);
         RemoteLogSettings? remote = null;
+        if (_remote is null && _remoteFallbacks.Count > 0)
+            rules.Error(At("RemoteLogFallback()"), "a fallback collector without RemoteLog()", "call RemoteLog() with the preferred collector first", "remote-without-tls");
         if (_remote is { } r)
         {
             static (string, SourceLocation)? Field(string? text, string what) => text is null ? null : (text, At($"RemoteLog() {what}"));
-            remote = RemoteLogRules.Check(rules, At("RemoteLog()"), Field(r.Tls, "tls"), Field(r.Ca, "ca"), Field(r.Certificate, "certificate"),
+            var collectors = _remoteFallbacks.Select(f => (f, At($"RemoteLogFallback(\"{f}\")"))).Prepend((r.Tls, At("RemoteLog() tls"))).ToList();
+            remote = RemoteLogRules.Check(rules, At("RemoteLog()"), collectors, Field(r.Ca, "ca"), Field(r.Certificate, "certificate"),
                 Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"), Field(r.Heartbeat, "heartbeat"));
         }
         var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup) { Remote = remote };

@@ -123,18 +123,23 @@ public static class PolicyLinter
 
         if (policy.Log.Remote is { } remote)
         {
-            switch (RemoteLogRules.Reachable(policy, remote, out _))
+            foreach (var collector in remote.Collectors)
             {
-                case false:
-                    Add(Severity.Error, remote.Location, "remote-log-blocked",
-                        $"log.remote {remote.Endpoint} is not reachable: no egress entry allows tcp/{remote.Port} to {remote.Host}, so the policy blocks its own denial forwarder",
-                        $"add an entry such as '- {{ name: syslog-tls, to: [{remote.Host}], tcp: [{remote.Port}] }}' under egress.allow");
-                    break;
-                case null:
-                    Add(Severity.Warning, remote.Location, "remote-log-unverified",
-                        $"log.remote host '{remote.Host}' is neither pinned nor named by an egress entry: whether tcp/{remote.Port} to it is allowed depends on what DNS answers",
-                        $"pin '{remote.Host}' under 'hosts:' and allow it, e.g. '- {{ name: syslog-tls, to: [{remote.Host}], tcp: [{remote.Port}] }}'");
-                    break;
+                string endpoint = RemoteLogSettings.FormatEndpoint(collector);
+                string role = collector.Host == remote.Host && collector.Port == remote.Port ? "" : "fallback ";
+                switch (RemoteLogRules.Reachable(policy, collector, out _))
+                {
+                    case false:
+                        Add(Severity.Error, remote.Location, "remote-log-blocked",
+                            $"log.remote {role}{endpoint} is not reachable: no egress entry allows tcp/{collector.Port} to {collector.Host}, so the policy blocks its own denial forwarder",
+                            $"add an entry such as '- {{ name: syslog-tls, to: [{collector.Host}], tcp: [{collector.Port}] }}' under egress.allow");
+                        break;
+                    case null:
+                        Add(Severity.Warning, remote.Location, "remote-log-unverified",
+                            $"log.remote {role}host '{collector.Host}' is neither pinned nor named by an egress entry: whether tcp/{collector.Port} to it is allowed depends on what DNS answers",
+                            $"pin '{collector.Host}' under 'hosts:' and allow it, e.g. '- {{ name: syslog-tls, to: [{collector.Host}], tcp: [{collector.Port}] }}'");
+                        break;
+                }
             }
             if (remote.Heartbeat is null)
                 Add(Severity.Info, remote.Location, "no-heartbeat",

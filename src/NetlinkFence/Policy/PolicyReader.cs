@@ -179,7 +179,7 @@ internal sealed class PolicyReader(string fileName)
         (string, SourceLocation)? Value(string key) =>
             keys.TryGetValue(key, out var value) && Scalar(value, $"log.remote.{key}") is { } text ? (text, Location(value)) : null;
         int before = _rules.Diagnostics.Count;
-        var tls = Value("tls");
+        var tls = keys.TryGetValue("tls", out var tlsNode) ? Collectors(tlsNode) : null;
         var ca = Value("ca");
         var cert = Value("cert");
         var key = Value("key");
@@ -189,6 +189,21 @@ internal sealed class PolicyReader(string fileName)
         if (_rules.Diagnostics.Count != before)
             return null;
         return RemoteLogRules.Check(_rules, Location(map), tls, ca, cert, key, queue, heartbeat);
+    }
+
+    /// <summary><c>log.remote.tls</c>: one collector, or a list of them, the first preferred.</summary>
+    private List<(string, SourceLocation)> Collectors(YamlNode node)
+    {
+        var items = node is YamlSequenceNode list ? list.Children.ToList() : [node];
+        var collectors = new List<(string, SourceLocation)>();
+        int index = 0;
+        foreach (var item in items)
+        {
+            index++;
+            if (Scalar(item, node is YamlSequenceNode ? $"log.remote.tls[{index}]" : "log.remote.tls") is { } text)
+                collectors.Add((text, Location(item)));
+        }
+        return collectors;
     }
 
     private List<AllowEntry> ReadAllowList(YamlNode node, string path, string[] allowedKeys, string peerKey)

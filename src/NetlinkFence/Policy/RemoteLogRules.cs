@@ -12,20 +12,32 @@ internal static class RemoteLogRules
     public static readonly TimeSpan MinHeartbeat = TimeSpan.FromSeconds(10), MaxHeartbeat = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// Checks every field and returns the settings, or null after reporting what is wrong. <paramref name="tls"/> is
-    /// <c>host:port</c>, <c>[v6]:port</c> or <c>$variable:port</c> (a variable holding one address or name).
+    /// Checks every field and returns the settings, or null after reporting what is wrong. <paramref name="tls"/> names
+    /// the collectors, the first preferred, each <c>host:port</c>, <c>[v6]:port</c> or <c>$variable:port</c> (a
+    /// variable holding one address or name); null when the key is missing.
     /// </summary>
     public static RemoteLogSettings? Check(PolicyRules rules, SourceLocation where,
-        (string Text, SourceLocation Location)? tls, (string Text, SourceLocation Location)? ca,
+        IReadOnlyList<(string Text, SourceLocation Location)>? tls, (string Text, SourceLocation Location)? ca,
         (string Text, SourceLocation Location)? certificate, (string Text, SourceLocation Location)? key,
         (string Text, SourceLocation Location)? queue, (string Text, SourceLocation Location)? heartbeat = null)
     {
         int before = rules.Diagnostics.Count;
-        (string Host, int Port)? endpoint = null;
-        if (tls is not { } t)
-            rules.Error(where, "log.remote has no 'tls'", "name the collector, e.g. 'tls: \"192.168.1.20:6514\"'", "remote-without-tls");
+        var collectors = new List<(string Host, int Port)>();
+        if (tls is null || tls.Count == 0)
+            rules.Error(where, tls is null ? "log.remote has no 'tls'" : "log.remote 'tls' names no collector",
+                "name the collector, e.g. 'tls: \"192.168.1.20:6514\"', or several, the first preferred: 'tls: [\"192.168.1.20:6514\", \"192.168.1.21:6514\"]'", "remote-without-tls");
         else
-            endpoint = Endpoint(rules, t.Text, t.Location);
+        {
+            foreach (var (text, location) in tls)
+            {
+                if (Endpoint(rules, text, location) is not { } endpoint)
+                    continue;
+                if (collectors.Any(c => string.Equals(c.Host, endpoint.Host, StringComparison.OrdinalIgnoreCase) && c.Port == endpoint.Port))
+                    rules.Error(location, $"log.remote tls names {text} twice", "name each collector once, the preferred first", "bad-remote-endpoint");
+                else
+                    collectors.Add(endpoint);
+            }
+        }
         if (ca is not { } c)
             rules.Error(where, "log.remote has no 'ca'", "name the PEM file of the CA that signed the collector's certificate, e.g. 'ca: /etc/netlinkfence/ca.pem' (the system's CAs are never trusted for it)", "remote-without-ca");
         else
@@ -51,9 +63,13 @@ internal static class RemoteLogRules
                 rules.Error(h.Location, every is null ? $"log.remote heartbeat '{h.Text}' is not a duration" : $"log.remote heartbeat {h.Text} is out of range",
                     "write how often the collector hears from the forwarder, 10s to 24h, e.g. 'heartbeat: 5m'", "bad-remote-heartbeat");
         }
-        if (rules.Diagnostics.Count != before || endpoint is null)
+        if (rules.Diagnostics.Count != before || collectors.Count == 0)
             return null;
-        return new RemoteLogSettings(endpoint.Value.Host, endpoint.Value.Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where) { Heartbeat = every };
+        return new RemoteLogSettings(collectors[0].Host, collectors[0].Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where)
+        {
+            Heartbeat = every,
+            Fallbacks = collectors.Skip(1).Select(c => new DnsEndPoint(c.Host, c.Port)).ToArray(),
+        };
     }
 
     private static (string Host, int Port)? Endpoint(PolicyRules rules, string text, SourceLocation location)
@@ -117,21 +133,21 @@ internal static class RemoteLogRules
     }
 
     /// <summary>
-    /// Whether egress lets the forwarder reach the collector: true when an egress entry allows TCP to its port
+    /// Whether egress lets the forwarder reach a collector: true when an egress entry allows TCP to its port
     /// and to every address it has (a pinned name's addresses), false when none does, null when that depends on
     /// DNS (a name neither pinned nor named by an entry). <paramref name="entry"/> is the first entry that allows it.
     /// </summary>
-    public static bool? Reachable(EgressPolicy policy, RemoteLogSettings remote, out AllowEntry? entry)
+    public static bool? Reachable(EgressPolicy policy, DnsEndPoint collector, out AllowEntry? entry)
     {
         entry = null;
-        var port = remote.Port;
+        var port = collector.Port;
         var candidates = policy.Egress.Where(e => e.Tcp.Any(r => r.First <= port && port <= r.Last)).ToList();
-        if (IPAddress.TryParse(remote.Host, out var address))
+        if (IPAddress.TryParse(collector.Host, out var address))
         {
             entry = candidates.FirstOrDefault(e => e.Peers.Any(p => p.HoldsWithoutDns(address, policy.Hosts)));
             return entry is not null;
         }
-        string name = remote.Host.ToLowerInvariant();
+        string name = collector.Host.ToLowerInvariant();
         entry = candidates.FirstOrDefault(e => e.Peers.Any(p => p.HostName == name));
         if (entry is not null)
             return true;

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace NetlinkFence.Policy;
 
 /// <summary>
@@ -48,16 +50,35 @@ public sealed record RemoteLogSettings
     /// </summary>
     public TimeSpan? Heartbeat { get; init; }
 
+    /// <summary>
+    /// The other collectors <c>tls:</c> names after the first, in order: denials go to the first of them that answers
+    /// while the first collector cannot be reached (same CA, client certificate and queue). Empty: one collector.
+    /// </summary>
+    public IReadOnlyList<DnsEndPoint> Fallbacks { get; init; } = [];
+
+    /// <summary>Every collector, the first (<see cref="Host"/>, <see cref="Port"/>) then the <see cref="Fallbacks"/>.</summary>
+    public IReadOnlyList<DnsEndPoint> Collectors => [new DnsEndPoint(Host, Port), .. Fallbacks];
+
     /// <summary>Where <c>remote:</c> is written.</summary>
     public SourceLocation Location { get; }
 
-    /// <summary><c>host:port</c> (<c>[v6]:port</c>).</summary>
-    public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    /// <summary><c>host:port</c> (<c>[v6]:port</c>) of the first collector.</summary>
+    public string Endpoint => EndpointText(Host, Port);
+
+    /// <summary><c>host:port</c> of <paramref name="collector"/>, an IPv6 address in brackets: how a collector is named in messages.</summary>
+    public static string FormatEndpoint(DnsEndPoint collector)
+    {
+        ArgumentNullException.ThrowIfNull(collector);
+        return EndpointText(collector.Host, collector.Port);
+    }
+
+    internal static string EndpointText(string host, int port) => host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
 
     /// <summary>Equality ignores the location.</summary>
     public bool Equals(RemoteLogSettings? other) =>
         other is not null && Host == other.Host && Port == other.Port && CaFile == other.CaFile
-        && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue && Heartbeat == other.Heartbeat;
+        && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue && Heartbeat == other.Heartbeat
+        && Fallbacks.SequenceEqual(other.Fallbacks);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Host, Port, CaFile);

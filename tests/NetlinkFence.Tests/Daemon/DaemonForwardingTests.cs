@@ -17,7 +17,8 @@ public sealed class DaemonForwardingTests : IDisposable
     private const int Port = 6514;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("nlf-daemon-forward-").FullName;
-    private readonly AgentAndWorld _net = new(Collector);
+    private const string SilentCollector = "198.51.100.22"; // an address in the world where nothing listens
+    private readonly AgentAndWorld _net = new(Collector, SilentCollector);
     private readonly TestCertificates _ca;
 
     private string? _collectorCertificate;
@@ -131,6 +132,54 @@ public sealed class DaemonForwardingTests : IDisposable
     }
 
     /// <summary>
+    /// <c>tls:</c> with two collectors, the first silent: the daemon forwards to the second at once, and <c>status</c>
+    /// says that denials go to a fallback, in words and in JSON.
+    /// </summary>
+    [Fact]
+    public void With_the_first_collector_silent_the_daemon_forwards_to_the_fallback_and_status_says_so()
+    {
+        using var collector = StartCollector();
+        string policy = DaemonTests.WritePolicy($$"""
+            version: 1
+            log:
+              prefix: "EGRESS-DENIED: "
+              rate: 10/second
+              remote: { tls: ["{{SilentCollector}}:{{Port}}", "{{Collector}}:{{Port}}"], ca: {{_ca.CaFile}} }
+            egress:
+              allow:
+                - { name: syslog-tls, to: [{{SilentCollector}}, {{Collector}}], tcp: [{{Port}}] }
+            """);
+        try
+        {
+            string file = Path.Combine(_directory, "netlinkfence.prom");
+            using var daemon = DaemonProcess.Start(policy, _net.Agent, $"--prometheus {file} --prometheus-every 1s");
+            daemon.WaitReady();
+            Assert.True(daemon.WaitForLog($"forward: denials of NFLOG group 100 go to {SilentCollector}:{Port}, then {Collector}:{Port} while it cannot be reached"), daemon.Log);
+            var denial = NtpDenial(collector, _net.Agent.Path, _ => true);
+            Assert.True(denial is not null, $"no NTP denial at the fallback; daemon: {daemon.Log}; collector: {collector.Console}");
+            Assert.True(daemon.WaitForLog($"connected to {Collector}:{Port} (certificate verified against {_ca.CaFile}), a fallback while {SilentCollector}:{Port} cannot be reached"), daemon.Log);
+
+            var status = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name}");
+            Assert.True(status.ExitCode == 0, status.Stderr);
+            Assert.Contains($"forwarding: denials of NFLOG group 100 to {SilentCollector}:{Port} (fallback {Collector}:{Port}): connected to the fallback {Collector}:{Port} ({SilentCollector}:{Port} cannot be reached), ", status.Stdout);
+            var json = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name} --output json");
+            using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+            var forwarding = document.RootElement.GetProperty("daemon").GetProperty("forwarding");
+            Assert.True(forwarding.GetProperty("connected").GetBoolean() && forwarding.GetProperty("collector").GetString() == $"{SilentCollector}:{Port}"
+                && forwarding.GetProperty("connected_to").GetString() == $"{Collector}:{Port}"
+                && forwarding.GetProperty("fallbacks").EnumerateArray().Select(f => f.GetString()).SequenceEqual([$"{Collector}:{Port}"]), json.Stdout);
+            // The metric to alert on (labelled with the first collector, the one that cannot be reached).
+            Assert.True(DaemonProcess.WaitUntil(() => File.Exists(file)
+                && PrometheusParser.Parse(file).Value("netlinkfence_forward_on_fallback", ("collector", $"{SilentCollector}:{Port}")) == 1, 30),
+                (File.Exists(file) ? File.ReadAllText(file) : "(no file)") + daemon.Log);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    /// <summary>
     /// A flood over log.rate: the collector gets the denials the kernel logged and, within the daemon's counting
     /// interval, an UNLOGGED report of the rest, counted by the denied chains' counters; also when a reload replaces
     /// the table (and its counters) before the interval ends.
@@ -198,6 +247,7 @@ public sealed class DaemonForwardingTests : IDisposable
             foreach (string where in new[] { "kernel", "reader", "unbound" })
                 Assert.Equal(0, samples.Value("netlinkfence_forward_lost_total", endpoint, ("where", where)));
             Assert.Equal(0, samples.Value("netlinkfence_forward_reader_restarts_total", endpoint));
+            Assert.Equal(0, samples.Value("netlinkfence_forward_on_fallback", endpoint));
             Assert.Equal(1, samples.Value("netlinkfence_table_present", ("table", "netlinkfence"))); // beside the table's own
             // When the collector's certificate, as verified, stops being valid (the test CA issues it for a day): alert well before.
             using (var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(_collectorCertificate!)))

@@ -1,3 +1,4 @@
+using System.Net;
 using NetlinkFence.Logging.Syslog;
 using NetlinkFence.Policy;
 using static NetlinkFence.Tests.Policy.PolicyTestSupport;
@@ -151,6 +152,55 @@ public sealed class RemoteLogPolicyTests
         Assert.Equal(Severity.Warning, Assert.Single(findings, f => f.Code == "remote-log-unverified").Severity);
         var named = PolicyLinter.Lint(PolicyLoader.Load(Policy("{ tls: logs.example:6514, ca: /ca.pem }", "    - { name: syslog-tls, to: [logs.example], tcp: [6514] }\n"), FileName));
         Assert.DoesNotContain(named, f => f.Code.StartsWith("remote-log", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// <c>tls:</c> may list collectors, the first preferred: the rest become fallbacks, in order, in the settings (whose
+    /// equality includes them, so a reload that changes them restarts forwarding), in the builder's policy and in the
+    /// forwarder's options. Each item is checked like a single collector, at its own line and column.
+    /// </summary>
+    [Fact]
+    public void ACollectorListNamesFallbacksInOrderAndEachItemIsChecked()
+    {
+        string yaml = Policy("{ tls: [\"$collector:6514\", \"[2001:db8::21]:6514\", logs.example:10514], ca: /ca.pem }",
+            "    - { name: syslog-tls, to: [$collector, 2001:db8::21, logs.example], tcp: [6514, 10514] }\n");
+        var loaded = PolicyLoader.Load(yaml, FileName);
+        var remote = loaded.Log.Remote!;
+        Assert.Equal(("192.168.1.20", 6514), (remote.Host, remote.Port));
+        Assert.Equal([new DnsEndPoint("2001:db8::21", 6514), new DnsEndPoint("logs.example", 10514)], remote.Fallbacks);
+        Assert.Equal(["192.168.1.20:6514", "[2001:db8::21]:6514", "logs.example:10514"], remote.Collectors.Select(RemoteLogSettings.FormatEndpoint));
+        var built = new PolicyBuilder().Define("collector", "192.168.1.20").Pin("collector.example", "192.168.1.20")
+            .Log("EGRESS-DENIED: ", "10/second").RemoteLog("$collector:6514", "/ca.pem").RemoteLogFallback("[2001:db8::21]:6514").RemoteLogFallback("logs.example:10514")
+            .AllowEgress("syslog-tls", ["$collector", "2001:db8::21", "logs.example"], tcp: [6514, 10514]).Build();
+        Assert.Equal(built, loaded);
+        Assert.NotEqual(remote, PolicyLoader.Load(Policy("{ tls: [\"$collector:6514\", logs.example:10514], ca: /ca.pem }"), FileName).Log.Remote);
+        Assert.Equal(remote, PolicyLoader.Load(Policy("{ tls: [\"192.168.1.20:6514\", \"[2001:db8::21]:6514\", logs.example:10514], ca: /ca.pem }"), FileName).Log.Remote);
+        Assert.Equal(remote.Fallbacks, SyslogTlsOptions.FromPolicy(remote).Fallbacks);
+        Assert.Empty(PolicyLoader.Load(Policy("{ tls: [\"$collector:6514\"], ca: /ca.pem }"), FileName).Log.Remote!.Fallbacks);
+        Assert.DoesNotContain(PolicyLinter.Lint(loaded), f => f.Code.StartsWith("remote-log", StringComparison.Ordinal));
+
+        string bad = Policy("{ tls: [\"$collector:6514\", \"192.168.1.21\"], ca: /ca.pem }");
+        Assert.Contains("is not an address:port", Only(bad, "bad-remote-endpoint", Pos(bad, "\"192.168.1.21\"").Line, Pos(bad, "\"192.168.1.21\"").Column).Message);
+        string twice = Policy("{ tls: [\"$collector:6514\", \"192.168.1.20:6514\"], ca: /ca.pem }");
+        Assert.Contains("twice", Only(twice, "bad-remote-endpoint", Pos(twice, "\"192.168.1.20:6514\"").Line, Pos(twice, "\"192.168.1.20:6514\"").Column).Message);
+        string empty = Policy("{ tls: [], ca: /ca.pem }");
+        Assert.Contains("names no collector", Only(empty, "remote-without-tls", Pos(empty, "{ tls").Line, Pos(empty, "{ tls").Column).Message);
+        string nested = Policy("{ tls: [[\"192.168.1.20:6514\"]], ca: /ca.pem }");
+        Assert.Contains("log.remote.tls[1]", Assert.Throws<PolicyException>(() => PolicyLoader.Load(nested, FileName)).Diagnostics.Single().Message);
+        var e = Assert.Throws<PolicyException>(() => new PolicyBuilder().RemoteLogFallback("192.168.1.21:6514").Build());
+        Assert.Equal("remote-without-tls", Assert.Single(e.Diagnostics).Code);
+    }
+
+    /// <summary>Lint checks every collector: a fallback the policy blocks is an error that names it as the fallback.</summary>
+    [Fact]
+    public void LintReportsAFallbackThatNoEgressEntryReaches()
+    {
+        string yaml = Policy("{ tls: [\"$collector:6514\", \"192.168.1.21:6514\", logs.example:6514], ca: /ca.pem }");
+        var findings = PolicyLinter.Lint(PolicyLoader.Load(yaml, FileName));
+        var blocked = Assert.Single(findings, f => f.Code == "remote-log-blocked");
+        Assert.Contains("log.remote fallback 192.168.1.21:6514 is not reachable", blocked.Message);
+        Assert.Contains("to: [192.168.1.21], tcp: [6514]", blocked.Fix);
+        Assert.Contains("log.remote fallback host 'logs.example'", Assert.Single(findings, f => f.Code == "remote-log-unverified").Message);
     }
 
     [Fact]

@@ -156,16 +156,27 @@ internal sealed class CollectorConnection : IAsyncDisposable
         return e.Message;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Sends TLS close_notify (at most 2 s): nothing more is written; the collector closes its side once it has read everything before it.</summary>
+    public async Task CloseAsync()
     {
+        if (_closed)
+            return;
+        _closed = true;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _stream.ShutdownAsync().WaitAsync(timeout.Token).ConfigureAwait(false); // TLS close_notify
+            await _stream.ShutdownAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or NotSupportedException)
         {
         }
+    }
+
+    private bool _closed;
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }

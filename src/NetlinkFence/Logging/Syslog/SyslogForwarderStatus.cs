@@ -6,6 +6,15 @@ public sealed record SyslogForwarderStatus
     /// <summary>True while a verified TLS connection to the collector is open.</summary>
     public bool Connected { get; init; }
 
+    /// <summary>
+    /// The collector connected to now (<c>host:port</c>): the first one, or a fallback while the first cannot be
+    /// reached (<see cref="SyslogTlsOptions.Fallbacks"/>); null when not connected.
+    /// </summary>
+    public string? Collector { get; init; }
+
+    /// <summary>True while the connection is to a fallback collector, not the first one.</summary>
+    public bool OnFallback { get; init; }
+
     /// <summary>Records accepted into the queue.</summary>
     public ulong Enqueued { get; init; }
 

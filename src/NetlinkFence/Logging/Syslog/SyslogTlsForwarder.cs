@@ -36,6 +36,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     }
 
     private readonly SyslogTlsOptions _options;
+    private readonly SyslogTlsOptions[] _collectors; // the first collector, then its fallbacks, in order
+    private int _collector; // the one connected to (an index into _collectors)
     private readonly Rfc5424Formatter _formatter;
     private readonly object _gate = new();
     private readonly LinkedList<Item> _pending = new();
@@ -48,6 +50,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private bool _heartbeatDue; // one at most: heartbeats missed while the collector is away are one when it is back
     private IReadOnlyList<KeyValuePair<string, string>>? _heartbeatState; // what the due heartbeat vouches for
     private static readonly TimeSpan HeartbeatStateTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan HandBackTimeout = TimeSpan.FromSeconds(5); // for a fallback's close, before its messages are sent again
     private bool _inFlight;
     private ulong _sequence;
     private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
@@ -66,6 +69,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private SyslogTlsForwarder(SyslogTlsOptions options)
     {
         _options = options;
+        _collectors = [options, .. options.Fallbacks.Select(f => options with { Host = f.Host, Port = f.Port, Fallbacks = [] })];
         _formatter = new Rfc5424Formatter(options, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
     }
 
@@ -85,6 +89,13 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.MinReconnectDelay, TimeSpan.Zero);
         if (options.Heartbeat is { } heartbeat)
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(heartbeat, TimeSpan.Zero, nameof(options.Heartbeat));
+        ArgumentNullException.ThrowIfNull(options.Fallbacks, nameof(options.Fallbacks));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.FailbackAfter, TimeSpan.Zero, nameof(options.FailbackAfter));
+        foreach (var fallback in options.Fallbacks)
+        {
+            if (fallback is null || string.IsNullOrWhiteSpace(fallback.Host) || fallback.Port is < 1 or > 65535)
+                throw new ArgumentException($"a fallback collector needs a host and a port from 1 to 65535 ({fallback?.Host}:{fallback?.Port})", nameof(options));
+        }
         if ((options.ClientCertificateFile is null) != (options.ClientKeyFile is null))
             throw new ArgumentException("a client certificate needs its key, and a key its certificate", nameof(options));
         cancellationToken.ThrowIfCancellationRequested();
@@ -197,6 +208,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                 return new SyslogForwarderStatus
                 {
                     Connected = _connected,
+                    Collector = _connected ? _collectors[_collector].Endpoint : null,
+                    OnFallback = _connected && _collector > 0,
                     Enqueued = _enqueued,
                     Sent = _sent,
                     Resent = _resent,
@@ -215,39 +228,35 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var delay = _options.MinReconnectDelay;
+        (CollectorConnection, int)? handedBack = null; // the first collector, which answered while a fallback was in use
         while (!cancellationToken.IsCancellationRequested)
         {
-            CollectorConnection connection;
-            try
+            if ((handedBack ?? await ConnectInTurnAsync(delay, cancellationToken).ConfigureAwait(false)) is not var (connection, index))
             {
-                connection = await CollectorConnection.OpenAsync(_options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NetlinkFenceException or IOException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
-            {
-                Failed($"{e.Message}; retrying in {delay.TotalSeconds:0.#} s");
                 if (!await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
                     return;
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
                 continue;
             }
+            handedBack = null;
             delay = _options.MinReconnectDelay;
+            var collector = _collectors[index];
             lock (_gate)
             {
                 _connections++;
                 _connected = true;
+                _collector = index;
                 (_collectorExpires, _clientExpires) = (connection.CollectorCertificateExpires, connection.ClientCertificateExpires);
             }
-            _options.Log?.Invoke($"connected to {_options.Endpoint} (certificate verified against {_options.CaFile})");
-            WarnOfExpiry(connection.CollectorCertificateExpires, connection.ClientCertificateExpires);
+            _options.Log?.Invoke($"connected to {collector.Endpoint} (certificate verified against {_options.CaFile})"
+                + (index > 0 ? $", a fallback while {_options.Endpoint} cannot be reached; {_options.Endpoint} is tried again in {_options.FailbackAfter.TotalSeconds:0.#} s" : ""));
+            WarnOfExpiry(connection.CollectorCertificateExpires, connection.ClientCertificateExpires, collector.Endpoint);
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var watch = connection.WatchAsync(_options.Endpoint, watchStop.Token);
+            var watch = connection.WatchAsync(collector.Endpoint, watchStop.Token);
             try
             {
-                await PumpAsync(connection, watch, cancellationToken).ConfigureAwait(false);
+                handedBack = await PumpAsync(connection, watch, index > 0 ? _options.FailbackAfter : null, cancellationToken).ConfigureAwait(false);
+                await HandBackAsync(connection, watch, collector.Endpoint).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -265,55 +274,152 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
                 await watch.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
-            if (!cancellationToken.IsCancellationRequested && !await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
+            if (handedBack is null && !cancellationToken.IsCancellationRequested && !await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
                 return;
         }
     }
 
-    private async Task PumpAsync(CollectorConnection connection, Task watch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tries the first collector, then each fallback in order, at once; returns the first that answers with a verified
+    /// connection, or null when none does (each failure is said, with what happens next).
+    /// </summary>
+    private async Task<(CollectorConnection, int)?> ConnectInTurnAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        var buffer = new MemoryStream();
-        while (true)
+        for (int index = 0; index < _collectors.Length; index++)
         {
-            if (watch.IsCompleted)
-                await watch.ConfigureAwait(false); // throws why the connection ended
-            List<Item> batch;
-            Task wake;
-            ulong reported;
-            lock (_gate)
+            try
             {
-                Forget(DateTimeOffset.UtcNow.Ticks);
-                batch = TakeBatch(out reported);
-                _inFlight = batch.Count > 0;
-                if (batch.Count == 0)
-                {
-                    _idle.TrySetResult();
-                    _idle = NewSignal();
-                }
-                wake = _wake.Task;
+                return (await CollectorConnection.OpenAsync(_collectors[index], cancellationToken).ConfigureAwait(false), index);
             }
-            if (reported > 0)
-                _options.Log?.Invoke($"{reported} denial(s) were dropped (queue of {_options.QueueCapacity} full); reported to {_options.Endpoint}");
-            if (batch.Count == 0)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Wake up now and then to forget old written messages even when nothing new arrives.
-                await Task.WhenAny(wake, watch, Task.Delay(_options.ResendWindow / 4, cancellationToken)).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-                continue;
+                return null;
             }
-            buffer.SetLength(0);
-            foreach (var item in batch)
-                buffer.Write(item.Frame);
-            await connection.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
-            lock (_gate)
+            catch (Exception e) when (IsConnectFailure(e))
             {
-                long now = DateTimeOffset.UtcNow.Ticks;
-                foreach (var item in batch)
-                    item.WrittenAt = now;
-                _sent += (ulong)batch.Count;
-                _inFlight = false;
+                Failed(index + 1 < _collectors.Length ? $"{e.Message}; trying {_collectors[index + 1].Endpoint}" : $"{e.Message}; retrying in {delay.TotalSeconds:0.#} s");
             }
         }
+        return null;
+    }
+
+    private static bool IsConnectFailure(Exception e) =>
+        e is NetlinkFenceException or IOException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException;
+
+    /// <summary>
+    /// Writes what is queued until the connection fails (which throws why), or, on a fallback, until the first
+    /// collector answers again: it is tried every <paramref name="failbackAfter"/> while this connection goes on
+    /// carrying denials, and returned once it has.
+    /// </summary>
+    private async Task<(CollectorConnection, int)> PumpAsync(CollectorConnection connection, Task watch, TimeSpan? failbackAfter, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        long failbackAt = failbackAfter is { } after ? Environment.TickCount64 + (long)after.TotalMilliseconds : long.MaxValue;
+        Task<CollectorConnection?>? firstAgain = null;
+        try
+        {
+            while (true)
+            {
+                if (watch.IsCompleted)
+                    await watch.ConfigureAwait(false); // throws why the connection ended
+                if (firstAgain is null && Environment.TickCount64 >= failbackAt)
+                    firstAgain = TryFirstCollectorAsync(cancellationToken);
+                if (firstAgain is { IsCompleted: true })
+                {
+                    var first = await firstAgain.ConfigureAwait(false);
+                    firstAgain = null;
+                    if (first is not null)
+                        return (first, 0);
+                    failbackAt = Environment.TickCount64 + (long)failbackAfter!.Value.TotalMilliseconds;
+                }
+                List<Item> batch;
+                Task wake;
+                ulong reported;
+                lock (_gate)
+                {
+                    Forget(DateTimeOffset.UtcNow.Ticks);
+                    batch = TakeBatch(out reported);
+                    _inFlight = batch.Count > 0;
+                    if (batch.Count == 0)
+                    {
+                        _idle.TrySetResult();
+                        _idle = NewSignal();
+                    }
+                    wake = _wake.Task;
+                }
+                if (reported > 0)
+                    _options.Log?.Invoke($"{reported} denial(s) were dropped (queue of {_options.QueueCapacity} full); reported to {_collectors[_collector].Endpoint}");
+                if (batch.Count == 0)
+                {
+                    // Wake up now and then to forget old written messages even when nothing new arrives, and to try the first collector again.
+                    var nap = TimeSpan.FromMilliseconds(Math.Clamp(failbackAt - Environment.TickCount64, 1, (long)(_options.ResendWindow / 4).TotalMilliseconds));
+                    await Task.WhenAny(wake, watch, Task.Delay(nap, cancellationToken), firstAgain ?? Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    continue;
+                }
+                buffer.SetLength(0);
+                foreach (var item in batch)
+                    buffer.Write(item.Frame);
+                await connection.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    long now = DateTimeOffset.UtcNow.Ticks;
+                    foreach (var item in batch)
+                        item.WrittenAt = now;
+                    _sent += (ulong)batch.Count;
+                    _inFlight = false;
+                }
+            }
+        }
+        finally
+        {
+            if (firstAgain is { IsCompleted: false })
+                _ = DiscardAsync(firstAgain); // the fallback failed or the forwarder stops while the first collector is tried: its connection is not used
+        }
+
+        static async Task DiscardAsync(Task<CollectorConnection?> pending)
+        {
+            if (await pending.ConfigureAwait(false) is { } unused)
+                await unused.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A verified connection to the first collector, or null (said) when it still cannot be reached.</summary>
+    private async Task<CollectorConnection?> TryFirstCollectorAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CollectorConnection.OpenAsync(_options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception e) when (IsConnectFailure(e))
+        {
+            _options.Log?.Invoke($"{_options.Endpoint} still cannot be reached ({e.Message}); staying on {_collectors[_collector].Endpoint}, tried again in {_options.FailbackAfter.TotalSeconds:0.#} s");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Leaves a fallback for the first collector: close_notify, then up to <see cref="HandBackTimeout"/> for the fallback to
+    /// close its side, which it does only after reading everything before it, so what was written to it has arrived. If it
+    /// does not, the messages written in the resend window are written again to the first collector (at least once).
+    /// </summary>
+    private async Task HandBackAsync(CollectorConnection fallback, Task watch, string endpoint)
+    {
+        await fallback.CloseAsync().ConfigureAwait(false);
+        bool closed = await Task.WhenAny(watch, Task.Delay(HandBackTimeout)).ConfigureAwait(false) == watch;
+        int again = 0;
+        if (closed)
+        {
+            lock (_gate)
+                _written.Clear();
+        }
+        else
+            again = Requeue();
+        _options.Log?.Invoke($"{_options.Endpoint} answers again: back to it from {endpoint}" + (closed ? "" : $", which did not confirm its close within {HandBackTimeout.TotalSeconds:0} s: {again} message(s) written to it in the last {_options.ResendWindow.TotalSeconds:0.#} s are sent again"));
     }
 
     /// <summary>The next messages to write (under the gate), formatted, already in the resend buffer so a failed write resends them.</summary>
@@ -433,14 +539,14 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     }
 
     /// <summary>Says, once per certificate, that the collector's or the client certificate expires within <see cref="ExpiryWarning"/>.</summary>
-    private void WarnOfExpiry(DateTimeOffset? collector, DateTimeOffset? client)
+    private void WarnOfExpiry(DateTimeOffset? collector, DateTimeOffset? client, string endpoint)
     {
         var now = DateTimeOffset.UtcNow;
         foreach (var (which, expires) in new[] { ("the collector's certificate", collector), ($"the client certificate {_options.ClientCertificateFile}", client) })
         {
             if (expires is not { } at || at - now > ExpiryWarning || !_expiryWarned.Add((which, at)))
                 continue;
-            _options.Log?.Invoke($"{which} expires at {at:yyyy-MM-ddTHH:mm:ssZ} (in {Math.Max(0, (at - now).TotalDays):0.#} days): renew it, or nothing reaches {_options.Endpoint} from then on");
+            _options.Log?.Invoke($"{which} expires at {at:yyyy-MM-ddTHH:mm:ssZ} (in {Math.Max(0, (at - now).TotalDays):0.#} days): renew it, or nothing reaches {endpoint} from then on");
         }
     }
 

@@ -12,6 +12,20 @@ public sealed record SyslogTlsOptions
     /// <summary>The collector's TCP port (6514 is syslog over TLS).</summary>
     public int Port { get; init; } = 6514;
 
+    /// <summary>
+    /// Collectors to send to, in this order, while <see cref="Host"/> cannot be reached (each named by address or host
+    /// name, which its certificate must carry, checked against the same <see cref="CaFile"/>). A connection to a
+    /// fallback is kept until <see cref="FailbackAfter"/>; then the first collector is tried again, and taken back when
+    /// it answers. Empty (the default): one collector.
+    /// </summary>
+    public IReadOnlyList<System.Net.DnsEndPoint> Fallbacks { get; init; } = [];
+
+    /// <summary>
+    /// How long denials go to a fallback before the first collector is tried again (default 5 minutes). The fallback's
+    /// connection stays open during the attempt, and is closed only once the first collector has answered.
+    /// </summary>
+    public TimeSpan FailbackAfter { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>PEM file with the CA certificate(s) that signed the collector's certificate: the only trust anchors (the system store is not used).</summary>
     public required string CaFile { get; init; }
 
@@ -89,9 +103,10 @@ public sealed record SyslogTlsOptions
             ClientKeyFile = remote.KeyFile,
             QueueCapacity = remote.Queue,
             Heartbeat = remote.Heartbeat,
+            Fallbacks = remote.Fallbacks,
         };
     }
 
     /// <summary><c>host:port</c> (<c>[v6]:port</c>), as in messages.</summary>
-    public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public string Endpoint => NetlinkFence.Policy.RemoteLogSettings.EndpointText(Host, Port);
 }

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using NetlinkFence.Logging;
+using NetlinkFence.Logging.Syslog;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Logging;
+
+/// <summary>
+/// A forwarder with a fallback collector, against two real collectors (Debian's rsyslogd, gtls) in the world
+/// namespace of an agent/world pair: the first collector down, then back.
+/// </summary>
+public sealed class SyslogFailoverTests : IDisposable
+{
+    private const string First = "198.51.100.20", Fallback = "198.51.100.21";
+    private const int Port = 6514;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("nlf-failover-").FullName;
+    private readonly AgentAndWorld _net = new(First, Fallback);
+    private readonly TestCertificates _ca;
+    private readonly List<string> _log = [];
+
+    public SyslogFailoverTests() => _ca = new TestCertificates(_directory, "test");
+
+    private RsyslogCollector Collector(string address)
+    {
+        string directory = Directory.CreateDirectory(Path.Combine(_directory, address)).FullName;
+        var (certificate, key) = _ca.Issue($"collector-{address}", address, null, server: true);
+        return new RsyslogCollector(_net.World, directory, address, Port, _ca.CaFile, certificate, key);
+    }
+
+    private static DenialRecord Denial(int n) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Family = AddressFamily.InterNetwork,
+        Protocol = ProtocolType.Tcp,
+        Source = IPAddress.Parse(AgentAndWorld.AgentV4),
+        Destination = IPAddress.Parse("203.0.113.9"),
+        DestinationPort = 443,
+        Prefix = "EGRESS-DENIED: ",
+        Verdict = "drop",
+        Sequence = (uint)n,
+    };
+
+    private static HashSet<int> Denials(IEnumerable<SyslogMessage> messages) =>
+        messages.Where(m => m.MessageId == "DENIED").Select(m => int.Parse(m.Data["denial@32473"]["nflogseq"])).ToHashSet();
+
+    private bool Logged(string text)
+    {
+        lock (_log)
+            return _log.Any(l => l.Contains(text));
+    }
+
+    private string Log()
+    {
+        lock (_log)
+            return string.Join(" | ", _log);
+    }
+
+    private static async Task<bool> Eventually(Func<bool> done, TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!done())
+        {
+            if (clock.Elapsed > within)
+                return false;
+            await Task.Delay(100);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// While the first collector is down, denials go to the fallback at once (no backoff between the two); the first is
+    /// tried again every FailbackAfter while the fallback keeps carrying denials, and once it answers, the forwarder
+    /// goes back to it. The fallback's connection is closed with close_notify: rsyslogd closes its side after reading
+    /// everything, so nothing written to the fallback is sent again to the first collector, and nothing is lost.
+    /// </summary>
+    [Fact]
+    public async Task Denials_go_to_the_fallback_while_the_first_collector_is_down_and_back_to_it_when_it_answers()
+    {
+        using var fallback = Collector(Fallback);
+        using var first = Collector(First);
+        fallback.Start();
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = First, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
+            Fallbacks = [new DnsEndPoint(Fallback, Port)],
+            FailbackAfter = TimeSpan.FromSeconds(3),
+            // Long between rounds: reaching the fallback must not wait for a backoff.
+            MinReconnectDelay = TimeSpan.FromSeconds(30), MaxReconnectDelay = TimeSpan.FromSeconds(30),
+            Log = message => { lock (_log) _log.Add(message); },
+        });
+        for (int n = 0; n < 500; n++)
+            Assert.True(forwarder.Enqueue(Denial(n)));
+        Assert.True(Denials(fallback.WaitFor(r => Denials(r).Count >= 500)).SetEquals(Enumerable.Range(0, 500)), Log());
+        var onFallback = forwarder.Status;
+        Assert.True(onFallback is { Connected: true, OnFallback: true, Connections: 1 } && onFallback.Collector == $"{Fallback}:{Port}", onFallback.ToString());
+        Assert.True(Logged($"cannot connect to {First}:{Port}") && Logged($"; trying {Fallback}:{Port}"), Log());
+        Assert.True(Logged($"connected to {Fallback}:{Port} (certificate verified against {_ca.CaFile}), a fallback while {First}:{Port} cannot be reached"), Log());
+
+        // The first collector is tried again, and the fallback goes on carrying denials meanwhile.
+        Assert.True(await Eventually(() => Logged($"{First}:{Port} still cannot be reached"), TimeSpan.FromMinutes(1)), Log());
+        for (int n = 500; n < 600; n++)
+            Assert.True(forwarder.Enqueue(Denial(n)));
+        Assert.True(Denials(fallback.WaitFor(r => Denials(r).Count >= 600)).SetEquals(Enumerable.Range(0, 600)), Log());
+        Assert.Equal(1, forwarder.Status.Connections);
+
+        first.Start();
+        Assert.True(await Eventually(() => forwarder.Status is { Connected: true, OnFallback: false }, TimeSpan.FromMinutes(1)), $"{forwarder.Status}; {Log()}");
+        Assert.Equal($"{First}:{Port}", forwarder.Status.Collector);
+        Assert.True(Logged($"{First}:{Port} answers again: back to it from {Fallback}:{Port}"), Log());
+        Assert.False(Logged("did not confirm its close"), Log()); // rsyslogd closes its side at close_notify, after reading what came before
+        for (int n = 600; n < 1100; n++)
+            Assert.True(forwarder.Enqueue(Denial(n)));
+        var atFirst = Denials(first.WaitFor(r => Denials(r).Count >= 500));
+        Assert.True(atFirst.SetEquals(Enumerable.Range(600, 500)), $"{atFirst.Count} at the first collector, from {atFirst.DefaultIfEmpty().Min()} to {atFirst.DefaultIfEmpty().Max()}; {Log()}");
+        Assert.True(Denials(fallback.Received()).SetEquals(Enumerable.Range(0, 600)));
+        Assert.Equal(0UL, forwarder.Status.Resent);
+        Assert.Equal(0UL, forwarder.Status.Dropped);
+    }
+
+    /// <summary>
+    /// When both collectors refuse, each failure is said, and what is queued waits for whichever answers first: here
+    /// the fallback, started last. A fallback whose certificate does not name it is refused like any collector.
+    /// </summary>
+    [Fact]
+    public async Task With_every_collector_down_denials_wait_and_reach_the_first_one_that_answers()
+    {
+        using var fallback = Collector(Fallback);
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = First, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name,
+            Fallbacks = [new DnsEndPoint(Fallback, Port)],
+            MinReconnectDelay = TimeSpan.FromMilliseconds(200), MaxReconnectDelay = TimeSpan.FromSeconds(1),
+            Log = message => { lock (_log) _log.Add(message); },
+        });
+        for (int n = 0; n < 100; n++)
+            forwarder.Enqueue(Denial(n));
+        Assert.True(await Eventually(() => Logged($"; trying {Fallback}:{Port}") && Logged($"cannot connect to {Fallback}:{Port}") && Logged("; retrying in"),
+            TimeSpan.FromMinutes(1)), Log());
+        Assert.False(forwarder.Status.Connected);
+        Assert.Equal(100, forwarder.Status.Pending);
+        fallback.Start();
+        Assert.True(Denials(fallback.WaitFor(r => Denials(r).Count >= 100)).SetEquals(Enumerable.Range(0, 100)), Log());
+        Assert.True(forwarder.Status.OnFallback, forwarder.Status.ToString());
+    }
+
+    [Fact]
+    public async Task A_fallback_without_a_host_or_port_is_refused_at_start()
+    {
+        var options = new SyslogTlsOptions { Host = First, CaFile = _ca.CaFile, Fallbacks = [new DnsEndPoint(Fallback, 0)] };
+        await Assert.ThrowsAsync<ArgumentException>(() => SyslogTlsForwarder.StartAsync(options));
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _net.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -6,7 +6,8 @@ namespace NetlinkFence.Policy;
 /// <c>log.remote</c>: where denials are shipped, as syslog over TLS (RFC 5425): <c>{ tls: "192.168.1.20:6514",
 /// ca: /etc/netlinkfence/ca.pem }</c>, with an optional client certificate and key and the queue size. The files
 /// are read when the forwarder starts, not when the policy loads. With <c>heartbeat: 5m</c>, the collector hears
-/// from the forwarder at least that often, denials or not.
+/// from the forwarder at least that often, denials or not. <c>tls:</c> may list collectors, the first preferred: the
+/// others (<see cref="Fallbacks"/>) take the denials while it cannot be reached.
 /// </summary>
 public sealed record RemoteLogSettings
 {

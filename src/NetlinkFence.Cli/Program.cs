@@ -25,6 +25,7 @@ root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(ReloadVerb.Create());
 root.Subcommands.Add(WatchVerb.Create());
+root.Subcommands.Add(CollectorsVerb.Create());
 root.Subcommands.Add(LearnVerb.Create());
 root.Subcommands.Add(ImportVerb.Create());
 var parsed = root.Parse(args);

@@ -76,6 +76,7 @@ public sealed class CliVerbTests
     [InlineData("status", true)]
     [InlineData("learn", true)]
     [InlineData("watch", true)]
+    [InlineData("collectors", true)]
     [InlineData("remove", false)]
     [InlineData("confirm", false)]
     [InlineData("rollback", false)]
@@ -100,7 +101,7 @@ public sealed class CliVerbTests
             // Unprivileged in a fresh namespace: were it not refused, the verb could touch nothing of the host's.
             var before = CliRunner.RunUnprivileged($"--output json {verb}{arguments}");
             Assert.Equal(2, before.ExitCode);
-            Assert.Equal($"netlinkfence: {verb} writes text only; --output json applies to plan, apply, show, verify, lint, open, status, stats, watch, learn",
+            Assert.Equal($"netlinkfence: {verb} writes text only; --output json applies to plan, apply, show, verify, lint, open, status, stats, watch, collectors, learn",
                 before.Stderr.Trim());
             Assert.Equal(0, CliRunner.Run($"--output json {verb} --help").ExitCode);
         }

@@ -146,6 +146,64 @@ public sealed class SyslogFailoverTests : IDisposable
         Assert.True(forwarder.Status.OnFallback, forwarder.Status.ToString());
     }
 
+    /// <summary>
+    /// <c>netlinkfence collectors</c> checks each collector from the policy's namespace, through the policy applied
+    /// there: the first, allowed, is reached and confirms reading the TEST message; the fallback, which the policy
+    /// does not let out (rejected: the connect fails at once), is a failure with the reason and a pointer to lint.
+    /// Once the policy allows both, both are OK and exit is 0.
+    /// </summary>
+    [Fact]
+    public void The_collectors_verb_checks_each_collector_through_the_policy()
+    {
+        using var first = Collector(First);
+        using var fallback = Collector(Fallback);
+        first.Start();
+        fallback.Start();
+        string policy = Path.Combine(_directory, "policy.yaml");
+        string Policy(string allowed) => $$"""
+            version: 1
+            log:
+              remote: { tls: ["{{First}}:{{Port}}", "{{Fallback}}:{{Port}}"], ca: {{_ca.CaFile}} }
+            egress:
+              deny: reject
+              allow:
+                - { name: syslog-tls, to: [{{allowed}}], tcp: [{{Port}}] }
+            """;
+        File.WriteAllText(policy, Policy(First));
+        var apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+
+        var check = CliRunner.Run($"collectors --policy {policy} --netns {_net.Agent.Name}");
+        Assert.True(check.ExitCode == 1, check.Stdout + check.Stderr);
+        var lines = check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"{First}:{Port} (first): OK: TLS verified, a TEST message written, and the collector confirmed reading it (", lines[0]);
+        Assert.Contains("its certificate is valid until 20", lines[0]);
+        Assert.StartsWith($"{Fallback}:{Port} (fallback): FAILED: cannot connect to {Fallback}:{Port}: HostUnreachable", lines[1]);
+        Assert.Contains("'netlinkfence lint' says whether an egress entry lets the forwarder out", check.Stderr);
+        var test = first.WaitFor(r => r.Any(m => m.MessageId == "TEST"), TimeSpan.FromSeconds(30)).Single(m => m.MessageId == "TEST");
+        Assert.Equal(10 * 8 + 5, test.Priority); // authpriv (10), notice (5): not a denial
+        Assert.Equal($"{First}:{Port}", test.Data["test@32473"]["collector"]);
+        Assert.Empty(fallback.Received());
+
+        File.WriteAllText(policy, Policy($"{First}, {Fallback}"));
+        apply = CliRunner.Run($"apply {policy} --netns {_net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr + apply.Stdout);
+        var json = CliRunner.Run($"collectors --policy {policy} --netns {_net.Agent.Name} --output json");
+        Assert.True(json.ExitCode == 0, json.Stdout + json.Stderr);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        var collectors = document.RootElement.GetProperty("collectors").EnumerateArray().ToList();
+        Assert.Equal([($"{First}:{Port}", "first"), ($"{Fallback}:{Port}", "fallback")],
+            collectors.Select(c => (c.GetProperty("collector").GetString(), c.GetProperty("role").GetString())));
+        Assert.All(collectors, c => Assert.True(c.GetProperty("reached").GetBoolean() && c.GetProperty("confirmed").GetBoolean()
+            && c.GetProperty("collector_certificate_expires").GetDateTimeOffset() > DateTimeOffset.UtcNow && !c.TryGetProperty("error", out _), c.ToString()));
+        Assert.Contains(fallback.WaitFor(r => r.Any(m => m.MessageId == "TEST"), TimeSpan.FromSeconds(30)), m => m.MessageId == "TEST");
+
+        File.WriteAllText(policy, "version: 1\negress:\n  allow: []\n");
+        var none = CliRunner.Run($"collectors --policy {policy} --netns {_net.Agent.Name}");
+        Assert.True(none.ExitCode == 2 && none.Stderr.Contains("has no log.remote: there is no collector to check"), none.Stderr);
+    }
+
     [Fact]
     public async Task A_fallback_without_a_host_or_port_is_refused_at_start()
     {

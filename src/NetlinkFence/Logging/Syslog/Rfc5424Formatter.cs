@@ -36,6 +36,8 @@ internal sealed class Rfc5424Formatter
 
     public string HeartbeatId => "heartbeat@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
 
+    public string TestId => "test@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>One denial, framed. <paramref name="sequence"/> numbers the forwarder's messages: with the run id it names a message, so a resent one is recognised.</summary>
     public byte[] Denial(DenialRecord record, DenialContext? context, ulong sequence)
     {
@@ -89,6 +91,22 @@ internal sealed class Rfc5424Formatter
     public byte[] Unlogged(ulong count, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
         CountReport("UNLOGGED", UnloggedId, count, from, to, sequence, queue: null,
             string.Create(CultureInfo.InvariantCulture, $"{count} denied packets came over the policy's log.rate between {Timestamp(from)} and {Timestamp(to)}: the kernel logged none of them, so no DENIED message stands for them"));
+
+    /// <summary>A check's message to one collector (severity notice): it stands for no denial.</summary>
+    public byte[] Test(string collector, ulong sequence)
+    {
+        var sb = new StringBuilder(256);
+        Header(sb, 5, DateTimeOffset.UtcNow, "TEST");
+        sb.Append('[').Append(TestId);
+        Param(sb, "run", _run);
+        Param(sb, "seq", sequence);
+        Param(sb, "host", _hostName);
+        Param(sb, "collector", collector);
+        sb.Append("] ");
+        int textStart = sb.Length;
+        sb.Append(CultureInfo.InvariantCulture, $"netlinkfence checks that {collector} receives this host's denials: a test, no denial");
+        return Frame(sb, textStart);
+    }
 
     /// <summary>
     /// That the forwarder is alive, and what it sent and dropped since it started (severity info). The next one comes

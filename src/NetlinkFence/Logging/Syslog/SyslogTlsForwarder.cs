@@ -80,6 +80,18 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     /// </summary>
     public static Task<SyslogTlsForwarder> StartAsync(SyslogTlsOptions options, CancellationToken cancellationToken = default)
     {
+        Validate(options);
+        cancellationToken.ThrowIfCancellationRequested();
+        var forwarder = new SyslogTlsForwarder(options);
+        forwarder._loop = Task.Run(() => forwarder.RunAsync(forwarder._stop.Token), CancellationToken.None);
+        if (options.Heartbeat is { } every)
+            forwarder._beating = Task.Run(() => forwarder.BeatAsync(every, forwarder._stop.Token), CancellationToken.None);
+        return Task.FromResult(forwarder);
+    }
+
+    /// <summary>Checks the options and reads the CA file and the client certificate once, so a mistake is reported before any connection.</summary>
+    private static void Validate(SyslogTlsOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Host);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Port, 1);
@@ -98,15 +110,76 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
         if ((options.ClientCertificateFile is null) != (options.ClientKeyFile is null))
             throw new ArgumentException("a client certificate needs its key, and a key its certificate", nameof(options));
-        cancellationToken.ThrowIfCancellationRequested();
         CollectorTrust.Load(options.CaFile);
         if (options.ClientCertificateFile is { } certificate)
             CollectorTrust.LoadClientCertificate(certificate, options.ClientKeyFile!).Dispose();
-        var forwarder = new SyslogTlsForwarder(options);
-        forwarder._loop = Task.Run(() => forwarder.RunAsync(forwarder._stop.Token), CancellationToken.None);
-        if (options.Heartbeat is { } every)
-            forwarder._beating = Task.Run(() => forwarder.BeatAsync(every, forwarder._stop.Token), CancellationToken.None);
-        return Task.FromResult(forwarder);
+    }
+
+    /// <summary>
+    /// Checks each collector of <paramref name="options"/>, the first then every fallback, one after the other and
+    /// without a forwarder: a verified TLS connection (the same CA, client certificate, namespace and timeout as
+    /// forwarding), one test message (msgid <c>TEST</c>, severity notice, <c>test@PEN run seq host collector</c>),
+    /// then close_notify and up to 5 s for the collector to close its side, which confirms it read the message.
+    /// A collector that fails is reported, never thrown; a CA or client certificate that cannot be read throws
+    /// <see cref="SyslogTlsException"/>, as <see cref="StartAsync"/> does.
+    /// </summary>
+    public static async Task<IReadOnlyList<CollectorCheck>> CheckCollectorsAsync(SyslogTlsOptions options, CancellationToken cancellationToken = default)
+    {
+        Validate(options);
+        var checker = new SyslogTlsForwarder(options); // its formatter and collectors only: no forwarding starts
+        var results = new List<CollectorCheck>();
+        ulong sequence = 0;
+        for (int index = 0; index < checker._collectors.Length; index++)
+            results.Add(await checker.CheckAsync(checker._collectors[index], index > 0, ++sequence, cancellationToken).ConfigureAwait(false));
+        return results;
+    }
+
+    private async Task<CollectorCheck> CheckAsync(SyslogTlsOptions collector, bool fallback, ulong sequence, CancellationToken cancellationToken)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        CollectorConnection connection;
+        try
+        {
+            connection = await CollectorConnection.OpenAsync(collector, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return new CollectorCheck { Collector = collector.Endpoint, IsFallback = fallback, Error = e.Message, Took = System.Diagnostics.Stopwatch.GetElapsedTime(started) };
+        }
+        await using (connection.ConfigureAwait(false))
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watch = connection.WatchAsync(collector.Endpoint, stop.Token);
+            string? error = null;
+            bool confirmed = false;
+            try
+            {
+                await connection.WriteAsync(_formatter.Test(collector.Endpoint, sequence), cancellationToken).ConfigureAwait(false);
+                await connection.CloseAsync().ConfigureAwait(false);
+                confirmed = await Task.WhenAny(watch, Task.Delay(HandBackTimeout, cancellationToken)).ConfigureAwait(false) == watch;
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                error = $"the connection to {collector.Endpoint} broke while the test message was written: {e.Message}";
+            }
+            finally
+            {
+                stop.Cancel();
+                await watch.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            return new CollectorCheck
+            {
+                Collector = collector.Endpoint,
+                IsFallback = fallback,
+                Reached = error is null,
+                Confirmed = error is null && confirmed,
+                CollectorCertificateExpires = connection.CollectorCertificateExpires,
+                ClientCertificateExpires = connection.ClientCertificateExpires,
+                Error = error,
+                Took = System.Diagnostics.Stopwatch.GetElapsedTime(started),
+            };
+        }
     }
 
     /// <summary>The options it was started with.</summary>

@@ -84,7 +84,7 @@ internal static class PrometheusMetrics
             "1 while the daemon has a verified TLS connection to the log.remote collector; 0: denials wait in the queue, and past it are dropped and counted",
             [(labels, forwarding.Connected ? "1" : "0")]);
         Family(text, "netlinkfence_forward_on_fallback", "gauge",
-            "1 while denials go to a fallback collector (log.remote tls: after the first) because the first cannot be reached; it is tried again every 5 minutes",
+            "1 while denials go to a fallback collector (log.remote tls: after the first) because the first cannot be reached; it is tried again every log.remote failback interval (5 minutes unless set)",
             [(labels, forwarding.OnFallback ? "1" : "0")]);
         Family(text, "netlinkfence_forward_queued_messages", "gauge", "messages waiting to be written to the collector",
             [(labels, forwarding.Queued.ToString(CultureInfo.InvariantCulture))]);

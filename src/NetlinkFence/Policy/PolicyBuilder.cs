@@ -36,7 +36,7 @@ public sealed class PolicyBuilder
     private string? _logRateText;
     private ulong? _logRatePerSecond;
     private ushort? _logGroup;
-    private (string Tls, string Ca, string? Certificate, string? Key, int? Queue, string? Heartbeat)? _remote;
+    private (string Tls, string Ca, string? Certificate, string? Key, int? Queue, string? Heartbeat, string? Failback)? _remote;
     private readonly List<string> _remoteFallbacks = [];
     private List<string>? _resolvers;
     private DnsSettings _dns = DnsSettings.Default;
@@ -97,13 +97,15 @@ public sealed class PolicyBuilder
     /// Ships denials to a syslog-over-TLS collector (<c>log.remote</c>): <paramref name="tls"/> is <c>address:port</c>
     /// (<c>[v6]:port</c>, <c>name:port</c>, <c>$variable:port</c>), <paramref name="ca"/> the absolute path of the CA
     /// that signed the collector's certificate; optionally a client certificate and key, the queue size, and how often
-    /// the forwarder tells the collector it is alive (<paramref name="heartbeat"/>, <c>5m</c>: 10s to 24h).
+    /// the forwarder tells the collector it is alive (<paramref name="heartbeat"/>, <c>5m</c>: 10s to 24h), and, with
+    /// fallbacks (<see cref="RemoteLogFallback"/>), how often the first collector is tried again while one is used
+    /// (<paramref name="failback"/>, 30s to 24h; 5m when not given).
     /// </summary>
-    public PolicyBuilder RemoteLog(string tls, string ca, string? certificate = null, string? key = null, int? queue = null, string? heartbeat = null)
+    public PolicyBuilder RemoteLog(string tls, string ca, string? certificate = null, string? key = null, int? queue = null, string? heartbeat = null, string? failback = null)
     {
         ArgumentNullException.ThrowIfNull(tls);
         ArgumentNullException.ThrowIfNull(ca);
-        _remote = (tls, ca, certificate, key, queue, heartbeat);
+        _remote = (tls, ca, certificate, key, queue, heartbeat, failback);
         return this;
     }
 
@@ -243,7 +245,7 @@ public sealed class PolicyBuilder
             static (string, SourceLocation)? Field(string? text, string what) => text is null ? null : (text, At($"RemoteLog() {what}"));
             var collectors = _remoteFallbacks.Select(f => (f, At($"RemoteLogFallback(\"{f}\")"))).Prepend((r.Tls, At("RemoteLog() tls"))).ToList();
             remote = RemoteLogRules.Check(rules, At("RemoteLog()"), collectors, Field(r.Ca, "ca"), Field(r.Certificate, "certificate"),
-                Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"), Field(r.Heartbeat, "heartbeat"));
+                Field(r.Key, "key"), Field(r.Queue?.ToString(CultureInfo.InvariantCulture), "queue"), Field(r.Heartbeat, "heartbeat"), Field(r.Failback, "failback"));
         }
         var log = new LogSettings(prefix, rate?.Count, rate?.UnitSeconds ?? 1, _logGroup) { Remote = remote };
 

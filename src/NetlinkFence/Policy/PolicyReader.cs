@@ -13,7 +13,7 @@ internal sealed class PolicyReader(string fileName)
     private static readonly string[] RootKeys = ["version", "table", "define", "hosts", "log", "input", "egress", "selftest"];
     private static readonly string[] SelfTestKeys = ["allow", "deny"];
     private static readonly string[] LogKeys = ["prefix", "rate", "group", "remote"];
-    private static readonly string[] RemoteKeys = ["tls", "ca", "cert", "key", "queue", "heartbeat"];
+    private static readonly string[] RemoteKeys = ["tls", "ca", "cert", "key", "queue", "heartbeat", "failback"];
     private static readonly string[] InputKeys = ["allow"];
     private static readonly string[] InputAllowKeys = ["name", "from", "tcp", "udp", "by"];
     private static readonly string[] EgressKeys = ["dns", "allow", "deny"];
@@ -185,10 +185,11 @@ internal sealed class PolicyReader(string fileName)
         var key = Value("key");
         var queue = Value("queue");
         var heartbeat = Value("heartbeat");
+        var failback = Value("failback");
         // A key that is present but not a value was reported just now; do not also call it missing.
         if (_rules.Diagnostics.Count != before)
             return null;
-        return RemoteLogRules.Check(_rules, Location(map), tls, ca, cert, key, queue, heartbeat);
+        return RemoteLogRules.Check(_rules, Location(map), tls, ca, cert, key, queue, heartbeat, failback);
     }
 
     /// <summary><c>log.remote.tls</c>: one collector, or a list of them, the first preferred.</summary>

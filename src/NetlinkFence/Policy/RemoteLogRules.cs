@@ -11,6 +11,9 @@ internal static class RemoteLogRules
     /// <summary>The shortest and longest <c>heartbeat:</c>.</summary>
     public static readonly TimeSpan MinHeartbeat = TimeSpan.FromSeconds(10), MaxHeartbeat = TimeSpan.FromHours(24);
 
+    /// <summary>The shortest and longest <c>failback:</c>.</summary>
+    public static readonly TimeSpan MinFailback = TimeSpan.FromSeconds(30), MaxFailback = TimeSpan.FromHours(24);
+
     /// <summary>
     /// Checks every field and returns the settings, or null after reporting what is wrong. <paramref name="tls"/> names
     /// the collectors, the first preferred, each <c>host:port</c>, <c>[v6]:port</c> or <c>$variable:port</c> (a
@@ -19,7 +22,8 @@ internal static class RemoteLogRules
     public static RemoteLogSettings? Check(PolicyRules rules, SourceLocation where,
         IReadOnlyList<(string Text, SourceLocation Location)>? tls, (string Text, SourceLocation Location)? ca,
         (string Text, SourceLocation Location)? certificate, (string Text, SourceLocation Location)? key,
-        (string Text, SourceLocation Location)? queue, (string Text, SourceLocation Location)? heartbeat = null)
+        (string Text, SourceLocation Location)? queue, (string Text, SourceLocation Location)? heartbeat = null,
+        (string Text, SourceLocation Location)? failback = null)
     {
         int before = rules.Diagnostics.Count;
         var collectors = new List<(string Host, int Port)>();
@@ -63,11 +67,23 @@ internal static class RemoteLogRules
                 rules.Error(h.Location, every is null ? $"log.remote heartbeat '{h.Text}' is not a duration" : $"log.remote heartbeat {h.Text} is out of range",
                     "write how often the collector hears from the forwarder, 10s to 24h, e.g. 'heartbeat: 5m'", "bad-remote-heartbeat");
         }
+        TimeSpan? failbackAfter = null;
+        if (failback is { } f)
+        {
+            failbackAfter = WindowDuration.Parse(f.Text);
+            if (failbackAfter is null || failbackAfter < MinFailback || failbackAfter > MaxFailback)
+                rules.Error(f.Location, failbackAfter is null ? $"log.remote failback '{f.Text}' is not a duration" : $"log.remote failback {f.Text} is out of range",
+                    "write how often the first collector is tried again while a fallback takes the denials, 30s to 24h, e.g. 'failback: 5m'", "bad-remote-failback");
+            else if (tls is { Count: 1 })
+                rules.Error(f.Location, "log.remote failback is set, but tls names one collector: there is no fallback to come back from",
+                    "list a fallback after the first collector, e.g. 'tls: [\"192.168.1.20:6514\", \"192.168.2.20:6514\"]', or remove 'failback:'", "bad-remote-failback");
+        }
         if (rules.Diagnostics.Count != before || collectors.Count == 0)
             return null;
         return new RemoteLogSettings(collectors[0].Host, collectors[0].Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where)
         {
             Heartbeat = every,
+            Failback = failbackAfter,
             Fallbacks = collectors.Skip(1).Select(c => new DnsEndPoint(c.Host, c.Port)).ToArray(),
         };
     }

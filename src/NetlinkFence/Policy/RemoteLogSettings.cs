@@ -57,6 +57,12 @@ public sealed record RemoteLogSettings
     /// </summary>
     public IReadOnlyList<DnsEndPoint> Fallbacks { get; init; } = [];
 
+    /// <summary>
+    /// <c>failback:</c> (30s to 24h): while a fallback takes the denials, how often the first collector is tried again;
+    /// null: every 5 minutes (<see cref="Logging.Syslog.SyslogTlsOptions.FailbackAfter"/>'s default).
+    /// </summary>
+    public TimeSpan? Failback { get; init; }
+
     /// <summary>Every collector, the first (<see cref="Host"/>, <see cref="Port"/>) then the <see cref="Fallbacks"/>.</summary>
     public IReadOnlyList<DnsEndPoint> Collectors => [new DnsEndPoint(Host, Port), .. Fallbacks];
 
@@ -79,7 +85,7 @@ public sealed record RemoteLogSettings
     public bool Equals(RemoteLogSettings? other) =>
         other is not null && Host == other.Host && Port == other.Port && CaFile == other.CaFile
         && CertificateFile == other.CertificateFile && KeyFile == other.KeyFile && Queue == other.Queue && Heartbeat == other.Heartbeat
-        && Fallbacks.SequenceEqual(other.Fallbacks);
+        && Fallbacks.SequenceEqual(other.Fallbacks) && Failback == other.Failback;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Host, Port, CaFile);

@@ -191,6 +191,39 @@ public sealed class RemoteLogPolicyTests
         Assert.Equal("remote-without-tls", Assert.Single(e.Diagnostics).Code);
     }
 
+    /// <summary>
+    /// <c>failback:</c> says how often the first collector is tried again while a fallback is used (30s to 24h, the
+    /// forwarder's 5 minutes when not given); it needs a fallback, and a reload that changes it restarts forwarding.
+    /// </summary>
+    [Fact]
+    public void AFailbackIsADurationOfHalfAMinuteToADayAndNeedsAFallback()
+    {
+        const string Two = "tls: [\"$collector:6514\", \"192.168.1.21:6514\"], ca: /ca.pem";
+        var loaded = PolicyLoader.Load(Policy($"{{ {Two}, failback: 90s }}"), FileName);
+        Assert.Equal(TimeSpan.FromSeconds(90), loaded.Log.Remote!.Failback);
+        Assert.Equal(TimeSpan.FromSeconds(90), SyslogTlsOptions.FromPolicy(loaded.Log.Remote).FailbackAfter);
+        var unset = PolicyLoader.Load(Policy($"{{ {Two} }}"), FileName).Log.Remote!;
+        Assert.Null(unset.Failback);
+        Assert.Equal(TimeSpan.FromMinutes(5), SyslogTlsOptions.FromPolicy(unset).FailbackAfter);
+        Assert.NotEqual(unset, loaded.Log.Remote);
+        var built = new PolicyBuilder().Define("collector", "192.168.1.20").Pin("collector.example", "192.168.1.20")
+            .Log("EGRESS-DENIED: ", "10/second").RemoteLog("$collector:6514", "/ca.pem", failback: "90s").RemoteLogFallback("192.168.1.21:6514")
+            .AllowEgress("syslog-tls", ["$collector"], tcp: [6514]).Build();
+        Assert.Equal(built.Log.Remote, loaded.Log.Remote);
+
+        foreach (var (value, message) in new[] { ("5", "is not a duration"), ("29s", "is out of range"), ("25h", "is out of range") })
+        {
+            string yaml = Policy($"{{ {Two}, failback: {value} }}");
+            var d = Only(yaml, "bad-remote-failback", Pos(yaml, value + " }").Line, Pos(yaml, value + " }").Column);
+            Assert.Contains(message, d.Message);
+            Assert.Contains("30s to 24h", d.Fix);
+        }
+        string alone = Policy("{ tls: \"192.168.1.20:6514\", ca: /ca.pem, failback: 5m }");
+        Assert.Contains("there is no fallback to come back from", Only(alone, "bad-remote-failback", Pos(alone, "5m }").Line, Pos(alone, "5m }").Column).Message);
+        var e = Assert.Throws<PolicyException>(() => new PolicyBuilder().RemoteLog("192.168.1.20:6514", "/ca.pem", failback: "5m").Build());
+        Assert.Equal("bad-remote-failback", Assert.Single(e.Diagnostics).Code);
+    }
+
     /// <summary>Lint checks every collector: a fallback the policy blocks is an error that names it as the fallback.</summary>
     [Fact]
     public void LintReportsAFallbackThatNoEgressEntryReaches()

@@ -24,7 +24,9 @@ public sealed record SyslogTlsOptions
     /// How long denials go to a fallback before the first collector is tried again (default 5 minutes). The fallback's
     /// connection stays open during the attempt, and is closed only once the first collector has answered.
     /// </summary>
-    public TimeSpan FailbackAfter { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan FailbackAfter { get; init; } = DefaultFailbackAfter;
+
+    private static readonly TimeSpan DefaultFailbackAfter = TimeSpan.FromMinutes(5);
 
     /// <summary>PEM file with the CA certificate(s) that signed the collector's certificate: the only trust anchors (the system store is not used).</summary>
     public required string CaFile { get; init; }
@@ -104,6 +106,7 @@ public sealed record SyslogTlsOptions
             QueueCapacity = remote.Queue,
             Heartbeat = remote.Heartbeat,
             Fallbacks = remote.Fallbacks,
+            FailbackAfter = remote.Failback ?? DefaultFailbackAfter,
         };
     }
 

@@ -52,7 +52,7 @@ internal static class CollectorsVerb
     private static string Role(CollectorCheck check) => check.IsFallback ? "fallback" : "first";
 
     /// <summary>One line per collector: OK (confirmed), UNCONFIRMED (written, no confirmation) or FAILED, with why.</summary>
-    internal static string Describe(CollectorCheck check)
+    private static string Describe(CollectorCheck check)
     {
         string took = $"{check.Took.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms";
         if (!check.Reached)

@@ -350,6 +350,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             if (handedBack is null && !cancellationToken.IsCancellationRequested && !await PauseAsync(delay, cancellationToken).ConfigureAwait(false))
                 return;
         }
+        if (handedBack is var (unused, _)) // stopped while handing back: the first collector's new connection is closed too
+            await unused.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>

@@ -59,25 +59,13 @@ internal static class RemoteLogRules
             if (!int.TryParse(q.Text, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxQueue)
                 rules.Error(q.Location, $"log.remote queue '{q.Text}' is not a number from 1 to {MaxQueue:N0}", "give how many denials to hold while the collector is unreachable, e.g. 'queue: 10000'", "bad-remote-queue");
         }
-        TimeSpan? every = null;
-        if (heartbeat is { } h)
-        {
-            every = WindowDuration.Parse(h.Text);
-            if (every is null || every < MinHeartbeat || every > MaxHeartbeat)
-                rules.Error(h.Location, every is null ? $"log.remote heartbeat '{h.Text}' is not a duration" : $"log.remote heartbeat {h.Text} is out of range",
-                    "write how often the collector hears from the forwarder, 10s to 24h, e.g. 'heartbeat: 5m'", "bad-remote-heartbeat");
-        }
-        TimeSpan? failbackAfter = null;
-        if (failback is { } f)
-        {
-            failbackAfter = WindowDuration.Parse(f.Text);
-            if (failbackAfter is null || failbackAfter < MinFailback || failbackAfter > MaxFailback)
-                rules.Error(f.Location, failbackAfter is null ? $"log.remote failback '{f.Text}' is not a duration" : $"log.remote failback {f.Text} is out of range",
-                    "write how often the first collector is tried again while a fallback takes the denials, 30s to 24h, e.g. 'failback: 5m'", "bad-remote-failback");
-            else if (tls is { Count: 1 })
-                rules.Error(f.Location, "log.remote failback is set, but tls names one collector: there is no fallback to come back from",
-                    "list a fallback after the first collector, e.g. 'tls: [\"192.168.1.20:6514\", \"192.168.2.20:6514\"]', or remove 'failback:'", "bad-remote-failback");
-        }
+        TimeSpan? every = heartbeat is { } h ? Duration(rules, h, "heartbeat", MinHeartbeat, MaxHeartbeat,
+            "write how often the collector hears from the forwarder, 10s to 24h, e.g. 'heartbeat: 5m'") : null;
+        TimeSpan? failbackAfter = failback is { } f ? Duration(rules, f, "failback", MinFailback, MaxFailback,
+            "write how often the first collector is tried again while a fallback takes the denials, 30s to 24h, e.g. 'failback: 5m'") : null;
+        if (failbackAfter is not null && tls is { Count: 1 })
+            rules.Error(failback!.Value.Location, "log.remote failback is set, but tls names one collector: there is no fallback to come back from",
+                "list a fallback after the first collector, e.g. 'tls: [\"192.168.1.20:6514\", \"192.168.2.20:6514\"]', or remove 'failback:'", "bad-remote-failback");
         if (rules.Diagnostics.Count != before || collectors.Count == 0)
             return null;
         return new RemoteLogSettings(collectors[0].Host, collectors[0].Port, ca!.Value.Text, certificate?.Text, key?.Text, size, where)
@@ -86,6 +74,16 @@ internal static class RemoteLogRules
             Failback = failbackAfter,
             Fallbacks = collectors.Skip(1).Select(c => new DnsEndPoint(c.Host, c.Port)).ToArray(),
         };
+    }
+
+    /// <summary>A duration key of <c>log.remote</c> from <paramref name="min"/> to <paramref name="max"/>, or null after saying what is wrong (<c>bad-remote-KEY</c>).</summary>
+    private static TimeSpan? Duration(PolicyRules rules, (string Text, SourceLocation Location) field, string key, TimeSpan min, TimeSpan max, string fix)
+    {
+        var value = WindowDuration.Parse(field.Text);
+        if (value is not null && value >= min && value <= max)
+            return value;
+        rules.Error(field.Location, value is null ? $"log.remote {key} '{field.Text}' is not a duration" : $"log.remote {key} {field.Text} is out of range", fix, $"bad-remote-{key}");
+        return null;
     }
 
     private static (string Host, int Port)? Endpoint(PolicyRules rules, string text, SourceLocation location)

@@ -87,6 +87,7 @@ public sealed class SyslogFailoverTests : IDisposable
             Host = First, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
             Fallbacks = [new DnsEndPoint(Fallback, Port)],
             FailbackAfter = TimeSpan.FromSeconds(3),
+            Heartbeat = TimeSpan.FromSeconds(1), // each says where it went, so a merged view shows the host on its fallback
             // Long between rounds: reaching the fallback must not wait for a backoff.
             MinReconnectDelay = TimeSpan.FromSeconds(30), MaxReconnectDelay = TimeSpan.FromSeconds(30),
             Log = message => { lock (_log) _log.Add(message); },
@@ -116,6 +117,11 @@ public sealed class SyslogFailoverTests : IDisposable
         var atFirst = Denials(first.WaitFor(r => Denials(r).Count >= 500));
         Assert.True(atFirst.SetEquals(Enumerable.Range(600, 500)), $"{atFirst.Count} at the first collector, from {atFirst.DefaultIfEmpty().Min()} to {atFirst.DefaultIfEmpty().Max()}; {Log()}");
         Assert.True(Denials(fallback.Received()).SetEquals(Enumerable.Range(0, 600)));
+        static IEnumerable<(string, string)> Beats(List<SyslogMessage> received) => received.Where(m => m.MessageId == "HEARTBEAT")
+            .Select(m => (m.Data["heartbeat@32473"]["collector"], m.Data["heartbeat@32473"]["fallback"]));
+        Assert.Contains(($"{Fallback}:{Port}", "1"), Beats(fallback.Received()));
+        Assert.DoesNotContain(Beats(fallback.Received()), b => b.Item2 != "1");
+        Assert.Contains(($"{First}:{Port}", "0"), Beats(first.WaitFor(r => Beats(r).Any(), TimeSpan.FromSeconds(30))));
         Assert.Equal(0UL, forwarder.Status.Resent);
         Assert.Equal(0UL, forwarder.Status.Dropped);
     }

@@ -93,6 +93,9 @@ public sealed class SyslogFormatAndFilesTests
 
         var vouching = SyslogMessage.Parse(Frameless(formatter.Heartbeat(TimeSpan.FromSeconds(10), 0, 0, 0, 1, [new("table", "netlinkfence"), new("present", "1")])));
         Assert.Equal(("netlinkfence", "1"), (vouching.Data["heartbeat@12345"]["table"], vouching.Data["heartbeat@12345"]["present"]));
+        var onFallback = SyslogMessage.Parse(Frameless(formatter.Heartbeat(TimeSpan.FromSeconds(10), 0, 0, 0, 2, collector: "[2001:db8::21]:6514", fallback: true))).Data["heartbeat@12345"];
+        Assert.Equal(("[2001:db8::21]:6514", "1"), (onFallback["collector"], onFallback["fallback"]));
+        Assert.False(data.ContainsKey("collector")); // said by the forwarder, which knows where it writes
         Assert.All(["table", "x", new string('a', 32), "windows.open"], name => Assert.True(Rfc5424Formatter.IsSdName(name), name));
         Assert.All(["", "a b", "a=b", "a]", "a\"", new string('a', 33), "é"], name => Assert.False(Rfc5424Formatter.IsSdName(name), name));
     }

@@ -112,7 +112,8 @@ internal sealed class Rfc5424Formatter
     /// That the forwarder is alive, and what it sent and dropped since it started (severity info). The next one comes
     /// within <paramref name="every"/> while it runs and reaches the collector.
     /// </summary>
-    public byte[] Heartbeat(TimeSpan every, ulong sent, ulong dropped, int queued, ulong sequence, IReadOnlyList<KeyValuePair<string, string>>? state = null)
+    public byte[] Heartbeat(TimeSpan every, ulong sent, ulong dropped, int queued, ulong sequence, IReadOnlyList<KeyValuePair<string, string>>? state = null,
+        string? collector = null, bool fallback = false)
     {
         var sb = new StringBuilder(256);
         Header(sb, 6, DateTimeOffset.UtcNow, "HEARTBEAT");
@@ -124,6 +125,11 @@ internal sealed class Rfc5424Formatter
         Param(sb, "sent", sent);
         Param(sb, "dropped", dropped);
         Param(sb, "queued", (ulong)queued);
+        if (collector is not null)
+        {
+            Param(sb, "collector", collector);
+            Param(sb, "fallback", fallback ? 1UL : 0UL);
+        }
         foreach (var (name, value) in state ?? [])
             Param(sb, name, value);
         sb.Append("] ");

@@ -519,7 +519,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
         if (_heartbeatDue)
         {
-            var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence, _heartbeatState));
+            var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence, _heartbeatState,
+                _collectors[_collector].Endpoint, _collector > 0)); // where it goes: a host on its fallback shows in a merged view
             _heartbeatDue = false;
             batch.Add(heartbeat);
             bytes += heartbeat.Frame!.Length;

@@ -180,6 +180,7 @@ internal sealed class DenialForwarding : IAsyncDisposable
                     HeartbeatSeconds = Remote.Heartbeat?.TotalSeconds,
                     Fallbacks = Remote.Fallbacks.Select(RemoteLogSettings.FormatEndpoint).ToArray(),
                     ConnectedTo = status.Collector,
+                    FailbackSeconds = Remote.Fallbacks.Count == 0 ? null : _forwarder.Options.FailbackAfter.TotalSeconds,
                     CollectorCertificateExpires = status.CollectorCertificateExpires,
                     ClientCertificateExpires = status.ClientCertificateExpires,
                 };

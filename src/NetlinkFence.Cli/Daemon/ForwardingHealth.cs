@@ -35,6 +35,9 @@ internal sealed record ForwardingHealth(
     /// <summary>The collectors that take over, in order, while the first cannot be reached (host:port).</summary>
     [JsonPropertyName("fallbacks")] public IReadOnlyList<string> Fallbacks { get; init; } = [];
 
+    /// <summary>With fallbacks, how often the first collector is tried again while one is used (<c>failback:</c>), in seconds.</summary>
+    [JsonPropertyName("failback_seconds")] public double? FailbackSeconds { get; init; }
+
     /// <summary>The collector connected to now: the first, or a fallback; null when not connected.</summary>
     [JsonPropertyName("connected_to")] public string? ConnectedTo { get; init; }
 
@@ -55,7 +58,7 @@ internal sealed record ForwardingHealth(
     {
         ulong lost = LostInKernel + LostInReader + LostUnbound;
         string connection = !Connected ? "NOT CONNECTED" : OnFallback ? $"connected to the fallback {ConnectedTo} ({Collector} cannot be reached)" : "connected";
-        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)})")}: {connection}, {Queued} queued, {Sent} sent, "
+        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)}; the first tried again every {WindowDuration.Format(TimeSpan.FromSeconds(FailbackSeconds ?? 300))} while on one)")}: {connection}, {Queued} queued, {Sent} sent, "
             + $"{DroppedQueueFull} dropped (queue full), {lost} lost"
             + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
             + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")

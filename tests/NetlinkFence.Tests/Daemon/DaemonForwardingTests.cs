@@ -144,7 +144,7 @@ public sealed class DaemonForwardingTests : IDisposable
             log:
               prefix: "EGRESS-DENIED: "
               rate: 10/second
-              remote: { tls: ["{{SilentCollector}}:{{Port}}", "{{Collector}}:{{Port}}"], ca: {{_ca.CaFile}} }
+              remote: { tls: ["{{SilentCollector}}:{{Port}}", "{{Collector}}:{{Port}}"], ca: {{_ca.CaFile}}, failback: 2m }
             egress:
               allow:
                 - { name: syslog-tls, to: [{{SilentCollector}}, {{Collector}}], tcp: [{{Port}}] }
@@ -161,12 +161,12 @@ public sealed class DaemonForwardingTests : IDisposable
 
             var status = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name}");
             Assert.True(status.ExitCode == 0, status.Stderr);
-            Assert.Contains($"forwarding: denials of NFLOG group 100 to {SilentCollector}:{Port} (fallback {Collector}:{Port}): connected to the fallback {Collector}:{Port} ({SilentCollector}:{Port} cannot be reached), ", status.Stdout);
+            Assert.Contains($"forwarding: denials of NFLOG group 100 to {SilentCollector}:{Port} (fallback {Collector}:{Port}; the first tried again every 2m while on one): connected to the fallback {Collector}:{Port} ({SilentCollector}:{Port} cannot be reached), ", status.Stdout);
             var json = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name} --output json");
             using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
             var forwarding = document.RootElement.GetProperty("daemon").GetProperty("forwarding");
             Assert.True(forwarding.GetProperty("connected").GetBoolean() && forwarding.GetProperty("collector").GetString() == $"{SilentCollector}:{Port}"
-                && forwarding.GetProperty("connected_to").GetString() == $"{Collector}:{Port}"
+                && forwarding.GetProperty("connected_to").GetString() == $"{Collector}:{Port}" && forwarding.GetProperty("failback_seconds").GetDouble() == 120
                 && forwarding.GetProperty("fallbacks").EnumerateArray().Select(f => f.GetString()).SequenceEqual([$"{Collector}:{Port}"]), json.Stdout);
             // The metric to alert on (labelled with the first collector, the one that cannot be reached).
             Assert.True(DaemonProcess.WaitUntil(() => File.Exists(file)

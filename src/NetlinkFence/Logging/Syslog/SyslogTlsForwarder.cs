@@ -116,8 +116,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     }
 
     /// <summary>
-    /// Checks each collector of <paramref name="options"/>, the first then every fallback, one after the other and
-    /// without a forwarder: a verified TLS connection (the same CA, client certificate, namespace and timeout as
+    /// Checks each collector of <paramref name="options"/>, the first then every fallback (all at once, so one that does
+    /// not answer costs its timeout once; the results in that order), without a forwarder: a verified TLS connection (the same CA, client certificate, namespace and timeout as
     /// forwarding), one test message (msgid <c>TEST</c>, severity notice, <c>test@PEN run seq host collector</c>),
     /// then close_notify and up to 5 s for the collector to close its side, which confirms it read the message.
     /// A collector that fails is reported, never thrown; a CA or client certificate that cannot be read throws
@@ -127,11 +127,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     {
         Validate(options);
         var checker = new SyslogTlsForwarder(options); // its formatter and collectors only: no forwarding starts
-        var results = new List<CollectorCheck>();
-        ulong sequence = 0;
-        for (int index = 0; index < checker._collectors.Length; index++)
-            results.Add(await checker.CheckAsync(checker._collectors[index], index > 0, ++sequence, cancellationToken).ConfigureAwait(false));
-        return results;
+        return await Task.WhenAll(checker._collectors.Select((collector, index) =>
+            checker.CheckAsync(collector, index > 0, (ulong)index + 1, cancellationToken))).ConfigureAwait(false);
     }
 
     private async Task<CollectorCheck> CheckAsync(SyslogTlsOptions collector, bool fallback, ulong sequence, CancellationToken cancellationToken)

@@ -16,11 +16,14 @@ internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter er
     private bool _dropping;
     private DateTimeOffset _lossesSince = DateTimeOffset.UtcNow; // a loss is known when the reader counts it, not when it happened: it is reported for the time since the last report
 
+    /// <summary>Where denials go: the collector, or the collectors in order of preference (<c>A or B</c>).</summary>
+    private string Collectors => string.Join(" or ", forwarder.Options.Fallbacks.Select(NetlinkFence.Policy.RemoteLogSettings.FormatEndpoint).Prepend(forwarder.Options.Endpoint));
+
     public ValueTask WriteAsync(DenialRecord record, DenialExplanation? explanation, CancellationToken cancellationToken)
     {
         bool queued = forwarder.Enqueue(record, explanation?.ToContext());
         if (!queued && !_dropping) // said once per run of drops; the forwarder reports the count to the collector
-            errors.WriteLine($"netlinkfence: forward: the queue for {forwarder.Options.Endpoint} is full ({forwarder.Options.QueueCapacity}): denials are dropped and counted");
+            errors.WriteLine($"netlinkfence: forward: the queue for {Collectors} is full ({forwarder.Options.QueueCapacity}): denials are dropped and counted");
         _dropping = !queued;
         return ValueTask.CompletedTask;
     }
@@ -55,7 +58,7 @@ internal sealed class ForwardingSink(SyslogTlsForwarder forwarder, TextWriter er
         catch (OperationCanceledException)
         {
             var status = forwarder.Status;
-            await errors.WriteLineAsync($"netlinkfence: {status.Pending} denial(s) not delivered to {forwarder.Options.Endpoint} within {drainTimeout.TotalSeconds:0} s"
+            await errors.WriteLineAsync($"netlinkfence: {status.Pending} denial(s) not delivered to {Collectors} within {drainTimeout.TotalSeconds:0} s"
                 + (status.LastError is null ? "" : $": {status.LastError}"));
         }
     }

@@ -210,6 +210,31 @@ public sealed class SyslogFailoverTests : IDisposable
         Assert.True(none.ExitCode == 2 && none.Stderr.Contains("has no log.remote: there is no collector to check"), none.Stderr);
     }
 
+    /// <summary>
+    /// What watch and the daemon say on standard error when denials pile up names every collector they wait for, not
+    /// the first alone: a full queue, and what was not delivered at the end. No collector answers here (a namespace of
+    /// its own with no route), so the queue of one fills at once.
+    /// </summary>
+    [Fact]
+    public async Task A_full_queue_and_the_undelivered_rest_name_every_collector()
+    {
+        using var nowhere = TestNamespace.Create();
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = First, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = nowhere.Name, QueueCapacity = 1,
+            Fallbacks = [new DnsEndPoint(Fallback, Port)],
+        });
+        var errors = new StringWriter();
+        var sink = new NetlinkFence.Cli.Watch.ForwardingSink(forwarder, errors, TimeSpan.FromSeconds(1));
+        for (int n = 0; n < 3; n++)
+            await sink.WriteAsync(Denial(n), null, CancellationToken.None);
+        await sink.CompleteAsync(CancellationToken.None);
+        string said = errors.ToString();
+        Assert.Contains($"forward: the queue for {First}:{Port} or {Fallback}:{Port} is full (1): denials are dropped and counted", said);
+        Assert.Contains($"1 denial(s) not delivered to {First}:{Port} or {Fallback}:{Port} within 1 s", said);
+        Assert.Equal(2UL, forwarder.Status.Dropped);
+    }
+
     [Fact]
     public async Task A_fallback_without_a_host_or_port_is_refused_at_start()
     {

@@ -58,7 +58,7 @@ internal sealed record ForwardingHealth(
     {
         ulong lost = LostInKernel + LostInReader + LostUnbound;
         string connection = !Connected ? "NOT CONNECTED" : OnFallback ? $"connected to the fallback {ConnectedTo} ({Collector} cannot be reached)" : "connected";
-        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)}; the first tried again every {WindowDuration.Format(TimeSpan.FromSeconds(FailbackSeconds ?? 300))} while on one)")}: {connection}, {Queued} queued, {Sent} sent, "
+        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)}{(FailbackSeconds is { } failback ? $"; the first tried again every {WindowDuration.Format(TimeSpan.FromSeconds(failback))} while on one" : "")})")}: {connection}, {Queued} queued, {Sent} sent, "
             + $"{DroppedQueueFull} dropped (queue full), {lost} lost"
             + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
             + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")

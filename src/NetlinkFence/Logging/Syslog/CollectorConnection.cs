@@ -14,6 +14,7 @@ internal sealed class CollectorConnection : IAsyncDisposable
     private const int TcpUserTimeout = 18;
 
     private readonly SslStream _stream;
+    private bool _closed; // close_notify sent
 
     private CollectorConnection(SslStream stream, DateTimeOffset? collectorExpires, DateTimeOffset? clientExpires) =>
         (_stream, CollectorCertificateExpires, ClientCertificateExpires) = (stream, collectorExpires, clientExpires);
@@ -171,8 +172,6 @@ internal sealed class CollectorConnection : IAsyncDisposable
         {
         }
     }
-
-    private bool _closed;
 
     public async ValueTask DisposeAsync()
     {

@@ -50,7 +50,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private bool _heartbeatDue; // one at most: heartbeats missed while the collector is away are one when it is back
     private IReadOnlyList<KeyValuePair<string, string>>? _heartbeatState; // what the due heartbeat vouches for
     private static readonly TimeSpan HeartbeatStateTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan HandBackTimeout = TimeSpan.FromSeconds(5); // for a fallback's close, before its messages are sent again
+    private static readonly TimeSpan CloseConfirmationTimeout = TimeSpan.FromSeconds(5); // for a collector's own close after close_notify
     private bool _inFlight;
     private ulong _sequence;
     private ulong _enqueued, _sent, _resent, _dropped, _droppedUnreported;
@@ -69,8 +69,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private SyslogTlsForwarder(SyslogTlsOptions options)
     {
         _options = options;
-        _collectors = [options, .. options.Fallbacks.Select(f => options with { Host = f.Host, Port = f.Port, Fallbacks = [] })];
-        _formatter = new Rfc5424Formatter(options, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        _collectors = CollectorsOf(options);
+        _formatter = new Rfc5424Formatter(options, NewRun());
     }
 
     /// <summary>
@@ -126,12 +126,19 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     public static async Task<IReadOnlyList<CollectorCheck>> CheckCollectorsAsync(SyslogTlsOptions options, CancellationToken cancellationToken = default)
     {
         Validate(options);
-        var checker = new SyslogTlsForwarder(options); // its formatter and collectors only: no forwarding starts
-        return await Task.WhenAll(checker._collectors.Select((collector, index) =>
-            checker.CheckAsync(collector, index > 0, (ulong)index + 1, cancellationToken))).ConfigureAwait(false);
+        var formatter = new Rfc5424Formatter(options, NewRun());
+        return await Task.WhenAll(CollectorsOf(options).Select((collector, index) =>
+            CheckAsync(formatter, collector, index > 0, (ulong)index + 1, cancellationToken))).ConfigureAwait(false);
     }
 
-    private async Task<CollectorCheck> CheckAsync(SyslogTlsOptions collector, bool fallback, ulong sequence, CancellationToken cancellationToken)
+    /// <summary>A message's <c>run</c>: random per forwarder (or check), so (host, run, seq) names one message.</summary>
+    private static string NewRun() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    /// <summary>The options of each collector to connect to: the first (<paramref name="options"/>), then every fallback, in order.</summary>
+    private static SyslogTlsOptions[] CollectorsOf(SyslogTlsOptions options) =>
+        [options, .. options.Fallbacks.Select(f => options with { Host = f.Host, Port = f.Port, Fallbacks = [] })];
+
+    private static async Task<CollectorCheck> CheckAsync(Rfc5424Formatter formatter, SyslogTlsOptions collector, bool fallback, ulong sequence, CancellationToken cancellationToken)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         CollectorConnection connection;
@@ -151,9 +158,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             bool confirmed = false;
             try
             {
-                await connection.WriteAsync(_formatter.Test(collector.Endpoint, sequence), cancellationToken).ConfigureAwait(false);
-                await connection.CloseAsync().ConfigureAwait(false);
-                confirmed = await Task.WhenAny(watch, Task.Delay(HandBackTimeout, cancellationToken)).ConfigureAwait(false) == watch;
+                await connection.WriteAsync(formatter.Test(collector.Endpoint, sequence), cancellationToken).ConfigureAwait(false);
+                confirmed = await CloseConfirmedAsync(connection, watch, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
@@ -475,14 +481,13 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     }
 
     /// <summary>
-    /// Leaves a fallback for the first collector: close_notify, then up to <see cref="HandBackTimeout"/> for the fallback to
-    /// close its side, which it does only after reading everything before it, so what was written to it has arrived. If it
-    /// does not, the messages written in the resend window are written again to the first collector (at least once).
+    /// Leaves a fallback for the first collector (<see cref="CloseConfirmedAsync"/>): when the fallback confirms its close,
+    /// what was written to it has arrived; if it does not, the messages written in the resend window are written again
+    /// to the first collector (at least once).
     /// </summary>
     private async Task HandBackAsync(CollectorConnection fallback, Task watch, string endpoint)
     {
-        await fallback.CloseAsync().ConfigureAwait(false);
-        bool closed = await Task.WhenAny(watch, Task.Delay(HandBackTimeout)).ConfigureAwait(false) == watch;
+        bool closed = await CloseConfirmedAsync(fallback, watch, CancellationToken.None).ConfigureAwait(false);
         int again = 0;
         if (closed)
         {
@@ -491,7 +496,17 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         }
         else
             again = Requeue();
-        _options.Log?.Invoke($"{_options.Endpoint} answers again: back to it from {endpoint}" + (closed ? "" : $", which did not confirm its close within {HandBackTimeout.TotalSeconds:0} s: {again} message(s) written to it in the last {_options.ResendWindow.TotalSeconds:0.#} s are sent again"));
+        _options.Log?.Invoke($"{_options.Endpoint} answers again: back to it from {endpoint}" + (closed ? "" : $", which did not confirm its close within {CloseConfirmationTimeout.TotalSeconds:0} s: {again} message(s) written to it in the last {_options.ResendWindow.TotalSeconds:0.#} s are sent again"));
+    }
+
+    /// <summary>
+    /// Sends close_notify and waits up to <see cref="CloseConfirmationTimeout"/> for the collector to close its side
+    /// (<paramref name="watch"/> ends), which it does only after reading everything before it: true when it did.
+    /// </summary>
+    private static async Task<bool> CloseConfirmedAsync(CollectorConnection connection, Task watch, CancellationToken cancellationToken)
+    {
+        await connection.CloseAsync().ConfigureAwait(false);
+        return await Task.WhenAny(watch, Task.Delay(CloseConfirmationTimeout, cancellationToken)).ConfigureAwait(false) == watch;
     }
 
     /// <summary>The next messages to write (under the gate), formatted, already in the resend buffer so a failed write resends them.</summary>

@@ -42,6 +42,9 @@ internal static class PrometheusMetrics
         Family(text, "netlinkfence_table_owned", "gauge",
             "1 while a process owns the table (the daemon, 'netlinkfence run'): the kernel refuses other processes' changes and 'nft flush ruleset' skips it; 0: any root process may change or delete it",
             [($"{{{table}}}", metrics.Owned ? "1" : "0")]);
+        Family(text, "netlinkfence_table_info", "gauge",
+            "always 1: applied_by is the build that applied the table (empty when it names none), build the one reporting; they differ on a host upgraded since its last apply",
+            [($"{{{table},applied_by=\"{Escape(metrics.AppliedBy ?? "")}\",build=\"{Escape(PolicyCompiler.TableComment)}\"}}", "1")]);
         if (metrics.MatchesPolicy is { } matches)
             Family(text, "netlinkfence_table_matches_policy", "gauge",
                 "1 when the table is the policy's as 'netlinkfence verify' judges it (its own open windows and followed names aside); 0: drift, run verify",

@@ -27,6 +27,9 @@ internal sealed record TableMetrics(
     /// </summary>
     public bool Owned { get; init; }
 
+    /// <summary>The build that applied the table (its comment, <see cref="PolicyCompiler.TableComment"/>); null when it names none.</summary>
+    public string? AppliedBy { get; init; }
+
     private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
 
     /// <summary>A table that is not there.</summary>
@@ -43,7 +46,7 @@ internal sealed record TableMetrics(
     /// <summary>Everything of <paramref name="contents"/>, a listing of the table <paramref name="live"/> is attached to: all of it from the same instant.</summary>
     private static TableMetrics Of(LivePolicy live, TableContents contents) =>
         new(live.Table, Present: true, MatchesPolicy: null, live.ReadCounters(contents), DeniedOf(contents), live.Windows(contents),
-            AuditMode.FromContents(contents, DateTimeOffset.UtcNow)) { Owned = IsOwned(contents) };
+            AuditMode.FromContents(contents, DateTimeOffset.UtcNow)) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
 
     /// <summary>
     /// For monitoring, which must see every state, not only the good one: a missing table, a table that is not the
@@ -57,11 +60,11 @@ internal sealed record TableMetrics(
             return Missing(table);
         var comparison = LiveComparison.Of(policy, contents);
         if (!comparison.Matches)
-            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents) };
+            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
         // One listing for all of it (at 10,000 entries each listing is tens of ms, and the daemon reads under its change
         // lock), and no attach: the counters and windows need neither the policy compiled again nor every allow set modelled.
         return new TableMetrics(table, Present: true, MatchesPolicy: true, LivePolicy.ReadCounters(policy.Source, contents), DeniedOf(contents),
-            LivePolicy.Windows(policy.Source, contents), comparison.Audit) { Owned = IsOwned(contents) };
+            LivePolicy.Windows(policy.Source, contents), comparison.Audit) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
     }
 
     private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;

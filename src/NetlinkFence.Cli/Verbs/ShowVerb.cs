@@ -26,6 +26,7 @@ internal static class ShowVerb
                 {
                     w.WriteString("table", table);
                     w.WriteNumber("generation", live.Generation);
+                    w.WriteString("applied_by", live.Table.Comment); // the build that wrote the table; null when it names none
                     w.WriteNumber("rules", live.Rules.Count);
                     w.WriteString("ruleset", text);
                     if (audit is not null)

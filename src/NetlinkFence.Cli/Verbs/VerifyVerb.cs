@@ -35,6 +35,9 @@ internal static class VerifyVerb
                         w.WriteNumber("generation", live.Generation);
                     else
                         w.WriteNull("generation");
+                    // Which build wrote the live table (its comment; null when it names none) and which compared.
+                    w.WriteString("applied_by", live?.Table.Comment);
+                    w.WriteString("compiled_by", compiled.Table.Comment);
                     w.WriteNumber("rules", compiled.Rules.Count);
                     w.WriteNumber("set_elements", compiled.Sets.Sum(s => s.Elements.Count));
                     if (audit is not null)
@@ -62,6 +65,8 @@ internal static class VerifyVerb
                 Console.WriteLine($"table inet {compiled.Table.Name} does NOT match {path}: {differences.Count} difference(s) (+ only in the live table, - only in the policy, ~ changed):");
                 foreach (var d in differences)
                     Console.WriteLine("  " + d);
+                if (LiveComparison.OtherBuild(compiled, live) is { } otherBuild)
+                    Console.WriteLine(otherBuild);
                 Console.WriteLine($"run `{SuggestedCommand.Of("apply", parse.GetValue(CommonOptions.NetworkNamespace), table: null, path)}` to restore the policy");
                 if (audit is not null)
                     Console.WriteLine($"AUDIT: it is also in audit mode{(audit.Remaining is { } r ? $" for {r.TotalSeconds:0}s more" : " without a timeout")}: what the policy denies is ACCEPTED (and logged) until then");

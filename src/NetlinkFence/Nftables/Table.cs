@@ -44,9 +44,25 @@ public sealed record Table
     public ulong Handle { get; init; }
 
     /// <summary>
-    /// Whether two tables describe the same configuration: handles, owners and the <see cref="OwnerFlag"/> and
-    /// <see cref="PersistFlag"/> bits are ignored (they say which process manages the table, not what it filters;
-    /// a daemon's owned table matches its policy, and so does the table it leaves behind).
+    /// The table's comment, stored in <c>NFTA_TABLE_USERDATA</c> the way nft stores it (<c>nft list</c> prints it).
+    /// The kernel keeps it from the table's creation: adding an existing table does not change it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Longer than the userdata can hold.</exception>
+    public string? Comment
+    {
+        get;
+        init
+        {
+            if (value is not null && RuleUserData.CommentSize(value) > RuleUserData.MaxBytes)
+                throw new ArgumentException($"table comment is longer than the {RuleUserData.MaxBytes - 3} bytes nf_tables userdata can hold (NFT_USERDATA_MAXLEN)", nameof(value));
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// Whether two tables describe the same configuration: handles, owners, comments and the <see cref="OwnerFlag"/>
+    /// and <see cref="PersistFlag"/> bits are ignored (they say which process manages the table and which version
+    /// wrote it, not what it filters; a daemon's owned table matches its policy, and so does the table it leaves behind).
     /// </summary>
     public bool SameConfiguration(Table other) =>
         Family == other.Family && Name == other.Name && (Flags & ~Management) == (other.Flags & ~Management);

@@ -23,7 +23,7 @@ public sealed class CompiledPolicy
     /// <summary>The resolved policy this came from.</summary>
     public ResolvedPolicy Source { get; }
 
-    /// <summary>The table (inet, owned wholly by the tool).</summary>
+    /// <summary>The table (inet, owned wholly by the tool); its <see cref="Table.Comment"/> names the build that compiled it.</summary>
     public Table Table { get; }
 
     /// <summary>Chains, base chains first.</summary>

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Net.Sockets;
 using System.Net;
 using NetlinkFence.Nftables.Expressions;
@@ -143,7 +144,22 @@ public static class PolicyCompiler
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix, DenyAction.Drop));
         rules.AddRange(AuditRules(name, policy.Log, sets)); // first in egress_denied: before its self-test counter and drop
         rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix, policy.EgressDeny));
-        return new CompiledPolicy(resolved, new Table(Inet, name), chains, sets, rules, egressGrants, inputGrants);
+        return new CompiledPolicy(resolved, new Table(Inet, name) { Comment = TableComment }, chains, sets, rules, egressGrants, inputGrants);
+    }
+
+    /// <summary>
+    /// The comment of every compiled table (<see cref="Table.Comment"/>): the build that compiled it,
+    /// <c>netlinkfence 0.5.0+c0f7a897e41f</c> (the version and 12 hex digits of the commit; the version alone when built
+    /// without git). Comparing it with a live table's comment tells a table another build applied, whose differences
+    /// may be the compilers' rather than changes; and <c>nft list ruleset</c> shows what manages the table.
+    /// </summary>
+    public static string TableComment { get; } = "netlinkfence " + BuildVersion();
+
+    private static string BuildVersion()
+    {
+        string version = typeof(PolicyCompiler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        int plus = version.IndexOf('+');
+        return plus >= 0 && version.Length > plus + 13 ? version[..(plus + 13)] : version;
     }
 
     /// <summary>

@@ -75,6 +75,8 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
         ["table-inet"] = () => new Transaction().AddTable(InetTable),
         ["table-ip"] = () => new Transaction().AddTable(new Table(NftFamily.Ip, T)),
         ["table-ip6"] = () => new Transaction().AddTable(new Table(NftFamily.Ip6, T)),
+        // add table inet netlinkfence { comment "..."; }: NFTA_TABLE_USERDATA after the flags, one comment TLV
+        ["table-comment"] = () => new Transaction().AddTable(InetTable with { Comment = "netlinkfence 0.5.0+957d5c3b75be" }),
         // input, forward, output: type filter hook X priority filter; policy drop;
         ["base-chains"] = () => Tx(Input, Forward, Output),
         // add chain inet netlinkfence egress_denied

@@ -334,6 +334,29 @@ public sealed class RoundTripTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task TableComment_RoundTrips_RendersAsNftListsIt_AndStaysFromTheTablesCreation()
+    {
+        using var ns = TestNamespace.Create();
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var table = new Table(Inet, T) { Comment = "netlinkfence 9.9.9+0123456789ab", Flags = 1 }; // dormant: nft prints both lines
+        var chain = new Chain(Inet, T, "output", new ChainHook("filter", HookPoint.Output, 0, ChainPolicy.Accept));
+        await nft.CommitAsync(new Transaction().AddTable(table).AddChain(chain));
+
+        var contents = await nft.ListTableAsync(Inet, T);
+        Assert.NotNull(contents);
+        Assert.Equal("netlinkfence 9.9.9+0123456789ab", contents.Table.Comment);
+        string listed = ns.Nft($"list table inet {T}");
+        Assert.Contains("\tcomment \"netlinkfence 9.9.9+0123456789ab\"\n", listed);
+        Assert.Equal(listed, new NftRenderer(Interfaces).Render(contents));
+
+        // Adding the table again does not rewrite its comment: only a new table (apply destroys and re-adds) gets one.
+        await nft.CommitAsync(new Transaction().AddTable(table with { Comment = "netlinkfence 0.0.1" }));
+        Assert.Equal("netlinkfence 9.9.9+0123456789ab", (await nft.ListTableAsync(Inet, T))!.Table.Comment);
+        // A comment says who wrote the table, not what it filters.
+        Assert.True(contents.Table.SameConfiguration(table with { Comment = null }));
+    }
+
+    [Fact]
     public async Task RendererMatchesNftList_ForWiderExpressionCoverage()
     {
         using var ns = TestNamespace.Create();

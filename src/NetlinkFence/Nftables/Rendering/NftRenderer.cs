@@ -23,7 +23,7 @@ namespace NetlinkFence.Nftables.Rendering;
 /// Not rendered as nft does, because the object model does not hold the information: maps and verdict maps
 /// (a named map prints as a <c>#</c> notice, a rule using one as a <c>#</c> comment of its expressions),
 /// <c>typeof</c> set declarations (printed as <c>type</c>), set <c>size</c>/<c>policy</c>/<c>gc-interval</c>,
-/// chain and table comments, named objects (counters, quotas, limits), flowtables, netdev/bridge/arp chain
+/// chain comments, named objects (counters, quotas, limits), flowtables, netdev/bridge/arp chain
 /// devices and their priority names (numbers are printed).
 /// </para>
 /// <para>Thread-safe: instances hold no mutable state.</para>
@@ -51,7 +51,9 @@ public sealed class NftRenderer
         text.Append("table ").Append(contents.Table.Family.ToNftName()).Append(' ').Append(NftSyntax.Name(contents.Table.Name, "table")).Append(" {\n");
         if ((contents.Table.Flags & 1) != 0)
             text.Append("\tflags dormant\n");
-        bool first = true;
+        if (contents.Table.Comment is { } comment)
+            text.Append("\tcomment ").Append(NftSyntax.Quote(comment, "comment of the table")).Append('\n');
+        bool first = (contents.Table.Flags & 1) == 0; // nft 1.0.6 leaves a blank line after the flags, none after the comment
         foreach (var set in contents.Sets)
         {
             if ((set.Set.Flags & SetFlags.Anonymous) != 0)

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Snapshots;
+using NetlinkFence.Tests.TestSupport;
+
+namespace NetlinkFence.Tests.Cli;
+
+/// <summary>
+/// The table names the build that applied it (its nft comment), so after a fleet upgrades netlinkfence, <c>verify</c>
+/// can say that differences may be how the new build compiles the same policy rather than changes made to the table.
+/// The "older builds'" tables are the listing of a real apply committed again under another comment, in a fresh namespace.
+/// </summary>
+public sealed class VerifyOtherBuildTests : IDisposable
+{
+    private readonly string _policy = Path.Combine(Path.GetTempPath(), $"nlf-verify-build-{Guid.NewGuid():N}.yaml");
+
+    public VerifyOtherBuildTests() => File.WriteAllText(_policy, Live.LivePolicyTests.Yaml);
+
+    public void Dispose() => File.Delete(_policy);
+
+    [Fact]
+    public async Task The_table_names_the_build_that_applied_it_and_verify_says_when_another_build_did()
+    {
+        using var ns = TestNamespace.Create();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+        // The build: the CLI's version with its commit cut to 12 hex digits (or the version alone without git).
+        string version = CliRunner.Run("--version").Stdout.Trim();
+        string build = "netlinkfence " + (version.IndexOf('+') is var plus and > 0 ? version[..Math.Min(version.Length, plus + 13)] : version);
+        Assert.Contains($"\tcomment \"{build}\"\n", ns.Nft("list table inet netlinkfence"));
+        var same = Verify(ns, json: true);
+        Assert.Equal(0, same.ExitCode);
+        Assert.Equal(build, Json(same).GetProperty("applied_by").GetString());
+        Assert.Equal(build, Json(same).GetProperty("compiled_by").GetString());
+        Assert.Equal(build, Json(CliRunner.Run($"show --policy {_policy} --netns {ns.Name} --output json")).GetProperty("applied_by").GetString());
+
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = ns.Name });
+        var applied = (await nft.ListTableAsync(NftFamily.Inet, "netlinkfence"))!;
+        var withoutForwardDrop = applied with { Rules = applied.Rules.Where(r => r.Chain != "forward").ToList() };
+
+        // An older build wrote the same rules: not drift, the comment names who wrote it, not what it filters.
+        await ReplaceAsync(nft, applied, "netlinkfence 0.4.0");
+        var older = Verify(ns, json: true);
+        Assert.True(older.ExitCode == 0, older.Stdout + older.Stderr);
+        Assert.Equal("netlinkfence 0.4.0", Json(older).GetProperty("applied_by").GetString());
+        // A fleet sees which builds its tables come from.
+        string metrics = _policy + ".prom";
+        try
+        {
+            var stats = CliRunner.Run($"stats --prometheus {metrics} --policy {_policy} --netns {ns.Name}");
+            Assert.True(stats.ExitCode == 0, stats.Stdout + stats.Stderr);
+            Assert.Equal(1, PrometheusParser.Parse(metrics).Value("netlinkfence_table_info", ("table", "netlinkfence"), ("applied_by", "netlinkfence 0.4.0"), ("build", build)));
+        }
+        finally
+        {
+            File.Delete(metrics);
+        }
+
+        // An older build that compiled one rule less: the difference, and that another build applied the table.
+        await ReplaceAsync(nft, withoutForwardDrop, "netlinkfence 0.4.0");
+        var drift = Verify(ns, json: false);
+        Assert.True(drift.ExitCode == 1, drift.Stdout + drift.Stderr);
+        Assert.Contains("- chain forward: rule counter packets 0 bytes 0 drop", drift.Stdout);
+        Assert.Contains($"the table was applied by netlinkfence 0.4.0 and this is {build}: some differences may be how the two compile the same policy", drift.Stdout);
+
+        // A table that names no build (applied before builds named themselves, or made by another tool).
+        await ReplaceAsync(nft, withoutForwardDrop, comment: null);
+        drift = Verify(ns, json: false);
+        Assert.True(drift.ExitCode == 1, drift.Stdout + drift.Stderr);
+        Assert.Contains($"the table names no netlinkfence build (applied before builds named themselves in the table's comment, or made by another tool) and this is {build}", drift.Stdout);
+        var json = Verify(ns, json: true);
+        Assert.Equal(JsonValueKind.Null, Json(json).GetProperty("applied_by").ValueKind);
+
+        // Drift made to a table this build applied says nothing about builds.
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+        ns.Nft("flush chain inet netlinkfence forward");
+        drift = Verify(ns, json: false);
+        Assert.True(drift.ExitCode == 1, drift.Stdout + drift.Stderr);
+        Assert.Contains("- chain forward: rule counter packets 0 bytes 0 drop", drift.Stdout);
+        Assert.DoesNotContain("applied by", drift.Stdout);
+        Assert.DoesNotContain("names no netlinkfence build", drift.Stdout);
+    }
+
+    private (int ExitCode, string Stdout, string Stderr) Verify(TestNamespace ns, bool json) =>
+        CliRunner.Run($"verify {_policy} --netns {ns.Name}{(json ? " --output json" : "")}");
+
+    private static JsonElement Json((int ExitCode, string Stdout, string Stderr) run) => JsonDocument.Parse(run.Stdout).RootElement;
+
+    /// <summary>Replaces the table with <paramref name="contents"/> under another comment, in one transaction, as another build's apply would.</summary>
+    private static async Task ReplaceAsync(NftablesConnection nft, TableContents contents, string? comment) =>
+        await nft.CommitAsync(TableSnapshot.Of(NftFamily.Inet, "netlinkfence", contents with { Table = contents.Table with { Comment = comment } }).ToRestoreTransaction());
+}

@@ -70,8 +70,18 @@ public sealed class VerifyOtherBuildTests : IDisposable
         var json = Verify(ns, json: true);
         Assert.Equal(JsonValueKind.Null, Json(json).GetProperty("applied_by").ValueKind);
 
+        // apply says which build it replaced, so an upgrade's journal has it; not when it replaces its own build's.
+        var upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.True(upgrade.ExitCode == 0, upgrade.Stdout + upgrade.Stderr);
+        Assert.Contains($"the table it replaced was applied by a build that names none (an older release, or another tool); the table now names this build, {build}", upgrade.Stdout);
+        await ReplaceAsync(nft, applied, "netlinkfence 0.4.0");
+        upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.Contains($"the table it replaced was applied by netlinkfence 0.4.0; the table now names this build, {build}", upgrade.Stdout);
+        var again = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.True(again.ExitCode == 0, again.Stdout + again.Stderr);
+        Assert.DoesNotContain("the table it replaced", again.Stdout + again.Stderr);
+
         // Drift made to a table this build applied says nothing about builds.
-        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
         ns.Nft("flush chain inet netlinkfence forward");
         drift = Verify(ns, json: false);
         Assert.True(drift.ExitCode == 1, drift.Stdout + drift.Stderr);

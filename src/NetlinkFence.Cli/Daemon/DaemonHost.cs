@@ -272,6 +272,8 @@ internal sealed class DaemonHost
         // What the start changed in a table that was there (drift, another policy, windows it closed), as apply prints it.
         foreach (string line in AppliedChanges.Lines(result.Changes))
             Log("  " + line);
+        if (TableBuild.Replaced(result, policy) is { } replacedBuild) // after an upgrade's restart: the journal says from which build
+            Log(replacedBuild);
         return result;
     }
 

@@ -88,9 +88,8 @@ internal static class ApplyVerb
             // passed: a self-test that fails undoes this commit, and its error is the document.
             if (!json)
                 output.Applied(compiled, result);
-            if (result.Previous is { } replaced && replaced.Table.Comment != compiled.Table.Comment)
-                notes.WriteLine($"the table it replaced was applied by {replaced.Table.Comment ?? "a build that names none (an older release, or another tool)"}; "
-                    + $"the table now names this build, {compiled.Table.Comment}");
+            if (TableBuild.Replaced(result, compiled) is { } replacedBuild)
+                notes.WriteLine(replacedBuild);
             if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
                 notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
                     + "their addresses stay allowed until the next apply, and new ones are not");

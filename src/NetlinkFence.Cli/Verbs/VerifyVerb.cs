@@ -65,7 +65,7 @@ internal static class VerifyVerb
                 Console.WriteLine($"table inet {compiled.Table.Name} does NOT match {path}: {differences.Count} difference(s) (+ only in the live table, - only in the policy, ~ changed):");
                 foreach (var d in differences)
                     Console.WriteLine("  " + d);
-                if (LiveComparison.OtherBuild(compiled, live) is { } otherBuild)
+                if (TableBuild.OtherThanThis(compiled, live) is { } otherBuild)
                     Console.WriteLine(otherBuild);
                 Console.WriteLine($"run `{SuggestedCommand.Of("apply", parse.GetValue(CommonOptions.NetworkNamespace), table: null, path)}` to restore the policy");
                 if (audit is not null)

@@ -115,6 +115,32 @@ public sealed class DaemonTests
     }
 
     [Fact]
+    public async Task StartingOverATableAnotherBuildAppliedLogsWhichBuildItReplaced()
+    {
+        using var ns = TestNamespace.Create();
+        string policy = WritePolicy(Policy());
+        Assert.Equal(0, CliRunner.Run($"apply {policy} --netns {ns.Name}").ExitCode);
+        await OtherBuild.RelabelAsync(ns, Table, "netlinkfence 0.4.0"); // as the package before an upgrade left it
+        using (var daemon = DaemonProcess.Start(policy, ns))
+        {
+            daemon.WaitReady();
+            Assert.Contains($"the table it replaced was applied by netlinkfence 0.4.0; the table now names this build, {OtherBuild.ThisBuild()}", daemon.Log);
+            Assert.Equal(OtherBuild.ThisBuild(), (await ReadTableAsync(ns))!.Comment);
+            daemon.Signal("TERM");
+            Assert.Equal(0, daemon.WaitExit());
+        }
+        // A restart of the same build replaces its own table: nothing to say.
+        using (var again = DaemonProcess.Start(policy, ns))
+        {
+            again.WaitReady();
+            Assert.DoesNotContain("the table it replaced", again.Log);
+            again.Signal("TERM");
+            Assert.Equal(0, again.WaitExit());
+        }
+        File.Delete(policy);
+    }
+
+    [Fact]
     public void ASecondRunForTheSameTableRefusesAndApplyAndRemovePointAtTheDaemon()
     {
         using var ns = TestNamespace.Create();

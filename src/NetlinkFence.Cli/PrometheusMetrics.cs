@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NetlinkFence.Cli.Daemon;
+using NetlinkFence.Logging.Syslog;
 using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
@@ -97,10 +98,10 @@ internal static class PrometheusMetrics
         Family(text, "netlinkfence_forward_dropped_total", "counter",
             "denials dropped because the queue was full (the collector gets a DROPPED report with the count when it is reached again)",
             [(labels, Number(forwarding.DroppedQueueFull))]);
-        string Where(string where) => $"{labels[..^1]},where=\"{where}\"}}";
+        string Where(DenialLoss loss) => $"{labels[..^1]},where=\"{loss.Where()}\"}}";
         Family(text, "netlinkfence_forward_lost_total", "counter",
             "denials the kernel logged that never reached the forwarder: kernel (the NFLOG socket's queue overflowed), reader (the forwarder fell behind the reader's buffer), unbound (logged while no reader was bound, after a reader failed)",
-            [(Where("kernel"), Number(forwarding.LostInKernel)), (Where("reader"), Number(forwarding.LostInReader)), (Where("unbound"), Number(forwarding.LostUnbound))]);
+            [(Where(DenialLoss.KernelQueue), Number(forwarding.LostInKernel)), (Where(DenialLoss.ReaderBuffer), Number(forwarding.LostInReader)), (Where(DenialLoss.NoReader), Number(forwarding.LostUnbound))]);
         Family(text, "netlinkfence_forward_reader_restarts_total", "counter", "times the daemon bound the NFLOG group again after its reader failed or ended",
             [(labels, Number(forwarding.ReaderRestarts))]);
         string Which(string which) => $"{labels[..^1]},certificate=\"{which}\"}}";

@@ -15,3 +15,18 @@ public enum DenialLoss
     /// <summary>No reader was bound to the group (between a reader's failure and the next): <c>where="unbound"</c>.</summary>
     NoReader,
 }
+
+/// <summary>The names of <see cref="DenialLoss"/> values.</summary>
+public static class DenialLossNames
+{
+    /// <summary>
+    /// The word a <c>LOST</c> message's <c>where</c> gives <paramref name="loss"/>: <c>kernel</c>, <c>reader</c> or
+    /// <c>unbound</c>; monitoring that labels losses uses the same words, so a collector's messages and the metrics agree.
+    /// </summary>
+    public static string Where(this DenialLoss loss) => loss switch
+    {
+        DenialLoss.KernelQueue => "kernel",
+        DenialLoss.ReaderBuffer => "reader",
+        _ => "unbound",
+    };
+}

@@ -143,15 +143,7 @@ internal sealed class Rfc5424Formatter
     public byte[] Lost(ulong count, DenialLoss where, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
         CountReport("LOST", LostId, count, from, to, sequence, queue: null,
             string.Create(CultureInfo.InvariantCulture, $"{count} denials the kernel logged between {Timestamp(from)} and {Timestamp(to)} were lost before they could be forwarded: {LossText(where)}, so no DENIED message stands for them"),
-            where: LossWord(where));
-
-    /// <summary>The <c>where</c> of a <c>LOST</c> report.</summary>
-    internal static string LossWord(DenialLoss where) => where switch
-    {
-        DenialLoss.KernelQueue => "kernel",
-        DenialLoss.ReaderBuffer => "reader",
-        _ => "unbound",
-    };
+            where: where.Where());
 
     private static string LossText(DenialLoss where) => where switch
     {

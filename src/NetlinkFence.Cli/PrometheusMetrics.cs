@@ -98,7 +98,7 @@ internal static class PrometheusMetrics
         Family(text, "netlinkfence_forward_dropped_total", "counter",
             "denials dropped because the queue was full (the collector gets a DROPPED report with the count when it is reached again)",
             [(labels, Number(forwarding.DroppedQueueFull))]);
-        string Where(DenialLoss loss) => $"{labels[..^1]},where=\"{loss.Where()}\"}}";
+        string Where(DenialLoss loss) => $"{labels[..^1]},where=\"{loss.WhereName()}\"}}";
         Family(text, "netlinkfence_forward_lost_total", "counter",
             "denials the kernel logged that never reached the forwarder: kernel (the NFLOG socket's queue overflowed), reader (the forwarder fell behind the reader's buffer), unbound (logged while no reader was bound, after a reader failed)",
             [(Where(DenialLoss.KernelQueue), Number(forwarding.LostInKernel)), (Where(DenialLoss.ReaderBuffer), Number(forwarding.LostInReader)), (Where(DenialLoss.NoReader), Number(forwarding.LostUnbound))]);

@@ -39,6 +39,11 @@ public sealed class VerifyOtherBuildTests : IDisposable
         var older = Verify(ns, json: true);
         Assert.True(older.ExitCode == 0, older.Stdout + older.Stderr);
         Assert.Equal("netlinkfence 0.4.0", Json(older).GetProperty("applied_by").GetString());
+        // apply --if-changed judges as verify does: nothing committed, and the table keeps naming the build that applied it.
+        var ifChanged = CliRunner.Run($"apply {_policy} --if-changed --netns {ns.Name}");
+        Assert.True(ifChanged.ExitCode == 0, ifChanged.Stdout + ifChanged.Stderr);
+        Assert.Contains("nothing committed (--if-changed)", ifChanged.Stdout);
+        Assert.Contains("\tcomment \"netlinkfence 0.4.0\"\n", ns.Nft("list table inet netlinkfence"));
         // A fleet sees which builds its tables come from.
         string metrics = _policy + ".prom";
         try

@@ -23,7 +23,7 @@ public static class DenialLossNames
     /// The word a <c>LOST</c> message's <c>where</c> gives <paramref name="loss"/>: <c>kernel</c>, <c>reader</c> or
     /// <c>unbound</c>; monitoring that labels losses uses the same words, so a collector's messages and the metrics agree.
     /// </summary>
-    public static string Where(this DenialLoss loss) => loss switch
+    public static string WhereName(this DenialLoss loss) => loss switch
     {
         DenialLoss.KernelQueue => "kernel",
         DenialLoss.ReaderBuffer => "reader",

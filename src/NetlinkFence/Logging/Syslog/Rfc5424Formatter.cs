@@ -143,7 +143,7 @@ internal sealed class Rfc5424Formatter
     public byte[] Lost(ulong count, DenialLoss where, DateTimeOffset from, DateTimeOffset to, ulong sequence) =>
         CountReport("LOST", LostId, count, from, to, sequence, queue: null,
             string.Create(CultureInfo.InvariantCulture, $"{count} denials the kernel logged between {Timestamp(from)} and {Timestamp(to)} were lost before they could be forwarded: {LossText(where)}, so no DENIED message stands for them"),
-            where: where.Where());
+            where: where.WhereName());
 
     private static string LossText(DenialLoss where) => where switch
     {

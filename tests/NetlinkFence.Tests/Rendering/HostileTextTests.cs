@@ -35,8 +35,8 @@ public sealed class HostileTextTests
     private static Rule LogRule(string prefix) =>
         new(NftFamily.Inet, "t", "c", [new LogExpression(prefix), new ImmediateExpression(Verdict.Drop)]);
 
-    private static TableContents Table(IReadOnlyList<Rule> rules, string chain = "c", string? setComment = null) =>
-        new(new Table(NftFamily.Inet, "t"),
+    private static TableContents Table(IReadOnlyList<Rule> rules, string chain = "c", string? setComment = null, string? tableComment = null) =>
+        new(new Table(NftFamily.Inet, "t") { Comment = tableComment },
             [new Chain(NftFamily.Inet, "t", chain)],
             [new SetContents(new NftSet(NftFamily.Inet, "t", "s", [SetKeyType.Ipv4Address]) { Comment = setComment }, [])],
             rules, 1);
@@ -60,6 +60,26 @@ public sealed class HostileTextTests
         int statements = rendered.Split('\n').Count(l => l.StartsWith("\t\t", StringComparison.Ordinal) && !l.TrimStart().StartsWith('#'));
         Assert.Equal(statements, ns.Nft("-a list chain inet t c").Split('\n').Count(l => l.Contains("# handle", StringComparison.Ordinal)));
         Assert.Contains("set s", ns.Nft("list table inet t"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Hostile))]
+    public void ATableCommentIsWrittenQuotedOrRefused(string text)
+    {
+        // Anyone with CAP_NET_ADMIN may have written the table's comment over netlink: show prints it or refuses, never runs it.
+        var contents = Table([], tableComment: text);
+        if (!NftSyntax.CanQuote(text))
+        {
+            var e = Assert.Throws<NftSyntaxException>(() => new NftRenderer().Render(contents));
+            Assert.Contains("comment of the table", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+            return;
+        }
+        using var ns = TestNamespace.Create();
+        var result = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft -f /dev/stdin", new NftRenderer().Render(contents));
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal("table inet t\n", ns.Nft("list tables"));
+        Assert.Equal(1, ns.Nft("list table inet t").Split('\n').Count(l => l.StartsWith("\tcomment ", StringComparison.Ordinal)));
     }
 
     [Theory]

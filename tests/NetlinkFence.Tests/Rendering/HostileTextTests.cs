@@ -62,34 +62,28 @@ public sealed class HostileTextTests
         Assert.Contains("set s", ns.Nft("list table inet t"));
     }
 
+    // Anyone with CAP_NET_ADMIN may have written a table's or a set's comment over netlink: show prints it or refuses, never runs it.
     [Theory]
     [MemberData(nameof(Hostile))]
-    public void ATableCommentIsWrittenQuotedOrRefused(string text)
-    {
-        // Anyone with CAP_NET_ADMIN may have written the table's comment over netlink: show prints it or refuses, never runs it.
-        var contents = Table([], tableComment: text);
-        if (!NftSyntax.CanQuote(text))
-        {
-            var e = Assert.Throws<NftSyntaxException>(() => new NftRenderer().Render(contents));
-            Assert.Contains("comment of the table", e.Message);
-            Assert.DoesNotContain('\n', e.Message);
-            return;
-        }
-        using var ns = TestNamespace.Create();
-        var result = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft -f /dev/stdin", new NftRenderer().Render(contents));
-        Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Equal("table inet t\n", ns.Nft("list tables"));
-        Assert.Equal(1, ns.Nft("list table inet t").Split('\n').Count(l => l.StartsWith("\tcomment ", StringComparison.Ordinal)));
-    }
+    public void ATableCommentIsWrittenQuotedOrRefused(string text) =>
+        WrittenQuotedOrRefused(Table([], tableComment: text), text, "comment of the table",
+            ns => Assert.Equal(1, ns.Nft("list table inet t").Split('\n').Count(l => l.StartsWith("\tcomment ", StringComparison.Ordinal))));
 
     [Theory]
     [MemberData(nameof(Hostile))]
-    public void ASetCommentIsWrittenQuotedOrRefused(string text)
+    public void ASetCommentIsWrittenQuotedOrRefused(string text) =>
+        WrittenQuotedOrRefused(Table([], setComment: text), text, "comment of set");
+
+    /// <summary>
+    /// The renderer refuses <paramref name="text"/> (naming <paramref name="what"/>, on one line) when nft cannot read it
+    /// back; otherwise nft loads the rendering as exactly one table, and <paramref name="then"/> checks more in that namespace.
+    /// </summary>
+    private static void WrittenQuotedOrRefused(TableContents contents, string text, string what, Action<TestNamespace>? then = null)
     {
-        var contents = Table([], setComment: text);
         if (!NftSyntax.CanQuote(text))
         {
             var e = Assert.Throws<NftSyntaxException>(() => new NftRenderer().Render(contents));
+            Assert.Contains(what, e.Message);
             Assert.DoesNotContain('\n', e.Message);
             return;
         }
@@ -97,6 +91,7 @@ public sealed class HostileTextTests
         var result = TestNamespace.TryRun("ip", $"netns exec {ns.Name} nft -f /dev/stdin", new NftRenderer().Render(contents));
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal("table inet t\n", ns.Nft("list tables"));
+        then?.Invoke(ns);
     }
 
     [Theory]

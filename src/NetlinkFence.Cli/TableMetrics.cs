@@ -21,14 +21,17 @@ internal sealed record TableMetrics(
     IReadOnlyList<LiveWindow> Windows,
     AuditState? Audit)
 {
+    /// <summary>The table as the listing read it (its flags and comment); null when it is not there.</summary>
+    public Nftables.Table? Live { get; init; }
+
     /// <summary>
     /// The kernel holds the table with the owner flag (a daemon's, or an embedding agent's socket): it refuses every other
     /// socket's change and <c>nft flush ruleset</c> skips it. False: any root process may change or delete it.
     /// </summary>
-    public bool Owned { get; init; }
+    public bool Owned => Live is { } table && (table.Flags & Nftables.Table.OwnerFlag) != 0;
 
     /// <summary>The build that applied the table (its comment, <see cref="PolicyCompiler.TableComment"/>); null when it names none.</summary>
-    public string? AppliedBy { get; init; }
+    public string? AppliedBy => Live?.Comment;
 
     private static readonly string[] DeniedChains = ["ingress_denied", PolicyCompiler.EgressDeniedChain];
 
@@ -46,7 +49,7 @@ internal sealed record TableMetrics(
     /// <summary>Everything of <paramref name="contents"/>, a listing of the table <paramref name="live"/> is attached to: all of it from the same instant.</summary>
     private static TableMetrics Of(LivePolicy live, TableContents contents) =>
         new(live.Table, Present: true, MatchesPolicy: null, live.ReadCounters(contents), DeniedOf(contents), live.Windows(contents),
-            AuditMode.FromContents(contents, DateTimeOffset.UtcNow)) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
+            AuditMode.FromContents(contents, DateTimeOffset.UtcNow)) { Live = contents.Table };
 
     /// <summary>
     /// For monitoring, which must see every state, not only the good one: a missing table, a table that is not the
@@ -60,14 +63,12 @@ internal sealed record TableMetrics(
             return Missing(table);
         var comparison = LiveComparison.Of(policy, contents);
         if (!comparison.Matches)
-            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
+            return new TableMetrics(table, Present: true, MatchesPolicy: false, [], DeniedOf(contents), [], comparison.Audit) { Live = contents.Table };
         // One listing for all of it (at 10,000 entries each listing is tens of ms, and the daemon reads under its change
         // lock), and no attach: the counters and windows need neither the policy compiled again nor every allow set modelled.
         return new TableMetrics(table, Present: true, MatchesPolicy: true, LivePolicy.ReadCounters(policy.Source, contents), DeniedOf(contents),
-            LivePolicy.Windows(policy.Source, contents), comparison.Audit) { Owned = IsOwned(contents), AppliedBy = contents.Table.Comment };
+            LivePolicy.Windows(policy.Source, contents), comparison.Audit) { Live = contents.Table };
     }
-
-    private static bool IsOwned(TableContents contents) => (contents.Table.Flags & Nftables.Table.OwnerFlag) != 0;
 
     internal static List<DeniedCount> DeniedOf(TableContents contents) => DeniedChains.Select(chain => DeniedIn(contents, chain)).ToList();
 

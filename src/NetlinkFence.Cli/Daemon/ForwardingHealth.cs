@@ -53,12 +53,24 @@ internal sealed record ForwardingHealth(
     /// <summary>When the client certificate, as last presented, stops being valid (null without one).</summary>
     [JsonPropertyName("client_certificate_expires")] public DateTimeOffset? ClientCertificateExpires { get; init; }
 
+    /// <summary>" (fallback B, then C; the first tried again every 5m while on one)", or nothing without fallbacks.</summary>
+    private string FallbacksText
+    {
+        get
+        {
+            if (Fallbacks.Count == 0)
+                return "";
+            string failback = FailbackSeconds is { } seconds ? $"; the first tried again every {WindowDuration.Format(TimeSpan.FromSeconds(seconds))} while on one" : "";
+            return $" (fallback {string.Join(", then ", Fallbacks)}{failback})";
+        }
+    }
+
     /// <summary>One line for <c>status</c>.</summary>
     public string Describe()
     {
         ulong lost = LostInKernel + LostInReader + LostUnbound;
         string connection = !Connected ? "NOT CONNECTED" : OnFallback ? $"connected to the fallback {ConnectedTo} ({Collector} cannot be reached)" : "connected";
-        return $"forwarding: denials of NFLOG group {Group} to {Collector}{(Fallbacks.Count == 0 ? "" : $" (fallback {string.Join(", then ", Fallbacks)}{(FailbackSeconds is { } failback ? $"; the first tried again every {WindowDuration.Format(TimeSpan.FromSeconds(failback))} while on one" : "")})")}: {connection}, {Queued} queued, {Sent} sent, "
+        return $"forwarding: denials of NFLOG group {Group} to {Collector}{FallbacksText}: {connection}, {Queued} queued, {Sent} sent, "
             + $"{DroppedQueueFull} dropped (queue full), {lost} lost"
             + (lost == 0 ? "" : $" ({LostInKernel} in the kernel, {LostInReader} in the reader, {LostUnbound} while no reader was bound)")
             + (ReaderRestarts == 0 ? "" : $", reader bound again {ReaderRestarts} time(s)")

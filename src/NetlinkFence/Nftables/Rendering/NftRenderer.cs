@@ -1,3 +1,4 @@
+using NetlinkFence.Interop.Uapi;
 using System.Globalization;
 using System.Text;
 using NetlinkFence.Nftables.Expressions;
@@ -49,11 +50,12 @@ public sealed class NftRenderer
         var rules = new RuleRenderer(_interfaceName, name => contents.Sets.FirstOrDefault(s => s.Set.Name == name));
         var text = new StringBuilder();
         text.Append("table ").Append(contents.Table.Family.ToNftName()).Append(' ').Append(NftSyntax.Name(contents.Table.Name, "table")).Append(" {\n");
-        if ((contents.Table.Flags & 1) != 0)
+        bool dormant = (contents.Table.Flags & (uint)NftTableFlags.DORMANT) != 0;
+        if (dormant)
             text.Append("\tflags dormant\n");
         if (contents.Table.Comment is { } comment)
             text.Append("\tcomment ").Append(NftSyntax.Quote(comment, "comment of the table")).Append('\n');
-        bool first = (contents.Table.Flags & 1) == 0; // nft 1.0.6 leaves a blank line after the flags, none after the comment
+        bool first = !dormant; // nft 1.0.6 leaves a blank line after the flags, none after the comment
         foreach (var set in contents.Sets)
         {
             if ((set.Set.Flags & SetFlags.Anonymous) != 0)

@@ -24,6 +24,9 @@ internal sealed class Output(bool json)
                 w.WriteNumber("messages", commit.Messages);
                 w.WriteNumber("bytes", commit.Bytes);
                 w.WriteNumber("attempts", result.Attempts);
+                w.WriteString("applied_by", compiled.Table.Comment);
+                if (result.Previous is { } replaced) // null: the replaced table named no build; absent: there was none
+                    w.WriteString("replaced_applied_by", replaced.Table.Comment);
                 AppliedChanges.WriteJson(w, "changes", result.Changes);
             });
             return;
@@ -64,6 +67,7 @@ internal sealed class Output(bool json)
                 w.WriteString("table", compiled.Table.Name);
                 w.WriteBoolean("committed", false);
                 w.WriteNumber("generation", live.Generation);
+                w.WriteString("applied_by", live.Table.Comment); // the table stays, so does the build it names
                 AppliedChanges.WriteJson(w, "changes", []);
                 if (audit is not null)
                     WriteAudit(w, audit);

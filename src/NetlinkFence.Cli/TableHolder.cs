@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
@@ -19,10 +20,17 @@ internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy, Dae
 /// <param name="Owned">The kernel holds the table with the owner flag.</param>
 /// <param name="OwnerPort">The netlink port id of the owning socket (when owned).</param>
 /// <param name="Daemon">The daemon that answered on the table's control socket; null when none did.</param>
-internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? Daemon)
+/// <param name="AppliedBy">The build the table names (its comment); null when it names none.</param>
+internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? Daemon, string? AppliedBy)
 {
     public static TableHolder Of(Table table, RunningDaemon? daemon) =>
-        new((table.Flags & Table.OwnerFlag) != 0, table.Owner, daemon);
+        new((table.Flags & Table.OwnerFlag) != 0, table.Owner, daemon, table.Comment);
+
+    /// <summary>One line for <c>status</c>: which build applied the table, and whether it is this one (after an upgrade, until a reload or apply).</summary>
+    public string DescribeBuild() => AppliedBy == PolicyCompiler.TableComment
+        ? $"applied by this build, {AppliedBy}"
+        : $"applied by {AppliedBy ?? "a build that names none (an older release, or another tool)"}, not this build ({PolicyCompiler.TableComment}): "
+            + "'netlinkfence verify' says whether the two filter the same";
 
     /// <summary>One line for <c>status</c>, saying who may change the table and what deletes it.</summary>
     public string Describe(string table)
@@ -41,10 +49,11 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
         };
     }
 
-    /// <summary>The JSON fields of <c>status --output json</c>: <c>owned</c>, <c>owner_port</c> when owned, <c>daemon</c> when one answered.</summary>
+    /// <summary>The JSON fields of <c>status --output json</c>: <c>owned</c>, <c>applied_by</c>, <c>owner_port</c> when owned, <c>daemon</c> when one answered.</summary>
     public void Write(Utf8JsonWriter w)
     {
         w.WriteBoolean("owned", Owned);
+        w.WriteString("applied_by", AppliedBy);
         if (Owned && OwnerPort is { } port)
             w.WriteNumber("owner_port", port);
         if (Daemon is null)

@@ -21,8 +21,13 @@ public sealed class VerifyOtherBuildTests : IDisposable
     public async Task The_table_names_the_build_that_applied_it_and_verify_says_when_another_build_did()
     {
         using var ns = TestNamespace.Create();
-        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {ns.Name}").ExitCode);
+        var first = CliRunner.Run($"apply {_policy} --netns {ns.Name} --output json");
+        Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
         string build = OtherBuild.ThisBuild();
+        Assert.Equal(build, Json(first).GetProperty("applied_by").GetString());
+        Assert.False(Json(first).TryGetProperty("replaced_applied_by", out _)); // there was no table to replace
+        Assert.Contains($"applied by this build, {build}\n", Status(ns, json: false).Stdout);
+        Assert.Equal(build, Json(Status(ns, json: true)).GetProperty("applied_by").GetString());
         Assert.Contains($"\tcomment \"{build}\"\n", ns.Nft("list table inet netlinkfence"));
         var same = Verify(ns, json: true);
         Assert.Equal(0, same.ExitCode);
@@ -44,6 +49,15 @@ public sealed class VerifyOtherBuildTests : IDisposable
         Assert.True(ifChanged.ExitCode == 0, ifChanged.Stdout + ifChanged.Stderr);
         Assert.Contains("nothing committed (--if-changed)", ifChanged.Stdout);
         Assert.Contains("\tcomment \"netlinkfence 0.4.0\"\n", ns.Nft("list table inet netlinkfence"));
+        var ifChangedJson = CliRunner.Run($"apply {_policy} --if-changed --netns {ns.Name} --output json");
+        Assert.True(ifChangedJson.ExitCode == 0, ifChangedJson.Stdout + ifChangedJson.Stderr);
+        Assert.False(Json(ifChangedJson).GetProperty("committed").GetBoolean());
+        Assert.Equal("netlinkfence 0.4.0", Json(ifChangedJson).GetProperty("applied_by").GetString());
+        // status says which build's table is live, and that it is not this one.
+        var status = Status(ns, json: false);
+        Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
+        Assert.Contains($"applied by netlinkfence 0.4.0, not this build ({build}): 'netlinkfence verify' says whether the two filter the same\n", status.Stdout);
+        Assert.Equal("netlinkfence 0.4.0", Json(Status(ns, json: true)).GetProperty("applied_by").GetString());
         // A fleet sees which builds its tables come from.
         string metrics = _policy + ".prom";
         try
@@ -76,12 +90,26 @@ public sealed class VerifyOtherBuildTests : IDisposable
         var upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
         Assert.True(upgrade.ExitCode == 0, upgrade.Stdout + upgrade.Stderr);
         Assert.Contains($"the table it replaced was applied by a build that names none (an older release, or another tool); the table now names this build, {build}", upgrade.Stdout);
+        await ReplaceAsync(nft, applied, comment: null);
+        Assert.Equal(JsonValueKind.Null, Json(Status(ns, json: true)).GetProperty("applied_by").ValueKind);
+        Assert.Contains($"applied by a build that names none (an older release, or another tool), not this build ({build})", Status(ns, json: false).Stdout);
+        upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name} --output json"); // the note goes to stderr, the document says it too
+        Assert.True(upgrade.ExitCode == 0, upgrade.Stdout + upgrade.Stderr);
+        Assert.Contains("the table it replaced was applied by a build that names none", upgrade.Stderr);
+        Assert.Equal(JsonValueKind.Null, Json(upgrade).GetProperty("replaced_applied_by").ValueKind);
         await ReplaceAsync(nft, applied, "netlinkfence 0.4.0");
         upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
         Assert.Contains($"the table it replaced was applied by netlinkfence 0.4.0; the table now names this build, {build}", upgrade.Stdout);
+        await ReplaceAsync(nft, applied, "netlinkfence 0.4.0");
+        upgrade = CliRunner.Run($"apply {_policy} --netns {ns.Name} --output json");
+        Assert.True(upgrade.ExitCode == 0, upgrade.Stdout + upgrade.Stderr);
+        Assert.Equal("netlinkfence 0.4.0", Json(upgrade).GetProperty("replaced_applied_by").GetString());
+        Assert.Equal(build, Json(upgrade).GetProperty("applied_by").GetString());
         var again = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
         Assert.True(again.ExitCode == 0, again.Stdout + again.Stderr);
         Assert.DoesNotContain("the table it replaced", again.Stdout + again.Stderr);
+        again = CliRunner.Run($"apply {_policy} --netns {ns.Name} --output json");
+        Assert.Equal(build, Json(again).GetProperty("replaced_applied_by").GetString());
 
         // Drift made to a table this build applied says nothing about builds.
         ns.Nft("flush chain inet netlinkfence forward");
@@ -94,6 +122,9 @@ public sealed class VerifyOtherBuildTests : IDisposable
 
     private (int ExitCode, string Stdout, string Stderr) Verify(TestNamespace ns, bool json) =>
         CliRunner.Run($"verify {_policy} --netns {ns.Name}{(json ? " --output json" : "")}");
+
+    private (int ExitCode, string Stdout, string Stderr) Status(TestNamespace ns, bool json) =>
+        CliRunner.Run($"status --policy {_policy} --netns {ns.Name}{(json ? " --output json" : "")}");
 
     private static JsonElement Json((int ExitCode, string Stdout, string Stderr) run) => JsonDocument.Parse(run.Stdout).RootElement;
 

@@ -232,8 +232,9 @@ public sealed class WindowCliTests : IDisposable
         var status = CliRunner.Run($"status --policy {_policy} --netns {ns.Name}");
         Assert.True(status.ExitCode == 0, status.Stderr);
         string[] lines = status.Stdout.TrimEnd('\n').Split('\n');
-        Assert.Equal(2, lines.Length);
+        Assert.Equal(3, lines.Length);
         Assert.StartsWith("table inet netlinkfence: no daemon holds it", lines[0]);
-        Assert.Equal("windows: none (no allow entry of the policy has 'window:')", lines[1]);
+        Assert.Equal($"applied by this build, {OtherBuild.ThisBuild()}", lines[1]);
+        Assert.Equal("windows: none (no allow entry of the policy has 'window:')", lines[2]);
     }
 }

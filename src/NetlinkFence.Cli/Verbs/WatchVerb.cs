@@ -85,10 +85,11 @@ internal static class WatchVerb
                     sinks.Add(new ForwardingSink(forwarder, Console.Error, ForwardDrainTimeout, unlogged: unlogged));
                 }
                 await using var reader = await NflogReader.OpenAsync(nflogGroup, parse.GetValue(CommonOptions.NetworkNamespace), ReaderOptions, cancellationToken);
-                Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
                 var explainer = compiled is null ? null : new DenialExplainer(compiled, policyPath!, parse.GetValue(CommonOptions.NetworkNamespace));
                 await using var counters = compiled is null ? null : await NftablesConnection.OpenAsync(new() { NetworkNamespace = parse.GetValue(CommonOptions.NetworkNamespace) }, cancellationToken);
                 var before = counters is null ? null : await UnloggedDenials.TryReadAsync(counters, compiled!.Table.Name, cancellationToken);
+                // Said once everything is in place (the group bound, the unlogged baseline read): from here on nothing is missed.
+                Console.Error.WriteLine($"netlinkfence: watching NFLOG group {nflogGroup}" + (policyPath is null ? "" : $", explained with {policyPath}"));
                 await RunAsync(reader.ReadAsync(cancellationToken), () => (reader.LostInKernel, reader.DroppedSlowConsumer), explainer is null ? null : explainer.Explain,
                     sinks, stdout, limit, runFor, cancellationToken);
                 if (counters is not null)

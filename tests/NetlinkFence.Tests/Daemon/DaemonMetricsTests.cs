@@ -50,7 +50,9 @@ public sealed class DaemonMetricsTests
             "the open window must show in the file within a few intervals\n" + daemon.Log);
         Assert.InRange(PrometheusParser.Parse(file).Value("netlinkfence_window_remaining_seconds", ("entry", "mirror")), 500, 600);
 
-        Directory.Delete(directory, recursive: true);
+        // The daemon writes the file every second (a temporary file, then a rename): a write between the deletion of the
+        // files and of the directory makes it "not empty", so the deletion is tried again.
+        Retried(() => Directory.Delete(directory, recursive: true));
         Assert.True(daemon.WaitForLog($"netlinkfence[run]: metrics: cannot write {file}: "), daemon.Log);
         Thread.Sleep(3500); // a few more writes (every 1s) fail the same way meanwhile: they must not each be logged
         Directory.CreateDirectory(directory);
@@ -63,7 +65,7 @@ public sealed class DaemonMetricsTests
         // under it is never written through (root would overwrite the link's target); the next write unlinks it.
         string victim = TestScratch.PathFor("nlf-victim", ".txt");
         File.WriteAllText(victim, "not the daemon's\n");
-        File.CreateSymbolicLink(Path.Combine(directory, $".netlinkfence.prom.{daemon.Pid}.tmp"), victim);
+        Retried(() => File.CreateSymbolicLink(Path.Combine(directory, $".netlinkfence.prom.{daemon.Pid}.tmp"), victim)); // "exists" while a write is under way
         for (int write = 0; write < 2; write++) // the second began after the link was there
         {
             var before = File.GetLastWriteTimeUtc(file);
@@ -130,5 +132,22 @@ public sealed class DaemonMetricsTests
         Assert.Equal(2, run.ExitCode);
         Assert.Contains(message, run.Stderr);
         Assert.DoesNotContain("netlinkfence", ns.Nft("list ruleset"));
+    }
+
+    /// <summary>Runs <paramref name="action"/> until it does not race the daemon's write of the metrics file (an IOException), 50 tries at most.</summary>
+    private static void Retried(Action action)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                action();
+                return;
+            }
+            catch (IOException) when (attempt < 50)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 }

@@ -104,11 +104,17 @@ internal sealed class DaemonProcess : IDisposable
         }
     }
 
-    /// <summary>Waits for READY=1 (generous: a loaded CI machine starts dotnet slowly); fails with the log if it exits or never comes.</summary>
+    /// <summary>
+    /// Waits for READY=1 (generous: a loaded CI machine starts dotnet slowly), then for the log line the daemon writes
+    /// just before it (its control socket): READY comes over another socket than the log, which the thread pool reads,
+    /// so only then is everything the start logged in <see cref="Log"/>. Fails with the log if it exits or never comes.
+    /// </summary>
     public void WaitReady(double seconds = 60)
     {
         if (!WaitUntil(() => Notifications.Any(n => n.Split('\n').Contains("READY=1")), seconds))
             throw new InvalidOperationException($"the daemon did not notify READY=1 within {seconds}s (exited: {_process.HasExited}). Log:\n{Log}");
+        if (!WaitForLog("control socket ", seconds))
+            throw new InvalidOperationException($"the daemon notified READY=1 but its log never named its control socket within {seconds}s. Log:\n{Log}");
     }
 
     /// <summary>Waits until the log contains <paramref name="text"/> <paramref name="count"/> times.</summary>

@@ -225,7 +225,7 @@ public sealed class DaemonTests
         Assert.Contains("\"mode\":\"owner\"", status);
         Assert.Contains($"\"pid\":{daemon.Pid}", status);
         Assert.Equal(before, ns.Nft("list ruleset"));
-        Assert.Contains("control: status from uid 0", daemon.Log); // SO_PEERCRED
+        Assert.True(daemon.WaitForLog("control: status from uid 0"), daemon.Log); // SO_PEERCRED; the log comes over another pipe than the answer
         File.Delete(policy);
     }
 
@@ -281,7 +281,8 @@ public sealed class DaemonTests
         Assert.Contains($"MAINPID={daemon.Pid}", ready);
         daemon.Signal("TERM");
         Assert.Equal(0, daemon.WaitExit());
-        Assert.Contains(daemon.Notifications, n => n.Contains("STOPPING=1"));
+        // The notifications are read on the thread pool, apart from the exit: waited for, not assumed to be in already.
+        Assert.True(DaemonProcess.WaitUntil(() => daemon.Notifications.Any(n => n.Contains("STOPPING=1")), 30), string.Join(" | ", daemon.Notifications));
         File.Delete(policy);
     }
 

@@ -21,7 +21,7 @@ public sealed class ReloadVerbTests
         Assert.True(added.ExitCode == 0, $"exit {added.ExitCode}: {added.Stderr}");
         Assert.Equal($"reloaded {policy} into table inet {DaemonTests.Table}: element changes only: 0 removed, 1 added", added.Stdout.Trim());
         Assert.Contains("198.51.100.7", ns.Nft($"list set inet {DaemonTests.Table} allow_v4"));
-        Assert.Contains("reloaded (control socket, uid 0", daemon.Log);
+        Assert.True(daemon.WaitForLog("reloaded (control socket, uid 0"), daemon.Log);
 
         // A new window entry changes nothing in the table (it starts closed): said so, not as if the edit were not taken.
         File.WriteAllText(policy, DaemonTests.Policy("203.0.113.50, 198.51.100.7") + "\n" + """

@@ -229,13 +229,14 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         var live = await LivePolicy.AttachAsync(nft, resolved);
         Assert.False(net.TcpReachable(Extra, 443, 700));
 
-        // The name moved to Extra, valid for 4 s: 'control' reaches it; 'updates' (a closed window) gains nothing.
-        await live.RefreshNameAsync("deb.mirror.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(4))]);
+        // The name moved to Extra, valid for 15 s (room for the connection on a loaded runner): 'control' reaches it;
+        // 'updates' (a closed window) gains nothing.
+        await live.RefreshNameAsync("deb.mirror.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(15))]);
         Assert.True(net.TcpReachable(Extra, 443, AgentAndWorld.ExpectedThroughMs));
         string listed = net.Agent.Nft("list set inet netlinkfence allow_v4");
         output.WriteLine(listed);
         Assert.DoesNotContain("\"updates\"", listed);
-        Thread.Sleep(TimeSpan.FromSeconds(4 + 3));
+        Thread.Sleep(TimeSpan.FromSeconds(15 + 3));
         Assert.False(net.TcpReachable(Extra, 443, 700), "the kernel must have expired the refreshed address");
         Assert.True(net.TcpReachable(Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the address resolved at apply stays (a one-shot apply does not expire names)");
     }
@@ -281,7 +282,9 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(240))]);
         var (packetsAfter, expiresAfter) = ExtraElement(net);
         Assert.InRange(expiresAfter, 220, 240);
-        for (int i = 0; !Seen(c => c.Kind == NftablesChangeKind.Committed) && i < 100; i++)
+        // Until the refresh's own commit is seen: a change of allow_v4, then a commit after it (a bystander's late commit,
+        // read after the clear above, must not end the wait before the refresh's changes are in).
+        for (int i = 0; !RefreshCommitted() && i < 300; i++)
             await Task.Delay(100);
         timeout.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading);
@@ -306,6 +309,15 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         {
             lock (seen)
                 return seen.Any(match);
+        }
+
+        bool RefreshCommitted()
+        {
+            lock (seen)
+            {
+                int element = seen.FindIndex(c => c.SetName == "allow_v4");
+                return element >= 0 && seen.Skip(element).Any(c => c.Kind == NftablesChangeKind.Committed);
+            }
         }
     }
 
@@ -387,13 +399,14 @@ public sealed class LivePolicyTests(ITestOutputHelper output)
         Assert.Equal(1, ListedFor("control"));
 
         await live.OpenWindowAsync("updates", TimeSpan.FromMinutes(1));
-        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(3))]);
+        // Valid for 15 s: the counters and nft's listing below are read well before the kernel expires the addresses.
+        await live.RefreshNameAsync("cdn.example", [(IPAddress.Parse(Extra), DateTimeOffset.UtcNow.AddSeconds(15))]);
         Assert.Equal([("control", 1), ("updates", 1), ("cdn", 2), ("also-control", 1)], await HeldAsync());
         Assert.Equal(2, ListedFor("cdn")); // the oracle: nft's own listing of the set
         Assert.Equal(1, ListedFor("updates"));
 
         // Nobody refreshes the name (its resolver went silent): the kernel expires its addresses, and the entry holds none.
-        Assert.True(NetlinkFence.Tests.Daemon.DaemonProcess.WaitUntil(() => ListedFor("cdn") == 0, 30), net.Agent.Nft("list set inet netlinkfence allow_v4"));
+        Assert.True(NetlinkFence.Tests.Daemon.DaemonProcess.WaitUntil(() => ListedFor("cdn") == 0, 40), net.Agent.Nft("list set inet netlinkfence allow_v4"));
         Assert.Equal([("control", 1), ("updates", 1), ("cdn", 0), ("also-control", 1)], await HeldAsync());
         await live.CloseWindowAsync("updates");
         Assert.Equal([("control", 1), ("updates", 0), ("cdn", 0), ("also-control", 1)], await HeldAsync());

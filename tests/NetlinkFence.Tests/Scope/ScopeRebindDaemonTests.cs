@@ -21,7 +21,7 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         var (cgroups, net, agent, other) = (scene.Cgroups, scene.Net, scene.Agent, scene.Other);
         using var daemon = scene.StartDaemon();
         ulong before = cgroups.Hierarchy.IdOf(agent)!.Value;
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443), "the named cgroup reaches its destination");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "the named cgroup reaches its destination");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another cgroup does not");
 
         // The "restart": the old directory goes, a new one (new id) comes.
@@ -36,7 +36,7 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         output.WriteLine($"re-bound {rebindMs:0} ms after the cgroup was re-created (the issue asks for 1 s); daemon: "
             + daemon.Log.Split('\n').LastOrDefault(l => l.Contains("re-bound", StringComparison.Ordinal)));
         Assert.DoesNotContain($". {before} ", Set(), StringComparison.Ordinal);
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443), "the re-created cgroup reaches the destination");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "the re-created cgroup reaches the destination");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another cgroup is still denied");
         Assert.Contains("re-bound", daemon.Log, StringComparison.Ordinal);
 
@@ -76,7 +76,7 @@ public sealed class ScopeRebindDaemonTests(ITestOutputHelper output)
         string set = CgroupSet(net);
         Assert.Contains($". {after} ", set, StringComparison.Ordinal);
         Assert.DoesNotContain($". {before} ", set, StringComparison.Ordinal);
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443), "the re-created cgroup still reaches the destination after the repair");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "the re-created cgroup still reaches the destination after the repair");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another cgroup is still denied");
         daemon.Signal("TERM");
         daemon.WaitExit();

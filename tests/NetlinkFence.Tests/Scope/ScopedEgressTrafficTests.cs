@@ -22,7 +22,7 @@ public sealed class ScopedEgressTrafficTests
         using var net = new AgentAndWorld(Scoped, Open);
         net.ListenTcp(Scoped, 443);
         net.ListenTcp(Open, 443);
-        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "before the policy the listener answers from any cgroup");
+        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "before the policy the listener answers from any cgroup");
 
         var policy = PolicyLoader.Load($"""
             version: 1
@@ -41,10 +41,10 @@ public sealed class ScopedEgressTrafficTests
         await PolicyApplier.ApplyAsync(nft, compiled);
         ulong deniedBefore = DeniedPackets(net.Agent);
 
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443), "the named cgroup reaches the scoped destination");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "the named cgroup reaches the scoped destination");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another cgroup must not reach the scoped destination");
         Assert.False(cgroups.TcpReachable(net.Agent, null, null, Scoped, 443), "the test's own cgroup must not reach it either");
-        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Open, 443), "an entry without by: stays open to every cgroup");
+        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Open, 443, TestCgroup.ExpectedThroughSeconds), "an entry without by: stays open to every cgroup");
         Assert.True(DeniedPackets(net.Agent) > deniedBefore, "the other cgroup's SYNs are counted by egress_denied");
 
         // The element names its entry and counted the allowed connection; its key ends in the cgroup's id.
@@ -60,7 +60,7 @@ public sealed class ScopedEgressTrafficTests
         using var cgroups = new TestCgroup();
         using var net = new AgentAndWorld(Scoped);
         net.ListenTcp(Scoped, 443);
-        Assert.True(cgroups.TcpReachable(net.Agent, null, Other, Scoped, 443), "before the policy the listener answers any user");
+        Assert.True(cgroups.TcpReachable(net.Agent, null, Other, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "before the policy the listener answers any user");
 
         var policy = PolicyLoader.Load($"""
             version: 1
@@ -76,7 +76,7 @@ public sealed class ScopedEgressTrafficTests
         await PolicyApplier.ApplyAsync(nft, compiled);
         ulong deniedBefore = DeniedPackets(net.Agent);
 
-        Assert.True(cgroups.TcpReachable(net.Agent, null, Allowed, Scoped, 443), $"uid {Allowed} reaches the scoped destination");
+        Assert.True(cgroups.TcpReachable(net.Agent, null, Allowed, Scoped, 443, TestCgroup.ExpectedThroughSeconds), $"uid {Allowed} reaches the scoped destination");
         Assert.False(cgroups.TcpReachable(net.Agent, null, Other, Scoped, 443), $"uid {Other} must not");
         Assert.False(cgroups.TcpReachable(net.Agent, null, null, Scoped, 443), "root must not");
         Assert.True(DeniedPackets(net.Agent) > deniedBefore, "the other users' SYNs are counted by egress_denied");

@@ -50,10 +50,10 @@ public sealed class ScopedLiveChangesTests
         using var net = new AgentAndWorld(Mirror, Control);
         net.ListenTcp(Mirror, 80);
         net.ListenTcp(Control, 443);
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80), "before the policy the listener answers");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80, TestCgroup.ExpectedThroughSeconds), "before the policy the listener answers");
         var (live, nft) = await ApplyAsync(net, cgroups, agent);
         await using var _ = nft;
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Control, 443), "the scoped permanent entry works (the setup is right)");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Control, 443, TestCgroup.ExpectedThroughSeconds), "the scoped permanent entry works (the setup is right)");
         Assert.False(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80), "a scoped window entry is closed after apply");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
 
@@ -64,7 +64,7 @@ public sealed class ScopedLiveChangesTests
         Assert.Matches($@"198\.51\.100\.40 \. tcp \. 80 \. {id} [^\n]*timeout", set);
         Assert.DoesNotContain("198.51.100.40", net.Agent.Nft("list set inet netlinkfence allow_v4"), StringComparison.Ordinal);
         Assert.True(Assert.Single(await live.WindowsAsync()).IsOpen, "the window reads back open from the kernel");
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80), "the open window lets its cgroup through");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80, TestCgroup.ExpectedThroughSeconds), "the open window lets its cgroup through");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Mirror, 80), "the open window must not let another cgroup through");
         Assert.False(cgroups.TcpReachable(net.Agent, null, null, Mirror, 80), "nor the test's own cgroup");
 
@@ -72,7 +72,7 @@ public sealed class ScopedLiveChangesTests
         Assert.DoesNotContain("198.51.100.40 . tcp . 80", net.Agent.Nft("list set inet netlinkfence allow_cgroup_v4"), StringComparison.Ordinal);
         Assert.False(cgroups.TcpReachable(net.Agent, agent, null, Mirror, 80), "a closed window is closed for its cgroup too");
         Assert.False(Assert.Single(await live.WindowsAsync()).IsOpen);
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Control, 443), "closing the window leaves the other entry alone");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Control, 443, TestCgroup.ExpectedThroughSeconds), "closing the window leaves the other entry alone");
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class ScopedLiveChangesTests
         string set = net.Agent.Nft("list set inet netlinkfence allow_cgroup_v4");
         Assert.Matches($@"198\.51\.100\.41 \. tcp \. 443 \. {id} [^\n]*timeout (4m5\d|5m)[^\n]*comment ""control""", set);
         Assert.DoesNotContain("198.51.100.41", net.Agent.Nft("list set inet netlinkfence allow_v4"), StringComparison.Ordinal);
-        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Moved, 443), "the scoped cgroup reaches the refreshed address");
+        Assert.True(cgroups.TcpReachable(net.Agent, agent, null, Moved, 443, TestCgroup.ExpectedThroughSeconds), "the scoped cgroup reaches the refreshed address");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Moved, 443), "another cgroup must not reach the refreshed address");
 
         // The single-name call does the same for another address and keeps the scope.

@@ -23,7 +23,7 @@ public sealed class UnitScopedEntryTests
         string other = cgroups.Make("system.slice/bar.service");
         using var net = new AgentAndWorld(Scoped);
         net.ListenTcp(Scoped, 443);
-        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "before the policy the listener answers from any cgroup");
+        Assert.True(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "before the policy the listener answers from any cgroup");
 
         var host = new HostServices(cgroups.Hierarchy, unitRoot: cgroups.Root);
         Assert.Equal(unitCgroup, host.UnitCgroup(unit));
@@ -43,7 +43,7 @@ public sealed class UnitScopedEntryTests
 
         ulong id = cgroups[("system.slice/" + unit)].Id; // stat(1), not the code under test
         Assert.Matches($@"198\.51\.100\.50 \. tcp \. 443 \. {id} [^\n]*comment ""foo""", net.Agent.Nft("list set inet netlinkfence allow_cgroup_v4"));
-        Assert.True(cgroups.TcpReachable(net.Agent, unitCgroup, null, Scoped, 443), "the unit's cgroup reaches its destination");
+        Assert.True(cgroups.TcpReachable(net.Agent, unitCgroup, null, Scoped, 443, TestCgroup.ExpectedThroughSeconds), "the unit's cgroup reaches its destination");
         Assert.False(cgroups.TcpReachable(net.Agent, other, null, Scoped, 443), "another unit must not");
         Assert.False(cgroups.TcpReachable(net.Agent, cgroups.Root, null, Scoped, 443), "the unit root itself must not");
     }

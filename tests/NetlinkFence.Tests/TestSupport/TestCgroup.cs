@@ -104,6 +104,13 @@ public sealed class TestCgroup : IDisposable
     }
 
     /// <summary>
+    /// How long a connection that must succeed is given: a bash start, the connect and the listener's greeting (sent from
+    /// the test process's thread pool) on a loaded 2-core runner. Denied flows keep the short default: they are dropped,
+    /// so each one waits its whole timeout.
+    /// </summary>
+    public const int ExpectedThroughSeconds = 10;
+
+    /// <summary>
     /// Connects to <paramref name="address"/>:<paramref name="port"/> (TCP) from a process in cgroup <paramref name="cgroup"/>
     /// (null: the test's own) running as <paramref name="uid"/> (null: root), inside network namespace
     /// <paramref name="netns"/>; true when the listener's 5-byte greeting came back.

@@ -10,8 +10,9 @@ namespace NetlinkFence.Cli.Watch;
 /// the kernel holds it, so a collector has every host's state at each interval, not only that its forwarder lives. Parameters of
 /// <c>heartbeat@PEN</c>: <c>table</c>; <c>present</c>, <c>matches</c> (the policy's, as <c>verify</c> judges it),
 /// <c>owned</c> and <c>audit</c> as 1 or 0; <c>windowsopen</c>; <c>denied</c> (what the denied chains dropped) and,
-/// when the table counts it, <c>logged</c> (of those, what reached the log). The counts start again when the table is
-/// replaced (a reload).
+/// when the table counts it, <c>logged</c> (of those, what reached the log); <c>build</c>, the netlinkfence sending it,
+/// and <c>appliedby</c>, the build the table names (absent when it names none): they differ on a host upgraded since its
+/// last apply. The counts start again when the table is replaced (a reload).
 /// </summary>
 internal static class HeartbeatState
 {
@@ -39,6 +40,9 @@ internal static class HeartbeatState
         };
         if (table.Denied.All(d => d.Logged is not null))
             state.Add(new("logged", Number(table.Denied.Aggregate(0UL, (sum, d) => sum + d.Logged!.Value))));
+        state.Add(new("build", PolicyCompiler.TableComment));
+        if (table.AppliedBy is { } appliedBy)
+            state.Add(new("appliedby", appliedBy));
         return state;
     }
 

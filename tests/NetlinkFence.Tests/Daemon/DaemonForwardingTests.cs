@@ -111,7 +111,8 @@ public sealed class DaemonForwardingTests : IDisposable
             Assert.True(vouched.GetValueOrDefault("every") == "10" && vouched.GetValueOrDefault("table") == "netlinkfence" && vouched.GetValueOrDefault("present") == "1"
                 && vouched.GetValueOrDefault("matches") == "1" && vouched.GetValueOrDefault("owned") == "1" && vouched.GetValueOrDefault("audit") == "0"
                 && vouched.GetValueOrDefault("windowsopen") == "0" && ulong.Parse(vouched.GetValueOrDefault("denied", "0")) >= 1
-                && ulong.Parse(vouched.GetValueOrDefault("logged", "0")) >= 1, All(vouched));
+                && ulong.Parse(vouched.GetValueOrDefault("logged", "0")) >= 1
+                && vouched.GetValueOrDefault("build") == OtherBuild.ThisBuild() && vouched.GetValueOrDefault("appliedby") == OtherBuild.ThisBuild(), All(vouched));
 
             // status says how forwarding is doing, in words and in JSON.
             var status = CliRunner.Run($"status --policy {policy} --netns {_net.Agent.Name}");

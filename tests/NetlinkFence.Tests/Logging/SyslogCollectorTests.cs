@@ -385,6 +385,9 @@ public sealed class SyslogCollectorTests : IDisposable
     {
         using var collector = StartCollector(_ca);
         string policy = ApplyForwardingPolicy("10/second");
+        // The table as an older build applied it (the same rules): the heartbeats say which build sends them and which
+        // applied the table, so a collector sees the hosts upgraded since their last apply.
+        await OtherBuild.RelabelAsync(_net.Agent, "netlinkfence", "netlinkfence 0.4.0");
         var (watch, stdout, Errors) = await StartWatchForward(policy, "--count 3 --output json");
         using var _ = watch;
         // The heartbeat at start goes out once the table's state is read (a listing, with a cold JIT): waited for before
@@ -425,7 +428,8 @@ public sealed class SyslogCollectorTests : IDisposable
         var heartbeat = arrived[first].Data["heartbeat@32473"];
         Assert.True(heartbeat.GetValueOrDefault("every") == "10" && int.Parse(heartbeat.GetValueOrDefault("sent") ?? "-1") is int sentBefore && sentBefore >= 0 && sentBefore <= first
             && heartbeat.GetValueOrDefault("table") == "netlinkfence"
-            && heartbeat.GetValueOrDefault("present") == "1" && heartbeat.GetValueOrDefault("matches") == "1" && heartbeat.GetValueOrDefault("owned") == "0",
+            && heartbeat.GetValueOrDefault("present") == "1" && heartbeat.GetValueOrDefault("matches") == "1" && heartbeat.GetValueOrDefault("owned") == "0"
+            && heartbeat.GetValueOrDefault("build") == OtherBuild.ThisBuild() && heartbeat.GetValueOrDefault("appliedby") == "netlinkfence 0.4.0",
             string.Join(" ", heartbeat)); // the table apply made, which nothing owns (no daemon)
     }
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using NetlinkFence.Nftables;
-using NetlinkFence.Policy;
 
 namespace NetlinkFence.Cli;
 
@@ -25,12 +24,6 @@ internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? D
 {
     public static TableHolder Of(Table table, RunningDaemon? daemon) =>
         new((table.Flags & Table.OwnerFlag) != 0, table.Owner, daemon, table.Comment);
-
-    /// <summary>One line for <c>status</c>: which build applied the table, and whether it is this one (after an upgrade, until a reload or apply).</summary>
-    public string DescribeBuild() => AppliedBy == PolicyCompiler.TableComment
-        ? $"applied by this build, {AppliedBy}"
-        : $"applied by {AppliedBy ?? "a build that names none (an older release, or another tool)"}, not this build ({PolicyCompiler.TableComment}): "
-            + "'netlinkfence verify' says whether the two filter the same";
 
     /// <summary>One line for <c>status</c>, saying who may change the table and what deletes it.</summary>
     public string Describe(string table)

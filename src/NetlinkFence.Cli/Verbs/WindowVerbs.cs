@@ -109,7 +109,7 @@ internal static class WindowVerbs
             if (audit is not null)
                 Console.WriteLine($"# {audit.Banner}");
             Console.WriteLine(holder.Describe(table));
-            Console.WriteLine(holder.DescribeBuild());
+            Console.WriteLine(TableBuild.Status(holder.AppliedBy));
             if (daemon is not null)
                 Console.WriteLine(daemon.Forwarding?.Describe() ?? "forwarding: none (the policy has no log.remote)");
             if (windows.Count == 0)

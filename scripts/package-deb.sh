@@ -2,7 +2,8 @@
 # scripts/package-deb.sh [--binary PATH] [--revision N] [--output DIR]
 #
 # Builds netlinkfence_VERSION-REVISION_amd64.deb with dpkg-deb alone (no debhelper): the NativeAOT binary as
-# /usr/sbin/netlinkfence, packaging/systemd/netlinkfence.service in /lib/systemd/system, examples/ironclaw-agent.yaml as
+# /usr/sbin/netlinkfence, packaging/systemd/netlinkfence.service (and the metrics timer, netlinkfence-metrics.timer and
+# .service) in /lib/systemd/system, examples/ironclaw-agent.yaml as
 # the conffile /etc/netlinkfence/policy.yaml (0600 root), the man page packaging/man/netlinkfence.8, bash completion,
 # copyright, changelog.Debian and the maintainer scripts of packaging/debian (which never delete or flush a table).
 #
@@ -62,6 +63,8 @@ install -d -m 0755 "$root/DEBIAN" "$root/usr/sbin" "$root/lib/systemd/system" "$
     "$root/usr/share/man/man8" "$root/usr/share/bash-completion/completions" "$doc" "$root/usr/share/lintian/overrides"
 install -m 0755 -- "$binary" "$root/usr/sbin/netlinkfence"
 install -m 0644 packaging/systemd/netlinkfence.service "$root/lib/systemd/system/netlinkfence.service"
+install -m 0644 packaging/systemd/netlinkfence-metrics.service "$root/lib/systemd/system/netlinkfence-metrics.service"
+install -m 0644 packaging/systemd/netlinkfence-metrics.timer "$root/lib/systemd/system/netlinkfence-metrics.timer"
 install -m 0600 examples/ironclaw-agent.yaml "$root/etc/netlinkfence/policy.yaml"
 gzip -9n <packaging/man/netlinkfence.8 >"$root/usr/share/man/man8/netlinkfence.8.gz"
 install -m 0644 packaging/bash-completion/netlinkfence "$root/usr/share/bash-completion/completions/netlinkfence"

@@ -87,6 +87,11 @@ if [[ $? -eq 0 && -z $verify ]]; then ok "systemd-analyze verify accepts the ins
 else bad "systemd-analyze verify accepts the installed unit, man page included"; echo "$verify" | sed 's/^/    /'; fi
 check "the unit's ExecStart names the installed binary" grep -qx 'ExecStart=/usr/sbin/netlinkfence run /etc/netlinkfence/policy.yaml' "$root/lib/systemd/system/netlinkfence.service"
 check "the package neither enabled nor started the service" bash -c "! ls '$root'/etc/systemd/system/*.wants/netlinkfence.service 2>/dev/null | grep -q ."
+metrics_units="/lib/systemd/system/netlinkfence-metrics.timer /lib/systemd/system/netlinkfence-metrics.service"
+verify=$(in_root systemd-analyze verify $metrics_units 2>&1)
+if [[ $? -eq 0 && -z $verify ]]; then ok "systemd-analyze verify accepts the installed metrics timer and its service"
+else bad "systemd-analyze verify accepts the installed metrics timer and its service"; echo "$verify" | sed 's/^/    /'; fi
+check "the package did not enable the metrics timer" bash -c "! ls '$root'/etc/systemd/system/*.wants/netlinkfence-metrics.* 2>/dev/null | grep -q ."
 
 # --- a live table in a namespace -----------------------------------------------------------------------
 table() { ip netns exec "$netns" nft list table inet netlinkfence 2>&1 | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
@@ -95,6 +100,11 @@ ip -n "$netns" link set lo up
 check "the installed netlinkfence applies the packaged policy in a namespace" in_ns netlinkfence apply /etc/netlinkfence/policy.yaml
 live=$(table)
 check "nft lists the applied table (default-drop output chain)" grep -q 'policy drop;' <<<"$live"
+# The metrics service's own command line, run as its timer would (in the namespace, node_exporter's directory made).
+metrics_command=$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/netlinkfence-metrics.service")
+mkdir -p "$root/var/lib/prometheus/node-exporter"
+check "the metrics service's command writes the applied table's metrics" in_ns sh -c "$metrics_command"
+check "node_exporter's directory holds netlinkfence_table_present 1 and matches 1" bash -c "grep -qx 'netlinkfence_table_present{table=\"netlinkfence\"} 1' '$root/var/lib/prometheus/node-exporter/netlinkfence.prom' && grep -qx 'netlinkfence_table_matches_policy{table=\"netlinkfence\"} 1' '$root/var/lib/prometheus/node-exporter/netlinkfence.prom'"
 
 # --- upgrade keeps a modified policy ---------------------------------------------------------------------
 sed -i 's/^  resolvers: .*/  resolvers: [192.168.1.11]   # changed by the administrator/' "$root/etc/netlinkfence/policy.yaml"
@@ -114,7 +124,11 @@ check "dpkg -r removes the package (in the namespace)" in_ns dpkg -r netlinkfenc
 after_remove=$(table)
 if [[ $after_remove == "$live" ]]; then ok "remove left the live table in place, unchanged"
 else bad "remove left the live table in place, unchanged"; echo "$after_remove" | head -n 5 | sed 's/^/    /'; fi
+# What an administrator's 'systemctl enable netlinkfence-metrics.timer' leaves, which purge must take.
+mkdir -p "$root/etc/systemd/system/timers.target.wants"
+ln -sf /lib/systemd/system/netlinkfence-metrics.timer "$root/etc/systemd/system/timers.target.wants/netlinkfence-metrics.timer"
 check "dpkg -P purges the package (in the namespace)" in_ns dpkg -P netlinkfence
+[[ ! -L $root/etc/systemd/system/timers.target.wants/netlinkfence-metrics.timer ]] && ok "purge took the metrics timer's enablement" || bad "purge took the metrics timer's enablement"
 [[ ! -e $root/etc/netlinkfence ]] && ok "purge took /etc/netlinkfence" || bad "purge took /etc/netlinkfence"
 [[ $(table) == "$live" ]] && ok "purge left the live table in place, unchanged" || bad "purge left the live table in place, unchanged"
 check "dpkg no longer knows the package after purge" bash -c "! chroot '$root' dpkg-query -W netlinkfence"

@@ -45,7 +45,8 @@ public sealed class DaemonAuditTests : IDisposable
         Assert.Contains(mode == "" ? "mode: owner" : "mode: watch", daemon.Log);
         Assert.False(net.TcpReachable(Web, 443, 500), "the denied flow got through before the audit");
 
-        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 12s --audit");
+        // 20 s: the probes that find the audit open and a verify (a CLI start) must land inside it on a loaded runner.
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 20s --audit");
         var stdout = learner.StandardOutput.ReadToEndAsync();
         var stderr = learner.StandardError.ReadToEndAsync();
         bool through = DaemonProcess.WaitUntil(() => learner.HasExited || net.TcpReachable(Web, 443, 500), 60) && !learner.HasExited;

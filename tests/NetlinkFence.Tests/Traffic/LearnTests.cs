@@ -238,7 +238,8 @@ public sealed class LearnTests : IDisposable
         Assert.False(net.TcpReachable(Web, 443, 500));
         Assert.Null(await AuditMode.ReadAsync(nft, "netlinkfence"));
 
-        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 12s --audit");
+        // 20 s: the probes that find the audit open and a show (a CLI start) must land inside it on a loaded runner.
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 20s --audit");
         var stdout = learner.StandardOutput.ReadToEndAsync();
         var stderr = learner.StandardError.ReadToEndAsync();
         Assert.True(await EventuallyAsync(() => net.TcpReachable(Web, 443, 500), learner), "audit mode never let the denied flow through");

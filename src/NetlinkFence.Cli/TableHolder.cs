@@ -23,7 +23,7 @@ internal sealed record RunningDaemon(int? Pid, string? Mode, string? Policy, Dae
 internal sealed record TableHolder(bool Owned, uint? OwnerPort, RunningDaemon? Daemon, string? AppliedBy)
 {
     public static TableHolder Of(Table table, RunningDaemon? daemon) =>
-        new((table.Flags & Table.OwnerFlag) != 0, table.Owner, daemon, table.Comment);
+        new(table.IsOwned, table.Owner, daemon, table.Comment);
 
     /// <summary>One line for <c>status</c>, saying who may change the table and what deletes it.</summary>
     public string Describe(string table)

@@ -28,7 +28,7 @@ internal sealed record TableMetrics(
     /// The kernel holds the table with the owner flag (a daemon's, or an embedding agent's socket): it refuses every other
     /// socket's change and <c>nft flush ruleset</c> skips it. False: any root process may change or delete it.
     /// </summary>
-    public bool Owned => Live is { } table && (table.Flags & Nftables.Table.OwnerFlag) != 0;
+    public bool Owned => Live?.IsOwned == true;
 
     /// <summary>The build that applied the table (its comment, <see cref="PolicyCompiler.TableComment"/>); null when it names none.</summary>
     public string? AppliedBy => Live?.Comment;

@@ -34,6 +34,9 @@ public sealed record Table
     /// <summary>Table flags (<c>NFT_TABLE_F_*</c>), e.g. dormant, <see cref="OwnerFlag"/>, <see cref="PersistFlag"/>.</summary>
     public uint Flags { get; init; }
 
+    /// <summary>Whether <see cref="Flags"/> has <see cref="OwnerFlag"/>: one socket (<see cref="Owner"/>) may change the table, no other.</summary>
+    public bool IsOwned => (Flags & OwnerFlag) != 0;
+
     /// <summary>
     /// On tables read back: the netlink port id of the socket that owns the table (<c>NFTA_TABLE_OWNER</c>), null when
     /// it has no owner. Ignored when adding (the owner is always the socket that commits <see cref="OwnerFlag"/>).

@@ -688,7 +688,7 @@ public sealed partial class LivePolicy
             if (differences.Count > 0)
                 throw new LivePolicyException($"table inet {Table} is not this policy's ({differences.Count} difference(s), first: {differences[0]}); apply the policy first");
             // Owned (by this connection: any other could not change it): a replace re-creates it owned, persist kept.
-            _ownership = (contents.Table.Flags & NetlinkFence.Nftables.Table.OwnerFlag) == 0 ? 0
+            _ownership = !contents.Table.IsOwned ? 0
                 : contents.Table.Flags & (NetlinkFence.Nftables.Table.OwnerFlag | NetlinkFence.Nftables.Table.PersistFlag);
         }
         LoadModels(contents, _time.GetUtcNow());

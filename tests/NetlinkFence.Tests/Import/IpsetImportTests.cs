@@ -29,6 +29,19 @@ public sealed class IpsetImportTests
         add v6 2001:db8::50
         create pairs hash:ip,port family inet hashsize 1024 maxelem 65536
         add pairs 203.0.113.9,tcp:443
+        add pairs 203.0.113.9,tcp:8001
+        add pairs 203.0.113.9,tcp:8000
+        add pairs 198.51.100.20,tcp:443
+        add pairs 192.168.1.20,tcp:6514
+        add pairs 192.168.1.20,udp:514
+        add pairs 192.168.1.10,udp:53
+        add pairs 192.168.1.10,tcp:53
+        create mgmt hash:net,port family inet hashsize 1024 maxelem 65536
+        add mgmt 10.20.0.0/16,tcp:22
+        add mgmt 10.20.0.0/16,udp:161
+        add mgmt 198.51.100.7,tcp:9100
+        add mgmt 198.51.100.7,icmp:echo-request
+        create lists list:set size 8
         create empty hash:ip family inet hashsize 1024 maxelem 65536
         """;
 
@@ -76,8 +89,14 @@ public sealed class IpsetImportTests
     [Theory]
     [InlineData("-A OUTPUT -p tcp -m set --match-set ban dst --dport 443 -j ACCEPT", "its members time out")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set nets dst --dport 443 -j ACCEPT", "member 10.1.0.0/16 is 'nomatch'")]
-    [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst,dst --dport 443 -j ACCEPT", "its type is hash:ip,port")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set lists dst --dport 443 -j ACCEPT", "its type is list:set")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set mirrors dst,dst --dport 443 -j ACCEPT", "the importer reads 'src' or 'dst'")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst -j ACCEPT", "the importer reads 'dst,dst' (OUTPUT) and 'src,dst' (INPUT)")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst,dst --dport 443 -j ACCEPT", "both match the port")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst,dst -m tcp --dport 443 -j ACCEPT", "both match the port")]
+    [InlineData("-A OUTPUT -p icmp -m set --match-set pairs dst,dst -j ACCEPT", "no member of ipset 'pairs' is icmp: the rule matches nothing")]
+    [InlineData("-A INPUT -m set --match-set mgmt src,dst -j ACCEPT", "member 198.51.100.7,icmp:0 of ipset 'mgmt' is icmp: an allow entry has TCP and UDP ports only (add '-p tcp' or '-p udp'")]
+    [InlineData("-A OUTPUT -d 192.0.2.1 -m set --match-set pairs dst,dst -j ACCEPT", "match only where they overlap")]
     [InlineData("-A OUTPUT -p tcp -m set ! --match-set mirrors dst --dport 443 -j ACCEPT", "negated")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set empty dst --dport 443 -j ACCEPT", "has no members: the rule matches nothing")]
     [InlineData("-A OUTPUT -p tcp -d 10.0.0.1 -m set --match-set mirrors dst --dport 443 -j ACCEPT", "match only where they overlap")]
@@ -117,6 +136,66 @@ public sealed class IpsetImportTests
         var d = Assert.Single(e.Diagnostics);
         Assert.Equal("ipset-missing", d.Code);
         Assert.Contains("--ipset FILE, the output of `ipset save`", d.Fix);
+    }
+
+    [Fact]
+    public void A_set_of_addresses_and_ports_becomes_an_entry_for_each_list_of_ports_its_addresses_share()
+    {
+        var result = Import("-A OUTPUT -m set --match-set pairs dst,dst -j ACCEPT\n"
+            + "-A INPUT -p tcp -m set --match-set mgmt src,dst -j ACCEPT\n-A INPUT -p udp -m set --match-set mgmt src,dst -j ACCEPT");
+        // Each address allows just its own ports: an entry allows every port it lists to every address it lists.
+        Assert.Equal(["203.0.113.9/32 tcp 443,8000-8001 udp -", "198.51.100.20/32 tcp 443 udp -", "192.168.1.20/32 tcp 6514 udp 514"],
+            result.Policy.Egress.Select(Summary));
+        // TCP and UDP 53 to one address and nothing else: a resolver.
+        Assert.Equal("192.168.1.10/32", Assert.Single(result.Policy.Resolvers).Network.ToString());
+        // -p filters the members: the ICMP member is not the TCP or the UDP rule's, so it refuses neither.
+        Assert.Equal(["10.20.0.0/16 tcp 22 udp -", "198.51.100.7/32 tcp 9100 udp -", "10.20.0.0/16 tcp - udp 161"], result.Policy.Input.Select(Summary));
+        Assert.Contains("    # r.rules:9: -A OUTPUT -m set --match-set pairs dst,dst -j ACCEPT\n    - name: allow-line-9\n      to: [203.0.113.9]\n      tcp: [443, 8000-8001]\n", result.Yaml);
+        Assert.Empty(result.NotImported);
+
+        static string Summary(AllowEntry e) =>
+            $"{string.Join(",", e.Peers.Select(p => p.Network))} tcp {Ports(e.Tcp)} udp {Ports(e.Udp)}";
+        static string Ports(IEnumerable<PortRange> ports) =>
+            string.Join(",", ports.Select(p => p.First == p.Last ? $"{p.First}" : $"{p.First}-{p.Last}")) is { Length: > 0 } text ? text : "-";
+    }
+
+    [Fact]
+    public void A_line_that_stands_for_several_rules_is_refused_once()
+    {
+        // -j NFQUEUE is refused at COMMIT, after the line became one rule per list of ports: one diagnostic still.
+        var d = Refused("-A OUTPUT -m set --match-set pairs dst,dst -j NFQUEUE");
+        Assert.Contains("target NFQUEUE is not a verdict", d.Message);
+    }
+
+    [Theory]
+    [InlineData("create p hash:ip,port\nadd p 192.0.2.1", 2, 7, "has no port: each member of a hash:ip,port set is ADDRESS,PROTOCOL:PORT")]
+    [InlineData("create p hash:ip,port\nadd p 192.0.2.1,tcp:70000", 2, 21, "'70000' is not a tcp port")]
+    [InlineData("create p hash:ip,port\nadd p 192.0.2.1,udp:90-80", 2, 21, "'90-80' is not a udp port")]
+    [InlineData("create p hash:net,port family inet6\nadd p 192.0.2.0/24,tcp:443", 2, 7, "is an IPv4 address in a set of family inet6")]
+    public void A_member_of_an_address_and_port_set_ipset_restore_would_refuse_is_an_error_where_it_is(string sets, int line, int column, string message)
+    {
+        var e = Assert.Throws<PolicyException>(() => Import("-A OUTPUT -p tcp -d 192.0.2.1 --dport 443 -j ACCEPT", sets));
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal((new SourceLocation("sets.save", line, column), "ipset-bad-line"), (d.Location, d.Code));
+        Assert.Contains(message, d.Message);
+    }
+
+    [Fact]
+    public void A_port_range_and_a_bare_port_are_read_as_ipset_restore_reads_them()
+    {
+        // 'ipset restore' takes tcp:8000-8002 (one member per port) and a port with no protocol as TCP.
+        var result = Import("-A OUTPUT -m set --match-set p dst,dst -j ACCEPT", "create p hash:ip,port\nadd p 192.0.2.1,tcp:8000-8002\nadd p 192.0.2.1,8003\nadd p 192.0.2.1,udp:53");
+        var entry = Assert.Single(result.Policy.Egress);
+        Assert.Equal([new PortRange(8000, 8003)], entry.Tcp);
+        Assert.Equal([new PortRange(53, 53)], entry.Udp);
+    }
+
+    [Fact]
+    public void A_port_named_by_its_service_is_refused_with_the_reason()
+    {
+        var d = Refused("-A OUTPUT -m set --match-set p dst,dst -j ACCEPT", "create p hash:ip,port\nadd p 192.0.2.1,tcp:https");
+        Assert.Equal("unsupported-rule", d.Code);
+        Assert.Contains("names its port; ipset save writes port numbers", d.Message);
     }
 
     [Theory]

@@ -94,7 +94,7 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
         void Add(string line) => text.Append(line).Append('\n');
         Add("");
         Add("# What became of each line of the ruleset:");
-        foreach (var (line, fate, why) in plan.Fates.OrderBy(f => f.Line.File, StringComparer.Ordinal).ThenBy(f => f.Line.Number))
+        foreach (var (line, fate, why) in plan.Fates.Distinct().OrderBy(f => f.Line.File, StringComparer.Ordinal).ThenBy(f => f.Line.Number))
             Add($"#   {Comment(line.ToString())}: {FateText(fate)}{(why.Length == 0 ? "" : $" ({Comment(why)})")}: {Comment(Shorten(line.Text.Trim()))}");
         if (plan.Unsupported.Count > 0)
         {

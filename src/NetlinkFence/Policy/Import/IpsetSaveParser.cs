@@ -15,8 +15,20 @@ internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine
     public IptablesLine Declaration { get; } = declaration;
     public List<IPNetwork> Members { get; } = [];
 
+    /// <summary>The members of an address-and-port set (<see cref="HasPorts"/>), in the order the file lists them.</summary>
+    public List<IpsetPortMember> PortMembers { get; } = [];
+
+    /// <summary>hash:ip,port or hash:net,port: each member is an address (network), a protocol and a port.</summary>
+    public bool HasPorts => Type is "hash:ip,port" or "hash:net,port";
+
+    /// <summary>How many distinct members the set holds, of either kind.</summary>
+    public int Count => HasPorts ? PortMembers.Count : Members.Count;
+
     /// <summary>The members already listed: a large set's add lines are checked for repeats in constant time.</summary>
     public HashSet<IPNetwork> Held { get; } = [];
+
+    /// <summary>The port members already listed, for the same reason.</summary>
+    public HashSet<IpsetPortMember> HeldPorts { get; } = [];
 
     /// <summary><c>create ... netmask N</c>: each member stands for its /N network (hash:ip, bitmap:ip).</summary>
     public int? Netmask { get; set; }
@@ -39,6 +51,16 @@ internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine
 }
 
 /// <summary>
+/// A member of a hash:ip,port or hash:net,port set: a network, a protocol (lower case, as ipset save writes it) and a
+/// port range (0-0 for a protocol without ports, whose "port" is an ICMP type or nothing).
+/// </summary>
+internal readonly record struct IpsetPortMember(IPNetwork Network, string Protocol, int First, int Last)
+{
+    public override string ToString() =>
+        $"{IptablesValues.Format(Network)},{Protocol}:{(First == Last ? First.ToString(CultureInfo.InvariantCulture) : $"{First}-{Last}")}";
+}
+
+/// <summary>
 /// Reads <c>ipset save</c> output: <c>create NAME TYPE [family inet6] [netmask N] ...</c> and <c>add NAME MEMBER ...</c>
 /// lines. Address sets (hash:ip, hash:net, bitmap:ip) become lists of networks; every other type, a set whose members
 /// time out, and a <c>nomatch</c> member are kept as the reason a rule matching that set cannot be imported. What
@@ -47,7 +69,7 @@ internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine
 /// </summary>
 internal sealed class IpsetSaveParser(string file, PolicyRules errors)
 {
-    private static readonly HashSet<string> AddressTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip" };
+    private static readonly HashSet<string> AddressTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip", "hash:ip,port", "hash:net,port" };
 
     private readonly Dictionary<string, IpsetSet> _sets = new(StringComparer.Ordinal);
 
@@ -106,7 +128,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
         var set = new IpsetSet(name, type, ipv6, source);
         _sets[name] = set;
         if (!AddressTypes.Contains(type))
-            set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip)";
+            set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip) and address-and-port sets (hash:ip,port, hash:net,port)";
         else if (Option(tokens, "timeout") is not null)
             set.Unsupported = "its members time out (created with 'timeout'): they come and go while the host runs, so this saved copy of them is not a policy";
         if (Option(tokens, "netmask") is { } netmask)
@@ -129,21 +151,13 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
             set.Unsupported ??= $"member {IptablesSaveParser.Printable(tokens[2].Text)} is 'nomatch' (line {source.Number}), an exception from the set: a policy lists what is allowed, never 'all but'";
         if (!AddressTypes.Contains(set.Type))
             return;
-        string member = tokens[2].Text;
-        string? error;
-        var networks = member.Contains('-') ? IptablesValues.AddressRange(member, set.IPv6, out error)
-            : IptablesValues.Network(member, set.IPv6, out error) is { } network ? [network] : null;
-        if (networks is null || networks.Count == 0)
+        if (set.HasPorts)
         {
-            string shown = IptablesSaveParser.Printable(member);
-            Error(source.Number, tokens[2].Column,
-                networks is not null ? $"range '{shown}' is reversed"
-                : IptablesValues.Network(member.Split('-')[0], !set.IPv6, out _) is not null ? $"'{shown}' is an IPv{(set.IPv6 ? 4 : 6)} address in a set of family {(set.IPv6 ? "inet6" : "inet")}"
-                : member.Any(char.IsAsciiLetter) && !member.Contains(':') ? $"'{shown}' is a host name: ipset save writes addresses"
-                : error!,
-                $"write an address{(set.Type == "hash:net" ? " or network" : "")} of the set's family ({(set.IPv6 ? "inet6" : "inet")})");
+            AddPortMember(source, set, tokens[2]);
             return;
         }
+        if (Networks(source, set, tokens[2].Text, tokens[2].Column) is not { } networks)
+            return;
         foreach (var item in networks)
         {
             // A set made with 'netmask N' holds each member as its /N network, and matches a packet's address masked the same way.
@@ -151,6 +165,71 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
                 ? IptablesValues.Network($"{item.BaseAddress}/{prefix}", set.IPv6, out _)!.Value : item;
             if (set.Held.Add(held))
                 set.Members.Add(held);
+        }
+    }
+
+    /// <summary>The networks an address member stands for (an address, a network or a range); null after an error.</summary>
+    private List<IPNetwork>? Networks(IptablesLine source, IpsetSet set, string member, int column)
+    {
+        string? error;
+        var networks = member.Contains('-') ? IptablesValues.AddressRange(member, set.IPv6, out error)
+            : IptablesValues.Network(member, set.IPv6, out error) is { } network ? [network] : null;
+        if (networks is not null && networks.Count > 0)
+            return networks;
+        string shown = IptablesSaveParser.Printable(member);
+        Error(source.Number, column,
+            networks is not null ? $"range '{shown}' is reversed"
+            : IptablesValues.Network(member.Split('-')[0], !set.IPv6, out _) is not null ? $"'{shown}' is an IPv{(set.IPv6 ? 4 : 6)} address in a set of family {(set.IPv6 ? "inet6" : "inet")}"
+            : member.Any(char.IsAsciiLetter) && !member.Contains(':') ? $"'{shown}' is a host name: ipset save writes addresses"
+            : error!,
+            $"write an address{(set.Type.StartsWith("hash:net", StringComparison.Ordinal) ? " or network" : "")} of the set's family ({(set.IPv6 ? "inet6" : "inet")})");
+        return null;
+    }
+
+    /// <summary>
+    /// <c>ADDRESS,PROTOCOL:PORT</c> (<c>203.0.113.9,tcp:443</c>; ipset save writes one port per member, <c>ipset
+    /// restore</c> also takes <c>tcp:8000-8010</c>, and a bare port is TCP). Members of another protocol than TCP or
+    /// UDP are kept: a rule that would match them is refused, one that matches another protocol takes the rest.
+    /// </summary>
+    private void AddPortMember(IptablesLine source, IpsetSet set, IptablesToken token)
+    {
+        string member = token.Text;
+        int comma = member.IndexOf(',');
+        if (comma < 0)
+        {
+            Error(source.Number, token.Column, $"'{IptablesSaveParser.Printable(member)}' has no port: each member of a {set.Type} set is ADDRESS,PROTOCOL:PORT",
+                "write the member as ipset save does (192.0.2.1,tcp:443)");
+            return;
+        }
+        if (Networks(source, set, member[..comma], token.Column) is not { } networks)
+            return;
+        string port = member[(comma + 1)..];
+        int colon = port.IndexOf(':');
+        string protocol = colon < 0 ? "tcp" : port[..colon].ToLowerInvariant();
+        string number = colon < 0 ? port : port[(colon + 1)..];
+        int first = 0, last = 0;
+        if (protocol is "tcp" or "udp")
+        {
+            int dash = number.IndexOf('-');
+            string firstText = dash < 0 ? number : number[..dash], lastText = dash < 0 ? number : number[(dash + 1)..];
+            if (number.Length > 0 && number.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && number.Any(char.IsAsciiLetter))
+            {
+                set.Unsupported ??= $"member {IptablesSaveParser.Printable(member)} (line {source.Number}) names its port; ipset save writes port numbers, so import the output of `ipset save`";
+                return;
+            }
+            if (!int.TryParse(firstText, NumberStyles.None, CultureInfo.InvariantCulture, out first) || first > 65535
+                || !int.TryParse(lastText, NumberStyles.None, CultureInfo.InvariantCulture, out last) || last > 65535 || last < first)
+            {
+                Error(source.Number, token.Column + comma + 1 + (colon + 1), $"'{IptablesSaveParser.Printable(number)}' is not a {protocol} port or range of ports (0 to 65535, FIRST-LAST)",
+                    "write the member as ipset save does (192.0.2.1,tcp:443)");
+                return;
+            }
+        }
+        foreach (var network in networks)
+        {
+            var item = new IpsetPortMember(network, protocol, first, last);
+            if (set.HeldPorts.Add(item))
+                set.PortMembers.Add(item);
         }
     }
 

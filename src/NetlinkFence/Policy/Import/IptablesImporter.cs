@@ -77,7 +77,8 @@ public static class IptablesImporter
             translator.Translate(ruleset);
         translator.Finish();
         errors.ThrowIfErrors();
-        var sorted = plan.Unsupported.OrderBy(d => d.Location.File, StringComparer.Ordinal).ThenBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
+        // Distinct: the rules one line stands for (a user chain jumped to twice, an ipset of ports) share its reasons.
+        var sorted = plan.Unsupported.Distinct().OrderBy(d => d.Location.File, StringComparer.Ordinal).ThenBy(d => d.Location.Line).ThenBy(d => d.Location.Column).ToList();
         plan.Unsupported.Clear();
         plan.Unsupported.AddRange(sorted);
         if (plan.Unsupported.Count > 0 && !request.Partial)

@@ -63,12 +63,33 @@ internal sealed class IptablesRule
     public string? LogPrefix { get; set; }
     public string? RejectWith { get; set; }
 
+    /// <summary>
+    /// <c>-m set --match-set NAME dst,dst</c> of an address-and-port set: the rule stands for one rule per protocol
+    /// and port list the set's addresses share (<see cref="IpsetPortRules"/>).
+    /// </summary>
+    public IptablesSetPorts? SetPorts { get; set; }
+
     /// <summary>Why this rule's matches cannot be expressed (unknown match, negation, option): each with its column.</summary>
-    public List<(int Column, string Reason)> Unsupported { get; } = [];
+    public List<(int Column, string Reason)> Unsupported { get; private set; } = [];
 
     /// <summary>Options that change no verdict and are not imported (LOG's --log-level, ...).</summary>
-    public List<string> Ignored { get; } = [];
+    public List<string> Ignored { get; private set; } = [];
+
+    /// <summary>The same rule with lists of its own, for a line that stands for several rules.</summary>
+    public IptablesRule Copy()
+    {
+        var copy = (IptablesRule)MemberwiseClone();
+        copy.Unsupported = [.. Unsupported];
+        copy.Ignored = [.. Ignored];
+        return copy;
+    }
 }
+
+/// <summary>
+/// An address-and-port set a rule matches: which side of the packet its address is compared with, which side its
+/// port, and where the rule names it.
+/// </summary>
+internal sealed record IptablesSetPorts(IpsetSet Set, bool AddressIsSource, bool PortIsSource, int Column);
 
 /// <summary>A chain of a table: its policy (built-in chains) and its rules in order.</summary>
 internal sealed class IptablesChain(string name, string? policy, IptablesLine declaration)

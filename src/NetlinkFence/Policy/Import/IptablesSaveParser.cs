@@ -265,7 +265,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
         }
         var rule = new IptablesRule { Line = source, Chain = chainName };
         new RuleOptions(this, rule, tokens, i + 2).Parse();
-        chain.Rules.Add(rule);
+        chain.Rules.AddRange(IpsetPortRules.Split(rule));
     }
 
     /// <summary>At COMMIT: every -j names a verdict, a known extension, or a chain of this table.</summary>
@@ -598,6 +598,11 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                 Unsupported(nameToken, $"ipset '{Printable(name)}' ({set.Declaration}): {reason}");
                 return;
             }
+            if (set.HasPorts)
+            {
+                MatchPortSet(option, nameToken, flags, set);
+                return;
+            }
             if (flags.Text is not ("dst" or "src"))
             {
                 Unsupported(flags, $"--match-set {Printable(name)} {Printable(flags.Text)}: a set of type {set.Type} holds one address per member; the importer reads 'src' or 'dst'");
@@ -617,6 +622,33 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                 rule.Destinations = OneAddressMatch(rule.Destinations, members, option);
             else
                 rule.Sources = OneAddressMatch(rule.Sources, members, option);
+        }
+
+        /// <summary>
+        /// <c>--match-set NAME dst,dst</c> (OUTPUT) or <c>src,dst</c> (INPUT) of a hash:ip,port or hash:net,port set:
+        /// the address side is checked here like an address set's, and the line is split into rules by protocol and
+        /// port once the whole line is read (<see cref="IpsetPortRules.Split"/>: a <c>-p</c> may follow the match).
+        /// </summary>
+        private void MatchPortSet(IptablesToken option, IptablesToken nameToken, IptablesToken flags, IpsetSet set)
+        {
+            string name = Printable(set.Name);
+            string[] sides = flags.Text.Split(',');
+            if (sides.Length != 2 || sides.Any(side => side is not ("src" or "dst")))
+            {
+                Unsupported(flags, $"--match-set {name} {Printable(flags.Text)}: each member of a {set.Type} set is an address and a port; the importer reads 'dst,dst' (OUTPUT) and 'src,dst' (INPUT)");
+                return;
+            }
+            if (set.Count == 0)
+            {
+                Unsupported(nameToken, $"ipset '{name}' ({set.Declaration}) has no members: the rule matches nothing");
+                return;
+            }
+            rule.SetPorts = new IptablesSetPorts(set, sides[0] == "src", sides[1] == "src", nameToken.Column);
+            List<AddressItem> addresses = [new AddressItem(set.Name, set.PortMembers.Select(m => m.Network).Distinct().ToList())];
+            if (sides[0] == "dst")
+                rule.Destinations = OneAddressMatch(rule.Destinations, addresses, option);
+            else
+                rule.Sources = OneAddressMatch(rule.Sources, addresses, option);
         }
 
         private List<AddressItem> AddressRange(IptablesToken token)

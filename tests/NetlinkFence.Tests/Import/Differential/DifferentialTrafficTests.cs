@@ -166,6 +166,12 @@ public sealed class IpsetDifferentialTests : DifferentialTrafficTest
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsWithIpsetsAsync("ipset.rules", "ipset.save");
 }
 
+public sealed class IpsetPortsDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsWithIpsetsAsync("ipset-ports.rules", "ipset-ports.save");
+}
+
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]

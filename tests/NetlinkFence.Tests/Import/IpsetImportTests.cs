@@ -237,6 +237,28 @@ public sealed class IpsetImportTests
     }
 
     [Fact]
+    public void An_ipv6_address_and_port_set_serves_the_ip6tables_file()
+    {
+        string rules6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+            + "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
+            + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n"
+            + "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
+            + "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+            + "-A OUTPUT -p tcp -m set --match-set p6 dst,dst -j ACCEPT\nCOMMIT\n";
+        var result = IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter("")),
+            IPv6 = new IptablesSource("r6.rules", rules6),
+            Ipsets = new IptablesSource("sets.save", "create p6 hash:ip,port family inet6\nadd p6 2001:db8::1,tcp:443\nadd p6 2001:db8::2,ipv6-icmp:echo-request\nadd p6 2001:db8::1,udp:53\n"),
+            PolicyName = "r.yaml",
+        });
+        var entry = Assert.Single(result.Policy.Egress);
+        Assert.Equal(("2001:db8::1/128", 443), (Assert.Single(entry.Peers).Network.ToString(), (int)Assert.Single(entry.Tcp).First));
+        Assert.Empty(entry.Udp);
+        Assert.Contains("      to: [\"2001:db8::1\"]\n", result.Yaml);
+    }
+
+    [Fact]
     public void A_range_member_and_repeated_members_are_kept_once_in_order()
     {
         var result = Import("-A OUTPUT -p tcp -m set --match-set a dst --dport 443 -j ACCEPT",

@@ -11,7 +11,7 @@ namespace NetlinkFence.Interop;
 /// </summary>
 public sealed unsafe class NetworkNamespaceHandle : SafeHandle
 {
-    private const int NsGetNsType = 0xb703; // _IO(NSIO = 0xb7, 0x3), linux/nsfs.h
+    private const int NsGetUserNs = 0xb701, NsGetParent = 0xb702, NsGetNsType = 0xb703; // _IO(NSIO = 0xb7, 1..3), linux/nsfs.h
 
     private NetworkNamespaceHandle(int fd, string path, ulong device, ulong inode)
         : base(new IntPtr(-1), ownsHandle: true)
@@ -104,6 +104,45 @@ public sealed unsafe class NetworkNamespaceHandle : SafeHandle
                     return false;
             }
             return (ulong)init.st_dev == Device && (ulong)init.st_ino == Inode;
+        }
+    }
+
+    /// <summary>
+    /// The inodes of the user namespace that owns this network namespace and of its ancestors, as far up as this
+    /// process may look (<c>NS_GET_USERNS</c>, then <c>NS_GET_PARENT</c> until the kernel answers EPERM). A process
+    /// has capabilities over the network namespace only in one of these user namespaces (user_namespaces(7)), so
+    /// <c>/proc/PID/ns/user</c> tells whether its CAP_NET_RAW or CAP_NET_ADMIN counts here.
+    /// </summary>
+    public IReadOnlyList<ulong> ReadOwningUserNamespaces()
+    {
+        var inodes = new List<ulong>(2);
+        bool added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            int fd = ioctl((int)handle, NsGetUserNs, null);
+            if (fd < 0)
+                throw new ErrnoException($"ioctl(NS_GET_USERNS) on {Path}", errno);
+            while (fd >= 0)
+            {
+                stat info;
+                int error = fstat(fd, &info) < 0 ? errno : 0;
+                int parent = error == 0 ? ioctl(fd, NsGetParent, null) : -1;
+                int parentError = errno;
+                close(fd);
+                if (error != 0)
+                    throw new ErrnoException("fstat(user namespace)", error);
+                inodes.Add((ulong)info.st_ino);
+                if (parent < 0 && parentError != EPERM)
+                    throw new ErrnoException("ioctl(NS_GET_PARENT)", parentError);
+                fd = parent;
+            }
+            return inodes;
+        }
+        finally
+        {
+            if (added)
+                DangerousRelease();
         }
     }
 

@@ -76,7 +76,7 @@ internal static class WindowVerbs
 
     public static Command Status()
     {
-        var command = new Command("status", "say what keeps the table (the daemon, another owner, nothing), then list every window entry with its remaining time, and an active audit").WithOutput();
+        var command = new Command("status", "say what keeps the table (the daemon, another owner, nothing) and which processes can get around it or change it, then list every window entry with its remaining time, and an active audit").WithOutput();
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
@@ -84,6 +84,7 @@ internal static class WindowVerbs
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var (windows, audit, daemon) = await Control(target, policy, table).StatusAsync(cancellationToken);
             var holder = await ReadHolderAsync(target, table, daemon, cancellationToken);
+            var capable = new CapabilityReport(CapableProcesses.In(target.Handle), holder);
             // Audit mode accepts what the policy denies: said first, on both streams, whatever the output format (as show does).
             if (audit is not null)
                 Console.Error.WriteLine(audit.Banner);
@@ -93,6 +94,7 @@ internal static class WindowVerbs
                 {
                     w.WriteString("table", table);
                     holder.Write(w);
+                    capable.Write(w);
                     if (audit is not null)
                         Output.WriteAudit(w, audit);
                     w.WriteStartArray("windows");
@@ -110,6 +112,8 @@ internal static class WindowVerbs
                 Console.WriteLine($"# {audit.Banner}");
             Console.WriteLine(holder.Describe(table));
             Console.WriteLine(TableBuild.Status(holder.AppliedBy));
+            foreach (string line in capable.Lines())
+                Console.WriteLine(line);
             if (daemon is not null)
                 Console.WriteLine(daemon.Forwarding?.Describe() ?? "forwarding: none (the policy has no log.remote)");
             if (windows.Count == 0)

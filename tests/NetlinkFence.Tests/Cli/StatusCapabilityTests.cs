@@ -88,6 +88,36 @@ public sealed class StatusCapabilityTests : IDisposable
         Assert.Equal("network administration: no process here but the daemon holds CAP_NET_ADMIN", daemonOnly[1]);
     }
 
+    [Fact]
+    public void Kernel_threads_are_left_out_and_the_callers_own_namespace_is_read_too()
+    {
+        // Read only: the test's own namespace's /proc, no table. Kernel threads live in it with every capability
+        // (kthreadd and its children); they open no sockets for anyone, so they are not listed.
+        using var current = NetlinkFence.Interop.NetworkNamespaceHandle.OpenCurrent();
+        var listed = NetlinkFence.Cli.CapableProcesses.In(current).Select(p => p.Pid).ToHashSet();
+        var kernelThreads = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(n => int.Parse(n!))
+            .Where(IsKernelThread).ToList();
+        Assert.NotEmpty(kernelThreads);
+        Assert.Empty(kernelThreads.Where(listed.Contains));
+        // The test host's parent (`dotnet test`, root with every capability, in this namespace) is listed; the caller is not.
+        int parent = int.Parse(File.ReadAllText($"/proc/{Environment.ProcessId}/stat").Split(')')[^1].Split(' ')[2]);
+        Assert.Contains(parent, listed);
+        Assert.DoesNotContain(Environment.ProcessId, listed);
+    }
+
+    private static bool IsKernelThread(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return (uint.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[6]) & 0x00200000) != 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Starts <c>sleep</c> in <paramref name="ns"/> through <paramref name="wrapper"/> and waits until it runs (each execs in place, so the pid stays).</summary>
     private int Sleep(TestNamespace ns, string wrapper)
     {

@@ -39,7 +39,14 @@ public static unsafe class LinkListing
     }
 
     /// <summary>The target of the symbolic link <paramref name="path"/>; null when it is not one or cannot be read.</summary>
-    public static string? Target(string path)
+    public static string? Target(string path) => Target(path, out _);
+
+    /// <summary>
+    /// The target of the symbolic link <paramref name="path"/>, or null with the errno readlink gave in
+    /// <paramref name="error"/> (EACCES: not allowed, as for another user's <c>/proc/PID/ns/*</c> without
+    /// CAP_SYS_PTRACE; ENOENT: gone). .NET's <c>FileSystemInfo.LinkTarget</c> answers null for both, and for "not a link".
+    /// </summary>
+    public static string? Target(string path, out int error)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] name = Encoding.UTF8.GetBytes(path + "\0");
@@ -47,6 +54,7 @@ public static unsafe class LinkListing
         nint length;
         fixed (byte* p = name)
             length = readlink(p, buffer, 512);
+        error = length < 0 ? Marshal.GetLastPInvokeError() : 0;
         return length is > 0 and < 512 ? Encoding.UTF8.GetString(buffer, (int)length) : null;
     }
 
@@ -59,6 +67,6 @@ public static unsafe class LinkListing
     [DllImport("libc")]
     private static extern int closedir(nint dir);
 
-    [DllImport("libc")]
+    [DllImport("libc", SetLastError = true)]
     private static extern nint readlink(byte* path, byte* buffer, nint size);
 }

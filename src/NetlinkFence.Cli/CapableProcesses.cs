@@ -18,21 +18,24 @@ internal sealed record CapableProcess(int Pid, string Command, uint Uid, bool Ne
 /// process whose <c>ns/net</c> is the namespace and whose <c>ns/user</c> owns it (or is an ancestor of its owner),
 /// with CAP_NET_RAW or CAP_NET_ADMIN in <c>CapEff</c>. Kernel threads and this process are left out. A process that
 /// ends while it is read is skipped. What it does not see: a process of another PID namespace, and a process whose
-/// user created the owning user namespace (it has every capability there without showing it in CapEff).
+/// user created the owning user namespace (it has every capability there without showing it in CapEff). Reading
+/// another process's namespaces takes what ptrace's read check asks (root with CAP_SYS_PTRACE, or the same user
+/// with no more capabilities than this process): the processes it refuses are counted, never taken as harmless.
 /// </summary>
 internal static class CapableProcesses
 {
     private const int CapNetAdmin = 12, CapNetRaw = 13;
     private const uint KernelThreadFlag = 0x00200000; // PF_KTHREAD, in the flags field of /proc/PID/stat
 
-    public static IReadOnlyList<CapableProcess> In(NetworkNamespaceHandle network)
+    /// <summary>The capable processes of <paramref name="network"/>, and how many processes could not be read (EACCES).</summary>
+    public static (IReadOnlyList<CapableProcess> Processes, int Unreadable) In(NetworkNamespaceHandle network)
     {
         var owners = network.ReadOwningUserNamespaces().ToHashSet();
         string netLink = $"net:[{network.Inode}]";
         var found = new List<CapableProcess>();
-        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        int unreadable = 0;
+        foreach (string name in LinkListing.Names("/proc"))
         {
-            string name = Path.GetFileName(directory);
             if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid == Environment.ProcessId)
                 continue;
             try
@@ -40,19 +43,23 @@ internal static class CapableProcesses
                 if (Read(pid, owners, netLink) is { } process)
                     found.Add(process);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (UnauthorizedAccessException)
             {
-                // The process ended meanwhile (or hides its namespaces from us): nothing to report of it.
+                unreadable++;
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile: nothing to report of it.
             }
         }
-        return found;
+        return (found, unreadable);
     }
 
     private static CapableProcess? Read(int pid, HashSet<ulong> owners, string netLink)
     {
-        if (new FileInfo($"/proc/{pid}/ns/net").LinkTarget != netLink)
+        if (Link($"/proc/{pid}/ns/net") != netLink)
             return null;
-        if (Inode(new FileInfo($"/proc/{pid}/ns/user").LinkTarget) is not { } user || !owners.Contains(user))
+        if (Inode(Link($"/proc/{pid}/ns/user")) is not { } user || !owners.Contains(user))
             return null;
         string stat = File.ReadAllText($"/proc/{pid}/stat");
         // pid (comm) state ppid pgrp session tty_nr tpgid flags ...: comm may hold spaces and ')', so count from the last ')'.
@@ -76,6 +83,12 @@ internal static class CapableProcesses
         return raw || admin ? new CapableProcess(pid, Printable(command), uid, raw, admin) : null;
     }
 
+    /// <summary>A namespace link's text; EACCES (ptrace's read check refused us) as <see cref="UnauthorizedAccessException"/>, anything else (gone) as <see cref="IOException"/>.</summary>
+    private static string Link(string path) =>
+        LinkListing.Target(path, out int error) ?? throw (error == (int)NetlinkFence.Interop.Uapi.Errno.ACCES
+            ? new UnauthorizedAccessException($"readlink({path}): EACCES")
+            : new IOException($"readlink({path}): errno {error}"));
+
     /// <summary>The inode of a namespace link's text, <c>user:[4026531837]</c>.</summary>
     private static ulong? Inode(string? link) =>
         link is not null && link.IndexOf('[') is >= 0 and var open && link.EndsWith(']')
@@ -90,13 +103,16 @@ internal static class CapableProcesses
 /// What <c>status</c> says of the namespace's capable processes: who can get around the table with packet sockets
 /// (CAP_NET_RAW) and who can change the network and its tables (CAP_NET_ADMIN), the daemon named as such.
 /// </summary>
-internal sealed record CapabilityReport(IReadOnlyList<CapableProcess> Processes, TableHolder Holder)
+internal sealed record CapabilityReport(IReadOnlyList<CapableProcess> Processes, int Unreadable, TableHolder Holder)
 {
     /// <summary>How many processes a text line names before "and N more".</summary>
     private const int Named = 8;
 
     public IEnumerable<string> Lines()
     {
+        if (Unreadable > 0)
+            yield return $"capabilities: {(Unreadable == 1 ? "1 process" : $"{Unreadable} processes")} could not be read (reading another user's or a more capable "
+                + "process's namespaces takes CAP_SYS_PTRACE), so the two lines below may leave some out: run status as root with every capability";
         var raw = Processes.Where(p => p.NetRaw).ToList();
         yield return raw.Count == 0
             ? "packet sockets: no process here holds CAP_NET_RAW, so none can send or receive around the table through packet sockets (AF_PACKET)"
@@ -115,6 +131,7 @@ internal sealed record CapabilityReport(IReadOnlyList<CapableProcess> Processes,
     /// <summary><c>capable_processes</c> of <c>status --output json</c>: every one, not only the first few.</summary>
     public void Write(System.Text.Json.Utf8JsonWriter w)
     {
+        w.WriteNumber("unreadable_processes", Unreadable);
         w.WriteStartArray("capable_processes");
         foreach (var process in Processes)
         {

@@ -84,7 +84,8 @@ internal static class WindowVerbs
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var (windows, audit, daemon) = await Control(target, policy, table).StatusAsync(cancellationToken);
             var holder = await ReadHolderAsync(target, table, daemon, cancellationToken);
-            var capable = new CapabilityReport(CapableProcesses.In(target.Handle), holder);
+            var (capable, unreadable) = CapableProcesses.In(target.Handle);
+            var capability = new CapabilityReport(capable, unreadable, holder);
             // Audit mode accepts what the policy denies: said first, on both streams, whatever the output format (as show does).
             if (audit is not null)
                 Console.Error.WriteLine(audit.Banner);
@@ -94,7 +95,7 @@ internal static class WindowVerbs
                 {
                     w.WriteString("table", table);
                     holder.Write(w);
-                    capable.Write(w);
+                    capability.Write(w);
                     if (audit is not null)
                         Output.WriteAudit(w, audit);
                     w.WriteStartArray("windows");
@@ -112,7 +113,7 @@ internal static class WindowVerbs
                 Console.WriteLine($"# {audit.Banner}");
             Console.WriteLine(holder.Describe(table));
             Console.WriteLine(TableBuild.Status(holder.AppliedBy));
-            foreach (string line in capable.Lines())
+            foreach (string line in capability.Lines())
                 Console.WriteLine(line);
             if (daemon is not null)
                 Console.WriteLine(daemon.Forwarding?.Describe() ?? "forwarding: none (the policy has no log.remote)");

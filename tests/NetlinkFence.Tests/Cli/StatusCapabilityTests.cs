@@ -73,18 +73,41 @@ public sealed class StatusCapabilityTests : IDisposable
     }
 
     [Fact]
+    public void Processes_status_may_not_read_are_counted_and_said_never_taken_as_harmless()
+    {
+        using var ns = TestNamespace.Create();
+        var apply = CliRunner.Run($"apply {_policy} --netns {ns.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        int root = Sleep(ns, "");
+        // status run inside the namespace as root with CAP_NET_ADMIN alone: ptrace's read check refuses it the
+        // namespaces of the sleeper, which has every capability.
+        string run = $"netns exec {ns.Name} setpriv --bounding-set=-all,+net_admin env DOTNET_NOLOGO=1 dotnet {CliRunner.CliPath} status --policy {_policy}";
+        var text = TestNamespace.TryRun("ip", run);
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        Assert.Matches(@"^capabilities: \d+ process(es)? could not be read \(reading another user's or a more capable process's namespaces takes CAP_SYS_PTRACE\), "
+            + "so the two lines below may leave some out: run status as root with every capability$", Line(text.Stdout, "capabilities: "));
+        Assert.DoesNotContain($"pid {root},", text.Stdout);
+        var json = TestNamespace.TryRun("ip", run + " --output json");
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        using var document = JsonDocument.Parse(json.Stdout);
+        Assert.True(document.RootElement.GetProperty("unreadable_processes").GetInt32() >= 1, json.Stdout);
+        // Root with every capability reads the sleeper and names it.
+        Assert.Contains($"sleep (pid {root}, uid 0)", CliRunner.Run($"status --policy {_policy} --netns {ns.Name}").Stdout);
+    }
+
+    [Fact]
     public void The_daemon_is_named_apart_and_a_long_list_is_cut_in_text()
     {
         var processes = Enumerable.Range(100, 10).Select(pid => new NetlinkFence.Cli.CapableProcess(pid, "agent", 0, NetRaw: true, NetAdmin: pid == 100))
             .Append(new NetlinkFence.Cli.CapableProcess(7, "netlinkfence", 0, NetRaw: false, NetAdmin: true)).ToList();
         var holder = new NetlinkFence.Cli.TableHolder(Owned: true, OwnerPort: 42, new NetlinkFence.Cli.RunningDaemon(7, "owner", "/etc/netlinkfence/policy.yaml"), AppliedBy: null);
-        var lines = new NetlinkFence.Cli.CapabilityReport(processes, holder).Lines().ToList();
+        var lines = new NetlinkFence.Cli.CapabilityReport(processes, 0, holder).Lines().ToList();
         Assert.Equal("packet sockets: 10 processes here hold CAP_NET_RAW and can send and receive around the table through packet sockets (AF_PACKET), "
             + "which no nftables table sees: " + string.Join(", ", Enumerable.Range(100, 8).Select(pid => $"agent (pid {pid}, uid 0)"))
             + " and 2 more (--output json lists them all); drop CAP_NET_RAW where it is not needed (docker run --cap-drop NET_RAW; systemd CapabilityBoundingSet=~CAP_NET_RAW)", lines[0]);
         Assert.Equal("network administration: 1 process besides the daemon here holds CAP_NET_ADMIN and can change routes, interfaces and firewall tables "
             + "(not this one while its owner holds it): agent (pid 100, uid 0)", lines[1]);
-        var daemonOnly = new NetlinkFence.Cli.CapabilityReport([processes[^1]], holder).Lines().ToList();
+        var daemonOnly = new NetlinkFence.Cli.CapabilityReport([processes[^1]], 0, holder).Lines().ToList();
         Assert.Equal("network administration: no process here but the daemon holds CAP_NET_ADMIN", daemonOnly[1]);
     }
 
@@ -94,7 +117,8 @@ public sealed class StatusCapabilityTests : IDisposable
         // Read only: the test's own namespace's /proc, no table. Kernel threads live in it with every capability
         // (kthreadd and its children); they open no sockets for anyone, so they are not listed.
         using var current = NetlinkFence.Interop.NetworkNamespaceHandle.OpenCurrent();
-        var listed = NetlinkFence.Cli.CapableProcesses.In(current).Select(p => p.Pid).ToHashSet();
+        var (capable, _) = NetlinkFence.Cli.CapableProcesses.In(current);
+        var listed = capable.Select(p => p.Pid).ToHashSet();
         var kernelThreads = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(n => int.Parse(n!))
             .Where(IsKernelThread).ToList();
         Assert.NotEmpty(kernelThreads);

@@ -127,6 +127,43 @@ public sealed class SyslogFailoverTests : IDisposable
     }
 
     /// <summary>
+    /// A collector that goes away takes the last 30 s of messages with it, so they are written again to the next
+    /// (at least once); the heartbeats among them are not: each named the first collector, and the fallback's view
+    /// must not show the host on its first collector. A fresh heartbeat goes instead, naming the fallback.
+    /// </summary>
+    [Fact]
+    public async Task Heartbeats_written_again_after_a_break_name_the_collector_they_go_to_now()
+    {
+        using var fallback = Collector(Fallback);
+        using var first = Collector(First);
+        first.Start();
+        fallback.Start();
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = First, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
+            Fallbacks = [new DnsEndPoint(Fallback, Port)],
+            FailbackAfter = TimeSpan.FromHours(1), // stays on the fallback for the rest of the test
+            Heartbeat = TimeSpan.FromSeconds(1),
+            MinReconnectDelay = TimeSpan.FromMilliseconds(500), MaxReconnectDelay = TimeSpan.FromSeconds(1),
+            ResendWindow = TimeSpan.FromMinutes(10), // a loaded runner's slow rsyslogd stop must not age the denials out of it
+            Log = message => { lock (_log) _log.Add(message); },
+        });
+        for (int n = 0; n < 100; n++)
+            Assert.True(forwarder.Enqueue(Denial(n)));
+        static List<(string Collector, string Fallback)> Beats(List<SyslogMessage> received) => received.Where(m => m.MessageId == "HEARTBEAT")
+            .Select(m => (m.Data["heartbeat@32473"]["collector"], m.Data["heartbeat@32473"]["fallback"])).ToList();
+        first.WaitFor(r => Denials(r).Count >= 100 && Beats(r).Count >= 2, TimeSpan.FromSeconds(60));
+
+        first.Stop();
+        // Written again to the fallback: the denials the first collector may not have read (it read them all, but TCP
+        // cannot say so), and heartbeats from then on, each naming the fallback.
+        var received = fallback.WaitFor(r => Denials(r).Count >= 100 && Beats(r).Count >= 2, TimeSpan.FromSeconds(60));
+        Assert.True(Denials(received).SetEquals(Enumerable.Range(0, 100)), Log());
+        Assert.True(forwarder.Status is { OnFallback: true, Resent: >= 100 }, $"{forwarder.Status}; {Log()}");
+        Assert.All(Beats(received), beat => Assert.Equal(($"{Fallback}:{Port}", "1"), beat));
+    }
+
+    /// <summary>
     /// When both collectors refuse, each failure is said, and what is queued waits for whichever answers first: here
     /// the fallback, started last. A fallback whose certificate does not name it is refused like any collector.
     /// </summary>

@@ -33,6 +33,9 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         public DenialContext? Context { get; } = context;
         public byte[]? Frame { get; set; } = frame;
         public long WrittenAt { get; set; }
+
+        /// <summary>A heartbeat names the collector it was written to: never sent again as it is (<see cref="Requeue"/>).</summary>
+        public bool IsHeartbeat { get; init; }
     }
 
     private readonly SyslogTlsOptions _options;
@@ -532,7 +535,8 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         if (_heartbeatDue)
         {
             var heartbeat = new Item(null, null, _formatter.Heartbeat(_options.Heartbeat!.Value, _sent, _dropped, _pending.Count, ++_sequence, _heartbeatState,
-                _collectors[_collector].Endpoint, _collector > 0)); // where it goes: a host on its fallback shows in a merged view
+                _collectors[_collector].Endpoint, _collector > 0)) // where it goes: a host on its fallback shows in a merged view
+            { IsHeartbeat = true };
             _heartbeatDue = false;
             batch.Add(heartbeat);
             bytes += heartbeat.Frame!.Length;
@@ -570,14 +574,26 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             _written.Dequeue();
     }
 
-    /// <summary>After a broken connection: the messages that may not have arrived go back to the front of the queue, in order.</summary>
+    /// <summary>
+    /// After a broken connection: the messages that may not have arrived go back to the front of the queue, in order.
+    /// A heartbeat among them is not: it names the collector it was written to, and the next connection may be to
+    /// another; a fresh one goes in its place, saying where it goes and what was sent by then.
+    /// </summary>
     private int Requeue()
     {
         lock (_gate)
         {
-            int count = _written.Count;
+            int count = 0;
             foreach (var item in _written.Reverse())
+            {
+                if (item.IsHeartbeat)
+                {
+                    _heartbeatDue = true;
+                    continue;
+                }
                 _pending.AddFirst(item);
+                count++;
+            }
             _written.Clear();
             _resent += (ulong)count;
             _inFlight = false;

@@ -6,9 +6,9 @@ namespace NetlinkFence.Policy.Import;
 /// <summary>
 /// A rule that matches a hash:ip,port or hash:net,port set allows each member's address on that member's protocol
 /// and port, which no single allow entry can say (an entry allows every port it lists to every address it lists). So
-/// the rule becomes one rule per protocol and port list: the addresses that have exactly the same ports are grouped,
-/// and each group's rule is the original with that protocol, those addresses and those ports. Together they match
-/// exactly the packets the set did. The rest of the import treats them as rules of the same line.
+/// the addresses that have exactly the same TCP and UDP ports are grouped, and each group becomes the original rule
+/// once per protocol, with those addresses and that protocol's ports. Together they match exactly the packets the
+/// set did. The rest of the import treats them as rules of the same line.
 /// </summary>
 internal static class IpsetPortRules
 {
@@ -25,9 +25,10 @@ internal static class IpsetPortRules
         var members = rule.Protocol is { } only ? match.Set.PortMembers.Where(m => m.Protocol == only).ToList() : match.Set.PortMembers;
         if (members.Count == 0)
             return Refused(rule, match, $"no member of ipset '{name}' is {rule.Protocol}: the rule matches nothing");
-        if (members.FindIndex(m => !PortProtocols.Contains(m.Protocol)) is >= 0 and int index && members[index] is var other)
-            return Refused(rule, match, $"member {IptablesSaveParser.Printable(other.ToString())} of ipset '{name}' is {IptablesSaveParser.Printable(other.Protocol)}: an allow entry has TCP and UDP ports only"
-                + (rule.Protocol is null ? " (add '-p tcp' or '-p udp' to the rule if the other members are what it is for)" : ""));
+        int other = members.FindIndex(m => !PortProtocols.Contains(m.Protocol));
+        if (other >= 0)
+            return Refused(rule, match, $"member {IptablesSaveParser.Printable(members[other].ToString())} of ipset '{name}' is {IptablesSaveParser.Printable(members[other].Protocol)}: "
+                + "an allow entry has TCP and UDP ports only" + (rule.Protocol is null ? " (add '-p tcp' or '-p udp' to the rule if the other members are what it is for)" : ""));
         var rules = new List<IptablesRule>();
         foreach (var group in GroupByPorts(members))
         {

@@ -62,14 +62,16 @@ internal readonly record struct IpsetPortMember(IPNetwork Network, string Protoc
 
 /// <summary>
 /// Reads <c>ipset save</c> output: <c>create NAME TYPE [family inet6] [netmask N] ...</c> and <c>add NAME MEMBER ...</c>
-/// lines. Address sets (hash:ip, hash:net, bitmap:ip) become lists of networks; every other type, a set whose members
-/// time out, and a <c>nomatch</c> member are kept as the reason a rule matching that set cannot be imported. What
+/// lines. Address sets (hash:ip, hash:net, bitmap:ip) become lists of networks, address-and-port sets (hash:ip,port,
+/// hash:net,port) lists of <see cref="IpsetPortMember"/>; every other type, a set whose members time out, a
+/// <c>nomatch</c> member and a port named by its service are kept as the reason a rule matching that set cannot be
+/// imported. What
 /// <c>ipset restore</c> itself would refuse (an unknown command, a member of a set not created, a bad address) is an
 /// error with file:line:column.
 /// </summary>
 internal sealed class IpsetSaveParser(string file, PolicyRules errors)
 {
-    private static readonly HashSet<string> AddressTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip", "hash:ip,port", "hash:net,port" };
+    private static readonly HashSet<string> ReadableTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip", "hash:ip,port", "hash:net,port" };
 
     private readonly Dictionary<string, IpsetSet> _sets = new(StringComparer.Ordinal);
 
@@ -127,7 +129,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
         bool ipv6 = Option(tokens, "family") is { } family && family.Text == "inet6";
         var set = new IpsetSet(name, type, ipv6, source);
         _sets[name] = set;
-        if (!AddressTypes.Contains(type))
+        if (!ReadableTypes.Contains(type))
             set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip) and address-and-port sets (hash:ip,port, hash:net,port)";
         else if (Option(tokens, "timeout") is not null)
             set.Unsupported = "its members time out (created with 'timeout'): they come and go while the host runs, so this saved copy of them is not a policy";
@@ -149,7 +151,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
         }
         if (tokens.Skip(3).Any(t => t.Text == "nomatch"))
             set.Unsupported ??= $"member {IptablesSaveParser.Printable(tokens[2].Text)} is 'nomatch' (line {source.Number}), an exception from the set: a policy lists what is allowed, never 'all but'";
-        if (!AddressTypes.Contains(set.Type))
+        if (!ReadableTypes.Contains(set.Type))
             return;
         if (set.HasPorts)
         {

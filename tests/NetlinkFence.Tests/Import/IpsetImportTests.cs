@@ -43,6 +43,19 @@ public sealed class IpsetImportTests
         add mgmt 198.51.100.7,icmp:echo-request
         create lists list:set size 8
         create empty hash:ip family inet hashsize 1024 maxelem 65536
+        create both list:set size 8
+        add both mirrors
+        add both v6
+        create services list:set size 8
+        add services pairs
+        create mixed list:set size 8
+        add mixed mirrors
+        add mixed pairs
+        create timed list:set size 8
+        add timed col
+        add timed ban
+        create only6 list:set size 8
+        add only6 v6
         """;
 
     private static IptablesImportResult Import(string rules, string sets = Sets, IReadOnlyDictionary<string, string>? defines = null, bool partial = false) =>
@@ -103,7 +116,11 @@ public sealed class IpsetImportTests
     [Theory]
     [InlineData("-A OUTPUT -p tcp -m set --match-set ban dst --dport 443 -j ACCEPT", "its members time out")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set nets dst --dport 443 -j ACCEPT", "member 10.1.0.0/16 is 'nomatch'")]
-    [InlineData("-A OUTPUT -p tcp -m set --match-set lists dst --dport 443 -j ACCEPT", "its type is list:set")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set lists dst --dport 443 -j ACCEPT", "ipset 'lists' (sets.save:30): it holds no set of family inet, so a rule of that family matches nothing")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set only6 dst --dport 443 -j ACCEPT", "it holds no set of family inet")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set timed dst --dport 443 -j ACCEPT", "its set 'ban' (sets.save:9): its members time out")]
+    [InlineData("-A OUTPUT -m set --match-set mixed dst,dst -j ACCEPT", "it holds address sets (mirrors) and address-and-port sets (pairs)")]
+    [InlineData("-A OUTPUT -p tcp -m set --match-set services dst --dport 443 -j ACCEPT", "the importer reads 'dst,dst' (OUTPUT) and 'src,dst' (INPUT)")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set mirrors dst,dst --dport 443 -j ACCEPT", "the importer reads 'src' or 'dst'")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst -j ACCEPT", "the importer reads 'dst,dst' (OUTPUT) and 'src,dst' (INPUT)")]
     [InlineData("-A OUTPUT -p tcp -m set --match-set pairs dst,dst --dport 443 -j ACCEPT", "both match the port")]
@@ -213,6 +230,9 @@ public sealed class IpsetImportTests
     [InlineData("create p hash:ip,port\nadd p 192.0.2.1,tcp:70000", 2, 21, "'70000' is not a tcp port")]
     [InlineData("create p hash:ip,port\nadd p 192.0.2.1,udp:90-80", 2, 21, "'90-80' is not a udp port")]
     [InlineData("create p hash:net,port family inet6\nadd p 192.0.2.0/24,tcp:443", 2, 7, "is an IPv4 address in a set of family inet6")]
+    [InlineData("create l list:set\nadd l nope", 2, 7, "set 'nope' has no create line before this one")]
+    [InlineData("create l list:set\ncreate m list:set\nadd l m", 3, 7, "set 'm' is a list:set, which a list:set cannot hold")]
+    [InlineData("create a hash:ip\ncreate l list:set\nadd l a\nadd l a", 4, 7, "set 'a' is already in list 'l'")]
     public void What_ipset_restore_would_refuse_is_an_error_in_the_ipset_file(string sets, int line, int column, string message)
     {
         var e = Assert.Throws<PolicyException>(() => Import("-A OUTPUT -p tcp -d 192.0.2.1 --dport 443 -j ACCEPT", sets));
@@ -238,6 +258,32 @@ public sealed class IpsetImportTests
         Assert.Equal(("2001:db8::1/128", 443), (Assert.Single(entry.Peers).Network.ToString(), (int)Assert.Single(entry.Tcp).First));
         Assert.Empty(entry.Udp);
         Assert.Contains("      to: [\"2001:db8::1\"]\n", result.Yaml);
+    }
+
+    [Fact]
+    public void A_list_of_sets_is_the_sets_of_the_rules_family_under_a_variable_of_that_family()
+    {
+        // 'both' holds an IPv4 and an IPv6 set: the kernel skips the set of the other family, and so does each define.
+        var result = Import("-A OUTPUT -p tcp -m set --match-set both dst -m tcp --dport 443 -j ACCEPT");
+        Assert.Contains("  # ipset both (list:set of mirrors, sets.save:32, 2 members); used at r.rules:9:37\n  both_v4: [203.0.113.7, 198.51.100.16/28]\n", result.Yaml);
+        Assert.Contains("      to: [$both_v4]\n", result.Yaml);
+        Assert.DoesNotContain("2001:db8", result.Yaml);
+        var v6 = ImportIPv6("-A OUTPUT -p tcp -m set --match-set both dst -m tcp --dport 443 -j ACCEPT", Sets);
+        Assert.Contains("  both_v6: \"2001:db8::50\"\n", v6.Yaml);
+        Assert.Equal("2001:db8::50/128", Assert.Single(Assert.Single(v6.Policy.Egress).Peers).Network.ToString());
+    }
+
+    [Fact]
+    public void A_list_of_address_and_port_sets_is_split_as_the_sets_are()
+    {
+        // 'services' holds 'pairs' alone, of one family: the same entries as the set itself gives.
+        var listed = Import("-A OUTPUT -m set --match-set services dst,dst -j ACCEPT");
+        var direct = Import("-A OUTPUT -m set --match-set pairs dst,dst -j ACCEPT");
+        Assert.Equal(direct.Policy.Egress.Select(Summary), listed.Policy.Egress.Select(Summary));
+        Assert.Equal(3, listed.Policy.Egress.Count);
+        Assert.Equal("192.168.1.10/32", Assert.Single(listed.Policy.Resolvers).Network.ToString());
+
+        static string Summary(AllowEntry e) => $"{string.Join(",", e.Peers.Select(p => p.Network))} {string.Join(",", e.Tcp)} {string.Join(",", e.Udp)}";
     }
 
     [Fact]

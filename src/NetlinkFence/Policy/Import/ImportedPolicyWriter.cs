@@ -37,7 +37,7 @@ internal sealed class ImportedPolicyWriter(ImportPlan plan, IReadOnlyList<Iptabl
             {
                 var uses = rulesets.SelectMany(r => r.VariableUses.GetValueOrDefault(name) ?? []).Select(u => u.ToString()).ToList();
                 string origin = rulesets.Select(r => r.Ipsets.GetValueOrDefault(name)).FirstOrDefault(s => s is not null) is { } set
-                    ? $"ipset {Comment(set.Name)} ({set.Type}, {Comment(set.Declaration.ToString())}, {set.Members.Count} member{(set.Members.Count == 1 ? "" : "s")})"
+                    ? $"ipset {Comment(set.Name)} ({set.Type}{(set.ListedSets is { } listed ? $" of {Comment(listed)}" : "")}, {Comment(set.Declaration.ToString())}, {set.Members.Count} member{(set.Members.Count == 1 ? "" : "s")})"
                     : $"--define {name}";
                 Line($"  # {origin}; used at {Comment(string.Join(", ", uses.Take(5)))}{(uses.Count > 5 ? $" and {uses.Count - 5} more" : "")}");
                 Line($"  {name}: {(values.Count == 1 ? values[0] : List(values))}");

@@ -18,8 +18,20 @@ internal sealed class IpsetSet(string name, string type, bool ipv6, IptablesLine
     /// <summary>The members of an address-and-port set (<see cref="HasPorts"/>), in the order the file lists them.</summary>
     public List<IpsetPortMember> PortMembers { get; } = [];
 
-    /// <summary>hash:ip,port or hash:net,port: each member is an address (network), a protocol and a port.</summary>
-    public bool HasPorts => Type is "hash:ip,port" or "hash:net,port";
+    /// <summary>hash:ip,port or hash:net,port (or a list:set's view of such sets): each member is an address (network), a protocol and a port.</summary>
+    public bool HasPorts { get; init; } = type is "hash:ip,port" or "hash:net,port";
+
+    /// <summary>list:set: its members are sets, and a packet matches when it matches one of them.</summary>
+    public bool IsList => Type == "list:set";
+
+    /// <summary>The sets a list:set holds, in the order the file adds them.</summary>
+    public List<IpsetSet> Listed { get; } = [];
+
+    /// <summary>A list:set's view for one family (<see cref="IpsetLists"/>): the names of the sets it stands for; null for any other set.</summary>
+    public string? ListedSets { get; init; }
+
+    /// <summary>A list:set's views for IPv4 and IPv6, the sets a rule of that family matches (<see cref="IpsetLists"/>).</summary>
+    public (IpsetSet IPv4, IpsetSet IPv6)? Views { get; set; }
 
     /// <summary>How many distinct members the set holds, of either kind.</summary>
     public int Count => HasPorts ? PortMembers.Count : Members.Count;
@@ -63,7 +75,7 @@ internal readonly record struct IpsetPortMember(IPNetwork Network, string Protoc
 /// <summary>
 /// Reads <c>ipset save</c> output: <c>create NAME TYPE [family inet6] [netmask N] ...</c> and <c>add NAME MEMBER ...</c>
 /// lines. Address sets (hash:ip, hash:net, bitmap:ip) become lists of networks, address-and-port sets (hash:ip,port,
-/// hash:net,port) lists of <see cref="IpsetPortMember"/>; every other type, a set whose members time out, a
+/// hash:net,port) lists of <see cref="IpsetPortMember"/>, list:set the sets it holds; every other type, a set whose members time out, a
 /// <c>nomatch</c> member and a port named by its service are kept as the reason a rule matching that set cannot be
 /// imported. What
 /// <c>ipset restore</c> itself would refuse (an unknown command, a member of a set not created, a bad address) is an
@@ -71,7 +83,7 @@ internal readonly record struct IpsetPortMember(IPNetwork Network, string Protoc
 /// </summary>
 internal sealed class IpsetSaveParser(string file, PolicyRules errors)
 {
-    private static readonly HashSet<string> ReadableTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip", "hash:ip,port", "hash:net,port" };
+    private static readonly HashSet<string> ReadableTypes = new(StringComparer.Ordinal) { "hash:ip", "hash:net", "bitmap:ip", "hash:ip,port", "hash:net,port", "list:set" };
 
     private readonly Dictionary<string, IpsetSet> _sets = new(StringComparer.Ordinal);
 
@@ -110,6 +122,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
                     break;
             }
         }
+        IpsetLists.MakeViews(_sets.Values);
         return _sets;
     }
 
@@ -130,7 +143,7 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
         var set = new IpsetSet(name, type, ipv6, source);
         _sets[name] = set;
         if (!ReadableTypes.Contains(type))
-            set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip) and address-and-port sets (hash:ip,port, hash:net,port)";
+            set.Unsupported = $"its type is {IptablesSaveParser.Printable(type)}; the importer reads address sets (hash:ip, hash:net, bitmap:ip), address-and-port sets (hash:ip,port, hash:net,port) and lists of them (list:set)";
         else if (Option(tokens, "timeout") is not null)
             set.Unsupported = "its members time out (created with 'timeout'): they come and go while the host runs, so this saved copy of them is not a policy";
         if (Option(tokens, "netmask") is { } netmask)
@@ -153,6 +166,11 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
             set.Unsupported ??= $"member {IptablesSaveParser.Printable(tokens[2].Text)} is 'nomatch' (line {source.Number}), an exception from the set: a policy lists what is allowed, never 'all but'";
         if (!ReadableTypes.Contains(set.Type))
             return;
+        if (set.IsList)
+        {
+            AddListed(source, set, tokens[2]);
+            return;
+        }
         if (set.HasPorts)
         {
             AddPortMember(source, set, tokens[2]);
@@ -233,6 +251,26 @@ internal sealed class IpsetSaveParser(string file, PolicyRules errors)
             if (set.HeldPorts.Add(item))
                 set.PortMembers.Add(item);
         }
+    }
+
+    /// <summary>
+    /// <c>add LIST SET [before|after OTHER]</c>: the set must be created already and not be a list itself, and is
+    /// listed once (<c>ipset restore</c> refuses each of these). Where it goes in the list does not change what the
+    /// list matches, so <c>before</c> and <c>after</c> are not read.
+    /// </summary>
+    private void AddListed(IptablesLine source, IpsetSet list, IptablesToken token)
+    {
+        string name = IptablesSaveParser.Printable(token.Text);
+        string? error = !_sets.TryGetValue(token.Text, out var listed) ? $"set '{name}' has no create line before this one"
+            : listed.IsList ? $"set '{name}' is a list:set, which a list:set cannot hold"
+            : list.Listed.Contains(listed) ? $"set '{name}' is already in list '{IptablesSaveParser.Printable(list.Name)}'"
+            : null;
+        if (error is not null)
+        {
+            Error(source.Number, token.Column, error, "ipset restore refuses it: check the file is the whole output of `ipset save`");
+            return;
+        }
+        list.Listed.Add(listed!);
     }
 
     /// <summary>The value after <paramref name="key"/> among a create line's options.</summary>

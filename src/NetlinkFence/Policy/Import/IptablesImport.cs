@@ -16,9 +16,9 @@ public sealed record IptablesImportRequest
 
     /// <summary>
     /// The <c>ipset save</c> output of the same host: the members of the sets that <c>-m set --match-set</c> names
-    /// (address sets: hash:ip, hash:net, bitmap:ip; address-and-port sets: hash:ip,port, hash:net,port). Each address
-    /// set a rule uses becomes a <c>define:</c> variable; a rule of an address-and-port set becomes one entry for each
-    /// group of addresses with the same ports.
+    /// (address sets: hash:ip, hash:net, bitmap:ip; address-and-port sets: hash:ip,port, hash:net,port; list:set of
+    /// either, as the sets of the rule's family it holds). Each address set a rule uses becomes a <c>define:</c>
+    /// variable; a rule of an address-and-port set becomes one entry for each group of addresses with the same ports.
     /// </summary>
     public IptablesSource? Ipsets { get; init; }
 

@@ -112,7 +112,7 @@ public static class IptablesImporter
     private static IReadOnlyDictionary<string, IpsetSet> NameVariables(IReadOnlyDictionary<string, IpsetSet> sets, IReadOnlyDictionary<string, string> defines)
     {
         var taken = new HashSet<string>(defines.Keys, StringComparer.Ordinal);
-        foreach (var set in sets.Values)
+        foreach (var set in IpsetLists.Named(sets.Values))
         {
             string variable = taken.Contains(set.Variable) ? "ipset_" + set.Variable : set.Variable;
             for (int n = 2; !taken.Add(variable); n++)

@@ -587,6 +587,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     "give its members with --ipset FILE, the output of `ipset save` on the same host", "ipset-missing");
                 return;
             }
+            set = IpsetLists.Matched(set, parser._ruleset.IPv6);
             if (set.IPv6 != parser._ruleset.IPv6)
             {
                 Bad(nameToken, $"ipset '{Printable(name)}' is of family {(set.IPv6 ? "inet6" : "inet")}, in an {(parser._ruleset.IPv6 ? "ip6tables" : "iptables")} file (the kernel refuses the rule)",

@@ -21,8 +21,8 @@ public abstract class DifferentialTrafficTest
     /// The same, for a ruleset whose rules match ipsets: the reference loads <paramref name="ipsets"/> (an
     /// <c>ipset save</c> file) with <c>ipset restore</c> before the rules, and the import is given it with <c>--ipset</c>.
     /// </summary>
-    protected static Task AssertSameVerdictsWithIpsetsAsync(string rules, string ipsets) =>
-        CompareAsync(rules, null, ipsets, partial: false, [], SameVerdicts(null));
+    protected static Task AssertSameVerdictsWithIpsetsAsync(string rules, string ipsets, string? rules6 = null) =>
+        CompareAsync(rules, rules6, ipsets, partial: false, [], SameVerdicts(rules6));
 
     private static Action<VerdictMatrix, string> SameVerdicts(string? rules6) => (matrix, report) =>
     {
@@ -170,6 +170,12 @@ public sealed class IpsetPortsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
     public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsWithIpsetsAsync("ipset-ports.rules", "ipset-ports.save");
+}
+
+public sealed class IpsetListDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task ImportedPolicyAllowsExactlyWhatIptablesAllows() => AssertSameVerdictsWithIpsetsAsync("list-set.rules", "list-set.save", "list-set.v6.rules");
 }
 
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest

@@ -15,6 +15,7 @@ root.Subcommands.Add(DemoVerb.Create());
 root.Subcommands.Add(ProbeVerb.Create());
 root.Subcommands.Add(RemoveVerb.Create());
 root.Subcommands.Add(LintVerb.Create());
+root.Subcommands.Add(HostsVerb.Create());
 root.Subcommands.Add(ConfirmVerb.Create());
 root.Subcommands.Add(RollbackVerb.Create());
 root.Subcommands.Add(RollbackWaiterVerb.Create());

@@ -8,7 +8,7 @@ namespace NetlinkFence.Policy.Import;
 /// chain C reached by <c>-j C</c> matches when both the jump's conditions and its own hold. A loop of jumps is an
 /// error (iptables-restore refuses it too).
 /// </summary>
-internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
+internal sealed class ChainFlattener(IptablesTable table, bool ipv6, PolicyRules errors)
 {
     /// <summary>Most nested jumps (the kernel allows no deeper call stacks in practice either).</summary>
     private const int MaxDepth = 32;
@@ -18,15 +18,27 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
     public List<FlatRule> Flatten(IptablesChain chain, Direction direction)
     {
         var result = new List<FlatRule>();
-        Walk(chain, direction, [], null, result, [chain.Name]);
+        Walk(chain, direction, [], null, result, [chain.Name], null);
         return result;
     }
 
-    private void Walk(IptablesChain chain, Direction direction, List<IptablesRule> via, FlatRule? outer, List<FlatRule> result, List<string> path)
+    // unreachable: why no packet reaches this chain's rules (a jump after RETURNs that return every packet); null when they are reached.
+    private void Walk(IptablesChain chain, Direction direction, List<IptablesRule> via, FlatRule? outer, List<FlatRule> result, List<string> path, string? unreachable)
     {
-        foreach (var rule in chain.Rules)
+        // In a chain INPUT jumps to, RETURNs by address type may together end the chain for every packet.
+        var returnsAll = via.Count > 0 && direction == Direction.Input && !ipv6 ? AddressTypeReturns.Find(chain.Rules) : null;
+        for (int i = 0; i < chain.Rules.Count; i++)
         {
+            var rule = chain.Rules[i];
             var flat = Combine(Of(rule, direction, via), outer);
+            flat.NeverReached = unreachable;
+            if (returnsAll is var (first, last) && i >= first)
+            {
+                if (i <= last)
+                    flat.ReturnsAll = AddressTypeReturns.Returned(chain.Rules, (first, last));
+                else
+                    flat.NeverReached ??= AddressTypeReturns.NeverReached(chain.Rules, (first, last));
+            }
             if (rule.TargetIsChain && table.Chains.TryGetValue(rule.Target!, out var called))
             {
                 if (path.Contains(called.Name))
@@ -41,7 +53,7 @@ internal sealed class ChainFlattener(IptablesTable table, PolicyRules errors)
                     continue;
                 }
                 Reached.Add(called.Name);
-                Walk(called, direction, [.. via, rule], flat, result, [.. path, called.Name]);
+                Walk(called, direction, [.. via, rule], flat, result, [.. path, called.Name], flat.NeverReached);
                 continue;
             }
             result.Add(flat);

@@ -45,6 +45,12 @@ internal sealed class FlatRule
     /// <summary>The jump's and the rule's conditions contradict: no packet matches.</summary>
     public string? Never { get; set; }
 
+    /// <summary>Why no packet reaches the rule (RETURNs before it return every one: <see cref="AddressTypeReturns"/>); null when packets do.</summary>
+    public string? NeverReached { get; set; }
+
+    /// <summary>A RETURN of a run that returns every packet INPUT sees (<see cref="AddressTypeReturns"/>): the end of its chain, and why.</summary>
+    public string? ReturnsAll { get; set; }
+
     public string? Target => Rule.Target;
 
     public IptablesLine Line => Rule.Line;

@@ -57,6 +57,13 @@ internal sealed class IptablesRule
 
     /// <summary><c>-m hl --hl-eq N</c> (ip6tables): the packet's hop limit.</summary>
     public string? HopLimit { get; set; }
+
+    /// <summary>
+    /// <c>-m addrtype --dst-type TYPE[,TYPE]</c>: the kinds of destination address matched (LOCAL, BROADCAST, ...), upper
+    /// case. Never imported as a condition (the rule is unsupported), but a run of RETURNs that together return every
+    /// packet INPUT sees is understood (<see cref="AddressTypeReturns"/>).
+    /// </summary>
+    public IReadOnlyList<string>? DestinationTypes { get; set; }
     public string? Target { get; set; }
     public int TargetColumn { get; set; }
     public bool TargetIsChain { get; set; }

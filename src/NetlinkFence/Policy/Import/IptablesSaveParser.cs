@@ -367,7 +367,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange" or "set"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange" or "set" or "addrtype"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -406,6 +406,14 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (!_matches.Contains(option.Text == "--state" ? "state" : "conntrack"))
                         return Bad(option, $"{option.Text} needs '-m {(option.Text == "--state" ? "state" : "conntrack")}' before it", "add the match");
                     return Value(option) is { } states && States(states);
+                case "--dst-type":
+                    if (!_matches.Contains("addrtype"))
+                        return Bad(option, "--dst-type needs '-m addrtype' before it", "add the match");
+                    if (Value(option) is not { } types)
+                        return false;
+                    rule.DestinationTypes = types.Text.ToUpperInvariant().Split(',');
+                    Unsupported(option, AddressTypeReturns.Reason);
+                    return true;
                 case "--comment":
                     if (Value(option) is not { } comment)
                         return false;

@@ -72,7 +72,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
 
     private void Filter(IptablesRuleset ruleset, IptablesTable table)
     {
-        var flattener = new ChainFlattener(table, errors);
+        var flattener = new ChainFlattener(table, ruleset.IPv6, errors);
         foreach (var (name, direction) in new[] { ("OUTPUT", Direction.Output), ("INPUT", Direction.Input), ("FORWARD", Direction.Forward) })
         {
             var chain = table.Chains.GetValueOrDefault(name) ?? new IptablesChain(name, "ACCEPT", table.Header) { Declared = false };
@@ -215,6 +215,11 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 Fate(rule, LineFate.NoEffect, $"never reached: line {_terminator.Line.Number} before it ends the chain");
                 return;
             }
+            if (rule.NeverReached is { } unreachable)
+            {
+                Fate(rule, LineFate.NoEffect, unreachable);
+                return;
+            }
             if (rule.Never is { } never)
             {
                 Fate(rule, LineFate.NoEffect, $"matches nothing: {never}");
@@ -224,6 +229,9 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             {
                 case null:
                     Fate(rule, LineFate.NoEffect, "no target: iptables only counts these packets");
+                    return;
+                case "RETURN" when rule.ReturnsAll is { } returnsAll:
+                    Fate(rule, LineFate.NoEffect, returnsAll);
                     return;
                 case "RETURN":
                     var userChain = rule.Via.Count > 0 ? rule.Rule.Chain : null;
@@ -338,13 +346,30 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 NotImported(rule, "port 0 is not a port a connection can use; a policy names ports 1 to 65535");
                 return;
             }
-            if (!Shadowed(rule, ConnState.New | ConnState.Untracked, loopback: false))
+            var exceptions = Exceptions(rule);
+            if (exceptions is not null)
+            {
+                var kept = AddressExceptions.Without(rule.Peer, exceptions, ruleset.IPv6);
+                string denyLines = string.Join(", ", exceptions.Select(d => d.Line.Number).Distinct());
+                if (kept.Count == 0)
+                {
+                    Fate(rule, LineFate.NoEffect, $"allows nothing: line(s) {denyLines} before it deny every address it accepts");
+                    return;
+                }
+                rule.Peer = kept;
+                foreach (var deny in exceptions)
+                    Refate(deny, LineFate.Denied, $"an exception to line {rule.Line.Number}'s allow entry, which leaves its addresses out");
+            }
+            else if (!Shadowed(rule, ConnState.New | ConnState.Untracked, loopback: false))
                 return;
             var entry = new ImportedEntry { Egress = direction == Direction.Output, IPv6 = ruleset.IPv6, Comment = rule.Comment, Owner = rule.UidOwner };
             entry.Peers = rule.Peer?.ToList();
             var ports = rule.DestinationPorts?.ToList() ?? [new PortItem("1:65535", [(1, 65535)])];
             (rule.Protocol == "tcp" ? entry.Tcp : entry.Udp).AddRange(ports);
-            entry.Lines.AddRange(rule.Lines);
+            // The exceptions are cited just before the accept's own line, which stays last (the entry is named after it).
+            entry.Lines.AddRange(rule.Lines.SkipLast(1));
+            entry.Lines.AddRange(exceptions?.Select(d => d.Line) ?? []);
+            entry.Lines.Add(rule.Line);
             (direction == Direction.Output ? _plan.Egress : _plan.Input).Add(entry);
             Fate(rule, LineFate.Entry, "");
             if (rule.DestinationPorts?.SelectMany(p => p.Ranges).Any(r => r.First == 0) == true)
@@ -400,6 +425,17 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                     : "matches the host's own destination address (-d on INPUT): a policy matches the source",
                 _ => null,
             };
+
+        /// <summary>
+        /// The earlier denies that take part of what the allow <paramref name="rule"/> accepts, when each takes away
+        /// just some of its addresses (<see cref="AddressExceptions"/>), so that the allow without them says the same;
+        /// null when none overlaps or one takes something else (then <see cref="Shadowed"/> decides).
+        /// </summary>
+        private List<FlatRule>? Exceptions(FlatRule rule)
+        {
+            var overlapping = _denies.Where(d => Overlaps(d, rule, ConnState.New | ConnState.Untracked, loopback: false)).ToList();
+            return overlapping.Count > 0 && overlapping.All(d => AddressExceptions.IsExceptionTo(d, rule)) ? overlapping : null;
+        }
 
         /// <summary>
         /// True when no earlier DROP or REJECT takes part of what <paramref name="rule"/> accepts; otherwise both are
@@ -602,11 +638,13 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 _accepts.Add((rule, fate == LineFate.Entry ? ConnState.New | ConnState.Untracked : rule.States ?? ConnState.All, rule.Interface == "lo"));
         }
 
-        private void Refate(FlatRule rule, string why)
+        private void Refate(FlatRule rule, string why) => Refate(rule, LineFate.NotImported, why);
+
+        private void Refate(FlatRule rule, LineFate fate, string why)
         {
             int i = _plan.Fates.FindLastIndex(f => f.Line == rule.Line);
             if (i >= 0)
-                _plan.Fates[i] = (rule.Line, LineFate.NotImported, why);
+                _plan.Fates[i] = (rule.Line, fate, why);
         }
 
         private void NotImported(FlatRule rule, string reason, SourceLocation? at = null)

@@ -451,14 +451,21 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 clear = false;
                 if (deny.Target != "RETURN" && _shadowing.Add(deny))
                 {
+                    // A condition the importer does not read counts as matching: say which, so the line is not a riddle.
+                    string takes = deny.Unsupported.Count > 0
+                        ? $"may take away part of what that line accepts ({deny.Unsupported[0].Reason}, so it counts as matching every packet)"
+                        : "takes away part of what that line accepts";
                     Refate(deny, $"denies part of what line {rule.Line.Number} accepts after it");
-                    owner.Unsupported(deny.Line.At(), $"{deny.Target} before line {rule.Line.Number}'s ACCEPT takes away part of what that line accepts: an allow-list has no exceptions, it would accept all of it", Fix);
+                    owner.Unsupported(deny.Line.At(), $"{deny.Target} before line {rule.Line.Number}'s ACCEPT {takes}: an allow-list has no exceptions, it would accept all of it", Fix);
                 }
             }
             if (!clear)
             {
                 var first = _denies.First(d => Overlaps(d, rule, states, loopback));
-                NotImported(rule, $"line {first.Line.Number} before it {first.Target switch { "REJECT" => "rejects", "RETURN" => "returns", _ => "drops" }} part of what it accepts (an allow entry would accept all of it)");
+                string verb = first.Target switch { "REJECT" => "reject", "RETURN" => "return", _ => "drop" };
+                NotImported(rule, first.Unsupported.Count > 0
+                    ? $"line {first.Line.Number} before it may {verb} part of what it accepts (a condition there the importer does not read counts as matching; an allow entry would accept all of it)"
+                    : $"line {first.Line.Number} before it {verb}s part of what it accepts (an allow entry would accept all of it)");
             }
             return clear;
         }

@@ -418,4 +418,25 @@ public sealed class IptablesImportTests
         Assert.Contains(result.Notes, n => n.Code == "log-before-accept");
         Assert.Equal("OUT: ", result.Policy.Log.Prefix);
     }
+
+    [Fact]
+    public void The_log_rule_that_logs_only_drops_gives_the_prefix_over_an_earlier_audit_of_new_connections()
+    {
+        // ufw's `logging medium`: "[UFW AUDIT] " logs new connections before they are accepted, "[UFW BLOCK] " what is dropped.
+        var result = ImportText(Filter("-A OUTPUT -m conntrack --ctstate NEW -j LOG --log-prefix \"AUDIT: \"\n"
+            + "-A OUTPUT -d 203.0.113.50 -p tcp --dport 443 -j ACCEPT\n-A OUTPUT -j LOG --log-prefix \"BLOCK: \""));
+        Assert.Equal("BLOCK: ", result.Policy.Log.Prefix);
+        var audit = Assert.Single(result.Notes, n => n.Code == "log-before-accept");
+        Assert.Equal(FirstRuleLine, audit.Location.Line);
+        Assert.Contains("logs packets that line 10 then accepts (an audit of allowed traffic); the policy logs only what it drops, with line 11's settings", audit.Message);
+    }
+
+    [Fact]
+    public void A_second_loopback_accept_after_a_drop_is_never_reached_not_shadowed()
+    {
+        // ufw's `allow out on lo` comes after its own `-o lo -j ACCEPT` (Filter's line 7) and after the user's denies.
+        var result = ImportText(Filter("-A OUTPUT -d 203.0.113.9 -j DROP\n-A OUTPUT -o lo -j ACCEPT"));
+        Assert.Empty(result.NotImported);
+        Assert.Contains("r.rules:10: no effect (never reached: line 7 before it accepts all loopback traffic)", result.Yaml);
+    }
 }

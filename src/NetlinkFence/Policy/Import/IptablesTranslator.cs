@@ -295,8 +295,14 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 if (rule.States is null && rule.Protocol is null && rule.Peer is null && rule.Local is null && rule.DestinationPorts is null
                     && rule.SourcePorts is null && rule.Limit is null && rule.IcmpType is null && rule.HopLimit is null && rule.UidOwner is null)
                 {
+                    // After a first such accept, no loopback packet reaches this one (ufw's `allow out on lo` after its own).
+                    if (_loopback is { } earlier)
+                    {
+                        Fate(rule, LineFate.NoEffect, $"never reached: line {earlier.Line.Number} before it accepts all loopback traffic");
+                        return;
+                    }
                     Shadowed(rule, ConnState.All, loopback: true);
-                    _loopback ??= rule;
+                    _loopback = rule;
                     Fate(rule, LineFate.BuiltIn, "loopback: every policy accepts it");
                 }
                 else
@@ -554,12 +560,20 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
         }
 
         /// <summary>
-        /// The policy logs every packet it drops, with one prefix (and a derived one on input) and one rate. The first
-        /// LOG rule of OUTPUT gives them; what differs from the ruleset is a note (logging changes no verdict).
+        /// The policy logs every packet it drops, with one prefix (and a derived one on input) and one rate. OUTPUT's
+        /// first LOG rule that logs only what the chain then drops gives them (ufw's "[UFW BLOCK] ", not the "[UFW
+        /// AUDIT] " of new connections it logs before accepting them), else its first LOG rule; what differs from the
+        /// ruleset is a note (logging changes no verdict).
         /// </summary>
         private void Logging()
         {
-            var log = _logs.FirstOrDefault();
+            var position = new Dictionary<FlatRule, int>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < rules.Count; i++)
+                position[rules[i]] = i;
+            // The first accept after a LOG rule that takes some of the packets it logs; null when it logs only drops.
+            FlatRule? AcceptedAfter(FlatRule log) =>
+                _accepts.FirstOrDefault(a => position[a.Rule] > position[log] && Overlaps(log, a.Rule, a.States, a.Loopback)).Rule;
+            var log = _logs.FirstOrDefault(l => AcceptedAfter(l) is null) ?? _logs.FirstOrDefault();
             if (log is null)
             {
                 if (direction == Direction.Output && _plan.Log is null && !ruleset.IPv6)
@@ -595,22 +609,18 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
                 owner.Note(Severity.Warning, log.Line.At(), "INPUT logs but OUTPUT does not: a policy has one log prefix, taken from OUTPUT, so input denials go to NFLOG only",
                     "add a LOG rule at the end of OUTPUT, or 'log:' to the policy", "input-log-not-imported");
             }
-            foreach (var other in _logs.Skip(1))
-                owner.Note(Severity.Warning, other.Line.At(), $"a second LOG rule on {chain.Name}: the policy logs each denial once, with line {log.Line.Number}'s settings", "", "extra-log-rule");
+            foreach (var other in _logs.Where(l => l != log))
+            {
+                if (AcceptedAfter(other) is { } accepted)
+                    owner.Note(Severity.Warning, other.Line.At(), $"logs packets that line {accepted.Line.Number} then accepts (an audit of allowed traffic); the policy logs only what it drops, with line {log.Line.Number}'s settings", "", "log-before-accept");
+                else
+                    owner.Note(Severity.Warning, other.Line.At(), $"a second LOG rule on {chain.Name}: the policy logs each denial once, with line {log.Line.Number}'s settings", "", "extra-log-rule");
+            }
             if (!WholeLog(log))
                 owner.Note(Severity.Warning, log.Line.At(), "this LOG rule logs only part of the traffic; the policy logs every denied packet", "", "partial-log");
-            var position = new Dictionary<FlatRule, int>(ReferenceEqualityComparer.Instance);
-            for (int i = 0; i < rules.Count; i++)
-                position[rules[i]] = i;
             int index = position[log];
-            foreach (var (accept, states, loopback) in _accepts)
-            {
-                if (position[accept] > index && Overlaps(log, accept, states, loopback))
-                {
-                    owner.Note(Severity.Warning, log.Line.At(), $"logs packets that line {accept.Line.Number} then accepts; the policy logs only what it drops", "", "log-before-accept");
-                    break;
-                }
-            }
+            if (AcceptedAfter(log) is { } acceptedAfterLog)
+                owner.Note(Severity.Warning, log.Line.At(), $"logs packets that line {acceptedAfterLog.Line.Number} then accepts; the policy logs only what it drops", "", "log-before-accept");
             foreach (var deny in _denies.Where(d => position[d] < index && d.States != ConnState.Invalid && d.Target != "RETURN"))
             {
                 owner.Note(Severity.Info, deny.Line.At(), $"the ruleset drops these packets before its LOG rule (line {log.Line.Number}) sees them; the policy logs them too", "", "drop-before-log");

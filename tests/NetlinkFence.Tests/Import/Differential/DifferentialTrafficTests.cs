@@ -202,6 +202,12 @@ public sealed class UfwDifferentialTests : DifferentialTrafficTest
     public Task PartialImportGivesUfwsVerdictsForIPv4TcpAndUdp() => AssertPartialImportExactForIPv4TcpAndUdpAsync("ufw.rules", "ufw.v6.rules");
 }
 
+public sealed class UfwLoggingDifferentialTests : DifferentialTrafficTest
+{
+    [Fact]
+    public Task PartialImportGivesUfwsVerdictsForIPv4TcpAndUdp() => AssertPartialImportExactForIPv4TcpAndUdpAsync("ufw-logging.rules", "ufw-logging.v6.rules");
+}
+
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest
 {
     [Fact]

@@ -33,11 +33,25 @@ internal static class HostsFile
             number++;
             string line = raw.Split('#', 2)[0];
             string[] words = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
-            if (words.Length < 2 || !words[0].AsSpan().ContainsAny('.', ':') || !IPAddress.TryParse(words[0], out var address))
+            if (words.Length < 2 || !IsAddress(words[0], out var address))
                 continue;
             names.AddRange(words.Skip(1).Select(name => new HostsFileName(number, address, name)));
         }
         return names;
+    }
+
+    /// <summary>
+    /// An address as glibc reads it there (inet_pton): IPv6, or IPv4 as four decimal numbers, never the shorthands .NET
+    /// also takes (<c>10.1</c> would be 10.0.0.1).
+    /// </summary>
+    private static bool IsAddress(string word, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (word.Contains(':'))
+            return IPAddress.TryParse(word, out address);
+        string[] parts = word.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255)
+            && IPAddress.TryParse(word, out address);
     }
 
     /// <summary>The pins as hosts file lines, one per address and name, in the policy's order.</summary>

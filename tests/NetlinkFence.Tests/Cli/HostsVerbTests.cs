@@ -52,8 +52,9 @@ public sealed class HostsVerbTests
     public void A_hosts_file_with_every_pin_at_its_addresses_passes_the_check()
     {
         string policy = Write(Pinned, ".yaml");
-        // Names without case, aliases, comments, a subset of a pin's addresses and lines glibc skips are all fine.
-        string hosts = Write("127.0.0.1 localhost\n# 198.51.100.9 api.ironclaw.example\nnot-an-address api.ironclaw.example\n"
+        // Names without case, aliases, comments, a subset of a pin's addresses and lines glibc skips (no address, an IPv4
+        // shorthand inet_pton refuses, which .NET would read as 198.0.0.51) are all fine.
+        string hosts = Write("127.0.0.1 localhost\n# 198.51.100.9 api.ironclaw.example\nnot-an-address api.ironclaw.example\n198.51 api.ironclaw.example\n"
             + "203.0.113.50\tAPI.IronClaw.example api  # the platform\n192.0.2.20 logs collector.example\n", ".hosts");
         var check = CliRunner.Run($"hosts {policy} --check --file {hosts}");
         Assert.True(check.ExitCode == 0, check.Stdout + check.Stderr);

@@ -26,6 +26,10 @@ public sealed class DhcpTests
         {
             World = TestNamespace.Create();
             Agent = TestNamespace.Create();
+            // IPv4 only: a link coming up sends IPv6 router solicitations and MLD reports, which the policy (with no IPv6
+            // peer) denies, and which would blur what egress_denied says about the renewal.
+            foreach (var ns in new[] { World, Agent })
+                ns.Exec("sysctl", "-qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
             TestNamespace.Run("ip", $"link add vw netns {World.Name} type veth peer name va netns {Agent.Name}");
             World.Exec("ip", $"addr add {Server}/24 dev vw");
             World.Exec("ip", "link set vw up");
@@ -114,19 +118,29 @@ public sealed class DhcpTests
         }
     }
 
-    private static void Apply(DhcpPair pair, string allow)
+    private static string Apply(DhcpPair pair, string allow)
     {
         string policy = TestScratch.PathFor("nlf-dhcp", ".yaml");
         File.WriteAllText(policy, $"version: 1\negress:\n  allow:\n    - {{ name: control, to: [203.0.113.50], tcp: [443] }}\n{allow}");
         var apply = CliRunner.Run($"apply {policy} --netns {pair.Agent.Name}");
         Assert.True(apply.ExitCode == 0, apply.Stderr);
+        return policy;
+    }
+
+    /// <summary>What <c>egress_denied</c> dropped so far, as <c>stats</c> reads it.</summary>
+    private static long EgressDenied(DhcpPair pair, string policy)
+    {
+        var stats = CliRunner.Run($"stats --policy {policy} --netns {pair.Agent.Name} --output json");
+        Assert.True(stats.ExitCode == 0, stats.Stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stats.Stdout);
+        return json.RootElement.GetProperty("denied").EnumerateArray().Single(d => d.GetProperty("chain").GetString() == "egress_denied").GetProperty("packets").GetInt64();
     }
 
     [Fact]
     public void Without_an_entry_for_the_server_the_renewal_is_denied_and_the_lease_is_kept_by_rebinding()
     {
         using var pair = new DhcpPair();
-        Apply(pair, "");
+        string policy = Apply(pair, "");
         pair.StartClient();
         Assert.True(pair.WaitForEvents(1, 60), $"no lease within 60 s under the policy:\n{pair.ClientLog}");
         string bound = Assert.Single(pair.EventsSoFar(), e => e.StartsWith("BOUND ", StringComparison.Ordinal));
@@ -135,6 +149,7 @@ public sealed class DhcpTests
         string log = pair.ClientLog;
         Assert.Contains($"on va to {Server} port 67", log);
         Assert.Contains("send_packet: Operation not permitted", log);
+        Assert.True(EgressDenied(pair, policy) > 0, "the denied renewal is not counted in egress_denied");
         string kept = pair.EventsSoFar().Where(e => !e.StartsWith("PREINIT", StringComparison.Ordinal)).ElementAt(1);
         Assert.Matches("^(RENEW|REBIND) ", kept);
         Assert.Equal(bound.Split(' ')[1], kept.Split(' ')[1]);
@@ -145,7 +160,7 @@ public sealed class DhcpTests
     public void With_an_entry_for_the_servers_port_67_the_renewal_goes_to_the_server_and_nothing_is_denied()
     {
         using var pair = new DhcpPair();
-        Apply(pair, $"    - {{ name: dhcp-server, to: [{Server}], udp: [67] }}\n");
+        string policy = Apply(pair, $"    - {{ name: dhcp-server, to: [{Server}], udp: [67] }}\n");
         pair.StartClient();
         Assert.True(pair.WaitForEvents(2, 90), $"no lease and renewal within 90 s:\n{pair.ClientLog}");
         string log = pair.ClientLog;
@@ -153,6 +168,7 @@ public sealed class DhcpTests
         Assert.True(unicast >= 0, log);
         Assert.Contains("DHCPACK", log[unicast..]);
         Assert.DoesNotContain("Operation not permitted", log);
+        Assert.Equal(0, EgressDenied(pair, policy));
         Assert.StartsWith("RENEW ", pair.EventsSoFar().Where(e => !e.StartsWith("PREINIT", StringComparison.Ordinal)).ElementAt(1));
     }
 }

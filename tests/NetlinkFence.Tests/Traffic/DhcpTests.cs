@@ -34,7 +34,7 @@ public sealed class DhcpTests
             World.Exec("ip", $"addr add {Server}/24 dev vw");
             World.Exec("ip", "link set vw up");
             Agent.Exec("ip", "link set va up");
-            Start(World, "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
+            Start(World, null, "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
                 "--interface=vw", "--dhcp-range=10.77.0.50,10.77.0.60,2m", "--dhcp-option=option:T1,6", "--dhcp-option=option:T2,12",
                 $"--dhcp-leasefile={Path.Combine(_directory.FullName, "server.leases")}", "--pid-file=", "--user=root");
         }
@@ -64,10 +64,8 @@ public sealed class DhcpTests
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             string config = Path.Combine(_directory.FullName, "dhclient.conf");
             File.WriteAllText(config, "request subnet-mask, dhcp-lease-time, dhcp-renewal-time, dhcp-rebinding-time;\n");
-            var client = Start(Agent, "/sbin/dhclient", "-d", "-v", "-cf", config, "-lf", Path.Combine(_directory.FullName, "client.leases"),
-                "-pf", Path.Combine(_directory.FullName, "dhclient.pid"), "-sf", script, "va");
-            client.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_clientLog) _clientLog.Add(e.Data); };
-            client.BeginErrorReadLine();
+            Start(Agent, line => { lock (_clientLog) _clientLog.Add(line); }, "/sbin/dhclient", "-d", "-v", "-cf", config,
+                "-lf", Path.Combine(_directory.FullName, "client.leases"), "-pf", Path.Combine(_directory.FullName, "dhclient.pid"), "-sf", script, "va");
         }
 
         /// <summary>The script's events so far ("BOUND 10.77.0.50", ...).</summary>
@@ -86,16 +84,19 @@ public sealed class DhcpTests
             return false;
         }
 
-        private Process Start(TestNamespace ns, string program, params string[] arguments)
+        /// <summary>Starts <paramref name="program"/> in <paramref name="ns"/>; each line it writes to standard error goes to <paramref name="errorLine"/>.</summary>
+        private void Start(TestNamespace ns, Action<string>? errorLine, string program, params string[] arguments)
         {
             var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string argument in (string[])["netns", "exec", ns.Name, program, .. arguments])
                 start.ArgumentList.Add(argument);
             var process = Process.Start(start)!;
+            // Both pipes are read from the start, so a chatty process never blocks on a full one and no line is missed.
             process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) errorLine?.Invoke(e.Data); };
             process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
             _processes.Add(process);
-            return process;
         }
 
         public void Dispose()

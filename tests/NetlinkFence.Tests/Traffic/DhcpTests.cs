@@ -26,6 +26,19 @@ public sealed class DhcpTests
         {
             World = TestNamespace.Create();
             Agent = TestNamespace.Create();
+            try
+            {
+                SetUp();
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        private void SetUp()
+        {
             // IPv4 only: a link coming up sends IPv6 router solicitations and MLD reports, which the policy (with no IPv6
             // peer) denies, and which would blur what egress_denied says about the renewal.
             foreach (var ns in new[] { World, Agent })

@@ -33,8 +33,8 @@ internal static class AddressExceptions
     public static List<AddressItem> Without(IReadOnlyList<AddressItem>? peers, IEnumerable<FlatRule> denies, bool ipv6)
     {
         var family = ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
-        var kept = peers is null ? [(UInt128.Zero, AddressMath.Max(family))] : Merge(peers.SelectMany(p => p.Networks).Select(AddressMath.Range));
-        foreach (var (first, last) in Merge(denies.SelectMany(d => d.Peer!).SelectMany(p => p.Networks).Select(AddressMath.Range)))
+        var kept = peers is null ? [(UInt128.Zero, AddressMath.Max(family))] : InclusiveRanges.Merge(peers.SelectMany(p => p.Networks).Select(AddressMath.Range));
+        foreach (var (first, last) in InclusiveRanges.Merge(denies.SelectMany(d => d.Peer!).SelectMany(p => p.Networks).Select(AddressMath.Range)))
         {
             var next = new List<(UInt128 First, UInt128 Last)>(kept.Count + 1);
             foreach (var range in kept)
@@ -54,19 +54,5 @@ internal static class AddressExceptions
         return kept.Select(r => AddressMath.Networks(r.First, r.Last, family).ToList()).Select(networks => networks.Count == 1
             ? new AddressItem(IptablesValues.Format(networks[0]), networks)
             : new AddressItem($"{networks[0].BaseAddress}-{AddressMath.ToAddress(AddressMath.Range(networks[^1]).Last, family)}", networks, Range: true)).ToList();
-    }
-
-    /// <summary>The ranges sorted, with overlapping and adjacent ones joined.</summary>
-    private static List<(UInt128 First, UInt128 Last)> Merge(IEnumerable<(UInt128 First, UInt128 Last)> ranges)
-    {
-        var merged = new List<(UInt128 First, UInt128 Last)>();
-        foreach (var range in ranges.OrderBy(r => r.First))
-        {
-            if (merged.Count > 0 && merged[^1].Last != UInt128.MaxValue && range.First <= merged[^1].Last + 1)
-                merged[^1] = (merged[^1].First, UInt128.Max(merged[^1].Last, range.Last));
-            else
-                merged.Add(range);
-        }
-        return merged;
     }
 }

@@ -77,7 +77,7 @@ internal static class IpsetPortRules
         var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (network, ranges) in portsOf)
         {
-            var merged = ranges.Select(Merge).ToArray();
+            var merged = ranges.Select(InclusiveRanges.Merge).ToArray(); // ipset save lists a range's ports one by one
             string key = string.Join('/', merged.Select(m => string.Join(',', m.Select(PortText))));
             if (byKey.TryGetValue(key, out int index))
             {
@@ -90,21 +90,6 @@ internal static class IpsetPortRules
             }
         }
         return groups;
-    }
-
-    /// <summary>Sorted, with overlapping and adjacent ranges joined (ipset save lists a range's ports one by one).</summary>
-    private static List<(int First, int Last)> Merge(List<(int First, int Last)> ranges)
-    {
-        ranges.Sort();
-        var merged = new List<(int First, int Last)>();
-        foreach (var range in ranges)
-        {
-            if (merged.Count > 0 && range.First <= merged[^1].Last + 1)
-                merged[^1] = (merged[^1].First, Math.Max(merged[^1].Last, range.Last));
-            else
-                merged.Add(range);
-        }
-        return merged;
     }
 
     private static string PortText((int First, int Last) range) =>

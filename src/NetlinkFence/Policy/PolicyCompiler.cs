@@ -36,6 +36,9 @@ public static class PolicyCompiler
     // ICMPv6 neighbour discovery types (RFC 4861).
     private const byte RouterSolicit = 133, RouterAdvert = 134, NeighborSolicit = 135, NeighborAdvert = 136;
 
+    // ICMPv6 multicast listener discovery types (RFC 2710, RFC 3810).
+    private const byte ListenerQuery = 130, ListenerReport = 131, ListenerDone = 132, ListenerReportV2 = 143;
+
     /// <summary>
     /// Compiles <paramref name="resolved"/>. Throws <see cref="PolicyException"/> when more entries allow one and the
     /// same destination and port than an element can name (about ten: the kernel keeps 256 bytes of userdata).
@@ -124,7 +127,9 @@ public static class PolicyCompiler
         {
             // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
             output.AddRange(NeighbourDiscoveryOut(Out));
+            output.AddRange(ListenerDiscoveryOut(Out));
             input.AddRange(NeighbourDiscoveryIn(In));
+            input.AddRange(ListenerDiscoveryIn(In));
         }
 
         input.Add(new(In().Jump("ingress_denied"), BuiltIn, "everything else is logged and dropped"));
@@ -199,6 +204,32 @@ public static class PolicyCompiler
     {
         foreach (var (type, label) in new[] { (NeighborSolicit, "neighbour solicitation"), (NeighborAdvert, "neighbour advertisement"), (RouterAdvert, "router advertisement") })
             yield return new(rule().HopLimit(255).IcmpV6Type(type).Accept(), BuiltIn, $"IPv6 {label} from the link (hop limit 255; the policy has IPv6 destinations)");
+    }
+
+    /// <summary>
+    /// Multicast listener discovery as the kernel sends it: a report of each group the host joins (its solicited-node
+    /// groups first, through which its neighbours' solicitations reach it) and a done when it leaves, hop limit 1 to a
+    /// multicast address, so no router forwards it. Without them a switch that snoops MLD stops passing the host its
+    /// neighbours' solicitations, and every address the host takes is logged as a denial (RFC 4890 4.4.1: not to be
+    /// dropped). Anyone on the link may send them, as with the link-scope neighbour discovery above.
+    /// </summary>
+    private static IEnumerable<CompiledRule> ListenerDiscoveryOut(Func<RuleBuilder> rule)
+    {
+        foreach (var (type, label) in new[] { (ListenerReportV2, "MLDv2 listener report"), (ListenerReport, "MLDv1 listener report"), (ListenerDone, "MLDv1 listener done") })
+            yield return new(rule().Destination(IPAddress.Parse("ff00::"), 8).HopLimit(1).IcmpV6Type(type).Accept(), BuiltIn,
+                $"IPv6 {label} (the groups this host joins and leaves) to a multicast address, hop limit 1: stays on the link (the policy has IPv6 destinations)");
+    }
+
+    /// <summary>
+    /// Inbound multicast listener discovery a host answers or heeds: a router's query (the host answers with its
+    /// reports, or a snooping switch forgets its groups) and another host's MLDv1 report (which stands for this host's
+    /// own), from a link-local address with hop limit 1, as RFC 2710 and RFC 3810 send them.
+    /// </summary>
+    private static IEnumerable<CompiledRule> ListenerDiscoveryIn(Func<RuleBuilder> rule)
+    {
+        foreach (var (type, label) in new[] { (ListenerQuery, "multicast listener query (a router asks which groups the host has joined)"), (ListenerReport, "MLDv1 listener report of a neighbour (it stands for this host's own)") })
+            yield return new(rule().Source(IPAddress.Parse("fe80::"), 10).HopLimit(1).IcmpV6Type(type).Accept(), BuiltIn,
+                $"IPv6 {label} from the link (link-local source, hop limit 1; the policy has IPv6 destinations)");
     }
 
     private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];

@@ -20,6 +20,8 @@ public sealed class AgentAndWorld : IDisposable
         Agent = TestNamespace.Create();
         World = TestNamespace.Create();
         string veth = "v" + Agent.Name.GetHashCode().ToString("x8")[..6];
+        AgentInterface = veth + "a";
+        WorldInterface = veth + "w";
         TestNamespace.Run("ip", $"link add {veth}a netns {Agent.Name} type veth peer name {veth}w netns {World.Name}");
         Agent.Exec("ip", $"link set {veth}a up");
         World.Exec("ip", $"link set {veth}w up");
@@ -40,6 +42,12 @@ public sealed class AgentAndWorld : IDisposable
     public TestNamespace Agent { get; }
 
     public TestNamespace World { get; }
+
+    /// <summary>The agent's end of the veth pair.</summary>
+    public string AgentInterface { get; }
+
+    /// <summary>The world's end of the veth pair.</summary>
+    public string WorldInterface { get; }
 
     /// <summary>A TCP listener in the world that answers every connection with "hello".</summary>
     public void ListenTcp(string address, int port) => ListenTcp(World, address, port);

@@ -9,7 +9,7 @@ namespace NetlinkFence.Policy.Import;
 /// it names (no earlier DROP or REJECT takes part of them), loopback and established traffic are accepted as a whole,
 /// and the chain policies are DROP. Anything else is listed, with its line and why, as unsupported.
 /// </summary>
-internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
+internal sealed partial class IptablesTranslator(ImportPlan plan, PolicyRules errors)
 {
     private ImportPlan Plan => plan;
 
@@ -122,10 +122,11 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
         bool policyHasIPv6 = plan.Egress.Concat(plan.Input).Concat(plan.Resolvers).Any(e => e.IPv6 && e.Peers is not null);
         if (!policyHasIPv6)
         {
-            foreach (var line in _neighbourDiscovery.Values.Distinct())
-                Note(Severity.Info, line.At(), "neighbour discovery accepted, but the policy allows no IPv6 peer, so it has no neighbour discovery either (and no IPv6 traffic on the link)", "", "ipv6-neighbour-discovery");
+            foreach (var line in _neighbourDiscovery.Values.Concat(_listenerDiscovery.Values).Distinct())
+                Note(Severity.Info, line.At(), "neighbour or multicast listener discovery accepted, but the policy allows no IPv6 peer, so it has neither (and no IPv6 traffic on the link)", "", "ipv6-neighbour-discovery");
             return;
         }
+        ListenerDiscoveryCoverage(filter);
         var missing = new List<string>();
         foreach (var (direction, chain) in new[] { (Direction.Output, "OUTPUT"), (Direction.Input, "INPUT") })
         {
@@ -152,7 +153,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
         plan.Notes.Add(new PolicyDiagnostic(severity, at, message, fix, code));
 
     /// <summary>One built-in chain, its rules in the order packets meet them.</summary>
-    private sealed class ChainAnalysis(IptablesTranslator owner, IptablesRuleset ruleset, IptablesChain chain, Direction direction, List<FlatRule> rules)
+    private sealed partial class ChainAnalysis(IptablesTranslator owner, IptablesRuleset ruleset, IptablesChain chain, Direction direction, List<FlatRule> rules)
     {
         private readonly ImportPlan _plan = owner.Plan;
         private readonly List<FlatRule> _denies = [];
@@ -340,7 +341,7 @@ internal sealed class IptablesTranslator(ImportPlan plan, PolicyRules errors)
             }
             // An allow: NEW connections (and, without a state match, the rest of their packets, which the policy's
             // established rule accepts anyway when the ruleset accepts established traffic as a whole).
-            if (NeighbourDiscovery(rule))
+            if (NeighbourDiscovery(rule) || ListenerDiscovery(rule))
                 return;
             if (Inexpressible(rule) is { } reason)
             {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Traffic;
@@ -13,142 +12,12 @@ namespace NetlinkFence.Tests.Traffic;
 /// </summary>
 public sealed class DhcpTests
 {
-    private const string Server = "10.77.0.1";
+    private const string Server = DhcpPair.Server;
 
-    /// <summary>The world with dnsmasq, the agent with a policy and dhclient, over one veth pair; all gone on dispose.</summary>
-    private sealed class DhcpPair : IDisposable
-    {
-        private readonly List<Process> _processes = [];
-        private readonly List<string> _clientLog = [];
-        private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("netlinkfence-dhcp-");
+    private static string Apply(DhcpPair pair, string allow) =>
+        pair.Apply($"version: 1\negress:\n  allow:\n    - {{ name: control, to: [203.0.113.50], tcp: [443] }}\n{allow}");
 
-        public DhcpPair()
-        {
-            World = TestNamespace.Create();
-            Agent = TestNamespace.Create();
-            try
-            {
-                SetUp();
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
-        }
-
-        private void SetUp()
-        {
-            // IPv4 only: a link coming up sends IPv6 router solicitations and MLD reports, which the policy (with no IPv6
-            // peer) denies, and which would blur what egress_denied says about the renewal.
-            foreach (var ns in new[] { World, Agent })
-                ns.Exec("sysctl", "-qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
-            TestNamespace.Run("ip", $"link add vw netns {World.Name} type veth peer name va netns {Agent.Name}");
-            World.Exec("ip", $"addr add {Server}/24 dev vw");
-            World.Exec("ip", "link set vw up");
-            Agent.Exec("ip", "link set va up");
-            Start(World, null, "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
-                "--interface=vw", "--dhcp-range=10.77.0.50,10.77.0.60,2m", "--dhcp-option=option:T1,6", "--dhcp-option=option:T2,12",
-                $"--dhcp-leasefile={Path.Combine(_directory.FullName, "server.leases")}", "--pid-file=", "--user=root");
-        }
-
-        public TestNamespace World { get; }
-        public TestNamespace Agent { get; }
-
-        private string Events => Path.Combine(_directory.FullName, "events");
-
-        public string ClientLog
-        {
-            get { lock (_clientLog) return string.Join("\n", _clientLog); }
-        }
-
-        /// <summary>Starts dhclient on the agent's side, in the foreground, every file of it in this pair's directory.</summary>
-        public void StartClient()
-        {
-            string script = Path.Combine(_directory.FullName, "script");
-            File.WriteAllText(script, $$"""
-                #!/bin/sh
-                echo "$reason $new_ip_address" >> {{Events}}
-                case "$reason" in
-                  BOUND|RENEW|REBIND|REBOOT) [ -n "$new_ip_address" ] && ip addr replace "$new_ip_address/24" dev "$interface" ;;
-                esac
-                exit 0
-                """.Replace("\r", ""));
-            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            string config = Path.Combine(_directory.FullName, "dhclient.conf");
-            File.WriteAllText(config, "request subnet-mask, dhcp-lease-time, dhcp-renewal-time, dhcp-rebinding-time;\n");
-            Start(Agent, line => { lock (_clientLog) _clientLog.Add(line); }, "/sbin/dhclient", "-d", "-v", "-cf", config,
-                "-lf", Path.Combine(_directory.FullName, "client.leases"), "-pf", Path.Combine(_directory.FullName, "dhclient.pid"), "-sf", script, "va");
-        }
-
-        /// <summary>The script's events so far ("BOUND 10.77.0.50", ...).</summary>
-        public List<string> EventsSoFar() => File.Exists(Events) ? [.. File.ReadAllLines(Events).Where(l => l.Length > 0)] : [];
-
-        /// <summary>Waits until the script has seen <paramref name="count"/> events after PREINIT; false after <paramref name="seconds"/>.</summary>
-        public bool WaitForEvents(int count, int seconds)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(seconds);
-            while (DateTime.UtcNow < deadline)
-            {
-                if (EventsSoFar().Count(e => !e.StartsWith("PREINIT", StringComparison.Ordinal)) >= count)
-                    return true;
-                Thread.Sleep(200);
-            }
-            return false;
-        }
-
-        /// <summary>Starts <paramref name="program"/> in <paramref name="ns"/>; each line it writes to standard error goes to <paramref name="errorLine"/>.</summary>
-        private void Start(TestNamespace ns, Action<string>? errorLine, string program, params string[] arguments)
-        {
-            var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string argument in (string[])["netns", "exec", ns.Name, program, .. arguments])
-                start.ArgumentList.Add(argument);
-            var process = Process.Start(start)!;
-            // Both pipes are read from the start, so a chatty process never blocks on a full one and no line is missed.
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) errorLine?.Invoke(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            _processes.Add(process);
-        }
-
-        public void Dispose()
-        {
-            foreach (var process in _processes)
-            {
-                try
-                {
-                    process.Kill();
-                    process.WaitForExit(5000);
-                }
-                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-                {
-                }
-                process.Dispose();
-            }
-            Agent.Dispose();
-            World.Dispose();
-            _directory.Delete(recursive: true);
-        }
-    }
-
-    private static string Apply(DhcpPair pair, string allow)
-    {
-        string policy = TestScratch.PathFor("nlf-dhcp", ".yaml");
-        File.WriteAllText(policy, $"version: 1\negress:\n  allow:\n    - {{ name: control, to: [203.0.113.50], tcp: [443] }}\n{allow}");
-        var apply = CliRunner.Run($"apply {policy} --netns {pair.Agent.Name}");
-        Assert.True(apply.ExitCode == 0, apply.Stderr);
-        return policy;
-    }
-
-    /// <summary>What <c>egress_denied</c> dropped so far, as <c>stats</c> reads it.</summary>
-    private static long EgressDenied(DhcpPair pair, string policy)
-    {
-        var stats = CliRunner.Run($"stats --policy {policy} --netns {pair.Agent.Name} --output json");
-        Assert.True(stats.ExitCode == 0, stats.Stderr);
-        using var json = System.Text.Json.JsonDocument.Parse(stats.Stdout);
-        return json.RootElement.GetProperty("denied").EnumerateArray().Single(d => d.GetProperty("chain").GetString() == "egress_denied").GetProperty("packets").GetInt64();
-    }
+    private static long EgressDenied(DhcpPair pair, string policy) => pair.Denied(policy, "egress_denied");
 
     [Fact]
     public void Without_an_entry_for_the_server_the_renewal_is_denied_and_the_lease_is_kept_by_rebinding()

@@ -4,7 +4,16 @@ using NetlinkFence.Tests.TestSupport;
 namespace NetlinkFence.Tests.Traffic;
 
 /// <summary>
-/// The world with Debian's dnsmasq serving DHCP (or DHCPv6), the agent where a test applies a policy and starts ISC
+/// What the world's dnsmasq serves: DHCP, DHCPv6, or only router advertisements of its /64 (SLAAC).</summary>
+internal enum DhcpService
+{
+    V4,
+    V6,
+    RouterAdvertisements,
+}
+
+/// <summary>
+/// The world with Debian's dnsmasq serving DHCP (or DHCPv6, or router advertisements), the agent where a test applies a policy and starts ISC
 /// dhclient, over one veth pair (vw, va); processes, namespaces and files all gone on dispose. dhclient's script only
 /// records each event and sets the address in the agent's namespace (never the host's resolv.conf).
 /// </summary>
@@ -13,14 +22,16 @@ internal sealed class DhcpPair : IDisposable
     private readonly List<Process> _processes = [];
     private readonly List<string> _clientLog = [];
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("netlinkfence-dhcp-");
+    private readonly DhcpService _service;
     private readonly bool _ipv6;
 
     /// <summary>The DHCPv4 server's address, and the DHCPv6 server's global one (it answers from its link-local).</summary>
     public const string Server = "10.77.0.1", ServerV6 = "2001:db8:77::1";
 
-    public DhcpPair(bool ipv6 = false)
+    public DhcpPair(DhcpService service = DhcpService.V4)
     {
-        _ipv6 = ipv6;
+        _service = service;
+        _ipv6 = service != DhcpService.V4;
         World = TestNamespace.Create();
         Agent = TestNamespace.Create();
         try
@@ -48,10 +59,14 @@ internal sealed class DhcpPair : IDisposable
         World.Exec("ip", "link set vw up");
         Agent.Exec("ip", "link set va up");
         // A 2-minute lease, dnsmasq's least; DHCPv4 renews after 6 s and rebinds after 12 s (DHCPv6 after 60 s).
-        string range = _ipv6 ? "--dhcp-range=2001:db8:77::100,2001:db8:77::1ff,64,2m" : "--dhcp-range=10.77.0.50,10.77.0.60,2m";
-        string[] times = _ipv6 ? [] : ["--dhcp-option=option:T1,6", "--dhcp-option=option:T2,12"];
+        string[] service = _service switch
+        {
+            DhcpService.V4 => ["--dhcp-range=10.77.0.50,10.77.0.60,2m", "--dhcp-option=option:T1,6", "--dhcp-option=option:T2,12"],
+            DhcpService.V6 => ["--dhcp-range=2001:db8:77::100,2001:db8:77::1ff,64,2m"],
+            _ => ["--enable-ra", "--dhcp-range=::,constructor:vw,ra-only"],
+        };
         Start(World, null, "/usr/sbin/dnsmasq", ["--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
-            "--interface=vw", range, .. times, $"--dhcp-leasefile={Path.Combine(_directory.FullName, "server.leases")}", "--pid-file=", "--user=root"]);
+            "--interface=vw", .. service, $"--dhcp-leasefile={Path.Combine(_directory.FullName, "server.leases")}", "--pid-file=", "--user=root"]);
     }
 
     public TestNamespace World { get; }

@@ -20,7 +20,7 @@ public sealed class Dhcpv6Tests
     [Fact]
     public void Without_entries_the_solicit_is_denied()
     {
-        using var pair = new DhcpPair(ipv6: true);
+        using var pair = new DhcpPair(DhcpService.V6);
         string policy = Apply(pair, "");
         pair.StartClient();
         Assert.True(pair.WaitForClientLog("send_packet6: Operation not permitted", 60), $"the Solicit was not refused:\n{pair.ClientLog}");
@@ -31,7 +31,7 @@ public sealed class Dhcpv6Tests
     [Fact]
     public void With_the_servers_group_but_no_input_entry_the_answer_is_denied()
     {
-        using var pair = new DhcpPair(ipv6: true);
+        using var pair = new DhcpPair(DhcpService.V6);
         string policy = Apply(pair, Servers);
         pair.StartClient();
         // The Solicit goes out; dnsmasq's Advertise comes back from its link-local address and is dropped on input.
@@ -47,7 +47,7 @@ public sealed class Dhcpv6Tests
     [Fact]
     public void With_both_entries_a_lease_is_taken_and_nothing_is_denied()
     {
-        using var pair = new DhcpPair(ipv6: true);
+        using var pair = new DhcpPair(DhcpService.V6);
         string policy = Apply(pair, Servers, Replies);
         pair.StartClient();
         Assert.True(pair.WaitForEvents(1, 60), $"no lease within 60 s:\n{pair.ClientLog}");

@@ -23,6 +23,8 @@ public sealed class ListenerDiscoveryImportTests
         + "-A INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -j ACCEPT\n"
         + "-A INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT\n";
     private const string MldOut = "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m hl --hl-eq 1 -j ACCEPT\n";
+    private const string UfwMldOut = "-A OUTPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j ACCEPT\n"
+        + "-A OUTPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT\n";
 
     private static IptablesImportResult ImportV6(string rules6) =>
         IptablesImporter.Import(new IptablesImportRequest
@@ -45,6 +47,16 @@ public sealed class ListenerDiscoveryImportTests
         Assert.Contains($"#   r6.rules:{MldLine + 3}: no effect (multicast listener discovery (type 143)", result.Yaml);
         Assert.Contains($"#   r6.rules:{MldLine + 4}: built in (multicast listener discovery (type 143))", result.Yaml);
         Assert.Single(result.Notes, n => n.Code == "ipv6-listener-discovery");
+        Assert.DoesNotContain(result.Notes, n => n.Code == "listener-reports-sent");
+    }
+
+    [Fact]
+    public void Reports_from_the_link_local_address_as_ufw_accepts_them_are_built_in()
+    {
+        var result = ImportV6(Nd + UfwMldOut + Https);
+        Assert.Empty(result.NotImported);
+        Assert.Contains($"#   r6.rules:{MldLine}: built in (multicast listener discovery (type 131); the policy also requires hop limit 1 and a multicast destination, and sends the reports the kernel makes from :: too", result.Yaml);
+        Assert.Contains($"#   r6.rules:{MldLine + 1}: built in (multicast listener discovery (type 143)", result.Yaml);
         Assert.DoesNotContain(result.Notes, n => n.Code == "listener-reports-sent");
     }
 
@@ -72,6 +84,8 @@ public sealed class ListenerDiscoveryImportTests
     [InlineData("-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m hl --hl-eq 64 -j ACCEPT", "hop limit 64")]
     [InlineData("-A INPUT -s 2001:db8::/64 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j ACCEPT", "for some addresses only")]
     [InlineData("-A OUTPUT -d ff02::16 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT", "for some addresses only")]
+    [InlineData("-A OUTPUT -s 2001:db8::2 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT", "for some addresses only")]
+    [InlineData("-A OUTPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j ACCEPT", "sends multicast listener queries")]
     [InlineData("-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m limit --limit 5/sec -j ACCEPT", "rate limit")]
     public void An_accept_beyond_the_built_in_listener_discovery_is_refused_at_its_line(string rule, string why)
     {

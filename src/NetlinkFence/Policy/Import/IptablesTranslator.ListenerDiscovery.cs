@@ -51,12 +51,14 @@ internal sealed partial class IptablesTranslator
         {
             if (!ruleset.IPv6 || rule.Protocol != "ipv6-icmp" || ListenerDiscoveryType(rule.IcmpType) is not { } type || direction == Direction.Forward)
                 return false;
-            bool fromLinkLocal = direction == Direction.Input && rule.Peer is [{ Networks: [var network] }] && network == LinkLocal;
+            // As ufw writes them: inbound from a link-local source, outbound from the host's link-local address.
+            bool fromLinkLocal = direction == Direction.Input && rule.Peer is [{ Networks: [var peer] }] && peer == LinkLocal;
+            bool sentFromLinkLocal = direction == Direction.Output && rule.Local is [{ Networks: [var local] }] && local == LinkLocal;
             string? refused = type switch
             {
                 130 when direction == Direction.Output => "sends multicast listener queries: a host is not a router, and the policy's built-in listener discovery does not send them",
                 _ when rule.HopLimit is not (null or "1") => $"accepts multicast listener discovery with hop limit {rule.HopLimit}: it is sent with hop limit 1 only (RFC 2710, RFC 3810), the only one the policy's built-in accepts",
-                _ when rule.Local is not null || (rule.Peer is not null && !fromLinkLocal) => "multicast listener discovery for some addresses only: the policy's built-in listener discovery is not per address",
+                _ when (rule.Local is not null && !sentFromLinkLocal) || (rule.Peer is not null && !fromLinkLocal) => "multicast listener discovery for some addresses only: the policy's built-in listener discovery is not per address",
                 _ when rule.Limit is not null || rule.SourcePorts is not null || rule.DestinationPorts is not null => "multicast listener discovery with a rate limit or ports: the policy's built-in listener discovery has neither",
                 _ when rule.UidOwner is not null => "multicast listener discovery from one user's sockets: the policy's built-in listener discovery is not per user",
                 _ => null,
@@ -78,6 +80,8 @@ internal sealed partial class IptablesTranslator
             string why = type switch
             {
                 _ when direction == Direction.Input && (rule.HopLimit is null || !fromLinkLocal) => $"multicast listener discovery (type {type}); the policy also requires hop limit 1 and a link-local source, as RFC 2710 and RFC 3810 send it",
+                // The kernel reports its groups from :: until its link-local address has passed duplicate address detection (RFC 3810 5.2.13).
+                _ when sentFromLinkLocal => $"multicast listener discovery (type {type}); the policy {(rule.HopLimit is null ? "also requires hop limit 1 and a multicast destination, and " : "")}sends the reports the kernel makes from :: too, before its link-local address is ready (RFC 3810 5.2.13)",
                 _ when rule.HopLimit is null => $"multicast listener discovery (type {type}); the policy also requires hop limit 1 and a multicast destination, as the kernel sends it",
                 _ => $"multicast listener discovery (type {type})",
             };

@@ -583,6 +583,44 @@ public enum NftLookupFlags : uint
     INV = 0x1,
 }
 
+/// <summary>Values of <c>NFTA_EXTHDR_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFTA_EXTHDR_", "linux/netfilter/nf_tables.h")]
+public enum NftExthdrAttribute : ushort
+{
+    /// <summary><c>NFTA_EXTHDR_UNSPEC</c></summary>
+    UNSPEC = 0,
+    /// <summary><c>NFTA_EXTHDR_DREG</c></summary>
+    DREG = 1,
+    /// <summary><c>NFTA_EXTHDR_TYPE</c></summary>
+    TYPE = 2,
+    /// <summary><c>NFTA_EXTHDR_OFFSET</c></summary>
+    OFFSET = 3,
+    /// <summary><c>NFTA_EXTHDR_LEN</c></summary>
+    LEN = 4,
+    /// <summary><c>NFTA_EXTHDR_FLAGS</c></summary>
+    FLAGS = 5,
+    /// <summary><c>NFTA_EXTHDR_OP</c></summary>
+    OP = 6,
+    /// <summary><c>NFTA_EXTHDR_SREG</c></summary>
+    SREG = 7,
+}
+
+/// <summary>Values of <c>NFT_EXTHDR_OP_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
+[UapiPrefix("NFT_EXTHDR_OP_", "linux/netfilter/nf_tables.h")]
+public enum NftExthdrOp : uint
+{
+    /// <summary><c>NFT_EXTHDR_OP_IPV6</c></summary>
+    IPV6 = 0,
+    /// <summary><c>NFT_EXTHDR_OP_TCPOPT</c></summary>
+    TCPOPT = 1,
+    /// <summary><c>NFT_EXTHDR_OP_IPV4</c></summary>
+    IPV4 = 2,
+    /// <summary><c>NFT_EXTHDR_OP_SCTP</c></summary>
+    SCTP = 3,
+    /// <summary><c>NFT_EXTHDR_OP_DCCP</c></summary>
+    DCCP = 4,
+}
+
 /// <summary>Values of <c>NFTA_SOCKET_*</c> from <c>&lt;linux/netfilter/nf_tables.h&gt;</c>.</summary>
 [UapiPrefix("NFTA_SOCKET_", "linux/netfilter/nf_tables.h")]
 public enum NftSocketAttribute : ushort

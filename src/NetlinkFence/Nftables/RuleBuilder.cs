@@ -154,6 +154,15 @@ public sealed class RuleBuilder
         return this;
     }
 
+    /// <summary><c>rt type N</c>: the packet has an IPv6 routing header of type <paramref name="type"/>.</summary>
+    public RuleBuilder RoutingHeaderType(byte type)
+    {
+        NfProto(AddressFamily.InterNetworkV6);
+        _expressions.Add(new ExthdrExpression(ExthdrExpression.RoutingHeader, 2, 1));
+        _expressions.Add(new CmpExpression(CmpOp.Eq, Registers.R1, new DataValue([type])));
+        return this;
+    }
+
     /// <summary><c>ip6 hoplimit N</c>: the IPv6 hop limit equals <paramref name="hopLimit"/>.</summary>
     public RuleBuilder HopLimit(byte hopLimit)
     {

@@ -36,6 +36,8 @@ public static class PolicyCompiler
     // ICMPv6 neighbour discovery types (RFC 4861).
     private const byte RouterSolicit = 133, RouterAdvert = 134, NeighborSolicit = 135, NeighborAdvert = 136;
 
+    private const string RoutingHeaderZeroWhy = "IPv6 type 0 routing header (source routing, deprecated by RFC 5095): dropped, established traffic included";
+
     // ICMPv6 multicast listener discovery types (RFC 2710, RFC 3810).
     private const byte ListenerQuery = 130, ListenerReport = 131, ListenerDone = 132, ListenerReportV2 = 143;
 
@@ -126,6 +128,9 @@ public static class PolicyCompiler
         if (hasIPv6)
         {
             // Neighbour discovery only when the policy talks IPv6 at all: without it, v6 stays fully closed.
+            // Type 0 routing headers before anything else but loopback, as ufw drops them (RFC 5095 deprecated them).
+            input.Insert(1, new(In().RoutingHeaderType(0).Drop(), BuiltIn, RoutingHeaderZeroWhy));
+            output.Insert(1, new(Out().RoutingHeaderType(0).Drop(), BuiltIn, RoutingHeaderZeroWhy));
             output.AddRange(NeighbourDiscoveryOut(Out));
             output.AddRange(ListenerDiscoveryOut(Out));
             input.AddRange(NeighbourDiscoveryIn(In));

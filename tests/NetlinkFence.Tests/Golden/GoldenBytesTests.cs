@@ -126,6 +126,9 @@ public sealed class GoldenBytesTests(ITestOutputHelper output)
             return Tx(Output).AddSet(set).AddRule(R(Output,
                 [.. Nfproto(NfprotoIpv4), IpDaddr(), new LookupExpression("dns_v4", Registers.R1, SetId: 1), .. L4proto(Udp), Dport(), Eq(0, 53), Accept]));
         },
+        // rt type 0 drop: the IPv6 routing header's type byte (exthdr 43, offset 2), behind meta nfproto ipv6
+        ["rule-rt-type-0-drop"] = () => Tx(Input).AddRule(R(Input,
+            [.. Nfproto(NfprotoIpv6), new ExthdrExpression(ExthdrExpression.RoutingHeader, 2, 1), Eq(0), Drop])),
         // tcp dport 1000-2000 accept: nft 1.0.6 emits two cmps (gte, lte), not a range expression
         ["rule-port-range"] = () => Tx(Output).AddRule(R(Output,
             [.. L4proto(Tcp), Dport(), Cmp(CmpOp.Gte, 0x03, 0xe8), Cmp(CmpOp.Lte, 0x07, 0xd0), Accept])),

@@ -49,6 +49,7 @@ internal static class ExpressionCodec
             "limit" => LimitExpression.TryDecode(data),
             "reject" => RejectExpression.TryDecode(data),
             "socket" => SocketExpression.TryDecode(data),
+            "exthdr" => ExthdrExpression.TryDecode(data),
             "byteorder" => ByteorderExpression.TryDecode(data),
             _ => null,
         };

@@ -45,6 +45,7 @@ internal static class NetlinkDebugFormatter
         LimitExpression l => $"limit rate {l.Rate}/{UnitName(l.UnitSeconds)} burst {l.Burst} type {(l.Type == LimitType.Bytes ? "bytes" : "packets")} flags 0x{(l.Invert ? 1 : 0):x}",
         LogExpression l => LogText(l),
         SocketExpression s => $"socket load cgroupv2 => reg {s.DestinationRegister}",
+        ExthdrExpression x => $"exthdr load ipv6 {x.Length}b @ {x.HeaderType} + {x.Offset} => reg {x.DestinationRegister}",
         ByteorderExpression b => $"byteorder reg {b.DestinationRegister} = {(b.ToNetworkOrder ? "hton" : "ntoh")}(reg {b.SourceRegister}, {b.Size}, {b.Length})",
         RejectExpression r => $"reject type {(uint)r.Type} code {r.IcmpCode}",
         RawExpression raw => $"{raw.KernelName} unknown 0x{Convert.ToHexStringLower(raw.Data.Span)}",

@@ -139,6 +139,10 @@ internal sealed class RuleRenderer
                 case SocketExpression so:
                     state.Set(so.DestinationRegister, new Load($"socket cgroupv2 level {so.Level}", ValueKind.Integer, null, null, null) { IsSocket = true });
                     break;
+                case ExthdrExpression { HeaderType: ExthdrExpression.RoutingHeader, Offset: 2, Length: 1 } x when state.NetworkProto is null or PayloadFields.NfprotoIpv6:
+                    // rt type: an IPv6 header field for the dependency nft elides (meta nfproto ipv6).
+                    state.Set(x.DestinationRegister, new Load("rt type", ValueKind.Integer, PayloadBase.Network, null, null));
+                    break;
                 case ByteorderExpression bo when bo.ToNetworkOrder && bo.SourceRegister == bo.DestinationRegister && bo.Length == bo.Size:
                 {
                     // Only in front of a lookup (checked there): a host-order meta or socket key stored in network order.

@@ -62,10 +62,10 @@ public sealed class ExceptionImportTests
     [Fact]
     public void A_drop_with_a_condition_the_importer_does_not_read_says_which_when_it_shadows_an_accept()
     {
-        // ufw's IPv6 rulesets begin with this (a type 0 routing header): taken to match every packet, named as the reason.
-        var e = Fails(Filter("-A OUTPUT -m rt --rt-type 0 -j DROP\n-A OUTPUT -d 198.51.100.0/24 -p tcp --dport 443 -j ACCEPT"));
+        // A packet length match: taken to match every packet, named as the reason.
+        var e = Fails(Filter("-A OUTPUT -m length --length 0:100 -j DROP\n-A OUTPUT -d 198.51.100.0/24 -p tcp --dport 443 -j ACCEPT"));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine
-            && d.Message.Contains("DROP before line 10's ACCEPT may take away part of what that line accepts (match '-m rt' is not one the importer understands, so it counts as matching every packet)"));
+            && d.Message.Contains("DROP before line 10's ACCEPT may take away part of what that line accepts (match '-m length' is not one the importer understands, so it counts as matching every packet)"));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine + 1 && d.Message.Contains("line 9 before it may drop part of what it accepts"));
     }
 

@@ -95,10 +95,21 @@ public sealed class NeighbourDiscoveryImportTests
     }
 
     [Fact]
-    public void An_invalid_drop_before_the_neighbour_discovery_accepts_is_refused()
+    public void An_invalid_drop_before_the_neighbour_discovery_accepts_takes_nothing_from_them()
     {
-        // Conntrack has no state for ND packets (INVALID): this ruleset drops ND, the policy would not.
-        var e = Assert.Throws<PolicyException>(() => ImportV6("-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n" + NdOut + NdIn + Https));
+        // Conntrack leaves ND untracked (ufw drops INVALID before its ND accepts; the policy drops it before its own).
+        var result = ImportV6("-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n" + NdOut + NdIn + Https);
+        Assert.Empty(result.NotImported);
+        Assert.Contains($"#   r6.rules:{FirstRuleLine + 1}: built in (neighbour discovery (type 135)", result.Yaml);
+    }
+
+    [Theory]
+    [InlineData("-A OUTPUT -m conntrack --ctstate UNTRACKED -j DROP")]
+    [InlineData("-A OUTPUT -p ipv6-icmp -j DROP")]
+    public void A_drop_that_takes_untracked_icmpv6_before_the_neighbour_discovery_accepts_is_refused(string drop)
+    {
+        // This ruleset drops ND, the policy would not.
+        var e = Assert.Throws<PolicyException>(() => ImportV6(drop + "\n" + NdOut + NdIn + Https));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine && d.Message.Contains($"line {FirstRuleLine + 1}"));
     }
 

@@ -64,6 +64,12 @@ internal sealed class IptablesRule
     /// packet INPUT sees is understood (<see cref="AddressTypeReturns"/>).
     /// </summary>
     public IReadOnlyList<string>? DestinationTypes { get; set; }
+
+    /// <summary>
+    /// <c>-m rt --rt-type 0</c> (ip6tables, not negated): IPv6 packets with a type 0 routing header. Never imported as a
+    /// condition (the rule is unsupported), but a DROP or REJECT of them is what the policy's built-in drop does.
+    /// </summary>
+    public bool RoutingHeaderZero { get; set; }
     public string? Target { get; set; }
     public int TargetColumn { get; set; }
     public bool TargetIsChain { get; set; }

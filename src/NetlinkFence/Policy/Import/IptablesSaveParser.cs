@@ -338,6 +338,9 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
             }
         }
 
+        /// <summary>Why a rule matching routing headers is not imported as a condition (a DROP of type 0 is built in instead).</summary>
+        internal const string RoutingHeaderReason = "-m rt matches IPv6 routing headers, which a policy has no entries for";
+
         /// <summary>False when the rest of the line cannot be read.</summary>
         private bool Option(IptablesToken option, bool negated)
         {
@@ -367,7 +370,7 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                     if (Value(option) is not { } m)
                         return false;
                     _matches.Add(m.Text);
-                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange" or "set" or "addrtype"))
+                    if (m.Text is not ("tcp" or "udp" or "icmp" or "icmp6" or "icmpv6" or "state" or "conntrack" or "multiport" or "comment" or "limit" or "hl" or "owner" or "iprange" or "set" or "addrtype" or "rt"))
                         Unsupported(m, $"match '-m {Printable(m.Text)}' is not one the importer understands");
                     return true;
                 case "--dport" or "--destination-port" or "--sport" or "--source-port":
@@ -413,6 +416,16 @@ internal sealed partial class IptablesSaveParser(string file, bool ipv6, IReadOn
                         return false;
                     rule.DestinationTypes = types.Text.ToUpperInvariant().Split(',');
                     Unsupported(option, AddressTypeReturns.Reason);
+                    return true;
+                case "--rt-type":
+                    if (!_matches.Contains("rt"))
+                        return Bad(option, "--rt-type needs '-m rt' before it", "add the match");
+                    if (Value(option) is not { } routingType)
+                        return false;
+                    if (!byte.TryParse(routingType.Text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out byte routing))
+                        return Bad(routingType, $"routing header type '{Printable(routingType.Text)}' is not a number from 0 to 255", "give --rt-type a number from 0 to 255");
+                    rule.RoutingHeaderZero = routing == 0 && !negated && parser._ruleset.IPv6;
+                    Unsupported(option, RoutingHeaderReason);
                     return true;
                 case "--comment":
                     if (Value(option) is not { } comment)

@@ -68,7 +68,7 @@ internal sealed partial class IptablesTranslator
                 NotImported(rule, refused + "; " + BuiltInListenerDiscovery);
                 return true;
             }
-            if (!Shadowed(rule, ConnState.All, loopback: false))
+            if (!Shadowed(rule, LinkControlStates, loopback: false))
                 return true;
             owner._listenerDiscovery.TryAdd((direction, type), rule.Line);
             if (direction == Direction.Input && type is 132 or 143)

@@ -249,6 +249,10 @@ internal sealed partial class IptablesTranslator(ImportPlan plan, PolicyRules er
                 case "ACCEPT":
                     Accept(rule);
                     return;
+                case "DROP" or "REJECT" when rule.Rule.RoutingHeaderZero:
+                    // Whatever else it matches, the policy drops every such packet (when it has IPv6 peers; otherwise all IPv6).
+                    Fate(rule, LineFate.BuiltIn, "the policy drops every IPv6 packet with a type 0 routing header (RFC 5095), before all but loopback");
+                    return;
                 case "DROP" or "REJECT":
                     _denies.Add(rule);
                     if (rule.Unconditional)
@@ -384,6 +388,13 @@ internal sealed partial class IptablesTranslator(ImportPlan plan, PolicyRules er
         }
 
         /// <summary>
+        /// The conntrack state of neighbour and multicast listener discovery: untracked (the kernel's ICMPv6 tracker
+        /// leaves these types alone), so a DROP of INVALID packets before their accepts takes nothing from them, as on
+        /// ufw's IPv6 chains; the policy itself drops INVALID before its own built-ins.
+        /// </summary>
+        private const ConnState LinkControlStates = ConnState.Untracked;
+
+        /// <summary>
         /// An ND accept the policy's built-in covers is accounted as built in; one that accepts something the built-in
         /// does not (a router's messages, another hop limit, a limit, a port) is refused: the policy would deny it.
         /// False when the rule is not neighbour discovery.
@@ -407,7 +418,7 @@ internal sealed partial class IptablesTranslator(ImportPlan plan, PolicyRules er
                 NotImported(rule, refused + "; " + BuiltInNeighbourDiscovery);
                 return true;
             }
-            if (!Shadowed(rule, ConnState.All, loopback: false))
+            if (!Shadowed(rule, LinkControlStates, loopback: false))
                 return true;
             owner._neighbourDiscovery.TryAdd((direction, type), rule.Line);
             string narrower = rule.HopLimit is null && type != 134

@@ -52,20 +52,23 @@ public abstract class DifferentialTrafficTest
         });
 
     /// <summary>
-    /// A ruleset imported with <c>--partial</c> where what is left out is ICMP (or IPv6): every IPv4 TCP and UDP flow must
-    /// get iptables' verdict, and no flow may be allowed by the policy alone (ufw's rulesets).
+    /// A ruleset imported with <c>--partial</c> where what is left out is ICMP: every TCP and UDP flow, IPv4 and IPv6,
+    /// must get iptables' verdict, and no flow may be allowed by the policy alone (ufw's rulesets).
     /// </summary>
-    protected static Task AssertPartialImportExactForIPv4TcpAndUdpAsync(string rules, string rules6) =>
+    protected static Task AssertPartialImportExactForTcpAndUdpAsync(string rules, string rules6) =>
         CompareAsync(rules, rules6, null, partial: true, [], (matrix, report) =>
         {
             Assert.True(matrix.AllowedOnlyIn(1).Count == 0 && matrix.AllowedOnlyIn(2).Count == 0,
                 $"the partial import allows flows iptables denies: {string.Join("; ", matrix.AllowedOnlyIn(1).Concat(matrix.AllowedOnlyIn(2)).Distinct())}\n{report}");
-            var differing = matrix.Differing.Where(f => !f.IsV6 && f.Protocol != FlowProtocol.IcmpEcho).ToList();
-            Assert.True(differing.Count == 0, $"{differing.Count} IPv4 TCP or UDP flows judged differently: {string.Join("; ", differing)}\n{report}");
-            // Not vacuous: IPv4 TCP and UDP pass somewhere in both directions, and are denied somewhere.
-            foreach (var direction in Enum.GetValues<FlowDirection>())
-                Assert.True(matrix.Flows.Any(f => !f.IsV6 && f.Direction == direction && f.Protocol != FlowProtocol.IcmpEcho && matrix.Outcome(0, f).Allowed), report);
-            Assert.True(matrix.Flows.Any(f => !f.IsV6 && f.Protocol == FlowProtocol.Udp && matrix.Outcome(0, f).Allowed), report);
+            var differing = matrix.Differing.Where(f => f.Protocol != FlowProtocol.IcmpEcho).ToList();
+            Assert.True(differing.Count == 0, $"{differing.Count} TCP or UDP flows judged differently: {string.Join("; ", differing)}\n{report}");
+            // Not vacuous: TCP and UDP of both families pass somewhere in both directions, and are denied somewhere.
+            foreach (bool v6 in new[] { false, true })
+            {
+                foreach (var direction in Enum.GetValues<FlowDirection>())
+                    Assert.True(matrix.Flows.Any(f => f.IsV6 == v6 && f.Direction == direction && f.Protocol != FlowProtocol.IcmpEcho && matrix.Outcome(0, f).Allowed), report);
+                Assert.True(matrix.Flows.Any(f => f.IsV6 == v6 && f.Protocol == FlowProtocol.Udp && matrix.Outcome(0, f).Allowed), report);
+            }
             Assert.True(matrix.AllowedIn(0) < matrix.Flows.Count, report);
         });
 
@@ -199,13 +202,13 @@ public sealed class IpsetListDifferentialTests : DifferentialTrafficTest
 public sealed class UfwDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task PartialImportGivesUfwsVerdictsForIPv4TcpAndUdp() => AssertPartialImportExactForIPv4TcpAndUdpAsync("ufw.rules", "ufw.v6.rules");
+    public Task PartialImportGivesUfwsVerdictsForTcpAndUdp() => AssertPartialImportExactForTcpAndUdpAsync("ufw.rules", "ufw.v6.rules");
 }
 
 public sealed class UfwLoggingDifferentialTests : DifferentialTrafficTest
 {
     [Fact]
-    public Task PartialImportGivesUfwsVerdictsForIPv4TcpAndUdp() => AssertPartialImportExactForIPv4TcpAndUdpAsync("ufw-logging.rules", "ufw-logging.v6.rules");
+    public Task PartialImportGivesUfwsVerdictsForTcpAndUdp() => AssertPartialImportExactForTcpAndUdpAsync("ufw-logging.rules", "ufw-logging.v6.rules");
 }
 
 public sealed class UserChainsDifferentialTests : DifferentialTrafficTest

@@ -68,15 +68,16 @@ internal sealed partial class IptablesTranslator
                 NotImported(rule, refused + "; " + BuiltInListenerDiscovery);
                 return true;
             }
-            if (!Shadowed(rule, LinkControlStates, loopback: false))
-                return true;
-            owner._listenerDiscovery.TryAdd((direction, type), rule.Line);
             if (direction == Direction.Input && type is 132 or 143)
             {
-                // Reports to routers: a host that is not a multicast router does not join their groups, so none arrives.
+                // Reports to routers: a host that is not a multicast router does not join their groups, so none arrives
+                // (and what an earlier DROP takes from the accept does not matter).
                 Fate(rule, LineFate.NoEffect, $"multicast listener discovery (type {type}) is sent to the routers' groups (ff02::2, ff02::16), which a host does not join: none reached this host (the policy does not accept it either)");
                 return true;
             }
+            if (!Shadowed(rule, LinkControlStates, loopback: false))
+                return true;
+            owner._listenerDiscovery.TryAdd((direction, type), rule.Line);
             string why = type switch
             {
                 _ when direction == Direction.Input && (rule.HopLimit is null || !fromLinkLocal) => $"multicast listener discovery (type {type}); the policy also requires hop limit 1 and a link-local source, as RFC 2710 and RFC 3810 send it",

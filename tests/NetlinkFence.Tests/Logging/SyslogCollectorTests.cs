@@ -304,6 +304,46 @@ public sealed class SyslogCollectorTests : IDisposable
         Assert.DoesNotContain(beats, b => Beat(b).GetValueOrDefault("reading") is "1" or "2"); // due before the collector ran: replaced, not queued
     }
 
+    /// <summary>
+    /// The first heartbeat is the first message the collector hears, even when a denial is queued at once and reading
+    /// the state the heartbeat vouches for takes a while: a collector that keys a host's presence on its heartbeats never
+    /// sees a denial from a forwarder it does not know started.
+    /// </summary>
+    [Fact]
+    public async Task The_first_heartbeat_comes_before_a_denial_queued_while_its_state_is_read()
+    {
+        using var collector = StartCollector(_ca);
+        // A first forwarder warms up TLS in this process, so the second connects well within the 5 s a reading may take.
+        await using (var warmUp = await StartForwarder())
+        {
+            warmUp.Enqueue(Denial(0));
+            collector.WaitFor(r => r.Count >= 1, TimeSpan.FromSeconds(60));
+        }
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var forwarder = await SyslogTlsForwarder.StartAsync(new SyslogTlsOptions
+        {
+            Host = Collector, Port = Port, CaFile = _ca.CaFile, NetworkNamespace = _net.Agent.Name, HostName = "agent-under-test",
+            MinReconnectDelay = TimeSpan.FromMilliseconds(100), MaxReconnectDelay = TimeSpan.FromSeconds(1), Heartbeat = TimeSpan.FromMinutes(10),
+            Log = message =>
+            {
+                lock (_log)
+                    _log.Add(message);
+                if (message.StartsWith("connected to", StringComparison.Ordinal))
+                    connected.TrySetResult();
+            },
+            HeartbeatState = async token =>
+            {
+                // Answered only once the connection is up and the queued denial has had a second to go first.
+                await connected.Task.WaitAsync(token);
+                await Task.Delay(1000, token);
+                return [new("table", "netlinkfence")];
+            },
+        });
+        forwarder.Enqueue(Denial(1));
+        var received = collector.WaitFor(r => r.Count(m => m.MessageId == "DENIED") >= 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(["DENIED", "HEARTBEAT", "DENIED"], received.Select(m => m.MessageId).ToArray());
+    }
+
     private bool Logged(string text)
     {
         lock (_log)

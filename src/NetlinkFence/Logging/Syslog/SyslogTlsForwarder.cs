@@ -51,6 +51,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private Task _beating = Task.CompletedTask;
     private bool _heartbeatDue; // one at most: heartbeats missed while the collector is away are one when it is back
+    private bool _firstHeartbeatTaken; // until then (a heartbeat's reading, at most HeartbeatStateTimeout) nothing else is sent
     private IReadOnlyList<KeyValuePair<string, string>>? _heartbeatState; // what the due heartbeat vouches for
     private static readonly TimeSpan HeartbeatStateTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CloseConfirmationTimeout = TimeSpan.FromSeconds(5); // for a collector's own close after close_notify
@@ -421,7 +422,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                     Forget(DateTimeOffset.UtcNow.Ticks);
                     batch = TakeBatch(out reported);
                     _inFlight = batch.Count > 0;
-                    if (batch.Count == 0)
+                    if (batch.Count == 0 && !(AwaitingFirstHeartbeat && _pending.Count > 0)) // held denials are not written yet
                     {
                         _idle.TrySetResult();
                         _idle = NewSignal();
@@ -512,11 +513,21 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         return await Task.WhenAny(watch, Task.Delay(CloseConfirmationTimeout, cancellationToken)).ConfigureAwait(false) == watch;
     }
 
+    /// <summary>
+    /// With heartbeats, the first one is the first message: the collector hears that this forwarder started (and the
+    /// state it vouches for) before anything it forwards. Denials wait for it at most the time its reading takes
+    /// (<see cref="HeartbeatStateTimeout"/>, after which it goes with <c>state="unreadable"</c>).
+    /// </summary>
+    private bool AwaitingFirstHeartbeat => _options.Heartbeat is not null && !_firstHeartbeatTaken && !_heartbeatDue;
+
     /// <summary>The next messages to write (under the gate), formatted, already in the resend buffer so a failed write resends them.</summary>
     private List<Item> TakeBatch(out ulong reported)
     {
         var batch = new List<Item>();
         int bytes = 0;
+        reported = 0;
+        if (AwaitingFirstHeartbeat)
+            return batch;
         reported = _droppedUnreported;
         if (_droppedUnreported > 0)
         {
@@ -538,6 +549,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
                 _collectors[_collector].Endpoint, _collector > 0)) // where it goes: a host on its fallback shows in a merged view
             { IsHeartbeat = true };
             _heartbeatDue = false;
+            _firstHeartbeatTaken = true;
             batch.Add(heartbeat);
             bytes += heartbeat.Frame!.Length;
         }

@@ -76,6 +76,7 @@ public sealed record SyslogTlsOptions
     /// How often to tell the collector that this forwarder is alive (<c>HEARTBEAT</c>, <c>heartbeat@PEN</c> with what
     /// it sent and dropped so far): once when it starts, then every interval, denials or not; null (the default): never.
     /// A collector that misses a host's heartbeat for twice this knows the forwarder stopped, not that the host is quiet.
+    /// The first heartbeat is the first message: denials wait for it while <see cref="HeartbeatState"/> is read (at most 5 s).
     /// </summary>
     public TimeSpan? Heartbeat { get; init; }
 

@@ -134,17 +134,7 @@ internal sealed class DaemonProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static bool WaitUntil(Func<bool> condition, double seconds)
-    {
-        var until = Stopwatch.StartNew();
-        while (until.Elapsed.TotalSeconds < seconds)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(20);
-        }
-        return condition();
-    }
+    public static bool WaitUntil(Func<bool> condition, double seconds) => Poll.Until(condition, seconds, everyMilliseconds: 20);
 
     private static int Occurrences(string text, string part)
     {

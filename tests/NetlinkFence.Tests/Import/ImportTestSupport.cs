@@ -39,6 +39,17 @@ internal static class ImportTestSupport
             PolicyName = "r.yaml",
         });
 
+    /// <summary>An import of <paramref name="rules6"/> as the IPv6 file (r6.rules, in <see cref="Filter"/>), with an empty IPv4 filter.</summary>
+    public static IptablesImportResult ImportV6(string rules6, bool partial = false) =>
+        IptablesImporter.Import(new IptablesImportRequest
+        {
+            IPv4 = new IptablesSource("r.rules", Filter("")),
+            IPv6 = new IptablesSource("r6.rules", Filter(rules6)),
+            Defines = new Dictionary<string, string>(),
+            Partial = partial,
+            PolicyName = "r.yaml",
+        });
+
     public static PolicyException Fails(string rules, IReadOnlyDictionary<string, string>? defines = null) =>
         Assert.Throws<PolicyException>(() => ImportText(rules, defines));
 
@@ -48,6 +59,12 @@ internal static class ImportTestSupport
         + "-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
         + "-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
         + rules + (rules.EndsWith('\n') || rules.Length == 0 ? "" : "\n") + "COMMIT\n";
+
+    /// <summary>The neighbour discovery an IPv6 ruleset needs (five lines): NS and NA out, NS, NA and RA in with hop limit 255.</summary>
+    public const string NeighbourDiscoveryAccepts =
+        "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT\n"
+        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j ACCEPT\n";
 
     /// <summary>Line number of <see cref="Filter"/>'s first own rule.</summary>
     public const int FirstRuleLine = 9;

@@ -12,9 +12,7 @@ namespace NetlinkFence.Tests.Import;
 public sealed class ListenerDiscoveryImportTests
 {
     private const string Https = "-A OUTPUT -d 2001:db8::50/128 -p tcp -m tcp --dport 443 -j ACCEPT\n";
-    private const string Nd = "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
-        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT\n"
-        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j ACCEPT\n";
+    private const string Nd = NeighbourDiscoveryAccepts;
     private const int MldLine = FirstRuleLine + 5;
 
     // As ufw's before6.rules writes them (Debian 12's ufw 0.36.2).
@@ -25,15 +23,6 @@ public sealed class ListenerDiscoveryImportTests
     private const string MldOut = "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m hl --hl-eq 1 -j ACCEPT\n";
     private const string UfwMldOut = "-A OUTPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j ACCEPT\n"
         + "-A OUTPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT\n";
-
-    private static IptablesImportResult ImportV6(string rules6) =>
-        IptablesImporter.Import(new IptablesImportRequest
-        {
-            IPv4 = new IptablesSource("r.rules", Filter("")),
-            IPv6 = new IptablesSource("r6.rules", Filter(rules6)),
-            Defines = new Dictionary<string, string>(),
-            PolicyName = "r.yaml",
-        });
 
     [Fact]
     public void Listener_discovery_accepts_are_built_in()

@@ -16,16 +16,6 @@ public sealed class NeighbourDiscoveryImportTests
     private const string NdIn = "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m hl --hl-eq 255 -j ACCEPT\n";
     private const string RaIn = "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j ACCEPT\n";
 
-    private static IptablesImportResult ImportV6(string rules6, bool partial = false) =>
-        IptablesImporter.Import(new IptablesImportRequest
-        {
-            IPv4 = new IptablesSource("r.rules", Filter("")),
-            IPv6 = new IptablesSource("r6.rules", Filter(rules6)),
-            Defines = new Dictionary<string, string>(),
-            Partial = partial,
-            PolicyName = "r.yaml",
-        });
-
     [Fact]
     public void Neighbour_discovery_accepts_are_built_in()
     {

@@ -11,25 +11,14 @@ namespace NetlinkFence.Tests.Import;
 /// </summary>
 public sealed class RoutingHeaderImportTests
 {
-    private const string Nd = "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
-        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT\n"
-        + "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j ACCEPT\n";
+    private const string Nd = NeighbourDiscoveryAccepts;
     private const string Accepts = "-A OUTPUT -d 2001:db8::50/128 -p tcp -m tcp --dport 443 -j ACCEPT\n-A INPUT -s 2001:db8:20::/48 -p tcp -m tcp --dport 22 -j ACCEPT\n";
     private const string Drops = "-A OUTPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m rt --rt-type 0 -j DROP\n";
-
-    private static IptablesImportRequest Request(string rules6, bool partial = false) => new()
-    {
-        IPv4 = new IptablesSource("r.rules", Filter("")),
-        IPv6 = new IptablesSource("r6.rules", Filter(rules6)),
-        Defines = new Dictionary<string, string>(),
-        Partial = partial,
-        PolicyName = "r.yaml",
-    };
 
     [Fact]
     public void A_drop_of_type_0_routing_headers_before_the_accepts_is_built_in()
     {
-        var result = IptablesImporter.Import(Request(Drops + Nd + Accepts));
+        var result = ImportV6(Drops + Nd + Accepts);
         Assert.Empty(result.NotImported);
         Assert.Single(result.Policy.Egress);
         Assert.Single(result.Policy.Input);
@@ -40,7 +29,7 @@ public sealed class RoutingHeaderImportTests
     [Fact]
     public void Other_conditions_on_the_drop_take_less_than_the_policy_drops()
     {
-        var result = IptablesImporter.Import(Request("-A OUTPUT -p tcp -m rt --rt-type 0 --rt-segsleft 0 -j DROP\n" + Nd + Accepts));
+        var result = ImportV6("-A OUTPUT -p tcp -m rt --rt-type 0 --rt-segsleft 0 -j DROP\n" + Nd + Accepts);
         Assert.Empty(result.NotImported);
         Assert.Contains($"#   r6.rules:{FirstRuleLine}: built in (the policy drops every IPv6 packet", result.Yaml);
     }
@@ -50,14 +39,14 @@ public sealed class RoutingHeaderImportTests
     [InlineData("-A OUTPUT -m rt --rt-type 2 -j DROP", "-m rt matches IPv6 routing headers")]
     public void Any_other_routing_header_drop_still_shadows_the_accepts(string drop, string why)
     {
-        var e = Assert.Throws<PolicyException>(() => IptablesImporter.Import(Request(drop + "\n" + Nd + Accepts)));
+        var e = Assert.Throws<PolicyException>(() => ImportV6(drop + "\n" + Nd + Accepts));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine && d.Message.Contains("DROP before line") && d.Message.Contains(why));
     }
 
     [Fact]
     public void An_accept_by_routing_header_is_refused()
     {
-        var e = Assert.Throws<PolicyException>(() => IptablesImporter.Import(Request(Nd + Accepts + "-A OUTPUT -m rt --rt-type 0 -j ACCEPT\n")));
+        var e = Assert.Throws<PolicyException>(() => ImportV6(Nd + Accepts + "-A OUTPUT -m rt --rt-type 0 -j ACCEPT\n"));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine + 7 && d.Message.Contains("-m rt matches IPv6 routing headers"));
     }
 
@@ -66,7 +55,7 @@ public sealed class RoutingHeaderImportTests
     [InlineData("-A OUTPUT -m rt --rt-type zero -j DROP", 27, "routing header type 'zero' is not a number from 0 to 255")]
     public void A_bad_routing_header_match_is_a_located_error(string rule, int column, string why)
     {
-        var e = Assert.Throws<PolicyException>(() => IptablesImporter.Import(Request(rule + "\n" + Nd + Accepts)));
+        var e = Assert.Throws<PolicyException>(() => ImportV6(rule + "\n" + Nd + Accepts));
         Assert.Contains(e.Diagnostics, d => d.Location.Line == FirstRuleLine && d.Location.Column == column && d.Message.Contains(why));
     }
 }

@@ -135,17 +135,7 @@ internal sealed class DhcpPair : IDisposable
     /// <summary>Waits until the client has written a line containing <paramref name="text"/>; false after <paramref name="seconds"/>.</summary>
     public bool WaitForClientLog(string text, int seconds) => Eventually(() => ClientLog.Contains(text, StringComparison.Ordinal), seconds);
 
-    private static bool Eventually(Func<bool> condition, int seconds)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(200);
-        }
-        return condition();
-    }
+    private static bool Eventually(Func<bool> condition, int seconds) => Poll.Until(condition, seconds, everyMilliseconds: 200);
 
     /// <summary>Starts <paramref name="program"/> in <paramref name="ns"/>; each line it writes to standard error goes to <paramref name="errorLine"/>.</summary>
     private void Start(TestNamespace ns, Action<string>? errorLine, string program, string[] arguments)

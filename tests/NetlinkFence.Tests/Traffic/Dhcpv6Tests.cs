@@ -1,3 +1,5 @@
+using NetlinkFence.Tests.TestSupport;
+
 namespace NetlinkFence.Tests.Traffic;
 
 /// <summary>
@@ -36,10 +38,7 @@ public sealed class Dhcpv6Tests
         pair.StartClient();
         // The Solicit goes out; dnsmasq's Advertise comes back from its link-local address and is dropped on input.
         Assert.True(pair.WaitForClientLog("XMT: Solicit on va", 60), pair.ClientLog);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (pair.Denied(policy, "ingress_denied") == 0 && DateTime.UtcNow < deadline)
-            Thread.Sleep(500);
-        Assert.True(pair.Denied(policy, "ingress_denied") > 0, $"the server's answer was not dropped on input:\n{pair.ClientLog}");
+        Assert.True(Poll.Until(() => pair.Denied(policy, "ingress_denied") > 0, 60, everyMilliseconds: 500), $"the server's answer was not dropped on input:\n{pair.ClientLog}");
         Assert.DoesNotContain("Operation not permitted", pair.ClientLog);
         Assert.False(Bound(pair), $"a lease was taken although the answer was denied:\n{pair.ClientLog}");
     }

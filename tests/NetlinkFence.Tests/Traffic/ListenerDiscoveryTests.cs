@@ -51,17 +51,8 @@ public sealed class ListenerDiscoveryTests
         return live!.RulesOf(chain).Last().Expressions.OfType<CounterExpression>().Single().Packets;
     }
 
-    private static bool Eventually(Func<bool> condition)
-    {
-        // Generous: CI is a loaded 2-core machine; MLD answers within its 1 s response delay, reports at once.
-        for (int i = 0; i < 200; i++)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
+    // Generous: CI is a loaded 2-core machine; MLD answers within its 1 s response delay, reports at once.
+    private static bool Eventually(Func<bool> condition) => Poll.Until(condition, 20);
 
     /// <summary>
     /// An MLDv2 general query (RFC 3810 5.1): type 130, maximum response code 1000 ms, the unspecified group, no

@@ -63,17 +63,8 @@ public sealed partial class NeighbourDiscoveryTests
     private static void Watch(AgentAndWorld net) =>
         net.World.Nft("-f /dev/stdin", $"table inet watch {{ chain pre {{ type filter hook prerouting priority -300 ; ip6 daddr {Outside} ip6 length 40 icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} counter\n }}\n}}\n");
 
-    private static bool Eventually(Func<bool> condition)
-    {
-        // Generous: CI is a loaded 2-core machine; the condition normally holds within milliseconds.
-        for (int i = 0; i < 200; i++)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
+    // Generous: CI is a loaded 2-core machine; the condition normally holds within milliseconds.
+    private static bool Eventually(Func<bool> condition) => Poll.Until(condition, 20);
 
     [Fact]
     public async Task ARawNeighbourSolicitationOrAdvertisementToAGlobalAddressIsDropped()

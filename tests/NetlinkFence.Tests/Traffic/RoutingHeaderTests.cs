@@ -68,16 +68,7 @@ public sealed class RoutingHeaderTests
         return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static bool Eventually(Func<bool> condition)
-    {
-        for (int i = 0; i < 100; i++)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
+    private static bool Eventually(Func<bool> condition) => Poll.Until(condition, 10);
 
     private static void Apply(AgentAndWorld net)
     {

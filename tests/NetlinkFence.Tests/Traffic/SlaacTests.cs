@@ -1,3 +1,5 @@
+using NetlinkFence.Tests.TestSupport;
+
 namespace NetlinkFence.Tests.Traffic;
 
 /// <summary>
@@ -20,9 +22,7 @@ public sealed class SlaacTests
         pair.Agent.Exec("ip", "link set va up");
 
         string Global() => pair.Agent.Exec("ip", "-6 addr show dev va scope global");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!(Global().Contains("inet6 2001:db8:77:", StringComparison.Ordinal) && !Global().Contains("tentative", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
-            Thread.Sleep(250);
+        Poll.Until(() => Global() is var a && a.Contains("inet6 2001:db8:77:", StringComparison.Ordinal) && !a.Contains("tentative", StringComparison.Ordinal), 60, everyMilliseconds: 250);
         Assert.Contains("inet6 2001:db8:77:", Global());
         Assert.DoesNotContain("tentative", Global());
         Assert.Equal(0, pair.Denied(policy, "egress_denied"));

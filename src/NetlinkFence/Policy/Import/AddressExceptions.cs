@@ -33,24 +33,8 @@ internal static class AddressExceptions
     public static List<AddressItem> Without(IReadOnlyList<AddressItem>? peers, IEnumerable<FlatRule> denies, bool ipv6)
     {
         var family = ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
-        var kept = peers is null ? [(UInt128.Zero, AddressMath.Max(family))] : InclusiveRanges.Merge(peers.SelectMany(p => p.Networks).Select(AddressMath.Range));
-        foreach (var (first, last) in InclusiveRanges.Merge(denies.SelectMany(d => d.Peer!).SelectMany(p => p.Networks).Select(AddressMath.Range)))
-        {
-            var next = new List<(UInt128 First, UInt128 Last)>(kept.Count + 1);
-            foreach (var range in kept)
-            {
-                if (last < range.First || first > range.Last)
-                {
-                    next.Add(range);
-                    continue;
-                }
-                if (range.First < first)
-                    next.Add((range.First, first - 1));
-                if (range.Last > last)
-                    next.Add((last + 1, range.Last));
-            }
-            kept = next;
-        }
+        IEnumerable<(UInt128 First, UInt128 Last)> accepted = peers is null ? [(UInt128.Zero, AddressMath.Max(family))] : peers.SelectMany(p => p.Networks).Select(AddressMath.Range);
+        var kept = InclusiveRanges.Without(accepted, denies.SelectMany(d => d.Peer!).SelectMany(p => p.Networks).Select(AddressMath.Range));
         return kept.Select(r => AddressMath.Networks(r.First, r.Last, family).ToList()).Select(networks => networks.Count == 1
             ? new AddressItem(IptablesValues.Format(networks[0]), networks)
             : new AddressItem($"{networks[0].BaseAddress}-{AddressMath.ToAddress(AddressMath.Range(networks[^1]).Last, family)}", networks, Range: true)).ToList();

@@ -19,4 +19,29 @@ internal static class InclusiveRanges
         }
         return merged;
     }
+
+    /// <summary>What of <paramref name="ranges"/> lies outside every range of <paramref name="removed"/>, sorted and joined.</summary>
+    public static List<(T First, T Last)> Without<T>(IEnumerable<(T First, T Last)> ranges, IEnumerable<(T First, T Last)> removed) where T : IBinaryInteger<T>, IMinMaxValue<T>
+    {
+        var kept = Merge(ranges);
+        foreach (var (first, last) in Merge(removed))
+        {
+            var next = new List<(T First, T Last)>(kept.Count + 1);
+            foreach (var range in kept)
+            {
+                if (last < range.First || first > range.Last)
+                {
+                    next.Add(range);
+                    continue;
+                }
+                // The parts before and after the removed range (the comparisons keep -1 and +1 from wrapping).
+                if (range.First < first)
+                    next.Add((range.First, first - T.One));
+                if (range.Last > last)
+                    next.Add((last + T.One, range.Last));
+            }
+            kept = next;
+        }
+        return kept;
+    }
 }

@@ -94,6 +94,8 @@ internal sealed class DaemonHost
                 daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
                 await daemon.ReopenAsync(wereOpen, cancellationToken);
             }
+            if (IPv6Housekeeping.Note(compiled, target) is { } ipv6)
+                Log(ipv6);
             daemon.StartRefresher(compiled.Source);
             await daemon.StartForwardingAsync(compiled, cancellationToken);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);

@@ -93,6 +93,8 @@ internal static class ApplyVerb
             if (compiled.Source.Names.Values.Count(n => n.Source == ResolutionSource.Dns) is > 0 and int dnsNames)
                 notes.WriteLine($"{dnsNames} DNS name(s) were resolved once, now; they are not refreshed without the daemon ('netlinkfence run'): "
                     + "their addresses stay allowed until the next apply, and new ones are not");
+            if (IPv6Housekeeping.Note(compiled, target) is { } ipv6)
+                notes.WriteLine(ipv6);
             if (compiled.Source.Scopes.Keys.Count(s => s.IsCgroup) is > 0 and int cgroupScopes)
                 notes.WriteLine($"{cgroupScopes} by: unit/cgroup item(s) are bound to the cgroup ids their services have now; a restarted unit gets a new "
                     + "cgroup id that these elements do not match (its traffic is denied) until 'netlinkfence run' re-binds it: run the daemon to keep them working across restarts");

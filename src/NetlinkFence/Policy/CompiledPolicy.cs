@@ -9,8 +9,9 @@ namespace NetlinkFence.Policy;
 public sealed class CompiledPolicy
 {
     internal CompiledPolicy(ResolvedPolicy source, Table table, IReadOnlyList<Chain> chains, IReadOnlyList<CompiledSet> sets, IReadOnlyList<CompiledRule> rules,
-        IReadOnlyList<AllowGrant> grants, IReadOnlyList<AllowGrant> inputGrants)
+        IReadOnlyList<AllowGrant> grants, IReadOnlyList<AllowGrant> inputGrants, bool hasIPv6Peers)
     {
+        HasIPv6Peers = hasIPv6Peers;
         Grants = grants;
         InputGrants = inputGrants;
         Source = source;
@@ -45,11 +46,18 @@ public sealed class CompiledPolicy
     public IReadOnlyList<CompiledRule> Rules { get; }
 
     /// <summary>
+    /// Whether the policy names an IPv6 peer (a resolver, a destination or a source). Only then does it let IPv6 link
+    /// housekeeping through (neighbour and multicast listener discovery); without one, IPv6 is closed altogether, and
+    /// a host with IPv6 on logs that housekeeping as denials.
+    /// </summary>
+    public bool HasIPv6Peers { get; }
+
+    /// <summary>
     /// The same policy with <paramref name="flags"/> as its table's flags, e.g. <see cref="Table.OwnerFlag"/> |
     /// <see cref="Table.PersistFlag"/> for a daemon that owns the table while it runs.
     /// </summary>
     public CompiledPolicy WithTableFlags(uint flags) =>
-        flags == Table.Flags ? this : new(Source, Table with { Flags = flags }, Chains, Sets, Rules, Grants, InputGrants);
+        flags == Table.Flags ? this : new(Source, Table with { Flags = flags }, Chains, Sets, Rules, Grants, InputGrants, HasIPv6Peers);
 
     /// <summary>
     /// The one transaction that replaces the live table: destroy it with everything in it (NFT_MSG_DESTROYTABLE, or

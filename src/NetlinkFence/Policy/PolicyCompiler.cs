@@ -154,7 +154,7 @@ public static class PolicyCompiler
         rules.AddRange(DenyChain(name, "ingress_denied", policy.Log, policy.Log.InputPrefix, DenyAction.Drop));
         rules.AddRange(AuditRules(name, policy.Log, sets)); // first in egress_denied: before its self-test counter and drop
         rules.AddRange(DenyChain(name, EgressDeniedChain, policy.Log, policy.Log.Prefix, policy.EgressDeny));
-        return new CompiledPolicy(resolved, new Table(Inet, name) { Comment = TableComment }, chains, sets, rules, egressGrants, inputGrants);
+        return new CompiledPolicy(resolved, new Table(Inet, name) { Comment = TableComment }, chains, sets, rules, egressGrants, inputGrants, hasIPv6);
     }
 
     /// <summary>
@@ -298,13 +298,14 @@ public static class PolicyCompiler
         return grants;
     }
 
-    /// <summary>Whether an entry allowed from the start names an IPv6 peer (an input entry without <c>from:</c> names none).</summary>
+    /// <summary>
+    /// Whether an entry names an IPv6 peer (an input entry without <c>from:</c> names none). Window entries count while
+    /// closed: opening one only adds set elements, so the link housekeeping its peers need must already be in place.
+    /// </summary>
     private static bool NamesIPv6Peer(ResolvedPolicy resolved, IReadOnlyList<AllowEntry> entries)
     {
         for (int e = 0; e < entries.Count; e++)
         {
-            if (!GrantsAtCompileTime(entries[e]))
-                continue;
             var peers = entries[e].Peers;
             for (int p = 0; p < peers.Count; p++)
             {

@@ -106,4 +106,25 @@ public sealed partial class NeighbourDiscoveryTests
         Assert.True(Eventually(() => net.World.Exec("ip", $"-6 neigh show {AgentAndWorld.AgentV6}").Contains("lladdr", StringComparison.Ordinal)),
             "the world could not resolve the agent: " + net.World.Exec("ip", "-6 neigh show"));
     }
+    /// <summary>
+    /// An IPv6 destination that only a window entry names: the housekeeping comes with the policy, so the opened window
+    /// reaches it (before, windows did not count as IPv6 peers, and the neighbour solicitation for it was dropped).
+    /// </summary>
+    [Fact]
+    public async Task AWindowEntrysIPv6DestinationIsReachableOnceOpened()
+    {
+        const string windowed = "version: 1\negress:\n  allow:\n    - name: control\n      to: [203.0.113.50]\n      tcp: [443]\n"
+            + "    - name: updates\n      to: [\"2001:db8::50\"]\n      tcp: [443]\n      window: 1m\n";
+        using var net = new AgentAndWorld("2001:db8::50");
+        net.ListenTcp("2001:db8::50", 443);
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(windowed, "window.yaml"), new FixedResolver());
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        net.Agent.Exec("ip", "-6 neigh flush all");
+        Assert.False(net.TcpReachable("2001:db8::50", 443, 700), "the window entry must be closed after apply");
+
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        await live.OpenWindowAsync("updates", TimeSpan.FromSeconds(50));
+        Assert.True(net.TcpReachable("2001:db8::50", 443, 10_000), "the opened window's IPv6 destination is unreachable");
+    }
 }

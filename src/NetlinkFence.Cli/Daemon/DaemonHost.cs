@@ -37,9 +37,12 @@ internal sealed class DaemonHost
     private DateTimeOffset? _repairFailingSince; // watch mode: the table differs from the policy and repairs fail
     private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
     private readonly DaemonDuties _duties = new(); // what runs beside the main loop, and must run as long as it does
+    private readonly Channel<string> _reloads; // why, for each reload asked (SIGHUP, a followed name's first IPv6 address)
+    private bool _reloadedForIPv6; // a followed name's first IPv6 address asked for a reload (once per daemon)
 
-    private DaemonHost(string policyPath, TargetNamespace target, SafetyState state, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy)
+    private DaemonHost(string policyPath, TargetNamespace target, SafetyState state, NftablesConnection nft, SystemdNotifier notifier, CompiledPolicy policy, Channel<string> reloads)
     {
+        _reloads = reloads;
         _policyPath = policyPath;
         _netns = target.Netns;
         _target = target;
@@ -59,10 +62,10 @@ internal sealed class DaemonHost
     public static async Task<int> RunAsync(string policyPath, string? netns, bool noOwner, DaemonMetrics? metrics, CancellationToken cancellationToken)
     {
         using var stop = new CancellationTokenSource();
-        var reloads = Channel.CreateUnbounded<string>();
         // Handled here, not by the runtime: SIGTERM/SIGINT end the daemon with the table left in place, SIGHUP reloads.
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        var reloads = Channel.CreateUnbounded<string>();
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite("SIGHUP"); });
 
         using var target = TargetNamespace.Open(netns);
@@ -80,7 +83,7 @@ internal sealed class DaemonHost
         using var notifier = SystemdNotifier.FromEnvironment();
         await using var nft = await target.ConnectAsync(cancellationToken);
         await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
-        var daemon = new DaemonHost(policyPath, target, state, nft, notifier, compiled);
+        var daemon = new DaemonHost(policyPath, target, state, nft, notifier, compiled, reloads);
 
         NftablesMonitor? monitor = null;
         try
@@ -634,6 +637,7 @@ internal sealed class DaemonHost
             ReleaseAnswerGarbage();
             await Live.RefreshNamesAsync(names, cancellationToken);
             ReleaseRoundMemory();
+            ReloadForIPv6(names);
             if (!_refreshedOnce)
             {
                 // Once per refresher (start, reload), not every round: the end of start-up, after this round's garbage
@@ -656,6 +660,31 @@ internal sealed class DaemonHost
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 Log($"dns: refreshing {host} in {TableText} failed: {e.Message}; tried again when it is next due");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A policy compiled without IPv6 peers has no IPv6 neighbour discovery, so a followed name's IPv6 address, added
+    /// by a refresh, could not be reached (the solicitation for the router is dropped). Its first one asks for a reload,
+    /// which compiles the policy with the name's addresses as they are now: one atomic replace that adds the housekeeping.
+    /// </summary>
+    private void ReloadForIPv6(IReadOnlyList<(string Host, IReadOnlyList<(System.Net.IPAddress Address, DateTimeOffset Expires)> Addresses)> names)
+    {
+        if (_policy.HasIPv6Peers || _reloadedForIPv6)
+            return;
+        // Index loops: this runs after every round of an IPv4-only policy, which allocates nothing per address.
+        for (int n = 0; n < names.Count; n++)
+        {
+            var addresses = names[n].Addresses;
+            for (int a = 0; a < addresses.Count; a++)
+            {
+                if (addresses[a].Address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+                    continue;
+                _reloadedForIPv6 = true;
+                Log($"dns: {names[n].Host} has IPv6 addresses now, and the running policy has no IPv6 peer (no IPv6 neighbour discovery): reloading to add it");
+                _reloads.Writer.TryWrite($"{names[n].Host} has IPv6 addresses");
+                return;
             }
         }
     }

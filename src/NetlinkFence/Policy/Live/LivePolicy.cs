@@ -233,6 +233,11 @@ public sealed partial class LivePolicy
     /// Lets egress entry <paramref name="entry"/> reach <paramref name="network"/> too (its ports), for
     /// <paramref name="timeout"/> (the kernel removes it then) or until removed.
     /// </summary>
+    /// <remarks>
+    /// An IPv6 address given to a policy compiled without IPv6 peers (<see cref="CompiledPolicy.HasIPv6Peers"/> false) is
+    /// allowed but cannot be reached: that table has no IPv6 neighbour discovery. Compile the policy with it and apply
+    /// (or <see cref="ReloadAsync"/>) first; <c>netlinkfence run</c> reloads by itself when a followed name gains one.
+    /// </remarks>
     public Task AddDestinationAsync(string entry, IPNetwork network, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var allow = EgressEntry(entry);
@@ -272,6 +277,11 @@ public sealed partial class LivePolicy
     /// kernel sees one commit per round, not one per name. Names no egress entry names are skipped (a name used only
     /// in <c>input</c> is resolved when the table is applied, not refreshed).
     /// </summary>
+    /// <remarks>
+    /// An IPv6 address given to a policy compiled without IPv6 peers (<see cref="CompiledPolicy.HasIPv6Peers"/> false) is
+    /// allowed but cannot be reached: that table has no IPv6 neighbour discovery. Compile the policy with it and apply
+    /// (or <see cref="ReloadAsync"/>) first; <c>netlinkfence run</c> reloads by itself when a followed name gains one.
+    /// </remarks>
     public async Task RefreshNamesAsync(IReadOnlyList<(string Host, IReadOnlyList<(IPAddress Address, DateTimeOffset Expires)> Addresses)> names,
         CancellationToken cancellationToken = default)
     {

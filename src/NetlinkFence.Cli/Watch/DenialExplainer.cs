@@ -19,7 +19,7 @@ internal sealed class DenialExplainer
     private readonly string? _netns;
     private const int MaxCached = 4096; // a flood repeats few flows; a scan of many is bounded
     private readonly Dictionary<IPAddress, string> _names = [];
-    private readonly Dictionary<(IPAddress?, ProtocolType, ushort?, string?), DenialExplanation> _cache = [];
+    private readonly Dictionary<(IPAddress?, ProtocolType, ushort?, byte?, string?), DenialExplanation> _cache = [];
 
     /// <param name="compiled">The policy that explains.</param>
     /// <param name="policyPath">Its file, and <paramref name="netns"/> the namespace it guards: a closed window's
@@ -37,7 +37,7 @@ internal sealed class DenialExplainer
 
     public DenialExplanation Explain(DenialRecord record)
     {
-        var key = (record.Destination, record.Protocol, record.DestinationPort, record.Chain);
+        var key = (record.Destination, record.Protocol, record.DestinationPort, record.IcmpType, record.Chain);
         if (_cache.TryGetValue(key, out var known))
             return known;
         if (_cache.Count >= MaxCached)
@@ -52,6 +52,9 @@ internal sealed class DenialExplainer
     {
         if (record.Destination is not { } destination)
             return ("the packet was cut before its addresses; the policy cannot be consulted", null);
+        if (record.Protocol == ProtocolType.IcmpV6 && !_compiled.HasIPv6Peers && LinkHousekeeping(record.IcmpType) is { } housekeeping)
+            return ($"the kernel's IPv6 link housekeeping ({housekeeping}): the policy names no IPv6 peer, so it closes IPv6 altogether; "
+                + "where the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1, else name its IPv6 peers", null);
         if (record.Chain == IngressDeniedChain)
             return ($"no input entry allows {Describe(record)}", null);
         if (record.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp) || record.DestinationPort is not { } port)
@@ -66,6 +69,22 @@ internal sealed class DenialExplainer
         int tail = reason.IndexOf(": logged and ", StringComparison.Ordinal);
         return (tail >= 0 ? reason[..tail] : reason, verdict.Entry);
     }
+
+    /// <summary>
+    /// What the kernel sends and answers on its own once an interface has IPv6 (RFC 4861 and 3810): a policy without
+    /// IPv6 peers denies it, so these are the denials an IPv4-only policy shows on a host with IPv6 on.
+    /// </summary>
+    private static string? LinkHousekeeping(byte? icmpType) => icmpType switch
+    {
+        130 => "a multicast listener query",
+        131 or 143 => "a multicast listener report",
+        132 => "a multicast listener done",
+        133 => "a router solicitation",
+        134 => "a router advertisement",
+        135 => "a neighbour solicitation",
+        136 => "a neighbour advertisement",
+        _ => null,
+    };
 
     private static string Describe(DenialRecord record) => record.Protocol switch
     {

@@ -68,6 +68,33 @@ public sealed class IPv6HousekeepingNoteTests
         File.Delete(policy);
     }
 
+    /// <summary>
+    /// What the note is about, seen by <c>watch</c>: the link comes up, the kernel's router solicitations, duplicate
+    /// address detection and listener reports are denied, and each says what it is rather than "no entry allows".
+    /// </summary>
+    [Fact]
+    public async Task Watch_says_which_denials_are_the_kernels_IPv6_housekeeping()
+    {
+        using var ns = WithVethPair();
+        string policy = DaemonTests.WritePolicy(DaemonTests.Policy());
+        Assert.Equal(0, CliRunner.Run($"apply {policy} --netns {ns.Name}").ExitCode);
+        // Router solicitations go on for seconds after the link is up: watch, started first, sees some even if it
+        // binds its group late on a loaded machine.
+        var watching = Task.Run(() => CliRunner.Run($"watch --policy {policy} --netns {ns.Name} --count 2 --duration 60s"));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        ns.Exec("ip", "link set nlf-h6a up");
+        ns.Exec("ip", "link set nlf-h6b up");
+        var watched = await watching;
+        Assert.True(watched.ExitCode == 0, watched.Stderr);
+        var denials = watched.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(denials.Length == 2, watched.Stdout + watched.Stderr);
+        Assert.All(denials, line => Assert.Matches(
+            @"icmpv6 .* type 13[3-6]/0 .*-- the kernel's IPv6 link housekeeping \(a (router|neighbour) (solicitation|advertisement)\)|"
+            + @"icmpv6 .* type 143/0 .*-- the kernel's IPv6 link housekeeping \(a multicast listener report\)", line));
+        Assert.All(denials, line => Assert.Contains("the policy names no IPv6 peer, so it closes IPv6 altogether", line));
+        File.Delete(policy);
+    }
+
     private static TestNamespace WithVethPair()
     {
         var ns = TestNamespace.Create();

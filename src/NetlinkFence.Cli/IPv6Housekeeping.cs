@@ -22,7 +22,7 @@ internal static class IPv6Housekeeping
         return on.Count == 0 ? null : Describe(on, target);
     }
 
-    internal static string Describe(IReadOnlyList<string> on, TargetNamespace target)
+    private static string Describe(IReadOnlyList<string> on, TargetNamespace target)
     {
         var named = on.Where(name => name != "default").ToList();
         string where = (named.Count, on.Contains("default")) switch
@@ -33,8 +33,8 @@ internal static class IPv6Housekeeping
         };
         return $"the policy names no IPv6 peer, so it closes IPv6 altogether, but IPv6 is on in {target.Description} ({where}): "
             + "the router solicitations, duplicate address detection and listener reports the kernel sends when an interface comes up "
-            + "are logged and counted as denials. If the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 and "
-            + "net.ipv6.conf.default.disable_ipv6 to 1 (README: \"A policy without IPv6 on a host with IPv6 on\"); if it does, name its IPv6 peers";
+            + "are logged and counted as denials. If the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1 (which sets "
+            + "every interface and the default; README: \"A policy without IPv6 on a host with IPv6 on\"); if it does, name its IPv6 peers";
     }
 
     /// <summary>

@@ -62,10 +62,10 @@ internal sealed class DaemonHost
     public static async Task<int> RunAsync(string policyPath, string? netns, bool noOwner, DaemonMetrics? metrics, CancellationToken cancellationToken)
     {
         using var stop = new CancellationTokenSource();
+        var reloads = Channel.CreateUnbounded<string>();
         // Handled here, not by the runtime: SIGTERM/SIGINT end the daemon with the table left in place, SIGHUP reloads.
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        var reloads = Channel.CreateUnbounded<string>();
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite("SIGHUP"); });
 
         using var target = TargetNamespace.Open(netns);

@@ -12,7 +12,7 @@ namespace NetlinkFence.Tests.Cli;
 public sealed class IPv6HousekeepingNoteTests
 {
     private const string Note = "the policy names no IPv6 peer, so it closes IPv6 altogether, but IPv6 is on in namespace";
-    private const string WayOut = "set net.ipv6.conf.all.disable_ipv6 and net.ipv6.conf.default.disable_ipv6 to 1";
+    private const string WayOut = "set net.ipv6.conf.all.disable_ipv6 to 1 (which sets every interface and the default";
 
     [Fact]
     public void Apply_names_the_interfaces_with_IPv6_on_and_says_nothing_once_it_is_off()

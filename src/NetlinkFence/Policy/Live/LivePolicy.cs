@@ -233,17 +233,20 @@ public sealed partial class LivePolicy
     /// Lets egress entry <paramref name="entry"/> reach <paramref name="network"/> too (its ports), for
     /// <paramref name="timeout"/> (the kernel removes it then) or until removed.
     /// </summary>
-    /// <remarks>
-    /// An IPv6 address given to a policy compiled without IPv6 peers (<see cref="CompiledPolicy.HasIPv6Peers"/> false) is
-    /// allowed but cannot be reached: that table has no IPv6 neighbour discovery. Compile the policy with it and apply
-    /// (or <see cref="ReloadAsync"/>) first; <c>netlinkfence run</c> reloads by itself when a followed name gains one.
-    /// </remarks>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="network"/> is IPv6 and the running policy names no IPv6 peer (<see cref="CompiledPolicy.HasIPv6Peers"/>
+    /// false): its table has no IPv6 neighbour discovery, so the destination could be allowed but never reached. Name an
+    /// IPv6 peer in the policy and <see cref="ReloadAsync"/> it first.
+    /// </exception>
     public Task AddDestinationAsync(string entry, IPNetwork network, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var allow = EgressEntry(entry);
         if (timeout is { } t && t <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(timeout), t, "a timeout is more than zero");
         var family = network.BaseAddress.AddressFamily;
+        if (family == AddressFamily.InterNetworkV6 && !_compiled.HasIPv6Peers)
+            throw new InvalidOperationException($"the running policy names no IPv6 peer, so table inet {Table} has no IPv6 neighbour discovery and {network} "
+                + "could not be reached; name an IPv6 peer in the policy and reload it first");
         DateTimeOffset? until = null;
         return ChangeAsync(now => [new SetChange(family, PortGrants(_policy, allow, network, until = now + timeout), [])], $"add {network} to {entry}", cancellationToken,
             onCommitted: () => RecordAdded(allow.Name, network, until));

@@ -46,9 +46,9 @@ public sealed class CompiledPolicy
     public IReadOnlyList<CompiledRule> Rules { get; }
 
     /// <summary>
-    /// Whether the policy names an IPv6 peer (a resolver, a destination or a source). Only then does it let IPv6 link
-    /// housekeeping through (neighbour and multicast listener discovery); without one, IPv6 is closed altogether, and
-    /// a host with IPv6 on logs that housekeeping as denials.
+    /// Whether the policy names an IPv6 peer (a resolver, a destination or a source; a window entry's too, open or not).
+    /// Only then does it let IPv6 link housekeeping through (neighbour and multicast listener discovery); without one,
+    /// IPv6 is closed altogether, and a host with IPv6 on logs that housekeeping as denials.
     /// </summary>
     public bool HasIPv6Peers { get; }
 

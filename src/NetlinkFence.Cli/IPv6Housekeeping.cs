@@ -17,8 +17,17 @@ internal static class IPv6Housekeeping
     {
         if (policy.HasIPv6Peers)
             return null;
-        // /proc/sys/net shows the namespace of the thread that opens it, so the reading joins the target.
-        var on = NetworkNamespace.Run(target.Handle, InterfacesWithIPv6On);
+        // /proc/sys/net shows the namespace of the thread that opens it, so the reading joins the target. A note comes
+        // after the commit: a namespace that cannot be joined now only means no note.
+        List<string> on;
+        try
+        {
+            on = NetworkNamespace.Run(target.Handle, InterfacesWithIPv6On);
+        }
+        catch (ErrnoException)
+        {
+            return null;
+        }
         return on.Count == 0 ? null : Describe(on, target);
     }
 

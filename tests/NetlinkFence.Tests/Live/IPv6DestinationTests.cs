@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;
@@ -22,6 +23,8 @@ public sealed class IPv6DestinationTests
         return (await LivePolicy.AttachAsync(nft, resolved), nft);
     }
 
+    private static string WithoutCounters(string listing) => Regex.Replace(listing, @"counter packets \d+ bytes \d+", "counter");
+
     [Fact]
     public async Task An_added_IPv6_destination_is_reached_under_a_policy_with_IPv6_peers()
     {
@@ -40,11 +43,12 @@ public sealed class IPv6DestinationTests
         using var net = new AgentAndWorld("198.51.100.10", Added);
         var (live, nft) = await ApplyAsync(net, "198.51.100.10");
         await using var _ = nft;
-        string before = net.Agent.Nft("list ruleset");
+        // Without counters: the agent's link goes on soliciting a router, which this policy denies and counts meanwhile.
+        string before = WithoutCounters(net.Agent.Nft("list ruleset"));
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => live.AddDestinationAsync("control", IPNetwork.Parse(Added + "/128")));
         Assert.Equal($"the running policy names no IPv6 peer, so table inet netlinkfence has no IPv6 neighbour discovery and {Added}/128 "
             + "could not be reached; name an IPv6 peer in the policy and reload it first", refused.Message);
-        Assert.Equal(before, net.Agent.Nft("list ruleset"));
+        Assert.Equal(before, WithoutCounters(net.Agent.Nft("list ruleset")));
         // An IPv4 destination is taken as ever.
         await live.AddDestinationAsync("control", IPNetwork.Parse("198.51.100.11/32"));
         Assert.Contains("198.51.100.11", net.Agent.Nft("list set inet netlinkfence allow_v4"));

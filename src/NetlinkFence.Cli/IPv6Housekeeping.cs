@@ -12,6 +12,13 @@ internal static class IPv6Housekeeping
 {
     private const string ConfDirectory = "/proc/sys/net/ipv6/conf";
 
+    /// <summary>Why the housekeeping is denied, as the note and <c>watch</c>'s explanation both say it.</summary>
+    internal const string Closed = "the policy names no IPv6 peer, so it closes IPv6 altogether";
+
+    /// <summary>The two ways out, as the note and <c>watch</c>'s explanation both give them.</summary>
+    internal const string WayOut = "where the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1 (which sets every interface and the default; "
+        + "README: \"A policy without IPv6 on a host with IPv6 on\"), else name its IPv6 peers";
+
     /// <summary>The note for <paramref name="policy"/> in <paramref name="target"/>, or null when there is nothing to say.</summary>
     public static string? Note(CompiledPolicy policy, TargetNamespace target)
     {
@@ -40,10 +47,8 @@ internal static class IPv6Housekeeping
             (_, true) => $"on {string.Join(", ", named)} and every new interface",
             _ => $"on {string.Join(", ", named)}",
         };
-        return $"the policy names no IPv6 peer, so it closes IPv6 altogether, but IPv6 is on in {target.Description} ({where}): "
-            + "the router solicitations, duplicate address detection and listener reports the kernel sends when an interface comes up "
-            + "are logged and counted as denials. If the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1 (which sets "
-            + "every interface and the default; README: \"A policy without IPv6 on a host with IPv6 on\"); if it does, name its IPv6 peers";
+        return $"{Closed}, but IPv6 is on in {target.Description} ({where}): the router solicitations, duplicate address detection "
+            + $"and listener reports the kernel sends when an interface comes up are logged and counted as denials; {WayOut}";
     }
 
     /// <summary>

@@ -53,8 +53,7 @@ internal sealed class DenialExplainer
         if (record.Destination is not { } destination)
             return ("the packet was cut before its addresses; the policy cannot be consulted", null);
         if (record.Protocol == ProtocolType.IcmpV6 && !_compiled.HasIPv6Peers && LinkHousekeeping(record.IcmpType) is { } housekeeping)
-            return ($"the kernel's IPv6 link housekeeping ({housekeeping}): the policy names no IPv6 peer, so it closes IPv6 altogether; "
-                + "where the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1, else name its IPv6 peers", null);
+            return ($"the kernel's IPv6 link housekeeping ({housekeeping}): {IPv6Housekeeping.Closed}; {IPv6Housekeeping.WayOut}", null);
         if (record.Chain == IngressDeniedChain)
             return ($"no input entry allows {Describe(record)}", null);
         if (record.Protocol is not (ProtocolType.Tcp or ProtocolType.Udp) || record.DestinationPort is not { } port)

@@ -12,7 +12,7 @@ namespace NetlinkFence.Tests.Cli;
 public sealed class IPv6HousekeepingNoteTests
 {
     private const string Note = "the policy names no IPv6 peer, so it closes IPv6 altogether, but IPv6 is on in namespace";
-    private const string WayOut = "set net.ipv6.conf.all.disable_ipv6 to 1 (which sets every interface and the default";
+    private const string WayOut = "where the host needs no IPv6, set net.ipv6.conf.all.disable_ipv6 to 1 (which sets every interface and the default";
 
     [Fact]
     public void Apply_names_the_interfaces_with_IPv6_on_and_says_nothing_once_it_is_off()
@@ -92,6 +92,7 @@ public sealed class IPv6HousekeepingNoteTests
             @"icmpv6 .* type 13[3-6]/0 .*-- the kernel's IPv6 link housekeeping \(a (router|neighbour) (solicitation|advertisement)\)|"
             + @"icmpv6 .* type 143/0 .*-- the kernel's IPv6 link housekeeping \(a multicast listener report\)", line));
         Assert.All(denials, line => Assert.Contains("the policy names no IPv6 peer, so it closes IPv6 altogether", line));
+        Assert.All(denials, line => Assert.Contains(WayOut, line));
         File.Delete(policy);
     }
 

@@ -91,7 +91,8 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
 
     private EgressPolicy WithTable() => policy with { Table = table };
 
-    private void Record(string verb, string entry, string detail)
+    /// <summary>Logs and records one change to a window (an open, a close, what a reload did to one).</summary>
+    public void Record(string verb, string entry, string detail)
     {
         uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
         string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";

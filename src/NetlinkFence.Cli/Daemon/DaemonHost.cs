@@ -282,8 +282,11 @@ internal sealed class DaemonHost
         return result;
     }
 
-    /// <summary>Re-reads the policy file and replaces the table; a file that does not load leaves the running policy as it is.</summary>
-    private async Task<ControlResponse> ReloadAsync(string why, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-reads the policy file and replaces the table; a file that does not load leaves the running policy as it is.
+    /// <paramref name="askingUid"/>: the control socket's peer; null for a signal (which only root can send the daemon).
+    /// </summary>
+    private async Task<ControlResponse> ReloadAsync(string why, CancellationToken cancellationToken, uint? askingUid = null)
     {
         _notifier.Notify("RELOADING=1\nSTATUS=reloading");
         try
@@ -315,10 +318,14 @@ internal sealed class DaemonHost
                 previous = _policy.Source.Policy;
                 if (_forwarding is not null) // a replace starts the counters again: what they hold is said first
                     await _forwarding.ReportUnloggedNowAsync(cancellationToken);
+                var openBefore = Live.OpenedWindows;
                 // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
                 // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
                 result = await Live.ReloadAsync(next.Source, cancellationToken);
                 _policy = next;
+                var windows = new KernelWindowControl(_target, next.Source.Policy, next.Table.Name, askingUid, Live, LogPrefix);
+                foreach (var change in ReloadedWindows.Between(openBefore, Live.OpenedWindows, next.Source.Policy, why, DateTimeOffset.UtcNow))
+                    windows.Record(change.Verb, change.Entry, change.Detail);
                 if (result.Kind == ReloadKind.Replace)
                     await RestoreAuditAsync(cancellationToken);
                 await RecordWindowEntriesAsync(cancellationToken);
@@ -338,7 +345,8 @@ internal sealed class DaemonHost
                 _forwarding?.Explain(next);
             string how = result.Kind switch
             {
-                ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added",
+                ReloadKind.Elements => $"element changes only: {result.ElementsRemoved} removed, {result.ElementsAdded} added"
+                    + (result.ElementsRetimed > 0 ? $", {result.ElementsRetimed} with a new timeout" : ""),
                 ReloadKind.Replace => "atomic replace of the table, open windows and followed names' addresses carried in it",
                 _ => "no commit: the table already holds what the policy allows",
             };
@@ -459,7 +467,7 @@ internal sealed class DaemonHost
                 };
             }
             case "reload":
-                return await ReloadAsync($"control socket, {peer}", cancellationToken);
+                return await ReloadAsync($"control socket, {peer}", cancellationToken, peer.Uid);
             case "open":
             {
                 if (request.Name is null)

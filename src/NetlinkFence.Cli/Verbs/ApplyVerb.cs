@@ -107,6 +107,7 @@ internal static class ApplyVerb
                 throw await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
             if (json)
                 output.Applied(compiled, result);
+            ClosedWindows.RecordApply(compiled, result, target, path);
             if (guard is null)
                 SavePrevious(state, previous);
             else

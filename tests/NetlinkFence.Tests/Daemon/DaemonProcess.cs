@@ -111,7 +111,9 @@ internal sealed class DaemonProcess : IDisposable
     /// </summary>
     public void WaitReady(double seconds = 60)
     {
-        if (!WaitUntil(() => Notifications.Any(n => n.Split('\n').Contains("READY=1")), seconds))
+        bool Ready() => Notifications.Any(n => n.Split('\n').Contains("READY=1"));
+        // A daemon that exited will not notify: fail at once with its log, not after the whole wait.
+        if (!WaitUntil(() => Ready() || _process.HasExited, seconds) || !Ready())
             throw new InvalidOperationException($"the daemon did not notify READY=1 within {seconds}s (exited: {_process.HasExited}). Log:\n{Log}");
         if (!WaitForLog("control socket ", seconds))
             throw new InvalidOperationException($"the daemon notified READY=1 but its log never named its control socket within {seconds}s. Log:\n{Log}");

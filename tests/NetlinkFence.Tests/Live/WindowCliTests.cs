@@ -106,6 +106,41 @@ public sealed class WindowCliTests : IDisposable
         Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: it was not open; nothing to close", WindowLog(net));
     }
 
+    /// <summary>
+    /// An apply replaces the table, and a window entry compiles closed: an open window is closed by it. That is said and
+    /// recorded in the window log as a close (an auditor reads that log for when a window let traffic through), with
+    /// the command that opens it again, which works as printed. An apply with no window open records nothing.
+    /// </summary>
+    [Fact]
+    public void Apply_closes_an_open_window_and_records_it_with_the_command_that_opens_it_again()
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        Assert.Equal(0, Cli("open updates", net).ExitCode); // the whole window, 1m
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "opened");
+
+        var apply = CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        string reopen = $"netlinkfence open updates --policy {_policy} --netns {net.Agent.Name}";
+        var said = Regex.Match(apply.Stderr, @"netlinkfence: close updates \(uid 0\): closed by apply, which replaces the table \(it had (1m|[1-5]\ds|[1-9]s) left\); '([^']+)' opens it again");
+        Assert.True(said.Success, apply.Stderr);
+        Assert.Equal(reopen, said.Groups[2].Value);
+        Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: closed by apply, which replaces the table \(it had \S+ left\); '"
+            + Regex.Escape(reopen) + "' opens it again", WindowLog(net));
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the apply closed it");
+
+        var again = CliRunner.Run(said.Groups[2].Value["netlinkfence ".Length..]);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "opened again as printed");
+
+        // Closed first: the next apply closes nothing and says nothing of it.
+        Assert.Equal(0, Cli("close updates", net).ExitCode);
+        var quiet = CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}");
+        Assert.True(quiet.ExitCode == 0, quiet.Stderr);
+        Assert.DoesNotContain("closed by apply", quiet.Stderr);
+        Assert.Single(Regex.Matches(WindowLog(net), "closed by apply"));
+    }
+
     [Fact]
     public void Probe_of_a_closed_window_names_the_open_that_opens_it_where_probe_looked_and_it_works_as_printed()
     {

@@ -397,7 +397,7 @@ public sealed partial class LivePolicy
                     .Where(w => w.Until is not null).ToList();
                 var carried = CarriedGrants(next, now);
                 var replaced = await ReplaceAsync(compiled, Carry, onCommitted: () => Switch(next, compiled), cancellationToken).ConfigureAwait(false);
-                return new ReloadResult(ReloadKind.Replace, 0, 0, replaced);
+                return new ReloadResult(ReloadKind.Replace, 0, 0, 0, replaced);
 
                 IEnumerable<IEnumerable<SetChange>> Carry(DateTimeOffset at)
                 {
@@ -415,7 +415,7 @@ public sealed partial class LivePolicy
                 _gate.Release();
             }
         }
-        var (commit, removed, added) = await ChangeAsync(now => Families.Select(f =>
+        var (commit, removed, added, retimed) = await ChangeAsync(now => Families.Select(f =>
         {
             var held = _models.Where(m => m.Key.Family == f).SelectMany(m => m.Value.Grants).ToList();
             // The permanent grants exactly as apply compiles them; open windows re-granted with their expiry.
@@ -428,7 +428,7 @@ public sealed partial class LivePolicy
             want.AddRange(CarriedGrants(next, now).Where(g => g.Network.BaseAddress.AddressFamily == f));
             return new SetChange(f, want, held);
         }), "reload", cancellationToken, onCommitted: () => Switch(next, compiled)).ConfigureAwait(false);
-        return commit is null ? new ReloadResult(ReloadKind.Unchanged, 0, 0, null) : new ReloadResult(ReloadKind.Elements, removed, added, commit);
+        return commit is null ? new ReloadResult(ReloadKind.Unchanged, 0, 0, 0, null) : new ReloadResult(ReloadKind.Elements, removed, added, retimed, commit);
     }
 
     /// <summary>
@@ -549,7 +549,7 @@ public sealed partial class LivePolicy
 
     // ---- the one change path ---------------------------------------------------------------------------------
 
-    private async Task<(CommitResult? Commit, int Removed, int Added)> ChangeAsync(
+    private async Task<(CommitResult? Commit, int Removed, int Added, int Retimed)> ChangeAsync(
         Func<DateTimeOffset, IEnumerable<SetChange>> plan,
         string what, CancellationToken cancellationToken, Action? onCommitted = null)
     {
@@ -562,7 +562,7 @@ public sealed partial class LivePolicy
                 {
                     var now = _time.GetUtcNow();
                     var tx = new Transaction();
-                    int removed = 0, added = 0;
+                    int removed = 0, added = 0, retimed = 0;
                     // Deletions first in the batch: a re-bound cgroup's old elements go before its new ones are added.
                     var deletes = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
                     var inserts = new List<(NftSet Set, IReadOnlyList<SetElement> Elements)>();
@@ -577,6 +577,7 @@ public sealed partial class LivePolicy
                         // Additions of elements the set holds: only their timeouts move (see ElementDelta.Refresh).
                         if (delta.Refresh.Count > 0)
                             retimes.Add((model.Set, delta.Refresh));
+                        retimed += delta.Refresh.Count;
                         removed += delta.Remove.Count;
                         added += delta.Add.Count;
                     }
@@ -588,13 +589,14 @@ public sealed partial class LivePolicy
                         var refreshed = model.Change([], [], now, RefreshesTimeoutsInPlace).Refresh;
                         if (refreshed.Count > 0)
                             retimes.Add((model.Set, refreshed));
+                        retimed += refreshed.Count;
                     }
                     foreach (var (set, elements) in deletes)
                         tx.DeleteElements(set, elements, what);
                     foreach (var (set, elements) in inserts)
                         tx.AddElements(set, elements, what);
-                    foreach (var (set, retimed) in retimes)
-                        tx.RetimeElements(set, retimed.Elements, retimed.Timeouts, what);
+                    foreach (var (set, moved) in retimes)
+                        tx.RetimeElements(set, moved.Elements, moved.Timeouts, what);
                     if (tx.Count == 0)
                     {
                         // Nothing to do by the model, which is only as current as the generation it was read at: another
@@ -605,13 +607,13 @@ public sealed partial class LivePolicy
                             continue;
                         }
                         onCommitted?.Invoke();
-                        return (null, 0, 0);
+                        return (null, 0, 0, 0);
                     }
                     var result = await _nft.CommitAsync(tx, new CommitOptions { ExpectedGeneration = _generation }, cancellationToken).ConfigureAwait(false);
                     // Our commit made exactly the expected generation + 1 (the kernel skips 0 on wrap).
                     _generation = unchecked(_generation + 1) is 0 ? 1 : unchecked(_generation + 1);
                     onCommitted?.Invoke();
-                    return (result, removed, added);
+                    return (result, removed, added, retimed);
                 }
                 catch (TransactionRejectedException e) when (e.IsGenerationConflict)
                 {

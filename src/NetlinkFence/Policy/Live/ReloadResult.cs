@@ -22,5 +22,9 @@ public enum ReloadKind
 /// <param name="Kind">Element changes or a table replace.</param>
 /// <param name="ElementsRemoved">Elements deleted (element reloads).</param>
 /// <param name="ElementsAdded">Elements added (element reloads).</param>
+/// <param name="ElementsRetimed">
+/// Elements kept whose kernel timeout moved in place (element reloads): an open window whose entry's <c>window:</c> is
+/// shorter now closes earlier; a followed name's addresses whose refresh was pending.
+/// </param>
 /// <param name="Commit">The commit's figures; null when nothing changed.</param>
-public sealed record ReloadResult(ReloadKind Kind, int ElementsRemoved, int ElementsAdded, CommitResult? Commit);
+public sealed record ReloadResult(ReloadKind Kind, int ElementsRemoved, int ElementsAdded, int ElementsRetimed, CommitResult? Commit);

@@ -92,13 +92,6 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     private EgressPolicy WithTable() => policy with { Table = table };
 
     /// <summary>Logs and records one change to a window (an open, a close, what a reload did to one).</summary>
-    public void Record(string verb, string entry, string detail)
-    {
-        uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
-        string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
-        Console.Error.WriteLine($"{logPrefix}: {verb} {entry} (uid {uid}): {detail}");
-        var state = new SafetyState(target, table);
-        using var directory = StateDirectory.Open(SafetyState.Directory);
-        directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");
-    }
+    public void Record(string verb, string entry, string detail) =>
+        WindowRecords.Append(target, table, askingUid ?? DirectoryHandle.EffectiveUserId, verb, entry, detail, logPrefix);
 }

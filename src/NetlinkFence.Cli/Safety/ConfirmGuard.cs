@@ -10,7 +10,8 @@ namespace NetlinkFence.Cli;
 /// waiter restores over that table only. The caller holds the state's lock throughout, so no other netlinkfence
 /// (nor the earlier waiter) sees a half-done state.
 /// </summary>
-internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingConfirm? earlier)
+/// <remarks><paramref name="listedAt"/>: a <see cref="System.Diagnostics.Stopwatch"/> timestamp from before the apply listed the table it replaces.</remarks>
+internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingConfirm? earlier, long listedAt)
 {
     private readonly string _token = Guid.NewGuid().ToString("N");
     private ProcessIdentity? _waiter;
@@ -40,6 +41,8 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
             var arguments = new List<string> { RollbackWaiterVerb.Name, "--table", state.Table, "--token", _token,
                 // The waiter opens the namespace through this process's handle, so it is the very same one.
                 "--netns", $"/proc/{Environment.ProcessId}/fd/{state.Target.Handle.FileDescriptor}", "--netns-id", state.Target.Id };
+            if (state.Target.Netns is { } netns)
+                arguments.AddRange(["--netns-name", netns]);
             int pid = await SelfLauncher.StartDetachedCopyAsync(arguments, cancellationToken);
             _waiter = ProcessIdentity.Of(pid) ?? throw new SystemFailureException($"the rollback waiter (process {pid}) ended right after it started; see {state.LogPath}");
         }
@@ -50,7 +53,7 @@ internal sealed class ConfirmGuard(SafetyState state, TimeSpan window, PendingCo
                 _savedBefore = state.ReadSnapshot();
                 _snapshotSaved = true;
             }
-            state.WriteSnapshot(TableSnapshot.Of(NftFamily.Inet, state.Table, before));
+            state.WriteSnapshot(TableSnapshot.Of(NftFamily.Inet, state.Table, before, listedAt));
         }
         _mine = new PendingConfirm(_token, DateTimeOffset.UtcNow + window) { PreviousHandle = before?.Table.Handle ?? 0, Waiter = _waiter };
         state.WritePending(_mine);

@@ -22,8 +22,24 @@ internal static class Restorer
         var options = expectedGeneration is { } generation ? new CommitOptions { ExpectedGeneration = generation } : null;
         var result = await nft.CommitAsync(snapshot.ToRestoreTransaction(), options, cancellationToken);
         return snapshot.Contents is { } contents
-            ? $"restored table {snapshot.Family.ToNftName()} {snapshot.Name} as it was before ({Output.Count(contents.Rules.Count, "rule")}, {Output.Count(contents.Sets.Sum(s => s.Elements.Count), "set element")}) in one transaction; generation {result.GenerationAfter}"
+            ? $"restored table {snapshot.Family.ToNftName()} {snapshot.Name} as it was before ({Output.Count(contents.Rules.Count, "rule")}, {Elements(snapshot)}) in one transaction; generation {result.GenerationAfter}"
             : $"removed table {snapshot.Family.ToNftName()} {snapshot.Name} (it did not exist before) in one transaction; generation {result.GenerationAfter}; {Unfiltered}";
+    }
+
+    /// <summary>The set elements a restore puts back, and what became of the timed ones (an open window's, a followed name's).</summary>
+    private static string Elements(TableSnapshot snapshot)
+    {
+        static int Timed(TableContents? contents) => contents?.Sets.Sum(s => s.Elements.Count(e => e.Timeout is not null)) ?? 0;
+        var now = snapshot.ContentsNow();
+        int restored = now?.Sets.Sum(s => s.Elements.Count) ?? 0, timedThen = Timed(snapshot.Contents), timedNow = Timed(now);
+        string text = Output.Count(restored, "set element");
+        if (timedNow > 0)
+            text += $", {timedNow} of them timed, with the time {(timedNow == 1 ? "it has" : "they have")} left now";
+        if (timedThen > timedNow)
+            text += snapshot.ListedAt is null
+                ? $"; {Output.Count(timedThen - timedNow, "timed element")} left out: the snapshot does not say when it was taken (an older build wrote it)"
+                : $"; {Output.Count(timedThen - timedNow, "timed element")} left out: {(timedThen - timedNow == 1 ? "its" : "their")} time ran out since the snapshot";
+        return text;
     }
 
     /// <summary>

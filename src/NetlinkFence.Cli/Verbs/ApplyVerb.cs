@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using NetlinkFence.Nftables.Snapshots;
 using NetlinkFence.Nftables;
 using NetlinkFence.Policy;
@@ -70,7 +71,10 @@ internal static class ApplyVerb
                     output.Unchanged(compiled, live, same.Audit, path);
                 return ExitCodes.Ok;
             }
-            var guard = window is { } span ? new ConfirmGuard(state, span, earlier) : null;
+            // Before the apply lists the table it replaces: a rollback counts the time its timed elements (open windows)
+            // had left from here, so it never gives them more than they had.
+            long listedAt = Stopwatch.GetTimestamp();
+            var guard = window is { } span ? new ConfirmGuard(state, span, earlier, listedAt) : null;
             ApplyResult result;
             try
             {
@@ -102,12 +106,12 @@ internal static class ApplyVerb
                 notes.WriteLine($"took over the pending rollback of the earlier unconfirmed apply (due at {PendingReport.Due(earlier)}"
                     + (PendingReport.WaiterAlive(earlier) ? "" : ", its waiter was gone") + "): the rollback point stays the table before it");
 
-            var previous = TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous);
+            var previous = TableSnapshot.Of(compiled.Table.Family, compiled.Table.Name, result.Previous, listedAt);
             if (!selfTest.IsEmpty && !await SelfTestRunner.RunAsync(nft, compiled.Table.Name, netns, selfTest, parse.GetValue(inconclusive) == "pass", notes, cancellationToken))
                 throw await UndoFailedAsync(nft, state, guard, result, previous, cancellationToken);
             if (json)
                 output.Applied(compiled, result);
-            ClosedWindows.RecordApply(compiled, result, target, path);
+            WindowRecords.RecordApply(compiled, result, target, path);
             if (guard is null)
                 SavePrevious(state, previous);
             else

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NetlinkFence.Interop;
 
 namespace NetlinkFence.Cli;
 
@@ -26,7 +27,9 @@ internal static class RollbackVerb
                 }
                 var pending = state.ReadPending();
                 await using var nft = await target.ConnectAsync(cancellationToken);
+                var reopened = WindowRecords.RestoredOpen(state, snapshot, "that rollback");
                 string done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
+                reopened(DirectoryHandle.EffectiveUserId);
                 state.DeletePending();
                 state.DeleteSnapshot();
                 if (pending is not null)

@@ -23,7 +23,8 @@ internal static class RollbackWaiterVerb
     {
         var token = new Option<string>("--token") { Required = true };
         var netnsId = new Option<string>("--netns-id") { Required = true, Description = "DEVICE:INODE the --netns file must be" };
-        var command = new Command(Name, "(internal) wait for confirm, roll back when none arrives") { CommonOptions.Table, token, netnsId };
+        var netnsName = new Option<string>("--netns-name") { Description = "the apply's --netns, for what the window log calls the namespace" };
+        var command = new Command(Name, "(internal) wait for confirm, roll back when none arrives") { CommonOptions.Table, token, netnsId, netnsName };
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
@@ -32,7 +33,7 @@ internal static class RollbackWaiterVerb
             try
             {
                 // Before the detached line: a mismatch makes the apply fail before it commits anything.
-                target = TargetNamespace.OpenExpecting(null, parse.GetValue(CommonOptions.NetworkNamespace)!, parse.GetValue(netnsId)!);
+                target = TargetNamespace.OpenExpecting(parse.GetValue(netnsName), parse.GetValue(CommonOptions.NetworkNamespace)!, parse.GetValue(netnsId)!);
             }
             catch (Exception e) when (e is InvalidInputException or ErrnoException)
             {
@@ -120,10 +121,14 @@ internal static class RollbackWaiterVerb
                 return ExitCodes.DriftOrFindings;
             }
             await using var nft = await state.Target.ConnectAsync(CancellationToken.None);
+            var reopened = WindowRecords.RestoredOpen(state, snapshot, $"the unconfirmed apply's rollback ({why})");
             var outcome = await Restorer.RestoreOwnAsync(nft, snapshot, pending.LeftThere, CancellationToken.None);
             state.DeletePending();
             if (outcome.Restored)
+            {
                 state.DeleteSnapshot();
+                reopened(DirectoryHandle.EffectiveUserId);
+            }
             state.Log(outcome.Restored ? $"{why}: {outcome.Message}" : $"{why}, but {outcome.Message}");
             return ExitCodes.Ok;
         }

@@ -141,6 +141,52 @@ public sealed class WindowCliTests : IDisposable
         Assert.Single(Regex.Matches(WindowLog(net), "closed by apply"));
     }
 
+    /// <summary>
+    /// A rollback puts the table from before an apply back, and with it the windows that were open then, but only for
+    /// the time each had left: one whose time ran out since stays closed (the kernel had closed it, and a rollback must
+    /// not open it again), one with time left is back for no longer than that, and the window log says so.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_rollback_gives_a_window_back_only_the_time_it_had_left(bool ranOut)
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        var open = Cli(ranOut ? "open updates --for 5s" : "open updates", net); // 5s, or the whole 1m window
+        Assert.True(open.ExitCode == 0, open.Stderr);
+        var opened = Stopwatch.StartNew(); // the window's time began before this: it closes no later than 5s or 1m from here
+        var apply = CliRunner.Run($"apply {_policy} --netns {net.Agent.Name} --confirm-within 5m");
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the apply closed the window");
+        // Past the 5 s the window was opened for; with the 1m, long enough that the time it had at the apply's listing
+        // (which a rollback used to give it back) is seconds more than it has at the rollback.
+        Thread.Sleep(TimeSpan.FromSeconds(ranOut ? 6.5 : 5) - opened.Elapsed is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
+
+        var rollback = CliRunner.Run($"rollback --netns {net.Agent.Name}");
+        Assert.True(rollback.ExitCode == 0, rollback.Stderr);
+        string set = net.Agent.Nft("list set inet netlinkfence allow_v4");
+        if (ranOut)
+        {
+            Assert.Contains("1 timed element left out: its time ran out since the snapshot", rollback.Stdout);
+            Assert.DoesNotContain("203.0.113.80", set);
+            Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "a rollback opened again a window whose time ran out");
+            Assert.DoesNotContain("reopen updates", WindowLog(net));
+        }
+        else
+        {
+            Assert.Contains("1 of them timed, with the time it has left now", rollback.Stdout);
+            // No more than it had left: the 1m less the time since it was opened (read after the listing; + 1 for
+            // the listing's whole seconds).
+            var expires = Regex.Match(set, @"203\.0\.113\.80 \. tcp \. 80 .*?expires (?:(\d+)m)?(\d+)s");
+            Assert.True(expires.Success, set);
+            double left = (expires.Groups[1].Success ? 60 * int.Parse(expires.Groups[1].Value) : 0) + int.Parse(expires.Groups[2].Value);
+            Assert.True(left <= 60 - Math.Floor(opened.Elapsed.TotalSeconds) + 1, $"{left}s left after {opened.Elapsed.TotalSeconds:0.0}s: {set}");
+            Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "the window came back with the rollback");
+            Assert.Matches(@"uid=0 reopen updates table=inet netlinkfence namespace \S+: back with the table that rollback restored, for the \d+s it had left", WindowLog(net));
+        }
+    }
+
     [Fact]
     public void Probe_of_a_closed_window_names_the_open_that_opens_it_where_probe_looked_and_it_works_as_printed()
     {

@@ -72,10 +72,74 @@ public sealed class TableSnapshotTests
         var rule = new Rule(NftFamily.Inet, "t", "c",
             [new PayloadExpression(PayloadBase.Network, 16, 4), new LookupExpression("s", Registers.R1), new CounterExpression(), new ImmediateExpression(Verdict.Accept)], "hi");
         return TableSnapshot.Of(NftFamily.Inet, "t", new TableContents(new Table(NftFamily.Inet, "t"), [chain],
-            [new SetContents(set, elements)], [rule], 0)).Serialize();
+            [new SetContents(set, elements)], [rule], 0), ListedAt).Serialize();
     }
 
-    private static byte[] NoTable() => TableSnapshot.Of(NftFamily.Inet, "t", null).Serialize();
+    private static byte[] NoTable() => TableSnapshot.Of(NftFamily.Inet, "t", null, ListedAt).Serialize();
+
+    /// <summary>A fixed listing time, so that the same snapshot serializes to the same bytes.</summary>
+    private static readonly long ListedAt = System.Diagnostics.Stopwatch.Frequency * 1000;
+
+    /// <summary>
+    /// Timed elements come back with the time they have left at the restore, not at the listing: one whose time ran out
+    /// since is left out (a rollback must not open again what the kernel closed), one with time left gets no more than
+    /// that; untimed elements are as listed. In a plain interval set (a range is a start and an end element) one whose
+    /// time ran out goes back with the shortest time left, and the kernel expires it at once. nft is the oracle.
+    /// </summary>
+    [Fact]
+    public async Task ARestoreGivesTimedElementsTheTimeTheyHaveLeftNowAndLeavesOutThoseThatRanOut()
+    {
+        using var source = TestNamespace.Create();
+        using var target = TestNamespace.Create();
+        source.Nft("-f -", """
+            table inet t {
+              set pairs { type ipv4_addr . inet_service; flags interval,timeout; elements = { 10.0.0.1 . 80 timeout 10s, 10.0.0.2 . 80 timeout 1h, 10.0.0.3 . 80 } }
+              set plain { type ipv4_addr; flags timeout; elements = { 10.0.1.1 timeout 10s, 10.0.1.2 timeout 1h } }
+              set ranges { type ipv4_addr; flags interval,timeout; elements = { 10.1.0.0/16 timeout 10s, 10.2.0.0/16 timeout 1h } }
+            }
+            """);
+        TableSnapshot snapshot;
+        await using (var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = source.Name }))
+            snapshot = await TableSnapshot.CaptureAsync(nft, NftFamily.Inet, "t");
+        Assert.NotNull(snapshot.ListedAt);
+        // As if listed 20 s ago, through the file format (which keeps the listing time).
+        var aged = TableSnapshot.Deserialize(TableSnapshot.Of(NftFamily.Inet, "t", snapshot.Contents,
+            System.Diagnostics.Stopwatch.GetTimestamp() - 20 * System.Diagnostics.Stopwatch.Frequency).Serialize());
+        await using (var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = target.Name }))
+            await nft.CommitAsync(aged.ToRestoreTransaction());
+        Thread.Sleep(200); // the ranges set's run-out element: its shortest time passes
+        string pairs = target.Nft("list set inet t pairs"), plain = target.Nft("list set inet t plain"), ranges = target.Nft("list set inet t ranges");
+        Assert.DoesNotContain("10.0.0.1", pairs);
+        Assert.DoesNotContain("10.0.1.1", plain);
+        Assert.DoesNotContain("10.1.0.0", ranges);
+        Assert.Contains("10.0.0.3 . 80", pairs);
+        Assert.DoesNotContain("10.0.0.3 . 80 timeout", pairs);
+        // Time left: at most the hour less the 20 s (59m40s), not the whole hour again.
+        foreach (var (listing, element) in new[] { (pairs, @"10\.0\.0\.2 \. 80"), (plain, @"10\.0\.1\.2"), (ranges, @"10\.2\.0\.0/16") })
+        {
+            var left = System.Text.RegularExpressions.Regex.Match(listing, element + @" timeout 1h expires 59m(\d+)s");
+            Assert.True(left.Success && int.Parse(left.Groups[1].Value) <= 40, listing);
+        }
+    }
+
+    /// <summary>
+    /// A version 2 snapshot (written by a build before the listing time was kept; a rollback pending across an upgrade)
+    /// is read, and its restore leaves every timed element out: when they ran out is unknown, so none is opened again.
+    /// </summary>
+    [Fact]
+    public void AVersion2SnapshotIsReadAndItsTimedElementsAreLeftOut()
+    {
+        var set = new NftSet(NftFamily.Inet, "t", "s", [SetKeyType.Ipv4Address], SetFlags.Timeout);
+        SetElement[] elements = [new(new DataValue([10, 0, 0, 1])) { Timeout = TimeSpan.FromHours(1), Expiration = TimeSpan.FromMinutes(59) }, new(new DataValue([10, 0, 0, 2]))];
+        byte[] version3 = TableSnapshot.Of(NftFamily.Inet, "t", new TableContents(new Table(NftFamily.Inet, "t"), [], [new SetContents(set, elements)], [], 0)).Serialize();
+        const int header = 12 + 16;
+        byte[] payload = [.. version3.AsSpan(header, 2), .. version3.AsSpan(header + 2 + 8)]; // version 2: no listing time
+        var read = TableSnapshot.Deserialize(Seal(payload, '2'));
+        Assert.Null(read.ListedAt);
+        Assert.Equal(2, read.Contents!.Sets[0].Elements.Count);
+        var now = Assert.Single(read.ContentsNow()!.Sets[0].Elements);
+        Assert.Equal(new DataValue([10, 0, 0, 2]), now.Key);
+    }
 
     [Fact]
     public void EveryOneByteCorruptionIsRefused()
@@ -118,9 +182,9 @@ public sealed class TableSnapshotTests
         // Version 1, as the previous netlinkfence wrote "no table": magic, family, existed 0, name, count 0.
         byte[] version1 = [.. "NLFSNAP1"u8, 1, 0, 1, 0, (byte)'t', 0, 0, 0, 0];
         Assert.Contains("version 1", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(version1)).Message);
-        var version3 = ValidTable();
-        version3[7] = (byte)'3';
-        Assert.Contains("version 3", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(version3)).Message);
+        var version4 = ValidTable();
+        version4[7] = (byte)'4';
+        Assert.Contains("version 4", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize(version4)).Message);
         Assert.Contains("bad magic", Assert.Throws<SnapshotCorruptException>(() => TableSnapshot.Deserialize("not a snapshot"u8)).Message);
     }
 
@@ -189,10 +253,10 @@ public sealed class TableSnapshotTests
         }
     }
 
-    /// <summary>The version 2 header, written independently of the product (the format documented in SnapshotFormat).</summary>
-    private static byte[] Seal(byte[] payload)
+    /// <summary>The header of format <paramref name="version"/>, written independently of the product (the format documented in SnapshotFormat).</summary>
+    private static byte[] Seal(byte[] payload, char version = '3')
     {
-        byte[] prefix = [.. "NLFSNAP2"u8, 0, 0, 0, 0];
+        byte[] prefix = [.. "NLFSNAP"u8, (byte)version, 0, 0, 0, 0];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(prefix.AsSpan(8), (uint)payload.Length);
         byte[] checksum = System.IO.Hashing.XxHash128.Hash([.. prefix, .. payload]);
         return [.. prefix, .. checksum, .. payload];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
@@ -8,17 +9,20 @@ using NetlinkFence.Nftables.Codecs;
 namespace NetlinkFence.Nftables.Snapshots;
 
 /// <summary>
-/// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection), version 2:
+/// The file format of a <see cref="TableSnapshot"/>, hand-written (no reflection), version 3:
 /// <code>
-///  header:  "NLFSNAP" | '2' (format version) | u32 LE payload length | XXH128 of the 12 bytes before it and the payload
-///  payload: u8 family | u8 kind (0: the table did not exist, 1: it existed) | u16 LE name length | name (UTF-8) |
+///  header:  "NLFSNAP" | '3' (format version) | u32 LE payload length | XXH128 of the 12 bytes before it and the payload
+///  payload: u8 family | u8 kind (0: the table did not exist, 1: it existed) | u64 LE when it was listed (the monotonic
+///           clock, CLOCK_MONOTONIC, in nanoseconds; 0: unknown) | u16 LE name length | name (UTF-8) |
 ///           u32 LE message count | the table's objects as nf_tables NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM,
 ///           NEWRULE netlink messages (none for kind 0)
 /// </code>
 /// A rollback acts on what it reads, so nothing is guessed: a snapshot is read only when it is whole (length),
-/// intact (checksum), of this version, and its payload decodes completely; "no table" is a record of its own,
-/// never the reading of an unknown byte. Anything else raises <see cref="SnapshotCorruptException"/>. Version 1
-/// (<c>"NLFSNAP1"</c>, no length or checksum) is refused. The messages are what the library's own encoder
+/// intact (checksum), of a version this build knows, and its payload decodes completely; "no table" is a record of its
+/// own, never the reading of an unknown byte. Anything else raises <see cref="SnapshotCorruptException"/>. Version 2
+/// (the same without the listing time, written by the builds before 2026-12-07) is read, with the time unknown, so a
+/// rollback pending across an upgrade still works; version 1 (<c>"NLFSNAP1"</c>, no length or checksum) is refused. The
+/// messages are what the library's own encoder
 /// writes for a commit, read back with the decoders that read the kernel's dumps, so whatever a listing holds
 /// (unmodelled expressions included, as raw bytes) survives the round trip. The checksum finds damage, not an
 /// attacker (the state directory's ownership and modes keep those out); it is XXH128 rather than SHA-256 so that
@@ -26,7 +30,7 @@ namespace NetlinkFence.Nftables.Snapshots;
 /// </summary>
 internal static class SnapshotFormat
 {
-    private const byte Version = (byte)'2';
+    private const byte Version = (byte)'3', Version2 = (byte)'2';
     private const int PrefixLength = 8 + 4; // magic and version, payload length
     private const int ChecksumLength = 16; // XXH128
     private const int HeaderLength = PrefixLength + ChecksumLength;
@@ -48,13 +52,13 @@ internal static class SnapshotFormat
         return output;
     }
 
-    public static (NftFamily Family, string Name, TableContents? Contents) Read(ReadOnlySpan<byte> data)
+    public static (NftFamily Family, string Name, TableContents? Contents, long? ListedAt) Read(ReadOnlySpan<byte> data)
     {
         int known = Math.Min(data.Length, Magic.Length);
         if (!data[..known].SequenceEqual(Magic[..known]))
             throw new SnapshotCorruptException("not a netlinkfence table snapshot (bad magic)");
-        if (data.Length > Magic.Length && data[Magic.Length] != Version)
-            throw new SnapshotCorruptException($"snapshot format version {DescribeVersion(data[Magic.Length])}, but this netlinkfence reads version 2 only");
+        if (data.Length > Magic.Length && data[Magic.Length] is not (Version or Version2))
+            throw new SnapshotCorruptException($"snapshot format version {DescribeVersion(data[Magic.Length])}, but this netlinkfence reads versions 2 and 3 only");
         if (data.Length < HeaderLength)
             throw new SnapshotCorruptException($"truncated snapshot: {data.Length} bytes, shorter than the {HeaderLength}-byte header");
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
@@ -70,7 +74,7 @@ internal static class SnapshotFormat
             throw new SnapshotCorruptException("snapshot checksum mismatch: the file was damaged or changed after it was written");
         try
         {
-            return ReadPayload(payload);
+            return ReadPayload(payload, withListingTime: data[Magic.Length] == Version);
         }
         catch (Exception e) when (e is NetlinkDecodeException or ArgumentException or DecoderFallbackException or InvalidOperationException or OverflowException or IndexOutOfRangeException)
         {
@@ -94,6 +98,9 @@ internal static class SnapshotFormat
         Span<byte> field = stackalloc byte[4];
         output.WriteByte((byte)snapshot.Family);
         output.WriteByte(snapshot.Existed ? KindPresent : KindAbsent);
+        Span<byte> listedAt = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(listedAt, snapshot.ListedAt is { } at ? Nanoseconds(at) : 0);
+        output.Write(listedAt);
         BinaryPrimitives.WriteUInt16LittleEndian(field, checked((ushort)name.Length));
         output.Write(field[..2]);
         output.Write(name);
@@ -109,9 +116,9 @@ internal static class SnapshotFormat
         return output.ToArray();
     }
 
-    private static (NftFamily Family, string Name, TableContents? Contents) ReadPayload(ReadOnlySpan<byte> data)
+    private static (NftFamily Family, string Name, TableContents? Contents, long? ListedAt) ReadPayload(ReadOnlySpan<byte> data, bool withListingTime)
     {
-        const int Fixed = 1 + 1 + 2;
+        int Fixed = withListingTime ? 1 + 1 + 8 + 2 : 1 + 1 + 2;
         if (data.Length < Fixed)
             throw new NetlinkDecodeException("payload shorter than its fixed fields");
         var family = (NftFamily)data[0];
@@ -120,7 +127,10 @@ internal static class SnapshotFormat
         byte kind = data[1];
         if (kind is not (KindAbsent or KindPresent))
             throw new NetlinkDecodeException($"unknown record kind {kind} (0: no table, 1: a table)");
-        int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(data[2..]);
+        long? listedAt = null;
+        if (withListingTime && BinaryPrimitives.ReadInt64LittleEndian(data[2..]) is var nanoseconds and > 0)
+            listedAt = Timestamp(nanoseconds);
+        int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(data[(Fixed - 2)..]);
         if (nameLength == 0 || data.Length < Fixed + nameLength + 4)
             throw new NetlinkDecodeException($"table name of {nameLength} bytes does not fit");
         string name = StrictUtf8.GetString(data.Slice(Fixed, nameLength));
@@ -130,7 +140,7 @@ internal static class SnapshotFormat
         {
             if (count != 0 || !messagesData.IsEmpty)
                 throw new NetlinkDecodeException("a 'no table' record carries objects");
-            return (family, name, null);
+            return (family, name, null, listedAt);
         }
 
         Table? table = null;
@@ -166,8 +176,13 @@ internal static class SnapshotFormat
         if (seen != count || table is null || table.Name != name || table.Family != family)
             throw new NetlinkDecodeException($"table snapshot is inconsistent ({seen} of {count} messages, table {(table is null ? "missing" : table.Name)})");
         var setContents = sets.Select(s => new SetContents(s, elements.TryGetValue(s.Name, out var e) ? e : [])).ToList();
-        return (family, name, new TableContents(table, chains, setContents, rules, 0));
+        return (family, name, new TableContents(table, chains, setContents, rules, 0), listedAt);
     }
+
+    // Stopwatch timestamps are CLOCK_MONOTONIC on Linux; the file holds nanoseconds, whatever the tick.
+    private static long Nanoseconds(long timestamp) => (long)(timestamp * (1_000_000_000.0 / Stopwatch.Frequency));
+
+    private static long Timestamp(long nanoseconds) => (long)(nanoseconds * (Stopwatch.Frequency / 1_000_000_000.0));
 
     private static void Checksum(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, Span<byte> destination)
     {

@@ -1,0 +1,58 @@
+using NetlinkFence.Interop;
+using NetlinkFence.Nftables;
+using NetlinkFence.Nftables.Snapshots;
+using NetlinkFence.Policy;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// The window log, <c>netns-DEV-INO.TABLE.windows</c> in the state directory: one line per change to a window, with
+/// the time and the uid that asked, so an auditor can tell when an update window let traffic through. Besides each
+/// <c>open</c> and <c>close</c> (<see cref="KernelWindowControl"/>), the changes nobody asked for by name: an
+/// <c>apply</c> closes every open window (it replaces the table), and a rollback puts back those it had, for the time
+/// they have left.
+/// </summary>
+internal static class WindowRecords
+{
+    /// <summary>Appends one line (and says it on stderr, after <paramref name="logPrefix"/>).</summary>
+    public static void Append(TargetNamespace target, string table, uint uid, string verb, string entry, string detail, string logPrefix = "netlinkfence")
+    {
+        string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
+        Console.Error.WriteLine($"{logPrefix}: {verb} {entry} (uid {uid}): {detail}");
+        var state = new SafetyState(target, table);
+        using var directory = StateDirectory.Open(SafetyState.Directory);
+        directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");
+    }
+
+    /// <summary>Each window the table <paramref name="result"/> replaced held open: closed by this apply.</summary>
+    public static void RecordApply(CompiledPolicy compiled, ApplyResult result, TargetNamespace target, string policyPath)
+    {
+        if (result.Previous is not { } replaced || compiled.Source.Policy.Egress.All(e => e.Window is null))
+            return;
+        foreach (var window in LivePolicy.Windows(compiled.Source, replaced).Where(w => w.IsOpen))
+            Append(target, compiled.Table.Name, DirectoryHandle.EffectiveUserId, "close", window.Entry.Name,
+                $"closed by apply, which replaces the table (it had {Seconds(window.Remaining!.Value)} left); "
+                + $"'{SuggestedCommand.OpenWindow(window.Entry.Name, policyPath, target.Netns)}' opens it again");
+    }
+
+    /// <summary>
+    /// What a rollback of <paramref name="snapshot"/> (<paramref name="how"/>) put back open: the timed elements with a
+    /// comment (a window's, or a destination added with a timeout), each entry once, with the time it has left. Read
+    /// just before the restore: an element whose time runs out in between is named and already closed again.
+    /// </summary>
+    public static Action<uint> RestoredOpen(SafetyState state, TableSnapshot snapshot, string how)
+    {
+        var open = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var set in snapshot.ContentsNow()?.Sets ?? [])
+            foreach (var element in set.Elements)
+                if (element is { Comment: { } entry, Expiration: { } left } && (!open.TryGetValue(entry, out var longest) || left > longest))
+                    open[entry] = left;
+        return uid =>
+        {
+            foreach (var (entry, left) in open)
+                Append(state.Target, state.Table, uid, "reopen", entry, $"back with the table {how} restored, for the {Seconds(left)} it had left");
+        };
+    }
+
+    private static string Seconds(TimeSpan span) => WindowDuration.Format(TimeSpan.FromSeconds(Math.Max(1, Math.Round(span.TotalSeconds))));
+}

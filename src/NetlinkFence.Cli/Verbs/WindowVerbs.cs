@@ -80,7 +80,7 @@ internal static class WindowVerbs
         command.WithPolicyTable();
         command.SetAction((parse, cancellationToken) => ExitCodes.Run(parse, async () =>
         {
-            var (policy, _, table) = PolicyTable.LoadPolicy(parse);
+            var (policy, path, table) = PolicyTable.LoadPolicy(parse);
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             var (windows, audit, daemon) = await Control(target, policy, table).StatusAsync(cancellationToken);
             var holder = await ReadHolderAsync(target, table, daemon, cancellationToken);
@@ -122,6 +122,8 @@ internal static class WindowVerbs
             foreach (var window in windows)
                 Console.WriteLine($"{window.Entry.Name}: {(window.Remaining is { } left ? $"open, {WindowDuration.Format(left)} left" : "closed")} "
                     + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})"
+                    + (LongerThanItsWindow(window) ? $"; LONGER than its window: opened for more than the policy allows (by another process, or before "
+                        + $"its window was shortened), which 'netlinkfence verify' reports; '{CloseCommand(parse, window.Entry.Name, path)}' closes it" : "")
                     + (!window.IsOpen && window.AlsoAllowedBy.Count > 0 ? $"; part of its traffic still passes, allowed by {string.Join(", ", window.AlsoAllowedBy)}" : ""));
             return ExitCodes.Ok;
         }));
@@ -137,6 +139,12 @@ internal static class WindowVerbs
         return TableHolder.Of(live, daemon);
     }
 
+    /// <summary>
+    /// Open for more than its <c>window:</c> allows: netlinkfence never opens a window for longer, so another process did,
+    /// or the policy's window was shortened while it was open (no daemon followed the edit).
+    /// </summary>
+    private static bool LongerThanItsWindow(LiveWindow window) => window.Remaining > window.Entry.Window;
+
     private static void Write(System.Text.Json.Utf8JsonWriter w, LiveWindow window)
     {
         w.WriteString("entry", window.Entry.Name);
@@ -144,6 +152,7 @@ internal static class WindowVerbs
         w.WriteNumber("remaining_seconds", Math.Round(window.Remaining?.TotalSeconds ?? 0, 3));
         w.WriteNumber("window_seconds", window.Entry.Window!.Value.TotalSeconds);
         w.WriteString("location", window.Entry.Location.ToString());
+        w.WriteBoolean("longer_than_window", LongerThanItsWindow(window));
         w.WriteStartArray("also_allowed_by");
         foreach (string other in window.AlsoAllowedBy)
             w.WriteStringValue(other);

@@ -580,7 +580,7 @@ internal sealed class DaemonHost
         _refreshing = new CancellationTokenSource();
         _refreshedOnce = false;
         var token = _refreshing.Token;
-        Log($"dns: keeping {refresher.Names.Count} name(s) fresh (min_ttl {refresher.Settings.MinTtl.TotalSeconds:0}s, grace {refresher.Settings.Grace.TotalSeconds:0}s)");
+        Log($"dns: keeping {refresher.Names.Count} name(s) fresh (min_ttl {refresher.Settings.MinTtl.TotalSeconds:0}s, max_ttl {refresher.Settings.MaxTtl.TotalSeconds:0}s, grace {refresher.Settings.Grace.TotalSeconds:0}s)");
         _refresher = Task.Run(async () =>
         {
             try

@@ -127,10 +127,12 @@ public sealed class PolicyBuilder
         return this;
     }
 
-    /// <summary>How names follow DNS (<c>egress.dns.min_ttl</c>, <c>grace</c>, <c>max_addresses_per_name</c>); null keeps a default.</summary>
-    public PolicyBuilder Dns(TimeSpan? minTtl = null, TimeSpan? grace = null, int? maxAddressesPerName = null)
+    /// <summary>How names follow DNS (<c>egress.dns.min_ttl</c>, <c>grace</c>, <c>max_addresses_per_name</c>, <c>max_ttl</c>); null keeps a default.</summary>
+    public PolicyBuilder Dns(TimeSpan? minTtl = null, TimeSpan? grace = null, int? maxAddressesPerName = null, TimeSpan? maxTtl = null)
     {
-        _dns = new DnsSettings(minTtl ?? _dns.MinTtl, grace ?? _dns.Grace, maxAddressesPerName ?? _dns.MaxAddressesPerName);
+        var floor = minTtl ?? _dns.MinTtl;
+        // As in a file: without max_ttl, the cap is never below the floor.
+        _dns = new DnsSettings(floor, grace ?? _dns.Grace, maxAddressesPerName ?? _dns.MaxAddressesPerName) { MaxTtl = maxTtl ?? (floor > _dns.MaxTtl ? floor : _dns.MaxTtl) };
         return this;
     }
 
@@ -276,7 +278,13 @@ public sealed class PolicyBuilder
         var minTtl = rules.DnsDuration(Seconds(dns.MinTtl), "min_ttl", TimeSpan.FromSeconds(1), At("Dns() minTtl"));
         var grace = rules.DnsDuration(Seconds(dns.Grace), "grace", TimeSpan.Zero, At("Dns() grace"));
         var max = rules.MaxAddressesPerName(dns.MaxAddressesPerName.ToString(CultureInfo.InvariantCulture), At("Dns() maxAddressesPerName"));
-        return new DnsSettings(minTtl ?? DnsSettings.Default.MinTtl, grace ?? DnsSettings.Default.Grace, max ?? DnsSettings.Default.MaxAddressesPerName);
+        var maxTtl = rules.DnsDuration(Seconds(dns.MaxTtl), "max_ttl", TimeSpan.FromSeconds(1), At("Dns() maxTtl"));
+        var settings = new DnsSettings(minTtl ?? DnsSettings.Default.MinTtl, grace ?? DnsSettings.Default.Grace, max ?? DnsSettings.Default.MaxAddressesPerName)
+        {
+            MaxTtl = maxTtl ?? DnsSettings.DefaultMaxTtl,
+        };
+        rules.CheckTtlBounds(settings, At("Dns() minTtl, maxTtl"));
+        return settings;
     }
 
     private static List<AllowEntry> Entries(PolicyRules rules, List<Entry> entries, string method, bool egress)

@@ -291,6 +291,14 @@ internal sealed partial class PolicyRules
         return null;
     }
 
+    /// <summary><c>min_ttl</c> at most <c>max_ttl</c>: the floor above the cap would leave no TTL to take.</summary>
+    public void CheckTtlBounds(DnsSettings settings, SourceLocation location)
+    {
+        if (settings.MinTtl > settings.MaxTtl)
+            Error(location, $"egress.dns.min_ttl {WindowDuration.Format(settings.MinTtl)} is above max_ttl {WindowDuration.Format(settings.MaxTtl)}",
+                $"raise max_ttl (default {WindowDuration.Format(DnsSettings.DefaultMaxTtl)}, at most 24h) or lower min_ttl", "bad-dns-duration");
+    }
+
     /// <summary>Most addresses most one name may hold (<c>egress.dns.max_addresses_per_name</c>), 1 to 10,000.</summary>
     public int? MaxAddressesPerName(string text, SourceLocation location)
     {

@@ -63,7 +63,7 @@ internal sealed class TrackedName(string host)
             else if (Addresses[at].Expires < expires)
                 Addresses[at] = (address, expires);
         }
-        LastTtl = settings.Floor(smallest);
+        LastTtl = settings.Bound(smallest);
         Due = now + LastTtl;
         int dropped = 0;
         while (Addresses.Count > settings.MaxAddressesPerName)

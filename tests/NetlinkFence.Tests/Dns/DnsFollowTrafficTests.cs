@@ -66,6 +66,57 @@ public sealed class DnsFollowTrafficTests
         }
     }
 
+    /// <summary>
+    /// A resolver that answers with a TTL of a year (a misconfigured zone, or one that wants an address kept) does not
+    /// keep the address allowed for a year, nor stop the name being asked again: <c>max_ttl</c> caps it. The element's
+    /// kernel timeout is at most max_ttl + grace, the name's new address is reachable within max_ttl (+ 1 s), and the
+    /// old one is denied once max_ttl + grace ran out.
+    /// </summary>
+    [Fact]
+    public async Task AYearLongTtlIsCappedAtMaxTtl()
+    {
+        using var net = new AgentAndWorld(Resolver, Old, New);
+        using var dns = new Dnsmasq(net.World, Resolver, ttlSeconds: 365 * 24 * 3600, ("cdn.test", Old));
+        dns.WaitUntilAnswering(net.Agent, "cdn.test");
+        net.ListenTcp(Old, 443);
+        net.ListenTcp(New, 443);
+
+        var maxTtl = TimeSpan.FromSeconds(3);
+        var grace = TimeSpan.FromSeconds(3);
+        var policy = new PolicyBuilder().Table("dnsfollow").Resolvers(Resolver).Dns(minTtl: TimeSpan.FromSeconds(1), grace: grace, maxTtl: maxTtl)
+            .AllowEgress("web", to: ["cdn.test"], tcp: [443]).Build();
+        var resolver = DnsHostResolver.ForPolicy(policy, net.Agent.Name, TimeSpan.FromMilliseconds(500));
+        var resolved = await ResolvedPolicy.ResolveAsync(policy, resolver);
+        Assert.Equal(TimeSpan.FromDays(365), Assert.Single(resolved.Names["cdn.test"].Answers).Ttl); // what the resolver says
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        await PolicyApplier.ApplyAsync(nft, PolicyCompiler.Compile(resolved));
+        var live = await LivePolicy.AttachAsync(nft, resolved);
+        var refresher = new DnsRefresher(resolved, resolver, live.RefreshNameAsync);
+        using var stop = new CancellationTokenSource();
+        var running = refresher.RunAsync(stop.Token);
+        try
+        {
+            string Listing() => net.Agent.Nft("list set inet dnsfollow allow_v4");
+            await Eventually(() => Listing().Contains("expires"), TimeSpan.FromSeconds(10), "the refresher never gave the address a kernel timeout: " + Listing());
+            // nft prints 5s996ms: the timeout is the expiry less the moment the commit was made, in whole milliseconds.
+            var timeout = System.Text.RegularExpressions.Regex.Match(Listing(), @"timeout (?:(\d+)s)?(?:(\d+)ms)? expires");
+            double ms = timeout.Success ? 1000 * double.Parse("0" + timeout.Groups[1].Value) + double.Parse("0" + timeout.Groups[2].Value) : -1;
+            Assert.True(ms is > 5000 and <= 6000, "at most max_ttl + grace: " + Listing());
+
+            dns.SetHosts(("cdn.test", New));
+            var moved = Stopwatch.StartNew();
+            await Eventually(() => net.TcpReachable(New, 443, 500), maxTtl + TimeSpan.FromSeconds(1 + 4), $"{New} not reachable: the name was not asked again after max_ttl");
+            await Eventually(() => !net.TcpReachable(Old, 443, 500), maxTtl + maxTtl + grace + TimeSpan.FromSeconds(5) - moved.Elapsed,
+                $"{Old} still reachable after max_ttl + grace");
+            Assert.False(running.IsFaulted, running.Exception?.ToString());
+        }
+        finally
+        {
+            stop.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        }
+    }
+
     /// <summary>What <c>verify</c> decides: the live table against the policy as its names resolve now.</summary>
     private static async Task AssertMatchesRunning(EgressPolicy policy, ITtlHostResolver resolver, NftablesConnection nft)
     {

@@ -32,11 +32,44 @@ public sealed class DnsSettingsTests
         Assert.Equal(TimeSpan.FromHours(1), Load(Head + "    min_ttl: 1h\n").Dns.MinTtl);
     }
 
+    /// <summary>
+    /// <c>max_ttl</c> caps the TTL a resolver gives (default 1h): a name is asked again at least that often, and an address
+    /// nobody refreshes lives at most max_ttl + grace. Without it the cap is never below a raised <c>min_ttl</c>.
+    /// </summary>
+    [Fact]
+    public void MaxTtlCapsTheTtlAndNeverUndercutsARaisedFloor()
+    {
+        Assert.Equal(TimeSpan.FromHours(1), Load(Head).Dns.MaxTtl);
+        var capped = Load(Head + "    max_ttl: 10m\n    grace: 1m\n").Dns;
+        Assert.Equal(TimeSpan.FromMinutes(10), capped.MaxTtl);
+        Assert.Equal(TimeSpan.FromMinutes(10), capped.Bound(TimeSpan.FromDays(365)));
+        Assert.Equal(TimeSpan.FromMinutes(11), capped.Lifetime(TimeSpan.FromDays(365)));
+        Assert.Equal(TimeSpan.FromSeconds(30), capped.Bound(TimeSpan.FromSeconds(1)));
+        Assert.Equal(TimeSpan.FromMinutes(5), capped.Bound(TimeSpan.FromMinutes(5)));
+        Assert.Equal(TimeSpan.FromHours(2), Load(Head + "    min_ttl: 2h\n").Dns.MaxTtl);
+        Assert.Equal(Load(Head + "    max_ttl: 10m\n    grace: 1m\n"),
+            new PolicyBuilder().Resolvers("192.0.2.53").Dns(grace: TimeSpan.FromMinutes(1), maxTtl: TimeSpan.FromMinutes(10)).Build());
+        Assert.Equal(TimeSpan.FromHours(2), new PolicyBuilder().Resolvers("192.0.2.53").Dns(minTtl: TimeSpan.FromHours(2)).Build().Dns.MaxTtl);
+    }
+
+    [Fact]
+    public void AMaxTtlBelowMinTtlIsALocatedError()
+    {
+        var error = Assert.Throws<PolicyException>(() => Load(Head + "    min_ttl: 10m\n    max_ttl: 5m\n"));
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Equal(("bad-dns-duration", 6, 14), (diagnostic.Code, diagnostic.Location.Line, diagnostic.Location.Column));
+        Assert.Contains("egress.dns.min_ttl 10m is above max_ttl 5m", diagnostic.Message);
+        var built = Assert.Throws<PolicyException>(() => new PolicyBuilder().Resolvers("192.0.2.53").Dns(minTtl: TimeSpan.FromMinutes(10), maxTtl: TimeSpan.FromMinutes(5)).Build());
+        Assert.Equal("bad-dns-duration", Assert.Single(built.Diagnostics).Code);
+    }
+
     [Theory]
     [InlineData("    min_ttl: 0s\n", 5, 14, "bad-dns-duration")]
     [InlineData("    min_ttl: soon\n", 5, 14, "bad-dns-duration")]
     [InlineData("    grace: 25h\n", 5, 12, "bad-dns-duration")]
     [InlineData("    grace: -1s\n", 5, 12, "bad-dns-duration")]
+    [InlineData("    max_ttl: 25h\n", 5, 14, "bad-dns-duration")]
+    [InlineData("    max_ttl: 0s\n", 5, 14, "bad-dns-duration")]
     [InlineData("    max_addresses_per_name: 0\n", 5, 29, "bad-max-addresses")]
     [InlineData("    max_addresses_per_name: many\n", 5, 29, "bad-max-addresses")]
     [InlineData("    min_tll: 30s\n", 5, 5, "unknown-key")]

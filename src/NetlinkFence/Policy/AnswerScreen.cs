@@ -4,7 +4,8 @@ namespace NetlinkFence.Policy;
 
 /// <summary>
 /// Addresses a DNS answer may not turn into an allowed destination: this host (unspecified, loopback), the link
-/// (link-local, where the cloud metadata service answers), multicast and reserved space. No remote service a name
+/// (link-local, where the cloud metadata service answers), multicast, reserved space and the other cloud metadata
+/// endpoints (<see cref="CloudMetadata"/>). No remote service a name
 /// stands for lives there; an answer holding one is a misconfigured or poisoned resolver, or DNS rebinding aimed at
 /// the metadata credentials or the host's own services. A pin or a literal destination is the operator's word and is
 /// not screened (lint warns about the metadata address there).
@@ -22,7 +23,6 @@ internal static class AnswerScreen
         (IPNetwork.Parse("::1/128"), "loopback"),
         (IPNetwork.Parse("fe80::/10"), "link-local"),
         (IPNetwork.Parse("ff00::/8"), "multicast"),
-        (IPNetwork.Parse("fd00:ec2::254/128"), "the cloud metadata service (IPv6)"),
     ];
 
     /// <summary>Why <paramref name="address"/> (IPv4 or IPv6; v4-mapped is judged as IPv4) is never taken from DNS; null when it may be.</summary>
@@ -35,7 +35,7 @@ internal static class AnswerScreen
             if (network.BaseAddress.AddressFamily == address.AddressFamily && network.Contains(address))
                 return what;
         }
-        return null;
+        return CloudMetadata.What(address);
     }
 
     /// <summary>The items whose address a name may open and those whose address it may not, each in the given order.</summary>

@@ -27,7 +27,7 @@ namespace NetlinkFence.Policy;
 /// <item><term><c>dns-via-allow</c> (warning)</term><description>an egress entry opens port 53 outside <c>egress.dns.resolvers</c>.</description></item>
 /// <item><term><c>dns-over-tls</c> (warning)</term><description>TCP 853 is allowed: DNS-over-TLS bypasses the named resolvers and cannot be inspected.</description></item>
 /// <item><term><c>public-dns-resolver</c> (warning)</term><description>an egress entry reaches a well-known public resolver (DNS-over-HTTPS on 443 goes around yours).</description></item>
-/// <item><term><c>metadata-endpoint</c> (warning)</term><description>the cloud metadata service (169.254.169.254, fd00:ec2::254) is reachable: the credential-theft path.</description></item>
+/// <item><term><c>metadata-endpoint</c> (warning)</term><description>a cloud metadata service (169.254.169.254, and the other clouds' endpoints: fd00:ec2::254, fd20:ce::254, fd00:c1::a9fe:a9fe, 100.100.100.200, Azure's WireServer 168.63.129.16) is reachable: the credential-theft path.</description></item>
 /// <item><term><c>names-without-resolvers</c> (warning)</term><description>egress uses unpinned host names but DNS is denied, so the host's own lookups fail.</description></item>
 /// <item><term><c>dns-name-not-pinned</c> (info)</term><description>a host name resolved by DNS at apply time; a <c>hosts:</c> pin avoids trusting DNS (poisoning).</description></item>
 /// <item><term><c>public-resolver</c> (info)</term><description>a resolver is a public service: every query leaves your network.</description></item>
@@ -54,7 +54,6 @@ public static class PolicyLinter
     /// <summary>Windows longer than this are reported as <c>long-window</c>.</summary>
     public static readonly TimeSpan LongWindow = TimeSpan.FromHours(2);
 
-    private static readonly IPAddress[] MetadataAddresses = [IPAddress.Parse("169.254.169.254"), IPAddress.Parse("fd00:ec2::254")];
 
     private static readonly HashSet<IPAddress> PublicResolverAddresses =
     [
@@ -198,9 +197,9 @@ public static class PolicyLinter
                     if (network.PrefixLength < minimum)
                         Add(Severity.Warning, peer.Location, "broad-cidr", $"'{entry.Name}' allows {peer.Text}, a network of more than a /{minimum}",
                             "narrow it to the addresses the host really talks to");
-                    if (MetadataAddresses.Any(network.Contains))
-                        Add(Severity.Warning, peer.Location, "metadata-endpoint", $"'{entry.Name}' reaches the cloud metadata service through {peer.Text}",
-                            "exclude 169.254.169.254 (and fd00:ec2::254) unless the agent must read instance metadata");
+                    if (CloudMetadata.Endpoints.FirstOrDefault(e => network.Contains(e.Address)) is { What: { } what } endpoint)
+                        Add(Severity.Warning, peer.Location, "metadata-endpoint", $"'{entry.Name}' reaches {what}, {endpoint.Address}, through {peer.Text}",
+                            $"exclude {endpoint.Address} unless the agent must read instance metadata (the clouds' endpoints: {CloudMetadata.Addresses})");
                 }
                 if (peer.HostName is { } host && !policy.Hosts.ContainsKey(host))
                 {

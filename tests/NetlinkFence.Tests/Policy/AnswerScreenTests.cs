@@ -20,7 +20,12 @@ public sealed class AnswerScreenTests
     [InlineData("::", "unspecified")]
     [InlineData("fe80::1", "link-local")]
     [InlineData("ff02::fb", "multicast")]
-    [InlineData("fd00:ec2::254", "metadata")]
+    [InlineData("fd00:ec2::254", "AWS's instance metadata service")]
+    [InlineData("fd20:ce::254", "Google Cloud's metadata server")]
+    [InlineData("fd00:c1::a9fe:a9fe", "Oracle Cloud's instance metadata service")]
+    [InlineData("100.100.100.200", "Alibaba Cloud's instance metadata service")]
+    [InlineData("168.63.129.16", "Azure's WireServer")]
+    [InlineData("::ffff:100.100.100.200", "Alibaba")]
     [InlineData("::ffff:127.0.0.1", "loopback")]
     public void AddressesNoRemoteServiceLivesAtAreRefused(string address, string why) =>
         Assert.Contains(why, AnswerScreen.WhyRefused(IPAddress.Parse(address)));
@@ -32,6 +37,8 @@ public sealed class AnswerScreenTests
     [InlineData("2001:db8::1")]
     [InlineData("fd00::1")]
     [InlineData("169.255.0.1")]
+    [InlineData("100.100.100.201")]
+    [InlineData("168.63.129.17")]
     public void PrivateAndPublicAddressesAreTaken(string address) => Assert.Null(AnswerScreen.WhyRefused(IPAddress.Parse(address)));
 
     [Fact]

@@ -299,6 +299,19 @@ public sealed class PolicyLinterTests
         Assert.Contains("169.254.169.254", f.Fix);
     }
 
+    /// <summary>The other clouds' endpoints too, each named for what it is, inside a wider network as well.</summary>
+    [Theory]
+    [InlineData("100.100.100.200", "Alibaba Cloud's instance metadata service")]
+    [InlineData("168.63.129.0/24", "Azure's WireServer")]
+    [InlineData("fd20:ce::254", "Google Cloud's metadata server")]
+    public void Metadata_endpoint_of_other_clouds(string destination, string what)
+    {
+        string yaml = Egress($"    - {{ name: cloud, to: [{destination}], tcp: [80] }}\n", dns: "[192.168.1.10]");
+        var f = Finding(yaml, "metadata-endpoint", Severity.Warning, destination);
+        Assert.Contains(what, f.Message);
+        Assert.Contains("100.100.100.200", f.Fix);
+    }
+
     [Fact]
     public void Plaintext_http()
     {

@@ -42,11 +42,7 @@ internal static class WindowRecords
     /// </summary>
     public static Action<uint> RestoredOpen(SafetyState state, TableSnapshot snapshot, string how)
     {
-        var open = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
-        foreach (var set in snapshot.ContentsNow()?.Sets ?? [])
-            foreach (var element in set.Elements)
-                if (element is { Comment: { } entry, Expiration: { } left } && (!open.TryGetValue(entry, out var longest) || left > longest))
-                    open[entry] = left;
+        var open = snapshot.ContentsNow() is { } contents ? OpenIn(contents) : [];
         return uid =>
         {
             foreach (var (entry, left) in open)
@@ -54,5 +50,19 @@ internal static class WindowRecords
         };
     }
 
-    private static string Seconds(TimeSpan span) => WindowDuration.Format(TimeSpan.FromSeconds(Math.Max(1, Math.Round(span.TotalSeconds))));
+    /// <summary>
+    /// The entries <paramref name="contents"/> holds timed elements of (a window's, or destinations added with a
+    /// timeout; a followed name's carry no entry), each with the longest time left, as listed.
+    /// </summary>
+    public static Dictionary<string, TimeSpan> OpenIn(TableContents contents)
+    {
+        var open = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var set in contents.Sets)
+            foreach (var element in set.Elements)
+                if (element is { Comment: { } entry, Expiration: { } left } && (!open.TryGetValue(entry, out var longest) || left > longest))
+                    open[entry] = left;
+        return open;
+    }
+
+    public static string Seconds(TimeSpan span) => WindowDuration.Format(TimeSpan.FromSeconds(Math.Max(1, Math.Round(span.TotalSeconds))));
 }

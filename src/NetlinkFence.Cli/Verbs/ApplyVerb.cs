@@ -164,8 +164,8 @@ internal static class ApplyVerb
     internal static bool OwnedByAnother(TransactionRejectedException e) =>
         !e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)NetlinkFence.Interop.Uapi.Errno.PERM);
 
-    /// <summary>Keeps the replaced table for <c>rollback</c> (the caller holds the lock and no confirmation is pending).</summary>
-    private static bool SavePrevious(SafetyState state, TableSnapshot previous)
+    /// <summary>Keeps the replaced (or removed) table for <c>rollback</c> (the caller holds the lock and no confirmation is pending).</summary>
+    internal static bool SavePrevious(SafetyState state, TableSnapshot previous)
     {
         try
         {

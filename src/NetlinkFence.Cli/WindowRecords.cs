@@ -9,8 +9,9 @@ namespace NetlinkFence.Cli;
 /// The window log, <c>netns-DEV-INO.TABLE.windows</c> in the state directory: one line per change to a window, with
 /// the time and the uid that asked, so an auditor can tell when an update window let traffic through. Besides each
 /// <c>open</c> and <c>close</c> (<see cref="KernelWindowControl"/>), the changes nobody asked for by name: an
-/// <c>apply</c> closes every open window (it replaces the table), and a rollback puts back those it had, for the time
-/// they have left.
+/// <c>apply</c> closes every open window (it replaces the table), a <c>remove</c> closes them with the table, a daemon's
+/// reload may close or shorten one (<see cref="Daemon.ReloadedWindows"/>), and a rollback puts back those it had, for the
+/// time they have left.
 /// </summary>
 internal static class WindowRecords
 {
@@ -64,5 +65,6 @@ internal static class WindowRecords
         return open;
     }
 
+    /// <summary>A time left as the log says it, in whole seconds (at least 1s: it was open).</summary>
     public static string Seconds(TimeSpan span) => WindowDuration.Format(TimeSpan.FromSeconds(Math.Max(1, Math.Round(span.TotalSeconds))));
 }

@@ -33,10 +33,8 @@ internal static class ReloadedWindows
             // Whole seconds: the reload takes time itself, and a window it kept must not read as shortened.
             else if (stays.Value < until - TimeSpan.FromSeconds(1))
                 changes.Add(new("shorten", entry, $"its window is {WindowDuration.Format(nextEntry.Window.Value)} after the reload ({why}): open "
-                    + $"{WindowDuration.Format(Seconds(stays.Value - now))} from now, where it had {WindowDuration.Format(Seconds(until - now))} left"));
+                    + $"{WindowRecords.Seconds(stays.Value - now)} from now, where it had {WindowRecords.Seconds(until - now)} left"));
         }
         return changes;
-
-        static TimeSpan Seconds(TimeSpan span) => TimeSpan.FromSeconds(Math.Max(0, Math.Round(span.TotalSeconds)));
     }
 }

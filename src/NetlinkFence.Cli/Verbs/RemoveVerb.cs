@@ -43,7 +43,7 @@ internal static class RemoveVerb
                 Console.Error.WriteLine($"netlinkfence: warning: the state directory {SafetyState.Directory} cannot be used ({e.Message}): "
                     + "the table is removed without keeping it for 'rollback'");
                 held?.Dispose();
-                state = null;
+                (held, state) = (null, null);
             }
             using var _ = held;
             var (removed, listedAt) = await DeleteAsync(nft, table, parse, cancellationToken);

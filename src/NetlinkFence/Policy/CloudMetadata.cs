@@ -24,5 +24,14 @@ internal static class CloudMetadata
     public static string Addresses => string.Join(", ", Endpoints.Select(e => e.Address));
 
     /// <summary>What <paramref name="address"/> is when it is one of the endpoints; null otherwise.</summary>
-    public static string? What(IPAddress address) => Endpoints.FirstOrDefault(e => e.Address.Equals(address)).What;
+    public static string? What(IPAddress address)
+    {
+        // A loop, not LINQ: every address of every DNS answer comes through here, and a refresh round allocates nothing per address.
+        foreach (var (endpoint, what) in Endpoints)
+        {
+            if (endpoint.Equals(address))
+                return what;
+        }
+        return null;
+    }
 }

@@ -53,19 +53,26 @@ internal static class Rendering
             return "";
         var text = new System.Text.StringBuilder("# Host names:\n");
         foreach (var name in resolved.Names.Values.OrderBy(n => n.Host, StringComparer.Ordinal))
-            text.Append("#   ").Append(NftRenderer.CommentText(NameLine(name))).Append('\n');
+            text.Append("#   ").Append(NftRenderer.CommentText(NameLine(name, resolved.Policy.Dns))).Append('\n');
         if (resolved.Names.Values.Any(n => n.Source == ResolutionSource.Dns))
             text.Append("# DNS names are resolved once here; only the daemon (netlinkfence run) keeps them following DNS.\n");
         return text.ToString();
     }
 
-    /// <summary><c>host -> address (ttl 300s), ... (DNS via 192.168.1.10:53)</c>, or <c>(hosts: pin)</c>.</summary>
-    public static string NameLine(HostResolution name)
+    /// <summary>
+    /// <c>host -> address (ttl 300s), ... (DNS via 192.168.1.10:53)</c>, or <c>(hosts: pin)</c>; a TTL the daemon
+    /// follows otherwise (below <c>min_ttl</c>, above <c>max_ttl</c>) says as what: <c>(ttl 31536000s; followed as 1h, max_ttl)</c>.
+    /// </summary>
+    public static string NameLine(HostResolution name, DnsSettings dns)
     {
         string addresses = name.Unresolved ? "no address yet (resolve: lazy)"
-            : name.Answers.Count > 0 ? string.Join(", ", name.Answers.Select(a => $"{a.Address} (ttl {a.Ttl.TotalSeconds:0}s)"))
+            : name.Answers.Count > 0 ? string.Join(", ", name.Answers.Select(a => $"{a.Address} (ttl {a.Ttl.TotalSeconds:0}s{Followed(a.Ttl, dns)})"))
             : string.Join(", ", name.Addresses);
         string refused = name.Refused.Count == 0 ? "" : $"; refused from the answer: {string.Join(", ", name.Refused)} (a name never opens loopback, link-local or multicast addresses)";
         return $"{name.Host} -> {addresses} ({(name.Source == ResolutionSource.Pin ? "hosts: pin" : "DNS via " + name.Resolver)}){refused}";
     }
+
+    /// <summary>The TTL the daemon follows an answer's <paramref name="ttl"/> as, when that is another one.</summary>
+    private static string Followed(TimeSpan ttl, DnsSettings dns) => dns.Bound(ttl) == ttl ? ""
+        : $"; followed as {WindowDuration.Format(dns.Bound(ttl))}, {(ttl < dns.MinTtl ? "min_ttl" : "max_ttl")}";
 }

@@ -43,7 +43,12 @@ internal static class PlanVerb
                             w.WriteStartObject();
                             w.WriteString("address", address.ToString());
                             if (name.Answers.FirstOrDefault(a => a.Address.Equals(address)) is { Address: not null } answer)
+                            {
                                 w.WriteNumber("ttl", (long)answer.Ttl.TotalSeconds);
+                                // What the daemon follows it as, when that is another TTL (min_ttl, max_ttl).
+                                if (compiled.Source.Policy.Dns.Bound(answer.Ttl) is var followed && followed != answer.Ttl)
+                                    w.WriteNumber("followed_ttl", (long)followed.TotalSeconds);
+                            }
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();

@@ -291,6 +291,36 @@ public sealed class DnsmasqTests
         }
     }
 
+    /// <summary>
+    /// <c>plan</c> says as what TTL the daemon follows an answer whose TTL is beyond <c>max_ttl</c> (or below
+    /// <c>min_ttl</c>), in text and JSON (<c>followed_ttl</c>); an answer within both is printed as it came.
+    /// </summary>
+    [Theory]
+    [InlineData(31_536_000, "max_ttl: 10m", "; followed as 10m, max_ttl", 600)]
+    [InlineData(5, "min_ttl: 20s", "; followed as 20s, min_ttl", 20)]
+    [InlineData(300, "min_ttl: 20s", "", null)]
+    public void PlanSaysAsWhatTtlTheDaemonFollowsAnAnswer(int ttl, string setting, string said, int? followed)
+    {
+        var (net, dns) = Start(ttl, ("cdn.test", "198.51.100.10"));
+        using (net)
+        using (dns)
+        {
+            WithPolicyFile(policy =>
+            {
+                File.WriteAllText(policy, $"version: 1\negress:\n  dns:\n    resolvers: [{ResolverAddress}]\n    {setting}\n  allow:\n    - name: web\n      to: [cdn.test]\n      tcp: [443]\n");
+                var plan = CliRunner.Run($"plan {policy} --netns {net.Agent.Name}");
+                Assert.True(plan.ExitCode == 0, plan.Stderr);
+                string expected = $"#   cdn.test -> 198.51.100.10 (ttl {ttl}s{said}) (DNS via {ResolverAddress}:53)";
+                Assert.True(plan.Stdout.Contains(expected), $"plan does not show '{expected}':\n{plan.Stdout}");
+                var json = CliRunner.Run($"plan {policy} --netns {net.Agent.Name} --output json");
+                using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+                var address = document.RootElement.GetProperty("names")[0].GetProperty("addresses")[0];
+                Assert.Equal(ttl, address.GetProperty("ttl").GetInt64());
+                Assert.Equal(followed, address.TryGetProperty("followed_ttl", out var value) ? value.GetInt32() : null);
+            });
+        }
+    }
+
     private static async Task WaitForAnswer(ITtlHostResolver resolver, string address)
     {
         for (int i = 0; i < 50; i++)

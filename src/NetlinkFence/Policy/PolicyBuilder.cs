@@ -283,7 +283,8 @@ public sealed class PolicyBuilder
         {
             MaxTtl = maxTtl ?? DnsSettings.DefaultMaxTtl,
         };
-        rules.CheckTtlBounds(settings, At("Dns() minTtl, maxTtl"));
+        if (maxTtl is not null) // one that did not read is one error already
+            rules.CheckTtlBounds(settings, At("Dns() minTtl, maxTtl"));
         return settings;
     }
 

@@ -126,16 +126,17 @@ internal sealed class PolicyReader(string fileName)
         var settings = DnsSettings.Default;
         if (keys.TryGetValue("min_ttl", out var minTtl) && Scalar(minTtl, "egress.dns.min_ttl") is { } m && _rules.DnsDuration(m, "min_ttl", TimeSpan.FromSeconds(1), Location(minTtl)) is { } floor)
             settings = settings with { MinTtl = floor };
+        bool capRead = false;
         if (keys.TryGetValue("max_ttl", out var maxTtl) && Scalar(maxTtl, "egress.dns.max_ttl") is { } c && _rules.DnsDuration(c, "max_ttl", TimeSpan.FromSeconds(1), Location(maxTtl)) is { } cap)
-            settings = settings with { MaxTtl = cap };
+            (settings, capRead) = (settings with { MaxTtl = cap }, true);
         if (keys.TryGetValue("grace", out var grace) && Scalar(grace, "egress.dns.grace") is { } g && _rules.DnsDuration(g, "grace", TimeSpan.Zero, Location(grace)) is { } span)
             settings = settings with { Grace = span };
         if (keys.TryGetValue("max_addresses_per_name", out var max) && Scalar(max, "egress.dns.max_addresses_per_name") is { } x && _rules.MaxAddressesPerName(x, Location(max)) is { } most)
             settings = settings with { MaxAddressesPerName = most };
         if (maxTtl is null && settings.MinTtl > settings.MaxTtl)
             settings = settings with { MaxTtl = settings.MinTtl }; // the default cap never undercuts a floor the file raised
-        else if (maxTtl is not null)
-            _rules.CheckTtlBounds(settings, Location(maxTtl));
+        else if (capRead) // a max_ttl that did not read is one error already, not also one about the default cap
+            _rules.CheckTtlBounds(settings, Location(maxTtl!));
         return settings;
     }
 

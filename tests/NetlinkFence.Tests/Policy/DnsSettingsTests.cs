@@ -61,6 +61,9 @@ public sealed class DnsSettingsTests
         Assert.Contains("egress.dns.min_ttl 10m is above max_ttl 5m", diagnostic.Message);
         var built = Assert.Throws<PolicyException>(() => new PolicyBuilder().Resolvers("192.0.2.53").Dns(minTtl: TimeSpan.FromMinutes(10), maxTtl: TimeSpan.FromMinutes(5)).Build());
         Assert.Equal("bad-dns-duration", Assert.Single(built.Diagnostics).Code);
+        // A max_ttl out of range is that one error, not also one against the default cap it left in place.
+        var outOfRange = Assert.Throws<PolicyException>(() => Load(Head + "    min_ttl: 2h\n    max_ttl: 25h\n"));
+        Assert.Contains("max_ttl 25h is out of range", Assert.Single(outOfRange.Diagnostics).Message);
     }
 
     [Theory]

@@ -29,7 +29,8 @@ internal static class Restorer
     /// <summary>The set elements a restore puts back, and what became of the timed ones (an open window's, a followed name's).</summary>
     private static string Elements(TableSnapshot snapshot)
     {
-        static int Timed(TableContents? contents) => contents?.Sets.Sum(s => s.Elements.Count(e => e.Timeout is not null)) ?? 0;
+        // Timed as the snapshot judges it: a timeout, or only a time left (an element of a set with a default timeout).
+        static int Timed(TableContents? contents) => contents?.Sets.Sum(s => s.Elements.Count(e => e.Timeout is not null || e.Expiration is not null)) ?? 0;
         var now = snapshot.ContentsNow();
         int restored = now?.Sets.Sum(s => s.Elements.Count) ?? 0, timedThen = Timed(snapshot.Contents), timedNow = Timed(now);
         string text = Output.Count(restored, "set element");

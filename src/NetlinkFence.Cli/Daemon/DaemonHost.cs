@@ -37,6 +37,7 @@ internal sealed class DaemonHost
     private DateTimeOffset? _repairFailingSince; // watch mode: the table differs from the policy and repairs fail
     private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
     private readonly DaemonDuties _duties = new(); // what runs beside the main loop, and must run as long as it does
+    private readonly WindowExpiries _expiries = new(); // the open windows' ends, for the window log's 'expire' (under _changes)
     private readonly Channel<string> _reloads; // why, for each reload asked (SIGHUP, a followed name's first IPv6 address)
     private bool _reloadedForIPv6; // a followed name's first IPv6 address asked for a reload (once per daemon)
 
@@ -96,6 +97,7 @@ internal sealed class DaemonHost
                 await daemon.RecordWindowEntriesAsync(cancellationToken);
                 daemon._live = await LivePolicy.AttachAsync(nft, compiled.Source, cancellationToken);
                 await daemon.ReopenAsync(wereOpen, cancellationToken);
+                daemon._expiries.Changed(daemon.Live.OpenedWindows, DateTimeOffset.UtcNow);
             }
             if (IPv6Housekeeping.Note(compiled, target) is { } ipv6)
                 Log(ipv6);
@@ -106,6 +108,7 @@ internal sealed class DaemonHost
             duties.Add("watching the table for foreign changes", monitor is null ? null
                 : new TableWatcher(monitor, compiled.Table.Name, nft.PortId, daemon.RepairAsync).RunAsync(running.Token));
             duties.Add("re-binding scoped services", daemon.StartScopeBinding(running.Token));
+            duties.Add("recording the windows the kernel closes", daemon.RecordExpiriesAsync(running.Token));
             await using var control = ControlServer.Start(DaemonPaths.ControlSocket(target, compiled.Table.Name), daemon.HandleAsync);
             Log($"control socket {control.Path}");
             daemon._metrics = metrics is null ? null : new MetricsWriter(metrics.File, metrics.Every, target, () => daemon._policy, () => daemon._forwarding?.Health, daemon._changes, Log);
@@ -319,9 +322,17 @@ internal sealed class DaemonHost
                 if (_forwarding is not null) // a replace starts the counters again: what they hold is said first
                     await _forwarding.ReportUnloggedNowAsync(cancellationToken);
                 var openBefore = Live.OpenedWindows;
+                var began = DateTimeOffset.UtcNow;
                 // Element changes when only destinations, ports or windows differ; else one atomic replace that keeps
                 // the table owned (LivePolicy re-creates it with the flags it attached to). One transaction either way.
-                result = await Live.ReloadAsync(next.Source, cancellationToken);
+                try
+                {
+                    result = await Live.ReloadAsync(next.Source, cancellationToken);
+                }
+                finally
+                {
+                    _expiries.Changed(Live.OpenedWindows, began);
+                }
                 _policy = next;
                 var windows = new KernelWindowControl(_target, next.Source.Policy, next.Table.Name, askingUid, Live, LogPrefix);
                 foreach (var change in ReloadedWindows.Between(openBefore, Live.OpenedWindows, next.Source.Policy, why, DateTimeOffset.UtcNow))
@@ -403,9 +414,11 @@ internal sealed class DaemonHost
                 Log($"  differs from the policy: {difference.Kind} {difference.Subject}: {difference.Detail}");
             // Open windows and followed names' addresses are this daemon's state, not drift: the replace carries them.
             var running = RunningState.Capture(Live, _names);
+            var began = DateTimeOffset.UtcNow;
             try
             {
                 var commit = await Live.RestoreAsync(running.Windows, running.Names, cancellationToken);
+                _expiries.Changed(Live.OpenedWindows, began);
                 Log($"repaired {TableText} {When()}, in one transaction "
                     + $"({commit.Messages} messages, generation {commit.GenerationAfter}) that kept {running.Describe(DateTimeOffset.UtcNow)}");
             }
@@ -475,14 +488,14 @@ internal sealed class DaemonHost
                 var entry = _policy.Source.Policy.Egress.FirstOrDefault(e => e.Name == request.Name);
                 var span = request.For is null ? entry?.Window ?? TimeSpan.Zero
                     : WindowDuration.Parse(request.For) ?? throw new UsageException($"\"for\": '{request.For}' is not a duration; write 90s, 10m or 1h30m");
-                var window = await Windows(peer).OpenAsync(request.Name, span, cancellationToken);
+                var window = await ChangeWindowsAsync(() => Windows(peer).OpenAsync(request.Name, span, cancellationToken), cancellationToken);
                 return new ControlResponse { Ok = true, Message = $"{request.Name}: open", Windows = [ToControl(window)] };
             }
             case "close":
                 if (request.Name is null)
                     return ControlResponse.Error("close needs \"name\" (a window entry); nothing was changed");
             {
-                bool wasOpen = await Windows(peer).CloseAsync(request.Name, cancellationToken);
+                bool wasOpen = await ChangeWindowsAsync(() => Windows(peer).CloseAsync(request.Name, cancellationToken), cancellationToken);
                 return new ControlResponse { Ok = true, Message = WindowVerbs.Closed(request.Name, wasOpen), WasOpen = wasOpen };
             }
             case "audit":
@@ -557,6 +570,99 @@ internal sealed class DaemonHost
         }
         await AuditMode.StartAsync(_nft, _policy.Table.Name, left.Value, cancellationToken);
         Log($"audit: restored after the table was replaced, {left.Value.TotalSeconds:0.#}s left");
+    }
+
+    /// <summary>
+    /// An open or close from the control socket, between the daemon's other changes (a repair carries the windows open
+    /// when it began: one closed meanwhile would come back); the expiry watch is told what is open after it.
+    /// </summary>
+    private async Task<T> ChangeWindowsAsync<T>(Func<Task<T>> change, CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken);
+        var began = DateTimeOffset.UtcNow;
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            _expiries.Changed(Live.OpenedWindows, began);
+            _changes.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records each window the kernel closed when its time ran out (<see cref="WindowExpiries"/>): wakes a second after
+    /// the next end, or when a change moved it, and reads the kernel first, so that what it records is what happened.
+    /// Ends only with the daemon: a failure is logged, and the window is recorded as the kernel's timeout ends it.
+    /// </summary>
+    private async Task RecordExpiriesAsync(CancellationToken cancellationToken)
+    {
+        var margin = TimeSpan.FromSeconds(1); // the kernel's timeout starts at the commit, a little after the end was computed
+        while (true)
+        {
+            Task changed;
+            DateTimeOffset? next;
+            await _changes.WaitAsync(cancellationToken);
+            try
+            {
+                (changed, next) = (_expiries.WhenChanged, _expiries.NextEnd);
+            }
+            finally
+            {
+                _changes.Release();
+            }
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                var wait = next is { } end ? TimeSpan.FromTicks(Math.Max(0, (end + margin - DateTimeOffset.UtcNow).Ticks)) : Timeout.InfiniteTimeSpan;
+                await Task.WhenAny(changed, Task.Delay(wait, wake.Token));
+                wake.Cancel(); // the other timer, when a change woke this
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            await _changes.WaitAsync(cancellationToken);
+            try
+            {
+                var due = _expiries.TakeDue(DateTimeOffset.UtcNow - margin);
+                if (due.Count > 0)
+                    await RecordExpiredAsync(due, cancellationToken);
+            }
+            finally
+            {
+                _changes.Release();
+            }
+        }
+    }
+
+    private async Task RecordExpiredAsync(List<(string Entry, DateTimeOffset Until)> due, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LiveWindow>? windows = null;
+        string unread = "";
+        try
+        {
+            windows = await Live.WindowsAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            unread = $" (not read back: listing the table failed: {e.Message})";
+        }
+        var now = DateTimeOffset.UtcNow;
+        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live, LogPrefix);
+        foreach (var (entry, until) in due)
+        {
+            if (windows?.FirstOrDefault(w => w.Entry.Name == entry) is { IsOpen: true, Remaining: { } left })
+            {
+                _expiries.StillOpen(entry, now + left); // extended by a change this daemon did not see as one
+                continue;
+            }
+            try
+            {
+                control.Record("expire", entry, $"its time ran out at {until.UtcDateTime:HH:mm:ss}Z and the kernel closed it{unread}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log($"window {entry}: its time ran out at {until.UtcDateTime:HH:mm:ss}Z and the kernel closed it; recording that in the window log failed: {e.Message}");
+            }
+        }
     }
 
     /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>

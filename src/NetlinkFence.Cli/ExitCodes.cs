@@ -81,6 +81,9 @@ internal static class ExitCodes
                 if (!e.IsPermissionDenied && e.Failures.Any(f => f.Error.Errno == (int)Errno.PERM))
                     error.WriteLine("  hint: EPERM on the table's own objects means another process owns the table (nft's table 'owner' flag); stop it, or pick another 'table:' name");
                 return e.IsPermissionDenied ? Permission : KernelRefused;
+            case Daemon.HeldByDaemonException:
+                error.WriteLine($"netlinkfence: {failure.Message}");
+                return KernelRefused;
             case NetlinkKernelException e when e.IsPermissionDenied:
                 error.WriteLine("netlinkfence: permission denied: reading or changing nftables needs CAP_NET_ADMIN (run as root)");
                 return Permission;

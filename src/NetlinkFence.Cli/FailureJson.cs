@@ -40,7 +40,7 @@ internal static class FailureJson
         }
         if (failure is SelfTestFailedException selfTest)
             w.WriteBoolean("policy_still_live", selfTest.PolicyStillLive);
-        if (failure is TransactionRejectedException rejected)
+        if ((failure as TransactionRejectedException ?? failure.InnerException as TransactionRejectedException) is { } rejected)
         {
             w.WriteBoolean("failures_incomplete", rejected.FailuresIncomplete);
             w.WriteStartArray("failures");

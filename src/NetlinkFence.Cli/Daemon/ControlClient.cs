@@ -47,24 +47,4 @@ internal static class ControlClient
         return JsonSerializer.Deserialize(reply.GetBuffer().AsSpan(0, (int)reply.Length), ControlJsonContext.Default.ControlResponse)
             ?? throw new SystemFailureException($"the daemon on {path} answered JSON null");
     }
-
-    /// <summary>
-    /// After the kernel refused a change with EPERM on the table's objects: when a daemon holds the table, says so and
-    /// how to change its policy instead (the kernel lets only the owner's socket change an owned table).
-    /// </summary>
-    public static async Task ExplainOwnerAsync(string? netns, string table, TextWriter error, CancellationToken cancellationToken)
-    {
-        ControlResponse? status;
-        try
-        {
-            status = await TryRequestAsync(netns, table, new ControlRequest("status"), cancellationToken);
-        }
-        catch (Exception e) when (e is SocketException or IOException or JsonException or OperationCanceledException)
-        {
-            return;
-        }
-        if (status is { Ok: true })
-            error.WriteLine($"netlinkfence: table inet {table} is owned by the running 'netlinkfence run' daemon (pid {status.Pid}, policy {status.Policy}): "
-                + $"only it can change the table. Edit {status.Policy} and reload the daemon ('{SuggestedCommand.OnPolicy("reload", status.Policy ?? PolicyTable.DefaultPolicyPath, netns, table: null)}'), or stop it first");
-    }
 }

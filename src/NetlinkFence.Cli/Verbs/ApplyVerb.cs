@@ -51,6 +51,7 @@ internal static class ApplyVerb
             StateCleanup.RemoveVanished(state);
             await using var nft = await target.ConnectAsync(cancellationToken);
             await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
+            await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, compiled.Table.Name, "apply", cancellationToken);
             // Held until the apply, its self-test and any undo are done: no other netlinkfence (confirm, rollback,
             // a waiter) changes this table or its rollback state meanwhile.
             using var held = await state.LockAsync(cancellationToken);
@@ -83,8 +84,8 @@ internal static class ApplyVerb
             catch (Exception e)
             {
                 guard?.Abandon(liveHandle: null);
-                if (e is TransactionRejectedException rejected && OwnedByAnother(rejected))
-                    await Daemon.ControlClient.ExplainOwnerAsync(netns, compiled.Table.Name, Console.Error, cancellationToken);
+                if (e is TransactionRejectedException rejected && OwnedByAnother(rejected)) // a daemon that started meanwhile
+                    await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, compiled.Table.Name, "apply", cancellationToken, rejected);
                 throw;
             }
             guard?.Committed(result.Committed?.Table.Handle ?? 0);

@@ -28,6 +28,7 @@ internal static class RemoveVerb
             using var target = TargetNamespace.Open(parse.GetValue(CommonOptions.NetworkNamespace));
             await using var nft = await target.ConnectAsync(cancellationToken);
             await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
+            await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, table, "remove", cancellationToken);
             // Lifting the firewall on purpose must not wait on the state directory: without it, no rollback point.
             SafetyState? state = null;
             IDisposable? held = null;
@@ -46,7 +47,7 @@ internal static class RemoveVerb
                 (held, state) = (null, null);
             }
             using var _ = held;
-            var (removed, listedAt) = await DeleteAsync(nft, table, parse, cancellationToken);
+            var (removed, listedAt) = await DeleteAsync(nft, target, table, cancellationToken);
             if (removed is null)
             {
                 Console.Error.WriteLine($"there was no table inet {table}; nothing to remove");
@@ -77,7 +78,7 @@ internal static class RemoveVerb
     /// Lists the table, then deletes it at that generation (so the table kept for <c>rollback</c> is exactly the one
     /// removed); another writer's commit in between means reading again. Null when there is no such table.
     /// </summary>
-    private static async Task<(TableContents? Removed, long ListedAt)> DeleteAsync(NftablesConnection nft, string table, ParseResult parse, CancellationToken cancellationToken)
+    private static async Task<(TableContents? Removed, long ListedAt)> DeleteAsync(NftablesConnection nft, TargetNamespace target, string table, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
@@ -98,9 +99,9 @@ internal static class RemoveVerb
             {
                 return (null, listedAt);
             }
-            catch (TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e))
+            catch (TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e)) // a daemon that started meanwhile
             {
-                await Daemon.ControlClient.ExplainOwnerAsync(parse.GetValue(CommonOptions.NetworkNamespace), table, Console.Error, cancellationToken);
+                await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, table, "remove", cancellationToken, e);
                 throw;
             }
         }

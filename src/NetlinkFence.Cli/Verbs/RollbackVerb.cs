@@ -27,8 +27,18 @@ internal static class RollbackVerb
                 }
                 var pending = state.ReadPending();
                 await using var nft = await target.ConnectAsync(cancellationToken);
+                await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, state.Table, "rollback", cancellationToken);
                 var reopened = WindowRecords.RestoredOpen(state, snapshot, "that rollback");
-                string done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
+                string done;
+                try
+                {
+                    done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
+                }
+                catch (NetlinkFence.Nftables.TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e)) // a daemon that started meanwhile
+                {
+                    await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, state.Table, "rollback", cancellationToken, e);
+                    throw;
+                }
                 reopened(DirectoryHandle.EffectiveUserId);
                 state.DeletePending();
                 state.DeleteSnapshot();

@@ -140,12 +140,23 @@ public sealed class DaemonTests
         File.Delete(policy);
     }
 
-    [Fact]
-    public void ASecondRunForTheSameTableRefusesAndApplyAndRemovePointAtTheDaemon()
+    /// <summary>
+    /// apply, remove and rollback of a table a daemon holds are refused before anything changes, with what to do
+    /// instead. Owner mode: the kernel would refuse them too (before, each printed its EPERM on every operation); watch
+    /// mode: the kernel would take them and the daemon undo them at once (before, remove printed that the namespace was
+    /// unfiltered, exit 0, while the daemon put the table back).
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("--no-owner")]
+    public void ASecondRunForTheSameTableRefusesAndApplyRemoveAndRollbackPointAtTheDaemon(string mode)
     {
         using var ns = TestNamespace.Create();
         string policy = WritePolicy(Policy());
-        using var daemon = DaemonProcess.Start(policy, ns);
+        // Two applies before the daemon: the second keeps the first's table, so there is something to roll back to.
+        Assert.Equal(0, CliRunner.Run($"apply {WritePolicy(Policy("203.0.113.51"))} --netns {ns.Name}").ExitCode);
+        Assert.Equal(0, CliRunner.Run($"apply {policy} --netns {ns.Name}").ExitCode);
+        using var daemon = DaemonProcess.Start(policy, ns, mode);
         daemon.WaitReady();
         string before = ns.Nft("list ruleset");
 
@@ -153,17 +164,31 @@ public sealed class DaemonTests
         Assert.True(second.ExitCode == 2, $"exit {second.ExitCode}: {second.Stderr}");
         Assert.Contains($"another 'netlinkfence run' (pid {daemon.Pid}) already holds table inet {Table}", second.Stderr);
 
-        var apply = CliRunner.Run($"apply {policy} --netns {ns.Name}");
-        Assert.True(apply.ExitCode == 3, $"exit {apply.ExitCode}: {apply.Stderr}");
-        Assert.Contains($"owned by the running 'netlinkfence run' daemon (pid {daemon.Pid}, policy {policy})", apply.Stderr);
-        Assert.Contains($"'netlinkfence reload --policy {policy} --netns {ns.Name}'", apply.Stderr);
+        string held = $"netlinkfence: table inet {Table} in namespace {ns.Name} is held by the running 'netlinkfence run' daemon (pid {daemon.Pid}, policy {policy}, "
+            + (mode == "" ? "owner mode: the kernel lets only its socket change the table)" : "watch mode: it would undo any other change at once)");
+        var apply = CliRunner.Run($"apply {policy} --netns {ns.Name} --output json");
+        Assert.True(apply.ExitCode == 3, $"exit {apply.ExitCode}: {apply.Stderr}{apply.Stdout}");
+        Assert.Equal($"{held}. Edit {policy} and reload it ('netlinkfence reload --policy {policy} --netns {ns.Name}'), or stop it first ('kill -TERM {daemon.Pid}'); nothing was changed\n", apply.Stderr);
+        Assert.StartsWith("{\"error\":{\"exit\":3,\"kind\":\"kernel-refused\"", apply.Stdout);
 
         var remove = CliRunner.Run($"remove --netns {ns.Name}");
-        Assert.True(remove.ExitCode == 3, $"exit {remove.ExitCode}: {remove.Stderr}");
-        Assert.Contains("owned by the running 'netlinkfence run' daemon", remove.Stderr);
+        Assert.True(remove.ExitCode == 3, $"exit {remove.ExitCode}: {remove.Stderr}{remove.Stdout}");
+        Assert.Equal($"{held}. Stop it first ('kill -TERM {daemon.Pid}'; it leaves the table in place), then remove; nothing was changed\n", remove.Stderr);
 
+        var rollback = CliRunner.Run($"rollback --netns {ns.Name}");
+        Assert.True(rollback.ExitCode == 3, $"exit {rollback.ExitCode}: {rollback.Stderr}{rollback.Stdout}");
+        Assert.StartsWith($"{held}. Stop it first ('kill -TERM {daemon.Pid}'; it leaves the table in place), then roll back;", rollback.Stderr);
+
+        Thread.Sleep(500); // a watch-mode daemon repairs what it sees within 100 ms: nothing to see, nothing to repair
         Assert.Equal(before, ns.Nft("list ruleset"));
+        Assert.DoesNotContain("foreign change", daemon.Log);
         Assert.False(daemon.HasExited);
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+        // With the daemon stopped, the rollback point is still there.
+        var rolledBack = CliRunner.Run($"rollback --netns {ns.Name}");
+        Assert.True(rolledBack.ExitCode == 0, $"exit {rolledBack.ExitCode}: {rolledBack.Stderr}{rolledBack.Stdout}");
+        Assert.Contains("203.0.113.51", ns.Nft("list ruleset"));
         File.Delete(policy);
     }
 

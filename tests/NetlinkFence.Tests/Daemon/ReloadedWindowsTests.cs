@@ -31,10 +31,7 @@ public sealed class ReloadedWindowsTests
 
         """ + mirror;
 
-    /// <summary>The state directory's window log of <paramref name="ns"/>.</summary>
-    private static string WindowLog(TestNamespace ns) =>
-        File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
-            .Single(f => File.ReadAllText(f).Contains($"namespace {ns.Name}:")));
+    private static string WindowLog(TestNamespace ns) => TestSupport.WindowLog.Of(ns.Name);
 
     [Theory]
     [InlineData("shorter window", false)]

@@ -50,8 +50,8 @@ public sealed class WindowExpiryTests
         // Opened again after its end: a new opening, with an end of its own.
         Run($"open mirror --for 2s --policy {policy} --netns {ns.Name}", daemon);
         Assert.True(Poll.Until(() => Regex.Matches(WindowLog(ns), expire).Count == 2, 60), WindowLog(ns) + daemon.Log);
-        var verbs = Regex.Matches(WindowLog(ns), @"uid=0 (\w+) (\w+) table=").Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}");
-        Assert.Equal(["open updates", "close updates", "open mirror", "expire mirror", "open mirror", "expire mirror"], verbs);
+        var verbs = Regex.Matches(WindowLog(ns), $@"uid=0 (\w+) (\w+) table=inet netlinkfence namespace {Regex.Escape(ns.Name)}:").Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}");
+        Assert.True(verbs.SequenceEqual(["open updates", "close updates", "open mirror", "expire mirror", "open mirror", "expire mirror"]), WindowLog(ns) + daemon.Log);
         daemon.Signal("TERM");
         Assert.Equal(0, daemon.WaitExit());
         File.Delete(policy);
@@ -85,8 +85,5 @@ public sealed class WindowExpiryTests
         Assert.True(result.ExitCode == 0, $"{arguments}: exit {result.ExitCode}: {result.Stderr}{result.Stdout}{daemon.Log}");
     }
 
-    /// <summary>The state directory's window log of <paramref name="ns"/> (empty until the first record).</summary>
-    private static string WindowLog(TestNamespace ns) =>
-        Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows").Select(File.ReadAllText)
-            .SingleOrDefault(text => text.Contains($"namespace {ns.Name}:")) ?? "";
+    private static string WindowLog(TestNamespace ns) => TestSupport.WindowLog.Of(ns.Name);
 }

@@ -33,10 +33,8 @@ public sealed class WindowCliTests : IDisposable
     private (int ExitCode, string Stdout, string Stderr) Cli(string verb, AgentAndWorld net) =>
         CliRunner.Run($"{verb} --policy {_policy} --netns {net.Agent.Name}");
 
-    /// <summary>The state directory's window log of this test's namespace.</summary>
-    private static string WindowLog(AgentAndWorld net) =>
-        File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
-            .Single(f => File.ReadAllText(f).Contains(net.Agent.Name)));
+    /// <summary>The window log lines of this test's namespace.</summary>
+    private static string WindowLog(AgentAndWorld net) => TestSupport.WindowLog.Of(net.Agent.Name);
 
     [Fact]
     public void The_kernel_closes_a_window_on_time_with_no_process_of_ours_running()

@@ -54,8 +54,7 @@ public sealed class RemoveRollbackTests : IDisposable
         string after = ns.Nft("list ruleset");
         Assert.Contains("\"second: \"", after);
         Assert.Equal(Stable(before), Stable(after));
-        string log = File.ReadAllText(Directory.GetFiles(Environment.GetEnvironmentVariable("NETLINKFENCE_STATE_DIR")!, "*.windows")
-            .Single(f => File.ReadAllText(f).Contains($"namespace {ns.Name}:")));
+        string log = WindowLog.Of(ns.Name);
         Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: closed by remove, which deleted the table \(it had (1m|\d+s) left\)", log);
         Assert.Matches(@"uid=0 reopen updates table=inet netlinkfence namespace \S+: back with the table that rollback restored", log);
     }

@@ -49,8 +49,14 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     public async Task<bool> CloseAsync(string entry, CancellationToken cancellationToken)
     {
         CheckWindow(policy, entry);
-        bool wasOpen = await WithLiveAsync(live => live.CloseWindowAsync(entry, cancellationToken), cancellationToken);
-        Record("close", entry, wasOpen ? "closed now" : "it was not open; nothing to close");
+        var (wasOpen, until) = await WithLiveAsync(async live =>
+        {
+            // The end it had (this object's, or found open when it attached): the log says how much of it was cut.
+            var until = live.OpenedWindows.Where(w => w.Entry == entry).Select(w => (DateTimeOffset?)w.Until).FirstOrDefault();
+            return (await live.CloseWindowAsync(entry, cancellationToken), until);
+        }, cancellationToken);
+        Record("close", entry, !wasOpen ? "it was not open; nothing to close"
+            : until is { } end ? $"closed now, {WindowRecords.Seconds(end - DateTimeOffset.UtcNow)} before its end at {end.UtcDateTime:HH:mm:ss}Z" : "closed now");
         return wasOpen;
     }
 

@@ -614,7 +614,8 @@ internal sealed class DaemonHost
             }
             using (var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                var wait = next is { } end ? TimeSpan.FromTicks(Math.Max(0, (end + margin - DateTimeOffset.UtcNow).Ticks)) : Timeout.InfiniteTimeSpan;
+                // At most an hour: a window's end is within a day, and Task.Delay refuses anything past 49 days.
+                var wait = next is { } end ? TimeSpan.FromTicks(Math.Clamp((end + margin - DateTimeOffset.UtcNow).Ticks, 0, TimeSpan.TicksPerHour)) : Timeout.InfiniteTimeSpan;
                 await Task.WhenAny(changed, Task.Delay(wait, wake.Token));
                 wake.Cancel(); // the other timer, when a change woke this
             }

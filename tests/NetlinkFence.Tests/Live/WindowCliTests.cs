@@ -96,6 +96,8 @@ public sealed class WindowCliTests : IDisposable
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "close must close at once");
         Assert.Contains("close updates", closed.Stderr);
         Assert.Equal("updates: closed", closed.Stdout.Trim());
+        // How much of the window the close cut: open for a minute, closed after a few seconds.
+        Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: closed now, (\d+s|1m) before its end at \d\d:\d\d:\d\dZ\n", WindowLog(net));
 
         // Closing a closed window says so: a verb never reports what it did not do (exit 0: it is closed either way).
         var again = Cli("close updates", net);

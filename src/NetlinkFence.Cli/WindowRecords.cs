@@ -37,15 +37,20 @@ internal static class WindowRecords
     }
 
     /// <summary>
-    /// What a rollback of <paramref name="snapshot"/> (<paramref name="how"/>) put back open: the timed elements with a
-    /// comment (a window's, or a destination added with a timeout), each entry once, with the time it has left. Read
-    /// just before the restore: an element whose time runs out in between is named and already closed again.
+    /// What a rollback of <paramref name="snapshot"/> (<paramref name="how"/>) did to the windows, recorded once it
+    /// restored (the delegate takes the uid and the table it replaced): those open in the replaced table that it does not
+    /// put back are closed (opened after the apply it undoes), and those it puts back open (the timed elements with a
+    /// comment: a window's, or a destination added with a timeout; each entry once) are reopened for the time they have
+    /// left. Read just before the restore: an element whose time runs out in between is named and already closed again.
     /// </summary>
-    public static Action<uint> RestoredOpen(SafetyState state, TableSnapshot snapshot, string how)
+    public static Action<uint, TableContents?> RestoredOpen(SafetyState state, TableSnapshot snapshot, string how)
     {
         var open = snapshot.ContentsNow() is { } contents ? OpenIn(contents) : [];
-        return uid =>
+        return (uid, replaced) =>
         {
+            foreach (var (entry, left) in replaced is null ? [] : OpenIn(replaced))
+                if (!open.ContainsKey(entry))
+                    Append(state.Target, state.Table, uid, "close", entry, $"closed: the table {how} restored does not have it open (it had {Seconds(left)} left)");
             foreach (var (entry, left) in open)
                 Append(state.Target, state.Table, uid, "reopen", entry, $"back with the table {how} restored, for the {Seconds(left)} it had left");
         };

@@ -7,7 +7,8 @@ namespace NetlinkFence.Cli;
 /// <param name="Restored">Whether the saved table is back.</param>
 /// <param name="Message">What happened, in words.</param>
 /// <param name="HandleAfter">The handle of the table live afterwards (0: none).</param>
-internal sealed record RestoreOutcome(bool Restored, string Message, ulong HandleAfter);
+/// <param name="Replaced">The table the restore replaced, as listed at the generation it committed against (null: none, or not restored).</param>
+internal sealed record RestoreOutcome(bool Restored, string Message, ulong HandleAfter, TableContents? Replaced = null);
 
 /// <summary>Puts a saved table back in one atomic transaction and says what that did.</summary>
 internal static class Restorer
@@ -67,7 +68,7 @@ internal static class Restorer
             {
                 string done = await RestoreAsync(nft, snapshot, generation, cancellationToken);
                 var after = await nft.ListTableAsync(snapshot.Family, snapshot.Name, cancellationToken);
-                return new RestoreOutcome(true, done, after?.Table.Handle ?? 0);
+                return new RestoreOutcome(true, done, after?.Table.Handle ?? 0, live);
             }
             catch (TransactionRejectedException e) when (e.IsGenerationConflict && attempt < MaxAttempts)
             {

@@ -28,18 +28,21 @@ internal static class RollbackVerb
                 var pending = state.ReadPending();
                 await using var nft = await target.ConnectAsync(cancellationToken);
                 await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, state.Table, "rollback", cancellationToken);
-                var reopened = WindowRecords.RestoredOpen(state, snapshot, "that rollback");
-                string done;
+                var windows = WindowRecords.RestoredOpen(state, snapshot, "that rollback");
+                RestoreOutcome restored;
                 try
                 {
-                    done = await Restorer.RestoreAsync(nft, snapshot, expectedGeneration: null, cancellationToken);
+                    // Over whatever table is there (none, too): listed at the generation it commits against, for the
+                    // windows it closes.
+                    restored = await Restorer.RestoreOwnAsync(nft, snapshot, isOurs: _ => true, cancellationToken);
                 }
                 catch (NetlinkFence.Nftables.TransactionRejectedException e) when (ApplyVerb.OwnedByAnother(e)) // a daemon that started meanwhile
                 {
                     await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, state.Table, "rollback", cancellationToken, e);
                     throw;
                 }
-                reopened(DirectoryHandle.EffectiveUserId);
+                windows(DirectoryHandle.EffectiveUserId, restored.Replaced);
+                string done = restored.Message;
                 state.DeletePending();
                 state.DeleteSnapshot();
                 if (pending is not null)

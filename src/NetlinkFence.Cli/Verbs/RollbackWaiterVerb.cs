@@ -121,13 +121,13 @@ internal static class RollbackWaiterVerb
                 return ExitCodes.DriftOrFindings;
             }
             await using var nft = await state.Target.ConnectAsync(CancellationToken.None);
-            var reopened = WindowRecords.RestoredOpen(state, snapshot, $"the unconfirmed apply's rollback ({why})");
+            var windows = WindowRecords.RestoredOpen(state, snapshot, $"the unconfirmed apply's rollback ({why})");
             var outcome = await Restorer.RestoreOwnAsync(nft, snapshot, pending.LeftThere, CancellationToken.None);
             state.DeletePending();
             if (outcome.Restored)
             {
                 state.DeleteSnapshot();
-                reopened(DirectoryHandle.EffectiveUserId);
+                windows(DirectoryHandle.EffectiveUserId, outcome.Replaced);
             }
             state.Log(outcome.Restored ? $"{why}: {outcome.Message}" : $"{why}, but {outcome.Message}");
             return ExitCodes.Ok;

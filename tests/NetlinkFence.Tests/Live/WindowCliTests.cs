@@ -187,6 +187,39 @@ public sealed class WindowCliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A window opened while an apply waits for its confirmation is closed by the rollback (the table of before had it
+    /// closed): recorded as a close, as an apply's is, by <c>rollback</c> and by the waiter at its deadline alike.
+    /// </summary>
+    [Theory]
+    [InlineData("rollback verb")]
+    [InlineData("waiter")]
+    public void A_rollback_records_the_windows_it_closes(string how)
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        var apply = CliRunner.Run($"apply {_policy} --netns {net.Agent.Name} --confirm-within {(how == "waiter" ? "6s" : "5m")}");
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        var open = Cli("open updates", net); // the whole 1m window
+        Assert.True(open.ExitCode == 0, open.Stderr);
+        Assert.True(net.TcpReachable(LivePolicyTests.Mirror, 80, AgentAndWorld.ExpectedThroughMs), "open");
+
+        string restoredBy = how == "waiter" ? @"the unconfirmed apply's rollback \(no confirm arrived in time\)" : "that rollback";
+        string closed = @"uid=0 close updates table=inet netlinkfence namespace \S+: closed: the table " + restoredBy
+            + @" restored does not have it open \(it had (1m|[1-5]\ds) left\)
+";
+        if (how == "waiter")
+            Assert.True(Poll.Until(() => Regex.IsMatch(WindowLog(net), closed), 60), WindowLog(net));
+        else
+        {
+            var rollback = CliRunner.Run($"rollback --netns {net.Agent.Name}");
+            Assert.True(rollback.ExitCode == 0, rollback.Stderr);
+            Assert.Matches(closed, WindowLog(net));
+        }
+        Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the rollback closed the window");
+        Assert.DoesNotContain("reopen updates", WindowLog(net));
+    }
+
     [Fact]
     public void Probe_of_a_closed_window_names_the_open_that_opens_it_where_probe_looked_and_it_works_as_printed()
     {

@@ -32,11 +32,12 @@ internal sealed record WindowStatus(IReadOnlyList<LiveWindow> Windows, AuditStat
 /// asked: this process's own, or the peer's that the daemon read with SO_PEERCRED).
 /// </summary>
 /// <remarks>
-/// The daemon passes its own <paramref name="attached"/> live policy (only its connection may change a table it owns)
-/// and its <paramref name="logPrefix"/>, so these lines read like its other log lines.
+/// The daemon passes its own <paramref name="attached"/> live policy (only its connection may change a table it owns),
+/// its <paramref name="logPrefix"/>, so these lines read like its other log lines, and <paramref name="forward"/>,
+/// which ships each record to the policy's collector (verb, entry, uid, detail).
 /// </remarks>
 internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy policy, string table, uint? askingUid = null, LivePolicy? attached = null,
-    string logPrefix = "netlinkfence") : IWindowControl
+    string logPrefix = "netlinkfence", Action<string, string, uint, string>? forward = null) : IWindowControl
 {
     public async Task<LiveWindow> OpenAsync(string entry, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -98,6 +99,10 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     private EgressPolicy WithTable() => policy with { Table = table };
 
     /// <summary>Logs and records one change to a window (an open, a close, what a reload did to one).</summary>
-    public void Record(string verb, string entry, string detail) =>
-        WindowRecords.Append(target, table, askingUid ?? DirectoryHandle.EffectiveUserId, verb, entry, detail, logPrefix);
+    public void Record(string verb, string entry, string detail)
+    {
+        uint uid = askingUid ?? DirectoryHandle.EffectiveUserId;
+        WindowRecords.Append(target, table, uid, verb, entry, detail, logPrefix);
+        forward?.Invoke(verb, entry, uid, detail);
+    }
 }

@@ -250,7 +250,7 @@ internal sealed class DaemonHost
     /// </summary>
     private async Task ReopenAsync(IReadOnlyList<(string Entry, DateTimeOffset Until)> windows, CancellationToken cancellationToken)
     {
-        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live, LogPrefix);
+        var control = WindowControl(_policy.Source.Policy, askingUid: null);
         foreach (var (entry, until) in windows)
         {
             // At most its window: the same policy's (a restart), or a shorter one the new policy gives it.
@@ -334,7 +334,7 @@ internal sealed class DaemonHost
                     _expiries.Changed(Live.OpenedWindows, began);
                 }
                 _policy = next;
-                var windows = new KernelWindowControl(_target, next.Source.Policy, next.Table.Name, askingUid, Live, LogPrefix);
+                var windows = WindowControl(next.Source.Policy, askingUid);
                 foreach (var change in ReloadedWindows.Between(openBefore, Live.OpenedWindows, next.Source.Policy, why, DateTimeOffset.UtcNow))
                     windows.Record(change.Verb, change.Entry, change.Detail);
                 if (result.Kind == ReloadKind.Replace)
@@ -647,7 +647,7 @@ internal sealed class DaemonHost
             unread = $" (not read back: listing the table failed: {e.Message})";
         }
         var now = DateTimeOffset.UtcNow;
-        var control = new KernelWindowControl(_target, _policy.Source.Policy, _policy.Table.Name, askingUid: null, Live, LogPrefix);
+        var control = WindowControl(_policy.Source.Policy, askingUid: null);
         foreach (var (entry, until) in due)
         {
             if (windows?.FirstOrDefault(w => w.Entry.Name == entry) is { IsOpen: true, Remaining: { } left })
@@ -667,7 +667,14 @@ internal sealed class DaemonHost
     }
 
     /// <summary>Window changes through the daemon's own live policy (its connection owns the table), logged with the caller's uid.</summary>
-    private KernelWindowControl Windows(Peer peer) => new(_target, _policy.Source.Policy, _policy.Table.Name, peer.Uid, Live, LogPrefix);
+    private KernelWindowControl Windows(Peer peer) => WindowControl(_policy.Source.Policy, peer.Uid);
+
+    /// <summary>
+    /// Window changes (and their records) through the daemon's own live policy, under <paramref name="policy"/>'s entries:
+    /// each record goes to the window log, the journal and, with <c>log.remote</c>, the collector.
+    /// </summary>
+    private KernelWindowControl WindowControl(EgressPolicy policy, uint? askingUid) =>
+        new(_target, policy, _policy.Table.Name, askingUid, Live, LogPrefix, forward: (verb, entry, uid, detail) => _forwarding?.ReportWindow(verb, entry, uid, detail));
 
     private static ControlWindow ToControl(LiveWindow window) =>
         new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3), window.AlsoAllowedBy.Count > 0 ? [.. window.AlsoAllowedBy] : null);

@@ -246,6 +246,9 @@ internal sealed class DenialForwarding : IAsyncDisposable
     /// </summary>
     public Task ReportUnloggedNowAsync(CancellationToken cancellationToken) => _unlogged?.ReportNowAsync(cancellationToken) ?? Task.CompletedTask;
 
+    /// <summary>Ships a window log record (<see cref="WindowRecords"/>) to the collector, in order with the denials.</summary>
+    public void ReportWindow(string verb, string entry, uint uid, string detail) => _forwarder.ReportWindow(verb, entry, uid, _table, detail);
+
     /// <summary>Explains the next denials with <paramref name="policy"/> (a reload that keeps the collector and the group).</summary>
     public void Explain(CompiledPolicy policy)
     {

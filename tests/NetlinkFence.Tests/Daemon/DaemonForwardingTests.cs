@@ -133,6 +133,52 @@ public sealed class DaemonForwardingTests : IDisposable
     }
 
     /// <summary>
+    /// Each change to an update window that the daemon records (an open with the uid that asked, a close, the kernel's
+    /// expiry) also goes to the collector, as a <c>WINDOW</c> message: a fleet sees when its update windows were open
+    /// where it sees the denials.
+    /// </summary>
+    [Fact]
+    public void The_daemon_ships_each_window_change_to_the_collector()
+    {
+        using var collector = StartCollector();
+        string policy = DaemonTests.WritePolicy($$"""
+            version: 1
+            log:
+              remote: { tls: "{{Collector}}:{{Port}}", ca: {{_ca.CaFile}} }
+            egress:
+              allow:
+                - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
+                - { name: mirror, to: [{{NtpServer}}], tcp: [80], window: 30m }
+            """);
+        try
+        {
+            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon.WaitReady();
+            foreach (string command in new[] { "open mirror --for 3s", "open mirror --for 10m", "close mirror" })
+            {
+                if (command == "open mirror --for 10m") // after the first one's end, which the kernel enforces
+                    Assert.True(collector.WaitFor(r => r.Any(m => Window(m)?.GetValueOrDefault("verb") == "expire"), TimeSpan.FromSeconds(60)).Count > 0, daemon.Log);
+                var result = CliRunner.Run($"{command} --policy {policy} --netns {_net.Agent.Name}");
+                Assert.True(result.ExitCode == 0, $"{command}: {result.Stderr}{daemon.Log}");
+            }
+            var windows = collector.WaitFor(r => r.Count(m => Window(m) is not null) >= 4, TimeSpan.FromSeconds(60)).Where(m => Window(m) is not null).ToList();
+            Assert.True(windows.Select(m => Window(m)!["verb"]).SequenceEqual(["open", "expire", "open", "close"]),
+                string.Join("\n", windows.Select(m => m.Text)) + daemon.Log + collector.Console);
+            Assert.All(windows, m => Assert.True(Window(m)!["entry"] == "mirror" && Window(m)!["uid"] == "0" && Window(m)!["table"] == "netlinkfence" && m.Priority % 8 == 5, All(Window(m))));
+            Assert.StartsWith("open mirror (uid 0): for 3s, open 3s from now", windows[0].Text);
+            Assert.Matches(@"^expire mirror \(uid 0\): its time ran out at \d\d:\d\d:\d\dZ and the kernel closed it$", windows[1].Text);
+            Assert.Matches(@"^close mirror \(uid 0\): closed now, (\d+m)?\d*s? before its end at", windows[3].Text);
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, string>? Window(SyslogMessage message) =>
+        message.MessageId == "WINDOW" && message.Data.TryGetValue("window@32473", out var data) ? data : null;
+
+    /// <summary>
     /// <c>tls:</c> with two collectors, the first silent: the daemon forwards to the second at once, and <c>status</c>
     /// says that denials go to a fallback, in words and in JSON.
     /// </summary>

@@ -38,6 +38,27 @@ internal sealed class Rfc5424Formatter
 
     public string TestId => "test@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
 
+    public string WindowId => "window@" + _options.EnterpriseNumber.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A change to an update window (severity notice): <c>WINDOW [window@PEN verb entry uid table ...] text</c>.</summary>
+    public byte[] Window(string verb, string entry, uint uid, string table, string detail, DateTimeOffset time, ulong sequence)
+    {
+        var sb = new StringBuilder(384);
+        Header(sb, 5, time, "WINDOW");
+        sb.Append('[').Append(WindowId);
+        Param(sb, "run", _run);
+        Param(sb, "seq", sequence);
+        Param(sb, "host", _hostName);
+        Param(sb, "verb", verb);
+        Param(sb, "entry", entry);
+        Param(sb, "uid", uid);
+        Param(sb, "table", table);
+        sb.Append("] ");
+        int textStart = sb.Length;
+        sb.Append(CultureInfo.InvariantCulture, $"{verb} {entry} (uid {uid}): {detail}");
+        return Frame(sb, textStart);
+    }
+
     /// <summary>One denial, framed. <paramref name="sequence"/> numbers the forwarder's messages: with the run id it names a message, so a resent one is recognised.</summary>
     public byte[] Denial(DenialRecord record, DenialContext? context, ulong sequence)
     {

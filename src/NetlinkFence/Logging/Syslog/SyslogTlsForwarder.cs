@@ -32,6 +32,9 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         public DenialRecord? Record { get; } = record;
         public DenialContext? Context { get; } = context;
         public byte[]? Frame { get; set; } = frame;
+
+        /// <summary>Formats a message that is not a denial, given its sequence number (taken when it is written first).</summary>
+        public Func<ulong, byte[]>? Format { get; init; }
         public long WrittenAt { get; set; }
 
         /// <summary>A heartbeat names the collector it was written to: never sent again as it is (<see cref="Requeue"/>).</summary>
@@ -214,6 +217,32 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
             _pending.AddLast(new Item(record, context, null));
             Wake();
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Sends the collector a change to an update window (severity notice, <c>WINDOW</c>, <c>window@PEN verb="open"
+    /// entry="mirror" uid="0" table="netlinkfence"</c>, the text <c>open mirror (uid 0): for 30m, ...</c>): the line the
+    /// window log records, shipped where the denials go, so that when an update window let traffic through is seen in
+    /// one place for a fleet. Queued in order with the denials; not held to the queue's capacity (a window changes a
+    /// few times a day, and such a change must not be lost to a flood of denials). Never blocks.
+    /// </summary>
+    /// <param name="verb">What happened: open, close, expire, reopen, shorten, permanent.</param>
+    /// <param name="entry">The window entry.</param>
+    /// <param name="uid">The uid that asked (the daemon's own for a change nobody asked for, such as an expiry).</param>
+    /// <param name="table">The table, as <c>inet</c> table name.</param>
+    /// <param name="detail">What the window log says of it.</param>
+    public void ReportWindow(string verb, string entry, uint uid, string table, string detail)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(verb);
+        ArgumentException.ThrowIfNullOrEmpty(entry);
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        ArgumentNullException.ThrowIfNull(detail);
+        var time = DateTimeOffset.UtcNow;
+        lock (_gate)
+        {
+            _pending.AddLast(new Item(null, null, null) { Format = sequence => _formatter.Window(verb, entry, uid, table, detail, time, sequence) });
+            Wake();
         }
     }
 
@@ -566,7 +595,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
         {
             _pending.RemoveFirst();
             var item = node.Value;
-            item.Frame ??= _formatter.Denial(item.Record!, item.Context, ++_sequence);
+            item.Frame ??= item.Format is { } format ? format(++_sequence) : _formatter.Denial(item.Record!, item.Context, ++_sequence);
             batch.Add(item);
             bytes += item.Frame.Length;
         }

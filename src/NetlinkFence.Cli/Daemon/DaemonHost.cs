@@ -38,6 +38,7 @@ internal sealed class DaemonHost
     private MetricsWriter? _metrics; // run --prometheus: told about each change this daemon makes
     private readonly DaemonDuties _duties = new(); // what runs beside the main loop, and must run as long as it does
     private readonly WindowExpiries _expiries = new(); // the open windows' ends, for the window log's 'expire' (under _changes)
+    private List<(string Verb, string Entry, uint Uid, string Detail)>? _unshipped = []; // window records of the start, until forwarding starts
     private readonly Channel<string> _reloads; // why, for each reload asked (SIGHUP, a followed name's first IPv6 address)
     private bool _reloadedForIPv6; // a followed name's first IPv6 address asked for a reload (once per daemon)
 
@@ -103,6 +104,7 @@ internal sealed class DaemonHost
                 Log(ipv6);
             daemon.StartRefresher(compiled.Source);
             await daemon.StartForwardingAsync(compiled, cancellationToken);
+            daemon.ShipStartRecords();
             using var running = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var duties = daemon._duties;
             duties.Add("watching the table for foreign changes", monitor is null ? null
@@ -674,7 +676,21 @@ internal sealed class DaemonHost
     /// each record goes to the window log, the journal and, with <c>log.remote</c>, the collector.
     /// </summary>
     private KernelWindowControl WindowControl(EgressPolicy policy, uint? askingUid) =>
-        new(_target, policy, _policy.Table.Name, askingUid, Live, LogPrefix, forward: (verb, entry, uid, detail) => _forwarding?.ReportWindow(verb, entry, uid, detail));
+        new(_target, policy, _policy.Table.Name, askingUid, Live, LogPrefix, forward: (verb, entry, uid, detail) =>
+        {
+            if (_forwarding is { } forwarding)
+                forwarding.ReportWindow(verb, entry, uid, detail);
+            else
+                _unshipped?.Add((verb, entry, uid, detail)); // the start's reopened windows: forwarding starts after them
+        });
+
+    /// <summary>Ships the window records of the start (the windows it opened again) once forwarding runs; none are held after.</summary>
+    private void ShipStartRecords()
+    {
+        foreach (var (verb, entry, uid, detail) in _unshipped ?? [])
+            _forwarding?.ReportWindow(verb, entry, uid, detail);
+        _unshipped = null;
+    }
 
     private static ControlWindow ToControl(LiveWindow window) =>
         new(window.Entry.Name, window.IsOpen, Math.Round(window.Remaining?.TotalSeconds ?? 0, 3), window.AlsoAllowedBy.Count > 0 ? [.. window.AlsoAllowedBy] : null);

@@ -150,27 +150,39 @@ public sealed class DaemonForwardingTests : IDisposable
                 - { name: syslog-tls, to: [{{Collector}}], tcp: [{{Port}}] }
                 - { name: mirror, to: [{{NtpServer}}], tcp: [80], window: 30m }
             """);
+        DaemonProcess? daemon = null;
         try
         {
-            using var daemon = DaemonProcess.Start(policy, _net.Agent);
+            daemon = DaemonProcess.Start(policy, _net.Agent);
             daemon.WaitReady();
-            foreach (string command in new[] { "open mirror --for 3s", "open mirror --for 10m", "close mirror" })
+            foreach (string command in new[] { "open mirror --for 3s", "open mirror --for 10m", "restart", "close mirror" })
             {
                 if (command == "open mirror --for 10m") // after the first one's end, which the kernel enforces
                     Assert.True(collector.WaitFor(r => r.Any(m => Window(m)?.GetValueOrDefault("verb") == "expire"), TimeSpan.FromSeconds(60)).Count > 0, daemon.Log);
+                if (command == "restart") // the next daemon's start opens the window again: shipped too, once forwarding runs
+                {
+                    daemon.Signal("TERM");
+                    Assert.Equal(0, daemon.WaitExit());
+                    daemon.Dispose();
+                    daemon = DaemonProcess.Start(policy, _net.Agent);
+                    daemon.WaitReady();
+                    continue;
+                }
                 var result = CliRunner.Run($"{command} --policy {policy} --netns {_net.Agent.Name}");
                 Assert.True(result.ExitCode == 0, $"{command}: {result.Stderr}{daemon.Log}");
             }
-            var windows = collector.WaitFor(r => r.Count(m => Window(m) is not null) >= 4, TimeSpan.FromSeconds(60)).Where(m => Window(m) is not null).ToList();
-            Assert.True(windows.Select(m => Window(m)!["verb"]).SequenceEqual(["open", "expire", "open", "close"]),
+            var windows = collector.WaitFor(r => r.Count(m => Window(m) is not null) >= 5, TimeSpan.FromSeconds(60)).Where(m => Window(m) is not null).ToList();
+            Assert.True(windows.Select(m => Window(m)!["verb"]).SequenceEqual(["open", "expire", "open", "open", "close"]),
                 string.Join("\n", windows.Select(m => m.Text)) + daemon.Log + collector.Console);
+            Assert.NotEqual(Window(windows[2])!["run"], Window(windows[3])!["run"]); // the reopen is the second daemon's
             Assert.All(windows, m => Assert.True(Window(m)!["entry"] == "mirror" && Window(m)!["uid"] == "0" && Window(m)!["table"] == "netlinkfence" && m.Priority % 8 == 5, All(Window(m))));
             Assert.StartsWith("open mirror (uid 0): for 3s, open 3s from now", windows[0].Text);
             Assert.Matches(@"^expire mirror \(uid 0\): its time ran out at \d\d:\d\d:\d\dZ and the kernel closed it$", windows[1].Text);
-            Assert.Matches(@"^close mirror \(uid 0\): closed now, (\d+m)?\d*s? before its end at", windows[3].Text);
+            Assert.Matches(@"^close mirror \(uid 0\): closed now, (\d+m)?\d*s? before its end at", windows[4].Text);
         }
         finally
         {
+            daemon?.Dispose();
             File.Delete(policy);
         }
     }

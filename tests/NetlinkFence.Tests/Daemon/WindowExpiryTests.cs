@@ -44,7 +44,8 @@ public sealed class WindowExpiryTests
         Assert.True(Poll.Until(() => Regex.IsMatch(WindowLog(ns), expire), 60), WindowLog(ns) + daemon.Log);
         var ranOut = TimeOnly.Parse(Regex.Match(WindowLog(ns), expire).Groups[1].Value);
         Assert.InRange(ranOut.ToTimeSpan() - TimeOnly.FromDateTime(opened.UtcDateTime).ToTimeSpan(), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)); // the end, not when it was noticed
-        Assert.Matches(@"netlinkfence\[run\]: expire mirror \(uid 0\): its time ran out at", daemon.Log);
+        // Waited for: the test reads the daemon's stderr beside it, and the window log may be read first.
+        Assert.True(daemon.WaitForLog("netlinkfence[run]: expire mirror (uid 0): its time ran out at"), daemon.Log);
         Assert.Matches(@"uid=0 close updates table=inet netlinkfence namespace \S+: closed now, [1-3]s before its end at \d\d:\d\d:\d\dZ\n", WindowLog(ns));
         Assert.DoesNotContain("203.0.113.60", ns.Nft("list set inet netlinkfence allow_v4"));
 

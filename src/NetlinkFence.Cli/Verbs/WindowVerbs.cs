@@ -86,6 +86,7 @@ internal static class WindowVerbs
             var holder = await ReadHolderAsync(target, table, daemon, cancellationToken);
             var (capable, unreadable) = CapableProcesses.In(target.Handle);
             var capability = new CapabilityReport(capable, unreadable, holder);
+            var history = WindowRecord.LastOf(target, table);
             // Audit mode accepts what the policy denies: said first, on both streams, whatever the output format (as show does).
             if (audit is not null)
                 Console.Error.WriteLine(audit.Banner);
@@ -103,6 +104,18 @@ internal static class WindowVerbs
                     {
                         w.WriteStartObject();
                         Write(w, window);
+                        var last = history.GetValueOrDefault(window.Entry.Name);
+                        if (last is null)
+                            w.WriteNull("last_record");
+                        else
+                        {
+                            w.WriteStartObject("last_record");
+                            w.WriteString("verb", last.Verb);
+                            w.WriteNumber("uid", last.Uid);
+                            w.WriteString("at", last.At);
+                            w.WriteEndObject();
+                        }
+                        w.WriteBoolean("unrecorded_opening", window.IsOpen && last?.LeftOpen != true);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -124,7 +137,8 @@ internal static class WindowVerbs
                     + $"(window {WindowDuration.Format(window.Entry.Window!.Value)}, {window.Entry.Location})"
                     + (LongerThanItsWindow(window) ? $"; LONGER than its window: opened for more than the policy allows (by another process, or before "
                         + $"its window was shortened), which 'netlinkfence verify' reports; '{CloseCommand(parse, window.Entry.Name, path)}' closes it" : "")
-                    + (!window.IsOpen && window.AlsoAllowedBy.Count > 0 ? $"; part of its traffic still passes, allowed by {string.Join(", ", window.AlsoAllowedBy)}" : ""));
+                    + (!window.IsOpen && window.AlsoAllowedBy.Count > 0 ? $"; part of its traffic still passes, allowed by {string.Join(", ", window.AlsoAllowedBy)}" : "")
+                    + History(window, history.GetValueOrDefault(window.Entry.Name)));
             return ExitCodes.Ok;
         }));
         return command;
@@ -144,6 +158,20 @@ internal static class WindowVerbs
     /// or the policy's window was shortened while it was open (no daemon followed the edit).
     /// </summary>
     private static bool LongerThanItsWindow(LiveWindow window) => window.Remaining > window.Entry.Window;
+
+    /// <summary>
+    /// What the window log last says of <paramref name="window"/>. An open window whose opening it does not hold was
+    /// opened by a writer that records nothing (an agent embedding <c>LivePolicy</c>, or nft): said, for an auditor.
+    /// </summary>
+    private static string History(LiveWindow window, WindowRecord? last) => (window.IsOpen, last) switch
+    {
+        (true, { LeftOpen: true }) => $"; {last.Describe()}",
+        (true, _) => "; its opening is NOT in the window log: a writer that records nothing opened it (an agent embedding LivePolicy, or nft)"
+            + (last is null ? "" : $"; the log's last line of it: {last.Describe()}"),
+        (false, { LeftOpen: true }) => $"; {last.Describe()}, and closed since without a record (its time ran out while no daemon ran, or another writer closed it)",
+        (false, { } record) => $"; {record.Describe()}",
+        _ => "",
+    };
 
     private static void Write(System.Text.Json.Utf8JsonWriter w, LiveWindow window)
     {

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using NetlinkFence.Nftables;
+using NetlinkFence.Policy;
 using NetlinkFence.Tests.TestSupport;
 
 namespace NetlinkFence.Tests.Live;
@@ -218,6 +220,38 @@ public sealed class WindowCliTests : IDisposable
         }
         Assert.False(net.TcpReachable(LivePolicyTests.Mirror, 80, 700), "the rollback closed the window");
         Assert.DoesNotContain("reopen updates", WindowLog(net));
+    }
+
+    /// <summary>
+    /// <c>status</c> says what the window log last recorded of each window (who opened or closed it, and when), and
+    /// flags an open window whose opening the log does not hold: an agent embedding the library opened it, and only the
+    /// kernel knows.
+    /// </summary>
+    [Fact]
+    public async Task Status_says_who_last_opened_or_closed_each_window_and_flags_an_opening_nobody_recorded()
+    {
+        using var net = World();
+        Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
+        string Line() => Regex.Match(Cli("status", net).Stdout, "^updates: .*$", RegexOptions.Multiline).Value;
+        Assert.Matches(@"^updates: closed \(window 1m, \S+\)$", Line()); // nothing recorded yet
+
+        Assert.Equal(0, Cli("open updates", net).ExitCode);
+        Assert.Matches(@"^updates: open, (1m|\d+s) left \(window 1m, \S+\); opened by uid 0 at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$", Line());
+        Assert.Equal(0, Cli("close updates", net).ExitCode);
+        Assert.Matches(@"^updates: closed \(window 1m, \S+\); closed by uid 0 at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$", Line());
+
+        // Opened through the library, which writes no window log (the table is not owned: no daemon runs).
+        var resolved = await ResolvedPolicy.ResolveAsync(PolicyLoader.Load(LivePolicyTests.Yaml, "live.yaml"), new FixedResolver());
+        await using (var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name }))
+            await (await LivePolicy.AttachAsync(nft, resolved)).OpenWindowAsync("updates", TimeSpan.FromSeconds(40));
+        Assert.Matches(@"^updates: open, \d+s left \(window 1m, \S+\); its opening is NOT in the window log: a writer that records nothing opened it "
+            + @"\(an agent embedding LivePolicy, or nft\); the log's last line of it: closed by uid 0 at ", Line());
+        var json = Cli("status --output json", net);
+        using var document = JsonDocument.Parse(json.Stdout);
+        var window = document.RootElement.GetProperty("windows").EnumerateArray().Single();
+        Assert.True(window.GetProperty("unrecorded_opening").GetBoolean(), json.Stdout);
+        Assert.Equal("close", window.GetProperty("last_record").GetProperty("verb").GetString());
+        Assert.Equal(0, window.GetProperty("last_record").GetProperty("uid").GetInt32());
     }
 
     [Fact]

@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace NetlinkFence.Cli;
+
+/// <summary>
+/// One line of the window log (<see cref="WindowRecords"/>) as <c>status</c> reads it back: when, the uid that asked,
+/// and what happened (open, reopen, shorten, close, expire, permanent).
+/// </summary>
+internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string Verb)
+{
+    /// <summary>Whether the change left the window open.</summary>
+    public bool LeftOpen => Verb is "open" or "reopen" or "shorten";
+
+    /// <summary>What happened, who asked and when, as <c>status</c> says it.</summary>
+    public string Describe()
+    {
+        string at = At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        return Verb switch
+        {
+            "open" => $"opened by uid {Uid} at {at}",
+            "reopen" => $"opened again by a rollback or a daemon's start (uid {Uid}) at {at}",
+            "shorten" => $"shortened by a reload (uid {Uid}) at {at}",
+            "expire" => $"closed by the kernel when its time ran out (recorded at {at})",
+            "close" => $"closed by uid {Uid} at {at}",
+            _ => $"{Verb} by uid {Uid} at {at}",
+        };
+    }
+
+    /// <summary>
+    /// The last record of each entry in the window log of table <paramref name="table"/> in <paramref name="target"/>:
+    /// lines of an earlier namespace that had the same inode (they name it) are left out. Empty when there is no log or
+    /// it cannot be read: what it would add is a courtesy, never a reason for <c>status</c> to fail.
+    /// </summary>
+    public static Dictionary<string, WindowRecord> LastOf(TargetNamespace target, string table)
+    {
+        var last = new Dictionary<string, WindowRecord>(StringComparer.Ordinal);
+        try
+        {
+            var state = new SafetyState(target, table, createDirectory: false);
+            using var directory = StateDirectory.Open(SafetyState.Directory, create: false);
+            if (directory.Read(Path.GetFileName(state.WindowLogPath)) is not { } bytes)
+                return last;
+            string scope = $" table=inet {table} {target.Description}: ";
+            foreach (string line in System.Text.Encoding.UTF8.GetString(bytes).Split('\n'))
+            {
+                int end = line.IndexOf(scope, StringComparison.Ordinal);
+                if (end < 0 || Line().Match(line[..end]) is not { Success: true } match
+                    || !DateTimeOffset.TryParse(match.Groups["at"].ValueSpan, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                    continue;
+                last[match.Groups["entry"].Value] = new WindowRecord(at, uint.Parse(match.Groups["uid"].ValueSpan, CultureInfo.InvariantCulture), match.Groups["verb"].Value);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException or OverflowException)
+        {
+        }
+        return last;
+    }
+
+    [GeneratedRegex(@"^(?<at>\S+) uid=(?<uid>\d+) (?<verb>[a-z]+) (?<entry>\S+)$")]
+    private static partial Regex Line();
+}

@@ -22,6 +22,7 @@ root.Subcommands.Add(RollbackWaiterVerb.Create());
 root.Subcommands.Add(WindowVerbs.Open());
 root.Subcommands.Add(WindowVerbs.Close());
 root.Subcommands.Add(WindowVerbs.Status());
+root.Subcommands.Add(HistoryVerb.Create());
 root.Subcommands.Add(StatsVerb.Create());
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(ReloadVerb.Create());

@@ -4,10 +4,10 @@ using System.Text.RegularExpressions;
 namespace NetlinkFence.Cli;
 
 /// <summary>
-/// One line of the window log (<see cref="WindowRecords"/>) as <c>status</c> reads it back: when, the uid that asked,
-/// and what happened (open, reopen, shorten, close, expire, permanent).
+/// One line of the window log (<see cref="WindowRecords"/>) as <c>status</c> and <c>history</c> read it back: when, the
+/// uid that asked, what happened (open, reopen, shorten, close, expire, permanent), to which entry, and in words.
 /// </summary>
-internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string Verb)
+internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string Verb, string Entry, string Detail)
 {
     /// <summary>Whether the change left the window open.</summary>
     public bool LeftOpen => Verb is "open" or "reopen" or "shorten";
@@ -28,33 +28,53 @@ internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string 
     }
 
     /// <summary>
-    /// The last record of each entry in the window log of table <paramref name="table"/> in <paramref name="target"/>:
-    /// lines of an earlier namespace that had the same inode (they name it) are left out. Empty when there is no log or
-    /// it cannot be read: what it would add is a courtesy, never a reason for <c>status</c> to fail.
+    /// The last record of each entry (<see cref="Read"/>); empty when the log cannot be read: what it adds to
+    /// <c>status</c> is a courtesy, never a reason for it to fail.
     /// </summary>
     public static Dictionary<string, WindowRecord> LastOf(TargetNamespace target, string table)
     {
         var last = new Dictionary<string, WindowRecord>(StringComparer.Ordinal);
         try
         {
-            var state = new SafetyState(target, table, createDirectory: false);
-            using var directory = StateDirectory.Open(SafetyState.Directory, create: false);
-            if (directory.Read(Path.GetFileName(state.WindowLogPath)) is not { } bytes)
-                return last;
-            string scope = $" table=inet {table} {target.Description}: ";
-            foreach (string line in System.Text.Encoding.UTF8.GetString(bytes).Split('\n'))
-            {
-                int end = line.IndexOf(scope, StringComparison.Ordinal);
-                if (end < 0 || Line().Match(line[..end]) is not { Success: true } match
-                    || !DateTimeOffset.TryParse(match.Groups["at"].ValueSpan, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
-                    continue;
-                last[match.Groups["entry"].Value] = new WindowRecord(at, uint.Parse(match.Groups["uid"].ValueSpan, CultureInfo.InvariantCulture), match.Groups["verb"].Value);
-            }
+            foreach (var record in Read(target, table))
+                last[record.Entry] = record;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException or OverflowException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateFileException)
         {
         }
         return last;
+    }
+
+    /// <summary>
+    /// The window log of table <paramref name="table"/> in <paramref name="target"/>, oldest first: lines of an earlier
+    /// namespace that had the same inode (they name it) are left out. Empty when there is no log.
+    /// </summary>
+    /// <exception cref="StateFileException">The state directory or the log cannot be trusted or read.</exception>
+    public static List<WindowRecord> Read(TargetNamespace target, string table)
+    {
+        var records = new List<WindowRecord>();
+        var state = new SafetyState(target, table, createDirectory: false);
+        byte[]? bytes;
+        try
+        {
+            using var directory = StateDirectory.Open(SafetyState.Directory, create: false);
+            bytes = directory.Read(Path.GetFileName(state.WindowLogPath));
+        }
+        catch (StateFileException e) when (e.DirectoryGone)
+        {
+            return records;
+        }
+        string scope = $" table=inet {table} {target.Description}: ";
+        foreach (string line in System.Text.Encoding.UTF8.GetString(bytes ?? []).Split('\n'))
+        {
+            int end = line.IndexOf(scope, StringComparison.Ordinal);
+            if (end < 0 || Line().Match(line[..end]) is not { Success: true } match
+                || !DateTimeOffset.TryParse(match.Groups["at"].ValueSpan, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+                || !uint.TryParse(match.Groups["uid"].ValueSpan, CultureInfo.InvariantCulture, out uint uid))
+                continue;
+            records.Add(new WindowRecord(at, uid, match.Groups["verb"].Value, match.Groups["entry"].Value, line[(end + scope.Length)..]));
+        }
+        return records;
     }
 
     [GeneratedRegex(@"^(?<at>\S+) uid=(?<uid>\d+) (?<verb>[a-z]+) (?<entry>\S+)$")]

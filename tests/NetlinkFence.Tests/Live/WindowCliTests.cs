@@ -225,10 +225,10 @@ public sealed class WindowCliTests : IDisposable
     /// <summary>
     /// <c>status</c> says what the window log last recorded of each window (who opened or closed it, and when), and
     /// flags an open window whose opening the log does not hold: an agent embedding the library opened it, and only the
-    /// kernel knows.
+    /// kernel knows. <c>history</c> lists the log itself.
     /// </summary>
     [Fact]
-    public async Task Status_says_who_last_opened_or_closed_each_window_and_flags_an_opening_nobody_recorded()
+    public async Task Status_says_who_last_opened_or_closed_each_window_and_flags_an_opening_nobody_recorded_and_history_lists_them()
     {
         using var net = World();
         Assert.Equal(0, CliRunner.Run($"apply {_policy} --netns {net.Agent.Name}").ExitCode);
@@ -252,6 +252,20 @@ public sealed class WindowCliTests : IDisposable
         Assert.True(window.GetProperty("unrecorded_opening").GetBoolean(), json.Stdout);
         Assert.Equal("close", window.GetProperty("last_record").GetProperty("verb").GetString());
         Assert.Equal(0, window.GetProperty("last_record").GetProperty("uid").GetInt32());
+
+        // history: the whole record, oldest first (the library's opening is not in it: that is what status flags).
+        var history = Cli("history", net);
+        Assert.True(history.ExitCode == 0, history.Stderr);
+        var lines = history.Stdout.TrimEnd().Split('\n');
+        Assert.True(lines.Length == 2, history.Stdout);
+        Assert.Matches(@"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z open updates \(uid 0\): for 1m, open (1m|\d+s) from now$", lines[0]);
+        Assert.Matches(@"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z close updates \(uid 0\): closed now, \d+s before its end at \d\d:\d\d:\d\dZ$", lines[1]);
+        var historyJson = Cli("history updates --output json", net);
+        using var records = JsonDocument.Parse(historyJson.Stdout);
+        Assert.Equal(["open", "close"], records.RootElement.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("verb").GetString()));
+        var none = Cli("history other", net);
+        Assert.True(none.ExitCode == 0 && none.Stdout == "", none.Stdout + none.Stderr);
+        Assert.Contains("no change to window 'other' of table inet netlinkfence is recorded in namespace", none.Stderr);
     }
 
     [Fact]

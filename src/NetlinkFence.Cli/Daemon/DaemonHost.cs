@@ -537,6 +537,7 @@ internal sealed class DaemonHost
                 throw new UsageException(e.Message);
             }
             _auditEnds = audit.Ends;
+            _expiries.Wake(); // an end for the expiry loop to wait for
             Log($"audit: started by uid {peer.Uid} for {duration.TotalSeconds:0.###}s: {TableText} ACCEPTS (and logs) what the policy denies until {audit.Ends:u}");
             return audit;
         }
@@ -594,9 +595,10 @@ internal sealed class DaemonHost
     }
 
     /// <summary>
-    /// Records each window the kernel closed when its time ran out (<see cref="WindowExpiries"/>): wakes a second after
-    /// the next end, or when a change moved it, and reads the kernel first, so that what it records is what happened.
-    /// Ends only with the daemon: a failure is logged, and the window is recorded as the kernel's timeout ends it.
+    /// Records each window the kernel closed when its time ran out (<see cref="WindowExpiries"/>), and logs the end of an
+    /// audit this daemon started that the kernel ended (its learner gone): wakes a second after the next end, or when a
+    /// change moved it, and reads the kernel first, so that what it records is what happened. Ends only with the
+    /// daemon: a failure is logged, and the window is recorded as the kernel's timeout ends it.
     /// </summary>
     private async Task RecordExpiriesAsync(CancellationToken cancellationToken)
     {
@@ -608,7 +610,7 @@ internal sealed class DaemonHost
             await _changes.WaitAsync(cancellationToken);
             try
             {
-                (changed, next) = (_expiries.WhenChanged, _expiries.NextEnd);
+                (changed, next) = (_expiries.WhenChanged, _auditEnds is { } audit && !(_expiries.NextEnd < audit) ? audit : _expiries.NextEnd);
             }
             finally
             {
@@ -628,12 +630,37 @@ internal sealed class DaemonHost
                 var due = _expiries.TakeDue(DateTimeOffset.UtcNow - margin);
                 if (due.Count > 0)
                     await RecordExpiredAsync(due, cancellationToken);
+                if (_auditEnds is { } ends && ends <= DateTimeOffset.UtcNow - margin)
+                    await LogAuditEndAsync(ends, cancellationToken);
             }
             finally
             {
                 _changes.Release();
             }
         }
+    }
+
+    /// <summary>
+    /// The audit this daemon started ran to its end and nobody ended it (the learner was killed): the kernel's timeout
+    /// did, which the journal says as it said the start, since an audit accepts what the policy denies.
+    /// </summary>
+    private async Task LogAuditEndAsync(DateTimeOffset ends, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var nft = await _target.ConnectAsync(cancellationToken);
+            if (await AuditMode.ReadAsync(nft, _policy.Table.Name, cancellationToken) is { Remaining: { } left })
+            {
+                _auditEnds = DateTimeOffset.UtcNow + left; // still on (another start): logged at its new end
+                return;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"audit: its time ran out at {ends.UtcDateTime:HH:mm:ss}Z; reading the table to confirm it ended failed: {e.Message}");
+        }
+        _auditEnds = null;
+        Log($"audit: ended when its time ran out at {ends.UtcDateTime:HH:mm:ss}Z (the kernel's timeout; nobody ended it): {TableText} enforces the policy again");
     }
 
     private async Task RecordExpiredAsync(List<(string Entry, DateTimeOffset Until)> due, CancellationToken cancellationToken)

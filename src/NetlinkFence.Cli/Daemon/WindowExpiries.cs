@@ -32,6 +32,12 @@ internal sealed class WindowExpiries
         _open.Clear();
         foreach (var (entry, until) in openNow)
             _open[entry] = until;
+        Wake();
+    }
+
+    /// <summary>Completes <see cref="WhenChanged"/>: an end the loop waits for moved (a window's, or the daemon's audit).</summary>
+    public void Wake()
+    {
         var changed = _changed;
         _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         changed.TrySetResult();

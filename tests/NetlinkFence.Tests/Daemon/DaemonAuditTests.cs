@@ -75,4 +75,28 @@ public sealed class DaemonAuditTests : IDisposable
         daemon.Signal("TERM");
         Assert.Equal(0, daemon.WaitExit());
     }
+
+    /// <summary>
+    /// A learner killed during its audit cannot end it: the kernel's timeout does, and the daemon, which logged the
+    /// start, logs that end too (an audit accepts what the policy denies, so the journal says when it stopped).
+    /// </summary>
+    [Fact]
+    public async Task AnAuditTheKernelEndsIsLoggedByTheDaemon()
+    {
+        using var net = new AgentAndWorld(Web);
+        string policy = FaultPolicies.WriteFile(_directory, "policy.yaml", PolicyText);
+        using var daemon = DaemonProcess.Start(policy, net.Agent);
+        daemon.WaitReady();
+        using var learner = FaultPolicies.StartCli($"--netns {net.Agent.Name} learn {policy} --for 6s --audit");
+        Assert.True(daemon.WaitForLog("audit: started by uid 0", 60), daemon.Log);
+        learner.Kill();
+        await learner.WaitForExitAsync();
+        Assert.True(daemon.WaitForLog("audit: ended when its time ran out at", 60), daemon.Log);
+        Assert.Matches(@"audit: ended when its time ran out at \d\d:\d\d:\d\dZ \(the kernel's timeout; nobody ended it\): table inet netlinkfence enforces the policy again", daemon.Log);
+        await using var nft = await NftablesConnection.OpenAsync(new() { NetworkNamespace = net.Agent.Name });
+        Assert.Null(await AuditMode.ReadAsync(nft, "netlinkfence"));
+        Assert.DoesNotContain("audit: ended by uid", daemon.Log);
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitExit());
+    }
 }

@@ -43,7 +43,8 @@ internal sealed class KernelWindowControl(TargetNamespace target, EgressPolicy p
     {
         CheckOpen(policy, entry, duration);
         var window = await WithLiveAsync(live => live.OpenWindowAsync(entry, duration, cancellationToken), cancellationToken);
-        Record("open", entry, $"for {WindowDuration.Format(duration)}, open {WindowDuration.Format(window.Remaining ?? TimeSpan.Zero)} from now");
+        var left = window.Remaining ?? TimeSpan.Zero;
+        Record("open", entry, $"for {WindowDuration.Format(duration)}, open {WindowDuration.Format(left)} from now, until {(DateTimeOffset.UtcNow + left).UtcDateTime:HH:mm:ss}Z");
         return window;
     }
 

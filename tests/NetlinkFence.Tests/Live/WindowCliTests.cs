@@ -258,7 +258,7 @@ public sealed class WindowCliTests : IDisposable
         Assert.True(history.ExitCode == 0, history.Stderr);
         var lines = history.Stdout.TrimEnd().Split('\n');
         Assert.True(lines.Length == 2, history.Stdout);
-        Assert.Matches(@"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z open updates \(uid 0\): for 1m, open (1m|\d+s) from now$", lines[0]);
+        Assert.Matches(@"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z open updates \(uid 0\): for 1m, open (1m|\d+s) from now, until \d\d:\d\d:\d\dZ$", lines[0]);
         Assert.Matches(@"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z close updates \(uid 0\): closed now, \d+s before its end at \d\d:\d\d:\d\dZ$", lines[1]);
         var historyJson = Cli("history updates --output json", net);
         using var records = JsonDocument.Parse(historyJson.Stdout);

@@ -47,7 +47,7 @@ internal static class WindowVerbs
     /// </summary>
     internal static string Opened(string entry, TimeSpan asked, TimeSpan remaining, string close) => remaining > asked + TimeSpan.FromSeconds(1)
         ? $"{entry}: stays open for {WindowDuration.Format(remaining)}, longer than --for {WindowDuration.Format(asked)}: opening never shortens a window ('{close}' first to shorten it)"
-        : $"{entry}: open for {WindowDuration.Format(remaining)} (the kernel closes it then)";
+        : $"{entry}: open for {WindowDuration.Format(remaining)}, until {(DateTimeOffset.UtcNow + remaining).UtcDateTime:HH:mm:ss}Z (the kernel closes it then)";
 
     public static Command Close()
     {

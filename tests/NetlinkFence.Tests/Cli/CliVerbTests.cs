@@ -75,6 +75,7 @@ public sealed class CliVerbTests
     [InlineData("stats", true)]
     [InlineData("open", true)]
     [InlineData("status", true)]
+    [InlineData("history", true)]
     [InlineData("learn", true)]
     [InlineData("watch", true)]
     [InlineData("collectors", true)]
@@ -102,7 +103,7 @@ public sealed class CliVerbTests
             // Unprivileged in a fresh namespace: were it not refused, the verb could touch nothing of the host's.
             var before = CliRunner.RunUnprivileged($"--output json {verb}{arguments}");
             Assert.Equal(2, before.ExitCode);
-            Assert.Equal($"netlinkfence: {verb} writes text only; --output json applies to plan, apply, show, verify, lint, hosts, open, status, stats, watch, collectors, learn",
+            Assert.Equal($"netlinkfence: {verb} writes text only; --output json applies to plan, apply, show, verify, lint, hosts, open, status, history, stats, watch, collectors, learn",
                 before.Stderr.Trim());
             Assert.Equal(0, CliRunner.Run($"--output json {verb} --help").ExitCode);
         }

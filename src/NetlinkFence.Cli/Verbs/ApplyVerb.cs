@@ -51,7 +51,6 @@ internal static class ApplyVerb
             StateCleanup.RemoveVanished(state);
             await using var nft = await target.ConnectAsync(cancellationToken);
             await nft.GetGenerationAsync(cancellationToken); // no CAP_NET_ADMIN: says so before anything else
-            await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, compiled.Table.Name, "apply", cancellationToken);
             // Held until the apply, its self-test and any undo are done: no other netlinkfence (confirm, rollback,
             // a waiter) changes this table or its rollback state meanwhile.
             using var held = await state.LockAsync(cancellationToken);
@@ -72,6 +71,8 @@ internal static class ApplyVerb
                     output.Unchanged(compiled, live, same.Audit, path);
                 return ExitCodes.Ok;
             }
+            // A change to a table a daemon holds is refused (after --if-changed: a table that already matches is no change).
+            await Daemon.HeldByDaemonException.ThrowIfHeldAsync(target, compiled.Table.Name, "apply", cancellationToken);
             // Before the apply lists the table it replaces: a rollback counts the time its timed elements (open windows)
             // had left from here, so it never gives them more than they had.
             long listedAt = Stopwatch.GetTimestamp();

@@ -170,6 +170,12 @@ public sealed class DaemonTests
         Assert.True(apply.ExitCode == 3, $"exit {apply.ExitCode}: {apply.Stderr}{apply.Stdout}");
         Assert.Equal($"{held}. Edit {policy} and reload it ('netlinkfence reload --policy {policy} --netns {ns.Name}'), or stop it first ('kill -TERM {daemon.Pid}'); nothing was changed\n", apply.Stderr);
         Assert.StartsWith("{\"error\":{\"exit\":3,\"kind\":\"kernel-refused\"", apply.Stdout);
+        // Unless it would change nothing: --if-changed of the policy the daemon runs is a no-op, exit 0 (configuration
+        // management may run it on every host).
+        var unchanged = CliRunner.Run($"apply {policy} --netns {ns.Name} --if-changed");
+        Assert.True(unchanged.ExitCode == 0, $"exit {unchanged.ExitCode}: {unchanged.Stderr}{unchanged.Stdout}");
+        var changed = CliRunner.Run($"apply {WritePolicy(Policy("203.0.113.52"))} --netns {ns.Name} --if-changed");
+        Assert.True(changed.ExitCode == 3 && changed.Stderr.StartsWith(held, StringComparison.Ordinal), $"exit {changed.ExitCode}: {changed.Stderr}{changed.Stdout}");
 
         var remove = CliRunner.Run($"remove --netns {ns.Name}");
         Assert.True(remove.ExitCode == 3, $"exit {remove.ExitCode}: {remove.Stderr}{remove.Stdout}");

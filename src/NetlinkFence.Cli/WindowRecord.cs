@@ -12,6 +12,31 @@ internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string 
     /// <summary>Whether the change left the window open.</summary>
     public bool LeftOpen => Verb is "open" or "reopen" or "shorten";
 
+    /// <summary>The line as a person reads it (stderr, the journal, <c>history</c>): <c>open mirror (uid 0): for 30m, ...</c>.</summary>
+    public string Summary => $"{Verb} {Entry} (uid {Uid}): {Detail}";
+
+    /// <summary>
+    /// The window log's line for this record of table <paramref name="table"/> in <paramref name="target"/> (no newline);
+    /// <see cref="Read"/> reads it back.
+    /// </summary>
+    public string LogLine(string table, TargetNamespace target) => $"{Time} uid={Uid} {Verb} {Entry}{Scope(table, target)}{Detail}";
+
+    /// <summary>When, as the log writes it: UTC to the millisecond.</summary>
+    public string Time => At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>What stands between a line's entry and its detail: the table and the namespace it is of.</summary>
+    private static string Scope(string table, TargetNamespace target) => $" table=inet {table} {target.Description}: ";
+
+    /// <summary>The record as JSON properties (<c>history</c>'s records, <c>status</c>'s <c>last_record</c>).</summary>
+    public void WriteJson(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteString("at", At);
+        w.WriteNumber("uid", Uid);
+        w.WriteString("verb", Verb);
+        w.WriteString("entry", Entry);
+        w.WriteString("detail", Detail);
+    }
+
     /// <summary>What happened, who asked and when, as <c>status</c> says it.</summary>
     public string Describe()
     {
@@ -64,7 +89,7 @@ internal sealed partial record WindowRecord(DateTimeOffset At, uint Uid, string 
         {
             return records;
         }
-        string scope = $" table=inet {table} {target.Description}: ";
+        string scope = Scope(table, target);
         foreach (string line in System.Text.Encoding.UTF8.GetString(bytes ?? []).Split('\n'))
         {
             int end = line.IndexOf(scope, StringComparison.Ordinal);

@@ -18,11 +18,11 @@ internal static class WindowRecords
     /// <summary>Appends one line (and says it on stderr, after <paramref name="logPrefix"/>).</summary>
     public static void Append(TargetNamespace target, string table, uint uid, string verb, string entry, string detail, string logPrefix = "netlinkfence")
     {
-        string line = $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} uid={uid} {verb} {entry} table=inet {table} {target.Description}: {detail}";
-        Console.Error.WriteLine($"{logPrefix}: {verb} {entry} (uid {uid}): {detail}");
+        var record = new WindowRecord(DateTimeOffset.UtcNow, uid, verb, entry, detail);
+        Console.Error.WriteLine($"{logPrefix}: {record.Summary}");
         var state = new SafetyState(target, table);
         using var directory = StateDirectory.Open(SafetyState.Directory);
-        directory.Append(Path.GetFileName(state.WindowLogPath), line + "\n");
+        directory.Append(Path.GetFileName(state.WindowLogPath), record.LogLine(table, target) + "\n");
     }
 
     /// <summary>Each window the table <paramref name="result"/> replaced held open: closed by this apply.</summary>

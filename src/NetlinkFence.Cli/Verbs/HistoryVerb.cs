@@ -29,11 +29,7 @@ internal static class HistoryVerb
                     foreach (var record in records)
                     {
                         w.WriteStartObject();
-                        w.WriteString("at", record.At);
-                        w.WriteNumber("uid", record.Uid);
-                        w.WriteString("verb", record.Verb);
-                        w.WriteString("entry", record.Entry);
-                        w.WriteString("detail", record.Detail);
+                        record.WriteJson(w);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -44,7 +40,7 @@ internal static class HistoryVerb
                 Console.Error.WriteLine($"no change to {(parse.GetValue(entry) is { } one ? $"window '{one}'" : "a window")} of table inet {table} is recorded in {target.Description} "
                     + $"(the window log, {new SafetyState(target, table, createDirectory: false).WindowLogPath})");
             foreach (var record in records)
-                Console.WriteLine($"{record.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {record.Verb} {record.Entry} (uid {record.Uid}): {record.Detail}");
+                Console.WriteLine($"{record.Time} {record.Summary}");
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;

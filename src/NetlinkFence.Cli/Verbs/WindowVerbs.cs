@@ -110,9 +110,7 @@ internal static class WindowVerbs
                         else
                         {
                             w.WriteStartObject("last_record");
-                            w.WriteString("verb", last.Verb);
-                            w.WriteNumber("uid", last.Uid);
-                            w.WriteString("at", last.At);
+                            last.WriteJson(w);
                             w.WriteEndObject();
                         }
                         w.WriteBoolean("unrecorded_opening", window.IsOpen && last?.LeftOpen != true);

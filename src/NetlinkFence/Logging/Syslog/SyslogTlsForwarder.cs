@@ -230,7 +230,7 @@ public sealed class SyslogTlsForwarder : IAsyncDisposable
     /// <param name="verb">What happened: open, close, expire, reopen, shorten, permanent.</param>
     /// <param name="entry">The window entry.</param>
     /// <param name="uid">The uid that asked (the daemon's own for a change nobody asked for, such as an expiry).</param>
-    /// <param name="table">The table, as <c>inet</c> table name.</param>
+    /// <param name="table">The name of the table (family inet).</param>
     /// <param name="detail">What the window log says of it.</param>
     public void ReportWindow(string verb, string entry, uint uid, string table, string detail)
     {
